@@ -1,0 +1,110 @@
+/* vfp_log.c - daemon logging to stderr or syslog, with levels. */
+#include "vfp_log.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+static const char *s_progname = "vfleet";
+static vfp_log_level_t s_level = VFP_LOG_INFO;
+static bool s_syslog;
+
+static const char *s_level_names[] = {"error", "warn", "info", "debug"};
+static const int s_syslog_priority[] = {LOG_ERR, LOG_WARNING, LOG_INFO,
+                                        LOG_DEBUG};
+
+void log_init(const char *progname, vfp_log_level_t level, bool use_syslog)
+{
+    s_progname = progname;
+    s_level = level;
+    s_syslog = use_syslog;
+    if (use_syslog)
+        openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+int log_level_parse(const char *text, vfp_log_level_t *level)
+{
+    for (int i = 0; i <= VFP_LOG_DEBUG; i++) {
+        if (strcmp(text, s_level_names[i]) == 0) {
+            *level = (vfp_log_level_t)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static void s_vlog(vfp_log_level_t level, int errnum, const char *fmt,
+                   va_list ap)
+{
+    if (level > s_level)
+        return;
+    char line[2048];
+    int n = vsnprintf(line, sizeof line, fmt, ap);
+    if (n < 0)
+        return;
+    if (errnum && (size_t)n < sizeof line)
+        snprintf(line + n, sizeof line - (size_t)n, ": %s", strerror(errnum));
+    if (s_syslog) {
+        syslog(s_syslog_priority[level], "%s", line);
+        return;
+    }
+    struct timespec now;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: %s\n",
+            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+            tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000, s_progname,
+            s_level_names[level], line);
+}
+
+#define S_LOG_BODY(level, errnum)                                          \
+    do {                                                                   \
+        va_list ap;                                                        \
+        va_start(ap, fmt);                                                 \
+        s_vlog(level, errnum, fmt, ap);                                    \
+        va_end(ap);                                                        \
+    } while (0)
+
+void log_warn(const char *fmt, ...)
+{
+    int saved = errno;
+    S_LOG_BODY(VFP_LOG_WARN, saved);
+}
+
+void log_warnx(const char *fmt, ...)
+{
+    S_LOG_BODY(VFP_LOG_WARN, 0);
+}
+
+void log_error(const char *fmt, ...)
+{
+    S_LOG_BODY(VFP_LOG_ERROR, 0);
+}
+
+void log_info(const char *fmt, ...)
+{
+    S_LOG_BODY(VFP_LOG_INFO, 0);
+}
+
+void log_debug(const char *fmt, ...)
+{
+    S_LOG_BODY(VFP_LOG_DEBUG, 0);
+}
+
+void fatal(const char *fmt, ...)
+{
+    int saved = errno;
+    S_LOG_BODY(VFP_LOG_ERROR, saved);
+    exit(1);
+}
+
+void fatalx(const char *fmt, ...)
+{
+    S_LOG_BODY(VFP_LOG_ERROR, 0);
+    exit(1);
+}

@@ -1,0 +1,35 @@
+/* vfp_log.h - daemon logging to stderr or syslog, with levels. */
+#ifndef VFLEET_VFP_LOG_H
+#define VFLEET_VFP_LOG_H
+
+#include <stdbool.h>
+
+typedef enum {
+    VFP_LOG_ERROR = 0,
+    VFP_LOG_WARN = 1,
+    VFP_LOG_INFO = 2,
+    VFP_LOG_DEBUG = 3,
+} vfp_log_level_t;
+
+/* Sets the program name shown in every line, the lowest level printed and
+ * whether lines go to syslog (daemon facility) instead of stderr. */
+void log_init(const char *progname, vfp_log_level_t level, bool use_syslog);
+
+/* Parses "error", "warn", "info" or "debug". Returns 0 or -1. */
+int log_level_parse(const char *text, vfp_log_level_t *level);
+
+/* log_warn appends strerror(errno); log_warnx does not (OpenBGPD style). */
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Logs at error level (with strerror(errno) when errno is set by the caller
+ * via fatal, not fatalx) and exits 1. Start-up only. */
+void fatal(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+void fatalx(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2), noreturn));
+
+#endif

@@ -1,0 +1,28 @@
+/* vfp_transport.h - sending and receiving vfp messages on czmq sockets. */
+#ifndef VFLEET_VFP_TRANSPORT_H
+#define VFLEET_VFP_TRANSPORT_H
+
+#include <czmq.h>
+
+#include "vfp.h"
+
+/* A vfp message is exactly one ZeroMQ frame. On a ROUTER socket it is
+ * preceded by the peer's routing id frame; DEALER sockets send and receive
+ * the message frame alone (PROTOCOL.md, "Transport").
+ *
+ * vfp_send: encodes and sends msg. routing_id is required on a ROUTER and
+ * must be NULL otherwise; it is not consumed. Returns 0, or -1 with *err
+ * set (invalid message) or errno set (socket error, err->code VFP_OK). */
+int vfp_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg,
+             vfp_decode_error_t *err);
+
+/* vfp_recv: receives one ZeroMQ message (blocking, or honouring the socket's
+ * receive timeout) and decodes it. On a ROUTER, *routing_id_p receives the
+ * peer's id (caller destroys it), also when decoding fails, so the caller can
+ * answer with an ERROR. Returns the message, or NULL with *err set: code
+ * VFP_ERR_MALFORMED / VFP_ERR_VERSION for bad input (the frames are
+ * consumed), VFP_OK when nothing was received (interrupted or timed out). */
+vfp_msg_t *vfp_recv(zsock_t *sock, zframe_t **routing_id_p,
+                    vfp_decode_error_t *err);
+
+#endif
