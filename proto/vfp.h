@@ -28,6 +28,7 @@
 #define VFP_MSG_MAX (16u << 20) /* whole encoded message */
 #define VFP_PFS_MAX 256         /* PFs per host */
 #define VFP_VFS_MAX 1024        /* VFs per PF */
+#define VFP_HOST_VFS_MAX 16384  /* VFs in one INVENTORY or delta, all PFs */
 #define VFP_APPLY_VFS_MAX 16384 /* VF items in one APPLY */
 #define VFP_RESULTS_MAX 65536   /* items in one APPLY_RESULT */
 #define VFP_HUGEPAGES_MAX 8     /* hugepage pool sizes per host */
@@ -304,6 +305,8 @@ typedef struct {
 typedef struct {
     vfp_errcode_t code; /* VFP_ERR_MALFORMED or VFP_ERR_VERSION */
     uint8_t peer_version; /* the header's version, when it could be read */
+    uint8_t peer_msg_id;      /* the header's msg_id and request_id, */
+    uint32_t peer_request_id; /* when all 8 header bytes could be read */
     char field[128];
     char text[256];
 } vfp_decode_error_t;
@@ -311,7 +314,9 @@ typedef struct {
 /* Allocates a zeroed message of the given id, version VFP_VERSION. */
 vfp_msg_t *vfp_msg_new(vfp_id_t id);
 
-/* Frees a message and everything it owns; accepts NULL, sets *self_p NULL. */
+/* Frees a message and everything it owns; accepts NULL, sets *self_p NULL.
+ * A message owns its lists and bodies (pfs, vfs, removed, results, body) and
+ * releases them with free(), so build them with malloc/calloc. */
 void vfp_msg_destroy(vfp_msg_t **self_p);
 
 /* Name of a message id ("HELLO"), or "UNKNOWN". */
@@ -343,6 +348,11 @@ int vfp_encode(const vfp_msg_t *msg, uint8_t **data_p, size_t *size_p,
  * reads outside [data, data + size). */
 vfp_msg_t *vfp_decode(const uint8_t *data, size_t size,
                       vfp_decode_error_t *err);
+
+/* Picks the protocol version to use with a peer that speaks peer_min ..
+ * peer_max: the highest version both sides speak, or -1 when there is none
+ * (or the range is empty or starts at 0). PROTOCOL.md, "Versioning". */
+int vfp_version_choose(uint8_t peer_min, uint8_t peer_max);
 
 /* Reads only the header: returns 0 and fills the out parameters, or -1 when
  * the buffer is too short or the signature is wrong. Used to answer a peer

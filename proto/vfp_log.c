@@ -38,6 +38,9 @@ int log_level_parse(const char *text, vfp_log_level_t *level)
 }
 
 static void s_vlog(vfp_log_level_t level, int errnum, const char *fmt,
+                   va_list ap) __attribute__((format(printf, 3, 0)));
+
+static void s_vlog(vfp_log_level_t level, int errnum, const char *fmt,
                    va_list ap)
 {
     if (level > s_level)

@@ -1,0 +1,529 @@
+/* discover.c - SR-IOV PFs and their VFs from sysfs, VF settings via netlink. */
+#include "discover.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "discover_int.h"
+#include "sysfs_attr.h"
+#include "vf_reader.h"
+
+#define IFF_UP_BIT 0x1 /* IFF_UP in a netdev's "flags" attribute */
+
+typedef struct {
+    const char *sysfs;
+    const char *debugfs;
+    bool netlink;
+    struct nl_sock *nl;
+    uint32_t cap; /* allocated entries of inv->pfs */
+    vfp_inventory_t *inv;
+    discover_warnings_t *warnings;
+} s_scan_t;
+
+void inventory_clear(vfp_inventory_t *inv)
+{
+    if (!inv)
+        return;
+    for (uint32_t i = 0; i < inv->pf_count; i++)
+        free(inv->pfs[i].vfs);
+    free(inv->pfs);
+    memset(inv, 0, sizeof(*inv));
+}
+
+vfp_pf_t *discover_find_pf(const vfp_inventory_t *inv, const char *name)
+{
+    for (uint32_t i = 0; i < inv->pf_count; i++) {
+        vfp_pf_t *pf = &inv->pfs[i];
+        if (!strcmp(pf->pci_addr, name) ||
+            (pf->ifname[0] && !strcmp(pf->ifname, name)))
+            return pf;
+    }
+    return NULL;
+}
+
+static vfp_pf_t *s_pf_add(s_scan_t *scan)
+{
+    vfp_inventory_t *inv = scan->inv;
+    if (inv->pf_count >= VFP_PFS_MAX)
+        return NULL;
+    if (inv->pf_count == scan->cap) {
+        scan->cap = scan->cap ? scan->cap * 2 : 8;
+        inv->pfs = realloc(inv->pfs, scan->cap * sizeof(*inv->pfs));
+        assert(inv->pfs);
+    }
+    vfp_pf_t *pf = &inv->pfs[inv->pf_count++];
+    memset(pf, 0, sizeof(*pf));
+    pf->numa_node = -1;
+    return pf;
+}
+
+/* The PF's netdevs: the first (by name) becomes pf->ifname, the rest are
+ * named in the note (mlx4 puts both ports on one PCI function). */
+static void s_read_netdev(const char *dev, vfp_pf_t *pf)
+{
+    char dir[PATH_MAX];
+    char why[256];
+    char **names = NULL;
+    if (path_join(dir, sizeof(dir), dev, "net", NULL))
+        return;
+    int n = dir_list(dir, NULL, &names, why, sizeof(why));
+    if (n <= 0) {
+        names_free(&names);
+        return;
+    }
+    str_copy(pf->ifname, sizeof(pf->ifname), names[0]);
+    for (int i = 1; i < n; i++)
+        note_append(pf->note, sizeof(pf->note), "also netdev %s", names[i]);
+
+    /* A down link answers EINVAL for speed: that is "unknown", no note. */
+    char netdev[PATH_MAX];
+    char state[32];
+    long speed;
+    if (path_join(netdev, sizeof(netdev), dir, names[0], NULL) == 0) {
+        if (attr_read_long(netdev, "speed", -1, INT32_MAX, &speed, why,
+                           sizeof(why)) == 0 &&
+            speed > 0)
+            pf->link_speed = (uint32_t)speed;
+        if (attr_read_str(netdev, "operstate", state, sizeof(state), why,
+                          sizeof(why)) == 0)
+            pf->link_up = !strcmp(state, "up");
+    }
+    names_free(&names);
+}
+
+/* True when one of the device's host netdevs is administratively up. */
+static bool s_netdev_up(const char *dev)
+{
+    char dir[PATH_MAX];
+    char netdev[PATH_MAX];
+    char why[256];
+    char **names = NULL;
+    bool up = false;
+    if (path_join(dir, sizeof(dir), dev, "net", NULL))
+        return false;
+    int n = dir_list(dir, NULL, &names, why, sizeof(why));
+    for (int i = 0; i < n && !up; i++) {
+        unsigned long flags;
+        if (path_join(netdev, sizeof(netdev), dir, names[i], NULL) == 0 &&
+            attr_read_hex(netdev, "flags", ULONG_MAX, &flags, why,
+                          sizeof(why)) == 0)
+            up = flags & IFF_UP_BIT;
+    }
+    names_free(&names);
+    return up;
+}
+
+/* Whether the VF's IOMMU group holds only the VF; otherwise says with
+ * what it is shared, because that is why it cannot be assigned. */
+static void s_read_group(s_scan_t *scan, const char *vfdir, vfp_vf_t *vf)
+{
+    char text[64];
+    char why[256];
+    long group;
+    vf->iommu_group = -1;
+    if (attr_link_target(vfdir, "iommu_group", text, sizeof(text), why,
+                         sizeof(why))) {
+        if (strstr(why, strerror(ENOENT)))
+            note_append(vf->note, sizeof(vf->note),
+                        "no IOMMU group (IOMMU off): cannot be passed "
+                        "through");
+        else
+            note_append(vf->note, sizeof(vf->note), "%s", why);
+        return;
+    }
+    if (parse_long(text, 0, INT32_MAX, &group)) {
+        note_append(vf->note, sizeof(vf->note),
+                    "iommu_group: link to '%.32s' is not a group number", text);
+        return;
+    }
+    vf->iommu_group = (int32_t)group;
+
+    char dir[PATH_MAX];
+    char **names = NULL;
+    int n = -1;
+    if (snprintf(dir, sizeof(dir), "%s/kernel/iommu_groups/%ld/devices",
+                 scan->sysfs, group) < (int)sizeof(dir))
+        n = dir_list(dir, NULL, &names, why, sizeof(why));
+    if (n < 0) {
+        note_append(vf->note, sizeof(vf->note),
+                    "IOMMU group %ld unreadable (%s): isolation unknown", group,
+                    why);
+    } else if (n == 1 && !strcmp(names[0], vf->pci_addr)) {
+        vf->iommu_isolated = true;
+    } else {
+        char others[VFP_TEXT_MAX / 2] = "";
+        size_t used = 0;
+        bool listed = false;
+        for (int i = 0; i < n; i++) {
+            if (!strcmp(names[i], vf->pci_addr))
+                listed = true;
+            else if (used < sizeof(others))
+                used += (size_t)snprintf(others + used, sizeof(others) - used,
+                                         "%s%s", used ? ", " : "", names[i]);
+        }
+        if (listed)
+            note_append(vf->note, sizeof(vf->note),
+                        "IOMMU group %ld shared with %s: cannot be assigned "
+                        "to a guest alone",
+                        group, others);
+        else
+            note_append(vf->note, sizeof(vf->note),
+                        "IOMMU group %ld does not list this VF: isolation "
+                        "unknown",
+                        group);
+    }
+    names_free(&names);
+}
+
+static void s_read_vf(s_scan_t *scan, const char *pfdir, const vfp_pf_t *pf,
+                      const char *link, vfp_vf_t *vf)
+{
+    char why[256];
+    char vfdir[PATH_MAX];
+    vf->iommu_group = -1;
+    vf->index = (uint16_t)strtol(link + strlen("virtfn"), NULL, 10);
+    if (attr_link_target(pfdir, link, vf->pci_addr, sizeof(vf->pci_addr), why,
+                         sizeof(why))) {
+        note_append(vf->note, sizeof(vf->note), "%s", why);
+        return;
+    }
+    if (path_join(vfdir, sizeof(vfdir), pfdir, link, NULL))
+        return;
+    struct stat st;
+    if (stat(vfdir, &st) || !S_ISDIR(st.st_mode)) {
+        note_append(vf->note, sizeof(vf->note),
+                    "%s points to a missing device %s (removed during the "
+                    "scan?)",
+                    link, vf->pci_addr);
+        return;
+    }
+    if (attr_link_target(vfdir, "driver", vf->driver, sizeof(vf->driver), why,
+                         sizeof(why))) {
+        if (!strstr(why, strerror(ENOENT)))
+            note_append(vf->note, sizeof(vf->note), "%s", why);
+    } else if (!attr_exists(vfdir, "driver")) {
+        note_append(vf->note, sizeof(vf->note),
+                    "driver link to %s dangles (driver unbound during the "
+                    "scan?)",
+                    vf->driver);
+        vf->driver[0] = '\0';
+    }
+    /* The kernel links both ways; a VF that names another PF is stale. */
+    char physfn[VFP_PCI_ADDR_MAX + 1];
+    if (attr_link_target(vfdir, "physfn", physfn, sizeof(physfn), why,
+                         sizeof(why)) == 0 &&
+        strcmp(physfn, pf->pci_addr))
+        note_append(vf->note, sizeof(vf->note),
+                    "physfn points to %s, not to this PF", physfn);
+    s_read_group(scan, vfdir, vf);
+    vf->in_use = s_netdev_up(vfdir);
+}
+
+/* VFs of a PCI PF, from its virtfnN links in numeric order. */
+static void s_read_pci_vfs(s_scan_t *scan, const char *pfdir, vfp_pf_t *pf)
+{
+    char why[256];
+    char **links = NULL;
+    int n = dir_list(pfdir, "virtfn", &links, why, sizeof(why));
+    if (n < 0) {
+        note_append(pf->note, sizeof(pf->note), "VFs unreadable: %s", why);
+        return;
+    }
+    if (n > VFP_VFS_MAX) {
+        note_append(pf->note, sizeof(pf->note),
+                    "%d VFs, only the first %d reported", n, VFP_VFS_MAX);
+        n = VFP_VFS_MAX;
+    }
+    if (n != pf->num_vfs)
+        note_append(pf->note, sizeof(pf->note),
+                    "sriov_numvfs is %u but %d virtfn links exist", pf->num_vfs,
+                    n);
+    if (n == 0) {
+        names_free(&links);
+        return;
+    }
+    pf->vfs = calloc((size_t)n, sizeof(*pf->vfs));
+    assert(pf->vfs);
+    uint32_t count = 0;
+    for (int i = 0; i < n; i++) {
+        long index = strtol(links[i] + strlen("virtfn"), NULL, 10);
+        if (index > UINT16_MAX) {
+            note_append(pf->note, sizeof(pf->note),
+                        "%s: VF number out of range, ignored", links[i]);
+            continue;
+        }
+        s_read_vf(scan, pfdir, pf, links[i], &pf->vfs[count++]);
+    }
+    pf->vf_count = count;
+    names_free(&links);
+}
+
+/* VFs of a PF that are not devices of their own (netdevsim): only their
+ * indexes, 0..sriov_numvfs-1, exist outside netlink. */
+static void s_make_plain_vfs(vfp_pf_t *pf)
+{
+    uint32_t n = pf->num_vfs > VFP_VFS_MAX ? VFP_VFS_MAX : pf->num_vfs;
+    if (n == 0)
+        return;
+    pf->vfs = calloc(n, sizeof(*pf->vfs));
+    assert(pf->vfs);
+    for (uint32_t i = 0; i < n; i++) {
+        pf->vfs[i].index = (uint16_t)i;
+        pf->vfs[i].iommu_group = -1;
+    }
+    pf->vf_count = n;
+}
+
+/* Which driver new VFs get: none when autoprobe is off; otherwise the
+ * driver the existing VFs were given, leaving out VFs bound through a
+ * driver_override (an operator's choice, not autoprobe's). */
+static void s_read_vf_driver(const char *pfdir, vfp_pf_t *pf)
+{
+    char why[256];
+    long autoprobe;
+    if (attr_read_long(pfdir, "sriov_drivers_autoprobe", 0, 1, &autoprobe, why,
+                       sizeof(why))) {
+        if (!strstr(why, strerror(ENOENT)))
+            note_append(pf->note, sizeof(pf->note), "%s", why);
+        return;
+    }
+    if (!autoprobe)
+        return;
+    for (uint32_t i = 0; i < pf->vf_count; i++) {
+        char vfdir[PATH_MAX];
+        char override[VFP_NAME_MAX + 1];
+        char link[32];
+        snprintf(link, sizeof(link), "virtfn%u", pf->vfs[i].index);
+        if (!pf->vfs[i].driver[0] ||
+            path_join(vfdir, sizeof(vfdir), pfdir, link, NULL))
+            continue;
+        if (attr_read_str(vfdir, "driver_override", override, sizeof(override),
+                          why, sizeof(why)) == 0 &&
+            strcmp(override, "(null)") && override[0])
+            continue;
+        str_copy(pf->vf_driver, sizeof(pf->vf_driver), pf->vfs[i].driver);
+        return;
+    }
+}
+
+static void s_read_settings(s_scan_t *scan, vfp_pf_t *pf)
+{
+    char why[VFP_TEXT_MAX / 2];
+    if (pf->vf_count == 0)
+        return;
+    if (!scan->netlink) {
+        note_append(pf->note, sizeof(pf->note),
+                    "VF settings not read: netlink off");
+        return;
+    }
+    if (!pf->ifname[0]) {
+        note_append(pf->note, sizeof(pf->note),
+                    "VF settings unknown: the PF has no netdev");
+        return;
+    }
+    if (vf_reader_read(scan->nl, pf, why, sizeof(why)))
+        note_append(pf->note, sizeof(pf->note), "VF settings unknown: %s", why);
+}
+
+/* Fields common to PCI and non-PCI PFs: counts, driver, netdev. */
+static int s_read_pf_common(s_scan_t *scan, const char *dev, vfp_pf_t *pf,
+                            bool pci)
+{
+    char why[256];
+    long value;
+    if (attr_read_long(dev, "sriov_totalvfs", 0, UINT16_MAX, &value, why,
+                       sizeof(why)) == 0)
+        pf->total_vfs = (uint16_t)value;
+    else if (pci || !strstr(why, strerror(ENOENT)))
+        note_append(pf->note, sizeof(pf->note), "%s", why);
+    if (attr_read_long(dev, "sriov_numvfs", 0, UINT16_MAX, &value, why,
+                       sizeof(why)) == 0)
+        pf->num_vfs = (uint16_t)value;
+    else {
+        note_append(pf->note, sizeof(pf->note), "%s", why);
+        if (!attr_exists(dev, "."))
+            return -1;
+    }
+    if (attr_link_target(dev, "driver", pf->driver, sizeof(pf->driver), why,
+                         sizeof(why))) {
+        if (strstr(why, strerror(ENOENT)))
+            note_append(pf->note, sizeof(pf->note),
+                        "no driver bound: VFs cannot be enabled");
+        else
+            note_append(pf->note, sizeof(pf->note), "%s", why);
+    } else if (!attr_exists(dev, "driver")) {
+        note_append(pf->note, sizeof(pf->note),
+                    "driver link to %s dangles (driver unbound during the "
+                    "scan?)",
+                    pf->driver);
+        pf->driver[0] = '\0';
+    }
+    s_read_netdev(dev, pf);
+    if (pf->driver[0] && !pf->ifname[0])
+        note_append(pf->note, sizeof(pf->note), "driver %s gives it no netdev",
+                    pf->driver);
+    return 0;
+}
+
+static void s_scan_pci_pf(s_scan_t *scan, const char *dev, const char *addr)
+{
+    char why[256];
+    vfp_pf_t *pf = s_pf_add(scan);
+    if (!pf) {
+        discover_warn(scan->warnings, "more than %d PFs: %s not reported",
+                      VFP_PFS_MAX, addr);
+        return;
+    }
+    str_copy(pf->pci_addr, sizeof(pf->pci_addr), addr);
+    if (s_read_pf_common(scan, dev, pf, true)) {
+        note_append(pf->note, sizeof(pf->note),
+                    "device disappeared during the scan");
+        return;
+    }
+    unsigned long id;
+    if (attr_read_hex(dev, "vendor", UINT16_MAX, &id, why, sizeof(why)) == 0)
+        pf->vendor_id = (uint16_t)id;
+    else
+        note_append(pf->note, sizeof(pf->note), "%s", why);
+    if (attr_read_hex(dev, "device", UINT16_MAX, &id, why, sizeof(why)) == 0)
+        pf->device_id = (uint16_t)id;
+    else
+        note_append(pf->note, sizeof(pf->note), "%s", why);
+    long numa;
+    if (attr_read_long(dev, "numa_node", -1, INT16_MAX, &numa, why,
+                       sizeof(why)) == 0)
+        pf->numa_node = (int16_t)numa;
+    else
+        note_append(pf->note, sizeof(pf->note), "%s", why);
+    s_read_pci_vfs(scan, dev, pf);
+    s_read_vf_driver(dev, pf);
+    s_read_settings(scan, pf);
+}
+
+static void s_scan_pci(s_scan_t *scan)
+{
+    char dir[PATH_MAX];
+    char dev[PATH_MAX];
+    char why[256];
+    char **names = NULL;
+    if (path_join(dir, sizeof(dir), scan->sysfs, "bus/pci/devices", NULL))
+        return;
+    int n = dir_list(dir, NULL, &names, why, sizeof(why));
+    if (n < 0)
+        discover_warn(scan->warnings, "PCI devices unreadable: %s", why);
+    for (int i = 0; i < n; i++)
+        if (path_join(dev, sizeof(dev), dir, names[i], NULL) == 0 &&
+            attr_exists(dev, "sriov_totalvfs"))
+            s_scan_pci_pf(scan, dev, names[i]);
+    names_free(&names);
+}
+
+/* netdevsim keeps its VF limit in debugfs, not in sriov_totalvfs. */
+static void s_read_debugfs_limit(s_scan_t *scan, vfp_pf_t *pf)
+{
+    char dir[PATH_MAX];
+    char why[256];
+    long max_vfs;
+    if (!strcmp(pf->driver, "netdevsim") &&
+        snprintf(dir, sizeof(dir), "%s/netdevsim/%s", scan->debugfs,
+                 pf->pci_addr) < (int)sizeof(dir) &&
+        attr_read_long(dir, "max_vfs", 0, UINT16_MAX, &max_vfs, why,
+                       sizeof(why)) == 0) {
+        pf->total_vfs = (uint16_t)max_vfs;
+        return;
+    }
+    note_append(
+        pf->note, sizeof(pf->note), "VF limit unknown: no sriov_totalvfs%s",
+        strcmp(pf->driver, "netdevsim") ? "" : " and no debugfs max_vfs");
+}
+
+/* PFs that are not PCI functions: any netdev whose parent device has
+ * sriov_numvfs (netdevsim). A PCI PF found that way is already listed. */
+static void s_scan_netdev_parents(s_scan_t *scan)
+{
+    char dir[PATH_MAX];
+    char dev[PATH_MAX];
+    char real[PATH_MAX];
+    char why[256];
+    char **names = NULL;
+    if (path_join(dir, sizeof(dir), scan->sysfs, "class/net", NULL))
+        return;
+    int n = dir_list(dir, NULL, &names, why, sizeof(why));
+    for (int i = 0; i < n; i++) {
+        if (path_join(dev, sizeof(dev), dir, names[i], "device") ||
+            !attr_exists(dev, "sriov_numvfs") || !realpath(dev, real))
+            continue;
+        const char *busid = strrchr(real, '/') + 1;
+        if (discover_find_pf(scan->inv, busid))
+            continue;
+        vfp_pf_t *pf = s_pf_add(scan);
+        if (!pf) {
+            discover_warn(scan->warnings, "more than %d PFs: %s not reported",
+                          VFP_PFS_MAX, busid);
+            break;
+        }
+        str_copy(pf->pci_addr, sizeof(pf->pci_addr), busid);
+        if (s_read_pf_common(scan, real, pf, false)) {
+            note_append(pf->note, sizeof(pf->note),
+                        "device disappeared during the scan");
+            continue;
+        }
+        if (!attr_exists(real, "sriov_totalvfs"))
+            s_read_debugfs_limit(scan, pf);
+        s_make_plain_vfs(pf);
+        s_read_settings(scan, pf);
+    }
+    names_free(&names);
+}
+
+static int s_check_root(const char *root, const char *what, char *err,
+                        size_t errlen)
+{
+    struct stat st;
+    if (stat(root, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    snprintf(err, errlen, "%s root %s: %s", what, root,
+             errno ? strerror(errno) : "not a directory");
+    return -1;
+}
+
+int discover_host(const discover_opts_t *opts, vfp_inventory_t *inv,
+                  discover_warnings_t *warnings, char *err, size_t errlen)
+{
+    const char *sysfs = opts->sysfs_root ? opts->sysfs_root : "/sys";
+    const char *procfs = opts->procfs_root ? opts->procfs_root : "/proc";
+    char debugfs[PATH_MAX];
+    if (opts->debugfs_root)
+        str_copy(debugfs, sizeof(debugfs), opts->debugfs_root);
+    else if (path_join(debugfs, sizeof(debugfs), sysfs, "kernel/debug", NULL)) {
+        snprintf(err, errlen, "sysfs root %s: path too long", sysfs);
+        return -1;
+    }
+    errno = 0;
+    if (s_check_root(sysfs, "sysfs", err, errlen) ||
+        s_check_root(procfs, "procfs", err, errlen))
+        return -1;
+    if (warnings)
+        warnings->count = 0;
+
+    s_scan_t scan = {
+        .sysfs = sysfs,
+        .debugfs = debugfs,
+        .netlink =
+            opts->netlink == DISCOVER_NETLINK_ON ||
+            (opts->netlink == DISCOVER_NETLINK_AUTO && !strcmp(sysfs, "/sys")),
+        .nl = opts->nl,
+        .inv = inv,
+        .warnings = warnings,
+    };
+    memset(inv, 0, sizeof(*inv));
+    discover_host_facts(sysfs, procfs, opts->hostname, &inv->host, warnings);
+    s_scan_pci(&scan);
+    s_scan_netdev_parents(&scan);
+    return 0;
+}

@@ -1,0 +1,14 @@
+/* inventory_print.h - a host's inventory as a table or JSON. */
+#ifndef VFLEET_INVENTORY_PRINT_H
+#define VFLEET_INVENTORY_PRINT_H
+
+#include "discover.h"
+#include "output.h"
+
+/* Host facts, then every PF followed by its VFs (words of `ip -d link
+ * show`: vf, mac, vlan, qos, spoofchk, trust, link-state, min_tx_rate,
+ * max_tx_rate). warnings may be NULL. */
+void inventory_print(out_t *out, const vfp_inventory_t *inv,
+                     const discover_warnings_t *warnings);
+
+#endif

@@ -1,0 +1,55 @@
+/* main.c - vfleet-agent: discover this host's SR-IOV hardware, report it. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "agent_cli.h"
+#include "discover.h"
+#include "inventory_print.h"
+#include "session.h"
+#include "vfp_log.h"
+
+static int s_discover(const agent_cli_t *cli)
+{
+    char err[512];
+    vfp_inventory_t inv = {0};
+    discover_warnings_t warnings = {0};
+    if (discover_host(&cli->session.discover, &inv, &warnings, err,
+                      sizeof(err))) {
+        fprintf(stderr, "vfleet-agent: %s\n", err);
+        return 1;
+    }
+    out_t *out = out_new(stdout, cli->json);
+    inventory_print(out, &inv, &warnings);
+    out_destroy(&out);
+    inventory_clear(&inv);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    agent_cli_t cli;
+    char err[512];
+    if (agent_cli_parse(argc, argv, &cli, err, sizeof(err))) {
+        fprintf(stderr, "vfleet-agent: %s\n", err);
+        fprintf(stderr, "Try 'vfleet-agent --help'.\n");
+        return 2;
+    }
+    switch (cli.mode) {
+    case AGENT_HELP:
+        agent_cli_usage(stdout);
+        return 0;
+    case AGENT_VERSION:
+        printf("vfleet-agent %s\n", VFLEET_VERSION);
+        return 0;
+    case AGENT_DISCOVER:
+        return s_discover(&cli);
+    case AGENT_RUN:
+        break;
+    }
+    log_init("vfleet-agent", cli.log_level, cli.use_syslog);
+    log_warnx("--insecure: the controller connection is plaintext and "
+              "unauthenticated; use it for tests and demos only");
+    if (session_run(&cli.session, err, sizeof(err)))
+        fatalx("%s", err);
+    return 0;
+}

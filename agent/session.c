@@ -1,0 +1,484 @@
+/* session.c - the agent's conversation with the controller.
+ *
+ * One DEALER connects to the controller. libzmq owns the transport: it
+ * reconnects with capped exponential backoff (ZMQ_RECONNECT_IVL doubling up
+ * to ZMQ_RECONNECT_IVL_MAX) and drops a connection whose peer stops
+ * answering ZMTP heartbeats for miss_limit intervals, so a controller that
+ * is silent at the application level (it answers HEARTBEAT with nothing) is
+ * still watched. A socket monitor tells this loop when a connection is up
+ * (send HELLO) or gone (wait for the next one). When a connection is up but
+ * no WELCOME comes, the socket is rebuilt after an application backoff with
+ * the same cap. */
+#include "session.h"
+
+#include <czmq.h>
+#include <errno.h>
+#include <linux/rtnetlink.h>
+#include <math.h>
+#include <netlink/netlink.h>
+#include <netlink/socket.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "inventory_diff.h"
+#include "vfp_log.h"
+#include "vfp_transport.h"
+
+#define S_EVENT_DEBOUNCE_MS 200 /* link events come in bursts */
+#define S_HEARTBEAT_MIN_MS 10
+#define S_HEARTBEAT_MAX_MS 3600000
+
+typedef enum { S_OFFLINE, S_WAIT_WELCOME, S_ONLINE } s_state_t;
+
+typedef struct {
+    const session_opts_t *opts;
+    zsock_t *dealer;
+    zsock_t *monitor;
+    struct nl_sock *events;
+    bool link_event;
+    s_state_t state;
+    int64_t heartbeat_ms;
+    int64_t backoff_ms;
+    int64_t reconnect_at; /* no socket until then; 0 when one exists */
+    int64_t welcome_deadline;
+    int64_t next_heartbeat;
+    int64_t next_rescan;
+    uint32_t request_id;
+    uint8_t proto_version; /* chosen by WELCOME; HELLO uses the oldest */
+    unsigned monitor_seq;
+    vfp_inventory_t inv; /* what the controller holds, or is about to */
+} s_session_t;
+
+void session_opts_init(session_opts_t *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->heartbeat_s = 2.0;
+    opts->rescan_s = 10.0;
+    opts->miss_limit = 3;
+    opts->backoff_min_s = 0.5;
+    opts->backoff_max_s = 30.0;
+}
+
+static int64_t s_ms(double seconds)
+{
+    return (int64_t)llround(seconds * 1000.0);
+}
+
+/* ---- sending --------------------------------------------------------- */
+
+static void s_send(s_session_t *self, vfp_msg_t *msg)
+{
+    vfp_decode_error_t err;
+    msg->request_id = ++self->request_id;
+    msg->version = msg->id == VFP_HELLO ? VFP_VERSION_MIN : self->proto_version;
+    if (vfp_send(self->dealer, NULL, msg, &err)) {
+        if (err.code != VFP_OK)
+            log_warnx("%s not sent: %s: %s", vfp_id_name(msg->id), err.field,
+                      err.text);
+        else
+            log_warn("%s not sent", vfp_id_name(msg->id));
+    } else
+        log_debug("sent %s", vfp_id_name(msg->id));
+}
+
+static void s_send_hello(s_session_t *self)
+{
+    vfp_msg_t *msg = vfp_msg_new(VFP_HELLO);
+    vfp_hello_t *hello = &msg->u.hello;
+    snprintf(hello->hostname, sizeof(hello->hostname), "%s",
+             self->inv.host.hostname);
+    snprintf(hello->agent_version, sizeof(hello->agent_version), "%s",
+             VFLEET_VERSION);
+    snprintf(hello->boot_id, sizeof(hello->boot_id), "%s",
+             self->inv.host.boot_id);
+    hello->proto_min = VFP_VERSION_MIN;
+    hello->proto_max = VFP_VERSION;
+    s_send(self, msg);
+    vfp_msg_destroy(&msg);
+}
+
+static void s_send_inventory(s_session_t *self)
+{
+    vfp_msg_t *msg = vfp_msg_new(VFP_INVENTORY);
+    inventory_copy(&msg->u.inventory, &self->inv);
+    s_send(self, msg);
+    log_info("full inventory sent: generation %llu, %u PFs",
+             (unsigned long long)self->inv.generation, self->inv.pf_count);
+    vfp_msg_destroy(&msg);
+}
+
+static void s_send_heartbeat(s_session_t *self)
+{
+    vfp_msg_t *msg = vfp_msg_new(VFP_HEARTBEAT);
+    msg->u.heartbeat.generation = self->inv.generation;
+    s_send(self, msg);
+    vfp_msg_destroy(&msg);
+}
+
+/* ---- scanning -------------------------------------------------------- */
+
+/* Rescans; when the result differs from what the controller holds, the
+ * generation moves on and, while online, a delta goes out. */
+static void s_rescan(s_session_t *self)
+{
+    char err[256];
+    discover_warnings_t warnings;
+    vfp_inventory_t scan = {0};
+    if (discover_host(&self->opts->discover, &scan, &warnings, err,
+                      sizeof(err))) {
+        log_warnx("rescan failed: %s", err);
+        return;
+    }
+    for (uint32_t i = 0; i < warnings.count; i++)
+        log_debug("scan: %s", warnings.text[i]);
+    vfp_msg_t *msg = vfp_msg_new(VFP_INVENTORY_DELTA);
+    vfp_inventory_delta_t *delta = &msg->u.delta;
+    if (!inventory_diff(&self->inv, &scan, delta)) {
+        vfp_msg_destroy(&msg);
+        inventory_clear(&scan);
+        return;
+    }
+    delta->base_generation = self->inv.generation;
+    delta->generation = self->inv.generation + 1;
+    scan.generation = delta->generation;
+    /* Host facts not sent stay as the controller knows them, so small
+     * drifts are measured against what it holds. */
+    if (!delta->has_host)
+        scan.host = self->inv.host;
+    log_info("inventory changed: generation %llu, %u PFs changed, %u gone%s",
+             (unsigned long long)delta->generation, delta->pf_count,
+             delta->removed_count, delta->has_host ? ", host facts" : "");
+    if (self->state == S_ONLINE)
+        s_send(self, msg);
+    vfp_msg_destroy(&msg);
+    inventory_clear(&self->inv);
+    self->inv = scan;
+}
+
+/* ---- connection ------------------------------------------------------ */
+
+static void s_disconnect(s_session_t *self)
+{
+    if (self->dealer && self->monitor)
+        zmq_socket_monitor(zsock_resolve(self->dealer), NULL, 0);
+    zsock_destroy(&self->monitor);
+    zsock_destroy(&self->dealer);
+    self->state = S_OFFLINE;
+}
+
+static int s_connect(s_session_t *self)
+{
+    char monitor_ep[64];
+    int timeout = (int)(self->heartbeat_ms * self->opts->miss_limit);
+    self->dealer = zsock_new(ZMQ_DEALER);
+    if (!self->dealer)
+        return -1;
+    zsock_set_linger(self->dealer, 0);
+    zsock_set_sndtimeo(self->dealer, 0);
+    /* Queue nothing for a connection that is not up: the first message on
+     * every new connection must be HELLO. */
+    zsock_set_immediate(self->dealer, 1);
+    zsock_set_reconnect_ivl(self->dealer, (int)s_ms(self->opts->backoff_min_s));
+    zsock_set_reconnect_ivl_max(self->dealer,
+                                (int)s_ms(self->opts->backoff_max_s));
+    zsock_set_heartbeat_ivl(self->dealer, (int)self->heartbeat_ms);
+    zsock_set_heartbeat_timeout(self->dealer, timeout);
+    zsock_set_heartbeat_ttl(self->dealer, timeout);
+
+    snprintf(monitor_ep, sizeof(monitor_ep), "inproc://agent-monitor-%u",
+             ++self->monitor_seq);
+    if (zmq_socket_monitor(zsock_resolve(self->dealer), monitor_ep,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_DISCONNECTED) ||
+        !(self->monitor = zsock_new_pair(monitor_ep)) ||
+        zsock_connect(self->dealer, "%s", self->opts->endpoint)) {
+        int saved = zmq_errno();
+        s_disconnect(self);
+        errno = saved;
+        return -1;
+    }
+    self->reconnect_at = 0;
+    log_info("connecting to %s", self->opts->endpoint);
+    return 0;
+}
+
+/* No WELCOME on a live connection: start over on a new socket later. */
+static void s_give_up_connection(s_session_t *self, const char *why)
+{
+    log_warnx("%s; reconnecting in %.1f s", why,
+              (double)self->backoff_ms / 1000.0);
+    s_disconnect(self);
+    self->reconnect_at = zclock_mono() + self->backoff_ms;
+    self->backoff_ms *= 2;
+    if (self->backoff_ms > s_ms(self->opts->backoff_max_s))
+        self->backoff_ms = s_ms(self->opts->backoff_max_s);
+}
+
+static void s_on_monitor(s_session_t *self)
+{
+    zmsg_t *event = zmsg_recv(self->monitor);
+    if (!event)
+        return;
+    zframe_t *head = zmsg_first(event);
+    if (head && zframe_size(head) >= 6) {
+        uint16_t id; /* host byte order, as libzmq writes it */
+        memcpy(&id, zframe_data(head), sizeof(id));
+        if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            log_info("connected to %s; sending HELLO", self->opts->endpoint);
+            s_send_hello(self);
+            self->state = S_WAIT_WELCOME;
+            self->welcome_deadline =
+                zclock_mono() + self->heartbeat_ms * self->opts->miss_limit;
+        } else if (id == ZMQ_EVENT_DISCONNECTED) {
+            if (self->state != S_OFFLINE)
+                log_warnx("connection to %s lost; reconnecting",
+                          self->opts->endpoint);
+            self->state = S_OFFLINE;
+        }
+    }
+    zmsg_destroy(&event);
+}
+
+/* ---- controller messages --------------------------------------------- */
+
+static void s_on_welcome(s_session_t *self, const vfp_welcome_t *welcome)
+{
+    if (self->state != S_WAIT_WELCOME) {
+        log_warnx("unexpected WELCOME; dropped");
+        return;
+    }
+    if (welcome->proto_version < VFP_VERSION_MIN ||
+        welcome->proto_version > VFP_VERSION) {
+        s_give_up_connection(self, "WELCOME chose a protocol version this "
+                                   "agent does not speak");
+        return;
+    }
+    /* A controller's interval wins, within sane bounds: a typo there must
+     * not make every agent flood it or fall silent for hours. */
+    if (welcome->heartbeat_ms >= S_HEARTBEAT_MIN_MS &&
+        welcome->heartbeat_ms <= S_HEARTBEAT_MAX_MS)
+        self->heartbeat_ms = welcome->heartbeat_ms;
+    else
+        log_warnx("WELCOME heartbeat %u ms outside %d..%d ms; keeping %lld ms",
+                  welcome->heartbeat_ms, S_HEARTBEAT_MIN_MS, S_HEARTBEAT_MAX_MS,
+                  (long long)self->heartbeat_ms);
+    self->backoff_ms = s_ms(self->opts->backoff_min_s);
+    self->proto_version = welcome->proto_version;
+    self->state = S_ONLINE;
+    log_info("welcomed by controller %s (protocol %u, heartbeat %u ms)",
+             welcome->controller_id, welcome->proto_version,
+             welcome->heartbeat_ms);
+    s_rescan(self);
+    s_send_inventory(self);
+    self->next_heartbeat = zclock_mono() + self->heartbeat_ms;
+}
+
+static void s_on_error(s_session_t *self, const vfp_error_t *error)
+{
+    log_warnx("controller says %s: %s", vfp_errcode_name(error->code),
+              error->text);
+    if (error->code == VFP_ERR_RESYNC && self->state == S_ONLINE)
+        s_send_inventory(self);
+    else if (error->code == VFP_ERR_NOT_WELCOME && self->state != S_OFFLINE) {
+        /* The controller lost our session (it restarted behind a
+         * connection that survived): introduce ourselves again. */
+        s_send_hello(self);
+        self->state = S_WAIT_WELCOME;
+        self->welcome_deadline =
+            zclock_mono() + self->heartbeat_ms * self->opts->miss_limit;
+    } else if (error->code == VFP_ERR_VERSION) {
+        char why[128];
+        snprintf(why, sizeof(why),
+                 "no protocol version in common (this agent speaks %d..%d)",
+                 VFP_VERSION_MIN, VFP_VERSION);
+        s_give_up_connection(self, why);
+    }
+}
+
+static void s_on_message(s_session_t *self)
+{
+    vfp_decode_error_t err;
+    vfp_msg_t *msg = vfp_recv(self->dealer, NULL, &err);
+    if (!msg) {
+        if (err.code == VFP_ERR_VERSION && self->state == S_WAIT_WELCOME) {
+            /* A controller that cannot speak our versions answers in its
+             * own oldest one, which we cannot decode (PROTOCOL.md 9). */
+            char why[160];
+            snprintf(why, sizeof(why),
+                     "controller answered in protocol version %u; this "
+                     "agent speaks %d..%d",
+                     err.peer_version, VFP_VERSION_MIN, VFP_VERSION);
+            s_give_up_connection(self, why);
+        } else if (err.code != VFP_OK)
+            log_warnx("malformed message from the controller dropped: %s: %s",
+                      err.field, err.text);
+        return;
+    }
+    log_debug("received %s", vfp_id_name(msg->id));
+    switch (msg->id) {
+    case VFP_WELCOME:
+        s_on_welcome(self, &msg->u.welcome);
+        break;
+    case VFP_ERROR:
+        s_on_error(self, &msg->u.error);
+        break;
+    case VFP_APPLY:
+        log_warnx("APPLY not supported by this agent yet; revision %llu "
+                  "dropped",
+                  (unsigned long long)msg->u.apply.revision);
+        break;
+    default:
+        log_warnx("unexpected %s from the controller; dropped",
+                  vfp_id_name(msg->id));
+        break;
+    }
+    vfp_msg_destroy(&msg);
+}
+
+/* ---- netlink link events --------------------------------------------- */
+
+static int s_on_link_event(struct nl_msg *msg, void *arg)
+{
+    *(bool *)arg = true;
+    return NL_OK;
+}
+
+static void s_events_open(s_session_t *self)
+{
+    const discover_opts_t *d = &self->opts->discover;
+    bool live = !d->sysfs_root || !strcmp(d->sysfs_root, "/sys");
+    if (d->netlink == DISCOVER_NETLINK_OFF ||
+        (d->netlink == DISCOVER_NETLINK_AUTO && !live))
+        return;
+    struct nl_sock *sk = nl_socket_alloc();
+    if (!sk)
+        return;
+    nl_socket_disable_seq_check(sk);
+    nl_socket_modify_cb(sk, NL_CB_VALID, NL_CB_CUSTOM, s_on_link_event,
+                        &self->link_event);
+    int err = nl_connect(sk, NETLINK_ROUTE);
+    if (err == 0)
+        err = nl_socket_add_memberships(sk, RTNLGRP_LINK, 0);
+    if (err == 0)
+        err = nl_socket_set_nonblocking(sk);
+    if (err < 0) {
+        log_warnx("no netlink link events (%s): rescanning on the timer only",
+                  nl_geterror(err));
+        nl_socket_free(sk);
+        return;
+    }
+    self->events = sk;
+}
+
+/* ---- loop ------------------------------------------------------------ */
+
+static int64_t s_min(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static void s_on_timers(s_session_t *self, int64_t now)
+{
+    if (self->state == S_WAIT_WELCOME && now >= self->welcome_deadline)
+        s_give_up_connection(self, "no WELCOME from the controller");
+    if (!self->dealer && now >= self->reconnect_at && s_connect(self)) {
+        char why[256];
+        snprintf(why, sizeof(why), "cannot connect to %s: %s",
+                 self->opts->endpoint, zmq_strerror(errno));
+        s_give_up_connection(self, why);
+    }
+    if (now >= self->next_rescan) {
+        s_rescan(self);
+        self->next_rescan = now + s_ms(self->opts->rescan_s);
+    }
+    if (self->state == S_ONLINE && now >= self->next_heartbeat) {
+        s_send_heartbeat(self);
+        self->next_heartbeat += self->heartbeat_ms;
+        if (self->next_heartbeat <= now)
+            self->next_heartbeat = now + self->heartbeat_ms;
+    }
+}
+
+static int64_t s_next_deadline(const s_session_t *self)
+{
+    int64_t next = self->next_rescan;
+    if (!self->dealer)
+        next = s_min(next, self->reconnect_at);
+    if (self->state == S_WAIT_WELCOME)
+        next = s_min(next, self->welcome_deadline);
+    if (self->state == S_ONLINE)
+        next = s_min(next, self->next_heartbeat);
+    return next;
+}
+
+int session_run(const session_opts_t *opts, char *err, size_t errlen)
+{
+    s_session_t self = {
+        .opts = opts,
+        .proto_version = VFP_VERSION,
+        .heartbeat_ms = s_ms(opts->heartbeat_s),
+        .backoff_ms = s_ms(opts->backoff_min_s),
+    };
+    if (discover_host(&opts->discover, &self.inv, NULL, err, errlen))
+        return -1;
+    self.inv.generation = 1;
+    if (!self.inv.host.hostname[0]) {
+        snprintf(err, errlen,
+                 "no host name to report: the kernel's is "
+                 "unreadable; give --hostname");
+        inventory_clear(&self.inv);
+        return -1;
+    }
+    zsys_init();
+    if (s_connect(&self)) {
+        snprintf(err, errlen, "cannot connect to %s: %s", opts->endpoint,
+                 zmq_strerror(errno));
+        inventory_clear(&self.inv);
+        return -1;
+    }
+    s_events_open(&self);
+    self.next_rescan = zclock_mono() + s_ms(opts->rescan_s);
+
+    while (!zsys_interrupted) {
+        zmq_pollitem_t items[3];
+        int n = 0, dealer_at = -1, monitor_at = -1, events_at = -1;
+        if (self.dealer) {
+            items[dealer_at = n++] =
+                (zmq_pollitem_t){zsock_resolve(self.dealer), 0, ZMQ_POLLIN, 0};
+            items[monitor_at = n++] =
+                (zmq_pollitem_t){zsock_resolve(self.monitor), 0, ZMQ_POLLIN, 0};
+        }
+        if (self.events)
+            items[events_at = n++] = (zmq_pollitem_t){
+                NULL, nl_socket_get_fd(self.events), ZMQ_POLLIN, 0};
+        int64_t wait = s_next_deadline(&self) - zclock_mono();
+        if (wait < 0)
+            wait = 0;
+        if (zmq_poll(items, n, (long)wait) < 0 && errno != EINTR) {
+            snprintf(err, errlen, "poll: %s", zmq_strerror(errno));
+            break;
+        }
+        if (zsys_interrupted)
+            break;
+        if (monitor_at >= 0 && (items[monitor_at].revents & ZMQ_POLLIN))
+            s_on_monitor(&self);
+        if (dealer_at >= 0 && self.dealer &&
+            (items[dealer_at].revents & ZMQ_POLLIN))
+            s_on_message(&self);
+        if (events_at >= 0 && (items[events_at].revents & ZMQ_POLLIN)) {
+            nl_recvmsgs_default(self.events);
+            if (self.link_event) {
+                log_debug("netlink link event: rescanning soon");
+                self.link_event = false;
+                self.next_rescan = s_min(self.next_rescan,
+                                         zclock_mono() + S_EVENT_DEBOUNCE_MS);
+            }
+        }
+        s_on_timers(&self, zclock_mono());
+    }
+    log_info("stopping");
+    s_disconnect(&self);
+    nl_socket_free(self.events);
+    inventory_clear(&self.inv);
+    return zsys_interrupted ? 0 : -1;
+}

@@ -1,0 +1,48 @@
+/* controller.h - vfleet-controller: agent sessions, liveness and the admin
+ * API around the inventory database. */
+#ifndef VFLEET_CONTROLLER_H
+#define VFLEET_CONTROLLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vfp_log.h"
+
+typedef struct {
+    char agents_endpoint[256]; /* ROUTER for agents */
+    char admin_endpoint[4352]; /* ROUTER for vfleetctl */
+    char state_dir[4000]; /* leaves room for the file names inside */
+    char db_path[4096];
+    uint32_t heartbeat_ms; /* interval agents are told to use */
+    uint32_t dead_after;   /* missed intervals before a host is down */
+    bool insecure;         /* no CURVE: demo and tests only */
+    vfp_log_level_t log_level;
+    bool use_syslog;
+} controller_config_t;
+
+typedef struct controller_t controller_t;
+
+/* Parses the command line into cfg (defaults first). Returns 0 to run,
+ * 1 when --help or --version was printed (exit 0), -1 on a usage error
+ * (message in err; exit 2). */
+int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
+                             char *err, size_t errlen);
+
+/* Prints the usage text to stdout. */
+void controller_usage(void);
+
+/* Creates the state directory, locks and opens the database, binds both
+ * sockets. Returns NULL with the reason in err (the daemon exits 1). */
+controller_t *controller_new(const controller_config_t *cfg, char *err,
+                             size_t errlen);
+
+/* Serves agents and admin clients until SIGINT/SIGTERM. Returns 0 on a
+ * clean stop, -1 when the loop failed. */
+int controller_run(controller_t *self);
+
+/* Flushes liveness, records the stop, closes the db, releases the lock;
+ * accepts NULL. */
+void controller_destroy(controller_t **self_p);
+
+#endif

@@ -1,0 +1,26 @@
+/* main.c - vfleet-controller: parse options, run the controller. */
+#include <stdio.h>
+
+#include "controller.h"
+#include "vfp_log.h"
+
+int main(int argc, char **argv)
+{
+    controller_config_t cfg;
+    char err[4096];
+    int rc = controller_options_parse(argc, argv, &cfg, err, sizeof(err));
+    if (rc == 1)
+        return 0;
+    if (rc < 0) {
+        fprintf(stderr, "vfleet-controller: %s\n", err);
+        fprintf(stderr, "Try 'vfleet-controller --help'.\n");
+        return 2;
+    }
+    log_init("vfleet-controller", cfg.log_level, cfg.use_syslog);
+    controller_t *controller = controller_new(&cfg, err, sizeof(err));
+    if (!controller)
+        fatalx("%s", err);
+    rc = controller_run(controller);
+    controller_destroy(&controller);
+    return rc == 0 ? 0 : 1;
+}

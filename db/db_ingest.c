@@ -1,0 +1,567 @@
+/* db_ingest.c - writing what agents report: HELLO registration, full
+ * inventories, deltas, liveness and the event log. */
+#include <stdio.h>
+#include <string.h>
+
+#include "db_internal.h"
+
+static const char *s_cpu_virt_name(vfp_cpu_virt_t virt)
+{
+    switch (virt) {
+    case VFP_VIRT_VMX:
+        return "vmx";
+    case VFP_VIRT_SVM:
+        return "svm";
+    default:
+        return "none";
+    }
+}
+
+int db_inventory_check(const vfp_pf_t *pfs, uint32_t pf_count, db_err_t *err)
+{
+    for (uint32_t i = 0; i < pf_count; i++) {
+        const vfp_pf_t *pf = &pfs[i];
+        for (uint32_t j = 0; j < i; j++) {
+            if (strcmp(pfs[j].pci_addr, pf->pci_addr) == 0) {
+                db_errorf(err, DB_ERR_INVALID, "PF %s is listed twice",
+                          pf->pci_addr);
+                return -1;
+            }
+        }
+        if (pf->pci_addr[0] == '\0') {
+            db_errorf(err, DB_ERR_INVALID, "PF #%u has no PCI address", i);
+            return -1;
+        }
+        if (pf->total_vfs != 0 && pf->num_vfs > pf->total_vfs) {
+            db_errorf(err, DB_ERR_INVALID,
+                      "PF %s: num_vfs %u is more than total_vfs %u",
+                      pf->pci_addr, pf->num_vfs, pf->total_vfs);
+            return -1;
+        }
+        if (pf->vf_count > pf->num_vfs) {
+            db_errorf(err, DB_ERR_INVALID,
+                      "PF %s: %u VFs listed but num_vfs is %u", pf->pci_addr,
+                      pf->vf_count, pf->num_vfs);
+            return -1;
+        }
+        /* VF indices are small (vf_count <= num_vfs <= 65535): a bitmap of
+         * seen indices finds duplicates in one pass. */
+        uint8_t seen[65536 / 8];
+        memset(seen, 0, sizeof(seen));
+        for (uint32_t k = 0; k < pf->vf_count; k++) {
+            uint16_t index = pf->vfs[k].index;
+            if (pf->total_vfs != 0 && index >= pf->total_vfs) {
+                db_errorf(err, DB_ERR_INVALID,
+                          "PF %s: VF index %u is beyond total_vfs %u",
+                          pf->pci_addr, index, pf->total_vfs);
+                return -1;
+            }
+            if (seen[index / 8] & (1u << (index % 8))) {
+                db_errorf(err, DB_ERR_INVALID,
+                          "PF %s: VF index %u is listed twice", pf->pci_addr,
+                          index);
+                return -1;
+            }
+            seen[index / 8] |= (uint8_t)(1u << (index % 8));
+        }
+    }
+    return 0;
+}
+
+/* Looks up a host's id, generation and report sequence. */
+static int s_host_lookup(db_t *self, const char *host, int64_t *id,
+                         uint64_t *generation, int64_t *report_seq,
+                         db_err_t *err)
+{
+    static const char sql[] =
+        "SELECT id, generation, report_seq FROM hosts WHERE name = ?1";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(stmt, 0);
+        if (generation)
+            *generation = (uint64_t)sqlite3_column_int64(stmt, 1);
+        if (report_seq)
+            *report_seq = sqlite3_column_int64(stmt, 2);
+    } else if (rc == SQLITE_DONE) {
+        db_errorf(err, DB_ERR_NOT_FOUND, "no host named \"%s\"", host);
+    } else {
+        db_set_error(self, err, DB_ERR_IO, "looking up a host");
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int db_host_hello(db_t *self, const vfp_hello_t *hello, uint8_t proto_version,
+                  int64_t now_ms, bool *was_down, db_err_t *err)
+{
+    static const char sql_state[] = "SELECT state FROM hosts WHERE name = ?1";
+    static const char sql[] =
+        "INSERT INTO hosts (name, state, first_seen, last_seen, boot_id,"
+        " agent_version, proto_version)"
+        " VALUES (?1, 'ready', ?2, ?2, ?3, ?4, ?5)"
+        " ON CONFLICT (name) DO UPDATE SET state = 'ready',"
+        " last_seen = excluded.last_seen, boot_id = excluded.boot_id,"
+        " agent_version = excluded.agent_version,"
+        " proto_version = excluded.proto_version";
+    sqlite3_stmt *stmt = db_stmt(self, sql_state, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, hello->hostname, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    bool down = rc == SQLITE_ROW &&
+                strcmp((const char *)sqlite3_column_text(stmt, 0), "down") == 0;
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        db_set_error(self, err, DB_ERR_IO, "reading a host's state");
+        return -1;
+    }
+    if (was_down)
+        *was_down = down;
+
+    stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, hello->hostname, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, now_ms);
+    sqlite3_bind_text(stmt, 3, hello->boot_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, hello->agent_version, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 5, proto_version);
+    return db_step_done(self, stmt, "registering a host", err);
+}
+
+static int s_host_facts(db_t *self, int64_t host_id, const vfp_host_t *host,
+                        db_err_t *err)
+{
+    static const char sql[] =
+        "UPDATE hosts SET kernel = ?2, cpu_virt = ?3, iommu_ready = ?4,"
+        " iommu_units = ?5, iommu_groups = ?6, iommu_cmdline = ?7,"
+        " iommu_reasons = ?8, mem_total_kb = ?9, mem_available_kb = ?10,"
+        " boot_id = CASE WHEN ?11 = '' THEN boot_id ELSE ?11 END"
+        " WHERE id = ?1";
+    static const char sql_del_huge[] =
+        "DELETE FROM hugepages WHERE host_id = ?1";
+    static const char sql_add_huge[] =
+        "INSERT INTO hugepages (host_id, size_kb, total, free)"
+        " VALUES (?1, ?2, ?3, ?4)";
+
+    char reasons[VFP_TEXT_MAX + 1] = "";
+    size_t used = 0;
+    for (uint32_t i = 0; i < host->reason_count && i < VFP_REASONS_MAX; i++) {
+        int n = snprintf(reasons + used, sizeof(reasons) - used, "%s%s",
+                         i ? "\n" : "", host->reasons[i]);
+        if (n < 0 || (size_t)n >= sizeof(reasons) - used)
+            break;
+        used += (size_t)n;
+    }
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    sqlite3_bind_text(stmt, 2, host->kernel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, s_cpu_virt_name(host->cpu_virt), -1,
+                      SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 4, host->iommu_ready ? 1 : 0);
+    sqlite3_bind_int64(stmt, 5, host->iommu_units);
+    sqlite3_bind_int64(stmt, 6, host->iommu_groups);
+    sqlite3_bind_text(stmt, 7, host->iommu_cmdline, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 8, reasons, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 9, (int64_t)host->mem_total_kb);
+    sqlite3_bind_int64(stmt, 10, (int64_t)host->mem_available_kb);
+    sqlite3_bind_text(stmt, 11, host->boot_id, -1, SQLITE_STATIC);
+    if (db_step_done(self, stmt, "storing host facts", err) != 0)
+        return -1;
+
+    stmt = db_stmt(self, sql_del_huge, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    if (db_step_done(self, stmt, "clearing hugepage pools", err) != 0)
+        return -1;
+    for (uint32_t i = 0; i < host->hugepage_count && i < VFP_HUGEPAGES_MAX;
+         i++) {
+        const vfp_hugepages_t *pool = &host->hugepages[i];
+        stmt = db_stmt(self, sql_add_huge, err);
+        if (!stmt)
+            return -1;
+        sqlite3_bind_int64(stmt, 1, host_id);
+        sqlite3_bind_int64(stmt, 2, pool->size_kb);
+        sqlite3_bind_int64(stmt, 3, (int64_t)pool->total);
+        sqlite3_bind_int64(stmt, 4, (int64_t)pool->free);
+        if (db_step_done(self, stmt, "storing a hugepage pool", err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Upserts one PF and all its VFs, stamped with report_seq, then retires the
+ * PF's VFs that this report no longer lists. */
+static int s_vfs_retire(db_t *self, int64_t pf_id, int64_t report_seq,
+                        db_err_t *err);
+
+/* Runs the VF UPDATE or INSERT (both bind the same parameters). */
+static int s_vf_store(db_t *self, const char *sql, int64_t pf_id,
+                      const vfp_vf_t *vf, int64_t report_seq, db_err_t *err)
+{
+    char mac[18];
+    vfp_mac_format(vf->mac, mac);
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, pf_id);
+    sqlite3_bind_int(stmt, 2, vf->index);
+    sqlite3_bind_text(stmt, 3, vf->pci_addr, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 4, vf->iommu_group);
+    sqlite3_bind_int(stmt, 5, vf->iommu_isolated ? 1 : 0);
+    sqlite3_bind_text(stmt, 6, vf->driver, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 7, mac, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(stmt, 8, vf->vlan);
+    sqlite3_bind_int(stmt, 9, vf->qos);
+    sqlite3_bind_int(stmt, 10, vf->vlan_proto);
+    sqlite3_bind_int(stmt, 11, (int)vf->spoofchk);
+    sqlite3_bind_int(stmt, 12, (int)vf->trust);
+    sqlite3_bind_int(stmt, 13, (int)vf->link_state);
+    sqlite3_bind_int64(stmt, 14, vf->min_tx_rate);
+    sqlite3_bind_int64(stmt, 15, vf->max_tx_rate);
+    sqlite3_bind_int(stmt, 16, vf->settings_known ? 1 : 0);
+    sqlite3_bind_int(stmt, 17, vf->in_use ? 1 : 0);
+    sqlite3_bind_text(stmt, 18, vf->note, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 19, report_seq);
+    return db_step_done(self, stmt, "storing a VF", err);
+}
+
+static int s_pf_store(db_t *self, int64_t host_id, const vfp_pf_t *pf,
+                      int64_t report_seq, db_err_t *err)
+{
+    static const char sql_pf[] =
+        "INSERT INTO pfs (host_id, pci_addr, ifname, driver, vf_driver,"
+        " vendor_id, device_id, numa_node, link_speed, link_up, total_vfs,"
+        " num_vfs, note, state, report_seq)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " 'present', ?14)"
+        " ON CONFLICT (host_id, pci_addr) DO UPDATE SET"
+        " ifname = excluded.ifname, driver = excluded.driver,"
+        " vf_driver = excluded.vf_driver, vendor_id = excluded.vendor_id,"
+        " device_id = excluded.device_id, numa_node = excluded.numa_node,"
+        " link_speed = excluded.link_speed, link_up = excluded.link_up,"
+        " total_vfs = excluded.total_vfs, num_vfs = excluded.num_vfs,"
+        " note = excluded.note, state = 'present',"
+        " report_seq = excluded.report_seq"
+        " RETURNING id";
+    /* VFs are updated in place and inserted only when new: an UPSERT
+     * costs SQLite a statement journal per row, ten times a plain UPDATE,
+     * and a host re-reports the same VFs all day. */
+    static const char sql_vf_update[] =
+        "UPDATE vfs SET pci_addr = ?3, iommu_group = ?4, iommu_isolated = ?5,"
+        " driver = ?6, mac = ?7, vlan = ?8, qos = ?9, vlan_proto = ?10,"
+        " spoofchk = ?11, trust = ?12, link_state = ?13, min_tx_rate = ?14,"
+        " max_tx_rate = ?15, settings_known = ?16, in_use = ?17, note = ?18,"
+        " report_seq = ?19 WHERE pf_id = ?1 AND idx = ?2";
+    static const char sql_vf_insert[] =
+        "INSERT INTO vfs (pf_id, idx, pci_addr, iommu_group, iommu_isolated,"
+        " driver, mac, vlan, qos, vlan_proto, spoofchk, trust, link_state,"
+        " min_tx_rate, max_tx_rate, settings_known, in_use, note, state,"
+        " report_seq)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?14, ?15, ?16, ?17, ?18, 'free', ?19)";
+    /* A VF that comes back after being "missing" returns to the state its
+     * holder implies; any other VF keeps the state placement gave it. */
+    static const char sql_vf_returned[] =
+        "UPDATE vfs SET state = coalesce((SELECT CASE WHEN vms.state ="
+        " 'placing' THEN 'reserved' ELSE 'assigned' END"
+        " FROM vm_nics JOIN vms ON vms.id = vm_nics.vm_id"
+        " WHERE vm_nics.vf_id = vfs.id), 'free')"
+        " WHERE pf_id = ?1 AND state = 'missing' AND report_seq = ?2";
+
+    sqlite3_stmt *stmt = db_stmt(self, sql_pf, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    sqlite3_bind_text(stmt, 2, pf->pci_addr, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, pf->ifname, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, pf->driver, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 5, pf->vf_driver, -1, SQLITE_STATIC);
+    sqlite3_bind_int(stmt, 6, pf->vendor_id);
+    sqlite3_bind_int(stmt, 7, pf->device_id);
+    sqlite3_bind_int(stmt, 8, pf->numa_node);
+    sqlite3_bind_int64(stmt, 9, pf->link_speed);
+    sqlite3_bind_int(stmt, 10, pf->link_up ? 1 : 0);
+    sqlite3_bind_int(stmt, 11, pf->total_vfs);
+    sqlite3_bind_int(stmt, 12, pf->num_vfs);
+    sqlite3_bind_text(stmt, 13, pf->note, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 14, report_seq);
+    int64_t pf_id;
+    if (db_step_returning(self, stmt, "storing a PF", &pf_id, err) != 0)
+        return -1;
+
+    for (uint32_t i = 0; i < pf->vf_count; i++) {
+        if (s_vf_store(self, sql_vf_update, pf_id, &pf->vfs[i], report_seq,
+                       err) != 0)
+            return -1;
+        if (sqlite3_changes(self->sql) == 0 &&
+            s_vf_store(self, sql_vf_insert, pf_id, &pf->vfs[i], report_seq,
+                       err) != 0)
+            return -1;
+    }
+    stmt = db_stmt(self, sql_vf_returned, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, pf_id);
+    sqlite3_bind_int64(stmt, 2, report_seq);
+    if (db_step_done(self, stmt, "restoring returned VFs", err) != 0)
+        return -1;
+    return s_vfs_retire(self, pf_id, report_seq, err);
+}
+
+/* VFs of a PF not stamped with report_seq vanished: a VM NIC's VF turns
+ * "missing", every other one is deleted. */
+static int s_vfs_retire(db_t *self, int64_t pf_id, int64_t report_seq,
+                        db_err_t *err)
+{
+    static const char sql_missing[] =
+        "UPDATE vfs SET state = 'missing' WHERE pf_id = ?1"
+        " AND report_seq <> ?2 AND state <> 'missing'"
+        " AND EXISTS (SELECT 1 FROM vm_nics WHERE vm_nics.vf_id = vfs.id)";
+    static const char sql_delete[] =
+        "DELETE FROM vfs WHERE pf_id = ?1 AND report_seq <> ?2"
+        " AND NOT EXISTS (SELECT 1 FROM vm_nics WHERE vm_nics.vf_id = vfs.id)";
+    const char *sqls[] = {sql_missing, sql_delete};
+    for (size_t i = 0; i < 2; i++) {
+        sqlite3_stmt *stmt = db_stmt(self, sqls[i], err);
+        if (!stmt)
+            return -1;
+        sqlite3_bind_int64(stmt, 1, pf_id);
+        sqlite3_bind_int64(stmt, 2, report_seq);
+        if (db_step_done(self, stmt, "retiring vanished VFs", err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Retires the host's PFs not stamped with report_seq (all of them when
+ * pci_addr is NULL), or only the PF at pci_addr: their VFs are retired, and
+ * a PF left with no VF is deleted, else marked "missing". */
+static int s_pfs_retire(db_t *self, int64_t host_id, const char *pci_addr,
+                        int64_t report_seq, db_err_t *err)
+{
+    static const char sql_vfs[] =
+        "SELECT id FROM pfs WHERE host_id = ?1 AND report_seq <> ?2"
+        " AND (?3 IS NULL OR pci_addr = ?3)";
+    static const char sql_missing[] =
+        "UPDATE pfs SET state = 'missing' WHERE host_id = ?1"
+        " AND report_seq <> ?2 AND (?3 IS NULL OR pci_addr = ?3)"
+        " AND EXISTS (SELECT 1 FROM vfs WHERE vfs.pf_id = pfs.id)";
+    static const char sql_delete[] =
+        "DELETE FROM pfs WHERE host_id = ?1 AND report_seq <> ?2"
+        " AND (?3 IS NULL OR pci_addr = ?3)"
+        " AND NOT EXISTS (SELECT 1 FROM vfs WHERE vfs.pf_id = pfs.id)";
+
+    sqlite3_stmt *stmt = db_stmt(self, sql_vfs, err);
+    if (!stmt)
+        return -1;
+    /* Collect first: retiring VFs while stepping over pfs is safe in
+     * SQLite, but a plain list keeps the statement cache reentrancy-free. */
+    int64_t ids[VFP_PFS_MAX * 2];
+    size_t count = 0;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    sqlite3_bind_int64(stmt, 2, report_seq);
+    if (pci_addr)
+        sqlite3_bind_text(stmt, 3, pci_addr, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW &&
+           count < sizeof(ids) / sizeof(ids[0]))
+        ids[count++] = sqlite3_column_int64(stmt, 0);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        db_set_error(self, err, DB_ERR_IO, "listing vanished PFs");
+        sqlite3_reset(stmt);
+        return -1;
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    for (size_t i = 0; i < count; i++) {
+        /* report_seq + 1 is never a VF's stamp here: every VF goes. */
+        if (s_vfs_retire(self, ids[i], report_seq + 1, err) != 0)
+            return -1;
+    }
+    const char *sqls[] = {sql_missing, sql_delete};
+    for (size_t i = 0; i < 2; i++) {
+        stmt = db_stmt(self, sqls[i], err);
+        if (!stmt)
+            return -1;
+        sqlite3_bind_int64(stmt, 1, host_id);
+        sqlite3_bind_int64(stmt, 2, report_seq);
+        if (pci_addr)
+            sqlite3_bind_text(stmt, 3, pci_addr, -1, SQLITE_STATIC);
+        if (db_step_done(self, stmt, "retiring vanished PFs", err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Stamps the host with a new report sequence and generation. */
+static int s_host_report(db_t *self, int64_t host_id, uint64_t generation,
+                         int64_t now_ms, int64_t *report_seq, db_err_t *err)
+{
+    static const char sql[] =
+        "UPDATE hosts SET generation = ?2, last_seen = ?3,"
+        " report_seq = report_seq + 1 WHERE id = ?1 RETURNING report_seq";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    sqlite3_bind_int64(stmt, 2, (int64_t)generation);
+    sqlite3_bind_int64(stmt, 3, now_ms);
+    return db_step_returning(self, stmt, "stamping a host report", report_seq,
+                             err);
+}
+
+int db_inventory_replace(db_t *self, const char *host,
+                         const vfp_inventory_t *inv, int64_t now_ms,
+                         db_err_t *err)
+{
+    if (db_inventory_check(inv->pfs, inv->pf_count, err) != 0)
+        return -1;
+    if (strcmp(inv->host.hostname, host) != 0) {
+        db_errorf(err, DB_ERR_INVALID,
+                  "inventory is for host \"%s\" but the session is \"%s\"",
+                  inv->host.hostname, host);
+        return -1;
+    }
+    if (db_begin(self, err) != 0)
+        return -1;
+    int64_t host_id, report_seq = 0;
+    if (s_host_lookup(self, host, &host_id, NULL, NULL, err) != 0 ||
+        s_host_report(self, host_id, inv->generation, now_ms, &report_seq,
+                      err) != 0 ||
+        s_host_facts(self, host_id, &inv->host, err) != 0)
+        goto fail;
+    for (uint32_t i = 0; i < inv->pf_count; i++) {
+        if (s_pf_store(self, host_id, &inv->pfs[i], report_seq, err) != 0)
+            goto fail;
+    }
+    if (s_pfs_retire(self, host_id, NULL, report_seq, err) != 0)
+        goto fail;
+    return db_commit(self, err);
+fail:
+    db_rollback(self);
+    return -1;
+}
+
+int db_inventory_apply_delta(db_t *self, const char *host,
+                             const vfp_inventory_delta_t *delta,
+                             int64_t now_ms, db_err_t *err)
+{
+    if (db_inventory_check(delta->pfs, delta->pf_count, err) != 0)
+        return -1;
+    if (delta->has_host && strcmp(delta->host.hostname, host) != 0) {
+        db_errorf(err, DB_ERR_INVALID,
+                  "delta is for host \"%s\" but the session is \"%s\"",
+                  delta->host.hostname, host);
+        return -1;
+    }
+    for (uint32_t i = 0; i < delta->removed_count; i++) {
+        for (uint32_t j = 0; j < delta->pf_count; j++) {
+            if (strcmp(delta->removed[i], delta->pfs[j].pci_addr) == 0) {
+                db_errorf(err, DB_ERR_INVALID,
+                          "PF %s is both changed and removed",
+                          delta->removed[i]);
+                return -1;
+            }
+        }
+    }
+    if (db_begin(self, err) != 0)
+        return -1;
+    int64_t host_id, report_seq = 0;
+    uint64_t generation = 0;
+    if (s_host_lookup(self, host, &host_id, &generation, NULL, err) != 0)
+        goto fail;
+    if (generation != delta->base_generation) {
+        db_errorf(err, DB_ERR_RESYNC,
+                  "delta base generation %llu is not the stored generation "
+                  "%llu",
+                  (unsigned long long)delta->base_generation,
+                  (unsigned long long)generation);
+        goto fail;
+    }
+    if (s_host_report(self, host_id, delta->generation, now_ms, &report_seq,
+                      err) != 0 ||
+        (delta->has_host &&
+         s_host_facts(self, host_id, &delta->host, err) != 0))
+        goto fail;
+    for (uint32_t i = 0; i < delta->pf_count; i++) {
+        if (s_pf_store(self, host_id, &delta->pfs[i], report_seq, err) != 0)
+            goto fail;
+    }
+    for (uint32_t i = 0; i < delta->removed_count; i++) {
+        if (s_pfs_retire(self, host_id, delta->removed[i], report_seq, err) !=
+            0)
+            goto fail;
+    }
+    return db_commit(self, err);
+fail:
+    db_rollback(self);
+    return -1;
+}
+
+int db_hosts_touch(db_t *self, const char *const *hosts, size_t count,
+                   int64_t now_ms, db_err_t *err)
+{
+    static const char sql[] = "UPDATE hosts SET last_seen = ?2"
+                              " WHERE name = ?1 AND last_seen < ?2";
+    if (count == 0)
+        return 0;
+    if (db_begin(self, err) != 0)
+        return -1;
+    for (size_t i = 0; i < count; i++) {
+        sqlite3_stmt *stmt = db_stmt(self, sql, err);
+        if (!stmt)
+            goto fail;
+        sqlite3_bind_text(stmt, 1, hosts[i], -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 2, now_ms);
+        if (db_step_done(self, stmt, "storing last_seen", err) != 0)
+            goto fail;
+    }
+    return db_commit(self, err);
+fail:
+    db_rollback(self);
+    return -1;
+}
+
+int db_host_set_state(db_t *self, const char *host, const char *state,
+                      db_err_t *err)
+{
+    static const char sql[] = "UPDATE hosts SET state = ?2 WHERE name = ?1";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, state, -1, SQLITE_STATIC);
+    if (db_step_done(self, stmt, "setting a host's state", err) != 0)
+        return -1;
+    if (sqlite3_changes(self->sql) == 0) {
+        db_errorf(err, DB_ERR_NOT_FOUND, "no host named \"%s\"", host);
+        return -1;
+    }
+    return 0;
+}
+
+int db_event_add(db_t *self, int64_t now_ms, const char *kind,
+                 const char *host, const char *message, db_err_t *err)
+{
+    static const char sql[] =
+        "INSERT INTO events (at, kind, host, message) VALUES (?1, ?2, ?3, ?4)";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_STATIC);
+    if (host)
+        sqlite3_bind_text(stmt, 3, host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, message, -1, SQLITE_STATIC);
+    return db_step_done(self, stmt, "recording an event", err);
+}

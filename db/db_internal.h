@@ -1,0 +1,66 @@
+/* db_internal.h - what the db/ source files share: the handle, the
+ * statement cache and transaction helpers. Not installed, not for callers. */
+#ifndef VFLEET_DB_INTERNAL_H
+#define VFLEET_DB_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+
+#include "vfleet_db.h"
+
+/* Statements are prepared once and reused. Each call site keeps its SQL in a
+ * static array, so the text's address is a stable cache key. */
+#define DB_STMT_CACHE_MAX 64
+
+struct db_t {
+    sqlite3 *sql;
+    char path[4096];
+    struct {
+        const char *text;
+        sqlite3_stmt *stmt;
+    } cache[DB_STMT_CACHE_MAX];
+    int cache_size;
+    bool in_batch; /* db_batch_begin is open: transactions are savepoints */
+};
+
+/* One ordered migration step: running it on a file at `version - 1` brings
+ * it to `version`. */
+typedef struct {
+    int version;
+    const char *sql;
+} db_migration_t;
+
+extern const db_migration_t db_migrations[];
+extern const int db_migration_count;
+
+/* Returns the cached (reset, unbound) statement for sql, preparing it on
+ * first use; NULL with err on failure. */
+sqlite3_stmt *db_stmt(db_t *self, const char *sql, db_err_t *err);
+
+/* Fills err from the connection's last error, prefixed by what failed. */
+void db_set_error(db_t *self, db_err_t *err, db_errcode_t code,
+                  const char *what);
+
+/* Formats err->text and sets err->code. */
+void db_errorf(db_err_t *err, db_errcode_t code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* BEGIN IMMEDIATE / COMMIT / ROLLBACK, or inside a batch SAVEPOINT /
+ * RELEASE / ROLLBACK TO, so each operation stays atomic on its own. */
+int db_begin(db_t *self, db_err_t *err);
+int db_commit(db_t *self, db_err_t *err);
+void db_rollback(db_t *self);
+
+/* Runs a statement that returns no rows to completion. */
+int db_step_done(db_t *self, sqlite3_stmt *stmt, const char *what,
+                 db_err_t *err);
+
+/* Runs a statement that returns exactly one row (INSERT ... RETURNING) and
+ * stores that row's first column in *value. */
+int db_step_returning(db_t *self, sqlite3_stmt *stmt, const char *what,
+                      int64_t *value, db_err_t *err);
+
+/* Copies a TEXT column into a fixed buffer ("" for NULL). */
+void db_column_text(sqlite3_stmt *stmt, int col, char *buf, size_t size);
+
+#endif

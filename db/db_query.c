@@ -1,0 +1,313 @@
+/* db_query.c - the read side of the inventory: summary, hosts, PFs, VFs and
+ * events, each row handed to a caller's callback. */
+#include <string.h>
+
+#include "db_internal.h"
+
+bool db_vf_state_valid(const char *state)
+{
+    static const char *const states[] = {"free", "reserved", "assigned",
+                                         "broken", "missing"};
+    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
+        if (strcmp(state, states[i]) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* Steps a bound query, calling row_fn for every row until it asks to stop.
+ * row_fn converts the row and calls the caller's callback. */
+typedef int(s_row_fn)(sqlite3_stmt *stmt, void *cb, void *arg);
+
+static int s_query(db_t *self, sqlite3_stmt *stmt, const char *what,
+                   s_row_fn *row_fn, void *cb, void *arg, db_err_t *err)
+{
+    int rc;
+    int result = 0;
+    err->code = DB_OK;
+    err->text[0] = '\0';
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (row_fn(stmt, cb, arg) != 0) {
+            result = -1;
+            break;
+        }
+    }
+    if (result == 0 && rc != SQLITE_DONE) {
+        db_set_error(self, err, DB_ERR_IO, what);
+        result = -1;
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return result;
+}
+
+int db_summary(db_t *self, db_summary_t *out, db_err_t *err)
+{
+    static const char sql[] =
+        "SELECT (SELECT count(*) FROM hosts),"
+        " (SELECT count(*) FROM hosts WHERE state = 'ready'),"
+        " (SELECT count(*) FROM hosts WHERE state = 'down'),"
+        " (SELECT count(*) FROM pfs),"
+        " (SELECT count(*) FROM vfs),"
+        " (SELECT count(*) FROM vfs WHERE state = 'free'),"
+        " (SELECT count(*) FROM vfs WHERE state = 'reserved'),"
+        " (SELECT count(*) FROM vfs WHERE state = 'assigned'),"
+        " (SELECT count(*) FROM vfs WHERE state = 'broken'),"
+        " (SELECT count(*) FROM vfs WHERE state = 'missing'),"
+        " (SELECT count(*) FROM vms)";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        int64_t *fields[] = {&out->hosts,        &out->hosts_ready,
+                             &out->hosts_down,   &out->pfs,
+                             &out->vfs,          &out->vfs_free,
+                             &out->vfs_reserved, &out->vfs_assigned,
+                             &out->vfs_broken,   &out->vfs_missing,
+                             &out->vms};
+        for (int i = 0; i < (int)(sizeof(fields) / sizeof(fields[0])); i++)
+            *fields[i] = sqlite3_column_int64(stmt, i);
+    } else {
+        db_set_error(self, err, DB_ERR_IO, "summarising the inventory");
+    }
+    sqlite3_reset(stmt);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* Columns shared by the host listing and the host lookup. */
+#define S_HOST_COLUMNS                                                         \
+    "SELECT h.name, h.state, h.cordoned, h.first_seen, h.last_seen,"          \
+    " h.generation, h.boot_id, h.agent_version, h.proto_version, h.kernel,"   \
+    " h.cpu_virt, h.iommu_ready, h.iommu_units, h.iommu_groups,"              \
+    " h.iommu_cmdline, h.iommu_reasons, h.mem_total_kb, h.mem_available_kb," \
+    " (SELECT count(*) FROM pfs WHERE pfs.host_id = h.id),"                   \
+    " (SELECT count(*) FROM vfs JOIN pfs ON pfs.id = vfs.pf_id"               \
+    "  WHERE pfs.host_id = h.id),"                                            \
+    " (SELECT count(*) FROM vfs JOIN pfs ON pfs.id = vfs.pf_id"               \
+    "  WHERE pfs.host_id = h.id AND vfs.state = 'free')"                      \
+    " FROM hosts h"
+
+static void s_host_row(sqlite3_stmt *stmt, db_host_row_t *row)
+{
+    memset(row, 0, sizeof(*row));
+    db_column_text(stmt, 0, row->name, sizeof(row->name));
+    db_column_text(stmt, 1, row->state, sizeof(row->state));
+    row->cordoned = sqlite3_column_int(stmt, 2) != 0;
+    row->first_seen_ms = sqlite3_column_int64(stmt, 3);
+    row->last_seen_ms = sqlite3_column_int64(stmt, 4);
+    row->generation = (uint64_t)sqlite3_column_int64(stmt, 5);
+    db_column_text(stmt, 6, row->boot_id, sizeof(row->boot_id));
+    db_column_text(stmt, 7, row->agent_version, sizeof(row->agent_version));
+    row->proto_version = sqlite3_column_int(stmt, 8);
+    db_column_text(stmt, 9, row->kernel, sizeof(row->kernel));
+    db_column_text(stmt, 10, row->cpu_virt, sizeof(row->cpu_virt));
+    row->iommu_ready = sqlite3_column_int(stmt, 11) != 0;
+    row->iommu_units = (uint32_t)sqlite3_column_int64(stmt, 12);
+    row->iommu_groups = (uint32_t)sqlite3_column_int64(stmt, 13);
+    db_column_text(stmt, 14, row->iommu_cmdline, sizeof(row->iommu_cmdline));
+    db_column_text(stmt, 15, row->iommu_reasons, sizeof(row->iommu_reasons));
+    row->mem_total_kb = (uint64_t)sqlite3_column_int64(stmt, 16);
+    row->mem_available_kb = (uint64_t)sqlite3_column_int64(stmt, 17);
+    row->pf_count = sqlite3_column_int64(stmt, 18);
+    row->vf_count = sqlite3_column_int64(stmt, 19);
+    row->vf_free = sqlite3_column_int64(stmt, 20);
+}
+
+static int s_host_each(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    db_host_row_t row;
+    s_host_row(stmt, &row);
+    return ((db_host_cb *)cb)(&row, arg);
+}
+
+int db_hosts_list(db_t *self, db_host_cb *cb, void *arg, db_err_t *err)
+{
+    static const char sql[] = S_HOST_COLUMNS " ORDER BY h.name";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    return s_query(self, stmt, "listing hosts", s_host_each, (void *)cb, arg,
+                   err);
+}
+
+static int s_host_copy(const db_host_row_t *row, void *arg)
+{
+    *(db_host_row_t *)arg = *row;
+    return 0;
+}
+
+int db_host_get(db_t *self, const char *name, db_host_row_t *out,
+                db_err_t *err)
+{
+    static const char sql[] = S_HOST_COLUMNS " WHERE h.name = ?1";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    out->name[0] = '\0';
+    if (s_query(self, stmt, "reading a host", s_host_each,
+                (void *)s_host_copy, out, err) != 0)
+        return -1;
+    if (out->name[0] == '\0') {
+        db_errorf(err, DB_ERR_NOT_FOUND, "no host named \"%s\"", name);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_hugepages_each(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    db_hugepages_row_t row = {
+        .size_kb = (uint32_t)sqlite3_column_int64(stmt, 0),
+        .total = (uint64_t)sqlite3_column_int64(stmt, 1),
+        .free = (uint64_t)sqlite3_column_int64(stmt, 2),
+    };
+    return ((db_hugepages_cb *)cb)(&row, arg);
+}
+
+int db_host_hugepages(db_t *self, const char *name, db_hugepages_cb *cb,
+                      void *arg, db_err_t *err)
+{
+    static const char sql[] =
+        "SELECT size_kb, total, free FROM hugepages"
+        " WHERE host_id = (SELECT id FROM hosts WHERE name = ?1)"
+        " ORDER BY size_kb";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
+    return s_query(self, stmt, "listing hugepage pools", s_hugepages_each,
+                   (void *)cb, arg, err);
+}
+
+static int s_pf_each(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    db_pf_row_t row;
+    memset(&row, 0, sizeof(row));
+    db_column_text(stmt, 0, row.host, sizeof(row.host));
+    db_column_text(stmt, 1, row.pci_addr, sizeof(row.pci_addr));
+    db_column_text(stmt, 2, row.ifname, sizeof(row.ifname));
+    db_column_text(stmt, 3, row.driver, sizeof(row.driver));
+    db_column_text(stmt, 4, row.vf_driver, sizeof(row.vf_driver));
+    row.vendor_id = (uint16_t)sqlite3_column_int(stmt, 5);
+    row.device_id = (uint16_t)sqlite3_column_int(stmt, 6);
+    row.numa_node = sqlite3_column_int(stmt, 7);
+    row.link_speed = (uint32_t)sqlite3_column_int64(stmt, 8);
+    row.link_up = sqlite3_column_int(stmt, 9) != 0;
+    row.total_vfs = (uint16_t)sqlite3_column_int(stmt, 10);
+    row.num_vfs = (uint16_t)sqlite3_column_int(stmt, 11);
+    db_column_text(stmt, 12, row.note, sizeof(row.note));
+    db_column_text(stmt, 13, row.state, sizeof(row.state));
+    row.vf_count = sqlite3_column_int64(stmt, 14);
+    row.vf_free = sqlite3_column_int64(stmt, 15);
+    return ((db_pf_cb *)cb)(&row, arg);
+}
+
+int db_pfs_list(db_t *self, const char *host, db_pf_cb *cb, void *arg,
+                db_err_t *err)
+{
+    static const char sql[] =
+        "SELECT h.name, p.pci_addr, p.ifname, p.driver, p.vf_driver,"
+        " p.vendor_id, p.device_id, p.numa_node, p.link_speed, p.link_up,"
+        " p.total_vfs, p.num_vfs, p.note, p.state,"
+        " (SELECT count(*) FROM vfs WHERE vfs.pf_id = p.id),"
+        " (SELECT count(*) FROM vfs WHERE vfs.pf_id = p.id"
+        "  AND vfs.state = 'free')"
+        " FROM pfs p JOIN hosts h ON h.id = p.host_id"
+        " WHERE ?1 IS NULL OR h.name = ?1"
+        " ORDER BY h.name, p.pci_addr";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    if (host)
+        sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    return s_query(self, stmt, "listing PFs", s_pf_each, (void *)cb, arg,
+                   err);
+}
+
+static int s_vf_each(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    db_vf_row_t row;
+    memset(&row, 0, sizeof(row));
+    db_column_text(stmt, 0, row.host, sizeof(row.host));
+    db_column_text(stmt, 1, row.pf, sizeof(row.pf));
+    db_column_text(stmt, 2, row.pf_ifname, sizeof(row.pf_ifname));
+    row.index = (uint16_t)sqlite3_column_int(stmt, 3);
+    db_column_text(stmt, 4, row.pci_addr, sizeof(row.pci_addr));
+    row.iommu_group = sqlite3_column_int(stmt, 5);
+    row.iommu_isolated = sqlite3_column_int(stmt, 6) != 0;
+    db_column_text(stmt, 7, row.driver, sizeof(row.driver));
+    db_column_text(stmt, 8, row.mac, sizeof(row.mac));
+    row.vlan = (uint16_t)sqlite3_column_int(stmt, 9);
+    row.qos = (uint8_t)sqlite3_column_int(stmt, 10);
+    row.vlan_proto = (uint16_t)sqlite3_column_int(stmt, 11);
+    row.spoofchk = (vfp_flag_t)sqlite3_column_int(stmt, 12);
+    row.trust = (vfp_flag_t)sqlite3_column_int(stmt, 13);
+    row.link_state = (vfp_link_state_t)sqlite3_column_int(stmt, 14);
+    row.min_tx_rate = (uint32_t)sqlite3_column_int64(stmt, 15);
+    row.max_tx_rate = (uint32_t)sqlite3_column_int64(stmt, 16);
+    row.settings_known = sqlite3_column_int(stmt, 17) != 0;
+    row.in_use = sqlite3_column_int(stmt, 18) != 0;
+    db_column_text(stmt, 19, row.note, sizeof(row.note));
+    db_column_text(stmt, 20, row.state, sizeof(row.state));
+    db_column_text(stmt, 21, row.vm, sizeof(row.vm));
+    return ((db_vf_cb *)cb)(&row, arg);
+}
+
+int db_vfs_list(db_t *self, const db_vf_filter_t *filter, db_vf_cb *cb,
+                void *arg, db_err_t *err)
+{
+    static const char sql[] =
+        "SELECT h.name, p.pci_addr, p.ifname, v.idx, v.pci_addr,"
+        " v.iommu_group, v.iommu_isolated, v.driver, v.mac, v.vlan, v.qos,"
+        " v.vlan_proto, v.spoofchk, v.trust, v.link_state, v.min_tx_rate,"
+        " v.max_tx_rate, v.settings_known, v.in_use, v.note, v.state,"
+        " (SELECT vms.name FROM vm_nics JOIN vms ON vms.id = vm_nics.vm_id"
+        "  WHERE vm_nics.vf_id = v.id)"
+        " FROM vfs v JOIN pfs p ON p.id = v.pf_id"
+        " JOIN hosts h ON h.id = p.host_id"
+        " WHERE (?1 IS NULL OR h.name = ?1) AND (?2 IS NULL OR p.pci_addr = ?2)"
+        " AND (?3 IS NULL OR v.state = ?3)"
+        " ORDER BY h.name, p.pci_addr, v.idx";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    if (filter && filter->host)
+        sqlite3_bind_text(stmt, 1, filter->host, -1, SQLITE_STATIC);
+    if (filter && filter->pf)
+        sqlite3_bind_text(stmt, 2, filter->pf, -1, SQLITE_STATIC);
+    if (filter && filter->state)
+        sqlite3_bind_text(stmt, 3, filter->state, -1, SQLITE_STATIC);
+    return s_query(self, stmt, "listing VFs", s_vf_each, (void *)cb, arg,
+                   err);
+}
+
+static int s_event_each(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    db_event_row_t row;
+    memset(&row, 0, sizeof(row));
+    row.id = sqlite3_column_int64(stmt, 0);
+    row.at_ms = sqlite3_column_int64(stmt, 1);
+    db_column_text(stmt, 2, row.kind, sizeof(row.kind));
+    db_column_text(stmt, 3, row.host, sizeof(row.host));
+    db_column_text(stmt, 4, row.message, sizeof(row.message));
+    return ((db_event_cb *)cb)(&row, arg);
+}
+
+int db_events_list(db_t *self, int64_t since_ms, int64_t limit,
+                   db_event_cb *cb, void *arg, db_err_t *err)
+{
+    /* The newest `limit` events, handed out oldest first. */
+    static const char sql[] =
+        "SELECT id, at, kind, host, message FROM"
+        " (SELECT * FROM events WHERE at >= ?1 ORDER BY id DESC LIMIT ?2)"
+        " ORDER BY id";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, since_ms);
+    sqlite3_bind_int64(stmt, 2, limit > 0 ? limit : -1);
+    return s_query(self, stmt, "listing events", s_event_each, (void *)cb,
+                   arg, err);
+}

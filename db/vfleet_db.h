@@ -1,0 +1,217 @@
+/* vfleet_db.h - the controller's inventory in SQLite: open, migrate, ingest
+ * agent inventories, record liveness and events, answer read queries. */
+#ifndef VFLEET_DB_H
+#define VFLEET_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vfp.h"
+
+/* The schema version this build writes; db_open migrates older files up to
+ * it and refuses newer ones. */
+#define DB_SCHEMA_VERSION 2
+
+typedef struct db_t db_t;
+
+/* Why a call failed. The codes are the few a caller acts on differently. */
+typedef enum {
+    DB_OK = 0,
+    DB_ERR_IO = 1,        /* SQLite failed (disk, corruption, busy) */
+    DB_ERR_INVALID = 2,   /* input breaks an inventory rule; nothing stored */
+    DB_ERR_RESYNC = 3,    /* delta base is not the stored generation */
+    DB_ERR_NOT_FOUND = 4, /* no such host / object */
+    DB_ERR_VERSION = 5,   /* file written by a newer schema */
+} db_errcode_t;
+
+typedef struct {
+    db_errcode_t code;
+    char text[512];
+} db_err_t;
+
+/* Opens (creating if absent) the database at path, checks it
+ * (PRAGMA quick_check), refuses read-only and newer-schema files, sets WAL,
+ * foreign keys and busy_timeout, and migrates an older schema. Returns the
+ * handle, or NULL with the reason in *err. Never writes to a file it refuses.
+ */
+db_t *db_open(const char *path, db_err_t *err);
+
+/* Opens like db_open but migrates only up to `version` (tests build a
+ * previous-version file with it). */
+db_t *db_open_version(const char *path, int version, db_err_t *err);
+
+/* Closes the handle and its cached statements; accepts NULL. */
+void db_destroy(db_t **self_p);
+
+/* Groups many operations into one write transaction, each still atomic on
+ * its own (a failed one is rolled back to where it began), so a burst of
+ * agent messages costs one commit instead of one each. Until
+ * db_batch_commit nothing in the batch is durable. */
+int db_batch_begin(db_t *self, db_err_t *err);
+int db_batch_commit(db_t *self, db_err_t *err);
+
+/* Current PRAGMA user_version of the open file. */
+int db_schema_version(db_t *self);
+
+/* ---- ingestion ------------------------------------------------------ */
+
+/* Checks an inventory against the rules the schema cannot express
+ * (duplicate PF addresses or VF indices, num_vfs > total_vfs, more VFs than
+ * num_vfs, VF index beyond total_vfs). Returns 0, or -1 with err. */
+int db_inventory_check(const vfp_pf_t *pfs, uint32_t pf_count, db_err_t *err);
+
+/* Registers (or refreshes) a host after HELLO: state ready, agent facts,
+ * last_seen. *was_down (may be NULL) tells whether it had been down. */
+int db_host_hello(db_t *self, const vfp_hello_t *hello, uint8_t proto_version,
+                  int64_t now_ms, bool *was_down, db_err_t *err);
+
+/* Replaces everything the host reported before with this full inventory, in
+ * one transaction. VFs (and PFs) that vanished are deleted unless a VM NIC
+ * holds them; held ones are kept in state "missing". */
+int db_inventory_replace(db_t *self, const char *host,
+                         const vfp_inventory_t *inv, int64_t now_ms,
+                         db_err_t *err);
+
+/* Applies a delta in place, in one transaction. DB_ERR_RESYNC when
+ * delta->base_generation is not the stored generation. */
+int db_inventory_apply_delta(db_t *self, const char *host,
+                             const vfp_inventory_delta_t *delta,
+                             int64_t now_ms, db_err_t *err);
+
+/* Stores last_seen for many hosts in one transaction. */
+int db_hosts_touch(db_t *self, const char *const *hosts, size_t count,
+                   int64_t now_ms, db_err_t *err);
+
+/* Sets a host's liveness state ("ready" or "down"). */
+int db_host_set_state(db_t *self, const char *host, const char *state,
+                      db_err_t *err);
+
+/* Appends an audit event. host may be NULL. */
+int db_event_add(db_t *self, int64_t now_ms, const char *kind,
+                 const char *host, const char *message, db_err_t *err);
+
+/* ---- queries -------------------------------------------------------- */
+
+typedef struct {
+    int64_t hosts, hosts_ready, hosts_down;
+    int64_t pfs;
+    int64_t vfs, vfs_free, vfs_reserved, vfs_assigned, vfs_broken,
+        vfs_missing;
+    int64_t vms;
+} db_summary_t;
+
+typedef struct {
+    char name[VFP_HOSTNAME_MAX + 1];
+    char state[16]; /* ready, down */
+    bool cordoned;
+    int64_t first_seen_ms, last_seen_ms;
+    uint64_t generation;
+    char boot_id[VFP_NAME_MAX + 1];
+    char agent_version[VFP_NAME_MAX + 1];
+    int proto_version;
+    char kernel[VFP_NAME_MAX + 1];
+    char cpu_virt[8]; /* none, vmx, svm */
+    bool iommu_ready;
+    uint32_t iommu_units, iommu_groups;
+    char iommu_cmdline[VFP_TEXT_MAX + 1];
+    char iommu_reasons[VFP_TEXT_MAX + 1]; /* one per line */
+    uint64_t mem_total_kb, mem_available_kb;
+    int64_t pf_count, vf_count, vf_free;
+} db_host_row_t;
+
+typedef struct {
+    uint32_t size_kb;
+    uint64_t total, free;
+} db_hugepages_row_t;
+
+typedef struct {
+    char host[VFP_HOSTNAME_MAX + 1];
+    char pci_addr[VFP_PCI_ADDR_MAX + 1];
+    char ifname[VFP_NAME_MAX + 1];
+    char driver[VFP_NAME_MAX + 1];
+    char vf_driver[VFP_NAME_MAX + 1];
+    uint16_t vendor_id, device_id;
+    int numa_node;
+    uint32_t link_speed;
+    bool link_up;
+    uint16_t total_vfs, num_vfs;
+    char note[VFP_TEXT_MAX + 1];
+    char state[16]; /* present, missing */
+    int64_t vf_count, vf_free;
+} db_pf_row_t;
+
+typedef struct {
+    char host[VFP_HOSTNAME_MAX + 1];
+    char pf[VFP_PCI_ADDR_MAX + 1];
+    char pf_ifname[VFP_NAME_MAX + 1];
+    uint16_t index;
+    char pci_addr[VFP_PCI_ADDR_MAX + 1];
+    int32_t iommu_group;
+    bool iommu_isolated;
+    char driver[VFP_NAME_MAX + 1];
+    char mac[18];
+    uint16_t vlan;
+    uint8_t qos;
+    uint16_t vlan_proto;
+    vfp_flag_t spoofchk, trust;
+    vfp_link_state_t link_state;
+    uint32_t min_tx_rate, max_tx_rate;
+    bool settings_known, in_use;
+    char note[VFP_TEXT_MAX + 1];
+    char state[16]; /* free, reserved, assigned, broken, missing */
+    char vm[VFP_NAME_MAX + 1]; /* VM holding it, or "" */
+} db_vf_row_t;
+
+typedef struct {
+    int64_t id;
+    int64_t at_ms;
+    char kind[32];
+    char host[VFP_HOSTNAME_MAX + 1]; /* "" when not about one host */
+    char message[VFP_TEXT_MAX + 1];
+} db_event_row_t;
+
+/* Filters for db_vfs_list; NULL fields match everything. */
+typedef struct {
+    const char *host;
+    const char *pf; /* PCI address */
+    const char *state;
+} db_vf_filter_t;
+
+/* Row callbacks return 0 to go on, -1 to stop the listing (which then
+ * returns -1 with err->code DB_OK). */
+typedef int(db_host_cb)(const db_host_row_t *row, void *arg);
+typedef int(db_pf_cb)(const db_pf_row_t *row, void *arg);
+typedef int(db_vf_cb)(const db_vf_row_t *row, void *arg);
+typedef int(db_event_cb)(const db_event_row_t *row, void *arg);
+typedef int(db_hugepages_cb)(const db_hugepages_row_t *row, void *arg);
+
+int db_summary(db_t *self, db_summary_t *out, db_err_t *err);
+
+/* All hosts by name. */
+int db_hosts_list(db_t *self, db_host_cb *cb, void *arg, db_err_t *err);
+
+/* One host; DB_ERR_NOT_FOUND when unknown. */
+int db_host_get(db_t *self, const char *name, db_host_row_t *out,
+                db_err_t *err);
+
+/* A host's hugepage pools by size. */
+int db_host_hugepages(db_t *self, const char *name, db_hugepages_cb *cb,
+                      void *arg, db_err_t *err);
+
+/* PFs by host and PCI address; host NULL lists every host's. */
+int db_pfs_list(db_t *self, const char *host, db_pf_cb *cb, void *arg,
+                db_err_t *err);
+
+/* VFs by host, PF and index. */
+int db_vfs_list(db_t *self, const db_vf_filter_t *filter, db_vf_cb *cb,
+                void *arg, db_err_t *err);
+
+/* Events with at_ms >= since_ms, oldest first, the newest `limit` of them
+ * (limit 0: all). */
+int db_events_list(db_t *self, int64_t since_ms, int64_t limit,
+                   db_event_cb *cb, void *arg, db_err_t *err);
+
+/* True when the name is a VF state the schema knows. */
+bool db_vf_state_valid(const char *state);
+
+#endif

@@ -1,0 +1,118 @@
+/* policy_util.c - small helpers shared by the policy modules: "did you
+ * mean" suggestions, lookups and formatting of MACs and PF selectors. */
+#include "policy_internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Longer words get no suggestion: keeps the distance cheap on hostile
+ * input and a 40-letter typo is not a typo. */
+#define SUGGEST_MAX_LEN 40
+
+size_t policy_edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > SUGGEST_MAX_LEN || lb > SUGGEST_MAX_LEN)
+        return SIZE_MAX;
+    size_t row[SUGGEST_MAX_LEN + 1];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diagonal = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t above = row[j];
+            size_t best = diagonal + (a[i - 1] != b[j - 1]);
+            if (above + 1 < best)
+                best = above + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diagonal = above;
+        }
+    }
+    return row[lb];
+}
+
+const char *policy_suggest(const char *word, const char *const *candidates,
+                           size_t count)
+{
+    size_t len = strlen(word);
+    size_t limit = 1 + len / 4;
+    if (limit > 3)
+        limit = 3;
+    const char *best = NULL;
+    size_t best_distance = SIZE_MAX;
+    for (size_t i = 0; i < count; i++) {
+        size_t d = policy_edit_distance(word, candidates[i]);
+        if (d <= limit && d < best_distance) {
+            best = candidates[i];
+            best_distance = d;
+        }
+    }
+    return best;
+}
+
+const policy_network_t *policy_network_find(const policy_t *self,
+                                            const char *name)
+{
+    size_t lo = 0, hi = self->network_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(self->networks[mid].name, name);
+        if (c == 0)
+            return &self->networks[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+const policy_host_group_t *policy_host_group_find(const policy_t *self,
+                                                  const char *name)
+{
+    size_t lo = 0, hi = self->host_group_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(self->host_groups[mid].name, name);
+        if (c == 0)
+            return &self->host_groups[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+void policy_pf_selector(const policy_pf_t *pf, char *buf, size_t size)
+{
+    const char *names[] = {"ifname", "pci_address", "driver", "device"};
+    const char *values[] = {pf->ifname, pf->pci_address, pf->driver,
+                            pf->device};
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < 4; i++) {
+        if (!values[i] || used >= size)
+            continue;
+        int n = snprintf(buf + used, size - used, "%s%s=%s", used ? " " : "",
+                         names[i], values[i]);
+        if (n > 0)
+            used += (size_t)n;
+    }
+}
+
+void policy_mac_format(const uint8_t *octets, size_t length, char *buf,
+                       size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < length && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s%02x", i ? ":" : "",
+                         octets[i]);
+        if (n > 0)
+            used += (size_t)n;
+    }
+}

@@ -1,0 +1,73 @@
+/* vfp_transport.c - one vfp message per ZeroMQ frame on czmq sockets. */
+#include "vfp_transport.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <string.h>
+
+int vfp_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg,
+             vfp_decode_error_t *err)
+{
+    assert(sock && msg && err);
+    memset(err, 0, sizeof *err);
+    bool router = zsock_type(sock) == ZMQ_ROUTER;
+    /* Without a routing id a ROUTER would take the message frame itself for
+     * one and drop it silently. */
+    if (router != (routing_id != NULL)) {
+        errno = EINVAL;
+        return -1;
+    }
+    uint8_t *data;
+    size_t size;
+    if (vfp_encode(msg, &data, &size, err))
+        return -1;
+    zmsg_t *zmsg = zmsg_new();
+    if (router)
+        zmsg_append(zmsg, &(zframe_t *){zframe_dup(routing_id)});
+    zframe_t *frame = zframe_new(data, size);
+    free(data);
+    zmsg_append(zmsg, &frame);
+    if (zmsg_send(&zmsg, sock)) {
+        int saved = errno;
+        zmsg_destroy(&zmsg);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+vfp_msg_t *vfp_recv(zsock_t *sock, zframe_t **routing_id_p,
+                    vfp_decode_error_t *err)
+{
+    assert(sock && err);
+    memset(err, 0, sizeof *err);
+    bool router = zsock_type(sock) == ZMQ_ROUTER;
+    assert(!router || routing_id_p);
+    if (routing_id_p)
+        *routing_id_p = NULL;
+    zmsg_t *zmsg = zmsg_recv(sock);
+    if (!zmsg)
+        return NULL;
+    if (router) {
+        zframe_t *routing_id = zmsg_pop(zmsg);
+        /* Without asserts, a caller that wants no routing id still gets
+         * the message decoded rather than a crash. */
+        if (routing_id_p)
+            *routing_id_p = routing_id;
+        else
+            zframe_destroy(&routing_id);
+    }
+    vfp_msg_t *msg = NULL;
+    size_t frames = zmsg_size(zmsg);
+    if (frames != 1) {
+        err->code = VFP_ERR_MALFORMED;
+        snprintf(err->field, sizeof err->field, "transport");
+        snprintf(err->text, sizeof err->text,
+                 "expected exactly 1 message frame, got %zu", frames);
+    } else {
+        zframe_t *frame = zmsg_first(zmsg);
+        msg = vfp_decode(zframe_data(frame), zframe_size(frame), err);
+    }
+    zmsg_destroy(&zmsg);
+    return msg;
+}

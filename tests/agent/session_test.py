@@ -1,0 +1,286 @@
+#!/usr/bin/env python3
+"""session_test.py - the real vfleet-agent against test_peer over tcp.
+
+Checks, in one run of about fourteen seconds: reconnect backoff when no
+WELCOME comes; a rescan on netlink link events (live /sys, private network
+namespace); HELLO; a full INVENTORY equal to what --discover --json prints
+for the same tree; heartbeats at the interval WELCOME set; malformed,
+unexpected and APPLY messages dropped without harm; a delta after each
+change of the tree (VF driver, VF count) and none without one; a full
+INVENTORY after ERROR RESYNC; reconnect and full re-send after the peer
+restarts in place and after it is killed and started again; a clean exit
+on SIGTERM.
+"""
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+SRC = os.environ.get("VFLEET_SOURCE_DIR",
+                     os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ["VFLEET_BINARY_DIR"]
+AGENT = os.path.join(BIN, "agent", "vfleet-agent")
+PEER = os.path.join(BIN, "tests", "agent", "test_peer")
+WORK = os.path.join(BIN, "tests", "agent", "session")
+HEARTBEAT_MS = 200
+
+
+def fail(msg):
+    sys.stderr.write("FAIL: %s\n" % msg)
+    raise SystemExit(1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Peer:
+    def __init__(self, endpoint, name, *flags):
+        self.dir = os.path.join(WORK, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.out_path = os.path.join(WORK, name + ".out")
+        self.out = open(self.out_path, "w")
+        self.proc = subprocess.Popen(
+            [PEER, "--bind", endpoint, "--dir", self.dir, "--heartbeat-ms",
+             str(HEARTBEAT_MS)] + list(flags), stdout=self.out)
+        self.wait_for("LISTENING", 5)
+
+    def lines(self):
+        with open(self.out_path) as f:
+            return [l.split() for l in f.read().splitlines()]
+
+    def wait_for(self, what, timeout, after=0):
+        """The first line of kind `what` at index >= after."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            lines = self.lines()
+            for i, l in enumerate(lines):
+                if i >= after and len(l) > 1 and l[1] == what:
+                    return i, dict(kv.split("=", 1) for kv in l[2:]
+                                   if "=" in kv)
+            time.sleep(0.05)
+        fail("peer saw no %s within %s s; got:\n%s" %
+             (what, timeout, open(self.out_path).read()))
+
+    def dump(self, fields):
+        with open(os.path.join(self.dir, "%s-%s.json" % (
+                fields["file"], "INVENTORY" if "base" not in fields
+                else "INVENTORY_DELTA"))) as f:
+            return json.load(f)
+
+    def kill(self):
+        self.proc.kill()
+        self.proc.wait()
+        self.out.close()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=5)
+        self.out.close()
+
+
+def discover_json(sysfs, procfs):
+    out = subprocess.run([AGENT, "--discover", "--json", "--sysfs-root", sysfs,
+                          "--procfs-root", procfs], check=True,
+                         capture_output=True, text=True).stdout
+    doc = json.loads(out)
+    doc.pop("warnings", None)
+    return doc
+
+
+def check_backoff(sysfs, procfs):
+    """A controller that accepts the connection but never says WELCOME:
+    the agent gives up after 3 heartbeat intervals and retries on a new
+    connection after 0.5 s, then 1 s, then 2 s."""
+    endpoint = "tcp://127.0.0.1:%d" % free_port()
+    peer = Peer(endpoint, "mute", "--mute")
+    with open(os.path.join(WORK, "agent-backoff.log"), "w") as log:
+        agent = subprocess.Popen(
+            [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root",
+             sysfs, "--procfs-root", procfs, "--heartbeat", "0.2"],
+            stderr=log)
+        try:
+            time.sleep(4.5)
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            rc = agent.wait(timeout=5)
+            peer.stop()
+    if rc != 0:
+        fail("agent exited %d on SIGTERM while reconnecting" % rc)
+    hellos = [int(l[0]) for l in peer.lines() if l[1:2] == ["HELLO"]]
+    gaps = [b - a for a, b in zip(hellos, hellos[1:])]
+    # 0.6 s without WELCOME + 0.5, 1, 2 s backoff: ~1.1, ~1.6, ~2.6 s
+    if len(hellos) < 3 or not gaps[1] > gaps[0] + 300:
+        fail("HELLO at %s ms: no growing backoff" % hellos)
+
+
+def check_link_events():
+    """On the live /sys, a netlink link event makes the agent rescan. Runs
+    agent and peer in a network namespace of their own and adds a veth
+    pair there; skipped where namespaces cannot be made."""
+    if subprocess.run(["unshare", "-n", "true"],
+                      capture_output=True).returncode != 0:
+        print("link events: skipped (no network namespace)")
+        return
+    log_path = os.path.join(WORK, "agent-netns.log")
+    script = """
+        ip link set lo up
+        "$1" --bind tcp://127.0.0.1:7450 --dir "$3" >/dev/null & peer=$!
+        sleep 0.3
+        "$2" --controller tcp://127.0.0.1:7450 --insecure --log-level debug \
+            2>"$4" & agent=$!
+        sleep 1
+        ip link add vfleet0 type veth peer name vfleet1
+        sleep 0.5
+        kill $agent $peer
+        wait $agent
+    """
+    os.makedirs(os.path.join(WORK, "netns"), exist_ok=True)
+    rc = subprocess.run(["unshare", "-n", "sh", "-c", script, "sh", PEER,
+                         AGENT, os.path.join(WORK, "netns"), log_path],
+                        timeout=20).returncode
+    if rc != 0:
+        fail("agent in a network namespace exited %d" % rc)
+    if "netlink link event: rescanning soon" not in open(log_path).read():
+        fail("no rescan on a netlink link event; log:\n" +
+             open(log_path).read())
+
+
+def main():
+    tree = os.path.join(WORK, "tree")
+    subprocess.run([sys.executable,
+                    os.path.join(SRC, "tests", "fixtures", "mktree.py"),
+                    "i40e-xxv710", tree], check=True)
+    sysfs, procfs = os.path.join(tree, "sys"), os.path.join(tree, "proc")
+    expected = discover_json(sysfs, procfs)
+    check_backoff(sysfs, procfs)
+    check_link_events()
+
+    endpoint = "tcp://127.0.0.1:%d" % free_port()
+    peer = Peer(endpoint, "peer1", "--garbage", "--resync-first-delta")
+    log_path = os.path.join(WORK, "agent.log")
+    log = open(log_path, "w")
+    agent = subprocess.Popen(
+        [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root", sysfs,
+         "--procfs-root", procfs, "--heartbeat", "1", "--rescan", "0.3",
+         "--log-level", "debug"], stderr=log)
+    try:
+        # HELLO, then a full inventory that is exactly the discovery
+        _, hello = peer.wait_for("HELLO", 5)
+        if hello["hostname"] != "hv-i40e-01":
+            fail("HELLO hostname %s" % hello["hostname"])
+        i, inv = peer.wait_for("INVENTORY", 5)
+        if inv["generation"] != "1" or inv["pfs"] != "1":
+            fail("first INVENTORY %s" % inv)
+        got = peer.dump(inv)
+        if got != expected:
+            fail("INVENTORY differs from --discover --json:\n%s\n%s" %
+                 (json.dumps(got, indent=1)[:3000],
+                  json.dumps(expected, indent=1)[:3000]))
+
+        # heartbeats at WELCOME's interval (200 ms), not --heartbeat 1
+        time.sleep(2.0)
+        beats = [int(l[0]) for l in peer.lines() if l[1:2] == ["HEARTBEAT"]]
+        if len(beats) < 6:
+            fail("%d heartbeats in 2 s at %d ms" % (len(beats), HEARTBEAT_MS))
+        gaps = [b - a for a, b in zip(beats, beats[1:])]
+        mean = sum(gaps) / len(gaps)
+        if not 150 <= mean <= 260:
+            fail("mean heartbeat gap %.0f ms, want ~%d" % (mean, HEARTBEAT_MS))
+        if agent.poll() is not None:
+            fail("agent died after malformed/unexpected messages")
+        text = open(log_path).read()
+        for needle in ("malformed message from the controller dropped",
+                       "unexpected INVENTORY from the controller",
+                       "APPLY not supported by this agent yet"):
+            if needle not in text:
+                fail("agent log lacks '%s'" % needle)
+
+        # change the tree: VF 0 moves from iavf to vfio-pci
+        vf0 = os.path.join(sysfs, "bus", "pci", "devices", "0000:37:02.0")
+        os.remove(os.path.join(vf0, "driver"))
+        os.makedirs(os.path.join(sysfs, "bus/pci/drivers/vfio-pci"),
+                    exist_ok=True)
+        os.symlink("../../../bus/pci/drivers/vfio-pci",
+                   os.path.join(vf0, "driver"))
+        j, delta = peer.wait_for("INVENTORY_DELTA", 3, after=i + 1)
+        if (delta["base"], delta["generation"], delta["pfs"],
+                delta["removed"]) != ("1", "2", "1", "0"):
+            fail("delta %s" % delta)
+        changed = peer.dump(delta)["pfs"][0]["vfs"][0]
+        if changed["driver"] != "vfio-pci":
+            fail("delta shows vf 0 driver %s" % changed["driver"])
+        # the peer answered RESYNC: a full inventory at generation 2 follows
+        _, full = peer.wait_for("INVENTORY", 3, after=j + 1)
+        if full["generation"] != "2":
+            fail("INVENTORY after RESYNC %s" % full)
+        after_change = discover_json(sysfs, procfs)
+        if peer.dump(full) != after_change:
+            fail("INVENTORY after RESYNC differs from --discover --json")
+        # no change, no delta: a few rescans later still one delta
+        time.sleep(1.0)
+        deltas = [l for l in peer.lines() if l[1:2] == ["INVENTORY_DELTA"]]
+        if len(deltas) != 1:
+            fail("%d deltas for one change" % len(deltas))
+
+        # VF count 16 -> 15: sriov_numvfs and the last virtfn link go
+        pf = os.path.join(sysfs, "bus", "pci", "devices", "0000:37:00.0")
+        with open(os.path.join(pf, "sriov_numvfs"), "w") as f:
+            f.write("15\n")
+        os.remove(os.path.join(pf, "virtfn15"))
+        k, delta = peer.wait_for("INVENTORY_DELTA", 3, after=j + 1)
+        if (delta["base"], delta["generation"]) != ("2", "3"):
+            fail("second delta %s" % delta)
+        shrunk = peer.dump(delta)["pfs"][0]
+        if shrunk["num_vfs"] != 15 or len(shrunk["vfs"]) != 15:
+            fail("delta after numvfs 15: %d / %d VFs" %
+                 (shrunk["num_vfs"], len(shrunk["vfs"])))
+        after_change = discover_json(sysfs, procfs)
+
+        # controller restart in place (SIGHUP): sessions forgotten
+        n = len(peer.lines())
+        peer.proc.send_signal(signal.SIGHUP)
+        peer.wait_for("RESTARTING", 3, after=n)
+        _, hello = peer.wait_for("HELLO", 8, after=n)
+        _, full = peer.wait_for("INVENTORY", 3, after=n)
+        if full["generation"] != "3" or peer.dump(full) != after_change:
+            fail("no full re-send after the peer restarted: %s" % full)
+
+        # controller crash: kill -9, new peer process on the same port
+        peer.kill()
+        time.sleep(0.5)
+        peer = Peer(endpoint, "peer2")
+        _, hello = peer.wait_for("HELLO", 8)
+        _, full = peer.wait_for("INVENTORY", 3)
+        if full["generation"] != "3" or peer.dump(full) != after_change:
+            fail("no full re-send after reconnect: %s" % full)
+        peer.wait_for("HEARTBEAT", 3)
+
+        agent.send_signal(signal.SIGTERM)
+        rc = agent.wait(timeout=5)
+        if rc != 0:
+            fail("agent exited %d on SIGTERM" % rc)
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
+        if peer.proc.poll() is None:
+            peer.stop()
+        log.close()
+    print("ok: hello, inventory, heartbeats, garbage dropped, delta, resync, "
+          "reconnect, clean stop")
+    return 0
+
+
+if __name__ == "__main__":
+    if os.path.exists(WORK):
+        shutil.rmtree(WORK)
+    os.makedirs(WORK)
+    sys.exit(main())

@@ -1,0 +1,226 @@
+/* test_agent_lib.c - inventory deltas, the printer and the command line. */
+#include <jansson.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent_cli.h"
+#include "discover.h"
+#include "inventory_diff.h"
+#include "inventory_print.h"
+#include "output.h"
+
+/* Two PFs with two VFs each, as discovery would fill them. */
+static void s_inventory(vfp_inventory_t *inv)
+{
+    memset(inv, 0, sizeof(*inv));
+    snprintf(inv->host.hostname, sizeof(inv->host.hostname), "hv1");
+    inv->host.mem_total_kb = 1000000;
+    inv->host.mem_available_kb = 800000;
+    inv->pf_count = 2;
+    inv->pfs = calloc(2, sizeof(*inv->pfs));
+    for (int p = 0; p < 2; p++) {
+        vfp_pf_t *pf = &inv->pfs[p];
+        snprintf(pf->pci_addr, sizeof(pf->pci_addr), "0000:05:00.%d", p);
+        snprintf(pf->ifname, sizeof(pf->ifname), "ens2f%d", p);
+        pf->numa_node = -1;
+        pf->num_vfs = pf->total_vfs = 2;
+        pf->vf_count = 2;
+        pf->vfs = calloc(2, sizeof(*pf->vfs));
+        for (int v = 0; v < 2; v++) {
+            pf->vfs[v].index = (uint16_t)v;
+            pf->vfs[v].iommu_group = 30 + v;
+            pf->vfs[v].iommu_isolated = true;
+            pf->vfs[v].settings_known = true;
+            pf->vfs[v].spoofchk = VFP_ON;
+            pf->vfs[v].trust = VFP_OFF;
+        }
+    }
+}
+
+static void test_diff_nothing(void **state)
+{
+    vfp_inventory_t a, b;
+    vfp_inventory_delta_t delta = {0};
+    s_inventory(&a);
+    s_inventory(&b);
+    b.host.mem_available_kb += 1000; /* a wobble, not a change */
+    assert_false(inventory_diff(&a, &b, &delta));
+    assert_int_equal(delta.pf_count, 0);
+    inventory_delta_clear(&delta);
+    inventory_clear(&a);
+    inventory_clear(&b);
+}
+
+static void test_diff_vf_and_host(void **state)
+{
+    vfp_inventory_t a, b;
+    vfp_inventory_delta_t delta = {0};
+    s_inventory(&a);
+    s_inventory(&b);
+    b.pfs[1].vfs[1].vlan = 100;
+    b.host.mem_available_kb = 100000;
+    assert_true(inventory_diff(&a, &b, &delta));
+    assert_true(delta.has_host);
+    assert_int_equal(delta.host.mem_available_kb, 100000);
+    assert_int_equal(delta.pf_count, 1);
+    assert_string_equal(delta.pfs[0].pci_addr, "0000:05:00.1");
+    assert_int_equal(delta.pfs[0].vf_count, 2);
+    assert_int_equal(delta.pfs[0].vfs[1].vlan, 100);
+    assert_int_equal(delta.removed_count, 0);
+    /* the delta encodes: it is a valid protocol message */
+    vfp_msg_t *msg = vfp_msg_new(VFP_INVENTORY_DELTA);
+    msg->u.delta = delta;
+    msg->u.delta.base_generation = 1;
+    msg->u.delta.generation = 2;
+    vfp_decode_error_t err;
+    assert_int_equal(vfp_validate(msg, &err), 0);
+    vfp_msg_destroy(&msg); /* owns and frees the delta's arrays */
+    inventory_clear(&a);
+    inventory_clear(&b);
+}
+
+static void test_diff_removed_and_added(void **state)
+{
+    vfp_inventory_t a, b;
+    vfp_inventory_delta_t delta = {0};
+    s_inventory(&a);
+    s_inventory(&b);
+    snprintf(b.pfs[0].pci_addr, sizeof(b.pfs[0].pci_addr), "0000:06:00.0");
+    assert_true(inventory_diff(&a, &b, &delta));
+    assert_false(delta.has_host);
+    assert_int_equal(delta.pf_count, 1);
+    assert_string_equal(delta.pfs[0].pci_addr, "0000:06:00.0");
+    assert_int_equal(delta.removed_count, 1);
+    assert_string_equal(delta.removed[0], "0000:05:00.0");
+    inventory_delta_clear(&delta);
+    assert_null(delta.pfs);
+    inventory_clear(&a);
+    inventory_clear(&b);
+}
+
+static void test_copy_is_deep(void **state)
+{
+    vfp_inventory_t a, b;
+    s_inventory(&a);
+    inventory_copy(&b, &a);
+    a.pfs[0].vfs[0].vlan = 5;
+    assert_int_equal(b.pfs[0].vfs[0].vlan, 0);
+    assert_true(a.pfs != b.pfs && a.pfs[0].vfs != b.pfs[0].vfs);
+    inventory_clear(&a);
+    inventory_clear(&b);
+}
+
+static char *s_print(const vfp_inventory_t *inv, bool json)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    out_t *out = out_new(f, json);
+    inventory_print(out, inv, NULL);
+    out_destroy(&out);
+    fclose(f);
+    return text;
+}
+
+static void test_print_table_and_json(void **state)
+{
+    vfp_inventory_t inv;
+    s_inventory(&inv);
+    inv.pfs[0].vfs[1].vlan = 1000;
+    inv.pfs[0].vfs[1].qos = 3;
+    inv.pfs[0].vfs[1].mac[0] = 0xfa;
+    inv.pfs[0].vfs[1].link_state = VFP_LINK_DISABLE;
+    inv.pfs[1].vfs[0].settings_known = false;
+    char *table = s_print(&inv, false);
+    assert_non_null(strstr(table, "    vf 1 driver none iommu_group 31 "
+                                  "isolated\n        mac fa:00:00:00:00:00, "
+                                  "vlan 1000, qos 3, spoofchk on, trust off, "
+                                  "link-state disable, min_tx_rate 0, "
+                                  "max_tx_rate 0\n"));
+    assert_non_null(strstr(table, "settings unknown"));
+    free(table);
+
+    char *text = s_print(&inv, true);
+    json_error_t jerr;
+    json_t *doc = json_loads(text, 0, &jerr);
+    assert_non_null(doc);
+    json_t *vf = json_array_get(
+        json_object_get(json_array_get(json_object_get(doc, "pfs"), 0), "vfs"),
+        1);
+    assert_int_equal(json_integer_value(json_object_get(vf, "vlan")), 1000);
+    assert_string_equal(json_string_value(json_object_get(vf, "link_state")),
+                        "disable");
+    assert_string_equal(json_string_value(json_object_get(vf, "mac")),
+                        "fa:00:00:00:00:00");
+    assert_true(json_is_false(json_object_get(
+        json_object_get(json_object_get(doc, "host"), "iommu"), "ready")));
+    json_decref(doc);
+    free(text);
+    inventory_clear(&inv);
+}
+
+static int s_parse(agent_cli_t *cli, char *err, ...)
+{
+    char *argv[16] = {"vfleet-agent"};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, err);
+    for (char *a; (a = va_arg(ap, char *)) && argc < 15;)
+        argv[argc++] = a;
+    va_end(ap);
+    return agent_cli_parse(argc, argv, cli, err, 256);
+}
+
+static void test_cli(void **state)
+{
+    agent_cli_t cli;
+    char err[256];
+    assert_int_equal(s_parse(&cli, err, "--discover", "--json", NULL), 0);
+    assert_int_equal(cli.mode, AGENT_DISCOVER);
+    assert_true(cli.json);
+    assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450", NULL),
+                     -1);
+    assert_non_null(strstr(err, "refusing to start without --insecure"));
+    assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
+                             "--insecure", "--heartbeat", "0.25", "--rescan",
+                             "3", "--hostname", "hv9", NULL),
+                     0);
+    assert_int_equal(cli.mode, AGENT_RUN);
+    assert_true(cli.session.heartbeat_s == 0.25);
+    assert_true(cli.session.rescan_s == 3.0);
+    assert_string_equal(cli.session.discover.hostname, "hv9");
+    assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
+                             "--insecure", "--heartbeat", "fast", NULL),
+                     -1);
+    assert_string_equal(err, "--heartbeat: 'fast' is not a number of seconds "
+                             "in 0.01..86400");
+    assert_int_equal(s_parse(&cli, err, "--discover", "--heartbeat", "1", NULL),
+                     -1);
+    assert_int_equal(s_parse(&cli, err, "--bogus", NULL), -1);
+    assert_string_equal(err, "unknown option '--bogus'");
+    assert_int_equal(s_parse(&cli, err, "--controller", NULL), -1);
+    assert_string_equal(err, "option --controller needs a value");
+    assert_int_equal(
+        s_parse(&cli, err, "--controller", "ipc:///x", "--insecure", NULL), -1);
+    assert_int_equal(s_parse(&cli, err, NULL), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_diff_nothing),
+        cmocka_unit_test(test_diff_vf_and_host),
+        cmocka_unit_test(test_diff_removed_and_added),
+        cmocka_unit_test(test_copy_is_deep),
+        cmocka_unit_test(test_print_table_and_json),
+        cmocka_unit_test(test_cli),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,345 @@
+#!/bin/sh
+# Integration tests for vfleet-controller: the real daemon, protocol test
+# peers over loopback tcp, vfleetctl, and the sqlite3 shell on the real
+# database file.
+#
+# usage: integration.sh CASE   (inventory, badinput, liveness, restart,
+#                               kill9, refuse)
+# Needs VFLEET_BINARY_DIR (set by ctest) and jq, sqlite3.
+set -eu
+
+case_name=${1:?usage: integration.sh CASE}
+bin=${VFLEET_BINARY_DIR:?VFLEET_BINARY_DIR is not set}
+controller_bin=$bin/controller/vfleet-controller
+peer_bin=$bin/tests/controller/vfleet-test-peer
+ctl_bin=$bin/cli/vfleetctl
+
+work=$(mktemp -d /tmp/vfleet-ctl-it.XXXXXX)
+port=$((20000 + $$ % 20000))
+agents=tcp://127.0.0.1:$port
+admin=ipc://$work/state/admin.sock
+pids=""
+
+cleanup() {
+	for pid in $pids; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in $pids; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+fail() {
+	echo "FAIL ($case_name): $*" >&2
+	if [ -f "$work/controller.log" ]; then
+		echo "--- controller log:" >&2
+		tail -n 30 "$work/controller.log" >&2
+	fi
+	if [ -f "$work/peer.log" ]; then
+		echo "--- peer log:" >&2
+		tail -n 10 "$work/peer.log" >&2
+	fi
+	exit 1
+}
+
+ctl() {
+	"$ctl_bin" -c "$admin" "$@"
+}
+
+# Starts the controller in the background; sets controller_pid.
+start_controller() {
+	"$controller_bin" --insecure --state-dir "$work/state" --agents "$agents" \
+		--heartbeat-interval 200ms --dead-after 3 "$@" \
+		>>"$work/controller.log" 2>&1 &
+	controller_pid=$!
+	pids="$pids $controller_pid"
+	i=0
+	until ctl hosts --timeout 0.2 >/dev/null 2>&1; do
+		i=$((i + 1))
+		[ $i -lt 50 ] || fail "controller did not come up"
+		kill -0 "$controller_pid" 2>/dev/null ||
+			fail "controller exited at start"
+	done
+}
+
+stop_controller() {
+	kill -TERM "$controller_pid"
+	wait "$controller_pid" || fail "controller did not stop cleanly"
+}
+
+# Starts a peer in the background; sets peer_pid.
+start_peer() {
+	"$peer_bin" --controller "$agents" "$@" >>"$work/peer.log" 2>&1 &
+	peer_pid=$!
+	pids="$pids $peer_pid"
+}
+
+# Waits until a shell condition holds, up to $2 tenths of a second.
+wait_for() {
+	i=0
+	until eval "$1"; do
+		i=$((i + 1))
+		[ $i -lt "${2:-50}" ] || fail "timed out waiting for: $1"
+		sleep 0.1
+	done
+}
+
+host_state() {
+	ctl -o json hosts | jq -r --arg h "$1" '.hosts[] | select(.name == $h) | .state'
+}
+
+vf_count() {
+	ctl -o json vfs "$@" | jq '.vfs | length'
+}
+
+# Fields an agent reports, in the order vfleetctl prints them.
+vf_fields='[.vfs[] | {host, pf, pf_ifname, index, pci_addr, iommu_group,
+  iommu_isolated, driver, mac, vlan, qos, vlan_proto, spoofchk, trust,
+  link_state, min_tx_rate, max_tx_rate, settings_known, in_use}]'
+
+case $case_name in
+inventory)
+	start_controller
+	start_peer --host alpha --count 3 --pfs 2 --vfs 8 --dump "$work/alpha.json"
+	start_peer --host beta --pfs 1 --vfs 16 --dump "$work/beta.json"
+	wait_for '[ -s "$work/alpha.json" ] && [ -s "$work/beta.json" ]'
+	wait_for '[ "$(vf_count)" = 64 ]'
+
+	# JSON: exactly the VFs the peers sent, field for field.
+	jq -S "$vf_fields" "$work/alpha.json" >"$work/alpha.want"
+	ctl -o json vfs | jq -S "[.vfs[] | select(.host != \"beta\")] |
+		{vfs: .} | $vf_fields" >"$work/alpha.got"
+	cmp -s "$work/alpha.want" "$work/alpha.got" ||
+		fail "vfs JSON differs from what alpha sent: $(diff "$work/alpha.want" "$work/alpha.got" | head -5)"
+	jq -S "$vf_fields" "$work/beta.json" >"$work/beta.want"
+	ctl -o json vfs --host beta | jq -S "$vf_fields" >"$work/beta.got"
+	cmp -s "$work/beta.want" "$work/beta.got" ||
+		fail "vfs JSON differs from what beta sent"
+
+	# Tables: one aligned line per object.
+	ctl hosts >"$work/hosts.txt"
+	[ "$(wc -l <"$work/hosts.txt")" -eq 5 ] || fail "hosts table: $(cat "$work/hosts.txt")"
+	grep -Eq '^alpha-1 +ready +[0-9T:-]+Z +2 +16 +16 +yes +vmx +test-peer$' \
+		"$work/hosts.txt" || fail "hosts table line: $(cat "$work/hosts.txt")"
+	grep -Eq '^beta +ready .* 1 +16 +16 ' "$work/hosts.txt" ||
+		fail "hosts table beta: $(cat "$work/hosts.txt")"
+	ctl pfs --host beta >"$work/pfs.txt"
+	grep -Eq '^beta +0000:3b:00.0 +ens1f0 +ice +8086 +159b +0 +25000 +yes +16/128 +16 +present$' \
+		"$work/pfs.txt" || fail "pfs table: $(cat "$work/pfs.txt")"
+	[ "$(ctl pfs | wc -l)" -eq 8 ] || fail "pfs table should have 7 PFs"
+	want_mac=$(jq -r '.vfs[5].mac' "$work/beta.json")
+	ctl vfs --host beta --pf 0000:3b:00.0 >"$work/vfs.txt"
+	[ "$(wc -l <"$work/vfs.txt")" -eq 17 ] || fail "vfs table length"
+	grep -Eq "^beta +0000:3b:00.0 +5 +0000:3b:01.5 +$want_mac +105 +5 +on +off +disable +105 +free +-$" \
+		"$work/vfs.txt" || fail "vfs table line: $(sed -n 7p "$work/vfs.txt")"
+	head -1 "$work/vfs.txt" | grep -Eq '^HOST +PF +VF +PCI +MAC +VLAN ' ||
+		fail "vfs table header"
+	[ "$(vf_count --host alpha-2 --free)" = 16 ] || fail "vfs --free"
+	[ "$(vf_count --host alpha-2 --pf 0000:3b:00.1)" = 8 ] || fail "vfs --pf"
+	ctl -o json host alpha-0 | jq -e '.host.pfs == 2 and .host.vfs == 16 and
+		.host.hugepages[0].size_kb == 1048576 and
+		.host.iommu.ready == true and (.host.pf_list | length) == 2' \
+		>/dev/null || fail "host detail JSON"
+	ctl host alpha-0 | grep -Eq '^iommu cmdline +intel_iommu=on iommu=pt$' ||
+		fail "host detail table"
+	ctl -o json events | jq -e '[.events[] | select(.kind ==
+		"host-registered")] | length == 4' >/dev/null || fail "events"
+	ctl events --since 1h | grep -q 'host-registered' || fail "events table"
+
+	# Errors: exit 1 with a reason, or 2 for usage.
+	set +e
+	ctl host nosuch 2>"$work/err"
+	[ $? -eq 1 ] && grep -q 'no host named "nosuch"' "$work/err" ||
+		fail "host nosuch"
+	ctl vfs --host nosuch 2>/dev/null
+	[ $? -eq 1 ] || fail "vfs --host nosuch should fail"
+	ctl vfs --free --state free 2>/dev/null
+	[ $? -eq 2 ] || fail "conflicting options should be a usage error"
+	"$ctl_bin" -c "ipc://$work/none.sock" hosts --timeout 0.3 2>"$work/err"
+	[ $? -eq 1 ] || fail "unreachable controller should exit 1"
+	set -e
+	grep -q "cannot reach controller at ipc://$work/none.sock: is vfleet-controller running?" \
+		"$work/err" || fail "unreachable message: $(cat "$work/err")"
+	;;
+
+badinput)
+	start_controller
+	start_peer --host good --pfs 2 --vfs 4 --dump "$work/good.json"
+	wait_for '[ "$(vf_count --host good)" = 8 ]'
+	ctl -o json vfs >"$work/before.json"
+	for spec in no-hello:NOT_WELCOME num-vfs:MALFORMED too-many-vfs:INVALID \
+		version:VERSION garbage:MALFORMED stale-delta:RESYNC \
+		wrong-host:INVALID unexpected:UNEXPECTED; do
+		kind=${spec%%:*}
+		code=${spec#*:}
+		out=$("$peer_bin" --controller "$agents" --host "bad-$kind" \
+			--send-bad "$kind") || fail "$kind: no ERROR: $out"
+		case $out in
+		"$code "*) ;;
+		*) fail "$kind: expected $code, got: $out" ;;
+		esac
+	done
+	"$peer_bin" --controller "$agents" --host good --send-bad num-vfs \
+		>/dev/null || fail "num-vfs for good"
+	ctl -o json vfs >"$work/after.json"
+	cmp -s "$work/before.json" "$work/after.json" ||
+		fail "bad input changed the stored inventory"
+	ctl -o json hosts | jq -e '[.hosts[].name] | index("bad-version") == null' \
+		>/dev/null || fail "a host with an incompatible version was registered"
+	grep -q 'malformed message from an agent: inventory.pfs\[0\].num_vfs: 129 exceeds total_vfs 128; dropped' \
+		"$work/controller.log" || fail "no log line for the malformed inventory"
+	grep -q 'host bad-too-many-vfs: INVENTORY dropped: PF 0000:3b:00.0: 4 VFs listed but num_vfs is 3' \
+		"$work/controller.log" || fail "no log line for the invalid inventory"
+	kill -0 "$controller_pid" || fail "controller died on bad input"
+	;;
+
+liveness)
+	start_controller
+	start_peer --host live --pfs 1 --vfs 4
+	wait_for '[ "$(host_state live)" = ready ] && [ "$(vf_count --host live)" = 4 ]'
+	kill -KILL "$peer_pid"
+	wait "$peer_pid" 2>/dev/null || true
+	# 3 missed 200 ms heartbeats: down within about a second.
+	wait_for '[ "$(host_state live)" = down ]' 20
+	[ "$(vf_count --host live)" = 4 ] || fail "VFs must survive the host going down"
+	ctl -o json host live | jq -e '.host.last_seen != null and
+		.host.connected == true' >/dev/null || fail "down host detail"
+	ctl events | grep -Eq ' live +host-down ' || fail "no host-down event"
+	start_peer --host live --pfs 1 --vfs 4
+	wait_for '[ "$(host_state live)" = ready ]' 30
+	ctl events | grep -Eq ' live +host-up ' || fail "no host-up event"
+	;;
+
+restart)
+	start_controller
+	start_peer --host keep --count 4 --pfs 2 --vfs 16
+	wait_for '[ "$(vf_count)" = 128 ]'
+	ctl -o json vfs >"$work/vfs.before"
+	ctl -o json pfs >"$work/pfs.before"
+	stop_controller
+	set +e
+	ctl hosts --timeout 0.3 2>"$work/err"
+	[ $? -eq 1 ] || fail "vfleetctl should fail while the controller is down"
+	set -e
+	grep -q 'is vfleet-controller running?' "$work/err" || fail "down message"
+	start_controller
+	ctl -o json vfs >"$work/vfs.after"
+	ctl -o json pfs >"$work/pfs.after"
+	cmp -s "$work/vfs.before" "$work/vfs.after" || fail "VFs changed across a restart"
+	cmp -s "$work/pfs.before" "$work/pfs.after" || fail "PFs changed across a restart"
+	# The peers notice (NOT_WELCOME), say HELLO again and stay ready.
+	wait_for 'ctl -o json hosts | jq -e "[.hosts[] | select(.connected)] |
+		length == 4" >/dev/null' 40
+	# Past the dead-after period, all still ready: nobody timed out.
+	sleep 1
+	ctl -o json hosts | jq -e '[.hosts[] | select(.state == "ready")] |
+		length == 4' >/dev/null || fail "hosts not ready after the restart"
+	ctl events | grep -q 'controller-stop' || fail "no controller-stop event"
+	;;
+
+kill9)
+	start_controller
+	start_peer --host stream --count 6 --pfs 2 --vfs 32 --updates 400
+	wait_for '[ "$(vf_count 2>/dev/null || echo 0)" -gt 0 ]' 50
+	sleep 0.3
+	kill -KILL "$controller_pid"
+	wait "$controller_pid" 2>/dev/null || true
+	kill -KILL "$peer_pid"
+	wait "$peer_pid" 2>/dev/null || true
+	db=$work/state/vfleet.db
+	start_controller
+	stop_controller
+	[ "$(sqlite3 "$db" 'PRAGMA integrity_check')" = ok ] ||
+		fail "integrity_check after kill -9"
+	[ "$(sqlite3 "$db" 'PRAGMA foreign_key_check' | wc -l)" -eq 0 ] ||
+		fail "foreign_key_check after kill -9"
+	# Every stored host holds one whole report: 64 VFs whose VLANs all
+	# belong to the stored generation (peer reports use 100 + index +
+	# generation - 1).
+	bad=$(sqlite3 "$db" "SELECT h.name FROM hosts h
+		WHERE h.generation > 0 AND (
+		(SELECT count(*) FROM vfs v JOIN pfs p ON p.id = v.pf_id
+		 WHERE p.host_id = h.id) <> 64 OR
+		EXISTS (SELECT 1 FROM vfs v JOIN pfs p ON p.id = v.pf_id
+		 WHERE p.host_id = h.id AND
+		 v.vlan <> (100 + v.idx + h.generation - 1) % 4095))")
+	[ -z "$bad" ] || fail "inconsistent hosts after kill -9: $bad"
+	stored=$(sqlite3 "$db" 'SELECT count(*) FROM hosts WHERE generation > 0')
+	[ "$stored" -ge 1 ] || fail "nothing was stored before the kill"
+	echo "kill9: $stored hosts consistent, generations" \
+		"$(sqlite3 "$db" 'SELECT group_concat(generation) FROM hosts')"
+	;;
+
+refuse)
+	set +e
+	"$controller_bin" --state-dir "$work/state" --agents "$agents" \
+		2>"$work/err"
+	[ $? -eq 1 ] && grep -q -- '--insecure' "$work/err" ||
+		fail "start without --insecure: $(cat "$work/err")"
+	set -e
+	# Two controllers on one database: the second refuses.
+	start_controller
+	set +e
+	"$controller_bin" --insecure --state-dir "$work/state" \
+		--agents "tcp://127.0.0.1:$((port + 1))" \
+		--admin "ipc://$work/admin2.sock" 2>"$work/err"
+	[ $? -eq 1 ] || fail "second controller on the same db should exit 1"
+	set -e
+	grep -q "is in use by another vfleet-controller (pid $controller_pid" \
+		"$work/err" || fail "lock message: $(cat "$work/err")"
+	kill -0 "$controller_pid" || fail "first controller died"
+	stop_controller
+
+	# A newer schema is refused, naming both versions; nothing written.
+	mkdir -p "$work/new"
+	sqlite3 "$work/new/vfleet.db" 'CREATE TABLE t (x); PRAGMA user_version = 7'
+	cp "$work/new/vfleet.db" "$work/new.copy"
+	set +e
+	"$controller_bin" --insecure --state-dir "$work/new" --agents "$agents" \
+		2>"$work/err"
+	[ $? -eq 1 ] || fail "newer schema should be refused"
+	set -e
+	grep -q 'schema version 7 is newer than this build.s version 2' \
+		"$work/err" || fail "newer schema message: $(cat "$work/err")"
+	cmp -s "$work/new/vfleet.db" "$work/new.copy" || fail "newer db was modified"
+
+	# A corrupt file is refused and left alone.
+	mkdir -p "$work/bad"
+	head -c 16384 /dev/urandom >"$work/bad/vfleet.db"
+	cp "$work/bad/vfleet.db" "$work/bad.copy"
+	set +e
+	"$controller_bin" --insecure --state-dir "$work/bad" --agents "$agents" \
+		2>"$work/err"
+	[ $? -eq 1 ] || fail "corrupt db should be refused"
+	set -e
+	grep -q "$work/bad/vfleet.db: .*not a database" "$work/err" ||
+		fail "corrupt message: $(cat "$work/err")"
+	cmp -s "$work/bad/vfleet.db" "$work/bad.copy" || fail "corrupt db was modified"
+
+	# A database the controller may not write is refused (run as nobody,
+	# since root writes anything).
+	if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+		mkdir -p "$work/ro"
+		cp "$work/state/vfleet.db" "$work/ro/vfleet.db"
+		chmod 0444 "$work/ro/vfleet.db"
+		chown 65534:65534 "$work/ro"
+		chmod 0755 "$work" "$work/ro"
+		set +e
+		setpriv --reuid=65534 --regid=65534 --clear-groups \
+			"$controller_bin" --insecure --state-dir "$work/ro" \
+			--agents "$agents" 2>"$work/err"
+		rc=$?
+		set -e
+		[ $rc -eq 1 ] && grep -q 'read-only' "$work/err" ||
+			fail "read-only db: rc $rc: $(cat "$work/err")"
+	fi
+	;;
+
+*)
+	echo "unknown case $case_name" >&2
+	exit 2
+	;;
+esac
+echo "ok: $case_name"

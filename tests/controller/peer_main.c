@@ -1,0 +1,311 @@
+/* peer_main.c - vfleet-test-peer: simulated agents for the controller's
+ * integration tests, or one bad message to check the controller's answer.
+ *
+ * usage: vfleet-test-peer --controller EP --host NAME [--count N] [--pfs N]
+ *          [--vfs N] [--updates N] [--dump FILE] [--send-bad KIND]
+ *
+ * Without --send-bad it runs until SIGTERM: HELLO, a full INVENTORY (then
+ * --updates more, back to back, each with the next generation and other
+ * VLANs), then heartbeats at the interval WELCOME gave; it says HELLO again
+ * on NOT_WELCOME and resends the inventory on RESYNC. With --count N it
+ * simulates hosts NAME-0 .. NAME-(N-1). --dump writes the VFs it reported
+ * last, in vfleetctl's JSON shape, once they are all sent.
+ *
+ * --send-bad KIND sends one bad message, prints the code of the ERROR the
+ * controller answers ("INVALID ...") and exits 0, or exits 1 without one.
+ * KIND: no-hello, num-vfs, too-many-vfs, version, garbage,
+ * stale-delta, wrong-host, unexpected. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "test_peer.h"
+
+typedef struct {
+    const char *endpoint;
+    const char *host;
+    int count;
+    uint32_t pfs, vfs, updates;
+    const char *dump;
+    const char *bad;
+} options_t;
+
+typedef struct {
+    peer_t *peer;
+    uint64_t generation;
+    uint32_t variant;
+    int64_t next_beat;
+} sim_t;
+
+static int s_print_error(peer_t *peer)
+{
+    vfp_msg_t *msg = peer_recv(peer, 3000);
+    int rc = 1;
+    if (msg && msg->id == VFP_ERROR) {
+        printf("%s %s\n", vfp_errcode_name(msg->u.error.code),
+               msg->u.error.text);
+        rc = 0;
+    } else if (msg) {
+        printf("got %s instead of ERROR\n", vfp_id_name(msg->id));
+    } else {
+        printf("no answer\n");
+    }
+    vfp_msg_destroy(&msg);
+    return rc;
+}
+
+/* The encoder refuses num_vfs > total_vfs, so the bad value is patched
+ * into the encoded bytes: the uint16 pair total_vfs, num_vfs of PF 0. */
+static int s_send_patched_num_vfs(peer_t *peer, vfp_msg_t *msg)
+{
+    msg->request_id = 7;
+    uint8_t *data;
+    size_t size;
+    vfp_decode_error_t err;
+    if (vfp_encode(msg, &data, &size, &err) != 0)
+        return 1;
+    const vfp_pf_t *pf = &msg->u.inventory.pfs[0];
+    uint8_t pattern[4] = {(uint8_t)(pf->total_vfs >> 8),
+                          (uint8_t)pf->total_vfs, (uint8_t)(pf->num_vfs >> 8),
+                          (uint8_t)pf->num_vfs};
+    uint8_t *at = memmem(data, size, pattern, sizeof(pattern));
+    if (!at) {
+        free(data);
+        return 1;
+    }
+    uint16_t bad = (uint16_t)(pf->total_vfs + 1);
+    at[2] = (uint8_t)(bad >> 8);
+    at[3] = (uint8_t)bad;
+    zframe_t *frame = zframe_new(data, size);
+    free(data);
+    zframe_send(&frame, peer_sock(peer), 0);
+    return s_print_error(peer);
+}
+
+static int s_send_bad(const options_t *opt)
+{
+    peer_t *peer = peer_new(opt->endpoint, opt->host);
+    if (!peer)
+        return 1;
+    const char *bad = opt->bad;
+    int rc = 1;
+    if (strcmp(bad, "version") == 0) {
+        peer_send_hello(peer, VFP_VERSION + 1, VFP_VERSION + 3);
+        rc = s_print_error(peer);
+        peer_destroy(&peer);
+        return rc;
+    }
+    if (strcmp(bad, "garbage") == 0) {
+        zframe_t *frame = zframe_new("VF\x01\x63garbage", 11);
+        zframe_send(&frame, peer_sock(peer), 0);
+        rc = s_print_error(peer);
+        peer_destroy(&peer);
+        return rc;
+    }
+    if (strcmp(bad, "no-hello") != 0 && peer_hello(peer, 3000) < 0) {
+        fprintf(stderr, "vfleet-test-peer: no WELCOME\n");
+        peer_destroy(&peer);
+        return 1;
+    }
+    vfp_msg_t *msg =
+        peer_inventory_new(opt->host, 1, opt->pfs, opt->vfs, 0);
+    vfp_inventory_t *inv = &msg->u.inventory;
+    if (strcmp(bad, "num-vfs") == 0) {
+        rc = s_send_patched_num_vfs(peer, msg);
+        vfp_msg_destroy(&msg);
+        peer_destroy(&peer);
+        return rc;
+    } else if (strcmp(bad, "too-many-vfs") == 0) {
+        inv->pfs[0].num_vfs = (uint16_t)(inv->pfs[0].vf_count - 1);
+    } else if (strcmp(bad, "wrong-host") == 0) {
+        snprintf(inv->host.hostname, sizeof(inv->host.hostname), "%s-other",
+                 opt->host);
+    } else if (strcmp(bad, "stale-delta") == 0) {
+        vfp_msg_t *delta = vfp_msg_new(VFP_INVENTORY_DELTA);
+        delta->u.delta.base_generation = 424242;
+        delta->u.delta.generation = 424243;
+        vfp_msg_destroy(&msg);
+        msg = delta;
+    } else if (strcmp(bad, "unexpected") == 0) {
+        vfp_msg_t *welcome = vfp_msg_new(VFP_WELCOME);
+        welcome->u.welcome.proto_version = VFP_VERSION;
+        welcome->u.welcome.heartbeat_ms = 1000;
+        vfp_msg_destroy(&msg);
+        msg = welcome;
+    } else if (strcmp(bad, "no-hello") != 0) {
+        fprintf(stderr, "vfleet-test-peer: unknown --send-bad %s\n", bad);
+        vfp_msg_destroy(&msg);
+        peer_destroy(&peer);
+        return 2;
+    }
+    if (peer_send(peer, msg) == 0)
+        rc = s_print_error(peer);
+    vfp_msg_destroy(&msg);
+    peer_destroy(&peer);
+    return rc;
+}
+
+static int s_send_inventory(const options_t *opt, sim_t *sim, json_t *dump)
+{
+    vfp_msg_t *msg =
+        peer_inventory_new(peer_hostname(sim->peer), sim->generation,
+                           opt->pfs, opt->vfs, sim->variant);
+    int rc = peer_send(sim->peer, msg);
+    if (rc == 0 && dump) {
+        json_t *vfs = peer_inventory_vfs_json(msg);
+        json_array_extend(dump, vfs);
+        json_decref(vfs);
+    }
+    vfp_msg_destroy(&msg);
+    return rc;
+}
+
+static int s_hello_all(sim_t *sims, int count)
+{
+    for (int i = 0; i < count; i++) {
+        if (peer_hello(sims[i].peer, 5000) < 0) {
+            fprintf(stderr, "vfleet-test-peer: %s: no WELCOME\n",
+                    peer_hostname(sims[i].peer));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int s_run(const options_t *opt)
+{
+    sim_t *sims = calloc((size_t)opt->count, sizeof(*sims));
+    assert(sims);
+    int rc = 1;
+    int interval = 0;
+    zpoller_t *poller = zpoller_new(NULL);
+    for (int i = 0; i < opt->count; i++) {
+        char name[VFP_HOSTNAME_MAX + 1];
+        if (opt->count == 1)
+            snprintf(name, sizeof(name), "%s", opt->host);
+        else
+            snprintf(name, sizeof(name), "%s-%d", opt->host, i);
+        sims[i].peer = peer_new(opt->endpoint, name);
+        if (!sims[i].peer)
+            goto done;
+        zpoller_add(poller, peer_sock(sims[i].peer));
+        interval = peer_hello(sims[i].peer, 5000);
+        if (interval < 0) {
+            fprintf(stderr, "vfleet-test-peer: %s: no WELCOME\n", name);
+            goto done;
+        }
+    }
+    json_t *dump = opt->dump ? json_array() : NULL;
+    for (int i = 0; i < opt->count; i++) {
+        for (uint32_t u = 0; u <= opt->updates; u++) {
+            sims[i].generation = 1 + u;
+            sims[i].variant = u;
+            if (s_send_inventory(opt, &sims[i],
+                                 u == opt->updates ? dump : NULL) != 0)
+                goto done;
+        }
+        sims[i].next_beat = zclock_mono() + interval;
+    }
+    if (dump) {
+        json_t *doc = json_pack("{s:o}", "vfs", dump);
+        int dumped = json_dump_file(doc, opt->dump, JSON_INDENT(1));
+        json_decref(doc);
+        if (dumped != 0)
+            goto done;
+    }
+    while (!zsys_interrupted) {
+        void *which = zpoller_wait(poller, interval / 4 + 1);
+        for (int i = 0; which && i < opt->count; i++) {
+            if (peer_sock(sims[i].peer) != which)
+                continue;
+            vfp_msg_t *msg = peer_recv(sims[i].peer, 0);
+            if (msg && msg->id == VFP_ERROR) {
+                /* The controller restarted or lost track: start over. A
+                 * HELLO that goes unanswered is retried on the next
+                 * NOT_WELCOME. */
+                bool welcomed = msg->u.error.code == VFP_ERR_NOT_WELCOME &&
+                                s_hello_all(&sims[i], 1) == 0;
+                if (welcomed || msg->u.error.code == VFP_ERR_RESYNC)
+                    s_send_inventory(opt, &sims[i], NULL);
+            }
+            vfp_msg_destroy(&msg);
+        }
+        int64_t now = zclock_mono();
+        for (int i = 0; i < opt->count; i++) {
+            if (now < sims[i].next_beat)
+                continue;
+            vfp_msg_t *beat = vfp_msg_new(VFP_HEARTBEAT);
+            beat->u.heartbeat.generation = sims[i].generation;
+            peer_send(sims[i].peer, beat);
+            vfp_msg_destroy(&beat);
+            sims[i].next_beat = now + interval;
+        }
+    }
+    rc = 0;
+done:
+    zpoller_destroy(&poller);
+    for (int i = 0; i < opt->count; i++)
+        peer_destroy(&sims[i].peer);
+    free(sims);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"controller", required_argument, NULL, 'c'},
+        {"host", required_argument, NULL, 'H'},
+        {"count", required_argument, NULL, 'n'},
+        {"pfs", required_argument, NULL, 'p'},
+        {"vfs", required_argument, NULL, 'v'},
+        {"updates", required_argument, NULL, 'u'},
+        {"dump", required_argument, NULL, 'd'},
+        {"send-bad", required_argument, NULL, 'b'},
+        {NULL, 0, NULL, 0},
+    };
+    options_t opt = {.endpoint = "tcp://127.0.0.1:7450",
+                     .host = "peer",
+                     .count = 1,
+                     .pfs = 2,
+                     .vfs = 4};
+    int c;
+    while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+            opt.endpoint = optarg;
+            break;
+        case 'H':
+            opt.host = optarg;
+            break;
+        case 'n':
+            opt.count = atoi(optarg);
+            break;
+        case 'p':
+            opt.pfs = (uint32_t)atoi(optarg);
+            break;
+        case 'v':
+            opt.vfs = (uint32_t)atoi(optarg);
+            break;
+        case 'u':
+            opt.updates = (uint32_t)atoi(optarg);
+            break;
+        case 'd':
+            opt.dump = optarg;
+            break;
+        case 'b':
+            opt.bad = optarg;
+            break;
+        default:
+            fprintf(stderr, "usage: see the comment in peer_main.c\n");
+            return 2;
+        }
+    }
+    if (opt.count < 1 || opt.pfs < 1 || opt.pfs > 64 || opt.vfs < 2 ||
+        opt.vfs > 128) {
+        fprintf(stderr, "vfleet-test-peer: --count >= 1, --pfs 1..64, --vfs "
+                        "2..128\n");
+        return 2;
+    }
+    zsys_init();
+    return opt.bad ? s_send_bad(&opt) : s_run(&opt);
+}

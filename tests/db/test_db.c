@@ -1,0 +1,657 @@
+/* test_db.c - unit tests for the inventory database: schema, migrations,
+ * constraints, full and delta ingestion, queries, refused files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vfleet_db.h"
+
+typedef struct {
+    char dir[64];
+    char path[128];
+} fixture_t;
+
+static int s_setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof(*fx));
+    assert_non_null(fx);
+    snprintf(fx->dir, sizeof(fx->dir), "/tmp/vfleet-test-db.XXXXXX");
+    assert_non_null(mkdtemp(fx->dir));
+    snprintf(fx->path, sizeof(fx->path), "%s/vfleet.db", fx->dir);
+    *state = fx;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char file[160];
+        snprintf(file, sizeof(file), "%s%s", fx->path, suffixes[i]);
+        unlink(file);
+    }
+    rmdir(fx->dir);
+    free(fx);
+    return 0;
+}
+
+/* Builds an inventory of pf_count PFs with vfs_per_pf VFs each. The first
+ * PF is 0000:81:00.0, the next 0000:81:00.1, ... */
+static vfp_inventory_t *s_inventory(const char *host, uint64_t generation,
+                                    uint32_t pf_count, uint32_t vfs_per_pf)
+{
+    vfp_inventory_t *inv = calloc(1, sizeof(*inv));
+    assert_non_null(inv);
+    inv->generation = generation;
+    snprintf(inv->host.hostname, sizeof(inv->host.hostname), "%s", host);
+    snprintf(inv->host.kernel, sizeof(inv->host.kernel), "6.1.0-test");
+    inv->host.cpu_virt = VFP_VIRT_VMX;
+    inv->host.iommu_ready = true;
+    inv->host.mem_total_kb = 1 << 20;
+    inv->host.hugepage_count = 1;
+    inv->host.hugepages[0].size_kb = 2048;
+    inv->host.hugepages[0].total = 512;
+    inv->host.hugepages[0].free = 500;
+    inv->pf_count = pf_count;
+    inv->pfs = calloc(pf_count ? pf_count : 1, sizeof(vfp_pf_t));
+    assert_non_null(inv->pfs);
+    for (uint32_t i = 0; i < pf_count; i++) {
+        vfp_pf_t *pf = &inv->pfs[i];
+        snprintf(pf->pci_addr, sizeof(pf->pci_addr), "0000:81:00.%u", i);
+        snprintf(pf->ifname, sizeof(pf->ifname), "ens1f%u", i);
+        snprintf(pf->driver, sizeof(pf->driver), "ice");
+        pf->vendor_id = 0x8086;
+        pf->device_id = 0x1592;
+        pf->total_vfs = 64;
+        pf->num_vfs = (uint16_t)vfs_per_pf;
+        pf->vf_count = vfs_per_pf;
+        pf->vfs = calloc(vfs_per_pf ? vfs_per_pf : 1, sizeof(vfp_vf_t));
+        assert_non_null(pf->vfs);
+        for (uint32_t k = 0; k < vfs_per_pf; k++) {
+            vfp_vf_t *vf = &pf->vfs[k];
+            vf->index = (uint16_t)k;
+            snprintf(vf->pci_addr, sizeof(vf->pci_addr), "0000:81:%02x.%u",
+                     1 + i, k);
+            vf->iommu_group = (int32_t)(100 + i * 100 + k);
+            vf->iommu_isolated = true;
+            vf->mac[0] = 0x02;
+            vf->mac[4] = (uint8_t)i;
+            vf->mac[5] = (uint8_t)k;
+            vf->vlan = (uint16_t)(10 + k);
+            vf->spoofchk = VFP_ON;
+            vf->trust = VFP_OFF;
+        }
+    }
+    return inv;
+}
+
+static void s_inventory_free(vfp_inventory_t **inv_p)
+{
+    vfp_inventory_t *inv = *inv_p;
+    for (uint32_t i = 0; i < inv->pf_count; i++)
+        free(inv->pfs[i].vfs);
+    free(inv->pfs);
+    free(inv);
+    *inv_p = NULL;
+}
+
+static db_t *s_open_with_host(fixture_t *fx, const char *host)
+{
+    db_err_t err;
+    db_t *db = db_open(fx->path, &err);
+    assert_non_null(db);
+    vfp_hello_t hello = {.proto_min = 1, .proto_max = 1};
+    snprintf(hello.hostname, sizeof(hello.hostname), "%s", host);
+    snprintf(hello.agent_version, sizeof(hello.agent_version), "0.1.0");
+    assert_int_equal(db_host_hello(db, &hello, 1, 1000, NULL, &err), 0);
+    return db;
+}
+
+static int s_count_vf(const db_vf_row_t *row, void *arg)
+{
+    (*(int *)arg)++;
+    return 0;
+}
+
+static int s_vf_count(db_t *db, const char *host, const char *state)
+{
+    db_err_t err;
+    int count = 0;
+    db_vf_filter_t filter = {.host = host, .state = state};
+    assert_int_equal(db_vfs_list(db, &filter, s_count_vf, &count, &err), 0);
+    return count;
+}
+
+/* Runs SQL on a second, raw connection; returns the SQLite result code. */
+static int s_raw(const char *path, const char *sql)
+{
+    sqlite3 *raw = NULL;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    sqlite3_exec(raw, "PRAGMA foreign_keys=ON", NULL, NULL, NULL);
+    int rc = sqlite3_exec(raw, sql, NULL, NULL, NULL);
+    sqlite3_close(raw);
+    return rc;
+}
+
+static int s_raw_int(const char *path, const char *sql)
+{
+    sqlite3 *raw = NULL;
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(raw, sql, -1, &stmt, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    int value = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(raw);
+    return value;
+}
+
+static void test_open_empty_creates_schema(void **state)
+{
+    fixture_t *fx = *state;
+    db_err_t err;
+    db_t *db = db_open(fx->path, &err);
+    assert_non_null(db);
+    assert_int_equal(db_schema_version(db), DB_SCHEMA_VERSION);
+    db_destroy(&db);
+    assert_null(db);
+    assert_int_equal(s_raw_int(fx->path, "PRAGMA user_version"),
+                     DB_SCHEMA_VERSION);
+    assert_int_equal(
+        s_raw_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name "
+                            "IN ('hosts','pfs','vfs','vms','vm_nics',"
+                            "'policies','apply_status','events','hugepages')"),
+        9);
+    /* WAL is a property of the file, and stays after close. */
+    assert_int_equal(s_raw_int(fx->path, "SELECT journal_mode = 'wal' FROM "
+                                         "pragma_journal_mode"),
+                     1);
+}
+
+static void test_migrates_from_version_1(void **state)
+{
+    fixture_t *fx = *state;
+    db_err_t err;
+    db_t *db = db_open_version(fx->path, 1, &err);
+    assert_non_null(db);
+    assert_int_equal(db_schema_version(db), 1);
+    db_destroy(&db);
+    assert_int_equal(s_raw(fx->path, "SELECT count(*) FROM events"),
+                     SQLITE_ERROR);
+    assert_int_equal(s_raw(fx->path, "INSERT INTO hosts (name, first_seen,"
+                                     " last_seen) VALUES ('old', 1, 2)"),
+                     SQLITE_OK);
+
+    db = db_open(fx->path, &err);
+    assert_non_null(db);
+    assert_int_equal(db_schema_version(db), 2);
+    db_host_row_t row;
+    assert_int_equal(db_host_get(db, "old", &row, &err), 0);
+    assert_int_equal(row.last_seen_ms, 2);
+    assert_int_equal(db_event_add(db, 5, "test", NULL, "after migration",
+                                  &err),
+                     0);
+    db_destroy(&db);
+    assert_int_equal(s_raw_int(fx->path, "SELECT count(*) FROM events"), 1);
+}
+
+static char *s_read_file(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *data = malloc(1 << 20);
+    assert_non_null(data);
+    *size = fread(data, 1, 1 << 20, f);
+    fclose(f);
+    return data;
+}
+
+static void test_newer_version_refused(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(s_raw(fx->path, "CREATE TABLE future (x);"
+                                     "PRAGMA user_version = 99"),
+                     SQLITE_OK);
+    size_t before_size, after_size;
+    char *before = s_read_file(fx->path, &before_size);
+    db_err_t err;
+    db_t *db = db_open(fx->path, &err);
+    assert_null(db);
+    assert_int_equal(err.code, DB_ERR_VERSION);
+    assert_non_null(strstr(err.text, "version 99"));
+    assert_non_null(strstr(err.text, "version 2"));
+    char *after = s_read_file(fx->path, &after_size);
+    assert_int_equal(before_size, after_size);
+    assert_memory_equal(before, after, before_size);
+    free(before);
+    free(after);
+}
+
+static void test_garbage_file_refused_untouched(void **state)
+{
+    fixture_t *fx = *state;
+    FILE *f = fopen(fx->path, "wb");
+    assert_non_null(f);
+    for (int i = 0; i < 8192; i++)
+        fputc((i * 7919) & 0xff, f);
+    fclose(f);
+    size_t before_size, after_size;
+    char *before = s_read_file(fx->path, &before_size);
+    db_err_t err;
+    assert_null(db_open(fx->path, &err));
+    assert_int_equal(err.code, DB_ERR_IO);
+    assert_non_null(strstr(err.text, fx->path));
+    assert_non_null(strstr(err.text, "not a database"));
+    char *after = s_read_file(fx->path, &after_size);
+    assert_int_equal(before_size, after_size);
+    assert_memory_equal(before, after, before_size);
+    free(before);
+    free(after);
+}
+
+static void test_damaged_page_refused(void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open_with_host(fx, "h1");
+    vfp_inventory_t *inv = s_inventory("h1", 1, 2, 64);
+    db_err_t err;
+    assert_int_equal(db_inventory_replace(db, "h1", inv, 2000, &err), 0);
+    s_inventory_free(&inv);
+    db_destroy(&db);
+    /* Fold the WAL into the main file so the damage below hits real data. */
+    assert_int_equal(s_raw(fx->path, "PRAGMA wal_checkpoint(TRUNCATE);"
+                                     "PRAGMA journal_mode=DELETE"),
+                     SQLITE_OK);
+    struct stat st;
+    assert_int_equal(stat(fx->path, &st), 0);
+    assert_true(st.st_size > 16 * 4096);
+    FILE *f = fopen(fx->path, "r+b");
+    assert_non_null(f);
+    /* Scribble over the b-tree header of a page in the middle. */
+    fseek(f, (long)(st.st_size / 4096 / 2) * 4096, SEEK_SET);
+    for (int i = 0; i < 64; i++)
+        fputc(0xa5, f);
+    fclose(f);
+    assert_null(db_open(fx->path, &err));
+    assert_int_equal(err.code, DB_ERR_IO);
+    assert_non_null(strstr(err.text, "corrupt"));
+}
+
+typedef struct {
+    db_vf_row_t rows[16];
+    int count;
+} vf_rows_t;
+
+static int s_vf_collect(const db_vf_row_t *row, void *arg)
+{
+    vf_rows_t *out = arg;
+    if (out->count == 16)
+        return -1;
+    out->rows[out->count++] = *row;
+    return 0;
+}
+
+static void test_full_replace_stores_and_replaces(void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open_with_host(fx, "h1");
+    db_err_t err;
+    vfp_inventory_t *inv = s_inventory("h1", 7, 2, 4);
+    assert_int_equal(db_inventory_replace(db, "h1", inv, 2000, &err), 0);
+    assert_int_equal(s_vf_count(db, "h1", NULL), 8);
+    assert_int_equal(s_vf_count(db, "h1", "free"), 8);
+
+    vf_rows_t *out = calloc(1, sizeof(*out));
+    assert_non_null(out);
+    db_vf_filter_t filter = {.host = "h1", .pf = "0000:81:00.1"};
+    assert_int_equal(db_vfs_list(db, &filter, s_vf_collect, out, &err), 0);
+    assert_int_equal(out->count, 4);
+    assert_string_equal(out->rows[0].pf, "0000:81:00.1");
+    assert_string_equal(out->rows[0].pf_ifname, "ens1f1");
+    assert_int_equal(out->rows[0].index, 0);
+    assert_string_equal(out->rows[3].mac, "02:00:00:00:01:03");
+    assert_int_equal(out->rows[3].vlan, 13);
+    assert_int_equal(out->rows[3].spoofchk, VFP_ON);
+    assert_int_equal(out->rows[3].iommu_group, 203);
+    assert_string_equal(out->rows[3].state, "free");
+    free(out);
+
+    db_host_row_t host;
+    assert_int_equal(db_host_get(db, "h1", &host, &err), 0);
+    assert_int_equal(host.generation, 7);
+    assert_int_equal(host.pf_count, 2);
+    assert_int_equal(host.vf_count, 8);
+    assert_string_equal(host.cpu_virt, "vmx");
+    assert_string_equal(host.state, "ready");
+
+    /* PF 1 vanishes, PF 0 shrinks to 2 VFs: both disappear for good. */
+    s_inventory_free(&inv);
+    inv = s_inventory("h1", 8, 1, 2);
+    assert_int_equal(db_inventory_replace(db, "h1", inv, 3000, &err), 0);
+    assert_int_equal(s_vf_count(db, "h1", NULL), 2);
+    db_summary_t sum;
+    assert_int_equal(db_summary(db, &sum, &err), 0);
+    assert_int_equal(sum.hosts, 1);
+    assert_int_equal(sum.pfs, 1);
+    assert_int_equal(sum.vfs, 2);
+    assert_int_equal(sum.vfs_free, 2);
+    s_inventory_free(&inv);
+    db_destroy(&db);
+}
+
+static void test_inventory_for_unknown_host_is_not_found(void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open_with_host(fx, "h1");
+    db_err_t err;
+    vfp_inventory_t *inv = s_inventory("ghost", 1, 1, 1);
+    assert_int_equal(db_inventory_replace(db, "ghost", inv, 2000, &err), -1);
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    /* A session may only report for its own host. */
+    assert_int_equal(db_inventory_replace(db, "h1", inv, 2000, &err), -1);
+    assert_int_equal(err.code, DB_ERR_INVALID);
+    s_inventory_free(&inv);
+    db_destroy(&db);
+}
+
+static void test_invalid_inventory_keeps_state(void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open_with_host(fx, "h1");
+    db_err_t err;
+    vfp_inventory_t *good = s_inventory("h1", 1, 2, 4);
+    assert_int_equal(db_inventory_replace(db, "h1", good, 2000, &err), 0);
+
+    vfp_inventory_t *bad = s_inventory("h1", 2, 2, 4);
+    bad->pfs[1].vfs[3].index = 1;
+    assert_int_equal(db_inventory_replace(db, "h1", bad, 3000, &err), -1);
+    assert_int_equal(err.code, DB_ERR_INVALID);
+    assert_non_null(strstr(err.text, "VF index 1 is listed twice"));
+    bad->pfs[1].vfs[3].index = 3;
+
+    bad->pfs[0].num_vfs = 65;
+    assert_int_equal(db_inventory_replace(db, "h1", bad, 3000, &err), -1);
+    assert_non_null(strstr(err.text, "num_vfs 65 is more than total_vfs 64"));
+    bad->pfs[0].num_vfs = 3;
+    assert_int_equal(db_inventory_replace(db, "h1", bad, 3000, &err), -1);
+    assert_non_null(strstr(err.text, "4 VFs listed but num_vfs is 3"));
+    bad->pfs[0].num_vfs = 4;
+    snprintf(bad->pfs[1].pci_addr, sizeof(bad->pfs[1].pci_addr), "%s",
+             bad->pfs[0].pci_addr);
+    assert_int_equal(db_inventory_replace(db, "h1", bad, 3000, &err), -1);
+    assert_non_null(strstr(err.text, "listed twice"));
+
+    db_host_row_t host;
+    assert_int_equal(db_host_get(db, "h1", &host, &err), 0);
+    assert_int_equal(host.generation, 1);
+    assert_int_equal(s_vf_count(db, "h1", NULL), 8);
+    s_inventory_free(&good);
+    s_inventory_free(&bad);
+    db_destroy(&db);
+}
+
+static void test_schema_invariants_are_constraints(void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open_with_host(fx, "h1");
+    db_err_t err;
+    vfp_hello_t hello = {.hostname = "h2"};
+    assert_int_equal(db_host_hello(db, &hello, 1, 1000, NULL, &err), 0);
+    vfp_inventory_t *inv = s_inventory("h1", 1, 1, 4);
+    assert_int_equal(db_inventory_replace(db, "h1", inv, 2000, &err), 0);
+    s_inventory_free(&inv);
+    inv = s_inventory("h2", 1, 1, 4);
+    assert_int_equal(db_inventory_replace(db, "h2", inv, 2000, &err), 0);
+    s_inventory_free(&inv);
+    db_destroy(&db);
+
+    const char *p = fx->path;
+    assert_int_equal(
+        s_raw(p, "INSERT INTO vms (name, memory_mb, vcpus, host_id, state)"
+                 " VALUES ('vm1', 1024, 2, (SELECT id FROM hosts WHERE "
+                 "name='h1'), 'placed'),"
+                 " ('vm2', 1024, 2, (SELECT id FROM hosts WHERE "
+                 "name='h1'), 'placed')"),
+        SQLITE_OK);
+#define VF_OF(host, idx)                                                       \
+    "(SELECT vfs.id FROM vfs JOIN pfs ON pfs.id = vfs.pf_id JOIN hosts ON "  \
+    "hosts.id = pfs.host_id WHERE hosts.name = '" host "' AND vfs.idx = " #idx \
+    ")"
+    assert_int_equal(
+        s_raw(p, "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac)"
+                 " VALUES (1, 0, 'prod', " VF_OF("h1", 0) ", "
+                 "'00:50:56:00:00:01')"),
+        SQLITE_OK);
+    /* A VF belongs to at most one VM. */
+    assert_int_equal(
+        s_raw(p, "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac)"
+                 " VALUES (2, 0, 'prod', " VF_OF("h1", 0) ", "
+                 "'00:50:56:00:00:02')"),
+        SQLITE_CONSTRAINT);
+    /* A MAC is unique in the cluster. */
+    assert_int_equal(
+        s_raw(p, "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac)"
+                 " VALUES (2, 0, 'prod', " VF_OF("h1", 1) ", "
+                 "'00:50:56:00:00:01')"),
+        SQLITE_CONSTRAINT);
+    /* Every NIC of a VM is on the VM's host. */
+    assert_int_equal(
+        s_raw(p, "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac)"
+                 " VALUES (2, 0, 'prod', " VF_OF("h2", 1) ", "
+                 "'00:50:56:00:00:03')"),
+        SQLITE_CONSTRAINT);
+    /* A VF needs a PF, a PF needs a host. */
+    assert_int_equal(s_raw(p, "INSERT INTO vfs (pf_id, idx) VALUES (999, 0)"),
+                     SQLITE_CONSTRAINT);
+    assert_int_equal(
+        s_raw(p, "INSERT INTO pfs (host_id, pci_addr) VALUES (999, 'x')"),
+        SQLITE_CONSTRAINT);
+    assert_int_equal(s_raw(p, "INSERT INTO vfs (pf_id, idx) VALUES (NULL, 9)"),
+                     SQLITE_CONSTRAINT);
+    /* A held VF cannot be deleted, not even through its host's cascade. */
+    assert_int_equal(s_raw(p, "DELETE FROM vfs WHERE id = " VF_OF("h1", 0)),
+                     SQLITE_CONSTRAINT);
+    assert_int_equal(s_raw(p, "DELETE FROM hosts WHERE name = 'h1'"),
+                     SQLITE_CONSTRAINT);
+    /* A free VF's host can go, and takes its PFs and VFs along. */
+    assert_int_equal(s_raw(p, "DELETE FROM hosts WHERE name = 'h2'"),
+                     SQLITE_OK);
+    assert_int_equal(s_raw_int(p, "SELECT count(*) FROM vfs"), 4);
+    assert_int_equal(s_raw(p, "UPDATE vfs SET state = 'lost'"),
+                     SQLITE_CONSTRAINT);
+#undef VF_OF
+}
+
+static void test_vanished_vf_held_by_vm_is_missing(void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open_with_host(fx, "h1");
+    db_err_t err;
+    vfp_inventory_t *inv = s_inventory("h1", 1, 2, 4);
+    assert_int_equal(db_inventory_replace(db, "h1", inv, 2000, &err), 0);
+    assert_int_equal(
+        s_raw(fx->path,
+              "INSERT INTO vms (name, memory_mb, vcpus, host_id, state)"
+              " VALUES ('vm1', 1024, 2, 1, 'placed');"
+              "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac) VALUES"
+              " (1, 0, 'a', (SELECT id FROM vfs WHERE pf_id = 1 AND idx = 3),"
+              " '00:50:56:00:00:01'),"
+              " (1, 1, 'b', (SELECT id FROM vfs WHERE pf_id = 2 AND idx = 0),"
+              " '00:50:56:00:00:02');"
+              "UPDATE vfs SET state = 'assigned' WHERE id IN"
+              " (SELECT vf_id FROM vm_nics)"),
+        SQLITE_OK);
+
+    /* PF 0 keeps VFs 0..1, PF 1 disappears entirely. */
+    vfp_inventory_t *small = s_inventory("h1", 2, 1, 2);
+    assert_int_equal(db_inventory_replace(db, "h1", small, 3000, &err), 0);
+    assert_int_equal(s_vf_count(db, "h1", "missing"), 2);
+    assert_int_equal(s_vf_count(db, "h1", "free"), 2);
+    assert_int_equal(s_vf_count(db, "h1", NULL), 4);
+    assert_int_equal(
+        s_raw_int(fx->path,
+                  "SELECT state = 'missing' FROM pfs WHERE pci_addr = "
+                  "'0000:81:00.1'"),
+        1);
+
+    /* They come back: the holder's state returns, nothing was released. */
+    assert_int_equal(db_inventory_replace(db, "h1", inv, 4000, &err), 0);
+    assert_int_equal(s_vf_count(db, "h1", "assigned"), 2);
+    assert_int_equal(s_vf_count(db, "h1", "free"), 6);
+    assert_int_equal(
+        s_raw_int(fx->path, "SELECT count(*) FROM pfs WHERE state='present'"),
+        2);
+    s_inventory_free(&small);
+    s_inventory_free(&inv);
+    db_destroy(&db);
+}
+
+static void test_delta_applies_in_place(void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open_with_host(fx, "h1");
+    db_err_t err;
+    vfp_inventory_t *inv = s_inventory("h1", 5, 2, 4);
+    assert_int_equal(db_inventory_replace(db, "h1", inv, 2000, &err), 0);
+
+    /* PF 0 changes (VF 2 gets VLAN 300, VF 3 goes), PF 1 is removed. */
+    vfp_inventory_delta_t delta = {.base_generation = 4, .generation = 6};
+    delta.pf_count = 1;
+    delta.pfs = &inv->pfs[0];
+    inv->pfs[0].vfs[2].vlan = 300;
+    inv->pfs[0].vf_count = 3;
+    char removed[1][VFP_PCI_ADDR_MAX + 1] = {"0000:81:00.1"};
+    delta.removed_count = 1;
+    delta.removed = removed;
+
+    assert_int_equal(db_inventory_apply_delta(db, "h1", &delta, 3000, &err),
+                     -1);
+    assert_int_equal(err.code, DB_ERR_RESYNC);
+    assert_non_null(strstr(err.text, "generation 4"));
+    assert_int_equal(s_vf_count(db, "h1", NULL), 8);
+
+    delta.base_generation = 5;
+    assert_int_equal(db_inventory_apply_delta(db, "h1", &delta, 3000, &err),
+                     0);
+    assert_int_equal(s_vf_count(db, "h1", NULL), 3);
+    db_host_row_t host;
+    assert_int_equal(db_host_get(db, "h1", &host, &err), 0);
+    assert_int_equal(host.generation, 6);
+    assert_int_equal(host.pf_count, 1);
+    assert_int_equal(
+        s_raw_int(fx->path, "SELECT vlan FROM vfs WHERE idx = 2"), 300);
+
+    /* A delta that both changes and removes a PF is refused. */
+    delta.base_generation = 6;
+    snprintf(removed[0], sizeof(removed[0]), "0000:81:00.0");
+    assert_int_equal(db_inventory_apply_delta(db, "h1", &delta, 3000, &err),
+                     -1);
+    assert_int_equal(err.code, DB_ERR_INVALID);
+    inv->pfs[0].vf_count = 4;
+    s_inventory_free(&inv);
+    db_destroy(&db);
+}
+
+static int s_event_collect(const db_event_row_t *row, void *arg)
+{
+    char *out = arg;
+    strcat(out, row->kind);
+    strcat(out, ":");
+    strcat(out, row->host);
+    strcat(out, ";");
+    return 0;
+}
+
+static void test_liveness_and_events(void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open_with_host(fx, "h1");
+    db_err_t err;
+    const char *hosts[] = {"h1", "nosuch"};
+    assert_int_equal(db_hosts_touch(db, hosts, 2, 5000, &err), 0);
+    db_host_row_t host;
+    assert_int_equal(db_host_get(db, "h1", &host, &err), 0);
+    assert_int_equal(host.last_seen_ms, 5000);
+    assert_int_equal(host.first_seen_ms, 1000);
+
+    assert_int_equal(db_host_set_state(db, "h1", "down", &err), 0);
+    assert_int_equal(db_host_set_state(db, "h1", "sideways", &err), -1);
+    assert_int_equal(db_host_set_state(db, "nosuch", "down", &err), -1);
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    db_summary_t sum;
+    assert_int_equal(db_summary(db, &sum, &err), 0);
+    assert_int_equal(sum.hosts_down, 1);
+    assert_int_equal(sum.hosts_ready, 0);
+
+    vfp_hello_t hello = {.hostname = "h1"};
+    bool was_down = false;
+    assert_int_equal(db_host_hello(db, &hello, 1, 6000, &was_down, &err), 0);
+    assert_true(was_down);
+    assert_int_equal(db_host_get(db, "h1", &host, &err), 0);
+    assert_string_equal(host.state, "ready");
+
+    assert_int_equal(db_event_add(db, 100, "host-down", "h1", "gone", &err),
+                     0);
+    assert_int_equal(db_event_add(db, 200, "host-up", "h1", "back", &err), 0);
+    assert_int_equal(db_event_add(db, 300, "start", NULL, "hello", &err), 0);
+    char out[256] = "";
+    assert_int_equal(db_events_list(db, 150, 0, s_event_collect, out, &err),
+                     0);
+    assert_string_equal(out, "host-up:h1;start:;");
+    out[0] = '\0';
+    assert_int_equal(db_events_list(db, 0, 1, s_event_collect, out, &err), 0);
+    assert_string_equal(out, "start:;");
+    assert_int_equal(db_host_get(db, "nosuch", &host, &err), -1);
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    db_destroy(&db);
+}
+
+static void test_vf_state_names(void **state)
+{
+    assert_true(db_vf_state_valid("free"));
+    assert_true(db_vf_state_valid("missing"));
+    assert_false(db_vf_state_valid("gone"));
+    assert_false(db_vf_state_valid(""));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_open_empty_creates_schema,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_migrates_from_version_1, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_newer_version_refused, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_garbage_file_refused_untouched,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_damaged_page_refused, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_full_replace_stores_and_replaces,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_inventory_for_unknown_host_is_not_found, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_inventory_keeps_state,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_schema_invariants_are_constraints,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_vanished_vf_held_by_vm_is_missing, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_delta_applies_in_place, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_liveness_and_events, s_setup,
+                                        s_teardown),
+        cmocka_unit_test(test_vf_state_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

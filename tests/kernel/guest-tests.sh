@@ -1,0 +1,283 @@
+#!/bin/sh
+# Tests that run inside the QEMU guest (started by run-guest-tests.sh via
+# guest-init.sh): the VF writer and discovery against netdevsim's VFs and
+# the emulated Intel IOMMU. Every VF state is checked three ways: what was
+# asked, what iproute2 reports (ip -j -d link show) and what vfleet reads.
+#
+# Usage: guest-tests.sh MODE VF_WRITER_TOOL VFLEET_AGENT
+#   MODE iommu: booted with -device intel-iommu: the full suite.
+#   MODE noiommu: booted without it: IOMMU readiness must be "not ready".
+# Writes "n=<checks> fail=<failures>" to /run/vfleet-guest-summary and
+# exits 0 when no check failed.
+set -u
+
+mode=$1
+tool=$2
+agent=$3
+passed=0
+failed=0
+
+ok() {
+	passed=$((passed + 1))
+	echo "ok - $*"
+}
+
+not_ok() {
+	failed=$((failed + 1))
+	echo "not ok - $*"
+}
+
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq() {
+	if [ "$2" = "$3" ]; then
+		ok "$1"
+	else
+		not_ok "$1"
+		printf '    expected: %s\n    got:      %s\n' "$2" "$3"
+	fi
+}
+
+# expect_match DESCRIPTION TEXT REGEX: some line of TEXT matches REGEX.
+expect_match() {
+	if printf '%s\n' "$2" | grep -Eq -- "$3"; then
+		ok "$1"
+	else
+		not_ok "$1"
+		printf '    no line matches: %s\n    in:\n%s\n' "$3" "$2"
+	fi
+}
+
+finish() {
+	echo "n=$((passed + failed)) fail=$failed" >/run/vfleet-guest-summary
+	echo "guest: $passed passed, $failed failed"
+	[ "$failed" -eq 0 ]
+	exit
+}
+
+discover() {
+	"$agent" --discover --json
+}
+
+# ---- IOMMU readiness ------------------------------------------------------
+
+if [ "$mode" = noiommu ]; then
+	inv=$(discover)
+	expect_eq "no IOMMU device: no /sys/class/iommu/dmar0" no \
+		"$([ -e /sys/class/iommu/dmar0 ] && echo yes || echo no)"
+	expect_eq "no IOMMU device: vfleet says not ready" false \
+		"$(printf '%s' "$inv" | jq -r '.host.iommu.ready')"
+	reasons=$(printf '%s' "$inv" | jq -r '.host.iommu.reasons[]')
+	printf 'reasons:\n%s\n' "$reasons"
+	expect_match "not ready comes with a reason" "$reasons" '.'
+	finish
+fi
+
+expect_eq "emulated IOMMU: /sys/class/iommu/dmar0 exists" yes \
+	"$([ -e /sys/class/iommu/dmar0 ] && echo yes || echo no)"
+groups=$(ls /sys/kernel/iommu_groups | wc -l)
+expect_eq "emulated IOMMU: iommu_groups exist" yes \
+	"$([ "$groups" -gt 0 ] && echo yes || echo no)"
+inv=$(discover)
+expect_eq "vfleet says IOMMU ready" true \
+	"$(printf '%s' "$inv" | jq -r '.host.iommu.ready')"
+expect_eq "vfleet counts the kernel's IOMMU groups" "$groups" \
+	"$(printf '%s' "$inv" | jq -r '.host.iommu.groups')"
+
+# ---- a netdevsim PF -------------------------------------------------------
+
+echo "1 1" >/sys/bus/netdevsim/new_device
+dev=/sys/bus/netdevsim/devices/netdevsim1
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	[ -d "$dev/net" ] && [ -n "$(ls "$dev/net")" ] && break
+	sleep 0.5
+done
+pf=$(ls "$dev/net" 2>/dev/null | head -n 1)
+if [ -z "$pf" ]; then
+	not_ok "netdevsim device 1 has a netdev"
+	finish
+fi
+ip link set "$pf" up
+echo "PF: $pf"
+
+# ip's view of VF N in the words vf_writer_tool show prints.
+ip_vf() {
+	ip -j -d link show "$pf" | jq -r --argjson n "$1" '
+	  .[0].vfinfo_list[] | select(.vf == $n) |
+	  "vf \(.vf) mac \(.address)" +
+	  " vlan \(.vlan_list[0].vlan // 0) qos \(.vlan_list[0].qos // 0)" +
+	  " proto \(.vlan_list[0].protocol // "802.1Q")" +
+	  " spoofchk \(if .spoofchk then "on" else "off" end)" +
+	  " trust \(if .trust then "on" else "off" end)" +
+	  " state \(.link_state)" +
+	  " min_tx_rate \(.rate.min_tx // 0) max_tx_rate \(.rate.max_tx // 0)"'
+}
+
+# vfleet's view of VF N.
+vfleet_vf() {
+	"$tool" show "$pf" | grep "^vf $1 "
+}
+
+# check_vf DESCRIPTION N EXPECTED-LINE: iproute2 and vfleet both see it.
+check_vf() {
+	expect_eq "$1: ip -j -d link show" "$3" "$(ip_vf "$2")"
+	expect_eq "$1: vfleet read-back" "$3" "$(vfleet_vf "$2")"
+}
+
+# apply_ok DESCRIPTION N ARGS...: the writer reports every attribute ok.
+apply_ok() {
+	desc=$1
+	n=$2
+	shift 2
+	out=$("$tool" apply "$pf" "$n" "$@")
+	rc=$?
+	printf '%s\n' "$out"
+	expect_eq "$desc: apply exits 0" 0 "$rc"
+	expect_eq "$desc: no attribute failed" "" \
+		"$(printf '%s\n' "$out" | grep '^result ' | grep -v "^result $pf $n [a-z-]* 0 ")"
+}
+
+# ---- VF counts ------------------------------------------------------------
+
+out=$("$tool" numvfs "$pf" 4)
+expect_match "0 -> 4 VFs" "$out" "^result $pf 0 num_vfs 0 set: 4 VFs"
+expect_eq "sysfs has 4 VFs" 4 "$(cat "$dev/sriov_numvfs")"
+expect_eq "ip lists 4 VFs" 4 \
+	"$(ip -j -d link show "$pf" | jq '.[0].vfinfo_list | length')"
+
+# ---- discovery of the non-PCI PF ------------------------------------------
+
+inv=$(discover)
+pfjson=$(printf '%s' "$inv" | jq -c --arg pf "$pf" '.pfs[] | select(.ifname == $pf)')
+expect_match "discovery finds the netdevsim PF $pf" "$pfjson" '.'
+expect_eq "discovery: 4 VFs enabled" 4 \
+	"$(printf '%s' "$pfjson" | jq -r '.num_vfs')"
+expect_eq "discovery: limit from netdevsim's debugfs max_vfs" \
+	"$(cat /sys/kernel/debug/netdevsim/netdevsim1/max_vfs 2>/dev/null)" \
+	"$(printf '%s' "$pfjson" | jq -r '.total_vfs')"
+expect_eq "discovery: 4 VFs listed" 4 \
+	"$(printf '%s' "$pfjson" | jq -r '.vfs | length')"
+
+# ---- every attribute, singly ----------------------------------------------
+
+base="vf 0 mac 00:00:00:00:00:00 vlan 0 qos 0 proto 802.1Q spoofchk off trust off state auto min_tx_rate 0 max_tx_rate 0"
+check_vf "fresh VF 0" 0 "$base"
+
+apply_ok "mac" 0 mac 02:50:56:00:00:10
+check_vf "mac" 0 "vf 0 mac 02:50:56:00:00:10 vlan 0 qos 0 proto 802.1Q spoofchk off trust off state auto min_tx_rate 0 max_tx_rate 0"
+apply_ok "vlan+qos" 0 vlan 100 qos 3
+check_vf "vlan+qos" 0 "vf 0 mac 02:50:56:00:00:10 vlan 100 qos 3 proto 802.1Q spoofchk off trust off state auto min_tx_rate 0 max_tx_rate 0"
+apply_ok "vlan 802.1ad" 0 vlan 200 qos 1 proto 802.1ad
+check_vf "vlan 802.1ad" 0 "vf 0 mac 02:50:56:00:00:10 vlan 200 qos 1 proto 802.1ad spoofchk off trust off state auto min_tx_rate 0 max_tx_rate 0"
+apply_ok "spoofchk" 0 spoofchk on
+check_vf "spoofchk" 0 "vf 0 mac 02:50:56:00:00:10 vlan 200 qos 1 proto 802.1ad spoofchk on trust off state auto min_tx_rate 0 max_tx_rate 0"
+apply_ok "trust" 0 trust on
+check_vf "trust" 0 "vf 0 mac 02:50:56:00:00:10 vlan 200 qos 1 proto 802.1ad spoofchk on trust on state auto min_tx_rate 0 max_tx_rate 0"
+apply_ok "link-state" 0 state disable
+check_vf "link-state" 0 "vf 0 mac 02:50:56:00:00:10 vlan 200 qos 1 proto 802.1ad spoofchk on trust on state disable min_tx_rate 0 max_tx_rate 0"
+apply_ok "rate" 0 min_tx_rate 100 max_tx_rate 1000
+check_vf "rate" 0 "vf 0 mac 02:50:56:00:00:10 vlan 200 qos 1 proto 802.1ad spoofchk on trust on state disable min_tx_rate 100 max_tx_rate 1000"
+
+# ---- all together, on several VFs -----------------------------------------
+
+all_args() {
+	echo "mac 02:50:56:00:01:0$1 vlan $((10 + $1)) qos $1 spoofchk on trust on state enable min_tx_rate $((10 * $1)) max_tx_rate $((100 * $1))"
+}
+all_line() {
+	echo "vf $1 mac 02:50:56:00:01:0$1 vlan $((10 + $1)) qos $1 proto 802.1Q spoofchk on trust on state enable min_tx_rate $((10 * $1)) max_tx_rate $((100 * $1))"
+}
+for n in 1 2 3; do
+	# shellcheck disable=SC2046
+	apply_ok "all attributes on VF $n" "$n" $(all_args "$n")
+	check_vf "all attributes on VF $n" "$n" "$(all_line "$n")"
+done
+check_vf "VF 0 untouched by VFs 1-3" 0 "vf 0 mac 02:50:56:00:00:10 vlan 200 qos 1 proto 802.1ad spoofchk on trust on state disable min_tx_rate 100 max_tx_rate 1000"
+# shellcheck disable=SC2046
+out=$("$tool" apply "$pf" 2 $(all_args 2))
+expect_match "identical apply: zero netlink writes" "$out" '^netlink-writes 0$'
+expect_eq "identical apply: every attribute unchanged" 6 \
+	"$(printf '%s\n' "$out" | grep -c "^result $pf 2 [a-z-]* 0 unchanged: ")"
+
+# ---- clean default ----------------------------------------------------------
+
+apply_out=$("$tool" reset "$pf" 1)
+printf '%s\n' "$apply_out"
+expect_match "reset VF 1 applies" "$apply_out" '^netlink-writes [1-9]'
+check_vf "reset VF 1" 1 "vf 1 mac 00:00:00:00:00:00 vlan 0 qos 0 proto 802.1Q spoofchk on trust off state auto min_tx_rate 0 max_tx_rate 0"
+
+# ---- refused before the kernel ----------------------------------------------
+
+before=$(ip -j -d link show "$pf")
+for case in "9 mac 02:50:56:00:00:99|out of range" \
+	"3 vlan 4095|vlan 4095 out of range" \
+	"3 vlan 5 qos 8|qos 8 out of range" \
+	"3 mac 01:00:5e:00:00:01|multicast"; do
+	args=${case%%|*}
+	why=${case#*|}
+	# shellcheck disable=SC2086
+	out=$("$tool" apply "$pf" $args)
+	printf '%s\n' "$out"
+	expect_match "'$args' refused: $why" "$out" "^result $pf [0-9]+ [a-z-]+ 22 .*$why"
+	expect_match "'$args': zero netlink writes" "$out" '^netlink-writes 0$'
+done
+expect_eq "refusals left the PF as it was (ip -j -d link show)" "$before" \
+	"$(ip -j -d link show "$pf")"
+
+# ---- MTU lives on a VF netdev, which netdevsim VFs do not have --------------
+
+out=$("$tool" apply "$pf" 3 mtu 9000)
+expect_match "mtu on a VF without netdev: ENODEV" "$out" "^result $pf 3 mtu 19 "
+
+# ---- drift -------------------------------------------------------------------
+
+ip link set "$pf" vf 2 vlan 77
+# shellcheck disable=SC2046
+out=$("$tool" drift "$pf" 2 $(all_args 2))
+expect_eq "drift: exactly VF 2's vlan" "drift $pf 2 vlan" "$out"
+inv=$(discover)
+expect_eq "drift: vfleet's scan reads the changed VLAN" 77 \
+	"$(printf '%s' "$inv" | jq -r --arg pf "$pf" '.pfs[] | select(.ifname == $pf) | .vfs[] | select(.vf == 2) | .vlan')"
+# shellcheck disable=SC2046
+out=$("$tool" drift "$pf" 3 $(all_args 3))
+expect_eq "drift: none on VF 3" "" "$out"
+
+# ---- VF counts: through 0, in use, over the limit -----------------------------
+
+out=$("$tool" numvfs "$pf" 2)
+expect_match "4 -> 2 VFs (through 0)" "$out" "^result $pf 0 num_vfs 0 set: 2 VFs"
+expect_eq "sysfs has 2 VFs" 2 "$(cat "$dev/sriov_numvfs")"
+expect_eq "ip lists 2 VFs" 2 \
+	"$(ip -j -d link show "$pf" | jq '.[0].vfinfo_list | length')"
+out=$("$tool" numvfs "$pf" 1 1)
+expect_match "VF 1 in use blocks 2 -> 1" "$out" "^result $pf 1 num_vfs 16 refused: .*VF 1"
+expect_eq "still 2 VFs" 2 "$(cat "$dev/sriov_numvfs")"
+max=$(cat /sys/kernel/debug/netdevsim/netdevsim1/max_vfs)
+out=$("$tool" numvfs "$pf" $((max + 1)))
+printf '%s\n' "$out"
+expect_match "above the limit: the kernel's error" "$out" \
+	"^result $pf 0 num_vfs [1-9][0-9]* kernel refused $((max + 1)) VFs"
+expect_eq "above the limit: previous 2 VFs restored" 2 \
+	"$(cat "$dev/sriov_numvfs")"
+expect_eq "the kernel itself refuses a direct 2 -> 3" refused \
+	"$( (echo 3 >"$dev/sriov_numvfs") 2>/dev/null && echo accepted || echo refused)"
+expect_eq "still 2 VFs after the refused direct change" 2 \
+	"$(cat "$dev/sriov_numvfs")"
+
+# ---- hugepages -----------------------------------------------------------------
+
+hp=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
+out=$("$tool" hugepages 2048 16)
+expect_match "16 hugepages of 2 MiB" "$out" '^result - 0 2048kB 0 set: 16 pages'
+expect_eq "nr_hugepages 16" 16 "$(cat "$hp")"
+expect_eq "meminfo HugePages_Total 16" 16 \
+	"$(awk '/^HugePages_Total:/ {print $2}' /proc/meminfo)"
+out=$("$tool" hugepages 2048 100000)
+printf '%s\n' "$out"
+expect_match "more than memory: ENOMEM with what was reserved" "$out" \
+	'^result - 0 2048kB 12 kernel reserved only [0-9]+ of 100000'
+expect_eq "pool put back to 16" 16 "$(cat "$hp")"
+out=$("$tool" hugepages 2048 0)
+expect_eq "pool released" 0 "$(cat "$hp")"
+
+echo "--- ip -d link show $pf"
+ip -d link show "$pf"
+finish

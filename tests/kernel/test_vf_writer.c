@@ -1,0 +1,392 @@
+/* test_vf_writer.c - the VF writer's checks that need no SR-IOV kernel:
+ * value validation, comparison with the kernel's state, the clean default,
+ * refusals before any netlink write, and VF-count / hugepage writes on a
+ * sysfs tree made of real files. */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "vf_writer.h"
+
+typedef struct {
+    char root[64];
+    vf_writer_t *writer;
+} fixture_t;
+
+static void s_write(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static long s_read(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    long v = -1;
+    assert_int_equal(fscanf(f, "%ld", &v), 1);
+    fclose(f);
+    return v;
+}
+
+static void s_mkdirs(const char *root, const char *rel)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    for (char *p = path + strlen(root) + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        mkdir(path, 0755);
+        *p = '/';
+    }
+    mkdir(path, 0755);
+}
+
+/* A sysfs tree with PF "pf0" (4 VFs enabled) and a 2048kB hugepage pool. */
+static int s_setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof(*fx));
+    assert_non_null(fx);
+    snprintf(fx->root, sizeof(fx->root), "/tmp/vfleet-vfw-XXXXXX");
+    assert_non_null(mkdtemp(fx->root));
+    s_mkdirs(fx->root, "class/net/pf0/device");
+    s_mkdirs(fx->root, "kernel/mm/hugepages/hugepages-2048kB");
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/class/net/pf0/device/sriov_numvfs",
+             fx->root);
+    s_write(path, "4\n");
+    snprintf(path, sizeof(path),
+             "%s/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", fx->root);
+    s_write(path, "0\n");
+    char err[256];
+    fx->writer = vf_writer_new(fx->root, err, sizeof(err));
+    assert_non_null(fx->writer);
+    *state = fx;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    char cmd[PATH_MAX + 16];
+    vf_writer_destroy(&fx->writer);
+    assert_null(fx->writer);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->root);
+    assert_int_equal(system(cmd), 0);
+    free(fx);
+    return 0;
+}
+
+static vfp_apply_vf_t s_valid(void)
+{
+    vfp_apply_vf_t d = {
+        .index = 1,
+        .set = VFP_SET_ALL,
+        .mac = {0x02, 0x50, 0x56, 0, 0, 1},
+        .vlan = 100,
+        .qos = 3,
+        .vlan_proto = VFP_VLAN_PROTO_8021AD,
+        .spoofchk = VFP_ON,
+        .trust = VFP_OFF,
+        .link_state = VFP_LINK_ENABLE,
+        .min_tx_rate = 10,
+        .max_tx_rate = 100,
+        .mtu = 9000,
+    };
+    return d;
+}
+
+static void test_valid_values_pass(void **state)
+{
+    char why[256];
+    vfp_apply_vf_t d = s_valid();
+    assert_int_equal(vf_writer_validate(&d, why, sizeof(why)), 0);
+    assert_string_equal(why, "");
+    /* Limits themselves are valid; max rate 0 means unlimited. */
+    d.vlan = VF_WRITER_VLAN_MAX;
+    d.qos = 7;
+    d.min_tx_rate = 500;
+    d.max_tx_rate = 0;
+    d.mtu = 68;
+    memset(d.mac, 0, 6);
+    assert_int_equal(vf_writer_validate(&d, why, sizeof(why)), 0);
+}
+
+static void test_invalid_values_named(void **state)
+{
+    char why[256];
+    vfp_apply_vf_t d = s_valid();
+    d.vlan = 4095;
+    assert_int_equal(vf_writer_validate(&d, why, sizeof(why)), VFP_SET_VLAN);
+    assert_non_null(strstr(why, "vlan 4095"));
+
+    d = s_valid();
+    d.qos = 8;
+    assert_int_equal(vf_writer_validate(&d, why, sizeof(why)), VFP_SET_VLAN);
+    assert_non_null(strstr(why, "qos 8"));
+
+    d = s_valid();
+    d.vlan_proto = 0x9100;
+    assert_int_equal(vf_writer_validate(&d, why, sizeof(why)), VFP_SET_VLAN);
+    assert_non_null(strstr(why, "0x9100"));
+
+    d = s_valid();
+    d.mac[0] = 0x01;
+    assert_int_equal(vf_writer_validate(&d, why, sizeof(why)), VFP_SET_MAC);
+    assert_non_null(strstr(why, "multicast"));
+
+    d = s_valid();
+    memset(d.mac, 0xff, 6);
+    assert_int_equal(vf_writer_validate(&d, why, sizeof(why)), VFP_SET_MAC);
+
+    d = s_valid();
+    d.min_tx_rate = 200;
+    assert_int_equal(vf_writer_validate(&d, why, sizeof(why)), VFP_SET_RATE);
+    assert_non_null(strstr(why, "min_tx_rate 200"));
+
+    d = s_valid();
+    d.spoofchk = VFP_UNKNOWN;
+    d.trust = (vfp_flag_t)7;
+    d.link_state = (vfp_link_state_t)3;
+    d.mtu = 67;
+    assert_int_equal(vf_writer_validate(&d, why, sizeof(why)),
+                     VFP_SET_SPOOFCHK | VFP_SET_TRUST | VFP_SET_LINK_STATE |
+                         VFP_SET_MTU);
+    assert_non_null(strstr(why, "spoofchk"));
+
+    /* A field whose bit is clear is not checked. */
+    d = s_valid();
+    d.vlan = 4095;
+    d.set = VFP_SET_MAC;
+    assert_int_equal(vf_writer_validate(&d, why, sizeof(why)), 0);
+}
+
+static void test_differs_compares_set_fields_only(void **state)
+{
+    vfp_apply_vf_t d = s_valid();
+    vfp_vf_t a = {
+        .index = 1,
+        .mac = {0x02, 0x50, 0x56, 0, 0, 1},
+        .vlan = 100,
+        .qos = 3,
+        .vlan_proto = VFP_VLAN_PROTO_8021AD,
+        .spoofchk = VFP_ON,
+        .trust = VFP_OFF,
+        .link_state = VFP_LINK_ENABLE,
+        .min_tx_rate = 10,
+        .max_tx_rate = 100,
+    };
+    assert_int_equal(vf_writer_differs(&d, &a), 0);
+    a.qos = 2;
+    a.trust = VFP_ON;
+    a.max_tx_rate = 50;
+    assert_int_equal(vf_writer_differs(&d, &a),
+                     VFP_SET_VLAN | VFP_SET_TRUST | VFP_SET_RATE);
+    d.set = VFP_SET_MAC;
+    assert_int_equal(vf_writer_differs(&d, &a), 0);
+    a.mac[5] = 2;
+    assert_int_equal(vf_writer_differs(&d, &a), VFP_SET_MAC);
+
+    /* A kernel that reports protocol 0 means 802.1Q. */
+    d = s_valid();
+    d.set = VFP_SET_VLAN;
+    d.vlan_proto = VFP_VLAN_PROTO_8021Q;
+    a.qos = 3;
+    a.vlan_proto = 0;
+    assert_int_equal(vf_writer_differs(&d, &a), 0);
+}
+
+static void test_clean_default(void **state)
+{
+    vfp_apply_vf_t d;
+    char why[256];
+    static const uint8_t zero[6] = {0};
+    vf_writer_clean_default(3, &d);
+    assert_int_equal(d.index, 3);
+    assert_memory_equal(d.mac, zero, 6);
+    assert_int_equal(d.vlan, 0);
+    assert_int_equal(d.qos, 0);
+    assert_int_equal(d.spoofchk, VFP_ON);
+    assert_int_equal(d.trust, VFP_OFF);
+    assert_int_equal(d.link_state, VFP_LINK_AUTO);
+    assert_int_equal(d.min_tx_rate, 0);
+    assert_int_equal(d.max_tx_rate, 0);
+    assert_int_equal(d.set & VFP_SET_MTU, 0);
+    assert_true(d.set & VFP_SET_MAC);
+    assert_int_equal(vf_writer_validate(&d, why, sizeof(why)), 0);
+}
+
+static void test_attr_names(void **state)
+{
+    assert_string_equal(vf_writer_attr_name(VFP_SET_MAC), "mac");
+    assert_string_equal(vf_writer_attr_name(VFP_SET_LINK_STATE), "link-state");
+    assert_string_equal(vf_writer_attr_name(VFP_SET_MTU), "mtu");
+    assert_null(vf_writer_attr_name(VFP_SET_MAC | VFP_SET_VLAN));
+}
+
+/* An invalid value stops the whole VF before the kernel sees anything. */
+static void test_invalid_apply_writes_nothing(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_apply_vf_t d = s_valid();
+    d.vlan = 4095;
+    vfp_result_t results[VF_WRITER_ATTRS];
+    size_t n = 99;
+    assert_int_equal(
+        vf_writer_apply_vf(fx->writer, "lo", &d, results, VF_WRITER_ATTRS, &n),
+        -1);
+    assert_int_equal(n, VF_WRITER_ATTRS);
+    assert_int_equal(vf_writer_netlink_writes(fx->writer), 0);
+    assert_string_equal(results[0].attribute, "mac");
+    assert_int_equal(results[0].err, ECANCELED);
+    assert_string_equal(results[1].attribute, "vlan");
+    assert_int_equal(results[1].err, EINVAL);
+    assert_non_null(strstr(results[1].message, "vlan 4095"));
+    assert_int_equal(results[1].kind, VFP_ITEM_VF);
+    assert_int_equal(results[1].index, 1);
+    assert_string_equal(results[1].pf, "lo");
+    for (size_t i = 2; i < n; i++)
+        assert_int_equal(results[i].err, ECANCELED);
+
+    /* Results never overflow the caller's array. */
+    assert_int_equal(vf_writer_apply_vf(fx->writer, "lo", &d, results, 2, &n),
+                     -1);
+    assert_int_equal(n, 2);
+}
+
+static void test_unknown_pf_writes_nothing(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_apply_vf_t d = s_valid();
+    d.set = VFP_SET_MAC | VFP_SET_TRUST;
+    vfp_result_t results[VF_WRITER_ATTRS];
+    size_t n = 0;
+    assert_int_equal(vf_writer_apply_vf(fx->writer, "vfleet-none0", &d, results,
+                                        VF_WRITER_ATTRS, &n),
+                     -1);
+    assert_int_equal(n, 2);
+    assert_int_equal(results[0].err, ENODEV);
+    assert_int_equal(results[1].err, ENODEV);
+    assert_string_equal(results[1].attribute, "trust");
+    assert_non_null(strstr(results[0].message, "vfleet-none0"));
+    assert_int_equal(vf_writer_netlink_writes(fx->writer), 0);
+}
+
+static void test_num_vfs_through_zero(void **state)
+{
+    fixture_t *fx = *state;
+    char path[PATH_MAX];
+    vfp_result_t r;
+    snprintf(path, sizeof(path), "%s/class/net/pf0/device/sriov_numvfs",
+             fx->root);
+    assert_int_equal(vf_writer_set_num_vfs(fx->writer, "pf0", 4, NULL, 0, &r),
+                     0);
+    assert_int_equal(r.err, 0);
+    assert_non_null(strstr(r.message, "unchanged"));
+    assert_int_equal(r.kind, VFP_ITEM_NUM_VFS);
+
+    assert_int_equal(vf_writer_set_num_vfs(fx->writer, "pf0", 2, NULL, 0, &r),
+                     0);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(s_read(path), 2);
+
+    assert_int_equal(vf_writer_set_num_vfs(fx->writer, "pf0", 0, NULL, 0, &r),
+                     0);
+    assert_int_equal(s_read(path), 0);
+}
+
+static void test_num_vfs_in_use_refused(void **state)
+{
+    fixture_t *fx = *state;
+    char path[PATH_MAX];
+    vfp_result_t r;
+    snprintf(path, sizeof(path), "%s/class/net/pf0/device/sriov_numvfs",
+             fx->root);
+    bool in_use[4] = {false, false, false, true};
+    assert_int_equal(vf_writer_set_num_vfs(fx->writer, "pf0", 2, in_use, 4, &r),
+                     -1);
+    assert_int_equal(r.err, EBUSY);
+    assert_int_equal(r.index, 3);
+    assert_non_null(strstr(r.message, "VF 3"));
+    assert_int_equal(s_read(path), 4);
+
+    /* Growing still goes through 0, which would remove VF 0. */
+    bool first[1] = {true};
+    assert_int_equal(vf_writer_set_num_vfs(fx->writer, "pf0", 8, first, 1, &r),
+                     -1);
+    assert_int_equal(r.err, EBUSY);
+    assert_non_null(strstr(r.message, "goes through 0"));
+    assert_int_equal(s_read(path), 4);
+
+    /* A VF marked in use beyond the current count does not exist. */
+    bool beyond[6] = {false, false, false, false, false, true};
+    assert_int_equal(vf_writer_set_num_vfs(fx->writer, "pf0", 1, beyond, 6, &r),
+                     0);
+    assert_int_equal(s_read(path), 1);
+}
+
+static void test_num_vfs_no_sriov(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_result_t r;
+    assert_int_equal(vf_writer_set_num_vfs(fx->writer, "eth9", 2, NULL, 0, &r),
+                     -1);
+    assert_int_equal(r.err, ENODEV);
+    assert_non_null(strstr(r.message, "eth9"));
+}
+
+static void test_hugepages(void **state)
+{
+    fixture_t *fx = *state;
+    char path[PATH_MAX];
+    vfp_result_t r;
+    snprintf(path, sizeof(path),
+             "%s/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", fx->root);
+    assert_int_equal(vf_writer_set_hugepages(fx->writer, 2048, 16, &r), 0);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(r.kind, VFP_ITEM_HUGEPAGES);
+    assert_string_equal(r.attribute, "2048kB");
+    assert_int_equal(s_read(path), 16);
+    assert_int_equal(vf_writer_set_hugepages(fx->writer, 2048, 16, &r), 0);
+    assert_non_null(strstr(r.message, "unchanged"));
+
+    assert_int_equal(vf_writer_set_hugepages(fx->writer, 1048576, 1, &r), -1);
+    assert_int_equal(r.err, ENOENT);
+    assert_string_equal(r.attribute, "1048576kB");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_values_pass),
+        cmocka_unit_test(test_invalid_values_named),
+        cmocka_unit_test(test_differs_compares_set_fields_only),
+        cmocka_unit_test(test_clean_default),
+        cmocka_unit_test(test_attr_names),
+        cmocka_unit_test_setup_teardown(test_invalid_apply_writes_nothing,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_pf_writes_nothing, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_num_vfs_through_zero, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_num_vfs_in_use_refused, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_num_vfs_no_sriov, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_hugepages, s_setup, s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

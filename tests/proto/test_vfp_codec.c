@@ -1,0 +1,298 @@
+/* test_vfp_codec.c - round trips, the spec's worked examples, versioning and
+ * the small helpers of the vfp codec. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vfp.h"
+#include "vfp_samples.h"
+
+/* Encodes msg, decodes the bytes, and checks the decoded model equals the
+ * original and encodes to the very same bytes. */
+static void s_round_trip(const vfp_msg_t *msg)
+{
+    vfp_decode_error_t err;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal(vfp_validate(msg, &err), 0);
+    if (vfp_encode(msg, &data, &size, &err) != 0)
+        fail_msg("encode %s: %s: %s", vfp_id_name(msg->id), err.field,
+                 err.text);
+    vfp_msg_t *back = vfp_decode(data, size, &err);
+    if (!back)
+        fail_msg("decode %s: %s: %s", vfp_id_name(msg->id), err.field,
+                 err.text);
+    assert_true(sample_equal(msg, back));
+    uint8_t *again = NULL;
+    size_t again_size = 0;
+    assert_int_equal(vfp_encode(back, &again, &again_size, &err), 0);
+    assert_int_equal(again_size, size);
+    assert_memory_equal(again, data, size);
+    free(again);
+    free(data);
+    vfp_msg_destroy(&back);
+    assert_null(back);
+}
+
+static void test_round_trip_every_message(void **state)
+{
+    for (int id = VFP_HELLO; id <= VFP_REPLY; id++) {
+        for (int kind = 0; kind < SAMPLE_KINDS; kind++) {
+            vfp_msg_t *msg = sample_msg((vfp_id_t)id, (sample_kind_t)kind);
+            s_round_trip(msg);
+            vfp_msg_destroy(&msg);
+        }
+    }
+}
+
+/* The full samples really do set what the round trip claims to cover. */
+static void test_samples_cover_limits(void **state)
+{
+    vfp_msg_t *msg = sample_msg(VFP_INVENTORY, SAMPLE_FULL);
+    assert_int_equal(strlen(msg->u.inventory.host.hostname), VFP_HOSTNAME_MAX);
+    assert_int_equal(strlen(msg->u.inventory.pfs[0].vfs[0].note), VFP_TEXT_MAX);
+    assert_int_equal(msg->u.inventory.pfs[1].vf_count, 0);
+    vfp_msg_destroy(&msg);
+    msg = sample_msg(VFP_INVENTORY, SAMPLE_MAX);
+    assert_int_equal(msg->u.inventory.pf_count, VFP_PFS_MAX);
+    assert_int_equal(msg->u.inventory.pfs[0].vf_count, VFP_VFS_MAX);
+    vfp_msg_destroy(&msg);
+    msg = sample_msg(VFP_APPLY, SAMPLE_MAX);
+    assert_int_equal(msg->u.apply.vf_count, VFP_APPLY_VFS_MAX);
+    vfp_msg_destroy(&msg);
+    msg = sample_msg(VFP_INVENTORY_DELTA, SAMPLE_MIN);
+    assert_false(msg->u.delta.has_host);
+    vfp_msg_destroy(&msg);
+}
+
+static void s_expect_bytes(const vfp_msg_t *msg, const uint8_t *expect,
+                           size_t expect_size)
+{
+    vfp_decode_error_t err;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal(vfp_encode(msg, &data, &size, &err), 0);
+    assert_int_equal(size, expect_size);
+    assert_memory_equal(data, expect, size);
+    free(data);
+    vfp_msg_t *back = vfp_decode(expect, expect_size, &err);
+    assert_non_null(back);
+    assert_true(sample_equal(msg, back));
+    vfp_msg_destroy(&back);
+}
+
+/* PROTOCOL.md, "Worked examples": these bytes are quoted there. */
+static void test_heartbeat_example_bytes(void **state)
+{
+    static const uint8_t expect[] = {
+        0x56, 0x46, 0x01, 0x05, 0x00, 0x00, 0x00, 0x07, /* header */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x2c, /* generation */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, /* applied_rev */
+    };
+    vfp_msg_t *msg = vfp_msg_new(VFP_HEARTBEAT);
+    msg->request_id = 7;
+    msg->u.heartbeat.generation = 300;
+    msg->u.heartbeat.applied_revision = 3;
+    s_expect_bytes(msg, expect, sizeof expect);
+    vfp_msg_destroy(&msg);
+}
+
+static void test_hello_example_bytes(void **state)
+{
+    static const uint8_t expect[] = {
+        0x56, 0x46, 0x01, 0x01, 0x00, 0x00, 0x00, 0x01, /* header */
+        0x00, 0x05, 'n',  'o',  'd',  'e',  '1',        /* hostname */
+        0x00, 0x05, '0',  '.',  '1',  '.',  '0',        /* agent_version */
+        0x00, 0x00,                                     /* boot_id */
+        0x01,                                           /* proto_min */
+        0x01,                                           /* proto_max */
+    };
+    vfp_msg_t *msg = vfp_msg_new(VFP_HELLO);
+    msg->request_id = 1;
+    strcpy(msg->u.hello.hostname, "node1");
+    strcpy(msg->u.hello.agent_version, "0.1.0");
+    msg->u.hello.proto_min = 1;
+    msg->u.hello.proto_max = 1;
+    s_expect_bytes(msg, expect, sizeof expect);
+    vfp_msg_destroy(&msg);
+}
+
+/* A version this build does not speak fails with VERSION and reports the
+ * peer's version, whatever follows the header. */
+static void test_unsupported_version(void **state)
+{
+    static const uint8_t versions[] = {0, VFP_VERSION + 1, 255};
+    for (size_t i = 0; i < sizeof versions; i++) {
+        uint8_t data[] = {0x56, 0x46, versions[i], 0x05, 0, 0, 0, 9, 0xff};
+        vfp_decode_error_t err;
+        assert_null(vfp_decode(data, sizeof data, &err));
+        assert_int_equal(err.code, VFP_ERR_VERSION);
+        assert_int_equal(err.peer_version, versions[i]);
+        assert_int_equal(err.peer_msg_id, VFP_HEARTBEAT);
+        assert_int_equal(err.peer_request_id, 9);
+        assert_string_equal(err.field, "header.version");
+        uint8_t version = 0, id = 0;
+        uint32_t request_id = 0;
+        assert_int_equal(
+            vfp_peek_header(data, sizeof data, &version, &id, &request_id), 0);
+        assert_int_equal(version, versions[i]);
+        assert_int_equal(id, VFP_HEARTBEAT);
+        assert_int_equal(request_id, 9);
+    }
+}
+
+/* The encoder never produces a version it could not decode itself. */
+static void test_encode_refuses_unsupported_version(void **state)
+{
+    vfp_msg_t *msg = vfp_msg_new(VFP_HEARTBEAT);
+    msg->version = VFP_VERSION + 1;
+    vfp_decode_error_t err;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal(vfp_encode(msg, &data, &size, &err), -1);
+    assert_null(data);
+    assert_string_equal(err.field, "header.version");
+    vfp_msg_destroy(&msg);
+}
+
+static void test_version_choose(void **state)
+{
+    assert_int_equal(vfp_version_choose(1, 1), 1);
+    assert_int_equal(vfp_version_choose(1, 9), VFP_VERSION);
+    assert_int_equal(vfp_version_choose(VFP_VERSION, 255), VFP_VERSION);
+    assert_int_equal(vfp_version_choose(VFP_VERSION + 1, 255), -1);
+    assert_int_equal(vfp_version_choose(0, 0), -1);
+    assert_int_equal(vfp_version_choose(0, 1), -1);
+    assert_int_equal(vfp_version_choose(3, 2), -1);
+}
+
+static void test_peek_header_rejects(void **state)
+{
+    static const uint8_t good[] = {0x56, 0x46, 1, 2, 0, 0, 1, 0};
+    static const uint8_t bad[] = {0x46, 0x56, 1, 2, 0, 0, 1, 0};
+    uint32_t request_id = 0;
+    assert_int_equal(vfp_peek_header(good, sizeof good - 1, NULL, NULL, NULL),
+                     -1);
+    assert_int_equal(vfp_peek_header(bad, sizeof bad, NULL, NULL, NULL), -1);
+    assert_int_equal(
+        vfp_peek_header(good, sizeof good, NULL, NULL, &request_id), 0);
+    assert_int_equal(request_id, 256);
+}
+
+static void test_names(void **state)
+{
+    assert_string_equal(vfp_id_name(VFP_HELLO), "HELLO");
+    assert_string_equal(vfp_id_name(VFP_INVENTORY_DELTA), "INVENTORY_DELTA");
+    assert_string_equal(vfp_id_name(VFP_REPLY), "REPLY");
+    assert_string_equal(vfp_id_name(0), "UNKNOWN");
+    assert_string_equal(vfp_id_name(11), "UNKNOWN");
+    assert_string_equal(vfp_errcode_name(VFP_OK), "OK");
+    assert_string_equal(vfp_errcode_name(VFP_ERR_RESYNC), "RESYNC");
+    assert_string_equal(vfp_errcode_name(VFP_ERR_UNKNOWN_VERB), "UNKNOWN_VERB");
+    assert_string_equal(vfp_errcode_name(-1), "UNKNOWN");
+    assert_string_equal(vfp_errcode_name(VFP_ERR_MAX + 1), "UNKNOWN");
+    assert_string_equal(vfp_link_state_name(VFP_LINK_AUTO), "auto");
+    assert_string_equal(vfp_link_state_name(VFP_LINK_DISABLE), "disable");
+    assert_string_equal(vfp_flag_name(VFP_ON), "on");
+    assert_string_equal(vfp_flag_name(VFP_UNKNOWN), "unknown");
+}
+
+static void test_mac_format_and_parse(void **state)
+{
+    uint8_t mac[6] = {0};
+    char buf[18];
+    assert_int_equal(vfp_mac_parse("02:AB:cd:00:ff:10", mac), 0);
+    assert_string_equal(vfp_mac_format(mac, buf), "02:ab:cd:00:ff:10");
+    static const char *bad[] = {"",
+                                "02:ab:cd:00:ff",
+                                "02:ab:cd:00:ff:100",
+                                "02-ab-cd-00-ff-10",
+                                "02:ab:cd:00:ff:1g",
+                                " 2:ab:cd:00:ff:10",
+                                "02:ab:cd:00:ff:10:"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        uint8_t out[6] = {1, 2, 3, 4, 5, 6};
+        assert_int_equal(vfp_mac_parse(bad[i], out), -1);
+        /* A failed parse leaves the caller's MAC alone. */
+        assert_int_equal(out[0], 1);
+    }
+}
+
+/* The encoder applies the decoder's rules to the model before writing. */
+static void test_encode_refuses_invalid_model(void **state)
+{
+    vfp_decode_error_t err;
+    uint8_t *data = NULL;
+    size_t size = 0;
+
+    vfp_msg_t *msg = sample_msg(VFP_INVENTORY, SAMPLE_FULL);
+    msg->u.inventory.pfs[0].vfs[2].vlan = 4096;
+    assert_int_equal(vfp_validate(msg, &err), -1);
+    assert_string_equal(err.field, "inventory.pfs[0].vfs[2].vlan");
+    assert_string_equal(err.text, "4096 exceeds 4095");
+    assert_int_equal(vfp_encode(msg, &data, &size, &err), -1);
+    assert_null(data);
+    vfp_msg_destroy(&msg);
+
+    msg = sample_msg(VFP_APPLY, SAMPLE_FULL);
+    msg->u.apply.vfs[2] = msg->u.apply.vfs[0];
+    assert_int_equal(vfp_validate(msg, &err), -1);
+    assert_string_equal(err.field, "apply.vfs[2]");
+    assert_non_null(strstr(err.text, "already set by vfs[0]"));
+    vfp_msg_destroy(&msg);
+
+    msg = vfp_msg_new(VFP_APPLY);
+    msg->u.apply.vf_count = 1;
+    assert_int_equal(vfp_validate(msg, &err), -1);
+    assert_string_equal(err.field, "apply.vfs");
+    vfp_msg_destroy(&msg);
+
+    msg = vfp_msg_new(VFP_REPLY);
+    msg->u.reply.body_len = 3;
+    assert_int_equal(vfp_validate(msg, &err), -1);
+    assert_string_equal(err.field, "reply.body");
+    vfp_msg_destroy(&msg);
+
+    msg = vfp_msg_new(VFP_HELLO);
+    memset(msg->u.hello.hostname, 'x', sizeof msg->u.hello.hostname);
+    msg->u.hello.proto_min = msg->u.hello.proto_max = 1;
+    assert_int_equal(vfp_validate(msg, &err), -1);
+    assert_string_equal(err.field, "hello.hostname");
+    vfp_msg_destroy(&msg);
+
+    msg = vfp_msg_new((vfp_id_t)42);
+    assert_int_equal(vfp_validate(msg, &err), -1);
+    assert_string_equal(err.field, "header.msg_id");
+    vfp_msg_destroy(&msg);
+}
+
+static void test_destroy_accepts_null(void **state)
+{
+    vfp_msg_t *msg = NULL;
+    vfp_msg_destroy(&msg);
+    assert_null(msg);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_every_message),
+        cmocka_unit_test(test_samples_cover_limits),
+        cmocka_unit_test(test_heartbeat_example_bytes),
+        cmocka_unit_test(test_hello_example_bytes),
+        cmocka_unit_test(test_unsupported_version),
+        cmocka_unit_test(test_encode_refuses_unsupported_version),
+        cmocka_unit_test(test_version_choose),
+        cmocka_unit_test(test_peek_header_rejects),
+        cmocka_unit_test(test_names),
+        cmocka_unit_test(test_mac_format_and_parse),
+        cmocka_unit_test(test_encode_refuses_invalid_model),
+        cmocka_unit_test(test_destroy_accepts_null),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,334 @@
+/* test_vfp_transport.c - vfp_send / vfp_recv over real ZeroMQ sockets,
+ * ROUTER <-> DEALER, including garbage from the peer. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "vfp_samples.h"
+#include "vfp_transport.h"
+
+typedef struct {
+    zsock_t *router;
+    zsock_t *dealer;
+} s_pair_t;
+
+/* A fresh endpoint per test, so one test's leftovers cannot reach the
+ * next. The receive timeout keeps a broken test from hanging. */
+static int s_setup(void **state)
+{
+    static int counter;
+    char endpoint[64];
+    snprintf(endpoint, sizeof endpoint, "inproc://vfp-transport-%d", counter++);
+    s_pair_t *pair = calloc(1, sizeof *pair);
+    pair->router = zsock_new(ZMQ_ROUTER);
+    pair->dealer = zsock_new(ZMQ_DEALER);
+    assert_int_equal(zsock_bind(pair->router, "%s", endpoint), 0);
+    assert_int_equal(zsock_connect(pair->dealer, "%s", endpoint), 0);
+    zsock_set_rcvtimeo(pair->router, 2000);
+    zsock_set_rcvtimeo(pair->dealer, 2000);
+    *state = pair;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    s_pair_t *pair = *state;
+    zsock_destroy(&pair->dealer);
+    zsock_destroy(&pair->router);
+    free(pair);
+    return 0;
+}
+
+/* Sends raw frames from the dealer, as a misbehaving peer would. */
+static void s_send_frames(zsock_t *sock, const void *data, size_t size,
+                          int count)
+{
+    zmsg_t *zmsg = zmsg_new();
+    for (int i = 0; i < count; i++)
+        zmsg_addmem(zmsg, data, size);
+    assert_int_equal(zmsg_send(&zmsg, sock), 0);
+}
+
+static void test_conversation(void **state)
+{
+    s_pair_t *pair = *state;
+    vfp_decode_error_t err;
+
+    vfp_msg_t *hello = sample_msg(VFP_HELLO, SAMPLE_FULL);
+    assert_int_equal(vfp_send(pair->dealer, NULL, hello, &err), 0);
+    zframe_t *peer = NULL;
+    vfp_msg_t *got = vfp_recv(pair->router, &peer, &err);
+    assert_non_null(got);
+    assert_non_null(peer);
+    assert_true(sample_equal(hello, got));
+    vfp_msg_destroy(&got);
+    vfp_msg_destroy(&hello);
+
+    /* The answer goes back through the routing id just received, and the
+     * routing id is not consumed by sending. */
+    vfp_msg_t *inventory = sample_msg(VFP_INVENTORY, SAMPLE_FULL);
+    assert_int_equal(vfp_send(pair->router, peer, inventory, &err), 0);
+    assert_int_equal(vfp_send(pair->router, peer, inventory, &err), 0);
+    for (int i = 0; i < 2; i++) {
+        zframe_t *none = peer;
+        got = vfp_recv(pair->dealer, &none, &err);
+        assert_non_null(got);
+        assert_null(none);
+        assert_true(sample_equal(inventory, got));
+        vfp_msg_destroy(&got);
+    }
+    vfp_msg_destroy(&inventory);
+    zframe_destroy(&peer);
+}
+
+/* Garbage of every kind is consumed, reported as MALFORMED or VERSION, and
+ * still tells the ROUTER who sent it, so it can answer with an ERROR. */
+static void test_router_rejects_garbage(void **state)
+{
+    s_pair_t *pair = *state;
+    vfp_decode_error_t err;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    vfp_msg_t *heartbeat = sample_msg(VFP_HEARTBEAT, SAMPLE_FULL);
+    assert_int_equal(vfp_encode(heartbeat, &data, &size, &err), 0);
+
+    s_send_frames(pair->dealer, data, size, 2);
+    zframe_t *peer = NULL;
+    assert_null(vfp_recv(pair->router, &peer, &err));
+    assert_int_equal(err.code, VFP_ERR_MALFORMED);
+    assert_string_equal(err.field, "transport");
+    assert_string_equal(err.text, "expected exactly 1 message frame, got 2");
+    assert_non_null(peer);
+    zframe_t *first = peer;
+    peer = NULL;
+
+    s_send_frames(pair->dealer, "", 0, 1);
+    assert_null(vfp_recv(pair->router, &peer, &err));
+    assert_int_equal(err.code, VFP_ERR_MALFORMED);
+    assert_string_equal(err.field, "header.signature");
+    assert_string_equal(err.text, "truncated: 2 bytes needed, 0 left");
+    assert_true(zframe_eq(first, peer));
+    zframe_destroy(&peer);
+
+    s_send_frames(pair->dealer, "\x56\x47\x01\x05", 4, 1);
+    assert_null(vfp_recv(pair->router, &peer, &err));
+    assert_int_equal(err.code, VFP_ERR_MALFORMED);
+    assert_string_equal(err.field, "header.signature");
+    assert_true(zframe_eq(first, peer));
+    zframe_destroy(&peer);
+
+    data[2] = VFP_VERSION + 1;
+    s_send_frames(pair->dealer, data, size, 1);
+    assert_null(vfp_recv(pair->router, &peer, &err));
+    assert_int_equal(err.code, VFP_ERR_VERSION);
+    assert_int_equal(err.peer_version, VFP_VERSION + 1);
+    assert_true(zframe_eq(first, peer));
+    zframe_destroy(&peer);
+
+    /* The socket is still in step: a good message follows the garbage. */
+    assert_int_equal(vfp_send(pair->dealer, NULL, heartbeat, &err), 0);
+    vfp_msg_t *got = vfp_recv(pair->router, &peer, &err);
+    assert_non_null(got);
+    assert_true(sample_equal(heartbeat, got));
+    vfp_msg_destroy(&got);
+    zframe_destroy(&peer);
+    zframe_destroy(&first);
+    vfp_msg_destroy(&heartbeat);
+    free(data);
+}
+
+static void test_dealer_rejects_extra_frames(void **state)
+{
+    s_pair_t *pair = *state;
+    vfp_decode_error_t err;
+    vfp_msg_t *heartbeat = sample_msg(VFP_HEARTBEAT, SAMPLE_MIN);
+    assert_int_equal(vfp_send(pair->dealer, NULL, heartbeat, &err), 0);
+    zframe_t *peer = NULL;
+    vfp_msg_t *got = vfp_recv(pair->router, &peer, &err);
+    assert_non_null(got);
+    vfp_msg_destroy(&got);
+
+    zmsg_t *zmsg = zmsg_new();
+    zmsg_append(zmsg, &(zframe_t *){zframe_dup(peer)});
+    zmsg_addstr(zmsg, "one");
+    zmsg_addstr(zmsg, "two");
+    assert_int_equal(zmsg_send(&zmsg, pair->router), 0);
+    assert_null(vfp_recv(pair->dealer, NULL, &err));
+    assert_int_equal(err.code, VFP_ERR_MALFORMED);
+    assert_string_equal(err.field, "transport");
+    zframe_destroy(&peer);
+    vfp_msg_destroy(&heartbeat);
+}
+
+static void test_send_refuses_invalid_message(void **state)
+{
+    s_pair_t *pair = *state;
+    vfp_decode_error_t err;
+    vfp_msg_t *error = vfp_msg_new(VFP_ERROR);
+    error->u.error.code = 99;
+    assert_int_equal(vfp_send(pair->dealer, NULL, error, &err), -1);
+    assert_int_equal(err.code, VFP_ERR_MALFORMED);
+    assert_string_equal(err.field, "error.code");
+    vfp_msg_destroy(&error);
+
+    /* A ROUTER needs a routing id, and a DEALER must not get one. */
+    vfp_msg_t *heartbeat = sample_msg(VFP_HEARTBEAT, SAMPLE_MIN);
+    errno = 0;
+    assert_int_equal(vfp_send(pair->router, NULL, heartbeat, &err), -1);
+    assert_int_equal(errno, EINVAL);
+    assert_int_equal(err.code, VFP_OK);
+    zframe_t *bogus = zframe_new("id", 2);
+    errno = 0;
+    assert_int_equal(vfp_send(pair->dealer, bogus, heartbeat, &err), -1);
+    assert_int_equal(errno, EINVAL);
+    zframe_destroy(&bogus);
+    vfp_msg_destroy(&heartbeat);
+
+    /* Nothing went out: the router times out with nothing received. */
+    zsock_set_rcvtimeo(pair->router, 50);
+    zframe_t *peer = NULL;
+    assert_null(vfp_recv(pair->router, &peer, &err));
+    assert_int_equal(err.code, VFP_OK);
+    assert_null(peer);
+}
+
+/* What a controller does with a HELLO (PROTOCOL.md, "Versioning"): answer
+ * WELCOME in the chosen version, or ERROR VERSION in its oldest version. */
+static void s_controller_answer_hello(s_pair_t *pair)
+{
+    vfp_decode_error_t err;
+    zframe_t *peer = NULL;
+    vfp_msg_t *hello = vfp_recv(pair->router, &peer, &err);
+    int chosen = hello ? vfp_version_choose(hello->u.hello.proto_min,
+                                            hello->u.hello.proto_max)
+                       : -1;
+    vfp_msg_t *answer;
+    if (chosen > 0) {
+        answer = vfp_msg_new(VFP_WELCOME);
+        answer->version = (uint8_t)chosen;
+        answer->request_id = hello->request_id;
+        answer->u.welcome.proto_version = (uint8_t)chosen;
+        answer->u.welcome.heartbeat_ms = 2000;
+    } else {
+        answer = vfp_msg_new(VFP_ERROR);
+        answer->version = VFP_VERSION_MIN;
+        answer->request_id = hello ? hello->request_id : err.peer_request_id;
+        answer->u.error.code = VFP_ERR_VERSION;
+        snprintf(answer->u.error.text, sizeof answer->u.error.text,
+                 "controller speaks protocol versions %d..%d", VFP_VERSION_MIN,
+                 VFP_VERSION);
+    }
+    assert_int_equal(vfp_send(pair->router, peer, answer, &err), 0);
+    vfp_msg_destroy(&answer);
+    vfp_msg_destroy(&hello);
+    zframe_destroy(&peer);
+}
+
+/* Sends a HELLO for the range min..max, its header in `version`. The body is
+ * version 1's; a controller never looks past a header it cannot read. */
+static void s_agent_hello(s_pair_t *pair, uint8_t version, uint8_t min,
+                          uint8_t max)
+{
+    vfp_msg_t *hello = vfp_msg_new(VFP_HELLO);
+    hello->request_id = 1000u + version * 16u + max;
+    strcpy(hello->u.hello.hostname, "node1");
+    hello->u.hello.proto_min = min;
+    hello->u.hello.proto_max = max;
+    vfp_decode_error_t err;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal(vfp_encode(hello, &data, &size, &err), 0);
+    data[2] = version;
+    s_send_frames(pair->dealer, data, size, 1);
+    free(data);
+    vfp_msg_destroy(&hello);
+}
+
+static void test_version_negotiation(void **state)
+{
+    s_pair_t *pair = *state;
+    vfp_decode_error_t err;
+
+    /* An agent that also speaks newer versions gets this build's. */
+    s_agent_hello(pair, 1, 1, 5);
+    s_controller_answer_hello(pair);
+    vfp_msg_t *got = vfp_recv(pair->dealer, NULL, &err);
+    assert_non_null(got);
+    assert_int_equal(got->id, VFP_WELCOME);
+    assert_int_equal(got->version, VFP_VERSION);
+    assert_int_equal(got->u.welcome.proto_version, VFP_VERSION);
+    assert_int_equal(got->request_id, 1000 + 16 + 5);
+    vfp_msg_destroy(&got);
+
+    /* An agent that only speaks newer versions writes a HELLO this build
+     * cannot read; it still learns why, in the version named in the
+     * ERROR's header, and its request id comes back. */
+    s_agent_hello(pair, 2, 2, 3);
+    s_controller_answer_hello(pair);
+    got = vfp_recv(pair->dealer, NULL, &err);
+    assert_non_null(got);
+    assert_int_equal(got->id, VFP_ERROR);
+    assert_int_equal(got->version, VFP_VERSION_MIN);
+    assert_int_equal(got->u.error.code, VFP_ERR_VERSION);
+    assert_string_equal(got->u.error.text,
+                        "controller speaks protocol versions 1..1");
+    assert_int_equal(got->request_id, 1000 + 2 * 16 + 3);
+    vfp_msg_destroy(&got);
+
+    /* A readable HELLO whose range has nothing in common. */
+    s_agent_hello(pair, 1, 2, 3);
+    s_controller_answer_hello(pair);
+    got = vfp_recv(pair->dealer, NULL, &err);
+    assert_non_null(got);
+    assert_int_equal(got->u.error.code, VFP_ERR_VERSION);
+    vfp_msg_destroy(&got);
+
+    /* The agent's side of an ERROR in a version it does not speak: the
+     * frozen header still says it is an ERROR, in which version, for which
+     * request. */
+    vfp_msg_t *error = vfp_msg_new(VFP_ERROR);
+    error->request_id = 42;
+    error->u.error.code = VFP_ERR_VERSION;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal(vfp_encode(error, &data, &size, &err), 0);
+    data[2] = 9;
+    /* An empty frame from the agent tells the controller side its routing
+     * id. */
+    zframe_t *peer = NULL;
+    s_send_frames(pair->dealer, "", 0, 1);
+    assert_null(vfp_recv(pair->router, &peer, &err));
+    assert_non_null(peer);
+    zmsg_t *zmsg = zmsg_new();
+    zmsg_append(zmsg, &peer);
+    zmsg_addmem(zmsg, data, size);
+    assert_int_equal(zmsg_send(&zmsg, pair->router), 0);
+    assert_null(vfp_recv(pair->dealer, NULL, &err));
+    assert_int_equal(err.code, VFP_ERR_VERSION);
+    assert_int_equal(err.peer_version, 9);
+    assert_int_equal(err.peer_msg_id, VFP_ERROR);
+    assert_int_equal(err.peer_request_id, 42);
+    free(data);
+    vfp_msg_destroy(&error);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_conversation, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_router_rejects_garbage, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_dealer_rejects_extra_frames,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_send_refuses_invalid_message,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_version_negotiation, s_setup,
+                                        s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
