@@ -122,11 +122,10 @@ static json_t *s_host_json(controller_t *self, const db_host_row_t *row)
         row->proto_version, "kernel", row->kernel, "cpu_virt", row->cpu_virt,
         "iommu", "ready", row->iommu_ready, "units",
         (json_int_t)row->iommu_units, "groups", (json_int_t)row->iommu_groups,
-        "cmdline", row->iommu_cmdline, "reasons", reasons, "memory",
-        "total_kb", (json_int_t)row->mem_total_kb, "available_kb",
+        "cmdline", row->iommu_cmdline, "reasons", reasons, "memory", "total_kb",
+        (json_int_t)row->mem_total_kb, "available_kb",
         (json_int_t)row->mem_available_kb, "pfs", (json_int_t)row->pf_count,
-        "vfs", (json_int_t)row->vf_count, "vfs_free",
-        (json_int_t)row->vf_free);
+        "vfs", (json_int_t)row->vf_count, "vfs_free", (json_int_t)row->vf_free);
 }
 
 static json_t *s_pf_json(const db_pf_row_t *row)
@@ -138,10 +137,10 @@ static json_t *s_pf_json(const db_pf_row_t *row)
         "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:b, s:i, s:i, s:I,"
         " s:I, s:s, s:s}",
         "host", row->host, "pci_addr", row->pci_addr, "ifname", row->ifname,
-        "driver", row->driver, "vf_driver", row->vf_driver, "vendor_id",
-        vendor, "device_id", device, "numa_node", row->numa_node,
-        "link_speed", (json_int_t)row->link_speed, "link_up", row->link_up,
-        "total_vfs", row->total_vfs, "num_vfs", row->num_vfs, "vfs",
+        "driver", row->driver, "vf_driver", row->vf_driver, "vendor_id", vendor,
+        "device_id", device, "numa_node", row->numa_node, "link_speed",
+        (json_int_t)row->link_speed, "link_up", row->link_up, "total_vfs",
+        row->total_vfs, "num_vfs", row->num_vfs, "vfs",
         (json_int_t)row->vf_count, "vfs_free", (json_int_t)row->vf_free,
         "state", row->state, "note", row->note);
 }
@@ -151,13 +150,13 @@ static json_t *s_vf_json(const db_vf_row_t *row)
     return json_pack(
         "{s:s, s:s, s:s, s:i, s:s, s:i, s:b, s:s, s:s, s:i, s:i, s:i, s:s,"
         " s:s, s:s, s:I, s:I, s:b, s:b, s:s, s:o, s:s}",
-        "host", row->host, "pf", row->pf, "pf_ifname", row->pf_ifname,
-        "index", row->index, "pci_addr", row->pci_addr, "iommu_group",
-        row->iommu_group, "iommu_isolated", row->iommu_isolated, "driver",
-        row->driver, "mac", row->mac, "vlan", row->vlan, "qos", row->qos,
-        "vlan_proto", row->vlan_proto, "spoofchk",
-        vfp_flag_name(row->spoofchk), "trust", vfp_flag_name(row->trust),
-        "link_state", vfp_link_state_name(row->link_state), "min_tx_rate",
+        "host", row->host, "pf", row->pf, "pf_ifname", row->pf_ifname, "index",
+        row->index, "pci_addr", row->pci_addr, "iommu_group", row->iommu_group,
+        "iommu_isolated", row->iommu_isolated, "driver", row->driver, "mac",
+        row->mac, "vlan", row->vlan, "qos", row->qos, "vlan_proto",
+        row->vlan_proto, "spoofchk", vfp_flag_name(row->spoofchk), "trust",
+        vfp_flag_name(row->trust), "link_state",
+        vfp_link_state_name(row->link_state), "min_tx_rate",
         (json_int_t)row->min_tx_rate, "max_tx_rate",
         (json_int_t)row->max_tx_rate, "settings_known", row->settings_known,
         "in_use", row->in_use, "state", row->state, "vm",
@@ -388,8 +387,7 @@ static const struct {
     {"vfs", s_verb_vfs},         {"events", s_verb_events},
 };
 
-static void s_answer(controller_t *self, const vfp_msg_t *msg,
-                     vfp_msg_t *reply)
+static void s_answer(controller_t *self, const vfp_msg_t *msg, vfp_msg_t *reply)
 {
     s_answer_t answer = {.status = VFP_OK};
     if (msg->id != VFP_REQUEST) {

@@ -171,8 +171,7 @@ static void s_on_hello(controller_t *self, zframe_t *routing_id,
     if (is_new)
         host = s_host_add(self, hello->hostname);
     if (host->routing_id && strcmp(host->route_key, route_key) != 0) {
-        log_info("host %s: new agent session replaces the old one",
-                 host->name);
+        log_info("host %s: new agent session replaces the old one", host->name);
         zhashx_delete(self->routes, host->route_key);
     }
     zframe_destroy(&host->routing_id);
@@ -192,8 +191,8 @@ static void s_on_hello(controller_t *self, zframe_t *routing_id,
     } else if (host->down || was_down) {
         log_info("host %s is ready again (agent %s)", host->name,
                  hello->agent_version);
-        controller_event(self, "host-up", host->name,
-                         "agent %s reconnected", hello->agent_version);
+        controller_event(self, "host-up", host->name, "agent %s reconnected",
+                         hello->agent_version);
     } else {
         log_info("host %s connected (agent %s)", host->name,
                  hello->agent_version);
@@ -340,8 +339,8 @@ int agents_on_message(zloop_t *loop, zsock_t *sock, void *arg)
             if (err.code != VFP_OK && routing_id) {
                 log_warnx("malformed message from an agent: %s: %s; dropped",
                           err.field, err.text);
-                s_send_error(self, routing_id, 0, err.code, "%s: %s",
-                             err.field, err.text);
+                s_send_error(self, routing_id, 0, err.code, "%s: %s", err.field,
+                             err.text);
             }
             zframe_destroy(&routing_id);
             if (err.code == VFP_OK)
@@ -376,8 +375,7 @@ void agents_flush(controller_t *self)
         }
     }
     db_err_t err;
-    if (db_hosts_touch(self->db, names, count, controller_now_ms(), &err) !=
-        0)
+    if (db_hosts_touch(self->db, names, count, controller_now_ms(), &err) != 0)
         log_warnx("cannot store last_seen: %s", err.text);
     free(names);
 }

@@ -58,8 +58,7 @@ static int s_lock(controller_t *self, char *err, size_t errlen)
                      "(pid %s, lock %s)",
                      self->cfg.db_path, holder[0] ? holder : "unknown", path);
         else
-            snprintf(err, errlen, "cannot lock %s: %s", path,
-                     strerror(saved));
+            snprintf(err, errlen, "cannot lock %s: %s", path, strerror(saved));
         return -1;
     }
     char pid[32];
@@ -130,8 +129,7 @@ controller_t *controller_new(const controller_config_t *cfg, char *err,
         goto fail;
     }
     if (agents_load(self, err, errlen) != 0 ||
-        s_bind(&self->agents, "agents", cfg->agents_endpoint, err, errlen) !=
-            0)
+        s_bind(&self->agents, "agents", cfg->agents_endpoint, err, errlen) != 0)
         goto fail;
 
     /* The admin ipc socket is the admin credential: only the owner may

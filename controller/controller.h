@@ -12,7 +12,7 @@
 typedef struct {
     char agents_endpoint[256]; /* ROUTER for agents */
     char admin_endpoint[4352]; /* ROUTER for vfleetctl */
-    char state_dir[4000]; /* leaves room for the file names inside */
+    char state_dir[4000];      /* leaves room for the file names inside */
     char db_path[4096];
     uint32_t heartbeat_ms; /* interval agents are told to use */
     uint32_t dead_after;   /* missed intervals before a host is down */

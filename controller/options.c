@@ -19,8 +19,8 @@ void controller_usage(void)
         "  --agents ENDPOINT          agent ROUTER (default tcp://*:7450)\n"
         "  --admin ENDPOINT           admin ROUTER (default "
         "ipc://STATE_DIR/admin.sock)\n"
-        "  --state-dir DIR            state directory (default " S_DEFAULT_STATE_DIR
-        ")\n"
+        "  --state-dir DIR            state directory "
+        "(default " S_DEFAULT_STATE_DIR ")\n"
         "  --db PATH                  database (default STATE_DIR/vfleet.db)\n"
         "  --heartbeat-interval TIME  agent heartbeat interval, e.g. 2s or "
         "500ms (default 2s)\n"
@@ -102,8 +102,8 @@ int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
         switch (opt) {
         case O_AGENTS:
         case O_ADMIN: {
-            char *dst = opt == O_AGENTS ? cfg->agents_endpoint
-                                        : cfg->admin_endpoint;
+            char *dst =
+                opt == O_AGENTS ? cfg->agents_endpoint : cfg->admin_endpoint;
             size_t size = opt == O_AGENTS ? sizeof(cfg->agents_endpoint)
                                           : sizeof(cfg->admin_endpoint);
             if (strlen(optarg) >= size || !strstr(optarg, "://")) {

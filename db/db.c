@@ -1,8 +1,8 @@
 /* db.c - opening, checking and migrating the inventory database, and the
  * statement cache and transaction helpers every query uses. */
 #include <assert.h>
-#include <stdbool.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +36,8 @@ sqlite3_stmt *db_stmt(db_t *self, const char *sql, db_err_t *err)
      * past the number of call sites; running out is a programming error. */
     assert(self->cache_size < DB_STMT_CACHE_MAX);
     sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v3(self->sql, sql, -1, SQLITE_PREPARE_PERSISTENT,
-                           &stmt, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(self->sql, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+                           NULL) != SQLITE_OK) {
         db_set_error(self, err, DB_ERR_IO, "preparing a statement");
         return NULL;
     }
@@ -76,8 +76,7 @@ int db_step_returning(db_t *self, sqlite3_stmt *stmt, const char *what,
     if (rc != SQLITE_DONE)
         db_set_error(self, err, DB_ERR_IO, what);
     else if (!found)
-        db_errorf(err, DB_ERR_IO, "%s: %s: no row returned", self->path,
-                  what);
+        db_errorf(err, DB_ERR_IO, "%s: %s: no row returned", self->path, what);
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
     return rc == SQLITE_DONE && found ? 0 : -1;
@@ -89,8 +88,7 @@ void db_column_text(sqlite3_stmt *stmt, int col, char *buf, size_t size)
     snprintf(buf, size, "%s", text ? (const char *)text : "");
 }
 
-static int s_exec(db_t *self, const char *sql, const char *what,
-                  db_err_t *err)
+static int s_exec(db_t *self, const char *sql, const char *what, db_err_t *err)
 {
     if (sqlite3_exec(self->sql, sql, NULL, NULL, NULL) != SQLITE_OK) {
         db_set_error(self, err, DB_ERR_IO, what);
@@ -132,8 +130,7 @@ void db_rollback(db_t *self)
     if (sqlite3_get_autocommit(self->sql))
         return;
     if (self->in_batch)
-        sqlite3_exec(self->sql, "ROLLBACK TO op; RELEASE op", NULL, NULL,
-                     NULL);
+        sqlite3_exec(self->sql, "ROLLBACK TO op; RELEASE op", NULL, NULL, NULL);
     else
         sqlite3_exec(self->sql, "ROLLBACK", NULL, NULL, NULL);
 }
@@ -159,8 +156,7 @@ int db_batch_commit(db_t *self, db_err_t *err)
     return db_commit(self, err);
 }
 
-static int s_pragma_int(db_t *self, const char *sql, int *value,
-                        db_err_t *err)
+static int s_pragma_int(db_t *self, const char *sql, int *value, db_err_t *err)
 {
     sqlite3_stmt *stmt = NULL;
     int rc = sqlite3_prepare_v2(self->sql, sql, -1, &stmt, NULL);
@@ -181,8 +177,8 @@ static int s_pragma_int(db_t *self, const char *sql, int *value,
 static int s_quick_check(db_t *self, db_err_t *err)
 {
     sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v2(self->sql, "PRAGMA quick_check(1)", -1,
-                                &stmt, NULL);
+    int rc =
+        sqlite3_prepare_v2(self->sql, "PRAGMA quick_check(1)", -1, &stmt, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(stmt);
     if (rc != SQLITE_ROW) {
@@ -282,12 +278,12 @@ db_t *db_open_version(const char *path, int version, db_err_t *err)
 
     int fk = 0;
     if (s_exec(self, "PRAGMA journal_mode=WAL", "enabling WAL", err) != 0 ||
-        s_exec(self, "PRAGMA synchronous=NORMAL", "setting synchronous",
-               err) != 0 ||
+        s_exec(self, "PRAGMA synchronous=NORMAL", "setting synchronous", err) !=
+            0 ||
         s_exec(self, "PRAGMA cache_size=-16384", "sizing the page cache",
                err) != 0 ||
-        s_exec(self, "PRAGMA foreign_keys=ON", "enabling foreign keys",
-               err) != 0 ||
+        s_exec(self, "PRAGMA foreign_keys=ON", "enabling foreign keys", err) !=
+            0 ||
         s_pragma_int(self, "PRAGMA foreign_keys", &fk, err) != 0)
         goto fail;
     if (fk != 1) {

@@ -1,5 +1,6 @@
 /* db_ingest.c - writing what agents report: HELLO registration, full
  * inventories, deltas, liveness and the event log. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -278,7 +279,26 @@ static int s_pf_store(db_t *self, int64_t host_id, const vfp_pf_t *pf,
         " WHERE vm_nics.vf_id = vfs.id), 'free')"
         " WHERE pf_id = ?1 AND state = 'missing' AND report_seq = ?2";
 
-    sqlite3_stmt *stmt = db_stmt(self, sql_pf, err);
+    static const char sql_known[] =
+        "SELECT 1 FROM pfs WHERE host_id = ?1 AND pci_addr = ?2";
+
+    /* A PF seen for the first time has no VFs yet: they are inserted
+     * without first trying to update them. */
+    sqlite3_stmt *stmt = db_stmt(self, sql_known, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    sqlite3_bind_text(stmt, 2, pf->pci_addr, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    bool known = rc == SQLITE_ROW;
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        db_set_error(self, err, DB_ERR_IO, "looking up a PF");
+        return -1;
+    }
+
+    stmt = db_stmt(self, sql_pf, err);
     if (!stmt)
         return -1;
     sqlite3_bind_int64(stmt, 1, host_id);
@@ -300,12 +320,15 @@ static int s_pf_store(db_t *self, int64_t host_id, const vfp_pf_t *pf,
         return -1;
 
     for (uint32_t i = 0; i < pf->vf_count; i++) {
-        if (s_vf_store(self, sql_vf_update, pf_id, &pf->vfs[i], report_seq,
-                       err) != 0)
-            return -1;
-        if (sqlite3_changes(self->sql) == 0 &&
-            s_vf_store(self, sql_vf_insert, pf_id, &pf->vfs[i], report_seq,
-                       err) != 0)
+        bool updated = false;
+        if (known) {
+            if (s_vf_store(self, sql_vf_update, pf_id, &pf->vfs[i], report_seq,
+                           err) != 0)
+                return -1;
+            updated = sqlite3_changes(self->sql) > 0;
+        }
+        if (!updated && s_vf_store(self, sql_vf_insert, pf_id, &pf->vfs[i],
+                                   report_seq, err) != 0)
             return -1;
     }
     stmt = db_stmt(self, sql_vf_returned, err);
@@ -453,8 +476,8 @@ fail:
 }
 
 int db_inventory_apply_delta(db_t *self, const char *host,
-                             const vfp_inventory_delta_t *delta,
-                             int64_t now_ms, db_err_t *err)
+                             const vfp_inventory_delta_t *delta, int64_t now_ms,
+                             db_err_t *err)
 {
     if (db_inventory_check(delta->pfs, delta->pf_count, err) != 0)
         return -1;
@@ -550,8 +573,8 @@ int db_host_set_state(db_t *self, const char *host, const char *state,
     return 0;
 }
 
-int db_event_add(db_t *self, int64_t now_ms, const char *kind,
-                 const char *host, const char *message, db_err_t *err)
+int db_event_add(db_t *self, int64_t now_ms, const char *kind, const char *host,
+                 const char *message, db_err_t *err)
 {
     static const char sql[] =
         "INSERT INTO events (at, kind, host, message) VALUES (?1, ?2, ?3, ?4)";

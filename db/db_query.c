@@ -60,12 +60,11 @@ int db_summary(db_t *self, db_summary_t *out, db_err_t *err)
         return -1;
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
-        int64_t *fields[] = {&out->hosts,        &out->hosts_ready,
-                             &out->hosts_down,   &out->pfs,
-                             &out->vfs,          &out->vfs_free,
-                             &out->vfs_reserved, &out->vfs_assigned,
-                             &out->vfs_broken,   &out->vfs_missing,
-                             &out->vms};
+        int64_t *fields[] = {
+            &out->hosts,        &out->hosts_ready,  &out->hosts_down,
+            &out->pfs,          &out->vfs,          &out->vfs_free,
+            &out->vfs_reserved, &out->vfs_assigned, &out->vfs_broken,
+            &out->vfs_missing,  &out->vms};
         for (int i = 0; i < (int)(sizeof(fields) / sizeof(fields[0])); i++)
             *fields[i] = sqlite3_column_int64(stmt, i);
     } else {
@@ -77,15 +76,15 @@ int db_summary(db_t *self, db_summary_t *out, db_err_t *err)
 
 /* Columns shared by the host listing and the host lookup. */
 #define S_HOST_COLUMNS                                                         \
-    "SELECT h.name, h.state, h.cordoned, h.first_seen, h.last_seen,"          \
-    " h.generation, h.boot_id, h.agent_version, h.proto_version, h.kernel,"   \
-    " h.cpu_virt, h.iommu_ready, h.iommu_units, h.iommu_groups,"              \
-    " h.iommu_cmdline, h.iommu_reasons, h.mem_total_kb, h.mem_available_kb," \
-    " (SELECT count(*) FROM pfs WHERE pfs.host_id = h.id),"                   \
-    " (SELECT count(*) FROM vfs JOIN pfs ON pfs.id = vfs.pf_id"               \
-    "  WHERE pfs.host_id = h.id),"                                            \
-    " (SELECT count(*) FROM vfs JOIN pfs ON pfs.id = vfs.pf_id"               \
-    "  WHERE pfs.host_id = h.id AND vfs.state = 'free')"                      \
+    "SELECT h.name, h.state, h.cordoned, h.first_seen, h.last_seen,"           \
+    " h.generation, h.boot_id, h.agent_version, h.proto_version, h.kernel,"    \
+    " h.cpu_virt, h.iommu_ready, h.iommu_units, h.iommu_groups,"               \
+    " h.iommu_cmdline, h.iommu_reasons, h.mem_total_kb, h.mem_available_kb,"   \
+    " (SELECT count(*) FROM pfs WHERE pfs.host_id = h.id),"                    \
+    " (SELECT count(*) FROM vfs JOIN pfs ON pfs.id = vfs.pf_id"                \
+    "  WHERE pfs.host_id = h.id),"                                             \
+    " (SELECT count(*) FROM vfs JOIN pfs ON pfs.id = vfs.pf_id"                \
+    "  WHERE pfs.host_id = h.id AND vfs.state = 'free')"                       \
     " FROM hosts h"
 
 static void s_host_row(sqlite3_stmt *stmt, db_host_row_t *row)
@@ -137,8 +136,7 @@ static int s_host_copy(const db_host_row_t *row, void *arg)
     return 0;
 }
 
-int db_host_get(db_t *self, const char *name, db_host_row_t *out,
-                db_err_t *err)
+int db_host_get(db_t *self, const char *name, db_host_row_t *out, db_err_t *err)
 {
     static const char sql[] = S_HOST_COLUMNS " WHERE h.name = ?1";
     sqlite3_stmt *stmt = db_stmt(self, sql, err);
@@ -146,8 +144,8 @@ int db_host_get(db_t *self, const char *name, db_host_row_t *out,
         return -1;
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
     out->name[0] = '\0';
-    if (s_query(self, stmt, "reading a host", s_host_each,
-                (void *)s_host_copy, out, err) != 0)
+    if (s_query(self, stmt, "reading a host", s_host_each, (void *)s_host_copy,
+                out, err) != 0)
         return -1;
     if (out->name[0] == '\0') {
         db_errorf(err, DB_ERR_NOT_FOUND, "no host named \"%s\"", name);
@@ -222,8 +220,7 @@ int db_pfs_list(db_t *self, const char *host, db_pf_cb *cb, void *arg,
         return -1;
     if (host)
         sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
-    return s_query(self, stmt, "listing PFs", s_pf_each, (void *)cb, arg,
-                   err);
+    return s_query(self, stmt, "listing PFs", s_pf_each, (void *)cb, arg, err);
 }
 
 static int s_vf_each(sqlite3_stmt *stmt, void *cb, void *arg)
@@ -279,8 +276,7 @@ int db_vfs_list(db_t *self, const db_vf_filter_t *filter, db_vf_cb *cb,
         sqlite3_bind_text(stmt, 2, filter->pf, -1, SQLITE_STATIC);
     if (filter && filter->state)
         sqlite3_bind_text(stmt, 3, filter->state, -1, SQLITE_STATIC);
-    return s_query(self, stmt, "listing VFs", s_vf_each, (void *)cb, arg,
-                   err);
+    return s_query(self, stmt, "listing VFs", s_vf_each, (void *)cb, arg, err);
 }
 
 static int s_event_each(sqlite3_stmt *stmt, void *cb, void *arg)
@@ -295,8 +291,8 @@ static int s_event_each(sqlite3_stmt *stmt, void *cb, void *arg)
     return ((db_event_cb *)cb)(&row, arg);
 }
 
-int db_events_list(db_t *self, int64_t since_ms, int64_t limit,
-                   db_event_cb *cb, void *arg, db_err_t *err)
+int db_events_list(db_t *self, int64_t since_ms, int64_t limit, db_event_cb *cb,
+                   void *arg, db_err_t *err)
 {
     /* The newest `limit` events, handed out oldest first. */
     static const char sql[] =
@@ -308,6 +304,6 @@ int db_events_list(db_t *self, int64_t since_ms, int64_t limit,
         return -1;
     sqlite3_bind_int64(stmt, 1, since_ms);
     sqlite3_bind_int64(stmt, 2, limit > 0 ? limit : -1);
-    return s_query(self, stmt, "listing events", s_event_each, (void *)cb,
-                   arg, err);
+    return s_query(self, stmt, "listing events", s_event_each, (void *)cb, arg,
+                   err);
 }

@@ -140,8 +140,8 @@ static const char s_v1[] =
     " updated_at INTEGER NOT NULL,"
     " PRIMARY KEY (host_id, revision));";
 
-/* Version 2: the audit/event log, and the indexes the admin listings and
- * the vanished-VF sweep need. */
+/* Version 2: the audit/event log, and the indexes the admin listings
+ * need (the summary counts VFs by state). */
 static const char s_v2[] =
     "CREATE TABLE events ("
     " id INTEGER PRIMARY KEY,"

@@ -75,8 +75,8 @@ int db_inventory_replace(db_t *self, const char *host,
 /* Applies a delta in place, in one transaction. DB_ERR_RESYNC when
  * delta->base_generation is not the stored generation. */
 int db_inventory_apply_delta(db_t *self, const char *host,
-                             const vfp_inventory_delta_t *delta,
-                             int64_t now_ms, db_err_t *err);
+                             const vfp_inventory_delta_t *delta, int64_t now_ms,
+                             db_err_t *err);
 
 /* Stores last_seen for many hosts in one transaction. */
 int db_hosts_touch(db_t *self, const char *const *hosts, size_t count,
@@ -87,16 +87,15 @@ int db_host_set_state(db_t *self, const char *host, const char *state,
                       db_err_t *err);
 
 /* Appends an audit event. host may be NULL. */
-int db_event_add(db_t *self, int64_t now_ms, const char *kind,
-                 const char *host, const char *message, db_err_t *err);
+int db_event_add(db_t *self, int64_t now_ms, const char *kind, const char *host,
+                 const char *message, db_err_t *err);
 
 /* ---- queries -------------------------------------------------------- */
 
 typedef struct {
     int64_t hosts, hosts_ready, hosts_down;
     int64_t pfs;
-    int64_t vfs, vfs_free, vfs_reserved, vfs_assigned, vfs_broken,
-        vfs_missing;
+    int64_t vfs, vfs_free, vfs_reserved, vfs_assigned, vfs_broken, vfs_missing;
     int64_t vms;
 } db_summary_t;
 
@@ -158,7 +157,7 @@ typedef struct {
     uint32_t min_tx_rate, max_tx_rate;
     bool settings_known, in_use;
     char note[VFP_TEXT_MAX + 1];
-    char state[16]; /* free, reserved, assigned, broken, missing */
+    char state[16];            /* free, reserved, assigned, broken, missing */
     char vm[VFP_NAME_MAX + 1]; /* VM holding it, or "" */
 } db_vf_row_t;
 
@@ -208,8 +207,8 @@ int db_vfs_list(db_t *self, const db_vf_filter_t *filter, db_vf_cb *cb,
 
 /* Events with at_ms >= since_ms, oldest first, the newest `limit` of them
  * (limit 0: all). */
-int db_events_list(db_t *self, int64_t since_ms, int64_t limit,
-                   db_event_cb *cb, void *arg, db_err_t *err);
+int db_events_list(db_t *self, int64_t since_ms, int64_t limit, db_event_cb *cb,
+                   void *arg, db_err_t *err);
 
 /* True when the name is a VF state the schema knows. */
 bool db_vf_state_valid(const char *state);

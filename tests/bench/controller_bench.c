@@ -41,9 +41,9 @@ static double s_cpu_seconds(pid_t pid)
     /* Fields after the command name, which ends with the last ')'. */
     char *p = strrchr(buf, ')');
     unsigned long utime = 0, stime = 0;
-    if (!p || sscanf(p + 2,
-                     "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                     &utime, &stime) != 2)
+    if (!p ||
+        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+               &utime, &stime) != 2)
         return -1;
     return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
@@ -141,8 +141,8 @@ static int s_worker(const s_worker_t *w)
     }
     /* Encode first, so the timing covers the controller's work. */
     for (int i = 0; i < w->count; i++) {
-        vfp_msg_t *msg = peer_inventory_new(peer_hostname(peers[i]), 1,
-                                            w->pfs, w->vfs, 0);
+        vfp_msg_t *msg =
+            peer_inventory_new(peer_hostname(peers[i]), 1, w->pfs, w->vfs, 0);
         uint8_t *data;
         size_t size;
         vfp_decode_error_t err;
@@ -272,8 +272,7 @@ int main(int argc, char **argv)
 
     zsys_init();
     long long vf_total = 0, host_total = 0, down = 0;
-    for (int i = 0; s_summary(admin, &vf_total, &host_total, &down) != 0;
-         i++) {
+    for (int i = 0; s_summary(admin, &vf_total, &host_total, &down) != 0; i++) {
         if (i > 100) {
             fprintf(stderr, "controller_bench: controller did not start\n");
             kill(pid, SIGKILL);

@@ -65,9 +65,8 @@ static int s_send_patched_num_vfs(peer_t *peer, vfp_msg_t *msg)
     if (vfp_encode(msg, &data, &size, &err) != 0)
         return 1;
     const vfp_pf_t *pf = &msg->u.inventory.pfs[0];
-    uint8_t pattern[4] = {(uint8_t)(pf->total_vfs >> 8),
-                          (uint8_t)pf->total_vfs, (uint8_t)(pf->num_vfs >> 8),
-                          (uint8_t)pf->num_vfs};
+    uint8_t pattern[4] = {(uint8_t)(pf->total_vfs >> 8), (uint8_t)pf->total_vfs,
+                          (uint8_t)(pf->num_vfs >> 8), (uint8_t)pf->num_vfs};
     uint8_t *at = memmem(data, size, pattern, sizeof(pattern));
     if (!at) {
         free(data);
@@ -107,8 +106,7 @@ static int s_send_bad(const options_t *opt)
         peer_destroy(&peer);
         return 1;
     }
-    vfp_msg_t *msg =
-        peer_inventory_new(opt->host, 1, opt->pfs, opt->vfs, 0);
+    vfp_msg_t *msg = peer_inventory_new(opt->host, 1, opt->pfs, opt->vfs, 0);
     vfp_inventory_t *inv = &msg->u.inventory;
     if (strcmp(bad, "num-vfs") == 0) {
         rc = s_send_patched_num_vfs(peer, msg);
@@ -148,8 +146,8 @@ static int s_send_bad(const options_t *opt)
 static int s_send_inventory(const options_t *opt, sim_t *sim, json_t *dump)
 {
     vfp_msg_t *msg =
-        peer_inventory_new(peer_hostname(sim->peer), sim->generation,
-                           opt->pfs, opt->vfs, sim->variant);
+        peer_inventory_new(peer_hostname(sim->peer), sim->generation, opt->pfs,
+                           opt->vfs, sim->variant);
     int rc = peer_send(sim->peer, msg);
     if (rc == 0 && dump) {
         json_t *vfs = peer_inventory_vfs_json(msg);

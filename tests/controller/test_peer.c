@@ -74,8 +74,8 @@ int peer_send_hello(peer_t *self, uint8_t min, uint8_t max)
              self->hostname);
     snprintf(msg->u.hello.agent_version, sizeof(msg->u.hello.agent_version),
              "test-peer");
-    snprintf(msg->u.hello.boot_id, sizeof(msg->u.hello.boot_id),
-             "boot-%.58s", self->hostname);
+    snprintf(msg->u.hello.boot_id, sizeof(msg->u.hello.boot_id), "boot-%.58s",
+             self->hostname);
     msg->u.hello.proto_min = min;
     msg->u.hello.proto_max = max;
     int rc = peer_send(self, msg);
@@ -92,14 +92,12 @@ int peer_hello(peer_t *self, int timeout_ms)
     /* Answers to messages sent before the HELLO (errors for heartbeats
      * queued while the controller was away) may come first: skip them. */
     while (zclock_mono() < deadline) {
-        vfp_msg_t *reply =
-            peer_recv(self, (int)(deadline - zclock_mono()) + 1);
+        vfp_msg_t *reply = peer_recv(self, (int)(deadline - zclock_mono()) + 1);
         if (!reply)
             return -1;
         bool ours = reply->request_id == hello_id;
-        int interval = reply->id == VFP_WELCOME
-                           ? (int)reply->u.welcome.heartbeat_ms
-                           : -1;
+        int interval =
+            reply->id == VFP_WELCOME ? (int)reply->u.welcome.heartbeat_ms : -1;
         vfp_msg_destroy(&reply);
         if (ours)
             return interval;
@@ -146,8 +144,7 @@ vfp_msg_t *peer_inventory_new(const char *hostname, uint64_t generation,
         vfp_pf_t *pf = &inv->pfs[i];
         snprintf(pf->pci_addr, sizeof(pf->pci_addr), "0000:%02x:00.%u",
                  0x3b + i / 2, i % 2);
-        snprintf(pf->ifname, sizeof(pf->ifname), "ens%uf%u", 1 + i / 2,
-                 i % 2);
+        snprintf(pf->ifname, sizeof(pf->ifname), "ens%uf%u", 1 + i / 2, i % 2);
         snprintf(pf->driver, sizeof(pf->driver), "ice");
         snprintf(pf->vf_driver, sizeof(pf->vf_driver), "iavf");
         pf->vendor_id = 0x8086;
@@ -169,8 +166,8 @@ vfp_msg_t *peer_inventory_new(const char *hostname, uint64_t generation,
             vf->iommu_isolated = k % 17 != 16;
             snprintf(vf->driver, sizeof(vf->driver), "%s",
                      k % 2 ? "vfio-pci" : "iavf");
-            uint8_t mac[6] = {0x02, (uint8_t)(h >> 16), (uint8_t)(h >> 8),
-                              (uint8_t)h, (uint8_t)i, (uint8_t)k};
+            uint8_t mac[6] = {0x02,       (uint8_t)(h >> 16), (uint8_t)(h >> 8),
+                              (uint8_t)h, (uint8_t)i,         (uint8_t)k};
             memcpy(vf->mac, mac, 6);
             vf->vlan = (uint16_t)((100 + k + variant) % 4095);
             vf->qos = (uint8_t)(k % 8);
@@ -205,11 +202,11 @@ json_t *peer_inventory_vfs_json(const vfp_msg_t *msg)
                           "host", inv->host.hostname, "pf", pf->pci_addr,
                           "pf_ifname", pf->ifname, "index", vf->index,
                           "pci_addr", vf->pci_addr, "iommu_group",
-                          vf->iommu_group, "iommu_isolated",
-                          vf->iommu_isolated, "driver", vf->driver, "mac",
-                          vfp_mac_format(vf->mac, mac), "vlan", vf->vlan,
-                          "qos", vf->qos, "vlan_proto", vf->vlan_proto,
-                          "spoofchk", vfp_flag_name(vf->spoofchk), "trust",
+                          vf->iommu_group, "iommu_isolated", vf->iommu_isolated,
+                          "driver", vf->driver, "mac",
+                          vfp_mac_format(vf->mac, mac), "vlan", vf->vlan, "qos",
+                          vf->qos, "vlan_proto", vf->vlan_proto, "spoofchk",
+                          vfp_flag_name(vf->spoofchk), "trust",
                           vfp_flag_name(vf->trust), "link_state",
                           vfp_link_state_name(vf->link_state), "min_tx_rate",
                           (json_int_t)vf->min_tx_rate, "max_tx_rate",

@@ -147,8 +147,7 @@ static int s_raw_int(const char *path, const char *sql)
     sqlite3 *raw = NULL;
     sqlite3_stmt *stmt = NULL;
     assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(raw, sql, -1, &stmt, NULL),
-                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(raw, sql, -1, &stmt, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
     int value = sqlite3_column_int(stmt, 0);
     sqlite3_finalize(stmt);
@@ -198,8 +197,7 @@ static void test_migrates_from_version_1(void **state)
     db_host_row_t row;
     assert_int_equal(db_host_get(db, "old", &row, &err), 0);
     assert_int_equal(row.last_seen_ms, 2);
-    assert_int_equal(db_event_add(db, 5, "test", NULL, "after migration",
-                                  &err),
+    assert_int_equal(db_event_add(db, 5, "test", NULL, "after migration", &err),
                      0);
     db_destroy(&db);
     assert_int_equal(s_raw_int(fx->path, "SELECT count(*) FROM events"), 1);
@@ -424,31 +422,35 @@ static void test_schema_invariants_are_constraints(void **state)
                  "name='h1'), 'placed')"),
         SQLITE_OK);
 #define VF_OF(host, idx)                                                       \
-    "(SELECT vfs.id FROM vfs JOIN pfs ON pfs.id = vfs.pf_id JOIN hosts ON "  \
+    "(SELECT vfs.id FROM vfs JOIN pfs ON pfs.id = vfs.pf_id JOIN hosts ON "    \
     "hosts.id = pfs.host_id WHERE hosts.name = '" host "' AND vfs.idx = " #idx \
     ")"
     assert_int_equal(
-        s_raw(p, "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac)"
-                 " VALUES (1, 0, 'prod', " VF_OF("h1", 0) ", "
-                 "'00:50:56:00:00:01')"),
+        s_raw(p,
+              "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac)"
+              " VALUES (1, 0, 'prod', " VF_OF("h1", 0) ", "
+                                                       "'00:50:56:00:00:01')"),
         SQLITE_OK);
     /* A VF belongs to at most one VM. */
     assert_int_equal(
-        s_raw(p, "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac)"
-                 " VALUES (2, 0, 'prod', " VF_OF("h1", 0) ", "
-                 "'00:50:56:00:00:02')"),
+        s_raw(p,
+              "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac)"
+              " VALUES (2, 0, 'prod', " VF_OF("h1", 0) ", "
+                                                       "'00:50:56:00:00:02')"),
         SQLITE_CONSTRAINT);
     /* A MAC is unique in the cluster. */
     assert_int_equal(
-        s_raw(p, "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac)"
-                 " VALUES (2, 0, 'prod', " VF_OF("h1", 1) ", "
-                 "'00:50:56:00:00:01')"),
+        s_raw(p,
+              "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac)"
+              " VALUES (2, 0, 'prod', " VF_OF("h1", 1) ", "
+                                                       "'00:50:56:00:00:01')"),
         SQLITE_CONSTRAINT);
     /* Every NIC of a VM is on the VM's host. */
     assert_int_equal(
-        s_raw(p, "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac)"
-                 " VALUES (2, 0, 'prod', " VF_OF("h2", 1) ", "
-                 "'00:50:56:00:00:03')"),
+        s_raw(p,
+              "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac)"
+              " VALUES (2, 0, 'prod', " VF_OF("h2", 1) ", "
+                                                       "'00:50:56:00:00:03')"),
         SQLITE_CONSTRAINT);
     /* A VF needs a PF, a PF needs a host. */
     assert_int_equal(s_raw(p, "INSERT INTO vfs (pf_id, idx) VALUES (999, 0)"),
@@ -541,15 +543,14 @@ static void test_delta_applies_in_place(void **state)
     assert_int_equal(s_vf_count(db, "h1", NULL), 8);
 
     delta.base_generation = 5;
-    assert_int_equal(db_inventory_apply_delta(db, "h1", &delta, 3000, &err),
-                     0);
+    assert_int_equal(db_inventory_apply_delta(db, "h1", &delta, 3000, &err), 0);
     assert_int_equal(s_vf_count(db, "h1", NULL), 3);
     db_host_row_t host;
     assert_int_equal(db_host_get(db, "h1", &host, &err), 0);
     assert_int_equal(host.generation, 6);
     assert_int_equal(host.pf_count, 1);
-    assert_int_equal(
-        s_raw_int(fx->path, "SELECT vlan FROM vfs WHERE idx = 2"), 300);
+    assert_int_equal(s_raw_int(fx->path, "SELECT vlan FROM vfs WHERE idx = 2"),
+                     300);
 
     /* A delta that both changes and removes a PF is refused. */
     delta.base_generation = 6;
@@ -600,13 +601,11 @@ static void test_liveness_and_events(void **state)
     assert_int_equal(db_host_get(db, "h1", &host, &err), 0);
     assert_string_equal(host.state, "ready");
 
-    assert_int_equal(db_event_add(db, 100, "host-down", "h1", "gone", &err),
-                     0);
+    assert_int_equal(db_event_add(db, 100, "host-down", "h1", "gone", &err), 0);
     assert_int_equal(db_event_add(db, 200, "host-up", "h1", "back", &err), 0);
     assert_int_equal(db_event_add(db, 300, "start", NULL, "hello", &err), 0);
     char out[256] = "";
-    assert_int_equal(db_events_list(db, 150, 0, s_event_collect, out, &err),
-                     0);
+    assert_int_equal(db_events_list(db, 150, 0, s_event_collect, out, &err), 0);
     assert_string_equal(out, "host-up:h1;start:;");
     out[0] = '\0';
     assert_int_equal(db_events_list(db, 0, 1, s_event_collect, out, &err), 0);
@@ -627,8 +626,8 @@ static void test_vf_state_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_open_empty_creates_schema,
-                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_open_empty_creates_schema, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_migrates_from_version_1, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_newer_version_refused, s_setup,
@@ -645,8 +644,8 @@ int main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_schema_invariants_are_constraints,
                                         s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(
-            test_vanished_vf_held_by_vm_is_missing, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_vanished_vf_held_by_vm_is_missing,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_delta_applies_in_place, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_liveness_and_events, s_setup,

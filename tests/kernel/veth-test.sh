@@ -107,5 +107,23 @@ else
 	printf 'before:\n%s\nafter:\n%s\n' "$before" "$after"
 fi
 
+# The MTU path for real: a sysfs root in which vfb is VF 0's netdev of vfa
+# (as virtfn0/net/ names it on a PCI PF), its attributes the kernel's own.
+fake=$(mktemp -d)
+trap 'ip netns del "$ns" 2>/dev/null; rm -rf "$fake"' EXIT INT TERM
+mkdir -p "$fake/class/net/vfa/device/virtfn0/net/vfb"
+ln -s /sys/class/net/vfb "$fake/class/net/vfb"
+out=$(run_tool --sysfs "$fake" apply vfa 0 mtu 1400)
+printf '%s\n' "$out"
+check "mtu on the VF netdev: set" has_result "$out" mtu 0
+check "mtu: ip shows 1400 on vfb" sh -c \
+	'ip -n "$1" link show vfb | grep -q " mtu 1400 "' - "$ns"
+out=$(run_tool --sysfs "$fake" apply vfa 0 mtu 1400)
+check "mtu again: unchanged, no netlink write" sh -c \
+	'printf "%s\n" "$1" | grep -q "^result vfa 0 mtu 0 unchanged: " &&
+	 printf "%s\n" "$1" | grep -qx "netlink-writes 0"' - "$out"
+out=$(run_tool --sysfs "$fake" apply vfa 0 mtu 67)
+check "mtu 67 refused before the kernel" has_result "$out" mtu 22
+
 echo "veth: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -198,8 +199,12 @@ static void test_names(void **state)
     assert_string_equal(vfp_errcode_name(VFP_ERR_MAX + 1), "UNKNOWN");
     assert_string_equal(vfp_link_state_name(VFP_LINK_AUTO), "auto");
     assert_string_equal(vfp_link_state_name(VFP_LINK_DISABLE), "disable");
+    assert_string_equal(vfp_link_state_name(VFP_LINK_ENABLE), "enable");
+    assert_string_equal(vfp_link_state_name((vfp_link_state_t)3), "invalid");
+    assert_string_equal(vfp_flag_name(VFP_OFF), "off");
     assert_string_equal(vfp_flag_name(VFP_ON), "on");
     assert_string_equal(vfp_flag_name(VFP_UNKNOWN), "unknown");
+    assert_string_equal(vfp_flag_name((vfp_flag_t)3), "invalid");
 }
 
 static void test_mac_format_and_parse(void **state)
@@ -269,6 +274,60 @@ static void test_encode_refuses_invalid_model(void **state)
     assert_int_equal(vfp_validate(msg, &err), -1);
     assert_string_equal(err.field, "header.msg_id");
     vfp_msg_destroy(&msg);
+
+    msg = sample_msg(VFP_INVENTORY, SAMPLE_FULL);
+    msg->u.inventory.pfs[1].vf_count = 0;
+    msg->u.inventory.pfs[0].vfs[1].spoofchk = (vfp_flag_t)7;
+    assert_int_equal(vfp_validate(msg, &err), -1);
+    assert_string_equal(err.field, "inventory.pfs[0].vfs[1].spoofchk");
+    assert_string_equal(err.text, "7 is out of range 0..2");
+    msg->u.inventory.host.reason_count = VFP_REASONS_MAX + 1;
+    assert_int_equal(vfp_validate(msg, &err), -1);
+    assert_string_equal(err.field, "inventory.host.reasons");
+    assert_string_equal(err.text, "17 items exceed the limit of 16");
+    vfp_msg_destroy(&msg);
+
+    /* The length is refused before the body is looked at. */
+    msg = vfp_msg_new(VFP_REQUEST);
+    strcpy(msg->u.request.verb, "hosts");
+    msg->u.request.body = strdup("{}");
+    msg->u.request.body_len = VFP_BODY_MAX + 1;
+    assert_int_equal(vfp_validate(msg, &err), -1);
+    assert_string_equal(err.field, "request.body");
+    assert_string_equal(err.text,
+                        "length 4194305 exceeds the limit of 4194304 bytes");
+    vfp_msg_destroy(&msg);
+}
+
+/* Every field within its limit, and still too big for one message: 16384
+ * VFs with 1 KiB notes. */
+static void test_encode_refuses_oversized_message(void **state)
+{
+    vfp_msg_t *msg = vfp_msg_new(VFP_INVENTORY);
+    vfp_inventory_t *inv = &msg->u.inventory;
+    strcpy(inv->host.hostname, "big");
+    inv->pf_count = VFP_HOST_VFS_MAX / VFP_VFS_MAX;
+    inv->pfs = calloc(inv->pf_count, sizeof *inv->pfs);
+    for (uint32_t i = 0; i < inv->pf_count; i++) {
+        vfp_pf_t *pf = &inv->pfs[i];
+        snprintf(pf->pci_addr, sizeof pf->pci_addr, "0000:%02x:00.0", i);
+        pf->vf_count = VFP_VFS_MAX;
+        pf->vfs = calloc(VFP_VFS_MAX, sizeof *pf->vfs);
+        for (uint32_t k = 0; k < VFP_VFS_MAX; k++) {
+            pf->vfs[k].index = (uint16_t)k;
+            memset(pf->vfs[k].note, 'n', VFP_TEXT_MAX);
+        }
+    }
+    vfp_decode_error_t err;
+    uint8_t *data = NULL;
+    size_t size = 0;
+    assert_int_equal(vfp_encode(msg, &data, &size, &err), -1);
+    assert_null(data);
+    assert_non_null(strstr(err.field, ".note"));
+    assert_string_equal(err.text, "message would exceed 16777216 bytes");
+    assert_int_equal(vfp_validate(msg, &err), -1);
+    assert_string_equal(err.text, "message would exceed 16777216 bytes");
+    vfp_msg_destroy(&msg);
 }
 
 static void test_destroy_accepts_null(void **state)
@@ -292,6 +351,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_mac_format_and_parse),
         cmocka_unit_test(test_encode_refuses_invalid_model),
+        cmocka_unit_test(test_encode_refuses_oversized_message),
         cmocka_unit_test(test_destroy_accepts_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
