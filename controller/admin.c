@@ -111,12 +111,16 @@ static json_t *s_host_json(controller_t *self, const db_host_row_t *row)
          r = strtok_r(NULL, "\n", &save))
         json_array_append_new(reasons, json_string(r));
     host_session_t *session = zhashx_lookup(self->hosts, row->name);
+    /* The session's time is newer than the db's between flushes. */
+    int64_t last_seen = row->last_seen_ms;
+    if (session && session->last_seen_ms > last_seen)
+        last_seen = session->last_seen_ms;
     return json_pack(
         "{s:s, s:s, s:b, s:b, s:o, s:o, s:I, s:s, s:s, s:i, s:s, s:s,"
         " s:{s:b, s:I, s:I, s:s, s:o}, s:{s:I, s:I}, s:I, s:I, s:I}",
         "name", row->name, "state", row->state, "cordoned", row->cordoned,
         "connected", session && session->routing_id, "first_seen",
-        s_time(row->first_seen_ms), "last_seen", s_time(row->last_seen_ms),
+        s_time(row->first_seen_ms), "last_seen", s_time(last_seen),
         "generation", (json_int_t)row->generation, "agent_version",
         row->agent_version, "boot_id", row->boot_id, "proto_version",
         row->proto_version, "kernel", row->kernel, "cpu_virt", row->cpu_virt,

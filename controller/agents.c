@@ -8,7 +8,7 @@
 #include "vfp_log.h"
 #include "vfp_transport.h"
 
-/* At most this many queued agent messages are handled per wake-up, so the
+/* At most this many queued agent messages are handled per drain, so the
  * admin socket and the liveness timer are never starved by a flood. */
 #define S_BATCH_MAX 256
 
@@ -111,6 +111,7 @@ static void s_send_error(controller_t *self, zframe_t *routing_id,
 static void s_host_alive(controller_t *self, host_session_t *host)
 {
     host->last_seen_mono = zclock_mono();
+    host->last_seen_ms = controller_now_ms();
     host->seen_unflushed = true;
     if (!host->down)
         return;
@@ -181,6 +182,7 @@ static void s_on_hello(controller_t *self, zframe_t *routing_id,
     host->proto_version = (uint8_t)version;
     host->have_inventory = false;
     host->last_seen_mono = zclock_mono();
+    host->last_seen_ms = controller_now_ms();
     host->seen_unflushed = false;
     if (is_new) {
         log_info("host %s registered (agent %s, protocol %d)", host->name,
@@ -326,11 +328,12 @@ static void s_handle(controller_t *self, zframe_t *routing_id,
     }
 }
 
-int agents_on_message(zloop_t *loop, zsock_t *sock, void *arg)
+int agents_on_drain(zloop_t *loop, int timer_id, void *arg)
 {
     controller_t *self = arg;
+    zsock_t *sock = self->agents;
     for (int i = 0; i < S_BATCH_MAX; i++) {
-        if (i > 0 && !(zsock_events(sock) & ZMQ_POLLIN))
+        if (!(zsock_events(sock) & ZMQ_POLLIN))
             break;
         zframe_t *routing_id = NULL;
         vfp_decode_error_t err;
@@ -364,28 +367,41 @@ int agents_on_message(zloop_t *loop, zsock_t *sock, void *arg)
 
 void agents_flush(controller_t *self)
 {
-    size_t count = 0;
-    const char **names = calloc(zhashx_size(self->hosts) + 1, sizeof(*names));
-    assert(names);
+    size_t count = 0, size = zhashx_size(self->hosts) + 1;
+    const char **names = calloc(size, sizeof(*names));
+    int64_t *times = calloc(size, sizeof(*times));
+    assert(names && times);
     for (host_session_t *host = zhashx_first(self->hosts); host;
          host = zhashx_next(self->hosts)) {
         if (host->seen_unflushed) {
-            names[count++] = host->name;
+            names[count] = host->name;
+            times[count++] = host->last_seen_ms;
             host->seen_unflushed = false;
         }
     }
     db_err_t err;
-    if (db_hosts_touch(self->db, names, count, controller_now_ms(), &err) != 0)
+    if (db_hosts_touch(self->db, names, times, count, &err) != 0)
         log_warnx("cannot store last_seen: %s", err.text);
     free(names);
+    free(times);
+    self->flushed_mono = zclock_mono();
 }
 
 int agents_on_tick(zloop_t *loop, int timer_id, void *arg)
 {
     controller_t *self = arg;
-    agents_flush(self);
     int64_t now = zclock_mono();
+    /* Heartbeats only touch memory; last_seen reaches the db in one
+     * transaction every CONTROLLER_FLUSH_MS, and before a host is marked
+     * down (so its row says when it was last heard). */
     int64_t limit = (int64_t)self->cfg.heartbeat_ms * self->cfg.dead_after;
+    bool due = now - self->flushed_mono >= CONTROLLER_FLUSH_MS;
+    for (host_session_t *host = zhashx_first(self->hosts); host && !due;
+         host = zhashx_next(self->hosts))
+        due = !host->down && host->seen_unflushed &&
+              now - host->last_seen_mono > limit;
+    if (due)
+        agents_flush(self);
     for (host_session_t *host = zhashx_first(self->hosts); host;
          host = zhashx_next(self->hosts)) {
         if (host->down || now - host->last_seen_mono <= limit)

@@ -170,7 +170,8 @@ int controller_run(controller_t *self)
     size_t tick = self->cfg.heartbeat_ms / 2;
     if (tick < 10)
         tick = 10;
-    if (zloop_reader(self->loop, self->agents, agents_on_message, self) != 0 ||
+    if (zloop_timer(self->loop, AGENTS_DRAIN_MS, 0, agents_on_drain, self) <
+            0 ||
         zloop_reader(self->loop, self->admin, admin_on_message, self) != 0 ||
         zloop_timer(self->loop, tick, 0, agents_on_tick, self) < 0) {
         log_error("cannot set up the event loop");

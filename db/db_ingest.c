@@ -531,8 +531,8 @@ fail:
     return -1;
 }
 
-int db_hosts_touch(db_t *self, const char *const *hosts, size_t count,
-                   int64_t now_ms, db_err_t *err)
+int db_hosts_touch(db_t *self, const char *const *hosts,
+                   const int64_t *times_ms, size_t count, db_err_t *err)
 {
     static const char sql[] = "UPDATE hosts SET last_seen = ?2"
                               " WHERE name = ?1 AND last_seen < ?2";
@@ -545,7 +545,7 @@ int db_hosts_touch(db_t *self, const char *const *hosts, size_t count,
         if (!stmt)
             goto fail;
         sqlite3_bind_text(stmt, 1, hosts[i], -1, SQLITE_STATIC);
-        sqlite3_bind_int64(stmt, 2, now_ms);
+        sqlite3_bind_int64(stmt, 2, times_ms[i]);
         if (db_step_done(self, stmt, "storing last_seen", err) != 0)
             goto fail;
     }

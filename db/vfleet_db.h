@@ -78,9 +78,10 @@ int db_inventory_apply_delta(db_t *self, const char *host,
                              const vfp_inventory_delta_t *delta, int64_t now_ms,
                              db_err_t *err);
 
-/* Stores last_seen for many hosts in one transaction. */
-int db_hosts_touch(db_t *self, const char *const *hosts, size_t count,
-                   int64_t now_ms, db_err_t *err);
+/* Stores last_seen (times_ms[i] for hosts[i]) for many hosts in one
+ * transaction; a time older than the stored one is ignored. */
+int db_hosts_touch(db_t *self, const char *const *hosts,
+                   const int64_t *times_ms, size_t count, db_err_t *err);
 
 /* Sets a host's liveness state ("ready" or "down"). */
 int db_host_set_state(db_t *self, const char *host, const char *state,

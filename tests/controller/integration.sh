@@ -4,8 +4,9 @@
 # database file.
 #
 # usage: integration.sh CASE   (inventory, badinput, liveness, restart,
-#                               kill9, refuse)
-# Needs VFLEET_BINARY_DIR (set by ctest) and jq, sqlite3.
+#                               kill9, refuse, agent)
+# Needs VFLEET_BINARY_DIR (set by ctest) and jq, sqlite3; the agent case
+# also python3 (tests/fixtures/mktree.py builds the agents' sysfs trees).
 set -eu
 
 case_name=${1:?usage: integration.sh CASE}
@@ -13,9 +14,12 @@ bin=${VFLEET_BINARY_DIR:?VFLEET_BINARY_DIR is not set}
 controller_bin=$bin/controller/vfleet-controller
 peer_bin=$bin/tests/controller/vfleet-test-peer
 ctl_bin=$bin/cli/vfleetctl
+agent_bin=$bin/agent/vfleet-agent
+src=${VFLEET_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 
 work=$(mktemp -d /tmp/vfleet-ctl-it.XXXXXX)
-port=$((20000 + $$ % 20000))
+# Below the kernel's ephemeral port range (32768 and up).
+port=$((12000 + $$ % 20000))
 agents=tcp://127.0.0.1:$port
 admin=ipc://$work/state/admin.sock
 pids=""
@@ -335,6 +339,70 @@ refuse)
 		[ $rc -eq 1 ] && grep -q 'read-only' "$work/err" ||
 			fail "read-only db: rc $rc: $(cat "$work/err")"
 	fi
+	;;
+
+agent)
+	# Real vfleet-agent processes reporting recorded sysfs trees.
+	for scenario in ixgbe-dualport i40e-xxv710; do
+		python3 "$src/tests/fixtures/mktree.py" "$scenario" \
+			"$work/trees/$scenario" >/dev/null
+		"$agent_bin" --discover --json --no-netlink \
+			--sysfs-root "$work/trees/$scenario/sys" \
+			--procfs-root "$work/trees/$scenario/proc" \
+			>"$work/$scenario.json"
+	done
+	start_controller
+	agent_pids=""
+	for scenario in ixgbe-dualport i40e-xxv710; do
+		"$agent_bin" --controller "$agents" --insecure --no-netlink \
+			--sysfs-root "$work/trees/$scenario/sys" \
+			--procfs-root "$work/trees/$scenario/proc" \
+			>>"$work/agent.log" 2>&1 &
+		pids="$pids $!"
+		agent_pids="$agent_pids $!"
+	done
+	want_vfs=$(cat "$work"/*.json | jq -s '[.[].pfs[].vfs | length] | add')
+	wait_for '[ "$(vf_count)" = "$want_vfs" ]' 100
+	pf_fields='[.pfs[] | {pci_addr, ifname, driver, vf_driver, vendor_id,
+	  device_id, numa_node, link_up, link_speed, num_vfs, total_vfs, note}]'
+	for scenario in ixgbe-dualport i40e-xxv710; do
+		host=$(jq -r .host.hostname "$work/$scenario.json")
+		[ "$(host_state "$host")" = ready ] || fail "$host not ready"
+		# Discovery prints an absent note as null and no VF driver as
+		# "none"; on the wire both are empty strings.
+		jq -S ".pfs |= map(.note //= \"\" | if .vf_driver == \"none\"
+		  then .vf_driver = \"\" else . end) | $pf_fields" \
+			"$work/$scenario.json" >"$work/pfs.want"
+		ctl -o json pfs --host "$host" | jq -S "$pf_fields" >"$work/pfs.got"
+		cmp -s "$work/pfs.want" "$work/pfs.got" ||
+			fail "$host PFs differ: $(diff "$work/pfs.want" "$work/pfs.got" | head -8)"
+		jq -S '[.pfs[] as $p | $p.vfs[] | {pf: $p.pci_addr, index: .vf,
+		  pci_addr, driver, iommu_group, iommu_isolated, in_use,
+		  settings_known}]' "$work/$scenario.json" >"$work/vfs.want"
+		ctl -o json vfs --host "$host" | jq -S '[.vfs[] | {pf, index,
+		  pci_addr, driver, iommu_group, iommu_isolated, in_use,
+		  settings_known}]' >"$work/vfs.got"
+		cmp -s "$work/vfs.want" "$work/vfs.got" ||
+			fail "$host VFs differ: $(diff "$work/vfs.want" "$work/vfs.got" | head -8)"
+		ctl -o json host "$host" | jq -e --slurpfile d "$work/$scenario.json" \
+			'.host.kernel == $d[0].host.kernel and
+			 .host.iommu.ready == $d[0].host.iommu.ready and
+			 .host.memory.total_kb == $d[0].host.memory.total_kb and
+			 .host.hugepages == $d[0].host.memory.hugepages' >/dev/null ||
+			fail "$host facts differ from discovery"
+	done
+	# Killing an agent turns its host down; a new agent brings it back.
+	first=$(echo $agent_pids | cut -d' ' -f1)
+	host=$(jq -r .host.hostname "$work/ixgbe-dualport.json")
+	kill -KILL "$first"
+	wait_for '[ "$(host_state "$host")" = down ]' 30
+	"$agent_bin" --controller "$agents" --insecure --no-netlink \
+		--sysfs-root "$work/trees/ixgbe-dualport/sys" \
+		--procfs-root "$work/trees/ixgbe-dualport/proc" \
+		>>"$work/agent.log" 2>&1 &
+	pids="$pids $!"
+	wait_for '[ "$(host_state "$host")" = ready ]' 50
+	[ "$(vf_count)" = "$want_vfs" ] || fail "VFs changed across the agent restart"
 	;;
 
 *)

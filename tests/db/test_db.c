@@ -579,8 +579,14 @@ static void test_liveness_and_events(void **state)
     db_t *db = s_open_with_host(fx, "h1");
     db_err_t err;
     const char *hosts[] = {"h1", "nosuch"};
-    assert_int_equal(db_hosts_touch(db, hosts, 2, 5000, &err), 0);
+    const int64_t times[] = {5000, 6000};
+    assert_int_equal(db_hosts_touch(db, hosts, times, 2, &err), 0);
     db_host_row_t host;
+    assert_int_equal(db_host_get(db, "h1", &host, &err), 0);
+    assert_int_equal(host.last_seen_ms, 5000);
+    /* An older time never moves last_seen back. */
+    const int64_t older[] = {4000, 4000};
+    assert_int_equal(db_hosts_touch(db, hosts, older, 2, &err), 0);
     assert_int_equal(db_host_get(db, "h1", &host, &err), 0);
     assert_int_equal(host.last_seen_ms, 5000);
     assert_int_equal(host.first_seen_ms, 1000);

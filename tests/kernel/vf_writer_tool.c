@@ -63,7 +63,7 @@ static int s_flag(const char *text, vfp_flag_t *flag)
  * not see (VLAN 4095, QoS 8, a multicast MAC) pass on to the writer. */
 static int s_parse_attrs(int argc, char **argv, vfp_apply_vf_t *d)
 {
-    unsigned long v;
+    unsigned long v = 0;
     for (int i = 0; i < argc; i += 2) {
         const char *key = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;

@@ -1,0 +1,119 @@
+/* test_options.c - unit tests for vfleet-controller's command line:
+ * defaults, derived paths, durations and the errors it reports. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "controller.h"
+
+static int s_parse(controller_config_t *cfg, char *err, size_t errlen, ...)
+{
+    char *argv[16] = {"vfleet-controller"};
+    int argc = 1;
+    va_list ap;
+    va_start(ap, errlen);
+    for (char *arg; (arg = va_arg(ap, char *)) != NULL && argc < 15;)
+        argv[argc++] = arg;
+    va_end(ap);
+    err[0] = '\0';
+    return controller_options_parse(argc, argv, cfg, err, errlen);
+}
+
+static void test_defaults(void **state)
+{
+    controller_config_t cfg;
+    char err[256];
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), NULL), 0);
+    assert_string_equal(cfg.agents_endpoint, "tcp://*:7450");
+    assert_string_equal(cfg.state_dir, "/var/lib/vfleet");
+    assert_string_equal(cfg.db_path, "/var/lib/vfleet/vfleet.db");
+    assert_string_equal(cfg.admin_endpoint, "ipc:///var/lib/vfleet/admin.sock");
+    assert_int_equal(cfg.heartbeat_ms, 2000);
+    assert_int_equal(cfg.dead_after, 3);
+    assert_false(cfg.insecure);
+    assert_int_equal(cfg.log_level, VFP_LOG_INFO);
+    assert_false(cfg.use_syslog);
+}
+
+static void test_state_dir_moves_db_and_admin(void **state)
+{
+    controller_config_t cfg;
+    char err[256];
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--state-dir", "/srv/vf",
+                             "--insecure", "--syslog", "--log-level", "debug",
+                             NULL),
+                     0);
+    assert_string_equal(cfg.db_path, "/srv/vf/vfleet.db");
+    assert_string_equal(cfg.admin_endpoint, "ipc:///srv/vf/admin.sock");
+    assert_true(cfg.insecure);
+    assert_true(cfg.use_syslog);
+    assert_int_equal(cfg.log_level, VFP_LOG_DEBUG);
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--state-dir", "/srv/vf",
+                             "--db", "/data/x.db", "--admin",
+                             "tcp://127.0.0.1:7451", NULL),
+                     0);
+    assert_string_equal(cfg.db_path, "/data/x.db");
+    assert_string_equal(cfg.admin_endpoint, "tcp://127.0.0.1:7451");
+}
+
+static void test_heartbeat_durations(void **state)
+{
+    controller_config_t cfg;
+    char err[256];
+    const struct {
+        const char *text;
+        uint32_t ms;
+    } good[] = {{"2s", 2000}, {"500ms", 500}, {"1.5", 1500}, {"3", 3000}};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        assert_int_equal(s_parse(&cfg, err, sizeof(err), "--heartbeat-interval",
+                                 good[i].text, NULL),
+                         0);
+        assert_int_equal(cfg.heartbeat_ms, good[i].ms);
+    }
+    const char *bad[] = {"0", "-1s", "2m", "fast", "", "0.1ms", "3601s"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(s_parse(&cfg, err, sizeof(err), "--heartbeat-interval",
+                                 bad[i], NULL),
+                         -1);
+        assert_non_null(strstr(err, "invalid --heartbeat-interval"));
+    }
+}
+
+static void test_errors_name_the_option(void **state)
+{
+    controller_config_t cfg;
+    char err[256];
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--dead-after", "0", NULL),
+                     -1);
+    assert_non_null(strstr(err, "--dead-after \"0\""));
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--dead-after", "3x", NULL), -1);
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--log-level", "loud", NULL), -1);
+    assert_non_null(strstr(err, "--log-level \"loud\""));
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--agents", "localhost", NULL), -1);
+    assert_non_null(strstr(err, "endpoint \"localhost\" for --agents"));
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--bogus", NULL), -1);
+    assert_non_null(strstr(err, "unknown option \"--bogus\""));
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--db", NULL), -1);
+    assert_non_null(strstr(err, "--db needs a value"));
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "extra", NULL), -1);
+    assert_non_null(strstr(err, "unexpected argument \"extra\""));
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--db", "", NULL), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_state_dir_moves_db_and_admin),
+        cmocka_unit_test(test_heartbeat_durations),
+        cmocka_unit_test(test_errors_name_the_option),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
