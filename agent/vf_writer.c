@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "discover.h"
 #include "sysfs_attr.h"
 #include "vf_reader.h"
 
@@ -956,4 +957,149 @@ int vf_writer_set_hugepages(vf_writer_t *self, uint32_t size_kb, uint64_t pages,
     s_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, 0, "set: %llu pages",
              (unsigned long long)pages);
     return 0;
+}
+
+/* ---- whole APPLY messages and drift ----------------------------------- */
+
+/* Rewrites the PF of results[0..n) to the protocol's name for it. */
+static void s_rename_pf(vfp_result_t *results, size_t n, const char *pf)
+{
+    for (size_t i = 0; i < n; i++)
+        str_copy(results[i].pf, sizeof(results[i].pf), pf);
+}
+
+/* The scanned PF named `name` when it has a netdev, or NULL with a result
+ * saying why. */
+static const vfp_pf_t *s_resolve_pf(const vfp_inventory_t *inv,
+                                    const char *name, char *why, size_t whylen)
+{
+    const vfp_pf_t *pf = discover_find_pf(inv, name);
+    if (!pf)
+        snprintf(why, whylen, "no PF %s on this host", name);
+    else if (!pf->ifname[0])
+        snprintf(why, whylen, "PF %s has no netdev (no driver bound)", name);
+    return pf && pf->ifname[0] ? pf : NULL;
+}
+
+int vf_writer_apply(vf_writer_t *self, const vfp_apply_t *apply,
+                    const vfp_inventory_t *inv, vfp_apply_result_t *out)
+{
+    size_t max = (size_t)apply->pf_count +
+                 (size_t)apply->vf_count * VF_WRITER_ATTRS +
+                 apply->hugepage_count;
+    char why[256];
+    size_t n = 0;
+    int rc = 0;
+    out->revision = apply->revision;
+    out->results = calloc(max ? max : 1, sizeof(*out->results));
+    assert(out->results);
+
+    for (uint32_t i = 0; i < apply->pf_count; i++) {
+        const vfp_apply_pf_t *a = &apply->pfs[i];
+        vfp_result_t *r = &out->results[n++];
+        const vfp_pf_t *pf = s_resolve_pf(inv, a->pf, why, sizeof(why));
+        if (!pf) {
+            s_result(r, VFP_ITEM_NUM_VFS, a->pf, 0, "num_vfs", ENODEV, "%s",
+                     why);
+            rc = -1;
+            continue;
+        }
+        bool in_use[VFP_VFS_MAX] = {false};
+        size_t in_use_len = 0;
+        for (uint32_t v = 0; v < pf->vf_count; v++) {
+            uint16_t index = pf->vfs[v].index;
+            if (!pf->vfs[v].in_use || index >= VFP_VFS_MAX)
+                continue;
+            in_use[index] = true;
+            if (index + 1u > in_use_len)
+                in_use_len = index + 1u;
+        }
+        if (vf_writer_set_num_vfs(self, pf->ifname, a->num_vfs, in_use,
+                                  in_use_len, r))
+            rc = -1;
+        s_rename_pf(r, 1, a->pf);
+    }
+    for (uint32_t i = 0; i < apply->vf_count; i++) {
+        const vfp_apply_vf_t *d = &apply->vfs[i];
+        const vfp_pf_t *pf = s_resolve_pf(inv, d->pf, why, sizeof(why));
+        size_t got = 0;
+        if (!pf) {
+            got = s_fail_all(d->pf, d, d->set & VFP_SET_ALL, ENODEV, why,
+                             &out->results[n], max - n);
+            rc = -1;
+        } else if (vf_writer_apply_vf(self, pf->ifname, d, &out->results[n],
+                                      max - n, &got)) {
+            rc = -1;
+        }
+        s_rename_pf(&out->results[n], got, d->pf);
+        n += got;
+    }
+    for (uint32_t i = 0; i < apply->hugepage_count; i++) {
+        const vfp_apply_hugepages_t *h = &apply->hugepages[i];
+        if (vf_writer_set_hugepages(self, h->size_kb, h->pages,
+                                    &out->results[n++]))
+            rc = -1;
+    }
+    out->result_count = (uint32_t)n;
+    return rc;
+}
+
+/* Adds one difference when there is room; counts it either way. */
+static void s_drift(vf_drift_t *out, size_t max, size_t *n,
+                    vfp_item_kind_t kind, const char *pf, uint16_t index,
+                    const char *attribute, const char *wanted, const char *has)
+{
+    if (*n < max) {
+        vf_drift_t *d = &out[*n];
+        memset(d, 0, sizeof(*d));
+        d->kind = kind;
+        str_copy(d->pf, sizeof(d->pf), pf);
+        d->index = index;
+        d->attribute = attribute;
+        snprintf(d->text, sizeof(d->text), "wanted %s, kernel has %s", wanted,
+                 has);
+    }
+    (*n)++;
+}
+
+size_t vf_writer_drift(const vfp_apply_t *apply, const vfp_inventory_t *inv,
+                       vf_drift_t *out, size_t max)
+{
+    size_t n = 0;
+    char wanted[128], has[128];
+    for (uint32_t i = 0; i < apply->pf_count; i++) {
+        const vfp_apply_pf_t *a = &apply->pfs[i];
+        const vfp_pf_t *pf = discover_find_pf(inv, a->pf);
+        if (!pf) {
+            snprintf(wanted, sizeof(wanted), "PF %s", a->pf);
+            s_drift(out, max, &n, VFP_ITEM_NUM_VFS, a->pf, 0, "pf", wanted,
+                    "no such PF");
+        } else if (pf->num_vfs != a->num_vfs) {
+            snprintf(wanted, sizeof(wanted), "%u VFs", a->num_vfs);
+            snprintf(has, sizeof(has), "%u VFs", pf->num_vfs);
+            s_drift(out, max, &n, VFP_ITEM_NUM_VFS, a->pf, 0, "num_vfs", wanted,
+                    has);
+        }
+    }
+    for (uint32_t i = 0; i < apply->vf_count; i++) {
+        const vfp_apply_vf_t *d = &apply->vfs[i];
+        const vfp_pf_t *pf = discover_find_pf(inv, d->pf);
+        const vfp_vf_t *vf = NULL;
+        for (uint32_t v = 0; pf && v < pf->vf_count && !vf; v++)
+            if (pf->vfs[v].index == d->index && pf->vfs[v].settings_known)
+                vf = &pf->vfs[v];
+        if (!vf)
+            continue;
+        uint16_t differs = vf_writer_differs(d, vf);
+        for (int b = 0; b < VF_WRITER_ATTRS; b++) {
+            uint16_t bit = s_attr_order[b];
+            if (!(differs & bit))
+                continue;
+            s_describe(bit, d, wanted, sizeof(wanted));
+            s_describe_actual(bit, vf, has, sizeof(has));
+            s_drift(out, max, &n, VFP_ITEM_VF, d->pf, d->index,
+                    vf_writer_attr_name(bit), wanted, has);
+        }
+    }
+    return n;
 }

@@ -92,4 +92,31 @@ int vf_writer_set_num_vfs(vf_writer_t *self, const char *pf_ifname,
 int vf_writer_set_hugepages(vf_writer_t *self, uint32_t size_kb, uint64_t pages,
                             vfp_result_t *result);
 
+/* Applies a whole APPLY message: VF counts first (so the VFs exist), then
+ * every VF's settings, then hugepage pools. PFs are named as in the
+ * protocol (PCI address or bus id) and resolved to netdevs through `inv`,
+ * a current scan, whose VFs' in_use flags guard the VF counts. Fills
+ * out->revision and out->results (malloc'd; the caller frees it, or it is
+ * freed with the message that holds it), every result naming its PF as the
+ * APPLY did. Returns 0 when every result is ok, -1 otherwise. */
+int vf_writer_apply(vf_writer_t *self, const vfp_apply_t *apply,
+                    const vfp_inventory_t *inv, vfp_apply_result_t *out);
+
+/* One difference between desired and scanned state. */
+typedef struct {
+    vfp_item_kind_t kind; /* VFP_ITEM_NUM_VFS or VFP_ITEM_VF */
+    char pf[VFP_PCI_ADDR_MAX + 1];
+    uint16_t index;        /* VF index for VFP_ITEM_VF */
+    const char *attribute; /* "num_vfs", "mac", "vlan", ... */
+    char text[320];        /* "wanted vlan 12 ..., kernel has vlan 77 ..." */
+} vf_drift_t;
+
+/* Compares the desired state of an APPLY with a scan: a PF's VF count, and
+ * every set attribute (MTU aside) of every VF whose settings the scan could
+ * read. A PF missing from the scan is reported once, as attribute "pf".
+ * Fills out[0..max) and returns how many differences there are (which may
+ * be more than max). */
+size_t vf_writer_drift(const vfp_apply_t *apply, const vfp_inventory_t *inv,
+                       vf_drift_t *out, size_t max);
+
 #endif

@@ -6,6 +6,8 @@
 
 #include <stdbool.h>
 
+#include "vfp_transport.h"
+
 /* Exit statuses every verb uses. */
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_ERROR 1
@@ -13,7 +15,7 @@
 #define CLI_EXIT_CHANGES 3 /* policy diff: the policies differ */
 
 /* Where the controller's admin API listens unless told otherwise. */
-#define CLI_DEFAULT_CONTROLLER "ipc:///var/lib/vfleet/admin.ipc"
+#define CLI_DEFAULT_CONTROLLER VFP_DEFAULT_ADMIN_ENDPOINT
 
 typedef enum {
     CLI_OUTPUT_TABLE,

@@ -92,6 +92,10 @@ static int s_bind(zsock_t **sock_p, const char *what, const char *endpoint,
     zsock_set_router_mandatory(*sock_p, 0);
     zsock_set_sndhwm(*sock_p, 10000);
     zsock_set_linger(*sock_p, 0);
+    /* Thousands of agents reconnect at once after a controller restart;
+     * ZeroMQ's default backlog of 100 drops most of their SYNs and makes
+     * them wait out TCP's retransmission timers. */
+    zsock_set_backlog(*sock_p, 4096);
     if (zsock_bind(*sock_p, "%s", endpoint) < 0) {
         snprintf(err, errlen, "cannot bind the %s endpoint %s: %s", what,
                  endpoint, zmq_strerror(zmq_errno()));

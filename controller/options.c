@@ -8,8 +8,7 @@
 #include <string.h>
 
 #include "controller.h"
-
-#define S_DEFAULT_STATE_DIR "/var/lib/vfleet"
+#include "vfp_transport.h"
 
 void controller_usage(void)
 {
@@ -20,7 +19,7 @@ void controller_usage(void)
         "  --admin ENDPOINT           admin ROUTER (default "
         "ipc://STATE_DIR/admin.sock)\n"
         "  --state-dir DIR            state directory "
-        "(default " S_DEFAULT_STATE_DIR ")\n"
+        "(default " VFP_DEFAULT_STATE_DIR ")\n"
         "  --db PATH                  database (default STATE_DIR/vfleet.db)\n"
         "  --heartbeat-interval TIME  agent heartbeat interval, e.g. 2s or "
         "500ms (default 2s)\n"
@@ -88,7 +87,7 @@ int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
     memset(cfg, 0, sizeof(*cfg));
     snprintf(cfg->agents_endpoint, sizeof(cfg->agents_endpoint),
              "tcp://*:7450");
-    snprintf(cfg->state_dir, sizeof(cfg->state_dir), S_DEFAULT_STATE_DIR);
+    snprintf(cfg->state_dir, sizeof(cfg->state_dir), VFP_DEFAULT_STATE_DIR);
     cfg->heartbeat_ms = 2000;
     cfg->dead_after = 3;
     cfg->log_level = VFP_LOG_INFO;
@@ -188,6 +187,6 @@ int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
                  cfg->state_dir);
     if (!cfg->admin_endpoint[0])
         snprintf(cfg->admin_endpoint, sizeof(cfg->admin_endpoint),
-                 "ipc://%s/admin.sock", cfg->state_dir);
+                 "ipc://%s/" VFP_ADMIN_SOCKET_NAME, cfg->state_dir);
     return 0;
 }

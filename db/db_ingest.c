@@ -200,8 +200,6 @@ static int s_host_facts(db_t *self, int64_t host_id, const vfp_host_t *host,
     return 0;
 }
 
-/* Upserts one PF and all its VFs, stamped with report_seq, then retires the
- * PF's VFs that this report no longer lists. */
 static int s_vfs_retire(db_t *self, int64_t pf_id, int64_t report_seq,
                         db_err_t *err);
 
@@ -236,6 +234,8 @@ static int s_vf_store(db_t *self, const char *sql, int64_t pf_id,
     return db_step_done(self, stmt, "storing a VF", err);
 }
 
+/* Stores one PF and all its VFs, stamped with report_seq, then retires the
+ * PF's VFs that this report no longer lists. */
 static int s_pf_store(db_t *self, int64_t host_id, const vfp_pf_t *pf,
                       int64_t report_seq, db_err_t *err)
 {
@@ -254,9 +254,10 @@ static int s_pf_store(db_t *self, int64_t host_id, const vfp_pf_t *pf,
         " note = excluded.note, state = 'present',"
         " report_seq = excluded.report_seq"
         " RETURNING id";
-    /* VFs are updated in place and inserted only when new: an UPSERT
-     * costs SQLite a statement journal per row, ten times a plain UPDATE,
-     * and a host re-reports the same VFs all day. */
+    /* VFs are updated in place and inserted only when new: a host
+     * re-reports the same VFs all day, and a plain UPDATE is the cheapest
+     * statement for that; the rare return of a "missing" VF is repaired by
+     * one statement per PF afterwards. */
     static const char sql_vf_update[] =
         "UPDATE vfs SET pci_addr = ?3, iommu_group = ?4, iommu_isolated = ?5,"
         " driver = ?6, mac = ?7, vlan = ?8, qos = ?9, vlan_proto = ?10,"

@@ -6,6 +6,13 @@
 
 #include "vfp.h"
 
+/* Where the controller keeps its state, and so its admin socket, unless told
+ * otherwise. vfleet-controller and vfleetctl both default to this endpoint. */
+#define VFP_DEFAULT_STATE_DIR "/var/lib/vfleet"
+#define VFP_ADMIN_SOCKET_NAME "admin.sock"
+#define VFP_DEFAULT_ADMIN_ENDPOINT                                             \
+    "ipc://" VFP_DEFAULT_STATE_DIR "/" VFP_ADMIN_SOCKET_NAME
+
 /* A vfp message is exactly one ZeroMQ frame. On a ROUTER socket it is
  * preceded by the peer's routing id frame; DEALER sockets send and receive
  * the message frame alone (PROTOCOL.md, "Transport").

@@ -7,6 +7,7 @@
 #                               kill9, refuse, agent)
 # Needs VFLEET_BINARY_DIR (set by ctest) and jq, sqlite3; the agent case
 # also python3 (tests/fixtures/mktree.py builds the agents' sysfs trees).
+# VFLEET_KEEP=1 keeps the work directory (logs, database) for a post-mortem.
 set -eu
 
 case_name=${1:?usage: integration.sh CASE}
@@ -31,7 +32,7 @@ cleanup() {
 	for pid in $pids; do
 		wait "$pid" 2>/dev/null || true
 	done
-	rm -rf "$work"
+	[ -n "${VFLEET_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
 
@@ -55,7 +56,7 @@ ctl() {
 # Starts the controller in the background; sets controller_pid.
 start_controller() {
 	"$controller_bin" --insecure --state-dir "$work/state" --agents "$agents" \
-		--heartbeat-interval 200ms --dead-after 3 "$@" \
+		--heartbeat-interval 200ms --dead-after 5 "$@" \
 		>>"$work/controller.log" 2>&1 &
 	controller_pid=$!
 	pids="$pids $controller_pid"
@@ -166,6 +167,13 @@ inventory)
 	set -e
 	grep -q "cannot reach controller at ipc://$work/none.sock: is vfleet-controller running?" \
 		"$work/err" || fail "unreachable message: $(cat "$work/err")"
+	# Without -c, vfleetctl must look where the controller listens by
+	# default (test_controller_options checks the controller's side).
+	set +e
+	"$ctl_bin" hosts --timeout 0.3 2>"$work/err"
+	set -e
+	grep -q "cannot reach controller at ipc:///var/lib/vfleet/admin.sock:" \
+		"$work/err" || fail "default endpoint: $(cat "$work/err")"
 	;;
 
 badinput)
@@ -180,6 +188,17 @@ badinput)
 		code=${spec#*:}
 		out=$("$peer_bin" --controller "$agents" --host "bad-$kind" \
 			--send-bad "$kind") || fail "$kind: no ERROR: $out"
+		case $out in
+		"$code "*) ;;
+		*) fail "$kind: expected $code, got: $out" ;;
+		esac
+	done
+	for spec in admin-garbage:MALFORMED admin-unknown-verb:UNKNOWN_VERB \
+		admin-bad-param:INVALID; do
+		kind=${spec%%:*}
+		code=${spec#*:}
+		out=$("$peer_bin" --controller "$admin" --send-bad "$kind") ||
+			fail "$kind: no REPLY: $out"
 		case $out in
 		"$code "*) ;;
 		*) fail "$kind: expected $code, got: $out" ;;
@@ -205,8 +224,8 @@ liveness)
 	wait_for '[ "$(host_state live)" = ready ] && [ "$(vf_count --host live)" = 4 ]'
 	kill -KILL "$peer_pid"
 	wait "$peer_pid" 2>/dev/null || true
-	# 3 missed 200 ms heartbeats: down within about a second.
-	wait_for '[ "$(host_state live)" = down ]' 20
+	# 5 missed 200 ms heartbeats: down within about a second.
+	wait_for '[ "$(host_state live)" = down ]' 40
 	[ "$(vf_count --host live)" = 4 ] || fail "VFs must survive the host going down"
 	ctl -o json host live | jq -e '.host.last_seen != null and
 		.host.connected == true' >/dev/null || fail "down host detail"
@@ -237,7 +256,7 @@ restart)
 	wait_for 'ctl -o json hosts | jq -e "[.hosts[] | select(.connected)] |
 		length == 4" >/dev/null' 40
 	# Past the dead-after period, all still ready: nobody timed out.
-	sleep 1
+	sleep 1.5
 	ctl -o json hosts | jq -e '[.hosts[] | select(.state == "ready")] |
 		length == 4' >/dev/null || fail "hosts not ready after the restart"
 	ctl events | grep -q 'controller-stop' || fail "no controller-stop event"
@@ -285,6 +304,10 @@ refuse)
 	set -e
 	# Two controllers on one database: the second refuses.
 	start_controller
+	# Only the owner may use the admin socket, and the state directory.
+	[ "$(stat -c %a "$work/state/admin.sock")" = 600 ] ||
+		fail "admin.sock mode $(stat -c %a "$work/state/admin.sock")"
+	[ "$(stat -c %a "$work/state")" = 700 ] || fail "state dir mode"
 	set +e
 	"$controller_bin" --insecure --state-dir "$work/state" \
 		--agents "tcp://127.0.0.1:$((port + 1))" \
@@ -295,6 +318,15 @@ refuse)
 		"$work/err" || fail "lock message: $(cat "$work/err")"
 	kill -0 "$controller_pid" || fail "first controller died"
 	stop_controller
+
+	# The admin API over tcp.
+	admin_ipc=$admin
+	admin=tcp://127.0.0.1:$((port + 2))
+	start_controller --admin "$admin"
+	ctl -o json hosts | jq -e '.hosts == []' >/dev/null ||
+		fail "tcp admin endpoint"
+	stop_controller
+	admin=$admin_ipc
 
 	# A newer schema is refused, naming both versions; nothing written.
 	mkdir -p "$work/new"
@@ -395,7 +427,7 @@ agent)
 	first=$(echo $agent_pids | cut -d' ' -f1)
 	host=$(jq -r .host.hostname "$work/ixgbe-dualport.json")
 	kill -KILL "$first"
-	wait_for '[ "$(host_state "$host")" = down ]' 30
+	wait_for '[ "$(host_state "$host")" = down ]' 40
 	"$agent_bin" --controller "$agents" --insecure --no-netlink \
 		--sysfs-root "$work/trees/ixgbe-dualport/sys" \
 		--procfs-root "$work/trees/ixgbe-dualport/proc" \

@@ -14,7 +14,9 @@
  * --send-bad KIND sends one bad message, prints the code of the ERROR the
  * controller answers ("INVALID ...") and exits 0, or exits 1 without one.
  * KIND: no-hello, num-vfs, too-many-vfs, version, garbage,
- * stale-delta, wrong-host, unexpected. */
+ * stale-delta, wrong-host, unexpected; and, with --controller naming the
+ * admin endpoint, admin-garbage, admin-unknown-verb, admin-bad-param (the
+ * status of the REPLY is printed). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -81,8 +83,49 @@ static int s_send_patched_num_vfs(peer_t *peer, vfp_msg_t *msg)
     return s_print_error(peer);
 }
 
+/* Admin API cases: the peer's endpoint is the admin socket, and the answer
+ * is a REPLY whose status is printed. */
+static int s_send_bad_admin(const options_t *opt)
+{
+    peer_t *peer = peer_new(opt->endpoint, "admin");
+    if (!peer)
+        return 1;
+    if (strcmp(opt->bad, "admin-garbage") == 0) {
+        zframe_t *frame = zframe_new("VF\x01\x09\0\0\0\x01\xff", 9);
+        zframe_send(&frame, peer_sock(peer), 0);
+    } else {
+        vfp_msg_t *req = vfp_msg_new(VFP_REQUEST);
+        bool unknown = strcmp(opt->bad, "admin-unknown-verb") == 0;
+        snprintf(req->u.request.verb, sizeof(req->u.request.verb), "%s",
+                 unknown ? "frobnicate" : "hosts");
+        if (!unknown) {
+            req->u.request.param_count = 1;
+            snprintf(req->u.request.params[0].key,
+                     sizeof(req->u.request.params[0].key), "colour");
+            snprintf(req->u.request.params[0].value,
+                     sizeof(req->u.request.params[0].value), "blue");
+        }
+        peer_send(peer, req);
+        vfp_msg_destroy(&req);
+    }
+    vfp_msg_t *reply = peer_recv(peer, 3000);
+    int rc = 1;
+    if (reply && reply->id == VFP_REPLY) {
+        printf("%s %s\n", vfp_errcode_name(reply->u.reply.status),
+               reply->u.reply.error);
+        rc = 0;
+    } else {
+        printf("no REPLY\n");
+    }
+    vfp_msg_destroy(&reply);
+    peer_destroy(&peer);
+    return rc;
+}
+
 static int s_send_bad(const options_t *opt)
 {
+    if (strncmp(opt->bad, "admin-", 6) == 0)
+        return s_send_bad_admin(opt);
     peer_t *peer = peer_new(opt->endpoint, opt->host);
     if (!peer)
         return 1;

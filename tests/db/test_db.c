@@ -563,6 +563,39 @@ static void test_delta_applies_in_place(void **state)
     db_destroy(&db);
 }
 
+static void test_batch_keeps_each_operation_atomic(void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open_with_host(fx, "h1");
+    db_err_t err;
+    vfp_hello_t hello = {.hostname = "h2"};
+    assert_int_equal(db_host_hello(db, &hello, 1, 1000, NULL, &err), 0);
+    vfp_inventory_t *inv1 = s_inventory("h1", 3, 1, 4);
+    vfp_inventory_t *inv2 = s_inventory("h2", 9, 2, 2);
+
+    assert_int_equal(db_batch_begin(db, &err), 0);
+    assert_int_equal(db_inventory_replace(db, "h1", inv1, 2000, &err), 0);
+    /* A failing operation in the middle rolls back only itself. */
+    vfp_inventory_delta_t stale = {.base_generation = 1, .generation = 2};
+    assert_int_equal(db_inventory_apply_delta(db, "h1", &stale, 2000, &err),
+                     -1);
+    assert_int_equal(err.code, DB_ERR_RESYNC);
+    assert_int_equal(db_inventory_replace(db, "h2", inv2, 2000, &err), 0);
+    /* Nothing is visible to another connection before the commit. */
+    assert_int_equal(s_raw_int(fx->path, "SELECT count(*) FROM vfs"), 0);
+    assert_int_equal(db_batch_commit(db, &err), 0);
+
+    assert_int_equal(s_raw_int(fx->path, "SELECT count(*) FROM vfs"), 8);
+    db_host_row_t host;
+    assert_int_equal(db_host_get(db, "h1", &host, &err), 0);
+    assert_int_equal(host.generation, 3);
+    assert_int_equal(db_host_get(db, "h2", &host, &err), 0);
+    assert_int_equal(host.generation, 9);
+    s_inventory_free(&inv1);
+    s_inventory_free(&inv2);
+    db_destroy(&db);
+}
+
 static int s_event_collect(const db_event_row_t *row, void *arg)
 {
     char *out = arg;
@@ -654,6 +687,8 @@ int main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_delta_applies_in_place, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_keeps_each_operation_atomic,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_liveness_and_events, s_setup,
                                         s_teardown),
         cmocka_unit_test(test_vf_state_names),

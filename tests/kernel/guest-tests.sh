@@ -162,6 +162,12 @@ expect_eq "discovery: 4 VFs listed" 4 \
 base="vf 0 mac 00:00:00:00:00:00 vlan 0 qos 0 proto 802.1Q spoofchk off trust off state auto min_tx_rate 0 max_tx_rate 0"
 check_vf "fresh VF 0" 0 "$base"
 
+# The read-back alone, before any vfleet write: settings made by iproute2
+# must read the same through vfleet (agent/vf_reader.c).
+ip link set "$pf" vf 3 mac 02:50:56:00:00:33 vlan 33 qos 3 spoofchk on \
+	trust on state enable min_tx_rate 3 max_tx_rate 33
+check_vf "a VF set by ip only" 3 \
+	"vf 3 mac 02:50:56:00:00:33 vlan 33 qos 3 proto 802.1Q spoofchk on trust on state enable min_tx_rate 3 max_tx_rate 33"
 apply_ok "mac" 0 mac 02:50:56:00:00:10
 check_vf "mac" 0 "vf 0 mac 02:50:56:00:00:10 vlan 0 qos 0 proto 802.1Q spoofchk off trust off state auto min_tx_rate 0 max_tx_rate 0"
 apply_ok "vlan+qos" 0 vlan 100 qos 3
@@ -232,7 +238,10 @@ expect_match "mtu on a VF without netdev: ENODEV" "$out" "^result $pf 3 mtu 19 "
 ip link set "$pf" vf 2 vlan 77
 # shellcheck disable=SC2046
 out=$("$tool" drift "$pf" 2 $(all_args 2))
-expect_eq "drift: exactly VF 2's vlan" "drift $pf 2 vlan" "$out"
+printf '%s\n' "$out"
+expect_eq "drift: the agent's scan reports exactly VF 2's vlan" \
+	"drift $pf 2 vlan: wanted vlan 12 qos 2 proto 802.1Q, kernel has vlan 77 qos 0 proto 802.1Q" \
+	"$out"
 inv=$(discover)
 expect_eq "drift: vfleet's scan reads the changed VLAN" 77 \
 	"$(printf '%s' "$inv" | jq -r --arg pf "$pf" '.pfs[] | select(.ifname == $pf) | .vfs[] | select(.vf == 2) | .vlan')"
@@ -242,11 +251,16 @@ expect_eq "drift: none on VF 3" "" "$out"
 
 # ---- VF counts: through 0, in use, over the limit -----------------------------
 
+scan_num_vfs() {
+	discover | jq -r --arg pf "$pf" '.pfs[] | select(.ifname == $pf) | .num_vfs'
+}
+
 out=$("$tool" numvfs "$pf" 2)
 expect_match "4 -> 2 VFs (through 0)" "$out" "^result $pf 0 num_vfs 0 set: 2 VFs"
 expect_eq "sysfs has 2 VFs" 2 "$(cat "$dev/sriov_numvfs")"
 expect_eq "ip lists 2 VFs" 2 \
 	"$(ip -j -d link show "$pf" | jq '.[0].vfinfo_list | length')"
+expect_eq "vfleet's scan sees 2 VFs" 2 "$(scan_num_vfs)"
 out=$("$tool" numvfs "$pf" 1 1)
 expect_match "VF 1 in use blocks 2 -> 1" "$out" "^result $pf 1 num_vfs 16 refused: .*VF 1"
 expect_eq "still 2 VFs" 2 "$(cat "$dev/sriov_numvfs")"
@@ -257,6 +271,8 @@ expect_match "above the limit: the kernel's error" "$out" \
 	"^result $pf 0 num_vfs [1-9][0-9]* kernel refused $((max + 1)) VFs"
 expect_eq "above the limit: previous 2 VFs restored" 2 \
 	"$(cat "$dev/sriov_numvfs")"
+expect_eq "above the limit: ip lists 2 VFs" 2 \
+	"$(ip -j -d link show "$pf" | jq '.[0].vfinfo_list | length')"
 expect_eq "the kernel itself refuses a direct 2 -> 3" refused \
 	"$( (echo 3 >"$dev/sriov_numvfs") 2>/dev/null && echo accepted || echo refused)"
 expect_eq "still 2 VFs after the refused direct change" 2 \

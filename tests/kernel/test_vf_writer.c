@@ -368,6 +368,126 @@ static void test_hugepages(void **state)
     assert_string_equal(r.attribute, "1048576kB");
 }
 
+/* A scan with PF pf0 (PCI 0000:01:00.0, 4 VFs, VF 2 in use and holding
+ * vlan 77) and a PF without a netdev. */
+static void s_inventory(vfp_inventory_t *inv, vfp_pf_t pfs[2], vfp_vf_t vfs[4])
+{
+    memset(inv, 0, sizeof(*inv));
+    memset(pfs, 0, 2 * sizeof(*pfs));
+    memset(vfs, 0, 4 * sizeof(*vfs));
+    for (uint16_t i = 0; i < 4; i++) {
+        vfs[i].index = i;
+        vfs[i].settings_known = true;
+        vfs[i].vlan_proto = VFP_VLAN_PROTO_8021Q;
+        vfs[i].spoofchk = VFP_ON;
+    }
+    vfs[2].in_use = true;
+    vfs[2].vlan = 77;
+    snprintf(pfs[0].pci_addr, sizeof(pfs[0].pci_addr), "0000:01:00.0");
+    snprintf(pfs[0].ifname, sizeof(pfs[0].ifname), "pf0");
+    pfs[0].num_vfs = 4;
+    pfs[0].vf_count = 4;
+    pfs[0].vfs = vfs;
+    snprintf(pfs[1].pci_addr, sizeof(pfs[1].pci_addr), "0000:02:00.0");
+    inv->pf_count = 2;
+    inv->pfs = pfs;
+}
+
+static void test_drift_names_vf_and_attribute(void **state)
+{
+    vfp_inventory_t inv;
+    vfp_pf_t pfs[2];
+    vfp_vf_t vfs[4];
+    s_inventory(&inv, pfs, vfs);
+    vfp_apply_vf_t d[2] = {
+        {.pf = "0000:01:00.0",
+         .index = 2,
+         .set = VFP_SET_VLAN | VFP_SET_SPOOFCHK,
+         .vlan = 12,
+         .vlan_proto = VFP_VLAN_PROTO_8021Q,
+         .spoofchk = VFP_ON},
+        {.pf = "pf0", .index = 1, .set = VFP_SET_TRUST, .trust = VFP_OFF}};
+    vfp_apply_pf_t p[2] = {{.pf = "0000:01:00.0", .num_vfs = 8},
+                           {.pf = "0000:09:00.0", .num_vfs = 1}};
+    vfp_apply_t apply = {.pf_count = 2, .pfs = p, .vf_count = 2, .vfs = d};
+    vf_drift_t out[8];
+    assert_int_equal(vf_writer_drift(&apply, &inv, out, 8), 3);
+    assert_string_equal(out[0].attribute, "num_vfs");
+    assert_string_equal(out[0].text, "wanted 8 VFs, kernel has 4 VFs");
+    assert_string_equal(out[1].attribute, "pf");
+    assert_string_equal(out[1].pf, "0000:09:00.0");
+    assert_int_equal(out[2].kind, VFP_ITEM_VF);
+    assert_int_equal(out[2].index, 2);
+    assert_string_equal(out[2].attribute, "vlan");
+    assert_string_equal(out[2].text,
+                        "wanted vlan 12 qos 0 proto 802.1Q, kernel has vlan "
+                        "77 qos 0 proto 802.1Q");
+    /* Counting goes on past a full array. */
+    assert_int_equal(vf_writer_drift(&apply, &inv, out, 1), 3);
+
+    /* Unreadable settings are unknown, not drift. */
+    vfs[2].settings_known = false;
+    apply.pf_count = 0;
+    assert_int_equal(vf_writer_drift(&apply, &inv, out, 8), 0);
+}
+
+static void test_apply_message(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_inventory_t inv;
+    vfp_pf_t pfs[2];
+    vfp_vf_t vfs[4];
+    char path[PATH_MAX];
+    s_inventory(&inv, pfs, vfs);
+    vfp_apply_pf_t p[3] = {{.pf = "0000:01:00.0", .num_vfs = 2},
+                           {.pf = "0000:02:00.0", .num_vfs = 2},
+                           {.pf = "0000:03:00.0", .num_vfs = 2}};
+    vfp_apply_vf_t d[1] = {{.pf = "0000:03:00.0",
+                            .index = 0,
+                            .set = VFP_SET_MAC | VFP_SET_TRUST,
+                            .trust = VFP_ON}};
+    vfp_apply_t apply = {.revision = 7,
+                         .pf_count = 3,
+                         .pfs = p,
+                         .vf_count = 1,
+                         .vfs = d,
+                         .hugepage_count = 1,
+                         .hugepages = {{.size_kb = 2048, .pages = 4}}};
+    vfp_apply_result_t out = {0};
+    assert_int_equal(vf_writer_apply(fx->writer, &apply, &inv, &out), -1);
+    assert_int_equal(out.revision, 7);
+    assert_int_equal(out.result_count, 6);
+    /* VF 2 is in use: going 4 -> 2 would remove it. */
+    assert_string_equal(out.results[0].pf, "0000:01:00.0");
+    assert_int_equal(out.results[0].err, EBUSY);
+    assert_int_equal(out.results[1].err, ENODEV);
+    assert_non_null(strstr(out.results[1].message, "no netdev"));
+    assert_int_equal(out.results[2].err, ENODEV);
+    assert_non_null(strstr(out.results[2].message, "no PF 0000:03:00.0"));
+    assert_string_equal(out.results[3].attribute, "mac");
+    assert_string_equal(out.results[3].pf, "0000:03:00.0");
+    assert_int_equal(out.results[3].err, ENODEV);
+    assert_string_equal(out.results[4].attribute, "trust");
+    assert_string_equal(out.results[5].attribute, "2048kB");
+    assert_int_equal(out.results[5].err, 0);
+    snprintf(path, sizeof(path),
+             "%s/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages", fx->root);
+    assert_int_equal(s_read(path), 4);
+    free(out.results);
+
+    /* Without the VF in use the count changes, through 0. */
+    vfs[2].in_use = false;
+    apply.pf_count = 1;
+    apply.vf_count = 0;
+    assert_int_equal(vf_writer_apply(fx->writer, &apply, &inv, &out), 0);
+    assert_int_equal(out.result_count, 2);
+    assert_string_equal(out.results[0].pf, "0000:01:00.0");
+    snprintf(path, sizeof(path), "%s/class/net/pf0/device/sriov_numvfs",
+             fx->root);
+    assert_int_equal(s_read(path), 2);
+    free(out.results);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +507,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_num_vfs_no_sriov, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_hugepages, s_setup, s_teardown),
+        cmocka_unit_test(test_drift_names_vf_and_attribute),
+        cmocka_unit_test_setup_teardown(test_apply_message, s_setup,
+                                        s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "discover.h"
 #include "vf_writer.h"
 #include "vfp.h"
 
@@ -26,8 +27,9 @@ static void s_usage(FILE *out)
           "                             max_tx_rate (Mbit/s), mtu\n"
           "  reset PF VF                apply the clean default\n"
           "  drift PF VF [ATTR VALUE]...\n"
-          "                             attributes whose kernel value "
-          "differs\n"
+          "                             scan the host; print the attributes "
+          "whose\n"
+          "                             kernel value differs\n"
           "  numvfs PF N [INUSE,...]    set the VF count; INUSE lists VFs in "
           "use\n"
           "  hugepages SIZE_KB PAGES    set a hugepage pool\n"
@@ -178,25 +180,25 @@ static int s_apply(vf_writer_t *writer, const char *pf, const vfp_apply_vf_t *d)
     return rc == 0 ? TOOL_OK : TOOL_FAILED;
 }
 
-static int s_drift(vf_writer_t *writer, const char *pf, const vfp_apply_vf_t *d)
+/* What the agent's scan sees: discovery, then the comparison with what
+ * the arguments ask for. */
+static int s_drift(const char *sysfs, const char *pf, vfp_apply_vf_t *d)
 {
-    vfp_vf_t *vfs = NULL;
-    uint32_t count = 0;
+    discover_opts_t opts = {.sysfs_root = sysfs};
+    vfp_inventory_t inv = {0};
     char err[512];
-    if (vf_writer_read(writer, pf, &vfs, &count, err, sizeof(err))) {
-        fprintf(stderr, "vf_writer_tool: %s\n", err);
+    if (discover_host(&opts, &inv, NULL, err, sizeof(err))) {
+        fprintf(stderr, "vf_writer_tool: discovery: %s\n", err);
         return TOOL_FAILED;
     }
-    if (d->index >= count) {
-        fprintf(stderr, "vf_writer_tool: %s has no VF %u\n", pf, d->index);
-        free(vfs);
-        return TOOL_FAILED;
-    }
-    uint16_t differs = vf_writer_differs(d, &vfs[d->index]);
-    for (uint16_t bit = 1; bit & VFP_SET_ALL; bit = (uint16_t)(bit << 1))
-        if (differs & bit)
-            printf("drift %s %u %s\n", pf, d->index, vf_writer_attr_name(bit));
-    free(vfs);
+    snprintf(d->pf, sizeof(d->pf), "%s", pf);
+    vfp_apply_t apply = {.vf_count = 1, .vfs = d};
+    vf_drift_t drift[VF_WRITER_ATTRS];
+    size_t n = vf_writer_drift(&apply, &inv, drift, VF_WRITER_ATTRS);
+    for (size_t i = 0; i < n && i < VF_WRITER_ATTRS; i++)
+        printf("drift %s %u %s: %s\n", drift[i].pf, drift[i].index,
+               drift[i].attribute, drift[i].text);
+    inventory_clear(&inv);
     return TOOL_OK;
 }
 
@@ -260,7 +262,7 @@ static int s_parse_vf(int argc, char **argv, vfp_apply_vf_t *d)
     return s_parse_attrs(argc - 2, argv + 2, d);
 }
 
-static int s_run(vf_writer_t *writer, int argc, char **argv)
+static int s_run(vf_writer_t *writer, const char *sysfs, int argc, char **argv)
 {
     const char *cmd = argv[0];
     vfp_apply_vf_t d;
@@ -270,7 +272,7 @@ static int s_run(vf_writer_t *writer, int argc, char **argv)
         if (s_parse_vf(argc - 1, argv + 1, &d))
             return TOOL_USAGE;
         return cmd[0] == 'a' ? s_apply(writer, argv[1], &d)
-                             : s_drift(writer, argv[1], &d);
+                             : s_drift(sysfs, argv[1], &d);
     }
     if (!strcmp(cmd, "reset") && argc == 3) {
         if (s_parse_vf(argc - 1, argv + 1, &d))
@@ -304,7 +306,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "vf_writer_tool: %s\n", err);
         return TOOL_FAILED;
     }
-    int rc = s_run(writer, argc - i, argv + i);
+    int rc = s_run(writer, sysfs, argc - i, argv + i);
     vf_writer_destroy(&writer);
     return rc;
 }

@@ -1,0 +1,200 @@
+/* test_db_faults.c - failure injection for the inventory database: every
+ * SQLite allocation of a full inventory replace and of a delta fails in
+ * turn; each failure must be reported and leave the stored state intact. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vfleet_db.h"
+
+/* SQLite's own allocator, wrapped: allocation number s_fail_at (counting
+ * from 1 after arming) fails, every other one goes through. */
+static sqlite3_mem_methods s_real;
+static long s_count;
+static long s_fail_at; /* 0: disarmed */
+
+static bool s_should_fail(void)
+{
+    return s_fail_at > 0 && ++s_count == s_fail_at;
+}
+
+static void *s_malloc(int n)
+{
+    return s_should_fail() ? NULL : s_real.xMalloc(n);
+}
+
+static void *s_realloc(void *p, int n)
+{
+    return s_should_fail() ? NULL : s_real.xRealloc(p, n);
+}
+
+static void s_arm(long fail_at)
+{
+    s_count = 0;
+    s_fail_at = fail_at;
+}
+
+static int s_setup_allocator(void **state)
+{
+    assert_int_equal(sqlite3_config(SQLITE_CONFIG_GETMALLOC, &s_real),
+                     SQLITE_OK);
+    sqlite3_mem_methods wrapped = s_real;
+    wrapped.xMalloc = s_malloc;
+    wrapped.xRealloc = s_realloc;
+    assert_int_equal(sqlite3_config(SQLITE_CONFIG_MALLOC, &wrapped), SQLITE_OK);
+    return 0;
+}
+
+static vfp_inventory_t *s_inventory(uint64_t generation, uint16_t vlan,
+                                    uint32_t vf_count)
+{
+    vfp_inventory_t *inv = calloc(1, sizeof(*inv));
+    assert_non_null(inv);
+    inv->generation = generation;
+    snprintf(inv->host.hostname, sizeof(inv->host.hostname), "h1");
+    inv->host.hugepage_count = 1;
+    inv->host.hugepages[0].size_kb = 2048;
+    inv->host.hugepages[0].total = 8;
+    inv->pf_count = 2;
+    inv->pfs = calloc(2, sizeof(vfp_pf_t));
+    assert_non_null(inv->pfs);
+    for (uint32_t i = 0; i < 2; i++) {
+        vfp_pf_t *pf = &inv->pfs[i];
+        snprintf(pf->pci_addr, sizeof(pf->pci_addr), "0000:81:00.%u", i);
+        pf->total_vfs = 8;
+        pf->num_vfs = (uint16_t)vf_count;
+        pf->vf_count = vf_count;
+        pf->vfs = calloc(vf_count, sizeof(vfp_vf_t));
+        assert_non_null(pf->vfs);
+        for (uint32_t k = 0; k < vf_count; k++) {
+            pf->vfs[k].index = (uint16_t)k;
+            pf->vfs[k].vlan = vlan;
+        }
+    }
+    return inv;
+}
+
+static void s_inventory_free(vfp_inventory_t **inv_p)
+{
+    for (uint32_t i = 0; i < (*inv_p)->pf_count; i++)
+        free((*inv_p)->pfs[i].vfs);
+    free((*inv_p)->pfs);
+    free(*inv_p);
+    *inv_p = NULL;
+}
+
+typedef struct {
+    int count;
+    int vlan_other; /* VFs whose VLAN is not the expected one */
+    uint16_t vlan;
+} s_check_t;
+
+static int s_check_vf(const db_vf_row_t *row, void *arg)
+{
+    s_check_t *check = arg;
+    check->count++;
+    if (row->vlan != check->vlan)
+        check->vlan_other++;
+    return 0;
+}
+
+/* The stored state is exactly one whole report: generation, VF count and
+ * every VF's VLAN belong together. */
+static void s_assert_state(db_t *db, uint64_t generation, int vfs,
+                           uint16_t vlan)
+{
+    db_err_t err;
+    db_host_row_t host;
+    assert_int_equal(db_host_get(db, "h1", &host, &err), 0);
+    assert_int_equal(host.generation, generation);
+    s_check_t check = {.vlan = vlan};
+    db_vf_filter_t filter = {.host = "h1"};
+    assert_int_equal(db_vfs_list(db, &filter, s_check_vf, &check, &err), 0);
+    assert_int_equal(check.count, vfs);
+    assert_int_equal(check.vlan_other, 0);
+}
+
+static void test_every_allocation_failure_is_clean(void **state)
+{
+    char dir[] = "/tmp/vfleet-test-faults.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof(path), "%s/vfleet.db", dir);
+    db_err_t err;
+    db_t *db = db_open(path, &err);
+    assert_non_null(db);
+    vfp_hello_t hello = {.hostname = "h1"};
+    assert_int_equal(db_host_hello(db, &hello, 1, 1, NULL, &err), 0);
+    vfp_inventory_t *base = s_inventory(1, 10, 4);
+    vfp_inventory_t *next = s_inventory(2, 20, 3);
+    assert_int_equal(db_inventory_replace(db, "h1", base, 2, &err), 0);
+
+    /* A fresh handle each round, so that preparing every statement is
+     * among the allocations that fail. */
+    int failures = 0;
+    for (long fail_at = 1;; fail_at++) {
+        db_destroy(&db);
+        db = db_open(path, &err);
+        assert_non_null(db);
+        s_arm(fail_at);
+        int rc = db_inventory_replace(db, "h1", next, 3, &err);
+        s_arm(0);
+        if (rc == 0) {
+            s_assert_state(db, 2, 6, 20);
+            break;
+        }
+        failures++;
+        assert_int_equal(err.code, DB_ERR_IO);
+        assert_true(strlen(err.text) > 0);
+        s_assert_state(db, 1, 8, 10);
+    }
+    assert_true(failures > 100);
+
+    /* The same for a delta: PF 0 changes back to 4 VFs on VLAN 20. */
+    vfp_inventory_t *grown = s_inventory(3, 20, 4);
+    vfp_inventory_delta_t delta = {.base_generation = 2,
+                                   .generation = 3,
+                                   .pf_count = 1,
+                                   .pfs = grown->pfs};
+    failures = 0;
+    for (long fail_at = 1;; fail_at++) {
+        s_arm(fail_at);
+        int rc = db_inventory_apply_delta(db, "h1", &delta, 4, &err);
+        s_arm(0);
+        if (rc == 0) {
+            s_assert_state(db, 3, 7, 20);
+            break;
+        }
+        failures++;
+        assert_int_equal(err.code, DB_ERR_IO);
+        s_assert_state(db, 2, 6, 20);
+    }
+    assert_true(failures > 5);
+
+    s_inventory_free(&base);
+    s_inventory_free(&next);
+    s_inventory_free(&grown);
+    db_destroy(&db);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char file[96];
+        snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
+        unlink(file);
+    }
+    rmdir(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_allocation_failure_is_clean),
+    };
+    return cmocka_run_group_tests(tests, s_setup_allocator, NULL);
+}
