@@ -76,7 +76,7 @@ static vfp_flag_t s_flag(int got, uint32_t value)
     return value ? VFP_ON : VFP_OFF;
 }
 
-static void s_fill_vf(struct rtnl_link_vf *info, vfp_vf_t *vf)
+void vf_reader_fill(struct rtnl_link_vf *info, vfp_vf_t *vf)
 {
     struct nl_addr *addr = NULL;
     if (rtnl_link_vf_get_addr(info, &addr) == 0 && addr &&
@@ -91,10 +91,14 @@ static void s_fill_vf(struct rtnl_link_vf *info, vfp_vf_t *vf)
         vf->qos = (uint8_t)(vlans->vlans[0].vf_vlan_qos & 0x7);
         vf->vlan_proto = vlans->vlans[0].vf_vlan_proto;
     }
+    /* The getter must run before its value is read: as two arguments of
+     * one call their order would be unspecified. */
     uint32_t value = 0;
-    vf->spoofchk = s_flag(rtnl_link_vf_get_spoofchk(info, &value), value);
+    int got = rtnl_link_vf_get_spoofchk(info, &value);
+    vf->spoofchk = s_flag(got, value);
     value = 0;
-    vf->trust = s_flag(rtnl_link_vf_get_trust(info, &value), value);
+    got = rtnl_link_vf_get_trust(info, &value);
+    vf->trust = s_flag(got, value);
     if (rtnl_link_vf_get_linkstate(info, &value) == 0 &&
         value <= VFP_LINK_DISABLE)
         vf->link_state = (vfp_link_state_t)value;
@@ -159,7 +163,7 @@ int vf_reader_read(struct nl_sock *sk, vfp_pf_t *pf, char *why, size_t whylen)
                             vf->index);
                 continue;
             }
-            s_fill_vf(info, vf);
+            vf_reader_fill(info, vf);
             rtnl_link_vf_put(info);
         }
     }

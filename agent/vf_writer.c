@@ -380,9 +380,10 @@ static struct nl_msg *s_build_change(int ifindex, struct rtnl_link *changes)
 }
 
 /* IFLA_VFINFO_LIST → IFLA_VF_INFO → IFLA_VF_VLAN_LIST → IFLA_VF_VLAN_INFO,
- * as iproute2 sends for "vlan N qos Q proto 802.1ad". libnl's builder puts
- * the protocol into this attribute in host byte order, which the kernel
- * refuses, so this one is built by hand. */
+ * as iproute2 sends for "vlan N qos Q proto 802.1ad". libnl 3.7 copies the
+ * protocol into this attribute in host byte order while the kernel reads it
+ * in network order (a driver would see 0xa888), so this one is built by
+ * hand. */
 static struct nl_msg *s_build_vlan_list(int ifindex, const vfp_apply_vf_t *d)
 {
     struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC, .ifi_index = ifindex};

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <netlink/route/link/sriov.h>
 
 #include "discover.h"
 #include "vf_reader.h"
@@ -27,6 +28,36 @@ static void s_pf(vfp_pf_t *pf, vfp_vf_t *vfs, const char *ifname)
     pf->vfs = vfs;
     pf->vf_count = 2;
     vfs[1].index = 1;
+}
+
+/* Spoof-check and trust on must read back as on: their getters used to be
+ * evaluated after their value argument, so both always read as off. */
+static void test_fill_reads_spoofchk_and_trust(void **state)
+{
+    struct rtnl_link_vf *info = rtnl_link_vf_alloc();
+    assert_non_null(info);
+    rtnl_link_vf_set_spoofchk(info, 1);
+    rtnl_link_vf_set_trust(info, 1);
+    rtnl_link_vf_set_linkstate(info, VFP_LINK_DISABLE);
+    vfp_vf_t vf = {0};
+    vf_reader_fill(info, &vf);
+    assert_true(vf.settings_known);
+    assert_int_equal(vf.spoofchk, VFP_ON);
+    assert_int_equal(vf.trust, VFP_ON);
+    assert_int_equal(vf.link_state, VFP_LINK_DISABLE);
+
+    rtnl_link_vf_set_spoofchk(info, 0);
+    vf_reader_fill(info, &vf);
+    assert_int_equal(vf.spoofchk, VFP_OFF);
+    assert_int_equal(vf.trust, VFP_ON);
+    rtnl_link_vf_put(info);
+
+    /* A driver that does not report them leaves them unknown. */
+    info = rtnl_link_vf_alloc();
+    vf_reader_fill(info, &vf);
+    assert_int_equal(vf.spoofchk, VFP_UNKNOWN);
+    assert_int_equal(vf.trust, VFP_UNKNOWN);
+    rtnl_link_vf_put(info);
 }
 
 static void test_no_such_netdev(void **state)
@@ -77,6 +108,7 @@ int main(void)
         return 77;
     }
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fill_reads_spoofchk_and_trust),
         cmocka_unit_test(test_no_such_netdev),
         cmocka_unit_test(test_netdev_without_vfs),
         cmocka_unit_test(test_discover_live_root),

@@ -249,6 +249,18 @@ expect_eq "drift: vfleet's scan reads the changed VLAN" 77 \
 out=$("$tool" drift "$pf" 3 $(all_args 3))
 expect_eq "drift: none on VF 3" "" "$out"
 
+# ---- a whole APPLY message, the PF named by its bus id ---------------------------
+
+busid=$(discover | jq -r --arg pf "$pf" '.pfs[] | select(.ifname == $pf) | .pci_addr')
+echo "PF $pf has bus id $busid"
+out=$("$tool" message "$busid" 4 3 mac 02:50:56:00:02:03 trust on)
+printf '%s\n' "$out"
+expect_match "message: VF count unchanged" "$out" \
+	"^result $busid 0 num_vfs 0 unchanged: 4 VFs"
+expect_match "message: mac set" "$out" "^result $busid 3 mac 0 set: "
+expect_match "message: trust unchanged" "$out" "^result $busid 3 trust 0 unchanged: "
+check_vf "message" 3 "vf 3 mac 02:50:56:00:02:03 vlan 13 qos 3 proto 802.1Q spoofchk on trust on state enable min_tx_rate 30 max_tx_rate 300"
+
 # ---- VF counts: through 0, in use, over the limit -----------------------------
 
 scan_num_vfs() {

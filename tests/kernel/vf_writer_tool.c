@@ -32,6 +32,11 @@ static void s_usage(FILE *out)
           "                             kernel value differs\n"
           "  numvfs PF N [INUSE,...]    set the VF count; INUSE lists VFs in "
           "use\n"
+          "  message PF N VF [ATTR VALUE]...\n"
+          "                             one APPLY message: PF by PCI address, "
+          "bus id\n"
+          "                             or ifname; N VFs, then VF's "
+          "settings\n"
           "  hugepages SIZE_KB PAGES    set a hugepage pool\n"
           "Results print as: result PF VF ATTR ERRNO MESSAGE; apply and reset\n"
           "end with: netlink-writes N\n",
@@ -202,6 +207,37 @@ static int s_drift(const char *sysfs, const char *pf, vfp_apply_vf_t *d)
     return TOOL_OK;
 }
 
+/* One APPLY message, as the controller would send it: PF by PCI address,
+ * bus id or ifname, resolved through a discovery scan. */
+static int s_message(vf_writer_t *writer, const char *sysfs, const char *pf,
+                     const char *count, vfp_apply_vf_t *d)
+{
+    unsigned long n;
+    if (s_number(count, UINT16_MAX, &n)) {
+        fprintf(stderr, "vf_writer_tool: bad VF count '%s'\n", count);
+        return TOOL_USAGE;
+    }
+    discover_opts_t opts = {.sysfs_root = sysfs};
+    vfp_inventory_t inv = {0};
+    char err[512];
+    if (discover_host(&opts, &inv, NULL, err, sizeof(err))) {
+        fprintf(stderr, "vf_writer_tool: discovery: %s\n", err);
+        return TOOL_FAILED;
+    }
+    vfp_apply_pf_t apf = {.num_vfs = (uint16_t)n};
+    snprintf(apf.pf, sizeof(apf.pf), "%s", pf);
+    snprintf(d->pf, sizeof(d->pf), "%s", pf);
+    vfp_apply_t apply = {
+        .revision = 1, .pf_count = 1, .pfs = &apf, .vf_count = 1, .vfs = d};
+    vfp_apply_result_t out = {0};
+    int rc = vf_writer_apply(writer, &apply, &inv, &out);
+    for (uint32_t i = 0; i < out.result_count; i++)
+        s_print_result(&out.results[i]);
+    free(out.results);
+    inventory_clear(&inv);
+    return rc == 0 ? TOOL_OK : TOOL_FAILED;
+}
+
 static int s_numvfs(vf_writer_t *writer, const char *pf, const char *count,
                     const char *in_use_list)
 {
@@ -273,6 +309,13 @@ static int s_run(vf_writer_t *writer, const char *sysfs, int argc, char **argv)
             return TOOL_USAGE;
         return cmd[0] == 'a' ? s_apply(writer, argv[1], &d)
                              : s_drift(sysfs, argv[1], &d);
+    }
+    if (!strcmp(cmd, "message") && argc >= 4) {
+        /* "PF N VF [ATTR VALUE]...": the shared parser reads the VF index
+         * and attributes after the slot it would give the PF, here N. */
+        if (s_parse_vf(argc - 2, argv + 2, &d))
+            return TOOL_USAGE;
+        return s_message(writer, sysfs, argv[1], argv[2], &d);
     }
     if (!strcmp(cmd, "reset") && argc == 3) {
         if (s_parse_vf(argc - 1, argv + 1, &d))
