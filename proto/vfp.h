@@ -89,11 +89,11 @@ typedef enum {
 /* ---- model ---------------------------------------------------------- */
 
 typedef struct {
-    uint16_t index;                     /* VF number on its PF (virtfnN) */
+    uint16_t index;                      /* VF number on its PF (virtfnN) */
     char pci_addr[VFP_PCI_ADDR_MAX + 1]; /* empty when not a PCI device */
-    int32_t iommu_group;                /* -1: none */
-    bool iommu_isolated;                /* group holds only this VF */
-    char driver[VFP_NAME_MAX + 1];      /* "" when unbound */
+    int32_t iommu_group;                 /* -1: none */
+    bool iommu_isolated;                 /* group holds only this VF */
+    char driver[VFP_NAME_MAX + 1];       /* "" when unbound */
     uint8_t mac[6];
     uint16_t vlan;       /* 0..4095; 0 = none */
     uint8_t qos;         /* 0..7 */
@@ -181,7 +181,7 @@ typedef struct {
 } vfp_inventory_delta_t;
 
 typedef struct {
-    uint64_t generation; /* agent's current inventory generation */
+    uint64_t generation;       /* agent's current inventory generation */
     uint64_t applied_revision; /* last APPLY revision fully applied */
 } vfp_heartbeat_t;
 
@@ -242,10 +242,10 @@ typedef enum {
 
 typedef struct {
     vfp_item_kind_t kind;
-    char pf[VFP_PCI_ADDR_MAX + 1]; /* "" for hugepages */
-    uint16_t index;                /* VF index, or 0 */
+    char pf[VFP_PCI_ADDR_MAX + 1];    /* "" for hugepages */
+    uint16_t index;                   /* VF index, or 0 */
     char attribute[VFP_NAME_MAX + 1]; /* "mac", "vlan", ..., "2048kB" */
-    int32_t err;                   /* 0 = ok, else a positive errno */
+    int32_t err;                      /* 0 = ok, else a positive errno */
     char message[VFP_TEXT_MAX + 1];
 } vfp_result_t;
 
@@ -303,8 +303,8 @@ typedef struct {
 /* Why a decode failed. `field` names the offending field as a path
  * ("inventory.pfs[2].vfs[5].vlan"), `text` says what was wrong with it. */
 typedef struct {
-    vfp_errcode_t code; /* VFP_ERR_MALFORMED or VFP_ERR_VERSION */
-    uint8_t peer_version; /* the header's version, when it could be read */
+    vfp_errcode_t code;       /* VFP_ERR_MALFORMED or VFP_ERR_VERSION */
+    uint8_t peer_version;     /* the header's version, when it could be read */
     uint8_t peer_msg_id;      /* the header's msg_id and request_id, */
     uint32_t peer_request_id; /* when all 8 header bytes could be read */
     char field[128];

@@ -60,17 +60,17 @@ static void s_vlog(vfp_log_level_t level, int errnum, const char *fmt,
     clock_gettime(CLOCK_REALTIME, &now);
     gmtime_r(&now.tv_sec, &tm);
     fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: %s\n",
-            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-            tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000, s_progname,
-            s_level_names[level], line);
+            tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+            tm.tm_sec, now.tv_nsec / 1000000, s_progname, s_level_names[level],
+            line);
 }
 
-#define S_LOG_BODY(level, errnum)                                          \
-    do {                                                                   \
-        va_list ap;                                                        \
-        va_start(ap, fmt);                                                 \
-        s_vlog(level, errnum, fmt, ap);                                    \
-        va_end(ap);                                                        \
+#define S_LOG_BODY(level, errnum)                                              \
+    do {                                                                       \
+        va_list ap;                                                            \
+        va_start(ap, fmt);                                                     \
+        s_vlog(level, errnum, fmt, ap);                                        \
+        va_end(ap);                                                            \
     } while (0)
 
 void log_warn(const char *fmt, ...)
