@@ -20,6 +20,7 @@ enum {
     OPT_DEBUGFS,
     OPT_NETLINK,
     OPT_NO_NETLINK,
+    OPT_STATE_DIR,
     OPT_LOG_LEVEL,
     OPT_SYSLOG,
     OPT_HELP,
@@ -39,6 +40,7 @@ static const struct option s_options[] = {
     {"debugfs-root", required_argument, NULL, OPT_DEBUGFS},
     {"netlink", no_argument, NULL, OPT_NETLINK},
     {"no-netlink", no_argument, NULL, OPT_NO_NETLINK},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"syslog", no_argument, NULL, OPT_SYSLOG},
     {"help", no_argument, NULL, OPT_HELP},
@@ -48,13 +50,16 @@ static const struct option s_options[] = {
 
 void agent_cli_usage(FILE *out)
 {
-    fputs("usage: vfleet-agent --discover [--json] [discovery options]\n"
+    fputs("usage: vfleet-agent --discover [--json] [--state-dir DIR] "
+          "[discovery options]\n"
           "       vfleet-agent --controller tcp://HOST:7450 --insecure "
           "[options]\n"
           "\n"
           "Discovers this host's SR-IOV PFs and VFs, IOMMU readiness and "
           "memory,\n"
-          "and reports them to a vfleet controller.\n"
+          "and reports them to a vfleet controller; applies the desired "
+          "state it\n"
+          "sends, keeps it in the state directory and logs drift from it.\n"
           "\n"
           "  --discover            print the inventory and exit\n"
           "  --json                with --discover: JSON instead of a table\n"
@@ -79,6 +84,12 @@ void agent_cli_usage(FILE *out)
           "a\n"
           "                        sysfs root other than /sys\n"
           "  --no-netlink          do not read VF settings through netlink\n"
+          "  --state-dir DIR       where the last desired state from the "
+          "controller\n"
+          "                        is kept (default /var/lib/vfleet-agent, "
+          "created\n"
+          "                        0700); with --discover: also print its "
+          "drift\n"
           "  --log-level LEVEL     error, warn, info (default) or debug\n"
           "  --syslog              log to syslog instead of stderr\n"
           "  --help                this text\n"
@@ -169,6 +180,14 @@ int agent_cli_parse(int argc, char **argv, agent_cli_t *cli, char *err,
             break;
         case OPT_NO_NETLINK:
             disc->netlink = DISCOVER_NETLINK_OFF;
+            break;
+        case OPT_STATE_DIR:
+            if (!*optarg) {
+                snprintf(err, errlen, "--state-dir: empty directory name");
+                return -1;
+            }
+            cli->session.state_dir = optarg;
+            cli->state_dir_given = true;
             break;
         case OPT_LOG_LEVEL:
             if (log_level_parse(optarg, &cli->log_level)) {

@@ -20,6 +20,7 @@ typedef struct {
     bool json;
     bool insecure;
     bool use_syslog;
+    bool state_dir_given; /* --discover shows drift only when asked */
     vfp_log_level_t log_level;
     session_opts_t session; /* includes the discovery options */
 } agent_cli_t;

@@ -3,6 +3,9 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
+
+#include "desired_state.h"
 
 static const char *s_cpu_virt_name(vfp_cpu_virt_t virt)
 {
@@ -152,8 +155,44 @@ static void s_print_pf(out_t *out, const vfp_pf_t *pf)
     out_close_object(out);
 }
 
-void inventory_print(out_t *out, const vfp_inventory_t *inv,
-                     const discover_warnings_t *warnings)
+static void s_print_drift(out_t *out, const vfp_inventory_t *inv,
+                          const vfp_apply_t *desired)
+{
+    if (!desired) {
+        out_text(out, "desired state: none stored\n");
+        out_open_array(out, "drift");
+        out_close_array(out);
+        return;
+    }
+    vf_drift_t *drift = NULL;
+    size_t n = desired_state_drift(desired, inv, &drift);
+    out_uint(out, OUT_ANY, "desired_revision",
+             "desired state revision %" PRIu64, desired->revision);
+    if (n == 0)
+        out_text(out, ": no drift\n");
+    else
+        out_text(out, ": %zu drifted\n", n);
+    out_open_array(out, "drift");
+    for (size_t i = 0; i < n; i++) {
+        const vf_drift_t *d = &drift[i];
+        char line[512];
+        desired_state_drift_line(d, line, sizeof(line));
+        out_text(out, "drift: %s\n", line);
+        out_open_object(out, NULL);
+        out_string(out, OUT_JSON, "pf", NULL, d->pf);
+        if (d->kind == VFP_ITEM_VF)
+            out_uint(out, OUT_JSON, "vf", NULL, d->index);
+        out_string(out, OUT_JSON, "attribute", NULL, d->attribute);
+        out_string(out, OUT_JSON, "detail", NULL, d->text);
+        out_close_object(out);
+    }
+    out_close_array(out);
+    free(drift);
+}
+
+static void s_print(out_t *out, const vfp_inventory_t *inv,
+                    const discover_warnings_t *warnings, bool with_desired,
+                    const vfp_apply_t *desired)
 {
     out_open_object(out, NULL);
     s_print_host(out, &inv->host);
@@ -172,5 +211,20 @@ void inventory_print(out_t *out, const vfp_inventory_t *inv,
     for (uint32_t i = 0; i < inv->pf_count; i++)
         s_print_pf(out, &inv->pfs[i]);
     out_close_array(out);
+    if (with_desired)
+        s_print_drift(out, inv, desired);
     out_close_object(out);
+}
+
+void inventory_print(out_t *out, const vfp_inventory_t *inv,
+                     const discover_warnings_t *warnings)
+{
+    s_print(out, inv, warnings, false, NULL);
+}
+
+void inventory_print_desired(out_t *out, const vfp_inventory_t *inv,
+                             const discover_warnings_t *warnings,
+                             const vfp_apply_t *desired)
+{
+    s_print(out, inv, warnings, true, desired);
 }

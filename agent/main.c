@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "agent_cli.h"
+#include "desired_state.h"
 #include "discover.h"
 #include "inventory_print.h"
 #include "session.h"
@@ -18,10 +19,26 @@ static int s_discover(const agent_cli_t *cli)
         fprintf(stderr, "vfleet-agent: %s\n", err);
         return 1;
     }
+    /* Read-only here: a bad file is reported, not moved aside; that is the
+     * running agent's job. */
+    vfp_msg_t *desired = NULL;
+    int stored = 0;
+    if (cli->state_dir_given)
+        stored = desired_state_load(cli->session.state_dir, false, &desired,
+                                    err, sizeof(err));
     out_t *out = out_new(stdout, cli->json);
-    inventory_print(out, &inv, &warnings);
+    if (!cli->state_dir_given)
+        inventory_print(out, &inv, &warnings);
+    else
+        inventory_print_desired(out, &inv, &warnings,
+                                desired ? &desired->u.apply : NULL);
     out_destroy(&out);
     inventory_clear(&inv);
+    vfp_msg_destroy(&desired);
+    if (stored < 0) {
+        fprintf(stderr, "vfleet-agent: desired state: %s\n", err);
+        return 1;
+    }
     return 0;
 }
 

@@ -8,9 +8,15 @@
  * still watched. A socket monitor tells this loop when a connection is up
  * (send HELLO) or gone (wait for the next one). When a connection is up but
  * no WELCOME comes, the socket is rebuilt after an application backoff with
- * the same cap. */
+ * the same cap.
+ *
+ * Desired state: an APPLY is stored on disk (desired_state.c) before the
+ * writer touches the kernel, so a restarted agent re-applies the last one
+ * at once, controller or not; every rescan compares the kernel with it and
+ * logs drift when that changes. */
 #include "session.h"
 
+#include <assert.h>
 #include <czmq.h>
 #include <errno.h>
 #include <linux/rtnetlink.h>
@@ -20,7 +26,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "desired_state.h"
 #include "inventory_diff.h"
+#include "vf_writer.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
 
@@ -47,6 +55,10 @@ typedef struct {
     uint8_t proto_version; /* chosen by WELCOME; HELLO uses the oldest */
     unsigned monitor_seq;
     vfp_inventory_t inv; /* what the controller holds, or is about to */
+    vf_writer_t *writer;
+    vfp_msg_t *desired;        /* the stored APPLY, or NULL */
+    uint64_t applied_revision; /* last revision applied with every item ok */
+    char *drift_logged;        /* drift lines last logged; NULL: none yet */
 } s_session_t;
 
 void session_opts_init(session_opts_t *opts)
@@ -57,6 +69,7 @@ void session_opts_init(session_opts_t *opts)
     opts->miss_limit = 3;
     opts->backoff_min_s = 0.5;
     opts->backoff_max_s = 30.0;
+    opts->state_dir = DESIRED_STATE_DIR;
 }
 
 static int64_t s_ms(double seconds)
@@ -66,10 +79,9 @@ static int64_t s_ms(double seconds)
 
 /* ---- sending --------------------------------------------------------- */
 
-static void s_send(s_session_t *self, vfp_msg_t *msg)
+static void s_transmit(s_session_t *self, vfp_msg_t *msg)
 {
     vfp_decode_error_t err;
-    msg->request_id = ++self->request_id;
     msg->version = msg->id == VFP_HELLO ? VFP_VERSION_MIN : self->proto_version;
     if (vfp_send(self->dealer, NULL, msg, &err)) {
         if (err.code != VFP_OK)
@@ -79,6 +91,30 @@ static void s_send(s_session_t *self, vfp_msg_t *msg)
             log_warn("%s not sent", vfp_id_name(msg->id));
     } else
         log_debug("sent %s", vfp_id_name(msg->id));
+}
+
+/* A message of our own: it carries our next request_id. */
+static void s_send(s_session_t *self, vfp_msg_t *msg)
+{
+    msg->request_id = ++self->request_id;
+    s_transmit(self, msg);
+}
+
+/* An answer carries the request_id of what it answers (PROTOCOL.md 3). */
+static void s_answer(s_session_t *self, vfp_msg_t *msg, uint32_t request_id)
+{
+    msg->request_id = request_id;
+    s_transmit(self, msg);
+}
+
+static void s_answer_error(s_session_t *self, uint32_t request_id,
+                           vfp_errcode_t code, const char *text)
+{
+    vfp_msg_t *msg = vfp_msg_new(VFP_ERROR);
+    msg->u.error.code = (uint16_t)code;
+    snprintf(msg->u.error.text, sizeof(msg->u.error.text), "%s", text);
+    s_answer(self, msg, request_id);
+    vfp_msg_destroy(&msg);
 }
 
 static void s_send_hello(s_session_t *self)
@@ -111,15 +147,52 @@ static void s_send_heartbeat(s_session_t *self)
 {
     vfp_msg_t *msg = vfp_msg_new(VFP_HEARTBEAT);
     msg->u.heartbeat.generation = self->inv.generation;
+    msg->u.heartbeat.applied_revision = self->applied_revision;
     s_send(self, msg);
     vfp_msg_destroy(&msg);
 }
 
 /* ---- scanning -------------------------------------------------------- */
 
+/* Logs how the scan differs from the desired state, but only when that
+ * differs from what was logged last: a VF someone changed by hand is
+ * reported once, not on every rescan. */
+static void s_check_drift(s_session_t *self, const vfp_inventory_t *scan)
+{
+    if (!self->desired)
+        return;
+    vf_drift_t *drift = NULL;
+    size_t n = desired_state_drift(&self->desired->u.apply, scan, &drift);
+    size_t cap = n * 512 + 1, used = 0;
+    char *text = calloc(1, cap);
+    assert(text);
+    for (size_t i = 0; i < n; i++) {
+        desired_state_drift_line(&drift[i], text + used, cap - used - 1);
+        used += strlen(text + used);
+        text[used++] = '\n';
+    }
+    if (self->drift_logged && !strcmp(self->drift_logged, text)) {
+        free(text);
+        free(drift);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char line[512];
+        desired_state_drift_line(&drift[i], line, sizeof(line));
+        log_warnx("drift: %s", line);
+    }
+    if (n == 0 && self->drift_logged && self->drift_logged[0])
+        log_info("drift: none; the host matches desired revision %llu",
+                 (unsigned long long)self->desired->u.apply.revision);
+    free(self->drift_logged);
+    self->drift_logged = text;
+    free(drift);
+}
+
 /* Rescans; when the result differs from what the controller holds, the
- * generation moves on and, while online, a delta goes out. */
-static void s_rescan(s_session_t *self)
+ * generation moves on and, while online, a delta goes out. check_drift is
+ * false only just before an apply, which is about to change the kernel. */
+static void s_rescan(s_session_t *self, bool check_drift)
 {
     char err[256];
     discover_warnings_t warnings;
@@ -131,6 +204,8 @@ static void s_rescan(s_session_t *self)
     }
     for (uint32_t i = 0; i < warnings.count; i++)
         log_debug("scan: %s", warnings.text[i]);
+    if (check_drift)
+        s_check_drift(self, &scan);
     vfp_msg_t *msg = vfp_msg_new(VFP_INVENTORY_DELTA);
     vfp_inventory_delta_t *delta = &msg->u.delta;
     if (!inventory_diff(&self->inv, &scan, delta)) {
@@ -268,7 +343,7 @@ static void s_on_welcome(s_session_t *self, const vfp_welcome_t *welcome)
     log_info("welcomed by controller %s (protocol %u, heartbeat %u ms)",
              welcome->controller_id, welcome->proto_version,
              welcome->heartbeat_ms);
-    s_rescan(self);
+    s_rescan(self, true);
     s_send_inventory(self);
     self->next_heartbeat = zclock_mono() + self->heartbeat_ms;
 }
@@ -293,6 +368,87 @@ static void s_on_error(s_session_t *self, const vfp_error_t *error)
                  VFP_VERSION_MIN, VFP_VERSION);
         s_give_up_connection(self, why);
     }
+}
+
+/* Applies the stored desired state to the kernel against a fresh scan,
+ * logs every item that failed, and rescans so the controller sees the
+ * result. Fills *result; returns 0 when every item is ok. */
+static int s_apply(s_session_t *self, vfp_apply_result_t *result)
+{
+    const vfp_apply_t *apply = &self->desired->u.apply;
+    s_rescan(self, false);
+    int rc = vf_writer_apply(self->writer, apply, &self->inv, result);
+    uint32_t failed = 0;
+    for (uint32_t i = 0; i < result->result_count; i++) {
+        const vfp_result_t *r = &result->results[i];
+        if (!r->err)
+            continue;
+        failed++;
+        if (r->kind == VFP_ITEM_VF)
+            log_warnx("apply revision %llu: pf %s vf %u %s: %s (%s)",
+                      (unsigned long long)apply->revision, r->pf, r->index,
+                      r->attribute, r->message, strerror(r->err));
+        else
+            log_warnx("apply revision %llu: %s%s%s%s: %s (%s)",
+                      (unsigned long long)apply->revision,
+                      r->pf[0] ? "pf " : "", r->pf, r->pf[0] ? " " : "",
+                      r->attribute, r->message, strerror(r->err));
+    }
+    log_info("apply revision %llu: %u items, %u failed",
+             (unsigned long long)apply->revision, result->result_count, failed);
+    if (rc == 0)
+        self->applied_revision = apply->revision;
+    s_rescan(self, true);
+    return rc;
+}
+
+/* An APPLY from the controller: stored first, then applied, answered with
+ * every item's result. Takes *msg_p when it becomes the desired state. */
+static void s_on_apply(s_session_t *self, vfp_msg_t **msg_p)
+{
+    vfp_msg_t *msg = *msg_p;
+    const vfp_apply_t *apply = &msg->u.apply;
+    char err[512], text[VFP_TEXT_MAX];
+    if (self->state != S_ONLINE) {
+        log_warnx("APPLY revision %llu before WELCOME; dropped",
+                  (unsigned long long)apply->revision);
+        return;
+    }
+    /* Revisions only grow (PROTOCOL.md 7.4): an older one is a controller
+     * that lost track, and must not undo what a newer one asked for. */
+    if (self->desired && apply->revision < self->desired->u.apply.revision) {
+        snprintf(text, sizeof(text),
+                 "APPLY revision %llu is older than the stored desired "
+                 "state, revision %llu; refused",
+                 (unsigned long long)apply->revision,
+                 (unsigned long long)self->desired->u.apply.revision);
+        log_warnx("%s", text);
+        s_answer_error(self, msg->request_id, VFP_ERR_INVALID, text);
+        return;
+    }
+    /* Not stored means not applied: a restart would otherwise re-apply an
+     * older state over this one. */
+    if (desired_state_save(self->opts->state_dir, apply, err, sizeof(err))) {
+        snprintf(text, sizeof(text),
+                 "APPLY revision %llu not applied: desired state not "
+                 "stored: %s",
+                 (unsigned long long)apply->revision, err);
+        log_warnx("%s", text);
+        s_answer_error(self, msg->request_id, VFP_ERR_INTERNAL, text);
+        return;
+    }
+    log_info("APPLY revision %llu stored in %s/%s: %u PFs, %u VFs, %u "
+             "hugepage pools",
+             (unsigned long long)apply->revision, self->opts->state_dir,
+             DESIRED_STATE_FILE, apply->pf_count, apply->vf_count,
+             apply->hugepage_count);
+    vfp_msg_destroy(&self->desired);
+    self->desired = msg;
+    *msg_p = NULL;
+    vfp_msg_t *answer = vfp_msg_new(VFP_APPLY_RESULT);
+    s_apply(self, &answer->u.apply_result);
+    s_answer(self, answer, self->desired->request_id);
+    vfp_msg_destroy(&answer);
 }
 
 static void s_on_message(s_session_t *self)
@@ -323,9 +479,7 @@ static void s_on_message(s_session_t *self)
         s_on_error(self, &msg->u.error);
         break;
     case VFP_APPLY:
-        log_warnx("APPLY not supported by this agent yet; revision %llu "
-                  "dropped",
-                  (unsigned long long)msg->u.apply.revision);
+        s_on_apply(self, &msg);
         break;
     default:
         log_warnx("unexpected %s from the controller; dropped",
@@ -388,7 +542,7 @@ static void s_on_timers(s_session_t *self, int64_t now)
         s_give_up_connection(self, why);
     }
     if (now >= self->next_rescan) {
-        s_rescan(self);
+        s_rescan(self, true);
         self->next_rescan = now + s_ms(self->opts->rescan_s);
     }
     if (self->state == S_ONLINE && now >= self->next_heartbeat) {
@@ -411,6 +565,42 @@ static int64_t s_next_deadline(const s_session_t *self)
     return next;
 }
 
+/* The desired state stored by an earlier run is re-applied before any
+ * controller is asked: the host reaches it even while none answers. A file
+ * that does not decode is moved aside, never reused. */
+static void s_restore_desired(s_session_t *self)
+{
+    char err[1024];
+    int rc = desired_state_load(self->opts->state_dir, true, &self->desired,
+                                err, sizeof(err));
+    if (rc < 0) {
+        log_warnx("desired state not restored: %s", err);
+        return;
+    }
+    if (rc == 0) {
+        log_info("no desired state stored in %s yet", self->opts->state_dir);
+        return;
+    }
+    log_info("re-applying desired state revision %llu from %s/%s",
+             (unsigned long long)self->desired->u.apply.revision,
+             self->opts->state_dir, DESIRED_STATE_FILE);
+    vfp_apply_result_t result = {0};
+    s_apply(self, &result);
+    free(result.results);
+}
+
+static void s_cleanup(s_session_t *self)
+{
+    s_disconnect(self);
+    nl_socket_free(self->events);
+    self->events = NULL;
+    vf_writer_destroy(&self->writer);
+    vfp_msg_destroy(&self->desired);
+    free(self->drift_logged);
+    self->drift_logged = NULL;
+    inventory_clear(&self->inv);
+}
+
 int session_run(const session_opts_t *opts, char *err, size_t errlen)
 {
     s_session_t self = {
@@ -429,11 +619,18 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
         inventory_clear(&self.inv);
         return -1;
     }
+    if (desired_state_dir_init(opts->state_dir, err, errlen) ||
+        !(self.writer =
+              vf_writer_new(opts->discover.sysfs_root, err, errlen))) {
+        inventory_clear(&self.inv);
+        return -1;
+    }
+    s_restore_desired(&self);
     zsys_init();
     if (s_connect(&self)) {
         snprintf(err, errlen, "cannot connect to %s: %s", opts->endpoint,
                  zmq_strerror(errno));
-        inventory_clear(&self.inv);
+        s_cleanup(&self);
         return -1;
     }
     s_events_open(&self);
@@ -477,8 +674,6 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
         s_on_timers(&self, zclock_mono());
     }
     log_info("stopping");
-    s_disconnect(&self);
-    nl_socket_free(self.events);
-    inventory_clear(&self.inv);
+    s_cleanup(&self);
     return zsys_interrupted ? 0 : -1;
 }

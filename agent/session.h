@@ -7,22 +7,26 @@
 #include "discover.h"
 
 typedef struct {
-    const char *endpoint; /* "tcp://HOST:7450" */
-    double heartbeat_s;   /* until the controller's WELCOME sets it */
-    double rescan_s;      /* periodic rescan; netlink link events too */
-    unsigned miss_limit;  /* silent heartbeat intervals before reconnect */
-    double backoff_min_s; /* first reconnect delay, doubling ... */
-    double backoff_max_s; /* ... up to this */
+    const char *endpoint;  /* "tcp://HOST:7450" */
+    double heartbeat_s;    /* until the controller's WELCOME sets it */
+    double rescan_s;       /* periodic rescan; netlink link events too */
+    unsigned miss_limit;   /* silent heartbeat intervals before reconnect */
+    double backoff_min_s;  /* first reconnect delay, doubling ... */
+    double backoff_max_s;  /* ... up to this */
+    const char *state_dir; /* where the last APPLY is kept */
     discover_opts_t discover;
 } session_opts_t;
 
 /* Sets the defaults: heartbeat 2 s, rescan 10 s, miss_limit 3, backoff
- * 0.5 s doubling to 30 s, live /sys and /proc. */
+ * 0.5 s doubling to 30 s, state in /var/lib/vfleet-agent, live /sys and
+ * /proc. */
 void session_opts_init(session_opts_t *opts);
 
-/* Runs until SIGINT/SIGTERM: HELLO, WELCOME, full INVENTORY, then
- * HEARTBEATs and INVENTORY_DELTAs when a rescan finds a change;
- * reconnects with backoff when the controller goes quiet. Returns 0 on a
+/* Runs until SIGINT/SIGTERM: re-applies the desired state stored in
+ * state_dir, then HELLO, WELCOME, full INVENTORY, HEARTBEATs and
+ * INVENTORY_DELTAs when a rescan finds a change; APPLYs are stored, applied
+ * and answered, and drift from the stored one is logged; reconnects with
+ * backoff when the controller goes quiet. Returns 0 on a
  * clean stop, -1 with err when it cannot run at all. */
 int session_run(const session_opts_t *opts, char *err, size_t errlen);
 

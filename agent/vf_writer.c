@@ -799,7 +799,9 @@ int vf_writer_apply_vf(vf_writer_t *self, const char *pf_ifname,
 /* Writes text to path; 0 or errno. */
 static int s_write_file(const char *path, const char *text)
 {
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    /* O_TRUNC as a shell's ">" does: sysfs ignores it, and a recorded
+     * tree (a regular file) then holds exactly the number written. */
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
     if (fd < 0)
         return errno;
     size_t len = strlen(text);

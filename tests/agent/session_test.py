@@ -5,7 +5,8 @@ Checks, in one run of about fourteen seconds: reconnect backoff when no
 WELCOME comes; a rescan on netlink link events (live /sys, private network
 namespace); HELLO; a full INVENTORY equal to what --discover --json prints
 for the same tree; heartbeats at the interval WELCOME set; malformed,
-unexpected and APPLY messages dropped without harm; a delta after each
+unexpected messages dropped without harm, an empty APPLY stored, applied
+and answered; a delta after each
 change of the tree (VF driver, VF count) and none without one; a full
 INVENTORY after ERROR RESYNC; reconnect and full re-send after the peer
 restarts in place and after it is killed and started again; a clean exit
@@ -104,7 +105,8 @@ def check_backoff(sysfs, procfs):
     with open(os.path.join(WORK, "agent-backoff.log"), "w") as log:
         agent = subprocess.Popen(
             [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root",
-             sysfs, "--procfs-root", procfs, "--heartbeat", "0.2"],
+             sysfs, "--procfs-root", procfs, "--heartbeat", "0.2",
+             "--state-dir", os.path.join(WORK, "state-backoff")],
             stderr=log)
         try:
             time.sleep(4.5)
@@ -135,7 +137,7 @@ def check_link_events():
         "$1" --bind tcp://127.0.0.1:7450 --dir "$3" >/dev/null & peer=$!
         sleep 0.3
         "$2" --controller tcp://127.0.0.1:7450 --insecure --log-level debug \
-            2>"$4" & agent=$!
+            --state-dir "$3/state" 2>"$4" & agent=$!
         sleep 1
         ip link add vfleet0 type veth peer name vfleet1
         sleep 0.5
@@ -170,7 +172,8 @@ def main():
     agent = subprocess.Popen(
         [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root", sysfs,
          "--procfs-root", procfs, "--heartbeat", "1", "--rescan", "0.3",
-         "--log-level", "debug"], stderr=log)
+         "--log-level", "debug", "--state-dir", os.path.join(WORK, "state")],
+        stderr=log)
     try:
         # HELLO, then a full inventory that is exactly the discovery
         _, hello = peer.wait_for("HELLO", 5)
@@ -199,9 +202,12 @@ def main():
         text = open(log_path).read()
         for needle in ("malformed message from the controller dropped",
                        "unexpected INVENTORY from the controller",
-                       "APPLY not supported by this agent yet"):
+                       "apply revision 7: 0 items, 0 failed"):
             if needle not in text:
                 fail("agent log lacks '%s'" % needle)
+        _, result = peer.wait_for("APPLY_RESULT", 1)
+        if (result["revision"], result["results"]) != ("7", "0"):
+            fail("APPLY_RESULT for the empty APPLY: %s" % result)
 
         # change the tree: VF 0 moves from iavf to vfio-pci
         vf0 = os.path.join(sysfs, "bus", "pci", "devices", "0000:37:02.0")

@@ -185,6 +185,15 @@ static void test_cli(void **state)
     assert_int_equal(s_parse(&cli, err, "--discover", "--json", NULL), 0);
     assert_int_equal(cli.mode, AGENT_DISCOVER);
     assert_true(cli.json);
+    assert_string_equal(cli.session.state_dir, "/var/lib/vfleet-agent");
+    assert_false(cli.state_dir_given);
+    assert_int_equal(
+        s_parse(&cli, err, "--discover", "--state-dir", "/srv/st", NULL), 0);
+    assert_string_equal(cli.session.state_dir, "/srv/st");
+    assert_true(cli.state_dir_given);
+    assert_int_equal(s_parse(&cli, err, "--discover", "--state-dir", "", NULL),
+                     -1);
+    assert_string_equal(err, "--state-dir: empty directory name");
     assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450", NULL),
                      -1);
     assert_non_null(strstr(err, "refusing to start without --insecure"));

@@ -7,9 +7,20 @@
  * it with what discovery prints. It speaks the protocol only through the
  * real codec. Options make it misbehave on purpose:
  *   --garbage             after WELCOME, send a frame that does not decode,
- *                         an unexpected INVENTORY and an APPLY
+ *                         an unexpected INVENTORY and an empty APPLY
+ *                         (revision 7)
  *   --resync-first-delta  answer the first delta with ERROR RESYNC
  *   --mute                answer nothing, not even HELLO
+ * and one makes it a controller that has something to say:
+ *   --apply FILE          after the first INVENTORY, send the APPLY that
+ *                         FILE describes (repeatable: sent in order, the
+ *                         n-th with request_id 1000 + n); the answers are
+ *                         printed, APPLY_RESULTs also dumped as JSON
+ * FILE holds one item a line: "revision N", "pf ADDR NUM_VFS",
+ * "vf ADDR INDEX [mac M] [vlan V] [qos Q] [spoofchk on|off]
+ * [trust on|off]", "hugepages SIZE_KB PAGES".
+ *   --show-apply FILE     decode FILE (an encoded vfp APPLY, as the agent
+ *                         stores it) and print it in that same form
  * SIGHUP restarts it in place: the socket closes, every session is
  * forgotten, and it binds again half a second later, as a restarted
  * controller would. It stops on SIGTERM/SIGINT. */
@@ -22,8 +33,11 @@
 #include <string.h>
 
 #include "inventory_print.h"
+#include "output.h"
 #include "vfp.h"
 #include "vfp_transport.h"
+
+#define S_APPLY_FILES_MAX 8
 
 typedef struct {
     const char *endpoint;
@@ -33,6 +47,9 @@ typedef struct {
     bool resync_first_delta;
     bool resync_sent;
     bool mute;
+    const char *apply_files[S_APPLY_FILES_MAX];
+    unsigned apply_count;
+    bool applies_sent;
     unsigned seq;
     int64_t start;
     zsock_t *router;
@@ -106,6 +123,182 @@ static void s_misbehave(s_peer_t *self, zframe_t *to)
     s_reply(self, to, msg);
 }
 
+/* ---- APPLY as text ------------------------------------------------------ */
+
+static int s_parse_vf(char *rest, vfp_apply_vf_t *vf)
+{
+    char *key, *value, *save = NULL;
+    if (sscanf(rest, "%32s %hu", vf->pf, &vf->index) != 2)
+        return -1;
+    strtok_r(rest, " ", &save);
+    strtok_r(NULL, " ", &save);
+    while ((key = strtok_r(NULL, " ", &save))) {
+        if (!(value = strtok_r(NULL, " ", &save)))
+            return -1;
+        if (!strcmp(key, "mac")) {
+            if (vfp_mac_parse(value, vf->mac))
+                return -1;
+            vf->set |= VFP_SET_MAC;
+        } else if (!strcmp(key, "vlan") || !strcmp(key, "qos")) {
+            unsigned long v = strtoul(value, NULL, 10);
+            if (key[0] == 'v')
+                vf->vlan = (uint16_t)v;
+            else
+                vf->qos = (uint8_t)v;
+            vf->vlan_proto = VFP_VLAN_PROTO_8021Q;
+            vf->set |= VFP_SET_VLAN;
+        } else if (!strcmp(key, "spoofchk") || !strcmp(key, "trust")) {
+            vfp_flag_t flag = !strcmp(value, "on") ? VFP_ON : VFP_OFF;
+            if (key[0] == 's') {
+                vf->spoofchk = flag;
+                vf->set |= VFP_SET_SPOOFCHK;
+            } else {
+                vf->trust = flag;
+                vf->set |= VFP_SET_TRUST;
+            }
+        } else
+            return -1;
+    }
+    return 0;
+}
+
+/* Reads an APPLY described as text; exits on a bad file (a test bug). */
+static vfp_msg_t *s_read_apply(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        exit(2);
+    }
+    vfp_msg_t *msg = vfp_msg_new(VFP_APPLY);
+    vfp_apply_t *a = &msg->u.apply;
+    a->pfs = calloc(VFP_PFS_MAX, sizeof(*a->pfs));
+    a->vfs = calloc(256, sizeof(*a->vfs));
+    char line[512];
+    unsigned lineno = 0;
+    while (fgets(line, sizeof(line), f)) {
+        lineno++;
+        line[strcspn(line, "\n")] = '\0';
+        unsigned long long revision, pages;
+        unsigned size_kb;
+        int ok = 0;
+        if (sscanf(line, "revision %llu", &revision) == 1) {
+            a->revision = revision;
+            ok = 1;
+        } else if (!strncmp(line, "pf ", 3) && a->pf_count < VFP_PFS_MAX) {
+            vfp_apply_pf_t *pf = &a->pfs[a->pf_count++];
+            ok = sscanf(line + 3, "%32s %hu", pf->pf, &pf->num_vfs) == 2;
+        } else if (!strncmp(line, "vf ", 3) && a->vf_count < 256)
+            ok = !s_parse_vf(line + 3, &a->vfs[a->vf_count++]);
+        else if (sscanf(line, "hugepages %u %llu", &size_kb, &pages) == 2 &&
+                 a->hugepage_count < VFP_HUGEPAGES_MAX) {
+            a->hugepages[a->hugepage_count].size_kb = size_kb;
+            a->hugepages[a->hugepage_count++].pages = pages;
+            ok = 1;
+        }
+        if (!ok) {
+            fprintf(stderr, "test_peer: %s:%u: cannot read '%s'\n", path,
+                    lineno, line);
+            exit(2);
+        }
+    }
+    fclose(f);
+    return msg;
+}
+
+static void s_print_apply(const vfp_apply_t *a)
+{
+    char mac[18];
+    printf("revision %" PRIu64 "\n", a->revision);
+    for (uint32_t i = 0; i < a->pf_count; i++)
+        printf("pf %s %u\n", a->pfs[i].pf, a->pfs[i].num_vfs);
+    for (uint32_t i = 0; i < a->vf_count; i++) {
+        const vfp_apply_vf_t *vf = &a->vfs[i];
+        printf("vf %s %u", vf->pf, vf->index);
+        if (vf->set & VFP_SET_MAC)
+            printf(" mac %s", vfp_mac_format(vf->mac, mac));
+        if (vf->set & VFP_SET_VLAN)
+            printf(" vlan %u qos %u", vf->vlan, vf->qos);
+        if (vf->set & VFP_SET_SPOOFCHK)
+            printf(" spoofchk %s", vfp_flag_name(vf->spoofchk));
+        if (vf->set & VFP_SET_TRUST)
+            printf(" trust %s", vfp_flag_name(vf->trust));
+        printf("\n");
+    }
+    for (uint32_t i = 0; i < a->hugepage_count; i++)
+        printf("hugepages %u %" PRIu64 "\n", a->hugepages[i].size_kb,
+               a->hugepages[i].pages);
+}
+
+/* Decodes an encoded APPLY file with the real codec and prints it. */
+static int s_show_apply(const char *path)
+{
+    zfile_t *file = zfile_new(NULL, path);
+    zchunk_t *chunk = file && zfile_input(file) == 0
+                          ? zfile_read(file, VFP_MSG_MAX, 0)
+                          : NULL;
+    zfile_destroy(&file);
+    if (!chunk) {
+        fprintf(stderr, "test_peer: cannot read %s\n", path);
+        return 1;
+    }
+    vfp_decode_error_t err;
+    vfp_msg_t *msg = vfp_decode(zchunk_data(chunk), zchunk_size(chunk), &err);
+    zchunk_destroy(&chunk);
+    if (!msg || msg->id != VFP_APPLY) {
+        fprintf(stderr, "test_peer: %s: not an APPLY: %s: %s\n", path,
+                msg ? vfp_id_name(msg->id) : err.field, msg ? "" : err.text);
+        vfp_msg_destroy(&msg);
+        return 1;
+    }
+    s_print_apply(&msg->u.apply);
+    vfp_msg_destroy(&msg);
+    return 0;
+}
+
+static void s_dump_results(s_peer_t *self, const vfp_apply_result_t *r)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%03u-APPLY_RESULT.json", self->dir,
+             ++self->seq);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    out_t *out = out_new(f, true);
+    out_open_object(out, NULL);
+    out_uint(out, OUT_JSON, "revision", NULL, r->revision);
+    out_open_array(out, "results");
+    for (uint32_t i = 0; i < r->result_count; i++) {
+        out_open_object(out, NULL);
+        out_uint(out, OUT_JSON, "kind", NULL, r->results[i].kind);
+        out_string(out, OUT_JSON, "pf", NULL, r->results[i].pf);
+        out_uint(out, OUT_JSON, "index", NULL, r->results[i].index);
+        out_string(out, OUT_JSON, "attribute", NULL, r->results[i].attribute);
+        out_int(out, OUT_JSON, "err", NULL, r->results[i].err);
+        out_string(out, OUT_JSON, "message", NULL, r->results[i].message);
+        out_close_object(out);
+    }
+    out_close_array(out);
+    out_close_object(out);
+    out_destroy(&out);
+    fclose(f);
+}
+
+static void s_send_applies(s_peer_t *self, zframe_t *to)
+{
+    self->applies_sent = true;
+    for (unsigned i = 0; i < self->apply_count; i++) {
+        vfp_msg_t *msg = s_read_apply(self->apply_files[i]);
+        msg->request_id = 1000 + i;
+        printf("%" PRId64 " SENT_APPLY revision=%" PRIu64 " request_id=%u\n",
+               zclock_mono() - self->start, msg->u.apply.revision,
+               msg->request_id);
+        s_reply(self, to, msg);
+    }
+}
+
 static void s_on_message(s_peer_t *self, zframe_t *from, vfp_msg_t *msg,
                          bool *welcomed)
 {
@@ -135,6 +328,24 @@ static void s_on_message(s_peer_t *self, zframe_t *from, vfp_msg_t *msg,
                " pfs=%u file=%03u\n",
                t, msg->u.inventory.generation, msg->u.inventory.pf_count,
                self->seq);
+        if (!self->applies_sent && self->apply_count)
+            s_send_applies(self, from);
+        break;
+    case VFP_APPLY_RESULT: {
+        const vfp_apply_result_t *r = &msg->u.apply_result;
+        uint32_t failed = 0;
+        for (uint32_t i = 0; i < r->result_count; i++)
+            failed += r->results[i].err != 0;
+        s_dump_results(self, r);
+        printf("%" PRId64 " APPLY_RESULT revision=%" PRIu64
+               " request_id=%u results=%u failed=%u file=%03u\n",
+               t, r->revision, msg->request_id, r->result_count, failed,
+               self->seq);
+        break;
+    }
+    case VFP_ERROR:
+        printf("%" PRId64 " ERROR code=%s request_id=%u\n", t,
+               vfp_errcode_name(msg->u.error.code), msg->request_id);
         break;
     case VFP_INVENTORY_DELTA:
         s_dump(self, msg);
@@ -150,8 +361,10 @@ static void s_on_message(s_peer_t *self, zframe_t *from, vfp_msg_t *msg,
         }
         break;
     case VFP_HEARTBEAT:
-        printf("%" PRId64 " HEARTBEAT generation=%" PRIu64 "\n", t,
-               msg->u.heartbeat.generation);
+        printf("%" PRId64 " HEARTBEAT generation=%" PRIu64 " applied=%" PRIu64
+               "\n",
+               t, msg->u.heartbeat.generation,
+               msg->u.heartbeat.applied_revision);
         break;
     default:
         printf("%" PRId64 " %s\n", t, vfp_id_name(msg->id));
@@ -233,6 +446,8 @@ int main(int argc, char **argv)
         {"garbage", no_argument, NULL, 'g'},
         {"resync-first-delta", no_argument, NULL, 'r'},
         {"mute", no_argument, NULL, 'm'},
+        {"apply", required_argument, NULL, 'a'},
+        {"show-apply", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
     };
     s_peer_t self = {.heartbeat_ms = 2000};
@@ -257,10 +472,21 @@ int main(int argc, char **argv)
         case 'm':
             self.mute = true;
             break;
+        case 'a':
+            if (self.apply_count == S_APPLY_FILES_MAX) {
+                fprintf(stderr, "test_peer: at most %d --apply\n",
+                        S_APPLY_FILES_MAX);
+                return 2;
+            }
+            self.apply_files[self.apply_count++] = optarg;
+            break;
+        case 's':
+            return s_show_apply(optarg);
         default:
             fprintf(stderr, "usage: test_peer --bind ENDPOINT --dir DIR "
                             "[--heartbeat-ms N] [--garbage] "
-                            "[--resync-first-delta] [--mute]\n");
+                            "[--resync-first-delta] [--mute] "
+                            "[--apply FILE]... | --show-apply FILE\n");
             return 2;
         }
     }

@@ -389,6 +389,7 @@ agent)
 		"$agent_bin" --controller "$agents" --insecure --no-netlink \
 			--sysfs-root "$work/trees/$scenario/sys" \
 			--procfs-root "$work/trees/$scenario/proc" \
+			--state-dir "$work/agent-state-$scenario" \
 			>>"$work/agent.log" 2>&1 &
 		pids="$pids $!"
 		agent_pids="$agent_pids $!"

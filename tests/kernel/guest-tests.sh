@@ -235,6 +235,22 @@ expect_match "mtu on a VF without netdev: ENODEV" "$out" "^result $pf 3 mtu 19 "
 
 # ---- drift -------------------------------------------------------------------
 
+busid=$(discover | jq -r --arg pf "$pf" '.pfs[] | select(.ifname == $pf) | .pci_addr')
+echo "PF $pf has bus id $busid"
+
+# The real agent's drift report: the desired state stored through the
+# agent's own code (desired_state.c), read by vfleet-agent --state-dir.
+state=/run/vfleet-state
+# shellcheck disable=SC2046
+out=$("$tool" store "$state" "$busid" 4 2 $(all_args 2))
+expect_eq "desired state stored" "stored $state/desired.vfp" "$out"
+agent_drift() {
+	"$agent" --discover --json --state-dir "$state" |
+		jq -c '[.desired_revision, [.drift[] | {pf, vf, attribute}]]'
+}
+expect_eq "agent drift: none while VF 2 is as desired" '[1,[]]' "$(agent_drift)"
+
+# behind the agent's back
 ip link set "$pf" vf 2 vlan 77
 # shellcheck disable=SC2046
 out=$("$tool" drift "$pf" 2 $(all_args 2))
@@ -248,11 +264,35 @@ expect_eq "drift: vfleet's scan reads the changed VLAN" 77 \
 # shellcheck disable=SC2046
 out=$("$tool" drift "$pf" 3 $(all_args 3))
 expect_eq "drift: none on VF 3" "" "$out"
+expect_eq "agent drift: exactly VF 2's vlan" \
+	"[1,[{\"pf\":\"$busid\",\"vf\":2,\"attribute\":\"vlan\"}]]" \
+	"$(agent_drift)"
+table=$("$agent" --discover --state-dir "$state")
+expect_eq "agent drift table: one line, iproute2's words" \
+	"drift: pf $busid vf 2 vlan: wanted vlan 12 qos 2 proto 802.1Q, kernel has vlan 77 qos 0 proto 802.1Q" \
+	"$(printf '%s\n' "$table" | grep '^drift: ')"
+
+# The agent daemon re-applies the stored desired state when it starts,
+# with no controller to talk to, and the drift is gone.
+"$agent" --controller tcp://127.0.0.1:9 --insecure --state-dir "$state" \
+	2>/run/vfleet-agent.log &
+agent_pid=$!
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	grep -q 'apply revision 1: ' /run/vfleet-agent.log && break
+	sleep 0.5
+done
+kill "$agent_pid"
+wait "$agent_pid"
+cat /run/vfleet-agent.log
+expect_match "agent start: re-applies the stored desired state" \
+	"$(cat /run/vfleet-agent.log)" "re-applying desired state revision 1 from $state/desired.vfp"
+expect_match "agent start: every item applied" \
+	"$(cat /run/vfleet-agent.log)" "apply revision 1: 7 items, 0 failed"
+check_vf "agent start: VF 2 back to the desired state" 2 "$(all_line 2)"
+expect_eq "agent drift: none after the re-apply" '[1,[]]' "$(agent_drift)"
 
 # ---- a whole APPLY message, the PF named by its bus id ---------------------------
 
-busid=$(discover | jq -r --arg pf "$pf" '.pfs[] | select(.ifname == $pf) | .pci_addr')
-echo "PF $pf has bus id $busid"
 out=$("$tool" message "$busid" 4 3 mac 02:50:56:00:02:03 trust on)
 printf '%s\n' "$out"
 expect_match "message: VF count unchanged" "$out" \

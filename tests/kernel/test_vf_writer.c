@@ -362,6 +362,12 @@ static void test_hugepages(void **state)
     assert_int_equal(s_read(path), 16);
     assert_int_equal(vf_writer_set_hugepages(fx->writer, 2048, 16, &r), 0);
     assert_non_null(strstr(r.message, "unchanged"));
+    /* Shrinking to a shorter number must leave exactly that number: a
+     * recorded tree is a regular file, and without truncation "4" written
+     * over "16" read back as 46. */
+    assert_int_equal(vf_writer_set_hugepages(fx->writer, 2048, 4, &r), 0);
+    assert_int_equal(r.err, 0);
+    assert_int_equal(s_read(path), 4);
 
     assert_int_equal(vf_writer_set_hugepages(fx->writer, 1048576, 1, &r), -1);
     assert_int_equal(r.err, ENOENT);

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "desired_state.h"
 #include "discover.h"
 #include "vf_writer.h"
 #include "vfp.h"
@@ -37,6 +38,12 @@ static void s_usage(FILE *out)
           "bus id\n"
           "                             or ifname; N VFs, then VF's "
           "settings\n"
+          "  store DIR PF N VF [ATTR VALUE]...\n"
+          "                             store that APPLY message as the "
+          "agent's\n"
+          "                             desired state in DIR (the agent's "
+          "code);\n"
+          "                             nothing is applied\n"
           "  hugepages SIZE_KB PAGES    set a hugepage pool\n"
           "Results print as: result PF VF ATTR ERRNO MESSAGE; apply and reset\n"
           "end with: netlink-writes N\n",
@@ -238,6 +245,34 @@ static int s_message(vf_writer_t *writer, const char *sysfs, const char *pf,
     return rc == 0 ? TOOL_OK : TOOL_FAILED;
 }
 
+/* The same message stored where vfleet-agent --state-dir DIR keeps its
+ * desired state, through the agent's own code. */
+static int s_store(const char *dir, const char *pf, const char *count,
+                   vfp_apply_vf_t *d)
+{
+    unsigned long n;
+    char err[512];
+    if (s_number(count, UINT16_MAX, &n)) {
+        fprintf(stderr, "vf_writer_tool: bad VF count '%s'\n", count);
+        return TOOL_USAGE;
+    }
+    vfp_apply_pf_t apf = {.num_vfs = (uint16_t)n};
+    snprintf(apf.pf, sizeof(apf.pf), "%s", pf);
+    snprintf(d->pf, sizeof(d->pf), "%s", pf);
+    /* The writer takes 0 as 802.1Q; the wire names the protocol. */
+    if ((d->set & VFP_SET_VLAN) && !d->vlan_proto)
+        d->vlan_proto = VFP_VLAN_PROTO_8021Q;
+    vfp_apply_t apply = {
+        .revision = 1, .pf_count = 1, .pfs = &apf, .vf_count = 1, .vfs = d};
+    if (desired_state_dir_init(dir, err, sizeof(err)) ||
+        desired_state_save(dir, &apply, err, sizeof(err))) {
+        fprintf(stderr, "vf_writer_tool: %s\n", err);
+        return TOOL_FAILED;
+    }
+    printf("stored %s/%s\n", dir, DESIRED_STATE_FILE);
+    return TOOL_OK;
+}
+
 static int s_numvfs(vf_writer_t *writer, const char *pf, const char *count,
                     const char *in_use_list)
 {
@@ -316,6 +351,11 @@ static int s_run(vf_writer_t *writer, const char *sysfs, int argc, char **argv)
         if (s_parse_vf(argc - 2, argv + 2, &d))
             return TOOL_USAGE;
         return s_message(writer, sysfs, argv[1], argv[2], &d);
+    }
+    if (!strcmp(cmd, "store") && argc >= 5) {
+        if (s_parse_vf(argc - 3, argv + 3, &d))
+            return TOOL_USAGE;
+        return s_store(argv[1], argv[2], argv[3], &d);
     }
     if (!strcmp(cmd, "reset") && argc == 3) {
         if (s_parse_vf(argc - 1, argv + 1, &d))

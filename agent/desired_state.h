@@ -1,0 +1,47 @@
+/* desired_state.h - the last desired state (APPLY) the agent received, kept
+ * on local disk so the agent re-applies it after a restart, and its drift
+ * from what the kernel reports. */
+#ifndef VFLEET_DESIRED_STATE_H
+#define VFLEET_DESIRED_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vf_writer.h"
+#include "vfp.h"
+
+#define DESIRED_STATE_DIR "/var/lib/vfleet-agent"
+#define DESIRED_STATE_FILE "desired.vfp"
+#define DESIRED_STATE_CORRUPT "desired.vfp.corrupt"
+
+/* Creates dir with mode 0700 when it is missing. Returns 0, or -1 with the
+ * reason in err (dir exists but is not a directory, mkdir refused, ...). */
+int desired_state_dir_init(const char *dir, char *err, size_t errlen);
+
+/* Stores `apply` as one encoded APPLY message in dir/desired.vfp,
+ * atomically: a temporary file in dir is written and fsync'd, renamed over
+ * the old file, and dir is fsync'd. On failure the previous file is left
+ * as it was. Returns 0, or -1 with the reason in err. */
+int desired_state_save(const char *dir, const vfp_apply_t *apply, char *err,
+                       size_t errlen);
+
+/* Loads dir/desired.vfp. Returns 1 and *msg_p (an APPLY message; the
+ * caller destroys it) when the file holds one, 0 when there is no file,
+ * and -1 with the reason in err when it cannot be read or does not decode
+ * to an APPLY. With quarantine, a file that does not decode is renamed to
+ * dir/desired.vfp.corrupt (err says so) so it is never used again. */
+int desired_state_load(const char *dir, bool quarantine, vfp_msg_t **msg_p,
+                       char *err, size_t errlen);
+
+/* Every difference between `apply` and the scan `inv` (vf_writer_drift):
+ * *drift_p gets a malloc'd array (free it; NULL when there is none).
+ * Returns the number of differences. */
+size_t desired_state_drift(const vfp_apply_t *apply, const vfp_inventory_t *inv,
+                           vf_drift_t **drift_p);
+
+/* One difference in the words of `ip -d link show`, as logged and printed:
+ * "pf 0000:05:00.0 vf 2 vlan: wanted vlan 100 ..., kernel has vlan 77 ...",
+ * or "pf 0000:05:00.0 num_vfs: wanted 4 VFs, kernel has 2 VFs". */
+void desired_state_drift_line(const vf_drift_t *drift, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,211 @@
+#!/usr/bin/env python3
+"""apply_test.py - desired state: the real vfleet-agent applies APPLYs from
+the real test peer on a recorded tree, keeps the last one on disk and
+re-applies it after a restart.
+
+Checks: APPLY_RESULT per item, with the request_id echoed and the errors
+this host gives for a recorded tree's PFs (no netdev: ENODEV) and for a PF
+the host lacks; HEARTBEAT applied_revision is the last revision applied
+with every item ok; an older revision is refused with ERROR INVALID and
+leaves the stored state alone; desired.vfp decodes to the APPLY sent;
+--discover --state-dir prints its drift; a restart with no controller
+re-applies it from disk; a corrupt desired.vfp is moved aside and the
+agent runs on.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import session_test  # noqa: E402  (Peer, fail, free_port, paths)
+from session_test import AGENT, PEER, SRC, fail, free_port  # noqa: E402
+
+WORK = os.path.join(os.environ["VFLEET_BINARY_DIR"], "tests", "agent",
+                    "apply")
+session_test.WORK = WORK
+
+PF = "0000:37:00.0"  # the XXV710's PF, ifname ens2f0 (not on this host)
+MISSING_PF = "0000:99:00.0"
+APPLY_OK = "revision 4\npf %s 16\n" % PF
+APPLY_FAILS = ("revision 5\npf %s 16\npf %s 4\n"
+               "vf %s 2 mac 02:50:56:00:00:02 vlan 100 qos 3 spoofchk on "
+               "trust off\n" % (PF, MISSING_PF, PF))
+APPLY_OLD = "revision 3\n"
+
+
+def write(name, text):
+    path = os.path.join(WORK, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def wait_log(path, needle, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if needle in open(path).read():
+            return
+        time.sleep(0.05)
+    fail("agent log lacks '%s' after %s s:\n%s" %
+         (needle, timeout, open(path).read()))
+
+
+def start_agent(endpoint, tree, state, log_name):
+    log_path = os.path.join(WORK, log_name)
+    log = open(log_path, "w")
+    agent = subprocess.Popen(
+        [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root",
+         os.path.join(tree, "sys"), "--procfs-root", os.path.join(tree, "proc"),
+         "--state-dir", state, "--rescan", "0.3"], stderr=log)
+    log.close()
+    return agent, log_path
+
+
+def stop_agent(agent, what):
+    agent.send_signal(signal.SIGTERM)
+    rc = agent.wait(timeout=5)
+    if rc != 0:
+        fail("agent exited %d on SIGTERM (%s)" % (rc, what))
+
+
+def check_results(peer, after):
+    """Revision 4 fully ok; revision 5 per-item errors."""
+    i, r4 = peer.wait_for("APPLY_RESULT", 5, after=after)
+    if (r4["revision"], r4["request_id"], r4["failed"]) != ("4", "1000", "0"):
+        fail("APPLY_RESULT for revision 4: %s" % r4)
+    i, r5 = peer.wait_for("APPLY_RESULT", 5, after=i + 1)
+    if (r5["revision"], r5["request_id"]) != ("5", "1001"):
+        fail("APPLY_RESULT for revision 5: %s" % r5)
+    with open(os.path.join(peer.dir, "%s-APPLY_RESULT.json" % r5["file"])) as f:
+        results = json.load(f)["results"]
+    got = [(r["pf"], r["index"], r["attribute"], r["err"]) for r in results]
+    want = [(PF, 0, "num_vfs", 0), (MISSING_PF, 0, "num_vfs", 19)] + \
+        [(PF, 2, a, 19) for a in ("mac", "vlan", "spoofchk", "trust")]
+    if got != want:
+        fail("revision 5 results %s, want %s" % (got, want))
+    if results[1]["message"] != "no PF %s on this host" % MISSING_PF:
+        fail("missing PF message: %s" % results[1]["message"])
+    if any(r["message"] != "no network interface ens2f0"
+           for r in results[2:]):
+        fail("VF item messages: %s" % [r["message"] for r in results[2:]])
+    return i
+
+
+def main():
+    tree = os.path.join(WORK, "tree")
+    state = os.path.join(WORK, "state")
+    subprocess.run([sys.executable,
+                    os.path.join(SRC, "tests", "fixtures", "mktree.py"),
+                    "i40e-xxv710", tree], check=True)
+    files = [write("apply-%d" % n, text) for n, text in
+             ((4, APPLY_OK), (5, APPLY_FAILS), (3, APPLY_OLD))]
+    endpoint = "tcp://127.0.0.1:%d" % free_port()
+    peer = session_test.Peer(endpoint, "peer", *sum(
+        (["--apply", f] for f in files), []))
+    agent, log_path = start_agent(endpoint, tree, state, "agent.log")
+    try:
+        i = check_results(peer, 0)
+        j, error = peer.wait_for("ERROR", 5, after=i + 1)
+        if (error["code"], error["request_id"]) != ("INVALID", "1002"):
+            fail("answer to the older revision 3: %s" % error)
+        wait_log(log_path, "APPLY revision 3 is older than the stored "
+                           "desired state, revision 5; refused", 1)
+        # heartbeats: revision 4 is the last one applied with every item ok
+        _, beat = peer.wait_for("HEARTBEAT", 3, after=j + 1)
+        if beat["applied"] != "4":
+            fail("HEARTBEAT applied_revision %s, want 4" % beat["applied"])
+        # drift from revision 5 is logged once, not on every rescan
+        time.sleep(1.0)
+        needle = "drift: pf %s pf: wanted PF %s, kernel has no such PF" % (
+            MISSING_PF, MISSING_PF)
+        if open(log_path).read().count(needle) != 1:
+            fail("drift line not logged exactly once:\n" +
+                 open(log_path).read())
+        stop_agent(agent, "online")
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
+        peer.stop()
+
+    # on disk: the state directory (0700) holds exactly revision 5
+    if os.stat(state).st_mode & 0o777 != 0o700:
+        fail("state directory mode %o" % (os.stat(state).st_mode & 0o777))
+    stored = os.path.join(state, "desired.vfp")
+    shown = subprocess.run([PEER, "--show-apply", stored], check=True,
+                           capture_output=True, text=True).stdout
+    if shown != APPLY_FAILS:
+        fail("desired.vfp decodes to:\n%s\nwant:\n%s" % (shown, APPLY_FAILS))
+    if os.listdir(state) != ["desired.vfp"]:
+        fail("state directory holds %s" % os.listdir(state))
+
+    # --discover --state-dir: the stored state's drift, table and JSON
+    discover = [AGENT, "--discover", "--sysfs-root", os.path.join(tree, "sys"),
+                "--procfs-root", os.path.join(tree, "proc"), "--state-dir",
+                state]
+    table = subprocess.run(discover, check=True, capture_output=True,
+                           text=True).stdout
+    if ("desired state revision 5: 1 drifted\ndrift: " + needle[7:] + "\n"
+            not in table):
+        fail("--discover table lacks the drift:\n" + table)
+    doc = json.loads(subprocess.run(discover + ["--json"], check=True,
+                                    capture_output=True, text=True).stdout)
+    if doc["desired_revision"] != 5 or [
+            (d["pf"], d["attribute"]) for d in doc["drift"]] != [
+                (MISSING_PF, "pf")]:
+        fail("--discover --json: revision %s drift %s" %
+             (doc.get("desired_revision"), doc.get("drift")))
+
+    # restart with no controller listening: re-applied from disk at once
+    agent, log_path = start_agent("tcp://127.0.0.1:%d" % free_port(), tree,
+                                  state, "agent-restart.log")
+    try:
+        wait_log(log_path, "re-applying desired state revision 5 from "
+                 + stored, 3)
+        wait_log(log_path, "apply revision 5: 6 items, 5 failed", 3)
+        stop_agent(agent, "restart without controller")
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
+
+    # a truncated desired.vfp: moved aside with the reason, never reused
+    size = os.path.getsize(stored)
+    with open(stored, "r+b") as f:
+        f.truncate(size - 5)
+    agent, log_path = start_agent("tcp://127.0.0.1:%d" % free_port(), tree,
+                                  state, "agent-corrupt.log")
+    try:
+        wait_log(log_path, "desired state not restored: %s does not decode "
+                 "(%d bytes)" % (stored, size - 5), 3)
+        wait_log(log_path, "moved aside to %s.corrupt" % stored, 1)
+        time.sleep(0.5)
+        if agent.poll() is not None:
+            fail("agent stopped after a corrupt desired.vfp")
+        if "re-applying" in open(log_path).read():
+            fail("a corrupt desired.vfp was applied")
+        stop_agent(agent, "corrupt state")
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
+    if sorted(os.listdir(state)) != ["desired.vfp.corrupt"]:
+        fail("after the corrupt start the state directory holds %s" %
+             os.listdir(state))
+    print("ok: apply results, applied_revision, stale revision refused, "
+          "stored state, drift, re-apply after restart, corrupt file "
+          "moved aside")
+    return 0
+
+
+if __name__ == "__main__":
+    if os.path.exists(WORK):
+        shutil.rmtree(WORK)
+    os.makedirs(WORK)
+    sys.exit(main())
