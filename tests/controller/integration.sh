@@ -432,6 +432,7 @@ agent)
 	"$agent_bin" --controller "$agents" --insecure --no-netlink \
 		--sysfs-root "$work/trees/ixgbe-dualport/sys" \
 		--procfs-root "$work/trees/ixgbe-dualport/proc" \
+		--state-dir "$work/agent-state-ixgbe-dualport" \
 		>>"$work/agent.log" 2>&1 &
 	pids="$pids $!"
 	wait_for '[ "$(host_state "$host")" = ready ]' 50
