@@ -7,18 +7,6 @@
 
 #include "desired_state.h"
 
-static const char *s_cpu_virt_name(vfp_cpu_virt_t virt)
-{
-    switch (virt) {
-    case VFP_VIRT_VMX:
-        return "vmx";
-    case VFP_VIRT_SVM:
-        return "svm";
-    default:
-        return "none";
-    }
-}
-
 static void s_print_host(out_t *out, const vfp_host_t *host)
 {
     out_open_object(out, "host");
@@ -26,7 +14,7 @@ static void s_print_host(out_t *out, const vfp_host_t *host)
     out_string(out, OUT_ANY, "kernel", " kernel %s", host->kernel);
     out_string(out, OUT_ANY, "boot_id", " boot_id %s\n", host->boot_id);
     out_string(out, OUT_ANY, "cpu_virt", "cpu virtualisation %s\n",
-               s_cpu_virt_name(host->cpu_virt));
+               vfp_cpu_virt_name(host->cpu_virt));
 
     out_open_object(out, "iommu");
     out_bool(out, OUT_JSON, "ready", NULL, host->iommu_ready);

@@ -6,18 +6,6 @@
 
 #include "db_internal.h"
 
-static const char *s_cpu_virt_name(vfp_cpu_virt_t virt)
-{
-    switch (virt) {
-    case VFP_VIRT_VMX:
-        return "vmx";
-    case VFP_VIRT_SVM:
-        return "svm";
-    default:
-        return "none";
-    }
-}
-
 int db_inventory_check(const vfp_pf_t *pfs, uint32_t pf_count, db_err_t *err)
 {
     for (uint32_t i = 0; i < pf_count; i++) {
@@ -165,7 +153,7 @@ static int s_host_facts(db_t *self, int64_t host_id, const vfp_host_t *host,
         return -1;
     sqlite3_bind_int64(stmt, 1, host_id);
     sqlite3_bind_text(stmt, 2, host->kernel, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, s_cpu_virt_name(host->cpu_virt), -1,
+    sqlite3_bind_text(stmt, 3, vfp_cpu_virt_name(host->cpu_virt), -1,
                       SQLITE_STATIC);
     sqlite3_bind_int(stmt, 4, host->iommu_ready ? 1 : 0);
     sqlite3_bind_int64(stmt, 5, host->iommu_units);

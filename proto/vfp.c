@@ -1068,6 +1068,19 @@ const char *vfp_flag_name(vfp_flag_t flag)
     return "invalid";
 }
 
+const char *vfp_cpu_virt_name(vfp_cpu_virt_t virt)
+{
+    switch (virt) {
+    case VFP_VIRT_VMX:
+        return "vmx";
+    case VFP_VIRT_SVM:
+        return "svm";
+    case VFP_VIRT_NONE:
+        break;
+    }
+    return "none";
+}
+
 char *vfp_mac_format(const uint8_t mac[6], char *buf)
 {
     snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2],

@@ -329,6 +329,9 @@ const char *vfp_errcode_name(int code);
 const char *vfp_link_state_name(vfp_link_state_t state);
 const char *vfp_flag_name(vfp_flag_t flag);
 
+/* "vmx", "svm" or "none", the CPU flag names of /proc/cpuinfo. */
+const char *vfp_cpu_virt_name(vfp_cpu_virt_t virt);
+
 /* Formats a MAC as "aa:bb:cc:dd:ee:ff" into buf (at least 18 bytes). */
 char *vfp_mac_format(const uint8_t mac[6], char *buf);
 

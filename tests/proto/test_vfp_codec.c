@@ -205,6 +205,9 @@ static void test_names(void **state)
     assert_string_equal(vfp_flag_name(VFP_ON), "on");
     assert_string_equal(vfp_flag_name(VFP_UNKNOWN), "unknown");
     assert_string_equal(vfp_flag_name((vfp_flag_t)3), "invalid");
+    assert_string_equal(vfp_cpu_virt_name(VFP_VIRT_VMX), "vmx");
+    assert_string_equal(vfp_cpu_virt_name(VFP_VIRT_SVM), "svm");
+    assert_string_equal(vfp_cpu_virt_name(VFP_VIRT_NONE), "none");
 }
 
 static void test_mac_format_and_parse(void **state)
