@@ -190,7 +190,7 @@ int agent_cli_parse(int argc, char **argv, agent_cli_t *cli, char *err,
             cli->state_dir_given = true;
             break;
         case OPT_LOG_LEVEL:
-            if (log_level_parse(optarg, &cli->log_level)) {
+            if (vfp_log_level_parse(optarg, &cli->log_level)) {
                 snprintf(err, errlen,
                          "--log-level: '%s' is not error, warn, info or "
                          "debug",

@@ -63,10 +63,10 @@ int main(int argc, char **argv)
     case AGENT_RUN:
         break;
     }
-    log_init("vfleet-agent", cli.log_level, cli.use_syslog);
-    log_warnx("--insecure: the controller connection is plaintext and "
+    vfp_log_init("vfleet-agent", cli.log_level, cli.use_syslog);
+    vfp_log_warnx("--insecure: the controller connection is plaintext and "
               "unauthenticated; use it for tests and demos only");
     if (session_run(&cli.session, err, sizeof(err)))
-        fatalx("%s", err);
+        vfp_fatalx("%s", err);
     return 0;
 }

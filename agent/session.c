@@ -85,12 +85,12 @@ static void s_transmit(s_session_t *self, vfp_msg_t *msg)
     msg->version = msg->id == VFP_HELLO ? VFP_VERSION_MIN : self->proto_version;
     if (vfp_send(self->dealer, NULL, msg, &err)) {
         if (err.code != VFP_OK)
-            log_warnx("%s not sent: %s: %s", vfp_id_name(msg->id), err.field,
+            vfp_log_warnx("%s not sent: %s: %s", vfp_id_name(msg->id), err.field,
                       err.text);
         else
-            log_warn("%s not sent", vfp_id_name(msg->id));
+            vfp_log_warn("%s not sent", vfp_id_name(msg->id));
     } else
-        log_debug("sent %s", vfp_id_name(msg->id));
+        vfp_log_debug("sent %s", vfp_id_name(msg->id));
 }
 
 /* A message of our own: it carries our next request_id. */
@@ -138,7 +138,7 @@ static void s_send_inventory(s_session_t *self)
     vfp_msg_t *msg = vfp_msg_new(VFP_INVENTORY);
     inventory_copy(&msg->u.inventory, &self->inv);
     s_send(self, msg);
-    log_info("full inventory sent: generation %llu, %u PFs",
+    vfp_log_info("full inventory sent: generation %llu, %u PFs",
              (unsigned long long)self->inv.generation, self->inv.pf_count);
     vfp_msg_destroy(&msg);
 }
@@ -179,10 +179,10 @@ static void s_check_drift(s_session_t *self, const vfp_inventory_t *scan)
     for (size_t i = 0; i < n; i++) {
         char line[512];
         desired_state_drift_line(&drift[i], line, sizeof(line));
-        log_warnx("drift: %s", line);
+        vfp_log_warnx("drift: %s", line);
     }
     if (n == 0 && self->drift_logged && self->drift_logged[0])
-        log_info("drift: none; the host matches desired revision %llu",
+        vfp_log_info("drift: none; the host matches desired revision %llu",
                  (unsigned long long)self->desired->u.apply.revision);
     free(self->drift_logged);
     self->drift_logged = text;
@@ -199,11 +199,11 @@ static void s_rescan(s_session_t *self, bool check_drift)
     vfp_inventory_t scan = {0};
     if (discover_host(&self->opts->discover, &scan, &warnings, err,
                       sizeof(err))) {
-        log_warnx("rescan failed: %s", err);
+        vfp_log_warnx("rescan failed: %s", err);
         return;
     }
     for (uint32_t i = 0; i < warnings.count; i++)
-        log_debug("scan: %s", warnings.text[i]);
+        vfp_log_debug("scan: %s", warnings.text[i]);
     if (check_drift)
         s_check_drift(self, &scan);
     vfp_msg_t *msg = vfp_msg_new(VFP_INVENTORY_DELTA);
@@ -220,7 +220,7 @@ static void s_rescan(s_session_t *self, bool check_drift)
      * drifts are measured against what it holds. */
     if (!delta->has_host)
         scan.host = self->inv.host;
-    log_info("inventory changed: generation %llu, %u PFs changed, %u gone%s",
+    vfp_log_info("inventory changed: generation %llu, %u PFs changed, %u gone%s",
              (unsigned long long)delta->generation, delta->pf_count,
              delta->removed_count, delta->has_host ? ", host facts" : "");
     if (self->state == S_ONLINE)
@@ -273,14 +273,14 @@ static int s_connect(s_session_t *self)
         return -1;
     }
     self->reconnect_at = 0;
-    log_info("connecting to %s", self->opts->endpoint);
+    vfp_log_info("connecting to %s", self->opts->endpoint);
     return 0;
 }
 
 /* No WELCOME on a live connection: start over on a new socket later. */
 static void s_give_up_connection(s_session_t *self, const char *why)
 {
-    log_warnx("%s; reconnecting in %.1f s", why,
+    vfp_log_warnx("%s; reconnecting in %.1f s", why,
               (double)self->backoff_ms / 1000.0);
     s_disconnect(self);
     self->reconnect_at = zclock_mono() + self->backoff_ms;
@@ -299,14 +299,14 @@ static void s_on_monitor(s_session_t *self)
         uint16_t id; /* host byte order, as libzmq writes it */
         memcpy(&id, zframe_data(head), sizeof(id));
         if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-            log_info("connected to %s; sending HELLO", self->opts->endpoint);
+            vfp_log_info("connected to %s; sending HELLO", self->opts->endpoint);
             s_send_hello(self);
             self->state = S_WAIT_WELCOME;
             self->welcome_deadline =
                 zclock_mono() + self->heartbeat_ms * self->opts->miss_limit;
         } else if (id == ZMQ_EVENT_DISCONNECTED) {
             if (self->state != S_OFFLINE)
-                log_warnx("connection to %s lost; reconnecting",
+                vfp_log_warnx("connection to %s lost; reconnecting",
                           self->opts->endpoint);
             self->state = S_OFFLINE;
         }
@@ -319,7 +319,7 @@ static void s_on_monitor(s_session_t *self)
 static void s_on_welcome(s_session_t *self, const vfp_welcome_t *welcome)
 {
     if (self->state != S_WAIT_WELCOME) {
-        log_warnx("unexpected WELCOME; dropped");
+        vfp_log_warnx("unexpected WELCOME; dropped");
         return;
     }
     if (welcome->proto_version < VFP_VERSION_MIN ||
@@ -334,13 +334,13 @@ static void s_on_welcome(s_session_t *self, const vfp_welcome_t *welcome)
         welcome->heartbeat_ms <= S_HEARTBEAT_MAX_MS)
         self->heartbeat_ms = welcome->heartbeat_ms;
     else
-        log_warnx("WELCOME heartbeat %u ms outside %d..%d ms; keeping %lld ms",
+        vfp_log_warnx("WELCOME heartbeat %u ms outside %d..%d ms; keeping %lld ms",
                   welcome->heartbeat_ms, S_HEARTBEAT_MIN_MS, S_HEARTBEAT_MAX_MS,
                   (long long)self->heartbeat_ms);
     self->backoff_ms = s_ms(self->opts->backoff_min_s);
     self->proto_version = welcome->proto_version;
     self->state = S_ONLINE;
-    log_info("welcomed by controller %s (protocol %u, heartbeat %u ms)",
+    vfp_log_info("welcomed by controller %s (protocol %u, heartbeat %u ms)",
              welcome->controller_id, welcome->proto_version,
              welcome->heartbeat_ms);
     s_rescan(self, true);
@@ -350,7 +350,7 @@ static void s_on_welcome(s_session_t *self, const vfp_welcome_t *welcome)
 
 static void s_on_error(s_session_t *self, const vfp_error_t *error)
 {
-    log_warnx("controller says %s: %s", vfp_errcode_name(error->code),
+    vfp_log_warnx("controller says %s: %s", vfp_errcode_name(error->code),
               error->text);
     if (error->code == VFP_ERR_RESYNC && self->state == S_ONLINE)
         s_send_inventory(self);
@@ -385,16 +385,16 @@ static int s_apply(s_session_t *self, vfp_apply_result_t *result)
             continue;
         failed++;
         if (r->kind == VFP_ITEM_VF)
-            log_warnx("apply revision %llu: pf %s vf %u %s: %s (%s)",
+            vfp_log_warnx("apply revision %llu: pf %s vf %u %s: %s (%s)",
                       (unsigned long long)apply->revision, r->pf, r->index,
                       r->attribute, r->message, strerror(r->err));
         else
-            log_warnx("apply revision %llu: %s%s%s%s: %s (%s)",
+            vfp_log_warnx("apply revision %llu: %s%s%s%s: %s (%s)",
                       (unsigned long long)apply->revision,
                       r->pf[0] ? "pf " : "", r->pf, r->pf[0] ? " " : "",
                       r->attribute, r->message, strerror(r->err));
     }
-    log_info("apply revision %llu: %u items, %u failed",
+    vfp_log_info("apply revision %llu: %u items, %u failed",
              (unsigned long long)apply->revision, result->result_count, failed);
     if (rc == 0)
         self->applied_revision = apply->revision;
@@ -410,7 +410,7 @@ static void s_on_apply(s_session_t *self, vfp_msg_t **msg_p)
     const vfp_apply_t *apply = &msg->u.apply;
     char err[512], text[VFP_TEXT_MAX];
     if (self->state != S_ONLINE) {
-        log_warnx("APPLY revision %llu before WELCOME; dropped",
+        vfp_log_warnx("APPLY revision %llu before WELCOME; dropped",
                   (unsigned long long)apply->revision);
         return;
     }
@@ -422,7 +422,7 @@ static void s_on_apply(s_session_t *self, vfp_msg_t **msg_p)
                  "state, revision %llu; refused",
                  (unsigned long long)apply->revision,
                  (unsigned long long)self->desired->u.apply.revision);
-        log_warnx("%s", text);
+        vfp_log_warnx("%s", text);
         s_answer_error(self, msg->request_id, VFP_ERR_INVALID, text);
         return;
     }
@@ -433,11 +433,11 @@ static void s_on_apply(s_session_t *self, vfp_msg_t **msg_p)
                  "APPLY revision %llu not applied: desired state not "
                  "stored: %s",
                  (unsigned long long)apply->revision, err);
-        log_warnx("%s", text);
+        vfp_log_warnx("%s", text);
         s_answer_error(self, msg->request_id, VFP_ERR_INTERNAL, text);
         return;
     }
-    log_info("APPLY revision %llu stored in %s/%s: %u PFs, %u VFs, %u "
+    vfp_log_info("APPLY revision %llu stored in %s/%s: %u PFs, %u VFs, %u "
              "hugepage pools",
              (unsigned long long)apply->revision, self->opts->state_dir,
              DESIRED_STATE_FILE, apply->pf_count, apply->vf_count,
@@ -466,11 +466,11 @@ static void s_on_message(s_session_t *self)
                      err.peer_version, VFP_VERSION_MIN, VFP_VERSION);
             s_give_up_connection(self, why);
         } else if (err.code != VFP_OK)
-            log_warnx("malformed message from the controller dropped: %s: %s",
+            vfp_log_warnx("malformed message from the controller dropped: %s: %s",
                       err.field, err.text);
         return;
     }
-    log_debug("received %s", vfp_id_name(msg->id));
+    vfp_log_debug("received %s", vfp_id_name(msg->id));
     switch (msg->id) {
     case VFP_WELCOME:
         s_on_welcome(self, &msg->u.welcome);
@@ -482,7 +482,7 @@ static void s_on_message(s_session_t *self)
         s_on_apply(self, &msg);
         break;
     default:
-        log_warnx("unexpected %s from the controller; dropped",
+        vfp_log_warnx("unexpected %s from the controller; dropped",
                   vfp_id_name(msg->id));
         break;
     }
@@ -516,7 +516,7 @@ static void s_events_open(s_session_t *self)
     if (err == 0)
         err = nl_socket_set_nonblocking(sk);
     if (err < 0) {
-        log_warnx("no netlink link events (%s): rescanning on the timer only",
+        vfp_log_warnx("no netlink link events (%s): rescanning on the timer only",
                   nl_geterror(err));
         nl_socket_free(sk);
         return;
@@ -574,14 +574,14 @@ static void s_restore_desired(s_session_t *self)
     int rc = desired_state_load(self->opts->state_dir, true, &self->desired,
                                 err, sizeof(err));
     if (rc < 0) {
-        log_warnx("desired state not restored: %s", err);
+        vfp_log_warnx("desired state not restored: %s", err);
         return;
     }
     if (rc == 0) {
-        log_info("no desired state stored in %s yet", self->opts->state_dir);
+        vfp_log_info("no desired state stored in %s yet", self->opts->state_dir);
         return;
     }
-    log_info("re-applying desired state revision %llu from %s/%s",
+    vfp_log_info("re-applying desired state revision %llu from %s/%s",
              (unsigned long long)self->desired->u.apply.revision,
              self->opts->state_dir, DESIRED_STATE_FILE);
     vfp_apply_result_t result = {0};
@@ -665,7 +665,7 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
         if (events_at >= 0 && (items[events_at].revents & ZMQ_POLLIN)) {
             nl_recvmsgs_default(self.events);
             if (self.link_event) {
-                log_debug("netlink link event: rescanning soon");
+                vfp_log_debug("netlink link event: rescanning soon");
                 self.link_event = false;
                 self.next_rescan = s_min(self.next_rescan,
                                          zclock_mono() + S_EVENT_DEBOUNCE_MS);
@@ -673,7 +673,7 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
         }
         s_on_timers(&self, zclock_mono());
     }
-    log_info("stopping");
+    vfp_log_info("stopping");
     s_cleanup(&self);
     return zsys_interrupted ? 0 : -1;
 }

@@ -40,7 +40,7 @@ static void s_fail_db(s_answer_t *answer, const db_err_t *err)
     if (err->code == DB_ERR_NOT_FOUND) {
         s_fail(answer, VFP_ERR_NOT_FOUND, "%s", err->text);
     } else {
-        log_error("admin query failed: %s", err->text);
+        vfp_log_error("admin query failed: %s", err->text);
         s_fail(answer, VFP_ERR_INTERNAL, "database error: %s", err->text);
     }
 }
@@ -452,7 +452,7 @@ int admin_on_message(zloop_t *loop, zsock_t *sock, void *arg)
     if (routing_id && (msg || err.code != VFP_OK)) {
         vfp_decode_error_t send_err;
         if (vfp_send(sock, routing_id, reply, &send_err) != 0)
-            log_warn("cannot send an admin reply");
+            vfp_log_warn("cannot send an admin reply");
     }
     vfp_msg_destroy(&reply);
     vfp_msg_destroy(&msg);

@@ -80,10 +80,10 @@ static void s_send(controller_t *self, zframe_t *routing_id,
     vfp_decode_error_t err;
     if (vfp_send(self->agents, routing_id, msg, &err) != 0) {
         if (err.code != VFP_OK)
-            log_warnx("cannot encode %s: %s: %s", vfp_id_name(msg->id),
+            vfp_log_warnx("cannot encode %s: %s: %s", vfp_id_name(msg->id),
                       err.field, err.text);
         else
-            log_warn("cannot send %s to an agent", vfp_id_name(msg->id));
+            vfp_log_warn("cannot send %s to an agent", vfp_id_name(msg->id));
     }
 }
 
@@ -117,11 +117,11 @@ static void s_host_alive(controller_t *self, host_session_t *host)
         return;
     db_err_t err;
     if (db_host_set_state(self->db, host->name, "ready", &err) != 0) {
-        log_warnx("host %s: %s", host->name, err.text);
+        vfp_log_warnx("host %s: %s", host->name, err.text);
         return;
     }
     host->down = false;
-    log_info("host %s is ready again", host->name);
+    vfp_log_info("host %s is ready again", host->name);
     controller_event(self, "host-up", host->name, "agent is back");
 }
 
@@ -131,7 +131,7 @@ static void s_on_hello(controller_t *self, zframe_t *routing_id,
     const vfp_hello_t *hello = &msg->u.hello;
     int version = vfp_version_choose(hello->proto_min, hello->proto_max);
     if (version < 0) {
-        log_warnx("host %s: agent speaks protocol %u..%u, this controller "
+        vfp_log_warnx("host %s: agent speaks protocol %u..%u, this controller "
                   "%d..%d; not registered",
                   hello->hostname, hello->proto_min, hello->proto_max,
                   VFP_VERSION_MIN, VFP_VERSION);
@@ -151,7 +151,7 @@ static void s_on_hello(controller_t *self, zframe_t *routing_id,
     host_session_t *route = zhashx_lookup(self->routes, route_key);
     if (route && strcmp(route->name, hello->hostname) != 0) {
         /* One connection speaks for one host for its whole life. */
-        log_warnx("session of host %s sent HELLO for %s; refused", route->name,
+        vfp_log_warnx("session of host %s sent HELLO for %s; refused", route->name,
                   hello->hostname);
         s_send_error(self, routing_id, msg->request_id, VFP_ERR_DENIED,
                      "this session belongs to host %s", route->name);
@@ -162,7 +162,7 @@ static void s_on_hello(controller_t *self, zframe_t *routing_id,
     db_err_t err;
     if (db_host_hello(self->db, hello, (uint8_t)version, controller_now_ms(),
                       &was_down, &err) != 0) {
-        log_warnx("host %s: %s", hello->hostname, err.text);
+        vfp_log_warnx("host %s: %s", hello->hostname, err.text);
         s_send_error(self, routing_id, msg->request_id, VFP_ERR_INTERNAL,
                      "controller could not register the host");
         return;
@@ -172,7 +172,7 @@ static void s_on_hello(controller_t *self, zframe_t *routing_id,
     if (is_new)
         host = s_host_add(self, hello->hostname);
     if (host->routing_id && strcmp(host->route_key, route_key) != 0) {
-        log_info("host %s: new agent session replaces the old one", host->name);
+        vfp_log_info("host %s: new agent session replaces the old one", host->name);
         zhashx_delete(self->routes, host->route_key);
     }
     zframe_destroy(&host->routing_id);
@@ -185,18 +185,18 @@ static void s_on_hello(controller_t *self, zframe_t *routing_id,
     host->last_seen_ms = controller_now_ms();
     host->seen_unflushed = false;
     if (is_new) {
-        log_info("host %s registered (agent %s, protocol %d)", host->name,
+        vfp_log_info("host %s registered (agent %s, protocol %d)", host->name,
                  hello->agent_version, version);
         controller_event(self, "host-registered", host->name,
                          "agent %s, protocol %d", hello->agent_version,
                          version);
     } else if (host->down || was_down) {
-        log_info("host %s is ready again (agent %s)", host->name,
+        vfp_log_info("host %s is ready again (agent %s)", host->name,
                  hello->agent_version);
         controller_event(self, "host-up", host->name, "agent %s reconnected",
                          hello->agent_version);
     } else {
-        log_info("host %s connected (agent %s)", host->name,
+        vfp_log_info("host %s connected (agent %s)", host->name,
                  hello->agent_version);
     }
     host->down = false;
@@ -242,10 +242,10 @@ static void s_on_inventory(controller_t *self, host_session_t *host,
     }
     if (rc != 0) {
         if (err.code == DB_ERR_INVALID || err.code == DB_ERR_RESYNC)
-            log_warnx("host %s: %s dropped: %s", host->name,
+            vfp_log_warnx("host %s: %s dropped: %s", host->name,
                       vfp_id_name(msg->id), err.text);
         else
-            log_error("host %s: cannot store %s: %s", host->name,
+            vfp_log_error("host %s: cannot store %s: %s", host->name,
                       vfp_id_name(msg->id), err.text);
         s_send_error(self, host->routing_id, msg->request_id,
                      s_wire_code(err.code), "%s", err.text);
@@ -254,7 +254,7 @@ static void s_on_inventory(controller_t *self, host_session_t *host,
     host->generation = generation;
     if (msg->id == VFP_INVENTORY)
         host->have_inventory = true;
-    log_debug("host %s: %s generation %llu stored", host->name,
+    vfp_log_debug("host %s: %s generation %llu stored", host->name,
               vfp_id_name(msg->id), (unsigned long long)generation);
 }
 
@@ -265,7 +265,7 @@ static void s_on_heartbeat(controller_t *self, host_session_t *host,
      * ask for a full inventory rather than trust the gap. */
     if (host->have_inventory &&
         msg->u.heartbeat.generation != host->generation) {
-        log_info("host %s: heartbeat at generation %llu, stored %llu; "
+        vfp_log_info("host %s: heartbeat at generation %llu, stored %llu; "
                  "asking for a full inventory",
                  host->name, (unsigned long long)msg->u.heartbeat.generation,
                  (unsigned long long)host->generation);
@@ -287,7 +287,7 @@ static void s_batch(controller_t *self)
     if (db_batch_begin(self->db, &err) == 0)
         self->batch_open = true;
     else
-        log_warnx("cannot start a batch, writing one by one: %s", err.text);
+        vfp_log_warnx("cannot start a batch, writing one by one: %s", err.text);
 }
 
 static void s_handle(controller_t *self, zframe_t *routing_id,
@@ -302,7 +302,7 @@ static void s_handle(controller_t *self, zframe_t *routing_id,
     }
     host_session_t *host = zhashx_lookup(self->routes, route_key);
     if (!host) {
-        log_warnx("%s from an agent that never said HELLO; dropped",
+        vfp_log_warnx("%s from an agent that never said HELLO; dropped",
                   vfp_id_name(msg->id));
         s_send_error(self, routing_id, msg->request_id, VFP_ERR_NOT_WELCOME,
                      "send HELLO first");
@@ -320,7 +320,7 @@ static void s_handle(controller_t *self, zframe_t *routing_id,
         s_on_heartbeat(self, host, msg);
         break;
     default:
-        log_warnx("host %s: unexpected %s; dropped", host->name,
+        vfp_log_warnx("host %s: unexpected %s; dropped", host->name,
                   vfp_id_name(msg->id));
         s_send_error(self, routing_id, msg->request_id, VFP_ERR_UNEXPECTED,
                      "%s is not expected from an agent", vfp_id_name(msg->id));
@@ -340,7 +340,7 @@ int agents_on_drain(zloop_t *loop, int timer_id, void *arg)
         vfp_msg_t *msg = vfp_recv(sock, &routing_id, &err);
         if (!msg) {
             if (err.code != VFP_OK && routing_id) {
-                log_warnx("malformed message from an agent: %s: %s; dropped",
+                vfp_log_warnx("malformed message from an agent: %s: %s; dropped",
                           err.field, err.text);
                 s_send_error(self, routing_id, 0, err.code, "%s: %s", err.field,
                              err.text);
@@ -360,7 +360,7 @@ int agents_on_drain(zloop_t *loop, int timer_id, void *arg)
         self->batch_open = false;
         db_err_t err;
         if (db_batch_commit(self->db, &err) != 0)
-            log_error("cannot commit agent updates: %s", err.text);
+            vfp_log_error("cannot commit agent updates: %s", err.text);
     }
     return 0;
 }
@@ -381,7 +381,7 @@ void agents_flush(controller_t *self)
     }
     db_err_t err;
     if (db_hosts_touch(self->db, names, times, count, &err) != 0)
-        log_warnx("cannot store last_seen: %s", err.text);
+        vfp_log_warnx("cannot store last_seen: %s", err.text);
     free(names);
     free(times);
     self->flushed_mono = zclock_mono();
@@ -408,13 +408,13 @@ int agents_on_tick(zloop_t *loop, int timer_id, void *arg)
             continue;
         db_err_t err;
         if (db_host_set_state(self->db, host->name, "down", &err) != 0) {
-            log_warnx("host %s: %s", host->name, err.text);
+            vfp_log_warnx("host %s: %s", host->name, err.text);
             continue;
         }
         host->down = true;
         /* The session stays mapped: if the agent was only slow, its next
          * message brings the host back without a new HELLO. */
-        log_warnx("host %s is down: nothing heard for %lld ms (%u missed "
+        vfp_log_warnx("host %s is down: nothing heard for %lld ms (%u missed "
                   "heartbeats)",
                   host->name, (long long)(now - host->last_seen_mono),
                   self->cfg.dead_after);

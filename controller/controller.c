@@ -31,7 +31,7 @@ void controller_event(controller_t *self, const char *kind, const char *host,
     db_err_t err;
     if (db_event_add(self->db, controller_now_ms(), kind, host, message,
                      &err) != 0)
-        log_warnx("cannot record event %s: %s", kind, err.text);
+        vfp_log_warnx("cannot record event %s: %s", kind, err.text);
 }
 
 /* One controller per database: an exclusive flock on DB.lock, held for the
@@ -65,7 +65,7 @@ static int s_lock(controller_t *self, char *err, size_t errlen)
     int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
     if (ftruncate(self->lock_fd, 0) != 0 ||
         pwrite(self->lock_fd, pid, (size_t)len, 0) != len)
-        log_warn("cannot write pid to %s", path);
+        vfp_log_warn("cannot write pid to %s", path);
     return 0;
 }
 
@@ -151,9 +151,9 @@ controller_t *controller_new(const controller_config_t *cfg, char *err,
                  self->ipc_path, strerror(errno));
         goto fail;
     }
-    log_warnx("running with --insecure: agents and admin clients are not "
+    vfp_log_warnx("running with --insecure: agents and admin clients are not "
               "authenticated");
-    log_info("controller %s: agents on %s, admin on %s, database %s",
+    vfp_log_info("controller %s: agents on %s, admin on %s, database %s",
              self->controller_id, cfg->agents_endpoint, cfg->admin_endpoint,
              cfg->db_path);
     controller_event(self, "controller-start", NULL, "vfleet-controller %s",
@@ -178,11 +178,11 @@ int controller_run(controller_t *self)
             0 ||
         zloop_reader(self->loop, self->admin, admin_on_message, self) != 0 ||
         zloop_timer(self->loop, tick, 0, agents_on_tick, self) < 0) {
-        log_error("cannot set up the event loop");
+        vfp_log_error("cannot set up the event loop");
         return -1;
     }
     zloop_start(self->loop);
-    log_info("stopping");
+    vfp_log_info("stopping");
     return 0;
 }
 

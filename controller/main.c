@@ -16,10 +16,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "Try 'vfleet-controller --help'.\n");
         return 2;
     }
-    log_init("vfleet-controller", cfg.log_level, cfg.use_syslog);
+    vfp_log_init("vfleet-controller", cfg.log_level, cfg.use_syslog);
     controller_t *controller = controller_new(&cfg, err, sizeof(err));
     if (!controller)
-        fatalx("%s", err);
+        vfp_fatalx("%s", err);
     rc = controller_run(controller);
     controller_destroy(&controller);
     return rc == 0 ? 0 : 1;

@@ -151,7 +151,7 @@ int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
             cfg->insecure = true;
             break;
         case O_LOG_LEVEL:
-            if (log_level_parse(optarg, &cfg->log_level) != 0) {
+            if (vfp_log_level_parse(optarg, &cfg->log_level) != 0) {
                 snprintf(err, errlen,
                          "invalid --log-level \"%s\" (error, warn, info, "
                          "debug)",

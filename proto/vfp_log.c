@@ -17,7 +17,7 @@ static const char *s_level_names[] = {"error", "warn", "info", "debug"};
 static const int s_syslog_priority[] = {LOG_ERR, LOG_WARNING, LOG_INFO,
                                         LOG_DEBUG};
 
-void log_init(const char *progname, vfp_log_level_t level, bool use_syslog)
+void vfp_log_init(const char *progname, vfp_log_level_t level, bool use_syslog)
 {
     s_progname = progname;
     s_level = level;
@@ -26,7 +26,7 @@ void log_init(const char *progname, vfp_log_level_t level, bool use_syslog)
         openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
 
-int log_level_parse(const char *text, vfp_log_level_t *level)
+int vfp_log_level_parse(const char *text, vfp_log_level_t *level)
 {
     for (int i = 0; i <= VFP_LOG_DEBUG; i++) {
         if (strcmp(text, s_level_names[i]) == 0) {
@@ -73,40 +73,40 @@ static void s_vlog(vfp_log_level_t level, int errnum, const char *fmt,
         va_end(ap);                                                            \
     } while (0)
 
-void log_warn(const char *fmt, ...)
+void vfp_log_warn(const char *fmt, ...)
 {
     int saved = errno;
     S_LOG_BODY(VFP_LOG_WARN, saved);
 }
 
-void log_warnx(const char *fmt, ...)
+void vfp_log_warnx(const char *fmt, ...)
 {
     S_LOG_BODY(VFP_LOG_WARN, 0);
 }
 
-void log_error(const char *fmt, ...)
+void vfp_log_error(const char *fmt, ...)
 {
     S_LOG_BODY(VFP_LOG_ERROR, 0);
 }
 
-void log_info(const char *fmt, ...)
+void vfp_log_info(const char *fmt, ...)
 {
     S_LOG_BODY(VFP_LOG_INFO, 0);
 }
 
-void log_debug(const char *fmt, ...)
+void vfp_log_debug(const char *fmt, ...)
 {
     S_LOG_BODY(VFP_LOG_DEBUG, 0);
 }
 
-void fatal(const char *fmt, ...)
+void vfp_fatal(const char *fmt, ...)
 {
     int saved = errno;
     S_LOG_BODY(VFP_LOG_ERROR, saved);
     exit(1);
 }
 
-void fatalx(const char *fmt, ...)
+void vfp_fatalx(const char *fmt, ...)
 {
     S_LOG_BODY(VFP_LOG_ERROR, 0);
     exit(1);

@@ -13,23 +13,23 @@ typedef enum {
 
 /* Sets the program name shown in every line, the lowest level printed and
  * whether lines go to syslog (daemon facility) instead of stderr. */
-void log_init(const char *progname, vfp_log_level_t level, bool use_syslog);
+void vfp_log_init(const char *progname, vfp_log_level_t level, bool use_syslog);
 
 /* Parses "error", "warn", "info" or "debug". Returns 0 or -1. */
-int log_level_parse(const char *text, vfp_log_level_t *level);
+int vfp_log_level_parse(const char *text, vfp_log_level_t *level);
 
-/* log_warn appends strerror(errno); log_warnx does not (OpenBGPD style). */
-void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* vfp_log_warn appends strerror(errno); vfp_log_warnx does not (OpenBGPD style). */
+void vfp_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vfp_log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vfp_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vfp_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vfp_log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* Logs at error level (with strerror(errno) when errno is set by the caller
- * via fatal, not fatalx) and exits 1. Start-up only. */
-void fatal(const char *fmt, ...)
+ * via vfp_fatal, not vfp_fatalx) and exits 1. Start-up only. */
+void vfp_fatal(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
-void fatalx(const char *fmt, ...)
+void vfp_fatalx(const char *fmt, ...)
     __attribute__((format(printf, 1, 2), noreturn));
 
 #endif
