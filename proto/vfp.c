@@ -735,8 +735,9 @@ static int s_apply_vf(s_ctx_t *c, vfp_apply_vf_t *vf)
                       VFP_SET_ALL);
     S_TRY(s_mac(c, "mac", vf->mac));
     S_TRY(s_u16(c, "vlan", &vf->vlan));
-    if (vf->vlan > VFP_VLAN_MAX)
-        return s_fail(c, "vlan", "%u exceeds %u", vf->vlan, VFP_VLAN_MAX);
+    if (vf->vlan > VFP_APPLY_VLAN_MAX)
+        return s_fail(c, "vlan", "%u exceeds %u (4095 is reserved by 802.1Q)",
+                      vf->vlan, VFP_APPLY_VLAN_MAX);
     S_TRY(s_u8(c, "qos", &vf->qos));
     if (vf->qos > VFP_QOS_MAX)
         return s_fail(c, "qos", "%u exceeds %u", vf->qos, VFP_QOS_MAX);

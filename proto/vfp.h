@@ -35,7 +35,11 @@
 #define VFP_REASONS_MAX 16      /* IOMMU not-ready reasons */
 #define VFP_PARAMS_MAX 32       /* admin request parameters */
 #define VFP_REMOVED_MAX 256     /* removed PFs in one delta */
-#define VFP_VLAN_MAX 4095       /* 12-bit VLAN id; 0 = no VLAN */
+#define VFP_VLAN_MAX 4095       /* 12-bit VLAN id as read; 0 = no VLAN */
+/* The highest VLAN id an APPLY may ask for: 4095 is reserved by 802.1Q, so
+ * it can be read back from a NIC but never set. policy/ restates it as
+ * POLICY_VLAN_MAX (it depends on nothing of ours); a test holds them equal. */
+#define VFP_APPLY_VLAN_MAX 4094
 #define VFP_QOS_MAX 7           /* 802.1p priority */
 
 typedef enum {

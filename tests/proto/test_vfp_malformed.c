@@ -194,7 +194,7 @@ static void s_apply_vf_toks(toks_t *l, int i, bool set)
     ADD_U16(l, set ? 0x7f : 0, "apply.vfs[%d].set", i);
     ADD_MAC(l, set ? "\x02\x11\x22\x33\x44\x55" : "\0\0\0\0\0\0",
             "apply.vfs[%d].mac", i);
-    ADD_U16(l, set ? 4095 : 0, "apply.vfs[%d].vlan", i);
+    ADD_U16(l, set ? 4094 : 0, "apply.vfs[%d].vlan", i);
     ADD_U8(l, set ? 7 : 0, "apply.vfs[%d].qos", i);
     ADD_U16(l, set ? 0x88a8 : 0, "apply.vfs[%d].vlan_proto", i);
     ADD_U8(l, set ? 1 : 0, "apply.vfs[%d].spoofchk", i);
@@ -506,7 +506,8 @@ static const s_case_t s_cases[] = {
      "0x0080 has bits outside 0x007f"},
     {VFP_APPLY, "apply.vfs[0].mac", MAC("\x03\x11\x22\x33\x44\x55"), BAD, NULL,
      "03:11:22:33:44:55 is a multicast address"},
-    {VFP_APPLY, "apply.vfs[0].vlan", U16(4096), BAD, NULL, "4096 exceeds 4095"},
+    {VFP_APPLY, "apply.vfs[0].vlan", U16(4095), BAD, NULL,
+     "4095 exceeds 4094 (4095 is reserved by 802.1Q)"},
     {VFP_APPLY, "apply.vfs[0].qos", U8(8), BAD, NULL, "8 exceeds 7"},
     {VFP_APPLY, "apply.vfs[0].vlan_proto", U16(0), BAD, NULL,
      "0x0000 is not 0x8100 or 0x88a8"},

@@ -133,7 +133,7 @@ static void s_apply_vf(vfp_apply_vf_t *vf, uint32_t i, bool full)
     memcpy(vf->mac, (uint8_t[]){0x02, 0x00, 0x00, 0x00, 0x00, 0x00}, 6);
     vf->mac[4] = (uint8_t)(i >> 8);
     vf->mac[5] = (uint8_t)i;
-    vf->vlan = (uint16_t)(i % 4096);
+    vf->vlan = (uint16_t)(i % (VFP_APPLY_VLAN_MAX + 1u));
     vf->qos = (uint8_t)(i % 8);
     vf->vlan_proto = i % 2 ? VFP_VLAN_PROTO_8021Q : VFP_VLAN_PROTO_8021AD;
     vf->spoofchk = VFP_ON;
