@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "controller.h"
+#include "vfp_duration.h"
 #include "vfp_transport.h"
 
 void controller_usage(void)
@@ -32,26 +33,6 @@ void controller_usage(void)
         "  --syslog                   log to syslog instead of stderr\n"
         "  --help                     show this help\n"
         "  --version                  show the version\n");
-}
-
-/* "2s", "500ms", "1.5s" or a bare number of seconds. */
-static int s_parse_duration_ms(const char *text, uint32_t *ms)
-{
-    errno = 0;
-    char *end;
-    double value = strtod(text, &end);
-    if (errno || end == text || !isfinite(value) || value <= 0)
-        return -1;
-    double scale = 1000;
-    if (strcmp(end, "ms") == 0)
-        scale = 1;
-    else if (*end && strcmp(end, "s") != 0)
-        return -1;
-    double result = value * scale;
-    if (result < 1 || result > 3600000)
-        return -1;
-    *ms = (uint32_t)result;
-    return 0;
 }
 
 int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
@@ -127,7 +108,7 @@ int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
             break;
         }
         case O_HEARTBEAT:
-            if (s_parse_duration_ms(optarg, &cfg->heartbeat_ms) != 0) {
+            if (vfp_duration_parse_ms(optarg, &cfg->heartbeat_ms) != 0) {
                 snprintf(err, errlen,
                          "invalid --heartbeat-interval \"%s\" (e.g. 2s, "
                          "500ms; 1ms to 3600s)",
