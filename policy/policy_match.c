@@ -71,9 +71,9 @@ bool policy_pf_entry_selects(const policy_pf_t *entry,
     if (entry->ifname &&
         !(s_known(pf->ifname) && policy_glob_match(entry->ifname, pf->ifname)))
         return false;
-    if (entry->pci_address && !(s_known(pf->pci_address) &&
-                                strcasecmp(entry->pci_address,
-                                           pf->pci_address) == 0))
+    if (entry->pci_address &&
+        !(s_known(pf->pci_address) &&
+          strcasecmp(entry->pci_address, pf->pci_address) == 0))
         return false;
     if (entry->driver &&
         !(s_known(pf->driver) && strcmp(entry->driver, pf->driver) == 0))

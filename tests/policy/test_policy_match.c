@@ -11,38 +11,37 @@
 #include "policy.h"
 #include "policy_match.h"
 
-static const char s_text[] =
-    "version: 1\n"
-    "networks:\n"
-    "  - name: vlan1\n"
-    "    vlan: 1\n"
-    "host_groups:\n"
-    "  - name: edge\n"
-    "    hosts: [\"esx-e*\", \"lab-?\"]\n"
-    "    pfs:\n"
-    "      - ifname: \"ens1f*\"\n"
-    "        driver: ixgbe\n"
-    "        vfs: 4\n"
-    "        networks: [vlan1]\n"
-    "      - device: \"8086:10FB\"\n"
-    "        vfs: 2\n"
-    "        networks: [vlan1]\n"
-    "      - pci_address: \"0000:3b:00.1\"\n"
-    "        vfs: 1\n"
-    "        networks: [vlan1]\n"
-    "  - name: gpu\n"
-    "    hosts: [\"*\"]\n"
-    "    labels: {rack: r1, role: gpu}\n"
-    "    pfs:\n"
-    "      - driver: mlx5_core\n"
-    "        vfs: 8\n"
-    "        networks: [vlan1]\n";
+static const char s_text[] = "version: 1\n"
+                             "networks:\n"
+                             "  - name: vlan1\n"
+                             "    vlan: 1\n"
+                             "host_groups:\n"
+                             "  - name: edge\n"
+                             "    hosts: [\"esx-e*\", \"lab-?\"]\n"
+                             "    pfs:\n"
+                             "      - ifname: \"ens1f*\"\n"
+                             "        driver: ixgbe\n"
+                             "        vfs: 4\n"
+                             "        networks: [vlan1]\n"
+                             "      - device: \"8086:10FB\"\n"
+                             "        vfs: 2\n"
+                             "        networks: [vlan1]\n"
+                             "      - pci_address: \"0000:3b:00.1\"\n"
+                             "        vfs: 1\n"
+                             "        networks: [vlan1]\n"
+                             "  - name: gpu\n"
+                             "    hosts: [\"*\"]\n"
+                             "    labels: {rack: r1, role: gpu}\n"
+                             "    pfs:\n"
+                             "      - driver: mlx5_core\n"
+                             "        vfs: 8\n"
+                             "        networks: [vlan1]\n";
 
 static int s_setup(void **state)
 {
     policy_errors_t *errs = policy_errors_new();
-    policy_t *policy = policy_parse_buffer("match.yaml", s_text,
-                                           strlen(s_text), errs);
+    policy_t *policy =
+        policy_parse_buffer("match.yaml", s_text, strlen(s_text), errs);
     if (!policy)
         policy_errors_print(errs, stderr);
     policy_errors_destroy(&errs);
@@ -129,8 +128,7 @@ static void test_pf_entry_first_match_wins(void **state)
     assert_int_equal(entry->vfs, 2);
 
     /* Only the PCI address matches. */
-    policy_pf_facts_t other = {"eth9", "0000:3B:00.1", "i40e", 0x8086,
-                               0x1572};
+    policy_pf_facts_t other = {"eth9", "0000:3B:00.1", "i40e", 0x8086, 0x1572};
     entry = policy_host_group_pf_entry(edge, &other);
     assert_non_null(entry);
     assert_int_equal(entry->vfs, 1);
