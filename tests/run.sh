@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 build_dir=${BUILD_DIR:-build}
 jobs=$(nproc 2>/dev/null || echo 2)
 
-deploy/install-deps.sh
+deploy/install-deps.sh --kernel
 cmake -S . -B "$build_dir" -DVFLEET_WERROR=ON
 cmake --build "$build_dir" -j "$jobs"
 # shellcheck disable=SC2086
