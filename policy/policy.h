@@ -23,6 +23,22 @@
 /* Deepest nesting of sequences and mappings accepted. */
 #define POLICY_MAX_DEPTH 64
 
+/* Names of networks, MAC pools, host groups, anti-affinity groups, label
+ * keys and values, drivers: at most this many characters. */
+#define POLICY_NAME_MAX 63
+/* Host, VM and ifname globs. */
+#define POLICY_GLOB_MAX 64
+#define POLICY_HOST_GROUPS_MAX 256
+/* Entries in one list of a host group or anti-affinity group: hosts,
+ * labels, pfs, a PF's networks, vms. */
+#define POLICY_GROUP_ITEMS_MAX 64
+/* Host globs in all host groups together: the VF count conflict check
+ * compares them pairwise. */
+#define POLICY_HOST_GLOBS_MAX 512
+
+/* Value ranges. Those the wire protocol also carries restate proto's
+ * limits (policy depends on nothing of ours); tests/policy/
+ * test_policy_limits.c holds them equal. */
 #define POLICY_VLAN_MAX 4094
 #define POLICY_QOS_MAX 7
 #define POLICY_MTU_MIN 68

@@ -116,8 +116,9 @@ static void s_network_changes(policy_diff_t *self, const policy_t *new_policy,
                               const policy_network_t *a,
                               const policy_network_t *b)
 {
-    static const char *const protocols[] = {"802.1Q", "802.1ad"};
-    static const char *const links[] = {"auto", "enable", "disable"};
+    const char *const *protocols = policy_vlan_protocol_words.words;
+    const char *const *links = policy_link_state_words.words;
+    const char *const *mtu_change = policy_guest_mtu_change_words.words;
     char affects[512], x[32], y[32];
     s_affects(new_policy, b->name, affects, sizeof(affects));
     const char *name = b->name;
@@ -157,8 +158,8 @@ static void s_network_changes(policy_diff_t *self, const policy_t *new_policy,
                affects);
     if (a->guest_mtu_change != b->guest_mtu_change)
         s_line(self, "network %s: guest_mtu_change %s -> %s (%s)", name,
-               a->guest_mtu_change ? "allow" : "deny",
-               b->guest_mtu_change ? "allow" : "deny", affects);
+               mtu_change[a->guest_mtu_change], mtu_change[b->guest_mtu_change],
+               affects);
 }
 
 static void s_networks(policy_diff_t *self, const policy_t *a,
@@ -195,28 +196,21 @@ static void s_networks(policy_diff_t *self, const policy_t *a,
     }
 }
 
-static int s_prefix_compare(const policy_mac_prefix_t *x,
-                            const policy_mac_prefix_t *y)
-{
-    size_t common = x->length < y->length ? x->length : y->length;
-    int c = memcmp(x->octets, y->octets, common);
-    return c != 0 ? c : (int)x->length - (int)y->length;
-}
-
 static void s_pool_changes(policy_diff_t *self, const policy_mac_pool_t *a,
                            const policy_mac_pool_t *b)
 {
     char mac[32];
     if (a->vendor_oui != b->vendor_oui)
         s_line(self, "mac pool %s: vendor_oui %s -> %s", b->name,
-               a->vendor_oui ? "true" : "false",
-               b->vendor_oui ? "true" : "false");
+               policy_bool_words.words[a->vendor_oui],
+               policy_bool_words.words[b->vendor_oui]);
     size_t i = 0, j = 0;
     while (i < a->prefix_count || j < b->prefix_count) {
-        int c = i == a->prefix_count ? 1
-                : j == b->prefix_count
-                    ? -1
-                    : s_prefix_compare(&a->prefixes[i], &b->prefixes[j]);
+        int c =
+            i == a->prefix_count ? 1
+            : j == b->prefix_count
+                ? -1
+                : policy_mac_prefix_compare(&a->prefixes[i], &b->prefixes[j]);
         if (c < 0) {
             policy_mac_format(a->prefixes[i].octets, a->prefixes[i].length, mac,
                               sizeof(mac));
@@ -323,20 +317,12 @@ static void s_labels(policy_diff_t *self, const char *subject,
     }
 }
 
-static bool s_same(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
-
 static const policy_pf_t *s_pf_find(const policy_host_group_t *group,
                                     const policy_pf_t *pf, size_t *index)
 {
     for (size_t i = 0; i < group->pf_count; i++) {
         const policy_pf_t *other = &group->pfs[i];
-        if (s_same(other->ifname, pf->ifname) &&
-            s_same(other->pci_address, pf->pci_address) &&
-            s_same(other->driver, pf->driver) &&
-            s_same(other->device, pf->device)) {
+        if (policy_pf_same_selector(other, pf)) {
             if (index)
                 *index = i;
             return other;
@@ -419,35 +405,23 @@ static void s_host_groups(policy_diff_t *self, const policy_t *a,
     }
 }
 
-/* A size in the largest unit that states it exactly, as in the policy. */
-static const char *s_size(uint64_t mib, char *buf, size_t size)
-{
-    if (mib != 0 && mib % (1024 * 1024) == 0)
-        snprintf(buf, size, "%lluT", (unsigned long long)(mib / (1024 * 1024)));
-    else if (mib != 0 && mib % 1024 == 0)
-        snprintf(buf, size, "%lluG", (unsigned long long)(mib / 1024));
-    else
-        snprintf(buf, size, "%lluM", (unsigned long long)mib);
-    return buf;
-}
-
 static void s_memory(policy_diff_t *self, const policy_t *a, const policy_t *b)
 {
-    static const char *const hugepages[] = {"none", "2M", "1G"};
+    const char *const *hugepages = policy_hugepages_words.words;
     if (a->hugepages != b->hugepages)
         s_line(self, "memory: hugepages %s -> %s", hugepages[a->hugepages],
                hugepages[b->hugepages]);
     char x[32], y[32];
+    policy_size_format(a->hypervisor_reserve_mib, x, sizeof(x));
+    policy_size_format(b->hypervisor_reserve_mib, y, sizeof(y));
     if (a->hypervisor_reserve_mib != b->hypervisor_reserve_mib)
-        s_line(self, "memory: hypervisor_reserve %s -> %s",
-               s_size(a->hypervisor_reserve_mib, x, sizeof(x)),
-               s_size(b->hypervisor_reserve_mib, y, sizeof(y)));
+        s_line(self, "memory: hypervisor_reserve %s -> %s", x, y);
 }
 
 static void s_placement(policy_diff_t *self, const policy_t *a,
                         const policy_t *b)
 {
-    static const char *const strategies[] = {"spread", "pack"};
+    const char *const *strategies = policy_strategy_words.words;
     char subject[128];
     if (a->strategy != b->strategy)
         s_line(self, "placement: strategy %s -> %s", strategies[a->strategy],

@@ -1,5 +1,6 @@
-/* policy_util.c - small helpers shared by the policy modules: "did you
- * mean" suggestions, lookups and formatting of MACs and PF selectors. */
+/* policy_util.c - small helpers shared by the policy modules: the enum
+ * words, "did you mean" suggestions, lookups, and the comparison and
+ * formatting of MACs, PF selectors and sizes. */
 #include "policy_internal.h"
 
 #include <stdio.h>
@@ -8,6 +9,23 @@
 /* Longer words get no suggestion: keeps the distance cheap on hostile
  * input and a 40-letter typo is not a typo. */
 #define SUGGEST_MAX_LEN 40
+
+#define S_WORDS(...)                                                           \
+    {                                                                          \
+        .words = (const char *const[]){__VA_ARGS__},                           \
+        .count = sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *),  \
+    }
+
+const policy_words_t policy_vlan_protocol_words = S_WORDS("802.1Q", "802.1ad");
+const policy_words_t policy_link_state_words =
+    S_WORDS("auto", "enable", "disable");
+const policy_words_t policy_hugepages_words = S_WORDS("none", "2M", "1G");
+const policy_words_t policy_strategy_words = S_WORDS("spread", "pack");
+const policy_words_t policy_guest_mtu_change_words = S_WORDS("deny", "allow");
+const policy_words_t policy_bool_words = S_WORDS("false", "true");
+
+const char *const policy_pf_selector_keys[POLICY_PF_SELECTOR_KEYS] = {
+    "ifname", "pci_address", "driver", "device"};
 
 size_t policy_edit_distance(const char *a, const char *b)
 {
@@ -87,14 +105,39 @@ const policy_host_group_t *policy_host_group_find(const policy_t *self,
     return NULL;
 }
 
+void policy_pf_selector_values(const policy_pf_t *pf,
+                               const char *values[POLICY_PF_SELECTOR_KEYS])
+{
+    values[0] = pf->ifname;
+    values[1] = pf->pci_address;
+    values[2] = pf->driver;
+    values[3] = pf->device;
+}
+
+static bool s_same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+bool policy_pf_same_selector(const policy_pf_t *a, const policy_pf_t *b)
+{
+    const char *x[POLICY_PF_SELECTOR_KEYS], *y[POLICY_PF_SELECTOR_KEYS];
+    policy_pf_selector_values(a, x);
+    policy_pf_selector_values(b, y);
+    for (size_t i = 0; i < POLICY_PF_SELECTOR_KEYS; i++)
+        if (!s_same_text(x[i], y[i]))
+            return false;
+    return true;
+}
+
 void policy_pf_selector(const policy_pf_t *pf, char *buf, size_t size)
 {
-    const char *names[] = {"ifname", "pci_address", "driver", "device"};
-    const char *values[] = {pf->ifname, pf->pci_address, pf->driver,
-                            pf->device};
+    const char *const *names = policy_pf_selector_keys;
+    const char *values[POLICY_PF_SELECTOR_KEYS];
+    policy_pf_selector_values(pf, values);
     size_t used = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < POLICY_PF_SELECTOR_KEYS; i++) {
         if (!values[i] || used >= size)
             continue;
         int n = snprintf(buf + used, size - used, "%s%s=%s", used ? " " : "",
@@ -115,4 +158,22 @@ void policy_mac_format(const uint8_t *octets, size_t length, char *buf,
         if (n > 0)
             used += (size_t)n;
     }
+}
+
+int policy_mac_prefix_compare(const policy_mac_prefix_t *a,
+                              const policy_mac_prefix_t *b)
+{
+    size_t common = a->length < b->length ? a->length : b->length;
+    int c = memcmp(a->octets, b->octets, common);
+    return c != 0 ? c : (int)a->length - (int)b->length;
+}
+
+void policy_size_format(uint64_t mib, char *buf, size_t size)
+{
+    if (mib != 0 && mib % (1024 * 1024) == 0)
+        snprintf(buf, size, "%lluT", (unsigned long long)(mib / (1024 * 1024)));
+    else if (mib != 0 && mib % 1024 == 0)
+        snprintf(buf, size, "%lluG", (unsigned long long)(mib / 1024));
+    else
+        snprintf(buf, size, "%lluM", (unsigned long long)mib);
 }
