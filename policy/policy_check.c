@@ -45,6 +45,8 @@ static int s_named_compare(const void *a, const void *b, void *arg)
 void policy_check_unique_names(policy_parser_t *p, void *items, size_t *count,
                                const policy_named_list_t *layout)
 {
+    if (*count == 0)
+        return;
     char *base = items;
     size_t size = layout->item_size;
     qsort_r(items, *count, size, s_named_compare, (void *)layout);

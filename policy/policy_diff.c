@@ -22,28 +22,21 @@ static void s_line(policy_diff_t *self, const char *fmt, ...)
 {
     if (self->failed)
         return;
-    if (self->count == self->capacity) {
-        size_t capacity = self->capacity ? self->capacity * 2 : 16;
-        char **lines = policy_realloc(self->lines, capacity * sizeof(*lines));
-        if (!lines) {
-            self->failed = true;
-            return;
-        }
-        self->lines = lines;
-        self->capacity = capacity;
+    char **lines =
+        policy_grow(self->lines, &self->capacity, self->count, sizeof(*lines));
+    if (!lines) {
+        self->failed = true;
+        return;
     }
+    self->lines = lines;
     va_list ap;
     va_start(ap, fmt);
-    int len = vsnprintf(NULL, 0, fmt, ap);
+    char *line = policy_vformat(fmt, ap);
     va_end(ap);
-    char *line = len >= 0 ? policy_malloc((size_t)len + 1) : NULL;
     if (!line) {
         self->failed = true;
         return;
     }
-    va_start(ap, fmt);
-    vsnprintf(line, (size_t)len + 1, fmt, ap);
-    va_end(ap);
     self->lines[self->count++] = line;
 }
 

@@ -15,6 +15,14 @@
 void *policy_malloc(size_t size);
 void *policy_realloc(void *ptr, size_t size);
 void policy_free(void *ptr);
+/* Room for one more item in a growable array of capacity *capacity
+ * holding count items: items itself, or the array moved to a doubled
+ * capacity; NULL when memory runs out (items is then still valid). */
+void *policy_grow(void *items, size_t *capacity, size_t count,
+                  size_t item_size);
+/* A formatted heap string (policy_free it), or NULL when memory runs out. */
+char *policy_vformat(const char *fmt, va_list ap)
+    __attribute__((format(printf, 1, 0)));
 
 /* Test hook: the nth allocation from now (1 = the next one) fails, once;
  * 0 turns injection off. */

@@ -9,6 +9,43 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Reads one item of a list of named items into a zeroed item. */
+typedef void item_reader_t(policy_parser_t *p, const policy_node_t *node,
+                           void *item);
+
+/* The items of a list of named things, in source order, each read by
+ * read_item; an item left without a valid name is dropped (its errors are
+ * reported already). The caller sorts them and reports repeated names. */
+static void *s_named_items(policy_parser_t *p, const policy_node_t *node,
+                           const char *key, size_t max_items,
+                           const policy_named_list_t *layout,
+                           item_reader_t *read_item, size_t *count)
+{
+    if (!policy_field_sequence(p, node, key))
+        return NULL;
+    if (max_items && node->count > max_items) {
+        policy_parser_error(p, node, "%s: more than %zu entries", key,
+                            max_items);
+        return NULL;
+    }
+    char *items = policy_parser_calloc(p, node->count, layout->item_size);
+    if (!items)
+        return NULL;
+    size_t kept = 0;
+    for (size_t i = 0; i < node->count; i++) {
+        char *item = items + kept * layout->item_size;
+        read_item(p, node->items[i], item);
+        const char *name;
+        memcpy(&name, item + layout->name_offset, sizeof(name));
+        if (name)
+            kept++;
+        else
+            memset(item, 0, layout->item_size);
+    }
+    *count = kept;
+    return items;
+}
+
 /* ---- networks ---------------------------------------------------------- */
 
 static const char *const s_network_keys[] = {
@@ -89,9 +126,9 @@ static void s_network_combinations(policy_parser_t *p,
                             net->min_tx_rate, net->max_tx_rate);
 }
 
-static void s_network(policy_parser_t *p, const policy_node_t *node,
-                      policy_network_t *net)
+static void s_network(policy_parser_t *p, const policy_node_t *node, void *item)
 {
+    policy_network_t *net = item;
     net->pos = policy_node_pos(node);
     net->spoof_check = true;
     net->mtu = POLICY_MTU_DEFAULT;
@@ -112,18 +149,8 @@ static const policy_named_list_t s_network_list = {
 static void s_networks(policy_parser_t *p, const policy_node_t *node)
 {
     policy_t *policy = p->policy;
-    if (!policy_field_sequence(p, node, "networks"))
-        return;
-    policy->networks =
-        policy_parser_calloc(p, node->count, sizeof(*policy->networks));
-    if (!policy->networks)
-        return;
-    for (size_t i = 0; i < node->count; i++) {
-        policy_network_t net = {0};
-        s_network(p, node->items[i], &net);
-        if (net.name)
-            policy->networks[policy->network_count++] = net;
-    }
+    policy->networks = s_named_items(p, node, "networks", 0, &s_network_list,
+                                     s_network, &policy->network_count);
     policy_check_unique_names(p, policy->networks, &policy->network_count,
                               &s_network_list);
 }
@@ -163,8 +190,9 @@ static int s_prefix_compare(const void *a, const void *b)
 }
 
 static void s_mac_pool(policy_parser_t *p, const policy_node_t *node,
-                       policy_mac_pool_t *pool)
+                       void *item)
 {
+    policy_mac_pool_t *pool = item;
     pool->pos = policy_node_pos(node);
     if (!policy_field_mapping(p, node, "mac pool", s_pool_keys,
                               S_COUNT(s_pool_keys)))
@@ -207,18 +235,8 @@ static const policy_named_list_t s_mac_pool_list = {
 static void s_mac_pools(policy_parser_t *p, const policy_node_t *node)
 {
     policy_t *policy = p->policy;
-    if (!policy_field_sequence(p, node, "mac_pools"))
-        return;
-    policy->mac_pools =
-        policy_parser_calloc(p, node->count, sizeof(*policy->mac_pools));
-    if (!policy->mac_pools)
-        return;
-    for (size_t i = 0; i < node->count; i++) {
-        policy_mac_pool_t pool = {0};
-        s_mac_pool(p, node->items[i], &pool);
-        if (pool.name)
-            policy->mac_pools[policy->mac_pool_count++] = pool;
-    }
+    policy->mac_pools = s_named_items(p, node, "mac_pools", 0, &s_mac_pool_list,
+                                      s_mac_pool, &policy->mac_pool_count);
     policy_check_unique_names(p, policy->mac_pools, &policy->mac_pool_count,
                               &s_mac_pool_list);
 }
@@ -301,8 +319,9 @@ static void s_pf(policy_parser_t *p, const policy_node_t *node, policy_pf_t *pf)
 }
 
 static void s_host_group(policy_parser_t *p, const policy_node_t *node,
-                         policy_host_group_t *group)
+                         void *item)
 {
+    policy_host_group_t *group = item;
     group->pos = policy_node_pos(node);
     if (!policy_field_mapping(p, node, "host group", s_group_keys,
                               S_COUNT(s_group_keys)))
@@ -354,23 +373,9 @@ static const policy_named_list_t s_host_group_list = {
 static void s_host_groups(policy_parser_t *p, const policy_node_t *node)
 {
     policy_t *policy = p->policy;
-    if (!policy_field_sequence(p, node, "host_groups"))
-        return;
-    if (node->count > POLICY_HOST_GROUPS_MAX) {
-        policy_parser_error(p, node, "host_groups: more than %d entries",
-                            POLICY_HOST_GROUPS_MAX);
-        return;
-    }
-    policy->host_groups =
-        policy_parser_calloc(p, node->count, sizeof(*policy->host_groups));
-    if (!policy->host_groups)
-        return;
-    for (size_t i = 0; i < node->count; i++) {
-        policy_host_group_t group = {0};
-        s_host_group(p, node->items[i], &group);
-        if (group.name)
-            policy->host_groups[policy->host_group_count++] = group;
-    }
+    policy->host_groups = s_named_items(
+        p, node, "host_groups", POLICY_HOST_GROUPS_MAX, &s_host_group_list,
+        s_host_group, &policy->host_group_count);
     size_t globs = 0;
     for (size_t i = 0; i < policy->host_group_count; i++)
         globs += policy->host_groups[i].host_count;
@@ -421,32 +426,30 @@ static const policy_named_list_t s_anti_affinity_list = {
     .pos_offset = offsetof(policy_anti_affinity_t, pos),
 };
 
+static void s_anti_affinity_group(policy_parser_t *p, const policy_node_t *node,
+                                  void *item)
+{
+    policy_anti_affinity_t *group = item;
+    group->pos = policy_node_pos(node);
+    if (!policy_field_mapping(p, node, "anti-affinity group",
+                              s_anti_affinity_keys,
+                              S_COUNT(s_anti_affinity_keys)))
+        return;
+    const policy_node_t *v;
+    if ((v = policy_field_require(p, node, "anti-affinity group", "name")))
+        group->name = policy_field_text(p, v, "name", POLICY_TEXT_NAME);
+    if ((v = policy_node_get(node, "vms")))
+        policy_field_text_list(p, v, "vms", POLICY_TEXT_GLOB,
+                               POLICY_GROUP_ITEMS_MAX, &group->vms,
+                               &group->vm_count, NULL);
+}
+
 static void s_anti_affinity(policy_parser_t *p, const policy_node_t *node)
 {
     policy_t *policy = p->policy;
-    if (!policy_field_sequence(p, node, "anti_affinity_groups"))
-        return;
     policy->anti_affinity =
-        policy_parser_calloc(p, node->count, sizeof(*policy->anti_affinity));
-    if (!policy->anti_affinity)
-        return;
-    for (size_t i = 0; i < node->count; i++) {
-        const policy_node_t *item = node->items[i];
-        policy_anti_affinity_t group = {.pos = policy_node_pos(item)};
-        if (!policy_field_mapping(p, item, "anti-affinity group",
-                                  s_anti_affinity_keys,
-                                  S_COUNT(s_anti_affinity_keys)))
-            continue;
-        const policy_node_t *v;
-        if ((v = policy_field_require(p, item, "anti-affinity group", "name")))
-            group.name = policy_field_text(p, v, "name", POLICY_TEXT_NAME);
-        if ((v = policy_node_get(item, "vms")))
-            policy_field_text_list(p, v, "vms", POLICY_TEXT_GLOB,
-                                   POLICY_GROUP_ITEMS_MAX, &group.vms,
-                                   &group.vm_count, NULL);
-        if (group.name)
-            policy->anti_affinity[policy->anti_affinity_count++] = group;
-    }
+        s_named_items(p, node, "anti_affinity_groups", 0, &s_anti_affinity_list,
+                      s_anti_affinity_group, &policy->anti_affinity_count);
     policy_check_unique_names(p, policy->anti_affinity,
                               &policy->anti_affinity_count,
                               &s_anti_affinity_list);

@@ -3,6 +3,7 @@
  * formatting of MACs, PF selectors and sizes. */
 #include "policy_internal.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -71,15 +72,21 @@ const char *policy_suggest(const char *word, const char *const *candidates,
     return best;
 }
 
-const policy_network_t *policy_network_find(const policy_t *self,
-                                            const char *name)
+/* Binary search of a list of named items sorted by name (the name is a
+ * const char * at name_offset in each item). */
+static const void *s_find_named(const void *items, size_t count,
+                                size_t item_size, size_t name_offset,
+                                const char *name)
 {
-    size_t lo = 0, hi = self->network_count;
+    size_t lo = 0, hi = count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(self->networks[mid].name, name);
+        const char *item = (const char *)items + mid * item_size;
+        const char *item_name;
+        memcpy(&item_name, item + name_offset, sizeof(item_name));
+        int c = strcmp(item_name, name);
         if (c == 0)
-            return &self->networks[mid];
+            return item;
         if (c < 0)
             lo = mid + 1;
         else
@@ -88,21 +95,20 @@ const policy_network_t *policy_network_find(const policy_t *self,
     return NULL;
 }
 
+const policy_network_t *policy_network_find(const policy_t *self,
+                                            const char *name)
+{
+    return s_find_named(self->networks, self->network_count,
+                        sizeof(policy_network_t),
+                        offsetof(policy_network_t, name), name);
+}
+
 const policy_host_group_t *policy_host_group_find(const policy_t *self,
                                                   const char *name)
 {
-    size_t lo = 0, hi = self->host_group_count;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        int c = strcmp(self->host_groups[mid].name, name);
-        if (c == 0)
-            return &self->host_groups[mid];
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
+    return s_find_named(self->host_groups, self->host_group_count,
+                        sizeof(policy_host_group_t),
+                        offsetof(policy_host_group_t, name), name);
 }
 
 void policy_pf_selector_values(const policy_pf_t *pf,
