@@ -224,7 +224,7 @@ const policy_network_t *policy_network_find(const policy_t *self,
 const policy_host_group_t *policy_host_group_find(const policy_t *self,
                                                   const char *name);
 /* Formats a PF selector as "ifname=ens1f* driver=ixgbe" into buf. */
-void policy_pf_selector(const policy_pf_t *pf, char *buf, size_t size);
+void policy_pf_selector_format(const policy_pf_t *pf, char *buf, size_t size);
 /* Formats a MAC or prefix as lowercase colon-separated hex. */
 void policy_mac_format(const uint8_t *octets, size_t length, char *buf,
                        size_t size);

@@ -52,7 +52,8 @@ void policy_free(void *ptr)
     free(ptr);
 }
 
-void *policy_grow(void *items, size_t *capacity, size_t count, size_t item_size)
+void *policy_array_grow(void *items, size_t *capacity, size_t count,
+                        size_t item_size)
 {
     if (count < *capacity)
         return items;

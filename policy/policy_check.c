@@ -292,7 +292,7 @@ static pf_entry_t *s_pf_entries(policy_parser_t *p, size_t total)
     for (size_t g = 0; g < policy->host_group_count; g++)
         for (size_t i = 0; i < policy->host_groups[g].pf_count; i++) {
             const policy_pf_t *pf = &policy->host_groups[g].pfs[i];
-            policy_pf_selector(pf, selector, sizeof(selector));
+            policy_pf_selector_format(pf, selector, sizeof(selector));
             const char *copy =
                 policy_arena_strndup(p->arena, selector, strlen(selector));
             if (!copy) {
@@ -380,7 +380,7 @@ static void s_check_pf(policy_parser_t *p, const policy_host_group_t *group,
     const policy_t *policy = p->policy;
     const policy_pf_t *pf = &group->pfs[index];
     char selector[512];
-    policy_pf_selector(pf, selector, sizeof(selector));
+    policy_pf_selector_format(pf, selector, sizeof(selector));
     for (size_t k = 0; k < pf->network_count; k++) {
         if (policy_network_find(policy, pf->networks[k]))
             continue;

@@ -22,8 +22,8 @@ static void s_line(policy_diff_t *self, const char *fmt, ...)
 {
     if (self->failed)
         return;
-    char **lines =
-        policy_grow(self->lines, &self->capacity, self->count, sizeof(*lines));
+    char **lines = policy_array_grow(self->lines, &self->capacity, self->count,
+                                     sizeof(*lines));
     if (!lines) {
         self->failed = true;
         return;
@@ -330,7 +330,7 @@ static void s_pfs(policy_diff_t *self, const char *subject,
     char selector[512], pf_subject[700];
     for (size_t i = 0; i < a->pf_count; i++)
         if (!s_pf_find(b, &a->pfs[i], NULL)) {
-            policy_pf_selector(&a->pfs[i], selector, sizeof(selector));
+            policy_pf_selector_format(&a->pfs[i], selector, sizeof(selector));
             s_line(self, "%s: pf %s removed (had %u VFs)", subject, selector,
                    a->pfs[i].vfs);
         }
@@ -343,7 +343,7 @@ static void s_pfs(policy_diff_t *self, const char *subject,
         const policy_pf_t *pf = &b->pfs[j];
         size_t index;
         const policy_pf_t *old = s_pf_find(a, pf, &index);
-        policy_pf_selector(pf, selector, sizeof(selector));
+        policy_pf_selector_format(pf, selector, sizeof(selector));
         snprintf(pf_subject, sizeof(pf_subject), "%s: pf %s", subject,
                  selector);
         if (!old) {

@@ -100,8 +100,8 @@ void policy_errors_add(policy_errors_t *self, int line, int column,
         self->truncated = true;
         return;
     }
-    policy_error_t *items =
-        policy_grow(self->items, &self->capacity, self->count, sizeof(*items));
+    policy_error_t *items = policy_array_grow(self->items, &self->capacity,
+                                              self->count, sizeof(*items));
     if (!items) {
         self->out_of_memory = true;
         return;

@@ -95,7 +95,7 @@ const char *policy_node_describe(const policy_node_t *node, char *buf,
     return buf;
 }
 
-bool policy_node_is(const policy_node_t *node, const char *text)
+bool policy_node_is_text(const policy_node_t *node, const char *text)
 {
     size_t len = strlen(text);
     return node->kind == POLICY_NODE_SCALAR && node->length == len &&
@@ -106,7 +106,7 @@ bool policy_node_is(const policy_node_t *node, const char *text)
 const policy_node_t *policy_node_get(const policy_node_t *map, const char *key)
 {
     for (size_t i = 0; i + 1 < map->count; i += 2)
-        if (policy_node_is(map->items[i], key))
+        if (policy_node_is_text(map->items[i], key))
             return map->items[i + 1];
     return NULL;
 }
@@ -133,7 +133,7 @@ bool policy_field_mapping(policy_parser_t *p, const policy_node_t *node,
             continue;
         }
         size_t k = 0;
-        while (k < key_count && !policy_node_is(key, keys[k]))
+        while (k < key_count && !policy_node_is_text(key, keys[k]))
             k++;
         if (k < key_count) {
             if (seen[k])
@@ -225,11 +225,11 @@ bool policy_field_bool(policy_parser_t *p, const policy_node_t *node,
                        const char *key, bool *out)
 {
     char got[128];
-    if (node->plain && policy_node_is(node, policy_bool_words.words[1])) {
+    if (node->plain && policy_node_is_text(node, policy_bool_words.words[1])) {
         *out = true;
         return true;
     }
-    if (node->plain && policy_node_is(node, policy_bool_words.words[0])) {
+    if (node->plain && policy_node_is_text(node, policy_bool_words.words[0])) {
         *out = false;
         return true;
     }
@@ -246,7 +246,7 @@ bool policy_field_enum(policy_parser_t *p, const policy_node_t *node,
     size_t count = words->count;
     char got[128], expected[128] = "";
     for (size_t i = 0; i < count; i++) {
-        if (policy_node_is(node, names[i])) {
+        if (policy_node_is_text(node, names[i])) {
             *out = (int)i;
             return true;
         }

@@ -18,8 +18,8 @@ void policy_free(void *ptr);
 /* Room for one more item in a growable array of capacity *capacity
  * holding count items: items itself, or the array moved to a doubled
  * capacity; NULL when memory runs out (items is then still valid). */
-void *policy_grow(void *items, size_t *capacity, size_t count,
-                  size_t item_size);
+void *policy_array_grow(void *items, size_t *capacity, size_t count,
+                        size_t item_size);
 /* A formatted heap string (policy_free it), or NULL when memory runs out. */
 char *policy_vformat(const char *fmt, va_list ap)
     __attribute__((format(printf, 1, 0)));
@@ -102,7 +102,7 @@ policy_pos_t policy_node_pos(const policy_node_t *node);
  * the kind of collection. */
 const char *policy_node_describe(const policy_node_t *node, char *buf,
                                  size_t size);
-bool policy_node_is(const policy_node_t *node, const char *text);
+bool policy_node_is_text(const policy_node_t *node, const char *text);
 /* The value of key in a mapping (the first one when repeated), or NULL. */
 const policy_node_t *policy_node_get(const policy_node_t *map, const char *key);
 

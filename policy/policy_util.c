@@ -136,7 +136,7 @@ bool policy_pf_same_selector(const policy_pf_t *a, const policy_pf_t *b)
     return true;
 }
 
-void policy_pf_selector(const policy_pf_t *pf, char *buf, size_t size)
+void policy_pf_selector_format(const policy_pf_t *pf, char *buf, size_t size)
 {
     const char *const *names = policy_pf_selector_keys;
     const char *values[POLICY_PF_SELECTOR_KEYS];
