@@ -526,3 +526,36 @@ void policy_field_size(policy_parser_t *p, const policy_node_t *node,
     }
     *mib = value * scale;
 }
+
+/* The items of a list of named things, in source order, each read by
+ * read_item; an item left without a valid name is dropped (its errors are
+ * reported already). The caller sorts them and reports repeated names. */
+void *policy_field_named_items(policy_parser_t *p, const policy_node_t *node,
+                               const char *key, size_t max_items,
+                               const policy_named_list_t *layout,
+                               policy_item_reader_t *read_item, size_t *count)
+{
+    if (!policy_field_sequence(p, node, key))
+        return NULL;
+    if (max_items && node->count > max_items) {
+        policy_parser_error(p, node, "%s: more than %zu entries", key,
+                            max_items);
+        return NULL;
+    }
+    char *items = policy_parser_calloc(p, node->count, layout->item_size);
+    if (!items)
+        return NULL;
+    size_t kept = 0;
+    for (size_t i = 0; i < node->count; i++) {
+        char *item = items + kept * layout->item_size;
+        read_item(p, node->items[i], item);
+        const char *name;
+        memcpy(&name, item + layout->name_offset, sizeof(name));
+        if (name)
+            kept++;
+        else
+            memset(item, 0, layout->item_size);
+    }
+    *count = kept;
+    return items;
+}

@@ -129,6 +129,16 @@ typedef enum {
     POLICY_TEXT_VALUE,  /* label values */
 } policy_text_kind_t;
 
+/* Where the name and position of a named item (network, MAC pool, host
+ * group, anti-affinity group) sit, for the one sort that orders every
+ * such list by name and reports each name given twice. */
+typedef struct {
+    const char *what; /* "network", "mac pool", ... */
+    size_t item_size;
+    size_t name_offset; /* of a const char * */
+    size_t pos_offset;  /* of a policy_pos_t */
+} policy_named_list_t;
+
 /* Typed readers: each checks one value node, records an error naming key
  * when it is wrong, and returns false (or NULL) then. */
 bool policy_field_mapping(policy_parser_t *p, const policy_node_t *node,
@@ -160,6 +170,17 @@ void policy_field_text_list(policy_parser_t *p, const policy_node_t *node,
                             const char *key, policy_text_kind_t kind,
                             size_t max_items, const char ***out, size_t *count,
                             policy_pos_t **positions);
+/* Reads one item of a list of named items into a zeroed item. */
+typedef void policy_item_reader_t(policy_parser_t *p, const policy_node_t *node,
+                                  void *item);
+/* The items of a list of named things, in source order, each read by
+ * read_item; an item left without a valid name is dropped (its errors are
+ * reported already). The caller sorts them and reports repeated names
+ * (policy_check_unique_names). */
+void *policy_field_named_items(policy_parser_t *p, const policy_node_t *node,
+                               const char *key, size_t max_items,
+                               const policy_named_list_t *layout,
+                               policy_item_reader_t *read_item, size_t *count);
 /* A mapping of label keys to values, sorted by key. */
 void policy_field_labels(policy_parser_t *p, const policy_node_t *node,
                          policy_label_t **labels, size_t *count);
@@ -170,16 +191,6 @@ void policy_field_size(policy_parser_t *p, const policy_node_t *node,
 size_t policy_mac_parse(const policy_node_t *node, uint8_t octets[6]);
 
 /* Cross-item rules (policy_check.c). */
-
-/* Where the name and position of a named item (network, MAC pool, host
- * group, anti-affinity group) sit, for the one sort that orders every
- * such list by name and reports each name given twice. */
-typedef struct {
-    const char *what; /* "network", "mac pool", ... */
-    size_t item_size;
-    size_t name_offset; /* of a const char * */
-    size_t pos_offset;  /* of a policy_pos_t */
-} policy_named_list_t;
 
 /* Sorts items by name and keeps the first of each name; *count shrinks. */
 void policy_check_unique_names(policy_parser_t *p, void *items, size_t *count,

@@ -9,42 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Reads one item of a list of named items into a zeroed item. */
-typedef void item_reader_t(policy_parser_t *p, const policy_node_t *node,
-                           void *item);
-
-/* The items of a list of named things, in source order, each read by
- * read_item; an item left without a valid name is dropped (its errors are
- * reported already). The caller sorts them and reports repeated names. */
-static void *s_named_items(policy_parser_t *p, const policy_node_t *node,
-                           const char *key, size_t max_items,
-                           const policy_named_list_t *layout,
-                           item_reader_t *read_item, size_t *count)
-{
-    if (!policy_field_sequence(p, node, key))
-        return NULL;
-    if (max_items && node->count > max_items) {
-        policy_parser_error(p, node, "%s: more than %zu entries", key,
-                            max_items);
-        return NULL;
-    }
-    char *items = policy_parser_calloc(p, node->count, layout->item_size);
-    if (!items)
-        return NULL;
-    size_t kept = 0;
-    for (size_t i = 0; i < node->count; i++) {
-        char *item = items + kept * layout->item_size;
-        read_item(p, node->items[i], item);
-        const char *name;
-        memcpy(&name, item + layout->name_offset, sizeof(name));
-        if (name)
-            kept++;
-        else
-            memset(item, 0, layout->item_size);
-    }
-    *count = kept;
-    return items;
-}
+#define S_COUNT(array) (sizeof(array) / sizeof(*(array)))
 
 /* ---- networks ---------------------------------------------------------- */
 
@@ -52,8 +17,6 @@ static const char *const s_network_keys[] = {
     "name",        "vlan",        "qos",   "vlan_protocol",
     "trunk",       "spoof_check", "trust", "link_state",
     "min_tx_rate", "max_tx_rate", "mtu",   "guest_mtu_change"};
-
-#define S_COUNT(array) (sizeof(array) / sizeof(*(array)))
 
 /* The keys of a network that each stand alone. */
 static void s_network_fields(policy_parser_t *p, const policy_node_t *node,
@@ -149,8 +112,9 @@ static const policy_named_list_t s_network_list = {
 static void s_networks(policy_parser_t *p, const policy_node_t *node)
 {
     policy_t *policy = p->policy;
-    policy->networks = s_named_items(p, node, "networks", 0, &s_network_list,
-                                     s_network, &policy->network_count);
+    policy->networks =
+        policy_field_named_items(p, node, "networks", 0, &s_network_list,
+                                 s_network, &policy->network_count);
     policy_check_unique_names(p, policy->networks, &policy->network_count,
                               &s_network_list);
 }
@@ -235,8 +199,9 @@ static const policy_named_list_t s_mac_pool_list = {
 static void s_mac_pools(policy_parser_t *p, const policy_node_t *node)
 {
     policy_t *policy = p->policy;
-    policy->mac_pools = s_named_items(p, node, "mac_pools", 0, &s_mac_pool_list,
-                                      s_mac_pool, &policy->mac_pool_count);
+    policy->mac_pools =
+        policy_field_named_items(p, node, "mac_pools", 0, &s_mac_pool_list,
+                                 s_mac_pool, &policy->mac_pool_count);
     policy_check_unique_names(p, policy->mac_pools, &policy->mac_pool_count,
                               &s_mac_pool_list);
 }
@@ -373,7 +338,7 @@ static const policy_named_list_t s_host_group_list = {
 static void s_host_groups(policy_parser_t *p, const policy_node_t *node)
 {
     policy_t *policy = p->policy;
-    policy->host_groups = s_named_items(
+    policy->host_groups = policy_field_named_items(
         p, node, "host_groups", POLICY_HOST_GROUPS_MAX, &s_host_group_list,
         s_host_group, &policy->host_group_count);
     size_t globs = 0;
@@ -447,9 +412,9 @@ static void s_anti_affinity_group(policy_parser_t *p, const policy_node_t *node,
 static void s_anti_affinity(policy_parser_t *p, const policy_node_t *node)
 {
     policy_t *policy = p->policy;
-    policy->anti_affinity =
-        s_named_items(p, node, "anti_affinity_groups", 0, &s_anti_affinity_list,
-                      s_anti_affinity_group, &policy->anti_affinity_count);
+    policy->anti_affinity = policy_field_named_items(
+        p, node, "anti_affinity_groups", 0, &s_anti_affinity_list,
+        s_anti_affinity_group, &policy->anti_affinity_count);
     policy_check_unique_names(p, policy->anti_affinity,
                               &policy->anti_affinity_count,
                               &s_anti_affinity_list);
