@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* ---- names given twice ------------------------------------------------- */
 
@@ -67,6 +68,46 @@ void policy_check_unique_names(policy_parser_t *p, void *items, size_t *count,
         kept++;
     }
     *count = kept;
+    policy_check_case_conflicts(p, items, kept, layout);
+}
+
+/* By name ignoring case, then by position. */
+static int s_casefold_compare(const void *a, const void *b, void *arg)
+{
+    const policy_named_list_t *layout = arg;
+    const void *x = *(const void *const *)a, *y = *(const void *const *)b;
+    int c = strcasecmp(s_item_name(x, layout), s_item_name(y, layout));
+    if (c != 0)
+        return c;
+    return s_compare_positions(s_item_pos(x, layout), s_item_pos(y, layout));
+}
+
+void policy_check_case_conflicts(policy_parser_t *p, const void *items,
+                                 size_t count,
+                                 const policy_named_list_t *layout)
+{
+    if (count < 2)
+        return;
+    const void **order = policy_parser_calloc(p, count, sizeof(*order));
+    if (!order)
+        return;
+    for (size_t i = 0; i < count; i++)
+        order[i] = (const char *)items + i * layout->item_size;
+    qsort_r(order, count, sizeof(*order), s_casefold_compare, (void *)layout);
+    size_t first = 0;
+    for (size_t i = 1; i < count; i++) {
+        const char *name = s_item_name(order[i], layout);
+        const char *first_name = s_item_name(order[first], layout);
+        if (strcasecmp(first_name, name) != 0) {
+            first = i;
+            continue;
+        }
+        policy_pos_t at = s_item_pos(order[first], layout);
+        policy_parser_error_at(
+            p, s_item_pos(order[i], layout),
+            "%s '%s' differs only by case from '%s' (first at %d:%d)",
+            layout->what, name, first_name, at.line, at.column);
+    }
 }
 
 static int s_fixed_mac_compare(const void *a, const void *b)

@@ -5,6 +5,7 @@
 #include "policy_internal.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +13,7 @@
 /* A string with the node it came from, for sorting and duplicate checks. */
 typedef struct {
     const char *text;
-    const policy_node_t *node;
+    policy_pos_t pos;
 } located_t;
 
 static void s_verror(policy_parser_t *p, policy_pos_t pos, const char *fmt,
@@ -407,9 +408,9 @@ static int s_located_compare(const void *a, const void *b)
     int c = strcmp(x->text, y->text);
     if (c != 0)
         return c;
-    if (x->node->line != y->node->line)
-        return x->node->line < y->node->line ? -1 : 1;
-    return x->node->column - y->node->column;
+    if (x->pos.line != y->pos.line)
+        return x->pos.line < y->pos.line ? -1 : 1;
+    return x->pos.column - y->pos.column;
 }
 
 /* A list of strings of one kind: validated, sorted, each listed once. */
@@ -434,19 +435,30 @@ void policy_field_text_list(policy_parser_t *p, const policy_node_t *node,
     for (size_t i = 0; i < node->count; i++) {
         const char *text = policy_field_text(p, node->items[i], key, kind);
         if (text)
-            items[n++] = (located_t){.text = text, .node = node->items[i]};
+            items[n++] = (located_t){.text = text,
+                                     .pos = policy_node_pos(node->items[i])};
     }
     qsort(items, n, sizeof(*items), s_located_compare);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
         if (kept > 0 && strcmp(texts[kept - 1], items[i].text) == 0) {
-            policy_parser_error(p, items[i].node, "%s: '%s' is listed twice",
-                                key, items[i].text);
+            policy_parser_error_at(p, items[i].pos, "%s: '%s' is listed twice",
+                                   key, items[i].text);
             continue;
         }
-        pos[kept] = policy_node_pos(items[i].node);
+        pos[kept] = items[i].pos;
+        items[kept] = items[i];
         texts[kept++] = items[i].text;
     }
+    char what[64];
+    snprintf(what, sizeof(what), "%s:", key);
+    policy_check_case_conflicts(p, items, kept,
+                                &(policy_named_list_t){
+                                    .what = what,
+                                    .item_size = sizeof(located_t),
+                                    .name_offset = offsetof(located_t, text),
+                                    .pos_offset = offsetof(located_t, pos),
+                                });
     *out = texts;
     *count = kept;
     if (positions)
@@ -487,15 +499,16 @@ void policy_field_labels(policy_parser_t *p, const policy_node_t *node,
         const char *value = policy_field_text(p, node->items[2 * i + 1],
                                               "labels", POLICY_TEXT_VALUE);
         if (key && value) {
-            keys[n] = (located_t){.text = key, .node = node->items[2 * i]};
+            keys[n] = (located_t){.text = key,
+                                  .pos = policy_node_pos(node->items[2 * i])};
             pairs_read[n++] = (policy_label_t){.key = key, .value = value};
         }
     }
     qsort(keys, n, sizeof(*keys), s_located_compare);
     for (size_t i = 1; i < n; i++)
         if (strcmp(keys[i - 1].text, keys[i].text) == 0)
-            policy_parser_error(p, keys[i].node, "labels: duplicate key '%s'",
-                                keys[i].text);
+            policy_parser_error_at(p, keys[i].pos, "labels: duplicate key '%s'",
+                                   keys[i].text);
     qsort(pairs_read, n, sizeof(*pairs_read), s_label_compare);
     *count = n;
 }

@@ -192,9 +192,16 @@ size_t policy_mac_parse(const policy_node_t *node, uint8_t octets[6]);
 
 /* Cross-item rules (policy_check.c). */
 
-/* Sorts items by name and keeps the first of each name; *count shrinks. */
+/* Sorts items by name and keeps the first of each name; *count shrinks.
+ * Then reports names that differ only by case. */
 void policy_check_unique_names(policy_parser_t *p, void *items, size_t *count,
                                const policy_named_list_t *layout);
+/* Names are case-sensitive, so two that differ only by case would be two
+ * things an operator reads as one: reports each such name against the
+ * first (by position) it collides with. Leaves items in their order. */
+void policy_check_case_conflicts(policy_parser_t *p, const void *items,
+                                 size_t count,
+                                 const policy_named_list_t *layout);
 /* Sorts the fixed MACs and keeps the first of each. */
 void policy_check_unique_fixed_macs(policy_parser_t *p);
 /* The rules between items of a complete model: MAC prefixes and fixed
