@@ -9,6 +9,7 @@
 #include "policy.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 
 /* Every allocation of the library goes through these, so tests can make the
  * Nth one fail and check that each failure is handled cleanly. */
@@ -138,6 +139,14 @@ typedef struct {
     size_t name_offset; /* of a const char * */
     size_t pos_offset;  /* of a policy_pos_t */
 } policy_named_list_t;
+
+/* The layout of a model type with members name and pos. */
+#define POLICY_NAMED_LIST(type, what_text)                                     \
+    {                                                                          \
+        .what = (what_text), .item_size = sizeof(type),                        \
+        .name_offset = offsetof(type, name),                                   \
+        .pos_offset = offsetof(type, pos),                                     \
+    }
 
 /* Typed readers: each checks one value node, records an error naming key
  * when it is wrong, and returns false (or NULL) then. */

@@ -102,12 +102,8 @@ static void s_network(policy_parser_t *p, const policy_node_t *node, void *item)
     s_network_combinations(p, node, net);
 }
 
-static const policy_named_list_t s_network_list = {
-    .what = "network",
-    .item_size = sizeof(policy_network_t),
-    .name_offset = offsetof(policy_network_t, name),
-    .pos_offset = offsetof(policy_network_t, pos),
-};
+static const policy_named_list_t s_network_list =
+    POLICY_NAMED_LIST(policy_network_t, "network");
 
 static void s_networks(policy_parser_t *p, const policy_node_t *node)
 {
@@ -189,12 +185,8 @@ static void s_mac_pool(policy_parser_t *p, const policy_node_t *node,
           s_prefix_compare);
 }
 
-static const policy_named_list_t s_mac_pool_list = {
-    .what = "mac pool",
-    .item_size = sizeof(policy_mac_pool_t),
-    .name_offset = offsetof(policy_mac_pool_t, name),
-    .pos_offset = offsetof(policy_mac_pool_t, pos),
-};
+static const policy_named_list_t s_mac_pool_list =
+    POLICY_NAMED_LIST(policy_mac_pool_t, "mac pool");
 
 static void s_mac_pools(policy_parser_t *p, const policy_node_t *node)
 {
@@ -328,12 +320,8 @@ static void s_host_group(policy_parser_t *p, const policy_node_t *node,
         s_pf(p, pfs->items[i], &group->pfs[group->pf_count++]);
 }
 
-static const policy_named_list_t s_host_group_list = {
-    .what = "host group",
-    .item_size = sizeof(policy_host_group_t),
-    .name_offset = offsetof(policy_host_group_t, name),
-    .pos_offset = offsetof(policy_host_group_t, pos),
-};
+static const policy_named_list_t s_host_group_list =
+    POLICY_NAMED_LIST(policy_host_group_t, "host group");
 
 static void s_host_groups(policy_parser_t *p, const policy_node_t *node)
 {
@@ -384,12 +372,8 @@ static void s_memory(policy_parser_t *p, const policy_node_t *node)
                           &policy->hypervisor_reserve_mib);
 }
 
-static const policy_named_list_t s_anti_affinity_list = {
-    .what = "anti-affinity group",
-    .item_size = sizeof(policy_anti_affinity_t),
-    .name_offset = offsetof(policy_anti_affinity_t, name),
-    .pos_offset = offsetof(policy_anti_affinity_t, pos),
-};
+static const policy_named_list_t s_anti_affinity_list =
+    POLICY_NAMED_LIST(policy_anti_affinity_t, "anti-affinity group");
 
 static void s_anti_affinity_group(policy_parser_t *p, const policy_node_t *node,
                                   void *item)
