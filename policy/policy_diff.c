@@ -178,11 +178,13 @@ static void s_merge(policy_diff_t *self, sorted_t a, sorted_t b,
                     const void *context)
 {
     size_t i = 0, j = 0;
-    while (i < a.count || j < b.count) {
+    for (;;) {
         const void *x =
             i < a.count ? (const char *)a.items + i * a.item_size : NULL;
         const void *y =
             j < b.count ? (const char *)b.items + j * b.item_size : NULL;
+        if (!x && !y)
+            return;
         int c = !x ? 1 : !y ? -1 : compare(x, y);
         visit(self, c <= 0 ? x : NULL, c >= 0 ? y : NULL, context);
         i += c <= 0;
