@@ -173,8 +173,9 @@ const char *policy_field_text(policy_parser_t *p, const policy_node_t *node,
 const char *policy_field_hex_id(policy_parser_t *p, const policy_node_t *node,
                                 const char *key, const char *pattern,
                                 const char *example);
-/* A list of strings of one kind: validated, sorted, each listed once;
- * positions (may be NULL) receives where each kept entry was written. */
+/* A list of strings of one kind: validated, sorted, each listed once and
+ * no two differing only by case; positions (may be NULL) receives where
+ * each kept entry was written. */
 void policy_field_text_list(policy_parser_t *p, const policy_node_t *node,
                             const char *key, policy_text_kind_t kind,
                             size_t max_items, const char ***out, size_t *count,
