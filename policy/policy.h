@@ -23,6 +23,22 @@
 /* Deepest nesting of sequences and mappings accepted. */
 #define POLICY_MAX_DEPTH 64
 
+/* Names of networks, MAC pools, host groups, anti-affinity groups, label
+ * keys and values, drivers: at most this many characters. */
+#define POLICY_NAME_MAX 63
+/* Host, VM and ifname globs. */
+#define POLICY_GLOB_MAX 64
+#define POLICY_HOST_GROUPS_MAX 256
+/* Entries in one list of a host group or anti-affinity group: hosts,
+ * labels, pfs, a PF's networks, vms. */
+#define POLICY_GROUP_ITEMS_MAX 64
+/* Host globs in all host groups together: the VF count conflict check
+ * compares them pairwise. */
+#define POLICY_HOST_GLOBS_MAX 512
+
+/* Value ranges. Those the wire protocol also carries restate proto's
+ * limits (policy depends on nothing of ours); tests/policy/
+ * test_policy_limits.c holds them equal. */
 #define POLICY_VLAN_MAX 4094
 #define POLICY_QOS_MAX 7
 #define POLICY_MTU_MIN 68
@@ -208,7 +224,7 @@ const policy_network_t *policy_network_find(const policy_t *self,
 const policy_host_group_t *policy_host_group_find(const policy_t *self,
                                                   const char *name);
 /* Formats a PF selector as "ifname=ens1f* driver=ixgbe" into buf. */
-void policy_pf_selector(const policy_pf_t *pf, char *buf, size_t size);
+void policy_pf_selector_format(const policy_pf_t *pf, char *buf, size_t size);
 /* Formats a MAC or prefix as lowercase colon-separated hex. */
 void policy_mac_format(const uint8_t *octets, size_t length, char *buf,
                        size_t size);

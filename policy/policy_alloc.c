@@ -2,6 +2,7 @@
 #include "policy_internal.h"
 
 #include <stdalign.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,30 @@ void *policy_realloc(void *ptr, size_t size)
 void policy_free(void *ptr)
 {
     free(ptr);
+}
+
+void *policy_array_grow(void *items, size_t *capacity, size_t count,
+                        size_t item_size)
+{
+    if (count < *capacity)
+        return items;
+    size_t grown = *capacity ? *capacity * 2 : 16;
+    void *moved = policy_realloc(items, grown * item_size);
+    if (moved)
+        *capacity = grown;
+    return moved;
+}
+
+char *policy_vformat(const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int len = vsnprintf(NULL, 0, fmt, ap);
+    char *text = len >= 0 ? policy_malloc((size_t)len + 1) : NULL;
+    if (text)
+        vsnprintf(text, (size_t)len + 1, fmt, again);
+    va_end(again);
+    return text;
 }
 
 typedef struct chunk chunk_t;

@@ -22,28 +22,21 @@ static void s_line(policy_diff_t *self, const char *fmt, ...)
 {
     if (self->failed)
         return;
-    if (self->count == self->capacity) {
-        size_t capacity = self->capacity ? self->capacity * 2 : 16;
-        char **lines = policy_realloc(self->lines, capacity * sizeof(*lines));
-        if (!lines) {
-            self->failed = true;
-            return;
-        }
-        self->lines = lines;
-        self->capacity = capacity;
+    char **lines = policy_array_grow(self->lines, &self->capacity, self->count,
+                                     sizeof(*lines));
+    if (!lines) {
+        self->failed = true;
+        return;
     }
+    self->lines = lines;
     va_list ap;
     va_start(ap, fmt);
-    int len = vsnprintf(NULL, 0, fmt, ap);
+    char *line = policy_vformat(fmt, ap);
     va_end(ap);
-    char *line = len >= 0 ? policy_malloc((size_t)len + 1) : NULL;
     if (!line) {
         self->failed = true;
         return;
     }
-    va_start(ap, fmt);
-    vsnprintf(line, (size_t)len + 1, fmt, ap);
-    va_end(ap);
     self->lines[self->count++] = line;
 }
 
@@ -116,8 +109,9 @@ static void s_network_changes(policy_diff_t *self, const policy_t *new_policy,
                               const policy_network_t *a,
                               const policy_network_t *b)
 {
-    static const char *const protocols[] = {"802.1Q", "802.1ad"};
-    static const char *const links[] = {"auto", "enable", "disable"};
+    const char *const *protocols = policy_vlan_protocol_words.words;
+    const char *const *links = policy_link_state_words.words;
+    const char *const *mtu_change = policy_guest_mtu_change_words.words;
     char affects[512], x[32], y[32];
     s_affects(new_policy, b->name, affects, sizeof(affects));
     const char *name = b->name;
@@ -157,124 +151,170 @@ static void s_network_changes(policy_diff_t *self, const policy_t *new_policy,
                affects);
     if (a->guest_mtu_change != b->guest_mtu_change)
         s_line(self, "network %s: guest_mtu_change %s -> %s (%s)", name,
-               a->guest_mtu_change ? "allow" : "deny",
-               b->guest_mtu_change ? "allow" : "deny", affects);
+               mtu_change[a->guest_mtu_change], mtu_change[b->guest_mtu_change],
+               affects);
 }
 
-static void s_networks(policy_diff_t *self, const policy_t *a,
-                       const policy_t *b)
+/* ---- the one merge pass ------------------------------------------------ */
+
+/* A list sorted by the merge's compare function. */
+typedef struct {
+    const void *items;
+    size_t count;
+    size_t item_size;
+} sorted_t;
+
+typedef int merge_compare_t(const void *a, const void *b);
+
+/* Called once per item of a merge: with only old_item (removed), only
+ * new_item (added) or both (the same key in both lists). */
+typedef void merge_visit_t(policy_diff_t *self, const void *old_item,
+                           const void *new_item, const void *context);
+
+/* Walks two sorted lists in step, so every comparison of two normalised
+ * models is linear. */
+static void s_merge(policy_diff_t *self, sorted_t a, sorted_t b,
+                    merge_compare_t *compare, merge_visit_t *visit,
+                    const void *context)
 {
-    char affects[512], mode[32];
     size_t i = 0, j = 0;
-    while (i < a->network_count || j < b->network_count) {
-        int c = i == a->network_count ? 1
-                : j == b->network_count
-                    ? -1
-                    : strcmp(a->networks[i].name, b->networks[j].name);
-        if (c < 0) {
-            const policy_network_t *net = &a->networks[i];
-            if (s_carriers(a, net->name, affects, sizeof(affects)))
-                s_line(self, "network %s: removed (was %s, carried by %s)",
-                       net->name, s_vlan_mode(net, mode, sizeof(mode)),
-                       affects);
-            else
-                s_line(self, "network %s: removed (was %s)", net->name,
-                       s_vlan_mode(net, mode, sizeof(mode)));
-            i++;
-        } else if (c > 0) {
-            const policy_network_t *net = &b->networks[j];
-            s_affects(b, net->name, affects, sizeof(affects));
-            s_line(self, "network %s: added (%s; %s)", net->name,
-                   s_vlan_mode(net, mode, sizeof(mode)), affects);
-            j++;
-        } else {
-            s_network_changes(self, b, &a->networks[i], &b->networks[j]);
-            i++;
-            j++;
-        }
+    for (;;) {
+        const void *x =
+            i < a.count ? (const char *)a.items + i * a.item_size : NULL;
+        const void *y =
+            j < b.count ? (const char *)b.items + j * b.item_size : NULL;
+        if (!x && !y)
+            return;
+        int c = !x ? 1 : !y ? -1 : compare(x, y);
+        visit(self, c <= 0 ? x : NULL, c >= 0 ? y : NULL, context);
+        i += c <= 0;
+        j += c >= 0;
     }
 }
 
-static int s_prefix_compare(const policy_mac_prefix_t *x,
-                            const policy_mac_prefix_t *y)
+#define S_SORTED(array, count) ((sorted_t){(array), (count), sizeof(*(array))})
+
+/* ---- networks ---------------------------------------------------------- */
+
+static int s_network_compare(const void *a, const void *b)
 {
-    size_t common = x->length < y->length ? x->length : y->length;
-    int c = memcmp(x->octets, y->octets, common);
-    return c != 0 ? c : (int)x->length - (int)y->length;
+    return strcmp(((const policy_network_t *)a)->name,
+                  ((const policy_network_t *)b)->name);
 }
 
-static void s_pool_changes(policy_diff_t *self, const policy_mac_pool_t *a,
-                           const policy_mac_pool_t *b)
+typedef struct {
+    const policy_t *old_policy;
+    const policy_t *new_policy;
+} policies_t;
+
+static void s_network(policy_diff_t *self, const void *old_item,
+                      const void *new_item, const void *context)
 {
+    const policies_t *policies = context;
+    const policy_network_t *net = new_item ? new_item : old_item;
+    char affects[512], mode[32];
+    if (old_item && new_item) {
+        s_network_changes(self, policies->new_policy, old_item, new_item);
+    } else if (new_item) {
+        s_affects(policies->new_policy, net->name, affects, sizeof(affects));
+        s_line(self, "network %s: added (%s; %s)", net->name,
+               s_vlan_mode(net, mode, sizeof(mode)), affects);
+    } else if (s_carriers(policies->old_policy, net->name, affects,
+                          sizeof(affects))) {
+        s_line(self, "network %s: removed (was %s, carried by %s)", net->name,
+               s_vlan_mode(net, mode, sizeof(mode)), affects);
+    } else {
+        s_line(self, "network %s: removed (was %s)", net->name,
+               s_vlan_mode(net, mode, sizeof(mode)));
+    }
+}
+
+/* ---- MAC pools and fixed MACs ----------------------------------------- */
+
+static int s_prefix_compare(const void *a, const void *b)
+{
+    return policy_mac_prefix_compare(a, b);
+}
+
+/* context: the pool's name. */
+static void s_prefix(policy_diff_t *self, const void *old_item,
+                     const void *new_item, const void *context)
+{
+    const policy_mac_prefix_t *prefix = new_item ? new_item : old_item;
     char mac[32];
+    if (old_item && new_item)
+        return;
+    policy_mac_format(prefix->octets, prefix->length, mac, sizeof(mac));
+    s_line(self, "mac pool %s: prefix %s %s", (const char *)context, mac,
+           new_item ? "added" : "removed");
+}
+
+static int s_pool_compare(const void *a, const void *b)
+{
+    return strcmp(((const policy_mac_pool_t *)a)->name,
+                  ((const policy_mac_pool_t *)b)->name);
+}
+
+static void s_pool(policy_diff_t *self, const void *old_item,
+                   const void *new_item, const void *context)
+{
+    const policy_mac_pool_t *a = old_item, *b = new_item;
+    if (!b) {
+        s_line(self, "mac pool %s: removed", a->name);
+        return;
+    }
+    if (!a) {
+        s_line(self, "mac pool %s: added (%zu prefix%s)", b->name,
+               b->prefix_count, b->prefix_count == 1 ? "" : "es");
+        return;
+    }
     if (a->vendor_oui != b->vendor_oui)
         s_line(self, "mac pool %s: vendor_oui %s -> %s", b->name,
-               a->vendor_oui ? "true" : "false",
-               b->vendor_oui ? "true" : "false");
-    size_t i = 0, j = 0;
-    while (i < a->prefix_count || j < b->prefix_count) {
-        int c = i == a->prefix_count ? 1
-                : j == b->prefix_count
-                    ? -1
-                    : s_prefix_compare(&a->prefixes[i], &b->prefixes[j]);
-        if (c < 0) {
-            policy_mac_format(a->prefixes[i].octets, a->prefixes[i].length, mac,
-                              sizeof(mac));
-            s_line(self, "mac pool %s: prefix %s removed", b->name, mac);
-            i++;
-        } else if (c > 0) {
-            policy_mac_format(b->prefixes[j].octets, b->prefixes[j].length, mac,
-                              sizeof(mac));
-            s_line(self, "mac pool %s: prefix %s added", b->name, mac);
-            j++;
-        } else {
-            i++;
-            j++;
-        }
-    }
+               policy_bool_words.words[a->vendor_oui],
+               policy_bool_words.words[b->vendor_oui]);
+    s_merge(self, S_SORTED(a->prefixes, a->prefix_count),
+            S_SORTED(b->prefixes, b->prefix_count), s_prefix_compare, s_prefix,
+            b->name);
 }
 
-static void s_mac_pools(policy_diff_t *self, const policy_t *a,
-                        const policy_t *b)
+static int s_fixed_mac_compare(const void *a, const void *b)
 {
-    size_t i = 0, j = 0;
-    while (i < a->mac_pool_count || j < b->mac_pool_count) {
-        int c = i == a->mac_pool_count ? 1
-                : j == b->mac_pool_count
-                    ? -1
-                    : strcmp(a->mac_pools[i].name, b->mac_pools[j].name);
-        if (c < 0) {
-            s_line(self, "mac pool %s: removed", a->mac_pools[i].name);
-            i++;
-        } else if (c > 0) {
-            s_line(self, "mac pool %s: added (%zu prefix%s)",
-                   b->mac_pools[j].name, b->mac_pools[j].prefix_count,
-                   b->mac_pools[j].prefix_count == 1 ? "" : "es");
-            j++;
-        } else {
-            s_pool_changes(self, &a->mac_pools[i], &b->mac_pools[j]);
-            i++;
-            j++;
-        }
-    }
+    return memcmp(((const policy_mac_t *)a)->octets,
+                  ((const policy_mac_t *)b)->octets, 6);
+}
+
+static void s_fixed_mac(policy_diff_t *self, const void *old_item,
+                        const void *new_item, const void *context)
+{
+    const policy_mac_t *fixed = new_item ? new_item : old_item;
     char mac[32];
-    i = j = 0;
-    while (i < a->fixed_mac_count || j < b->fixed_mac_count) {
-        int c = i == a->fixed_mac_count   ? 1
-                : j == b->fixed_mac_count ? -1
-                                          : memcmp(a->fixed_macs[i].octets,
-                                                   b->fixed_macs[j].octets, 6);
-        if (c < 0) {
-            policy_mac_format(a->fixed_macs[i++].octets, 6, mac, sizeof(mac));
-            s_line(self, "fixed mac %s: removed", mac);
-        } else if (c > 0) {
-            policy_mac_format(b->fixed_macs[j++].octets, 6, mac, sizeof(mac));
-            s_line(self, "fixed mac %s: added", mac);
-        } else {
-            i++;
-            j++;
-        }
-    }
+    if (old_item && new_item)
+        return;
+    policy_mac_format(fixed->octets, 6, mac, sizeof(mac));
+    s_line(self, "fixed mac %s: %s", mac, new_item ? "added" : "removed");
+}
+
+/* ---- string sets and labels -------------------------------------------- */
+
+static int s_string_compare(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* What a set of strings belongs to and what its members are called. */
+typedef struct {
+    const char *subject; /* "host group esx" */
+    const char *what;    /* "host glob" */
+} string_set_t;
+
+static void s_string(policy_diff_t *self, const void *old_item,
+                     const void *new_item, const void *context)
+{
+    const string_set_t *set = context;
+    const char *const *text = new_item ? new_item : old_item;
+    if (!old_item || !new_item)
+        s_line(self, "%s: %s %s %s", set->subject, set->what, *text,
+               new_item ? "added" : "removed");
 }
 
 /* Reports the members only one of two sorted string lists has. */
@@ -282,61 +322,41 @@ static void s_string_sets(policy_diff_t *self, const char *subject,
                           const char *what, const char *const *a, size_t na,
                           const char *const *b, size_t nb)
 {
-    size_t i = 0, j = 0;
-    while (i < na || j < nb) {
-        int c = i == na ? 1 : j == nb ? -1 : strcmp(a[i], b[j]);
-        if (c < 0)
-            s_line(self, "%s: %s %s removed", subject, what, a[i++]);
-        else if (c > 0)
-            s_line(self, "%s: %s %s added", subject, what, b[j++]);
-        else {
-            i++;
-            j++;
-        }
+    s_merge(self, S_SORTED(a, na), S_SORTED(b, nb), s_string_compare, s_string,
+            &(string_set_t){.subject = subject, .what = what});
+}
+
+static int s_label_compare(const void *a, const void *b)
+{
+    return strcmp(((const policy_label_t *)a)->key,
+                  ((const policy_label_t *)b)->key);
+}
+
+/* context: the group's subject, "host group NAME". */
+static void s_label(policy_diff_t *self, const void *old_item,
+                    const void *new_item, const void *context)
+{
+    const policy_label_t *a = old_item, *b = new_item;
+    const char *subject = context;
+    if (a && b) {
+        if (strcmp(a->value, b->value) != 0)
+            s_line(self, "%s: label %s %s -> %s", subject, a->key, a->value,
+                   b->value);
+    } else {
+        const policy_label_t *label = b ? b : a;
+        s_line(self, "%s: label %s=%s %s", subject, label->key, label->value,
+               b ? "added" : "removed");
     }
 }
 
-static void s_labels(policy_diff_t *self, const char *subject,
-                     const policy_host_group_t *a, const policy_host_group_t *b)
-{
-    size_t i = 0, j = 0;
-    while (i < a->label_count || j < b->label_count) {
-        int c = i == a->label_count ? 1
-                : j == b->label_count
-                    ? -1
-                    : strcmp(a->labels[i].key, b->labels[j].key);
-        if (c < 0) {
-            s_line(self, "%s: label %s=%s removed", subject, a->labels[i].key,
-                   a->labels[i].value);
-            i++;
-        } else if (c > 0) {
-            s_line(self, "%s: label %s=%s added", subject, b->labels[j].key,
-                   b->labels[j].value);
-            j++;
-        } else {
-            if (strcmp(a->labels[i].value, b->labels[j].value) != 0)
-                s_line(self, "%s: label %s %s -> %s", subject, a->labels[i].key,
-                       a->labels[i].value, b->labels[j].value);
-            i++;
-            j++;
-        }
-    }
-}
-
-static bool s_same(const char *a, const char *b)
-{
-    return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
+/* ---- host groups ------------------------------------------------------- */
 
 static const policy_pf_t *s_pf_find(const policy_host_group_t *group,
                                     const policy_pf_t *pf, size_t *index)
 {
     for (size_t i = 0; i < group->pf_count; i++) {
         const policy_pf_t *other = &group->pfs[i];
-        if (s_same(other->ifname, pf->ifname) &&
-            s_same(other->pci_address, pf->pci_address) &&
-            s_same(other->driver, pf->driver) &&
-            s_same(other->device, pf->device)) {
+        if (policy_pf_same_selector(other, pf)) {
             if (index)
                 *index = i;
             return other;
@@ -351,7 +371,7 @@ static void s_pfs(policy_diff_t *self, const char *subject,
     char selector[512], pf_subject[700];
     for (size_t i = 0; i < a->pf_count; i++)
         if (!s_pf_find(b, &a->pfs[i], NULL)) {
-            policy_pf_selector(&a->pfs[i], selector, sizeof(selector));
+            policy_pf_selector_format(&a->pfs[i], selector, sizeof(selector));
             s_line(self, "%s: pf %s removed (had %u VFs)", subject, selector,
                    a->pfs[i].vfs);
         }
@@ -364,7 +384,7 @@ static void s_pfs(policy_diff_t *self, const char *subject,
         const policy_pf_t *pf = &b->pfs[j];
         size_t index;
         const policy_pf_t *old = s_pf_find(a, pf, &index);
-        policy_pf_selector(pf, selector, sizeof(selector));
+        policy_pf_selector_format(pf, selector, sizeof(selector));
         snprintf(pf_subject, sizeof(pf_subject), "%s: pf %s", subject,
                  selector);
         if (!old) {
@@ -387,94 +407,81 @@ static void s_pfs(policy_diff_t *self, const char *subject,
                subject);
 }
 
-static void s_host_groups(policy_diff_t *self, const policy_t *a,
-                          const policy_t *b)
+static int s_group_compare(const void *a, const void *b)
 {
-    char subject[128];
-    size_t i = 0, j = 0;
-    while (i < a->host_group_count || j < b->host_group_count) {
-        int c = i == a->host_group_count ? 1
-                : j == b->host_group_count
-                    ? -1
-                    : strcmp(a->host_groups[i].name, b->host_groups[j].name);
-        if (c < 0) {
-            s_line(self, "host group %s: removed", a->host_groups[i].name);
-            i++;
-        } else if (c > 0) {
-            const policy_host_group_t *group = &b->host_groups[j];
-            s_line(self, "host group %s: added (%zu pf entr%s)", group->name,
-                   group->pf_count, group->pf_count == 1 ? "y" : "ies");
-            j++;
-        } else {
-            const policy_host_group_t *x = &a->host_groups[i];
-            const policy_host_group_t *y = &b->host_groups[j];
-            snprintf(subject, sizeof(subject), "host group %s", y->name);
-            s_string_sets(self, subject, "host glob", x->hosts, x->host_count,
-                          y->hosts, y->host_count);
-            s_labels(self, subject, x, y);
-            s_pfs(self, subject, x, y);
-            i++;
-            j++;
-        }
-    }
+    return strcmp(((const policy_host_group_t *)a)->name,
+                  ((const policy_host_group_t *)b)->name);
 }
 
-/* A size in the largest unit that states it exactly, as in the policy. */
-static const char *s_size(uint64_t mib, char *buf, size_t size)
+static void s_host_group(policy_diff_t *self, const void *old_item,
+                         const void *new_item, const void *context)
 {
-    if (mib != 0 && mib % (1024 * 1024) == 0)
-        snprintf(buf, size, "%lluT", (unsigned long long)(mib / (1024 * 1024)));
-    else if (mib != 0 && mib % 1024 == 0)
-        snprintf(buf, size, "%lluG", (unsigned long long)(mib / 1024));
-    else
-        snprintf(buf, size, "%lluM", (unsigned long long)mib);
-    return buf;
+    const policy_host_group_t *x = old_item, *y = new_item;
+    char subject[128];
+    if (!y) {
+        s_line(self, "host group %s: removed", x->name);
+        return;
+    }
+    if (!x) {
+        s_line(self, "host group %s: added (%zu pf entr%s)", y->name,
+               y->pf_count, y->pf_count == 1 ? "y" : "ies");
+        return;
+    }
+    snprintf(subject, sizeof(subject), "host group %s", y->name);
+    s_string_sets(self, subject, "host glob", x->hosts, x->host_count, y->hosts,
+                  y->host_count);
+    s_merge(self, S_SORTED(x->labels, x->label_count),
+            S_SORTED(y->labels, y->label_count), s_label_compare, s_label,
+            subject);
+    s_pfs(self, subject, x, y);
 }
+
+/* ---- memory and placement --------------------------------------------- */
 
 static void s_memory(policy_diff_t *self, const policy_t *a, const policy_t *b)
 {
-    static const char *const hugepages[] = {"none", "2M", "1G"};
+    const char *const *hugepages = policy_hugepages_words.words;
     if (a->hugepages != b->hugepages)
         s_line(self, "memory: hugepages %s -> %s", hugepages[a->hugepages],
                hugepages[b->hugepages]);
     char x[32], y[32];
+    policy_size_format(a->hypervisor_reserve_mib, x, sizeof(x));
+    policy_size_format(b->hypervisor_reserve_mib, y, sizeof(y));
     if (a->hypervisor_reserve_mib != b->hypervisor_reserve_mib)
-        s_line(self, "memory: hypervisor_reserve %s -> %s",
-               s_size(a->hypervisor_reserve_mib, x, sizeof(x)),
-               s_size(b->hypervisor_reserve_mib, y, sizeof(y)));
+        s_line(self, "memory: hypervisor_reserve %s -> %s", x, y);
+}
+
+static int s_anti_affinity_compare(const void *a, const void *b)
+{
+    return strcmp(((const policy_anti_affinity_t *)a)->name,
+                  ((const policy_anti_affinity_t *)b)->name);
+}
+
+static void s_anti_affinity(policy_diff_t *self, const void *old_item,
+                            const void *new_item, const void *context)
+{
+    const policy_anti_affinity_t *a = old_item, *b = new_item;
+    char subject[128];
+    if (!a || !b) {
+        s_line(self, "anti-affinity group %s: %s", b ? b->name : a->name,
+               b ? "added" : "removed");
+        return;
+    }
+    snprintf(subject, sizeof(subject), "anti-affinity group %s", b->name);
+    s_string_sets(self, subject, "vm glob", a->vms, a->vm_count, b->vms,
+                  b->vm_count);
 }
 
 static void s_placement(policy_diff_t *self, const policy_t *a,
                         const policy_t *b)
 {
-    static const char *const strategies[] = {"spread", "pack"};
-    char subject[128];
+    const char *const *strategies = policy_strategy_words.words;
     if (a->strategy != b->strategy)
         s_line(self, "placement: strategy %s -> %s", strategies[a->strategy],
                strategies[b->strategy]);
-    size_t i = 0, j = 0;
-    while (i < a->anti_affinity_count || j < b->anti_affinity_count) {
-        int c =
-            i == a->anti_affinity_count ? 1
-            : j == b->anti_affinity_count
-                ? -1
-                : strcmp(a->anti_affinity[i].name, b->anti_affinity[j].name);
-        if (c < 0) {
-            s_line(self, "anti-affinity group %s: removed",
-                   a->anti_affinity[i++].name);
-        } else if (c > 0) {
-            s_line(self, "anti-affinity group %s: added",
-                   b->anti_affinity[j++].name);
-        } else {
-            snprintf(subject, sizeof(subject), "anti-affinity group %s",
-                     b->anti_affinity[j].name);
-            s_string_sets(self, subject, "vm glob", a->anti_affinity[i].vms,
-                          a->anti_affinity[i].vm_count, b->anti_affinity[j].vms,
-                          b->anti_affinity[j].vm_count);
-            i++;
-            j++;
-        }
-    }
+    s_merge(self, S_SORTED(a->anti_affinity, a->anti_affinity_count),
+            S_SORTED(b->anti_affinity, b->anti_affinity_count),
+            s_anti_affinity_compare, s_anti_affinity, NULL);
 }
 
 policy_diff_t *policy_diff_new(const policy_t *old_policy,
@@ -484,14 +491,23 @@ policy_diff_t *policy_diff_new(const policy_t *old_policy,
     if (!self)
         return NULL;
     memset(self, 0, sizeof(*self));
-    if (old_policy->version != new_policy->version)
-        s_line(self, "version: %u -> %u", old_policy->version,
-               new_policy->version);
-    s_networks(self, old_policy, new_policy);
-    s_mac_pools(self, old_policy, new_policy);
-    s_host_groups(self, old_policy, new_policy);
-    s_memory(self, old_policy, new_policy);
-    s_placement(self, old_policy, new_policy);
+    const policy_t *a = old_policy, *b = new_policy;
+    if (a->version != b->version)
+        s_line(self, "version: %u -> %u", a->version, b->version);
+    s_merge(self, S_SORTED(a->networks, a->network_count),
+            S_SORTED(b->networks, b->network_count), s_network_compare,
+            s_network, &(policies_t){.old_policy = a, .new_policy = b});
+    s_merge(self, S_SORTED(a->mac_pools, a->mac_pool_count),
+            S_SORTED(b->mac_pools, b->mac_pool_count), s_pool_compare, s_pool,
+            NULL);
+    s_merge(self, S_SORTED(a->fixed_macs, a->fixed_mac_count),
+            S_SORTED(b->fixed_macs, b->fixed_mac_count), s_fixed_mac_compare,
+            s_fixed_mac, NULL);
+    s_merge(self, S_SORTED(a->host_groups, a->host_group_count),
+            S_SORTED(b->host_groups, b->host_group_count), s_group_compare,
+            s_host_group, NULL);
+    s_memory(self, a, b);
+    s_placement(self, a, b);
     if (self->failed)
         policy_diff_destroy(&self);
     return self;

@@ -7,11 +7,6 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *const s_vlan_protocols[] = {"802.1Q", "802.1ad"};
-static const char *const s_link_states[] = {"auto", "enable", "disable"};
-static const char *const s_hugepages[] = {"none", "2M", "1G"};
-static const char *const s_strategies[] = {"spread", "pack"};
-
 /* Words a YAML 1.1 reader would take for a boolean or null. */
 static bool s_reserved(const char *text)
 {
@@ -68,7 +63,7 @@ static void s_string_list(FILE *out, const char *indent, const char *key,
 
 static const char *s_bool(bool value)
 {
-    return value ? "true" : "false";
+    return policy_bool_words.words[value];
 }
 
 static void s_network(FILE *out, const policy_network_t *net)
@@ -80,7 +75,7 @@ static void s_network(FILE *out, const policy_network_t *net)
         fprintf(out,
                 "    vlan: %u\n    qos: %u\n    vlan_protocol: ", net->vlan,
                 net->qos);
-        s_string(out, s_vlan_protocols[net->vlan_protocol]);
+        s_string(out, policy_vlan_protocol_words.words[net->vlan_protocol]);
         fputc('\n', out);
     }
     fprintf(out,
@@ -88,8 +83,9 @@ static void s_network(FILE *out, const policy_network_t *net)
             "    link_state: %s\n    min_tx_rate: %u\n    max_tx_rate: %u\n"
             "    mtu: %u\n    guest_mtu_change: %s\n",
             s_bool(net->trunk), s_bool(net->spoof_check), s_bool(net->trust),
-            s_link_states[net->link_state], net->min_tx_rate, net->max_tx_rate,
-            net->mtu, net->guest_mtu_change ? "allow" : "deny");
+            policy_link_state_words.words[net->link_state], net->min_tx_rate,
+            net->max_tx_rate, net->mtu,
+            policy_guest_mtu_change_words.words[net->guest_mtu_change]);
 }
 
 static void s_mac_pool(FILE *out, const policy_mac_pool_t *pool)
@@ -108,14 +104,13 @@ static void s_mac_pool(FILE *out, const policy_mac_pool_t *pool)
 
 static void s_pf(FILE *out, const policy_pf_t *pf)
 {
-    const char *keys[] = {"ifname", "pci_address", "driver", "device"};
-    const char *values[] = {pf->ifname, pf->pci_address, pf->driver,
-                            pf->device};
+    const char *values[POLICY_PF_SELECTOR_KEYS];
+    policy_pf_selector_values(pf, values);
     const char *lead = "      - ";
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < POLICY_PF_SELECTOR_KEYS; i++) {
         if (!values[i])
             continue;
-        fprintf(out, "%s%s: ", lead, keys[i]);
+        fprintf(out, "%s%s: ", lead, policy_pf_selector_keys[i]);
         s_string(out, values[i]);
         fputc('\n', out);
         lead = "        ";
@@ -147,15 +142,11 @@ static void s_host_group(FILE *out, const policy_host_group_t *group)
         s_pf(out, &group->pfs[i]);
 }
 
-/* Sizes in the largest unit that states them exactly. */
 static void s_size(FILE *out, uint64_t mib)
 {
-    if (mib != 0 && mib % (1024 * 1024) == 0)
-        fprintf(out, "\"%lluT\"", (unsigned long long)(mib / (1024 * 1024)));
-    else if (mib != 0 && mib % 1024 == 0)
-        fprintf(out, "\"%lluG\"", (unsigned long long)(mib / 1024));
-    else
-        fprintf(out, "\"%lluM\"", (unsigned long long)mib);
+    char size[32];
+    policy_size_format(mib, size, sizeof(size));
+    fprintf(out, "\"%s\"", size);
 }
 
 int policy_emit(const policy_t *self, FILE *out)
@@ -178,11 +169,11 @@ int policy_emit(const policy_t *self, FILE *out)
         s_host_group(out, &self->host_groups[i]);
     fprintf(out, "memory:\n  full_reservation: %s\n  hugepages: ",
             s_bool(self->full_reservation));
-    s_string(out, s_hugepages[self->hugepages]);
+    s_string(out, policy_hugepages_words.words[self->hugepages]);
     fputs("\n  hypervisor_reserve: ", out);
     s_size(out, self->hypervisor_reserve_mib);
     fprintf(out, "\nplacement:\n  strategy: %s\n",
-            s_strategies[self->strategy]);
+            policy_strategy_words.words[self->strategy]);
     fputs(self->anti_affinity_count ? "  anti_affinity_groups:\n"
                                     : "  anti_affinity_groups: []\n",
           out);

@@ -100,29 +100,21 @@ void policy_errors_add(policy_errors_t *self, int line, int column,
         self->truncated = true;
         return;
     }
-    if (self->count == self->capacity) {
-        size_t capacity = self->capacity ? self->capacity * 2 : 16;
-        policy_error_t *items =
-            policy_realloc(self->items, capacity * sizeof(*items));
-        if (!items) {
-            self->out_of_memory = true;
-            return;
-        }
-        self->items = items;
-        self->capacity = capacity;
+    policy_error_t *items = policy_array_grow(self->items, &self->capacity,
+                                              self->count, sizeof(*items));
+    if (!items) {
+        self->out_of_memory = true;
+        return;
     }
+    self->items = items;
     va_list ap;
     va_start(ap, fmt);
-    int len = vsnprintf(NULL, 0, fmt, ap);
+    char *message = policy_vformat(fmt, ap);
     va_end(ap);
-    char *message = len >= 0 ? policy_malloc((size_t)len + 1) : NULL;
     if (!message) {
         self->out_of_memory = true;
         return;
     }
-    va_start(ap, fmt);
-    vsnprintf(message, (size_t)len + 1, fmt, ap);
-    va_end(ap);
     self->items[self->count++] =
         (policy_error_t){.line = line, .column = column, .message = message};
 }

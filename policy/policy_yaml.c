@@ -296,6 +296,43 @@ static void s_parser_error(loader_t *self, const yaml_parser_t *parser,
     self->stop = true;
 }
 
+/* Hands one event to the tree builder; returns false at the stream end. */
+static bool s_event(loader_t *self, yaml_event_t *event)
+{
+    switch (event->type) {
+    case YAML_DOCUMENT_START_EVENT:
+        if (++self->documents > 1)
+            s_error(self, &event->start_mark, true,
+                    "only one YAML document is allowed");
+        break;
+    case YAML_SCALAR_EVENT:
+        s_scalar(self, event);
+        break;
+    case YAML_SEQUENCE_START_EVENT:
+        s_start(self, event, POLICY_NODE_SEQUENCE,
+                event->data.sequence_start.anchor,
+                event->data.sequence_start.tag);
+        break;
+    case YAML_MAPPING_START_EVENT:
+        s_start(self, event, POLICY_NODE_MAPPING,
+                event->data.mapping_start.anchor,
+                event->data.mapping_start.tag);
+        break;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        s_end(self);
+        break;
+    case YAML_ALIAS_EVENT:
+        s_alias(self, event);
+        break;
+    case YAML_STREAM_END_EVENT:
+        return false;
+    default:
+        break;
+    }
+    return true;
+}
+
 policy_node_t *policy_yaml_load(policy_arena_t *arena, const char *text,
                                 size_t len, policy_errors_t *errs, bool *ok)
 {
@@ -315,45 +352,14 @@ policy_node_t *policy_yaml_load(policy_arena_t *arena, const char *text,
         return NULL;
     }
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    bool done = false;
-    while (!done && !self->stop) {
+    bool more = true;
+    while (more && !self->stop) {
         yaml_event_t event;
         if (!yaml_parser_parse(&parser, &event)) {
             s_parser_error(self, &parser, text, len);
             break;
         }
-        switch (event.type) {
-        case YAML_DOCUMENT_START_EVENT:
-            if (++self->documents > 1)
-                s_error(self, &event.start_mark, true,
-                        "only one YAML document is allowed");
-            break;
-        case YAML_SCALAR_EVENT:
-            s_scalar(self, &event);
-            break;
-        case YAML_SEQUENCE_START_EVENT:
-            s_start(self, &event, POLICY_NODE_SEQUENCE,
-                    event.data.sequence_start.anchor,
-                    event.data.sequence_start.tag);
-            break;
-        case YAML_MAPPING_START_EVENT:
-            s_start(self, &event, POLICY_NODE_MAPPING,
-                    event.data.mapping_start.anchor,
-                    event.data.mapping_start.tag);
-            break;
-        case YAML_SEQUENCE_END_EVENT:
-        case YAML_MAPPING_END_EVENT:
-            s_end(self);
-            break;
-        case YAML_ALIAS_EVENT:
-            s_alias(self, &event);
-            break;
-        case YAML_STREAM_END_EVENT:
-            done = true;
-            break;
-        default:
-            break;
-        }
+        more = s_event(self, &event);
         yaml_event_delete(&event);
     }
     yaml_parser_delete(&parser);

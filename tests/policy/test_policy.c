@@ -366,10 +366,10 @@ static void test_pf_selector_format(void **state)
 {
     policy_pf_t pf = {.ifname = "ens*", .driver = "ice", .device = "8086:1593"};
     char buf[128];
-    policy_pf_selector(&pf, buf, sizeof(buf));
+    policy_pf_selector_format(&pf, buf, sizeof(buf));
     assert_string_equal(buf, "ifname=ens* driver=ice device=8086:1593");
     char small[10];
-    policy_pf_selector(&pf, small, sizeof(small));
+    policy_pf_selector_format(&pf, small, sizeof(small));
     assert_string_equal(small, "ifname=en");
     const uint8_t mac[] = {0x02, 0xab, 0x00};
     policy_mac_format(mac, 3, buf, sizeof(buf));

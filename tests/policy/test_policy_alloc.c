@@ -77,6 +77,12 @@ static void test_parse_invalid_policy(void **state)
     s_every_n("bad/many-errors.yaml", false);
 }
 
+/* The case-conflict checks allocate their own sort order. */
+static void test_parse_case_conflicts(void **state)
+{
+    s_every_n("bad/host-glob-case.yaml", false);
+}
+
 static void test_parse_file(void **state)
 {
     /* parse_file's own buffer is the first allocation after the errors
@@ -131,6 +137,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_valid_policy),
         cmocka_unit_test(test_parse_invalid_policy),
+        cmocka_unit_test(test_parse_case_conflicts),
         cmocka_unit_test(test_parse_file),
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_errors_new),
