@@ -193,7 +193,7 @@ badinput)
 		*) fail "$kind: expected $code, got: $out" ;;
 		esac
 	done
-	for spec in admin-garbage:MALFORMED admin-unknown-verb:UNKNOWN_VERB \
+	for spec in "admin-garbage:ERROR MALFORMED" admin-unknown-verb:UNKNOWN_VERB \
 		admin-bad-param:INVALID; do
 		kind=${spec%%:*}
 		code=${spec#*:}
@@ -228,7 +228,9 @@ liveness)
 	wait_for '[ "$(host_state live)" = down ]' 40
 	[ "$(vf_count --host live)" = 4 ] || fail "VFs must survive the host going down"
 	ctl -o json host live | jq -e '.host.last_seen != null and
-		.host.connected == true' >/dev/null || fail "down host detail"
+		.host.connected == false' >/dev/null || fail "down host detail"
+	ctl -o json summary | jq -e '.hosts.connected == 0' >/dev/null ||
+		fail "a down host counts as connected"
 	ctl events | grep -Eq ' live +host-down ' || fail "no host-down event"
 	start_peer --host live --pfs 1 --vfs 4
 	wait_for '[ "$(host_state live)" = ready ]' 30

@@ -114,6 +114,10 @@ static int s_send_bad_admin(const options_t *opt)
         printf("%s %s\n", vfp_errcode_name(reply->u.reply.status),
                reply->u.reply.error);
         rc = 0;
+    } else if (reply && reply->id == VFP_ERROR) {
+        printf("ERROR %s %s\n", vfp_errcode_name(reply->u.error.code),
+               reply->u.error.text);
+        rc = 0;
     } else {
         printf("no REPLY\n");
     }
