@@ -247,13 +247,14 @@ static int s_drain(controller_t *self)
         zframe_t *routing_id = NULL;
         vfp_decode_error_t err;
         vfp_msg_t *msg = vfp_recv(self->agents, &routing_id, &err);
+        bool received = msg || err.code != VFP_OK;
         if (msg)
             agents_handle(self->handlers, routing_id, msg, out);
-        else if (err.code != VFP_OK && routing_id)
+        else if (received && routing_id)
             agents_handle_undecodable(self->handlers, routing_id, &err, out);
         vfp_msg_destroy(&msg);
         zframe_destroy(&routing_id);
-        if (!msg && err.code == VFP_OK)
+        if (!received)
             break;
         count++;
     }
