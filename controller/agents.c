@@ -141,6 +141,18 @@ static s_staged_t *s_stage(agents_t *self, s_kind_t kind, const char *host,
     return staged;
 }
 
+/* Whether the burst already holds a `kind` change for host: its effect on
+ * the database is there, though memory does not show it yet. */
+static bool s_staged(agents_t *self, s_kind_t kind, const char *host)
+{
+    for (s_staged_t *staged = zlistx_first(self->staged); staged;
+         staged = zlistx_next(self->staged)) {
+        if (staged->kind == kind && strcmp(staged->host, host) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* Opens one write transaction for the rest of the burst, on the first
  * message that writes: a burst of heartbeats writes nothing. */
 static void s_batch(agents_t *self)
@@ -204,7 +216,9 @@ static void s_hello_event(agents_t *self, const vfp_hello_t *hello, int version,
                           bool was_down, char *note, size_t size)
 {
     session_t *host = sessions_find(self->sessions, hello->hostname);
-    if (!host) {
+    if (s_staged(self, S_REGISTER, hello->hostname)) {
+        snprintf(note, size, "connected again");
+    } else if (!host) {
         snprintf(note, size, "registered");
         controller_event(self->db, "host-registered", hello->hostname,
                          "agent %s, protocol %d", hello->agent_version,
@@ -240,12 +254,13 @@ static void s_on_hello(agents_t *self, zframe_t *routing_id,
                                "controller could not register the host"));
         return;
     }
+    char note[sizeof(((s_staged_t *)0)->note)];
+    s_hello_event(self, hello, version, was_down, note, sizeof(note));
     s_staged_t *staged =
         s_stage(self, S_REGISTER, hello->hostname, routing_id, msg);
     staged->version = (uint8_t)version;
     staged->answer = s_welcome_new(self, msg, version);
-    s_hello_event(self, hello, version, was_down, staged->note,
-                  sizeof(staged->note));
+    snprintf(staged->note, sizeof(staged->note), "%s", note);
 }
 
 /* Any message from a live session proves the host is alive; a host that
@@ -254,7 +269,7 @@ static void s_host_alive(agents_t *self, session_t *host, zframe_t *routing_id,
                          const vfp_msg_t *msg)
 {
     sessions_touch(self->sessions, host, zclock_mono(), controller_now_ms());
-    if (!host->down)
+    if (!host->down || s_staged(self, S_UP, host->name))
         return;
     s_batch(self);
     db_err_t err;

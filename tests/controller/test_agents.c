@@ -342,6 +342,35 @@ static void test_silent_host_goes_down_and_comes_back(void **state)
         1);
 }
 
+static void test_one_burst_records_each_change_once(void **state)
+{
+    fixture_t *fx = *state;
+    /* Two HELLOs of one host in one burst: one registration. */
+    vfp_msg_t *first = s_hello("hv-1", 1), *second = s_hello("hv-1", 2);
+    agents_handle(fx->agents, fx->route, first, fx->out);
+    agents_handle(fx->agents, fx->route, second, fx->out);
+    agents_commit(fx->agents, fx->out);
+    vfp_msg_destroy(&first);
+    vfp_msg_destroy(&second);
+    assert_int_equal(zlistx_size(fx->out), 2);
+    zlistx_purge(fx->out);
+    assert_int_equal(
+        s_sql_int(fx,
+                  "SELECT count(*) FROM events WHERE kind = 'host-registered'"),
+        1);
+    /* Two messages of a down host in one burst: one host-up. */
+    agents_check_liveness(fx->agents, zclock_mono() + 301);
+    vfp_msg_t *a = s_heartbeat(0, 3), *b = s_heartbeat(0, 4);
+    agents_handle(fx->agents, fx->route, a, fx->out);
+    agents_handle(fx->agents, fx->route, b, fx->out);
+    agents_commit(fx->agents, fx->out);
+    vfp_msg_destroy(&a);
+    vfp_msg_destroy(&b);
+    assert_int_equal(
+        s_sql_int(fx, "SELECT count(*) FROM events WHERE kind = 'host-up'"), 1);
+    assert_int_equal(sessions_connected(fx->sessions), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -362,6 +391,8 @@ int main(void)
             s_teardown),
         cmocka_unit_test_setup_teardown(
             test_silent_host_goes_down_and_comes_back, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_one_burst_records_each_change_once,
+                                        s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
