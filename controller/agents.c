@@ -394,10 +394,8 @@ static void s_apply_register(agents_t *self, s_staged_t *staged, zlistx_t *out)
 
 /* A generation the controller never stored means an update was lost: ask
  * for a full inventory rather than trust the gap. */
-static void s_apply_beat(agents_t *self, session_t *host, s_staged_t *beat,
-                         zlistx_t *out)
+static void s_apply_beat(session_t *host, s_staged_t *beat, zlistx_t *out)
 {
-    (void)self;
     bool gap = host->have_inventory && beat->generation != host->generation;
     if (!gap && !host->resync)
         return;
@@ -439,7 +437,7 @@ static void s_apply(agents_t *self, s_staged_t *staged, zlistx_t *out)
         vfp_log_info("host %s is ready again", host->name);
         break;
     default:
-        s_apply_beat(self, host, staged, out);
+        s_apply_beat(host, staged, out);
         break;
     }
 }
@@ -465,7 +463,7 @@ static void s_forget(agents_t *self, s_staged_t *staged, zlistx_t *out)
         break;
     default:
         if (host)
-            s_apply_beat(self, host, staged, out);
+            s_apply_beat(host, staged, out);
         break;
     }
 }
