@@ -306,7 +306,7 @@ diskfull)
 busy)
 	# Listings run beside the agents' loop: with a short heartbeat and
 	# several clients listing all the time, no host may seem down.
-	start_controller --heartbeat-interval 250ms --dead-after 4
+	start_controller --heartbeat-interval 250ms --dead-after 6
 	start_peer --host busy --count 300 --pfs 2 --vfs 32
 	wait_for '[ "$(summary | jq ".vfs.total,
 		.hosts.connected" | tr "\n" " ")" = "19200 300 " ]' 300
