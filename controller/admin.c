@@ -77,7 +77,7 @@ static void s_fail(s_answer_t *answer, vfp_errcode_t status, const char *fmt,
 
 static void s_fail_db(s_answer_t *answer, const db_err_t *err)
 {
-    vfp_errcode_t code = wire_error_code(err->code);
+    vfp_errcode_t code = wire_error_code(err->code, true);
     if (code == VFP_ERR_INTERNAL) {
         vfp_log_error("admin query failed: %s", err->text);
         s_fail(answer, code, "database error: %s", err->text);

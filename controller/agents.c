@@ -308,7 +308,8 @@ static void s_on_inventory(agents_t *self, session_t *host,
         }
         s_queue(out, routing_id,
                 wire_error_new(msg->version, msg->request_id,
-                               wire_error_code(err.code), "%s", err.text));
+                               wire_error_code(err.code, false), "%s",
+                               err.text));
         return;
     }
     s_staged_t *staged = s_stage(self, S_STORED, host->name, routing_id, msg);

@@ -4,7 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-vfp_errcode_t wire_error_code(db_errcode_t code)
+vfp_errcode_t wire_error_code(db_errcode_t code, bool in_reply)
 {
     switch (code) {
     case DB_ERR_INVALID:
@@ -12,7 +12,7 @@ vfp_errcode_t wire_error_code(db_errcode_t code)
     case DB_ERR_RESYNC:
         return VFP_ERR_RESYNC;
     case DB_ERR_NOT_FOUND:
-        return VFP_ERR_NOT_FOUND;
+        return in_reply ? VFP_ERR_NOT_FOUND : VFP_ERR_INTERNAL;
     default:
         return VFP_ERR_INTERNAL;
     }

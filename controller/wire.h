@@ -3,13 +3,16 @@
 #ifndef VFLEET_WIRE_H
 #define VFLEET_WIRE_H
 
+#include <stdbool.h>
+
 #include "vfleet_db.h"
 #include "vfp.h"
 
 /* The protocol code a peer gets for a database failure: a broken rule is
- * INVALID, a stale delta RESYNC, an unknown object NOT_FOUND, anything else
- * (disk, corruption) INTERNAL. */
-vfp_errcode_t wire_error_code(db_errcode_t code);
+ * INVALID, a stale delta RESYNC, an unknown object NOT_FOUND in a REPLY,
+ * anything else (disk, corruption) INTERNAL. NOT_FOUND is an admin status
+ * only (PROTOCOL.md 8): in an ERROR (in_reply false) it is INTERNAL. */
+vfp_errcode_t wire_error_code(db_errcode_t code, bool in_reply);
 
 /* A new ERROR answering request_id, in protocol version `version`. */
 vfp_msg_t *wire_error_new(uint8_t version, uint32_t request_id,

@@ -310,6 +310,19 @@ static void test_page_ends_before_the_body_limit(void **state)
     json_decref(vfs);
 }
 
+static void test_db_errors_as_protocol_codes(void **state)
+{
+    (void)state;
+    assert_int_equal(wire_error_code(DB_ERR_INVALID, false), VFP_ERR_INVALID);
+    assert_int_equal(wire_error_code(DB_ERR_RESYNC, false), VFP_ERR_RESYNC);
+    assert_int_equal(wire_error_code(DB_ERR_IO, true), VFP_ERR_INTERNAL);
+    assert_int_equal(wire_error_code(DB_ERR_NOT_FOUND, true),
+                     VFP_ERR_NOT_FOUND);
+    /* NOT_FOUND is a REPLY status only (PROTOCOL.md 8). */
+    assert_int_equal(wire_error_code(DB_ERR_NOT_FOUND, false),
+                     VFP_ERR_INTERNAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -322,6 +335,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_page_ends_before_the_body_limit,
                                         s_setup, s_teardown),
+        cmocka_unit_test(test_db_errors_as_protocol_codes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
