@@ -1,19 +1,30 @@
 /* admin.c - the admin API: REQUEST verbs answered with JSON REPLY bodies
- * (shapes in ADMIN.md), read straight from the inventory database. */
+ * (shapes in ADMIN.md), listings in pages that each fit one message. */
+#include "admin.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include "controller_int.h"
+#include "admin_json.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
+#include "wire.h"
 
-#define S_EVENTS_LIMIT_DEFAULT 1000
-#define S_EVENTS_LIMIT_MAX 100000
+#define S_LIMIT_DEFAULT 1000
+#define S_LIMIT_MAX 10000
+/* Room kept in a reply body for what surrounds the rows: the object, its
+ * key and the "next" cursor (at most a parameter value long). */
+#define S_ENVELOPE (VFP_TEXT_MAX + 256)
+
+struct admin_t {
+    db_t *db;
+    sessions_t *sessions;
+    admin_config_t cfg;
+};
 
 /* An answer under construction: a JSON body, or a status and text. */
 typedef struct {
@@ -21,6 +32,35 @@ typedef struct {
     char error[VFP_TEXT_MAX + 1];
     json_t *body;
 } s_answer_t;
+
+/* One page being filled: rows up to `limit`, and bytes up to what one
+ * message holds; `cursor` is the key of the last row taken. */
+typedef struct {
+    admin_t *self;
+    json_t *rows;
+    int64_t limit;
+    size_t bytes;
+    bool more;      /* rows remain after this page */
+    json_t *cursor; /* key of the last row in the page, or NULL */
+} s_page_t;
+
+admin_t *admin_new(db_t *db, sessions_t *sessions, const admin_config_t *cfg)
+{
+    admin_t *self = calloc(1, sizeof(*self));
+    assert(self);
+    self->db = db;
+    self->sessions = sessions;
+    self->cfg = *cfg;
+    return self;
+}
+
+void admin_destroy(admin_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    free(*self_p);
+    *self_p = NULL;
+}
 
 static void s_fail(s_answer_t *answer, vfp_errcode_t status, const char *fmt,
                    ...) __attribute__((format(printf, 3, 4)));
@@ -37,28 +77,13 @@ static void s_fail(s_answer_t *answer, vfp_errcode_t status, const char *fmt,
 
 static void s_fail_db(s_answer_t *answer, const db_err_t *err)
 {
-    if (err->code == DB_ERR_NOT_FOUND) {
-        s_fail(answer, VFP_ERR_NOT_FOUND, "%s", err->text);
-    } else {
+    vfp_errcode_t code = wire_error_code(err->code, true);
+    if (code == VFP_ERR_INTERNAL) {
         vfp_log_error("admin query failed: %s", err->text);
-        s_fail(answer, VFP_ERR_INTERNAL, "database error: %s", err->text);
+        s_fail(answer, code, "database error: %s", err->text);
+    } else {
+        s_fail(answer, code, "%s", err->text);
     }
-}
-
-/* Formats milliseconds since the epoch as RFC 3339 UTC with milliseconds;
- * JSON null for 0 (never). */
-static json_t *s_time(int64_t ms)
-{
-    if (ms <= 0)
-        return json_null();
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char buf[80];
-    snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(ms % 1000));
-    return json_string(buf);
 }
 
 static const char *s_param(const vfp_request_t *req, const char *key)
@@ -101,121 +126,112 @@ static int s_parse_int(const char *text, int64_t min, int64_t max,
     return 0;
 }
 
-static json_t *s_host_json(controller_t *self, const db_host_row_t *row)
+/* Reads the page size (`limit`) of a listing. */
+static int s_page_start(s_page_t *page, admin_t *self, const vfp_request_t *req,
+                        s_answer_t *answer)
 {
-    json_t *reasons = json_array();
-    char copy[sizeof(row->iommu_reasons)];
-    snprintf(copy, sizeof(copy), "%s", row->iommu_reasons);
-    char *save = NULL;
-    for (char *r = strtok_r(copy, "\n", &save); r;
-         r = strtok_r(NULL, "\n", &save))
-        json_array_append_new(reasons, json_string(r));
-    host_session_t *session = zhashx_lookup(self->hosts, row->name);
-    /* The session's time is newer than the db's between flushes. */
-    int64_t last_seen = row->last_seen_ms;
-    if (session && session->last_seen_ms > last_seen)
-        last_seen = session->last_seen_ms;
-    return json_pack(
-        "{s:s, s:s, s:b, s:b, s:o, s:o, s:I, s:s, s:s, s:i, s:s, s:s,"
-        " s:{s:b, s:I, s:I, s:s, s:o}, s:{s:I, s:I}, s:I, s:I, s:I}",
-        "name", row->name, "state", row->state, "cordoned", row->cordoned,
-        "connected", session && session->routing_id, "first_seen",
-        s_time(row->first_seen_ms), "last_seen", s_time(last_seen),
-        "generation", (json_int_t)row->generation, "agent_version",
-        row->agent_version, "boot_id", row->boot_id, "proto_version",
-        row->proto_version, "kernel", row->kernel, "cpu_virt", row->cpu_virt,
-        "iommu", "ready", row->iommu_ready, "units",
-        (json_int_t)row->iommu_units, "groups", (json_int_t)row->iommu_groups,
-        "cmdline", row->iommu_cmdline, "reasons", reasons, "memory", "total_kb",
-        (json_int_t)row->mem_total_kb, "available_kb",
-        (json_int_t)row->mem_available_kb, "pfs", (json_int_t)row->pf_count,
-        "vfs", (json_int_t)row->vf_count, "vfs_free", (json_int_t)row->vf_free);
-}
-
-static json_t *s_pf_json(const db_pf_row_t *row)
-{
-    char vendor[8], device[8];
-    snprintf(vendor, sizeof(vendor), "%04x", row->vendor_id);
-    snprintf(device, sizeof(device), "%04x", row->device_id);
-    return json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:b, s:i, s:i, s:I,"
-        " s:I, s:s, s:s}",
-        "host", row->host, "pci_addr", row->pci_addr, "ifname", row->ifname,
-        "driver", row->driver, "vf_driver", row->vf_driver, "vendor_id", vendor,
-        "device_id", device, "numa_node", row->numa_node, "link_speed",
-        (json_int_t)row->link_speed, "link_up", row->link_up, "total_vfs",
-        row->total_vfs, "num_vfs", row->num_vfs, "vfs",
-        (json_int_t)row->vf_count, "vfs_free", (json_int_t)row->vf_free,
-        "state", row->state, "note", row->note);
-}
-
-static json_t *s_vf_json(const db_vf_row_t *row)
-{
-    return json_pack(
-        "{s:s, s:s, s:s, s:i, s:s, s:i, s:b, s:s, s:s, s:i, s:i, s:i, s:s,"
-        " s:s, s:s, s:I, s:I, s:b, s:b, s:s, s:o, s:s}",
-        "host", row->host, "pf", row->pf, "pf_ifname", row->pf_ifname, "index",
-        row->index, "pci_addr", row->pci_addr, "iommu_group", row->iommu_group,
-        "iommu_isolated", row->iommu_isolated, "driver", row->driver, "mac",
-        row->mac, "vlan", row->vlan, "qos", row->qos, "vlan_proto",
-        row->vlan_proto, "spoofchk", vfp_flag_name(row->spoofchk), "trust",
-        vfp_flag_name(row->trust), "link_state",
-        vfp_link_state_name(row->link_state), "min_tx_rate",
-        (json_int_t)row->min_tx_rate, "max_tx_rate",
-        (json_int_t)row->max_tx_rate, "settings_known", row->settings_known,
-        "in_use", row->in_use, "state", row->state, "vm",
-        row->vm[0] ? json_string(row->vm) : json_null(), "note", row->note);
-}
-
-typedef struct {
-    controller_t *self;
-    json_t *array;
-} s_list_t;
-
-static int s_host_append(const db_host_row_t *row, void *arg)
-{
-    s_list_t *list = arg;
-    json_array_append_new(list->array, s_host_json(list->self, row));
+    memset(page, 0, sizeof(*page));
+    page->self = self;
+    page->limit = S_LIMIT_DEFAULT;
+    const char *text = s_param(req, "limit");
+    if (text && s_parse_int(text, 1, S_LIMIT_MAX, &page->limit) != 0) {
+        s_fail(answer, VFP_ERR_INVALID,
+               "limit \"%s\" is not a number from 1 to %d", text, S_LIMIT_MAX);
+        return -1;
+    }
+    page->rows = json_array();
     return 0;
 }
 
-static int s_pf_append(const db_pf_row_t *row, void *arg)
+/* Takes one row (and its cursor key) into the page; both are consumed.
+ * Returns -1 to stop the listing once the page is full: `limit` rows, or
+ * one more row would take the body past VFP_BODY_MAX. */
+static int s_page_add(s_page_t *page, json_t *row, json_t *key)
 {
-    json_array_append_new(((s_list_t *)arg)->array, s_pf_json(row));
+    size_t size = json_dumpb(row, NULL, 0, JSON_COMPACT) + 1;
+    if ((int64_t)json_array_size(page->rows) == page->limit ||
+        page->bytes + size > VFP_BODY_MAX - S_ENVELOPE) {
+        page->more = true;
+        json_decref(row);
+        json_decref(key);
+        return -1;
+    }
+    json_array_append_new(page->rows, row);
+    page->bytes += size;
+    json_decref(page->cursor);
+    page->cursor = key;
     return 0;
 }
 
-static int s_vf_append(const db_vf_row_t *row, void *arg)
+/* Ends a listing: the rows under `name`, and "next". A listing that the
+ * page stopped returns -1 with DB_OK: that is success. */
+static void s_page_finish(s_page_t *page, const char *name, int rc,
+                          const db_err_t *err, s_answer_t *answer)
 {
-    json_array_append_new(((s_list_t *)arg)->array, s_vf_json(row));
-    return 0;
+    if (rc != 0 && err->code != DB_OK) {
+        s_fail_db(answer, err);
+    } else {
+        json_t *next = json_null();
+        if (page->more && page->cursor) {
+            char *text =
+                json_dumps(page->cursor, JSON_COMPACT | JSON_ENCODE_ANY);
+            assert(text);
+            next = json_string(text);
+            free(text);
+        }
+        answer->body = json_pack("{s:O, s:o}", name, page->rows, "next", next);
+    }
+    json_decref(page->rows);
+    json_decref(page->cursor);
 }
 
-static int s_hugepages_append(const db_hugepages_row_t *row, void *arg)
+/* Parses an `after` cursor of `parts` keys (host, pf, index) into *key.
+ * Returns the parsed JSON, which the key points into, or NULL (INVALID). */
+static json_t *s_cursor_parse(const char *text, size_t parts, db_page_t *key,
+                              s_answer_t *answer)
 {
-    json_array_append_new(((s_list_t *)arg)->array,
-                          json_pack("{s:I, s:I, s:I}", "size_kb",
-                                    (json_int_t)row->size_kb, "total",
-                                    (json_int_t)row->total, "free",
-                                    (json_int_t)row->free));
-    return 0;
+    json_t *cursor = json_loads(text, 0, NULL);
+    bool ok = json_is_array(cursor) && json_array_size(cursor) == parts &&
+              json_is_string(json_array_get(cursor, 0));
+    if (ok && parts > 1)
+        ok = json_is_string(json_array_get(cursor, 1));
+    json_int_t index = 0;
+    if (ok && parts > 2) {
+        index = json_integer_value(json_array_get(cursor, 2));
+        ok = json_is_integer(json_array_get(cursor, 2)) && index >= 0 &&
+             index <= UINT16_MAX;
+    }
+    if (!ok) {
+        json_decref(cursor);
+        s_fail(answer, VFP_ERR_INVALID, "malformed cursor \"%s\"", text);
+        return NULL;
+    }
+    key->host = json_string_value(json_array_get(cursor, 0));
+    if (parts > 1)
+        key->pf = json_string_value(json_array_get(cursor, 1));
+    key->index = (int32_t)index;
+    return cursor;
 }
 
-static int s_event_append(const db_event_row_t *row, void *arg)
+/* The db key for one page: rows after `after` (if given), one more than
+ * the page holds, so that the page knows whether more follow. */
+static int s_page_key(const vfp_request_t *req, const s_page_t *page,
+                      size_t parts, db_page_t *key, json_t **cursor,
+                      s_answer_t *answer)
 {
-    json_array_append_new(
-        ((s_list_t *)arg)->array,
-        json_pack("{s:I, s:o, s:s, s:o, s:s}", "id", (json_int_t)row->id, "at",
-                  s_time(row->at_ms), "kind", row->kind, "host",
-                  row->host[0] ? json_string(row->host) : json_null(),
-                  "message", row->message));
-    return 0;
+    memset(key, 0, sizeof(*key));
+    key->limit = page->limit + 1;
+    *cursor = NULL;
+    const char *after = s_param(req, "after");
+    if (!after)
+        return 0;
+    *cursor = s_cursor_parse(after, parts, key, answer);
+    return *cursor ? 0 : -1;
 }
 
 /* Checks that a host exists, so filters by an unknown host say so instead
  * of answering with an empty list. */
-static int s_host_exists(controller_t *self, const char *name,
-                         s_answer_t *answer)
+static int s_host_exists(admin_t *self, const char *name, s_answer_t *answer)
 {
     db_host_row_t row;
     db_err_t err;
@@ -226,7 +242,67 @@ static int s_host_exists(controller_t *self, const char *name,
     return 0;
 }
 
-static void s_verb_summary(controller_t *self, const vfp_request_t *req,
+static json_t *s_host_json(admin_t *self, const db_host_row_t *row)
+{
+    session_facts_t facts;
+    bool known = sessions_peek(self->sessions, row->name, &facts);
+    return admin_json_host(row, known ? &facts : NULL);
+}
+
+static int s_host_row(const db_host_row_t *row, void *arg)
+{
+    s_page_t *page = arg;
+    return s_page_add(page, s_host_json(page->self, row),
+                      json_pack("[s]", row->name));
+}
+
+static int s_pf_row(const db_pf_row_t *row, void *arg)
+{
+    return s_page_add(arg, admin_json_pf(row),
+                      json_pack("[s, s]", row->host, row->pci_addr));
+}
+
+static int s_vf_row(const db_vf_row_t *row, void *arg)
+{
+    return s_page_add(arg, admin_json_vf(row),
+                      json_pack("[s, s, i]", row->host, row->pf, row->index));
+}
+
+static int s_event_row(const db_event_row_t *row, void *arg)
+{
+    return s_page_add(arg, admin_json_event(row), json_integer(row->id));
+}
+
+static int s_pf_append(const db_pf_row_t *row, void *arg)
+{
+    json_array_append_new(arg, admin_json_pf(row));
+    return 0;
+}
+
+static int s_hugepages_append(const db_hugepages_row_t *row, void *arg)
+{
+    json_array_append_new(arg, admin_json_hugepages(row));
+    return 0;
+}
+
+/* Everything a paged verb does before its query: known parameters, the
+ * page size and the cursor. On failure the answer says why. */
+static int s_page_begin(admin_t *self, const vfp_request_t *req,
+                        const char *const *allowed, size_t parts,
+                        s_page_t *page, db_page_t *key, json_t **cursor,
+                        s_answer_t *answer)
+{
+    if (s_params_allowed(req, allowed, answer) != 0 ||
+        s_page_start(page, self, req, answer) != 0)
+        return -1;
+    if (s_page_key(req, page, parts, key, cursor, answer) != 0) {
+        json_decref(page->rows);
+        return -1;
+    }
+    return 0;
+}
+
+static void s_verb_summary(admin_t *self, const vfp_request_t *req,
                            s_answer_t *answer)
 {
     static const char *const allowed[] = {NULL};
@@ -241,36 +317,36 @@ static void s_verb_summary(controller_t *self, const vfp_request_t *req,
     answer->body = json_pack(
         "{s:s, s:s, s:i, s:o, s:I, s:{s:I, s:I, s:I, s:I}, s:I,"
         " s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:I}",
-        "controller_id", self->controller_id, "version", VFLEET_VERSION,
+        "controller_id", self->cfg.controller_id, "version", VFLEET_VERSION,
         "schema_version", db_schema_version(self->db), "started",
-        s_time(self->started_ms), "heartbeat_ms",
+        admin_json_time(self->cfg.started_ms), "heartbeat_ms",
         (json_int_t)self->cfg.heartbeat_ms, "hosts", "total",
         (json_int_t)sum.hosts, "ready", (json_int_t)sum.hosts_ready, "down",
         (json_int_t)sum.hosts_down, "connected",
-        (json_int_t)agents_connected(self), "pfs", (json_int_t)sum.pfs, "vfs",
-        "total", (json_int_t)sum.vfs, "free", (json_int_t)sum.vfs_free,
-        "reserved", (json_int_t)sum.vfs_reserved, "assigned",
-        (json_int_t)sum.vfs_assigned, "broken", (json_int_t)sum.vfs_broken,
-        "missing", (json_int_t)sum.vfs_missing, "vms", (json_int_t)sum.vms);
+        (json_int_t)sessions_connected(self->sessions), "pfs",
+        (json_int_t)sum.pfs, "vfs", "total", (json_int_t)sum.vfs, "free",
+        (json_int_t)sum.vfs_free, "reserved", (json_int_t)sum.vfs_reserved,
+        "assigned", (json_int_t)sum.vfs_assigned, "broken",
+        (json_int_t)sum.vfs_broken, "missing", (json_int_t)sum.vfs_missing,
+        "vms", (json_int_t)sum.vms);
 }
 
-static void s_verb_hosts(controller_t *self, const vfp_request_t *req,
+static void s_verb_hosts(admin_t *self, const vfp_request_t *req,
                          s_answer_t *answer)
 {
-    static const char *const allowed[] = {NULL};
-    if (s_params_allowed(req, allowed, answer) != 0)
+    static const char *const allowed[] = {"limit", "after", NULL};
+    s_page_t page;
+    db_page_t key;
+    json_t *cursor;
+    if (s_page_begin(self, req, allowed, 1, &page, &key, &cursor, answer) != 0)
         return;
-    s_list_t list = {self, json_array()};
     db_err_t err;
-    if (db_hosts_list(self->db, s_host_append, &list, &err) != 0) {
-        json_decref(list.array);
-        s_fail_db(answer, &err);
-        return;
-    }
-    answer->body = json_pack("{s:o}", "hosts", list.array);
+    int rc = db_hosts_list(self->db, &key, s_host_row, &page, &err);
+    s_page_finish(&page, "hosts", rc, &err, answer);
+    json_decref(cursor);
 }
 
-static void s_verb_host(controller_t *self, const vfp_request_t *req,
+static void s_verb_host(admin_t *self, const vfp_request_t *req,
                         s_answer_t *answer)
 {
     static const char *const allowed[] = {"name", NULL};
@@ -287,175 +363,223 @@ static void s_verb_host(controller_t *self, const vfp_request_t *req,
         s_fail_db(answer, &err);
         return;
     }
-    json_t *host = s_host_json(self, &row);
-    s_list_t pools = {self, json_array()};
-    s_list_t pfs = {self, json_array()};
-    if (db_host_hugepages(self->db, name, s_hugepages_append, &pools, &err) !=
+    json_t *pools = json_array(), *pfs = json_array();
+    if (db_host_hugepages(self->db, name, s_hugepages_append, pools, &err) !=
             0 ||
-        db_pfs_list(self->db, name, s_pf_append, &pfs, &err) != 0) {
-        json_decref(host);
-        json_decref(pools.array);
-        json_decref(pfs.array);
+        db_pfs_list(self->db, name, NULL, s_pf_append, pfs, &err) != 0) {
+        json_decref(pools);
+        json_decref(pfs);
         s_fail_db(answer, &err);
         return;
     }
-    json_object_set_new(host, "hugepages", pools.array);
-    json_object_set_new(host, "pf_list", pfs.array);
+    json_t *host = s_host_json(self, &row);
+    json_object_set_new(host, "hugepages", pools);
+    json_object_set_new(host, "pf_list", pfs);
     answer->body = json_pack("{s:o}", "host", host);
 }
 
-static void s_verb_pfs(controller_t *self, const vfp_request_t *req,
+static void s_verb_pfs(admin_t *self, const vfp_request_t *req,
                        s_answer_t *answer)
 {
-    static const char *const allowed[] = {"host", NULL};
-    if (s_params_allowed(req, allowed, answer) != 0)
-        return;
+    static const char *const allowed[] = {"host", "limit", "after", NULL};
     const char *host = s_param(req, "host");
-    if (host && s_host_exists(self, host, answer) != 0)
+    s_page_t page;
+    db_page_t key;
+    json_t *cursor;
+    if (s_page_begin(self, req, allowed, 2, &page, &key, &cursor, answer) != 0)
         return;
-    s_list_t list = {self, json_array()};
-    db_err_t err;
-    if (db_pfs_list(self->db, host, s_pf_append, &list, &err) != 0) {
-        json_decref(list.array);
-        s_fail_db(answer, &err);
-        return;
-    }
-    answer->body = json_pack("{s:o}", "pfs", list.array);
+    db_err_t err = {DB_OK, ""};
+    int rc = host ? s_host_exists(self, host, answer) : 0;
+    if (rc == 0)
+        rc = db_pfs_list(self->db, host, &key, s_pf_row, &page, &err);
+    if (answer->status == VFP_OK)
+        s_page_finish(&page, "pfs", rc, &err, answer);
+    else
+        json_decref(page.rows);
+    json_decref(cursor);
 }
 
-static void s_verb_vfs(controller_t *self, const vfp_request_t *req,
-                       s_answer_t *answer)
+/* The VF filter of a request; -1 (INVALID) for an unknown state. */
+static int s_vf_filter(admin_t *self, const vfp_request_t *req,
+                       db_vf_filter_t *filter, s_answer_t *answer)
 {
-    static const char *const allowed[] = {"host", "pf", "state", NULL};
-    if (s_params_allowed(req, allowed, answer) != 0)
-        return;
-    db_vf_filter_t filter = {.host = s_param(req, "host"),
-                             .pf = s_param(req, "pf"),
-                             .state = s_param(req, "state")};
-    if (filter.state && !db_vf_state_valid(filter.state)) {
+    memset(filter, 0, sizeof(*filter));
+    filter->host = s_param(req, "host");
+    filter->pf = s_param(req, "pf");
+    const char *state = s_param(req, "state");
+    if (state && db_vf_state_parse(state, &filter->state) != 0) {
         s_fail(answer, VFP_ERR_INVALID,
                "unknown VF state \"%s\" (free, reserved, assigned, broken, "
                "missing)",
-               filter.state);
-        return;
+               state);
+        return -1;
     }
-    if (filter.host && s_host_exists(self, filter.host, answer) != 0)
-        return;
-    s_list_t list = {self, json_array()};
-    db_err_t err;
-    if (db_vfs_list(self->db, &filter, s_vf_append, &list, &err) != 0) {
-        json_decref(list.array);
-        s_fail_db(answer, &err);
-        return;
-    }
-    answer->body = json_pack("{s:o}", "vfs", list.array);
+    filter->by_state = state != NULL;
+    if (filter->host && s_host_exists(self, filter->host, answer) != 0)
+        return -1;
+    return 0;
 }
 
-static void s_verb_events(controller_t *self, const vfp_request_t *req,
+static void s_verb_vfs(admin_t *self, const vfp_request_t *req,
+                       s_answer_t *answer)
+{
+    static const char *const allowed[] = {"host",  "pf",    "state",
+                                          "limit", "after", NULL};
+    s_page_t page;
+    db_page_t key;
+    json_t *cursor;
+    if (s_page_begin(self, req, allowed, 3, &page, &key, &cursor, answer) != 0)
+        return;
+    db_vf_filter_t filter;
+    if (s_vf_filter(self, req, &filter, answer) == 0) {
+        db_err_t err;
+        int rc = db_vfs_list(self->db, &filter, &key, s_vf_row, &page, &err);
+        s_page_finish(&page, "vfs", rc, &err, answer);
+    } else {
+        json_decref(page.rows);
+    }
+    json_decref(cursor);
+}
+
+static void s_verb_events(admin_t *self, const vfp_request_t *req,
                           s_answer_t *answer)
 {
-    static const char *const allowed[] = {"since", "limit", NULL};
-    if (s_params_allowed(req, allowed, answer) != 0)
+    static const char *const allowed[] = {"since", "limit", "after", NULL};
+    s_page_t page;
+    if (s_params_allowed(req, allowed, answer) != 0 ||
+        s_page_start(&page, self, req, answer) != 0)
         return;
-    int64_t since = 0, limit = S_EVENTS_LIMIT_DEFAULT;
+    int64_t since = 0, after = -1;
     const char *text = s_param(req, "since");
+    const char *cursor = s_param(req, "after");
     if (text && s_parse_int(text, 0, INT64_MAX / 1000, &since) != 0) {
         s_fail(answer, VFP_ERR_INVALID,
                "since \"%s\" is not a Unix time in seconds", text);
+    } else if (cursor && s_parse_int(cursor, 0, INT64_MAX, &after) != 0) {
+        s_fail(answer, VFP_ERR_INVALID, "malformed cursor \"%s\"", cursor);
+    }
+    if (answer->status != VFP_OK) {
+        json_decref(page.rows);
         return;
     }
-    text = s_param(req, "limit");
-    if (text && s_parse_int(text, 1, S_EVENTS_LIMIT_MAX, &limit) != 0) {
-        s_fail(answer, VFP_ERR_INVALID,
-               "limit \"%s\" is not a number from 1 to %d", text,
-               S_EVENTS_LIMIT_MAX);
-        return;
-    }
-    s_list_t list = {self, json_array()};
     db_err_t err;
-    if (db_events_list(self->db, since * 1000, limit, s_event_append, &list,
-                       &err) != 0) {
-        json_decref(list.array);
-        s_fail_db(answer, &err);
-        return;
-    }
-    answer->body = json_pack("{s:o}", "events", list.array);
+    /* Without a cursor: the newest `limit` events; with one: forward. */
+    int rc = after < 0
+                 ? db_events_list(self->db, since * 1000, page.limit,
+                                  s_event_row, &page, &err)
+                 : db_events_after(self->db, after, since * 1000,
+                                   page.limit + 1, s_event_row, &page, &err);
+    s_page_finish(&page, "events", rc, &err, answer);
 }
 
 static const struct {
     const char *verb;
-    void (*fn)(controller_t *, const vfp_request_t *, s_answer_t *);
+    void (*fn)(admin_t *, const vfp_request_t *, s_answer_t *);
 } s_verbs[] = {
     {"summary", s_verb_summary}, {"hosts", s_verb_hosts},
     {"host", s_verb_host},       {"pfs", s_verb_pfs},
     {"vfs", s_verb_vfs},         {"events", s_verb_events},
 };
 
-static void s_answer(controller_t *self, const vfp_msg_t *msg, vfp_msg_t *reply)
+static void s_dispatch(admin_t *self, const vfp_request_t *req,
+                       s_answer_t *answer)
 {
-    s_answer_t answer = {.status = VFP_OK};
-    if (msg->id != VFP_REQUEST) {
-        s_fail(&answer, VFP_ERR_UNEXPECTED,
-               "%s is not a request; the admin socket answers REQUEST only",
-               vfp_id_name(msg->id));
-    } else {
-        size_t i, n = sizeof(s_verbs) / sizeof(s_verbs[0]);
-        for (i = 0; i < n; i++) {
-            if (strcmp(s_verbs[i].verb, msg->u.request.verb) == 0) {
-                s_verbs[i].fn(self, &msg->u.request, &answer);
-                break;
-            }
+    size_t n = sizeof(s_verbs) / sizeof(s_verbs[0]);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(s_verbs[i].verb, req->verb) == 0) {
+            s_verbs[i].fn(self, req, answer);
+            return;
         }
-        if (i == n)
-            s_fail(&answer, VFP_ERR_UNKNOWN_VERB,
-                   "unknown verb \"%s\" (summary, hosts, host, pfs, vfs, "
-                   "events)",
-                   msg->u.request.verb);
     }
-    if (answer.status == VFP_OK) {
-        char *text = json_dumps(answer.body, JSON_COMPACT);
+    s_fail(answer, VFP_ERR_UNKNOWN_VERB,
+           "unknown verb \"%s\" (summary, hosts, host, pfs, vfs, events)",
+           req->verb);
+}
+
+/* Fills the REPLY from the answer. A body over VFP_BODY_MAX cannot come
+ * from a paged listing; `host` with thousands of PFs is what is left. */
+static void s_reply_fill(s_answer_t *answer, vfp_reply_t *reply)
+{
+    if (answer->status == VFP_OK) {
+        char *text = json_dumps(answer->body, JSON_COMPACT);
         assert(text);
         size_t len = strlen(text);
         if (len > VFP_BODY_MAX) {
             free(text);
-            s_fail(&answer, VFP_ERR_INVALID,
+            s_fail(answer, VFP_ERR_INVALID,
                    "the answer is %zu bytes, more than the protocol's %u; "
                    "narrow it with a filter",
                    len, VFP_BODY_MAX);
         } else {
-            reply->u.reply.body = text;
-            reply->u.reply.body_len = (uint32_t)len;
+            reply->body = text;
+            reply->body_len = (uint32_t)len;
         }
     }
-    json_decref(answer.body);
-    reply->u.reply.status = (uint16_t)answer.status;
-    if (answer.status != VFP_OK)
-        snprintf(reply->u.reply.error, sizeof(reply->u.reply.error), "%s",
-                 answer.error);
+    json_decref(answer->body);
+    reply->status = (uint16_t)answer->status;
+    if (answer->status != VFP_OK)
+        snprintf(reply->error, sizeof(reply->error), "%s", answer->error);
 }
 
-int admin_on_message(zloop_t *loop, zsock_t *sock, void *arg)
+vfp_msg_t *admin_handle(admin_t *self, const vfp_msg_t *msg)
 {
-    controller_t *self = arg;
+    if (msg->id == VFP_ERROR)
+        return NULL;
+    if (msg->id != VFP_REQUEST)
+        return wire_error_new(msg->version, msg->request_id, VFP_ERR_UNEXPECTED,
+                              "%s is not a request; the admin socket answers "
+                              "REQUEST only",
+                              vfp_id_name(msg->id));
+    s_answer_t answer = {.status = VFP_OK};
+    s_dispatch(self, &msg->u.request, &answer);
+    vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
+    reply->version = msg->version;
+    reply->request_id = msg->request_id;
+    s_reply_fill(&answer, &reply->u.reply);
+    return reply;
+}
+
+/* Receives one message on the admin socket and answers it. */
+static void s_serve_one(admin_t *self, zsock_t *sock)
+{
     zframe_t *routing_id = NULL;
     vfp_decode_error_t err;
     vfp_msg_t *msg = vfp_recv(sock, &routing_id, &err);
-    vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
-    if (msg) {
-        reply->request_id = msg->request_id;
-        s_answer(self, msg, reply);
-    } else if (err.code != VFP_OK) {
-        reply->u.reply.status = (uint16_t)err.code;
-        snprintf(reply->u.reply.error, sizeof(reply->u.reply.error),
-                 "malformed request: %s: %s", err.field, err.text);
-    }
-    if (routing_id && (msg || err.code != VFP_OK)) {
+    vfp_msg_t *answer = NULL;
+    if (msg)
+        answer = admin_handle(self, msg);
+    else if (err.code != VFP_OK)
+        answer = wire_decode_error_new(&err);
+    if (answer && routing_id) {
         vfp_decode_error_t send_err;
-        if (vfp_send(sock, routing_id, reply, &send_err) != 0)
-            vfp_log_warn("cannot send an admin reply");
+        if (vfp_send(sock, routing_id, answer, &send_err) != 0)
+            vfp_log_warn("cannot send an admin answer");
     }
-    vfp_msg_destroy(&reply);
+    vfp_msg_destroy(&answer);
     vfp_msg_destroy(&msg);
     zframe_destroy(&routing_id);
-    return 0;
+}
+
+void admin_server_actor(zsock_t *pipe, void *args)
+{
+    admin_server_args_t *server = args;
+    zpoller_t *poller = zpoller_new(pipe, server->sock, NULL);
+    assert(poller);
+    /* Only $TERM ends the actor: the controller stops it after its own
+     * loop has ended, and a signal must not leave a request half done. */
+    zpoller_set_nonstop(poller, true);
+    zsock_signal(pipe, 0);
+    while (true) {
+        void *which = zpoller_wait(poller, -1);
+        if (which == pipe) {
+            char *command = zstr_recv(pipe);
+            bool term = !command || streq(command, "$TERM");
+            free(command);
+            if (term)
+                break;
+        } else if (which == server->sock) {
+            s_serve_one(server->admin, server->sock);
+        }
+    }
+    zpoller_destroy(&poller);
 }

@@ -1,285 +1,161 @@
 /* agents.c - the agent side of the controller: HELLO/WELCOME sessions,
- * inventory ingestion, heartbeats and host liveness. */
-#include <stdarg.h>
+ * inventory ingestion, heartbeats and host liveness. Memory follows the
+ * database: what a burst stored counts only once its commit succeeded. */
+#include "agents.h"
+
 #include <stdio.h>
 #include <string.h>
 
-#include "controller_int.h"
+#include "controller_internal.h"
 #include "vfp_log.h"
-#include "vfp_transport.h"
+#include "wire.h"
 
-/* At most this many queued agent messages are handled per drain, so the
- * admin socket and the liveness timer are never starved by a flood. */
-#define S_BATCH_MAX 256
+/* What a handled message did that memory may only believe after the
+ * burst's commit, applied in arrival order. */
+typedef enum {
+    S_REGISTER, /* HELLO stored: attach the session, send WELCOME */
+    S_STORED,   /* an inventory or delta stored */
+    S_UP,       /* a down host's state set to ready */
+    S_BEAT,     /* a heartbeat: compare its generation with memory's */
+} s_kind_t;
 
-static void s_host_free(void **item)
+typedef struct {
+    s_kind_t kind;
+    char host[VFP_HOSTNAME_MAX + 1];
+    zframe_t *routing_id;
+    uint8_t version;
+    uint32_t request_id;
+    uint64_t generation;
+    bool full;                   /* S_STORED: a full INVENTORY */
+    vfp_msg_t *answer;           /* S_REGISTER: the WELCOME */
+    char note[VFP_NAME_MAX * 2]; /* S_REGISTER: what to log */
+} s_staged_t;
+
+struct agents_t {
+    db_t *db;
+    sessions_t *sessions;
+    agents_config_t cfg;
+    zlistx_t *staged;     /* s_staged_t, in arrival order */
+    bool batch_open;      /* a db batch spans the current burst */
+    int64_t flushed_mono; /* when last_seen was last written */
+};
+
+void agents_out_destroy(agents_out_t **self_p)
 {
-    host_session_t *host = *item;
-    if (host) {
-        zframe_destroy(&host->routing_id);
-        free(host);
+    if (!self_p || !*self_p)
+        return;
+    zframe_destroy(&(*self_p)->to);
+    vfp_msg_destroy(&(*self_p)->msg);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+static void s_out_free(void **item)
+{
+    agents_out_destroy((agents_out_t **)item);
+}
+
+zlistx_t *agents_outbox_new(void)
+{
+    zlistx_t *out = zlistx_new();
+    assert(out);
+    zlistx_set_destructor(out, s_out_free);
+    return out;
+}
+
+static void s_staged_free(void **item)
+{
+    s_staged_t *staged = *item;
+    if (staged) {
+        zframe_destroy(&staged->routing_id);
+        vfp_msg_destroy(&staged->answer);
+        free(staged);
         *item = NULL;
     }
 }
 
-static void s_route_key(zframe_t *routing_id, char *key, size_t size)
+agents_t *agents_new(db_t *db, sessions_t *sessions, const agents_config_t *cfg)
 {
-    static const char hex[] = "0123456789abcdef";
-    const uint8_t *data = zframe_data(routing_id);
-    size_t len = zframe_size(routing_id);
-    size_t i;
-    for (i = 0; i < len && 2 * i + 2 < size; i++) {
-        key[2 * i] = hex[data[i] >> 4];
-        key[2 * i + 1] = hex[data[i] & 15];
-    }
-    key[2 * i] = '\0';
+    agents_t *self = calloc(1, sizeof(*self));
+    assert(self);
+    self->db = db;
+    self->sessions = sessions;
+    self->cfg = *cfg;
+    self->staged = zlistx_new();
+    assert(self->staged);
+    zlistx_set_destructor(self->staged, s_staged_free);
+    self->flushed_mono = zclock_mono();
+    return self;
 }
 
-static host_session_t *s_host_add(controller_t *self, const char *name)
+void agents_destroy(agents_t **self_p)
 {
-    host_session_t *host = calloc(1, sizeof(*host));
-    assert(host);
-    snprintf(host->name, sizeof(host->name), "%s", name);
-    host->last_seen_mono = zclock_mono();
-    zhashx_insert(self->hosts, host->name, host);
-    return host;
+    if (!self_p || !*self_p)
+        return;
+    zlistx_destroy(&(*self_p)->staged);
+    free(*self_p);
+    *self_p = NULL;
 }
 
 static int s_load_host(const db_host_row_t *row, void *arg)
 {
-    controller_t *self = arg;
-    host_session_t *host = s_host_add(self, row->name);
-    host->down = strcmp(row->state, "down") == 0;
+    agents_t *self = arg;
+    session_t *host = sessions_add(self->sessions, row->name);
+    if (row->state == DB_HOST_DOWN)
+        sessions_mark_down(self->sessions, host);
     host->generation = row->generation;
     return 0;
 }
 
-int agents_load(controller_t *self, char *err, size_t errlen)
+int agents_load(agents_t *self, char *err, size_t errlen)
 {
-    self->hosts = zhashx_new();
-    zhashx_set_destructor(self->hosts, s_host_free);
-    self->routes = zhashx_new();
-    /* Hosts that were ready when the controller stopped get a full
-     * dead-after period from now to reconnect before they count as down. */
     db_err_t dberr;
-    if (db_hosts_list(self->db, s_load_host, self, &dberr) != 0) {
+    if (db_hosts_list(self->db, NULL, s_load_host, self, &dberr) != 0) {
         snprintf(err, errlen, "%s", dberr.text);
         return -1;
     }
     return 0;
 }
 
-size_t agents_connected(controller_t *self)
+/* Queues msg (taken) for routing_id (copied). */
+static void s_queue(zlistx_t *out, zframe_t *routing_id, vfp_msg_t *msg)
 {
-    return zhashx_size(self->routes);
+    agents_out_t *item = calloc(1, sizeof(*item));
+    assert(item);
+    item->to = zframe_dup(routing_id);
+    item->msg = msg;
+    zlistx_add_end(out, item);
 }
 
-static void s_send(controller_t *self, zframe_t *routing_id,
-                   const vfp_msg_t *msg)
+static s_staged_t *s_stage(agents_t *self, s_kind_t kind, const char *host,
+                           zframe_t *routing_id, const vfp_msg_t *msg)
 {
-    vfp_decode_error_t err;
-    if (vfp_send(self->agents, routing_id, msg, &err) != 0) {
-        if (err.code != VFP_OK)
-            vfp_log_warnx("cannot encode %s: %s: %s", vfp_id_name(msg->id),
-                      err.field, err.text);
-        else
-            vfp_log_warn("cannot send %s to an agent", vfp_id_name(msg->id));
-    }
+    s_staged_t *staged = calloc(1, sizeof(*staged));
+    assert(staged);
+    staged->kind = kind;
+    snprintf(staged->host, sizeof(staged->host), "%s", host);
+    staged->routing_id = zframe_dup(routing_id);
+    staged->version = msg->version;
+    staged->request_id = msg->request_id;
+    zlistx_add_end(self->staged, staged);
+    return staged;
 }
 
-static void s_send_error(controller_t *self, zframe_t *routing_id,
-                         uint32_t request_id, vfp_errcode_t code,
-                         const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
-
-static void s_send_error(controller_t *self, zframe_t *routing_id,
-                         uint32_t request_id, vfp_errcode_t code,
-                         const char *fmt, ...)
+/* Whether the burst already holds a `kind` change for host: its effect on
+ * the database is there, though memory does not show it yet. */
+static bool s_staged(agents_t *self, s_kind_t kind, const char *host)
 {
-    vfp_msg_t *msg = vfp_msg_new(VFP_ERROR);
-    msg->request_id = request_id;
-    msg->u.error.code = (uint16_t)code;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg->u.error.text, sizeof(msg->u.error.text), fmt, ap);
-    va_end(ap);
-    s_send(self, routing_id, msg);
-    vfp_msg_destroy(&msg);
-}
-
-/* Any message from a live session proves the host is alive. */
-static void s_host_alive(controller_t *self, host_session_t *host)
-{
-    host->last_seen_mono = zclock_mono();
-    host->last_seen_ms = controller_now_ms();
-    host->seen_unflushed = true;
-    if (!host->down)
-        return;
-    db_err_t err;
-    if (db_host_set_state(self->db, host->name, "ready", &err) != 0) {
-        vfp_log_warnx("host %s: %s", host->name, err.text);
-        return;
+    for (s_staged_t *staged = zlistx_first(self->staged); staged;
+         staged = zlistx_next(self->staged)) {
+        if (staged->kind == kind && strcmp(staged->host, host) == 0)
+            return true;
     }
-    host->down = false;
-    vfp_log_info("host %s is ready again", host->name);
-    controller_event(self, "host-up", host->name, "agent is back");
-}
-
-static void s_on_hello(controller_t *self, zframe_t *routing_id,
-                       const char *route_key, const vfp_msg_t *msg)
-{
-    const vfp_hello_t *hello = &msg->u.hello;
-    int version = vfp_version_choose(hello->proto_min, hello->proto_max);
-    if (version < 0) {
-        vfp_log_warnx("host %s: agent speaks protocol %u..%u, this controller "
-                  "%d..%d; not registered",
-                  hello->hostname, hello->proto_min, hello->proto_max,
-                  VFP_VERSION_MIN, VFP_VERSION);
-        s_send_error(self, routing_id, msg->request_id, VFP_ERR_VERSION,
-                     "agent speaks protocol versions %u..%u, controller "
-                     "speaks %d..%d",
-                     hello->proto_min, hello->proto_max, VFP_VERSION_MIN,
-                     VFP_VERSION);
-        return;
-    }
-    if (hello->hostname[0] == '\0') {
-        s_send_error(self, routing_id, msg->request_id, VFP_ERR_INVALID,
-                     "HELLO has an empty hostname");
-        return;
-    }
-
-    host_session_t *route = zhashx_lookup(self->routes, route_key);
-    if (route && strcmp(route->name, hello->hostname) != 0) {
-        /* One connection speaks for one host for its whole life. */
-        vfp_log_warnx("session of host %s sent HELLO for %s; refused", route->name,
-                  hello->hostname);
-        s_send_error(self, routing_id, msg->request_id, VFP_ERR_DENIED,
-                     "this session belongs to host %s", route->name);
-        return;
-    }
-
-    bool was_down = false;
-    db_err_t err;
-    if (db_host_hello(self->db, hello, (uint8_t)version, controller_now_ms(),
-                      &was_down, &err) != 0) {
-        vfp_log_warnx("host %s: %s", hello->hostname, err.text);
-        s_send_error(self, routing_id, msg->request_id, VFP_ERR_INTERNAL,
-                     "controller could not register the host");
-        return;
-    }
-    host_session_t *host = zhashx_lookup(self->hosts, hello->hostname);
-    bool is_new = host == NULL;
-    if (is_new)
-        host = s_host_add(self, hello->hostname);
-    if (host->routing_id && strcmp(host->route_key, route_key) != 0) {
-        vfp_log_info("host %s: new agent session replaces the old one", host->name);
-        zhashx_delete(self->routes, host->route_key);
-    }
-    zframe_destroy(&host->routing_id);
-    host->routing_id = zframe_dup(routing_id);
-    snprintf(host->route_key, sizeof(host->route_key), "%s", route_key);
-    zhashx_update(self->routes, host->route_key, host);
-    host->proto_version = (uint8_t)version;
-    host->have_inventory = false;
-    host->last_seen_mono = zclock_mono();
-    host->last_seen_ms = controller_now_ms();
-    host->seen_unflushed = false;
-    if (is_new) {
-        vfp_log_info("host %s registered (agent %s, protocol %d)", host->name,
-                 hello->agent_version, version);
-        controller_event(self, "host-registered", host->name,
-                         "agent %s, protocol %d", hello->agent_version,
-                         version);
-    } else if (host->down || was_down) {
-        vfp_log_info("host %s is ready again (agent %s)", host->name,
-                 hello->agent_version);
-        controller_event(self, "host-up", host->name, "agent %s reconnected",
-                         hello->agent_version);
-    } else {
-        vfp_log_info("host %s connected (agent %s)", host->name,
-                 hello->agent_version);
-    }
-    host->down = false;
-
-    vfp_msg_t *welcome = vfp_msg_new(VFP_WELCOME);
-    welcome->version = (uint8_t)version;
-    welcome->request_id = msg->request_id;
-    welcome->u.welcome.proto_version = (uint8_t)version;
-    welcome->u.welcome.heartbeat_ms = self->cfg.heartbeat_ms;
-    snprintf(welcome->u.welcome.controller_id,
-             sizeof(welcome->u.welcome.controller_id), "%s",
-             self->controller_id);
-    s_send(self, routing_id, welcome);
-    vfp_msg_destroy(&welcome);
-}
-
-static vfp_errcode_t s_wire_code(db_errcode_t code)
-{
-    switch (code) {
-    case DB_ERR_INVALID:
-        return VFP_ERR_INVALID;
-    case DB_ERR_RESYNC:
-        return VFP_ERR_RESYNC;
-    default:
-        return VFP_ERR_INTERNAL;
-    }
-}
-
-static void s_on_inventory(controller_t *self, host_session_t *host,
-                           const vfp_msg_t *msg)
-{
-    db_err_t err;
-    int rc;
-    uint64_t generation;
-    if (msg->id == VFP_INVENTORY) {
-        generation = msg->u.inventory.generation;
-        rc = db_inventory_replace(self->db, host->name, &msg->u.inventory,
-                                  controller_now_ms(), &err);
-    } else {
-        generation = msg->u.delta.generation;
-        rc = db_inventory_apply_delta(self->db, host->name, &msg->u.delta,
-                                      controller_now_ms(), &err);
-    }
-    if (rc != 0) {
-        if (err.code == DB_ERR_INVALID || err.code == DB_ERR_RESYNC)
-            vfp_log_warnx("host %s: %s dropped: %s", host->name,
-                      vfp_id_name(msg->id), err.text);
-        else
-            vfp_log_error("host %s: cannot store %s: %s", host->name,
-                      vfp_id_name(msg->id), err.text);
-        s_send_error(self, host->routing_id, msg->request_id,
-                     s_wire_code(err.code), "%s", err.text);
-        return;
-    }
-    host->generation = generation;
-    if (msg->id == VFP_INVENTORY)
-        host->have_inventory = true;
-    vfp_log_debug("host %s: %s generation %llu stored", host->name,
-              vfp_id_name(msg->id), (unsigned long long)generation);
-}
-
-static void s_on_heartbeat(controller_t *self, host_session_t *host,
-                           const vfp_msg_t *msg)
-{
-    /* A generation the controller never stored means an update was lost:
-     * ask for a full inventory rather than trust the gap. */
-    if (host->have_inventory &&
-        msg->u.heartbeat.generation != host->generation) {
-        vfp_log_info("host %s: heartbeat at generation %llu, stored %llu; "
-                 "asking for a full inventory",
-                 host->name, (unsigned long long)msg->u.heartbeat.generation,
-                 (unsigned long long)host->generation);
-        host->have_inventory = false;
-        s_send_error(self, host->routing_id, msg->request_id, VFP_ERR_RESYNC,
-                     "heartbeat generation %llu is not the stored %llu",
-                     (unsigned long long)msg->u.heartbeat.generation,
-                     (unsigned long long)host->generation);
-    }
+    return false;
 }
 
 /* Opens one write transaction for the rest of the burst, on the first
  * message that writes: a burst of heartbeats writes nothing. */
-static void s_batch(controller_t *self)
+static void s_batch(agents_t *self)
 {
     if (self->batch_open)
         return;
@@ -290,137 +166,391 @@ static void s_batch(controller_t *self)
         vfp_log_warnx("cannot start a batch, writing one by one: %s", err.text);
 }
 
-static void s_handle(controller_t *self, zframe_t *routing_id,
-                     const vfp_msg_t *msg)
+/* Refuses a HELLO before anything is written: no common version, or a
+ * session that already speaks for another host. Returns the ERROR, or
+ * NULL when the HELLO may go on; *version gets the chosen version. */
+static vfp_msg_t *s_hello_refusal(agents_t *self, const char *route_key,
+                                  const vfp_msg_t *msg, int *version)
 {
-    char route_key[sizeof(((host_session_t *)0)->route_key)];
-    s_route_key(routing_id, route_key, sizeof(route_key));
-    if (msg->id == VFP_HELLO) {
-        s_batch(self);
-        s_on_hello(self, routing_id, route_key, msg);
+    const vfp_hello_t *hello = &msg->u.hello;
+    *version = vfp_version_choose(hello->proto_min, hello->proto_max);
+    if (*version < 0) {
+        vfp_log_warnx("host %s: agent speaks protocol %u..%u, this "
+                      "controller %d..%d; not registered",
+                      hello->hostname, hello->proto_min, hello->proto_max,
+                      VFP_VERSION_MIN, VFP_VERSION);
+        return wire_error_new(VFP_VERSION_MIN, msg->request_id, VFP_ERR_VERSION,
+                              "agent speaks protocol versions %u..%u, "
+                              "controller speaks %d..%d",
+                              hello->proto_min, hello->proto_max,
+                              VFP_VERSION_MIN, VFP_VERSION);
+    }
+    session_t *route = sessions_find_route(self->sessions, route_key);
+    if (route && strcmp(route->name, hello->hostname) != 0) {
+        /* One connection speaks for one host for its whole life. */
+        vfp_log_warnx("session of host %s sent HELLO for %s; refused",
+                      route->name, hello->hostname);
+        return wire_error_new(msg->version, msg->request_id, VFP_ERR_DENIED,
+                              "this session belongs to host %s", route->name);
+    }
+    return NULL;
+}
+
+static vfp_msg_t *s_welcome_new(agents_t *self, const vfp_msg_t *hello,
+                                int version)
+{
+    vfp_msg_t *welcome = vfp_msg_new(VFP_WELCOME);
+    welcome->version = (uint8_t)version;
+    welcome->request_id = hello->request_id;
+    welcome->u.welcome.proto_version = (uint8_t)version;
+    welcome->u.welcome.heartbeat_ms = self->cfg.heartbeat_ms;
+    snprintf(welcome->u.welcome.controller_id,
+             sizeof(welcome->u.welcome.controller_id), "%s",
+             self->cfg.controller_id);
+    return welcome;
+}
+
+/* Records the registration's event in the burst and says what to log
+ * once it is committed. */
+static void s_hello_event(agents_t *self, const vfp_hello_t *hello, int version,
+                          bool was_down, char *note, size_t size)
+{
+    session_t *host = sessions_find(self->sessions, hello->hostname);
+    if (s_staged(self, S_REGISTER, hello->hostname)) {
+        snprintf(note, size, "connected again");
+    } else if (!host) {
+        snprintf(note, size, "registered");
+        controller_event(self->db, "host-registered", hello->hostname,
+                         "agent %s, protocol %d", hello->agent_version,
+                         version);
+    } else if (host->down || was_down) {
+        snprintf(note, size, "ready again");
+        controller_event(self->db, "host-up", hello->hostname,
+                         "agent %s reconnected", hello->agent_version);
+    } else {
+        snprintf(note, size, "connected");
+    }
+}
+
+static void s_on_hello(agents_t *self, zframe_t *routing_id,
+                       const char *route_key, const vfp_msg_t *msg,
+                       zlistx_t *out)
+{
+    const vfp_hello_t *hello = &msg->u.hello;
+    int version;
+    vfp_msg_t *refusal = s_hello_refusal(self, route_key, msg, &version);
+    if (refusal) {
+        s_queue(out, routing_id, refusal);
         return;
     }
-    host_session_t *host = zhashx_lookup(self->routes, route_key);
+    s_batch(self);
+    bool was_down = false;
+    db_err_t err;
+    if (db_host_hello(self->db, hello, (uint8_t)version, controller_now_ms(),
+                      &was_down, &err) != 0) {
+        vfp_log_warnx("host %s: %s", hello->hostname, err.text);
+        s_queue(out, routing_id,
+                wire_error_new(msg->version, msg->request_id, VFP_ERR_INTERNAL,
+                               "controller could not register the host"));
+        return;
+    }
+    char note[sizeof(((s_staged_t *)0)->note)];
+    s_hello_event(self, hello, version, was_down, note, sizeof(note));
+    s_staged_t *staged =
+        s_stage(self, S_REGISTER, hello->hostname, routing_id, msg);
+    staged->version = (uint8_t)version;
+    staged->answer = s_welcome_new(self, msg, version);
+    snprintf(staged->note, sizeof(staged->note), "%s", note);
+}
+
+/* Any message from a live session proves the host is alive; a host that
+ * was down is set ready in the burst. */
+static void s_host_alive(agents_t *self, session_t *host, zframe_t *routing_id,
+                         const vfp_msg_t *msg)
+{
+    sessions_touch(self->sessions, host, zclock_mono(), controller_now_ms());
+    if (!host->down || s_staged(self, S_UP, host->name))
+        return;
+    s_batch(self);
+    db_err_t err;
+    if (db_host_set_state(self->db, host->name, DB_HOST_READY, &err) != 0) {
+        vfp_log_warnx("host %s: %s", host->name, err.text);
+        return;
+    }
+    controller_event(self->db, "host-up", host->name, "agent is back");
+    s_stage(self, S_UP, host->name, routing_id, msg);
+}
+
+static void s_on_inventory(agents_t *self, session_t *host,
+                           zframe_t *routing_id, const vfp_msg_t *msg,
+                           zlistx_t *out)
+{
+    s_batch(self);
+    db_err_t err;
+    int rc;
+    bool full = msg->id == VFP_INVENTORY;
+    if (full)
+        rc = db_inventory_replace(self->db, host->name, &msg->u.inventory,
+                                  controller_now_ms(), &err);
+    else
+        rc = db_inventory_apply_delta(self->db, host->name, &msg->u.delta,
+                                      controller_now_ms(), &err);
+    if (rc != 0) {
+        if (err.code == DB_ERR_INVALID || err.code == DB_ERR_RESYNC) {
+            vfp_log_warnx("host %s: %s dropped: %s", host->name,
+                          vfp_id_name(msg->id), err.text);
+        } else {
+            vfp_log_error("host %s: cannot store %s: %s", host->name,
+                          vfp_id_name(msg->id), err.text);
+            /* Asked again at the next heartbeat, not at once: a full disk
+             * must not turn into a tight resend loop. */
+            host->resync = true;
+        }
+        s_queue(out, routing_id,
+                wire_error_new(msg->version, msg->request_id,
+                               wire_error_code(err.code, false), "%s",
+                               err.text));
+        return;
+    }
+    s_staged_t *staged = s_stage(self, S_STORED, host->name, routing_id, msg);
+    staged->full = full;
+    staged->generation =
+        full ? msg->u.inventory.generation : msg->u.delta.generation;
+}
+
+void agents_handle(agents_t *self, zframe_t *routing_id, const vfp_msg_t *msg,
+                   zlistx_t *out)
+{
+    char route_key[SESSIONS_ROUTE_KEY_MAX];
+    sessions_route_key(routing_id, route_key);
+    if (msg->id == VFP_ERROR) {
+        /* Never answered, whatever it says (PROTOCOL.md 7.6). */
+        vfp_log_warnx("an agent reports %s: %s",
+                      vfp_errcode_name(msg->u.error.code), msg->u.error.text);
+        return;
+    }
+    if (msg->id == VFP_HELLO) {
+        s_on_hello(self, routing_id, route_key, msg, out);
+        return;
+    }
+    session_t *host = sessions_find_route(self->sessions, route_key);
     if (!host) {
         vfp_log_warnx("%s from an agent that never said HELLO; dropped",
-                  vfp_id_name(msg->id));
-        s_send_error(self, routing_id, msg->request_id, VFP_ERR_NOT_WELCOME,
-                     "send HELLO first");
+                      vfp_id_name(msg->id));
+        s_queue(out, routing_id,
+                wire_error_new(msg->version, msg->request_id,
+                               VFP_ERR_NOT_WELCOME, "send HELLO first"));
         return;
     }
     switch (msg->id) {
     case VFP_INVENTORY:
     case VFP_INVENTORY_DELTA:
-        s_batch(self);
-        s_host_alive(self, host);
-        s_on_inventory(self, host, msg);
+        s_host_alive(self, host, routing_id, msg);
+        s_on_inventory(self, host, routing_id, msg, out);
         break;
-    case VFP_HEARTBEAT:
-        s_host_alive(self, host);
-        s_on_heartbeat(self, host, msg);
+    case VFP_HEARTBEAT: {
+        s_host_alive(self, host, routing_id, msg);
+        s_staged_t *beat = s_stage(self, S_BEAT, host->name, routing_id, msg);
+        beat->generation = msg->u.heartbeat.generation;
         break;
+    }
     default:
         vfp_log_warnx("host %s: unexpected %s; dropped", host->name,
-                  vfp_id_name(msg->id));
-        s_send_error(self, routing_id, msg->request_id, VFP_ERR_UNEXPECTED,
-                     "%s is not expected from an agent", vfp_id_name(msg->id));
+                      vfp_id_name(msg->id));
+        s_queue(out, routing_id,
+                wire_error_new(
+                    msg->version, msg->request_id, VFP_ERR_UNEXPECTED,
+                    "%s is not expected from an agent", vfp_id_name(msg->id)));
         break;
     }
 }
 
-int agents_on_drain(zloop_t *loop, int timer_id, void *arg)
+void agents_handle_undecodable(agents_t *self, zframe_t *routing_id,
+                               const vfp_decode_error_t *err, zlistx_t *out)
 {
-    controller_t *self = arg;
-    zsock_t *sock = self->agents;
-    for (int i = 0; i < S_BATCH_MAX; i++) {
-        if (!(zsock_events(sock) & ZMQ_POLLIN))
-            break;
-        zframe_t *routing_id = NULL;
-        vfp_decode_error_t err;
-        vfp_msg_t *msg = vfp_recv(sock, &routing_id, &err);
-        if (!msg) {
-            if (err.code != VFP_OK && routing_id) {
-                vfp_log_warnx("malformed message from an agent: %s: %s; dropped",
-                          err.field, err.text);
-                s_send_error(self, routing_id, 0, err.code, "%s: %s", err.field,
-                             err.text);
-            }
-            zframe_destroy(&routing_id);
-            if (err.code == VFP_OK)
-                break;
-            continue;
-        }
-        s_handle(self, routing_id, msg);
-        vfp_msg_destroy(&msg);
-        zframe_destroy(&routing_id);
+    (void)self;
+    vfp_msg_t *answer = wire_decode_error_new(err);
+    vfp_log_warnx("malformed message from an agent: %s: %s; %s", err->field,
+                  err->text, answer ? "dropped" : "an ERROR, not answered");
+    if (answer)
+        s_queue(out, routing_id, answer);
+}
+
+static void s_apply_register(agents_t *self, s_staged_t *staged, zlistx_t *out)
+{
+    session_t *host = sessions_find(self->sessions, staged->host);
+    if (!host)
+        host = sessions_add(self->sessions, staged->host);
+    else if (host->routing_id &&
+             !zframe_eq(host->routing_id, staged->routing_id))
+        vfp_log_info("host %s: new agent session replaces the old one",
+                     host->name);
+    sessions_attach(self->sessions, host, staged->routing_id, staged->version,
+                    zclock_mono(), controller_now_ms());
+    vfp_log_info("host %s %s (protocol %u)", host->name, staged->note,
+                 staged->version);
+    s_queue(out, staged->routing_id, staged->answer);
+    staged->answer = NULL;
+}
+
+/* A generation the controller never stored means an update was lost: ask
+ * for a full inventory rather than trust the gap. */
+static void s_apply_beat(session_t *host, s_staged_t *beat, zlistx_t *out)
+{
+    bool gap = host->have_inventory && beat->generation != host->generation;
+    if (!gap && !host->resync)
+        return;
+    vfp_log_info("host %s: heartbeat at generation %llu, stored %s%llu; "
+                 "asking for a full inventory",
+                 host->name, (unsigned long long)beat->generation,
+                 host->resync ? "none of " : "",
+                 (unsigned long long)host->generation);
+    host->have_inventory = false;
+    host->resync = false;
+    s_queue(out, beat->routing_id,
+            wire_error_new(beat->version, beat->request_id, VFP_ERR_RESYNC,
+                           "heartbeat generation %llu is not a stored "
+                           "generation",
+                           (unsigned long long)beat->generation));
+}
+
+/* The burst is durable: memory takes on what it stored. */
+static void s_apply(agents_t *self, s_staged_t *staged, zlistx_t *out)
+{
+    if (staged->kind == S_REGISTER) {
+        s_apply_register(self, staged, out);
+        return;
     }
-    /* A stop signal lets the burst finish and commit before the loop
-     * ends. */
+    session_t *host = sessions_find(self->sessions, staged->host);
+    if (!host)
+        return;
+    switch (staged->kind) {
+    case S_STORED:
+        host->generation = staged->generation;
+        host->resync = false;
+        if (staged->full)
+            host->have_inventory = true;
+        vfp_log_debug("host %s: generation %llu stored", host->name,
+                      (unsigned long long)staged->generation);
+        break;
+    case S_UP:
+        sessions_mark_up(self->sessions, host);
+        vfp_log_info("host %s is ready again", host->name);
+        break;
+    default:
+        s_apply_beat(host, staged, out);
+        break;
+    }
+}
+
+/* The burst was lost: memory keeps what it had, and the agents are asked
+ * to send again what it held. */
+static void s_forget(agents_t *self, s_staged_t *staged, zlistx_t *out)
+{
+    session_t *host = sessions_find(self->sessions, staged->host);
+    switch (staged->kind) {
+    case S_REGISTER:
+        s_queue(out, staged->routing_id,
+                wire_error_new(staged->version, staged->request_id,
+                               VFP_ERR_INTERNAL,
+                               "controller could not store the registration; "
+                               "say HELLO again"));
+        break;
+    case S_STORED:
+        if (host)
+            host->resync = true;
+        break;
+    case S_UP:
+        break;
+    default:
+        if (host)
+            s_apply_beat(host, staged, out);
+        break;
+    }
+}
+
+void agents_commit(agents_t *self, zlistx_t *out)
+{
+    bool stored = true;
     if (self->batch_open) {
         self->batch_open = false;
         db_err_t err;
-        if (db_batch_commit(self->db, &err) != 0)
-            vfp_log_error("cannot commit agent updates: %s", err.text);
+        if (db_batch_commit(self->db, &err) != 0) {
+            vfp_log_error("cannot commit agent updates: %s; the agents will "
+                          "be asked to send them again",
+                          err.text);
+            stored = false;
+        }
     }
-    return 0;
+    for (s_staged_t *staged = zlistx_first(self->staged); staged;
+         staged = zlistx_next(self->staged)) {
+        if (stored)
+            s_apply(self, staged, out);
+        else
+            s_forget(self, staged, out);
+    }
+    zlistx_purge(self->staged);
 }
 
-void agents_flush(controller_t *self)
+void agents_flush(agents_t *self)
 {
-    size_t count = 0, size = zhashx_size(self->hosts) + 1;
+    size_t count = 0, size = sessions_size(self->sessions) + 1;
     const char **names = calloc(size, sizeof(*names));
     int64_t *times = calloc(size, sizeof(*times));
     assert(names && times);
-    for (host_session_t *host = zhashx_first(self->hosts); host;
-         host = zhashx_next(self->hosts)) {
+    for (session_t *host = sessions_first(self->sessions); host;
+         host = sessions_next(self->sessions)) {
         if (host->seen_unflushed) {
             names[count] = host->name;
             times[count++] = host->last_seen_ms;
-            host->seen_unflushed = false;
         }
     }
     db_err_t err;
-    if (db_hosts_touch(self->db, names, times, count, &err) != 0)
+    if (db_hosts_touch(self->db, names, times, count, &err) == 0) {
+        for (session_t *host = sessions_first(self->sessions); host;
+             host = sessions_next(self->sessions))
+            host->seen_unflushed = false;
+    } else {
         vfp_log_warnx("cannot store last_seen: %s", err.text);
+    }
     free(names);
     free(times);
     self->flushed_mono = zclock_mono();
 }
 
-int agents_on_tick(zloop_t *loop, int timer_id, void *arg)
+static void s_mark_down(agents_t *self, session_t *host, int64_t silent_ms)
 {
-    controller_t *self = arg;
-    int64_t now = zclock_mono();
+    db_err_t err;
+    if (db_host_set_state(self->db, host->name, DB_HOST_DOWN, &err) != 0) {
+        vfp_log_warnx("host %s: %s", host->name, err.text);
+        return;
+    }
+    /* The session stays mapped: if the agent was only slow, its next
+     * message brings the host back without a new HELLO. */
+    sessions_mark_down(self->sessions, host);
+    vfp_log_warnx("host %s is down: nothing heard for %lld ms (%u missed "
+                  "heartbeats)",
+                  host->name, (long long)silent_ms, self->cfg.dead_after);
+    controller_event(self->db, "host-down", host->name,
+                     "nothing heard for %lld ms", (long long)silent_ms);
+}
+
+void agents_check_liveness(agents_t *self, int64_t now)
+{
     /* Heartbeats only touch memory; last_seen reaches the db in one
-     * transaction every CONTROLLER_FLUSH_MS, and before a host is marked
-     * down (so its row says when it was last heard). */
+     * transaction every AGENTS_FLUSH_MS, and before a host is marked down
+     * (so its row says when it was last heard). */
     int64_t limit = (int64_t)self->cfg.heartbeat_ms * self->cfg.dead_after;
-    bool due = now - self->flushed_mono >= CONTROLLER_FLUSH_MS;
-    for (host_session_t *host = zhashx_first(self->hosts); host && !due;
-         host = zhashx_next(self->hosts))
+    bool due = now - self->flushed_mono >= AGENTS_FLUSH_MS;
+    for (session_t *host = sessions_first(self->sessions); host && !due;
+         host = sessions_next(self->sessions))
         due = !host->down && host->seen_unflushed &&
               now - host->last_seen_mono > limit;
     if (due)
         agents_flush(self);
-    for (host_session_t *host = zhashx_first(self->hosts); host;
-         host = zhashx_next(self->hosts)) {
-        if (host->down || now - host->last_seen_mono <= limit)
-            continue;
-        db_err_t err;
-        if (db_host_set_state(self->db, host->name, "down", &err) != 0) {
-            vfp_log_warnx("host %s: %s", host->name, err.text);
-            continue;
-        }
-        host->down = true;
-        /* The session stays mapped: if the agent was only slow, its next
-         * message brings the host back without a new HELLO. */
-        vfp_log_warnx("host %s is down: nothing heard for %lld ms (%u missed "
-                  "heartbeats)",
-                  host->name, (long long)(now - host->last_seen_mono),
-                  self->cfg.dead_after);
-        controller_event(self, "host-down", host->name,
-                         "nothing heard for %lld ms",
-                         (long long)(now - host->last_seen_mono));
+    for (session_t *host = sessions_first(self->sessions); host;
+         host = sessions_next(self->sessions)) {
+        if (!host->down && now - host->last_seen_mono > limit)
+            s_mark_down(self, host, now - host->last_seen_mono);
     }
-    return 0;
 }

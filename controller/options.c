@@ -35,36 +35,37 @@ void controller_usage(void)
         "  --version                  show the version\n");
 }
 
-int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
-                             char *err, size_t errlen)
+enum {
+    S_AGENTS = 256,
+    S_ADMIN,
+    S_STATE_DIR,
+    S_DB,
+    S_HEARTBEAT,
+    S_DEAD_AFTER,
+    S_INSECURE,
+    S_LOG_LEVEL,
+    S_SYSLOG,
+    S_HELP,
+    S_VERSION,
+};
+
+static const struct option s_options[] = {
+    {"agents", required_argument, NULL, S_AGENTS},
+    {"admin", required_argument, NULL, S_ADMIN},
+    {"state-dir", required_argument, NULL, S_STATE_DIR},
+    {"db", required_argument, NULL, S_DB},
+    {"heartbeat-interval", required_argument, NULL, S_HEARTBEAT},
+    {"dead-after", required_argument, NULL, S_DEAD_AFTER},
+    {"insecure", no_argument, NULL, S_INSECURE},
+    {"log-level", required_argument, NULL, S_LOG_LEVEL},
+    {"syslog", no_argument, NULL, S_SYSLOG},
+    {"help", no_argument, NULL, S_HELP},
+    {"version", no_argument, NULL, S_VERSION},
+    {NULL, 0, NULL, 0},
+};
+
+static void s_defaults(controller_config_t *cfg)
 {
-    enum {
-        O_AGENTS = 256,
-        O_ADMIN,
-        O_STATE_DIR,
-        O_DB,
-        O_HEARTBEAT,
-        O_DEAD_AFTER,
-        O_INSECURE,
-        O_LOG_LEVEL,
-        O_SYSLOG,
-        O_HELP,
-        O_VERSION,
-    };
-    static const struct option options[] = {
-        {"agents", required_argument, NULL, O_AGENTS},
-        {"admin", required_argument, NULL, O_ADMIN},
-        {"state-dir", required_argument, NULL, O_STATE_DIR},
-        {"db", required_argument, NULL, O_DB},
-        {"heartbeat-interval", required_argument, NULL, O_HEARTBEAT},
-        {"dead-after", required_argument, NULL, O_DEAD_AFTER},
-        {"insecure", no_argument, NULL, O_INSECURE},
-        {"log-level", required_argument, NULL, O_LOG_LEVEL},
-        {"syslog", no_argument, NULL, O_SYSLOG},
-        {"help", no_argument, NULL, O_HELP},
-        {"version", no_argument, NULL, O_VERSION},
-        {NULL, 0, NULL, 0},
-    };
     memset(cfg, 0, sizeof(*cfg));
     snprintf(cfg->agents_endpoint, sizeof(cfg->agents_endpoint),
              "tcp://*:7450");
@@ -72,92 +73,123 @@ int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
     cfg->heartbeat_ms = 2000;
     cfg->dead_after = 3;
     cfg->log_level = VFP_LOG_INFO;
+}
 
+static int s_endpoint(int opt, const char *arg, controller_config_t *cfg,
+                      char *err, size_t errlen)
+{
+    char *dst = opt == S_AGENTS ? cfg->agents_endpoint : cfg->admin_endpoint;
+    size_t size = opt == S_AGENTS ? sizeof(cfg->agents_endpoint)
+                                  : sizeof(cfg->admin_endpoint);
+    if (strlen(arg) >= size || !strstr(arg, "://")) {
+        snprintf(err, errlen, "invalid endpoint \"%s\" for --%s", arg,
+                 opt == S_AGENTS ? "agents" : "admin");
+        return -1;
+    }
+    snprintf(dst, size, "%s", arg);
+    return 0;
+}
+
+static int s_path(int opt, const char *arg, controller_config_t *cfg, char *err,
+                  size_t errlen)
+{
+    char *dst = opt == S_DB ? cfg->db_path : cfg->state_dir;
+    size_t size = opt == S_DB ? sizeof(cfg->db_path) : sizeof(cfg->state_dir);
+    if (!*arg || strlen(arg) >= size) {
+        snprintf(err, errlen, "invalid path \"%s\" for --%s", arg,
+                 opt == S_DB ? "db" : "state-dir");
+        return -1;
+    }
+    snprintf(dst, size, "%s", arg);
+    return 0;
+}
+
+static int s_dead_after(const char *arg, controller_config_t *cfg, char *err,
+                        size_t errlen)
+{
+    errno = 0;
+    char *end;
+    unsigned long n = strtoul(arg, &end, 10);
+    if (errno || end == arg || *end || n < 1 || n > 1000) {
+        snprintf(err, errlen,
+                 "invalid --dead-after \"%s\" (a number from 1 to 1000)", arg);
+        return -1;
+    }
+    cfg->dead_after = (uint32_t)n;
+    return 0;
+}
+
+/* Applies one option with a value. */
+static int s_valued(int opt, const char *arg, controller_config_t *cfg,
+                    char *err, size_t errlen)
+{
+    switch (opt) {
+    case S_AGENTS:
+    case S_ADMIN:
+        return s_endpoint(opt, arg, cfg, err, errlen);
+    case S_STATE_DIR:
+    case S_DB:
+        return s_path(opt, arg, cfg, err, errlen);
+    case S_HEARTBEAT:
+        if (vfp_duration_parse_ms(arg, &cfg->heartbeat_ms) == 0)
+            return 0;
+        snprintf(err, errlen,
+                 "invalid --heartbeat-interval \"%s\" (e.g. 2s, 500ms; 1ms "
+                 "to 3600s)",
+                 arg);
+        return -1;
+    case S_DEAD_AFTER:
+        return s_dead_after(arg, cfg, err, errlen);
+    default:
+        if (vfp_log_level_parse(arg, &cfg->log_level) == 0)
+            return 0;
+        snprintf(err, errlen,
+                 "invalid --log-level \"%s\" (error, warn, info, debug)", arg);
+        return -1;
+    }
+}
+
+/* Applies one option: 0 go on, 1 stop (help or version printed), -1 a
+ * usage error. */
+static int s_option(int opt, char **argv, controller_config_t *cfg, char *err,
+                    size_t errlen)
+{
+    switch (opt) {
+    case S_INSECURE:
+        cfg->insecure = true;
+        return 0;
+    case S_SYSLOG:
+        cfg->use_syslog = true;
+        return 0;
+    case S_HELP:
+        controller_usage();
+        return 1;
+    case S_VERSION:
+        printf("vfleet-controller %s\n", VFLEET_VERSION);
+        return 1;
+    case '?':
+        if (optopt)
+            snprintf(err, errlen, "option --%s needs a value",
+                     s_options[optopt - S_AGENTS].name);
+        else
+            snprintf(err, errlen, "unknown option \"%s\"", argv[optind - 1]);
+        return -1;
+    default:
+        return s_valued(opt, optarg, cfg, err, errlen);
+    }
+}
+
+int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
+                             char *err, size_t errlen)
+{
+    s_defaults(cfg);
     opterr = 0;
     optind = 1;
     int opt;
-    while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
-        char *end;
-        unsigned long n;
-        switch (opt) {
-        case O_AGENTS:
-        case O_ADMIN: {
-            char *dst =
-                opt == O_AGENTS ? cfg->agents_endpoint : cfg->admin_endpoint;
-            size_t size = opt == O_AGENTS ? sizeof(cfg->agents_endpoint)
-                                          : sizeof(cfg->admin_endpoint);
-            if (strlen(optarg) >= size || !strstr(optarg, "://")) {
-                snprintf(err, errlen, "invalid endpoint \"%s\" for --%s",
-                         optarg, opt == O_AGENTS ? "agents" : "admin");
-                return -1;
-            }
-            snprintf(dst, size, "%s", optarg);
-            break;
-        }
-        case O_STATE_DIR:
-        case O_DB: {
-            char *dst = opt == O_DB ? cfg->db_path : cfg->state_dir;
-            size_t size =
-                opt == O_DB ? sizeof(cfg->db_path) : sizeof(cfg->state_dir);
-            if (!*optarg || strlen(optarg) >= size) {
-                snprintf(err, errlen, "invalid path \"%s\" for --%s", optarg,
-                         opt == O_DB ? "db" : "state-dir");
-                return -1;
-            }
-            snprintf(dst, size, "%s", optarg);
-            break;
-        }
-        case O_HEARTBEAT:
-            if (vfp_duration_parse_ms(optarg, &cfg->heartbeat_ms) != 0) {
-                snprintf(err, errlen,
-                         "invalid --heartbeat-interval \"%s\" (e.g. 2s, "
-                         "500ms; 1ms to 3600s)",
-                         optarg);
-                return -1;
-            }
-            break;
-        case O_DEAD_AFTER:
-            errno = 0;
-            n = strtoul(optarg, &end, 10);
-            if (errno || end == optarg || *end || n < 1 || n > 1000) {
-                snprintf(err, errlen,
-                         "invalid --dead-after \"%s\" (a number from 1 to "
-                         "1000)",
-                         optarg);
-                return -1;
-            }
-            cfg->dead_after = (uint32_t)n;
-            break;
-        case O_INSECURE:
-            cfg->insecure = true;
-            break;
-        case O_LOG_LEVEL:
-            if (vfp_log_level_parse(optarg, &cfg->log_level) != 0) {
-                snprintf(err, errlen,
-                         "invalid --log-level \"%s\" (error, warn, info, "
-                         "debug)",
-                         optarg);
-                return -1;
-            }
-            break;
-        case O_SYSLOG:
-            cfg->use_syslog = true;
-            break;
-        case O_HELP:
-            controller_usage();
-            return 1;
-        case O_VERSION:
-            printf("vfleet-controller %s\n", VFLEET_VERSION);
-            return 1;
-        default:
-            if (optopt)
-                snprintf(err, errlen, "option --%s needs a value",
-                         options[optopt - O_AGENTS].name);
-            else
-                snprintf(err, errlen, "unknown option \"%s\"",
-                         argv[optind - 1]);
-            return -1;
-        }
+    while ((opt = getopt_long(argc, argv, "", s_options, NULL)) != -1) {
+        int rc = s_option(opt, argv, cfg, err, errlen);
+        if (rc != 0)
+            return rc;
     }
     if (optind < argc) {
         snprintf(err, errlen, "unexpected argument \"%s\"", argv[optind]);

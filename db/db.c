@@ -9,6 +9,60 @@
 
 #include "db_internal.h"
 
+static const char *const s_host_states[DB_HOST_STATE_COUNT] = {"ready", "down"};
+static const char *const s_pf_states[DB_PF_STATE_COUNT] = {"present",
+                                                           "missing"};
+static const char *const s_vf_states[DB_VF_STATE_COUNT] = {
+    "free", "reserved", "assigned", "broken", "missing"};
+
+static int s_state_parse(const char *const *names, int count, const char *name)
+{
+    for (int i = 0; name && i < count; i++) {
+        if (strcmp(names[i], name) == 0)
+            return i;
+    }
+    return -1;
+}
+
+const char *db_host_state_name(db_host_state_t state)
+{
+    return (unsigned)state < DB_HOST_STATE_COUNT ? s_host_states[state] : NULL;
+}
+
+const char *db_pf_state_name(db_pf_state_t state)
+{
+    return (unsigned)state < DB_PF_STATE_COUNT ? s_pf_states[state] : NULL;
+}
+
+const char *db_vf_state_name(db_vf_state_t state)
+{
+    return (unsigned)state < DB_VF_STATE_COUNT ? s_vf_states[state] : NULL;
+}
+
+int db_host_state_parse(const char *name, db_host_state_t *state)
+{
+    int i = s_state_parse(s_host_states, DB_HOST_STATE_COUNT, name);
+    if (i >= 0)
+        *state = (db_host_state_t)i;
+    return i >= 0 ? 0 : -1;
+}
+
+int db_pf_state_parse(const char *name, db_pf_state_t *state)
+{
+    int i = s_state_parse(s_pf_states, DB_PF_STATE_COUNT, name);
+    if (i >= 0)
+        *state = (db_pf_state_t)i;
+    return i >= 0 ? 0 : -1;
+}
+
+int db_vf_state_parse(const char *name, db_vf_state_t *state)
+{
+    int i = s_state_parse(s_vf_states, DB_VF_STATE_COUNT, name);
+    if (i >= 0)
+        *state = (db_vf_state_t)i;
+    return i >= 0 ? 0 : -1;
+}
+
 void db_errorf(db_err_t *err, db_errcode_t code, const char *fmt, ...)
 {
     va_list ap;
@@ -101,6 +155,16 @@ int db_begin(db_t *self, db_err_t *err)
 {
     static const char sql_begin[] = "BEGIN IMMEDIATE";
     static const char sql_savepoint[] = "SAVEPOINT op";
+    /* SQLite rolls a whole transaction back on some errors (SQLITE_FULL,
+     * SQLITE_IOERR): the batch and everything in it is gone. A SAVEPOINT
+     * now would quietly start a new transaction and commit this operation
+     * alone, so every later operation fails until the batch ends. */
+    assert(!self->read_only);
+    if (self->in_batch && sqlite3_get_autocommit(self->sql)) {
+        db_errorf(err, DB_ERR_IO, "%s: the batch transaction was lost",
+                  self->path);
+        return -1;
+    }
     sqlite3_stmt *stmt =
         db_stmt(self, self->in_batch ? sql_savepoint : sql_begin, err);
     if (!stmt)
@@ -226,15 +290,15 @@ static int s_migrate(db_t *self, int from, int to, db_err_t *err)
     return 0;
 }
 
-db_t *db_open_version(const char *path, int version, db_err_t *err)
+/* Opens the file with the given flags and sets what every connection
+ * needs: extended result codes and a busy timeout. */
+static db_t *s_connect(const char *path, int flags, db_err_t *err)
 {
-    assert(version >= 1 && version <= DB_SCHEMA_VERSION);
     db_t *self = calloc(1, sizeof(*self));
     assert(self);
     snprintf(self->path, sizeof(self->path), "%s", path);
     err->code = DB_OK;
     err->text[0] = '\0';
-
     /* Statement journals (every UPDATE of a row other tables reference
      * keeps one) are by default 64 KiB memory chunks, allocated and freed
      * per statement: at thousands of statements a second the allocator
@@ -243,39 +307,35 @@ db_t *db_open_version(const char *path, int version, db_err_t *err)
      * initialisation, so it is a no-op (SQLITE_MISUSE) after the first
      * open in a process. */
     sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, -1);
-    if (sqlite3_open_v2(path, &self->sql,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                            SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &self->sql, flags | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK) {
         db_errorf(err, DB_ERR_IO, "%s: cannot open: %s", path,
                   self->sql ? sqlite3_errmsg(self->sql) : "out of memory");
-        goto fail;
+        db_destroy(&self);
+        return NULL;
     }
     sqlite3_extended_result_codes(self->sql, 1);
-    /* SQLite silently falls back to read-only when it cannot write the
-     * file; the controller must never run on a database it cannot update. */
-    if (sqlite3_db_readonly(self->sql, "main") == 1) {
-        db_errorf(err, DB_ERR_IO,
-                  "%s: database is read-only; the controller needs write "
-                  "access to it and its directory",
-                  path);
-        goto fail;
-    }
     sqlite3_busy_timeout(self->sql, 5000);
+    return self;
+}
 
-    int current = 0;
-    if (s_pragma_int(self, "PRAGMA user_version", &current, err) != 0)
-        goto fail;
-    if (current > DB_SCHEMA_VERSION) {
+/* Reads the file's schema version and refuses one newer than this build. */
+static int s_version_check(db_t *self, int *current, db_err_t *err)
+{
+    if (s_pragma_int(self, "PRAGMA user_version", current, err) != 0)
+        return -1;
+    if (*current > DB_SCHEMA_VERSION) {
         db_errorf(err, DB_ERR_VERSION,
                   "%s: database schema version %d is newer than this "
                   "build's version %d; run a newer vfleet-controller",
-                  path, current, DB_SCHEMA_VERSION);
-        goto fail;
+                  self->path, *current, DB_SCHEMA_VERSION);
+        return -1;
     }
-    if (current > 0 && s_quick_check(self, err) != 0)
-        goto fail;
+    return 0;
+}
 
+static int s_pragmas(db_t *self, db_err_t *err)
+{
     int fk = 0;
     if (s_exec(self, "PRAGMA journal_mode=WAL", "enabling WAL", err) != 0 ||
         s_exec(self, "PRAGMA synchronous=NORMAL", "setting synchronous", err) !=
@@ -285,13 +345,60 @@ db_t *db_open_version(const char *path, int version, db_err_t *err)
         s_exec(self, "PRAGMA foreign_keys=ON", "enabling foreign keys", err) !=
             0 ||
         s_pragma_int(self, "PRAGMA foreign_keys", &fk, err) != 0)
-        goto fail;
+        return -1;
     if (fk != 1) {
-        db_errorf(err, DB_ERR_IO, "%s: SQLite refused foreign keys", path);
+        db_errorf(err, DB_ERR_IO, "%s: SQLite refused foreign keys",
+                  self->path);
+        return -1;
+    }
+    return 0;
+}
+
+db_t *db_open_version(const char *path, int version, db_err_t *err)
+{
+    assert(version >= 1 && version <= DB_SCHEMA_VERSION);
+    db_t *self =
+        s_connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+    if (!self)
+        return NULL;
+    /* SQLite silently falls back to read-only when it cannot write the
+     * file; the controller must never run on a database it cannot update. */
+    if (sqlite3_db_readonly(self->sql, "main") == 1) {
+        db_errorf(err, DB_ERR_IO,
+                  "%s: database is read-only; the controller needs write "
+                  "access to it and its directory",
+                  path);
         goto fail;
     }
+    int current = 0;
+    if (s_version_check(self, &current, err) != 0 ||
+        (current > 0 && s_quick_check(self, err) != 0) ||
+        s_pragmas(self, err) != 0)
+        goto fail;
     if (current < version && s_migrate(self, current, version, err) != 0)
         goto fail;
+    return self;
+
+fail:
+    db_destroy(&self);
+    return NULL;
+}
+
+db_t *db_open_readonly(const char *path, db_err_t *err)
+{
+    db_t *self = s_connect(path, SQLITE_OPEN_READONLY, err);
+    if (!self)
+        return NULL;
+    int current = 0;
+    if (s_version_check(self, &current, err) != 0)
+        goto fail;
+    if (current != DB_SCHEMA_VERSION) {
+        db_errorf(err, DB_ERR_VERSION,
+                  "%s: database schema version %d is not this build's %d", path,
+                  current, DB_SCHEMA_VERSION);
+        goto fail;
+    }
+    self->read_only = true;
     return self;
 
 fail:

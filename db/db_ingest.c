@@ -1,5 +1,6 @@
 /* db_ingest.c - writing what agents report: HELLO registration, full
  * inventories, deltas, liveness and the event log. */
+#include <assert.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,49 +10,11 @@
 int db_inventory_check(const vfp_pf_t *pfs, uint32_t pf_count, db_err_t *err)
 {
     for (uint32_t i = 0; i < pf_count; i++) {
-        const vfp_pf_t *pf = &pfs[i];
-        for (uint32_t j = 0; j < i; j++) {
-            if (strcmp(pfs[j].pci_addr, pf->pci_addr) == 0) {
-                db_errorf(err, DB_ERR_INVALID, "PF %s is listed twice",
-                          pf->pci_addr);
-                return -1;
-            }
-        }
-        if (pf->pci_addr[0] == '\0') {
-            db_errorf(err, DB_ERR_INVALID, "PF #%u has no PCI address", i);
-            return -1;
-        }
-        if (pf->total_vfs != 0 && pf->num_vfs > pf->total_vfs) {
+        if (pfs[i].vf_count > pfs[i].num_vfs) {
             db_errorf(err, DB_ERR_INVALID,
-                      "PF %s: num_vfs %u is more than total_vfs %u",
-                      pf->pci_addr, pf->num_vfs, pf->total_vfs);
+                      "PF %s: %u VFs listed but num_vfs is %u", pfs[i].pci_addr,
+                      pfs[i].vf_count, pfs[i].num_vfs);
             return -1;
-        }
-        if (pf->vf_count > pf->num_vfs) {
-            db_errorf(err, DB_ERR_INVALID,
-                      "PF %s: %u VFs listed but num_vfs is %u", pf->pci_addr,
-                      pf->vf_count, pf->num_vfs);
-            return -1;
-        }
-        /* VF indices are small (vf_count <= num_vfs <= 65535): a bitmap of
-         * seen indices finds duplicates in one pass. */
-        uint8_t seen[65536 / 8];
-        memset(seen, 0, sizeof(seen));
-        for (uint32_t k = 0; k < pf->vf_count; k++) {
-            uint16_t index = pf->vfs[k].index;
-            if (pf->total_vfs != 0 && index >= pf->total_vfs) {
-                db_errorf(err, DB_ERR_INVALID,
-                          "PF %s: VF index %u is beyond total_vfs %u",
-                          pf->pci_addr, index, pf->total_vfs);
-                return -1;
-            }
-            if (seen[index / 8] & (1u << (index % 8))) {
-                db_errorf(err, DB_ERR_INVALID,
-                          "PF %s: VF index %u is listed twice", pf->pci_addr,
-                          index);
-                return -1;
-            }
-            seen[index / 8] |= (uint8_t)(1u << (index % 8));
         }
     }
     return 0;
@@ -102,8 +65,11 @@ int db_host_hello(db_t *self, const vfp_hello_t *hello, uint8_t proto_version,
         return -1;
     sqlite3_bind_text(stmt, 1, hello->hostname, -1, SQLITE_STATIC);
     int rc = sqlite3_step(stmt);
+    db_host_state_t state = DB_HOST_READY;
     bool down = rc == SQLITE_ROW &&
-                strcmp((const char *)sqlite3_column_text(stmt, 0), "down") == 0;
+                db_host_state_parse((const char *)sqlite3_column_text(stmt, 0),
+                                    &state) == 0 &&
+                state == DB_HOST_DOWN;
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -124,6 +90,36 @@ int db_host_hello(db_t *self, const vfp_hello_t *hello, uint8_t proto_version,
     return db_step_done(self, stmt, "registering a host", err);
 }
 
+/* Replaces the host's hugepage pools with the reported ones. */
+static int s_host_hugepages(db_t *self, int64_t host_id, const vfp_host_t *host,
+                            db_err_t *err)
+{
+    static const char sql_del[] = "DELETE FROM hugepages WHERE host_id = ?1";
+    static const char sql_add[] =
+        "INSERT INTO hugepages (host_id, size_kb, total, free)"
+        " VALUES (?1, ?2, ?3, ?4)";
+    sqlite3_stmt *stmt = db_stmt(self, sql_del, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    if (db_step_done(self, stmt, "clearing hugepage pools", err) != 0)
+        return -1;
+    for (uint32_t i = 0; i < host->hugepage_count && i < VFP_HUGEPAGES_MAX;
+         i++) {
+        const vfp_hugepages_t *pool = &host->hugepages[i];
+        stmt = db_stmt(self, sql_add, err);
+        if (!stmt)
+            return -1;
+        sqlite3_bind_int64(stmt, 1, host_id);
+        sqlite3_bind_int64(stmt, 2, pool->size_kb);
+        sqlite3_bind_int64(stmt, 3, (int64_t)pool->total);
+        sqlite3_bind_int64(stmt, 4, (int64_t)pool->free);
+        if (db_step_done(self, stmt, "storing a hugepage pool", err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int s_host_facts(db_t *self, int64_t host_id, const vfp_host_t *host,
                         db_err_t *err)
 {
@@ -133,12 +129,6 @@ static int s_host_facts(db_t *self, int64_t host_id, const vfp_host_t *host,
         " iommu_reasons = ?8, mem_total_kb = ?9, mem_available_kb = ?10,"
         " boot_id = CASE WHEN ?11 = '' THEN boot_id ELSE ?11 END"
         " WHERE id = ?1";
-    static const char sql_del_huge[] =
-        "DELETE FROM hugepages WHERE host_id = ?1";
-    static const char sql_add_huge[] =
-        "INSERT INTO hugepages (host_id, size_kb, total, free)"
-        " VALUES (?1, ?2, ?3, ?4)";
-
     char reasons[VFP_TEXT_MAX + 1] = "";
     size_t used = 0;
     for (uint32_t i = 0; i < host->reason_count && i < VFP_REASONS_MAX; i++) {
@@ -165,27 +155,7 @@ static int s_host_facts(db_t *self, int64_t host_id, const vfp_host_t *host,
     sqlite3_bind_text(stmt, 11, host->boot_id, -1, SQLITE_STATIC);
     if (db_step_done(self, stmt, "storing host facts", err) != 0)
         return -1;
-
-    stmt = db_stmt(self, sql_del_huge, err);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64(stmt, 1, host_id);
-    if (db_step_done(self, stmt, "clearing hugepage pools", err) != 0)
-        return -1;
-    for (uint32_t i = 0; i < host->hugepage_count && i < VFP_HUGEPAGES_MAX;
-         i++) {
-        const vfp_hugepages_t *pool = &host->hugepages[i];
-        stmt = db_stmt(self, sql_add_huge, err);
-        if (!stmt)
-            return -1;
-        sqlite3_bind_int64(stmt, 1, host_id);
-        sqlite3_bind_int64(stmt, 2, pool->size_kb);
-        sqlite3_bind_int64(stmt, 3, (int64_t)pool->total);
-        sqlite3_bind_int64(stmt, 4, (int64_t)pool->free);
-        if (db_step_done(self, stmt, "storing a hugepage pool", err) != 0)
-            return -1;
-    }
-    return 0;
+    return s_host_hugepages(self, host_id, host, err);
 }
 
 static int s_vfs_retire(db_t *self, int64_t pf_id, int64_t report_seq,
@@ -222,12 +192,32 @@ static int s_vf_store(db_t *self, const char *sql, int64_t pf_id,
     return db_step_done(self, stmt, "storing a VF", err);
 }
 
-/* Stores one PF and all its VFs, stamped with report_seq, then retires the
- * PF's VFs that this report no longer lists. */
-static int s_pf_store(db_t *self, int64_t host_id, const vfp_pf_t *pf,
-                      int64_t report_seq, db_err_t *err)
+/* Whether the host already has a PF at pci_addr (0 no, 1 yes, -1 error). */
+static int s_pf_known(db_t *self, int64_t host_id, const char *pci_addr,
+                      db_err_t *err)
 {
-    static const char sql_pf[] =
+    static const char sql[] =
+        "SELECT 1 FROM pfs WHERE host_id = ?1 AND pci_addr = ?2";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    sqlite3_bind_text(stmt, 2, pci_addr, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        db_set_error(self, err, DB_ERR_IO, "looking up a PF");
+        return -1;
+    }
+    return rc == SQLITE_ROW;
+}
+
+/* Inserts or updates the PF row itself; its id in *pf_id. */
+static int s_pf_row(db_t *self, int64_t host_id, const vfp_pf_t *pf,
+                    int64_t report_seq, int64_t *pf_id, db_err_t *err)
+{
+    static const char sql[] =
         "INSERT INTO pfs (host_id, pci_addr, ifname, driver, vf_driver,"
         " vendor_id, device_id, numa_node, link_speed, link_up, total_vfs,"
         " num_vfs, note, state, report_seq)"
@@ -242,52 +232,7 @@ static int s_pf_store(db_t *self, int64_t host_id, const vfp_pf_t *pf,
         " note = excluded.note, state = 'present',"
         " report_seq = excluded.report_seq"
         " RETURNING id";
-    /* VFs are updated in place and inserted only when new: a host
-     * re-reports the same VFs all day, and a plain UPDATE is the cheapest
-     * statement for that; the rare return of a "missing" VF is repaired by
-     * one statement per PF afterwards. */
-    static const char sql_vf_update[] =
-        "UPDATE vfs SET pci_addr = ?3, iommu_group = ?4, iommu_isolated = ?5,"
-        " driver = ?6, mac = ?7, vlan = ?8, qos = ?9, vlan_proto = ?10,"
-        " spoofchk = ?11, trust = ?12, link_state = ?13, min_tx_rate = ?14,"
-        " max_tx_rate = ?15, settings_known = ?16, in_use = ?17, note = ?18,"
-        " report_seq = ?19 WHERE pf_id = ?1 AND idx = ?2";
-    static const char sql_vf_insert[] =
-        "INSERT INTO vfs (pf_id, idx, pci_addr, iommu_group, iommu_isolated,"
-        " driver, mac, vlan, qos, vlan_proto, spoofchk, trust, link_state,"
-        " min_tx_rate, max_tx_rate, settings_known, in_use, note, state,"
-        " report_seq)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-        " ?14, ?15, ?16, ?17, ?18, 'free', ?19)";
-    /* A VF that comes back after being "missing" returns to the state its
-     * holder implies; any other VF keeps the state placement gave it. */
-    static const char sql_vf_returned[] =
-        "UPDATE vfs SET state = coalesce((SELECT CASE WHEN vms.state ="
-        " 'placing' THEN 'reserved' ELSE 'assigned' END"
-        " FROM vm_nics JOIN vms ON vms.id = vm_nics.vm_id"
-        " WHERE vm_nics.vf_id = vfs.id), 'free')"
-        " WHERE pf_id = ?1 AND state = 'missing' AND report_seq = ?2";
-
-    static const char sql_known[] =
-        "SELECT 1 FROM pfs WHERE host_id = ?1 AND pci_addr = ?2";
-
-    /* A PF seen for the first time has no VFs yet: they are inserted
-     * without first trying to update them. */
-    sqlite3_stmt *stmt = db_stmt(self, sql_known, err);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64(stmt, 1, host_id);
-    sqlite3_bind_text(stmt, 2, pf->pci_addr, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    bool known = rc == SQLITE_ROW;
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        db_set_error(self, err, DB_ERR_IO, "looking up a PF");
-        return -1;
-    }
-
-    stmt = db_stmt(self, sql_pf, err);
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
     if (!stmt)
         return -1;
     sqlite3_bind_int64(stmt, 1, host_id);
@@ -304,28 +249,75 @@ static int s_pf_store(db_t *self, int64_t host_id, const vfp_pf_t *pf,
     sqlite3_bind_int(stmt, 12, pf->num_vfs);
     sqlite3_bind_text(stmt, 13, pf->note, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 14, report_seq);
-    int64_t pf_id;
-    if (db_step_returning(self, stmt, "storing a PF", &pf_id, err) != 0)
-        return -1;
+    return db_step_returning(self, stmt, "storing a PF", pf_id, err);
+}
 
+/* Stores every VF of a PF. VFs are updated in place and inserted only when
+ * new: a host re-reports the same VFs all day, and a plain UPDATE is the
+ * cheapest statement for that. A PF seen for the first time (known false)
+ * has no VFs yet: they are inserted without first trying to update them. */
+static int s_pf_vfs(db_t *self, int64_t pf_id, const vfp_pf_t *pf, bool known,
+                    int64_t report_seq, db_err_t *err)
+{
+    static const char sql_update[] =
+        "UPDATE vfs SET pci_addr = ?3, iommu_group = ?4, iommu_isolated = ?5,"
+        " driver = ?6, mac = ?7, vlan = ?8, qos = ?9, vlan_proto = ?10,"
+        " spoofchk = ?11, trust = ?12, link_state = ?13, min_tx_rate = ?14,"
+        " max_tx_rate = ?15, settings_known = ?16, in_use = ?17, note = ?18,"
+        " report_seq = ?19 WHERE pf_id = ?1 AND idx = ?2";
+    static const char sql_insert[] =
+        "INSERT INTO vfs (pf_id, idx, pci_addr, iommu_group, iommu_isolated,"
+        " driver, mac, vlan, qos, vlan_proto, spoofchk, trust, link_state,"
+        " min_tx_rate, max_tx_rate, settings_known, in_use, note, state,"
+        " report_seq)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+        " ?14, ?15, ?16, ?17, ?18, 'free', ?19)";
     for (uint32_t i = 0; i < pf->vf_count; i++) {
         bool updated = false;
         if (known) {
-            if (s_vf_store(self, sql_vf_update, pf_id, &pf->vfs[i], report_seq,
+            if (s_vf_store(self, sql_update, pf_id, &pf->vfs[i], report_seq,
                            err) != 0)
                 return -1;
             updated = sqlite3_changes(self->sql) > 0;
         }
-        if (!updated && s_vf_store(self, sql_vf_insert, pf_id, &pf->vfs[i],
+        if (!updated && s_vf_store(self, sql_insert, pf_id, &pf->vfs[i],
                                    report_seq, err) != 0)
             return -1;
     }
-    stmt = db_stmt(self, sql_vf_returned, err);
+    return 0;
+}
+
+/* A VF that comes back after being "missing" returns to the state its
+ * holder implies; any other VF keeps the state placement gave it. One
+ * statement per PF repairs the rare return. */
+static int s_vfs_returned(db_t *self, int64_t pf_id, int64_t report_seq,
+                          db_err_t *err)
+{
+    static const char sql[] =
+        "UPDATE vfs SET state = coalesce((SELECT CASE WHEN vms.state ="
+        " 'placing' THEN 'reserved' ELSE 'assigned' END"
+        " FROM vm_nics JOIN vms ON vms.id = vm_nics.vm_id"
+        " WHERE vm_nics.vf_id = vfs.id), 'free')"
+        " WHERE pf_id = ?1 AND state = 'missing' AND report_seq = ?2";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
     if (!stmt)
         return -1;
     sqlite3_bind_int64(stmt, 1, pf_id);
     sqlite3_bind_int64(stmt, 2, report_seq);
-    if (db_step_done(self, stmt, "restoring returned VFs", err) != 0)
+    return db_step_done(self, stmt, "restoring returned VFs", err);
+}
+
+/* Stores one PF and all its VFs, stamped with report_seq, then retires the
+ * PF's VFs that this report no longer lists. */
+static int s_pf_store(db_t *self, int64_t host_id, const vfp_pf_t *pf,
+                      int64_t report_seq, db_err_t *err)
+{
+    int known = s_pf_known(self, host_id, pf->pci_addr, err);
+    int64_t pf_id;
+    if (known < 0 ||
+        s_pf_row(self, host_id, pf, report_seq, &pf_id, err) != 0 ||
+        s_pf_vfs(self, pf_id, pf, known == 1, report_seq, err) != 0 ||
+        s_vfs_returned(self, pf_id, report_seq, err) != 0)
         return -1;
     return s_vfs_retire(self, pf_id, report_seq, err);
 }
@@ -476,16 +468,6 @@ int db_inventory_apply_delta(db_t *self, const char *host,
                   delta->host.hostname, host);
         return -1;
     }
-    for (uint32_t i = 0; i < delta->removed_count; i++) {
-        for (uint32_t j = 0; j < delta->pf_count; j++) {
-            if (strcmp(delta->removed[i], delta->pfs[j].pci_addr) == 0) {
-                db_errorf(err, DB_ERR_INVALID,
-                          "PF %s is both changed and removed",
-                          delta->removed[i]);
-                return -1;
-            }
-        }
-    }
     if (db_begin(self, err) != 0)
         return -1;
     int64_t host_id, report_seq = 0;
@@ -544,7 +526,7 @@ fail:
     return -1;
 }
 
-int db_host_set_state(db_t *self, const char *host, const char *state,
+int db_host_set_state(db_t *self, const char *host, db_host_state_t state,
                       db_err_t *err)
 {
     static const char sql[] = "UPDATE hosts SET state = ?2 WHERE name = ?1";
@@ -552,7 +534,9 @@ int db_host_set_state(db_t *self, const char *host, const char *state,
     if (!stmt)
         return -1;
     sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 2, state, -1, SQLITE_STATIC);
+    const char *name = db_host_state_name(state);
+    assert(name);
+    sqlite3_bind_text(stmt, 2, name, -1, SQLITE_STATIC);
     if (db_step_done(self, stmt, "setting a host's state", err) != 0)
         return -1;
     if (sqlite3_changes(self->sql) == 0) {

@@ -20,7 +20,8 @@ struct db_t {
         sqlite3_stmt *stmt;
     } cache[DB_STMT_CACHE_MAX];
     int cache_size;
-    bool in_batch; /* db_batch_begin is open: transactions are savepoints */
+    bool in_batch;  /* db_batch_begin is open: transactions are savepoints */
+    bool read_only; /* db_open_readonly: queries only */
 };
 
 /* One ordered migration step: running it on a file at `version - 1` brings

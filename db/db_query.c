@@ -4,15 +4,17 @@
 
 #include "db_internal.h"
 
-bool db_vf_state_valid(const char *state)
+/* The text of a column, for the state parsers ("" for NULL). */
+static const char *s_text(sqlite3_stmt *stmt, int col)
 {
-    static const char *const states[] = {"free", "reserved", "assigned",
-                                         "broken", "missing"};
-    for (size_t i = 0; i < sizeof(states) / sizeof(states[0]); i++) {
-        if (strcmp(state, states[i]) == 0)
-            return true;
-    }
-    return false;
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    return text ? (const char *)text : "";
+}
+
+/* Binds a page's limit (0: all) to parameter `param`. */
+static void s_bind_limit(sqlite3_stmt *stmt, int param, const db_page_t *page)
+{
+    sqlite3_bind_int64(stmt, param, page && page->limit > 0 ? page->limit : -1);
 }
 
 /* Steps a bound query, calling row_fn for every row until it asks to stop.
@@ -91,7 +93,9 @@ static void s_host_row(sqlite3_stmt *stmt, db_host_row_t *row)
 {
     memset(row, 0, sizeof(*row));
     db_column_text(stmt, 0, row->name, sizeof(row->name));
-    db_column_text(stmt, 1, row->state, sizeof(row->state));
+    /* The schema's CHECK admits only names the enum knows; row was
+     * zeroed, so anything else would read as the first state. */
+    db_host_state_parse(s_text(stmt, 1), &row->state);
     row->cordoned = sqlite3_column_int(stmt, 2) != 0;
     row->first_seen_ms = sqlite3_column_int64(stmt, 3);
     row->last_seen_ms = sqlite3_column_int64(stmt, 4);
@@ -120,12 +124,17 @@ static int s_host_each(sqlite3_stmt *stmt, void *cb, void *arg)
     return ((db_host_cb *)cb)(&row, arg);
 }
 
-int db_hosts_list(db_t *self, db_host_cb *cb, void *arg, db_err_t *err)
+int db_hosts_list(db_t *self, const db_page_t *page, db_host_cb *cb, void *arg,
+                  db_err_t *err)
 {
-    static const char sql[] = S_HOST_COLUMNS " ORDER BY h.name";
+    static const char sql[] = S_HOST_COLUMNS
+        " WHERE ?1 IS NULL OR h.name > ?1 ORDER BY h.name LIMIT ?2";
     sqlite3_stmt *stmt = db_stmt(self, sql, err);
     if (!stmt)
         return -1;
+    if (page && page->host)
+        sqlite3_bind_text(stmt, 1, page->host, -1, SQLITE_STATIC);
+    s_bind_limit(stmt, 2, page);
     return s_query(self, stmt, "listing hosts", s_host_each, (void *)cb, arg,
                    err);
 }
@@ -196,14 +205,14 @@ static int s_pf_each(sqlite3_stmt *stmt, void *cb, void *arg)
     row.total_vfs = (uint16_t)sqlite3_column_int(stmt, 10);
     row.num_vfs = (uint16_t)sqlite3_column_int(stmt, 11);
     db_column_text(stmt, 12, row.note, sizeof(row.note));
-    db_column_text(stmt, 13, row.state, sizeof(row.state));
+    db_pf_state_parse(s_text(stmt, 13), &row.state);
     row.vf_count = sqlite3_column_int64(stmt, 14);
     row.vf_free = sqlite3_column_int64(stmt, 15);
     return ((db_pf_cb *)cb)(&row, arg);
 }
 
-int db_pfs_list(db_t *self, const char *host, db_pf_cb *cb, void *arg,
-                db_err_t *err)
+int db_pfs_list(db_t *self, const char *host, const db_page_t *page,
+                db_pf_cb *cb, void *arg, db_err_t *err)
 {
     static const char sql[] =
         "SELECT h.name, p.pci_addr, p.ifname, p.driver, p.vf_driver,"
@@ -213,13 +222,19 @@ int db_pfs_list(db_t *self, const char *host, db_pf_cb *cb, void *arg,
         " (SELECT count(*) FROM vfs WHERE vfs.pf_id = p.id"
         "  AND vfs.state = 'free')"
         " FROM pfs p JOIN hosts h ON h.id = p.host_id"
-        " WHERE ?1 IS NULL OR h.name = ?1"
-        " ORDER BY h.name, p.pci_addr";
+        " WHERE (?1 IS NULL OR h.name = ?1)"
+        " AND (?2 IS NULL OR (h.name, p.pci_addr) > (?2, ?3))"
+        " ORDER BY h.name, p.pci_addr LIMIT ?4";
     sqlite3_stmt *stmt = db_stmt(self, sql, err);
     if (!stmt)
         return -1;
     if (host)
         sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    if (page && page->host) {
+        sqlite3_bind_text(stmt, 2, page->host, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, page->pf ? page->pf : "", -1, SQLITE_STATIC);
+    }
+    s_bind_limit(stmt, 4, page);
     return s_query(self, stmt, "listing PFs", s_pf_each, (void *)cb, arg, err);
 }
 
@@ -247,13 +262,13 @@ static int s_vf_each(sqlite3_stmt *stmt, void *cb, void *arg)
     row.settings_known = sqlite3_column_int(stmt, 17) != 0;
     row.in_use = sqlite3_column_int(stmt, 18) != 0;
     db_column_text(stmt, 19, row.note, sizeof(row.note));
-    db_column_text(stmt, 20, row.state, sizeof(row.state));
+    db_vf_state_parse(s_text(stmt, 20), &row.state);
     db_column_text(stmt, 21, row.vm, sizeof(row.vm));
     return ((db_vf_cb *)cb)(&row, arg);
 }
 
-int db_vfs_list(db_t *self, const db_vf_filter_t *filter, db_vf_cb *cb,
-                void *arg, db_err_t *err)
+int db_vfs_list(db_t *self, const db_vf_filter_t *filter, const db_page_t *page,
+                db_vf_cb *cb, void *arg, db_err_t *err)
 {
     static const char sql[] =
         "SELECT h.name, p.pci_addr, p.ifname, v.idx, v.pci_addr,"
@@ -266,7 +281,8 @@ int db_vfs_list(db_t *self, const db_vf_filter_t *filter, db_vf_cb *cb,
         " JOIN hosts h ON h.id = p.host_id"
         " WHERE (?1 IS NULL OR h.name = ?1) AND (?2 IS NULL OR p.pci_addr = ?2)"
         " AND (?3 IS NULL OR v.state = ?3)"
-        " ORDER BY h.name, p.pci_addr, v.idx";
+        " AND (?4 IS NULL OR (h.name, p.pci_addr, v.idx) > (?4, ?5, ?6))"
+        " ORDER BY h.name, p.pci_addr, v.idx LIMIT ?7";
     sqlite3_stmt *stmt = db_stmt(self, sql, err);
     if (!stmt)
         return -1;
@@ -274,8 +290,15 @@ int db_vfs_list(db_t *self, const db_vf_filter_t *filter, db_vf_cb *cb,
         sqlite3_bind_text(stmt, 1, filter->host, -1, SQLITE_STATIC);
     if (filter && filter->pf)
         sqlite3_bind_text(stmt, 2, filter->pf, -1, SQLITE_STATIC);
-    if (filter && filter->state)
-        sqlite3_bind_text(stmt, 3, filter->state, -1, SQLITE_STATIC);
+    if (filter && filter->by_state)
+        sqlite3_bind_text(stmt, 3, db_vf_state_name(filter->state), -1,
+                          SQLITE_STATIC);
+    if (page && page->host) {
+        sqlite3_bind_text(stmt, 4, page->host, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 5, page->pf ? page->pf : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 6, page->index);
+    }
+    s_bind_limit(stmt, 7, page);
     return s_query(self, stmt, "listing VFs", s_vf_each, (void *)cb, arg, err);
 }
 
@@ -304,6 +327,22 @@ int db_events_list(db_t *self, int64_t since_ms, int64_t limit, db_event_cb *cb,
         return -1;
     sqlite3_bind_int64(stmt, 1, since_ms);
     sqlite3_bind_int64(stmt, 2, limit > 0 ? limit : -1);
+    return s_query(self, stmt, "listing events", s_event_each, (void *)cb, arg,
+                   err);
+}
+
+int db_events_after(db_t *self, int64_t after_id, int64_t since_ms,
+                    int64_t limit, db_event_cb *cb, void *arg, db_err_t *err)
+{
+    static const char sql[] =
+        "SELECT id, at, kind, host, message FROM events"
+        " WHERE id > ?1 AND at >= ?2 ORDER BY id LIMIT ?3";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, after_id);
+    sqlite3_bind_int64(stmt, 2, since_ms);
+    sqlite3_bind_int64(stmt, 3, limit > 0 ? limit : -1);
     return s_query(self, stmt, "listing events", s_event_each, (void *)cb, arg,
                    err);
 }

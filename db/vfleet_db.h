@@ -14,6 +14,39 @@
 
 typedef struct db_t db_t;
 
+/* The states a host, a PF and a VF can be in. The schema's CHECK
+ * constraints list exactly these names (a test holds them equal). */
+typedef enum {
+    DB_HOST_READY = 0, /* the agent talks */
+    DB_HOST_DOWN,      /* nothing heard for --dead-after intervals */
+    DB_HOST_STATE_COUNT,
+} db_host_state_t;
+
+typedef enum {
+    DB_PF_PRESENT = 0,
+    DB_PF_MISSING, /* no longer reported while a VM holds one of its VFs */
+    DB_PF_STATE_COUNT,
+} db_pf_state_t;
+
+typedef enum {
+    DB_VF_FREE = 0,
+    DB_VF_RESERVED,
+    DB_VF_ASSIGNED,
+    DB_VF_BROKEN,
+    DB_VF_MISSING, /* no longer reported while a VM holds it */
+    DB_VF_STATE_COUNT,
+} db_vf_state_t;
+
+/* The state's name as stored and shown ("ready"); NULL when out of range. */
+const char *db_host_state_name(db_host_state_t state);
+const char *db_pf_state_name(db_pf_state_t state);
+const char *db_vf_state_name(db_vf_state_t state);
+
+/* Parses a state name. Returns 0, or -1 when the name is not a state. */
+int db_host_state_parse(const char *name, db_host_state_t *state);
+int db_pf_state_parse(const char *name, db_pf_state_t *state);
+int db_vf_state_parse(const char *name, db_vf_state_t *state);
+
 /* Why a call failed. The codes are the few a caller acts on differently. */
 typedef enum {
     DB_OK = 0,
@@ -40,6 +73,11 @@ db_t *db_open(const char *path, db_err_t *err);
  * previous-version file with it). */
 db_t *db_open_version(const char *path, int version, db_err_t *err);
 
+/* Opens an existing database read-only, for a reader that runs beside the
+ * writer (WAL lets both proceed). Refuses a file whose schema version is
+ * not DB_SCHEMA_VERSION. Only the query calls below work on it. */
+db_t *db_open_readonly(const char *path, db_err_t *err);
+
 /* Closes the handle and its cached statements; accepts NULL. */
 void db_destroy(db_t **self_p);
 
@@ -55,9 +93,11 @@ int db_schema_version(db_t *self);
 
 /* ---- ingestion ------------------------------------------------------ */
 
-/* Checks an inventory against the rules the schema cannot express
- * (duplicate PF addresses or VF indices, num_vfs > total_vfs, more VFs than
- * num_vfs, VF index beyond total_vfs). Returns 0, or -1 with err. */
+/* Checks an inventory against the one rule neither the codec nor the
+ * schema enforces: a PF lists no more VFs than num_vfs. (The codec already
+ * refuses duplicate PF addresses, VF indices out of order or repeated,
+ * num_vfs or VF indices beyond total_vfs, and a PF both changed and removed
+ * in a delta.) Returns 0, or -1 with err. */
 int db_inventory_check(const vfp_pf_t *pfs, uint32_t pf_count, db_err_t *err);
 
 /* Registers (or refreshes) a host after HELLO: state ready, agent facts,
@@ -83,8 +123,8 @@ int db_inventory_apply_delta(db_t *self, const char *host,
 int db_hosts_touch(db_t *self, const char *const *hosts,
                    const int64_t *times_ms, size_t count, db_err_t *err);
 
-/* Sets a host's liveness state ("ready" or "down"). */
-int db_host_set_state(db_t *self, const char *host, const char *state,
+/* Sets a host's liveness state. */
+int db_host_set_state(db_t *self, const char *host, db_host_state_t state,
                       db_err_t *err);
 
 /* Appends an audit event. host may be NULL. */
@@ -102,7 +142,7 @@ typedef struct {
 
 typedef struct {
     char name[VFP_HOSTNAME_MAX + 1];
-    char state[16]; /* ready, down */
+    db_host_state_t state;
     bool cordoned;
     int64_t first_seen_ms, last_seen_ms;
     uint64_t generation;
@@ -136,7 +176,7 @@ typedef struct {
     bool link_up;
     uint16_t total_vfs, num_vfs;
     char note[VFP_TEXT_MAX + 1];
-    char state[16]; /* present, missing */
+    db_pf_state_t state;
     int64_t vf_count, vf_free;
 } db_pf_row_t;
 
@@ -158,7 +198,7 @@ typedef struct {
     uint32_t min_tx_rate, max_tx_rate;
     bool settings_known, in_use;
     char note[VFP_TEXT_MAX + 1];
-    char state[16];            /* free, reserved, assigned, broken, missing */
+    db_vf_state_t state;
     char vm[VFP_NAME_MAX + 1]; /* VM holding it, or "" */
 } db_vf_row_t;
 
@@ -170,12 +210,25 @@ typedef struct {
     char message[VFP_TEXT_MAX + 1];
 } db_event_row_t;
 
-/* Filters for db_vfs_list; NULL fields match everything. */
+/* Filters for db_vfs_list; NULL fields (and by_state false) match
+ * everything. */
 typedef struct {
     const char *host;
     const char *pf; /* PCI address */
-    const char *state;
+    bool by_state;
+    db_vf_state_t state;
 } db_vf_filter_t;
+
+/* One page of a listing: at most `limit` rows (0: no limit) strictly after
+ * the key (host, pf, index) in the listing's order. host NULL starts at the
+ * first row; a listing uses as much of the key as its order has (hosts:
+ * host; PFs: host, pf; VFs: host, pf, index). A NULL page lists all. */
+typedef struct {
+    const char *host;
+    const char *pf;
+    int32_t index;
+    int64_t limit;
+} db_page_t;
 
 /* Row callbacks return 0 to go on, -1 to stop the listing (which then
  * returns -1 with err->code DB_OK). */
@@ -187,8 +240,9 @@ typedef int(db_hugepages_cb)(const db_hugepages_row_t *row, void *arg);
 
 int db_summary(db_t *self, db_summary_t *out, db_err_t *err);
 
-/* All hosts by name. */
-int db_hosts_list(db_t *self, db_host_cb *cb, void *arg, db_err_t *err);
+/* Hosts by name. */
+int db_hosts_list(db_t *self, const db_page_t *page, db_host_cb *cb, void *arg,
+                  db_err_t *err);
 
 /* One host; DB_ERR_NOT_FOUND when unknown. */
 int db_host_get(db_t *self, const char *name, db_host_row_t *out,
@@ -199,19 +253,21 @@ int db_host_hugepages(db_t *self, const char *name, db_hugepages_cb *cb,
                       void *arg, db_err_t *err);
 
 /* PFs by host and PCI address; host NULL lists every host's. */
-int db_pfs_list(db_t *self, const char *host, db_pf_cb *cb, void *arg,
-                db_err_t *err);
+int db_pfs_list(db_t *self, const char *host, const db_page_t *page,
+                db_pf_cb *cb, void *arg, db_err_t *err);
 
 /* VFs by host, PF and index. */
-int db_vfs_list(db_t *self, const db_vf_filter_t *filter, db_vf_cb *cb,
-                void *arg, db_err_t *err);
+int db_vfs_list(db_t *self, const db_vf_filter_t *filter, const db_page_t *page,
+                db_vf_cb *cb, void *arg, db_err_t *err);
 
 /* Events with at_ms >= since_ms, oldest first, the newest `limit` of them
  * (limit 0: all). */
 int db_events_list(db_t *self, int64_t since_ms, int64_t limit, db_event_cb *cb,
                    void *arg, db_err_t *err);
 
-/* True when the name is a VF state the schema knows. */
-bool db_vf_state_valid(const char *state);
+/* Events with id > after_id and at_ms >= since_ms, oldest first, at most
+ * `limit` of them (0: all): pages forward through the log. */
+int db_events_after(db_t *self, int64_t after_id, int64_t since_ms,
+                    int64_t limit, db_event_cb *cb, void *arg, db_err_t *err);
 
 #endif

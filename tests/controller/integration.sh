@@ -3,8 +3,9 @@
 # peers over loopback tcp, vfleetctl, and the sqlite3 shell on the real
 # database file.
 #
-# usage: integration.sh CASE   (inventory, badinput, liveness, restart,
-#                               kill9, refuse, agent)
+# usage: integration.sh CASE   (inventory, badinput, conformance, liveness,
+#                               restart, kill9, refuse, agent, diskfull,
+#                               busy)
 # Needs VFLEET_BINARY_DIR (set by ctest) and jq, sqlite3; the agent case
 # also python3 (tests/fixtures/mktree.py builds the agents' sysfs trees).
 # VFLEET_KEEP=1 keeps the work directory (logs, database) for a post-mortem.
@@ -12,7 +13,8 @@ set -eu
 
 case_name=${1:?usage: integration.sh CASE}
 bin=${VFLEET_BINARY_DIR:?VFLEET_BINARY_DIR is not set}
-controller_bin=$bin/controller/vfleet-controller
+# VFLEET_CONTROLLER runs the cases against another build of the daemon.
+controller_bin=${VFLEET_CONTROLLER:-$bin/controller/vfleet-controller}
 peer_bin=$bin/tests/controller/vfleet-test-peer
 ctl_bin=$bin/cli/vfleetctl
 agent_bin=$bin/agent/vfleet-agent
@@ -24,14 +26,23 @@ port=$((12000 + $$ % 20000))
 agents=tcp://127.0.0.1:$port
 admin=ipc://$work/state/admin.sock
 pids=""
+loops=""
+mounted=""
+state_dir=$work/state
 
 cleanup() {
+	for pid in $loops; do
+		kill "$pid" 2>/dev/null || true
+	done
 	for pid in $pids; do
 		kill "$pid" 2>/dev/null || true
 	done
 	for pid in $pids; do
 		wait "$pid" 2>/dev/null || true
 	done
+	if [ -n "$mounted" ]; then
+		umount "$mounted" 2>/dev/null || true
+	fi
 	[ -n "${VFLEET_KEEP:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
@@ -53,9 +64,14 @@ ctl() {
 	"$ctl_bin" -c "$admin" "$@"
 }
 
+# The admin API's summary (JSON); vfleetctl has no verb for it.
+summary() {
+	"$peer_bin" --controller "$admin" --request summary
+}
+
 # Starts the controller in the background; sets controller_pid.
 start_controller() {
-	"$controller_bin" --insecure --state-dir "$work/state" --agents "$agents" \
+	"$controller_bin" --insecure --state-dir "$state_dir" --agents "$agents" \
 		--heartbeat-interval 200ms --dead-after 5 "$@" \
 		>>"$work/controller.log" 2>&1 &
 	controller_pid=$!
@@ -193,7 +209,7 @@ badinput)
 		*) fail "$kind: expected $code, got: $out" ;;
 		esac
 	done
-	for spec in admin-garbage:MALFORMED admin-unknown-verb:UNKNOWN_VERB \
+	for spec in "admin-garbage:ERROR MALFORMED" admin-unknown-verb:UNKNOWN_VERB \
 		admin-bad-param:INVALID; do
 		kind=${spec%%:*}
 		code=${spec#*:}
@@ -218,6 +234,102 @@ badinput)
 	kill -0 "$controller_pid" || fail "controller died on bad input"
 	;;
 
+conformance)
+	# PROTOCOL.md 7.6 on both sockets.
+	start_controller
+	for kind in error bad-error; do
+		out=$("$peer_bin" --controller "$agents" --host "c-$kind" \
+			--send-bad "$kind") || fail "agent socket answered an ERROR: $out"
+	done
+	for kind in admin-error admin-bad-error; do
+		out=$("$peer_bin" --controller "$admin" --send-bad "$kind") ||
+			fail "admin socket answered an ERROR: $out"
+	done
+	out=$("$peer_bin" --controller "$agents" --host c-trunc \
+		--send-bad truncated) || fail "truncated: no ERROR: $out"
+	case $out in
+	"MALFORMED "*"(request_id 4242)") ;;
+	*) fail "truncated message: $out" ;;
+	esac
+	out=$("$peer_bin" --controller "$admin" --send-bad admin-garbage) ||
+		fail "admin-garbage: no answer: $out"
+	case $out in
+	"ERROR MALFORMED "*"(request_id 1)") ;;
+	*) fail "undecodable admin request: $out" ;;
+	esac
+	out=$("$peer_bin" --controller "$agents" --host c-version \
+		--send-bad version) || fail "version: no ERROR: $out"
+	case $out in
+	"VERSION "*"(request_id 1)") ;;
+	*) fail "version: $out" ;;
+	esac
+	ctl -o json hosts | jq -e '[.hosts[].name] == ["c-bad-error", "c-error"]' \
+		>/dev/null || fail "hosts after the conformance cases"
+	kill -0 "$controller_pid" || fail "controller died"
+	;;
+
+diskfull)
+	# A full disk fails commits; nothing unstored may count as stored, and
+	# everything converges once space returns, without a restart.
+	mounted=$work/small
+	mkdir -p "$mounted"
+	mount -t tmpfs -o size=3m tmpfs "$mounted" ||
+		fail "cannot mount a tmpfs (this test runs as root)"
+	state_dir=$mounted/state
+	admin=ipc://$state_dir/admin.sock
+	start_controller
+	dd if=/dev/zero of="$mounted/fill" bs=4k 2>/dev/null || true
+	start_peer --host full --count 6 --pfs 4 --vfs 64
+	wait_for 'grep -q "database or disk is full" "$work/controller.log"' 100
+	sleep 1
+	summary=$(summary)
+	stored=$(ctl -o json hosts | jq '.hosts | length')
+	[ "$(echo "$summary" | jq .hosts.connected)" -le "$stored" ] ||
+		fail "hosts count as connected that were never stored: $summary"
+	[ "$(echo "$summary" | jq .vfs.total)" -lt 1536 ] ||
+		fail "the disk was not full: everything was stored"
+	rm -f "$mounted/fill"
+	wait_for '[ "$(summary | jq ".vfs.total,
+		.hosts.connected" | tr "\n" " ")" = "1536 6 " ]' 150
+	kill -0 "$controller_pid" || fail "controller died"
+	[ "$(ctl -o json events | jq '[.events[] | select(.kind ==
+		"host-registered")] | length')" = 6 ] ||
+		fail "registrations: $(ctl events)"
+	stop_controller
+	db=$state_dir/vfleet.db
+	[ "$(sqlite3 "$db" 'PRAGMA integrity_check')" = ok ] ||
+		fail "integrity_check after the disk was full"
+	[ "$(sqlite3 "$db" 'SELECT count(*) FROM vfs')" = 1536 ] ||
+		fail "VFs stored"
+	;;
+
+busy)
+	# Listings run beside the agents' loop: with a short heartbeat and
+	# several clients listing all the time, no host may seem down.
+	start_controller --heartbeat-interval 250ms --dead-after 6
+	start_peer --host busy --count 300 --pfs 2 --vfs 32
+	wait_for '[ "$(summary | jq ".vfs.total,
+		.hosts.connected" | tr "\n" " ")" = "19200 300 " ]' 300
+	end=$(($(date +%s) + 8))
+	for verb in vfs vfs pfs hosts; do
+		(
+			while [ "$(date +%s)" -lt "$end" ]; do
+				ctl -o json $verb --timeout 10 >/dev/null 2>&1 || true
+			done
+		) &
+		loops="$loops $!"
+	done
+	for pid in $loops; do
+		wait "$pid"
+	done
+	loops=""
+	downs=$(ctl -o json events --limit 5000 | jq '[.events[] |
+		select(.kind == "host-down")] | length')
+	[ "$downs" = 0 ] || fail "$downs false host-down events while listing"
+	summary | jq -e '.hosts.connected == 300 and
+		.hosts.down == 0' >/dev/null || fail "hosts: $(summary)"
+	;;
+
 liveness)
 	start_controller
 	start_peer --host live --pfs 1 --vfs 4
@@ -228,7 +340,9 @@ liveness)
 	wait_for '[ "$(host_state live)" = down ]' 40
 	[ "$(vf_count --host live)" = 4 ] || fail "VFs must survive the host going down"
 	ctl -o json host live | jq -e '.host.last_seen != null and
-		.host.connected == true' >/dev/null || fail "down host detail"
+		.host.connected == false' >/dev/null || fail "down host detail"
+	summary | jq -e '.hosts.connected == 0' >/dev/null ||
+		fail "a down host counts as connected"
 	ctl events | grep -Eq ' live +host-down ' || fail "no host-down event"
 	start_peer --host live --pfs 1 --vfs 4
 	wait_for '[ "$(host_state live)" = ready ]' 30

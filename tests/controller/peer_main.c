@@ -7,16 +7,27 @@
  * Without --send-bad it runs until SIGTERM: HELLO, a full INVENTORY (then
  * --updates more, back to back, each with the next generation and other
  * VLANs), then heartbeats at the interval WELCOME gave; it says HELLO again
- * on NOT_WELCOME and resends the inventory on RESYNC. With --count N it
- * simulates hosts NAME-0 .. NAME-(N-1). --dump writes the VFs it reported
- * last, in vfleetctl's JSON shape, once they are all sent.
+ * on NOT_WELCOME and resends the inventory on RESYNC. A host whose HELLO
+ * is refused (the controller could not store it) says HELLO again every
+ * 200 ms. With --count N it simulates hosts NAME-0 .. NAME-(N-1). --dump
+ * writes the VFs it reported last, in vfleetctl's JSON shape, once they
+ * are all sent.
  *
  * --send-bad KIND sends one bad message, prints the code of the ERROR the
- * controller answers ("INVALID ...") and exits 0, or exits 1 without one.
- * KIND: no-hello, num-vfs, too-many-vfs, version, garbage,
- * stale-delta, wrong-host, unexpected; and, with --controller naming the
- * admin endpoint, admin-garbage, admin-unknown-verb, admin-bad-param (the
- * status of the REPLY is printed). */
+ * controller answers and its request id ("INVALID text (request_id 7)")
+ * and exits 0, or exits 1 without one. KIND: no-hello, num-vfs,
+ * too-many-vfs, version, garbage, truncated, stale-delta, wrong-host,
+ * unexpected; and, with --controller naming the admin endpoint,
+ * admin-garbage, admin-unknown-verb, admin-bad-param (the status of the
+ * REPLY, or the ERROR, is printed). KIND error, bad-error, admin-error and
+ * admin-bad-error send an ERROR (a valid one, or one that does not decode)
+ * and expect silence: they print "no answer" and exit 0, or print the
+ * answer and exit 1.
+ *
+ * --request VERB sends one admin REQUEST without parameters to the admin
+ * endpoint named by --controller (vfleetctl has no verb for everything
+ * the API answers, e.g. summary) and prints the JSON body; exit 1 when the
+ * status is not OK. */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +41,7 @@ typedef struct {
     uint32_t pfs, vfs, updates;
     const char *dump;
     const char *bad;
+    const char *request;
 } options_t;
 
 typedef struct {
@@ -37,15 +49,19 @@ typedef struct {
     uint64_t generation;
     uint32_t variant;
     int64_t next_beat;
+    bool welcomed;      /* a HELLO of this session was answered WELCOME */
+    int64_t next_hello; /* when to say HELLO again while not welcomed */
 } sim_t;
+
+#define S_HELLO_RETRY_MS 200
 
 static int s_print_error(peer_t *peer)
 {
     vfp_msg_t *msg = peer_recv(peer, 3000);
     int rc = 1;
     if (msg && msg->id == VFP_ERROR) {
-        printf("%s %s\n", vfp_errcode_name(msg->u.error.code),
-               msg->u.error.text);
+        printf("%s %s (request_id %u)\n", vfp_errcode_name(msg->u.error.code),
+               msg->u.error.text, msg->request_id);
         rc = 0;
     } else if (msg) {
         printf("got %s instead of ERROR\n", vfp_id_name(msg->id));
@@ -114,6 +130,11 @@ static int s_send_bad_admin(const options_t *opt)
         printf("%s %s\n", vfp_errcode_name(reply->u.reply.status),
                reply->u.reply.error);
         rc = 0;
+    } else if (reply && reply->id == VFP_ERROR) {
+        printf("ERROR %s %s (request_id %u)\n",
+               vfp_errcode_name(reply->u.error.code), reply->u.error.text,
+               reply->request_id);
+        rc = 0;
     } else {
         printf("no REPLY\n");
     }
@@ -122,8 +143,70 @@ static int s_send_bad_admin(const options_t *opt)
     return rc;
 }
 
+static int s_request(const options_t *opt)
+{
+    peer_t *peer = peer_new(opt->endpoint, "admin");
+    if (!peer)
+        return 1;
+    vfp_msg_t *req = vfp_msg_new(VFP_REQUEST);
+    snprintf(req->u.request.verb, sizeof(req->u.request.verb), "%s",
+             opt->request);
+    peer_send(peer, req);
+    vfp_msg_destroy(&req);
+    vfp_msg_t *reply = peer_recv(peer, 5000);
+    int rc = 1;
+    if (reply && reply->id == VFP_REPLY && reply->u.reply.status == VFP_OK) {
+        printf("%s\n", reply->u.reply.body);
+        rc = 0;
+    } else {
+        fprintf(stderr, "vfleet-test-peer: %s: no OK reply\n", opt->request);
+    }
+    vfp_msg_destroy(&reply);
+    peer_destroy(&peer);
+    return rc;
+}
+
+/* An ERROR, valid or not decodable, is never answered: wait a second for
+ * anything at all. */
+static int s_send_error_expect_silence(const options_t *opt, bool admin)
+{
+    peer_t *peer = peer_new(opt->endpoint, admin ? "admin" : opt->host);
+    if (!peer)
+        return 1;
+    if (!admin && peer_hello(peer, 3000) < 0) {
+        peer_destroy(&peer);
+        return 1;
+    }
+    if (strstr(opt->bad, "bad-error")) {
+        /* ERROR code 99 does not exist: the body does not decode. */
+        zframe_t *frame = zframe_new("VF\x01\x08\0\0\0\x05\0\x63\0\x01x", 13);
+        zframe_send(&frame, peer_sock(peer), 0);
+    } else {
+        vfp_msg_t *error = vfp_msg_new(VFP_ERROR);
+        error->u.error.code = VFP_ERR_UNEXPECTED;
+        snprintf(error->u.error.text, sizeof(error->u.error.text),
+                 "what was that?");
+        peer_send(peer, error);
+        vfp_msg_destroy(&error);
+    }
+    vfp_msg_t *msg = peer_recv(peer, 1000);
+    int rc = msg ? 1 : 0;
+    if (msg)
+        printf("answered with %s\n", vfp_id_name(msg->id));
+    else
+        printf("no answer\n");
+    vfp_msg_destroy(&msg);
+    peer_destroy(&peer);
+    return rc;
+}
+
 static int s_send_bad(const options_t *opt)
 {
+    if (strcmp(opt->bad, "error") == 0 || strcmp(opt->bad, "bad-error") == 0)
+        return s_send_error_expect_silence(opt, false);
+    if (strcmp(opt->bad, "admin-error") == 0 ||
+        strcmp(opt->bad, "admin-bad-error") == 0)
+        return s_send_error_expect_silence(opt, true);
     if (strncmp(opt->bad, "admin-", 6) == 0)
         return s_send_bad_admin(opt);
     peer_t *peer = peer_new(opt->endpoint, opt->host);
@@ -137,8 +220,12 @@ static int s_send_bad(const options_t *opt)
         peer_destroy(&peer);
         return rc;
     }
-    if (strcmp(bad, "garbage") == 0) {
-        zframe_t *frame = zframe_new("VF\x01\x63garbage", 11);
+    if (strcmp(bad, "garbage") == 0 || strcmp(bad, "truncated") == 0) {
+        /* garbage: an unknown msg_id; truncated: a HEARTBEAT, request id
+         * 4242, that ends after one byte of its body. */
+        bool garbage = strcmp(bad, "garbage") == 0;
+        zframe_t *frame = garbage ? zframe_new("VF\x01\x63garbage", 11)
+                                  : zframe_new("VF\x01\x05\0\0\x10\x92\0", 9);
         zframe_send(&frame, peer_sock(peer), 0);
         rc = s_print_error(peer);
         peer_destroy(&peer);
@@ -213,13 +300,44 @@ static int s_hello_all(sim_t *sims, int count)
     return 0;
 }
 
+/* Sends the first inventory and its updates of a welcomed host. */
+static int s_start(const options_t *opt, sim_t *sim, int interval, json_t *dump)
+{
+    sim->welcomed = true;
+    for (uint32_t u = 0; u <= opt->updates; u++) {
+        sim->generation = 1 + u;
+        sim->variant = u;
+        if (s_send_inventory(opt, sim, u == opt->updates ? dump : NULL) != 0)
+            return -1;
+    }
+    sim->next_beat = zclock_mono() + interval;
+    return 0;
+}
+
+/* Says HELLO again for hosts the controller could not register. */
+static void s_retry_hellos(const options_t *opt, sim_t *sims, int *interval)
+{
+    for (int i = 0; i < opt->count; i++) {
+        if (sims[i].welcomed || zclock_mono() < sims[i].next_hello)
+            continue;
+        int answer = peer_hello(sims[i].peer, 1000);
+        if (answer >= 0) {
+            *interval = answer;
+            s_start(opt, &sims[i], answer, NULL);
+        } else {
+            sims[i].next_hello = zclock_mono() + S_HELLO_RETRY_MS;
+        }
+    }
+}
+
 static int s_run(const options_t *opt)
 {
     sim_t *sims = calloc((size_t)opt->count, sizeof(*sims));
     assert(sims);
     int rc = 1;
-    int interval = 0;
+    int interval = 1000;
     zpoller_t *poller = zpoller_new(NULL);
+    json_t *dump = opt->dump ? json_array() : NULL;
     for (int i = 0; i < opt->count; i++) {
         char name[VFP_HOSTNAME_MAX + 1];
         if (opt->count == 1)
@@ -230,22 +348,23 @@ static int s_run(const options_t *opt)
         if (!sims[i].peer)
             goto done;
         zpoller_add(poller, peer_sock(sims[i].peer));
-        interval = peer_hello(sims[i].peer, 5000);
-        if (interval < 0) {
-            fprintf(stderr, "vfleet-test-peer: %s: no WELCOME\n", name);
-            goto done;
-        }
+        peer_send_hello(sims[i].peer, VFP_VERSION_MIN, VFP_VERSION);
     }
-    json_t *dump = opt->dump ? json_array() : NULL;
+    /* All HELLOs go out before any answer is awaited, so that no host
+     * waits in silence while the others join. */
     for (int i = 0; i < opt->count; i++) {
-        for (uint32_t u = 0; u <= opt->updates; u++) {
-            sims[i].generation = 1 + u;
-            sims[i].variant = u;
-            if (s_send_inventory(opt, &sims[i],
-                                 u == opt->updates ? dump : NULL) != 0)
-                goto done;
-        }
-        sims[i].next_beat = zclock_mono() + interval;
+        const char *name = peer_hostname(sims[i].peer);
+        int answer = peer_wait_welcome(sims[i].peer, 5000);
+        if (answer >= 0)
+            interval = answer;
+        else
+            fprintf(stderr, "vfleet-test-peer: %s: no WELCOME yet\n", name);
+        sims[i].next_hello = zclock_mono() + S_HELLO_RETRY_MS;
+        sims[i].welcomed = answer >= 0;
+    }
+    for (int i = 0; i < opt->count; i++) {
+        if (sims[i].welcomed && s_start(opt, &sims[i], interval, dump) != 0)
+            goto done;
     }
     if (dump) {
         json_t *doc = json_pack("{s:o}", "vfs", dump);
@@ -266,14 +385,17 @@ static int s_run(const options_t *opt)
                  * NOT_WELCOME. */
                 bool welcomed = msg->u.error.code == VFP_ERR_NOT_WELCOME &&
                                 s_hello_all(&sims[i], 1) == 0;
+                if (msg->u.error.code == VFP_ERR_NOT_WELCOME && !welcomed)
+                    sims[i].welcomed = false;
                 if (welcomed || msg->u.error.code == VFP_ERR_RESYNC)
                     s_send_inventory(opt, &sims[i], NULL);
             }
             vfp_msg_destroy(&msg);
         }
+        s_retry_hellos(opt, sims, &interval);
         int64_t now = zclock_mono();
         for (int i = 0; i < opt->count; i++) {
-            if (now < sims[i].next_beat)
+            if (!sims[i].welcomed || now < sims[i].next_beat)
                 continue;
             vfp_msg_t *beat = vfp_msg_new(VFP_HEARTBEAT);
             beat->u.heartbeat.generation = sims[i].generation;
@@ -302,6 +424,7 @@ int main(int argc, char **argv)
         {"updates", required_argument, NULL, 'u'},
         {"dump", required_argument, NULL, 'd'},
         {"send-bad", required_argument, NULL, 'b'},
+        {"request", required_argument, NULL, 'r'},
         {NULL, 0, NULL, 0},
     };
     options_t opt = {.endpoint = "tcp://127.0.0.1:7450",
@@ -336,6 +459,9 @@ int main(int argc, char **argv)
         case 'b':
             opt.bad = optarg;
             break;
+        case 'r':
+            opt.request = optarg;
+            break;
         default:
             fprintf(stderr, "usage: see the comment in peer_main.c\n");
             return 2;
@@ -348,5 +474,7 @@ int main(int argc, char **argv)
         return 2;
     }
     zsys_init();
+    if (opt.request)
+        return s_request(&opt);
     return opt.bad ? s_send_bad(&opt) : s_run(&opt);
 }

@@ -87,6 +87,11 @@ int peer_hello(peer_t *self, int timeout_ms)
 {
     if (peer_send_hello(self, VFP_VERSION_MIN, VFP_VERSION) != 0)
         return -1;
+    return peer_wait_welcome(self, timeout_ms);
+}
+
+int peer_wait_welcome(peer_t *self, int timeout_ms)
+{
     uint32_t hello_id = self->next_request;
     int64_t deadline = zclock_mono() + timeout_ms;
     /* Answers to messages sent before the HELLO (errors for heartbeats

@@ -30,6 +30,10 @@ int peer_send_hello(peer_t *self, uint8_t min, uint8_t max);
  * -1 (an ERROR or nothing within timeout_ms). */
 int peer_hello(peer_t *self, int timeout_ms);
 
+/* Waits for the answer to the last message sent, a HELLO: as peer_hello,
+ * for callers that send many HELLOs before waiting. */
+int peer_wait_welcome(peer_t *self, int timeout_ms);
+
 /* A deterministic INVENTORY for host: pfs PFs with vfs VFs each; `variant`
  * changes every VF's VLAN so successive reports differ. */
 vfp_msg_t *peer_inventory_new(const char *hostname, uint64_t generation,

@@ -116,7 +116,8 @@ static void s_assert_state(db_t *db, uint64_t generation, int vfs,
     assert_int_equal(host.generation, generation);
     s_check_t check = {.vlan = vlan};
     db_vf_filter_t filter = {.host = "h1"};
-    assert_int_equal(db_vfs_list(db, &filter, s_check_vf, &check, &err), 0);
+    assert_int_equal(db_vfs_list(db, &filter, NULL, s_check_vf, &check, &err),
+                     0);
     assert_int_equal(check.count, vfs);
     assert_int_equal(check.vlan_other, 0);
 }

@@ -1,0 +1,71 @@
+/* agents.h - the agent side of the controller: HELLO/WELCOME sessions,
+ * inventory ingestion, heartbeats and host liveness, as handlers that take
+ * decoded messages and return the messages to send. */
+#ifndef VFLEET_AGENTS_H
+#define VFLEET_AGENTS_H
+
+#include <czmq.h>
+
+#include "sessions.h"
+#include "vfleet_db.h"
+#include "vfp.h"
+
+/* One message to send: `msg` to the agent session `to`. */
+typedef struct {
+    zframe_t *to;
+    vfp_msg_t *msg;
+} agents_out_t;
+
+/* Frees an outgoing message and its routing id; accepts NULL. */
+void agents_out_destroy(agents_out_t **self_p);
+
+/* A list for agents_out_t items that destroys them with it. */
+zlistx_t *agents_outbox_new(void);
+
+typedef struct {
+    uint32_t heartbeat_ms; /* interval agents are told to use */
+    uint32_t dead_after;   /* missed intervals before a host is down */
+    const char *controller_id;
+} agents_config_t;
+
+typedef struct agents_t agents_t;
+
+/* Handlers over db (written) and sessions (the table they keep); neither
+ * is owned. cfg is copied, controller_id must outlive the handlers. */
+agents_t *agents_new(db_t *db, sessions_t *sessions,
+                     const agents_config_t *cfg);
+void agents_destroy(agents_t **self_p);
+
+/* Loads the known hosts from the db into the session table (no sessions:
+ * each gets a full dead-after period from now to reconnect). */
+int agents_load(agents_t *self, char *err, size_t errlen);
+
+/* Handles one decoded message from the agent session routing_id. Database
+ * writes of a burst share one transaction; answers that depend on it
+ * (WELCOME, RESYNC after a heartbeat) wait for agents_commit. Answers to
+ * send go to out (made by agents_outbox_new). */
+void agents_handle(agents_t *self, zframe_t *routing_id, const vfp_msg_t *msg,
+                   zlistx_t *out);
+
+/* Answers a message that did not decode (never an ERROR). */
+void agents_handle_undecodable(agents_t *self, zframe_t *routing_id,
+                               const vfp_decode_error_t *err, zlistx_t *out);
+
+/* Ends a burst: commits its transaction, and only then counts what it
+ * stored (sessions, generations, liveness) in memory and releases the
+ * answers that waited. When the commit fails nothing of the burst counts:
+ * HELLOs get ERROR INTERNAL (the agent says HELLO again), and hosts whose
+ * reports were lost are asked for a full INVENTORY at their next
+ * heartbeat. */
+void agents_commit(agents_t *self, zlistx_t *out);
+
+/* Marks down every host not heard from for dead_after intervals, writing
+ * pending last_seen values first. Call only after draining the socket. */
+void agents_check_liveness(agents_t *self, int64_t now_mono);
+
+/* Writes pending last_seen values to the db (the liveness check does it
+ * every AGENTS_FLUSH_MS; the admin API shows the in-memory value). */
+#define AGENTS_FLUSH_MS 10000
+void agents_flush(agents_t *self);
+
+#endif
