@@ -348,17 +348,6 @@ static int s_parse(cli_t *cli, int argc, char **argv,
 
 /* ---- verbs ------------------------------------------------------------ */
 
-/* One request, one reply: summary and host. */
-static int s_call(cli_t *cli, const cli_request_t *req, json_t **body_p)
-{
-    cli_client_t *client = cli_client_new(cli);
-    if (!client)
-        return CLI_EXIT_ERROR;
-    int status = cli_client_call(client, req, body_p);
-    cli_client_destroy(&client);
-    return status;
-}
-
 static int s_list(cli_t *cli, int argc, char **argv, const s_listing_t *listing)
 {
     s_args_t args;
@@ -404,11 +393,16 @@ int cli_events(cli_t *cli, int argc, char **argv)
     return s_list(cli, argc, argv, &s_events);
 }
 
-/* Fetches the object `key` of a one-reply verb into *body_p. */
+/* One request, one reply (summary, host): the body, which must hold the
+ * object `key` unless it is NULL, in *body_p. */
 static int s_detail(cli_t *cli, s_args_t *args, const char *key,
                     json_t **body_p)
 {
-    int status = s_call(cli, &args->req, body_p);
+    cli_client_t *client = cli_client_new(cli);
+    if (!client)
+        return CLI_EXIT_ERROR;
+    int status = cli_client_call(client, &args->req, body_p);
+    cli_client_destroy(&client);
     if (status != CLI_EXIT_OK)
         return status;
     if (key && !json_is_object(json_object_get(*body_p, key))) {
