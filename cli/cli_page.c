@@ -8,7 +8,8 @@
 
 #include "cli_print.h"
 
-bool cli_page_single(const cli_page_t *page)
+/* --limit without --all: exactly one page. */
+static bool s_single(const cli_page_t *page)
 {
     return page->limit && !page->all;
 }
@@ -60,8 +61,7 @@ int cli_page_fetch(cli_client_t *client, cli_request_t *req, const char *key,
         if (status == CLI_EXIT_OK && s_take_page(body, key, rows, &next) != 0)
             status = CLI_EXIT_ERROR;
         json_decref(body);
-        if (status != CLI_EXIT_OK || cli_page_single(page) ||
-            json_is_null(next))
+        if (status != CLI_EXIT_OK || s_single(page) || json_is_null(next))
             break;
         if (s_check_progress(req, next) != 0 ||
             cli_request_set(req, "after", json_string_value(next)) != 0) {
@@ -71,7 +71,7 @@ int cli_page_fetch(cli_client_t *client, cli_request_t *req, const char *key,
         json_decref(next);
         next = NULL;
     }
-    if (status != CLI_EXIT_OK || !cli_page_single(page)) {
+    if (status != CLI_EXIT_OK || !s_single(page)) {
         json_decref(next);
         next = NULL;
     }

@@ -13,10 +13,6 @@ typedef struct {
     const char *after; /* --after CURSOR, or where the first page starts */
 } cli_page_t;
 
-/* True when the options ask for exactly one page (--limit without
- * --all). */
-bool cli_page_single(const cli_page_t *page);
-
 /* Sends req (its own filters already set) once per page, with limit and
  * after set from page and each reply's "next", and collects the rows of
  * the array `key` of each reply. Returns CLI_EXIT_OK with the rows in

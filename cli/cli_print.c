@@ -39,7 +39,7 @@ char *cli_print_escape(const char *text)
     return out;
 }
 
-json_t *cli_print_path(json_t *obj, const char *path)
+static json_t *s_path(json_t *obj, const char *path)
 {
     char copy[128];
     snprintf(copy, sizeof(copy), "%s", path);
@@ -71,7 +71,7 @@ static char *s_scalar(json_t *value)
 
 static char *s_cell_raw(json_t *row, const cli_column_t *col)
 {
-    json_t *value = cli_print_path(row, col->key);
+    json_t *value = s_path(row, col->key);
     char *text;
     switch (col->kind) {
     case CLI_CELL_BOOL:
@@ -84,7 +84,7 @@ static char *s_cell_raw(json_t *row, const cli_column_t *col)
         return text;
     case CLI_CELL_RATIO: {
         char *a = s_scalar(value);
-        char *b = s_scalar(cli_print_path(row, col->key2));
+        char *b = s_scalar(s_path(row, col->key2));
         text = malloc(strlen(a) + strlen(b) + 2);
         assert(text);
         sprintf(text, "%s/%s", a, b);
@@ -182,7 +182,7 @@ void cli_print_fields(json_t *obj, const cli_column_t *fields, size_t n)
         }
         size_t j;
         json_t *item;
-        json_array_foreach(cli_print_path(obj, fields[i].key), j, item)
+        json_array_foreach(s_path(obj, fields[i].key), j, item)
         {
             char *raw = s_scalar(item);
             char *cell = cli_print_escape(raw);

@@ -33,9 +33,6 @@ typedef struct {
  * \t, \r, \xHH or \u00HH, the way ls -b and systemctl escape names. */
 char *cli_print_escape(const char *text);
 
-/* The value at a dotted path ("iommu.ready"), or NULL. */
-json_t *cli_print_path(json_t *obj, const char *path);
-
 /* Prints rows (an array of objects) under a header line, each column
  * padded to its widest cell. */
 void cli_print_table(json_t *rows, const cli_column_t *cols, size_t ncols);
