@@ -1,6 +1,7 @@
 /* cli_admin.c - vfleetctl's verbs over the admin API (summary, hosts,
  * host, pfs, vfs, events): options into a REQUEST, every page of the
  * answer, printed as a table or as JSON. */
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,7 +227,8 @@ static int s_parse_since(const char *text, long long *secs)
     char *end;
     errno = 0;
     long long n = strtoll(text, &end, 10);
-    for (size_t i = 0; !errno && end != text && n >= 0 && i < 5; i++) {
+    size_t nunits = sizeof(units) / sizeof(units[0]);
+    for (size_t i = 0; !errno && end != text && n >= 0 && i < nunits; i++) {
         if (strcmp(end, units[i].unit) == 0) {
             *secs = i == 0 ? n : (long long)time(NULL) - n * units[i].scale;
             return 0;
@@ -286,9 +288,12 @@ static int s_option(s_args_t *args, int opt, const char *arg)
     case S_OPT_AFTER:
         args->page.after = arg;
         return 0;
-    default:
+    case S_OPT_ALL:
         args->page.all = true;
         return 0;
+    default:
+        assert(!"a verb option without a case");
+        return CLI_EXIT_USAGE;
     }
 }
 
@@ -298,10 +303,8 @@ static int s_finish_args(s_args_t *args, int argc, char **argv,
 {
     const char *verb = args->req.verb;
     if (args->free_only && args->state)
-        return cli_usage_error(s_usage,
-                               "%s: --free and --state exclude "
-                               "each other",
-                               verb);
+        return cli_usage_error(
+            s_usage, "%s: --free and --state exclude each other", verb);
     if ((args->free_only || args->state) &&
         cli_request_set(&args->req, "state",
                         args->free_only ? "free" : args->state) != 0)

@@ -2,6 +2,7 @@
  * a DEALER socket, one REQUEST per call, the matching REPLY's JSON body. */
 #include "cli_client.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,12 +77,17 @@ void cli_client_destroy(cli_client_t **self_p)
     *self_p = NULL;
 }
 
+/* How long the probe may wait for a TCP handshake, on top of the timeout
+ * already spent: a peer that answers SYNs does so well within this. */
+#define S_PROBE_MAX_MS 1000
+
 /* Nothing arrived in time: say whether anything listens at all. */
 static void s_report_silence(const cli_t *cli)
 {
     char why[128];
-    switch (
-        cli_probe(cli->controller, (int)cli->timeout_ms, why, sizeof(why))) {
+    int probe_ms = cli->timeout_ms < S_PROBE_MAX_MS ? (int)cli->timeout_ms
+                                                    : S_PROBE_MAX_MS;
+    switch (cli_probe(cli->controller, probe_ms, why, sizeof(why))) {
     case CLI_PROBE_REFUSED:
         cli_error("cannot reach controller at %s: is vfleet-controller "
                   "running? (%s)",
@@ -117,9 +123,13 @@ static int s_reply_body(const cli_request_t *req, const vfp_msg_t *reply,
     json_error_t jerr;
     *body_p = json_loadb(reply->u.reply.body ? reply->u.reply.body : "",
                          reply->u.reply.body_len, 0, &jerr);
+    if (!*body_p) {
+        cli_error("controller sent invalid JSON: %s (line %d)", jerr.text,
+                  jerr.line);
+        return CLI_EXIT_ERROR;
+    }
     if (!json_is_object(*body_p)) {
-        cli_error("controller sent invalid JSON: %s (line %d)",
-                  *body_p ? "not an object" : jerr.text, jerr.line);
+        cli_error("controller sent JSON that is not an object");
         json_decref(*body_p);
         *body_p = NULL;
         return CLI_EXIT_ERROR;
@@ -140,7 +150,10 @@ int cli_client_call(cli_client_t *self, const cli_request_t *req,
     vfp_msg_t *reply = NULL;
     vfp_decode_error_t err;
     if (vfp_send(self->sock, NULL, msg, &err) != 0) {
-        cli_error("cannot send the request: %s %s", err.field, err.text);
+        if (err.code == VFP_OK)
+            cli_error("cannot send the request: %s", strerror(errno));
+        else
+            cli_error("cannot send the request: %s: %s", err.field, err.text);
         goto done;
     }
     reply = vfp_recv(self->sock, NULL, &err);

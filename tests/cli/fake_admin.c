@@ -127,7 +127,9 @@ static void s_listing(const vfp_request_t *req, s_answer_t *answer)
         json_array_append_new(rows, s_row(req->verb, i));
     char cursor[64];
     s_cursor(i - 1, cursor, sizeof(cursor));
-    bool more = i < s_opts.rows && (after || strcmp(req->verb, "events"));
+    /* events without a cursor answer the newest page only. */
+    bool newest = !after && strcmp(req->verb, "events") == 0;
+    bool more = i < s_opts.rows && !newest;
     answer->body = json_pack("{s:o, s:o}", req->verb, rows, "next",
                              more ? json_string(cursor) : json_null());
 }
