@@ -37,18 +37,21 @@ fail() {
 }
 
 # Starts the fake admin API on $admin with the given options and waits
-# until it is bound; requests are logged to $work/log.
+# until it is bound; sets fake_pid and admin (to the endpoint bound, for
+# "tcp://127.0.0.1:*"). Requests are logged to $work/log.
 start_fake() {
 	rm -f "$work/ready" "$work/log"
 	"$fake_bin" --endpoint "$admin" --log "$work/log" --ready "$work/ready" \
 		"$@" &
-	pids="$pids $!"
+	fake_pid=$!
+	pids="$pids $fake_pid"
 	i=0
-	until [ -f "$work/ready" ]; do
+	until [ -s "$work/ready" ]; do
 		i=$((i + 1))
 		[ $i -lt 100 ] || fail "fake admin did not come up"
 		sleep 0.05
 	done
+	admin=$(cat "$work/ready")
 }
 
 ctl() {
@@ -212,9 +215,8 @@ unreachable)
 		"$work/err" || fail "no socket message: $(cat "$work/err")"
 	# Nothing listens: the socket file of a controller that died.
 	start_fake --rows 1
-	fake=${pids##* }
-	kill -9 "$fake"
-	wait "$fake" 2>/dev/null || true
+	kill -9 "$fake_pid"
+	wait "$fake_pid" 2>/dev/null || true
 	[ -S "$work/admin.sock" ] || fail "kill -9 should leave the socket file"
 	[ "$(status_of ctl hosts --timeout 0.3 2>"$work/err")" -eq 1 ] ||
 		fail "stale socket should exit 1"
@@ -228,17 +230,18 @@ unreachable)
 	grep -qx "vfleetctl: vfleet-controller at $admin did not answer within 0.3 s" \
 		"$work/err" || fail "timeout message: $(cat "$work/err")"
 	grep -qx hosts "$work/log" || fail "the silent fake got no request"
-	# The same over tcp: a closed port, then a silent listener.
-	port=$((22000 + $$ % 20000))
-	tcp=tcp://127.0.0.1:$port
-	"$ctl_bin" -c "$tcp" summary --timeout 0.3 2>"$work/err" || true
-	grep -qx "vfleetctl: cannot reach controller at $tcp: is vfleet-controller running? (Connection refused)" \
-		"$work/err" || fail "tcp refused message: $(cat "$work/err")"
-	admin=$tcp
+	# The same over tcp, on a port the kernel chose: a silent listener,
+	# then the same port closed.
+	admin='tcp://127.0.0.1:*'
 	start_fake --silent
-	"$ctl_bin" -c "$tcp" summary --timeout 0.3 2>"$work/err" || true
-	grep -qx "vfleetctl: vfleet-controller at $tcp did not answer within 0.3 s" \
+	"$ctl_bin" -c "$admin" summary --timeout 0.3 2>"$work/err" || true
+	grep -qx "vfleetctl: vfleet-controller at $admin did not answer within 0.3 s" \
 		"$work/err" || fail "tcp timeout message: $(cat "$work/err")"
+	kill "$fake_pid"
+	wait "$fake_pid" 2>/dev/null || true
+	"$ctl_bin" -c "$admin" summary --timeout 0.3 2>"$work/err" || true
+	grep -qx "vfleetctl: cannot reach controller at $admin: is vfleet-controller running? (Connection refused)" \
+		"$work/err" || fail "tcp refused message: $(cat "$work/err")"
 	;;
 
 summary)

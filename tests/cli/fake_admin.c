@@ -11,7 +11,8 @@
  * --silent  read requests and never answer
  * --hostile host names and event messages hold ESC, BEL, CSI and newlines
  * --log     append "VERB key=value ..." per request, in the order received
- * --ready   created once the socket is bound
+ * --ready   written once the socket is bound: the endpoint bound, so
+ *           "tcp://127.0.0.1:*" tells the port the kernel chose
  * Runs until SIGTERM. */
 #include <czmq.h>
 #include <getopt.h>
@@ -285,8 +286,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "fake-admin: cannot bind %s\n", s_opts.endpoint);
         return 1;
     }
-    if (s_opts.ready)
-        fclose(fopen(s_opts.ready, "w"));
+    if (s_opts.ready) {
+        FILE *f = fopen(s_opts.ready, "w");
+        assert(f);
+        fprintf(f, "%s\n", zsock_endpoint(sock));
+        fclose(f);
+    }
     while (!zsys_interrupted) {
         zframe_t *routing_id = NULL;
         vfp_decode_error_t err;
