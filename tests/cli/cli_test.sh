@@ -4,8 +4,8 @@
 # options before and after the verb, terminal escaping, and what vfleetctl
 # says when the controller is slow or absent.
 #
-# usage: cli_test.sh CASE   (paging, options, escape, unreachable, summary,
-#                            docs)
+# usage: cli_test.sh CASE   (paging, stuck, options, escape, unreachable,
+#                            summary, docs)
 # Needs VFLEET_BINARY_DIR (set by ctest) and jq.
 # VFLEET_KEEP=1 keeps the work directory for a post-mortem.
 set -eu
@@ -136,6 +136,17 @@ paging)
 		fail "bad cursor should exit 1"
 	grep -qx 'vfleetctl: pfs: malformed cursor' "$work/err" ||
 		fail "bad cursor message: $(cat "$work/err")"
+	;;
+
+stuck)
+	# A server that answers a cursor with the same cursor would have
+	# vfleetctl page forever; it stops at the second page instead.
+	start_fake --stuck
+	[ "$(status_of ctl hosts 2>"$work/err")" -eq 1 ] ||
+		fail "a repeated cursor should exit 1"
+	grep -qx 'vfleetctl: controller answered cursor "stuck" with the same cursor' \
+		"$work/err" || fail "repeated cursor message: $(cat "$work/err")"
+	[ "$(wc -l <"$work/log")" -eq 2 ] || fail "requests: $(cat "$work/log")"
 	;;
 
 options)

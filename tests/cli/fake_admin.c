@@ -4,12 +4,13 @@
  * request's parameters, hostile text, or no answer at all.
  *
  * usage: vfleet-fake-admin --endpoint EP [--rows N] [--page N] [--silent]
- *          [--hostile] [--log FILE] [--ready FILE]
+ *          [--hostile] [--stuck] [--log FILE] [--ready FILE]
  *
  * --rows    rows in every listing (default 10)
  * --page    rows per page when the request has no limit (default 3)
  * --silent  read requests and never answer
  * --hostile host names and event messages hold ESC, BEL, CSI and newlines
+ * --stuck   every page's next cursor is "stuck", whatever came before
  * --log     append "VERB key=value ..." per request, in the order received
  * --ready   written once the socket is bound: the endpoint bound, so
  *           "tcp://127.0.0.1:*" tells the port the kernel chose
@@ -26,7 +27,7 @@
 typedef struct {
     const char *endpoint;
     int rows, page;
-    bool silent, hostile;
+    bool silent, hostile, stuck;
     const char *log, *ready;
 } s_opts_t;
 
@@ -97,7 +98,8 @@ static int s_page_start(const char *verb, const char *after, int limit)
         return strcmp(verb, "events") == 0 && s_opts.rows > limit
                    ? s_opts.rows - limit
                    : 0;
-    if (strcmp(verb, "events") == 0 && strcmp(after, "0") == 0)
+    if ((strcmp(verb, "events") == 0 && strcmp(after, "0") == 0) ||
+        (s_opts.stuck && strcmp(after, "stuck") == 0))
         return 0;
     for (int i = 0; i < s_opts.rows; i++) {
         char cursor[64];
@@ -128,6 +130,8 @@ static void s_listing(const vfp_request_t *req, s_answer_t *answer)
         json_array_append_new(rows, s_row(req->verb, i));
     char cursor[64];
     s_cursor(i - 1, cursor, sizeof(cursor));
+    if (s_opts.stuck)
+        snprintf(cursor, sizeof(cursor), "stuck");
     /* events without a cursor answer the newest page only. */
     bool newest = !after && strcmp(req->verb, "events") == 0;
     bool more = i < s_opts.rows && !newest;
@@ -238,6 +242,7 @@ static void s_parse(int argc, char **argv)
         {"page", required_argument, NULL, 'p'},
         {"silent", no_argument, NULL, 's'},
         {"hostile", no_argument, NULL, 'x'},
+        {"stuck", no_argument, NULL, 'S'},
         {"log", required_argument, NULL, 'l'},
         {"ready", required_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
@@ -259,6 +264,9 @@ static void s_parse(int argc, char **argv)
             break;
         case 'x':
             s_opts.hostile = true;
+            break;
+        case 'S':
+            s_opts.stuck = true;
             break;
         case 'l':
             s_opts.log = optarg;
