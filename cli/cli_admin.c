@@ -192,9 +192,9 @@ typedef struct {
     const char *key;
     const cli_column_t *cols;
     size_t ncols;
-    /* Where --all starts: events page forward from the oldest ("0"),
-     * while without a cursor they answer the newest page (ADMIN.md); the
-     * others start at their first row without one. */
+    /* Where paging through every page starts: events from the oldest
+     * ("0"), since without a cursor they answer the newest page only
+     * (ADMIN.md); the others at their first row, without a cursor. */
     const char *first_after;
 } s_listing_t;
 
@@ -357,7 +357,7 @@ static int s_list(cli_t *cli, int argc, char **argv, const s_listing_t *listing)
     int status = s_parse(cli, argc, argv, listing->options, false, &args);
     if (status != S_PROCEED)
         return status;
-    if (!args.page.after && args.page.all)
+    if (!args.page.after && (args.page.all || !args.page.limit))
         args.page.after = listing->first_after;
     cli_client_t *client = cli_client_new(cli);
     if (!client)

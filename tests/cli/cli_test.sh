@@ -119,18 +119,25 @@ paging)
 		vfs host=host-00 state=free limit=6 after=pos 5/+=
 	EOF
 	cmp -s "$work/want" "$work/log" || fail "vfs requests: $(cat "$work/log")"
-	# events: without a cursor the newest page; --all from the first event.
+	# events: every page from the first event, by default and with --all;
+	# --limit alone is the newest page (no cursor).
+	for all in "" --all; do
+		: >"$work/log"
+		ctl -o json events $all --since 1700000000 >"$work/events.json"
+		jq -e '[.events[].id] == [range(1; 11)]' "$work/events.json" \
+			>/dev/null || fail "events $all: $(cat "$work/events.json")"
+		head -1 "$work/log" | grep -qx 'events since=1700000000 after=0' ||
+			fail "events $all starts after 0: $(cat "$work/log")"
+		[ "$(grep -c after= "$work/log")" -eq 4 ] ||
+			fail "events $all pages: $(cat "$work/log")"
+	done
 	: >"$work/log"
-	ctl -o json events >"$work/newest.json"
-	jq -e '[.events[].id] == [8, 9, 10]' "$work/newest.json" >/dev/null ||
-		fail "events newest page: $(cat "$work/newest.json")"
-	ctl -o json events --all --since 1700000000 >"$work/events.json"
-	jq -e '[.events[].id] == [range(1; 11)]' "$work/events.json" >/dev/null ||
-		fail "events --all: $(cat "$work/events.json")"
-	head -2 "$work/log" | tail -1 | grep -qx 'events since=1700000000 after=0' ||
-		fail "events --all starts after 0: $(cat "$work/log")"
-	[ "$(grep -c after= "$work/log")" -eq 4 ] ||
-		fail "events --all pages: $(cat "$work/log")"
+	ctl -o json events --limit 3 >"$work/newest.json"
+	jq -e '[.events[].id] == [8, 9, 10] and .next == null' \
+		"$work/newest.json" >/dev/null ||
+		fail "events --limit 3: $(cat "$work/newest.json")"
+	[ "$(cat "$work/log")" = "events limit=3" ] ||
+		fail "events --limit request: $(cat "$work/log")"
 	# A cursor the server never gave is its error, reported as such.
 	[ "$(status_of ctl pfs --after bogus 2>"$work/err")" -eq 1 ] ||
 		fail "bad cursor should exit 1"
