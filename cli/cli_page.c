@@ -34,7 +34,8 @@ static int s_take_page(json_t *body, const char *key, json_t *rows,
     return 0;
 }
 
-/* A cursor that repeats would page forever. */
+/* A reply whose cursor is the one it answered would have us ask for the
+ * same page forever. */
 static int s_check_progress(const cli_request_t *req, json_t *next)
 {
     const char *sent = cli_request_get(req, "after");
