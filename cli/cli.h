@@ -1,10 +1,13 @@
-/* cli.h - vfleetctl's global options, shared helpers and verb handlers.
- * A verb is one function in its own file (cli_policy.c, ...) registered in
- * the dispatch table of vfleetctl.c. */
+/* cli.h - vfleetctl's global options, the option loop every verb shares,
+ * error reporting and the verb handlers. A verb family lives in its own
+ * file (cli_policy.c, cli_admin.c) and is registered in the dispatch table
+ * of vfleetctl.c. */
 #ifndef VFLEET_CLI_H
 #define VFLEET_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "vfp_transport.h"
 
@@ -16,23 +19,64 @@
 
 /* Where the controller's admin API listens unless told otherwise. */
 #define CLI_DEFAULT_CONTROLLER VFP_DEFAULT_ADMIN_ENDPOINT
+/* How long a verb waits for each answer unless --timeout says otherwise. */
+#define CLI_TIMEOUT_DEFAULT_MS 5000
 
 typedef enum {
     CLI_OUTPUT_TABLE,
     CLI_OUTPUT_JSON,
 } cli_output_t;
 
-/* Global options, parsed before the verb. */
+/* Global options: accepted before the verb and after it. */
 typedef struct {
     const char *controller;
     cli_output_t output;
+    uint32_t timeout_ms;
 } cli_t;
 
-/* A verb handler gets argv[0] = the verb and returns an exit status. */
-typedef int(cli_verb_fn)(cli_t *cli, int argc, char **argv);
+/* Option codes. Global options keep their short letters; verb options are
+ * long only and numbered from CLI_OPT_VERB, so the two never collide. */
+enum {
+    CLI_OPT_TIMEOUT = 0x100,
+    CLI_OPT_VERB = 0x200,
+};
 
-/* True for "-h" and "--help". */
-bool cli_is_help(const char *arg);
+/* The global options' entries, first in every verb's option table. */
+#define CLI_GLOBAL_OPTIONS                                                     \
+    {"controller", required_argument, NULL, 'c'},                              \
+        {"output", required_argument, NULL, 'o'},                              \
+        {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},                 \
+    {                                                                          \
+        "help", no_argument, NULL, 'h'                                         \
+    }
+
+/* What cli_next_option returns besides a verb's own option code. */
+#define CLI_NEXT_END (-1)   /* no more options; operands from optind */
+#define CLI_NEXT_HELP (-2)  /* -h or --help: print the verb's usage */
+#define CLI_NEXT_USAGE (-3) /* a usage error, already reported */
+
+/* Fills in the defaults: $VFLEET_CONTROLLER or CLI_DEFAULT_CONTROLLER,
+ * table output, CLI_TIMEOUT_DEFAULT_MS. */
+void cli_init(cli_t *cli);
+
+/* Applies global option `opt` (a code of CLI_GLOBAL_OPTIONS other than
+ * 'h'). Returns 1 when it was one, 0 when it is not global, -1 after
+ * reporting a bad value. */
+int cli_global_option(cli_t *cli, int opt, const char *arg);
+
+/* The option loop of a verb: argv[0] is the verb, `options` its table
+ * (CLI_GLOBAL_OPTIONS first). Options and operands may be mixed; global
+ * options are applied to cli here. Returns the verb's next option code
+ * (its value in optarg), or one of CLI_NEXT_*. Call it first with
+ * optind = 0. */
+int cli_next_option(cli_t *cli, int argc, char **argv,
+                    const struct option *options, const char *usage);
+
+/* Reports the option getopt_long stopped at with '?' (unknown) or ':'
+ * (no value), naming it as written, after "VERB: " unless verb is NULL,
+ * then usage unless NULL. Returns CLI_EXIT_USAGE. */
+int cli_option_error(const char *verb, int opt, char **argv, const char *usage);
+
 /* Prints "vfleetctl: message" on stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints the message and the verb's usage on stderr; returns
@@ -40,8 +84,12 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* A verb handler gets argv[0] = the verb and returns an exit status. */
+typedef int(cli_verb_fn)(cli_t *cli, int argc, char **argv);
+
 cli_verb_fn cli_policy;
-/* Read verbs over the admin API (cli_admin.c). */
+/* Verbs over the admin API (cli_admin.c). */
+cli_verb_fn cli_summary;
 cli_verb_fn cli_hosts;
 cli_verb_fn cli_host;
 cli_verb_fn cli_pfs;

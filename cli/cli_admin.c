@@ -1,301 +1,237 @@
-/* cli_admin.c - vfleetctl's read verbs (hosts, host, pfs, vfs, events):
- * one REQUEST to the controller's admin API, its JSON REPLY printed as an
- * aligned table or passed through as JSON. */
-#include <czmq.h>
+/* cli_admin.c - vfleetctl's verbs over the admin API (summary, hosts,
+ * host, pfs, vfs, events): options into a REQUEST, every page of the
+ * answer, printed as a table or as JSON. */
+#include <assert.h>
 #include <errno.h>
-#include <getopt.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
-#include "vfp_transport.h"
-
-#define S_TIMEOUT_DEFAULT_MS 5000
-
-/* ---- talking to the controller --------------------------------------- */
-
-typedef struct {
-    const char *verb;
-    uint32_t param_count;
-    vfp_param_t params[VFP_PARAMS_MAX];
-    int timeout_ms;
-} s_request_t;
-
-static void s_param(s_request_t *req, const char *key, const char *value)
-{
-    assert(req->param_count < VFP_PARAMS_MAX);
-    vfp_param_t *p = &req->params[req->param_count++];
-    snprintf(p->key, sizeof(p->key), "%s", key);
-    snprintf(p->value, sizeof(p->value), "%s", value);
-}
-
-/* Sends the request and waits for its reply. Returns CLI_EXIT_OK with the
- * parsed body in *body_p, or CLI_EXIT_ERROR after saying why on stderr. */
-static int s_call(cli_t *cli, const s_request_t *req, json_t **body_p)
-{
-    zsys_handler_set(NULL);
-    zsock_t *sock = zsock_new(ZMQ_DEALER);
-    assert(sock);
-    zsock_set_linger(sock, 0);
-    zsock_set_rcvtimeo(sock, req->timeout_ms);
-    int status = CLI_EXIT_ERROR;
-    vfp_msg_t *reply = NULL;
-    vfp_msg_t *msg = vfp_msg_new(VFP_REQUEST);
-    if (zsock_connect(sock, "%s", cli->controller) != 0) {
-        cli_error("invalid controller endpoint \"%s\"", cli->controller);
-        goto done;
-    }
-    msg->request_id = (uint32_t)getpid();
-    snprintf(msg->u.request.verb, sizeof(msg->u.request.verb), "%s", req->verb);
-    msg->u.request.param_count = req->param_count;
-    memcpy(msg->u.request.params, req->params,
-           req->param_count * sizeof(req->params[0]));
-    vfp_decode_error_t err;
-    if (vfp_send(sock, NULL, msg, &err) != 0) {
-        cli_error("cannot send the request: %s %s", err.field, err.text);
-        goto done;
-    }
-    /* Replies to an earlier, timed-out request cannot arrive on a fresh
-     * socket, but a reply must still match its request id. */
-    reply = vfp_recv(sock, NULL, &err);
-    if (!reply && err.code == VFP_OK) {
-        cli_error("cannot reach controller at %s: is vfleet-controller "
-                  "running?",
-                  cli->controller);
-        goto done;
-    }
-    if (!reply) {
-        cli_error("controller at %s sent a malformed reply: %s: %s",
-                  cli->controller, err.field, err.text);
-        goto done;
-    }
-    if (reply->id != VFP_REPLY || reply->request_id != msg->request_id) {
-        cli_error("controller at %s answered with an unexpected %s",
-                  cli->controller, vfp_id_name(reply->id));
-        goto done;
-    }
-    if (reply->u.reply.status != VFP_OK) {
-        cli_error("%s: %s", req->verb, reply->u.reply.error);
-        goto done;
-    }
-    json_error_t jerr;
-    *body_p = json_loadb(reply->u.reply.body ? reply->u.reply.body : "",
-                         reply->u.reply.body_len, 0, &jerr);
-    if (!*body_p) {
-        cli_error("controller sent invalid JSON: %s (line %d)", jerr.text,
-                  jerr.line);
-        goto done;
-    }
-    status = CLI_EXIT_OK;
-done:
-    vfp_msg_destroy(&reply);
-    vfp_msg_destroy(&msg);
-    zsock_destroy(&sock);
-    return status;
-}
-
-/* ---- printing --------------------------------------------------------- */
-
-typedef enum {
-    S_TEXT,  /* string, number or bool as is */
-    S_BOOL,  /* yes / no */
-    S_TIME,  /* RFC 3339, shown to the second */
-    S_RATIO, /* key/key2 */
-    S_DASH,  /* "-" for null or "" */
-} s_kind_t;
-
-typedef struct {
-    const char *header;
-    const char *key; /* dotted path into the row object */
-    s_kind_t kind;
-    const char *key2;
-} s_column_t;
-
-static json_t *s_path(json_t *obj, const char *path)
-{
-    char copy[128];
-    snprintf(copy, sizeof(copy), "%s", path);
-    char *save = NULL;
-    for (char *part = strtok_r(copy, ".", &save); part && obj;
-         part = strtok_r(NULL, ".", &save))
-        obj = json_object_get(obj, part);
-    return obj;
-}
-
-static void s_scalar(json_t *value, char *buf, size_t size)
-{
-    if (json_is_string(value))
-        snprintf(buf, size, "%s", json_string_value(value));
-    else if (json_is_integer(value))
-        snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
-    else if (json_is_boolean(value))
-        snprintf(buf, size, "%s", json_is_true(value) ? "true" : "false");
-    else
-        snprintf(buf, size, "-");
-}
-
-static void s_cell(json_t *row, const s_column_t *col, char *buf, size_t size)
-{
-    json_t *value = s_path(row, col->key);
-    switch (col->kind) {
-    case S_BOOL:
-        snprintf(buf, size, "%s", json_is_true(value) ? "yes" : "no");
-        break;
-    case S_TIME:
-        s_scalar(value, buf, size);
-        /* 2026-11-25T08:38:40.123Z -> 2026-11-25T08:38:40Z */
-        if (strlen(buf) == 24 && buf[19] == '.')
-            memmove(buf + 19, buf + 23, 2);
-        break;
-    case S_RATIO: {
-        char a[32], b[32];
-        s_scalar(value, a, sizeof(a));
-        s_scalar(s_path(row, col->key2), b, sizeof(b));
-        snprintf(buf, size, "%s/%s", a, b);
-        break;
-    }
-    case S_DASH:
-        s_scalar(value, buf, size);
-        if (!buf[0])
-            snprintf(buf, size, "-");
-        break;
-    default:
-        s_scalar(value, buf, size);
-        break;
-    }
-}
-
-/* Prints rows as columns padded to their widest cell. */
-static void s_table(json_t *rows, const s_column_t *cols, size_t ncols)
-{
-    size_t *width = calloc(ncols, sizeof(*width));
-    assert(width);
-    char cell[1100];
-    for (size_t c = 0; c < ncols; c++)
-        width[c] = strlen(cols[c].header);
-    size_t i;
-    json_t *row;
-    json_array_foreach(rows, i, row)
-    {
-        for (size_t c = 0; c < ncols; c++) {
-            s_cell(row, &cols[c], cell, sizeof(cell));
-            if (strlen(cell) > width[c])
-                width[c] = strlen(cell);
-        }
-    }
-    for (size_t c = 0; c < ncols; c++)
-        printf("%-*s%s", c + 1 < ncols ? (int)width[c] : 0, cols[c].header,
-               c + 1 < ncols ? "  " : "\n");
-    json_array_foreach(rows, i, row)
-    {
-        for (size_t c = 0; c < ncols; c++) {
-            s_cell(row, &cols[c], cell, sizeof(cell));
-            printf("%-*s%s", c + 1 < ncols ? (int)width[c] : 0, cell,
-                   c + 1 < ncols ? "  " : "\n");
-        }
-    }
-    free(width);
-}
-
-static int s_print_json(json_t *body)
-{
-    if (json_dumpf(body, stdout, JSON_INDENT(2)) != 0) {
-        cli_error("cannot write the output");
-        return CLI_EXIT_ERROR;
-    }
-    putchar('\n');
-    return CLI_EXIT_OK;
-}
-
-static const s_column_t s_host_cols[] = {
-    {"NAME", "name", S_TEXT, NULL},
-    {"STATE", "state", S_TEXT, NULL},
-    {"LAST-SEEN", "last_seen", S_TIME, NULL},
-    {"PFS", "pfs", S_TEXT, NULL},
-    {"VFS", "vfs", S_TEXT, NULL},
-    {"FREE", "vfs_free", S_TEXT, NULL},
-    {"IOMMU", "iommu.ready", S_BOOL, NULL},
-    {"CPU", "cpu_virt", S_TEXT, NULL},
-    {"AGENT", "agent_version", S_DASH, NULL},
-};
-
-static const s_column_t s_pf_cols[] = {
-    {"HOST", "host", S_TEXT, NULL},
-    {"PF", "pci_addr", S_TEXT, NULL},
-    {"IFNAME", "ifname", S_DASH, NULL},
-    {"DRIVER", "driver", S_DASH, NULL},
-    {"VENDOR", "vendor_id", S_TEXT, NULL},
-    {"DEVICE", "device_id", S_TEXT, NULL},
-    {"NUMA", "numa_node", S_TEXT, NULL},
-    {"SPEED", "link_speed", S_TEXT, NULL},
-    {"LINK", "link_up", S_BOOL, NULL},
-    {"NUMVFS", "num_vfs", S_RATIO, "total_vfs"},
-    {"FREE", "vfs_free", S_TEXT, NULL},
-    {"STATE", "state", S_TEXT, NULL},
-};
-
-static const s_column_t s_vf_cols[] = {
-    {"HOST", "host", S_TEXT, NULL},
-    {"PF", "pf", S_TEXT, NULL},
-    {"VF", "index", S_TEXT, NULL},
-    {"PCI", "pci_addr", S_DASH, NULL},
-    {"MAC", "mac", S_TEXT, NULL},
-    {"VLAN", "vlan", S_TEXT, NULL},
-    {"QOS", "qos", S_TEXT, NULL},
-    {"SPOOFCHK", "spoofchk", S_TEXT, NULL},
-    {"TRUST", "trust", S_TEXT, NULL},
-    {"LINK-STATE", "link_state", S_TEXT, NULL},
-    {"IOMMU-GROUP", "iommu_group", S_TEXT, NULL},
-    {"STATE", "state", S_TEXT, NULL},
-    {"VM", "vm", S_DASH, NULL},
-};
-
-static const s_column_t s_event_cols[] = {
-    {"TIME", "at", S_TIME, NULL},
-    {"HOST", "host", S_DASH, NULL},
-    {"KIND", "kind", S_TEXT, NULL},
-    {"MESSAGE", "message", S_TEXT, NULL},
-};
-
-#define S_NCOLS(cols) (sizeof(cols) / sizeof((cols)[0]))
-
-/* ---- verbs ------------------------------------------------------------ */
+#include "cli_client.h"
+#include "cli_page.h"
+#include "cli_print.h"
 
 static const char s_usage[] =
-    "usage: vfleetctl [-c ENDPOINT] [-o table|json] hosts [--timeout S]\n"
-    "       vfleetctl [...] host NAME [--timeout S]\n"
-    "       vfleetctl [...] pfs [--host H] [--timeout S]\n"
-    "       vfleetctl [...] vfs [--host H] [--pf PCI] [--free | --state S]"
-    " [--timeout S]\n"
-    "       vfleetctl [...] events [--since T] [--limit N] [--timeout S]\n"
+    "usage: vfleetctl [GLOBAL-OPTIONS] summary\n"
+    "       vfleetctl [GLOBAL-OPTIONS] hosts [PAGING]\n"
+    "       vfleetctl [GLOBAL-OPTIONS] host NAME\n"
+    "       vfleetctl [GLOBAL-OPTIONS] pfs [--host H] [PAGING]\n"
+    "       vfleetctl [GLOBAL-OPTIONS] vfs [--host H] [--pf PCI]"
+    " [--free | --state S] [PAGING]\n"
+    "       vfleetctl [GLOBAL-OPTIONS] events [--since T] [PAGING]\n"
     "\n"
-    "  --timeout S  seconds to wait for the controller (default 5)\n"
-    "  --since T    Unix seconds, 2026-11-25T08:00:00Z, or an age such as\n"
-    "               30s, 10m, 2h, 1d\n";
+    "global options, before or after the verb:\n"
+    "  -c, --controller ENDPOINT  -o, --output table|json\n"
+    "  --timeout DURATION         wait this long for each answer (default\n"
+    "                             5s; 500ms, 1.5s, a bare number is seconds)\n"
+    "paging, PAGING above (hosts, pfs, vfs, events):\n"
+    "  --all            fetch every page (the default)\n"
+    "  --limit N        fetch one page of at most N rows and say on stderr\n"
+    "                   how to get the next; with --all, N rows per page\n"
+    "  --after CURSOR   start after the cursor such a hint printed\n"
+    "filters:\n"
+    "  --host H         only this host's PFs or VFs\n"
+    "  --pf PCI         only the VFs of the PF at this PCI address\n"
+    "  --free           only free VFs, the same as --state free\n"
+    "  --state S        only VFs in state free, reserved, assigned, broken\n"
+    "                   or missing\n"
+    "  --since T        events at or after T: Unix seconds,\n"
+    "                   2026-11-25T08:00:00Z, or an age such as 30s, 10m,\n"
+    "                   2h, 1d\n";
+
+enum {
+    S_OPT_HOST = CLI_OPT_VERB,
+    S_OPT_PF,
+    S_OPT_FREE,
+    S_OPT_STATE,
+    S_OPT_SINCE,
+    S_OPT_LIMIT,
+    S_OPT_AFTER,
+    S_OPT_ALL,
+};
+
+#define S_PAGING_OPTIONS                                                       \
+    {"limit", required_argument, NULL, S_OPT_LIMIT},                           \
+        {"after", required_argument, NULL, S_OPT_AFTER},                       \
+    {                                                                          \
+        "all", no_argument, NULL, S_OPT_ALL                                    \
+    }
+#define S_HOST_OPTION                                                          \
+    {                                                                          \
+        "host", required_argument, NULL, S_OPT_HOST                            \
+    }
+#define S_END_OPTIONS                                                          \
+    {                                                                          \
+        NULL, 0, NULL, 0                                                       \
+    }
+
+static const struct option s_plain_options[] = {CLI_GLOBAL_OPTIONS,
+                                                S_END_OPTIONS};
+static const struct option s_hosts_options[] = {
+    CLI_GLOBAL_OPTIONS, S_PAGING_OPTIONS, S_END_OPTIONS};
+static const struct option s_pfs_options[] = {
+    CLI_GLOBAL_OPTIONS, S_PAGING_OPTIONS, S_HOST_OPTION, S_END_OPTIONS};
+static const struct option s_vfs_options[] = {
+    CLI_GLOBAL_OPTIONS,
+    S_PAGING_OPTIONS,
+    S_HOST_OPTION,
+    {"pf", required_argument, NULL, S_OPT_PF},
+    {"free", no_argument, NULL, S_OPT_FREE},
+    {"state", required_argument, NULL, S_OPT_STATE},
+    S_END_OPTIONS};
+static const struct option s_events_options[] = {
+    CLI_GLOBAL_OPTIONS,
+    S_PAGING_OPTIONS,
+    {"since", required_argument, NULL, S_OPT_SINCE},
+    S_END_OPTIONS};
+
+/* ---- what each verb prints -------------------------------------------- */
+
+static const cli_column_t s_host_cols[] = {
+    {"NAME", "name", CLI_CELL_TEXT, NULL},
+    {"STATE", "state", CLI_CELL_TEXT, NULL},
+    {"LAST-SEEN", "last_seen", CLI_CELL_TIME, NULL},
+    {"PFS", "pfs", CLI_CELL_TEXT, NULL},
+    {"VFS", "vfs", CLI_CELL_TEXT, NULL},
+    {"FREE", "vfs_free", CLI_CELL_TEXT, NULL},
+    {"IOMMU", "iommu.ready", CLI_CELL_BOOL, NULL},
+    {"CPU", "cpu_virt", CLI_CELL_TEXT, NULL},
+    {"AGENT", "agent_version", CLI_CELL_DASH, NULL},
+};
+
+static const cli_column_t s_pf_cols[] = {
+    {"HOST", "host", CLI_CELL_TEXT, NULL},
+    {"PF", "pci_addr", CLI_CELL_TEXT, NULL},
+    {"IFNAME", "ifname", CLI_CELL_DASH, NULL},
+    {"DRIVER", "driver", CLI_CELL_DASH, NULL},
+    {"VENDOR", "vendor_id", CLI_CELL_TEXT, NULL},
+    {"DEVICE", "device_id", CLI_CELL_TEXT, NULL},
+    {"NUMA", "numa_node", CLI_CELL_TEXT, NULL},
+    {"SPEED", "link_speed", CLI_CELL_TEXT, NULL},
+    {"LINK", "link_up", CLI_CELL_BOOL, NULL},
+    {"NUMVFS", "num_vfs", CLI_CELL_RATIO, "total_vfs"},
+    {"FREE", "vfs_free", CLI_CELL_TEXT, NULL},
+    {"STATE", "state", CLI_CELL_TEXT, NULL},
+};
+
+static const cli_column_t s_vf_cols[] = {
+    {"HOST", "host", CLI_CELL_TEXT, NULL},
+    {"PF", "pf", CLI_CELL_TEXT, NULL},
+    {"VF", "index", CLI_CELL_TEXT, NULL},
+    {"PCI", "pci_addr", CLI_CELL_DASH, NULL},
+    {"MAC", "mac", CLI_CELL_TEXT, NULL},
+    {"VLAN", "vlan", CLI_CELL_TEXT, NULL},
+    {"QOS", "qos", CLI_CELL_TEXT, NULL},
+    {"SPOOFCHK", "spoofchk", CLI_CELL_TEXT, NULL},
+    {"TRUST", "trust", CLI_CELL_TEXT, NULL},
+    {"LINK-STATE", "link_state", CLI_CELL_TEXT, NULL},
+    {"IOMMU-GROUP", "iommu_group", CLI_CELL_TEXT, NULL},
+    {"STATE", "state", CLI_CELL_TEXT, NULL},
+    {"VM", "vm", CLI_CELL_DASH, NULL},
+};
+
+static const cli_column_t s_event_cols[] = {
+    {"TIME", "at", CLI_CELL_TIME, NULL},
+    {"HOST", "host", CLI_CELL_DASH, NULL},
+    {"KIND", "kind", CLI_CELL_TEXT, NULL},
+    {"MESSAGE", "message", CLI_CELL_TEXT, NULL},
+};
+
+/* host NAME: these, the hugepage pools, s_host_counts, then a PF table. */
+static const cli_column_t s_host_fields[] = {
+    {"name", "name", CLI_CELL_TEXT, NULL},
+    {"state", "state", CLI_CELL_TEXT, NULL},
+    {"connected", "connected", CLI_CELL_BOOL, NULL},
+    {"last seen", "last_seen", CLI_CELL_TIME, NULL},
+    {"first seen", "first_seen", CLI_CELL_TIME, NULL},
+    {"agent", "agent_version", CLI_CELL_DASH, NULL},
+    {"protocol", "proto_version", CLI_CELL_TEXT, NULL},
+    {"boot id", "boot_id", CLI_CELL_DASH, NULL},
+    {"kernel", "kernel", CLI_CELL_DASH, NULL},
+    {"generation", "generation", CLI_CELL_TEXT, NULL},
+    {"cpu virt", "cpu_virt", CLI_CELL_TEXT, NULL},
+    {"iommu ready", "iommu.ready", CLI_CELL_BOOL, NULL},
+    {"iommu units", "iommu.units", CLI_CELL_TEXT, NULL},
+    {"iommu groups", "iommu.groups", CLI_CELL_TEXT, NULL},
+    {"iommu cmdline", "iommu.cmdline", CLI_CELL_DASH, NULL},
+    {"iommu not ready", "iommu.reasons", CLI_CELL_LIST, NULL},
+    {"memory kB", "memory.total_kb", CLI_CELL_TEXT, NULL},
+    {"available kB", "memory.available_kb", CLI_CELL_TEXT, NULL},
+};
+
+static const cli_column_t s_host_counts[] = {
+    {"vfs", "vfs", CLI_CELL_TEXT, NULL},
+    {"vfs free", "vfs_free", CLI_CELL_TEXT, NULL},
+};
+
+static const cli_column_t s_summary_fields[] = {
+    {"controller id", "controller_id", CLI_CELL_TEXT, NULL},
+    {"version", "version", CLI_CELL_TEXT, NULL},
+    {"schema version", "schema_version", CLI_CELL_TEXT, NULL},
+    {"started", "started", CLI_CELL_TIME, NULL},
+    {"heartbeat ms", "heartbeat_ms", CLI_CELL_TEXT, NULL},
+    {"hosts", "hosts.total", CLI_CELL_TEXT, NULL},
+    {"hosts ready", "hosts.ready", CLI_CELL_TEXT, NULL},
+    {"hosts down", "hosts.down", CLI_CELL_TEXT, NULL},
+    {"hosts connected", "hosts.connected", CLI_CELL_TEXT, NULL},
+    {"pfs", "pfs", CLI_CELL_TEXT, NULL},
+    {"vfs", "vfs.total", CLI_CELL_TEXT, NULL},
+    {"vfs free", "vfs.free", CLI_CELL_TEXT, NULL},
+    {"vfs reserved", "vfs.reserved", CLI_CELL_TEXT, NULL},
+    {"vfs assigned", "vfs.assigned", CLI_CELL_TEXT, NULL},
+    {"vfs broken", "vfs.broken", CLI_CELL_TEXT, NULL},
+    {"vfs missing", "vfs.missing", CLI_CELL_TEXT, NULL},
+    {"vms", "vms", CLI_CELL_TEXT, NULL},
+};
+
+/* A listing verb: its options, the array its replies carry, its table. */
+typedef struct {
+    const struct option *options;
+    const char *key;
+    const cli_column_t *cols;
+    size_t ncols;
+    /* Where paging through every page starts: events from the oldest
+     * ("0"), since without a cursor they answer the newest page only
+     * (ADMIN.md); the others at their first row, without a cursor. */
+    const char *first_after;
+} s_listing_t;
+
+static const s_listing_t s_hosts = {s_hosts_options, "hosts", s_host_cols,
+                                    CLI_NCOLS(s_host_cols), NULL};
+static const s_listing_t s_pfs = {s_pfs_options, "pfs", s_pf_cols,
+                                  CLI_NCOLS(s_pf_cols), NULL};
+static const s_listing_t s_vfs = {s_vfs_options, "vfs", s_vf_cols,
+                                  CLI_NCOLS(s_vf_cols), NULL};
+static const s_listing_t s_events = {s_events_options, "events", s_event_cols,
+                                     CLI_NCOLS(s_event_cols), "0"};
+
+/* ---- options ---------------------------------------------------------- */
+
+typedef struct {
+    cli_request_t req;
+    cli_page_t page;
+    bool free_only;
+    const char *state;
+    const char *operand; /* host NAME */
+} s_args_t;
 
 /* Unix seconds, RFC 3339 UTC ("...Z"), or an age ("10m") before now. */
 static int s_parse_since(const char *text, long long *secs)
 {
+    static const struct {
+        const char *unit;
+        long long scale;
+    } units[] = {{"", 1}, {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
     char *end;
     errno = 0;
     long long n = strtoll(text, &end, 10);
-    if (!errno && end != text && n >= 0) {
-        static const struct {
-            const char *unit;
-            long long scale;
-        } units[] = {{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}};
-        if (!*end) {
-            *secs = n;
+    size_t nunits = sizeof(units) / sizeof(units[0]);
+    for (size_t i = 0; !errno && end != text && n >= 0 && i < nunits; i++) {
+        if (strcmp(end, units[i].unit) == 0) {
+            *secs = i == 0 ? n : (long long)time(NULL) - n * units[i].scale;
             return 0;
-        }
-        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-            if (strcmp(end, units[i].unit) == 0) {
-                *secs = (long long)time(NULL) - n * units[i].scale;
-                return 0;
-            }
         }
     }
     struct tm tm;
@@ -308,222 +244,232 @@ static int s_parse_since(const char *text, long long *secs)
     return -1;
 }
 
-/* Parses the verb's options into req; `allowed` is a string of the option
- * letters this verb takes (H host, P pf, F free, S state, T since,
- * L limit). Returns -1 on a usage error (already reported). */
-static int s_options(int argc, char **argv, const char *allowed,
-                     s_request_t *req, const char **positional)
+static int s_since_option(s_args_t *args, const char *text)
 {
-    static const struct option options[] = {
-        {"host", required_argument, NULL, 'H'},
-        {"pf", required_argument, NULL, 'P'},
-        {"free", no_argument, NULL, 'F'},
-        {"state", required_argument, NULL, 'S'},
-        {"since", required_argument, NULL, 'T'},
-        {"limit", required_argument, NULL, 'L'},
-        {"timeout", required_argument, NULL, 'W'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    req->verb = argv[0];
-    req->timeout_ms = S_TIMEOUT_DEFAULT_MS;
-    bool free_only = false;
-    const char *state = NULL;
-    opterr = 0;
-    optind = 1;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "+h", options, NULL)) != -1) {
-        if (opt == 'h') {
-            fputs(s_usage, stdout);
-            return 1;
-        }
-        if (opt == '?' || opt == ':' || (opt != 'W' && !strchr(allowed, opt))) {
-            cli_usage_error(s_usage, "%s: unknown or misplaced option '%s'",
-                            req->verb, argv[optind - 1]);
-            return -1;
-        }
-        long long since;
-        char *end;
-        double secs;
-        switch (opt) {
-        case 'H':
-            s_param(req, "host", optarg);
-            break;
-        case 'P':
-            s_param(req, "pf", optarg);
-            break;
-        case 'F':
-            free_only = true;
-            break;
-        case 'S':
-            state = optarg;
-            break;
-        case 'T':
-            if (s_parse_since(optarg, &since) != 0) {
-                cli_usage_error(s_usage, "%s: cannot read --since '%s'",
-                                req->verb, optarg);
-                return -1;
-            }
-            char value[32];
-            snprintf(value, sizeof(value), "%lld", since < 0 ? 0 : since);
-            s_param(req, "since", value);
-            break;
-        case 'L':
-            s_param(req, "limit", optarg);
-            break;
-        case 'W':
-            secs = strtod(optarg, &end);
-            if (end == optarg || *end || !(secs > 0 && secs <= 3600)) {
-                cli_usage_error(s_usage,
-                                "%s: --timeout '%s' is not 0 to 3600 seconds",
-                                req->verb, optarg);
-                return -1;
-            }
-            req->timeout_ms = (int)(secs * 1000);
-            if (req->timeout_ms < 1)
-                req->timeout_ms = 1;
-            break;
-        }
-    }
-    if (free_only && state) {
-        cli_usage_error(s_usage, "%s: --free and --state exclude each other",
-                        req->verb);
-        return -1;
-    }
-    if (free_only || state)
-        s_param(req, "state", free_only ? "free" : state);
-    int remaining = argc - optind;
-    if (positional) {
-        if (remaining != 1) {
-            cli_usage_error(s_usage, "%s: expected exactly one NAME",
-                            req->verb);
-            return -1;
-        }
-        *positional = argv[optind];
-    } else if (remaining != 0) {
-        cli_usage_error(s_usage, "%s: unexpected argument '%s'", req->verb,
-                        argv[optind]);
-        return -1;
-    }
+    long long since;
+    if (s_parse_since(text, &since) != 0)
+        return cli_usage_error(s_usage, "%s: cannot read --since '%s'",
+                               args->req.verb, text);
+    char value[32];
+    snprintf(value, sizeof(value), "%lld", since < 0 ? 0 : since);
+    return cli_request_set(&args->req, "since", value) == 0 ? 0
+                                                            : CLI_EXIT_ERROR;
+}
+
+static int s_limit_option(s_args_t *args, const char *text)
+{
+    if (!text[0] || strspn(text, "0123456789") != strlen(text) ||
+        strspn(text, "0") == strlen(text) || strlen(text) > 9)
+        return cli_usage_error(s_usage,
+                               "%s: --limit '%s' is not a number of rows",
+                               args->req.verb, text);
+    args->page.limit = text;
     return 0;
 }
 
-/* Runs a listing verb: request, then the array under `key` as a table. */
-static int s_list(cli_t *cli, int argc, char **argv, const char *allowed,
-                  const char *key, const s_column_t *cols, size_t ncols)
+/* Applies one verb option. Returns 0 or an exit status. */
+static int s_option(s_args_t *args, int opt, const char *arg)
 {
-    s_request_t req = {0};
-    int rc = s_options(argc, argv, allowed, &req, NULL);
-    if (rc != 0)
-        return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-    json_t *body = NULL;
-    int status = s_call(cli, &req, &body);
-    if (status != CLI_EXIT_OK)
-        return status;
-    json_t *rows = json_object_get(body, key);
-    if (!json_is_array(rows)) {
-        cli_error("controller reply has no \"%s\" list", key);
-        status = CLI_EXIT_ERROR;
-    } else if (cli->output == CLI_OUTPUT_JSON) {
-        status = s_print_json(body);
-    } else {
-        s_table(rows, cols, ncols);
+    switch (opt) {
+    case S_OPT_HOST:
+        return cli_request_set(&args->req, "host", arg) ? CLI_EXIT_ERROR : 0;
+    case S_OPT_PF:
+        return cli_request_set(&args->req, "pf", arg) ? CLI_EXIT_ERROR : 0;
+    case S_OPT_FREE:
+        args->free_only = true;
+        return 0;
+    case S_OPT_STATE:
+        args->state = arg;
+        return 0;
+    case S_OPT_SINCE:
+        return s_since_option(args, arg);
+    case S_OPT_LIMIT:
+        return s_limit_option(args, arg);
+    case S_OPT_AFTER:
+        args->page.after = arg;
+        return 0;
+    case S_OPT_ALL:
+        args->page.all = true;
+        return 0;
+    default:
+        assert(!"a verb option without a case");
+        return CLI_EXIT_USAGE;
     }
-    json_decref(body);
+}
+
+/* Checks what the options say together and the operands. */
+static int s_finish_args(s_args_t *args, int argc, char **argv,
+                         bool want_operand)
+{
+    const char *verb = args->req.verb;
+    if (args->free_only && args->state)
+        return cli_usage_error(
+            s_usage, "%s: --free and --state exclude each other", verb);
+    if ((args->free_only || args->state) &&
+        cli_request_set(&args->req, "state",
+                        args->free_only ? "free" : args->state) != 0)
+        return CLI_EXIT_ERROR;
+    int operands = argc - optind;
+    if (want_operand && operands != 1)
+        return cli_usage_error(s_usage, "%s: expected exactly one NAME", verb);
+    if (!want_operand && operands != 0)
+        return cli_usage_error(s_usage, "%s: unexpected argument '%s'", verb,
+                               argv[optind]);
+    args->operand = want_operand ? argv[optind] : NULL;
+    return 0;
+}
+
+/* s_parse's "go on": any other value is an exit status to return now. */
+#define S_PROCEED (-1)
+
+/* Parses a verb's command line into args. Returns S_PROCEED, or an exit
+ * status after printing the help or reporting a usage error. */
+static int s_parse(cli_t *cli, int argc, char **argv,
+                   const struct option *options, bool want_operand,
+                   s_args_t *args)
+{
+    memset(args, 0, sizeof(*args));
+    cli_request_init(&args->req, argv[0]);
+    optind = 0;
+    for (;;) {
+        int opt = cli_next_option(cli, argc, argv, options, s_usage);
+        if (opt == CLI_NEXT_END)
+            break;
+        if (opt == CLI_NEXT_HELP) {
+            fputs(s_usage, stdout);
+            return CLI_EXIT_OK;
+        }
+        if (opt == CLI_NEXT_USAGE)
+            return CLI_EXIT_USAGE;
+        int status = s_option(args, opt, optarg);
+        if (status != 0)
+            return status;
+    }
+    int status = s_finish_args(args, argc, argv, want_operand);
+    return status == 0 ? S_PROCEED : status;
+}
+
+/* ---- verbs ------------------------------------------------------------ */
+
+static int s_list(cli_t *cli, int argc, char **argv, const s_listing_t *listing)
+{
+    s_args_t args;
+    int status = s_parse(cli, argc, argv, listing->options, false, &args);
+    if (status != S_PROCEED)
+        return status;
+    if (!args.page.after && (args.page.all || !args.page.limit))
+        args.page.after = listing->first_after;
+    cli_client_t *client = cli_client_new(cli);
+    if (!client)
+        return CLI_EXIT_ERROR;
+    json_t *rows = NULL, *next = NULL;
+    status = cli_page_fetch(client, &args.req, listing->key, &args.page, &rows,
+                            &next);
+    cli_client_destroy(&client);
+    if (status == CLI_EXIT_OK) {
+        status = cli_print_listing(cli, listing->key, rows, next, listing->cols,
+                                   listing->ncols);
+        cli_page_hint(listing->key, next);
+    }
+    json_decref(rows);
+    json_decref(next);
     return status;
 }
 
 int cli_hosts(cli_t *cli, int argc, char **argv)
 {
-    return s_list(cli, argc, argv, "", "hosts", s_host_cols,
-                  S_NCOLS(s_host_cols));
+    return s_list(cli, argc, argv, &s_hosts);
 }
 
 int cli_pfs(cli_t *cli, int argc, char **argv)
 {
-    return s_list(cli, argc, argv, "H", "pfs", s_pf_cols, S_NCOLS(s_pf_cols));
+    return s_list(cli, argc, argv, &s_pfs);
 }
 
 int cli_vfs(cli_t *cli, int argc, char **argv)
 {
-    return s_list(cli, argc, argv, "HPFS", "vfs", s_vf_cols,
-                  S_NCOLS(s_vf_cols));
+    return s_list(cli, argc, argv, &s_vfs);
 }
 
 int cli_events(cli_t *cli, int argc, char **argv)
 {
-    return s_list(cli, argc, argv, "TL", "events", s_event_cols,
-                  S_NCOLS(s_event_cols));
+    return s_list(cli, argc, argv, &s_events);
 }
 
-static void s_field(const char *label, json_t *host, const char *key,
-                    s_kind_t kind)
+/* One request, one reply (summary, host): the body, which must hold the
+ * object `key` unless it is NULL, in *body_p. */
+static int s_detail(cli_t *cli, s_args_t *args, const char *key,
+                    json_t **body_p)
 {
-    s_column_t col = {label, key, kind, NULL};
-    char cell[1100];
-    s_cell(host, &col, cell, sizeof(cell));
-    printf("%-16s %s\n", label, cell);
+    cli_client_t *client = cli_client_new(cli);
+    if (!client)
+        return CLI_EXIT_ERROR;
+    int status = cli_client_call(client, &args->req, body_p);
+    cli_client_destroy(&client);
+    if (status != CLI_EXIT_OK)
+        return status;
+    if (key && !json_is_object(json_object_get(*body_p, key))) {
+        cli_error("controller reply has no \"%s\" object", key);
+        json_decref(*body_p);
+        *body_p = NULL;
+        return CLI_EXIT_ERROR;
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_summary(cli_t *cli, int argc, char **argv)
+{
+    s_args_t args;
+    int status = s_parse(cli, argc, argv, s_plain_options, false, &args);
+    if (status != S_PROCEED)
+        return status;
+    json_t *body = NULL;
+    status = s_detail(cli, &args, NULL, &body);
+    if (status == CLI_EXIT_OK && cli->output == CLI_OUTPUT_JSON)
+        status = cli_print_json(body);
+    else if (status == CLI_EXIT_OK)
+        cli_print_fields(body, s_summary_fields, CLI_NCOLS(s_summary_fields));
+    json_decref(body);
+    return status;
+}
+
+static void s_print_host(json_t *host)
+{
+    cli_print_fields(host, s_host_fields, CLI_NCOLS(s_host_fields));
+    size_t i;
+    json_t *pool;
+    json_array_foreach(json_object_get(host, "hugepages"), i, pool)
+    {
+        char text[128];
+        snprintf(text, sizeof(text),
+                 "%" JSON_INTEGER_FORMAT "kB: %" JSON_INTEGER_FORMAT
+                 " total, %" JSON_INTEGER_FORMAT " free",
+                 json_integer_value(json_object_get(pool, "size_kb")),
+                 json_integer_value(json_object_get(pool, "total")),
+                 json_integer_value(json_object_get(pool, "free")));
+        cli_print_line("hugepages", text);
+    }
+    cli_print_fields(host, s_host_counts, CLI_NCOLS(s_host_counts));
+    putchar('\n');
+    /* The PF table of one host leaves out the HOST column. */
+    cli_print_table(json_object_get(host, "pf_list"), s_pf_cols + 1,
+                    CLI_NCOLS(s_pf_cols) - 1);
 }
 
 int cli_host(cli_t *cli, int argc, char **argv)
 {
-    s_request_t req = {0};
-    const char *name = NULL;
-    int rc = s_options(argc, argv, "", &req, &name);
-    if (rc != 0)
-        return rc > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-    s_param(&req, "name", name);
-    json_t *body = NULL;
-    int status = s_call(cli, &req, &body);
-    if (status != CLI_EXIT_OK)
+    s_args_t args;
+    int status = s_parse(cli, argc, argv, s_plain_options, true, &args);
+    if (status != S_PROCEED)
         return status;
-    json_t *host = json_object_get(body, "host");
-    if (!json_is_object(host)) {
-        cli_error("controller reply has no \"host\" object");
-        json_decref(body);
+    if (cli_request_set(&args.req, "name", args.operand) != 0)
         return CLI_EXIT_ERROR;
-    }
-    if (cli->output == CLI_OUTPUT_JSON) {
-        status = s_print_json(body);
-        json_decref(body);
-        return status;
-    }
-    s_field("name", host, "name", S_TEXT);
-    s_field("state", host, "state", S_TEXT);
-    s_field("connected", host, "connected", S_BOOL);
-    s_field("last seen", host, "last_seen", S_TIME);
-    s_field("first seen", host, "first_seen", S_TIME);
-    s_field("agent", host, "agent_version", S_DASH);
-    s_field("protocol", host, "proto_version", S_TEXT);
-    s_field("boot id", host, "boot_id", S_DASH);
-    s_field("kernel", host, "kernel", S_DASH);
-    s_field("generation", host, "generation", S_TEXT);
-    s_field("cpu virt", host, "cpu_virt", S_TEXT);
-    s_field("iommu ready", host, "iommu.ready", S_BOOL);
-    s_field("iommu units", host, "iommu.units", S_TEXT);
-    s_field("iommu groups", host, "iommu.groups", S_TEXT);
-    s_field("iommu cmdline", host, "iommu.cmdline", S_DASH);
-    size_t i;
-    json_t *reason;
-    json_array_foreach(s_path(host, "iommu.reasons"), i, reason)
-        printf("%-16s %s\n", "iommu not ready", json_string_value(reason));
-    s_field("memory kB", host, "memory.total_kb", S_TEXT);
-    s_field("available kB", host, "memory.available_kb", S_TEXT);
-    json_t *pool;
-    json_array_foreach(json_object_get(host, "hugepages"), i, pool)
-    {
-        printf("%-16s %" JSON_INTEGER_FORMAT "kB: %" JSON_INTEGER_FORMAT
-               " total, %" JSON_INTEGER_FORMAT " free\n",
-               "hugepages",
-               json_integer_value(json_object_get(pool, "size_kb")),
-               json_integer_value(json_object_get(pool, "total")),
-               json_integer_value(json_object_get(pool, "free")));
-    }
-    s_field("vfs", host, "vfs", S_TEXT);
-    s_field("vfs free", host, "vfs_free", S_TEXT);
-    putchar('\n');
-    s_table(json_object_get(host, "pf_list"), s_pf_cols + 1,
-            S_NCOLS(s_pf_cols) - 1);
+    json_t *body = NULL;
+    status = s_detail(cli, &args, "host", &body);
+    if (status == CLI_EXIT_OK && cli->output == CLI_OUTPUT_JSON)
+        status = cli_print_json(body);
+    else if (status == CLI_EXIT_OK)
+        s_print_host(json_object_get(body, "host"));
     json_decref(body);
-    return CLI_EXIT_OK;
+    return status;
 }

@@ -103,6 +103,26 @@ static int s_diff(int argc, char **argv)
     return status;
 }
 
+/* Takes the global options out of argv, wherever they are, and leaves the
+ * operands in argv[optind..]. Returns -1 to go on, else an exit status. */
+static int s_options(cli_t *cli, int argc, char **argv)
+{
+    static const struct option options[] = {CLI_GLOBAL_OPTIONS,
+                                            {NULL, 0, NULL, 0}};
+    optind = 0;
+    /* The policy commands take no options of their own: a dash is a typo,
+     * not a file name (write "-- -file" for that). */
+    switch (cli_next_option(cli, argc, argv, options, s_usage)) {
+    case CLI_NEXT_END:
+        return -1;
+    case CLI_NEXT_HELP:
+        fputs(s_usage, stdout);
+        return CLI_EXIT_OK;
+    default:
+        return CLI_EXIT_USAGE;
+    }
+}
+
 int cli_policy(cli_t *cli, int argc, char **argv)
 {
     static const struct {
@@ -113,26 +133,15 @@ int cli_policy(cli_t *cli, int argc, char **argv)
         {"show", s_show},
         {"diff", s_diff},
     };
-    if (argc < 2)
+    int status = s_options(cli, argc, argv);
+    if (status >= 0)
+        return status;
+    if (optind == argc)
         return cli_usage_error(s_usage, "policy: expected validate, show or "
                                         "diff");
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            break;
-        if (cli_is_help(argv[i])) {
-            fputs(s_usage, stdout);
-            return CLI_EXIT_OK;
-        }
-        /* The policy commands take no options: a dash is a typo, not a
-         * file name (write "-- -file" for that). */
-        if (argv[i][0] == '-')
-            return cli_usage_error(s_usage, "policy: unknown option '%s'",
-                                   argv[i]);
-    }
+    const char *subverb = argv[optind];
     for (size_t i = 0; i < sizeof(subverbs) / sizeof(*subverbs); i++)
-        if (strcmp(argv[1], subverbs[i].name) == 0) {
-            int first = argc > 2 && strcmp(argv[2], "--") == 0 ? 3 : 2;
-            return subverbs[i].run(argc - first, argv + first);
-        }
-    return cli_usage_error(s_usage, "policy: unknown command '%s'", argv[1]);
+        if (strcmp(subverb, subverbs[i].name) == 0)
+            return subverbs[i].run(argc - optind - 1, argv + optind + 1);
+    return cli_usage_error(s_usage, "policy: unknown command '%s'", subverb);
 }

@@ -1,0 +1,113 @@
+/* cli.c - vfleetctl's global options, wherever on the command line they
+ * appear, and its error messages. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vfp_duration.h"
+
+void cli_init(cli_t *cli)
+{
+    cli->controller = getenv("VFLEET_CONTROLLER");
+    if (!cli->controller || !*cli->controller)
+        cli->controller = CLI_DEFAULT_CONTROLLER;
+    cli->output = CLI_OUTPUT_TABLE;
+    cli->timeout_ms = CLI_TIMEOUT_DEFAULT_MS;
+}
+
+int cli_global_option(cli_t *cli, int opt, const char *arg)
+{
+    switch (opt) {
+    case 'c':
+        cli->controller = arg;
+        return 1;
+    case 'o':
+        if (strcmp(arg, "table") == 0) {
+            cli->output = CLI_OUTPUT_TABLE;
+        } else if (strcmp(arg, "json") == 0) {
+            cli->output = CLI_OUTPUT_JSON;
+        } else {
+            cli_error("unknown output format '%s' (table or json)", arg);
+            return -1;
+        }
+        return 1;
+    case CLI_OPT_TIMEOUT:
+        if (vfp_duration_parse_ms(arg, &cli->timeout_ms) != 0) {
+            cli_error("--timeout '%s' is not a duration from 1ms to 1h "
+                      "(such as 5s, 500ms, 1.5)",
+                      arg);
+            return -1;
+        }
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+int cli_option_error(const char *verb, int opt, char **argv, const char *usage)
+{
+    const char *written = argv[optind - 1];
+    bool is_long = strncmp(written, "--", 2) == 0;
+    char name[64];
+    if (optopt > 0 && optopt < CLI_OPT_TIMEOUT && (opt == '?' || !is_long))
+        snprintf(name, sizeof(name), "-%c", optopt);
+    else
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(written, "="),
+                 written);
+    cli_error("%s%s%s option '%s'", verb ? verb : "", verb ? ": " : "",
+              opt == ':' ? "missing value for" : "unknown", name);
+    if (usage)
+        fputs(usage, stderr);
+    return CLI_EXIT_USAGE;
+}
+
+int cli_next_option(cli_t *cli, int argc, char **argv,
+                    const struct option *options, const char *usage)
+{
+    opterr = 0;
+    for (;;) {
+        /* Verbs have no short options of their own, so the short string
+         * is the global one. No "+": options may follow operands. */
+        int opt = getopt_long(argc, argv, ":c:o:h", options, NULL);
+        if (opt == -1)
+            return CLI_NEXT_END;
+        if (opt == 'h')
+            return CLI_NEXT_HELP;
+        if (opt == '?' || opt == ':') {
+            cli_option_error(argv[0], opt, argv, usage);
+            return CLI_NEXT_USAGE;
+        }
+        int global = cli_global_option(cli, opt, optarg);
+        if (global < 0) {
+            fputs(usage, stderr);
+            return CLI_NEXT_USAGE;
+        }
+        if (global == 0)
+            return opt;
+    }
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("vfleetctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_usage_error(const char *usage, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("vfleetctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    fputs(usage, stderr);
+    return CLI_EXIT_USAGE;
+}

@@ -1,0 +1,176 @@
+/* cli_client.c - vfleetctl's side of the admin API (controller/ADMIN.md):
+ * a DEALER socket, one REQUEST per call, the matching REPLY's JSON body. */
+#include "cli_client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli_print.h"
+#include "cli_probe.h"
+
+struct cli_client_t {
+    zsock_t *sock;
+    const cli_t *cli;
+    uint32_t next_request_id;
+};
+
+void cli_request_init(cli_request_t *req, const char *verb)
+{
+    memset(req, 0, sizeof(*req));
+    req->verb = verb;
+}
+
+int cli_request_set(cli_request_t *req, const char *key, const char *value)
+{
+    if (strlen(value) > VFP_TEXT_MAX) {
+        cli_error("%s: the %s value is longer than %d bytes", req->verb, key,
+                  VFP_TEXT_MAX);
+        return -1;
+    }
+    uint32_t i = 0;
+    while (i < req->param_count && strcmp(req->params[i].key, key) != 0)
+        i++;
+    assert(i < VFP_PARAMS_MAX);
+    if (i == req->param_count)
+        req->param_count++;
+    snprintf(req->params[i].key, sizeof(req->params[i].key), "%s", key);
+    snprintf(req->params[i].value, sizeof(req->params[i].value), "%s", value);
+    return 0;
+}
+
+const char *cli_request_get(const cli_request_t *req, const char *key)
+{
+    for (uint32_t i = 0; i < req->param_count; i++)
+        if (strcmp(req->params[i].key, key) == 0)
+            return req->params[i].value;
+    return NULL;
+}
+
+cli_client_t *cli_client_new(const cli_t *cli)
+{
+    zsys_handler_set(NULL);
+    cli_client_t *self = calloc(1, sizeof(*self));
+    assert(self);
+    self->cli = cli;
+    /* Request ids only need to differ between the calls of one socket. */
+    self->next_request_id = (uint32_t)getpid() << 8;
+    self->sock = zsock_new(ZMQ_DEALER);
+    assert(self->sock);
+    zsock_set_linger(self->sock, 0);
+    zsock_set_rcvtimeo(self->sock, (int)cli->timeout_ms);
+    if (zsock_connect(self->sock, "%s", cli->controller) != 0) {
+        cli_error("invalid controller endpoint \"%s\"", cli->controller);
+        cli_client_destroy(&self);
+    }
+    return self;
+}
+
+void cli_client_destroy(cli_client_t **self_p)
+{
+    if (!*self_p)
+        return;
+    zsock_destroy(&(*self_p)->sock);
+    free(*self_p);
+    *self_p = NULL;
+}
+
+/* How long the probe may wait for a TCP handshake, on top of the timeout
+ * already spent: a peer that answers SYNs does so well within this. */
+#define S_PROBE_MAX_MS 1000
+
+/* Nothing arrived in time: say whether anything listens at all. */
+static void s_report_silence(const cli_t *cli)
+{
+    char why[128];
+    int probe_ms = cli->timeout_ms < S_PROBE_MAX_MS ? (int)cli->timeout_ms
+                                                    : S_PROBE_MAX_MS;
+    switch (cli_probe(cli->controller, probe_ms, why, sizeof(why))) {
+    case CLI_PROBE_REFUSED:
+        cli_error("cannot reach controller at %s: is vfleet-controller "
+                  "running? (%s)",
+                  cli->controller, why);
+        break;
+    case CLI_PROBE_FAILED:
+        cli_error("cannot reach controller at %s: %s", cli->controller, why);
+        break;
+    default:
+        cli_error("vfleet-controller at %s did not answer within %g s",
+                  cli->controller, cli->timeout_ms / 1000.0);
+        break;
+    }
+}
+
+static void s_report_error(const cli_t *cli, const vfp_msg_t *error)
+{
+    char *text = cli_print_escape(error->u.error.text);
+    cli_error("controller at %s refused the request: %s", cli->controller,
+              text);
+    free(text);
+}
+
+static int s_reply_body(const cli_request_t *req, const vfp_msg_t *reply,
+                        json_t **body_p)
+{
+    if (reply->u.reply.status != VFP_OK) {
+        char *error = cli_print_escape(reply->u.reply.error);
+        cli_error("%s: %s", req->verb, error);
+        free(error);
+        return CLI_EXIT_ERROR;
+    }
+    json_error_t jerr;
+    *body_p = json_loadb(reply->u.reply.body ? reply->u.reply.body : "",
+                         reply->u.reply.body_len, 0, &jerr);
+    if (!*body_p) {
+        cli_error("controller sent invalid JSON: %s (line %d)", jerr.text,
+                  jerr.line);
+        return CLI_EXIT_ERROR;
+    }
+    if (!json_is_object(*body_p)) {
+        cli_error("controller sent JSON that is not an object");
+        json_decref(*body_p);
+        *body_p = NULL;
+        return CLI_EXIT_ERROR;
+    }
+    return CLI_EXIT_OK;
+}
+
+int cli_client_call(cli_client_t *self, const cli_request_t *req,
+                    json_t **body_p)
+{
+    vfp_msg_t *msg = vfp_msg_new(VFP_REQUEST);
+    msg->request_id = self->next_request_id++;
+    snprintf(msg->u.request.verb, sizeof(msg->u.request.verb), "%s", req->verb);
+    msg->u.request.param_count = req->param_count;
+    memcpy(msg->u.request.params, req->params,
+           req->param_count * sizeof(req->params[0]));
+    int status = CLI_EXIT_ERROR;
+    vfp_msg_t *reply = NULL;
+    vfp_decode_error_t err;
+    if (vfp_send(self->sock, NULL, msg, &err) != 0) {
+        if (err.code == VFP_OK)
+            cli_error("cannot send the request: %s", strerror(errno));
+        else
+            cli_error("cannot send the request: %s: %s", err.field, err.text);
+        goto done;
+    }
+    reply = vfp_recv(self->sock, NULL, &err);
+    if (!reply && err.code == VFP_OK)
+        s_report_silence(self->cli);
+    else if (!reply)
+        cli_error("controller at %s sent a malformed reply: %s: %s",
+                  self->cli->controller, err.field, err.text);
+    else if (reply->id == VFP_ERROR)
+        s_report_error(self->cli, reply);
+    else if (reply->id != VFP_REPLY || reply->request_id != msg->request_id)
+        cli_error("controller at %s answered with an unexpected %s",
+                  self->cli->controller, vfp_id_name(reply->id));
+    else
+        status = s_reply_body(req, reply, body_p);
+done:
+    vfp_msg_destroy(&reply);
+    vfp_msg_destroy(&msg);
+    return status;
+}

@@ -1,0 +1,38 @@
+/* cli_client.h - one connection to the controller's admin API: REQUEST
+ * out, REPLY in, its JSON body parsed, every failure said on stderr. */
+#ifndef VFLEET_CLI_CLIENT_H
+#define VFLEET_CLI_CLIENT_H
+
+#include <jansson.h>
+
+#include "cli.h"
+
+typedef struct {
+    const char *verb;
+    uint32_t param_count;
+    vfp_param_t params[VFP_PARAMS_MAX];
+} cli_request_t;
+
+void cli_request_init(cli_request_t *req, const char *verb);
+/* Sets key to value, replacing an earlier value of the same key. Returns
+ * -1 after reporting a value over VFP_TEXT_MAX. */
+int cli_request_set(cli_request_t *req, const char *key, const char *value);
+
+/* The value of key, or NULL. */
+const char *cli_request_get(const cli_request_t *req, const char *key);
+
+typedef struct cli_client_t cli_client_t;
+
+/* Connects to cli->controller. Returns NULL after reporting an invalid
+ * endpoint. */
+cli_client_t *cli_client_new(const cli_t *cli);
+void cli_client_destroy(cli_client_t **self_p);
+
+/* Sends req and waits up to cli->timeout_ms for its REPLY. Returns
+ * CLI_EXIT_OK with the parsed body object in *body_p (caller decrefs), or
+ * CLI_EXIT_ERROR after saying why on stderr: the controller did not answer
+ * in time, nothing listens at the endpoint, or the reply is an error. */
+int cli_client_call(cli_client_t *self, const cli_request_t *req,
+                    json_t **body_p);
+
+#endif

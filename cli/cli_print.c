@@ -1,0 +1,220 @@
+/* cli_print.c - tables, detail views and JSON for vfleetctl's admin verbs.
+ * Everything the controller sent passes cli_print_escape before it reaches
+ * a terminal: a host name or message holding an escape sequence must not
+ * drive the operator's terminal. */
+#include "cli_print.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+char *cli_print_escape(const char *text)
+{
+    /* The longest escape, \u00HH, is 6 bytes for 2 bytes of input; \xHH
+     * is 4 for 1. */
+    char *out = malloc(strlen(text) * 4 + 1);
+    assert(out);
+    char *o = out;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (*p == '\\') {
+            o += sprintf(o, "\\\\");
+        } else if (*p == '\n') {
+            o += sprintf(o, "\\n");
+        } else if (*p == '\t') {
+            o += sprintf(o, "\\t");
+        } else if (*p == '\r') {
+            o += sprintf(o, "\\r");
+        } else if (*p < 0x20 || *p == 0x7f) {
+            o += sprintf(o, "\\x%02x", *p);
+        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            /* U+0080..U+009F in UTF-8: C1 controls such as CSI. */
+            o += sprintf(o, "\\u%04x", p[1]);
+            p++;
+        } else {
+            *o++ = (char)*p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static json_t *s_path(json_t *obj, const char *path)
+{
+    char copy[128];
+    snprintf(copy, sizeof(copy), "%s", path);
+    char *save = NULL;
+    for (char *part = strtok_r(copy, ".", &save); part && obj;
+         part = strtok_r(NULL, ".", &save))
+        obj = json_object_get(obj, part);
+    return obj;
+}
+
+/* The unescaped text of a scalar; "-" for null, objects and arrays. */
+static char *s_scalar(json_t *value)
+{
+    char buf[64];
+    if (json_is_string(value))
+        return strdup(json_string_value(value));
+    if (json_is_integer(value))
+        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(value));
+    else if (json_is_real(value))
+        snprintf(buf, sizeof(buf), "%g", json_real_value(value));
+    else if (json_is_boolean(value))
+        snprintf(buf, sizeof(buf), "%s",
+                 json_is_true(value) ? "true" : "false");
+    else
+        snprintf(buf, sizeof(buf), "-");
+    return strdup(buf);
+}
+
+static char *s_cell_raw(json_t *row, const cli_column_t *col)
+{
+    json_t *value = s_path(row, col->key);
+    char *text;
+    switch (col->kind) {
+    case CLI_CELL_BOOL:
+        return strdup(json_is_true(value) ? "yes" : "no");
+    case CLI_CELL_TIME:
+        text = s_scalar(value);
+        /* 2026-11-25T08:38:40.123Z -> 2026-11-25T08:38:40Z */
+        if (strlen(text) == 24 && text[19] == '.')
+            memmove(text + 19, text + 23, 2);
+        return text;
+    case CLI_CELL_RATIO: {
+        char *a = s_scalar(value);
+        char *b = s_scalar(s_path(row, col->key2));
+        text = malloc(strlen(a) + strlen(b) + 2);
+        assert(text);
+        sprintf(text, "%s/%s", a, b);
+        free(a);
+        free(b);
+        return text;
+    }
+    case CLI_CELL_DASH:
+        text = s_scalar(value);
+        if (!text[0]) {
+            free(text);
+            text = strdup("-");
+        }
+        return text;
+    default:
+        return s_scalar(value);
+    }
+}
+
+/* A cell as it is printed: formatted, then escaped. */
+static char *s_cell(json_t *row, const cli_column_t *col)
+{
+    char *raw = s_cell_raw(row, col);
+    assert(raw);
+    char *cell = cli_print_escape(raw);
+    free(raw);
+    return cell;
+}
+
+/* Columns on a terminal, for UTF-8 text: continuation bytes take none. */
+static size_t s_width(const char *text)
+{
+    size_t width = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        width += (*p & 0xc0) != 0x80;
+    return width;
+}
+
+static void s_print_row(char **cells, const size_t *width, size_t ncols)
+{
+    for (size_t c = 0; c < ncols; c++) {
+        fputs(cells[c], stdout);
+        if (c + 1 == ncols)
+            break;
+        for (size_t pad = s_width(cells[c]); pad < width[c] + 2; pad++)
+            putchar(' ');
+    }
+    putchar('\n');
+}
+
+void cli_print_table(json_t *rows, const cli_column_t *cols, size_t ncols)
+{
+    size_t nrows = json_array_size(rows) + 1;
+    char **cells = calloc(nrows * ncols, sizeof(*cells));
+    size_t *width = calloc(ncols, sizeof(*width));
+    assert(cells && width);
+    for (size_t r = 0; r < nrows; r++) {
+        for (size_t c = 0; c < ncols; c++) {
+            char **cell = &cells[r * ncols + c];
+            *cell = r == 0 ? strdup(cols[c].header)
+                           : s_cell(json_array_get(rows, r - 1), &cols[c]);
+            assert(*cell);
+            if (s_width(*cell) > width[c])
+                width[c] = s_width(*cell);
+        }
+    }
+    for (size_t r = 0; r < nrows; r++)
+        s_print_row(cells + r * ncols, width, ncols);
+    for (size_t i = 0; i < nrows * ncols; i++)
+        free(cells[i]);
+    free(cells);
+    free(width);
+}
+
+static void s_print_line(const char *label, const char *text)
+{
+    printf("%-16s %s\n", label, text);
+}
+
+void cli_print_line(const char *label, const char *text)
+{
+    char *cell = cli_print_escape(text);
+    s_print_line(label, cell);
+    free(cell);
+}
+
+void cli_print_fields(json_t *obj, const cli_column_t *fields, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (fields[i].kind != CLI_CELL_LIST) {
+            char *cell = s_cell(obj, &fields[i]);
+            s_print_line(fields[i].header, cell);
+            free(cell);
+            continue;
+        }
+        size_t j;
+        json_t *item;
+        json_array_foreach(s_path(obj, fields[i].key), j, item)
+        {
+            char *raw = s_scalar(item);
+            char *cell = cli_print_escape(raw);
+            s_print_line(fields[i].header, cell);
+            free(cell);
+            free(raw);
+        }
+    }
+}
+
+int cli_print_json(json_t *doc)
+{
+    if (json_dumpf(doc, stdout, JSON_INDENT(2)) != 0) {
+        cli_error("cannot write the output");
+        return CLI_EXIT_ERROR;
+    }
+    putchar('\n');
+    return CLI_EXIT_OK;
+}
+
+int cli_print_listing(const cli_t *cli, const char *key, json_t *rows,
+                      json_t *next, const cli_column_t *cols, size_t ncols)
+{
+    if (cli->output == CLI_OUTPUT_TABLE) {
+        cli_print_table(rows, cols, ncols);
+        return CLI_EXIT_OK;
+    }
+    json_t *doc = json_pack("{s:O}", key, rows);
+    assert(doc);
+    if (next)
+        json_object_set(doc, "next", next);
+    int status = cli_print_json(doc);
+    json_decref(doc);
+    return status;
+}

@@ -1,0 +1,54 @@
+/* cli_print.h - the one printing path of vfleetctl's admin verbs: rows of
+ * JSON objects as an aligned table, an object as "label value" lines, or
+ * the JSON itself; text from the controller escaped for the terminal. */
+#ifndef VFLEET_CLI_PRINT_H
+#define VFLEET_CLI_PRINT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "cli.h"
+
+typedef enum {
+    CLI_CELL_TEXT,  /* string, number or bool as is; null as "-" */
+    CLI_CELL_BOOL,  /* yes / no */
+    CLI_CELL_TIME,  /* RFC 3339, shown to the second */
+    CLI_CELL_RATIO, /* key/key2 */
+    CLI_CELL_DASH,  /* "-" for null or "" */
+    CLI_CELL_LIST,  /* an array of strings: one line per element */
+} cli_cell_kind_t;
+
+/* A table column, or a line of a detail view (header is then the label). */
+typedef struct {
+    const char *header;
+    const char *key; /* dotted path into the row object */
+    cli_cell_kind_t kind;
+    const char *key2; /* CLI_CELL_RATIO's denominator */
+} cli_column_t;
+
+#define CLI_NCOLS(cols) (sizeof(cols) / sizeof((cols)[0]))
+
+/* Returns a copy of text that is safe on a terminal (caller frees):
+ * backslash, C0 and C1 control characters and DEL are written as \\, \n,
+ * \t, \r, \xHH or \u00HH, the way ls -b and systemctl escape names. */
+char *cli_print_escape(const char *text);
+
+/* Prints rows (an array of objects) under a header line, each column
+ * padded to its widest cell. */
+void cli_print_table(json_t *rows, const cli_column_t *cols, size_t ncols);
+
+/* Prints one "label  value" line per field of obj. */
+void cli_print_fields(json_t *obj, const cli_column_t *fields, size_t n);
+
+/* Prints one "label  text" line of a detail view, text escaped. */
+void cli_print_line(const char *label, const char *text);
+
+/* Prints doc as indented JSON. Returns an exit status. */
+int cli_print_json(json_t *doc);
+
+/* A listing: with -o json the object {key: rows} (plus "next" when next
+ * is not NULL: a single page), else the table. Returns an exit status. */
+int cli_print_listing(const cli_t *cli, const char *key, json_t *rows,
+                      json_t *next, const cli_column_t *cols, size_t ncols);
+
+#endif
