@@ -135,6 +135,9 @@ static int s_put(s_ctx_t *c, const char *name, const void *bytes, size_t n)
      * even for zero bytes. */
     if (n == 0)
         return 0;
+    /* Unreachable while the field limits hold (test_vfp_limits builds the
+     * largest message of every id); kept so that a limit raised too far
+     * makes the encoder refuse what no receiver would take. */
     if (n > VFP_MSG_MAX - c->len)
         return s_fail(c, name, "message would exceed %u bytes", VFP_MSG_MAX);
     if (c->mode == S_WRITE) {
@@ -506,7 +509,7 @@ static int s_vf(s_ctx_t *c, vfp_vf_t *vf)
     S_TRY(s_u32(c, "max_tx_rate", &vf->max_tx_rate));
     S_TRY(s_bool(c, "settings_known", &vf->settings_known));
     S_TRY(s_bool(c, "in_use", &vf->in_use));
-    S_TRY(s_str(c, "note", vf->note, VFP_TEXT_MAX, false));
+    S_TRY(s_str(c, "note", vf->note, VFP_VF_NOTE_MAX, false));
     return 0;
 malformed:
     return -1;
@@ -851,11 +854,11 @@ static int s_result(s_ctx_t *c, vfp_result_t *r)
     if (r->kind != VFP_ITEM_VF && r->index != 0)
         return s_fail(c, "index", "is %u but only vf items have an index",
                       r->index);
-    S_TRY(s_str(c, "attribute", r->attribute, VFP_NAME_MAX, false));
+    S_TRY(s_str(c, "attribute", r->attribute, VFP_ATTRIBUTE_MAX, false));
     S_TRY(s_i32(c, "err", &r->err));
     if (r->err < 0)
         return s_fail(c, "err", "%" PRId32 " is negative", r->err);
-    S_TRY(s_str(c, "message", r->message, VFP_TEXT_MAX, false));
+    S_TRY(s_str(c, "message", r->message, VFP_RESULT_MESSAGE_MAX, false));
     return 0;
 malformed:
     return -1;

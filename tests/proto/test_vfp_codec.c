@@ -56,7 +56,8 @@ static void test_samples_cover_limits(void **state)
 {
     vfp_msg_t *msg = sample_msg(VFP_INVENTORY, SAMPLE_FULL);
     assert_int_equal(strlen(msg->u.inventory.host.hostname), VFP_HOSTNAME_MAX);
-    assert_int_equal(strlen(msg->u.inventory.pfs[0].vfs[0].note), VFP_TEXT_MAX);
+    assert_int_equal(strlen(msg->u.inventory.pfs[0].vfs[0].note),
+                     VFP_VF_NOTE_MAX);
     assert_int_equal(msg->u.inventory.pfs[1].vf_count, 0);
     vfp_msg_destroy(&msg);
     msg = sample_msg(VFP_INVENTORY, SAMPLE_MAX);
@@ -302,37 +303,6 @@ static void test_encode_refuses_invalid_model(void **state)
     vfp_msg_destroy(&msg);
 }
 
-/* Every field within its limit, and still too big for one message: 16384
- * VFs with 1 KiB notes. */
-static void test_encode_refuses_oversized_message(void **state)
-{
-    vfp_msg_t *msg = vfp_msg_new(VFP_INVENTORY);
-    vfp_inventory_t *inv = &msg->u.inventory;
-    strcpy(inv->host.hostname, "big");
-    inv->pf_count = VFP_HOST_VFS_MAX / VFP_VFS_MAX;
-    inv->pfs = calloc(inv->pf_count, sizeof *inv->pfs);
-    for (uint32_t i = 0; i < inv->pf_count; i++) {
-        vfp_pf_t *pf = &inv->pfs[i];
-        snprintf(pf->pci_addr, sizeof pf->pci_addr, "0000:%02x:00.0", i);
-        pf->vf_count = VFP_VFS_MAX;
-        pf->vfs = calloc(VFP_VFS_MAX, sizeof *pf->vfs);
-        for (uint32_t k = 0; k < VFP_VFS_MAX; k++) {
-            pf->vfs[k].index = (uint16_t)k;
-            memset(pf->vfs[k].note, 'n', VFP_TEXT_MAX);
-        }
-    }
-    vfp_decode_error_t err;
-    uint8_t *data = NULL;
-    size_t size = 0;
-    assert_int_equal(vfp_encode(msg, &data, &size, &err), -1);
-    assert_null(data);
-    assert_non_null(strstr(err.field, ".note"));
-    assert_string_equal(err.text, "message would exceed 16777216 bytes");
-    assert_int_equal(vfp_validate(msg, &err), -1);
-    assert_string_equal(err.text, "message would exceed 16777216 bytes");
-    vfp_msg_destroy(&msg);
-}
-
 static void test_destroy_accepts_null(void **state)
 {
     vfp_msg_t *msg = NULL;
@@ -354,7 +324,6 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_mac_format_and_parse),
         cmocka_unit_test(test_encode_refuses_invalid_model),
-        cmocka_unit_test(test_encode_refuses_oversized_message),
         cmocka_unit_test(test_destroy_accepts_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
