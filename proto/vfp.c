@@ -1163,8 +1163,9 @@ vfp_msg_t *vfp_decode(const uint8_t *data, size_t size, vfp_decode_error_t *err)
     /* The header is the same in every version, so even a message that will
      * not decode tells whom to answer and what it was (PROTOCOL.md,
      * "Versioning"). */
-    vfp_peek_header(data, size, &c.err->peer_version, &c.err->peer_msg_id,
-                    &c.err->peer_request_id);
+    c.err->peer_header =
+        vfp_peek_header(data, size, &c.err->peer_version, &c.err->peer_msg_id,
+                        &c.err->peer_request_id) == 0;
     if (size > VFP_MSG_MAX) {
         s_fail(&c, "message", "%zu bytes exceed the limit of %u", size,
                VFP_MSG_MAX);

@@ -319,10 +319,15 @@ typedef struct {
 /* Why a decode failed. `field` names the offending field as a path
  * ("inventory.pfs[2].vfs[5].vlan"), `text` says what was wrong with it. */
 typedef struct {
-    vfp_errcode_t code;       /* VFP_ERR_MALFORMED or VFP_ERR_VERSION */
-    uint8_t peer_version;     /* the header's version, when it could be read */
-    uint8_t peer_msg_id;      /* the header's msg_id and request_id, */
-    uint32_t peer_request_id; /* when all 8 header bytes could be read */
+    vfp_errcode_t code;   /* VFP_ERR_MALFORMED or VFP_ERR_VERSION */
+    uint8_t peer_version; /* the header's version, when it could be read */
+    /* All 8 header bytes were read and the signature matched, whatever
+     * else is wrong: peer_msg_id and peer_request_id are the message's, and
+     * an answer carries that request_id (PROTOCOL.md 7.6). False: nobody
+     * can be answered (PROTOCOL.md 7.6, rule 1). */
+    bool peer_header;
+    uint8_t peer_msg_id;
+    uint32_t peer_request_id;
     char field[128];
     char text[256];
 } vfp_decode_error_t;
