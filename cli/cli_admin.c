@@ -39,6 +39,7 @@ static int s_call(cli_t *cli, const s_request_t *req, json_t **body_p)
     zsys_handler_set(NULL);
     zsock_t *sock = zsock_new(ZMQ_DEALER);
     assert(sock);
+    vfp_socket_limit(sock);
     zsock_set_linger(sock, 0);
     zsock_set_rcvtimeo(sock, req->timeout_ms);
     int status = CLI_EXIT_ERROR;

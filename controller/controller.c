@@ -12,6 +12,7 @@
 
 #include "controller_int.h"
 #include "vfp_log.h"
+#include "vfp_transport.h"
 
 int64_t controller_now_ms(void)
 {
@@ -88,6 +89,7 @@ static int s_bind(zsock_t **sock_p, const char *what, const char *endpoint,
 {
     *sock_p = zsock_new(ZMQ_ROUTER);
     assert(*sock_p);
+    vfp_socket_limit(*sock_p);
     /* Peers that vanish must not leave unbounded queues behind. */
     zsock_set_router_mandatory(*sock_p, 0);
     zsock_set_sndhwm(*sock_p, 10000);
