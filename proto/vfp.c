@@ -1119,6 +1119,27 @@ int vfp_mac_parse(const char *text, uint8_t mac[6])
     return 0;
 }
 
+size_t vfp_utf8_trim(char *text)
+{
+    size_t len = strlen(text);
+    size_t lead = len;
+    while (lead > 0 && len - lead < 3 &&
+           ((unsigned char)text[lead - 1] & 0xc0) == 0x80)
+        lead--;
+    if (lead == 0)
+        return len;
+    unsigned char b = (unsigned char)text[lead - 1];
+    size_t need = (b & 0xe0) == 0xc0   ? 2
+                  : (b & 0xf0) == 0xe0 ? 3
+                  : (b & 0xf8) == 0xf0 ? 4
+                                       : 1;
+    if (b >= 0xc0 && len - lead + 1 < need) {
+        text[lead - 1] = '\0';
+        return lead - 1;
+    }
+    return len;
+}
+
 int vfp_version_choose(uint8_t peer_min, uint8_t peer_max)
 {
     if (peer_min == 0 || peer_min > peer_max)
@@ -1166,11 +1187,6 @@ vfp_msg_t *vfp_decode(const uint8_t *data, size_t size, vfp_decode_error_t *err)
     c.err->peer_header =
         vfp_peek_header(data, size, &c.err->peer_version, &c.err->peer_msg_id,
                         &c.err->peer_request_id) == 0;
-    if (size > VFP_MSG_MAX) {
-        s_fail(&c, "message", "%zu bytes exceed the limit of %u", size,
-               VFP_MSG_MAX);
-        goto malformed;
-    }
     uint16_t signature = 0;
     uint8_t version = 0, id = 0;
     uint32_t request_id = 0;
@@ -1182,13 +1198,19 @@ vfp_msg_t *vfp_decode(const uint8_t *data, size_t size, vfp_decode_error_t *err)
     }
     S_TRY(s_u8(&c, "header.version", &version));
     c.err->peer_version = version;
-    /* The version is checked before the id: a newer version may have
-     * message ids this build has never heard of. */
+    /* The version is checked before the size and the id: a newer version
+     * may have other limits, and message ids this build has never heard of
+     * (PROTOCOL.md, "Decoding rules"). */
     if (!s_version_supported(version)) {
         s_fail(&c, "header.version",
                "version %u is not supported (this build speaks %d..%d)",
                version, VFP_VERSION_MIN, VFP_VERSION);
         c.err->code = VFP_ERR_VERSION;
+        goto malformed;
+    }
+    if (size > VFP_MSG_MAX) {
+        s_fail(&c, "message", "%zu bytes exceed the limit of %u", size,
+               VFP_MSG_MAX);
         goto malformed;
     }
     S_TRY(s_u8(&c, "header.msg_id", &id));

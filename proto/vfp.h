@@ -359,6 +359,11 @@ char *vfp_mac_format(const uint8_t mac[6], char *buf);
 /* Parses "aa:bb:cc:dd:ee:ff" (case-insensitive). Returns 0 or -1. */
 int vfp_mac_parse(const char *text, uint8_t mac[6]);
 
+/* Drops an incomplete UTF-8 sequence from the end of the NUL-terminated
+ * text, as snprintf leaves one when it cuts a longer text to a field's
+ * limit, so the text stays valid for the wire. Returns its new length. */
+size_t vfp_utf8_trim(char *text);
+
 /* Checks a message against every rule the decoder enforces. Returns 0, or
  * -1 with the reason in *err. The encoder refuses what this refuses. */
 int vfp_validate(const vfp_msg_t *msg, vfp_decode_error_t *err);

@@ -303,6 +303,44 @@ static void test_encode_refuses_invalid_model(void **state)
     vfp_msg_destroy(&msg);
 }
 
+/* A text cut short by snprintf in the middle of a character is trimmed to
+ * the last whole one, and then encodes. */
+static void test_utf8_trim(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"", ""},
+        {"abc", "abc"},
+        {"r\xc3\xa9", "r\xc3\xa9"},
+        {"r\xc3", "r"},
+        {"\xe2\x9c\x93", "\xe2\x9c\x93"},
+        {"a\xe2\x9c", "a"},
+        {"a\xe2", "a"},
+        {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},
+        {"\xf0\x9f\x98", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "%s", cases[i].in);
+        assert_int_equal(vfp_utf8_trim(buf), strlen(cases[i].out));
+        assert_string_equal(buf, cases[i].out);
+    }
+    vfp_msg_t *msg = vfp_msg_new(VFP_APPLY_RESULT);
+    msg->u.apply_result.result_count = 1;
+    msg->u.apply_result.results = calloc(1, sizeof(vfp_result_t));
+    vfp_result_t *r = &msg->u.apply_result.results[0];
+    r->kind = VFP_ITEM_HUGEPAGES;
+    char text[2 * VFP_RESULT_MESSAGE_MAX] = "x";
+    for (size_t n = 1; n + 2 < sizeof text; n += 2)
+        memcpy(text + n, "\xc3\xa9", 3);
+    memcpy(r->message, text, VFP_RESULT_MESSAGE_MAX);
+    assert_int_equal(vfp_validate(msg, NULL), -1);
+    vfp_utf8_trim(r->message);
+    assert_int_equal(vfp_validate(msg, NULL), 0);
+    vfp_msg_destroy(&msg);
+}
+
 static void test_destroy_accepts_null(void **state)
 {
     vfp_msg_t *msg = NULL;
@@ -324,6 +362,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_mac_format_and_parse),
         cmocka_unit_test(test_encode_refuses_invalid_model),
+        cmocka_unit_test(test_utf8_trim),
         cmocka_unit_test(test_destroy_accepts_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
