@@ -43,7 +43,10 @@ int vfp_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg,
  * answer with an ERROR; an empty frame right after it is a REQ peer's
  * delimiter and is removed. Returns the message, or NULL with *err set: code
  * VFP_ERR_MALFORMED / VFP_ERR_VERSION for bad input (the frames are
- * consumed), VFP_OK when nothing was received (interrupted or timed out). */
+ * consumed), VFP_OK when nothing was received (interrupted or timed out).
+ * err->peer_header says whether the sender can be answered (PROTOCOL.md
+ * 7.6); it is false for a message that is not one frame (field
+ * "transport"). */
 vfp_msg_t *vfp_recv(zsock_t *sock, zframe_t **routing_id_p,
                     vfp_decode_error_t *err);
 

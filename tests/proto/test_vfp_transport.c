@@ -103,6 +103,7 @@ static void test_router_rejects_garbage(void **state)
     assert_int_equal(err.code, VFP_ERR_MALFORMED);
     assert_string_equal(err.field, "transport");
     assert_string_equal(err.text, "expected exactly 1 message frame, got 2");
+    assert_false(err.peer_header);
     assert_non_null(peer);
     zframe_t *first = peer;
     peer = NULL;
@@ -422,6 +423,7 @@ static void test_socket_limit(void **state)
     snprintf(text, sizeof text, "%u trailing byte(s) after the message",
              VFP_MSG_MAX - VFP_HEADER_SIZE - 16);
     assert_string_equal(err.text, text);
+    assert_true(err.peer_header);
     assert_int_equal(err.peer_request_id, 77);
     assert_non_null(peer);
     zframe_destroy(&peer);
