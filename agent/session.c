@@ -248,6 +248,7 @@ static int s_connect(s_session_t *self)
     self->dealer = zsock_new(ZMQ_DEALER);
     if (!self->dealer)
         return -1;
+    vfp_socket_limit(self->dealer);
     zsock_set_linger(self->dealer, 0);
     zsock_set_sndtimeo(self->dealer, 0);
     /* Queue nothing for a connection that is not up: the first message on

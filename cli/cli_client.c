@@ -59,6 +59,7 @@ cli_client_t *cli_client_new(const cli_t *cli)
     self->next_request_id = (uint32_t)getpid() << 8;
     self->sock = zsock_new(ZMQ_DEALER);
     assert(self->sock);
+    vfp_socket_limit(self->sock);
     zsock_set_linger(self->sock, 0);
     zsock_set_rcvtimeo(self->sock, (int)cli->timeout_ms);
     if (zsock_connect(self->sock, "%s", cli->controller) != 0) {

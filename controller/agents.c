@@ -371,7 +371,10 @@ void agents_handle_undecodable(agents_t *self, zframe_t *routing_id,
     (void)self;
     vfp_msg_t *answer = wire_decode_error_new(err);
     vfp_log_warnx("malformed message from an agent: %s: %s; %s", err->field,
-                  err->text, answer ? "dropped" : "an ERROR, not answered");
+                  err->text,
+                  answer             ? "answered"
+                  : err->peer_header ? "an ERROR, not answered"
+                                     : "no readable header, dropped");
     if (answer)
         s_queue(out, routing_id, answer);
 }

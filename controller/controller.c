@@ -121,6 +121,7 @@ static int s_bind(zsock_t **sock_p, const char *what, const char *endpoint,
 {
     *sock_p = zsock_new(ZMQ_ROUTER);
     assert(*sock_p);
+    vfp_socket_limit(*sock_p);
     /* Peers that vanish must not leave unbounded queues behind. */
     zsock_set_router_mandatory(*sock_p, 0);
     zsock_set_sndhwm(*sock_p, 10000);

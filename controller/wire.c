@@ -34,7 +34,9 @@ vfp_msg_t *wire_error_new(uint8_t version, uint32_t request_id,
 
 vfp_msg_t *wire_decode_error_new(const vfp_decode_error_t *err)
 {
-    if (err->peer_msg_id == VFP_ERROR)
+    /* PROTOCOL.md 7.6, rules 1 and 2: no header, nobody to answer; an
+     * ERROR is never answered. */
+    if (!err->peer_header || err->peer_msg_id == VFP_ERROR)
         return NULL;
     if (err->code == VFP_ERR_VERSION)
         return wire_error_new(VFP_VERSION_MIN, err->peer_request_id,

@@ -135,6 +135,9 @@ static int s_put(s_ctx_t *c, const char *name, const void *bytes, size_t n)
      * even for zero bytes. */
     if (n == 0)
         return 0;
+    /* Unreachable while the field limits hold (test_vfp_limits builds the
+     * largest message of every id); kept so that a limit raised too far
+     * makes the encoder refuse what no receiver would take. */
     if (n > VFP_MSG_MAX - c->len)
         return s_fail(c, name, "message would exceed %u bytes", VFP_MSG_MAX);
     if (c->mode == S_WRITE) {
@@ -506,7 +509,7 @@ static int s_vf(s_ctx_t *c, vfp_vf_t *vf)
     S_TRY(s_u32(c, "max_tx_rate", &vf->max_tx_rate));
     S_TRY(s_bool(c, "settings_known", &vf->settings_known));
     S_TRY(s_bool(c, "in_use", &vf->in_use));
-    S_TRY(s_str(c, "note", vf->note, VFP_TEXT_MAX, false));
+    S_TRY(s_str(c, "note", vf->note, VFP_VF_NOTE_MAX, false));
     return 0;
 malformed:
     return -1;
@@ -851,11 +854,11 @@ static int s_result(s_ctx_t *c, vfp_result_t *r)
     if (r->kind != VFP_ITEM_VF && r->index != 0)
         return s_fail(c, "index", "is %u but only vf items have an index",
                       r->index);
-    S_TRY(s_str(c, "attribute", r->attribute, VFP_NAME_MAX, false));
+    S_TRY(s_str(c, "attribute", r->attribute, VFP_ATTRIBUTE_MAX, false));
     S_TRY(s_i32(c, "err", &r->err));
     if (r->err < 0)
         return s_fail(c, "err", "%" PRId32 " is negative", r->err);
-    S_TRY(s_str(c, "message", r->message, VFP_TEXT_MAX, false));
+    S_TRY(s_str(c, "message", r->message, VFP_RESULT_MESSAGE_MAX, false));
     return 0;
 malformed:
     return -1;
@@ -1116,6 +1119,27 @@ int vfp_mac_parse(const char *text, uint8_t mac[6])
     return 0;
 }
 
+size_t vfp_utf8_trim(char *text)
+{
+    size_t len = strlen(text);
+    size_t lead = len;
+    while (lead > 0 && len - lead < 3 &&
+           ((unsigned char)text[lead - 1] & 0xc0) == 0x80)
+        lead--;
+    if (lead == 0)
+        return len;
+    unsigned char b = (unsigned char)text[lead - 1];
+    size_t need = (b & 0xe0) == 0xc0   ? 2
+                  : (b & 0xf0) == 0xe0 ? 3
+                  : (b & 0xf8) == 0xf0 ? 4
+                                       : 1;
+    if (b >= 0xc0 && len - lead + 1 < need) {
+        text[lead - 1] = '\0';
+        return lead - 1;
+    }
+    return len;
+}
+
 int vfp_version_choose(uint8_t peer_min, uint8_t peer_max)
 {
     if (peer_min == 0 || peer_min > peer_max)
@@ -1160,13 +1184,9 @@ vfp_msg_t *vfp_decode(const uint8_t *data, size_t size, vfp_decode_error_t *err)
     /* The header is the same in every version, so even a message that will
      * not decode tells whom to answer and what it was (PROTOCOL.md,
      * "Versioning"). */
-    vfp_peek_header(data, size, &c.err->peer_version, &c.err->peer_msg_id,
-                    &c.err->peer_request_id);
-    if (size > VFP_MSG_MAX) {
-        s_fail(&c, "message", "%zu bytes exceed the limit of %u", size,
-               VFP_MSG_MAX);
-        goto malformed;
-    }
+    c.err->peer_header =
+        vfp_peek_header(data, size, &c.err->peer_version, &c.err->peer_msg_id,
+                        &c.err->peer_request_id) == 0;
     uint16_t signature = 0;
     uint8_t version = 0, id = 0;
     uint32_t request_id = 0;
@@ -1178,13 +1198,19 @@ vfp_msg_t *vfp_decode(const uint8_t *data, size_t size, vfp_decode_error_t *err)
     }
     S_TRY(s_u8(&c, "header.version", &version));
     c.err->peer_version = version;
-    /* The version is checked before the id: a newer version may have
-     * message ids this build has never heard of. */
+    /* The version is checked before the size and the id: a newer version
+     * may have other limits, and message ids this build has never heard of
+     * (PROTOCOL.md, "Decoding rules"). */
     if (!s_version_supported(version)) {
         s_fail(&c, "header.version",
                "version %u is not supported (this build speaks %d..%d)",
                version, VFP_VERSION_MIN, VFP_VERSION);
         c.err->code = VFP_ERR_VERSION;
+        goto malformed;
+    }
+    if (size > VFP_MSG_MAX) {
+        s_fail(&c, "message", "%zu bytes exceed the limit of %u", size,
+               VFP_MSG_MAX);
         goto malformed;
     }
     S_TRY(s_u8(&c, "header.msg_id", &id));

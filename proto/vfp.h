@@ -20,27 +20,39 @@
 
 /* Limits. String limits are in bytes, excluding the terminating NUL that the
  * decoded model adds. A field over its limit is a decode error. */
-#define VFP_NAME_MAX 64         /* ifname, driver, network, attribute, ... */
-#define VFP_HOSTNAME_MAX 253    /* DNS name limit */
-#define VFP_PCI_ADDR_MAX 32     /* "0000:86:02.0", or a non-PCI bus id */
-#define VFP_TEXT_MAX 1024       /* error messages, notes, reasons */
-#define VFP_BODY_MAX (4u << 20) /* admin request/reply body, bytes */
-#define VFP_MSG_MAX (16u << 20) /* whole encoded message */
-#define VFP_PFS_MAX 256         /* PFs per host */
-#define VFP_VFS_MAX 1024        /* VFs per PF */
-#define VFP_HOST_VFS_MAX 16384  /* VFs in one INVENTORY or delta, all PFs */
-#define VFP_APPLY_VFS_MAX 16384 /* VF items in one APPLY */
-#define VFP_RESULTS_MAX 65536   /* items in one APPLY_RESULT */
-#define VFP_HUGEPAGES_MAX 8     /* hugepage pool sizes per host */
-#define VFP_REASONS_MAX 16      /* IOMMU not-ready reasons */
-#define VFP_PARAMS_MAX 32       /* admin request parameters */
-#define VFP_REMOVED_MAX 256     /* removed PFs in one delta */
-#define VFP_VLAN_MAX 4095       /* 12-bit VLAN id as read; 0 = no VLAN */
+#define VFP_NAME_MAX 64      /* ifname, driver, version, verb, ... */
+#define VFP_HOSTNAME_MAX 253 /* DNS name limit */
+#define VFP_PCI_ADDR_MAX 32  /* "0000:86:02.0", or a non-PCI bus id */
+#define VFP_TEXT_MAX 1024    /* error texts, PF notes, reasons */
+/* Fields repeated per VF or per result get shorter limits, so that every
+ * message built within these limits fits VFP_MSG_MAX (PROTOCOL.md, "Limits";
+ * test_vfp_limits builds the largest message of every id). */
+#define VFP_VF_NOTE_MAX 512       /* INVENTORY VF note */
+#define VFP_ATTRIBUTE_MAX 16      /* RESULT attribute: "link_state", "2048kB" */
+#define VFP_RESULT_MESSAGE_MAX 80 /* RESULT message */
+#define VFP_BODY_MAX (4u << 20)   /* admin request/reply body, bytes */
+#define VFP_MSG_MAX (16u << 20)   /* whole encoded message */
+#define VFP_PFS_MAX 256           /* PFs per host */
+#define VFP_VFS_MAX 1024          /* VFs per PF */
+#define VFP_HOST_VFS_MAX 16384    /* VFs in one INVENTORY or delta, all PFs */
+#define VFP_APPLY_VFS_MAX 16384   /* VF items in one APPLY */
+#define VFP_HUGEPAGES_MAX 8       /* hugepage pool sizes per host */
+#define VFP_REASONS_MAX 16        /* IOMMU not-ready reasons */
+#define VFP_PARAMS_MAX 32         /* admin request parameters */
+#define VFP_REMOVED_MAX 256       /* removed PFs in one delta */
+/* Settings of one APPLY VF, the bits of VFP_SET_ALL. */
+#define VFP_APPLY_VF_ATTRS 7
+/* Items in one APPLY_RESULT: room for one result per item of the largest
+ * APPLY (each PF's VF count, each set attribute of each VF, each pool), so
+ * the agent answers any valid APPLY with one APPLY_RESULT. */
+#define VFP_RESULTS_MAX                                                        \
+    (VFP_PFS_MAX + VFP_APPLY_VFS_MAX * VFP_APPLY_VF_ATTRS + VFP_HUGEPAGES_MAX)
+#define VFP_VLAN_MAX 4095 /* 12-bit VLAN id as read; 0 = no VLAN */
 /* The highest VLAN id an APPLY may ask for: 4095 is reserved by 802.1Q, so
  * it can be read back from a NIC but never set. policy/ restates it as
  * POLICY_VLAN_MAX (it depends on nothing of ours); a test holds them equal. */
 #define VFP_APPLY_VLAN_MAX 4094
-#define VFP_QOS_MAX 7           /* 802.1p priority */
+#define VFP_QOS_MAX 7 /* 802.1p priority */
 
 typedef enum {
     VFP_HELLO = 1,
@@ -109,7 +121,7 @@ typedef struct {
     uint32_t max_tx_rate; /* Mbit/s, 0 = unlimited */
     bool settings_known;  /* MAC..rates were read from the kernel */
     bool in_use;          /* held by a guest or a host netdev that is up */
-    char note[VFP_TEXT_MAX + 1]; /* what could not be read, and why */
+    char note[VFP_VF_NOTE_MAX + 1]; /* what could not be read, and why */
 } vfp_vf_t;
 
 typedef struct {
@@ -199,7 +211,7 @@ enum {
     VFP_SET_LINK_STATE = 1u << 4,
     VFP_SET_RATE = 1u << 5, /* min and max tx rate together */
     VFP_SET_MTU = 1u << 6,
-    VFP_SET_ALL = (1u << 7) - 1,
+    VFP_SET_ALL = (1u << VFP_APPLY_VF_ATTRS) - 1,
 };
 
 typedef struct {
@@ -246,11 +258,11 @@ typedef enum {
 
 typedef struct {
     vfp_item_kind_t kind;
-    char pf[VFP_PCI_ADDR_MAX + 1];    /* "" for hugepages */
-    uint16_t index;                   /* VF index, or 0 */
-    char attribute[VFP_NAME_MAX + 1]; /* "mac", "vlan", ..., "2048kB" */
-    int32_t err;                      /* 0 = ok, else a positive errno */
-    char message[VFP_TEXT_MAX + 1];
+    char pf[VFP_PCI_ADDR_MAX + 1];         /* "" for hugepages */
+    uint16_t index;                        /* VF index, or 0 */
+    char attribute[VFP_ATTRIBUTE_MAX + 1]; /* "mac", "vlan", ..., "2048kB" */
+    int32_t err;                           /* 0 = ok, else a positive errno */
+    char message[VFP_RESULT_MESSAGE_MAX + 1];
 } vfp_result_t;
 
 typedef struct {
@@ -307,10 +319,15 @@ typedef struct {
 /* Why a decode failed. `field` names the offending field as a path
  * ("inventory.pfs[2].vfs[5].vlan"), `text` says what was wrong with it. */
 typedef struct {
-    vfp_errcode_t code;       /* VFP_ERR_MALFORMED or VFP_ERR_VERSION */
-    uint8_t peer_version;     /* the header's version, when it could be read */
-    uint8_t peer_msg_id;      /* the header's msg_id and request_id, */
-    uint32_t peer_request_id; /* when all 8 header bytes could be read */
+    vfp_errcode_t code;   /* VFP_ERR_MALFORMED or VFP_ERR_VERSION */
+    uint8_t peer_version; /* the header's version, when it could be read */
+    /* All 8 header bytes were read and the signature matched, whatever
+     * else is wrong: peer_msg_id and peer_request_id are the message's, and
+     * an answer carries that request_id (PROTOCOL.md 7.6). False: nobody
+     * can be answered (PROTOCOL.md 7.6, rule 1). */
+    bool peer_header;
+    uint8_t peer_msg_id;
+    uint32_t peer_request_id;
     char field[128];
     char text[256];
 } vfp_decode_error_t;
@@ -341,6 +358,11 @@ char *vfp_mac_format(const uint8_t mac[6], char *buf);
 
 /* Parses "aa:bb:cc:dd:ee:ff" (case-insensitive). Returns 0 or -1. */
 int vfp_mac_parse(const char *text, uint8_t mac[6]);
+
+/* Drops an incomplete UTF-8 sequence from the end of the NUL-terminated
+ * text, as snprintf leaves one when it cuts a longer text to a field's
+ * limit, so the text stays valid for the wire. Returns its new length. */
+size_t vfp_utf8_trim(char *text);
 
 /* Checks a message against every rule the decoder enforces. Returns 0, or
  * -1 with the reason in *err. The encoder refuses what this refuses. */

@@ -5,6 +5,12 @@
 #include <errno.h>
 #include <string.h>
 
+void vfp_socket_limit(zsock_t *sock)
+{
+    assert(sock);
+    zsock_set_maxmsgsize(sock, VFP_MSG_MAX);
+}
+
 int vfp_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg,
              vfp_decode_error_t *err)
 {
@@ -22,8 +28,12 @@ int vfp_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg,
     if (vfp_encode(msg, &data, &size, err))
         return -1;
     zmsg_t *zmsg = zmsg_new();
-    if (router)
+    if (router) {
         zmsg_append(zmsg, &(zframe_t *){zframe_dup(routing_id)});
+        /* A REQ peer drops any answer without its delimiter. */
+        if (zframe_more(routing_id))
+            zmsg_addmem(zmsg, NULL, 0);
+    }
     zframe_t *frame = zframe_new(data, size);
     free(data);
     zmsg_append(zmsg, &frame);
@@ -34,6 +44,23 @@ int vfp_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg,
         return -1;
     }
     return 0;
+}
+
+/* Takes the envelope off a message received on a ROUTER: the routing id,
+ * and the empty delimiter frame a REQ peer puts before its message. The
+ * routing id's MORE flag records which of the two envelopes came in. */
+static zframe_t *s_open_envelope(zmsg_t *zmsg)
+{
+    zframe_t *routing_id = zmsg_pop(zmsg);
+    zframe_t *first = zmsg_first(zmsg);
+    bool req = zmsg_size(zmsg) >= 2 && zframe_size(first) == 0;
+    if (req) {
+        zframe_t *delimiter = zmsg_pop(zmsg);
+        zframe_destroy(&delimiter);
+    }
+    if (routing_id)
+        zframe_set_more(routing_id, req);
+    return routing_id;
 }
 
 vfp_msg_t *vfp_recv(zsock_t *sock, zframe_t **routing_id_p,
@@ -49,7 +76,7 @@ vfp_msg_t *vfp_recv(zsock_t *sock, zframe_t **routing_id_p,
     if (!zmsg)
         return NULL;
     if (router) {
-        zframe_t *routing_id = zmsg_pop(zmsg);
+        zframe_t *routing_id = s_open_envelope(zmsg);
         /* Without asserts, a caller that wants no routing id still gets
          * the message decoded rather than a crash. */
         if (routing_id_p)

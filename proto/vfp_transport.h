@@ -13,22 +13,40 @@
 #define VFP_DEFAULT_ADMIN_ENDPOINT                                             \
     "ipc://" VFP_DEFAULT_STATE_DIR "/" VFP_ADMIN_SOCKET_NAME
 
+/* Applies the protocol's limits to a socket, right after it is created:
+ * ZMQ_MAXMSGSIZE = VFP_MSG_MAX, so libzmq drops a peer that sends a larger
+ * frame (and its connection) before reading it into memory. High-water
+ * marks are left to the socket's owner: ZeroMQ counts them in messages, not
+ * bytes, so they cannot bound memory by themselves, and what a queue may
+ * hold is the daemon's configuration (the controller sets its own). */
+void vfp_socket_limit(zsock_t *sock);
+
 /* A vfp message is exactly one ZeroMQ frame. On a ROUTER socket it is
- * preceded by the peer's routing id frame; DEALER sockets send and receive
- * the message frame alone (PROTOCOL.md, "Transport").
+ * preceded by the peer's envelope: its routing id frame, and for a REQ peer
+ * the empty delimiter frame after it. DEALER (and REQ) sockets send and
+ * receive the message frame alone (PROTOCOL.md, "Transport").
  *
  * vfp_send: encodes and sends msg. routing_id is required on a ROUTER and
  * must be NULL otherwise; it is not consumed. Returns 0, or -1 with *err
- * set (invalid message) or errno set (socket error, err->code VFP_OK). */
+ * set (invalid message) or errno set (socket error, err->code VFP_OK).
+ * The routing id's MORE flag (zframe_more) says which envelope to send:
+ * set, the REQ envelope with its delimiter; clear, the routing id alone.
+ * vfp_recv sets it on the routing id it returns; a frame made with
+ * zframe_new or zframe_dup has it clear, so to answer a REQ peer pass the
+ * very frame vfp_recv returned (or set the flag on the copy). */
 int vfp_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg,
              vfp_decode_error_t *err);
 
 /* vfp_recv: receives one ZeroMQ message (blocking, or honouring the socket's
  * receive timeout) and decodes it. On a ROUTER, *routing_id_p receives the
  * peer's id (caller destroys it), also when decoding fails, so the caller can
- * answer with an ERROR. Returns the message, or NULL with *err set: code
+ * answer with an ERROR; an empty frame right after it is a REQ peer's
+ * delimiter and is removed. Returns the message, or NULL with *err set: code
  * VFP_ERR_MALFORMED / VFP_ERR_VERSION for bad input (the frames are
- * consumed), VFP_OK when nothing was received (interrupted or timed out). */
+ * consumed), VFP_OK when nothing was received (interrupted or timed out).
+ * err->peer_header says whether the sender can be answered (PROTOCOL.md
+ * 7.6); it is false for a message that is not one frame (field
+ * "transport"). */
 vfp_msg_t *vfp_recv(zsock_t *sock, zframe_t **routing_id_p,
                     vfp_decode_error_t *err);
 

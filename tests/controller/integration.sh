@@ -227,7 +227,7 @@ badinput)
 		fail "bad input changed the stored inventory"
 	ctl -o json hosts | jq -e '[.hosts[].name] | index("bad-version") == null' \
 		>/dev/null || fail "a host with an incompatible version was registered"
-	grep -q 'malformed message from an agent: inventory.pfs\[0\].num_vfs: 129 exceeds total_vfs 128; dropped' \
+	grep -q 'malformed message from an agent: inventory.pfs\[0\].num_vfs: 129 exceeds total_vfs 128; answered' \
 		"$work/controller.log" || fail "no log line for the malformed inventory"
 	grep -q 'host bad-too-many-vfs: INVENTORY dropped: PF 0000:3b:00.0: 4 VFs listed but num_vfs is 3' \
 		"$work/controller.log" || fail "no log line for the invalid inventory"
@@ -237,13 +237,13 @@ badinput)
 conformance)
 	# PROTOCOL.md 7.6 on both sockets.
 	start_controller
-	for kind in error bad-error; do
+	for kind in error bad-error headerless; do
 		out=$("$peer_bin" --controller "$agents" --host "c-$kind" \
-			--send-bad "$kind") || fail "agent socket answered an ERROR: $out"
+			--send-bad "$kind") || fail "agent socket answered $kind: $out"
 	done
-	for kind in admin-error admin-bad-error; do
+	for kind in admin-error admin-bad-error admin-headerless; do
 		out=$("$peer_bin" --controller "$admin" --send-bad "$kind") ||
-			fail "admin socket answered an ERROR: $out"
+			fail "admin socket answered $kind: $out"
 	done
 	out=$("$peer_bin" --controller "$agents" --host c-trunc \
 		--send-bad truncated) || fail "truncated: no ERROR: $out"
@@ -263,7 +263,7 @@ conformance)
 	"VERSION "*"(request_id 1)") ;;
 	*) fail "version: $out" ;;
 	esac
-	ctl -o json hosts | jq -e '[.hosts[].name] == ["c-bad-error", "c-error"]' \
+	ctl -o json hosts | jq -e '[.hosts[].name] == ["c-bad-error", "c-error", "c-headerless"]' \
 		>/dev/null || fail "hosts after the conformance cases"
 	kill -0 "$controller_pid" || fail "controller died"
 	;;

@@ -20,9 +20,10 @@
  * unexpected; and, with --controller naming the admin endpoint,
  * admin-garbage, admin-unknown-verb, admin-bad-param (the status of the
  * REPLY, or the ERROR, is printed). KIND error, bad-error, admin-error and
- * admin-bad-error send an ERROR (a valid one, or one that does not decode)
- * and expect silence: they print "no answer" and exit 0, or print the
- * answer and exit 1.
+ * admin-bad-error send an ERROR (a valid one, or one that does not decode),
+ * and KIND headerless and admin-headerless a frame too short to hold a
+ * header; all of them expect silence: they print "no answer" and exit 0,
+ * or print the answer and exit 1.
  *
  * --request VERB sends one admin REQUEST without parameters to the admin
  * endpoint named by --controller (vfleetctl has no verb for everything
@@ -166,7 +167,8 @@ static int s_request(const options_t *opt)
     return rc;
 }
 
-/* An ERROR, valid or not decodable, is never answered: wait a second for
+/* An ERROR, valid or not decodable, and a frame without a readable header
+ * are never answered (PROTOCOL.md 7.6, rules 1 and 2): wait a second for
  * anything at all. */
 static int s_send_error_expect_silence(const options_t *opt, bool admin)
 {
@@ -177,7 +179,10 @@ static int s_send_error_expect_silence(const options_t *opt, bool admin)
         peer_destroy(&peer);
         return 1;
     }
-    if (strstr(opt->bad, "bad-error")) {
+    if (strstr(opt->bad, "headerless")) {
+        zframe_t *frame = zframe_new("VF\x01\x09\0", 5);
+        zframe_send(&frame, peer_sock(peer), 0);
+    } else if (strstr(opt->bad, "bad-error")) {
         /* ERROR code 99 does not exist: the body does not decode. */
         zframe_t *frame = zframe_new("VF\x01\x08\0\0\0\x05\0\x63\0\x01x", 13);
         zframe_send(&frame, peer_sock(peer), 0);
@@ -202,10 +207,12 @@ static int s_send_error_expect_silence(const options_t *opt, bool admin)
 
 static int s_send_bad(const options_t *opt)
 {
-    if (strcmp(opt->bad, "error") == 0 || strcmp(opt->bad, "bad-error") == 0)
+    if (strcmp(opt->bad, "error") == 0 || strcmp(opt->bad, "bad-error") == 0 ||
+        strcmp(opt->bad, "headerless") == 0)
         return s_send_error_expect_silence(opt, false);
     if (strcmp(opt->bad, "admin-error") == 0 ||
-        strcmp(opt->bad, "admin-bad-error") == 0)
+        strcmp(opt->bad, "admin-bad-error") == 0 ||
+        strcmp(opt->bad, "admin-headerless") == 0)
         return s_send_error_expect_silence(opt, true);
     if (strncmp(opt->bad, "admin-", 6) == 0)
         return s_send_bad_admin(opt);

@@ -299,7 +299,7 @@ static void test_page_ends_before_the_body_limit(void **state)
     vfp_msg_t *inv = peer_inventory_new("big", 1, 96, 110, 0);
     for (uint32_t i = 0; i < 96; i++)
         for (uint32_t k = 0; k < 110; k++)
-            memset(inv->u.inventory.pfs[i].vfs[k].note, 'n', 600);
+            memset(inv->u.inventory.pfs[i].vfs[k].note, 'n', VFP_VF_NOTE_MAX);
     assert_int_equal(
         db_inventory_replace(fx->db, "big", &inv->u.inventory, 2000, &err), 0);
     vfp_msg_destroy(&inv);

@@ -20,6 +20,7 @@ peer_t *peer_new(const char *endpoint, const char *hostname)
     snprintf(self->hostname, sizeof(self->hostname), "%s", hostname);
     self->sock = zsock_new(ZMQ_DEALER);
     assert(self->sock);
+    vfp_socket_limit(self->sock);
     zsock_set_linger(self->sock, 1000);
     zsock_set_sndhwm(self->sock, 0);
     if (zsock_connect(self->sock, "%s", endpoint) != 0) {

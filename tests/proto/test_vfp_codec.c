@@ -56,7 +56,8 @@ static void test_samples_cover_limits(void **state)
 {
     vfp_msg_t *msg = sample_msg(VFP_INVENTORY, SAMPLE_FULL);
     assert_int_equal(strlen(msg->u.inventory.host.hostname), VFP_HOSTNAME_MAX);
-    assert_int_equal(strlen(msg->u.inventory.pfs[0].vfs[0].note), VFP_TEXT_MAX);
+    assert_int_equal(strlen(msg->u.inventory.pfs[0].vfs[0].note),
+                     VFP_VF_NOTE_MAX);
     assert_int_equal(msg->u.inventory.pfs[1].vf_count, 0);
     vfp_msg_destroy(&msg);
     msg = sample_msg(VFP_INVENTORY, SAMPLE_MAX);
@@ -302,34 +303,41 @@ static void test_encode_refuses_invalid_model(void **state)
     vfp_msg_destroy(&msg);
 }
 
-/* Every field within its limit, and still too big for one message: 16384
- * VFs with 1 KiB notes. */
-static void test_encode_refuses_oversized_message(void **state)
+/* A text cut short by snprintf in the middle of a character is trimmed to
+ * the last whole one, and then encodes. */
+static void test_utf8_trim(void **state)
 {
-    vfp_msg_t *msg = vfp_msg_new(VFP_INVENTORY);
-    vfp_inventory_t *inv = &msg->u.inventory;
-    strcpy(inv->host.hostname, "big");
-    inv->pf_count = VFP_HOST_VFS_MAX / VFP_VFS_MAX;
-    inv->pfs = calloc(inv->pf_count, sizeof *inv->pfs);
-    for (uint32_t i = 0; i < inv->pf_count; i++) {
-        vfp_pf_t *pf = &inv->pfs[i];
-        snprintf(pf->pci_addr, sizeof pf->pci_addr, "0000:%02x:00.0", i);
-        pf->vf_count = VFP_VFS_MAX;
-        pf->vfs = calloc(VFP_VFS_MAX, sizeof *pf->vfs);
-        for (uint32_t k = 0; k < VFP_VFS_MAX; k++) {
-            pf->vfs[k].index = (uint16_t)k;
-            memset(pf->vfs[k].note, 'n', VFP_TEXT_MAX);
-        }
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"", ""},
+        {"abc", "abc"},
+        {"r\xc3\xa9", "r\xc3\xa9"},
+        {"r\xc3", "r"},
+        {"\xe2\x9c\x93", "\xe2\x9c\x93"},
+        {"a\xe2\x9c", "a"},
+        {"a\xe2", "a"},
+        {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},
+        {"\xf0\x9f\x98", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char buf[16];
+        snprintf(buf, sizeof buf, "%s", cases[i].in);
+        assert_int_equal(vfp_utf8_trim(buf), strlen(cases[i].out));
+        assert_string_equal(buf, cases[i].out);
     }
-    vfp_decode_error_t err;
-    uint8_t *data = NULL;
-    size_t size = 0;
-    assert_int_equal(vfp_encode(msg, &data, &size, &err), -1);
-    assert_null(data);
-    assert_non_null(strstr(err.field, ".note"));
-    assert_string_equal(err.text, "message would exceed 16777216 bytes");
-    assert_int_equal(vfp_validate(msg, &err), -1);
-    assert_string_equal(err.text, "message would exceed 16777216 bytes");
+    vfp_msg_t *msg = vfp_msg_new(VFP_APPLY_RESULT);
+    msg->u.apply_result.result_count = 1;
+    msg->u.apply_result.results = calloc(1, sizeof(vfp_result_t));
+    vfp_result_t *r = &msg->u.apply_result.results[0];
+    r->kind = VFP_ITEM_HUGEPAGES;
+    char text[2 * VFP_RESULT_MESSAGE_MAX] = "x";
+    for (size_t n = 1; n + 2 < sizeof text; n += 2)
+        memcpy(text + n, "\xc3\xa9", 3);
+    memcpy(r->message, text, VFP_RESULT_MESSAGE_MAX);
+    assert_int_equal(vfp_validate(msg, NULL), -1);
+    vfp_utf8_trim(r->message);
+    assert_int_equal(vfp_validate(msg, NULL), 0);
     vfp_msg_destroy(&msg);
 }
 
@@ -354,7 +362,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_mac_format_and_parse),
         cmocka_unit_test(test_encode_refuses_invalid_model),
-        cmocka_unit_test(test_encode_refuses_oversized_message),
+        cmocka_unit_test(test_utf8_trim),
         cmocka_unit_test(test_destroy_accepts_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -466,8 +466,8 @@ static const s_case_t s_cases[] = {
      NULL, "boolean is 255"},
     {VFP_INVENTORY, "inventory.pfs[0].vfs[1].in_use", U8(2), BAD, NULL,
      "boolean is 2"},
-    {VFP_INVENTORY, "inventory.pfs[0].vfs[1].note", FILL(1025), BAD, NULL,
-     "exceeds the limit of 1024"},
+    {VFP_INVENTORY, "inventory.pfs[0].vfs[1].note", FILL(513), BAD, NULL,
+     "exceeds the limit of 512"},
     {VFP_INVENTORY, "inventory.pfs[0].vfs[1].driver", STR("\xfe"), BAD, NULL,
      "UTF-8"},
     {VFP_INVENTORY, "inventory.pfs[0].vfs[0].pci_addr", FILL(33), BAD, NULL,
@@ -548,8 +548,8 @@ static const s_case_t s_cases[] = {
     {VFP_APPLY, "apply.hugepages[1].size_kb", U32(2048), BAD, NULL,
      "2048 kB already listed at [0]"},
     /* APPLY_RESULT */
-    {VFP_APPLY_RESULT, "apply_result.results", U32(65537), BAD, NULL,
-     "65537 items exceed the limit of 65536"},
+    {VFP_APPLY_RESULT, "apply_result.results", U32(114953), BAD, NULL,
+     "114953 items exceed the limit of 114952"},
     {VFP_APPLY_RESULT, "apply_result.results[0].kind", U8(0), BAD, NULL,
      "0 is out of range 1..3"},
     {VFP_APPLY_RESULT, "apply_result.results[0].kind", U8(4), BAD, NULL,
@@ -564,10 +564,10 @@ static const s_case_t s_cases[] = {
      "is 1 but only vf items have an index"},
     {VFP_APPLY_RESULT, "apply_result.results[1].err", U32(0xffffffff), BAD,
      NULL, "-1 is negative"},
-    {VFP_APPLY_RESULT, "apply_result.results[1].attribute", FILL(65), BAD, NULL,
-     "exceeds the limit of 64"},
-    {VFP_APPLY_RESULT, "apply_result.results[1].message", FILL(1025), BAD, NULL,
-     "exceeds the limit of 1024"},
+    {VFP_APPLY_RESULT, "apply_result.results[1].attribute", FILL(17), BAD, NULL,
+     "exceeds the limit of 16"},
+    {VFP_APPLY_RESULT, "apply_result.results[1].message", FILL(81), BAD, NULL,
+     "exceeds the limit of 80"},
     /* ERROR */
     {VFP_ERROR, "error.code", U16(0), BAD, NULL, "0 is out of range 1..11"},
     {VFP_ERROR, "error.code", U16(12), BAD, NULL, "12 is out of range 1..11"},
@@ -596,6 +596,21 @@ static const s_case_t s_cases[] = {
     {VFP_REPLY, "reply.body", U32(0xffffffff), BAD, NULL, "exceeds"},
 };
 
+/* Whatever is wrong after the signature, the error still carries the
+ * header as received, so the receiver can answer with its request_id. */
+static void s_expect_header(const vfp_decode_error_t *err, const s_case_t *c)
+{
+    bool signature = strcmp(c->target, "header.signature") == 0;
+    bool version = strcmp(c->target, "header.version") == 0;
+    bool msg_id = strcmp(c->target, "header.msg_id") == 0;
+    assert_int_equal(err->peer_header, !signature);
+    if (signature)
+        return;
+    assert_int_equal(err->peer_version, version ? c->num : 1);
+    assert_int_equal(err->peer_msg_id, msg_id ? c->num : c->id);
+    assert_int_equal(err->peer_request_id, 77);
+}
+
 static void test_malformed_table(void **state)
 {
     toks_t *l = malloc(sizeof *l);
@@ -621,6 +636,7 @@ static void test_malformed_table(void **state)
                      i, c->target, vfp_errcode_name(c->code), field, c->text,
                      vfp_errcode_name(err.code), err.field, err.text);
         }
+        s_expect_header(&err, c);
         covered[c->id]++;
     }
     /* Every message type has cases of its own (HEARTBEAT: the header's). */
@@ -752,7 +768,7 @@ static void s_encode_sample(vfp_id_t id, sample_kind_t kind, uint8_t **data,
 }
 
 static void s_expect_truncated(const uint8_t *data, size_t cut, int id,
-                               int kind)
+                               int kind, uint32_t request_id)
 {
     /* A copy of exactly `cut` bytes, so that a read past the end is caught
      * by ASan and valgrind, not merely wrong. */
@@ -764,6 +780,14 @@ static void s_expect_truncated(const uint8_t *data, size_t cut, int id,
     if (msg || err.code != VFP_ERR_MALFORMED || !strstr(err.text, "truncated"))
         fail_msg("%s kind %d cut at %zu: %s \"%s\"", vfp_id_name(id), kind, cut,
                  err.field, err.text);
+    /* From 8 bytes on, the header tells whom to answer. */
+    bool header = cut >= VFP_HEADER_SIZE;
+    if (err.peer_header != header ||
+        (header &&
+         (err.peer_msg_id != id || err.peer_request_id != request_id)))
+        fail_msg("%s kind %d cut at %zu: header %d msg_id %u request_id %u",
+                 vfp_id_name(id), kind, cut, err.peer_header, err.peer_msg_id,
+                 err.peer_request_id);
 }
 
 /* Every proper prefix of every valid message fails cleanly as truncated.
@@ -777,9 +801,10 @@ static void test_every_prefix_is_truncated(void **state)
             size_t size;
             s_encode_sample((vfp_id_t)id, (sample_kind_t)kind, &data, &size);
             size_t step = kind == SAMPLE_MAX ? size / 61 + 1 : 1;
+            uint32_t request_id = kind == SAMPLE_MIN ? 0 : 0xdeadbeef;
             for (size_t cut = 0; cut < size; cut += step)
-                s_expect_truncated(data, cut, id, kind);
-            s_expect_truncated(data, size - 1, id, kind);
+                s_expect_truncated(data, cut, id, kind, request_id);
+            s_expect_truncated(data, size - 1, id, kind, request_id);
             free(data);
         }
     }
@@ -802,6 +827,9 @@ static void test_trailing_byte(void **state)
             *p = (char)tolower((unsigned char)*p);
         assert_string_equal(err.field, field);
         assert_string_equal(err.text, "1 trailing byte(s) after the message");
+        assert_true(err.peer_header);
+        assert_int_equal(err.peer_msg_id, id);
+        assert_int_equal(err.peer_request_id, 0xdeadbeef);
         free(data);
     }
 }
@@ -814,11 +842,44 @@ static void test_oversized_message(void **state)
     data[1] = 0x46;
     data[2] = 1;
     data[3] = VFP_HEARTBEAT;
+    data[7] = 9;
     vfp_decode_error_t err;
     assert_null(vfp_decode(data, size, &err));
     assert_int_equal(err.code, VFP_ERR_MALFORMED);
     assert_string_equal(err.field, "message");
+    assert_true(err.peer_header);
+    assert_int_equal(err.peer_msg_id, VFP_HEARTBEAT);
+    assert_int_equal(err.peer_request_id, 9);
+    /* In a version this build does not speak, the version is what is
+     * wrong: that peer may have other limits. */
+    data[2] = 2;
+    assert_null(vfp_decode(data, size, &err));
+    assert_int_equal(err.code, VFP_ERR_VERSION);
     free(data);
+}
+
+/* An ERROR is never answered (PROTOCOL.md 7.6), so the receiver must know
+ * one when it sees it: in a version it does not speak, or with a body that
+ * does not decode, the header still says ERROR. */
+static void test_undecodable_error_is_recognisable(void **state)
+{
+    static const uint8_t newer[] = {0x56, 0x46, 0x02, VFP_ERROR, 0,
+                                    0,    0,    5,    0xff};
+    static const uint8_t bad_body[] = {0x56, 0x46, 0x01, VFP_ERROR, 0,
+                                       0,    0,    6,    0x00,      0x63};
+    vfp_decode_error_t err;
+    assert_null(vfp_decode(newer, sizeof newer, &err));
+    assert_int_equal(err.code, VFP_ERR_VERSION);
+    assert_true(err.peer_header);
+    assert_int_equal(err.peer_version, 2);
+    assert_int_equal(err.peer_msg_id, VFP_ERROR);
+    assert_int_equal(err.peer_request_id, 5);
+    assert_null(vfp_decode(bad_body, sizeof bad_body, &err));
+    assert_int_equal(err.code, VFP_ERR_MALFORMED);
+    assert_string_equal(err.field, "error.code");
+    assert_true(err.peer_header);
+    assert_int_equal(err.peer_msg_id, VFP_ERROR);
+    assert_int_equal(err.peer_request_id, 6);
 }
 
 int main(void)
@@ -832,6 +893,7 @@ int main(void)
         cmocka_unit_test(test_every_prefix_is_truncated),
         cmocka_unit_test(test_trailing_byte),
         cmocka_unit_test(test_oversized_message),
+        cmocka_unit_test(test_undecodable_error_is_recognisable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -103,6 +103,7 @@ static void test_router_rejects_garbage(void **state)
     assert_int_equal(err.code, VFP_ERR_MALFORMED);
     assert_string_equal(err.field, "transport");
     assert_string_equal(err.text, "expected exactly 1 message frame, got 2");
+    assert_false(err.peer_header);
     assert_non_null(peer);
     zframe_t *first = peer;
     peer = NULL;
@@ -317,6 +318,122 @@ static void test_version_negotiation(void **state)
     vfp_msg_destroy(&error);
 }
 
+/* A REQ peer wraps its message in an empty delimiter frame and drops any
+ * answer without one: the ROUTER side takes the delimiter off and puts it
+ * back on the answer, also on the answer to a request that did not decode. */
+static void test_req_peer(void **state)
+{
+    s_pair_t *pair = *state;
+    zsock_t *req = zsock_new(ZMQ_REQ);
+    assert_int_equal(zsock_connect(req, "%s", zsock_endpoint(pair->router)), 0);
+    zsock_set_rcvtimeo(req, 2000);
+    vfp_decode_error_t err;
+
+    vfp_msg_t *request = sample_msg(VFP_REQUEST, SAMPLE_FULL);
+    assert_int_equal(vfp_send(req, NULL, request, &err), 0);
+    zframe_t *peer = NULL;
+    vfp_msg_t *got = vfp_recv(pair->router, &peer, &err);
+    assert_non_null(got);
+    assert_true(sample_equal(request, got));
+    assert_true(zframe_more(peer));
+    vfp_msg_destroy(&got);
+    vfp_msg_t *reply = sample_msg(VFP_REPLY, SAMPLE_FULL);
+    assert_int_equal(vfp_send(pair->router, peer, reply, &err), 0);
+    got = vfp_recv(req, NULL, &err);
+    assert_non_null(got);
+    assert_true(sample_equal(reply, got));
+    vfp_msg_destroy(&got);
+    zframe_destroy(&peer);
+
+    assert_int_equal(zstr_send(req, "garbage"), 0);
+    assert_null(vfp_recv(pair->router, &peer, &err));
+    assert_int_equal(err.code, VFP_ERR_MALFORMED);
+    assert_string_equal(err.field, "header.signature");
+    assert_int_equal(vfp_send(pair->router, peer, reply, &err), 0);
+    got = vfp_recv(req, NULL, &err);
+    assert_non_null(got);
+    vfp_msg_destroy(&got);
+    zframe_destroy(&peer);
+
+    /* A DEALER peer's routing id carries no delimiter mark. */
+    assert_int_equal(vfp_send(pair->dealer, NULL, request, &err), 0);
+    got = vfp_recv(pair->router, &peer, &err);
+    assert_non_null(got);
+    assert_false(zframe_more(peer));
+    vfp_msg_destroy(&got);
+    zframe_destroy(&peer);
+    vfp_msg_destroy(&reply);
+    vfp_msg_destroy(&request);
+    zsock_destroy(&req);
+}
+
+/* A HEARTBEAT header and then zeros: delivered, it fails to decode with
+ * trailing bytes, so the receiver can tell it arrived. */
+static void s_send_raw_frame(zsock_t *sock, size_t size)
+{
+    uint8_t *data = calloc(1, size);
+    memcpy(data, (uint8_t[]){0x56, 0x46, 1, VFP_HEARTBEAT, 0, 0, 0, 77}, 8);
+    zframe_t *frame = zframe_new(data, size);
+    free(data);
+    assert_int_equal(zframe_send(&frame, sock, 0), 0);
+}
+
+/* ZMQ_MAXMSGSIZE, set by vfp_socket_limit, makes libzmq drop a frame over
+ * VFP_MSG_MAX and the connection that carried it; a frame of exactly
+ * VFP_MSG_MAX is delivered. Over tcp: inproc has no size check. */
+static void test_socket_limit(void **state)
+{
+    (void)state;
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    vfp_socket_limit(router);
+    assert_int_equal(zsock_maxmsgsize(router), VFP_MSG_MAX);
+    int port = zsock_bind(router, "tcp://127.0.0.1:*");
+    assert_true(port > 0);
+    zactor_t *monitor = zactor_new(zmonitor, router);
+    zstr_sendx(monitor, "LISTEN", "DISCONNECTED", NULL);
+    zstr_sendx(monitor, "START", NULL);
+    zsock_wait(monitor);
+    zsock_set_rcvtimeo(monitor, 10000);
+
+    /* Raw peers: sockets without the limit, as another implementation's. */
+    zsock_t *over = zsock_new_dealer(NULL);
+    assert_int_equal(zsock_connect(over, "tcp://127.0.0.1:%d", port), 0);
+    s_send_raw_frame(over, (size_t)VFP_MSG_MAX + 1);
+    char *event = zstr_recv(monitor);
+    assert_non_null(event);
+    assert_string_equal(event, "DISCONNECTED");
+    zstr_free(&event);
+    zmsg_t *rest = zmsg_recv(monitor);
+    zmsg_destroy(&rest);
+    zsock_set_rcvtimeo(router, 300);
+    zframe_t *peer = NULL;
+    vfp_decode_error_t err;
+    assert_null(vfp_recv(router, &peer, &err));
+    assert_int_equal(err.code, VFP_OK);
+    assert_null(peer);
+
+    zsock_t *at = zsock_new_dealer(NULL);
+    assert_int_equal(zsock_connect(at, "tcp://127.0.0.1:%d", port), 0);
+    s_send_raw_frame(at, VFP_MSG_MAX);
+    zsock_set_rcvtimeo(router, 10000);
+    assert_null(vfp_recv(router, &peer, &err));
+    assert_int_equal(err.code, VFP_ERR_MALFORMED);
+    /* The header and HEARTBEAT's 16 body bytes decode; the rest trails. */
+    char text[64];
+    snprintf(text, sizeof text, "%u trailing byte(s) after the message",
+             VFP_MSG_MAX - VFP_HEADER_SIZE - 16);
+    assert_string_equal(err.text, text);
+    assert_true(err.peer_header);
+    assert_int_equal(err.peer_request_id, 77);
+    assert_non_null(peer);
+    zframe_destroy(&peer);
+
+    zsock_destroy(&at);
+    zsock_destroy(&over);
+    zactor_destroy(&monitor);
+    zsock_destroy(&router);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -329,6 +446,8 @@ int main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_version_negotiation, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_req_peer, s_setup, s_teardown),
+        cmocka_unit_test(test_socket_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -79,7 +79,7 @@ static void s_vf(vfp_vf_t *vf, uint16_t index, bool full)
     vf->max_tx_rate = 1;
     vf->settings_known = true;
     vf->in_use = true;
-    s_fill_utf8(vf->note, VFP_TEXT_MAX);
+    s_fill_utf8(vf->note, VFP_VF_NOTE_MAX);
 }
 
 static void s_pf(vfp_pf_t *pf, uint32_t n, sample_kind_t kind,
@@ -187,8 +187,8 @@ static void s_results(vfp_apply_result_t *m, sample_kind_t kind)
         r->err = i % 2 ? 95 : 0;
     }
     s_fill(m->results[0].pf, VFP_PCI_ADDR_MAX, 'p');
-    s_fill(m->results[0].attribute, VFP_NAME_MAX, 'a');
-    s_fill_utf8(m->results[0].message, VFP_TEXT_MAX);
+    s_fill(m->results[0].attribute, VFP_ATTRIBUTE_MAX, 'a');
+    s_fill_utf8(m->results[0].message, VFP_RESULT_MESSAGE_MAX);
     m->results[0].err = 0x7fffffff;
 }
 
@@ -290,6 +290,114 @@ vfp_msg_t *sample_msg(vfp_id_t id, sample_kind_t kind)
             msg->u.reply.body_len = kind == SAMPLE_MAX ? VFP_BODY_MAX : 2;
             msg->u.reply.body = s_body(msg->u.reply.body_len);
         }
+        break;
+    }
+    return msg;
+}
+
+/* ---- largest messages ------------------------------------------------ */
+
+/* Pads the string in dst (max + 1 bytes) with 'x' up to max bytes. What it
+ * holds is kept, so names that were unique stay unique. */
+static void s_pad(char *dst, size_t max)
+{
+    size_t n = strlen(dst);
+    s_fill(dst + n, max - n, 'x');
+}
+
+static void s_largest_host(vfp_host_t *host)
+{
+    s_host(host, SAMPLE_MAX);
+    for (uint32_t i = 0; i < host->reason_count; i++)
+        s_pad(host->reasons[i], VFP_TEXT_MAX);
+}
+
+/* Every PF at its limits, and VFP_HOST_VFS_MAX VFs spread over them: every
+ * VF costs the same bytes, so how they are spread does not matter. */
+static void s_largest_pfs(uint32_t *count, vfp_pf_t **pfs)
+{
+    *count = VFP_PFS_MAX;
+    *pfs = calloc(*count, sizeof **pfs);
+    for (uint32_t i = 0; i < *count; i++) {
+        vfp_pf_t *pf = &(*pfs)[i];
+        s_pf(pf, i, SAMPLE_FULL, VFP_HOST_VFS_MAX / VFP_PFS_MAX);
+        for (uint32_t v = 0; v < pf->vf_count; v++)
+            s_pad(pf->vfs[v].pci_addr, VFP_PCI_ADDR_MAX);
+    }
+}
+
+static void s_largest_apply(vfp_apply_t *m)
+{
+    s_apply(m, SAMPLE_MAX);
+    for (uint32_t i = 0; i < m->pf_count; i++)
+        s_pad(m->pfs[i].pf, VFP_PCI_ADDR_MAX);
+    for (uint32_t i = 0; i < m->vf_count; i++) {
+        s_apply_vf(&m->vfs[i], i, true);
+        s_pad(m->vfs[i].pf, VFP_PCI_ADDR_MAX);
+    }
+}
+
+/* VF items: unlike hugepage items they carry a PF name. */
+static void s_largest_results(vfp_apply_result_t *m)
+{
+    m->revision = UINT64_MAX;
+    m->result_count = VFP_RESULTS_MAX;
+    m->results = calloc(m->result_count, sizeof *m->results);
+    for (uint32_t i = 0; i < m->result_count; i++) {
+        vfp_result_t *r = &m->results[i];
+        r->kind = VFP_ITEM_VF;
+        r->index = (uint16_t)i;
+        r->err = 0x7fffffff;
+        s_fill(r->pf, VFP_PCI_ADDR_MAX, 'p');
+        s_fill(r->attribute, VFP_ATTRIBUTE_MAX, 'a');
+        s_fill_utf8(r->message, VFP_RESULT_MESSAGE_MAX);
+    }
+}
+
+vfp_msg_t *sample_largest(vfp_id_t id)
+{
+    /* These have no lists: their FULL sample has every string at its
+     * limit, and REPLY's MAX sample also the largest body. */
+    if (id == VFP_HELLO || id == VFP_WELCOME || id == VFP_HEARTBEAT ||
+        id == VFP_ERROR)
+        return sample_msg(id, SAMPLE_FULL);
+    if (id == VFP_REPLY)
+        return sample_msg(id, SAMPLE_MAX);
+    vfp_msg_t *msg = vfp_msg_new(id);
+    msg->request_id = 0xdeadbeef;
+    switch (id) {
+    case VFP_INVENTORY:
+        s_largest_host(&msg->u.inventory.host);
+        s_largest_pfs(&msg->u.inventory.pf_count, &msg->u.inventory.pfs);
+        break;
+    case VFP_INVENTORY_DELTA: {
+        vfp_inventory_delta_t *d = &msg->u.delta;
+        d->generation = 1;
+        d->has_host = true;
+        s_largest_host(&d->host);
+        s_largest_pfs(&d->pf_count, &d->pfs);
+        d->removed_count = VFP_REMOVED_MAX;
+        d->removed = calloc(d->removed_count, sizeof *d->removed);
+        for (uint32_t i = 0; i < d->removed_count; i++) {
+            snprintf(d->removed[i], sizeof d->removed[i], "0001:%02x:00.0", i);
+            s_pad(d->removed[i], VFP_PCI_ADDR_MAX);
+        }
+        break;
+    }
+    case VFP_APPLY:
+        s_largest_apply(&msg->u.apply);
+        break;
+    case VFP_APPLY_RESULT:
+        s_largest_results(&msg->u.apply_result);
+        break;
+    case VFP_REQUEST:
+        s_request(&msg->u.request, SAMPLE_MAX);
+        for (uint32_t i = 0; i < msg->u.request.param_count; i++) {
+            s_pad(msg->u.request.params[i].key, VFP_NAME_MAX);
+            s_pad(msg->u.request.params[i].value, VFP_TEXT_MAX);
+        }
+        break;
+    default:
         break;
     }
     return msg;
