@@ -23,6 +23,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "agent_text.h"
 #include "discover.h"
 #include "sysfs_attr.h"
 #include "vf_reader.h"
@@ -61,9 +62,9 @@ static void s_result(vfp_result_t *r, vfp_item_kind_t kind, const char *pf,
 {
     memset(r, 0, sizeof(*r));
     r->kind = kind;
-    str_copy(r->pf, sizeof(r->pf), pf);
+    agent_text_copy(r->pf, sizeof(r->pf), pf);
     r->index = index;
-    str_copy(r->attribute, sizeof(r->attribute), attribute);
+    agent_text_copy(r->attribute, sizeof(r->attribute), attribute);
     r->err = err;
     va_list ap;
     va_start(ap, fmt);
@@ -75,8 +76,8 @@ vf_writer_t *vf_writer_new(const char *sysfs_root, char *err, size_t errlen)
 {
     vf_writer_t *self = calloc(1, sizeof(*self));
     assert(self);
-    str_copy(self->sysfs, sizeof(self->sysfs),
-             sysfs_root ? sysfs_root : "/sys");
+    agent_text_copy(self->sysfs, sizeof(self->sysfs),
+                    sysfs_root ? sysfs_root : "/sys");
     self->sk = nl_socket_alloc();
     assert(self->sk);
     int rc = nl_connect(self->sk, NETLINK_ROUTE);
@@ -267,7 +268,7 @@ uint16_t vf_writer_validate(const vfp_apply_vf_t *desired, char *why,
             s_check_attr(bit, desired, reason, sizeof(reason)) == 0)
             continue;
         if (!invalid && whylen)
-            str_copy(why, whylen, reason);
+            agent_text_copy(why, whylen, reason);
         invalid |= bit;
     }
     return invalid;
@@ -491,7 +492,7 @@ static int s_read_pf(vf_writer_t *self, const char *pf_ifname, uint32_t count,
                      vfp_pf_t *pf, char *why, size_t whylen)
 {
     memset(pf, 0, sizeof(*pf));
-    str_copy(pf->ifname, sizeof(pf->ifname), pf_ifname);
+    agent_text_copy(pf->ifname, sizeof(pf->ifname), pf_ifname);
     pf->vf_count = count;
     pf->vfs = count ? calloc(count, sizeof(*pf->vfs)) : NULL;
     assert(count == 0 || pf->vfs);
@@ -537,16 +538,16 @@ static int s_vf_netdev(vf_writer_t *self, const char *pf_ifname, uint16_t index,
                      self->sysfs, pf_ifname, vfn);
     char **names = NULL;
     if (n < 0 || (size_t)n >= sizeof(dir) ||
-        dir_list(dir, NULL, &names, why, whylen) <= 0) {
-        names_free(&names);
+        sysfs_attr_dir_list(dir, NULL, &names, why, whylen) <= 0) {
+        sysfs_attr_names_free(&names);
         snprintf(why, whylen,
                  "VF %u of %s has no host netdev (not a PCI VF, or bound to "
                  "a driver without one): its MTU is the guest's",
                  index, pf_ifname);
         return -1;
     }
-    str_copy(name, len, names[0]);
-    names_free(&names);
+    agent_text_copy(name, len, names[0]);
+    sysfs_attr_names_free(&names);
     return 0;
 }
 
@@ -554,11 +555,12 @@ static int s_read_mtu(vf_writer_t *self, const char *netdev, long *mtu,
                       char *why, size_t whylen)
 {
     char dir[PATH_MAX];
-    if (path_join(dir, sizeof(dir), self->sysfs, "class/net", netdev)) {
+    if (agent_text_path_join(dir, sizeof(dir), self->sysfs, "class/net",
+                             netdev)) {
         snprintf(why, whylen, "path too long for %s", netdev);
         return -1;
     }
-    return attr_read_long(dir, "mtu", 0, UINT16_MAX, mtu, why, whylen);
+    return sysfs_attr_read_long(dir, "mtu", 0, UINT16_MAX, mtu, why, whylen);
 }
 
 static void s_apply_mtu(vf_writer_t *self, const char *pf_ifname,
@@ -707,8 +709,8 @@ int vf_writer_apply_vf(vf_writer_t *self, const char *pf_ifname,
         char dir[PATH_MAX];
         char ignored[128];
         if (s_pf_device_dir(self, pf_ifname, dir, sizeof(dir)) == 0)
-            attr_read_str(dir, "sriov_numvfs", numvfs, sizeof(numvfs), ignored,
-                          sizeof(ignored));
+            sysfs_attr_read_str(dir, "sriov_numvfs", numvfs, sizeof(numvfs),
+                                ignored, sizeof(ignored));
         snprintf(why, sizeof(why),
                  "VF %u out of range: %s %s%s%s; nothing applied", d->index,
                  pf_ifname, numvfs[0] ? "has " : "reports no such VF",
@@ -733,14 +735,14 @@ int vf_writer_apply_vf(vf_writer_t *self, const char *pf_ifname,
         struct nl_msg *msg = s_build_vf_attr(ifindex, bit, d);
         if (!msg) {
             errs[i] = ENOMEM;
-            str_copy(texts[i], sizeof(texts[i]),
-                     "could not build the netlink request");
+            agent_text_copy(texts[i], sizeof(texts[i]),
+                            "could not build the netlink request");
             continue;
         }
         s_ack_t ack;
         errs[i] = s_send(self, msg, &ack);
         nlmsg_free(msg);
-        str_copy(texts[i], sizeof(texts[i]), ack.text);
+        agent_text_copy(texts[i], sizeof(texts[i]), ack.text);
     }
 
     /* Read back what the kernel now holds for every written attribute. */
@@ -823,13 +825,13 @@ int vf_writer_set_num_vfs(vf_writer_t *self, const char *pf_ifname,
     long current;
     const char *attr = "num_vfs";
     if (s_pf_device_dir(self, pf_ifname, dir, sizeof(dir)) ||
-        path_join(path, sizeof(path), dir, "sriov_numvfs", NULL)) {
+        agent_text_path_join(path, sizeof(path), dir, "sriov_numvfs", NULL)) {
         s_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr, ENAMETOOLONG,
                  "sysfs path of %s too long", pf_ifname);
         return -1;
     }
-    if (attr_read_long(dir, "sriov_numvfs", 0, UINT16_MAX, &current, why,
-                       sizeof(why))) {
+    if (sysfs_attr_read_long(dir, "sriov_numvfs", 0, UINT16_MAX, &current, why,
+                             sizeof(why))) {
         s_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr, ENODEV,
                  "%s cannot have VFs: %s", pf_ifname, why);
         return -1;
@@ -886,8 +888,8 @@ int vf_writer_set_num_vfs(vf_writer_t *self, const char *pf_ifname,
                  strerror(err), restored);
         return -1;
     }
-    if (attr_read_long(dir, "sriov_numvfs", 0, UINT16_MAX, &current, why,
-                       sizeof(why)) ||
+    if (sysfs_attr_read_long(dir, "sriov_numvfs", 0, UINT16_MAX, &current, why,
+                             sizeof(why)) ||
         current != num_vfs) {
         s_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr, EIO,
                  "kernel accepted %u VFs on %s but reports %ld", num_vfs,
@@ -912,7 +914,7 @@ int vf_writer_set_hugepages(vf_writer_t *self, uint32_t size_kb, uint64_t pages,
     int n = snprintf(dir, sizeof(dir), "%s/kernel/mm/hugepages/hugepages-%s",
                      self->sysfs, attr);
     if (n < 0 || (size_t)n >= sizeof(dir) ||
-        path_join(path, sizeof(path), dir, "nr_hugepages", NULL)) {
+        agent_text_path_join(path, sizeof(path), dir, "nr_hugepages", NULL)) {
         s_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, ENAMETOOLONG,
                  "sysfs path too long");
         return -1;
@@ -922,8 +924,8 @@ int vf_writer_set_hugepages(vf_writer_t *self, uint32_t size_kb, uint64_t pages,
                  "invalid: %llu pages", (unsigned long long)pages);
         return -1;
     }
-    if (attr_read_long(dir, "nr_hugepages", 0, LONG_MAX, &before, why,
-                       sizeof(why))) {
+    if (sysfs_attr_read_long(dir, "nr_hugepages", 0, LONG_MAX, &before, why,
+                             sizeof(why))) {
         s_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, ENOENT,
                  "no %s hugepage pool: %s", attr, why);
         return -1;
@@ -942,8 +944,8 @@ int vf_writer_set_hugepages(vf_writer_t *self, uint32_t size_kb, uint64_t pages,
         return -1;
     }
     /* The kernel accepts any count and reserves what it can find. */
-    if (attr_read_long(dir, "nr_hugepages", 0, LONG_MAX, &after, why,
-                       sizeof(why))) {
+    if (sysfs_attr_read_long(dir, "nr_hugepages", 0, LONG_MAX, &after, why,
+                             sizeof(why))) {
         s_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, EIO,
                  "cannot read the pool back: %s", why);
         return -1;
@@ -968,7 +970,7 @@ int vf_writer_set_hugepages(vf_writer_t *self, uint32_t size_kb, uint64_t pages,
 static void s_rename_pf(vfp_result_t *results, size_t n, const char *pf)
 {
     for (size_t i = 0; i < n; i++)
-        str_copy(results[i].pf, sizeof(results[i].pf), pf);
+        agent_text_copy(results[i].pf, sizeof(results[i].pf), pf);
 }
 
 /* The scanned PF named `name` when it has a netdev, or NULL with a result
@@ -1056,7 +1058,7 @@ static void s_drift(vf_drift_t *out, size_t max, size_t *n,
         vf_drift_t *d = &out[*n];
         memset(d, 0, sizeof(*d));
         d->kind = kind;
-        str_copy(d->pf, sizeof(d->pf), pf);
+        agent_text_copy(d->pf, sizeof(d->pf), pf);
         d->index = index;
         d->attribute = attribute;
         snprintf(d->text, sizeof(d->text), "wanted %s, kernel has %s", wanted,

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "agent_text.h"
 #include "discover.h"
 #include "sysfs_attr.h"
 
@@ -72,22 +73,26 @@ static void test_attr_numbers(void **state)
         fputs(files[i][1], f);
         fclose(f);
     }
-    assert_int_equal(attr_read_long(dir, "num", 0, 100, &v, why, 256), 0);
+    assert_int_equal(sysfs_attr_read_long(dir, "num", 0, 100, &v, why, 256), 0);
     assert_int_equal(v, 42);
-    assert_int_equal(attr_read_long(dir, "num", 0, 10, &v, why, 256), -1);
+    assert_int_equal(sysfs_attr_read_long(dir, "num", 0, 10, &v, why, 256), -1);
     assert_string_equal(why, "num: not a number in 0..10: '42'");
-    assert_int_equal(attr_read_long(dir, "neg", -1, 10, &v, why, 256), 0);
+    assert_int_equal(sysfs_attr_read_long(dir, "neg", -1, 10, &v, why, 256), 0);
     assert_int_equal(v, -1);
-    assert_int_equal(attr_read_long(dir, "junk", 0, 100, &v, why, 256), -1);
+    assert_int_equal(sysfs_attr_read_long(dir, "junk", 0, 100, &v, why, 256),
+                     -1);
     assert_string_equal(why, "junk: not a number in 0..100: '4x2'");
-    assert_int_equal(attr_read_long(dir, "empty", 0, 100, &v, why, 256), -1);
-    assert_int_equal(attr_read_long(dir, "absent", 0, 100, &v, why, 256), -1);
+    assert_int_equal(sysfs_attr_read_long(dir, "empty", 0, 100, &v, why, 256),
+                     -1);
+    assert_int_equal(sysfs_attr_read_long(dir, "absent", 0, 100, &v, why, 256),
+                     -1);
     assert_string_equal(why, "absent: No such file or directory");
-    assert_int_equal(attr_read_hex(dir, "hex", 0xffff, &h, why, 256), 0);
+    assert_int_equal(sysfs_attr_read_hex(dir, "hex", 0xffff, &h, why, 256), 0);
     assert_int_equal(h, 0x8086);
-    assert_int_equal(attr_read_hex(dir, "bare", 0xffff, &h, why, 256), 0);
+    assert_int_equal(sysfs_attr_read_hex(dir, "bare", 0xffff, &h, why, 256), 0);
     assert_int_equal(h, 0x10ed);
-    assert_int_equal(attr_read_hex(dir, "junk", 0xffff, &h, why, 256), -1);
+    assert_int_equal(sysfs_attr_read_hex(dir, "junk", 0xffff, &h, why, 256),
+                     -1);
 }
 
 static void test_dir_list_numeric(void **state)
@@ -102,30 +107,31 @@ static void test_dir_list_numeric(void **state)
         assert_int_equal(symlink("../nowhere", path), 0);
     }
     char **list = NULL;
-    assert_int_equal(dir_list(dir, "virtfn", &list, why, sizeof(why)), 4);
+    assert_int_equal(
+        sysfs_attr_dir_list(dir, "virtfn", &list, why, sizeof(why)), 4);
     assert_string_equal(list[0], "virtfn0");
     assert_string_equal(list[1], "virtfn1");
     assert_string_equal(list[2], "virtfn2");
     assert_string_equal(list[3], "virtfn10");
     assert_null(list[4]);
-    names_free(&list);
+    sysfs_attr_names_free(&list);
     assert_null(list);
     /* a dangling link still names its target */
     char target[64];
-    assert_int_equal(attr_link_target(dir, "virtfn2", target, sizeof(target),
-                                      why, sizeof(why)),
+    assert_int_equal(sysfs_attr_link_target(dir, "virtfn2", target,
+                                            sizeof(target), why, sizeof(why)),
                      0);
     assert_string_equal(target, "nowhere");
-    assert_false(attr_exists(dir, "virtfn2"));
+    assert_false(sysfs_attr_exists(dir, "virtfn2"));
 }
 
 static void test_note_truncation(void **state)
 {
     char note[16] = "";
-    note_append(note, sizeof(note), "first");
-    note_append(note, sizeof(note), "second");
+    agent_text_note_append(note, sizeof(note), "first");
+    agent_text_note_append(note, sizeof(note), "second");
     assert_string_equal(note, "first; second");
-    note_append(note, sizeof(note), "third");
+    agent_text_note_append(note, sizeof(note), "third");
     assert_int_equal(strlen(note), 15);
     assert_string_equal(note + 12, "...");
 }
