@@ -1,5 +1,4 @@
-/* desired_state.c - the last APPLY on local disk (written atomically) and
- * its drift from the kernel's state. */
+/* desired_state.c - the last APPLY on local disk, written atomically. */
 #include "desired_state.h"
 
 #include <assert.h>
@@ -195,26 +194,4 @@ int desired_state_load(const char *dir, bool quarantine, vfp_msg_t **msg_p,
     else
         snprintf(err, errlen, "%s %s; moved aside to %s", path, why, aside);
     return -1;
-}
-
-size_t desired_state_drift(const vfp_apply_t *apply, const vfp_inventory_t *inv,
-                           vf_drift_t **drift_p)
-{
-    *drift_p = NULL;
-    size_t n = vf_writer_drift(apply, inv, NULL, 0);
-    if (n == 0)
-        return 0;
-    *drift_p = calloc(n, sizeof(**drift_p));
-    assert(*drift_p);
-    return vf_writer_drift(apply, inv, *drift_p, n);
-}
-
-void desired_state_drift_line(const vf_drift_t *drift, char *buf, size_t len)
-{
-    if (drift->kind == VFP_ITEM_VF)
-        snprintf(buf, len, "pf %s vf %u %s: %s", drift->pf, drift->index,
-                 drift->attribute, drift->text);
-    else
-        snprintf(buf, len, "pf %s %s: %s", drift->pf, drift->attribute,
-                 drift->text);
 }

@@ -1,13 +1,11 @@
 /* desired_state.h - the last desired state (APPLY) the agent received, kept
- * on local disk so the agent re-applies it after a restart, and its drift
- * from what the kernel reports. */
+ * on local disk so the agent re-applies it after a restart. */
 #ifndef VFLEET_DESIRED_STATE_H
 #define VFLEET_DESIRED_STATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "vf_writer.h"
 #include "vfp.h"
 
 #define DESIRED_STATE_DIR "/var/lib/vfleet-agent"
@@ -32,16 +30,5 @@ int desired_state_save(const char *dir, const vfp_apply_t *apply, char *err,
  * dir/desired.vfp.corrupt (err says so) so it is never used again. */
 int desired_state_load(const char *dir, bool quarantine, vfp_msg_t **msg_p,
                        char *err, size_t errlen);
-
-/* Every difference between `apply` and the scan `inv` (vf_writer_drift):
- * *drift_p gets a malloc'd array (free it; NULL when there is none).
- * Returns the number of differences. */
-size_t desired_state_drift(const vfp_apply_t *apply, const vfp_inventory_t *inv,
-                           vf_drift_t **drift_p);
-
-/* One difference in the words of `ip -d link show`, as logged and printed:
- * "pf 0000:05:00.0 vf 2 vlan: wanted vlan 100 ..., kernel has vlan 77 ...",
- * or "pf 0000:05:00.0 num_vfs: wanted 4 VFs, kernel has 2 VFs". */
-void desired_state_drift_line(const vf_drift_t *drift, char *buf, size_t len);
 
 #endif

@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "desired_state.h"
+#include "vf_drift.h"
+#include "vf_print.h"
 
 static void s_print_host(out_t *out, const vfp_host_t *host)
 {
@@ -52,31 +53,14 @@ static void s_print_host(out_t *out, const vfp_host_t *host)
 
 static void s_print_settings(out_t *out, const vfp_vf_t *vf)
 {
-    char mac[18];
     out_bool(out, OUT_JSON, "settings_known", NULL, vf->settings_known);
     if (!vf->settings_known) {
         out_text(out, "        settings unknown\n");
         return;
     }
-    out_string(out, OUT_ANY, "mac", "        mac %s",
-               vfp_mac_format(vf->mac, mac));
-    out_uint(out, OUT_ANY, "vlan", ", vlan %" PRIu64, vf->vlan);
-    out_uint(out, OUT_ANY, "qos", ", qos %" PRIu64, vf->qos);
-    if (vf->vlan_proto == VFP_VLAN_PROTO_8021AD)
-        out_string(out, OUT_ANY, "vlan_protocol", ", vlan-protocol %s",
-                   "802.1ad");
-    else if (vf->vlan_proto == VFP_VLAN_PROTO_8021Q)
-        out_string(out, OUT_ANY, "vlan_protocol", ", vlan-protocol %s",
-                   "802.1Q");
-    out_string(out, OUT_ANY, "spoofchk", ", spoofchk %s",
-               vfp_flag_name(vf->spoofchk));
-    out_string(out, OUT_ANY, "trust", ", trust %s", vfp_flag_name(vf->trust));
-    out_string(out, OUT_ANY, "link_state", ", link-state %s",
-               vfp_link_state_name(vf->link_state));
-    out_uint(out, OUT_ANY, "min_tx_rate", ", min_tx_rate %" PRIu64,
-             vf->min_tx_rate);
-    out_uint(out, OUT_ANY, "max_tx_rate", ", max_tx_rate %" PRIu64 "\n",
-             vf->max_tx_rate);
+    out_text(out, "        ");
+    vf_print_settings(out, vf, VF_PRINT_SETTINGS);
+    out_text(out, "\n");
 }
 
 static void s_print_vf(out_t *out, const vfp_vf_t *vf)
@@ -143,41 +127,6 @@ static void s_print_pf(out_t *out, const vfp_pf_t *pf)
     out_close_object(out);
 }
 
-static void s_print_drift(out_t *out, const vfp_inventory_t *inv,
-                          const vfp_apply_t *desired)
-{
-    if (!desired) {
-        out_text(out, "desired state: none stored\n");
-        out_open_array(out, "drift");
-        out_close_array(out);
-        return;
-    }
-    vf_drift_t *drift = NULL;
-    size_t n = desired_state_drift(desired, inv, &drift);
-    out_uint(out, OUT_ANY, "desired_revision",
-             "desired state revision %" PRIu64, desired->revision);
-    if (n == 0)
-        out_text(out, ": no drift\n");
-    else
-        out_text(out, ": %zu drifted\n", n);
-    out_open_array(out, "drift");
-    for (size_t i = 0; i < n; i++) {
-        const vf_drift_t *d = &drift[i];
-        char line[512];
-        desired_state_drift_line(d, line, sizeof(line));
-        out_text(out, "drift: %s\n", line);
-        out_open_object(out, NULL);
-        out_string(out, OUT_JSON, "pf", NULL, d->pf);
-        if (d->kind == VFP_ITEM_VF)
-            out_uint(out, OUT_JSON, "vf", NULL, d->index);
-        out_string(out, OUT_JSON, "attribute", NULL, d->attribute);
-        out_string(out, OUT_JSON, "detail", NULL, d->text);
-        out_close_object(out);
-    }
-    out_close_array(out);
-    free(drift);
-}
-
 static void s_print(out_t *out, const vfp_inventory_t *inv,
                     const discover_warnings_t *warnings, bool with_desired,
                     const vfp_apply_t *desired)
@@ -200,7 +149,7 @@ static void s_print(out_t *out, const vfp_inventory_t *inv,
         s_print_pf(out, &inv->pfs[i]);
     out_close_array(out);
     if (with_desired)
-        s_print_drift(out, inv, desired);
+        vf_drift_print(out, inv, desired);
     out_close_object(out);
 }
 

@@ -122,7 +122,7 @@ def main():
             fail("HEARTBEAT applied_revision %s, want 4" % beat["applied"])
         # drift from revision 5 is logged once, not on every rescan
         time.sleep(1.0)
-        needle = "drift: pf %s pf: wanted PF %s, kernel has no such PF" % (
+        needle = "drift: pf %s pf: wanted PF %s; kernel has no such PF" % (
             MISSING_PF, MISSING_PF)
         if open(log_path).read().count(needle) != 1:
             fail("drift line not logged exactly once:\n" +

@@ -141,7 +141,8 @@ static void test_print_table_and_json(void **state)
     char *table = s_print(&inv, false);
     assert_non_null(strstr(table, "    vf 1 driver none iommu_group 31 "
                                   "isolated\n        mac fa:00:00:00:00:00, "
-                                  "vlan 1000, qos 3, spoofchk on, trust off, "
+                                  "vlan 1000, qos 3, vlan-protocol 802.1Q, "
+                                  "spoofchk on, trust off, "
                                   "link-state disable, min_tx_rate 0, "
                                   "max_tx_rate 0\n"));
     assert_non_null(strstr(table, "settings unknown"));
@@ -157,6 +158,10 @@ static void test_print_table_and_json(void **state)
     assert_int_equal(json_integer_value(json_object_get(vf, "vlan")), 1000);
     assert_string_equal(json_string_value(json_object_get(vf, "link_state")),
                         "disable");
+    /* PROTOCOL.md and ADMIN.md spell it link_state: no "link-state" key. */
+    assert_null(json_object_get(vf, "link-state"));
+    assert_string_equal(json_string_value(json_object_get(vf, "vlan_protocol")),
+                        "802.1Q");
     assert_string_equal(json_string_value(json_object_get(vf, "mac")),
                         "fa:00:00:00:00:00");
     assert_true(json_is_false(json_object_get(

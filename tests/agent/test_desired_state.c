@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "desired_state.h"
+#include "vf_drift.h"
 
 typedef struct {
     char dir[64];
@@ -292,20 +293,20 @@ static void test_drift_lines(void **state)
         vf->mac[5] = (uint8_t)(i - 1);
     }
     vf_drift_t *drift = NULL;
-    assert_int_equal(desired_state_drift(&msg->u.apply, &inv, &drift), 0);
+    assert_int_equal(vf_drift_list(&msg->u.apply, &inv, &drift), 0);
     assert_null(drift);
 
     pf->vfs[2].vlan = 77;
     pf->num_vfs = 3;
-    assert_int_equal(desired_state_drift(&msg->u.apply, &inv, &drift), 2);
+    assert_int_equal(vf_drift_list(&msg->u.apply, &inv, &drift), 2);
     char line[512];
-    desired_state_drift_line(&drift[0], line, sizeof(line));
-    assert_string_equal(line, "pf 0000:05:00.0 num_vfs: wanted 4 VFs, kernel "
+    vf_drift_line(&drift[0], line, sizeof(line));
+    assert_string_equal(line, "pf 0000:05:00.0 num_vfs: wanted 4 VFs; kernel "
                               "has 3 VFs");
-    desired_state_drift_line(&drift[1], line, sizeof(line));
-    assert_string_equal(line, "pf 0000:05:00.0 vf 2 vlan: wanted vlan 100 qos "
-                              "3 proto 802.1Q, kernel has vlan 77 qos 3 "
-                              "proto 802.1Q");
+    vf_drift_line(&drift[1], line, sizeof(line));
+    assert_string_equal(line, "pf 0000:05:00.0 vf 2 vlan: wanted vlan 100, "
+                              "qos 3, vlan-protocol 802.1Q; kernel has vlan "
+                              "77, qos 3, vlan-protocol 802.1Q");
     free(drift);
     free(pf->vfs);
     free(inv.pfs);
