@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vfp.h"
 
@@ -23,11 +24,22 @@ int desired_state_dir_init(const char *dir, char *err, size_t errlen);
 int desired_state_save(const char *dir, const vfp_apply_t *apply, char *err,
                        size_t errlen);
 
+/* Whether an APPLY with revision `incoming` may replace the stored one
+ * with revision `stored`: the same revision (applied again) or a newer
+ * one. Revisions grow, and past UINT64_MAX they go on from 0: an incoming
+ * revision counts as newer when it is less than 2^63 ahead of the stored
+ * one, modulo 2^64, so a revision near the top never locks the agent out
+ * of later ones. */
+bool desired_state_revision_accepted(uint64_t stored, uint64_t incoming);
+
 /* Loads dir/desired.vfp. Returns 1 and *msg_p (an APPLY message; the
  * caller destroys it) when the file holds one, 0 when there is no file,
  * and -1 with the reason in err when it cannot be read or does not decode
- * to an APPLY. With quarantine, a file that does not decode is renamed to
- * dir/desired.vfp.corrupt (err says so) so it is never used again. */
+ * to an APPLY. A desired.vfp that is not a regular file (a FIFO, a
+ * device, a directory, a symbolic link) is refused at once, never opened
+ * for a blocking read, and left where it is. With quarantine, a file that does
+ * not decode is renamed to dir/desired.vfp.corrupt (err says so) so it is never
+ * used again. */
 int desired_state_load(const char *dir, bool quarantine, vfp_msg_t **msg_p,
                        char *err, size_t errlen);
 

@@ -392,8 +392,11 @@ static void s_on_apply(s_session_t *self, vfp_msg_t **msg_p)
         return;
     }
     /* Revisions only grow (PROTOCOL.md 7.4): an older one is a controller
-     * that lost track, and must not undo what a newer one asked for. */
-    if (self->desired && apply->revision < self->desired->u.apply.revision) {
+     * that lost track, and must not undo what a newer one asked for. Past
+     * UINT64_MAX they wrap (desired_state_revision_accepted). */
+    if (self->desired &&
+        !desired_state_revision_accepted(self->desired->u.apply.revision,
+                                         apply->revision)) {
         snprintf(text, sizeof(text),
                  "APPLY revision %llu is older than the stored desired "
                  "state, revision %llu; refused",

@@ -155,6 +155,40 @@ def check_link_events():
              open(log_path).read())
 
 
+def check_errors_never_answered(sysfs, procfs):
+    """ERROR is never answered, whatever it contains (PROTOCOL.md 7.6):
+    one before WELCOME and one of every code that asks nothing of the
+    agent, with request ids 0..UINT32_MAX and empty or maximal texts. The
+    agent sends its INVENTORY and HEARTBEATs and nothing else."""
+    endpoint = "tcp://127.0.0.1:%d" % free_port()
+    peer = Peer(endpoint, "errors", "--errors")
+    log_path = os.path.join(WORK, "agent-errors.log")
+    with open(log_path, "w") as log:
+        agent = subprocess.Popen(
+            [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root",
+             sysfs, "--procfs-root", procfs,
+             "--state-dir", os.path.join(WORK, "state-errors")],
+            stderr=log)
+        try:
+            peer.wait_for("INVENTORY", 5)
+            time.sleep(1.5)
+            if agent.poll() is not None:
+                fail("agent died on ERRORs")
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            rc = agent.wait(timeout=5)
+            peer.stop()
+    if rc != 0:
+        fail("agent exited %d on SIGTERM after ERRORs" % rc)
+    kinds = [l[1] for l in peer.lines() if len(l) > 1]
+    extra = [k for k in kinds if k not in ("LISTENING", "HELLO", "INVENTORY",
+                                           "HEARTBEAT", "INVENTORY_DELTA")]
+    if extra or kinds.count("HELLO") != 1 or kinds.count("INVENTORY") != 1:
+        fail("agent answered ERRORs: peer saw %s" % kinds)
+    if open(log_path).read().count("controller says ") != 9:
+        fail("agent did not log the 9 ERRORs:\n" + open(log_path).read())
+
+
 def main():
     tree = os.path.join(WORK, "tree")
     subprocess.run([sys.executable,
@@ -164,6 +198,7 @@ def main():
     expected = discover_json(sysfs, procfs)
     check_backoff(sysfs, procfs)
     check_link_events()
+    check_errors_never_answered(sysfs, procfs)
 
     endpoint = "tcp://127.0.0.1:%d" % free_port()
     peer = Peer(endpoint, "peer1", "--garbage", "--resync-first-delta")

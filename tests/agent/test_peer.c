@@ -11,6 +11,10 @@
  *                         (revision 7)
  *   --resync-first-delta  answer the first delta with ERROR RESYNC
  *   --mute                answer nothing, not even HELLO
+ *   --errors              send ERROR before WELCOME, then after it one
+ *                         ERROR of every code that asks the agent for
+ *                         nothing (all but VERSION, NOT_WELCOME, RESYNC),
+ *                         with odd request ids and texts
  * and one makes it a controller that has something to say:
  *   --apply FILE          after the first INVENTORY, send the APPLY that
  *                         FILE describes (repeatable: sent in order, the
@@ -47,6 +51,7 @@ typedef struct {
     bool resync_first_delta;
     bool resync_sent;
     bool mute;
+    bool errors;
     const char *apply_files[S_APPLY_FILES_MAX];
     unsigned apply_count;
     bool applies_sent;
@@ -121,6 +126,22 @@ static void s_misbehave(s_peer_t *self, zframe_t *to)
     msg = vfp_msg_new(VFP_APPLY);
     msg->u.apply.revision = 7;
     s_reply(self, to, msg);
+}
+
+/* ERRORs the agent must never answer (PROTOCOL.md 7.6). */
+static void s_send_errors(s_peer_t *self, zframe_t *to)
+{
+    static const vfp_errcode_t codes[] = {
+        VFP_ERR_MALFORMED, VFP_ERR_UNEXPECTED,   VFP_ERR_DENIED,
+        VFP_ERR_INVALID,   VFP_ERR_NOT_FOUND,    VFP_ERR_CONFLICT,
+        VFP_ERR_INTERNAL,  VFP_ERR_UNKNOWN_VERB,
+    };
+    static const uint32_t ids[] = {0, 1, 7, UINT32_MAX};
+    char text[VFP_TEXT_MAX + 1];
+    memset(text, 'e', VFP_TEXT_MAX);
+    text[VFP_TEXT_MAX] = '\0';
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        s_error(self, to, ids[i % 4], codes[i], i % 2 ? text : "");
 }
 
 /* ---- APPLY as text ------------------------------------------------------ */
@@ -310,6 +331,9 @@ static void s_on_message(s_peer_t *self, zframe_t *from, vfp_msg_t *msg,
                msg->u.hello.proto_min, msg->u.hello.proto_max);
         if (self->mute)
             break;
+        if (self->errors)
+            s_error(self, from, msg->request_id, VFP_ERR_UNEXPECTED,
+                    "test peer: an ERROR before WELCOME");
         vfp_msg_t *welcome = vfp_msg_new(VFP_WELCOME);
         welcome->request_id = msg->request_id;
         welcome->u.welcome.proto_version = VFP_VERSION;
@@ -320,6 +344,8 @@ static void s_on_message(s_peer_t *self, zframe_t *from, vfp_msg_t *msg,
         *welcomed = true;
         if (self->garbage)
             s_misbehave(self, from);
+        if (self->errors)
+            s_send_errors(self, from);
         break;
     }
     case VFP_INVENTORY:
@@ -446,6 +472,7 @@ int main(int argc, char **argv)
         {"garbage", no_argument, NULL, 'g'},
         {"resync-first-delta", no_argument, NULL, 'r'},
         {"mute", no_argument, NULL, 'm'},
+        {"errors", no_argument, NULL, 'e'},
         {"apply", required_argument, NULL, 'a'},
         {"show-apply", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
@@ -472,6 +499,9 @@ int main(int argc, char **argv)
         case 'm':
             self.mute = true;
             break;
+        case 'e':
+            self.errors = true;
+            break;
         case 'a':
             if (self.apply_count == S_APPLY_FILES_MAX) {
                 fprintf(stderr, "test_peer: at most %d --apply\n",
@@ -485,7 +515,7 @@ int main(int argc, char **argv)
         default:
             fprintf(stderr, "usage: test_peer --bind ENDPOINT --dir DIR "
                             "[--heartbeat-ms N] [--garbage] "
-                            "[--resync-first-delta] [--mute] "
+                            "[--resync-first-delta] [--mute] [--errors] "
                             "[--apply FILE]... | --show-apply FILE\n");
             return 2;
         }
