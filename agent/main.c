@@ -51,6 +51,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "Try 'vfleet-agent --help'.\n");
         return 2;
     }
+    if (cli.warning[0])
+        fprintf(stderr, "vfleet-agent: warning: %s\n", cli.warning);
     switch (cli.mode) {
     case AGENT_HELP:
         agent_cli_usage(stdout);
@@ -65,7 +67,7 @@ int main(int argc, char **argv)
     }
     vfp_log_init("vfleet-agent", cli.log_level, cli.use_syslog);
     vfp_log_warnx("--insecure: the controller connection is plaintext and "
-              "unauthenticated; use it for tests and demos only");
+                  "unauthenticated; use it for tests and demos only");
     if (session_run(&cli.session, err, sizeof(err)))
         vfp_fatalx("%s", err);
     return 0;

@@ -66,8 +66,8 @@ typedef struct {
 void session_opts_init(session_opts_t *opts)
 {
     memset(opts, 0, sizeof(*opts));
-    opts->heartbeat_s = 2.0;
-    opts->rescan_s = 10.0;
+    opts->heartbeat_ms = 2000;
+    opts->rescan_ms = 10000;
     opts->miss_limit = 3;
     opts->backoff_min_s = 0.5;
     opts->backoff_max_s = 30.0;
@@ -525,7 +525,7 @@ static void s_on_timers(s_session_t *self, int64_t now)
     }
     if (now >= self->next_rescan) {
         s_rescan(self, true);
-        self->next_rescan = now + s_ms(self->opts->rescan_s);
+        self->next_rescan = now + self->opts->rescan_ms;
     }
     if (self->state == S_ONLINE && now >= self->next_heartbeat) {
         s_send_heartbeat(self);
@@ -589,7 +589,7 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
     s_session_t self = {
         .opts = opts,
         .proto_version = VFP_VERSION,
-        .heartbeat_ms = s_ms(opts->heartbeat_s),
+        .heartbeat_ms = opts->heartbeat_ms,
         .backoff_ms = s_ms(opts->backoff_min_s),
     };
     if (discover_host(&opts->discover, &self.inv, NULL, err, errlen))
@@ -617,7 +617,7 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
         return -1;
     }
     s_events_open(&self);
-    self.next_rescan = zclock_mono() + s_ms(opts->rescan_s);
+    self.next_rescan = zclock_mono() + opts->rescan_ms;
 
     while (!zsys_interrupted) {
         zmq_pollitem_t items[3];

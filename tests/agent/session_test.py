@@ -105,7 +105,7 @@ def check_backoff(sysfs, procfs):
     with open(os.path.join(WORK, "agent-backoff.log"), "w") as log:
         agent = subprocess.Popen(
             [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root",
-             sysfs, "--procfs-root", procfs, "--heartbeat", "0.2",
+             sysfs, "--procfs-root", procfs, "--heartbeat-interval", "200ms",
              "--state-dir", os.path.join(WORK, "state-backoff")],
             stderr=log)
         try:
@@ -206,7 +206,7 @@ def main():
     log = open(log_path, "w")
     agent = subprocess.Popen(
         [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root", sysfs,
-         "--procfs-root", procfs, "--heartbeat", "1", "--rescan", "0.3",
+         "--procfs-root", procfs, "--heartbeat", "1", "--rescan", "300ms",
          "--log-level", "debug", "--state-dir", os.path.join(WORK, "state")],
         stderr=log)
     try:
@@ -214,6 +214,10 @@ def main():
         _, hello = peer.wait_for("HELLO", 5)
         if hello["hostname"] != "hv-i40e-01":
             fail("HELLO hostname %s" % hello["hostname"])
+        # the old spelling of --heartbeat-interval still runs, and says so
+        if ("vfleet-agent: warning: --heartbeat is deprecated; use "
+                "--heartbeat-interval 1") not in open(log_path).read():
+            fail("no warning for --heartbeat:\n" + open(log_path).read())
         i, inv = peer.wait_for("INVENTORY", 5)
         if inv["generation"] != "1" or inv["pfs"] != "1":
             fail("first INVENTORY %s" % inv)
@@ -223,7 +227,7 @@ def main():
                  (json.dumps(got, indent=1)[:3000],
                   json.dumps(expected, indent=1)[:3000]))
 
-        # heartbeats at WELCOME's interval (200 ms), not --heartbeat 1
+        # heartbeats at WELCOME's interval (200 ms), not the 1 s asked for
         time.sleep(2.0)
         beats = [int(l[0]) for l in peer.lines() if l[1:2] == ["HEARTBEAT"]]
         if len(beats) < 6:

@@ -203,20 +203,40 @@ static void test_cli(void **state)
                      -1);
     assert_non_null(strstr(err, "refusing to start without --insecure"));
     assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
-                             "--insecure", "--heartbeat", "0.25", "--rescan",
-                             "3", "--hostname", "hv9", NULL),
+                             "--insecure", "--heartbeat-interval", "250ms",
+                             "--rescan", "3", "--hostname", "hv9", NULL),
                      0);
     assert_int_equal(cli.mode, AGENT_RUN);
-    assert_true(cli.session.heartbeat_s == 0.25);
-    assert_true(cli.session.rescan_s == 3.0);
+    assert_int_equal(cli.session.heartbeat_ms, 250);
+    assert_int_equal(cli.session.rescan_ms, 3000);
+    assert_string_equal(cli.warning, "");
     assert_string_equal(cli.session.discover.hostname, "hv9");
     assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
-                             "--insecure", "--heartbeat", "fast", NULL),
+                             "--insecure", "--heartbeat-interval", "2s",
+                             "--rescan", "1.5s", NULL),
+                     0);
+    assert_int_equal(cli.session.heartbeat_ms, 2000);
+    assert_int_equal(cli.session.rescan_ms, 1500);
+    /* The old spelling still works, with a warning to say it is old. */
+    assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
+                             "--insecure", "--heartbeat", "0.25", NULL),
+                     0);
+    assert_int_equal(cli.session.heartbeat_ms, 250);
+    assert_string_equal(cli.warning, "--heartbeat is deprecated; use "
+                                     "--heartbeat-interval 0.25");
+    assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
+                             "--insecure", "--heartbeat-interval", "fast",
+                             NULL),
                      -1);
-    assert_string_equal(err, "--heartbeat: 'fast' is not a number of seconds "
-                             "in 0.01..86400");
-    assert_int_equal(s_parse(&cli, err, "--discover", "--heartbeat", "1", NULL),
+    assert_string_equal(err, "--heartbeat-interval: 'fast' is not a time such "
+                             "as 2s, 500ms or 1.5 (seconds), from 1ms to 1h");
+    assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
+                             "--insecure", "--heartbeat", "2h", NULL),
                      -1);
+    assert_non_null(strstr(err, "--heartbeat: '2h' is not a time"));
+    assert_int_equal(
+        s_parse(&cli, err, "--discover", "--heartbeat-interval", "1s", NULL),
+        -1);
     assert_int_equal(s_parse(&cli, err, "--bogus", NULL), -1);
     assert_string_equal(err, "unknown option '--bogus'");
     assert_int_equal(s_parse(&cli, err, "--controller", NULL), -1);
