@@ -124,6 +124,32 @@ static bool s_netdev_up(const char *dev)
 
 /* Whether the VF's IOMMU group holds only the VF; otherwise says with
  * what it is shared, because that is why it cannot be assigned. */
+/* Why a VF whose group holds more than itself (or not itself) cannot be
+ * handed to a guest alone. */
+static void s_note_shared_group(vfp_vf_t *vf, long group, char **names, int n)
+{
+    char others[VFP_TEXT_MAX / 2] = "";
+    size_t used = 0;
+    bool listed = false;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(names[i], vf->pci_addr))
+            listed = true;
+        else if (used < sizeof(others))
+            used += (size_t)snprintf(others + used, sizeof(others) - used,
+                                     "%s%s", used ? ", " : "", names[i]);
+    }
+    if (listed)
+        agent_text_note_append(vf->note, sizeof(vf->note),
+                               "IOMMU group %ld shared with %s: cannot be "
+                               "assigned to a guest alone",
+                               group, others);
+    else
+        agent_text_note_append(vf->note, sizeof(vf->note),
+                               "IOMMU group %ld does not list this VF: "
+                               "isolation unknown",
+                               group);
+}
+
 static void s_read_group(s_scan_t *scan, const char *vfdir, vfp_vf_t *vf)
 {
     char text[64];
@@ -162,28 +188,7 @@ static void s_read_group(s_scan_t *scan, const char *vfdir, vfp_vf_t *vf)
     } else if (n == 1 && !strcmp(names[0], vf->pci_addr)) {
         vf->iommu_isolated = true;
     } else {
-        char others[VFP_TEXT_MAX / 2] = "";
-        size_t used = 0;
-        bool listed = false;
-        for (int i = 0; i < n; i++) {
-            if (!strcmp(names[i], vf->pci_addr))
-                listed = true;
-            else if (used < sizeof(others))
-                used += (size_t)snprintf(others + used, sizeof(others) - used,
-                                         "%s%s", used ? ", " : "", names[i]);
-        }
-        if (listed)
-            agent_text_note_append(
-                vf->note, sizeof(vf->note),
-                "IOMMU group %ld shared with %s: cannot be assigned "
-                "to a guest alone",
-                group, others);
-        else
-            agent_text_note_append(
-                vf->note, sizeof(vf->note),
-                "IOMMU group %ld does not list this VF: isolation "
-                "unknown",
-                group);
+        s_note_shared_group(vf, group, names, n);
     }
     sysfs_attr_names_free(&names);
 }

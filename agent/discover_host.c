@@ -262,24 +262,65 @@ static int s_meminfo_value(const char *text, const char *key, uint64_t *kb)
     return -1;
 }
 
-static void s_read_memory(const char *sysfs, const char *procfs,
-                          vfp_host_t *host, discover_warnings_t *warnings)
+/* Total and available memory from /proc/meminfo. */
+static void s_read_meminfo(const char *procfs, vfp_host_t *host,
+                           discover_warnings_t *warnings)
 {
     char why[256];
     char meminfo[8192];
     if (sysfs_attr_read_str(procfs, "meminfo", meminfo, sizeof(meminfo), why,
-                            sizeof(why)))
+                            sizeof(why))) {
         discover_warn(warnings, "memory unknown: %s", why);
-    else {
-        if (s_meminfo_value(meminfo, "MemTotal", &host->mem_total_kb))
-            discover_warn(warnings, "meminfo: no readable MemTotal");
-        if (s_meminfo_value(meminfo, "MemAvailable", &host->mem_available_kb))
-            discover_warn(warnings, "meminfo: no readable MemAvailable");
+        return;
     }
+    if (s_meminfo_value(meminfo, "MemTotal", &host->mem_total_kb))
+        discover_warn(warnings, "meminfo: no readable MemTotal");
+    if (s_meminfo_value(meminfo, "MemAvailable", &host->mem_available_kb))
+        discover_warn(warnings, "meminfo: no readable MemAvailable");
+}
 
-    char dir[PATH_MAX];
+/* One pool directory ("hugepages-2048kB") into the next slot of host.
+ * Returns -1 when the host already has every pool it can report. */
+static int s_read_pool(const char *dir, const char *name, vfp_host_t *host,
+                       discover_warnings_t *warnings)
+{
+    char why[256];
     char pool[PATH_MAX];
+    unsigned long size_kb;
+    char unit[4] = "";
+    long total, free_pages;
+    if (sscanf(name, "hugepages-%lu%3s", &size_kb, unit) != 2 ||
+        strcmp(unit, "kB") || size_kb == 0 || size_kb > UINT32_MAX) {
+        discover_warn(warnings, "hugepages: unexpected entry '%.64s'", name);
+        return 0;
+    }
+    if (host->hugepage_count >= VFP_HUGEPAGES_MAX) {
+        discover_warn(warnings, "hugepages: more than %d pool sizes",
+                      VFP_HUGEPAGES_MAX);
+        return -1;
+    }
+    if (agent_text_path_join(pool, sizeof(pool), dir, name, NULL) ||
+        sysfs_attr_read_long(pool, "nr_hugepages", 0, LONG_MAX, &total, why,
+                             sizeof(why)) ||
+        sysfs_attr_read_long(pool, "free_hugepages", 0, LONG_MAX, &free_pages,
+                             why, sizeof(why))) {
+        discover_warn(warnings, "%s: %s", name, why);
+        return 0;
+    }
+    vfp_hugepages_t *hp = &host->hugepages[host->hugepage_count++];
+    hp->size_kb = (uint32_t)size_kb;
+    hp->total = (uint64_t)total;
+    hp->free = (uint64_t)free_pages;
+    return 0;
+}
+
+static void s_read_memory(const char *sysfs, const char *procfs,
+                          vfp_host_t *host, discover_warnings_t *warnings)
+{
+    char why[256];
+    char dir[PATH_MAX];
     char **names = NULL;
+    s_read_meminfo(procfs, host, warnings);
     if (agent_text_path_join(dir, sizeof(dir), sysfs, "kernel/mm/hugepages",
                              NULL))
         return;
@@ -288,34 +329,9 @@ static void s_read_memory(const char *sysfs, const char *procfs,
         discover_warn(warnings, "hugepages unknown: %s", why);
         return;
     }
-    for (int i = 0; i < n; i++) {
-        unsigned long size_kb;
-        char unit[4] = "";
-        if (sscanf(names[i], "hugepages-%lu%3s", &size_kb, unit) != 2 ||
-            strcmp(unit, "kB") || size_kb == 0 || size_kb > UINT32_MAX) {
-            discover_warn(warnings, "hugepages: unexpected entry '%.64s'",
-                          names[i]);
-            continue;
-        }
-        if (host->hugepage_count >= VFP_HUGEPAGES_MAX) {
-            discover_warn(warnings, "hugepages: more than %d pool sizes",
-                          VFP_HUGEPAGES_MAX);
+    for (int i = 0; i < n; i++)
+        if (s_read_pool(dir, names[i], host, warnings))
             break;
-        }
-        long total, free_pages;
-        if (agent_text_path_join(pool, sizeof(pool), dir, names[i], NULL) ||
-            sysfs_attr_read_long(pool, "nr_hugepages", 0, LONG_MAX, &total, why,
-                                 sizeof(why)) ||
-            sysfs_attr_read_long(pool, "free_hugepages", 0, LONG_MAX,
-                                 &free_pages, why, sizeof(why))) {
-            discover_warn(warnings, "%s: %s", names[i], why);
-            continue;
-        }
-        vfp_hugepages_t *hp = &host->hugepages[host->hugepage_count++];
-        hp->size_kb = (uint32_t)size_kb;
-        hp->total = (uint64_t)total;
-        hp->free = (uint64_t)free_pages;
-    }
     sysfs_attr_names_free(&names);
     /* Directory order is lexical ("1048576kB" before "2048kB"): by size */
     for (uint32_t i = 1; i < host->hugepage_count; i++)

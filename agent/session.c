@@ -584,6 +584,51 @@ static void s_cleanup(s_session_t *self)
     inventory_clear(&self->inv);
 }
 
+/* Polls the controller socket, its monitor and netlink link events until
+ * SIGINT/SIGTERM. Returns 0 on such a stop, -1 with err when polling
+ * fails. */
+static int s_loop(s_session_t *self, char *err, size_t errlen)
+{
+    while (!zsys_interrupted) {
+        zmq_pollitem_t items[3];
+        int n = 0, dealer_at = -1, monitor_at = -1, events_at = -1;
+        if (self->dealer) {
+            items[dealer_at = n++] =
+                (zmq_pollitem_t){zsock_resolve(self->dealer), 0, ZMQ_POLLIN, 0};
+            items[monitor_at = n++] = (zmq_pollitem_t){
+                zsock_resolve(self->monitor), 0, ZMQ_POLLIN, 0};
+        }
+        if (self->events)
+            items[events_at = n++] = (zmq_pollitem_t){
+                NULL, nl_socket_get_fd(self->events), ZMQ_POLLIN, 0};
+        int64_t wait = s_next_deadline(self) - zclock_mono();
+        if (wait < 0)
+            wait = 0;
+        if (zmq_poll(items, n, (long)wait) < 0 && errno != EINTR) {
+            snprintf(err, errlen, "poll: %s", zmq_strerror(errno));
+            break;
+        }
+        if (zsys_interrupted)
+            break;
+        if (monitor_at >= 0 && (items[monitor_at].revents & ZMQ_POLLIN))
+            s_on_monitor(self);
+        if (dealer_at >= 0 && self->dealer &&
+            (items[dealer_at].revents & ZMQ_POLLIN))
+            s_on_message(self);
+        if (events_at >= 0 && (items[events_at].revents & ZMQ_POLLIN)) {
+            nl_recvmsgs_default(self->events);
+            if (self->link_event) {
+                vfp_log_debug("netlink link event: rescanning soon");
+                self->link_event = false;
+                self->next_rescan = s_min(self->next_rescan,
+                                          zclock_mono() + S_EVENT_DEBOUNCE_MS);
+            }
+        }
+        s_on_timers(self, zclock_mono());
+    }
+    return zsys_interrupted ? 0 : -1;
+}
+
 int session_run(const session_opts_t *opts, char *err, size_t errlen)
 {
     s_session_t self = {
@@ -619,44 +664,8 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
     s_events_open(&self);
     self.next_rescan = zclock_mono() + opts->rescan_ms;
 
-    while (!zsys_interrupted) {
-        zmq_pollitem_t items[3];
-        int n = 0, dealer_at = -1, monitor_at = -1, events_at = -1;
-        if (self.dealer) {
-            items[dealer_at = n++] =
-                (zmq_pollitem_t){zsock_resolve(self.dealer), 0, ZMQ_POLLIN, 0};
-            items[monitor_at = n++] =
-                (zmq_pollitem_t){zsock_resolve(self.monitor), 0, ZMQ_POLLIN, 0};
-        }
-        if (self.events)
-            items[events_at = n++] = (zmq_pollitem_t){
-                NULL, nl_socket_get_fd(self.events), ZMQ_POLLIN, 0};
-        int64_t wait = s_next_deadline(&self) - zclock_mono();
-        if (wait < 0)
-            wait = 0;
-        if (zmq_poll(items, n, (long)wait) < 0 && errno != EINTR) {
-            snprintf(err, errlen, "poll: %s", zmq_strerror(errno));
-            break;
-        }
-        if (zsys_interrupted)
-            break;
-        if (monitor_at >= 0 && (items[monitor_at].revents & ZMQ_POLLIN))
-            s_on_monitor(&self);
-        if (dealer_at >= 0 && self.dealer &&
-            (items[dealer_at].revents & ZMQ_POLLIN))
-            s_on_message(&self);
-        if (events_at >= 0 && (items[events_at].revents & ZMQ_POLLIN)) {
-            nl_recvmsgs_default(self.events);
-            if (self.link_event) {
-                vfp_log_debug("netlink link event: rescanning soon");
-                self.link_event = false;
-                self.next_rescan = s_min(self.next_rescan,
-                                         zclock_mono() + S_EVENT_DEBOUNCE_MS);
-            }
-        }
-        s_on_timers(&self, zclock_mono());
-    }
+    int rc = s_loop(&self, err, errlen);
     vfp_log_info("stopping");
     s_cleanup(&self);
-    return zsys_interrupted ? 0 : -1;
+    return rc;
 }

@@ -302,6 +302,53 @@ static struct nl_msg *s_build_vlan_list(int ifindex, const vfp_apply_vf_t *d)
     return msg;
 }
 
+/* Puts the value of one attribute into vf as libnl holds it. Returns 0, or
+ * -1 when it cannot (no memory, or not a VF attribute). */
+static int s_vf_set_attr(struct rtnl_link_vf *vf, uint16_t bit,
+                         const vfp_apply_vf_t *d)
+{
+    switch (bit) {
+    case VFP_SET_MAC: {
+        struct nl_addr *addr = nl_addr_build(AF_LLC, d->mac, 6);
+        assert(addr);
+        rtnl_link_vf_set_addr(vf, addr);
+        nl_addr_put(addr);
+        return 0;
+    }
+    case VFP_SET_VLAN: {
+        nl_vf_vlans_t *vlans = NULL;
+        if (rtnl_link_vf_vlan_alloc(&vlans, 1) < 0)
+            return -1;
+        vlans->vlans[0].vf_vlan = d->vlan;
+        vlans->vlans[0].vf_vlan_qos = d->qos;
+        vlans->vlans[0].vf_vlan_proto = ETH_P_8021Q;
+        rtnl_link_vf_set_vlans(vf, vlans);
+        rtnl_link_vf_vlan_put(vlans);
+        return 0;
+    }
+    case VFP_SET_SPOOFCHK:
+        rtnl_link_vf_set_spoofchk(vf, d->spoofchk == VFP_ON);
+        return 0;
+    case VFP_SET_TRUST:
+        rtnl_link_vf_set_trust(vf, d->trust == VFP_ON);
+        return 0;
+    case VFP_SET_LINK_STATE:
+        rtnl_link_vf_set_linkstate(vf, (uint32_t)d->link_state);
+        return 0;
+    case VFP_SET_RATE: {
+        struct nl_vf_rate rate = {
+            .api = RTNL_LINK_VF_RATE_API_NEW,
+            .min_tx_rate = d->min_tx_rate,
+            .max_tx_rate = d->max_tx_rate,
+        };
+        rtnl_link_vf_set_rate(vf, &rate);
+        return 0;
+    }
+    default:
+        return -1;
+    }
+}
+
 /* The request that sets one VF attribute on PF ifindex, or NULL. */
 static struct nl_msg *s_build_vf_attr(int ifindex, uint16_t bit,
                                       const vfp_apply_vf_t *d)
@@ -313,56 +360,15 @@ static struct nl_msg *s_build_vf_attr(int ifindex, uint16_t bit,
     struct rtnl_link_vf *vf = rtnl_link_vf_alloc();
     assert(vf);
     rtnl_link_vf_set_index(vf, d->index);
-    switch (bit) {
-    case VFP_SET_MAC: {
-        struct nl_addr *addr = nl_addr_build(AF_LLC, d->mac, 6);
-        assert(addr);
-        rtnl_link_vf_set_addr(vf, addr);
-        nl_addr_put(addr);
-        break;
-    }
-    case VFP_SET_VLAN: {
-        nl_vf_vlans_t *vlans = NULL;
-        if (rtnl_link_vf_vlan_alloc(&vlans, 1) < 0) {
-            rtnl_link_vf_put(vf);
-            return NULL;
-        }
-        vlans->vlans[0].vf_vlan = d->vlan;
-        vlans->vlans[0].vf_vlan_qos = d->qos;
-        vlans->vlans[0].vf_vlan_proto = ETH_P_8021Q;
-        rtnl_link_vf_set_vlans(vf, vlans);
-        rtnl_link_vf_vlan_put(vlans);
-        break;
-    }
-    case VFP_SET_SPOOFCHK:
-        rtnl_link_vf_set_spoofchk(vf, d->spoofchk == VFP_ON);
-        break;
-    case VFP_SET_TRUST:
-        rtnl_link_vf_set_trust(vf, d->trust == VFP_ON);
-        break;
-    case VFP_SET_LINK_STATE:
-        rtnl_link_vf_set_linkstate(vf, (uint32_t)d->link_state);
-        break;
-    case VFP_SET_RATE: {
-        struct nl_vf_rate rate = {
-            .api = RTNL_LINK_VF_RATE_API_NEW,
-            .min_tx_rate = d->min_tx_rate,
-            .max_tx_rate = d->max_tx_rate,
-        };
-        rtnl_link_vf_set_rate(vf, &rate);
-        break;
-    }
-    default:
-        rtnl_link_vf_put(vf);
-        return NULL;
-    }
-    struct rtnl_link *changes = rtnl_link_alloc();
-    assert(changes);
     struct nl_msg *msg = NULL;
-    if (rtnl_link_vf_add(changes, vf) == 0)
-        msg = s_build_change(ifindex, changes);
+    if (s_vf_set_attr(vf, bit, d) == 0) {
+        struct rtnl_link *changes = rtnl_link_alloc();
+        assert(changes);
+        if (rtnl_link_vf_add(changes, vf) == 0)
+            msg = s_build_change(ifindex, changes);
+        rtnl_link_put(changes);
+    }
     rtnl_link_vf_put(vf);
-    rtnl_link_put(changes);
     return msg;
 }
 
@@ -649,6 +655,29 @@ static void s_report_attr(const s_outcome_t *o, int slot, vfp_result_t *r)
                          "set: %s", value);
 }
 
+/* One result per set attribute; MTU, which lives on the VF's netdev, is
+ * applied here. Returns 0 when all are ok, -1 otherwise. */
+static int s_report_all(vf_writer_t *self, const s_outcome_t *o,
+                        vfp_result_t *results, size_t max_results,
+                        size_t *n_results)
+{
+    int rc = 0;
+    size_t n = 0;
+    for (int i = 0; i < VF_WRITER_ATTRS && n < max_results; i++) {
+        if (!(o->desired->set & s_attr_order[i]))
+            continue;
+        vfp_result_t *r = &results[n++];
+        if (s_attr_order[i] == VFP_SET_MTU)
+            s_apply_mtu(self, o->pf_ifname, o->desired, r);
+        else
+            s_report_attr(o, i, r);
+        if (r->err)
+            rc = -1;
+    }
+    *n_results = n;
+    return rc;
+}
+
 int vf_writer_apply_vf(vf_writer_t *self, const char *pf_ifname,
                        const vfp_apply_vf_t *d, vfp_result_t *results,
                        size_t max_results, size_t *n_results)
@@ -694,21 +723,8 @@ int vf_writer_apply_vf(vf_writer_t *self, const char *pf_ifname,
                        ? actual
                        : NULL;
     }
-    int rc = 0;
-    size_t n = 0;
-    for (int i = 0; i < VF_WRITER_ATTRS && n < max_results; i++) {
-        if (!(d->set & s_attr_order[i]))
-            continue;
-        vfp_result_t *r = &results[n++];
-        if (s_attr_order[i] == VFP_SET_MTU)
-            s_apply_mtu(self, pf_ifname, d, r);
-        else
-            s_report_attr(&o, i, r);
-        if (r->err)
-            rc = -1;
-    }
+    int rc = s_report_all(self, &o, results, max_results, n_results);
     free(pf.vfs);
-    *n_results = n;
     return rc;
 }
 
