@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,19 @@ typedef struct {
     discover_warnings_t *warnings;
 } s_scan_t;
 
-void inventory_clear(vfp_inventory_t *inv)
+void discover_warn(discover_warnings_t *warnings, const char *fmt, ...)
+{
+    if (!warnings || warnings->count >= DISCOVER_WARNINGS_MAX)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(warnings->text[warnings->count], sizeof(warnings->text[0]), fmt,
+              ap);
+    va_end(ap);
+    warnings->count++;
+}
+
+void discover_inventory_clear(vfp_inventory_t *inv)
 {
     if (!inv)
         return;

@@ -12,18 +12,6 @@
 
 typedef enum { CPU_VENDOR_OTHER, CPU_VENDOR_INTEL, CPU_VENDOR_AMD } s_vendor_t;
 
-void discover_warn(discover_warnings_t *warnings, const char *fmt, ...)
-{
-    if (!warnings || warnings->count >= DISCOVER_WARNINGS_MAX)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(warnings->text[warnings->count], sizeof(warnings->text[0]), fmt,
-              ap);
-    va_end(ap);
-    warnings->count++;
-}
-
 static void s_reason(vfp_host_t *host, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -138,7 +138,7 @@ static void s_send_hello(s_session_t *self)
 static void s_send_inventory(s_session_t *self)
 {
     vfp_msg_t *msg = vfp_msg_new(VFP_INVENTORY);
-    inventory_copy(&msg->u.inventory, &self->inv);
+    inventory_diff_copy(&msg->u.inventory, &self->inv);
     s_send(self, msg);
     vfp_log_info("full inventory sent: generation %llu, %u PFs",
                  (unsigned long long)self->inv.generation, self->inv.pf_count);
@@ -183,7 +183,7 @@ static void s_rescan(s_session_t *self, bool check_drift)
     vfp_inventory_delta_t *delta = &msg->u.delta;
     if (!inventory_diff(&self->inv, &scan, delta)) {
         vfp_msg_destroy(&msg);
-        inventory_clear(&scan);
+        discover_inventory_clear(&scan);
         return;
     }
     delta->base_generation = self->inv.generation;
@@ -200,7 +200,7 @@ static void s_rescan(s_session_t *self, bool check_drift)
     if (self->state == S_ONLINE)
         s_send(self, msg);
     vfp_msg_destroy(&msg);
-    inventory_clear(&self->inv);
+    discover_inventory_clear(&self->inv);
     self->inv = scan;
 }
 
@@ -581,7 +581,7 @@ static void s_cleanup(s_session_t *self)
     vfp_msg_destroy(&self->desired);
     free(self->drift_logged);
     self->drift_logged = NULL;
-    inventory_clear(&self->inv);
+    discover_inventory_clear(&self->inv);
 }
 
 /* Polls the controller socket, its monitor and netlink link events until
@@ -644,13 +644,13 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
         snprintf(err, errlen,
                  "no host name to report: the kernel's is "
                  "unreadable; give --hostname");
-        inventory_clear(&self.inv);
+        discover_inventory_clear(&self.inv);
         return -1;
     }
     if (desired_state_dir_init(opts->state_dir, err, errlen) ||
         !(self.writer =
               vf_writer_new(opts->discover.sysfs_root, err, errlen))) {
-        inventory_clear(&self.inv);
+        discover_inventory_clear(&self.inv);
         return -1;
     }
     s_restore_desired(&self);

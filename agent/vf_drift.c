@@ -129,41 +129,41 @@ void vf_drift_line(const vf_drift_t *drift, char *buf, size_t len)
                  drift->text);
 }
 
-static void s_print_one(out_t *out, const vf_drift_t *d)
+static void s_print_one(output_t *out, const vf_drift_t *d)
 {
     char line[512];
     vf_drift_line(d, line, sizeof(line));
-    out_text(out, "drift: %s\n", line);
-    out_open_object(out, NULL);
-    out_string(out, OUT_JSON, "pf", NULL, d->pf);
+    output_text(out, "drift: %s\n", line);
+    output_open_object(out, NULL);
+    output_string(out, OUTPUT_JSON, "pf", NULL, d->pf);
     if (d->kind == VFP_ITEM_VF)
-        out_uint(out, OUT_JSON, "vf", NULL, d->index);
-    out_string(out, OUT_JSON, "attribute", NULL, d->attribute);
-    out_string(out, OUT_JSON, "detail", NULL, d->text);
-    out_close_object(out);
+        output_uint(out, OUTPUT_JSON, "vf", NULL, d->index);
+    output_string(out, OUTPUT_JSON, "attribute", NULL, d->attribute);
+    output_string(out, OUTPUT_JSON, "detail", NULL, d->text);
+    output_close_object(out);
 }
 
-void vf_drift_print(out_t *out, const vfp_inventory_t *inv,
+void vf_drift_print(output_t *out, const vfp_inventory_t *inv,
                     const vfp_apply_t *desired)
 {
     if (!desired) {
-        out_text(out, "desired state: none stored\n");
-        out_open_array(out, "drift");
-        out_close_array(out);
+        output_text(out, "desired state: none stored\n");
+        output_open_array(out, "drift");
+        output_close_array(out);
         return;
     }
     vf_drift_t *drift = NULL;
     size_t n = vf_drift_list(desired, inv, &drift);
-    out_uint(out, OUT_ANY, "desired_revision",
-             "desired state revision %" PRIu64, desired->revision);
+    output_uint(out, OUTPUT_ANY, "desired_revision",
+                "desired state revision %" PRIu64, desired->revision);
     if (n == 0)
-        out_text(out, ": no drift\n");
+        output_text(out, ": no drift\n");
     else
-        out_text(out, ": %zu drifted\n", n);
-    out_open_array(out, "drift");
+        output_text(out, ": %zu drifted\n", n);
+    output_open_array(out, "drift");
     for (size_t i = 0; i < n; i++)
         s_print_one(out, &drift[i]);
-    out_close_array(out);
+    output_close_array(out);
     free(drift);
 }
 

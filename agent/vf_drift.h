@@ -47,7 +47,7 @@ void vf_drift_line(const vf_drift_t *drift, char *buf, size_t len);
 /* The desired state's revision and every difference from inv: table lines
  * "drift: <line>", JSON "desired_revision" and a "drift" array of {pf, vf,
  * attribute, detail}. desired NULL: none is stored, which is said too. */
-void vf_drift_print(out_t *out, const vfp_inventory_t *inv,
+void vf_drift_print(output_t *out, const vfp_inventory_t *inv,
                     const vfp_apply_t *desired);
 
 /* Logs every difference between apply and scan as a warning, but only when

@@ -37,47 +37,50 @@ static const char *s_sep(bool *first)
     return sep;
 }
 
-static void s_print_vlan(out_t *out, const vfp_vf_t *vf, bool *first)
+static void s_print_vlan(output_t *out, const vfp_vf_t *vf, bool *first)
 {
-    out_text(out, "%s", s_sep(first));
-    out_uint(out, OUT_ANY, "vlan", "vlan %" PRIu64, vf->vlan);
-    out_uint(out, OUT_ANY, "qos", ", qos %" PRIu64, vf->qos);
+    output_text(out, "%s", s_sep(first));
+    output_uint(out, OUTPUT_ANY, "vlan", "vlan %" PRIu64, vf->vlan);
+    output_uint(out, OUTPUT_ANY, "qos", ", qos %" PRIu64, vf->qos);
     /* A protocol of 0 (not reported) is the kernel's default, as the
      * drift comparison takes it too. */
-    out_string(out, OUT_ANY, "vlan_protocol", ", vlan-protocol %s",
-               vf->vlan_proto == VFP_VLAN_PROTO_8021AD ? "802.1ad" : "802.1Q");
+    output_string(out, OUTPUT_ANY, "vlan_protocol", ", vlan-protocol %s",
+                  vf->vlan_proto == VFP_VLAN_PROTO_8021AD ? "802.1ad"
+                                                          : "802.1Q");
 }
 
-void vf_print_settings(out_t *out, const vfp_vf_t *vf, uint16_t bits)
+void vf_print_settings(output_t *out, const vfp_vf_t *vf, uint16_t bits)
 {
     char mac[18];
     bool first = true;
     if (bits & VFP_SET_MAC) {
-        out_text(out, "%s", s_sep(&first));
-        out_string(out, OUT_ANY, "mac", "mac %s", vfp_mac_format(vf->mac, mac));
+        output_text(out, "%s", s_sep(&first));
+        output_string(out, OUTPUT_ANY, "mac", "mac %s",
+                      vfp_mac_format(vf->mac, mac));
     }
     if (bits & VFP_SET_VLAN)
         s_print_vlan(out, vf, &first);
     if (bits & VFP_SET_SPOOFCHK) {
-        out_text(out, "%s", s_sep(&first));
-        out_string(out, OUT_ANY, "spoofchk", "spoofchk %s",
-                   vfp_flag_name(vf->spoofchk));
+        output_text(out, "%s", s_sep(&first));
+        output_string(out, OUTPUT_ANY, "spoofchk", "spoofchk %s",
+                      vfp_flag_name(vf->spoofchk));
     }
     if (bits & VFP_SET_TRUST) {
-        out_text(out, "%s", s_sep(&first));
-        out_string(out, OUT_ANY, "trust", "trust %s", vfp_flag_name(vf->trust));
+        output_text(out, "%s", s_sep(&first));
+        output_string(out, OUTPUT_ANY, "trust", "trust %s",
+                      vfp_flag_name(vf->trust));
     }
     if (bits & VFP_SET_LINK_STATE) {
-        out_text(out, "%s", s_sep(&first));
-        out_string(out, OUT_ANY, "link_state", "link-state %s",
-                   vfp_link_state_name(vf->link_state));
+        output_text(out, "%s", s_sep(&first));
+        output_string(out, OUTPUT_ANY, "link_state", "link-state %s",
+                      vfp_link_state_name(vf->link_state));
     }
     if (bits & VFP_SET_RATE) {
-        out_text(out, "%s", s_sep(&first));
-        out_uint(out, OUT_ANY, "min_tx_rate", "min_tx_rate %" PRIu64,
-                 vf->min_tx_rate);
-        out_uint(out, OUT_ANY, "max_tx_rate", ", max_tx_rate %" PRIu64,
-                 vf->max_tx_rate);
+        output_text(out, "%s", s_sep(&first));
+        output_uint(out, OUTPUT_ANY, "min_tx_rate", "min_tx_rate %" PRIu64,
+                    vf->min_tx_rate);
+        output_uint(out, OUTPUT_ANY, "max_tx_rate", ", max_tx_rate %" PRIu64,
+                    vf->max_tx_rate);
     }
 }
 
@@ -90,9 +93,9 @@ void vf_print_text(char *buf, size_t len, const vfp_vf_t *vf, uint16_t bits)
     assert(f);
     /* Unbuffered, so a text longer than buf is cut rather than lost. */
     setvbuf(f, NULL, _IONBF, 0);
-    out_t *out = out_new(f, false);
+    output_t *out = output_new(f, false);
     vf_print_settings(out, vf, bits);
-    out_destroy(&out);
+    output_destroy(&out);
     fclose(f);
     buf[len - 1] = '\0';
 }

@@ -25,7 +25,7 @@ const char *vf_print_word(uint16_t bit);
  * mac, vlan, qos, vlan_protocol, spoofchk, trust, link_state, min_tx_rate,
  * max_tx_rate. A VLAN protocol of 0 (not reported) reads as 802.1Q, the
  * kernel's default. */
-void vf_print_settings(out_t *out, const vfp_vf_t *vf, uint16_t bits);
+void vf_print_settings(output_t *out, const vfp_vf_t *vf, uint16_t bits);
 
 /* The same table text into buf (truncated to len). */
 void vf_print_text(char *buf, size_t len, const vfp_vf_t *vf, uint16_t bits);

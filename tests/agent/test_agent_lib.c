@@ -53,9 +53,9 @@ static void test_diff_nothing(void **state)
     b.host.mem_available_kb += 1000; /* a wobble, not a change */
     assert_false(inventory_diff(&a, &b, &delta));
     assert_int_equal(delta.pf_count, 0);
-    inventory_delta_clear(&delta);
-    inventory_clear(&a);
-    inventory_clear(&b);
+    inventory_diff_delta_clear(&delta);
+    discover_inventory_clear(&a);
+    discover_inventory_clear(&b);
 }
 
 static void test_diff_vf_and_host(void **state)
@@ -82,8 +82,8 @@ static void test_diff_vf_and_host(void **state)
     vfp_decode_error_t err;
     assert_int_equal(vfp_validate(msg, &err), 0);
     vfp_msg_destroy(&msg); /* owns and frees the delta's arrays */
-    inventory_clear(&a);
-    inventory_clear(&b);
+    discover_inventory_clear(&a);
+    discover_inventory_clear(&b);
 }
 
 static void test_diff_removed_and_added(void **state)
@@ -99,22 +99,22 @@ static void test_diff_removed_and_added(void **state)
     assert_string_equal(delta.pfs[0].pci_addr, "0000:06:00.0");
     assert_int_equal(delta.removed_count, 1);
     assert_string_equal(delta.removed[0], "0000:05:00.0");
-    inventory_delta_clear(&delta);
+    inventory_diff_delta_clear(&delta);
     assert_null(delta.pfs);
-    inventory_clear(&a);
-    inventory_clear(&b);
+    discover_inventory_clear(&a);
+    discover_inventory_clear(&b);
 }
 
 static void test_copy_is_deep(void **state)
 {
     vfp_inventory_t a, b;
     s_inventory(&a);
-    inventory_copy(&b, &a);
+    inventory_diff_copy(&b, &a);
     a.pfs[0].vfs[0].vlan = 5;
     assert_int_equal(b.pfs[0].vfs[0].vlan, 0);
     assert_true(a.pfs != b.pfs && a.pfs[0].vfs != b.pfs[0].vfs);
-    inventory_clear(&a);
-    inventory_clear(&b);
+    discover_inventory_clear(&a);
+    discover_inventory_clear(&b);
 }
 
 static char *s_print(const vfp_inventory_t *inv, bool json)
@@ -122,9 +122,9 @@ static char *s_print(const vfp_inventory_t *inv, bool json)
     char *text = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&text, &size);
-    out_t *out = out_new(f, json);
+    output_t *out = output_new(f, json);
     inventory_print(out, inv, NULL);
-    out_destroy(&out);
+    output_destroy(&out);
     fclose(f);
     return text;
 }
@@ -168,7 +168,7 @@ static void test_print_table_and_json(void **state)
         json_object_get(json_object_get(doc, "host"), "iommu"), "ready")));
     json_decref(doc);
     free(text);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static int s_parse(agent_cli_t *cli, char *err, ...)

@@ -169,7 +169,7 @@ static void test_ixgbe_dualport(void **state)
     assert_int_equal(inv.host.hugepages[0].size_kb, 2048);
     assert_int_equal(inv.host.hugepages[0].total, 1024);
     assert_int_equal(inv.host.hugepages[1].size_kb, 1048576);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
     assert_null(inv.pfs);
 }
 
@@ -188,7 +188,7 @@ static void test_i40e_numeric_order(void **state)
     assert_string_equal(pf->vfs[9].pci_addr, "0000:37:03.1");
     assert_string_equal(pf->vfs[10].pci_addr, "0000:37:03.2");
     assert_string_equal(pf->vfs[15].driver, "iavf");
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static void test_mlx5_vfio(void **state)
@@ -204,7 +204,7 @@ static void test_mlx5_vfio(void **state)
     assert_string_equal(pf->vf_driver, "");
     assert_int_equal(inv.host.cpu_virt, VFP_VIRT_SVM);
     assert_true(inv.host.iommu_ready);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static void test_iommu_off(void **state)
@@ -221,7 +221,7 @@ static void test_iommu_off(void **state)
     assert_int_equal(vf->iommu_group, -1);
     assert_false(vf->iommu_isolated);
     assert_non_null(strstr(vf->note, "no IOMMU group"));
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static void test_shared_group(void **state)
@@ -233,7 +233,7 @@ static void test_shared_group(void **state)
     assert_false(vf->iommu_isolated);
     assert_non_null(strstr(vf->note, "0000:00:1c.6"));
     assert_non_null(strstr(vf->note, "cannot be assigned"));
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static void test_unbound(void **state)
@@ -247,7 +247,7 @@ static void test_unbound(void **state)
     assert_non_null(strstr(inv.pfs[0].note, "no driver bound"));
     assert_string_equal(inv.pfs[1].driver, "vfio-pci");
     assert_non_null(strstr(inv.pfs[1].note, "no netdev"));
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static void test_netdevsim(void **state)
@@ -264,7 +264,7 @@ static void test_netdevsim(void **state)
     assert_int_equal(pf->vf_count, 3);
     assert_int_equal(pf->vfs[2].index, 2);
     assert_string_equal(pf->vfs[2].pci_addr, "");
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static void test_bad_input(void **state)
@@ -301,7 +301,7 @@ static void test_bad_input(void **state)
     assert_non_null(strstr(warnings.text[0], "MemAvailable"));
     assert_non_null(strstr(warnings.text[1], "'lots'"));
     assert_int_equal(inv.host.hugepage_count, 1);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static void test_missing_roots(void **state)
@@ -324,7 +324,7 @@ static void test_missing_roots(void **state)
     assert_int_equal(inv.pf_count, 0);
     assert_false(inv.host.iommu_ready);
     assert_true(warnings.count > 0);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 /* A PF and its VF vanish and come back while discovery runs: every scan
@@ -376,7 +376,7 @@ static void test_pf_vanishes_mid_scan(void **state)
         for (uint32_t k = 0; k < inv.pf_count; k++)
             for (uint32_t v = 0; v < inv.pfs[k].vf_count; v++)
                 assert_int_equal(inv.pfs[k].vfs[v].index, v);
-        inventory_clear(&inv);
+        discover_inventory_clear(&inv);
     }
     flapper.stop = true;
     pthread_join(thread, NULL);

@@ -77,7 +77,7 @@ static void s_dump(s_peer_t *self, const vfp_msg_t *msg)
         perror(path);
         exit(1);
     }
-    out_t *out = out_new(f, true);
+    output_t *out = output_new(f, true);
     if (msg->id == VFP_INVENTORY)
         inventory_print(out, &msg->u.inventory, NULL);
     else {
@@ -88,7 +88,7 @@ static void s_dump(s_peer_t *self, const vfp_msg_t *msg)
                                 .pfs = d->pfs};
         inventory_print(out, &view, NULL);
     }
-    out_destroy(&out);
+    output_destroy(&out);
     fclose(f);
 }
 
@@ -287,23 +287,24 @@ static void s_dump_results(s_peer_t *self, const vfp_apply_result_t *r)
         perror(path);
         exit(1);
     }
-    out_t *out = out_new(f, true);
-    out_open_object(out, NULL);
-    out_uint(out, OUT_JSON, "revision", NULL, r->revision);
-    out_open_array(out, "results");
+    output_t *out = output_new(f, true);
+    output_open_object(out, NULL);
+    output_uint(out, OUTPUT_JSON, "revision", NULL, r->revision);
+    output_open_array(out, "results");
     for (uint32_t i = 0; i < r->result_count; i++) {
-        out_open_object(out, NULL);
-        out_uint(out, OUT_JSON, "kind", NULL, r->results[i].kind);
-        out_string(out, OUT_JSON, "pf", NULL, r->results[i].pf);
-        out_uint(out, OUT_JSON, "index", NULL, r->results[i].index);
-        out_string(out, OUT_JSON, "attribute", NULL, r->results[i].attribute);
-        out_int(out, OUT_JSON, "err", NULL, r->results[i].err);
-        out_string(out, OUT_JSON, "message", NULL, r->results[i].message);
-        out_close_object(out);
+        output_open_object(out, NULL);
+        output_uint(out, OUTPUT_JSON, "kind", NULL, r->results[i].kind);
+        output_string(out, OUTPUT_JSON, "pf", NULL, r->results[i].pf);
+        output_uint(out, OUTPUT_JSON, "index", NULL, r->results[i].index);
+        output_string(out, OUTPUT_JSON, "attribute", NULL,
+                      r->results[i].attribute);
+        output_int(out, OUTPUT_JSON, "err", NULL, r->results[i].err);
+        output_string(out, OUTPUT_JSON, "message", NULL, r->results[i].message);
+        output_close_object(out);
     }
-    out_close_array(out);
-    out_close_object(out);
-    out_destroy(&out);
+    output_close_array(out);
+    output_close_object(out);
+    output_destroy(&out);
     fclose(f);
 }
 

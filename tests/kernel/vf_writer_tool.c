@@ -160,11 +160,11 @@ static void s_print_result(const vfp_result_t *r)
  * read in the agent's table. */
 static void s_print_vf(const vfp_vf_t *vf)
 {
-    out_t *out = out_new(stdout, false);
-    out_text(out, "vf %u ", vf->index);
+    output_t *out = output_new(stdout, false);
+    output_text(out, "vf %u ", vf->index);
     vf_print_settings(out, vf, VF_PRINT_SETTINGS);
-    out_text(out, "\n");
-    out_destroy(&out);
+    output_text(out, "\n");
+    output_destroy(&out);
 }
 
 static int s_show(vf_writer_t *writer, const char *pf)
@@ -213,7 +213,7 @@ static int s_drift(const char *sysfs, const char *pf, vfp_apply_vf_t *d)
     for (size_t i = 0; i < n && i < VF_WRITER_ATTRS; i++)
         printf("drift %s %u %s: %s\n", drift[i].pf, drift[i].index,
                drift[i].attribute, drift[i].text);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
     return TOOL_OK;
 }
 
@@ -244,7 +244,7 @@ static int s_message(vf_writer_t *writer, const char *sysfs, const char *pf,
     for (uint32_t i = 0; i < out.result_count; i++)
         s_print_result(&out.results[i]);
     free(out.results);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
     return rc == 0 ? TOOL_OK : TOOL_FAILED;
 }
 
