@@ -189,7 +189,7 @@ all_args() {
 	echo "mac 02:50:56:00:01:0$1 vlan $((10 + $1)) qos $1 spoofchk on trust on state enable min_tx_rate $((10 * $1)) max_tx_rate $((100 * $1))"
 }
 all_line() {
-	echo "vf $1 mac 02:50:56:00:01:0$1 vlan $((10 + $1)) qos $1 proto 802.1Q spoofchk on trust on state enable min_tx_rate $((10 * $1)) max_tx_rate $((100 * $1))"
+	echo "vf $1 mac 02:50:56:00:01:0$1, vlan $((10 + $1)), qos $1, vlan-protocol 802.1Q, spoofchk on, trust on, link-state enable, min_tx_rate $((10 * $1)), max_tx_rate $((100 * $1))"
 }
 for n in 1 2 3; do
 	# shellcheck disable=SC2046
