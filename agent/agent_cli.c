@@ -1,11 +1,11 @@
 /* agent_cli.c - vfleet-agent's command line. */
 #include "agent_cli.h"
 
-#include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "vfp_duration.h"
 
 enum {
     OPT_DISCOVER = 256,
@@ -13,7 +13,8 @@ enum {
     OPT_CONTROLLER,
     OPT_INSECURE,
     OPT_HOSTNAME,
-    OPT_HEARTBEAT,
+    OPT_HEARTBEAT_INTERVAL,
+    OPT_HEARTBEAT_SECONDS,
     OPT_RESCAN,
     OPT_SYSFS,
     OPT_PROCFS,
@@ -33,7 +34,9 @@ static const struct option s_options[] = {
     {"controller", required_argument, NULL, OPT_CONTROLLER},
     {"insecure", no_argument, NULL, OPT_INSECURE},
     {"hostname", required_argument, NULL, OPT_HOSTNAME},
-    {"heartbeat", required_argument, NULL, OPT_HEARTBEAT},
+    {"heartbeat-interval", required_argument, NULL, OPT_HEARTBEAT_INTERVAL},
+    /* The spelling before the controller's --heartbeat-interval. */
+    {"heartbeat", required_argument, NULL, OPT_HEARTBEAT_SECONDS},
     {"rescan", required_argument, NULL, OPT_RESCAN},
     {"sysfs-root", required_argument, NULL, OPT_SYSFS},
     {"procfs-root", required_argument, NULL, OPT_PROCFS},
@@ -70,12 +73,13 @@ void agent_cli_usage(FILE *out)
           "CURVE)\n"
           "  --hostname NAME       report as NAME (default: the kernel's "
           "hostname)\n"
-          "  --heartbeat SECONDS   heartbeat interval until the controller "
-          "sets one\n"
-          "                        (default 2, fractions allowed)\n"
-          "  --rescan SECONDS      rescan interval (default 10); link events "
-          "also\n"
-          "                        trigger a rescan\n"
+          "  --heartbeat-interval TIME\n"
+          "                        heartbeat interval until the controller "
+          "sets one,\n"
+          "                        e.g. 2s or 500ms (default 2s)\n"
+          "  --rescan TIME         rescan interval, e.g. 10s or 300ms "
+          "(default 10s);\n"
+          "                        link events also trigger a rescan\n"
           "  --sysfs-root DIR      sysfs to read (default /sys)\n"
           "  --procfs-root DIR     procfs to read (default /proc)\n"
           "  --debugfs-root DIR    debugfs to read (default "
@@ -105,126 +109,130 @@ static const char *s_option_name(int val)
     return "?";
 }
 
-/* Seconds as a positive decimal, fractions allowed, at most a day. */
-static int s_seconds(const char *text, double *value)
+/* A TIME option (vfp_duration_parse_ms: "2s", "500ms", bare seconds). */
+static int s_duration(const char *name, const char *text, uint32_t *ms,
+                      char *err, size_t errlen)
 {
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    if (errno || end == text || *end || !isfinite(v) || v < 0.01 || v > 86400.0)
-        return -1;
-    *value = v;
+    if (vfp_duration_parse_ms(text, ms) == 0)
+        return 0;
+    snprintf(err, errlen,
+             "--%s: '%s' is not a time such as 2s, 500ms or 1.5 (seconds), "
+             "from 1ms to 1h",
+             name, text);
+    return -1;
+}
+
+/* Options of a run with a controller; *run_options notes that one was
+ * given. Returns 1 when c is not one of them. */
+static int s_parse_run_option(int c, agent_cli_t *cli, bool *run_options,
+                              char *err, size_t errlen)
+{
+    switch (c) {
+    case OPT_CONTROLLER:
+        cli->session.endpoint = optarg;
+        break;
+    case OPT_HEARTBEAT_SECONDS:
+    case OPT_HEARTBEAT_INTERVAL:
+        /* Bare seconds, all the old option took, are a TIME too. */
+        if (c == OPT_HEARTBEAT_SECONDS)
+            snprintf(cli->warning, sizeof(cli->warning),
+                     "--heartbeat is deprecated; use --heartbeat-interval %s",
+                     optarg);
+        if (s_duration(s_option_name(c), optarg, &cli->session.heartbeat_ms,
+                       err, errlen))
+            return -1;
+        break;
+    case OPT_RESCAN:
+        if (s_duration("rescan", optarg, &cli->session.rescan_ms, err, errlen))
+            return -1;
+        break;
+    default:
+        return 1;
+    }
+    *run_options = true;
     return 0;
 }
 
-int agent_cli_parse(int argc, char **argv, agent_cli_t *cli, char *err,
-                    size_t errlen)
+/* Where discovery reads from. Returns 1 when c is not one of them. */
+static int s_parse_discovery_option(int c, discover_opts_t *disc, char *err,
+                                    size_t errlen)
 {
-    memset(cli, 0, sizeof(*cli));
-    cli->log_level = VFP_LOG_INFO;
-    session_opts_init(&cli->session);
-    discover_opts_t *disc = &cli->session.discover;
-    bool run_options = false;
-
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "", s_options, NULL)) != -1) {
-        switch (c) {
-        case OPT_DISCOVER:
-            cli->mode = AGENT_DISCOVER;
-            break;
-        case OPT_JSON:
-            cli->json = true;
-            break;
-        case OPT_CONTROLLER:
-            cli->session.endpoint = optarg;
-            run_options = true;
-            break;
-        case OPT_INSECURE:
-            cli->insecure = true;
-            break;
-        case OPT_HOSTNAME:
-            if (!*optarg || strlen(optarg) > VFP_HOSTNAME_MAX) {
-                snprintf(err, errlen, "--hostname: 1 to %d bytes",
-                         VFP_HOSTNAME_MAX);
-                return -1;
-            }
-            disc->hostname = optarg;
-            break;
-        case OPT_HEARTBEAT:
-        case OPT_RESCAN: {
-            double *value = c == OPT_HEARTBEAT ? &cli->session.heartbeat_s
-                                               : &cli->session.rescan_s;
-            if (s_seconds(optarg, value)) {
-                snprintf(err, errlen,
-                         "--%s: '%s' is not a number of seconds in "
-                         "0.01..86400",
-                         c == OPT_HEARTBEAT ? "heartbeat" : "rescan", optarg);
-                return -1;
-            }
-            run_options = true;
-            break;
-        }
-        case OPT_SYSFS:
-            disc->sysfs_root = optarg;
-            break;
-        case OPT_PROCFS:
-            disc->procfs_root = optarg;
-            break;
-        case OPT_DEBUGFS:
-            disc->debugfs_root = optarg;
-            break;
-        case OPT_NETLINK:
-            disc->netlink = DISCOVER_NETLINK_ON;
-            break;
-        case OPT_NO_NETLINK:
-            disc->netlink = DISCOVER_NETLINK_OFF;
-            break;
-        case OPT_STATE_DIR:
-            if (!*optarg) {
-                snprintf(err, errlen, "--state-dir: empty directory name");
-                return -1;
-            }
-            cli->session.state_dir = optarg;
-            cli->state_dir_given = true;
-            break;
-        case OPT_LOG_LEVEL:
-            if (vfp_log_level_parse(optarg, &cli->log_level)) {
-                snprintf(err, errlen,
-                         "--log-level: '%s' is not error, warn, info or "
-                         "debug",
-                         optarg);
-                return -1;
-            }
-            break;
-        case OPT_SYSLOG:
-            cli->use_syslog = true;
-            break;
-        case OPT_HELP:
-            cli->mode = AGENT_HELP;
-            return 0;
-        case OPT_VERSION:
-            cli->mode = AGENT_VERSION;
-            return 0;
-        default:
-            if (optopt)
-                snprintf(err, errlen, "option --%s needs a value",
-                         s_option_name(optopt));
-            else
-                snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+    switch (c) {
+    case OPT_HOSTNAME:
+        if (!*optarg || strlen(optarg) > VFP_HOSTNAME_MAX) {
+            snprintf(err, errlen, "--hostname: 1 to %d bytes",
+                     VFP_HOSTNAME_MAX);
             return -1;
         }
+        disc->hostname = optarg;
+        return 0;
+    case OPT_SYSFS:
+        disc->sysfs_root = optarg;
+        return 0;
+    case OPT_PROCFS:
+        disc->procfs_root = optarg;
+        return 0;
+    case OPT_DEBUGFS:
+        disc->debugfs_root = optarg;
+        return 0;
+    case OPT_NETLINK:
+        disc->netlink = DISCOVER_NETLINK_ON;
+        return 0;
+    case OPT_NO_NETLINK:
+        disc->netlink = DISCOVER_NETLINK_OFF;
+        return 0;
+    default:
+        return 1;
     }
-    if (optind < argc) {
-        snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
-        return -1;
+}
+
+/* Mode, output, state and logging. Returns 1 when c is not one of them. */
+static int s_parse_general_option(int c, agent_cli_t *cli, char *err,
+                                  size_t errlen)
+{
+    switch (c) {
+    case OPT_DISCOVER:
+        cli->mode = AGENT_DISCOVER;
+        return 0;
+    case OPT_JSON:
+        cli->json = true;
+        return 0;
+    case OPT_INSECURE:
+        cli->insecure = true;
+        return 0;
+    case OPT_STATE_DIR:
+        if (!*optarg) {
+            snprintf(err, errlen, "--state-dir: empty directory name");
+            return -1;
+        }
+        cli->session.state_dir = optarg;
+        cli->state_dir_given = true;
+        return 0;
+    case OPT_LOG_LEVEL:
+        if (vfp_log_level_parse(optarg, &cli->log_level)) {
+            snprintf(err, errlen,
+                     "--log-level: '%s' is not error, warn, info or debug",
+                     optarg);
+            return -1;
+        }
+        return 0;
+    case OPT_SYSLOG:
+        cli->use_syslog = true;
+        return 0;
+    default:
+        return 1;
     }
+}
+
+/* The combinations a valid command line must have. */
+static int s_check_mode(const agent_cli_t *cli, bool run_options, char *err,
+                        size_t errlen)
+{
     if (cli->mode == AGENT_DISCOVER) {
         if (run_options) {
             snprintf(err, errlen,
                      "--discover takes no --controller, "
-                     "--heartbeat or --rescan");
+                     "--heartbeat-interval or --rescan");
             return -1;
         }
         return 0;
@@ -250,4 +258,47 @@ int agent_cli_parse(int argc, char **argv, agent_cli_t *cli, char *err,
         return -1;
     }
     return 0;
+}
+
+/* The error for an option getopt did not accept. */
+static void s_bad_option(char **argv, char *err, size_t errlen)
+{
+    if (optopt)
+        snprintf(err, errlen, "option --%s needs a value",
+                 s_option_name(optopt));
+    else
+        snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
+}
+
+int agent_cli_parse(int argc, char **argv, agent_cli_t *cli, char *err,
+                    size_t errlen)
+{
+    memset(cli, 0, sizeof(*cli));
+    cli->log_level = VFP_LOG_INFO;
+    session_opts_init(&cli->session);
+    bool run_options = false;
+    optind = 1;
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "", s_options, NULL)) != -1) {
+        if (c == OPT_HELP || c == OPT_VERSION) {
+            cli->mode = c == OPT_HELP ? AGENT_HELP : AGENT_VERSION;
+            return 0;
+        }
+        int rc = s_parse_general_option(c, cli, err, errlen);
+        if (rc == 1)
+            rc = s_parse_run_option(c, cli, &run_options, err, errlen);
+        if (rc == 1)
+            rc = s_parse_discovery_option(c, &cli->session.discover, err,
+                                          errlen);
+        if (rc == 1)
+            s_bad_option(argv, err, errlen);
+        if (rc)
+            return -1;
+    }
+    if (optind < argc) {
+        snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
+        return -1;
+    }
+    return s_check_mode(cli, run_options, err, errlen);
 }

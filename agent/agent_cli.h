@@ -22,6 +22,7 @@ typedef struct {
     bool use_syslog;
     bool state_dir_given; /* --discover shows drift only when asked */
     vfp_log_level_t log_level;
+    char warning[128];      /* a deprecated option was used: say so; else "" */
     session_opts_t session; /* includes the discovery options */
 } agent_cli_t;
 

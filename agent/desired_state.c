@@ -1,5 +1,4 @@
-/* desired_state.c - the last APPLY on local disk (written atomically) and
- * its drift from the kernel's state. */
+/* desired_state.c - the last APPLY on local disk, written atomically. */
 #include "desired_state.h"
 
 #include <assert.h>
@@ -92,7 +91,12 @@ int desired_state_save(const char *dir, const vfp_apply_t *apply, char *err,
                  (unsigned long long)apply->revision, derr.field, derr.text);
         return -1;
     }
-    int fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* The temporary name is ours: whatever holds it (a stale file, a FIFO
+     * that would block the open) is removed, and O_EXCL makes sure the
+     * file written is the one just created. */
+    unlink(temp);
+    int fd =
+        open(temp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     int e = fd < 0 ? errno : s_write_all(fd, data, size);
     if (fd >= 0 && e == 0 && fsync(fd))
         e = errno;
@@ -119,13 +123,47 @@ int desired_state_save(const char *dir, const vfp_apply_t *apply, char *err,
     return 0;
 }
 
-/* Reads the whole file, at most VFP_MSG_MAX + 1 bytes (one more than any
- * message can be, so an oversized file is seen as such). 0 or an errno. */
-static int s_read_file(const char *path, uint8_t **data_p, size_t *size_p)
+/* Opens path for reading only when it is a regular file. O_NONBLOCK keeps
+ * a FIFO (or a device) from blocking the open, O_NOFOLLOW keeps a link from
+ * pointing the agent elsewhere; a regular file reads the same either way.
+ * Returns the descriptor, or -1 with the reason in why (errno ENOENT when
+ * there is no file). */
+static int s_open_regular(const char *path, char *why, size_t whylen)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno;
+    struct stat st;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(why, whylen, "%s",
+                 e == ELOOP ? "is a symbolic link, not a regular file"
+                            : strerror(e));
+        errno = e;
+        return -1;
+    }
+    if (fstat(fd, &st)) {
+        snprintf(why, whylen, "%s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(why, whylen, "is not a regular file but a %s; refused",
+                 S_ISFIFO(st.st_mode)   ? "FIFO"
+                 : S_ISDIR(st.st_mode)  ? "directory"
+                 : S_ISCHR(st.st_mode)  ? "character device"
+                 : S_ISBLK(st.st_mode)  ? "block device"
+                 : S_ISSOCK(st.st_mode) ? "socket"
+                                        : "special file");
+        close(fd);
+        errno = EINVAL;
+        return -1;
+    }
+    return fd;
+}
+
+/* Reads the whole of fd, at most VFP_MSG_MAX + 1 bytes (one more than any
+ * message can be, so an oversized file is seen as such). 0 or an errno. */
+static int s_read_all(int fd, uint8_t **data_p, size_t *size_p)
+{
     size_t cap = 4096, size = 0;
     uint8_t *data = malloc(cap);
     assert(data);
@@ -143,17 +181,23 @@ static int s_read_file(const char *path, uint8_t **data_p, size_t *size_p)
         if (r < 0) {
             int e = errno;
             free(data);
-            close(fd);
             return e;
         }
         if (r == 0)
             break;
         size += (size_t)r;
     }
-    close(fd);
     *data_p = data;
     *size_p = size;
     return 0;
+}
+
+bool desired_state_revision_accepted(uint64_t stored, uint64_t incoming)
+{
+    /* Serial number arithmetic (RFC 1982) on 64 bits: incoming is newer
+     * when it lies less than half the range ahead of stored, so counting
+     * on past UINT64_MAX to 0 is moving forward, not back. */
+    return incoming - stored < (UINT64_C(1) << 63);
 }
 
 int desired_state_load(const char *dir, bool quarantine, vfp_msg_t **msg_p,
@@ -166,9 +210,15 @@ int desired_state_load(const char *dir, bool quarantine, vfp_msg_t **msg_p,
         return -1;
     uint8_t *data = NULL;
     size_t size = 0;
-    int e = s_read_file(path, &data, &size);
-    if (e == ENOENT)
+    int fd = s_open_regular(path, why, sizeof(why));
+    if (fd < 0 && errno == ENOENT)
         return 0;
+    if (fd < 0) {
+        snprintf(err, errlen, "desired state %s %s", path, why);
+        return -1;
+    }
+    int e = s_read_all(fd, &data, &size);
+    close(fd);
     if (e) {
         snprintf(err, errlen, "cannot read %s: %s", path, strerror(e));
         return -1;
@@ -195,26 +245,4 @@ int desired_state_load(const char *dir, bool quarantine, vfp_msg_t **msg_p,
     else
         snprintf(err, errlen, "%s %s; moved aside to %s", path, why, aside);
     return -1;
-}
-
-size_t desired_state_drift(const vfp_apply_t *apply, const vfp_inventory_t *inv,
-                           vf_drift_t **drift_p)
-{
-    *drift_p = NULL;
-    size_t n = vf_writer_drift(apply, inv, NULL, 0);
-    if (n == 0)
-        return 0;
-    *drift_p = calloc(n, sizeof(**drift_p));
-    assert(*drift_p);
-    return vf_writer_drift(apply, inv, *drift_p, n);
-}
-
-void desired_state_drift_line(const vf_drift_t *drift, char *buf, size_t len)
-{
-    if (drift->kind == VFP_ITEM_VF)
-        snprintf(buf, len, "pf %s vf %u %s: %s", drift->pf, drift->index,
-                 drift->attribute, drift->text);
-    else
-        snprintf(buf, len, "pf %s %s: %s", drift->pf, drift->attribute,
-                 drift->text);
 }

@@ -1,13 +1,12 @@
 /* desired_state.h - the last desired state (APPLY) the agent received, kept
- * on local disk so the agent re-applies it after a restart, and its drift
- * from what the kernel reports. */
+ * on local disk so the agent re-applies it after a restart. */
 #ifndef VFLEET_DESIRED_STATE_H
 #define VFLEET_DESIRED_STATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-#include "vf_writer.h"
 #include "vfp.h"
 
 #define DESIRED_STATE_DIR "/var/lib/vfleet-agent"
@@ -25,23 +24,23 @@ int desired_state_dir_init(const char *dir, char *err, size_t errlen);
 int desired_state_save(const char *dir, const vfp_apply_t *apply, char *err,
                        size_t errlen);
 
+/* Whether an APPLY with revision `incoming` may replace the stored one
+ * with revision `stored`: the same revision (applied again) or a newer
+ * one. Revisions grow, and past UINT64_MAX they go on from 0: an incoming
+ * revision counts as newer when it is less than 2^63 ahead of the stored
+ * one, modulo 2^64, so a revision near the top never locks the agent out
+ * of later ones. */
+bool desired_state_revision_accepted(uint64_t stored, uint64_t incoming);
+
 /* Loads dir/desired.vfp. Returns 1 and *msg_p (an APPLY message; the
  * caller destroys it) when the file holds one, 0 when there is no file,
  * and -1 with the reason in err when it cannot be read or does not decode
- * to an APPLY. With quarantine, a file that does not decode is renamed to
- * dir/desired.vfp.corrupt (err says so) so it is never used again. */
+ * to an APPLY. A desired.vfp that is not a regular file (a FIFO, a
+ * device, a directory, a symbolic link) is refused at once, never opened
+ * for a blocking read, and left where it is. With quarantine, a file that does
+ * not decode is renamed to dir/desired.vfp.corrupt (err says so) so it is never
+ * used again. */
 int desired_state_load(const char *dir, bool quarantine, vfp_msg_t **msg_p,
                        char *err, size_t errlen);
-
-/* Every difference between `apply` and the scan `inv` (vf_writer_drift):
- * *drift_p gets a malloc'd array (free it; NULL when there is none).
- * Returns the number of differences. */
-size_t desired_state_drift(const vfp_apply_t *apply, const vfp_inventory_t *inv,
-                           vf_drift_t **drift_p);
-
-/* One difference in the words of `ip -d link show`, as logged and printed:
- * "pf 0000:05:00.0 vf 2 vlan: wanted vlan 100 ..., kernel has vlan 77 ...",
- * or "pf 0000:05:00.0 num_vfs: wanted 4 VFs, kernel has 2 VFs". */
-void desired_state_drift_line(const vf_drift_t *drift, char *buf, size_t len);
 
 #endif

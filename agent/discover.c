@@ -4,12 +4,14 @@
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "discover_int.h"
+#include "agent_text.h"
+#include "discover_internal.h"
 #include "sysfs_attr.h"
 #include "vf_reader.h"
 
@@ -25,7 +27,19 @@ typedef struct {
     discover_warnings_t *warnings;
 } s_scan_t;
 
-void inventory_clear(vfp_inventory_t *inv)
+void discover_warn(discover_warnings_t *warnings, const char *fmt, ...)
+{
+    if (!warnings || warnings->count >= DISCOVER_WARNINGS_MAX)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(warnings->text[warnings->count], sizeof(warnings->text[0]), fmt,
+              ap);
+    va_end(ap);
+    warnings->count++;
+}
+
+void discover_inventory_clear(vfp_inventory_t *inv)
 {
     if (!inv)
         return;
@@ -69,31 +83,33 @@ static void s_read_netdev(const char *dev, vfp_pf_t *pf)
     char dir[PATH_MAX];
     char why[256];
     char **names = NULL;
-    if (path_join(dir, sizeof(dir), dev, "net", NULL))
+    if (agent_text_path_join(dir, sizeof(dir), dev, "net", NULL))
         return;
-    int n = dir_list(dir, NULL, &names, why, sizeof(why));
+    int n = sysfs_attr_dir_list(dir, NULL, &names, why, sizeof(why));
     if (n <= 0) {
-        names_free(&names);
+        sysfs_attr_names_free(&names);
         return;
     }
-    str_copy(pf->ifname, sizeof(pf->ifname), names[0]);
+    agent_text_copy(pf->ifname, sizeof(pf->ifname), names[0]);
     for (int i = 1; i < n; i++)
-        note_append(pf->note, sizeof(pf->note), "also netdev %s", names[i]);
+        agent_text_note_append(pf->note, sizeof(pf->note), "also netdev %s",
+                               names[i]);
 
     /* A down link answers EINVAL for speed: that is "unknown", no note. */
     char netdev[PATH_MAX];
     char state[32];
     long speed;
-    if (path_join(netdev, sizeof(netdev), dir, names[0], NULL) == 0) {
-        if (attr_read_long(netdev, "speed", -1, INT32_MAX, &speed, why,
-                           sizeof(why)) == 0 &&
+    if (agent_text_path_join(netdev, sizeof(netdev), dir, names[0], NULL) ==
+        0) {
+        if (sysfs_attr_read_long(netdev, "speed", -1, INT32_MAX, &speed, why,
+                                 sizeof(why)) == 0 &&
             speed > 0)
             pf->link_speed = (uint32_t)speed;
-        if (attr_read_str(netdev, "operstate", state, sizeof(state), why,
-                          sizeof(why)) == 0)
+        if (sysfs_attr_read_str(netdev, "operstate", state, sizeof(state), why,
+                                sizeof(why)) == 0)
             pf->link_up = !strcmp(state, "up");
     }
-    names_free(&names);
+    sysfs_attr_names_free(&names);
 }
 
 /* True when one of the device's host netdevs is administratively up. */
@@ -104,41 +120,70 @@ static bool s_netdev_up(const char *dev)
     char why[256];
     char **names = NULL;
     bool up = false;
-    if (path_join(dir, sizeof(dir), dev, "net", NULL))
+    if (agent_text_path_join(dir, sizeof(dir), dev, "net", NULL))
         return false;
-    int n = dir_list(dir, NULL, &names, why, sizeof(why));
+    int n = sysfs_attr_dir_list(dir, NULL, &names, why, sizeof(why));
     for (int i = 0; i < n && !up; i++) {
         unsigned long flags;
-        if (path_join(netdev, sizeof(netdev), dir, names[i], NULL) == 0 &&
-            attr_read_hex(netdev, "flags", ULONG_MAX, &flags, why,
-                          sizeof(why)) == 0)
+        if (agent_text_path_join(netdev, sizeof(netdev), dir, names[i], NULL) ==
+                0 &&
+            sysfs_attr_read_hex(netdev, "flags", ULONG_MAX, &flags, why,
+                                sizeof(why)) == 0)
             up = flags & IFF_UP_BIT;
     }
-    names_free(&names);
+    sysfs_attr_names_free(&names);
     return up;
 }
 
 /* Whether the VF's IOMMU group holds only the VF; otherwise says with
  * what it is shared, because that is why it cannot be assigned. */
+/* Why a VF whose group holds more than itself (or not itself) cannot be
+ * handed to a guest alone. */
+static void s_note_shared_group(vfp_vf_t *vf, long group, char **names, int n)
+{
+    char others[VFP_TEXT_MAX / 2] = "";
+    size_t used = 0;
+    bool listed = false;
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(names[i], vf->pci_addr))
+            listed = true;
+        else if (used < sizeof(others))
+            used += (size_t)snprintf(others + used, sizeof(others) - used,
+                                     "%s%s", used ? ", " : "", names[i]);
+    }
+    if (listed)
+        agent_text_note_append(vf->note, sizeof(vf->note),
+                               "IOMMU group %ld shared with %s: cannot be "
+                               "assigned to a guest alone",
+                               group, others);
+    else
+        agent_text_note_append(vf->note, sizeof(vf->note),
+                               "IOMMU group %ld does not list this VF: "
+                               "isolation unknown",
+                               group);
+}
+
 static void s_read_group(s_scan_t *scan, const char *vfdir, vfp_vf_t *vf)
 {
     char text[64];
     char why[256];
     long group;
     vf->iommu_group = -1;
-    if (attr_link_target(vfdir, "iommu_group", text, sizeof(text), why,
-                         sizeof(why))) {
+    if (sysfs_attr_link_target(vfdir, "iommu_group", text, sizeof(text), why,
+                               sizeof(why))) {
         if (strstr(why, strerror(ENOENT)))
-            note_append(vf->note, sizeof(vf->note),
-                        "no IOMMU group (IOMMU off): cannot be passed "
-                        "through");
+            agent_text_note_append(
+                vf->note, sizeof(vf->note),
+                "no IOMMU group (IOMMU off): cannot be passed "
+                "through");
         else
-            note_append(vf->note, sizeof(vf->note), "%s", why);
+            agent_text_note_append(vf->note, sizeof(vf->note), "%s", why);
         return;
     }
-    if (parse_long(text, 0, INT32_MAX, &group)) {
-        note_append(vf->note, sizeof(vf->note),
-                    "iommu_group: link to '%.32s' is not a group number", text);
+    if (agent_text_parse_long(text, 0, INT32_MAX, &group)) {
+        agent_text_note_append(
+            vf->note, sizeof(vf->note),
+            "iommu_group: link to '%.32s' is not a group number", text);
         return;
     }
     vf->iommu_group = (int32_t)group;
@@ -148,36 +193,17 @@ static void s_read_group(s_scan_t *scan, const char *vfdir, vfp_vf_t *vf)
     int n = -1;
     if (snprintf(dir, sizeof(dir), "%s/kernel/iommu_groups/%ld/devices",
                  scan->sysfs, group) < (int)sizeof(dir))
-        n = dir_list(dir, NULL, &names, why, sizeof(why));
+        n = sysfs_attr_dir_list(dir, NULL, &names, why, sizeof(why));
     if (n < 0) {
-        note_append(vf->note, sizeof(vf->note),
-                    "IOMMU group %ld unreadable (%s): isolation unknown", group,
-                    why);
+        agent_text_note_append(
+            vf->note, sizeof(vf->note),
+            "IOMMU group %ld unreadable (%s): isolation unknown", group, why);
     } else if (n == 1 && !strcmp(names[0], vf->pci_addr)) {
         vf->iommu_isolated = true;
     } else {
-        char others[VFP_TEXT_MAX / 2] = "";
-        size_t used = 0;
-        bool listed = false;
-        for (int i = 0; i < n; i++) {
-            if (!strcmp(names[i], vf->pci_addr))
-                listed = true;
-            else if (used < sizeof(others))
-                used += (size_t)snprintf(others + used, sizeof(others) - used,
-                                         "%s%s", used ? ", " : "", names[i]);
-        }
-        if (listed)
-            note_append(vf->note, sizeof(vf->note),
-                        "IOMMU group %ld shared with %s: cannot be assigned "
-                        "to a guest alone",
-                        group, others);
-        else
-            note_append(vf->note, sizeof(vf->note),
-                        "IOMMU group %ld does not list this VF: isolation "
-                        "unknown",
-                        group);
+        s_note_shared_group(vf, group, names, n);
     }
-    names_free(&names);
+    sysfs_attr_names_free(&names);
 }
 
 static void s_read_vf(s_scan_t *scan, const char *pfdir, const vfp_pf_t *pf,
@@ -187,39 +213,41 @@ static void s_read_vf(s_scan_t *scan, const char *pfdir, const vfp_pf_t *pf,
     char vfdir[PATH_MAX];
     vf->iommu_group = -1;
     vf->index = (uint16_t)strtol(link + strlen("virtfn"), NULL, 10);
-    if (attr_link_target(pfdir, link, vf->pci_addr, sizeof(vf->pci_addr), why,
-                         sizeof(why))) {
-        note_append(vf->note, sizeof(vf->note), "%s", why);
+    if (sysfs_attr_link_target(pfdir, link, vf->pci_addr, sizeof(vf->pci_addr),
+                               why, sizeof(why))) {
+        agent_text_note_append(vf->note, sizeof(vf->note), "%s", why);
         return;
     }
-    if (path_join(vfdir, sizeof(vfdir), pfdir, link, NULL))
+    if (agent_text_path_join(vfdir, sizeof(vfdir), pfdir, link, NULL))
         return;
     struct stat st;
     if (stat(vfdir, &st) || !S_ISDIR(st.st_mode)) {
-        note_append(vf->note, sizeof(vf->note),
-                    "%s points to a missing device %s (removed during the "
-                    "scan?)",
-                    link, vf->pci_addr);
+        agent_text_note_append(
+            vf->note, sizeof(vf->note),
+            "%s points to a missing device %s (removed during the "
+            "scan?)",
+            link, vf->pci_addr);
         return;
     }
-    if (attr_link_target(vfdir, "driver", vf->driver, sizeof(vf->driver), why,
-                         sizeof(why))) {
+    if (sysfs_attr_link_target(vfdir, "driver", vf->driver, sizeof(vf->driver),
+                               why, sizeof(why))) {
         if (!strstr(why, strerror(ENOENT)))
-            note_append(vf->note, sizeof(vf->note), "%s", why);
-    } else if (!attr_exists(vfdir, "driver")) {
-        note_append(vf->note, sizeof(vf->note),
-                    "driver link to %s dangles (driver unbound during the "
-                    "scan?)",
-                    vf->driver);
+            agent_text_note_append(vf->note, sizeof(vf->note), "%s", why);
+    } else if (!sysfs_attr_exists(vfdir, "driver")) {
+        agent_text_note_append(
+            vf->note, sizeof(vf->note),
+            "driver link to %s dangles (driver unbound during the "
+            "scan?)",
+            vf->driver);
         vf->driver[0] = '\0';
     }
     /* The kernel links both ways; a VF that names another PF is stale. */
     char physfn[VFP_PCI_ADDR_MAX + 1];
-    if (attr_link_target(vfdir, "physfn", physfn, sizeof(physfn), why,
-                         sizeof(why)) == 0 &&
+    if (sysfs_attr_link_target(vfdir, "physfn", physfn, sizeof(physfn), why,
+                               sizeof(why)) == 0 &&
         strcmp(physfn, pf->pci_addr))
-        note_append(vf->note, sizeof(vf->note),
-                    "physfn points to %s, not to this PF", physfn);
+        agent_text_note_append(vf->note, sizeof(vf->note),
+                               "physfn points to %s, not to this PF", physfn);
     s_read_group(scan, vfdir, vf);
     vf->in_use = s_netdev_up(vfdir);
 }
@@ -229,22 +257,24 @@ static void s_read_pci_vfs(s_scan_t *scan, const char *pfdir, vfp_pf_t *pf)
 {
     char why[256];
     char **links = NULL;
-    int n = dir_list(pfdir, "virtfn", &links, why, sizeof(why));
+    int n = sysfs_attr_dir_list(pfdir, "virtfn", &links, why, sizeof(why));
     if (n < 0) {
-        note_append(pf->note, sizeof(pf->note), "VFs unreadable: %s", why);
+        agent_text_note_append(pf->note, sizeof(pf->note), "VFs unreadable: %s",
+                               why);
         return;
     }
     if (n > VFP_VFS_MAX) {
-        note_append(pf->note, sizeof(pf->note),
-                    "%d VFs, only the first %d reported", n, VFP_VFS_MAX);
+        agent_text_note_append(pf->note, sizeof(pf->note),
+                               "%d VFs, only the first %d reported", n,
+                               VFP_VFS_MAX);
         n = VFP_VFS_MAX;
     }
     if (n != pf->num_vfs)
-        note_append(pf->note, sizeof(pf->note),
-                    "sriov_numvfs is %u but %d virtfn links exist", pf->num_vfs,
-                    n);
+        agent_text_note_append(pf->note, sizeof(pf->note),
+                               "sriov_numvfs is %u but %d virtfn links exist",
+                               pf->num_vfs, n);
     if (n == 0) {
-        names_free(&links);
+        sysfs_attr_names_free(&links);
         return;
     }
     pf->vfs = calloc((size_t)n, sizeof(*pf->vfs));
@@ -253,14 +283,15 @@ static void s_read_pci_vfs(s_scan_t *scan, const char *pfdir, vfp_pf_t *pf)
     for (int i = 0; i < n; i++) {
         long index = strtol(links[i] + strlen("virtfn"), NULL, 10);
         if (index > UINT16_MAX) {
-            note_append(pf->note, sizeof(pf->note),
-                        "%s: VF number out of range, ignored", links[i]);
+            agent_text_note_append(pf->note, sizeof(pf->note),
+                                   "%s: VF number out of range, ignored",
+                                   links[i]);
             continue;
         }
         s_read_vf(scan, pfdir, pf, links[i], &pf->vfs[count++]);
     }
     pf->vf_count = count;
-    names_free(&links);
+    sysfs_attr_names_free(&links);
 }
 
 /* VFs of a PF that are not devices of their own (netdevsim): only their
@@ -286,10 +317,10 @@ static void s_read_vf_driver(const char *pfdir, vfp_pf_t *pf)
 {
     char why[256];
     long autoprobe;
-    if (attr_read_long(pfdir, "sriov_drivers_autoprobe", 0, 1, &autoprobe, why,
-                       sizeof(why))) {
+    if (sysfs_attr_read_long(pfdir, "sriov_drivers_autoprobe", 0, 1, &autoprobe,
+                             why, sizeof(why))) {
         if (!strstr(why, strerror(ENOENT)))
-            note_append(pf->note, sizeof(pf->note), "%s", why);
+            agent_text_note_append(pf->note, sizeof(pf->note), "%s", why);
         return;
     }
     if (!autoprobe)
@@ -300,13 +331,14 @@ static void s_read_vf_driver(const char *pfdir, vfp_pf_t *pf)
         char link[32];
         snprintf(link, sizeof(link), "virtfn%u", pf->vfs[i].index);
         if (!pf->vfs[i].driver[0] ||
-            path_join(vfdir, sizeof(vfdir), pfdir, link, NULL))
+            agent_text_path_join(vfdir, sizeof(vfdir), pfdir, link, NULL))
             continue;
-        if (attr_read_str(vfdir, "driver_override", override, sizeof(override),
-                          why, sizeof(why)) == 0 &&
+        if (sysfs_attr_read_str(vfdir, "driver_override", override,
+                                sizeof(override), why, sizeof(why)) == 0 &&
             strcmp(override, "(null)") && override[0])
             continue;
-        str_copy(pf->vf_driver, sizeof(pf->vf_driver), pf->vfs[i].driver);
+        agent_text_copy(pf->vf_driver, sizeof(pf->vf_driver),
+                        pf->vfs[i].driver);
         return;
     }
 }
@@ -317,17 +349,18 @@ static void s_read_settings(s_scan_t *scan, vfp_pf_t *pf)
     if (pf->vf_count == 0)
         return;
     if (!scan->netlink) {
-        note_append(pf->note, sizeof(pf->note),
-                    "VF settings not read: netlink off");
+        agent_text_note_append(pf->note, sizeof(pf->note),
+                               "VF settings not read: netlink off");
         return;
     }
     if (!pf->ifname[0]) {
-        note_append(pf->note, sizeof(pf->note),
-                    "VF settings unknown: the PF has no netdev");
+        agent_text_note_append(pf->note, sizeof(pf->note),
+                               "VF settings unknown: the PF has no netdev");
         return;
     }
     if (vf_reader_read(scan->nl, pf, why, sizeof(why)))
-        note_append(pf->note, sizeof(pf->note), "VF settings unknown: %s", why);
+        agent_text_note_append(pf->note, sizeof(pf->note),
+                               "VF settings unknown: %s", why);
 }
 
 /* Fields common to PCI and non-PCI PFs: counts, driver, netdev. */
@@ -336,37 +369,38 @@ static int s_read_pf_common(s_scan_t *scan, const char *dev, vfp_pf_t *pf,
 {
     char why[256];
     long value;
-    if (attr_read_long(dev, "sriov_totalvfs", 0, UINT16_MAX, &value, why,
-                       sizeof(why)) == 0)
+    if (sysfs_attr_read_long(dev, "sriov_totalvfs", 0, UINT16_MAX, &value, why,
+                             sizeof(why)) == 0)
         pf->total_vfs = (uint16_t)value;
     else if (pci || !strstr(why, strerror(ENOENT)))
-        note_append(pf->note, sizeof(pf->note), "%s", why);
-    if (attr_read_long(dev, "sriov_numvfs", 0, UINT16_MAX, &value, why,
-                       sizeof(why)) == 0)
+        agent_text_note_append(pf->note, sizeof(pf->note), "%s", why);
+    if (sysfs_attr_read_long(dev, "sriov_numvfs", 0, UINT16_MAX, &value, why,
+                             sizeof(why)) == 0)
         pf->num_vfs = (uint16_t)value;
     else {
-        note_append(pf->note, sizeof(pf->note), "%s", why);
-        if (!attr_exists(dev, "."))
+        agent_text_note_append(pf->note, sizeof(pf->note), "%s", why);
+        if (!sysfs_attr_exists(dev, "."))
             return -1;
     }
-    if (attr_link_target(dev, "driver", pf->driver, sizeof(pf->driver), why,
-                         sizeof(why))) {
+    if (sysfs_attr_link_target(dev, "driver", pf->driver, sizeof(pf->driver),
+                               why, sizeof(why))) {
         if (strstr(why, strerror(ENOENT)))
-            note_append(pf->note, sizeof(pf->note),
-                        "no driver bound: VFs cannot be enabled");
+            agent_text_note_append(pf->note, sizeof(pf->note),
+                                   "no driver bound: VFs cannot be enabled");
         else
-            note_append(pf->note, sizeof(pf->note), "%s", why);
-    } else if (!attr_exists(dev, "driver")) {
-        note_append(pf->note, sizeof(pf->note),
-                    "driver link to %s dangles (driver unbound during the "
-                    "scan?)",
-                    pf->driver);
+            agent_text_note_append(pf->note, sizeof(pf->note), "%s", why);
+    } else if (!sysfs_attr_exists(dev, "driver")) {
+        agent_text_note_append(
+            pf->note, sizeof(pf->note),
+            "driver link to %s dangles (driver unbound during the "
+            "scan?)",
+            pf->driver);
         pf->driver[0] = '\0';
     }
     s_read_netdev(dev, pf);
     if (pf->driver[0] && !pf->ifname[0])
-        note_append(pf->note, sizeof(pf->note), "driver %s gives it no netdev",
-                    pf->driver);
+        agent_text_note_append(pf->note, sizeof(pf->note),
+                               "driver %s gives it no netdev", pf->driver);
     return 0;
 }
 
@@ -379,27 +413,29 @@ static void s_scan_pci_pf(s_scan_t *scan, const char *dev, const char *addr)
                       VFP_PFS_MAX, addr);
         return;
     }
-    str_copy(pf->pci_addr, sizeof(pf->pci_addr), addr);
+    agent_text_copy(pf->pci_addr, sizeof(pf->pci_addr), addr);
     if (s_read_pf_common(scan, dev, pf, true)) {
-        note_append(pf->note, sizeof(pf->note),
-                    "device disappeared during the scan");
+        agent_text_note_append(pf->note, sizeof(pf->note),
+                               "device disappeared during the scan");
         return;
     }
     unsigned long id;
-    if (attr_read_hex(dev, "vendor", UINT16_MAX, &id, why, sizeof(why)) == 0)
+    if (sysfs_attr_read_hex(dev, "vendor", UINT16_MAX, &id, why, sizeof(why)) ==
+        0)
         pf->vendor_id = (uint16_t)id;
     else
-        note_append(pf->note, sizeof(pf->note), "%s", why);
-    if (attr_read_hex(dev, "device", UINT16_MAX, &id, why, sizeof(why)) == 0)
+        agent_text_note_append(pf->note, sizeof(pf->note), "%s", why);
+    if (sysfs_attr_read_hex(dev, "device", UINT16_MAX, &id, why, sizeof(why)) ==
+        0)
         pf->device_id = (uint16_t)id;
     else
-        note_append(pf->note, sizeof(pf->note), "%s", why);
+        agent_text_note_append(pf->note, sizeof(pf->note), "%s", why);
     long numa;
-    if (attr_read_long(dev, "numa_node", -1, INT16_MAX, &numa, why,
-                       sizeof(why)) == 0)
+    if (sysfs_attr_read_long(dev, "numa_node", -1, INT16_MAX, &numa, why,
+                             sizeof(why)) == 0)
         pf->numa_node = (int16_t)numa;
     else
-        note_append(pf->note, sizeof(pf->note), "%s", why);
+        agent_text_note_append(pf->note, sizeof(pf->note), "%s", why);
     s_read_pci_vfs(scan, dev, pf);
     s_read_vf_driver(dev, pf);
     s_read_settings(scan, pf);
@@ -411,16 +447,17 @@ static void s_scan_pci(s_scan_t *scan)
     char dev[PATH_MAX];
     char why[256];
     char **names = NULL;
-    if (path_join(dir, sizeof(dir), scan->sysfs, "bus/pci/devices", NULL))
+    if (agent_text_path_join(dir, sizeof(dir), scan->sysfs, "bus/pci/devices",
+                             NULL))
         return;
-    int n = dir_list(dir, NULL, &names, why, sizeof(why));
+    int n = sysfs_attr_dir_list(dir, NULL, &names, why, sizeof(why));
     if (n < 0)
         discover_warn(scan->warnings, "PCI devices unreadable: %s", why);
     for (int i = 0; i < n; i++)
-        if (path_join(dev, sizeof(dev), dir, names[i], NULL) == 0 &&
-            attr_exists(dev, "sriov_totalvfs"))
+        if (agent_text_path_join(dev, sizeof(dev), dir, names[i], NULL) == 0 &&
+            sysfs_attr_exists(dev, "sriov_totalvfs"))
             s_scan_pci_pf(scan, dev, names[i]);
-    names_free(&names);
+    sysfs_attr_names_free(&names);
 }
 
 /* netdevsim keeps its VF limit in debugfs, not in sriov_totalvfs. */
@@ -432,12 +469,12 @@ static void s_read_debugfs_limit(s_scan_t *scan, vfp_pf_t *pf)
     if (!strcmp(pf->driver, "netdevsim") &&
         snprintf(dir, sizeof(dir), "%s/netdevsim/%s", scan->debugfs,
                  pf->pci_addr) < (int)sizeof(dir) &&
-        attr_read_long(dir, "max_vfs", 0, UINT16_MAX, &max_vfs, why,
-                       sizeof(why)) == 0) {
+        sysfs_attr_read_long(dir, "max_vfs", 0, UINT16_MAX, &max_vfs, why,
+                             sizeof(why)) == 0) {
         pf->total_vfs = (uint16_t)max_vfs;
         return;
     }
-    note_append(
+    agent_text_note_append(
         pf->note, sizeof(pf->note), "VF limit unknown: no sriov_totalvfs%s",
         strcmp(pf->driver, "netdevsim") ? "" : " and no debugfs max_vfs");
 }
@@ -451,12 +488,12 @@ static void s_scan_netdev_parents(s_scan_t *scan)
     char real[PATH_MAX];
     char why[256];
     char **names = NULL;
-    if (path_join(dir, sizeof(dir), scan->sysfs, "class/net", NULL))
+    if (agent_text_path_join(dir, sizeof(dir), scan->sysfs, "class/net", NULL))
         return;
-    int n = dir_list(dir, NULL, &names, why, sizeof(why));
+    int n = sysfs_attr_dir_list(dir, NULL, &names, why, sizeof(why));
     for (int i = 0; i < n; i++) {
-        if (path_join(dev, sizeof(dev), dir, names[i], "device") ||
-            !attr_exists(dev, "sriov_numvfs") || !realpath(dev, real))
+        if (agent_text_path_join(dev, sizeof(dev), dir, names[i], "device") ||
+            !sysfs_attr_exists(dev, "sriov_numvfs") || !realpath(dev, real))
             continue;
         const char *busid = strrchr(real, '/') + 1;
         if (discover_find_pf(scan->inv, busid))
@@ -467,18 +504,18 @@ static void s_scan_netdev_parents(s_scan_t *scan)
                           VFP_PFS_MAX, busid);
             break;
         }
-        str_copy(pf->pci_addr, sizeof(pf->pci_addr), busid);
+        agent_text_copy(pf->pci_addr, sizeof(pf->pci_addr), busid);
         if (s_read_pf_common(scan, real, pf, false)) {
-            note_append(pf->note, sizeof(pf->note),
-                        "device disappeared during the scan");
+            agent_text_note_append(pf->note, sizeof(pf->note),
+                                   "device disappeared during the scan");
             continue;
         }
-        if (!attr_exists(real, "sriov_totalvfs"))
+        if (!sysfs_attr_exists(real, "sriov_totalvfs"))
             s_read_debugfs_limit(scan, pf);
         s_make_plain_vfs(pf);
         s_read_settings(scan, pf);
     }
-    names_free(&names);
+    sysfs_attr_names_free(&names);
 }
 
 static int s_check_root(const char *root, const char *what, char *err,
@@ -499,8 +536,9 @@ int discover_host(const discover_opts_t *opts, vfp_inventory_t *inv,
     const char *procfs = opts->procfs_root ? opts->procfs_root : "/proc";
     char debugfs[PATH_MAX];
     if (opts->debugfs_root)
-        str_copy(debugfs, sizeof(debugfs), opts->debugfs_root);
-    else if (path_join(debugfs, sizeof(debugfs), sysfs, "kernel/debug", NULL)) {
+        agent_text_copy(debugfs, sizeof(debugfs), opts->debugfs_root);
+    else if (agent_text_path_join(debugfs, sizeof(debugfs), sysfs,
+                                  "kernel/debug", NULL)) {
         snprintf(err, errlen, "sysfs root %s: path too long", sysfs);
         return -1;
     }

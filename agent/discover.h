@@ -38,9 +38,9 @@ typedef struct {
 } discover_warnings_t;
 
 /* Scans the host into *inv (generation left 0). inv must be zeroed or
- * cleared; free it with inventory_clear. warnings may be NULL. Returns 0
- * even when parts could not be read (they carry the reason); -1 with err
- * only when the roots themselves are unusable. */
+ * cleared; free it with discover_inventory_clear. warnings may be NULL. Returns
+ * 0 even when parts could not be read (they carry the reason); -1 with err only
+ * when the roots themselves are unusable. */
 int discover_host(const discover_opts_t *opts, vfp_inventory_t *inv,
                   discover_warnings_t *warnings, char *err, size_t errlen);
 
@@ -48,7 +48,7 @@ int discover_host(const discover_opts_t *opts, vfp_inventory_t *inv,
 vfp_pf_t *discover_find_pf(const vfp_inventory_t *inv, const char *name);
 
 /* Frees what discover_host allocated and zeroes *inv. */
-void inventory_clear(vfp_inventory_t *inv);
+void discover_inventory_clear(vfp_inventory_t *inv);
 
 /* Adds a warning (drops it when the list is full). */
 void discover_warn(discover_warnings_t *warnings, const char *fmt, ...)

@@ -6,22 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "discover_int.h"
+#include "agent_text.h"
+#include "discover_internal.h"
 #include "sysfs_attr.h"
 
 typedef enum { CPU_VENDOR_OTHER, CPU_VENDOR_INTEL, CPU_VENDOR_AMD } s_vendor_t;
-
-void discover_warn(discover_warnings_t *warnings, const char *fmt, ...)
-{
-    if (!warnings || warnings->count >= DISCOVER_WARNINGS_MAX)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(warnings->text[warnings->count], sizeof(warnings->text[0]), fmt,
-              ap);
-    va_end(ap);
-    warnings->count++;
-}
 
 static void s_reason(vfp_host_t *host, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -43,20 +32,20 @@ static void s_read_ids(const char *procfs, const char *hostname,
 {
     char dir[PATH_MAX];
     char why[256];
-    if (path_join(dir, sizeof(dir), procfs, "sys/kernel", NULL)) {
+    if (agent_text_path_join(dir, sizeof(dir), procfs, "sys/kernel", NULL)) {
         discover_warn(warnings, "procfs root: path too long");
         return;
     }
     if (hostname)
-        str_copy(host->hostname, sizeof(host->hostname), hostname);
-    else if (attr_read_str(dir, "hostname", host->hostname,
-                           sizeof(host->hostname), why, sizeof(why)))
+        agent_text_copy(host->hostname, sizeof(host->hostname), hostname);
+    else if (sysfs_attr_read_str(dir, "hostname", host->hostname,
+                                 sizeof(host->hostname), why, sizeof(why)))
         discover_warn(warnings, "host name unknown: %s", why);
-    if (attr_read_str(dir, "osrelease", host->kernel, sizeof(host->kernel), why,
-                      sizeof(why)))
+    if (sysfs_attr_read_str(dir, "osrelease", host->kernel,
+                            sizeof(host->kernel), why, sizeof(why)))
         discover_warn(warnings, "kernel release unknown: %s", why);
-    if (attr_read_str(dir, "random/boot_id", host->boot_id,
-                      sizeof(host->boot_id), why, sizeof(why)))
+    if (sysfs_attr_read_str(dir, "random/boot_id", host->boot_id,
+                            sizeof(host->boot_id), why, sizeof(why)))
         discover_warn(warnings, "boot id unknown: %s", why);
 }
 
@@ -68,7 +57,7 @@ static int s_read_cpu(const char *procfs, vfp_host_t *host, s_vendor_t *vendor,
     char path[PATH_MAX];
     *vendor = CPU_VENDOR_OTHER;
     host->cpu_virt = VFP_VIRT_NONE;
-    if (path_join(path, sizeof(path), procfs, "cpuinfo", NULL)) {
+    if (agent_text_path_join(path, sizeof(path), procfs, "cpuinfo", NULL)) {
         snprintf(why, whylen, "cpuinfo: path too long");
         return -1;
     }
@@ -124,7 +113,7 @@ static bool s_value_has_off(const char *tok)
     if (!value)
         return false;
     char copy[256];
-    str_copy(copy, sizeof(copy), value + 1);
+    agent_text_copy(copy, sizeof(copy), value + 1);
     char *save = NULL;
     for (char *item = strtok_r(copy, ",", &save); item;
          item = strtok_r(NULL, ",", &save))
@@ -142,7 +131,8 @@ static int s_read_cmdline(const char *procfs, vfp_host_t *host, char *off,
     char cmdline[4096];
     *off = '\0';
     *intel_on = false;
-    if (attr_read_str(procfs, "cmdline", cmdline, sizeof(cmdline), why, whylen))
+    if (sysfs_attr_read_str(procfs, "cmdline", cmdline, sizeof(cmdline), why,
+                            whylen))
         return -1;
     char *save = NULL;
     for (char *tok = strtok_r(cmdline, " \t", &save); tok;
@@ -151,16 +141,17 @@ static int s_read_cmdline(const char *procfs, vfp_host_t *host, char *off,
             break; /* the rest belongs to init, not to the kernel */
         if (!s_is_iommu_option(tok))
             continue;
-        note_append(host->iommu_cmdline, sizeof(host->iommu_cmdline), "%s",
-                    tok);
+        agent_text_note_append(host->iommu_cmdline, sizeof(host->iommu_cmdline),
+                               "%s", tok);
         if (!strncmp(tok, "iommu.", 6))
             continue;
         if (s_value_has_off(tok) && !*off)
-            str_copy(off, offlen, tok);
+            agent_text_copy(off, offlen, tok);
         if (!strncmp(tok, "intel_iommu=", 12) && strstr(tok, "on"))
             *intel_on = true;
     }
-    /* note_append separates with "; ": the command line reads with spaces */
+    /* agent_text_note_append separates with "; ": the command line reads with
+     * spaces */
     for (char *p = host->iommu_cmdline; (p = strstr(p, "; "));)
         memmove(p, p + 1, strlen(p + 1) + 1);
     return 0;
@@ -192,12 +183,15 @@ static void s_read_iommu(const char *sysfs, const char *procfs,
     int units = -1, groups = -1;
     char units_why[256] = "", groups_why[256] = "";
 
-    if (path_join(dir, sizeof(dir), sysfs, "class/iommu", NULL) == 0)
-        units = dir_list(dir, NULL, &names, units_why, sizeof(units_why));
-    names_free(&names);
-    if (path_join(dir, sizeof(dir), sysfs, "kernel/iommu_groups", NULL) == 0)
-        groups = dir_list(dir, NULL, &names, groups_why, sizeof(groups_why));
-    names_free(&names);
+    if (agent_text_path_join(dir, sizeof(dir), sysfs, "class/iommu", NULL) == 0)
+        units = sysfs_attr_dir_list(dir, NULL, &names, units_why,
+                                    sizeof(units_why));
+    sysfs_attr_names_free(&names);
+    if (agent_text_path_join(dir, sizeof(dir), sysfs, "kernel/iommu_groups",
+                             NULL) == 0)
+        groups = sysfs_attr_dir_list(dir, NULL, &names, groups_why,
+                                     sizeof(groups_why));
+    sysfs_attr_names_free(&names);
     host->iommu_units =
         units > 0 ? (uint16_t)(units > 65535 ? 65535 : units) : 0;
     host->iommu_groups = groups > 0 ? (uint32_t)groups : 0;
@@ -256,60 +250,77 @@ static int s_meminfo_value(const char *text, const char *key, uint64_t *kb)
     return -1;
 }
 
+/* Total and available memory from /proc/meminfo. */
+static void s_read_meminfo(const char *procfs, vfp_host_t *host,
+                           discover_warnings_t *warnings)
+{
+    char why[256];
+    char meminfo[8192];
+    if (sysfs_attr_read_str(procfs, "meminfo", meminfo, sizeof(meminfo), why,
+                            sizeof(why))) {
+        discover_warn(warnings, "memory unknown: %s", why);
+        return;
+    }
+    if (s_meminfo_value(meminfo, "MemTotal", &host->mem_total_kb))
+        discover_warn(warnings, "meminfo: no readable MemTotal");
+    if (s_meminfo_value(meminfo, "MemAvailable", &host->mem_available_kb))
+        discover_warn(warnings, "meminfo: no readable MemAvailable");
+}
+
+/* One pool directory ("hugepages-2048kB") into the next slot of host.
+ * Returns -1 when the host already has every pool it can report. */
+static int s_read_pool(const char *dir, const char *name, vfp_host_t *host,
+                       discover_warnings_t *warnings)
+{
+    char why[256];
+    char pool[PATH_MAX];
+    unsigned long size_kb;
+    char unit[4] = "";
+    long total, free_pages;
+    if (sscanf(name, "hugepages-%lu%3s", &size_kb, unit) != 2 ||
+        strcmp(unit, "kB") || size_kb == 0 || size_kb > UINT32_MAX) {
+        discover_warn(warnings, "hugepages: unexpected entry '%.64s'", name);
+        return 0;
+    }
+    if (host->hugepage_count >= VFP_HUGEPAGES_MAX) {
+        discover_warn(warnings, "hugepages: more than %d pool sizes",
+                      VFP_HUGEPAGES_MAX);
+        return -1;
+    }
+    if (agent_text_path_join(pool, sizeof(pool), dir, name, NULL) ||
+        sysfs_attr_read_long(pool, "nr_hugepages", 0, LONG_MAX, &total, why,
+                             sizeof(why)) ||
+        sysfs_attr_read_long(pool, "free_hugepages", 0, LONG_MAX, &free_pages,
+                             why, sizeof(why))) {
+        discover_warn(warnings, "%s: %s", name, why);
+        return 0;
+    }
+    vfp_hugepages_t *hp = &host->hugepages[host->hugepage_count++];
+    hp->size_kb = (uint32_t)size_kb;
+    hp->total = (uint64_t)total;
+    hp->free = (uint64_t)free_pages;
+    return 0;
+}
+
 static void s_read_memory(const char *sysfs, const char *procfs,
                           vfp_host_t *host, discover_warnings_t *warnings)
 {
     char why[256];
-    char meminfo[8192];
-    if (attr_read_str(procfs, "meminfo", meminfo, sizeof(meminfo), why,
-                      sizeof(why)))
-        discover_warn(warnings, "memory unknown: %s", why);
-    else {
-        if (s_meminfo_value(meminfo, "MemTotal", &host->mem_total_kb))
-            discover_warn(warnings, "meminfo: no readable MemTotal");
-        if (s_meminfo_value(meminfo, "MemAvailable", &host->mem_available_kb))
-            discover_warn(warnings, "meminfo: no readable MemAvailable");
-    }
-
     char dir[PATH_MAX];
-    char pool[PATH_MAX];
     char **names = NULL;
-    if (path_join(dir, sizeof(dir), sysfs, "kernel/mm/hugepages", NULL))
+    s_read_meminfo(procfs, host, warnings);
+    if (agent_text_path_join(dir, sizeof(dir), sysfs, "kernel/mm/hugepages",
+                             NULL))
         return;
-    int n = dir_list(dir, NULL, &names, why, sizeof(why));
+    int n = sysfs_attr_dir_list(dir, NULL, &names, why, sizeof(why));
     if (n < 0) {
         discover_warn(warnings, "hugepages unknown: %s", why);
         return;
     }
-    for (int i = 0; i < n; i++) {
-        unsigned long size_kb;
-        char unit[4] = "";
-        if (sscanf(names[i], "hugepages-%lu%3s", &size_kb, unit) != 2 ||
-            strcmp(unit, "kB") || size_kb == 0 || size_kb > UINT32_MAX) {
-            discover_warn(warnings, "hugepages: unexpected entry '%.64s'",
-                          names[i]);
-            continue;
-        }
-        if (host->hugepage_count >= VFP_HUGEPAGES_MAX) {
-            discover_warn(warnings, "hugepages: more than %d pool sizes",
-                          VFP_HUGEPAGES_MAX);
+    for (int i = 0; i < n; i++)
+        if (s_read_pool(dir, names[i], host, warnings))
             break;
-        }
-        long total, free_pages;
-        if (path_join(pool, sizeof(pool), dir, names[i], NULL) ||
-            attr_read_long(pool, "nr_hugepages", 0, LONG_MAX, &total, why,
-                           sizeof(why)) ||
-            attr_read_long(pool, "free_hugepages", 0, LONG_MAX, &free_pages,
-                           why, sizeof(why))) {
-            discover_warn(warnings, "%s: %s", names[i], why);
-            continue;
-        }
-        vfp_hugepages_t *hp = &host->hugepages[host->hugepage_count++];
-        hp->size_kb = (uint32_t)size_kb;
-        hp->total = (uint64_t)total;
-        hp->free = (uint64_t)free_pages;
-    }
-    names_free(&names);
+    sysfs_attr_names_free(&names);
     /* Directory order is lexical ("1048576kB" before "2048kB"): by size */
     for (uint32_t i = 1; i < host->hugepage_count; i++)
         for (uint32_t j = i; j > 0 && host->hugepages[j - 1].size_kb >

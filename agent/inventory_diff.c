@@ -75,7 +75,7 @@ static void s_pf_copy(vfp_pf_t *dst, const vfp_pf_t *src)
     }
 }
 
-void inventory_copy(vfp_inventory_t *dst, const vfp_inventory_t *src)
+void inventory_diff_copy(vfp_inventory_t *dst, const vfp_inventory_t *src)
 {
     dst->generation = src->generation;
     dst->host = src->host;
@@ -127,7 +127,7 @@ bool inventory_diff(const vfp_inventory_t *old, const vfp_inventory_t *new,
     return delta->has_host || delta->pf_count || delta->removed_count;
 }
 
-void inventory_delta_clear(vfp_inventory_delta_t *delta)
+void inventory_diff_delta_clear(vfp_inventory_delta_t *delta)
 {
     for (uint32_t i = 0; i < delta->pf_count; i++)
         free(delta->pfs[i].vfs);

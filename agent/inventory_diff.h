@@ -7,15 +7,15 @@
 #include "vfp.h"
 
 /* Deep copy of src into dst (dst's previous contents are not freed). */
-void inventory_copy(vfp_inventory_t *dst, const vfp_inventory_t *src);
+void inventory_diff_copy(vfp_inventory_t *dst, const vfp_inventory_t *src);
 
 /* Fills *delta with what turns old into new: host facts when they differ,
  * every PF added or changed (complete), every PF gone. base_generation and
  * generation are left for the caller. Returns true when anything changed;
- * *delta must be zeroed and is freed with inventory_delta_clear. */
+ * *delta must be zeroed and is freed with inventory_diff_delta_clear. */
 bool inventory_diff(const vfp_inventory_t *old, const vfp_inventory_t *new,
                     vfp_inventory_delta_t *delta);
 
-void inventory_delta_clear(vfp_inventory_delta_t *delta);
+void inventory_diff_delta_clear(vfp_inventory_delta_t *delta);
 
 #endif

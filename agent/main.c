@@ -26,14 +26,14 @@ static int s_discover(const agent_cli_t *cli)
     if (cli->state_dir_given)
         stored = desired_state_load(cli->session.state_dir, false, &desired,
                                     err, sizeof(err));
-    out_t *out = out_new(stdout, cli->json);
+    output_t *out = output_new(stdout, cli->json);
     if (!cli->state_dir_given)
         inventory_print(out, &inv, &warnings);
     else
         inventory_print_desired(out, &inv, &warnings,
                                 desired ? &desired->u.apply : NULL);
-    out_destroy(&out);
-    inventory_clear(&inv);
+    output_destroy(&out);
+    discover_inventory_clear(&inv);
     vfp_msg_destroy(&desired);
     if (stored < 0) {
         fprintf(stderr, "vfleet-agent: desired state: %s\n", err);
@@ -51,6 +51,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "Try 'vfleet-agent --help'.\n");
         return 2;
     }
+    if (cli.warning[0])
+        fprintf(stderr, "vfleet-agent: warning: %s\n", cli.warning);
     switch (cli.mode) {
     case AGENT_HELP:
         agent_cli_usage(stdout);
@@ -65,7 +67,7 @@ int main(int argc, char **argv)
     }
     vfp_log_init("vfleet-agent", cli.log_level, cli.use_syslog);
     vfp_log_warnx("--insecure: the controller connection is plaintext and "
-              "unauthenticated; use it for tests and demos only");
+                  "unauthenticated; use it for tests and demos only");
     if (session_run(&cli.session, err, sizeof(err)))
         vfp_fatalx("%s", err);
     return 0;

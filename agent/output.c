@@ -11,30 +11,30 @@
  * iproute2's print_* helpers do; the compiler cannot see them here. */
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
 
-#define OUT_DEPTH_MAX 16
+#define OUTPUT_DEPTH_MAX 16
 
-struct out_t {
+struct output_t {
     FILE *file;
     bool json;
     json_t *root;
-    json_t *stack[OUT_DEPTH_MAX];
+    json_t *stack[OUTPUT_DEPTH_MAX];
     int depth;
 };
 
-out_t *out_new(FILE *file, bool json)
+output_t *output_new(FILE *file, bool json)
 {
-    out_t *self = calloc(1, sizeof(*self));
+    output_t *self = calloc(1, sizeof(*self));
     assert(self);
     self->file = file;
     self->json = json;
     return self;
 }
 
-void out_destroy(out_t **self_p)
+void output_destroy(output_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    out_t *self = *self_p;
+    output_t *self = *self_p;
     if (self->root) {
         json_dumpf(self->root, self->file,
                    JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -46,18 +46,18 @@ void out_destroy(out_t **self_p)
     *self_p = NULL;
 }
 
-bool out_is_json(const out_t *self)
+bool output_is_json(const output_t *self)
 {
     return self->json;
 }
 
-static bool s_wanted(const out_t *self, out_kind_t kind)
+static bool s_wanted(const output_t *self, output_kind_t kind)
 {
-    return kind == OUT_ANY || (kind == OUT_JSON) == self->json;
+    return kind == OUTPUT_ANY || (kind == OUTPUT_JSON) == self->json;
 }
 
 /* Adds value (reference stolen) to the innermost container. */
-static void s_add(out_t *self, const char *key, json_t *value)
+static void s_add(output_t *self, const char *key, json_t *value)
 {
     assert(value);
     if (self->depth == 0) {
@@ -72,20 +72,20 @@ static void s_add(out_t *self, const char *key, json_t *value)
         json_object_set_new(top, key, value);
 }
 
-static void s_push(out_t *self, const char *key, json_t *container)
+static void s_push(output_t *self, const char *key, json_t *container)
 {
-    assert(self->depth < OUT_DEPTH_MAX);
+    assert(self->depth < OUTPUT_DEPTH_MAX);
     s_add(self, key, container);
     self->stack[self->depth++] = container;
 }
 
-void out_open_object(out_t *self, const char *key)
+void output_open_object(output_t *self, const char *key)
 {
     if (self->json)
         s_push(self, key, json_object());
 }
 
-void out_close_object(out_t *self)
+void output_close_object(output_t *self)
 {
     if (self->json) {
         assert(self->depth > 0 && json_is_object(self->stack[self->depth - 1]));
@@ -93,13 +93,13 @@ void out_close_object(out_t *self)
     }
 }
 
-void out_open_array(out_t *self, const char *key)
+void output_open_array(output_t *self, const char *key)
 {
     if (self->json)
         s_push(self, key, json_array());
 }
 
-void out_close_array(out_t *self)
+void output_close_array(output_t *self)
 {
     if (self->json) {
         assert(self->depth > 0 && json_is_array(self->stack[self->depth - 1]));
@@ -107,8 +107,8 @@ void out_close_array(out_t *self)
     }
 }
 
-void out_string(out_t *self, out_kind_t kind, const char *key, const char *fmt,
-                const char *value)
+void output_string(output_t *self, output_kind_t kind, const char *key,
+                   const char *fmt, const char *value)
 {
     if (!s_wanted(self, kind))
         return;
@@ -118,8 +118,8 @@ void out_string(out_t *self, out_kind_t kind, const char *key, const char *fmt,
         fprintf(self->file, fmt, value);
 }
 
-void out_uint(out_t *self, out_kind_t kind, const char *key, const char *fmt,
-              uint64_t value)
+void output_uint(output_t *self, output_kind_t kind, const char *key,
+                 const char *fmt, uint64_t value)
 {
     if (!s_wanted(self, kind))
         return;
@@ -129,8 +129,8 @@ void out_uint(out_t *self, out_kind_t kind, const char *key, const char *fmt,
         fprintf(self->file, fmt, value);
 }
 
-void out_int(out_t *self, out_kind_t kind, const char *key, const char *fmt,
-             int64_t value)
+void output_int(output_t *self, output_kind_t kind, const char *key,
+                const char *fmt, int64_t value)
 {
     if (!s_wanted(self, kind))
         return;
@@ -140,8 +140,8 @@ void out_int(out_t *self, out_kind_t kind, const char *key, const char *fmt,
         fprintf(self->file, fmt, value);
 }
 
-void out_bool(out_t *self, out_kind_t kind, const char *key, const char *fmt,
-              bool value)
+void output_bool(output_t *self, output_kind_t kind, const char *key,
+                 const char *fmt, bool value)
 {
     if (!s_wanted(self, kind))
         return;
@@ -151,7 +151,7 @@ void out_bool(out_t *self, out_kind_t kind, const char *key, const char *fmt,
         fprintf(self->file, fmt, value ? "yes" : "no");
 }
 
-void out_text(out_t *self, const char *fmt, ...)
+void output_text(output_t *self, const char *fmt, ...)
 {
     if (self->json)
         return;

@@ -28,6 +28,8 @@
 
 #include "desired_state.h"
 #include "inventory_diff.h"
+#include "vf_apply.h"
+#include "vf_drift.h"
 #include "vf_writer.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
@@ -64,8 +66,8 @@ typedef struct {
 void session_opts_init(session_opts_t *opts)
 {
     memset(opts, 0, sizeof(*opts));
-    opts->heartbeat_s = 2.0;
-    opts->rescan_s = 10.0;
+    opts->heartbeat_ms = 2000;
+    opts->rescan_ms = 10000;
     opts->miss_limit = 3;
     opts->backoff_min_s = 0.5;
     opts->backoff_max_s = 30.0;
@@ -85,8 +87,8 @@ static void s_transmit(s_session_t *self, vfp_msg_t *msg)
     msg->version = msg->id == VFP_HELLO ? VFP_VERSION_MIN : self->proto_version;
     if (vfp_send(self->dealer, NULL, msg, &err)) {
         if (err.code != VFP_OK)
-            vfp_log_warnx("%s not sent: %s: %s", vfp_id_name(msg->id), err.field,
-                      err.text);
+            vfp_log_warnx("%s not sent: %s: %s", vfp_id_name(msg->id),
+                          err.field, err.text);
         else
             vfp_log_warn("%s not sent", vfp_id_name(msg->id));
     } else
@@ -136,10 +138,10 @@ static void s_send_hello(s_session_t *self)
 static void s_send_inventory(s_session_t *self)
 {
     vfp_msg_t *msg = vfp_msg_new(VFP_INVENTORY);
-    inventory_copy(&msg->u.inventory, &self->inv);
+    inventory_diff_copy(&msg->u.inventory, &self->inv);
     s_send(self, msg);
     vfp_log_info("full inventory sent: generation %llu, %u PFs",
-             (unsigned long long)self->inv.generation, self->inv.pf_count);
+                 (unsigned long long)self->inv.generation, self->inv.pf_count);
     vfp_msg_destroy(&msg);
 }
 
@@ -154,39 +156,10 @@ static void s_send_heartbeat(s_session_t *self)
 
 /* ---- scanning -------------------------------------------------------- */
 
-/* Logs how the scan differs from the desired state, but only when that
- * differs from what was logged last: a VF someone changed by hand is
- * reported once, not on every rescan. */
 static void s_check_drift(s_session_t *self, const vfp_inventory_t *scan)
 {
-    if (!self->desired)
-        return;
-    vf_drift_t *drift = NULL;
-    size_t n = desired_state_drift(&self->desired->u.apply, scan, &drift);
-    size_t cap = n * 512 + 1, used = 0;
-    char *text = calloc(1, cap);
-    assert(text);
-    for (size_t i = 0; i < n; i++) {
-        desired_state_drift_line(&drift[i], text + used, cap - used - 1);
-        used += strlen(text + used);
-        text[used++] = '\n';
-    }
-    if (self->drift_logged && !strcmp(self->drift_logged, text)) {
-        free(text);
-        free(drift);
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char line[512];
-        desired_state_drift_line(&drift[i], line, sizeof(line));
-        vfp_log_warnx("drift: %s", line);
-    }
-    if (n == 0 && self->drift_logged && self->drift_logged[0])
-        vfp_log_info("drift: none; the host matches desired revision %llu",
-                 (unsigned long long)self->desired->u.apply.revision);
-    free(self->drift_logged);
-    self->drift_logged = text;
-    free(drift);
+    if (self->desired)
+        vf_drift_log(&self->desired->u.apply, scan, &self->drift_logged);
 }
 
 /* Rescans; when the result differs from what the controller holds, the
@@ -210,7 +183,7 @@ static void s_rescan(s_session_t *self, bool check_drift)
     vfp_inventory_delta_t *delta = &msg->u.delta;
     if (!inventory_diff(&self->inv, &scan, delta)) {
         vfp_msg_destroy(&msg);
-        inventory_clear(&scan);
+        discover_inventory_clear(&scan);
         return;
     }
     delta->base_generation = self->inv.generation;
@@ -220,13 +193,14 @@ static void s_rescan(s_session_t *self, bool check_drift)
      * drifts are measured against what it holds. */
     if (!delta->has_host)
         scan.host = self->inv.host;
-    vfp_log_info("inventory changed: generation %llu, %u PFs changed, %u gone%s",
-             (unsigned long long)delta->generation, delta->pf_count,
-             delta->removed_count, delta->has_host ? ", host facts" : "");
+    vfp_log_info(
+        "inventory changed: generation %llu, %u PFs changed, %u gone%s",
+        (unsigned long long)delta->generation, delta->pf_count,
+        delta->removed_count, delta->has_host ? ", host facts" : "");
     if (self->state == S_ONLINE)
         s_send(self, msg);
     vfp_msg_destroy(&msg);
-    inventory_clear(&self->inv);
+    discover_inventory_clear(&self->inv);
     self->inv = scan;
 }
 
@@ -282,7 +256,7 @@ static int s_connect(s_session_t *self)
 static void s_give_up_connection(s_session_t *self, const char *why)
 {
     vfp_log_warnx("%s; reconnecting in %.1f s", why,
-              (double)self->backoff_ms / 1000.0);
+                  (double)self->backoff_ms / 1000.0);
     s_disconnect(self);
     self->reconnect_at = zclock_mono() + self->backoff_ms;
     self->backoff_ms *= 2;
@@ -300,7 +274,8 @@ static void s_on_monitor(s_session_t *self)
         uint16_t id; /* host byte order, as libzmq writes it */
         memcpy(&id, zframe_data(head), sizeof(id));
         if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-            vfp_log_info("connected to %s; sending HELLO", self->opts->endpoint);
+            vfp_log_info("connected to %s; sending HELLO",
+                         self->opts->endpoint);
             s_send_hello(self);
             self->state = S_WAIT_WELCOME;
             self->welcome_deadline =
@@ -308,7 +283,7 @@ static void s_on_monitor(s_session_t *self)
         } else if (id == ZMQ_EVENT_DISCONNECTED) {
             if (self->state != S_OFFLINE)
                 vfp_log_warnx("connection to %s lost; reconnecting",
-                          self->opts->endpoint);
+                              self->opts->endpoint);
             self->state = S_OFFLINE;
         }
     }
@@ -335,15 +310,16 @@ static void s_on_welcome(s_session_t *self, const vfp_welcome_t *welcome)
         welcome->heartbeat_ms <= S_HEARTBEAT_MAX_MS)
         self->heartbeat_ms = welcome->heartbeat_ms;
     else
-        vfp_log_warnx("WELCOME heartbeat %u ms outside %d..%d ms; keeping %lld ms",
-                  welcome->heartbeat_ms, S_HEARTBEAT_MIN_MS, S_HEARTBEAT_MAX_MS,
-                  (long long)self->heartbeat_ms);
+        vfp_log_warnx(
+            "WELCOME heartbeat %u ms outside %d..%d ms; keeping %lld ms",
+            welcome->heartbeat_ms, S_HEARTBEAT_MIN_MS, S_HEARTBEAT_MAX_MS,
+            (long long)self->heartbeat_ms);
     self->backoff_ms = s_ms(self->opts->backoff_min_s);
     self->proto_version = welcome->proto_version;
     self->state = S_ONLINE;
     vfp_log_info("welcomed by controller %s (protocol %u, heartbeat %u ms)",
-             welcome->controller_id, welcome->proto_version,
-             welcome->heartbeat_ms);
+                 welcome->controller_id, welcome->proto_version,
+                 welcome->heartbeat_ms);
     s_rescan(self, true);
     s_send_inventory(self);
     self->next_heartbeat = zclock_mono() + self->heartbeat_ms;
@@ -352,7 +328,7 @@ static void s_on_welcome(s_session_t *self, const vfp_welcome_t *welcome)
 static void s_on_error(s_session_t *self, const vfp_error_t *error)
 {
     vfp_log_warnx("controller says %s: %s", vfp_errcode_name(error->code),
-              error->text);
+                  error->text);
     if (error->code == VFP_ERR_RESYNC && self->state == S_ONLINE)
         s_send_inventory(self);
     else if (error->code == VFP_ERR_NOT_WELCOME && self->state != S_OFFLINE) {
@@ -378,7 +354,7 @@ static int s_apply(s_session_t *self, vfp_apply_result_t *result)
 {
     const vfp_apply_t *apply = &self->desired->u.apply;
     s_rescan(self, false);
-    int rc = vf_writer_apply(self->writer, apply, &self->inv, result);
+    int rc = vf_apply_run(self->writer, apply, &self->inv, result);
     uint32_t failed = 0;
     for (uint32_t i = 0; i < result->result_count; i++) {
         const vfp_result_t *r = &result->results[i];
@@ -387,16 +363,17 @@ static int s_apply(s_session_t *self, vfp_apply_result_t *result)
         failed++;
         if (r->kind == VFP_ITEM_VF)
             vfp_log_warnx("apply revision %llu: pf %s vf %u %s: %s (%s)",
-                      (unsigned long long)apply->revision, r->pf, r->index,
-                      r->attribute, r->message, strerror(r->err));
+                          (unsigned long long)apply->revision, r->pf, r->index,
+                          r->attribute, r->message, strerror(r->err));
         else
             vfp_log_warnx("apply revision %llu: %s%s%s%s: %s (%s)",
-                      (unsigned long long)apply->revision,
-                      r->pf[0] ? "pf " : "", r->pf, r->pf[0] ? " " : "",
-                      r->attribute, r->message, strerror(r->err));
+                          (unsigned long long)apply->revision,
+                          r->pf[0] ? "pf " : "", r->pf, r->pf[0] ? " " : "",
+                          r->attribute, r->message, strerror(r->err));
     }
     vfp_log_info("apply revision %llu: %u items, %u failed",
-             (unsigned long long)apply->revision, result->result_count, failed);
+                 (unsigned long long)apply->revision, result->result_count,
+                 failed);
     if (rc == 0)
         self->applied_revision = apply->revision;
     s_rescan(self, true);
@@ -412,12 +389,15 @@ static void s_on_apply(s_session_t *self, vfp_msg_t **msg_p)
     char err[512], text[VFP_TEXT_MAX];
     if (self->state != S_ONLINE) {
         vfp_log_warnx("APPLY revision %llu before WELCOME; dropped",
-                  (unsigned long long)apply->revision);
+                      (unsigned long long)apply->revision);
         return;
     }
     /* Revisions only grow (PROTOCOL.md 7.4): an older one is a controller
-     * that lost track, and must not undo what a newer one asked for. */
-    if (self->desired && apply->revision < self->desired->u.apply.revision) {
+     * that lost track, and must not undo what a newer one asked for. Past
+     * UINT64_MAX they wrap (desired_state_revision_accepted). */
+    if (self->desired &&
+        !desired_state_revision_accepted(self->desired->u.apply.revision,
+                                         apply->revision)) {
         snprintf(text, sizeof(text),
                  "APPLY revision %llu is older than the stored desired "
                  "state, revision %llu; refused",
@@ -439,10 +419,10 @@ static void s_on_apply(s_session_t *self, vfp_msg_t **msg_p)
         return;
     }
     vfp_log_info("APPLY revision %llu stored in %s/%s: %u PFs, %u VFs, %u "
-             "hugepage pools",
-             (unsigned long long)apply->revision, self->opts->state_dir,
-             DESIRED_STATE_FILE, apply->pf_count, apply->vf_count,
-             apply->hugepage_count);
+                 "hugepage pools",
+                 (unsigned long long)apply->revision, self->opts->state_dir,
+                 DESIRED_STATE_FILE, apply->pf_count, apply->vf_count,
+                 apply->hugepage_count);
     vfp_msg_destroy(&self->desired);
     self->desired = msg;
     *msg_p = NULL;
@@ -467,8 +447,9 @@ static void s_on_message(s_session_t *self)
                      err.peer_version, VFP_VERSION_MIN, VFP_VERSION);
             s_give_up_connection(self, why);
         } else if (err.code != VFP_OK)
-            vfp_log_warnx("malformed message from the controller dropped: %s: %s",
-                      err.field, err.text);
+            vfp_log_warnx(
+                "malformed message from the controller dropped: %s: %s",
+                err.field, err.text);
         return;
     }
     vfp_log_debug("received %s", vfp_id_name(msg->id));
@@ -484,7 +465,7 @@ static void s_on_message(s_session_t *self)
         break;
     default:
         vfp_log_warnx("unexpected %s from the controller; dropped",
-                  vfp_id_name(msg->id));
+                      vfp_id_name(msg->id));
         break;
     }
     vfp_msg_destroy(&msg);
@@ -517,8 +498,9 @@ static void s_events_open(s_session_t *self)
     if (err == 0)
         err = nl_socket_set_nonblocking(sk);
     if (err < 0) {
-        vfp_log_warnx("no netlink link events (%s): rescanning on the timer only",
-                  nl_geterror(err));
+        vfp_log_warnx(
+            "no netlink link events (%s): rescanning on the timer only",
+            nl_geterror(err));
         nl_socket_free(sk);
         return;
     }
@@ -544,7 +526,7 @@ static void s_on_timers(s_session_t *self, int64_t now)
     }
     if (now >= self->next_rescan) {
         s_rescan(self, true);
-        self->next_rescan = now + s_ms(self->opts->rescan_s);
+        self->next_rescan = now + self->opts->rescan_ms;
     }
     if (self->state == S_ONLINE && now >= self->next_heartbeat) {
         s_send_heartbeat(self);
@@ -579,12 +561,13 @@ static void s_restore_desired(s_session_t *self)
         return;
     }
     if (rc == 0) {
-        vfp_log_info("no desired state stored in %s yet", self->opts->state_dir);
+        vfp_log_info("no desired state stored in %s yet",
+                     self->opts->state_dir);
         return;
     }
     vfp_log_info("re-applying desired state revision %llu from %s/%s",
-             (unsigned long long)self->desired->u.apply.revision,
-             self->opts->state_dir, DESIRED_STATE_FILE);
+                 (unsigned long long)self->desired->u.apply.revision,
+                 self->opts->state_dir, DESIRED_STATE_FILE);
     vfp_apply_result_t result = {0};
     s_apply(self, &result);
     free(result.results);
@@ -599,7 +582,52 @@ static void s_cleanup(s_session_t *self)
     vfp_msg_destroy(&self->desired);
     free(self->drift_logged);
     self->drift_logged = NULL;
-    inventory_clear(&self->inv);
+    discover_inventory_clear(&self->inv);
+}
+
+/* Polls the controller socket, its monitor and netlink link events until
+ * SIGINT/SIGTERM. Returns 0 on such a stop, -1 with err when polling
+ * fails. */
+static int s_loop(s_session_t *self, char *err, size_t errlen)
+{
+    while (!zsys_interrupted) {
+        zmq_pollitem_t items[3];
+        int n = 0, dealer_at = -1, monitor_at = -1, events_at = -1;
+        if (self->dealer) {
+            items[dealer_at = n++] =
+                (zmq_pollitem_t){zsock_resolve(self->dealer), 0, ZMQ_POLLIN, 0};
+            items[monitor_at = n++] = (zmq_pollitem_t){
+                zsock_resolve(self->monitor), 0, ZMQ_POLLIN, 0};
+        }
+        if (self->events)
+            items[events_at = n++] = (zmq_pollitem_t){
+                NULL, nl_socket_get_fd(self->events), ZMQ_POLLIN, 0};
+        int64_t wait = s_next_deadline(self) - zclock_mono();
+        if (wait < 0)
+            wait = 0;
+        if (zmq_poll(items, n, (long)wait) < 0 && errno != EINTR) {
+            snprintf(err, errlen, "poll: %s", zmq_strerror(errno));
+            break;
+        }
+        if (zsys_interrupted)
+            break;
+        if (monitor_at >= 0 && (items[monitor_at].revents & ZMQ_POLLIN))
+            s_on_monitor(self);
+        if (dealer_at >= 0 && self->dealer &&
+            (items[dealer_at].revents & ZMQ_POLLIN))
+            s_on_message(self);
+        if (events_at >= 0 && (items[events_at].revents & ZMQ_POLLIN)) {
+            nl_recvmsgs_default(self->events);
+            if (self->link_event) {
+                vfp_log_debug("netlink link event: rescanning soon");
+                self->link_event = false;
+                self->next_rescan = s_min(self->next_rescan,
+                                          zclock_mono() + S_EVENT_DEBOUNCE_MS);
+            }
+        }
+        s_on_timers(self, zclock_mono());
+    }
+    return zsys_interrupted ? 0 : -1;
 }
 
 int session_run(const session_opts_t *opts, char *err, size_t errlen)
@@ -607,7 +635,7 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
     s_session_t self = {
         .opts = opts,
         .proto_version = VFP_VERSION,
-        .heartbeat_ms = s_ms(opts->heartbeat_s),
+        .heartbeat_ms = opts->heartbeat_ms,
         .backoff_ms = s_ms(opts->backoff_min_s),
     };
     if (discover_host(&opts->discover, &self.inv, NULL, err, errlen))
@@ -617,13 +645,13 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
         snprintf(err, errlen,
                  "no host name to report: the kernel's is "
                  "unreadable; give --hostname");
-        inventory_clear(&self.inv);
+        discover_inventory_clear(&self.inv);
         return -1;
     }
     if (desired_state_dir_init(opts->state_dir, err, errlen) ||
         !(self.writer =
               vf_writer_new(opts->discover.sysfs_root, err, errlen))) {
-        inventory_clear(&self.inv);
+        discover_inventory_clear(&self.inv);
         return -1;
     }
     s_restore_desired(&self);
@@ -635,46 +663,10 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
         return -1;
     }
     s_events_open(&self);
-    self.next_rescan = zclock_mono() + s_ms(opts->rescan_s);
+    self.next_rescan = zclock_mono() + opts->rescan_ms;
 
-    while (!zsys_interrupted) {
-        zmq_pollitem_t items[3];
-        int n = 0, dealer_at = -1, monitor_at = -1, events_at = -1;
-        if (self.dealer) {
-            items[dealer_at = n++] =
-                (zmq_pollitem_t){zsock_resolve(self.dealer), 0, ZMQ_POLLIN, 0};
-            items[monitor_at = n++] =
-                (zmq_pollitem_t){zsock_resolve(self.monitor), 0, ZMQ_POLLIN, 0};
-        }
-        if (self.events)
-            items[events_at = n++] = (zmq_pollitem_t){
-                NULL, nl_socket_get_fd(self.events), ZMQ_POLLIN, 0};
-        int64_t wait = s_next_deadline(&self) - zclock_mono();
-        if (wait < 0)
-            wait = 0;
-        if (zmq_poll(items, n, (long)wait) < 0 && errno != EINTR) {
-            snprintf(err, errlen, "poll: %s", zmq_strerror(errno));
-            break;
-        }
-        if (zsys_interrupted)
-            break;
-        if (monitor_at >= 0 && (items[monitor_at].revents & ZMQ_POLLIN))
-            s_on_monitor(&self);
-        if (dealer_at >= 0 && self.dealer &&
-            (items[dealer_at].revents & ZMQ_POLLIN))
-            s_on_message(&self);
-        if (events_at >= 0 && (items[events_at].revents & ZMQ_POLLIN)) {
-            nl_recvmsgs_default(self.events);
-            if (self.link_event) {
-                vfp_log_debug("netlink link event: rescanning soon");
-                self.link_event = false;
-                self.next_rescan = s_min(self.next_rescan,
-                                         zclock_mono() + S_EVENT_DEBOUNCE_MS);
-            }
-        }
-        s_on_timers(&self, zclock_mono());
-    }
+    int rc = s_loop(&self, err, errlen);
     vfp_log_info("stopping");
     s_cleanup(&self);
-    return zsys_interrupted ? 0 : -1;
+    return rc;
 }

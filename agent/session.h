@@ -3,13 +3,14 @@
 #define VFLEET_SESSION_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "discover.h"
 
 typedef struct {
     const char *endpoint;  /* "tcp://HOST:7450" */
-    double heartbeat_s;    /* until the controller's WELCOME sets it */
-    double rescan_s;       /* periodic rescan; netlink link events too */
+    uint32_t heartbeat_ms; /* until the controller's WELCOME sets it */
+    uint32_t rescan_ms;    /* periodic rescan; netlink link events too */
     unsigned miss_limit;   /* silent heartbeat intervals before reconnect */
     double backoff_min_s;  /* first reconnect delay, doubling ... */
     double backoff_max_s;  /* ... up to this */

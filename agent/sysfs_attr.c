@@ -7,66 +7,28 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent_text.h"
+
 /* Attributes are small; anything longer than this is not what we expect. */
 #define ATTR_MAX 4096
-
-void str_copy(char *dst, size_t len, const char *src)
-{
-    if (len == 0)
-        return;
-    snprintf(dst, len, "%s", src);
-}
-
-void note_append(char *dst, size_t len, const char *fmt, ...)
-{
-    char text[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof(text), fmt, ap);
-    va_end(ap);
-
-    size_t used = strlen(dst);
-    if (used + 1 >= len)
-        return;
-    int n = snprintf(dst + used, len - used, "%s%s", used ? "; " : "", text);
-    if (n < 0 || (size_t)n >= len - used) {
-        /* Mark the cut so nobody mistakes a truncated note for the whole. */
-        if (len >= 4)
-            memcpy(dst + len - 4, "...", 4);
-    }
-}
-
-int path_join(char *buf, size_t len, const char *a, const char *b,
-              const char *c)
-{
-    int n;
-    if (c)
-        n = snprintf(buf, len, "%s/%s/%s", a, b, c);
-    else
-        n = snprintf(buf, len, "%s/%s", a, b);
-    if (n < 0 || (size_t)n >= len)
-        return -1;
-    return 0;
-}
 
 static int s_path(char *buf, size_t len, const char *dir, const char *name,
                   char *why, size_t whylen)
 {
-    if (path_join(buf, len, dir, name, NULL) == 0)
+    if (agent_text_path_join(buf, len, dir, name, NULL) == 0)
         return 0;
     snprintf(why, whylen, "%s: path too long", name);
     return -1;
 }
 
-int attr_read_str(const char *dir, const char *name, char *buf, size_t len,
-                  char *why, size_t whylen)
+int sysfs_attr_read_str(const char *dir, const char *name, char *buf,
+                        size_t len, char *why, size_t whylen)
 {
     char path[PATH_MAX];
     char data[ATTR_MAX];
@@ -102,19 +64,6 @@ int attr_read_str(const char *dir, const char *name, char *buf, size_t len,
     return 0;
 }
 
-int parse_long(const char *text, long min, long max, long *value)
-{
-    if (!*text || isspace((unsigned char)*text))
-        return -1;
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return -1;
-    *value = v;
-    return 0;
-}
-
 /* A value quoted in a reason: printable and short, so that garbage in a
  * file cannot garble the report. */
 static void s_quote(const char *text, char *buf, size_t len)
@@ -127,13 +76,13 @@ static void s_quote(const char *text, char *buf, size_t len)
         memcpy(buf + len - 4, "...", 4);
 }
 
-int attr_read_long(const char *dir, const char *name, long min, long max,
-                   long *value, char *why, size_t whylen)
+int sysfs_attr_read_long(const char *dir, const char *name, long min, long max,
+                         long *value, char *why, size_t whylen)
 {
     char text[64];
-    if (attr_read_str(dir, name, text, sizeof(text), why, whylen))
+    if (sysfs_attr_read_str(dir, name, text, sizeof(text), why, whylen))
         return -1;
-    if (parse_long(text, min, max, value) == 0)
+    if (agent_text_parse_long(text, min, max, value) == 0)
         return 0;
     char quoted[40];
     s_quote(text, quoted, sizeof(quoted));
@@ -146,11 +95,11 @@ int attr_read_long(const char *dir, const char *name, long min, long max,
     return -1;
 }
 
-int attr_read_hex(const char *dir, const char *name, unsigned long max,
-                  unsigned long *value, char *why, size_t whylen)
+int sysfs_attr_read_hex(const char *dir, const char *name, unsigned long max,
+                        unsigned long *value, char *why, size_t whylen)
 {
     char text[64];
-    if (attr_read_str(dir, name, text, sizeof(text), why, whylen))
+    if (sysfs_attr_read_str(dir, name, text, sizeof(text), why, whylen))
         return -1;
     const char *digits = text;
     if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
@@ -173,8 +122,8 @@ int attr_read_hex(const char *dir, const char *name, unsigned long max,
     return -1;
 }
 
-int attr_link_target(const char *dir, const char *name, char *buf, size_t len,
-                     char *why, size_t whylen)
+int sysfs_attr_link_target(const char *dir, const char *name, char *buf,
+                           size_t len, char *why, size_t whylen)
 {
     char path[PATH_MAX];
     char target[PATH_MAX];
@@ -199,11 +148,11 @@ int attr_link_target(const char *dir, const char *name, char *buf, size_t len,
     return 0;
 }
 
-bool attr_exists(const char *dir, const char *name)
+bool sysfs_attr_exists(const char *dir, const char *name)
 {
     char path[PATH_MAX];
     struct stat st;
-    if (path_join(path, sizeof(path), dir, name, NULL))
+    if (agent_text_path_join(path, sizeof(path), dir, name, NULL))
         return false;
     return stat(path, &st) == 0;
 }
@@ -235,8 +184,8 @@ static bool s_has_numeric_suffix(const char *name, const char *prefix)
     return true;
 }
 
-int dir_list(const char *dir, const char *numeric_suffix_of, char ***names_p,
-             char *why, size_t whylen)
+int sysfs_attr_dir_list(const char *dir, const char *numeric_suffix_of,
+                        char ***names_p, char *why, size_t whylen)
 {
     *names_p = NULL;
     DIR *d = opendir(dir);
@@ -275,7 +224,7 @@ int dir_list(const char *dir, const char *numeric_suffix_of, char ***names_p,
     return (int)count;
 }
 
-void names_free(char ***names_p)
+void sysfs_attr_names_free(char ***names_p)
 {
     if (!names_p || !*names_p)
         return;

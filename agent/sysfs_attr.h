@@ -11,49 +11,33 @@
  * 'x1'"). The reason never contains the root, so expected outputs of
  * recorded trees do not depend on where a test put the tree. */
 
-/* Joins up to three parts with '/' into buf. Returns 0, or -1 when the
- * result does not fit (why says so). c may be NULL. */
-int path_join(char *buf, size_t len, const char *a, const char *b,
-              const char *c);
-
 /* Reads a whole small attribute, strips trailing whitespace. */
-int attr_read_str(const char *dir, const char *name, char *buf, size_t len,
-                  char *why, size_t whylen);
+int sysfs_attr_read_str(const char *dir, const char *name, char *buf,
+                        size_t len, char *why, size_t whylen);
 
 /* Reads a decimal integer in [min, max]. */
-int attr_read_long(const char *dir, const char *name, long min, long max,
-                   long *value, char *why, size_t whylen);
+int sysfs_attr_read_long(const char *dir, const char *name, long min, long max,
+                         long *value, char *why, size_t whylen);
 
 /* Reads an unsigned number in base 16 written as "0x1af4" or bare "1af4". */
-int attr_read_hex(const char *dir, const char *name, unsigned long max,
-                  unsigned long *value, char *why, size_t whylen);
+int sysfs_attr_read_hex(const char *dir, const char *name, unsigned long max,
+                        unsigned long *value, char *why, size_t whylen);
 
 /* Reads the last path component of symlink dir/name (e.g. the driver name
  * of a "driver" link). Works on dangling links. */
-int attr_link_target(const char *dir, const char *name, char *buf, size_t len,
-                     char *why, size_t whylen);
+int sysfs_attr_link_target(const char *dir, const char *name, char *buf,
+                           size_t len, char *why, size_t whylen);
 
 /* True when dir/name exists (following links). */
-bool attr_exists(const char *dir, const char *name);
-
-/* Parses text as a decimal integer in [min, max]; -1 on garbage. */
-int parse_long(const char *text, long min, long max, long *value);
-
-/* Copies src into dst of size len, truncating; always NUL-terminates. */
-void str_copy(char *dst, size_t len, const char *src);
-
-/* Appends "; text" (or text when dst is empty) to dst of size len,
- * truncating with "..." when it does not fit. */
-void note_append(char *dst, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+bool sysfs_attr_exists(const char *dir, const char *name);
 
 /* Sorted list of entry names in a directory (no "." or ".."). Returns the
  * count, or -1 with why set. *names_p is a NULL-terminated array the caller
- * frees with names_free. When numeric_suffix_of is non-NULL, only names
- * starting with it and followed by digits are kept, ordered by number
+ * frees with sysfs_attr_names_free. When numeric_suffix_of is non-NULL, only
+ * names starting with it and followed by digits are kept, ordered by number
  * ("virtfn2" before "virtfn10"); otherwise they are ordered with strcmp. */
-int dir_list(const char *dir, const char *numeric_suffix_of, char ***names_p,
-             char *why, size_t whylen);
-void names_free(char ***names_p);
+int sysfs_attr_dir_list(const char *dir, const char *numeric_suffix_of,
+                        char ***names_p, char *why, size_t whylen);
+void sysfs_attr_names_free(char ***names_p);
 
 #endif

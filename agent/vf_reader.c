@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent_text.h"
 #include "sysfs_attr.h"
 
 static void s_keep_link(struct nl_object *obj, void *arg)
@@ -149,18 +150,19 @@ int vf_reader_read(struct nl_sock *sk, vfp_pf_t *pf, char *why, size_t whylen)
     }
     if (rc == 0) {
         if (num != pf->vf_count)
-            note_append(pf->note, sizeof(pf->note),
-                        "the kernel reports %u VFs on %s, sysfs %u", num,
-                        pf->ifname, pf->vf_count);
+            agent_text_note_append(pf->note, sizeof(pf->note),
+                                   "the kernel reports %u VFs on %s, sysfs %u",
+                                   num, pf->ifname, pf->vf_count);
         for (uint32_t i = 0; i < pf->vf_count; i++) {
             vfp_vf_t *vf = &pf->vfs[i];
             struct rtnl_link_vf *info =
                 num > 0 ? rtnl_link_vf_get(link, vf->index) : NULL;
             if (!info) {
-                note_append(vf->note, sizeof(vf->note),
-                            "settings unknown: the kernel did not describe "
-                            "vf %u",
-                            vf->index);
+                agent_text_note_append(
+                    vf->note, sizeof(vf->note),
+                    "settings unknown: the kernel did not describe "
+                    "vf %u",
+                    vf->index);
                 continue;
             }
             vf_reader_fill(info, vf);

@@ -1,5 +1,5 @@
-/* vf_writer.c - applies VF settings, VF counts and hugepage pools to the
- * kernel: rtnetlink on the PF, sriov_numvfs and nr_hugepages in sysfs. */
+/* vf_writer.c - the kernel-facing writer: one RTM_SETLINK per VF attribute
+ * on the PF, sriov_numvfs and nr_hugepages in sysfs, each read back. */
 #include "vf_writer.h"
 
 #include <assert.h>
@@ -23,8 +23,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "discover.h"
+#include "agent_text.h"
 #include "sysfs_attr.h"
+#include "vf_drift.h"
+#include "vf_print.h"
 #include "vf_reader.h"
 
 #ifndef SOL_NETLINK
@@ -50,20 +52,15 @@ static const uint16_t s_attr_order[VF_WRITER_ATTRS] = {
     VFP_SET_LINK_STATE, VFP_SET_RATE, VFP_SET_MTU,
 };
 
-static void s_result(vfp_result_t *r, vfp_item_kind_t kind, const char *pf,
-                     uint16_t index, const char *attribute, int err,
-                     const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
-
-static void s_result(vfp_result_t *r, vfp_item_kind_t kind, const char *pf,
-                     uint16_t index, const char *attribute, int err,
-                     const char *fmt, ...)
+void vf_writer_result(vfp_result_t *r, vfp_item_kind_t kind, const char *pf,
+                      uint16_t index, const char *attribute, int err,
+                      const char *fmt, ...)
 {
     memset(r, 0, sizeof(*r));
     r->kind = kind;
-    str_copy(r->pf, sizeof(r->pf), pf);
+    agent_text_copy(r->pf, sizeof(r->pf), pf);
     r->index = index;
-    str_copy(r->attribute, sizeof(r->attribute), attribute);
+    agent_text_copy(r->attribute, sizeof(r->attribute), attribute);
     r->err = err;
     va_list ap;
     va_start(ap, fmt);
@@ -75,8 +72,8 @@ vf_writer_t *vf_writer_new(const char *sysfs_root, char *err, size_t errlen)
 {
     vf_writer_t *self = calloc(1, sizeof(*self));
     assert(self);
-    str_copy(self->sysfs, sizeof(self->sysfs),
-             sysfs_root ? sysfs_root : "/sys");
+    agent_text_copy(self->sysfs, sizeof(self->sysfs),
+                    sysfs_root ? sysfs_root : "/sys");
     self->sk = nl_socket_alloc();
     assert(self->sk);
     int rc = nl_connect(self->sk, NETLINK_ROUTE);
@@ -122,7 +119,7 @@ const char *vf_writer_attr_name(uint16_t bit)
     case VFP_SET_TRUST:
         return "trust";
     case VFP_SET_LINK_STATE:
-        return "link-state";
+        return "link_state";
     case VFP_SET_RATE:
         return "rate";
     case VFP_SET_MTU:
@@ -130,168 +127,6 @@ const char *vf_writer_attr_name(uint16_t bit)
     default:
         return NULL;
     }
-}
-
-/* ---- validation and comparison -------------------------------------- */
-
-static uint16_t s_vlan_proto(uint16_t proto)
-{
-    return proto ? proto : VFP_VLAN_PROTO_8021Q;
-}
-
-/* Describes the value `desired` sets for `bit` in iproute2's words. */
-static void s_describe(uint16_t bit, const vfp_apply_vf_t *d, char *buf,
-                       size_t len)
-{
-    char mac[18];
-    switch (bit) {
-    case VFP_SET_MAC:
-        snprintf(buf, len, "mac %s", vfp_mac_format(d->mac, mac));
-        break;
-    case VFP_SET_VLAN:
-        snprintf(buf, len, "vlan %u qos %u proto %s", d->vlan, d->qos,
-                 s_vlan_proto(d->vlan_proto) == VFP_VLAN_PROTO_8021AD
-                     ? "802.1ad"
-                     : "802.1Q");
-        break;
-    case VFP_SET_SPOOFCHK:
-        snprintf(buf, len, "spoofchk %s", vfp_flag_name(d->spoofchk));
-        break;
-    case VFP_SET_TRUST:
-        snprintf(buf, len, "trust %s", vfp_flag_name(d->trust));
-        break;
-    case VFP_SET_LINK_STATE:
-        snprintf(buf, len, "link-state %s", vfp_link_state_name(d->link_state));
-        break;
-    case VFP_SET_RATE:
-        snprintf(buf, len, "min_tx_rate %u max_tx_rate %u", d->min_tx_rate,
-                 d->max_tx_rate);
-        break;
-    case VFP_SET_MTU:
-        snprintf(buf, len, "mtu %u", d->mtu);
-        break;
-    default:
-        snprintf(buf, len, "attribute 0x%x", bit);
-        break;
-    }
-}
-
-/* Checks the value of one attribute; 0, or -1 with why. */
-static int s_check_attr(uint16_t bit, const vfp_apply_vf_t *d, char *why,
-                        size_t whylen)
-{
-    char mac[18];
-    switch (bit) {
-    case VFP_SET_MAC:
-        if (d->mac[0] & 1) {
-            snprintf(why, whylen,
-                     "mac %s is a multicast address; a VF needs a unicast "
-                     "one",
-                     vfp_mac_format(d->mac, mac));
-            return -1;
-        }
-        return 0;
-    case VFP_SET_VLAN:
-        if (d->vlan > VF_WRITER_VLAN_MAX) {
-            snprintf(why, whylen,
-                     "vlan %u out of range 0..%u (4095 is reserved by "
-                     "802.1Q)",
-                     d->vlan, VF_WRITER_VLAN_MAX);
-            return -1;
-        }
-        if (d->qos > VFP_QOS_MAX) {
-            snprintf(why, whylen, "qos %u out of range 0..%u", d->qos,
-                     VFP_QOS_MAX);
-            return -1;
-        }
-        if (s_vlan_proto(d->vlan_proto) != VFP_VLAN_PROTO_8021Q &&
-            d->vlan_proto != VFP_VLAN_PROTO_8021AD) {
-            snprintf(why, whylen,
-                     "vlan protocol 0x%04x is neither 802.1Q (0x8100) nor "
-                     "802.1ad (0x88a8)",
-                     d->vlan_proto);
-            return -1;
-        }
-        return 0;
-    case VFP_SET_SPOOFCHK:
-    case VFP_SET_TRUST: {
-        vfp_flag_t flag = bit == VFP_SET_SPOOFCHK ? d->spoofchk : d->trust;
-        if (flag != VFP_OFF && flag != VFP_ON) {
-            snprintf(why, whylen, "%s must be on or off, not %d",
-                     vf_writer_attr_name(bit), (int)flag);
-            return -1;
-        }
-        return 0;
-    }
-    case VFP_SET_LINK_STATE:
-        if (d->link_state != VFP_LINK_AUTO &&
-            d->link_state != VFP_LINK_ENABLE &&
-            d->link_state != VFP_LINK_DISABLE) {
-            snprintf(why, whylen,
-                     "link-state must be auto, enable or disable, not %d",
-                     (int)d->link_state);
-            return -1;
-        }
-        return 0;
-    case VFP_SET_RATE:
-        if (d->max_tx_rate != 0 && d->min_tx_rate > d->max_tx_rate) {
-            snprintf(why, whylen,
-                     "min_tx_rate %u is above max_tx_rate %u (Mbit/s)",
-                     d->min_tx_rate, d->max_tx_rate);
-            return -1;
-        }
-        return 0;
-    case VFP_SET_MTU:
-        if (d->mtu < 68) {
-            snprintf(why, whylen, "mtu %u below the IPv4 minimum of 68",
-                     d->mtu);
-            return -1;
-        }
-        return 0;
-    default:
-        snprintf(why, whylen, "unknown attribute bit 0x%x", bit);
-        return -1;
-    }
-}
-
-uint16_t vf_writer_validate(const vfp_apply_vf_t *desired, char *why,
-                            size_t whylen)
-{
-    uint16_t invalid = 0;
-    char reason[256];
-    if (whylen)
-        why[0] = '\0';
-    for (int i = 0; i < VF_WRITER_ATTRS; i++) {
-        uint16_t bit = s_attr_order[i];
-        if (!(desired->set & bit) ||
-            s_check_attr(bit, desired, reason, sizeof(reason)) == 0)
-            continue;
-        if (!invalid && whylen)
-            str_copy(why, whylen, reason);
-        invalid |= bit;
-    }
-    return invalid;
-}
-
-uint16_t vf_writer_differs(const vfp_apply_vf_t *d, const vfp_vf_t *a)
-{
-    uint16_t differs = 0;
-    if ((d->set & VFP_SET_MAC) && memcmp(d->mac, a->mac, 6))
-        differs |= VFP_SET_MAC;
-    if ((d->set & VFP_SET_VLAN) &&
-        (d->vlan != a->vlan || d->qos != a->qos ||
-         s_vlan_proto(d->vlan_proto) != s_vlan_proto(a->vlan_proto)))
-        differs |= VFP_SET_VLAN;
-    if ((d->set & VFP_SET_SPOOFCHK) && d->spoofchk != a->spoofchk)
-        differs |= VFP_SET_SPOOFCHK;
-    if ((d->set & VFP_SET_TRUST) && d->trust != a->trust)
-        differs |= VFP_SET_TRUST;
-    if ((d->set & VFP_SET_LINK_STATE) && d->link_state != a->link_state)
-        differs |= VFP_SET_LINK_STATE;
-    if ((d->set & VFP_SET_RATE) &&
-        (d->min_tx_rate != a->min_tx_rate || d->max_tx_rate != a->max_tx_rate))
-        differs |= VFP_SET_RATE;
-    return differs;
 }
 
 void vf_writer_clean_default(uint16_t index, vfp_apply_vf_t *out)
@@ -304,6 +139,63 @@ void vf_writer_clean_default(uint16_t index, vfp_apply_vf_t *out)
     out->spoofchk = VFP_ON;
     out->trust = VFP_OFF;
     out->link_state = VFP_LINK_AUTO;
+}
+
+static uint16_t s_vlan_proto(uint16_t proto)
+{
+    return proto ? proto : VFP_VLAN_PROTO_8021Q;
+}
+
+/* ---- the codec's rules ----------------------------------------------- */
+
+/* The VFP_SET_* bit a field of APPLY_VF belongs to; every bit for "set". */
+static uint16_t s_field_bit(const char *path)
+{
+    static const struct {
+        const char *field;
+        uint16_t bit;
+    } fields[] = {
+        {"mac", VFP_SET_MAC},
+        {"vlan", VFP_SET_VLAN},
+        {"qos", VFP_SET_VLAN},
+        {"vlan_proto", VFP_SET_VLAN},
+        {"spoofchk", VFP_SET_SPOOFCHK},
+        {"trust", VFP_SET_TRUST},
+        {"link_state", VFP_SET_LINK_STATE},
+        {"min_tx_rate", VFP_SET_RATE},
+        {"max_tx_rate", VFP_SET_RATE},
+        {"mtu", VFP_SET_MTU},
+    };
+    const char *dot = strrchr(path, '.');
+    const char *field = dot ? dot + 1 : path;
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+        if (!strcmp(field, fields[i].field))
+            return fields[i].bit;
+    return VFP_SET_ALL;
+}
+
+uint16_t vf_writer_validate(const char *pf_ifname,
+                            const vfp_apply_vf_t *desired, char *why,
+                            size_t whylen)
+{
+    /* The codec's own rule, on a one-item APPLY: items that came off the
+     * wire passed it already, hand-built ones must too. */
+    vfp_apply_vf_t vf = *desired;
+    if (!vf.pf[0])
+        agent_text_copy(vf.pf, sizeof(vf.pf), pf_ifname);
+    if ((vf.set & VFP_SET_VLAN) && !vf.vlan_proto)
+        vf.vlan_proto = VFP_VLAN_PROTO_8021Q;
+    vfp_msg_t msg = {.id = VFP_APPLY, .version = VFP_VERSION};
+    msg.u.apply.vf_count = 1;
+    msg.u.apply.vfs = &vf;
+    vfp_decode_error_t err;
+    if (whylen)
+        why[0] = '\0';
+    if (vfp_validate(&msg, &err) == 0)
+        return 0;
+    const char *dot = strrchr(err.field, '.');
+    snprintf(why, whylen, "%s: %s", dot ? dot + 1 : err.field, err.text);
+    return s_field_bit(err.field);
 }
 
 /* ---- netlink ---------------------------------------------------------- */
@@ -410,6 +302,53 @@ static struct nl_msg *s_build_vlan_list(int ifindex, const vfp_apply_vf_t *d)
     return msg;
 }
 
+/* Puts the value of one attribute into vf as libnl holds it. Returns 0, or
+ * -1 when it cannot (no memory, or not a VF attribute). */
+static int s_vf_set_attr(struct rtnl_link_vf *vf, uint16_t bit,
+                         const vfp_apply_vf_t *d)
+{
+    switch (bit) {
+    case VFP_SET_MAC: {
+        struct nl_addr *addr = nl_addr_build(AF_LLC, d->mac, 6);
+        assert(addr);
+        rtnl_link_vf_set_addr(vf, addr);
+        nl_addr_put(addr);
+        return 0;
+    }
+    case VFP_SET_VLAN: {
+        nl_vf_vlans_t *vlans = NULL;
+        if (rtnl_link_vf_vlan_alloc(&vlans, 1) < 0)
+            return -1;
+        vlans->vlans[0].vf_vlan = d->vlan;
+        vlans->vlans[0].vf_vlan_qos = d->qos;
+        vlans->vlans[0].vf_vlan_proto = ETH_P_8021Q;
+        rtnl_link_vf_set_vlans(vf, vlans);
+        rtnl_link_vf_vlan_put(vlans);
+        return 0;
+    }
+    case VFP_SET_SPOOFCHK:
+        rtnl_link_vf_set_spoofchk(vf, d->spoofchk == VFP_ON);
+        return 0;
+    case VFP_SET_TRUST:
+        rtnl_link_vf_set_trust(vf, d->trust == VFP_ON);
+        return 0;
+    case VFP_SET_LINK_STATE:
+        rtnl_link_vf_set_linkstate(vf, (uint32_t)d->link_state);
+        return 0;
+    case VFP_SET_RATE: {
+        struct nl_vf_rate rate = {
+            .api = RTNL_LINK_VF_RATE_API_NEW,
+            .min_tx_rate = d->min_tx_rate,
+            .max_tx_rate = d->max_tx_rate,
+        };
+        rtnl_link_vf_set_rate(vf, &rate);
+        return 0;
+    }
+    default:
+        return -1;
+    }
+}
+
 /* The request that sets one VF attribute on PF ifindex, or NULL. */
 static struct nl_msg *s_build_vf_attr(int ifindex, uint16_t bit,
                                       const vfp_apply_vf_t *d)
@@ -421,56 +360,15 @@ static struct nl_msg *s_build_vf_attr(int ifindex, uint16_t bit,
     struct rtnl_link_vf *vf = rtnl_link_vf_alloc();
     assert(vf);
     rtnl_link_vf_set_index(vf, d->index);
-    switch (bit) {
-    case VFP_SET_MAC: {
-        struct nl_addr *addr = nl_addr_build(AF_LLC, d->mac, 6);
-        assert(addr);
-        rtnl_link_vf_set_addr(vf, addr);
-        nl_addr_put(addr);
-        break;
-    }
-    case VFP_SET_VLAN: {
-        nl_vf_vlans_t *vlans = NULL;
-        if (rtnl_link_vf_vlan_alloc(&vlans, 1) < 0) {
-            rtnl_link_vf_put(vf);
-            return NULL;
-        }
-        vlans->vlans[0].vf_vlan = d->vlan;
-        vlans->vlans[0].vf_vlan_qos = d->qos;
-        vlans->vlans[0].vf_vlan_proto = ETH_P_8021Q;
-        rtnl_link_vf_set_vlans(vf, vlans);
-        rtnl_link_vf_vlan_put(vlans);
-        break;
-    }
-    case VFP_SET_SPOOFCHK:
-        rtnl_link_vf_set_spoofchk(vf, d->spoofchk == VFP_ON);
-        break;
-    case VFP_SET_TRUST:
-        rtnl_link_vf_set_trust(vf, d->trust == VFP_ON);
-        break;
-    case VFP_SET_LINK_STATE:
-        rtnl_link_vf_set_linkstate(vf, (uint32_t)d->link_state);
-        break;
-    case VFP_SET_RATE: {
-        struct nl_vf_rate rate = {
-            .api = RTNL_LINK_VF_RATE_API_NEW,
-            .min_tx_rate = d->min_tx_rate,
-            .max_tx_rate = d->max_tx_rate,
-        };
-        rtnl_link_vf_set_rate(vf, &rate);
-        break;
-    }
-    default:
-        rtnl_link_vf_put(vf);
-        return NULL;
-    }
-    struct rtnl_link *changes = rtnl_link_alloc();
-    assert(changes);
     struct nl_msg *msg = NULL;
-    if (rtnl_link_vf_add(changes, vf) == 0)
-        msg = s_build_change(ifindex, changes);
+    if (s_vf_set_attr(vf, bit, d) == 0) {
+        struct rtnl_link *changes = rtnl_link_alloc();
+        assert(changes);
+        if (rtnl_link_vf_add(changes, vf) == 0)
+            msg = s_build_change(ifindex, changes);
+        rtnl_link_put(changes);
+    }
     rtnl_link_vf_put(vf);
-    rtnl_link_put(changes);
     return msg;
 }
 
@@ -491,7 +389,7 @@ static int s_read_pf(vf_writer_t *self, const char *pf_ifname, uint32_t count,
                      vfp_pf_t *pf, char *why, size_t whylen)
 {
     memset(pf, 0, sizeof(*pf));
-    str_copy(pf->ifname, sizeof(pf->ifname), pf_ifname);
+    agent_text_copy(pf->ifname, sizeof(pf->ifname), pf_ifname);
     pf->vf_count = count;
     pf->vfs = count ? calloc(count, sizeof(*pf->vfs)) : NULL;
     assert(count == 0 || pf->vfs);
@@ -537,16 +435,16 @@ static int s_vf_netdev(vf_writer_t *self, const char *pf_ifname, uint16_t index,
                      self->sysfs, pf_ifname, vfn);
     char **names = NULL;
     if (n < 0 || (size_t)n >= sizeof(dir) ||
-        dir_list(dir, NULL, &names, why, whylen) <= 0) {
-        names_free(&names);
+        sysfs_attr_dir_list(dir, NULL, &names, why, whylen) <= 0) {
+        sysfs_attr_names_free(&names);
         snprintf(why, whylen,
                  "VF %u of %s has no host netdev (not a PCI VF, or bound to "
                  "a driver without one): its MTU is the guest's",
                  index, pf_ifname);
         return -1;
     }
-    str_copy(name, len, names[0]);
-    names_free(&names);
+    agent_text_copy(name, len, names[0]);
+    sysfs_attr_names_free(&names);
     return 0;
 }
 
@@ -554,11 +452,12 @@ static int s_read_mtu(vf_writer_t *self, const char *netdev, long *mtu,
                       char *why, size_t whylen)
 {
     char dir[PATH_MAX];
-    if (path_join(dir, sizeof(dir), self->sysfs, "class/net", netdev)) {
+    if (agent_text_path_join(dir, sizeof(dir), self->sysfs, "class/net",
+                             netdev)) {
         snprintf(why, whylen, "path too long for %s", netdev);
         return -1;
     }
-    return attr_read_long(dir, "mtu", 0, UINT16_MAX, mtu, why, whylen);
+    return sysfs_attr_read_long(dir, "mtu", 0, UINT16_MAX, mtu, why, whylen);
 }
 
 static void s_apply_mtu(vf_writer_t *self, const char *pf_ifname,
@@ -569,23 +468,25 @@ static void s_apply_mtu(vf_writer_t *self, const char *pf_ifname,
     long mtu;
     if (s_vf_netdev(self, pf_ifname, d->index, netdev, sizeof(netdev), why,
                     sizeof(why))) {
-        s_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", ENODEV, "%s", why);
+        vf_writer_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", ENODEV,
+                         "%s", why);
         return;
     }
     if (s_read_mtu(self, netdev, &mtu, why, sizeof(why))) {
-        s_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", EIO, "%s: %s",
-                 netdev, why);
+        vf_writer_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", EIO,
+                         "%s: %s", netdev, why);
         return;
     }
     if (mtu == d->mtu) {
-        s_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", 0,
-                 "unchanged: mtu %u on %s", d->mtu, netdev);
+        vf_writer_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", 0,
+                         "unchanged: mtu %u on %s", d->mtu, netdev);
         return;
     }
     int ifindex = (int)if_nametoindex(netdev);
     if (ifindex == 0) {
-        s_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", ENODEV,
-                 "VF netdev %s is not in this network namespace", netdev);
+        vf_writer_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", ENODEV,
+                         "VF netdev %s is not in this network namespace",
+                         netdev);
         return;
     }
     struct rtnl_link *changes = rtnl_link_alloc();
@@ -597,200 +498,233 @@ static void s_apply_mtu(vf_writer_t *self, const char *pf_ifname,
     int err = msg ? s_send(self, msg, &ack) : ENOMEM;
     nlmsg_free(msg);
     if (err) {
-        s_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", err,
-                 "kernel refused mtu %u on %s: %s%s%s", d->mtu, netdev,
-                 strerror(err), ack.text[0] ? ": " : "", ack.text);
+        vf_writer_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", err,
+                         "kernel refused mtu %u on %s: %s%s%s", d->mtu, netdev,
+                         strerror(err), ack.text[0] ? ": " : "", ack.text);
         return;
     }
     if (s_read_mtu(self, netdev, &mtu, why, sizeof(why)) || mtu != d->mtu)
-        s_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", EIO,
-                 "kernel accepted mtu %u on %s but reports %ld", d->mtu, netdev,
-                 mtu);
+        vf_writer_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", EIO,
+                         "kernel accepted mtu %u on %s but reports %ld", d->mtu,
+                         netdev, mtu);
     else
-        s_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", 0,
-                 "set: mtu %u on %s", d->mtu, netdev);
+        vf_writer_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", 0,
+                         "set: mtu %u on %s", d->mtu, netdev);
 }
 
-/* ---- apply ------------------------------------------------------------ */
+/* ---- one VF ----------------------------------------------------------- */
 
-/* Describes what the kernel reports for `bit` on VF a. */
-static void s_describe_actual(uint16_t bit, const vfp_vf_t *a, char *buf,
-                              size_t len)
-{
-    vfp_apply_vf_t as = {
-        .index = a->index,
-        .set = bit,
-        .vlan = a->vlan,
-        .qos = a->qos,
-        .vlan_proto = a->vlan_proto,
-        .spoofchk = a->spoofchk,
-        .trust = a->trust,
-        .link_state = a->link_state,
-        .min_tx_rate = a->min_tx_rate,
-        .max_tx_rate = a->max_tx_rate,
-    };
-    memcpy(as.mac, a->mac, 6);
-    s_describe(bit, &as, buf, len);
-}
-
-/* Fills one result per set attribute with the same error. */
-static size_t s_fail_all(const char *pf, const vfp_apply_vf_t *d, uint16_t bits,
-                         int err, const char *why, vfp_result_t *results,
+size_t vf_writer_fail_vf(const char *pf, const vfp_apply_vf_t *d, int err,
+                         const char *why, vfp_result_t *results,
                          size_t max_results)
 {
     size_t n = 0;
     for (int i = 0; i < VF_WRITER_ATTRS && n < max_results; i++)
-        if (bits & s_attr_order[i])
-            s_result(&results[n++], VFP_ITEM_VF, pf, d->index,
-                     vf_writer_attr_name(s_attr_order[i]), err, "%s", why);
+        if (d->set & s_attr_order[i])
+            vf_writer_result(&results[n++], VFP_ITEM_VF, pf, d->index,
+                             vf_writer_attr_name(s_attr_order[i]), err, "%s",
+                             why);
     return n;
+}
+
+/* The invalid attributes get EINVAL with the codec's reason, the others
+ * ECANCELED: nothing of a VF with one invalid value reaches the kernel. */
+static size_t s_refuse_invalid(const char *pf_ifname, const vfp_apply_vf_t *d,
+                               uint16_t invalid, const char *why,
+                               vfp_result_t *results, size_t max_results)
+{
+    size_t n = 0;
+    if (!(invalid & d->set))
+        invalid = VFP_SET_ALL;
+    for (int i = 0; i < VF_WRITER_ATTRS && n < max_results; i++) {
+        uint16_t bit = s_attr_order[i];
+        const char *name = vf_writer_attr_name(bit);
+        if (!(d->set & bit))
+            continue;
+        if (invalid & bit)
+            vf_writer_result(&results[n++], VFP_ITEM_VF, pf_ifname, d->index,
+                             name, EINVAL, "invalid: %s", why);
+        else
+            vf_writer_result(&results[n++], VFP_ITEM_VF, pf_ifname, d->index,
+                             name, ECANCELED,
+                             "not applied: another setting of VF %u is "
+                             "invalid (%s)",
+                             d->index, why);
+    }
+    return n;
+}
+
+/* What the kernel holds for VF d->index now, into *pf (free pf->vfs).
+ * Returns 1 with *actual set when it is known; 0 with the reader's reason
+ * in why when the PF reports no VF information at all (a driver without
+ * SR-IOV netlink support); -1 with why when the PF has no such VF. */
+static int s_read_current(vf_writer_t *self, const char *pf_ifname,
+                          const vfp_apply_vf_t *d, vfp_pf_t *pf,
+                          const vfp_vf_t **actual, char *why, size_t whylen)
+{
+    *actual = NULL;
+    if (s_read_pf(self, pf_ifname, (uint32_t)d->index + 1, pf, why, whylen))
+        return 0;
+    if (pf->vfs[d->index].settings_known) {
+        *actual = &pf->vfs[d->index];
+        return 1;
+    }
+    char numvfs[32] = "";
+    char dir[PATH_MAX];
+    char ignored[128];
+    if (s_pf_device_dir(self, pf_ifname, dir, sizeof(dir)) == 0)
+        sysfs_attr_read_str(dir, "sriov_numvfs", numvfs, sizeof(numvfs),
+                            ignored, sizeof(ignored));
+    snprintf(why, whylen, "VF %u out of range: %s %s%s%s; nothing applied",
+             d->index, pf_ifname, numvfs[0] ? "has " : "reports no such VF",
+             numvfs[0] ? numvfs : "", numvfs[0] ? " VFs" : "");
+    return -1;
+}
+
+/* The kernel's answer to each attribute written, by s_attr_order slot. */
+typedef struct {
+    int err[VF_WRITER_ATTRS];
+    char text[VF_WRITER_ATTRS][256];
+} s_answers_t;
+
+/* One request per attribute in `differs`: the kernel stops at the first
+ * attribute it refuses, so only separate requests give each its own
+ * answer. */
+static void s_write_attrs(vf_writer_t *self, int ifindex,
+                          const vfp_apply_vf_t *d, uint16_t differs,
+                          s_answers_t *answers)
+{
+    memset(answers, 0, sizeof(*answers));
+    for (int i = 0; i < VF_WRITER_ATTRS; i++) {
+        uint16_t bit = s_attr_order[i];
+        if (!(differs & bit))
+            continue;
+        struct nl_msg *msg = s_build_vf_attr(ifindex, bit, d);
+        if (!msg) {
+            answers->err[i] = ENOMEM;
+            agent_text_copy(answers->text[i], sizeof(answers->text[i]),
+                            "could not build the netlink request");
+            continue;
+        }
+        s_ack_t ack;
+        answers->err[i] = s_send(self, msg, &ack);
+        nlmsg_free(msg);
+        agent_text_copy(answers->text[i], sizeof(answers->text[i]), ack.text);
+    }
+}
+
+/* What the writer learnt about one VF, to turn into results. */
+typedef struct {
+    const char *pf_ifname;
+    const vfp_apply_vf_t *desired;
+    uint16_t differs; /* attributes written */
+    const s_answers_t *answers;
+    const vfp_vf_t *actual; /* read back after writing; NULL: unreadable */
+    char read_why[VFP_TEXT_MAX / 2];
+} s_outcome_t;
+
+/* The result of one attribute other than MTU. */
+static void s_report_attr(const s_outcome_t *o, int slot, vfp_result_t *r)
+{
+    uint16_t bit = s_attr_order[slot];
+    const vfp_apply_vf_t *d = o->desired;
+    const char *name = vf_writer_attr_name(bit);
+    char value[160], now[160];
+    vf_print_desired(value, sizeof(value), d, bit);
+    int err = o->answers->err[slot];
+    const char *text = o->answers->text[slot];
+    if (!(o->differs & bit))
+        vf_writer_result(r, VFP_ITEM_VF, o->pf_ifname, d->index, name, 0,
+                         "unchanged: %s", value);
+    else if (err)
+        vf_writer_result(r, VFP_ITEM_VF, o->pf_ifname, d->index, name, err,
+                         "kernel refused %s on VF %u: %s%s%s", value, d->index,
+                         strerror(err), text[0] ? ": " : "", text);
+    else if (!o->actual)
+        vf_writer_result(r, VFP_ITEM_VF, o->pf_ifname, d->index, name, EIO,
+                         "kernel accepted %s on VF %u but it cannot be read "
+                         "back: %s",
+                         value, d->index, o->read_why);
+    else if (vf_drift_differs(d, o->actual) & bit) {
+        vf_print_text(now, sizeof(now), o->actual, bit);
+        vf_writer_result(r, VFP_ITEM_VF, o->pf_ifname, d->index, name, EIO,
+                         "kernel accepted %s on VF %u but reports %s", value,
+                         d->index, now);
+    } else
+        vf_writer_result(r, VFP_ITEM_VF, o->pf_ifname, d->index, name, 0,
+                         "set: %s", value);
+}
+
+/* One result per set attribute; MTU, which lives on the VF's netdev, is
+ * applied here. Returns 0 when all are ok, -1 otherwise. */
+static int s_report_all(vf_writer_t *self, const s_outcome_t *o,
+                        vfp_result_t *results, size_t max_results,
+                        size_t *n_results)
+{
+    int rc = 0;
+    size_t n = 0;
+    for (int i = 0; i < VF_WRITER_ATTRS && n < max_results; i++) {
+        if (!(o->desired->set & s_attr_order[i]))
+            continue;
+        vfp_result_t *r = &results[n++];
+        if (s_attr_order[i] == VFP_SET_MTU)
+            s_apply_mtu(self, o->pf_ifname, o->desired, r);
+        else
+            s_report_attr(o, i, r);
+        if (r->err)
+            rc = -1;
+    }
+    *n_results = n;
+    return rc;
 }
 
 int vf_writer_apply_vf(vf_writer_t *self, const char *pf_ifname,
                        const vfp_apply_vf_t *d, vfp_result_t *results,
                        size_t max_results, size_t *n_results)
 {
-    uint16_t bits = d->set & VFP_SET_ALL;
     char why[VFP_TEXT_MAX / 2];
-    char value[128];
-    size_t n = 0;
     *n_results = 0;
-
-    if (d->set & ~VFP_SET_ALL) {
-        snprintf(why, sizeof(why),
-                 "VF %u: unknown attribute bits 0x%x set; nothing applied",
-                 d->index, d->set & ~VFP_SET_ALL);
-        *n_results =
-            s_fail_all(pf_ifname, d, bits, EINVAL, why, results, max_results);
-        return -1;
-    }
-    uint16_t invalid = vf_writer_validate(d, why, sizeof(why));
+    uint16_t invalid = vf_writer_validate(pf_ifname, d, why, sizeof(why));
     if (invalid) {
-        for (int i = 0; i < VF_WRITER_ATTRS && n < max_results; i++) {
-            uint16_t bit = s_attr_order[i];
-            const char *name = vf_writer_attr_name(bit);
-            char reason[256];
-            if (!(bits & bit))
-                continue;
-            if (invalid & bit) {
-                s_check_attr(bit, d, reason, sizeof(reason));
-                s_result(&results[n++], VFP_ITEM_VF, pf_ifname, d->index, name,
-                         EINVAL, "invalid: %s", reason);
-            } else
-                s_result(&results[n++], VFP_ITEM_VF, pf_ifname, d->index, name,
-                         ECANCELED,
-                         "not applied: another setting of VF %u is "
-                         "invalid (%s)",
-                         d->index, why);
-        }
-        *n_results = n;
+        *n_results =
+            s_refuse_invalid(pf_ifname, d, invalid, why, results, max_results);
         return -1;
     }
     int ifindex = (int)if_nametoindex(pf_ifname);
     if (ifindex == 0) {
         snprintf(why, sizeof(why), "no network interface %s", pf_ifname);
         *n_results =
-            s_fail_all(pf_ifname, d, bits, ENODEV, why, results, max_results);
+            vf_writer_fail_vf(pf_ifname, d, ENODEV, why, results, max_results);
         return -1;
     }
-
-    /* What the kernel holds now. A PF that reports no VF information at
-     * all (a driver without SR-IOV netlink support) leaves the kernel as
-     * the judge: every value is sent and its answer reported. */
     vfp_pf_t pf;
-    char read_why[VFP_TEXT_MAX / 2];
-    bool known = s_read_pf(self, pf_ifname, (uint32_t)d->index + 1, &pf,
-                           read_why, sizeof(read_why)) == 0;
-    const vfp_vf_t *actual = known ? &pf.vfs[d->index] : NULL;
-    if (known && !actual->settings_known) {
-        char numvfs[32] = "";
-        char dir[PATH_MAX];
-        char ignored[128];
-        if (s_pf_device_dir(self, pf_ifname, dir, sizeof(dir)) == 0)
-            attr_read_str(dir, "sriov_numvfs", numvfs, sizeof(numvfs), ignored,
-                          sizeof(ignored));
-        snprintf(why, sizeof(why),
-                 "VF %u out of range: %s %s%s%s; nothing applied", d->index,
-                 pf_ifname, numvfs[0] ? "has " : "reports no such VF",
-                 numvfs[0] ? numvfs : "", numvfs[0] ? " VFs" : "");
+    const vfp_vf_t *actual;
+    int known =
+        s_read_current(self, pf_ifname, d, &pf, &actual, why, sizeof(why));
+    if (known < 0) {
         free(pf.vfs);
         *n_results =
-            s_fail_all(pf_ifname, d, bits, EINVAL, why, results, max_results);
+            vf_writer_fail_vf(pf_ifname, d, EINVAL, why, results, max_results);
         return -1;
     }
-    uint16_t differs =
-        known ? vf_writer_differs(d, actual) : (uint16_t)(bits & ~VFP_SET_MTU);
-
-    /* One request per attribute: the kernel stops at the first attribute
-     * it refuses, so only separate requests give each its own answer. */
-    int errs[VF_WRITER_ATTRS] = {0};
-    char texts[VF_WRITER_ATTRS][256];
-    for (int i = 0; i < VF_WRITER_ATTRS; i++) {
-        uint16_t bit = s_attr_order[i];
-        texts[i][0] = '\0';
-        if (!(differs & bit))
-            continue;
-        struct nl_msg *msg = s_build_vf_attr(ifindex, bit, d);
-        if (!msg) {
-            errs[i] = ENOMEM;
-            str_copy(texts[i], sizeof(texts[i]),
-                     "could not build the netlink request");
-            continue;
-        }
-        s_ack_t ack;
-        errs[i] = s_send(self, msg, &ack);
-        nlmsg_free(msg);
-        str_copy(texts[i], sizeof(texts[i]), ack.text);
-    }
-
-    /* Read back what the kernel now holds for every written attribute. */
-    bool verified = false;
-    if (differs) {
+    /* Unknown settings leave the kernel as the judge: every value is sent
+     * and its answer reported. */
+    s_outcome_t o = {.pf_ifname = pf_ifname, .desired = d};
+    o.differs = known ? vf_drift_differs(d, actual)
+                      : (uint16_t)(d->set & VF_PRINT_SETTINGS);
+    s_answers_t answers;
+    o.answers = &answers;
+    s_write_attrs(self, ifindex, d, o.differs, &answers);
+    o.actual = actual;
+    if (o.differs) {
         free(pf.vfs);
-        verified = s_read_pf(self, pf_ifname, (uint32_t)d->index + 1, &pf,
-                             read_why, sizeof(read_why)) == 0 &&
-                   pf.vfs[d->index].settings_known;
-        actual = verified ? &pf.vfs[d->index] : NULL;
+        o.actual = s_read_current(self, pf_ifname, d, &pf, &actual, o.read_why,
+                                  sizeof(o.read_why)) > 0
+                       ? actual
+                       : NULL;
     }
-    uint16_t still = verified ? vf_writer_differs(d, actual) : 0;
-
-    int rc = 0;
-    for (int i = 0; i < VF_WRITER_ATTRS && n < max_results; i++) {
-        uint16_t bit = s_attr_order[i];
-        const char *name = vf_writer_attr_name(bit);
-        if (!(bits & bit))
-            continue;
-        vfp_result_t *r = &results[n++];
-        s_describe(bit, d, value, sizeof(value));
-        if (bit == VFP_SET_MTU) {
-            s_apply_mtu(self, pf_ifname, d, r);
-        } else if (!(differs & bit)) {
-            s_result(r, VFP_ITEM_VF, pf_ifname, d->index, name, 0,
-                     "unchanged: %s", value);
-        } else if (errs[i]) {
-            s_result(r, VFP_ITEM_VF, pf_ifname, d->index, name, errs[i],
-                     "kernel refused %s on VF %u: %s%s%s", value, d->index,
-                     strerror(errs[i]), texts[i][0] ? ": " : "", texts[i]);
-        } else if (!verified) {
-            s_result(r, VFP_ITEM_VF, pf_ifname, d->index, name, EIO,
-                     "kernel accepted %s on VF %u but it cannot be read "
-                     "back: %s",
-                     value, d->index, read_why);
-        } else if (still & bit) {
-            char now[128];
-            s_describe_actual(bit, actual, now, sizeof(now));
-            s_result(r, VFP_ITEM_VF, pf_ifname, d->index, name, EIO,
-                     "kernel accepted %s on VF %u but reports %s", value,
-                     d->index, now);
-        } else {
-            s_result(r, VFP_ITEM_VF, pf_ifname, d->index, name, 0, "set: %s",
-                     value);
-        }
-        if (r->err)
-            rc = -1;
-    }
+    int rc = s_report_all(self, &o, results, max_results, n_results);
     free(pf.vfs);
-    *n_results = n;
     return rc;
 }
 
@@ -812,90 +746,148 @@ static int s_write_file(const char *path, const char *text)
     return err;
 }
 
+static int s_write_number(const char *path, long value)
+{
+    char text[32];
+    snprintf(text, sizeof(text), "%ld", value);
+    return s_write_file(path, text);
+}
+
+/* Going through 0 removes every VF, so a VF in use blocks any change of a
+ * non-zero count, not only one that shrinks past it. Returns 0, or -1
+ * with *result saying which VF blocks the change. */
+static int s_num_vfs_in_use(const char *pf_ifname, long current,
+                            uint16_t num_vfs, const bool *in_use,
+                            size_t in_use_len, vfp_result_t *result)
+{
+    for (size_t i = 0; i < in_use_len && current > 0; i++) {
+        if (!in_use[i] || (long)i >= current)
+            continue;
+        /* A NUM_VFS item has index 0 on the wire: the VF is named in
+         * the message. */
+        if (i >= num_vfs)
+            vf_writer_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, "num_vfs",
+                             EBUSY,
+                             "refused: %u VFs would remove VF %zu of %s, "
+                             "which is in use",
+                             num_vfs, i, pf_ifname);
+        else
+            vf_writer_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, "num_vfs",
+                             EBUSY,
+                             "refused: changing %s from %ld to %u VFs goes "
+                             "through 0, which removes VF %zu, and it is in "
+                             "use",
+                             pf_ifname, current, num_vfs, i);
+        return -1;
+    }
+    return 0;
+}
+
+/* Writes 0 (when there are VFs), then num_vfs; when the kernel refuses
+ * num_vfs the PF gets its previous VFs back rather than none. */
+static int s_num_vfs_write(const char *path, const char *pf_ifname,
+                           long current, uint16_t num_vfs, vfp_result_t *result)
+{
+    int err = current != 0 ? s_write_file(path, "0") : 0;
+    if (err) {
+        vf_writer_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, "num_vfs", err,
+                         "kernel refused 0 VFs on %s (the step before %u): "
+                         "%s",
+                         pf_ifname, num_vfs, strerror(err));
+        return -1;
+    }
+    err = num_vfs != 0 ? s_write_number(path, num_vfs) : 0;
+    if (!err)
+        return 0;
+    char restored[128] = "";
+    if (current != 0) {
+        int back = s_write_number(path, current);
+        snprintf(restored, sizeof(restored),
+                 back ? "; restoring %ld VFs failed too: %s"
+                      : "; restored the previous %ld VFs%s",
+                 current, back ? strerror(back) : "");
+    }
+    vf_writer_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, "num_vfs", err,
+                     "kernel refused %u VFs on %s: %s%s", num_vfs, pf_ifname,
+                     strerror(err), restored);
+    return -1;
+}
+
 int vf_writer_set_num_vfs(vf_writer_t *self, const char *pf_ifname,
                           uint16_t num_vfs, const bool *in_use,
                           size_t in_use_len, vfp_result_t *result)
 {
-    char dir[PATH_MAX];
-    char path[PATH_MAX];
-    char why[512];
-    char text[32];
+    char dir[PATH_MAX], path[PATH_MAX], why[512];
     long current;
     const char *attr = "num_vfs";
     if (s_pf_device_dir(self, pf_ifname, dir, sizeof(dir)) ||
-        path_join(path, sizeof(path), dir, "sriov_numvfs", NULL)) {
-        s_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr, ENAMETOOLONG,
-                 "sysfs path of %s too long", pf_ifname);
+        agent_text_path_join(path, sizeof(path), dir, "sriov_numvfs", NULL)) {
+        vf_writer_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr,
+                         ENAMETOOLONG, "sysfs path of %s too long", pf_ifname);
         return -1;
     }
-    if (attr_read_long(dir, "sriov_numvfs", 0, UINT16_MAX, &current, why,
-                       sizeof(why))) {
-        s_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr, ENODEV,
-                 "%s cannot have VFs: %s", pf_ifname, why);
+    if (sysfs_attr_read_long(dir, "sriov_numvfs", 0, UINT16_MAX, &current, why,
+                             sizeof(why))) {
+        vf_writer_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr, ENODEV,
+                         "%s cannot have VFs: %s", pf_ifname, why);
         return -1;
     }
     if (current == num_vfs) {
-        s_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr, 0,
-                 "unchanged: %u VFs", num_vfs);
+        vf_writer_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr, 0,
+                         "unchanged: %u VFs", num_vfs);
         return 0;
     }
-    /* Going through 0 removes every VF, so a VF in use blocks any change
-     * of a non-zero count, not only one that shrinks past it. */
-    for (size_t i = 0; i < in_use_len && current > 0; i++) {
-        if (!in_use[i] || (long)i >= current)
-            continue;
-        if (i >= num_vfs)
-            s_result(result, VFP_ITEM_NUM_VFS, pf_ifname, (uint16_t)i, attr,
-                     EBUSY,
-                     "refused: %u VFs would remove VF %zu of %s, which is "
-                     "in use",
-                     num_vfs, i, pf_ifname);
-        else
-            s_result(result, VFP_ITEM_NUM_VFS, pf_ifname, (uint16_t)i, attr,
-                     EBUSY,
-                     "refused: changing %s from %ld to %u VFs goes through "
-                     "0, which removes VF %zu, and it is in use",
-                     pf_ifname, current, num_vfs, i);
+    if (s_num_vfs_in_use(pf_ifname, current, num_vfs, in_use, in_use_len,
+                         result) ||
+        s_num_vfs_write(path, pf_ifname, current, num_vfs, result))
         return -1;
-    }
-    int err = current != 0 ? s_write_file(path, "0") : 0;
-    if (err) {
-        s_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr, err,
-                 "kernel refused 0 VFs on %s (the step before %u): %s",
-                 pf_ifname, num_vfs, strerror(err));
-        return -1;
-    }
-    if (num_vfs != 0) {
-        snprintf(text, sizeof(text), "%u", num_vfs);
-        err = s_write_file(path, text);
-    }
-    if (err) {
-        /* The PF had VFs before the 0 step: give them back rather than
-         * leave it with none. */
-        char restored[128] = "";
-        if (current != 0) {
-            snprintf(text, sizeof(text), "%ld", current);
-            int back = s_write_file(path, text);
-            snprintf(restored, sizeof(restored),
-                     back ? "; restoring %ld VFs failed too: %s"
-                          : "; restored the previous %ld VFs%s",
-                     current, back ? strerror(back) : "");
-        }
-        s_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr, err,
-                 "kernel refused %u VFs on %s: %s%s", num_vfs, pf_ifname,
-                 strerror(err), restored);
-        return -1;
-    }
-    if (attr_read_long(dir, "sriov_numvfs", 0, UINT16_MAX, &current, why,
-                       sizeof(why)) ||
+    if (sysfs_attr_read_long(dir, "sriov_numvfs", 0, UINT16_MAX, &current, why,
+                             sizeof(why)) ||
         current != num_vfs) {
-        s_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr, EIO,
-                 "kernel accepted %u VFs on %s but reports %ld", num_vfs,
-                 pf_ifname, current);
+        vf_writer_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr, EIO,
+                         "kernel accepted %u VFs on %s but reports %ld",
+                         num_vfs, pf_ifname, current);
         return -1;
     }
-    s_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr, 0, "set: %u VFs",
-             num_vfs);
+    vf_writer_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, attr, 0,
+                     "set: %u VFs", num_vfs);
+    return 0;
+}
+
+/* Writes the pool size and reads it back: the kernel accepts any count and
+ * reserves what it can find, so a short pool is put back to `before`. */
+static int s_hugepages_write(const char *dir, const char *path,
+                             const char *attr, long before, uint64_t pages,
+                             vfp_result_t *result)
+{
+    char text[32], why[512];
+    long after;
+    snprintf(text, sizeof(text), "%llu", (unsigned long long)pages);
+    int err = s_write_file(path, text);
+    if (err) {
+        vf_writer_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, err,
+                         "kernel refused %llu %s pages: %s",
+                         (unsigned long long)pages, attr, strerror(err));
+        return -1;
+    }
+    if (sysfs_attr_read_long(dir, "nr_hugepages", 0, LONG_MAX, &after, why,
+                             sizeof(why))) {
+        vf_writer_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, EIO,
+                         "cannot read the pool back: %s", why);
+        return -1;
+    }
+    if ((uint64_t)after != pages) {
+        int back = s_write_number(path, before);
+        vf_writer_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, ENOMEM,
+                         "kernel reserved only %ld of %llu %s pages; pool %s "
+                         "%ld",
+                         after, (unsigned long long)pages, attr,
+                         back ? "could not be put back to" : "put back to",
+                         before);
+        return -1;
+    }
+    vf_writer_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, 0,
+                     "set: %llu pages", (unsigned long long)pages);
     return 0;
 }
 
@@ -903,206 +895,32 @@ int vf_writer_set_hugepages(vf_writer_t *self, uint32_t size_kb, uint64_t pages,
                             vfp_result_t *result)
 {
     char attr[VFP_NAME_MAX + 1];
-    char dir[PATH_MAX];
-    char path[PATH_MAX];
-    char why[512];
-    char text[32];
-    long before, after;
+    char dir[PATH_MAX], path[PATH_MAX], why[512];
+    long before;
     snprintf(attr, sizeof(attr), "%ukB", size_kb);
     int n = snprintf(dir, sizeof(dir), "%s/kernel/mm/hugepages/hugepages-%s",
                      self->sysfs, attr);
     if (n < 0 || (size_t)n >= sizeof(dir) ||
-        path_join(path, sizeof(path), dir, "nr_hugepages", NULL)) {
-        s_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, ENAMETOOLONG,
-                 "sysfs path too long");
+        agent_text_path_join(path, sizeof(path), dir, "nr_hugepages", NULL)) {
+        vf_writer_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, ENAMETOOLONG,
+                         "sysfs path too long");
         return -1;
     }
     if (pages > LONG_MAX) {
-        s_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, EINVAL,
-                 "invalid: %llu pages", (unsigned long long)pages);
+        vf_writer_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, EINVAL,
+                         "invalid: %llu pages", (unsigned long long)pages);
         return -1;
     }
-    if (attr_read_long(dir, "nr_hugepages", 0, LONG_MAX, &before, why,
-                       sizeof(why))) {
-        s_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, ENOENT,
-                 "no %s hugepage pool: %s", attr, why);
+    if (sysfs_attr_read_long(dir, "nr_hugepages", 0, LONG_MAX, &before, why,
+                             sizeof(why))) {
+        vf_writer_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, ENOENT,
+                         "no %s hugepage pool: %s", attr, why);
         return -1;
     }
     if ((uint64_t)before == pages) {
-        s_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, 0,
-                 "unchanged: %llu pages", (unsigned long long)pages);
+        vf_writer_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, 0,
+                         "unchanged: %llu pages", (unsigned long long)pages);
         return 0;
     }
-    snprintf(text, sizeof(text), "%llu", (unsigned long long)pages);
-    int err = s_write_file(path, text);
-    if (err) {
-        s_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, err,
-                 "kernel refused %llu %s pages: %s", (unsigned long long)pages,
-                 attr, strerror(err));
-        return -1;
-    }
-    /* The kernel accepts any count and reserves what it can find. */
-    if (attr_read_long(dir, "nr_hugepages", 0, LONG_MAX, &after, why,
-                       sizeof(why))) {
-        s_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, EIO,
-                 "cannot read the pool back: %s", why);
-        return -1;
-    }
-    if ((uint64_t)after != pages) {
-        snprintf(text, sizeof(text), "%ld", before);
-        int back = s_write_file(path, text);
-        s_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, ENOMEM,
-                 "kernel reserved only %ld of %llu %s pages; pool %s %ld",
-                 after, (unsigned long long)pages, attr,
-                 back ? "could not be put back to" : "put back to", before);
-        return -1;
-    }
-    s_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, 0, "set: %llu pages",
-             (unsigned long long)pages);
-    return 0;
-}
-
-/* ---- whole APPLY messages and drift ----------------------------------- */
-
-/* Rewrites the PF of results[0..n) to the protocol's name for it. */
-static void s_rename_pf(vfp_result_t *results, size_t n, const char *pf)
-{
-    for (size_t i = 0; i < n; i++)
-        str_copy(results[i].pf, sizeof(results[i].pf), pf);
-}
-
-/* The scanned PF named `name` when it has a netdev, or NULL with a result
- * saying why. */
-static const vfp_pf_t *s_resolve_pf(const vfp_inventory_t *inv,
-                                    const char *name, char *why, size_t whylen)
-{
-    const vfp_pf_t *pf = discover_find_pf(inv, name);
-    if (!pf)
-        snprintf(why, whylen, "no PF %s on this host", name);
-    else if (!pf->ifname[0])
-        snprintf(why, whylen, "PF %s has no netdev (no driver bound)", name);
-    return pf && pf->ifname[0] ? pf : NULL;
-}
-
-int vf_writer_apply(vf_writer_t *self, const vfp_apply_t *apply,
-                    const vfp_inventory_t *inv, vfp_apply_result_t *out)
-{
-    size_t max = (size_t)apply->pf_count +
-                 (size_t)apply->vf_count * VF_WRITER_ATTRS +
-                 apply->hugepage_count;
-    char why[256];
-    size_t n = 0;
-    int rc = 0;
-    out->revision = apply->revision;
-    out->results = calloc(max ? max : 1, sizeof(*out->results));
-    assert(out->results);
-
-    for (uint32_t i = 0; i < apply->pf_count; i++) {
-        const vfp_apply_pf_t *a = &apply->pfs[i];
-        vfp_result_t *r = &out->results[n++];
-        const vfp_pf_t *pf = s_resolve_pf(inv, a->pf, why, sizeof(why));
-        if (!pf) {
-            s_result(r, VFP_ITEM_NUM_VFS, a->pf, 0, "num_vfs", ENODEV, "%s",
-                     why);
-            rc = -1;
-            continue;
-        }
-        bool in_use[VFP_VFS_MAX] = {false};
-        size_t in_use_len = 0;
-        for (uint32_t v = 0; v < pf->vf_count; v++) {
-            uint16_t index = pf->vfs[v].index;
-            if (!pf->vfs[v].in_use || index >= VFP_VFS_MAX)
-                continue;
-            in_use[index] = true;
-            if (index + 1u > in_use_len)
-                in_use_len = index + 1u;
-        }
-        if (vf_writer_set_num_vfs(self, pf->ifname, a->num_vfs, in_use,
-                                  in_use_len, r))
-            rc = -1;
-        s_rename_pf(r, 1, a->pf);
-    }
-    for (uint32_t i = 0; i < apply->vf_count; i++) {
-        const vfp_apply_vf_t *d = &apply->vfs[i];
-        const vfp_pf_t *pf = s_resolve_pf(inv, d->pf, why, sizeof(why));
-        size_t got = 0;
-        if (!pf) {
-            got = s_fail_all(d->pf, d, d->set & VFP_SET_ALL, ENODEV, why,
-                             &out->results[n], max - n);
-            rc = -1;
-        } else if (vf_writer_apply_vf(self, pf->ifname, d, &out->results[n],
-                                      max - n, &got)) {
-            rc = -1;
-        }
-        s_rename_pf(&out->results[n], got, d->pf);
-        n += got;
-    }
-    for (uint32_t i = 0; i < apply->hugepage_count; i++) {
-        const vfp_apply_hugepages_t *h = &apply->hugepages[i];
-        if (vf_writer_set_hugepages(self, h->size_kb, h->pages,
-                                    &out->results[n++]))
-            rc = -1;
-    }
-    out->result_count = (uint32_t)n;
-    return rc;
-}
-
-/* Adds one difference when there is room; counts it either way. */
-static void s_drift(vf_drift_t *out, size_t max, size_t *n,
-                    vfp_item_kind_t kind, const char *pf, uint16_t index,
-                    const char *attribute, const char *wanted, const char *has)
-{
-    if (*n < max) {
-        vf_drift_t *d = &out[*n];
-        memset(d, 0, sizeof(*d));
-        d->kind = kind;
-        str_copy(d->pf, sizeof(d->pf), pf);
-        d->index = index;
-        d->attribute = attribute;
-        snprintf(d->text, sizeof(d->text), "wanted %s, kernel has %s", wanted,
-                 has);
-    }
-    (*n)++;
-}
-
-size_t vf_writer_drift(const vfp_apply_t *apply, const vfp_inventory_t *inv,
-                       vf_drift_t *out, size_t max)
-{
-    size_t n = 0;
-    char wanted[128], has[128];
-    for (uint32_t i = 0; i < apply->pf_count; i++) {
-        const vfp_apply_pf_t *a = &apply->pfs[i];
-        const vfp_pf_t *pf = discover_find_pf(inv, a->pf);
-        if (!pf) {
-            snprintf(wanted, sizeof(wanted), "PF %s", a->pf);
-            s_drift(out, max, &n, VFP_ITEM_NUM_VFS, a->pf, 0, "pf", wanted,
-                    "no such PF");
-        } else if (pf->num_vfs != a->num_vfs) {
-            snprintf(wanted, sizeof(wanted), "%u VFs", a->num_vfs);
-            snprintf(has, sizeof(has), "%u VFs", pf->num_vfs);
-            s_drift(out, max, &n, VFP_ITEM_NUM_VFS, a->pf, 0, "num_vfs", wanted,
-                    has);
-        }
-    }
-    for (uint32_t i = 0; i < apply->vf_count; i++) {
-        const vfp_apply_vf_t *d = &apply->vfs[i];
-        const vfp_pf_t *pf = discover_find_pf(inv, d->pf);
-        const vfp_vf_t *vf = NULL;
-        for (uint32_t v = 0; pf && v < pf->vf_count && !vf; v++)
-            if (pf->vfs[v].index == d->index && pf->vfs[v].settings_known)
-                vf = &pf->vfs[v];
-        if (!vf)
-            continue;
-        uint16_t differs = vf_writer_differs(d, vf);
-        for (int b = 0; b < VF_WRITER_ATTRS; b++) {
-            uint16_t bit = s_attr_order[b];
-            if (!(differs & bit))
-                continue;
-            s_describe(bit, d, wanted, sizeof(wanted));
-            s_describe_actual(bit, vf, has, sizeof(has));
-            s_drift(out, max, &n, VFP_ITEM_VF, d->pf, d->index,
-                    vf_writer_attr_name(bit), wanted, has);
-        }
-    }
-    return n;
+    return s_hugepages_write(dir, path, attr, before, pages, result);
 }

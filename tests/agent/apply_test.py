@@ -97,6 +97,44 @@ def check_results(peer, after):
     return i
 
 
+def check_fifo_and_revision_wrap(tree):
+    """A FIFO where desired.vfp belongs is refused at start (it used to
+    block the agent in open() before it ever said HELLO); then a revision
+    at the top of its range, UINT64_MAX, does not lock out the next one,
+    which is 0 + 1 after the wrap."""
+    state = os.path.join(WORK, "state-fifo")
+    os.makedirs(state, mode=0o700)
+    os.mkfifo(os.path.join(state, "desired.vfp"))
+    top = write("apply-top", "revision %d\npf %s 16\n" % (2**64 - 1, PF))
+    after = write("apply-after", "revision 1\npf %s 16\n" % PF)
+    endpoint = "tcp://127.0.0.1:%d" % free_port()
+    peer = session_test.Peer(endpoint, "peer-fifo", "--apply", top,
+                             "--apply", after)
+    agent, log_path = start_agent(endpoint, tree, state, "agent-fifo.log")
+    try:
+        wait_log(log_path, "desired state not restored: desired state %s "
+                 "is not a regular file but a FIFO" %
+                 os.path.join(state, "desired.vfp"), 3)
+        i, r = peer.wait_for("APPLY_RESULT", 5)
+        if (r["revision"], r["failed"]) != (str(2**64 - 1), "0"):
+            fail("APPLY_RESULT for revision 2^64-1: %s" % r)
+        i, r = peer.wait_for("APPLY_RESULT", 5, after=i + 1)
+        if (r["revision"], r["request_id"], r["failed"]) != ("1", "1001",
+                                                             "0"):
+            fail("revision 1 after 2^64-1 not applied: %s" % r)
+        _, beat = peer.wait_for("HEARTBEAT", 3, after=i + 1)
+        if beat["applied"] != "1":
+            fail("HEARTBEAT applied_revision %s, want 1" % beat["applied"])
+        if any(l[1:2] == ["ERROR"] for l in peer.lines()):
+            fail("the agent sent ERROR: %s" % peer.lines())
+        stop_agent(agent, "fifo and revision wrap")
+    finally:
+        if agent.poll() is None:
+            agent.kill()
+            agent.wait()
+        peer.stop()
+
+
 def main():
     tree = os.path.join(WORK, "tree")
     state = os.path.join(WORK, "state")
@@ -122,7 +160,7 @@ def main():
             fail("HEARTBEAT applied_revision %s, want 4" % beat["applied"])
         # drift from revision 5 is logged once, not on every rescan
         time.sleep(1.0)
-        needle = "drift: pf %s pf: wanted PF %s, kernel has no such PF" % (
+        needle = "drift: pf %s pf: wanted PF %s; kernel has no such PF" % (
             MISSING_PF, MISSING_PF)
         if open(log_path).read().count(needle) != 1:
             fail("drift line not logged exactly once:\n" +
@@ -198,9 +236,10 @@ def main():
     if sorted(os.listdir(state)) != ["desired.vfp.corrupt"]:
         fail("after the corrupt start the state directory holds %s" %
              os.listdir(state))
+    check_fifo_and_revision_wrap(tree)
     print("ok: apply results, applied_revision, stale revision refused, "
           "stored state, drift, re-apply after restart, corrupt file "
-          "moved aside")
+          "moved aside, FIFO refused, revision wrap")
     return 0
 
 

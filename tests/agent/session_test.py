@@ -105,7 +105,7 @@ def check_backoff(sysfs, procfs):
     with open(os.path.join(WORK, "agent-backoff.log"), "w") as log:
         agent = subprocess.Popen(
             [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root",
-             sysfs, "--procfs-root", procfs, "--heartbeat", "0.2",
+             sysfs, "--procfs-root", procfs, "--heartbeat-interval", "200ms",
              "--state-dir", os.path.join(WORK, "state-backoff")],
             stderr=log)
         try:
@@ -155,6 +155,40 @@ def check_link_events():
              open(log_path).read())
 
 
+def check_errors_never_answered(sysfs, procfs):
+    """ERROR is never answered, whatever it contains (PROTOCOL.md 7.6):
+    one before WELCOME and one of every code that asks nothing of the
+    agent, with request ids 0..UINT32_MAX and empty or maximal texts. The
+    agent sends its INVENTORY and HEARTBEATs and nothing else."""
+    endpoint = "tcp://127.0.0.1:%d" % free_port()
+    peer = Peer(endpoint, "errors", "--errors")
+    log_path = os.path.join(WORK, "agent-errors.log")
+    with open(log_path, "w") as log:
+        agent = subprocess.Popen(
+            [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root",
+             sysfs, "--procfs-root", procfs,
+             "--state-dir", os.path.join(WORK, "state-errors")],
+            stderr=log)
+        try:
+            peer.wait_for("INVENTORY", 5)
+            time.sleep(1.5)
+            if agent.poll() is not None:
+                fail("agent died on ERRORs")
+        finally:
+            agent.send_signal(signal.SIGTERM)
+            rc = agent.wait(timeout=5)
+            peer.stop()
+    if rc != 0:
+        fail("agent exited %d on SIGTERM after ERRORs" % rc)
+    kinds = [l[1] for l in peer.lines() if len(l) > 1]
+    extra = [k for k in kinds if k not in ("LISTENING", "HELLO", "INVENTORY",
+                                           "HEARTBEAT", "INVENTORY_DELTA")]
+    if extra or kinds.count("HELLO") != 1 or kinds.count("INVENTORY") != 1:
+        fail("agent answered ERRORs: peer saw %s" % kinds)
+    if open(log_path).read().count("controller says ") != 9:
+        fail("agent did not log the 9 ERRORs:\n" + open(log_path).read())
+
+
 def main():
     tree = os.path.join(WORK, "tree")
     subprocess.run([sys.executable,
@@ -164,6 +198,7 @@ def main():
     expected = discover_json(sysfs, procfs)
     check_backoff(sysfs, procfs)
     check_link_events()
+    check_errors_never_answered(sysfs, procfs)
 
     endpoint = "tcp://127.0.0.1:%d" % free_port()
     peer = Peer(endpoint, "peer1", "--garbage", "--resync-first-delta")
@@ -171,7 +206,7 @@ def main():
     log = open(log_path, "w")
     agent = subprocess.Popen(
         [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root", sysfs,
-         "--procfs-root", procfs, "--heartbeat", "1", "--rescan", "0.3",
+         "--procfs-root", procfs, "--heartbeat", "1", "--rescan", "300ms",
          "--log-level", "debug", "--state-dir", os.path.join(WORK, "state")],
         stderr=log)
     try:
@@ -179,6 +214,10 @@ def main():
         _, hello = peer.wait_for("HELLO", 5)
         if hello["hostname"] != "hv-i40e-01":
             fail("HELLO hostname %s" % hello["hostname"])
+        # the old spelling of --heartbeat-interval still runs, and says so
+        if ("vfleet-agent: warning: --heartbeat is deprecated; use "
+                "--heartbeat-interval 1") not in open(log_path).read():
+            fail("no warning for --heartbeat:\n" + open(log_path).read())
         i, inv = peer.wait_for("INVENTORY", 5)
         if inv["generation"] != "1" or inv["pfs"] != "1":
             fail("first INVENTORY %s" % inv)
@@ -188,7 +227,7 @@ def main():
                  (json.dumps(got, indent=1)[:3000],
                   json.dumps(expected, indent=1)[:3000]))
 
-        # heartbeats at WELCOME's interval (200 ms), not --heartbeat 1
+        # heartbeats at WELCOME's interval (200 ms), not the 1 s asked for
         time.sleep(2.0)
         beats = [int(l[0]) for l in peer.lines() if l[1:2] == ["HEARTBEAT"]]
         if len(beats) < 6:

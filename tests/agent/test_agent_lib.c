@@ -53,9 +53,9 @@ static void test_diff_nothing(void **state)
     b.host.mem_available_kb += 1000; /* a wobble, not a change */
     assert_false(inventory_diff(&a, &b, &delta));
     assert_int_equal(delta.pf_count, 0);
-    inventory_delta_clear(&delta);
-    inventory_clear(&a);
-    inventory_clear(&b);
+    inventory_diff_delta_clear(&delta);
+    discover_inventory_clear(&a);
+    discover_inventory_clear(&b);
 }
 
 static void test_diff_vf_and_host(void **state)
@@ -82,8 +82,8 @@ static void test_diff_vf_and_host(void **state)
     vfp_decode_error_t err;
     assert_int_equal(vfp_validate(msg, &err), 0);
     vfp_msg_destroy(&msg); /* owns and frees the delta's arrays */
-    inventory_clear(&a);
-    inventory_clear(&b);
+    discover_inventory_clear(&a);
+    discover_inventory_clear(&b);
 }
 
 static void test_diff_removed_and_added(void **state)
@@ -99,22 +99,22 @@ static void test_diff_removed_and_added(void **state)
     assert_string_equal(delta.pfs[0].pci_addr, "0000:06:00.0");
     assert_int_equal(delta.removed_count, 1);
     assert_string_equal(delta.removed[0], "0000:05:00.0");
-    inventory_delta_clear(&delta);
+    inventory_diff_delta_clear(&delta);
     assert_null(delta.pfs);
-    inventory_clear(&a);
-    inventory_clear(&b);
+    discover_inventory_clear(&a);
+    discover_inventory_clear(&b);
 }
 
 static void test_copy_is_deep(void **state)
 {
     vfp_inventory_t a, b;
     s_inventory(&a);
-    inventory_copy(&b, &a);
+    inventory_diff_copy(&b, &a);
     a.pfs[0].vfs[0].vlan = 5;
     assert_int_equal(b.pfs[0].vfs[0].vlan, 0);
     assert_true(a.pfs != b.pfs && a.pfs[0].vfs != b.pfs[0].vfs);
-    inventory_clear(&a);
-    inventory_clear(&b);
+    discover_inventory_clear(&a);
+    discover_inventory_clear(&b);
 }
 
 static char *s_print(const vfp_inventory_t *inv, bool json)
@@ -122,9 +122,9 @@ static char *s_print(const vfp_inventory_t *inv, bool json)
     char *text = NULL;
     size_t size = 0;
     FILE *f = open_memstream(&text, &size);
-    out_t *out = out_new(f, json);
+    output_t *out = output_new(f, json);
     inventory_print(out, inv, NULL);
-    out_destroy(&out);
+    output_destroy(&out);
     fclose(f);
     return text;
 }
@@ -141,7 +141,8 @@ static void test_print_table_and_json(void **state)
     char *table = s_print(&inv, false);
     assert_non_null(strstr(table, "    vf 1 driver none iommu_group 31 "
                                   "isolated\n        mac fa:00:00:00:00:00, "
-                                  "vlan 1000, qos 3, spoofchk on, trust off, "
+                                  "vlan 1000, qos 3, vlan-protocol 802.1Q, "
+                                  "spoofchk on, trust off, "
                                   "link-state disable, min_tx_rate 0, "
                                   "max_tx_rate 0\n"));
     assert_non_null(strstr(table, "settings unknown"));
@@ -157,13 +158,17 @@ static void test_print_table_and_json(void **state)
     assert_int_equal(json_integer_value(json_object_get(vf, "vlan")), 1000);
     assert_string_equal(json_string_value(json_object_get(vf, "link_state")),
                         "disable");
+    /* PROTOCOL.md and ADMIN.md spell it link_state: no "link-state" key. */
+    assert_null(json_object_get(vf, "link-state"));
+    assert_string_equal(json_string_value(json_object_get(vf, "vlan_protocol")),
+                        "802.1Q");
     assert_string_equal(json_string_value(json_object_get(vf, "mac")),
                         "fa:00:00:00:00:00");
     assert_true(json_is_false(json_object_get(
         json_object_get(json_object_get(doc, "host"), "iommu"), "ready")));
     json_decref(doc);
     free(text);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static int s_parse(agent_cli_t *cli, char *err, ...)
@@ -198,20 +203,40 @@ static void test_cli(void **state)
                      -1);
     assert_non_null(strstr(err, "refusing to start without --insecure"));
     assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
-                             "--insecure", "--heartbeat", "0.25", "--rescan",
-                             "3", "--hostname", "hv9", NULL),
+                             "--insecure", "--heartbeat-interval", "250ms",
+                             "--rescan", "3", "--hostname", "hv9", NULL),
                      0);
     assert_int_equal(cli.mode, AGENT_RUN);
-    assert_true(cli.session.heartbeat_s == 0.25);
-    assert_true(cli.session.rescan_s == 3.0);
+    assert_int_equal(cli.session.heartbeat_ms, 250);
+    assert_int_equal(cli.session.rescan_ms, 3000);
+    assert_string_equal(cli.warning, "");
     assert_string_equal(cli.session.discover.hostname, "hv9");
     assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
-                             "--insecure", "--heartbeat", "fast", NULL),
+                             "--insecure", "--heartbeat-interval", "2s",
+                             "--rescan", "1.5s", NULL),
+                     0);
+    assert_int_equal(cli.session.heartbeat_ms, 2000);
+    assert_int_equal(cli.session.rescan_ms, 1500);
+    /* The old spelling still works, with a warning to say it is old. */
+    assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
+                             "--insecure", "--heartbeat", "0.25", NULL),
+                     0);
+    assert_int_equal(cli.session.heartbeat_ms, 250);
+    assert_string_equal(cli.warning, "--heartbeat is deprecated; use "
+                                     "--heartbeat-interval 0.25");
+    assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
+                             "--insecure", "--heartbeat-interval", "fast",
+                             NULL),
                      -1);
-    assert_string_equal(err, "--heartbeat: 'fast' is not a number of seconds "
-                             "in 0.01..86400");
-    assert_int_equal(s_parse(&cli, err, "--discover", "--heartbeat", "1", NULL),
+    assert_string_equal(err, "--heartbeat-interval: 'fast' is not a time such "
+                             "as 2s, 500ms or 1.5 (seconds), from 1ms to 1h");
+    assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
+                             "--insecure", "--heartbeat", "2h", NULL),
                      -1);
+    assert_non_null(strstr(err, "--heartbeat: '2h' is not a time"));
+    assert_int_equal(
+        s_parse(&cli, err, "--discover", "--heartbeat-interval", "1s", NULL),
+        -1);
     assert_int_equal(s_parse(&cli, err, "--bogus", NULL), -1);
     assert_string_equal(err, "unknown option '--bogus'");
     assert_int_equal(s_parse(&cli, err, "--controller", NULL), -1);

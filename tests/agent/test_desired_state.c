@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "desired_state.h"
+#include "vf_drift.h"
 
 typedef struct {
     char dir[64];
@@ -269,6 +270,83 @@ static void test_dir_init(void **state)
     assert_non_null(strstr(err, "is not a directory"));
 }
 
+/* A desired.vfp that is not a regular file is refused at once: a FIFO
+ * without a writer used to block the agent's start for ever in open(). The
+ * alarm turns such a hang into a failure. */
+static void s_expect_refused(const s_fixture_t *f, const char *kind)
+{
+    char err[512];
+    vfp_msg_t *msg = NULL;
+    alarm(5);
+    assert_int_equal(desired_state_load(f->dir, true, &msg, err, sizeof(err)),
+                     -1);
+    alarm(0);
+    assert_null(msg);
+    assert_non_null(strstr(err, kind));
+    assert_non_null(strstr(err, f->path));
+    /* Not ours to move aside: it is left where it is. */
+    assert_int_equal(access(f->corrupt, F_OK), -1);
+}
+
+static void test_fifo_refused_not_opened(void **state)
+{
+    s_fixture_t *f = *state;
+    assert_int_equal(mkfifo(f->path, 0600), 0);
+    s_expect_refused(f, "not a regular file but a FIFO");
+    struct stat st;
+    assert_int_equal(lstat(f->path, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+}
+
+static void test_directory_and_link_refused(void **state)
+{
+    s_fixture_t *f = *state;
+    assert_int_equal(mkdir(f->path, 0700), 0);
+    s_expect_refused(f, "not a regular file but a directory");
+    assert_int_equal(rmdir(f->path), 0);
+
+    assert_int_equal(symlink("/dev/null", f->path), 0);
+    s_expect_refused(f, "symbolic link");
+    assert_int_equal(unlink(f->path), 0);
+
+    assert_int_equal(symlink("/dev/zero", f->path), 0);
+    s_expect_refused(f, "symbolic link");
+}
+
+/* A FIFO under the writer's temporary name does not block a save. */
+static void test_save_over_fifo_temp(void **state)
+{
+    s_fixture_t *f = *state;
+    char err[512];
+    assert_int_equal(mkfifo(f->temp, 0600), 0);
+    vfp_msg_t *msg = s_apply_msg(3);
+    alarm(5);
+    assert_int_equal(
+        desired_state_save(f->dir, &msg->u.apply, err, sizeof(err)), 0);
+    alarm(0);
+    vfp_msg_destroy(&msg);
+    assert_int_equal(desired_state_load(f->dir, true, &msg, err, sizeof(err)),
+                     1);
+    assert_int_equal(msg->u.apply.revision, 3);
+    vfp_msg_destroy(&msg);
+}
+
+/* Revisions only grow, and keep growing past the top of their range: a
+ * stored UINT64_MAX must not refuse every later APPLY. */
+static void test_revision_rule(void **state)
+{
+    assert_true(desired_state_revision_accepted(5, 5));
+    assert_true(desired_state_revision_accepted(5, 6));
+    assert_false(desired_state_revision_accepted(5, 4));
+    assert_false(desired_state_revision_accepted(5, 0));
+    assert_true(desired_state_revision_accepted(0, UINT64_C(1) << 62));
+    assert_true(desired_state_revision_accepted(UINT64_MAX - 1, UINT64_MAX));
+    assert_true(desired_state_revision_accepted(UINT64_MAX, 0));
+    assert_true(desired_state_revision_accepted(UINT64_MAX, 1));
+    assert_false(desired_state_revision_accepted(1, UINT64_MAX));
+    assert_false(desired_state_revision_accepted(0, UINT64_C(1) << 63));
+}
+
 static void test_drift_lines(void **state)
 {
     vfp_msg_t *msg = s_apply_msg(5);
@@ -292,20 +370,20 @@ static void test_drift_lines(void **state)
         vf->mac[5] = (uint8_t)(i - 1);
     }
     vf_drift_t *drift = NULL;
-    assert_int_equal(desired_state_drift(&msg->u.apply, &inv, &drift), 0);
+    assert_int_equal(vf_drift_list(&msg->u.apply, &inv, &drift), 0);
     assert_null(drift);
 
     pf->vfs[2].vlan = 77;
     pf->num_vfs = 3;
-    assert_int_equal(desired_state_drift(&msg->u.apply, &inv, &drift), 2);
+    assert_int_equal(vf_drift_list(&msg->u.apply, &inv, &drift), 2);
     char line[512];
-    desired_state_drift_line(&drift[0], line, sizeof(line));
-    assert_string_equal(line, "pf 0000:05:00.0 num_vfs: wanted 4 VFs, kernel "
+    vf_drift_line(&drift[0], line, sizeof(line));
+    assert_string_equal(line, "pf 0000:05:00.0 num_vfs: wanted 4 VFs; kernel "
                               "has 3 VFs");
-    desired_state_drift_line(&drift[1], line, sizeof(line));
-    assert_string_equal(line, "pf 0000:05:00.0 vf 2 vlan: wanted vlan 100 qos "
-                              "3 proto 802.1Q, kernel has vlan 77 qos 3 "
-                              "proto 802.1Q");
+    vf_drift_line(&drift[1], line, sizeof(line));
+    assert_string_equal(line, "pf 0000:05:00.0 vf 2 vlan: wanted vlan 100, "
+                              "qos 3, vlan-protocol 802.1Q; kernel has vlan "
+                              "77, qos 3, vlan-protocol 802.1Q");
     free(drift);
     free(pf->vfs);
     free(inv.pfs);
@@ -330,6 +408,13 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_dir_init, s_setup, s_teardown),
         cmocka_unit_test(test_drift_lines),
+        cmocka_unit_test_setup_teardown(test_fifo_refused_not_opened, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_directory_and_link_refused,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_save_over_fifo_temp, s_setup,
+                                        s_teardown),
+        cmocka_unit_test(test_revision_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "agent_text.h"
 #include "discover.h"
 #include "sysfs_attr.h"
 
@@ -72,22 +73,26 @@ static void test_attr_numbers(void **state)
         fputs(files[i][1], f);
         fclose(f);
     }
-    assert_int_equal(attr_read_long(dir, "num", 0, 100, &v, why, 256), 0);
+    assert_int_equal(sysfs_attr_read_long(dir, "num", 0, 100, &v, why, 256), 0);
     assert_int_equal(v, 42);
-    assert_int_equal(attr_read_long(dir, "num", 0, 10, &v, why, 256), -1);
+    assert_int_equal(sysfs_attr_read_long(dir, "num", 0, 10, &v, why, 256), -1);
     assert_string_equal(why, "num: not a number in 0..10: '42'");
-    assert_int_equal(attr_read_long(dir, "neg", -1, 10, &v, why, 256), 0);
+    assert_int_equal(sysfs_attr_read_long(dir, "neg", -1, 10, &v, why, 256), 0);
     assert_int_equal(v, -1);
-    assert_int_equal(attr_read_long(dir, "junk", 0, 100, &v, why, 256), -1);
+    assert_int_equal(sysfs_attr_read_long(dir, "junk", 0, 100, &v, why, 256),
+                     -1);
     assert_string_equal(why, "junk: not a number in 0..100: '4x2'");
-    assert_int_equal(attr_read_long(dir, "empty", 0, 100, &v, why, 256), -1);
-    assert_int_equal(attr_read_long(dir, "absent", 0, 100, &v, why, 256), -1);
+    assert_int_equal(sysfs_attr_read_long(dir, "empty", 0, 100, &v, why, 256),
+                     -1);
+    assert_int_equal(sysfs_attr_read_long(dir, "absent", 0, 100, &v, why, 256),
+                     -1);
     assert_string_equal(why, "absent: No such file or directory");
-    assert_int_equal(attr_read_hex(dir, "hex", 0xffff, &h, why, 256), 0);
+    assert_int_equal(sysfs_attr_read_hex(dir, "hex", 0xffff, &h, why, 256), 0);
     assert_int_equal(h, 0x8086);
-    assert_int_equal(attr_read_hex(dir, "bare", 0xffff, &h, why, 256), 0);
+    assert_int_equal(sysfs_attr_read_hex(dir, "bare", 0xffff, &h, why, 256), 0);
     assert_int_equal(h, 0x10ed);
-    assert_int_equal(attr_read_hex(dir, "junk", 0xffff, &h, why, 256), -1);
+    assert_int_equal(sysfs_attr_read_hex(dir, "junk", 0xffff, &h, why, 256),
+                     -1);
 }
 
 static void test_dir_list_numeric(void **state)
@@ -102,30 +107,31 @@ static void test_dir_list_numeric(void **state)
         assert_int_equal(symlink("../nowhere", path), 0);
     }
     char **list = NULL;
-    assert_int_equal(dir_list(dir, "virtfn", &list, why, sizeof(why)), 4);
+    assert_int_equal(
+        sysfs_attr_dir_list(dir, "virtfn", &list, why, sizeof(why)), 4);
     assert_string_equal(list[0], "virtfn0");
     assert_string_equal(list[1], "virtfn1");
     assert_string_equal(list[2], "virtfn2");
     assert_string_equal(list[3], "virtfn10");
     assert_null(list[4]);
-    names_free(&list);
+    sysfs_attr_names_free(&list);
     assert_null(list);
     /* a dangling link still names its target */
     char target[64];
-    assert_int_equal(attr_link_target(dir, "virtfn2", target, sizeof(target),
-                                      why, sizeof(why)),
+    assert_int_equal(sysfs_attr_link_target(dir, "virtfn2", target,
+                                            sizeof(target), why, sizeof(why)),
                      0);
     assert_string_equal(target, "nowhere");
-    assert_false(attr_exists(dir, "virtfn2"));
+    assert_false(sysfs_attr_exists(dir, "virtfn2"));
 }
 
 static void test_note_truncation(void **state)
 {
     char note[16] = "";
-    note_append(note, sizeof(note), "first");
-    note_append(note, sizeof(note), "second");
+    agent_text_note_append(note, sizeof(note), "first");
+    agent_text_note_append(note, sizeof(note), "second");
     assert_string_equal(note, "first; second");
-    note_append(note, sizeof(note), "third");
+    agent_text_note_append(note, sizeof(note), "third");
     assert_int_equal(strlen(note), 15);
     assert_string_equal(note + 12, "...");
 }
@@ -163,7 +169,7 @@ static void test_ixgbe_dualport(void **state)
     assert_int_equal(inv.host.hugepages[0].size_kb, 2048);
     assert_int_equal(inv.host.hugepages[0].total, 1024);
     assert_int_equal(inv.host.hugepages[1].size_kb, 1048576);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
     assert_null(inv.pfs);
 }
 
@@ -182,7 +188,7 @@ static void test_i40e_numeric_order(void **state)
     assert_string_equal(pf->vfs[9].pci_addr, "0000:37:03.1");
     assert_string_equal(pf->vfs[10].pci_addr, "0000:37:03.2");
     assert_string_equal(pf->vfs[15].driver, "iavf");
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static void test_mlx5_vfio(void **state)
@@ -198,7 +204,7 @@ static void test_mlx5_vfio(void **state)
     assert_string_equal(pf->vf_driver, "");
     assert_int_equal(inv.host.cpu_virt, VFP_VIRT_SVM);
     assert_true(inv.host.iommu_ready);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static void test_iommu_off(void **state)
@@ -215,7 +221,7 @@ static void test_iommu_off(void **state)
     assert_int_equal(vf->iommu_group, -1);
     assert_false(vf->iommu_isolated);
     assert_non_null(strstr(vf->note, "no IOMMU group"));
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static void test_shared_group(void **state)
@@ -227,7 +233,7 @@ static void test_shared_group(void **state)
     assert_false(vf->iommu_isolated);
     assert_non_null(strstr(vf->note, "0000:00:1c.6"));
     assert_non_null(strstr(vf->note, "cannot be assigned"));
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static void test_unbound(void **state)
@@ -241,7 +247,7 @@ static void test_unbound(void **state)
     assert_non_null(strstr(inv.pfs[0].note, "no driver bound"));
     assert_string_equal(inv.pfs[1].driver, "vfio-pci");
     assert_non_null(strstr(inv.pfs[1].note, "no netdev"));
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static void test_netdevsim(void **state)
@@ -258,7 +264,7 @@ static void test_netdevsim(void **state)
     assert_int_equal(pf->vf_count, 3);
     assert_int_equal(pf->vfs[2].index, 2);
     assert_string_equal(pf->vfs[2].pci_addr, "");
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static void test_bad_input(void **state)
@@ -295,7 +301,7 @@ static void test_bad_input(void **state)
     assert_non_null(strstr(warnings.text[0], "MemAvailable"));
     assert_non_null(strstr(warnings.text[1], "'lots'"));
     assert_int_equal(inv.host.hugepage_count, 1);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 static void test_missing_roots(void **state)
@@ -318,7 +324,7 @@ static void test_missing_roots(void **state)
     assert_int_equal(inv.pf_count, 0);
     assert_false(inv.host.iommu_ready);
     assert_true(warnings.count > 0);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 /* A PF and its VF vanish and come back while discovery runs: every scan
@@ -370,7 +376,7 @@ static void test_pf_vanishes_mid_scan(void **state)
         for (uint32_t k = 0; k < inv.pf_count; k++)
             for (uint32_t v = 0; v < inv.pfs[k].vf_count; v++)
                 assert_int_equal(inv.pfs[k].vfs[v].index, v);
-        inventory_clear(&inv);
+        discover_inventory_clear(&inv);
     }
     flapper.stop = true;
     pthread_join(thread, NULL);

@@ -11,6 +11,10 @@
  *                         (revision 7)
  *   --resync-first-delta  answer the first delta with ERROR RESYNC
  *   --mute                answer nothing, not even HELLO
+ *   --errors              send ERROR before WELCOME, then after it one
+ *                         ERROR of every code that asks the agent for
+ *                         nothing (all but VERSION, NOT_WELCOME, RESYNC),
+ *                         with odd request ids and texts
  * and one makes it a controller that has something to say:
  *   --apply FILE          after the first INVENTORY, send the APPLY that
  *                         FILE describes (repeatable: sent in order, the
@@ -47,6 +51,7 @@ typedef struct {
     bool resync_first_delta;
     bool resync_sent;
     bool mute;
+    bool errors;
     const char *apply_files[S_APPLY_FILES_MAX];
     unsigned apply_count;
     bool applies_sent;
@@ -72,7 +77,7 @@ static void s_dump(s_peer_t *self, const vfp_msg_t *msg)
         perror(path);
         exit(1);
     }
-    out_t *out = out_new(f, true);
+    output_t *out = output_new(f, true);
     if (msg->id == VFP_INVENTORY)
         inventory_print(out, &msg->u.inventory, NULL);
     else {
@@ -83,7 +88,7 @@ static void s_dump(s_peer_t *self, const vfp_msg_t *msg)
                                 .pfs = d->pfs};
         inventory_print(out, &view, NULL);
     }
-    out_destroy(&out);
+    output_destroy(&out);
     fclose(f);
 }
 
@@ -121,6 +126,22 @@ static void s_misbehave(s_peer_t *self, zframe_t *to)
     msg = vfp_msg_new(VFP_APPLY);
     msg->u.apply.revision = 7;
     s_reply(self, to, msg);
+}
+
+/* ERRORs the agent must never answer (PROTOCOL.md 7.6). */
+static void s_send_errors(s_peer_t *self, zframe_t *to)
+{
+    static const vfp_errcode_t codes[] = {
+        VFP_ERR_MALFORMED, VFP_ERR_UNEXPECTED,   VFP_ERR_DENIED,
+        VFP_ERR_INVALID,   VFP_ERR_NOT_FOUND,    VFP_ERR_CONFLICT,
+        VFP_ERR_INTERNAL,  VFP_ERR_UNKNOWN_VERB,
+    };
+    static const uint32_t ids[] = {0, 1, 7, UINT32_MAX};
+    char text[VFP_TEXT_MAX + 1];
+    memset(text, 'e', VFP_TEXT_MAX);
+    text[VFP_TEXT_MAX] = '\0';
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        s_error(self, to, ids[i % 4], codes[i], i % 2 ? text : "");
 }
 
 /* ---- APPLY as text ------------------------------------------------------ */
@@ -266,23 +287,24 @@ static void s_dump_results(s_peer_t *self, const vfp_apply_result_t *r)
         perror(path);
         exit(1);
     }
-    out_t *out = out_new(f, true);
-    out_open_object(out, NULL);
-    out_uint(out, OUT_JSON, "revision", NULL, r->revision);
-    out_open_array(out, "results");
+    output_t *out = output_new(f, true);
+    output_open_object(out, NULL);
+    output_uint(out, OUTPUT_JSON, "revision", NULL, r->revision);
+    output_open_array(out, "results");
     for (uint32_t i = 0; i < r->result_count; i++) {
-        out_open_object(out, NULL);
-        out_uint(out, OUT_JSON, "kind", NULL, r->results[i].kind);
-        out_string(out, OUT_JSON, "pf", NULL, r->results[i].pf);
-        out_uint(out, OUT_JSON, "index", NULL, r->results[i].index);
-        out_string(out, OUT_JSON, "attribute", NULL, r->results[i].attribute);
-        out_int(out, OUT_JSON, "err", NULL, r->results[i].err);
-        out_string(out, OUT_JSON, "message", NULL, r->results[i].message);
-        out_close_object(out);
+        output_open_object(out, NULL);
+        output_uint(out, OUTPUT_JSON, "kind", NULL, r->results[i].kind);
+        output_string(out, OUTPUT_JSON, "pf", NULL, r->results[i].pf);
+        output_uint(out, OUTPUT_JSON, "index", NULL, r->results[i].index);
+        output_string(out, OUTPUT_JSON, "attribute", NULL,
+                      r->results[i].attribute);
+        output_int(out, OUTPUT_JSON, "err", NULL, r->results[i].err);
+        output_string(out, OUTPUT_JSON, "message", NULL, r->results[i].message);
+        output_close_object(out);
     }
-    out_close_array(out);
-    out_close_object(out);
-    out_destroy(&out);
+    output_close_array(out);
+    output_close_object(out);
+    output_destroy(&out);
     fclose(f);
 }
 
@@ -310,6 +332,9 @@ static void s_on_message(s_peer_t *self, zframe_t *from, vfp_msg_t *msg,
                msg->u.hello.proto_min, msg->u.hello.proto_max);
         if (self->mute)
             break;
+        if (self->errors)
+            s_error(self, from, msg->request_id, VFP_ERR_UNEXPECTED,
+                    "test peer: an ERROR before WELCOME");
         vfp_msg_t *welcome = vfp_msg_new(VFP_WELCOME);
         welcome->request_id = msg->request_id;
         welcome->u.welcome.proto_version = VFP_VERSION;
@@ -320,6 +345,8 @@ static void s_on_message(s_peer_t *self, zframe_t *from, vfp_msg_t *msg,
         *welcomed = true;
         if (self->garbage)
             s_misbehave(self, from);
+        if (self->errors)
+            s_send_errors(self, from);
         break;
     }
     case VFP_INVENTORY:
@@ -446,6 +473,7 @@ int main(int argc, char **argv)
         {"garbage", no_argument, NULL, 'g'},
         {"resync-first-delta", no_argument, NULL, 'r'},
         {"mute", no_argument, NULL, 'm'},
+        {"errors", no_argument, NULL, 'e'},
         {"apply", required_argument, NULL, 'a'},
         {"show-apply", required_argument, NULL, 's'},
         {NULL, 0, NULL, 0},
@@ -472,6 +500,9 @@ int main(int argc, char **argv)
         case 'm':
             self.mute = true;
             break;
+        case 'e':
+            self.errors = true;
+            break;
         case 'a':
             if (self.apply_count == S_APPLY_FILES_MAX) {
                 fprintf(stderr, "test_peer: at most %d --apply\n",
@@ -485,7 +516,7 @@ int main(int argc, char **argv)
         default:
             fprintf(stderr, "usage: test_peer --bind ENDPOINT --dir DIR "
                             "[--heartbeat-ms N] [--garbage] "
-                            "[--resync-first-delta] [--mute] "
+                            "[--resync-first-delta] [--mute] [--errors] "
                             "[--apply FILE]... | --show-apply FILE\n");
             return 2;
         }

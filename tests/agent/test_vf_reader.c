@@ -97,7 +97,7 @@ static void test_discover_live_root(void **state)
             assert_true(inv.pfs[p].vfs[v].settings_known ||
                         inv.pfs[p].note[0] || inv.pfs[p].vfs[v].note[0]);
     assert_true(inv.host.mem_total_kb > 0);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
 }
 
 int main(void)

@@ -63,7 +63,7 @@ out=$(run_tool apply vfa 0 mac 02:50:56:00:00:01 vlan 100 qos 3 \
 rc=$?
 printf '%s\n' "$out"
 check "apply on veth exits 1" [ "$rc" -eq 1 ]
-for attr in mac vlan spoofchk trust link-state rate; do
+for attr in mac vlan spoofchk trust link_state rate; do
 	check "$attr: kernel's EOPNOTSUPP reported" has_result "$out" "$attr" 95
 done
 check "every refusal names the kernel's reason" \

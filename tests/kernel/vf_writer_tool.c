@@ -8,6 +8,10 @@
 
 #include "desired_state.h"
 #include "discover.h"
+#include "output.h"
+#include "vf_apply.h"
+#include "vf_drift.h"
+#include "vf_print.h"
 #include "vf_writer.h"
 #include "vfp.h"
 
@@ -152,16 +156,15 @@ static void s_print_result(const vfp_result_t *r)
            r->attribute, r->err, r->message);
 }
 
+/* The agent's own printer, so the kernel tests check the words operators
+ * read in the agent's table. */
 static void s_print_vf(const vfp_vf_t *vf)
 {
-    char mac[18];
-    printf("vf %u mac %s vlan %u qos %u proto %s spoofchk %s trust %s "
-           "state %s min_tx_rate %u max_tx_rate %u\n",
-           vf->index, vfp_mac_format(vf->mac, mac), vf->vlan, vf->qos,
-           vf->vlan_proto == VFP_VLAN_PROTO_8021AD ? "802.1ad" : "802.1Q",
-           vfp_flag_name(vf->spoofchk), vfp_flag_name(vf->trust),
-           vfp_link_state_name(vf->link_state), vf->min_tx_rate,
-           vf->max_tx_rate);
+    output_t *out = output_new(stdout, false);
+    output_text(out, "vf %u ", vf->index);
+    vf_print_settings(out, vf, VF_PRINT_SETTINGS);
+    output_text(out, "\n");
+    output_destroy(&out);
 }
 
 static int s_show(vf_writer_t *writer, const char *pf)
@@ -206,11 +209,11 @@ static int s_drift(const char *sysfs, const char *pf, vfp_apply_vf_t *d)
     snprintf(d->pf, sizeof(d->pf), "%s", pf);
     vfp_apply_t apply = {.vf_count = 1, .vfs = d};
     vf_drift_t drift[VF_WRITER_ATTRS];
-    size_t n = vf_writer_drift(&apply, &inv, drift, VF_WRITER_ATTRS);
+    size_t n = vf_drift_find(&apply, &inv, drift, VF_WRITER_ATTRS);
     for (size_t i = 0; i < n && i < VF_WRITER_ATTRS; i++)
         printf("drift %s %u %s: %s\n", drift[i].pf, drift[i].index,
                drift[i].attribute, drift[i].text);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
     return TOOL_OK;
 }
 
@@ -237,11 +240,11 @@ static int s_message(vf_writer_t *writer, const char *sysfs, const char *pf,
     vfp_apply_t apply = {
         .revision = 1, .pf_count = 1, .pfs = &apf, .vf_count = 1, .vfs = d};
     vfp_apply_result_t out = {0};
-    int rc = vf_writer_apply(writer, &apply, &inv, &out);
+    int rc = vf_apply_run(writer, &apply, &inv, &out);
     for (uint32_t i = 0; i < out.result_count; i++)
         s_print_result(&out.results[i]);
     free(out.results);
-    inventory_clear(&inv);
+    discover_inventory_clear(&inv);
     return rc == 0 ? TOOL_OK : TOOL_FAILED;
 }
 

@@ -1,6 +1,6 @@
-/* discover_int.h - interfaces between the discovery modules. */
-#ifndef VFLEET_DISCOVER_INT_H
-#define VFLEET_DISCOVER_INT_H
+/* discover_internal.h - interfaces between the discovery modules. */
+#ifndef VFLEET_DISCOVER_INTERNAL_H
+#define VFLEET_DISCOVER_INTERNAL_H
 
 #include "discover.h"
 
