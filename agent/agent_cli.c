@@ -77,6 +77,8 @@ void agent_cli_usage(FILE *out)
           "                        heartbeat interval until the controller "
           "sets one,\n"
           "                        e.g. 2s or 500ms (default 2s)\n"
+          "  --heartbeat SECONDS   the older spelling of --heartbeat-interval "
+          "(warns)\n"
           "  --rescan TIME         rescan interval, e.g. 10s or 300ms "
           "(default 10s);\n"
           "                        link events also trigger a rescan\n"

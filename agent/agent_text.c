@@ -8,11 +8,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vfp.h"
+
 void agent_text_copy(char *dst, size_t len, const char *src)
 {
     if (len == 0)
         return;
-    snprintf(dst, len, "%s", src);
+    /* A cut may fall inside a UTF-8 sequence; the wire takes only whole
+     * characters (PROTOCOL.md, strings). */
+    if ((size_t)snprintf(dst, len, "%s", src) >= len)
+        vfp_utf8_trim(dst);
 }
 
 void agent_text_note_append(char *dst, size_t len, const char *fmt, ...)
@@ -29,8 +34,11 @@ void agent_text_note_append(char *dst, size_t len, const char *fmt, ...)
     int n = snprintf(dst + used, len - used, "%s%s", used ? "; " : "", text);
     if (n < 0 || (size_t)n >= len - used) {
         /* Mark the cut so nobody mistakes a truncated note for the whole. */
-        if (len >= 4)
-            memcpy(dst + len - 4, "...", 4);
+        if (len >= 4) {
+            dst[len - 4] = '\0';
+            vfp_utf8_trim(dst);
+            strcat(dst, "...");
+        }
     }
 }
 

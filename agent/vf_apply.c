@@ -13,31 +13,10 @@
 #include "agent_text.h"
 #include "discover.h"
 
-/* Bytes of an APPLY_RESULT around its items: header, revision, count. */
-#define S_ENVELOPE_BYTES 64
-
-/* Encoded size of one RESULT (PROTOCOL.md 4.7): kind u8, pf, index u16,
- * attribute, err i32, message; every string a u16 length and its bytes. */
-static size_t s_result_bytes(const vfp_result_t *r)
-{
-    return 1 + 2 + strlen(r->pf) + 2 + 2 + strlen(r->attribute) + 4 + 2 +
-           strlen(r->message);
-}
-
-/* The most the folded item can take, kept free until the end. */
-static size_t s_fold_reserve(void)
-{
-    return 1 + 2 + VFP_PCI_ADDR_MAX + 2 + 2 + VFP_NAME_MAX + 4 + 2 +
-           VFP_TEXT_MAX;
-}
-
-static bool s_room_for(const vf_apply_results_t *self, size_t bytes)
-{
-    return self->unreported == 0 && self->count + 1u < VFP_RESULTS_MAX &&
-           S_ENVELOPE_BYTES + self->bytes + bytes + s_fold_reserve() <=
-               VFP_MSG_MAX;
-}
-
+/* The protocol's limits let every valid APPLY's results fit one
+ * APPLY_RESULT (VFP_RESULTS_MAX counts them; PROTOCOL.md 5 shows the bytes
+ * fit VFP_MSG_MAX), so the fold below only guards against a writer that one
+ * day reports more per item than the protocol counts. */
 static void s_append(vf_apply_results_t *self, const vfp_result_t *r)
 {
     if (self->count == self->cap) {
@@ -46,20 +25,27 @@ static void s_append(vf_apply_results_t *self, const vfp_result_t *r)
         assert(self->items);
     }
     self->items[self->count++] = *r;
-    self->bytes += s_result_bytes(r);
 }
 
-void vf_apply_results_add(vf_apply_results_t *self, const vfp_result_t *r)
+static void s_count_unreported(vf_apply_results_t *self, const vfp_result_t *r)
 {
-    if (s_room_for(self, s_result_bytes(r))) {
-        s_append(self, r);
-        return;
-    }
     if (self->unreported == 0)
         self->first_unreported = *r;
     self->unreported++;
     if (r->err)
         self->unreported_failed++;
+}
+
+void vf_apply_results_add(vf_apply_results_t *self, const vfp_result_t *r)
+{
+    if (self->unreported == 0 && self->count < VFP_RESULTS_MAX) {
+        s_append(self, r);
+        return;
+    }
+    /* The first overflow frees the last slot for the folded item. */
+    if (self->unreported == 0)
+        s_count_unreported(self, &self->items[--self->count]);
+    s_count_unreported(self, r);
 }
 
 void vf_apply_results_finish(vf_apply_results_t *self, vfp_apply_result_t *out)
@@ -82,13 +68,15 @@ void vf_apply_results_finish(vf_apply_results_t *self, vfp_apply_result_t *out)
         fold.index = first->kind == VFP_ITEM_VF ? first->index : 0;
         agent_text_copy(fold.attribute, sizeof(fold.attribute), "unreported");
         fold.err = self->unreported_failed ? EMSGSIZE : 0;
-        snprintf(fold.message, sizeof(fold.message),
+        char message[VFP_TEXT_MAX];
+        snprintf(message, sizeof(message),
                  "%" PRIu64 " more results do not fit one APPLY_RESULT "
-                 "(at most %u items, %u bytes): %" PRIu64 " failed; the "
+                 "(at most %u items): %" PRIu64 " failed; the "
                  "first not reported is %s%s %s",
-                 self->unreported, VFP_RESULTS_MAX, VFP_MSG_MAX,
-                 self->unreported_failed, first->pf[0] ? "pf " : "",
-                 first->pf[0] ? first->pf : "", what);
+                 self->unreported, VFP_RESULTS_MAX, self->unreported_failed,
+                 first->pf[0] ? "pf " : "", first->pf[0] ? first->pf : "",
+                 what);
+        agent_text_copy(fold.message, sizeof(fold.message), message);
         s_append(self, &fold);
     }
     out->results = self->items ? self->items : calloc(1, sizeof(*out->results));

@@ -21,17 +21,15 @@
 int vf_apply_run(vf_writer_t *writer, const vfp_apply_t *apply,
                  const vfp_inventory_t *inv, vfp_apply_result_t *out);
 
-/* The results of one APPLY as they are collected. An APPLY of 16384 VFs
- * can produce more results than one APPLY_RESULT may carry
- * (VFP_RESULTS_MAX items, VFP_MSG_MAX bytes): the results past that are
- * counted, not kept, and vf_apply_results_finish folds them into one
- * final item that says how many went unreported and how many of those
- * failed. */
+/* The results of one APPLY as they are collected. The protocol sizes
+ * VFP_RESULTS_MAX for the largest APPLY, so its results always fit; should
+ * a writer ever report more, the results past the limit are counted, not
+ * kept, and vf_apply_results_finish folds them into one final item that
+ * says how many went unreported and how many of those failed. */
 typedef struct {
     vfp_result_t *items; /* malloc'd as needed */
     uint32_t count;
     uint32_t cap;
-    size_t bytes;        /* encoded size of items so far */
     uint64_t unreported; /* results counted but not kept */
     uint64_t unreported_failed;
     vfp_result_t first_unreported; /* the first of them, to name it */

@@ -46,8 +46,9 @@ static void s_add(vf_drift_t *out, size_t max, size_t *n, const vf_drift_t *d,
 {
     if (*n < max) {
         out[*n] = *d;
-        snprintf(out[*n].text, sizeof(out[*n].text), "wanted %s; kernel has %s",
-                 wanted, has);
+        char text[2 * VFP_TEXT_MAX];
+        snprintf(text, sizeof(text), "wanted %s; kernel has %s", wanted, has);
+        agent_text_copy(out[*n].text, sizeof(out[*n].text), text);
     }
     (*n)++;
 }

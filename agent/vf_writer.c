@@ -499,8 +499,8 @@ static void s_apply_mtu(vf_writer_t *self, const char *pf_ifname,
     nlmsg_free(msg);
     if (err) {
         vf_writer_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", err,
-                         "kernel refused mtu %u on %s: %s%s%s", d->mtu, netdev,
-                         strerror(err), ack.text[0] ? ": " : "", ack.text);
+                         "%s%s%s; kernel refused mtu %u on %s", strerror(err),
+                         ack.text[0] ? ": " : "", ack.text, d->mtu, netdev);
         return;
     }
     if (s_read_mtu(self, netdev, &mtu, why, sizeof(why)) || mtu != d->mtu)
@@ -638,8 +638,8 @@ static void s_report_attr(const s_outcome_t *o, int slot, vfp_result_t *r)
                          "unchanged: %s", value);
     else if (err)
         vf_writer_result(r, VFP_ITEM_VF, o->pf_ifname, d->index, name, err,
-                         "kernel refused %s on VF %u: %s%s%s", value, d->index,
-                         strerror(err), text[0] ? ": " : "", text);
+                         "%s%s%s; kernel refused %s on VF %u", strerror(err),
+                         text[0] ? ": " : "", text, value, d->index);
     else if (!o->actual)
         vf_writer_result(r, VFP_ITEM_VF, o->pf_ifname, d->index, name, EIO,
                          "kernel accepted %s on VF %u but it cannot be read "
@@ -791,9 +791,8 @@ static int s_num_vfs_write(const char *path, const char *pf_ifname,
     int err = current != 0 ? s_write_file(path, "0") : 0;
     if (err) {
         vf_writer_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, "num_vfs", err,
-                         "kernel refused 0 VFs on %s (the step before %u): "
-                         "%s",
-                         pf_ifname, num_vfs, strerror(err));
+                         "%s; kernel refused 0 VFs on %s (the step before %u)",
+                         strerror(err), pf_ifname, num_vfs);
         return -1;
     }
     err = num_vfs != 0 ? s_write_number(path, num_vfs) : 0;
@@ -808,8 +807,8 @@ static int s_num_vfs_write(const char *path, const char *pf_ifname,
                  current, back ? strerror(back) : "");
     }
     vf_writer_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, "num_vfs", err,
-                     "kernel refused %u VFs on %s: %s%s", num_vfs, pf_ifname,
-                     strerror(err), restored);
+                     "%s; kernel refused %u VFs on %s%s", strerror(err),
+                     num_vfs, pf_ifname, restored);
     return -1;
 }
 
@@ -866,8 +865,8 @@ static int s_hugepages_write(const char *dir, const char *path,
     int err = s_write_file(path, text);
     if (err) {
         vf_writer_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, err,
-                         "kernel refused %llu %s pages: %s",
-                         (unsigned long long)pages, attr, strerror(err));
+                         "%s; kernel refused %llu %s pages", strerror(err),
+                         (unsigned long long)pages, attr);
         return -1;
     }
     if (sysfs_attr_read_long(dir, "nr_hugepages", 0, LONG_MAX, &after, why,

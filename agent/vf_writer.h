@@ -32,7 +32,10 @@ uint64_t vf_writer_netlink_writes(const vf_writer_t *self);
  * for anything else. */
 const char *vf_writer_attr_name(uint16_t bit);
 
-/* Fills *r (zeroing it first) with one result. */
+/* Fills *r (zeroing it first) with one result. A message is cut at
+ * VFP_RESULT_MESSAGE_MAX bytes, so every refusal starts with the kernel's
+ * reason (strerror, then its extended ack) and says what was asked after
+ * it. */
 void vf_writer_result(vfp_result_t *r, vfp_item_kind_t kind, const char *pf,
                       uint16_t index, const char *attribute, int err,
                       const char *fmt, ...)

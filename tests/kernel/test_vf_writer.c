@@ -556,9 +556,8 @@ static void test_apply_message(void **state)
 }
 
 /* The largest APPLY the codec accepts (every PF, every VF item with every
- * attribute, every pool) yields more results than one APPLY_RESULT may
- * hold: it is still answered, with the overflow folded into a last item
- * that counts it, and the answer encodes. */
+ * attribute, every pool) yields exactly VFP_RESULTS_MAX results: all of
+ * them are reported, none folded, and the answer encodes. */
 static void test_maximal_apply_answered(void **state)
 {
     fixture_t *fx = *state;
@@ -587,46 +586,45 @@ static void test_maximal_apply_answered(void **state)
 
     vfp_apply_result_t out = {0};
     assert_int_equal(vf_apply_run(fx->writer, &apply, &inv, &out), -1);
-    assert_int_equal(out.result_count, VFP_RESULTS_MAX);
-    const vfp_result_t *last = &out.results[out.result_count - 1];
     uint64_t total = VFP_PFS_MAX +
                      (uint64_t)VFP_APPLY_VFS_MAX * VF_WRITER_ATTRS +
                      VFP_HUGEPAGES_MAX;
-    char expect[64];
-    snprintf(expect, sizeof(expect), "%llu more results",
-             (unsigned long long)(total - (VFP_RESULTS_MAX - 1)));
-    assert_string_equal(last->attribute, "unreported");
-    assert_int_equal(last->err, EMSGSIZE);
-    assert_non_null(strstr(last->message, expect));
+    assert_int_equal(total, VFP_RESULTS_MAX);
+    assert_int_equal(out.result_count, VFP_RESULTS_MAX);
+    for (uint32_t i = 0; i < out.result_count; i++)
+        assert_string_not_equal(out.results[i].attribute, "unreported");
     s_assert_encodes(&out);
     free(out.results);
     free(apply.pfs);
     free(apply.vfs);
 }
 
-/* Results whose messages are long reach the byte limit of a message
- * before its item limit; the fold keeps the answer under both. */
-static void test_results_fold_by_size(void **state)
+/* More results than VFP_RESULTS_MAX, each with the longest message, still
+ * make one APPLY_RESULT that encodes: the overflow, including the item
+ * whose slot the fold takes, is counted in a last "unreported" item, and a
+ * failure among them is never reported as success. */
+static void test_results_fold_past_the_item_limit(void **state)
 {
+    (void)state;
     vf_apply_results_t sink = {0};
     vfp_result_t r;
-    uint64_t added = 0;
-    while (added < VFP_RESULTS_MAX) {
-        vf_writer_result(&r, VFP_ITEM_VF, "0000:01:00.0", 1, "mac", 0, "%s",
+    for (uint64_t added = 0; added < VFP_RESULTS_MAX + 5ull; added++) {
+        vf_writer_result(&r, VFP_ITEM_VF, "0000:01:00.0", 1, "mac",
+                         added == VFP_RESULTS_MAX + 2ull ? EINVAL : 0, "%s",
                          "");
-        memset(r.message, 'x', VFP_TEXT_MAX);
-        r.message[VFP_TEXT_MAX] = '\0';
+        memset(r.message, 'x', VFP_RESULT_MESSAGE_MAX);
+        r.message[VFP_RESULT_MESSAGE_MAX] = '\0';
         vf_apply_results_add(&sink, &r);
-        added++;
     }
-    assert_true(sink.unreported > 0);
-    assert_int_equal(sink.unreported_failed, 0);
+    assert_int_equal(sink.unreported, 6);
+    assert_int_equal(sink.unreported_failed, 1);
     vfp_apply_result_t out = {.revision = 1};
     vf_apply_results_finish(&sink, &out);
-    assert_true(out.result_count < VFP_RESULTS_MAX);
-    assert_int_equal(out.results[out.result_count - 1].err, 0);
-    assert_string_equal(out.results[out.result_count - 1].attribute,
-                        "unreported");
+    assert_int_equal(out.result_count, VFP_RESULTS_MAX);
+    const vfp_result_t *last = &out.results[out.result_count - 1];
+    assert_string_equal(last->attribute, "unreported");
+    assert_int_equal(last->err, EMSGSIZE);
+    assert_non_null(strstr(last->message, "6 more results"));
     s_assert_encodes(&out);
     free(out.results);
 }
@@ -655,7 +653,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_maximal_apply_answered, s_setup,
                                         s_teardown),
-        cmocka_unit_test(test_results_fold_by_size),
+        cmocka_unit_test(test_results_fold_past_the_item_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
