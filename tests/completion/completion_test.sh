@@ -444,6 +444,13 @@ split)
 	cd "$work/dir"
 	expect "vfleetctl policy diff old:" 1.yaml 2.yaml
 	expect "vfleetctl policy diff old:1" 1.yaml
+	# Without ":" and "=" in COMP_WORDBREAKS bash replaces whole words.
+	COMP_WORDBREAKS=$' \t\n"\'><;|&('
+	expect "vfleetctl --output=j" --output=json
+	expect "vfleetctl vfs --state=" --state=free --state=reserved \
+		--state=assigned --state=broken --state=missing
+	expect "vfleetctl policy diff old:" old:1.yaml old:2.yaml
+	expect "vfleetctl -c ipc:///x:y/admin.sock vfs --st" --state
 	;;
 
 hosts)
