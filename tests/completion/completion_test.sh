@@ -1,0 +1,531 @@
+#!/bin/bash
+# Tests of deploy/completion/vfleetctl: the real completion function, run
+# in bash as bash runs it (COMP_WORDS split at COMP_WORDBREAKS, COMP_LINE,
+# COMP_POINT), against the real vfleetctl and, for host names, the real
+# controller with test peers registered on it.
+#
+# usage: completion_test.sh CASE   (verbs, options, values, policy, files,
+#                                   split, hosts, table, install)
+# Needs VFLEET_BINARY_DIR (set by ctest); the hosts case also python3 (a
+# free port) and jq (it is also run without jq).
+# VFLEET_KEEP=1 keeps the work directory for a post-mortem.
+set -eu
+
+case_name=${1:?usage: completion_test.sh CASE}
+bin=${VFLEET_BINARY_DIR:?VFLEET_BINARY_DIR is not set}
+src=${VFLEET_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+ctl_bin=$bin/cli/vfleetctl
+controller_bin=$bin/controller/vfleet-controller
+peer_bin=$bin/tests/controller/vfleet-test-peer
+script=$src/deploy/completion/vfleetctl
+
+work=$(mktemp -d /tmp/vfleet-completion.XXXXXX)
+pids=""
+
+cleanup() {
+	for pid in $pids; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in $pids; do
+		wait "$pid" 2>/dev/null || true
+	done
+	[ -n "${VFLEET_KEEP:-}" ] || rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+fail() {
+	echo "FAIL ($case_name): $*" >&2
+	if [ -f "$work/controller.log" ]; then
+		echo "--- controller log:" >&2
+		tail -n 20 "$work/controller.log" >&2
+	fi
+	exit 1
+}
+
+# The completion is found as bash finds it for "vfleetctl": on PATH.
+PATH=$bin/cli:$PATH
+unset VFLEET_CONTROLLER
+COMP_WORDBREAKS=$' \t\n"\'><=;|&(:'
+# shellcheck source=deploy/completion/vfleetctl
+. "$script"
+
+# Completes LINE with the cursor at its end, the way bash calls the
+# function: COMP_WORDS split at blanks and at runs of COMP_WORDBREAKS
+# characters, $2 the text after the last of those. Sets reply: COMPREPLY
+# sorted, one word per line; the function's stderr goes to $work/stderr.
+complete_line() {
+	local line=$1 w='' c kind last=blank i
+	COMP_WORDS=()
+	for ((i = 0; i < ${#line}; i++)); do
+		c=${line:i:1}
+		if [[ $c == [[:blank:]] ]]; then
+			kind=blank
+		elif [[ $COMP_WORDBREAKS == *"$c"* ]]; then
+			kind='break'
+		else
+			kind=word
+		fi
+		if [[ $kind != "$last" && -n $w ]]; then
+			COMP_WORDS+=("$w")
+			w=''
+		fi
+		[[ $kind == blank ]] || w+=$c
+		last=$kind
+	done
+	COMP_WORDS+=("$w")
+	COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
+	COMP_LINE=$line
+	COMP_POINT=${#line}
+	local word=${COMP_WORDS[COMP_CWORD]}
+	[[ $last == break ]] && word=''
+	COMPREPLY=(stale)
+	_vfleetctl "${COMP_WORDS[0]}" "$word" "${COMP_WORDS[COMP_CWORD - 1]}" \
+		2>"$work/stderr" || fail "[$line]: the function failed"
+	reply=$(printf '%s\n' "${COMPREPLY[@]}" | sort)
+}
+
+# expect LINE WORD...: completing LINE offers exactly these words.
+expect() {
+	local line=$1 want
+	shift
+	complete_line "$line"
+	want=$(printf '%s\n' "$@" | sort)
+	[[ $# -gt 0 ]] || want=''
+	[[ "$reply" == "$want" ]] ||
+		fail "[$line] offers [${reply//$'\n'/ }], want [${want//$'\n'/ }]"
+	[[ ! -s "$work/stderr" ]] ||
+		fail "[$line] printed: $(cat "$work/stderr")"
+}
+
+# ---- the table against vfleetctl's help and behaviour -------------------
+
+# Words of a list, sorted, one line.
+sorted() {
+	printf '%s\n' "$@" | sed '/^$/d' | sort -u | tr '\n' ' '
+}
+
+# same WHAT LEFT RIGHT: two word lists hold the same words.
+same() {
+	local left right
+	# shellcheck disable=SC2086
+	left=$(sorted $2)
+	# shellcheck disable=SC2086
+	right=$(sorted $3)
+	[[ "$left" == "$right" ]] ||
+		fail "$1: the completion table has [$left], vfleetctl [$right]"
+}
+
+# same_list WHAT LEFT RIGHT: two word lists are equal, in order.
+same_list() {
+	local left right
+	read -ra left <<<"$2"
+	read -ra right <<<"$3"
+	[[ "${left[*]}" == "${right[*]}" ]] ||
+		fail "$1: the completion table has [${left[*]}], vfleetctl [${right[*]}]"
+}
+
+# Options in help text on stdin, as the table writes them: "--limit=" when
+# a value (an upper-case word or a|b) follows, "--all" when not; "-c,
+# --controller ENDPOINT" is two options with a value.
+help_options() {
+	local arg='( [A-Z]+| [a-z]+\|[a-z|]+)?'
+	sed -E "s/(^|[ [])(-[a-zA-Z]), (--[a-z-]+)$arg/\1\2\4 \3\4/g" |
+		grep -oE -- "(^|[ [,])--?[a-zA-Z][a-z-]*$arg" |
+		sed -E 's/^[ [,]//; s/ (.+)$/=/'
+}
+
+# The same, names only: for options named in prose ("the same as --state
+# free"), where what follows says nothing.
+help_names() {
+	help_options | sed 's/=$//'
+}
+
+# The table's options of line KEY, or of every line, on one line.
+table_options() {
+	local verb
+	if [[ $# -gt 0 ]]; then
+		_vfleetctl_field "$_vfleetctl_verbs" 2 "$1"
+	else
+		for verb in $(_vfleetctl_keys "$_vfleetctl_verbs" ''); do
+			_vfleetctl_field "$_vfleetctl_verbs" 2 "$verb"
+		done
+	fi | tr '\n' ' '
+}
+
+check_verbs() {
+	"$ctl_bin" --help >"$work/help" || fail "vfleetctl --help failed"
+	same "verbs" "$(_vfleetctl_keys "$_vfleetctl_verbs" '')" \
+		"$(sed -n '/^verbs:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p' "$work/help")"
+}
+
+check_global_options() {
+	"$ctl_bin" --help >"$work/help"
+	same "options before the verb" "$_vfleetctl_global $_vfleetctl_first" \
+		"$(sed -n '/^global options/,/^verbs:/p' "$work/help" | help_options)"
+	# Every option the top help names at all (the listing options in a
+	# note at its end) is in the table, and every option of the table in
+	# some help.
+	local all opt
+	all=" $_vfleetctl_global $_vfleetctl_first $(table_options) "
+	all=${all//=/}
+	for opt in $(help_names <"$work/help"); do
+		[[ "$all" == *" $opt "* ]] ||
+			fail "vfleetctl --help names $opt, the completion table not"
+	done
+}
+
+# The operands of a usage line's words after the verb, in the table's
+# words: FILE, OLD, NEW are files ("FILE..." repeated); other upper-case
+# words count, bracketed options not.
+usage_operands() {
+	local w n=0
+	for w in "$@"; do
+		case $w in
+		FILE... | OLD... | NEW...) printf '@files... ' ;;
+		FILE | OLD | NEW) printf '@files ' ;;
+		[A-Z]*) printf '@%d ' $((n += 1)) ;;
+		esac
+	done
+}
+
+# The table's operands of line KEY, other listings numbered as above.
+table_operands() {
+	local w n=0
+	for w in $(_vfleetctl_field "$_vfleetctl_verbs" 3 "$1"); do
+		case $w in
+		@files*) printf '%s ' "$w" ;;
+		@*) printf '@%d ' $((n += 1)) ;;
+		esac
+	done
+}
+
+# Each verb's usage line(s) in `vfleetctl VERB --help`: its options (PAGING
+# expanded from the paging section), its subverbs and its operands.
+check_verb_help() {
+	local verb sub line paging help_all='' table_all
+	table_all="$_vfleetctl_global $(table_options)"
+	for verb in $(_vfleetctl_keys "$_vfleetctl_verbs" ''); do
+		"$ctl_bin" "$verb" --help >"$work/help" ||
+			fail "vfleetctl $verb --help failed"
+		help_all="$help_all $(help_names <"$work/help")"
+		# The paging section's options, written back as usage words.
+		paging=$(sed -n '/^paging/,/^[a-z]/p' "$work/help" | help_options |
+			sed 's/=$/ X/' | tr '\n' ' ')
+		grep -E "^( *usage:)? +vfleetctl( \[GLOBAL-OPTIONS\])? $verb( |$)" \
+			"$work/help" >"$work/usage" ||
+			fail "vfleetctl $verb --help has no usage line for $verb"
+		local subs
+		subs=$(_vfleetctl_keys "$_vfleetctl_verbs" "$verb")
+		if [[ -n "$subs" ]]; then
+			same "$verb subverbs" "$subs" "$(sed -E \
+				"s/.*vfleetctl $verb ([a-z-]+).*/\1/" "$work/usage")"
+			for sub in $subs; do
+				line=$(grep -E "vfleetctl $verb $sub( |$)" "$work/usage" |
+					sed -E "s/.*vfleetctl $verb $sub//")
+				# shellcheck disable=SC2086
+				same_list "$verb $sub operands" "$(table_operands "$verb $sub")" \
+					"$(usage_operands $line)"
+			done
+			continue
+		fi
+		line=$(sed -E "s/.*vfleetctl( \[GLOBAL-OPTIONS\])? $verb//" \
+			"$work/usage")
+		same "$verb options" "$(table_options "$verb")" \
+			"$(echo "${line//\[PAGING\]/"${paging[@]}"}" | help_options)"
+		# shellcheck disable=SC2046 # the usage line's words
+		same_list "$verb operands" "$(table_operands "$verb")" \
+			"$(usage_operands $(sed -E 's/\[[^]]*\]//g' <<<"$line"))"
+	done
+	same "options of every VERB --help" "${table_all//=/}" \
+		"$help_all ${_vfleetctl_global//=/}"
+}
+
+# Option values the help spells out: -o table|json, --state's words.
+check_values() {
+	"$ctl_bin" hosts --help | tr -s ' \n' ' ' >"$work/help"
+	local output
+	output=$(grep -oE -- '--output [a-z|]+' "$work/help" | head -1)
+	same "--output values" "$(_vfleetctl_field "$_vfleetctl_values" 2 \
+		--output)" "$(echo "${output#--output }" | tr '|' ' ')"
+	same "-o values" "$(_vfleetctl_field "$_vfleetctl_values" 2 -o)" \
+		"$(_vfleetctl_field "$_vfleetctl_values" 2 --output)"
+	local states
+	states=$(sed -E 's/.*--state S only VFs in state (.*) --since .*/\1/' \
+		"$work/help")
+	[[ "$states" != *--* ]] || fail "no state words in vfleetctl hosts --help"
+	same "--state values" "$(_vfleetctl_field "$_vfleetctl_values" 2 \
+		--state)" "$(echo "$states" | tr ',' ' ' | sed 's/ or / /')"
+}
+
+# run WANT ARGS...: vfleetctl ARGS exits WANT, and prints its usage when
+# it exits 0 for a --help at the end.
+run() {
+	local want=$1 status=0
+	shift
+	"$ctl_bin" "$@" >"$work/out" 2>&1 || status=$?
+	[[ $status -eq $want ]] ||
+		fail "vfleetctl $* exits $status, want $want: $(head -3 "$work/out")"
+	[[ $want -ne 0 || "${*: -1}" != --help ]] || grep -q 'usage:' "$work/out" ||
+		fail "vfleetctl $* printed no usage"
+}
+
+# The value to give option $1 in check_accepted.
+value_of() {
+	local values
+	values=$(_vfleetctl_field "$_vfleetctl_values" 2 "$1")
+	values=${values%% *}
+	[[ -n "$values" && "$values" != @* ]] || values=1
+	printf '%s' "$values"
+}
+
+# What the binary really takes: each verb exactly the table's options and
+# the global ones, after it; a value where the table says so, none where
+# not; before the verb only the global and first ones.
+check_accepted() {
+	local none="-c ipc://$work/none.sock --timeout 0.1" every verb opt name own
+	every=" $_vfleetctl_global $_vfleetctl_first $(table_options) "
+	# shellcheck disable=SC2086
+	for verb in $(_vfleetctl_keys "$_vfleetctl_verbs" ''); do
+		own=" $_vfleetctl_global $(table_options "$verb") "
+		# shellcheck disable=SC2086 # one option a word
+	for opt in $(sorted $every); do
+			name=${opt%=}
+			if [[ "$own" != *" $opt "* ]]; then
+				run 2 $none "$verb" "$name" "$(value_of "$name")" --help
+			elif [[ "$opt" == --*= ]]; then
+				run 0 $none "$verb" "$name=$(value_of "$name")" --help
+				run 2 $none "$verb" "$name"
+			elif [[ "$opt" == -?= ]]; then
+				run 0 $none "$verb" "$name" "$(value_of "$name")" --help
+			elif [[ "$opt" == --* ]]; then
+				run 0 $none "$verb" "$name" --help
+				run 2 $none "$verb" "$name=1" --help
+			fi
+		done
+	done
+	# shellcheck disable=SC2086 # one option a word
+	for opt in $(sorted $every); do
+		name=${opt%=}
+		[[ " $_vfleetctl_global $_vfleetctl_first " == *" $opt "* ]] || {
+			run 2 "$name" "$(value_of "$name")" hosts --help
+			continue
+		}
+		case $opt in
+		-V | --version) run 0 "$name" ;;
+		-h | --help) run 0 "$name" ;;
+		--*=) run 0 "$name=$(value_of "$name")" --help ;;
+		*=) run 0 "$name" "$(value_of "$name")" --help ;;
+		esac
+	done
+}
+
+verbs=(policy summary hosts host pfs vfs events)
+globals=(-c --controller -o --output --timeout -h --help)
+paging=(--all --limit --after)
+
+case $case_name in
+verbs)
+	expect "vfleetctl " "${verbs[@]}"
+	expect "vfleetctl h" hosts host
+	expect "vfleetctl ho" hosts host
+	expect "vfleetctl hosts" hosts
+	expect "vfleetctl e" events
+	expect "vfleetctl x"
+	# The verb after global options, in every spelling.
+	expect "vfleetctl -c ipc:///x/admin.sock -o json --timeout 2 " "${verbs[@]}"
+	expect "vfleetctl --controller=tcp://h:7450 --output=table p" policy pfs
+	expect "vfleetctl -cipc:///x -ojson s" summary
+	expect "vfleetctl -- h" hosts host
+	# Global options before the verb, --version only there.
+	expect "vfleetctl -" "${globals[@]}" -V --version
+	expect "vfleetctl --" --controller --output --timeout --help --version
+	expect "vfleetctl --v" --version
+	expect "vfleetctl --c" --controller
+	;;
+
+options)
+	# Options after the verb: the global ones (not --version) and the
+	# verb's own.
+	expect "vfleetctl vfs -" "${globals[@]}" --host --pf --free --state "${paging[@]}"
+	expect "vfleetctl vfs --" --controller --output --timeout --help \
+		--host --pf --free --state "${paging[@]}"
+	expect "vfleetctl events --" --controller --output --timeout --help \
+		--since "${paging[@]}"
+	expect "vfleetctl hosts --" --controller --output --timeout --help "${paging[@]}"
+	expect "vfleetctl pfs --" --controller --output --timeout --help \
+		--host "${paging[@]}"
+	expect "vfleetctl summary --" --controller --output --timeout --help
+	expect "vfleetctl host --" --controller --output --timeout --help
+	expect "vfleetctl vfs --s" --state
+	expect "vfleetctl vfs --host h1 --pf 0000:3b:00.0 --f" --free
+	expect "vfleetctl -o json events --since 1h --l" --limit
+	expect "vfleetctl hosts --a" --after --all
+	# The verb found behind options that take a value, even when the
+	# value looks like a verb or an option.
+	expect "vfleetctl -c hosts vfs --st" --state
+	expect "vfleetctl -o json --timeout 1 events --si" --since
+	expect "vfleetctl vfs --after --all --st" --state
+	# A verb without operands offers its options on an empty word.
+	expect "vfleetctl hosts " "${paging[@]}"
+	expect "vfleetctl pfs --host h1 " --host "${paging[@]}"
+	expect "vfleetctl summary "
+	# Nothing after "--" is an option; an unknown verb has none.
+	expect "vfleetctl vfs -- --"
+	expect "vfleetctl nosuch --s"
+	;;
+
+values)
+	expect "vfleetctl -o " table json
+	expect "vfleetctl --output " table json
+	expect "vfleetctl -o j" json
+	expect "vfleetctl hosts -o " table json
+	expect "vfleetctl vfs --free --output t" table
+	expect "vfleetctl vfs --state " free reserved assigned broken missing
+	expect "vfleetctl vfs --state a" assigned
+	expect "vfleetctl vfs --host h1 --state b" broken
+	expect "vfleetctl -o json vfs --state m" missing
+	# Values without a word list: nothing, not the verbs or files.
+	expect "vfleetctl --timeout "
+	expect "vfleetctl -c "
+	expect "vfleetctl hosts --limit "
+	expect "vfleetctl events --since "
+	expect "vfleetctl vfs --pf "
+	;;
+
+policy)
+	expect "vfleetctl policy " validate show diff
+	expect "vfleetctl policy s" show
+	expect "vfleetctl policy d" diff
+	expect "vfleetctl -o json policy v" validate
+	expect "vfleetctl policy -c ipc:///x/a.sock " validate show diff
+	expect "vfleetctl policy nosuch "
+	expect "vfleetctl policy -" "${globals[@]}"
+	;;
+
+files)
+	mkdir "$work/dir" "$work/dir/sub"
+	: >"$work/dir/a.yaml"
+	: >"$work/dir/ab.yaml"
+	: >"$work/dir/b.yaml"
+	cd "$work/dir"
+	expect "vfleetctl policy validate " a.yaml ab.yaml b.yaml sub
+	expect "vfleetctl policy validate a" a.yaml ab.yaml
+	expect "vfleetctl policy validate a.yaml b" b.yaml
+	expect "vfleetctl policy validate a.yaml ab.yaml s" sub
+	expect "vfleetctl policy validate su" sub
+	expect "vfleetctl policy show a" a.yaml ab.yaml
+	expect "vfleetctl policy show a.yaml "
+	expect "vfleetctl policy diff a.yaml a" a.yaml ab.yaml
+	expect "vfleetctl policy diff a.yaml b.yaml "
+	expect "vfleetctl policy validate $work/dir/b" "$work/dir/b.yaml"
+	# Global options among the operands do not count as operands.
+	expect "vfleetctl -o json policy show -c ipc:///x a" a.yaml ab.yaml
+	expect "vfleetctl policy diff --timeout 2 a.yaml a" a.yaml ab.yaml
+	# "--" ends the options: a file may then start with a dash.
+	: >"$work/dir/-odd.yaml"
+	expect "vfleetctl policy validate -- -" -odd.yaml
+	expect "vfleetctl policy validate -" --controller --output --timeout \
+		--help -c -o -h
+	;;
+
+split)
+	# Bash splits at ":" and "=" and replaces only what follows the last
+	# of them: the reply must leave what comes before in place.
+	expect "vfleetctl --output=" table json
+	expect "vfleetctl --output=j" json
+	expect "vfleetctl vfs --state=r" reserved
+	expect "vfleetctl vfs --state=" free reserved assigned broken missing
+	expect "vfleetctl -c ipc:///run/x:y/admin.sock vfs --st" --state
+	expect "vfleetctl --controller=tcp://127.0.0.1:7450 hosts --a" --after \
+		--all
+	mkdir "$work/dir"
+	: >"$work/dir/old:1.yaml"
+	: >"$work/dir/old:2.yaml"
+	cd "$work/dir"
+	expect "vfleetctl policy diff old:" 1.yaml 2.yaml
+	expect "vfleetctl policy diff old:1" 1.yaml
+	# Without ":" and "=" in COMP_WORDBREAKS bash replaces whole words.
+	COMP_WORDBREAKS=$' \t\n"\'><;|&('
+	expect "vfleetctl --output=j" --output=json
+	expect "vfleetctl vfs --state=" --state=free --state=reserved \
+		--state=assigned --state=broken --state=missing
+	expect "vfleetctl policy diff old:" old:1.yaml old:2.yaml
+	expect "vfleetctl -c ipc:///x:y/admin.sock vfs --st" --state
+	;;
+
+hosts)
+	port=$(python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	agents=tcp://127.0.0.1:$port
+	admin=ipc://$work/state/admin.sock
+	"$controller_bin" --insecure --state-dir "$work/state" --agents "$agents" \
+		>>"$work/controller.log" 2>&1 &
+	pids="$pids $!"
+	# A name the shell must not run when it is offered.
+	# shellcheck disable=SC2016 # the text itself, not run
+	odd='x$(touch pwned) y'
+	for host in alpha beta "$odd"; do
+		count=1
+		[ "$host" = alpha ] && count=2
+		"$peer_bin" --controller "$agents" --host "$host" --count "$count" \
+			--pfs 1 --vfs 2 >>"$work/peer.log" 2>&1 &
+		pids="$pids $!"
+	done
+	i=0
+	until [ "$("$ctl_bin" -c "$admin" --timeout 0.5 -o json hosts 2>/dev/null |
+		jq '.hosts | length')" = 4 ]; do
+		i=$((i + 1))
+		[ $i -lt 100 ] || fail "the peers did not register"
+		sleep 0.1
+	done
+	cd "$work"
+	# shellcheck disable=SC2016 # offered quoted, as it must be typed
+	names=(alpha-0 alpha-1 beta 'x\$\(touch\ pwned\)\ y')
+	expect "vfleetctl -c $admin host " "${names[@]}"
+	expect "vfleetctl -c $admin host a" alpha-0 alpha-1
+	expect "vfleetctl host -c $admin b" beta
+	expect "vfleetctl host --controller=$admin alpha-1" alpha-1
+	expect "vfleetctl --controller $admin -o json vfs --host b" beta
+	expect "vfleetctl pfs -c '$admin' --host=al" alpha-0 alpha-1
+	expect "vfleetctl -c $admin host alpha-0 "
+	[ ! -e "$work/pwned" ] || fail "a host name was run by the shell"
+	# Without -c, from vfleetctl's default ($VFLEET_CONTROLLER).
+	VFLEET_CONTROLLER=$admin expect "vfleetctl host b" beta
+	# Without jq, from the JSON text.
+	mkdir "$work/nojq"
+	for tool in sed grep sort vfleetctl; do
+		ln -s "$(type -P "$tool")" "$work/nojq/$tool"
+	done
+	PATH=$work/nojq expect "vfleetctl -c $admin vfs --host a" alpha-0 alpha-1
+	PATH=$work/nojq expect "vfleetctl -c $admin host " "${names[@]}"
+	# Quietly nothing where no controller answers.
+	expect "vfleetctl -c ipc://$work/none.sock host "
+	expect "vfleetctl -c tcp://127.0.0.1:$port host a"
+	;;
+
+table)
+	check_verbs
+	check_global_options
+	check_verb_help
+	check_values
+	check_accepted
+	;;
+
+install)
+	# Installed where bash-completion looks for "vfleetctl", unchanged,
+	# and sourcing it there registers the function.
+	cmake --install "$bin" --prefix "$work/prefix" >"$work/install.log" ||
+		fail "cmake --install: $(tail -3 "$work/install.log")"
+	installed=$work/prefix/share/bash-completion/completions/vfleetctl
+	cmp -s "$script" "$installed" || fail "$installed is not $script"
+	bash -c '. "$1" && complete -p vfleetctl' sh "$installed" >"$work/spec" ||
+		fail "sourcing $installed failed"
+	[[ "$(cat "$work/spec")" == "complete -F _vfleetctl vfleetctl" ]] ||
+		fail "registered as: $(cat "$work/spec")"
+	;;
+
+*)
+	fail "unknown case"
+	;;
+esac
+echo "ok ($case_name)"
