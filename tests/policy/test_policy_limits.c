@@ -296,6 +296,43 @@ static void test_normal_form_byte_limit(void **state)
     policy_errors_destroy(&errs);
 }
 
+/* Aliases: some 15 kilobytes that name one list of 64 long VM globs 300
+ * times expand to well under the node limit, but the normal form writes
+ * the list out each time and is over the byte limit. */
+static void test_aliases_expanded_over_byte_limit(void **state)
+{
+    char *text = NULL;
+    size_t len;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    fputs("version: 1\nplacement:\n  anti_affinity_groups:\n"
+          "    - name: group-000\n      vms: &vms\n",
+          out);
+    for (int i = 0; i < POLICY_GROUP_ITEMS_MAX; i++)
+        fprintf(out, "        - vm%02d-%0*d*\n", i, POLICY_GLOB_MAX - 6, 0);
+    for (int g = 1; g < 300; g++)
+        fprintf(out, "    - {name: group-%03d, vms: *vms}\n", g);
+    assert_int_equal(fclose(out), 0);
+    assert_true(len < 16 * 1024);
+    policy_errors_t *errs = policy_errors_new();
+    assert_int_equal(s_round_trip(text, len, errs), 0);
+    assert_int_equal(policy_errors_count(errs), 1);
+    const policy_error_t *error = policy_errors_get(errs, 0);
+    assert_int_equal(error->line, 1);
+    assert_int_equal(error->column, 1);
+    const char *message = error->message;
+    size_t bytes;
+    char rest[64];
+    assert_int_equal(sscanf(message,
+                            "normalised policy would be %zu bytes, %63[^\n]",
+                            &bytes, rest),
+                     2);
+    assert_true(bytes > POLICY_MAX_NORMAL_SIZE);
+    assert_string_equal(rest, "over the limit of 1048448 bytes");
+    free(text);
+    policy_errors_destroy(&errs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_largest_policy_round_trips),
         cmocka_unit_test(test_network_per_vlan),
         cmocka_unit_test(test_normal_form_byte_limit),
+        cmocka_unit_test(test_aliases_expanded_over_byte_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
