@@ -223,8 +223,8 @@ void policy_check_unique_fixed_macs(policy_parser_t *p);
  * repeated in a group, and VF counts two groups disagree on. */
 void policy_check_model(policy_parser_t *p);
 /* `policy show` of a valid policy must itself be a valid policy: refuses a
- * model whose normal form is over the size or node limit (at 1:1, with
- * both figures). Run on a model without errors. */
+ * model whose normal form is over the size or node limit, at 1:1, saying
+ * how large it would be. Run on a model without errors. */
 void policy_check_normal_form(policy_parser_t *p);
 
 /* ---- small shared helpers (policy_util.c) ---------------------------- */
