@@ -18,6 +18,12 @@
 #define POLICY_MAX_FILE_SIZE (1024 * 1024)
 /* Nodes a document may expand to once every alias is followed. */
 #define POLICY_MAX_NODES 100000
+/* `vfleetctl policy show` prints one comment line naming the revision
+ * (at most this many bytes) and then the normal form; a policy whose
+ * normal form is longer than POLICY_MAX_NORMAL_SIZE or has more than
+ * POLICY_MAX_NODES nodes is refused, so show's output always parses. */
+#define POLICY_SHOW_COMMENT_MAX 128
+#define POLICY_MAX_NORMAL_SIZE (POLICY_MAX_FILE_SIZE - POLICY_SHOW_COMMENT_MAX)
 /* Errors recorded per parse; a file with more says so. */
 #define POLICY_MAX_ERRORS 1000
 /* Deepest nesting of sequences and mappings accepted. */

@@ -1,7 +1,8 @@
 /* policy_check.c - the policy rules that span several items: names given
  * twice, fixed MACs given twice or inside a pool's prefix, overlapping
  * prefixes, networks a PF names but nobody defines, PF selectors repeated
- * in a group, and host groups that would give one PF two VF counts. */
+ * in a group, host groups that would give one PF two VF counts, and a
+ * normal form that would be over the parser's own limits. */
 #include "policy_internal.h"
 
 #include <stdlib.h>
@@ -463,4 +464,39 @@ void policy_check_model(policy_parser_t *p)
         for (size_t i = 0; i < policy->host_groups[g].pf_count; i++)
             s_check_pf(p, &policy->host_groups[g], i, names);
     s_check_vf_counts(p);
+}
+
+/* ---- the normal form parses again -------------------------------------- */
+
+/* The input met the size and node limits, but its normal form can be
+ * larger: defaults are written out, aliases expanded, flow style becomes
+ * block style with indentation, and show prints a comment line before it.
+ * Measuring the emitted text itself keeps the rule true by construction;
+ * every other limit (depth, counts, value ranges) is one the normal form
+ * meets whenever the input does. */
+void policy_check_normal_form(policy_parser_t *p)
+{
+    size_t len, nodes;
+    char *text = policy_emit_string(p->policy, &len);
+    if (!text) {
+        policy_parser_out_of_memory(p);
+        return;
+    }
+    bool counted = policy_yaml_count_nodes(text, len, &nodes);
+    free(text);
+    if (!counted) {
+        policy_parser_out_of_memory(p);
+        return;
+    }
+    policy_pos_t start = {.line = 1, .column = 1};
+    if (len > POLICY_MAX_NORMAL_SIZE)
+        policy_parser_error_at(p, start,
+                               "normalised policy would be %zu bytes, over "
+                               "the limit of %d bytes",
+                               len, POLICY_MAX_NORMAL_SIZE);
+    if (nodes > POLICY_MAX_NODES)
+        policy_parser_error_at(p, start,
+                               "normalised policy would be %zu YAML nodes, "
+                               "over the limit of %d nodes",
+                               nodes, POLICY_MAX_NODES);
 }

@@ -74,6 +74,10 @@ struct policy_node {
  * empty document) and sets *ok to false after recording errors. */
 policy_node_t *policy_yaml_load(policy_arena_t *arena, const char *text,
                                 size_t len, policy_errors_t *errs, bool *ok);
+/* The nodes a load of text (which must hold no alias) counts against
+ * POLICY_MAX_NODES; false when libyaml cannot read it (out of memory, or
+ * text that is not the emitter's). */
+bool policy_yaml_count_nodes(const char *text, size_t len, size_t *nodes);
 
 /* ---- the parse in progress (policy_field.c, policy_parse.c,
  * policy_check.c) ------------------------------------------------------ */
@@ -218,6 +222,10 @@ void policy_check_unique_fixed_macs(policy_parser_t *p);
  * MACs that overlap, networks PFs name but nobody defines, selectors
  * repeated in a group, and VF counts two groups disagree on. */
 void policy_check_model(policy_parser_t *p);
+/* `policy show` of a valid policy must itself be a valid policy: refuses a
+ * model whose normal form is over the size or node limit, at 1:1, saying
+ * how large it would be. Run on a model without errors. */
+void policy_check_normal_form(policy_parser_t *p);
 
 /* ---- small shared helpers (policy_util.c) ---------------------------- */
 

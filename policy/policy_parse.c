@@ -457,6 +457,8 @@ static void s_document(policy_parser_t *p, const policy_node_t *root)
         s_placement(p, v);
     if (!p->out_of_memory)
         policy_check_model(p);
+    if (!p->failed)
+        policy_check_normal_form(p);
 }
 
 /* Starts a parse: errs keeps only what this parse reports. */

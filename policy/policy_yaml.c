@@ -366,3 +366,34 @@ policy_node_t *policy_yaml_load(policy_arena_t *arena, const char *text,
     *ok = !self->failed;
     return self->failed ? NULL : self->root;
 }
+
+/* Counts what the loader counts against POLICY_MAX_NODES: every scalar,
+ * sequence and mapping. Only for text without aliases (the normal form),
+ * so nothing needs to be followed or kept. */
+bool policy_yaml_count_nodes(const char *text, size_t len, size_t *nodes)
+{
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return false;
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    bool ok = true;
+    bool more = true;
+    *nodes = 0;
+    while (more) {
+        yaml_event_t event;
+        if (!yaml_parser_parse(&parser, &event)) {
+            ok = false;
+            break;
+        }
+        if (event.type == YAML_ALIAS_EVENT)
+            ok = false;
+        else if (event.type == YAML_SCALAR_EVENT ||
+                 event.type == YAML_SEQUENCE_START_EVENT ||
+                 event.type == YAML_MAPPING_START_EVENT)
+            (*nodes)++;
+        more = ok && event.type != YAML_STREAM_END_EVENT;
+        yaml_event_delete(&event);
+    }
+    yaml_parser_delete(&parser);
+    return ok;
+}

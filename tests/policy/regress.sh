@@ -5,7 +5,8 @@
 #   bad/NAME.yaml   must fail validation with exactly the lines of NAME.err;
 #   diff/NAME.old.yaml + NAME.new.yaml  `policy diff` must print NAME.ok and
 #                   exit 3 (changes) or 0 (NAME.ok empty);
-# plus the size limit, the command line's exit codes, and the agreement of
+# plus the size limit, the limits on the normal form (show's output of a
+# valid policy is valid), the command line's exit codes, and the agreement of
 # the parser's keys with POLICY.md and vfleet-policy.5.
 #
 # Usage: tests/policy/regress.sh [PATH-TO-VFLEETCTL]
@@ -103,6 +104,54 @@ echo >>big.yaml
 expect_status "policy over 1 MiB" 1 $?
 echo "big.yaml:1:1: policy is larger than 1048576 bytes" >"$tmp/want"
 expect_same "policy over 1 MiB" "$tmp/want" "$tmp/err"
+
+# show of a valid policy is a valid policy: a normal form over the limits
+# is refused although the input is not. A network per VLAN with every key
+# is 25 nodes a network once normalised:
+awk 'BEGIN {
+	print "version: 1"; print "networks:"
+	for (i = 1; i <= 4094; i++)
+		printf "  - {name: net-%04d, vlan: %d, qos: 7, vlan_protocol: 802.1ad, spoof_check: false, trust: true, link_state: disable, min_tx_rate: 100, max_tx_rate: 400000, mtu: 9216, guest_mtu_change: allow}\n", i, i
+}' >vlans.yaml
+"$ctl" policy validate vlans.yaml >"$tmp/out" 2>"$tmp/err"
+expect_status "normal form over the node limit" 1 $?
+echo "vlans.yaml:1:1: normalised policy would be 102375 YAML nodes, over the limit of 100000 nodes" >"$tmp/want"
+expect_same "normal form over the node limit" "$tmp/want" "$tmp/err"
+"$ctl" policy show vlans.yaml >"$tmp/out" 2>"$tmp/err"
+expect_status "show of a normal form over the node limit" 1 $?
+expect_same "show of a normal form over the node limit" "$tmp/want" "$tmp/err"
+
+# names_policy PAD: 4800 networks with names padded so that the normal
+# form grows by PAD bytes (each name character is one byte of it).
+names_policy() {
+	awk -v pad="$1" 'BEGIN {
+		print "version: 1"; print "networks:"
+		x = "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		for (i = 0; i < 4800; i++) {
+			n = pad > 57 ? 57 : pad; pad -= n
+			printf "  - {name: n%05d%s}\n", i, substr(x, 1, n)
+		}
+	}'
+}
+names_policy 0 >names.yaml
+"$ctl" policy show names.yaml >"$tmp/show.yaml" 2>&1
+base=$(($(wc -c <"$tmp/show.yaml") - $(head -n 1 "$tmp/show.yaml" | wc -c)))
+# A normal form of exactly the limit (1 MiB less 128 bytes for show's
+# comment line) is accepted, and show's whole output validates.
+names_policy $((1048448 - base)) >names.yaml
+"$ctl" policy show names.yaml >"$tmp/show.yaml" 2>"$tmp/err"
+expect_status "normal form at the byte limit" 0 $?
+checks=$((checks + 1))
+[ $(($(wc -c <"$tmp/show.yaml") - $(head -n 1 "$tmp/show.yaml" | wc -c))) \
+	-eq 1048448 ] || fail "normal form at the byte limit: wrong size"
+"$ctl" policy validate "$tmp/show.yaml" >/dev/null 2>"$tmp/err"
+expect_status "show output at the byte limit validates" 0 $?
+expect_same "show output at the byte limit validates" /dev/null "$tmp/err"
+names_policy $((1048449 - base)) >names.yaml
+"$ctl" policy validate names.yaml >/dev/null 2>"$tmp/err"
+expect_status "normal form over the byte limit" 1 $?
+echo "names.yaml:1:1: normalised policy would be 1048449 bytes, over the limit of 1048448 bytes" >"$tmp/want"
+expect_same "normal form over the byte limit" "$tmp/want" "$tmp/err"
 
 # Command line: usage errors exit 2, help and version 0, I/O errors 1.
 "$ctl" >/dev/null 2>&1

@@ -1,14 +1,18 @@
 /* test_policy_limits.c - the limits policy/ restates from proto/ (policy
  * depends on nothing of ours, so it cannot include vfp.h) agree with the
- * codec's, and the parser enforces them at exactly those values. */
+ * codec's, the parser enforces them at exactly those values, and the
+ * largest policy it accepts still shows as a policy it accepts. */
 #include "policy.h"
+#include "policy_internal.h"
 #include "vfp.h"
 
+#include <assert.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -92,6 +96,243 @@ static void test_parser_enforces_the_limits(void **state)
     assert_true(s_parses("version: 1\nnetworks:\n  - name: %s\n", name));
 }
 
+/* ---- the normal form fits the limits the input met -------------------- */
+
+/* Every key of a network, none at its default. */
+#define FULL_NETWORK                                                           \
+    "  - {name: net-%04zu, vlan: %zu, qos: 7, vlan_protocol: 802.1ad, "        \
+    "spoof_check: false, trust: true, link_state: disable, min_tx_rate: 100, " \
+    "max_tx_rate: 400000, mtu: 9216, guest_mtu_change: allow}\n"
+
+/* The largest policy there can be: the most host groups and host globs,
+ * every other key given, then `networks` networks with every key and
+ * `macs` fixed MACs filling up what the node limit leaves. */
+static char *s_largest(size_t networks, size_t macs, size_t *len)
+{
+    char *text = NULL;
+    FILE *out = open_memstream(&text, len);
+    assert_non_null(out);
+    fputs("version: 1\nnetworks:\n", out);
+    for (size_t i = 0; i < networks; i++)
+        fprintf(out, FULL_NETWORK, i, i % POLICY_VLAN_MAX + 1);
+    fputs("mac_pools:\n  - {name: pool, vendor_oui: true, prefixes: "
+          "[\"02:00:00\", \"00:50:56:01\"]}\nfixed_macs: [\n",
+          out);
+    for (size_t i = 0; i < macs; i++)
+        fprintf(out, "  \"0a:00:00:%02zx:%02zx:%02zx\",\n", i >> 16,
+                (i >> 8) & 0xff, i & 0xff);
+    fputs("]\nhost_groups:\n", out);
+    static_assert(POLICY_HOST_GLOBS_MAX == 2 * POLICY_HOST_GROUPS_MAX,
+                  "two globs per group reach both limits");
+    for (size_t g = 0; g < POLICY_HOST_GROUPS_MAX; g++)
+        fprintf(out,
+                "  - name: group-%03zu\n    hosts: [\"h%03zu-*\", "
+                "\"r%03zu-*\"]\n    labels: {rack: r%03zu}\n    pfs:\n"
+                "      - {ifname: \"ens*\", pci_address: \"0000:%02zx:00.0\", "
+                "driver: ice, device: \"8086:1593\", vfs: %d, "
+                "networks: [net-0000]}\n",
+                g, g, g, g, g, POLICY_VFS_MAX);
+    fputs("memory: {full_reservation: true, hugepages: 1G, "
+          "hypervisor_reserve: 16T}\nplacement: {strategy: pack, "
+          "anti_affinity_groups: [{name: db, vms: [\"db-*\", \"pg-?\"]}]}\n",
+          out);
+    assert_int_equal(fclose(out), 0);
+    return text;
+}
+
+/* Parses text; on success checks that the normal form is at most the
+ * limits and parses again to the same text and revision, and returns
+ * its node count. Returns 0 when the text is refused. */
+static size_t s_round_trip(const char *text, size_t len, policy_errors_t *errs)
+{
+    policy_t *policy = policy_parse_buffer("largest", text, len, errs);
+    if (!policy)
+        return 0;
+    size_t shown_len, again_len, nodes;
+    char *shown = policy_emit_string(policy, &shown_len);
+    assert_non_null(shown);
+    assert_true(shown_len <= POLICY_MAX_NORMAL_SIZE);
+    assert_true(policy_yaml_count_nodes(shown, shown_len, &nodes));
+    assert_true(nodes <= POLICY_MAX_NODES);
+    policy_t *again = policy_parse_buffer("shown", shown, shown_len, errs);
+    assert_non_null(again);
+    char *again_text = policy_emit_string(again, &again_len);
+    assert_non_null(again_text);
+    assert_int_equal(again_len, shown_len);
+    assert_memory_equal(again_text, shown, shown_len);
+    char hash[65], again_hash[65];
+    assert_int_equal(policy_sha256_hex(policy, hash), 0);
+    assert_int_equal(policy_sha256_hex(again, again_hash), 0);
+    assert_string_equal(hash, again_hash);
+    free(again_text);
+    free(shown);
+    policy_destroy(&again);
+    policy_destroy(&policy);
+    return nodes;
+}
+
+/* The normal form of the largest policy has exactly POLICY_MAX_NODES
+ * nodes and shows to itself; one node more is refused, at 1:1, with the
+ * count, although the input itself is well under both limits. */
+static void test_largest_policy_round_trips(void **state)
+{
+    policy_errors_t *errs = policy_errors_new();
+    size_t len;
+    char *text = s_largest(1, 0, &len);
+    size_t one = s_round_trip(text, len, errs);
+    free(text);
+    text = s_largest(2, 0, &len);
+    size_t per_network = s_round_trip(text, len, errs) - one;
+    free(text);
+    assert_true(one > 0 && per_network > 0);
+    size_t networks = 1 + (POLICY_MAX_NODES - one) / per_network;
+    size_t macs = (POLICY_MAX_NODES - one) % per_network;
+
+    text = s_largest(networks, macs, &len);
+    assert_true(len <= POLICY_MAX_FILE_SIZE);
+    assert_int_equal(s_round_trip(text, len, errs), POLICY_MAX_NODES);
+    free(text);
+
+    text = s_largest(networks, macs + 1, &len);
+    assert_int_equal(s_round_trip(text, len, errs), 0);
+    assert_int_equal(policy_errors_count(errs), 1);
+    const policy_error_t *error = policy_errors_get(errs, 0);
+    assert_int_equal(error->line, 1);
+    assert_int_equal(error->column, 1);
+    char want[128];
+    snprintf(want, sizeof(want),
+             "normalised policy would be %d YAML nodes, over the limit of "
+             "%d nodes",
+             POLICY_MAX_NODES + 1, POLICY_MAX_NODES);
+    assert_string_equal(error->message, want);
+    free(text);
+    policy_errors_destroy(&errs);
+}
+
+/* A network per VLAN, each with every key: the input is well under both
+ * limits, but its normal form (25 nodes a network) is not, so it is
+ * refused rather than shown as a policy that would not parse. */
+static void test_network_per_vlan(void **state)
+{
+    policy_errors_t *errs = policy_errors_new();
+    char *text = NULL;
+    size_t len;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    fputs("version: 1\nnetworks:\n", out);
+    for (size_t i = 0; i < POLICY_VLAN_MAX; i++)
+        fprintf(out, FULL_NETWORK, i, i + 1);
+    assert_int_equal(fclose(out), 0);
+    assert_true(len <= POLICY_MAX_FILE_SIZE);
+    assert_int_equal(s_round_trip(text, len, errs), 0);
+    assert_int_equal(policy_errors_count(errs), 1);
+    assert_string_equal(policy_errors_get(errs, 0)->message,
+                        "normalised policy would be 102375 YAML nodes, over "
+                        "the limit of 100000 nodes");
+    free(text);
+    policy_errors_destroy(&errs);
+}
+
+/* Names sized so that the normal form is exactly POLICY_MAX_NORMAL_SIZE
+ * bytes (plus `extra`): the byte limit, which leaves room for show's
+ * revision comment, is drawn there. */
+static char *s_long_names(size_t target, size_t extra, size_t *len)
+{
+    enum { NETWORKS = 4800, BASE = 6 };
+    size_t pad[NETWORKS] = {0};
+    char *text = NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        FILE *out = open_memstream(&text, len);
+        assert_non_null(out);
+        fputs("version: 1\nnetworks:\n", out);
+        for (size_t i = 0; i < NETWORKS; i++)
+            fprintf(out, "  - {name: n%05zu%.*s}\n", i, (int)pad[i],
+                    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                    "xx");
+        assert_int_equal(fclose(out), 0);
+        if (pass == 1)
+            break;
+        policy_t *policy = policy_parse_buffer("names", text, *len, NULL);
+        assert_non_null(policy);
+        size_t shown;
+        free(policy_emit_string(policy, &shown));
+        policy_destroy(&policy);
+        free(text);
+        /* Each character added to a name adds one to the normal form. */
+        size_t missing = target + extra - shown;
+        for (size_t i = 0; i < NETWORKS && missing; i++) {
+            pad[i] = missing < POLICY_NAME_MAX - BASE ? missing
+                                                      : POLICY_NAME_MAX - BASE;
+            missing -= pad[i];
+        }
+        assert_int_equal(missing, 0);
+    }
+    return text;
+}
+
+static void test_normal_form_byte_limit(void **state)
+{
+    static_assert(POLICY_SHOW_COMMENT_MAX >=
+                      sizeof("# vfleet policy, normalised; revision "
+                             "sha256:\n") +
+                          64,
+                  "show's comment line fits its allowance");
+    policy_errors_t *errs = policy_errors_new();
+    size_t len;
+    char *text = s_long_names(POLICY_MAX_NORMAL_SIZE, 0, &len);
+    assert_true(s_round_trip(text, len, errs) > 0);
+    free(text);
+    text = s_long_names(POLICY_MAX_NORMAL_SIZE, 1, &len);
+    assert_true(len <= POLICY_MAX_FILE_SIZE);
+    assert_int_equal(s_round_trip(text, len, errs), 0);
+    assert_int_equal(policy_errors_count(errs), 1);
+    char want[128];
+    snprintf(want, sizeof(want),
+             "normalised policy would be %d bytes, over the limit of %d "
+             "bytes",
+             POLICY_MAX_NORMAL_SIZE + 1, POLICY_MAX_NORMAL_SIZE);
+    assert_string_equal(policy_errors_get(errs, 0)->message, want);
+    free(text);
+    policy_errors_destroy(&errs);
+}
+
+/* Aliases: some 15 kilobytes that name one list of 64 long VM globs 300
+ * times expand to well under the node limit, but the normal form writes
+ * the list out each time and is over the byte limit. */
+static void test_aliases_expanded_over_byte_limit(void **state)
+{
+    char *text = NULL;
+    size_t len;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    fputs("version: 1\nplacement:\n  anti_affinity_groups:\n"
+          "    - name: group-000\n      vms: &vms\n",
+          out);
+    for (int i = 0; i < POLICY_GROUP_ITEMS_MAX; i++)
+        fprintf(out, "        - vm%02d-%0*d*\n", i, POLICY_GLOB_MAX - 6, 0);
+    for (int g = 1; g < 300; g++)
+        fprintf(out, "    - {name: group-%03d, vms: *vms}\n", g);
+    assert_int_equal(fclose(out), 0);
+    assert_true(len < 16 * 1024);
+    policy_errors_t *errs = policy_errors_new();
+    assert_int_equal(s_round_trip(text, len, errs), 0);
+    assert_int_equal(policy_errors_count(errs), 1);
+    const policy_error_t *error = policy_errors_get(errs, 0);
+    assert_int_equal(error->line, 1);
+    assert_int_equal(error->column, 1);
+    const char *message = error->message;
+    size_t bytes;
+    char rest[64];
+    assert_int_equal(sscanf(message,
+                            "normalised policy would be %zu bytes, %63[^\n]",
+                            &bytes, rest),
+                     2);
+    assert_true(bytes > POLICY_MAX_NORMAL_SIZE);
+    assert_string_equal(rest, "over the limit of 1048448 bytes");
+    free(text);
+    policy_errors_destroy(&errs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -101,6 +342,10 @@ int main(void)
         cmocka_unit_test(test_link_states_match),
         cmocka_unit_test(test_mtu_fits_apply),
         cmocka_unit_test(test_parser_enforces_the_limits),
+        cmocka_unit_test(test_largest_policy_round_trips),
+        cmocka_unit_test(test_network_per_vlan),
+        cmocka_unit_test(test_normal_form_byte_limit),
+        cmocka_unit_test(test_aliases_expanded_over_byte_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
