@@ -89,9 +89,11 @@ static void s_explain(db_t *db, const char *sql, s_plan_t *plan)
                 row->per_row = plan->rows[i].per_row ||
                                strstr(plan->rows[i].detail, "CORRELATED");
         }
+        /* Sized for S_PLAN_ROWS_MAX rows of detail, so it cannot fill. */
         used += (size_t)snprintf(plan->text + used, sizeof(plan->text) - used,
                                  "\n  %s%s", row->per_row ? "  (per row) " : "",
                                  row->detail);
+        assert_true(used < sizeof(plan->text));
     }
     sqlite3_finalize(stmt);
     sqlite3_free(explain);
