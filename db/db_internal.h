@@ -34,6 +34,16 @@ typedef struct {
 extern const db_migration_t db_migrations[];
 extern const int db_migration_count;
 
+/* The read statements of db_query.c by name: the module runs exactly these
+ * texts, so tests can check the query plan of each. */
+typedef struct {
+    const char *name;
+    const char *sql;
+} db_query_t;
+
+extern const db_query_t db_queries[];
+extern const int db_query_count;
+
 /* Returns the cached (reset, unbound) statement for sql, preparing it on
  * first use; NULL with err on failure. */
 sqlite3_stmt *db_stmt(db_t *self, const char *sql, db_err_t *err);

@@ -4,6 +4,128 @@
 
 #include "db_internal.h"
 
+/* The read statements. Each one's plan is part of its contract, checked by
+ * tests/db/test_db_plans.c: every listing walks its rows in the order it
+ * returns them, and every count it adds per row is an index range of that
+ * row's own VFs, so a listing costs time linear in the rows it returns.
+ *
+ * - Without statistics (no ANALYZE), SQLite rates "state = ?" on vfs_state
+ *   as selective as "pf_id = ?" and would count a PF's free VFs by walking
+ *   every free VF in the cluster. The per-row counts name their index
+ *   (INDEXED BY: a statement that cannot use it fails to prepare instead
+ *   of slowing down), and CROSS JOIN fixes the order of the joins.
+ * - An optional filter "?1 IS NULL OR name = ?1" cannot use an index, so
+ *   filters are ranges: coalesce(?1, '') to coalesce(?1, x'ff') is the one
+ *   name when bound and every name when NULL (SQLite orders every TEXT
+ *   value before every BLOB).
+ * - Pages (db_page_t) resume after the last row sent. The cursor's host is
+ *   folded into the same one range on hosts.name (a second lower bound
+ *   would leave SQLite free to walk from the start and filter, making a
+ *   full paged listing quadratic); the rest of the cursor is a filter on
+ *   the first host's own rows only. */
+static const char s_sql_summary[] =
+    "SELECT (SELECT count(*) FROM hosts),"
+    " (SELECT count(*) FROM hosts WHERE state = 'ready'),"
+    " (SELECT count(*) FROM hosts WHERE state = 'down'),"
+    " (SELECT count(*) FROM pfs),"
+    " (SELECT count(*) FROM vfs),"
+    " (SELECT count(*) FROM vfs INDEXED BY vfs_state WHERE state = 'free'),"
+    " (SELECT count(*) FROM vfs INDEXED BY vfs_state"
+    "  WHERE state = 'reserved'),"
+    " (SELECT count(*) FROM vfs INDEXED BY vfs_state"
+    "  WHERE state = 'assigned'),"
+    " (SELECT count(*) FROM vfs INDEXED BY vfs_state WHERE state = 'broken'),"
+    " (SELECT count(*) FROM vfs INDEXED BY vfs_state"
+    "  WHERE state = 'missing'),"
+    " (SELECT count(*) FROM vms)";
+
+/* Columns shared by the host listing and the host lookup. */
+#define S_HOST_COLUMNS                                                         \
+    "SELECT h.name, h.state, h.cordoned, h.first_seen, h.last_seen,"           \
+    " h.generation, h.boot_id, h.agent_version, h.proto_version, h.kernel,"    \
+    " h.cpu_virt, h.iommu_ready, h.iommu_units, h.iommu_groups,"               \
+    " h.iommu_cmdline, h.iommu_reasons, h.mem_total_kb, h.mem_available_kb,"   \
+    " (SELECT count(*) FROM pfs WHERE pfs.host_id = h.id),"                    \
+    " (SELECT count(*) FROM pfs CROSS JOIN vfs INDEXED BY vfs_pf_state"        \
+    "  ON vfs.pf_id = pfs.id WHERE pfs.host_id = h.id),"                       \
+    " (SELECT count(*) FROM pfs CROSS JOIN vfs INDEXED BY vfs_pf_state"        \
+    "  ON vfs.pf_id = pfs.id AND vfs.state = 'free'"                           \
+    "  WHERE pfs.host_id = h.id)"                                              \
+    " FROM hosts h"
+
+static const char s_sql_hosts_list[] =
+    S_HOST_COLUMNS " WHERE h.name > coalesce(?1, '') ORDER BY h.name LIMIT ?2";
+
+static const char s_sql_host_get[] = S_HOST_COLUMNS " WHERE h.name = ?1";
+
+static const char s_sql_host_hugepages[] =
+    "SELECT size_kb, total, free FROM hugepages"
+    " WHERE host_id = (SELECT id FROM hosts WHERE name = ?1)"
+    " ORDER BY size_kb";
+
+static const char s_sql_pfs_list[] =
+    "SELECT h.name, p.pci_addr, p.ifname, p.driver, p.vf_driver,"
+    " p.vendor_id, p.device_id, p.numa_node, p.link_speed, p.link_up,"
+    " p.total_vfs, p.num_vfs, p.note, p.state,"
+    " (SELECT count(*) FROM vfs INDEXED BY vfs_pf_state"
+    "  WHERE vfs.pf_id = p.id),"
+    " (SELECT count(*) FROM vfs INDEXED BY vfs_pf_state"
+    "  WHERE vfs.pf_id = p.id AND vfs.state = 'free')"
+    " FROM hosts h CROSS JOIN pfs p ON p.host_id = h.id"
+    " WHERE h.name BETWEEN coalesce(?2, ?1, '') AND coalesce(?1, x'ff')"
+    " AND (?2 IS NULL OR h.name > ?2 OR p.pci_addr > ?3)"
+    " ORDER BY h.name, p.pci_addr LIMIT ?4";
+
+/* Everything but the state filter, shared by both VF listings. */
+#define S_VF_COLUMNS                                                           \
+    "SELECT h.name, p.pci_addr, p.ifname, v.idx, v.pci_addr,"                  \
+    " v.iommu_group, v.iommu_isolated, v.driver, v.mac, v.vlan, v.qos,"        \
+    " v.vlan_proto, v.spoofchk, v.trust, v.link_state, v.min_tx_rate,"         \
+    " v.max_tx_rate, v.settings_known, v.in_use, v.note, v.state,"             \
+    " (SELECT vms.name FROM vm_nics JOIN vms ON vms.id = vm_nics.vm_id"        \
+    "  WHERE vm_nics.vf_id = v.id)"                                            \
+    " FROM hosts h CROSS JOIN pfs p ON p.host_id = h.id"
+#define S_VF_WHERE                                                             \
+    " WHERE h.name BETWEEN coalesce(?4, ?1, '') AND coalesce(?1, x'ff')"       \
+    " AND p.pci_addr BETWEEN coalesce(?2, '') AND coalesce(?2, x'ff')"         \
+    " AND (?4 IS NULL OR h.name > ?4 OR p.pci_addr >= ?5)"                     \
+    " AND (?4 IS NULL OR h.name > ?4 OR p.pci_addr > ?5 OR v.idx > ?6)"        \
+    " ORDER BY h.name, p.pci_addr, v.idx LIMIT ?7"
+
+/* Any state: a PF's VFs by (pf_id, idx), the UNIQUE constraint's index. */
+static const char s_sql_vfs_list[] =
+    S_VF_COLUMNS " CROSS JOIN vfs v ON v.pf_id = p.id" S_VF_WHERE;
+
+/* One state: a PF's VFs in that state, still in index order. */
+static const char s_sql_vfs_list_state[] =
+    S_VF_COLUMNS " CROSS JOIN vfs v INDEXED BY vfs_pf_state"
+                 " ON v.pf_id = p.id AND v.state = ?3" S_VF_WHERE;
+
+/* The newest `limit` events (walking ids down from the newest, so a limit
+ * bounds the walk), handed out oldest first. */
+static const char s_sql_events_list[] =
+    "SELECT id, at, kind, host, message FROM"
+    " (SELECT * FROM events WHERE at >= ?1 ORDER BY id DESC LIMIT ?2)"
+    " ORDER BY id";
+
+/* Events after a known id, oldest first: a range of the rowid. */
+static const char s_sql_events_after[] =
+    "SELECT id, at, kind, host, message FROM events"
+    " WHERE id > ?1 AND at >= ?2 ORDER BY id LIMIT ?3";
+
+const db_query_t db_queries[] = {
+    {"summary", s_sql_summary},
+    {"hosts_list", s_sql_hosts_list},
+    {"host_get", s_sql_host_get},
+    {"host_hugepages", s_sql_host_hugepages},
+    {"pfs_list", s_sql_pfs_list},
+    {"vfs_list", s_sql_vfs_list},
+    {"vfs_list_state", s_sql_vfs_list_state},
+    {"events_list", s_sql_events_list},
+    {"events_after", s_sql_events_after},
+};
+const int db_query_count = (int)(sizeof(db_queries) / sizeof(db_queries[0]));
+
 /* The text of a column, for the state parsers ("" for NULL). */
 static const char *s_text(sqlite3_stmt *stmt, int col)
 {
@@ -45,19 +167,7 @@ static int s_query(db_t *self, sqlite3_stmt *stmt, const char *what,
 
 int db_summary(db_t *self, db_summary_t *out, db_err_t *err)
 {
-    static const char sql[] =
-        "SELECT (SELECT count(*) FROM hosts),"
-        " (SELECT count(*) FROM hosts WHERE state = 'ready'),"
-        " (SELECT count(*) FROM hosts WHERE state = 'down'),"
-        " (SELECT count(*) FROM pfs),"
-        " (SELECT count(*) FROM vfs),"
-        " (SELECT count(*) FROM vfs WHERE state = 'free'),"
-        " (SELECT count(*) FROM vfs WHERE state = 'reserved'),"
-        " (SELECT count(*) FROM vfs WHERE state = 'assigned'),"
-        " (SELECT count(*) FROM vfs WHERE state = 'broken'),"
-        " (SELECT count(*) FROM vfs WHERE state = 'missing'),"
-        " (SELECT count(*) FROM vms)";
-    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    sqlite3_stmt *stmt = db_stmt(self, s_sql_summary, err);
     if (!stmt)
         return -1;
     int rc = sqlite3_step(stmt);
@@ -75,19 +185,6 @@ int db_summary(db_t *self, db_summary_t *out, db_err_t *err)
     sqlite3_reset(stmt);
     return rc == SQLITE_ROW ? 0 : -1;
 }
-
-/* Columns shared by the host listing and the host lookup. */
-#define S_HOST_COLUMNS                                                         \
-    "SELECT h.name, h.state, h.cordoned, h.first_seen, h.last_seen,"           \
-    " h.generation, h.boot_id, h.agent_version, h.proto_version, h.kernel,"    \
-    " h.cpu_virt, h.iommu_ready, h.iommu_units, h.iommu_groups,"               \
-    " h.iommu_cmdline, h.iommu_reasons, h.mem_total_kb, h.mem_available_kb,"   \
-    " (SELECT count(*) FROM pfs WHERE pfs.host_id = h.id),"                    \
-    " (SELECT count(*) FROM vfs JOIN pfs ON pfs.id = vfs.pf_id"                \
-    "  WHERE pfs.host_id = h.id),"                                             \
-    " (SELECT count(*) FROM vfs JOIN pfs ON pfs.id = vfs.pf_id"                \
-    "  WHERE pfs.host_id = h.id AND vfs.state = 'free')"                       \
-    " FROM hosts h"
 
 static void s_host_row(sqlite3_stmt *stmt, db_host_row_t *row)
 {
@@ -127,9 +224,7 @@ static int s_host_each(sqlite3_stmt *stmt, void *cb, void *arg)
 int db_hosts_list(db_t *self, const db_page_t *page, db_host_cb *cb, void *arg,
                   db_err_t *err)
 {
-    static const char sql[] = S_HOST_COLUMNS
-        " WHERE ?1 IS NULL OR h.name > ?1 ORDER BY h.name LIMIT ?2";
-    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    sqlite3_stmt *stmt = db_stmt(self, s_sql_hosts_list, err);
     if (!stmt)
         return -1;
     if (page && page->host)
@@ -147,8 +242,7 @@ static int s_host_copy(const db_host_row_t *row, void *arg)
 
 int db_host_get(db_t *self, const char *name, db_host_row_t *out, db_err_t *err)
 {
-    static const char sql[] = S_HOST_COLUMNS " WHERE h.name = ?1";
-    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    sqlite3_stmt *stmt = db_stmt(self, s_sql_host_get, err);
     if (!stmt)
         return -1;
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
@@ -176,11 +270,7 @@ static int s_hugepages_each(sqlite3_stmt *stmt, void *cb, void *arg)
 int db_host_hugepages(db_t *self, const char *name, db_hugepages_cb *cb,
                       void *arg, db_err_t *err)
 {
-    static const char sql[] =
-        "SELECT size_kb, total, free FROM hugepages"
-        " WHERE host_id = (SELECT id FROM hosts WHERE name = ?1)"
-        " ORDER BY size_kb";
-    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    sqlite3_stmt *stmt = db_stmt(self, s_sql_host_hugepages, err);
     if (!stmt)
         return -1;
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
@@ -214,18 +304,7 @@ static int s_pf_each(sqlite3_stmt *stmt, void *cb, void *arg)
 int db_pfs_list(db_t *self, const char *host, const db_page_t *page,
                 db_pf_cb *cb, void *arg, db_err_t *err)
 {
-    static const char sql[] =
-        "SELECT h.name, p.pci_addr, p.ifname, p.driver, p.vf_driver,"
-        " p.vendor_id, p.device_id, p.numa_node, p.link_speed, p.link_up,"
-        " p.total_vfs, p.num_vfs, p.note, p.state,"
-        " (SELECT count(*) FROM vfs WHERE vfs.pf_id = p.id),"
-        " (SELECT count(*) FROM vfs WHERE vfs.pf_id = p.id"
-        "  AND vfs.state = 'free')"
-        " FROM pfs p JOIN hosts h ON h.id = p.host_id"
-        " WHERE (?1 IS NULL OR h.name = ?1)"
-        " AND (?2 IS NULL OR (h.name, p.pci_addr) > (?2, ?3))"
-        " ORDER BY h.name, p.pci_addr LIMIT ?4";
-    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    sqlite3_stmt *stmt = db_stmt(self, s_sql_pfs_list, err);
     if (!stmt)
         return -1;
     if (host)
@@ -270,27 +349,18 @@ static int s_vf_each(sqlite3_stmt *stmt, void *cb, void *arg)
 int db_vfs_list(db_t *self, const db_vf_filter_t *filter, const db_page_t *page,
                 db_vf_cb *cb, void *arg, db_err_t *err)
 {
-    static const char sql[] =
-        "SELECT h.name, p.pci_addr, p.ifname, v.idx, v.pci_addr,"
-        " v.iommu_group, v.iommu_isolated, v.driver, v.mac, v.vlan, v.qos,"
-        " v.vlan_proto, v.spoofchk, v.trust, v.link_state, v.min_tx_rate,"
-        " v.max_tx_rate, v.settings_known, v.in_use, v.note, v.state,"
-        " (SELECT vms.name FROM vm_nics JOIN vms ON vms.id = vm_nics.vm_id"
-        "  WHERE vm_nics.vf_id = v.id)"
-        " FROM vfs v JOIN pfs p ON p.id = v.pf_id"
-        " JOIN hosts h ON h.id = p.host_id"
-        " WHERE (?1 IS NULL OR h.name = ?1) AND (?2 IS NULL OR p.pci_addr = ?2)"
-        " AND (?3 IS NULL OR v.state = ?3)"
-        " AND (?4 IS NULL OR (h.name, p.pci_addr, v.idx) > (?4, ?5, ?6))"
-        " ORDER BY h.name, p.pci_addr, v.idx LIMIT ?7";
-    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    /* The state filter picks the statement: each walks hosts, PFs and VFs
+     * in listing order through an index that matches it. */
+    bool by_state = filter && filter->by_state;
+    sqlite3_stmt *stmt =
+        db_stmt(self, by_state ? s_sql_vfs_list_state : s_sql_vfs_list, err);
     if (!stmt)
         return -1;
     if (filter && filter->host)
         sqlite3_bind_text(stmt, 1, filter->host, -1, SQLITE_STATIC);
     if (filter && filter->pf)
         sqlite3_bind_text(stmt, 2, filter->pf, -1, SQLITE_STATIC);
-    if (filter && filter->by_state)
+    if (by_state)
         sqlite3_bind_text(stmt, 3, db_vf_state_name(filter->state), -1,
                           SQLITE_STATIC);
     if (page && page->host) {
@@ -317,12 +387,7 @@ static int s_event_each(sqlite3_stmt *stmt, void *cb, void *arg)
 int db_events_list(db_t *self, int64_t since_ms, int64_t limit, db_event_cb *cb,
                    void *arg, db_err_t *err)
 {
-    /* The newest `limit` events, handed out oldest first. */
-    static const char sql[] =
-        "SELECT id, at, kind, host, message FROM"
-        " (SELECT * FROM events WHERE at >= ?1 ORDER BY id DESC LIMIT ?2)"
-        " ORDER BY id";
-    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    sqlite3_stmt *stmt = db_stmt(self, s_sql_events_list, err);
     if (!stmt)
         return -1;
     sqlite3_bind_int64(stmt, 1, since_ms);
@@ -334,10 +399,7 @@ int db_events_list(db_t *self, int64_t since_ms, int64_t limit, db_event_cb *cb,
 int db_events_after(db_t *self, int64_t after_id, int64_t since_ms,
                     int64_t limit, db_event_cb *cb, void *arg, db_err_t *err)
 {
-    static const char sql[] =
-        "SELECT id, at, kind, host, message FROM events"
-        " WHERE id > ?1 AND at >= ?2 ORDER BY id LIMIT ?3";
-    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    sqlite3_stmt *stmt = db_stmt(self, s_sql_events_after, err);
     if (!stmt)
         return -1;
     sqlite3_bind_int64(stmt, 1, after_id);

@@ -162,9 +162,20 @@ static const char s_v2[] =
     "CREATE INDEX vfs_state ON vfs(state);"
     "CREATE INDEX vm_nics_vm ON vm_nics(vm_id);";
 
+/* Version 3: the index that keeps the admin listings linear in the rows
+ * they return. Counting a PF's free VFs through vfs_state walked every free
+ * VF in the cluster once per host or PF listed (quadratic: 2.5 s for 500
+ * hosts); vfs(pf_id, state, idx) answers "this PF's VFs in this state" in
+ * index order, covering both the per-PF counts and the state-filtered VF
+ * listing. The ingest UPDATE of a VF sets none of its columns, so re-reports
+ * do not maintain it. */
+static const char s_v3[] =
+    "CREATE INDEX vfs_pf_state ON vfs(pf_id, state, idx);";
+
 const db_migration_t db_migrations[] = {
     {1, s_v1},
     {2, s_v2},
+    {3, s_v3},
 };
 const int db_migration_count =
     (int)(sizeof(db_migrations) / sizeof(db_migrations[0]));

@@ -1,6 +1,7 @@
 /* test_db_faults.c - failure injection for the inventory database: every
- * SQLite allocation of a full inventory replace and of a delta fails in
- * turn; each failure must be reported and leave the stored state intact. */
+ * SQLite allocation of a full inventory replace, of a delta and of opening
+ * and migrating a file fails in turn; each failure must be reported and
+ * leave the stored state intact. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -192,10 +193,73 @@ static void test_every_allocation_failure_is_clean(void **state)
     rmdir(dir);
 }
 
+static int s_raw_int(const char *path, const char *sql)
+{
+    sqlite3 *raw = NULL;
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(raw, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    int value = sqlite3_column_int(stmt, 0);
+    sqlite3_finalize(stmt);
+    sqlite3_close(raw);
+    return value;
+}
+
+/* Opening a file of the previous schema version migrates it; a failure at
+ * any point of that leaves the file at the previous version, whole, and
+ * the next open migrates it. */
+static void test_migration_allocation_failure_is_clean(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/vfleet-test-faults.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[64];
+    snprintf(path, sizeof(path), "%s/vfleet.db", dir);
+    db_err_t err;
+    db_t *db = db_open_version(path, DB_SCHEMA_VERSION - 1, &err);
+    assert_non_null(db);
+    vfp_hello_t hello = {.hostname = "h1"};
+    assert_int_equal(db_host_hello(db, &hello, 1, 1, NULL, &err), 0);
+    vfp_inventory_t *inv = s_inventory(1, 10, 4);
+    assert_int_equal(db_inventory_replace(db, "h1", inv, 2, &err), 0);
+    db_destroy(&db);
+
+    int failures = 0;
+    for (long fail_at = 1;; fail_at++) {
+        s_arm(fail_at);
+        db = db_open(path, &err);
+        s_arm(0);
+        if (db)
+            break;
+        failures++;
+        assert_true(strlen(err.text) > 0);
+        assert_int_equal(s_raw_int(path, "PRAGMA user_version"),
+                         DB_SCHEMA_VERSION - 1);
+        assert_int_equal(s_raw_int(path, "SELECT count(*) FROM sqlite_master"
+                                         " WHERE name = 'vfs_pf_state'"),
+                         0);
+    }
+    assert_true(failures > 20);
+    assert_int_equal(db_schema_version(db), DB_SCHEMA_VERSION);
+    s_assert_state(db, 1, 8, 10);
+
+    s_inventory_free(&inv);
+    db_destroy(&db);
+    const char *suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < 3; i++) {
+        char file[96];
+        snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
+        unlink(file);
+    }
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_allocation_failure_is_clean),
+        cmocka_unit_test(test_migration_allocation_failure_is_clean),
     };
     return cmocka_run_group_tests(tests, s_setup_allocator, NULL);
 }
