@@ -1172,6 +1172,46 @@ int vfp_encode(const vfp_msg_t *msg, uint8_t **data_p, size_t *size_p,
     return 0;
 }
 
+/* Reads and checks the 8-byte header in the order PROTOCOL.md section 6
+ * gives: signature, version, size, message id, request id. */
+static int s_header(s_ctx_t *c, uint8_t *version, uint8_t *id,
+                    uint32_t *request_id)
+{
+    uint16_t signature = 0;
+    S_TRY(s_u16(c, "header.signature", &signature));
+    if (signature != VFP_SIGNATURE) {
+        s_fail(c, "header.signature", "0x%04x is not 0x%04x", signature,
+               VFP_SIGNATURE);
+        return -1;
+    }
+    S_TRY(s_u8(c, "header.version", version));
+    c->err->peer_version = *version;
+    /* The version is checked before the size and the id: a newer version
+     * may have other limits, and message ids this build has never heard of
+     * (PROTOCOL.md, "Decoding rules"). */
+    if (!s_version_supported(*version)) {
+        s_fail(c, "header.version",
+               "version %u is not supported (this build speaks %d..%d)",
+               *version, VFP_VERSION_MIN, VFP_VERSION);
+        c->err->code = VFP_ERR_VERSION;
+        return -1;
+    }
+    if (c->size > VFP_MSG_MAX) {
+        s_fail(c, "message", "%zu bytes exceed the limit of %u", c->size,
+               VFP_MSG_MAX);
+        return -1;
+    }
+    S_TRY(s_u8(c, "header.msg_id", id));
+    if (!s_id_valid(*id)) {
+        s_fail(c, "header.msg_id", "unknown message id %u", *id);
+        return -1;
+    }
+    S_TRY(s_u32(c, "header.request_id", request_id));
+    return 0;
+malformed:
+    return -1;
+}
+
 vfp_msg_t *vfp_decode(const uint8_t *data, size_t size, vfp_decode_error_t *err)
 {
     vfp_decode_error_t scratch;
@@ -1187,38 +1227,9 @@ vfp_msg_t *vfp_decode(const uint8_t *data, size_t size, vfp_decode_error_t *err)
     c.err->peer_header =
         vfp_peek_header(data, size, &c.err->peer_version, &c.err->peer_msg_id,
                         &c.err->peer_request_id) == 0;
-    uint16_t signature = 0;
     uint8_t version = 0, id = 0;
     uint32_t request_id = 0;
-    S_TRY(s_u16(&c, "header.signature", &signature));
-    if (signature != VFP_SIGNATURE) {
-        s_fail(&c, "header.signature", "0x%04x is not 0x%04x", signature,
-               VFP_SIGNATURE);
-        goto malformed;
-    }
-    S_TRY(s_u8(&c, "header.version", &version));
-    c.err->peer_version = version;
-    /* The version is checked before the size and the id: a newer version
-     * may have other limits, and message ids this build has never heard of
-     * (PROTOCOL.md, "Decoding rules"). */
-    if (!s_version_supported(version)) {
-        s_fail(&c, "header.version",
-               "version %u is not supported (this build speaks %d..%d)",
-               version, VFP_VERSION_MIN, VFP_VERSION);
-        c.err->code = VFP_ERR_VERSION;
-        goto malformed;
-    }
-    if (size > VFP_MSG_MAX) {
-        s_fail(&c, "message", "%zu bytes exceed the limit of %u", size,
-               VFP_MSG_MAX);
-        goto malformed;
-    }
-    S_TRY(s_u8(&c, "header.msg_id", &id));
-    if (!s_id_valid(id)) {
-        s_fail(&c, "header.msg_id", "unknown message id %u", id);
-        goto malformed;
-    }
-    S_TRY(s_u32(&c, "header.request_id", &request_id));
+    S_TRY(s_header(&c, &version, &id, &request_id));
     msg = vfp_msg_new((vfp_id_t)id);
     msg->version = version;
     msg->request_id = request_id;
