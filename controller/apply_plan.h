@@ -5,7 +5,7 @@
  * Pure: no database, no sockets, no clock. The rollout and placement pass in
  * what they know; the same inputs always give the same APPLY, byte for byte.
  *
- * Rules (what POLICY.md says in "Applying a policy"):
+ * Rules:
  *
  * - Host groups. Every host group whose hosts/labels select the host
  *   (policy_host_group_selects) configures it. A host no group selects gets
@@ -90,7 +90,8 @@ typedef struct apply_plan_t apply_plan_t;
 
 /* Plans one host. source names the policy in conflict lines (its file name,
  * or "revision N"). Never returns NULL; asserts when memory runs out. The
- * plan keeps pointers into policy (network names): destroy it first. */
+ * plan keeps pointers into policy and host->inventory: destroy it before
+ * them. */
 apply_plan_t *apply_plan_new(const policy_t *policy, const char *source,
                              const apply_plan_host_t *host);
 void apply_plan_destroy(apply_plan_t **self_p);

@@ -29,13 +29,13 @@ static policy_t *s_parse(const char *text)
     return policy;
 }
 
-/* An inventory of up to 4 PFs, added with s_add_pf. */
+/* An inventory of up to 32 PFs, added with s_add_pf. */
 static vfp_inventory_t *s_inventory(const char *hostname)
 {
     vfp_inventory_t *inv = calloc(1, sizeof *inv);
     assert_non_null(inv);
     snprintf(inv->host.hostname, sizeof inv->host.hostname, "%s", hostname);
-    inv->pfs = calloc(4, sizeof *inv->pfs);
+    inv->pfs = calloc(32, sizeof *inv->pfs);
     assert_non_null(inv->pfs);
     return inv;
 }
@@ -43,7 +43,7 @@ static vfp_inventory_t *s_inventory(const char *hostname)
 static void s_add_pf(vfp_inventory_t *inv, const char *pci, const char *ifname,
                      const char *driver, uint16_t total_vfs, uint16_t num_vfs)
 {
-    assert_true(inv->pf_count < 4);
+    assert_true(inv->pf_count < 32);
     vfp_pf_t *pf = &inv->pfs[inv->pf_count++];
     snprintf(pf->pci_addr, sizeof pf->pci_addr, "%s", pci);
     snprintf(pf->ifname, sizeof pf->ifname, "%s", ifname);
@@ -409,6 +409,42 @@ static void test_conflict_vfs_over_total_vfs(void **state)
         "the PF's total_vfs 7",
         "p.yaml:6:9: host h1: pf 0000:3b:00.2 (ens1f2): vfs 8 is more than "
         "the PF's total_vfs 0",
+        NULL};
+    s_assert_conflicts(plan, want);
+    apply_plan_destroy(&plan);
+    s_inventory_free(&inv);
+    policy_destroy(&policy);
+}
+
+static void test_conflict_apply_limits(void **state)
+{
+    (void)state;
+    policy_t *policy = s_parse("version: 1\n"
+                               "host_groups:\n"
+                               "  - name: g\n"
+                               "    hosts: [h1]\n"
+                               "    pfs:\n"
+                               "      - driver: ice\n"
+                               "        vfs: 1024\n");
+    vfp_inventory_t *inv = s_inventory("h1");
+    for (int i = 0; i < 16; i++) {
+        char pci[16], ifname[16];
+        snprintf(pci, sizeof pci, "0000:%02x:00.0", 0x10 + i);
+        snprintf(ifname, sizeof ifname, "ens%d", i);
+        s_add_pf(inv, pci, ifname, "ice", 1024, 0);
+    }
+    /* 16 PFs of 1024 VFs: exactly what one APPLY can carry. */
+    apply_plan_t *plan = s_plan(policy, "h1", inv);
+    assert_int_equal(s_valid_apply(plan)->vf_count, 16384);
+    apply_plan_destroy(&plan);
+    /* One more is refused, and so is a PF without a PCI address. */
+    s_add_pf(inv, "", "ens99", "ice", 1024, 0);
+    plan = s_plan(policy, "h1", inv);
+    const char *const want[] = {
+        "p.yaml:6:9: host h1: pf (none) (ens99): the PF has no PCI address "
+        "to name it by",
+        "p.yaml: host h1: the PFs would have 17408 VFs, over the 16384 one "
+        "APPLY can set",
         NULL};
     s_assert_conflicts(plan, want);
     apply_plan_destroy(&plan);
@@ -810,6 +846,7 @@ int main(void)
         cmocka_unit_test(test_conflict_driver_and_ifname_give_different_vfs),
         cmocka_unit_test(test_conflict_selector_matches_nothing),
         cmocka_unit_test(test_conflict_vfs_over_total_vfs),
+        cmocka_unit_test(test_conflict_apply_limits),
         cmocka_unit_test(test_held_vf_gets_network_settings_and_mac),
         cmocka_unit_test(test_conflict_held_vfs),
         cmocka_unit_test(test_conflict_vf_count_change_under_a_vm),
