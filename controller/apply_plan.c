@@ -251,19 +251,24 @@ static void s_check_held_network(s_ctx_t *c, const s_pf_plan_t *plan,
                                  const apply_plan_held_vf_t *held)
 {
     const vfp_pf_t *pf = plan->pf;
-    if (!policy_network_find(c->policy, held->network)) {
+    const policy_network_t *net = policy_network_find(c->policy, held->network);
+    if (!net) {
         s_conflict(c, NULL, pf->pci_addr, pf->ifname,
                    "vf %u of vm %s is on network %s, which the policy does "
                    "not define",
                    held->index, held->vm, held->network);
         return;
     }
-    if (!bsearch(&held->network, plan->networks, plan->network_count,
-                 sizeof(char *), s_strcmp_p))
-        s_conflict(c, &plan->entry->pos, pf->pci_addr, pf->ifname,
-                   "vf %u of vm %s is on network %s, which host group %s "
-                   "does not give this PF",
-                   held->index, held->vm, held->network, plan->group->name);
+    if (bsearch(&held->network, plan->networks, plan->network_count,
+                sizeof(char *), s_strcmp_p))
+        return;
+    char defined[512];
+    s_pos_format(c, &net->pos, defined, sizeof defined);
+    s_conflict(c, &plan->entry->pos, pf->pci_addr, pf->ifname,
+               "vf %u of vm %s is on network %s, which host group %s does "
+               "not give this PF (network at %s)",
+               held->index, held->vm, held->network, plan->group->name,
+               defined);
 }
 
 static void s_check_held_vf(s_ctx_t *c, const apply_plan_held_vf_t *held)

@@ -572,7 +572,8 @@ static void test_conflict_held_vfs(void **state)
     apply_plan_t *plan = apply_plan_new(policy, "p.yaml", &host);
     const char *const want[] = {
         "p.yaml:22:9: host h1: pf 0000:3b:00.0 (ens1f0): vf 0 of vm a is on "
-        "network spare, which host group g does not give this PF",
+        "network spare, which host group g does not give this PF (network at "
+        "p.yaml:17:5)",
         "p.yaml: host h1: pf 0000:3b:00.0 (ens1f0): vf 1 of vm b is on "
         "network nosuch, which the policy does not define",
         "p.yaml:22:9: host h1: pf 0000:3b:00.0 (ens1f0): vf 4 of vm c is "
