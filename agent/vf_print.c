@@ -7,26 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vf_writer.h"
+
 const char *vf_print_word(uint16_t bit)
 {
-    switch (bit) {
-    case VFP_SET_MAC:
-        return "mac";
-    case VFP_SET_VLAN:
-        return "vlan";
-    case VFP_SET_SPOOFCHK:
-        return "spoofchk";
-    case VFP_SET_TRUST:
-        return "trust";
-    case VFP_SET_LINK_STATE:
+    /* iproute2 spells with a dash the one word the protocol spells with an
+     * underscore; every other word is the RESULT attribute name. */
+    if (bit == VFP_SET_LINK_STATE)
         return "link-state";
-    case VFP_SET_RATE:
-        return "rate";
-    case VFP_SET_MTU:
-        return "mtu";
-    default:
-        return "attribute";
-    }
+    const char *name = vf_writer_attr_name(bit);
+    return name ? name : "attribute";
 }
 
 /* ", " before every printed setting but the first. */
