@@ -36,6 +36,22 @@ def fail(msg):
     raise SystemExit(1)
 
 
+def kill_if_running(proc):
+    """Kills proc (a Popen) unless it has exited, and reaps it."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def run(main, work):
+    """Runs main in a fresh, empty work directory and exits with what it
+    returns."""
+    if os.path.exists(work):
+        shutil.rmtree(work)
+    os.makedirs(work)
+    sys.exit(main())
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -313,9 +329,7 @@ def main():
         if rc != 0:
             fail("agent exited %d on SIGTERM" % rc)
     finally:
-        if agent.poll() is None:
-            agent.kill()
-            agent.wait()
+        kill_if_running(agent)
         if peer.proc.poll() is None:
             peer.stop()
         log.close()
@@ -325,7 +339,4 @@ def main():
 
 
 if __name__ == "__main__":
-    if os.path.exists(WORK):
-        shutil.rmtree(WORK)
-    os.makedirs(WORK)
-    sys.exit(main())
+    run(main, WORK)
