@@ -206,6 +206,19 @@ static void s_read_group(s_scan_t *scan, const char *vfdir, vfp_vf_t *vf)
     sysfs_attr_names_free(&names);
 }
 
+/* A driver read from a link that no longer resolves (the driver unbound
+ * while we scanned) is noted and dropped. */
+static void s_drop_dangling_driver(const char *dir, char *driver, char *note,
+                                   size_t notelen)
+{
+    if (sysfs_attr_exists(dir, "driver"))
+        return;
+    agent_text_note_append(
+        note, notelen,
+        "driver link to %s dangles (driver unbound during the scan?)", driver);
+    driver[0] = '\0';
+}
+
 static void s_read_vf(s_scan_t *scan, const char *pfdir, const vfp_pf_t *pf,
                       const char *link, vfp_vf_t *vf)
 {
@@ -233,13 +246,8 @@ static void s_read_vf(s_scan_t *scan, const char *pfdir, const vfp_pf_t *pf,
                                why, sizeof(why))) {
         if (!strstr(why, strerror(ENOENT)))
             agent_text_note_append(vf->note, sizeof(vf->note), "%s", why);
-    } else if (!sysfs_attr_exists(vfdir, "driver")) {
-        agent_text_note_append(
-            vf->note, sizeof(vf->note),
-            "driver link to %s dangles (driver unbound during the "
-            "scan?)",
-            vf->driver);
-        vf->driver[0] = '\0';
+    } else {
+        s_drop_dangling_driver(vfdir, vf->driver, vf->note, sizeof(vf->note));
     }
     /* The kernel links both ways; a VF that names another PF is stale. */
     char physfn[VFP_PCI_ADDR_MAX + 1];
@@ -389,13 +397,8 @@ static int s_read_pf_common(s_scan_t *scan, const char *dev, vfp_pf_t *pf,
                                    "no driver bound: VFs cannot be enabled");
         else
             agent_text_note_append(pf->note, sizeof(pf->note), "%s", why);
-    } else if (!sysfs_attr_exists(dev, "driver")) {
-        agent_text_note_append(
-            pf->note, sizeof(pf->note),
-            "driver link to %s dangles (driver unbound during the "
-            "scan?)",
-            pf->driver);
-        pf->driver[0] = '\0';
+    } else {
+        s_drop_dangling_driver(dev, pf->driver, pf->note, sizeof(pf->note));
     }
     s_read_netdev(dev, pf);
     if (pf->driver[0] && !pf->ifname[0])

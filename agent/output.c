@@ -79,6 +79,16 @@ static void s_push(output_t *self, const char *key, json_t *container)
     self->stack[self->depth++] = container;
 }
 
+/* Closes the innermost container, which must be of this type. */
+static void s_pop(output_t *self, json_type type)
+{
+    if (self->json) {
+        assert(self->depth > 0 &&
+               json_typeof(self->stack[self->depth - 1]) == type);
+        self->depth--;
+    }
+}
+
 void output_open_object(output_t *self, const char *key)
 {
     if (self->json)
@@ -87,10 +97,7 @@ void output_open_object(output_t *self, const char *key)
 
 void output_close_object(output_t *self)
 {
-    if (self->json) {
-        assert(self->depth > 0 && json_is_object(self->stack[self->depth - 1]));
-        self->depth--;
-    }
+    s_pop(self, JSON_OBJECT);
 }
 
 void output_open_array(output_t *self, const char *key)
@@ -101,10 +108,7 @@ void output_open_array(output_t *self, const char *key)
 
 void output_close_array(output_t *self)
 {
-    if (self->json) {
-        assert(self->depth > 0 && json_is_array(self->stack[self->depth - 1]));
-        self->depth--;
-    }
+    s_pop(self, JSON_ARRAY);
 }
 
 /* One value: json (reference stolen, NULL in table mode) into the JSON
