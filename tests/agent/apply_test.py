@@ -15,7 +15,6 @@ agent runs on.
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import session_test  # noqa: E402  (Peer, helpers, paths)
 from session_test import (AGENT, PEER, SRC, fail, free_port,  # noqa: E402
-                          kill_if_running, run)
+                          kill_if_running, run, terminate)
 
 WORK = os.path.join(os.environ["VFLEET_BINARY_DIR"], "tests", "agent",
                     "apply")
@@ -68,8 +67,7 @@ def start_agent(endpoint, tree, state, log_name):
 
 
 def stop_agent(agent, what):
-    agent.send_signal(signal.SIGTERM)
-    rc = agent.wait(timeout=5)
+    rc = terminate(agent)
     if rc != 0:
         fail("agent exited %d on SIGTERM (%s)" % (rc, what))
 

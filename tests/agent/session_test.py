@@ -36,6 +36,12 @@ def fail(msg):
     raise SystemExit(1)
 
 
+def terminate(proc):
+    """Stops proc (a Popen) with SIGTERM; returns its exit status."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=5)
+
+
 def kill_if_running(proc):
     """Kills proc (a Popen) unless it has exited, and reaps it."""
     if proc.poll() is None:
@@ -127,8 +133,7 @@ def check_backoff(sysfs, procfs):
         try:
             time.sleep(4.5)
         finally:
-            agent.send_signal(signal.SIGTERM)
-            rc = agent.wait(timeout=5)
+            rc = terminate(agent)
             peer.stop()
     if rc != 0:
         fail("agent exited %d on SIGTERM while reconnecting" % rc)
@@ -191,8 +196,7 @@ def check_errors_never_answered(sysfs, procfs):
             if agent.poll() is not None:
                 fail("agent died on ERRORs")
         finally:
-            agent.send_signal(signal.SIGTERM)
-            rc = agent.wait(timeout=5)
+            rc = terminate(agent)
             peer.stop()
     if rc != 0:
         fail("agent exited %d on SIGTERM after ERRORs" % rc)
@@ -324,8 +328,7 @@ def main():
             fail("no full re-send after reconnect: %s" % full)
         peer.wait_for("HEARTBEAT", 3)
 
-        agent.send_signal(signal.SIGTERM)
-        rc = agent.wait(timeout=5)
+        rc = terminate(agent)
         if rc != 0:
             fail("agent exited %d on SIGTERM" % rc)
     finally:
