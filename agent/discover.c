@@ -206,6 +206,19 @@ static void s_read_group(s_scan_t *scan, const char *vfdir, vfp_vf_t *vf)
     sysfs_attr_names_free(&names);
 }
 
+/* A driver read from a link that no longer resolves (the driver unbound
+ * while we scanned) is noted and dropped. */
+static void s_drop_dangling_driver(const char *dir, char *driver, char *note,
+                                   size_t notelen)
+{
+    if (sysfs_attr_exists(dir, "driver"))
+        return;
+    agent_text_note_append(
+        note, notelen,
+        "driver link to %s dangles (driver unbound during the scan?)", driver);
+    driver[0] = '\0';
+}
+
 static void s_read_vf(s_scan_t *scan, const char *pfdir, const vfp_pf_t *pf,
                       const char *link, vfp_vf_t *vf)
 {
@@ -233,13 +246,8 @@ static void s_read_vf(s_scan_t *scan, const char *pfdir, const vfp_pf_t *pf,
                                why, sizeof(why))) {
         if (!strstr(why, strerror(ENOENT)))
             agent_text_note_append(vf->note, sizeof(vf->note), "%s", why);
-    } else if (!sysfs_attr_exists(vfdir, "driver")) {
-        agent_text_note_append(
-            vf->note, sizeof(vf->note),
-            "driver link to %s dangles (driver unbound during the "
-            "scan?)",
-            vf->driver);
-        vf->driver[0] = '\0';
+    } else {
+        s_drop_dangling_driver(vfdir, vf->driver, vf->note, sizeof(vf->note));
     }
     /* The kernel links both ways; a VF that names another PF is stale. */
     char physfn[VFP_PCI_ADDR_MAX + 1];
@@ -389,13 +397,8 @@ static int s_read_pf_common(s_scan_t *scan, const char *dev, vfp_pf_t *pf,
                                    "no driver bound: VFs cannot be enabled");
         else
             agent_text_note_append(pf->note, sizeof(pf->note), "%s", why);
-    } else if (!sysfs_attr_exists(dev, "driver")) {
-        agent_text_note_append(
-            pf->note, sizeof(pf->note),
-            "driver link to %s dangles (driver unbound during the "
-            "scan?)",
-            pf->driver);
-        pf->driver[0] = '\0';
+    } else {
+        s_drop_dangling_driver(dev, pf->driver, pf->note, sizeof(pf->note));
     }
     s_read_netdev(dev, pf);
     if (pf->driver[0] && !pf->ifname[0])
@@ -404,21 +407,34 @@ static int s_read_pf_common(s_scan_t *scan, const char *dev, vfp_pf_t *pf,
     return 0;
 }
 
-static void s_scan_pci_pf(s_scan_t *scan, const char *dev, const char *addr)
+/* Adds the PF at addr (its device directory dev) and reads what every PF
+ * has into *pf_p. Returns 0, 1 when the list is full (warned), -1 when the
+ * device went away during the scan (noted on it). */
+static int s_pf_begin(s_scan_t *scan, const char *dev, const char *addr,
+                      bool pci, vfp_pf_t **pf_p)
 {
-    char why[256];
     vfp_pf_t *pf = s_pf_add(scan);
     if (!pf) {
         discover_warn(scan->warnings, "more than %d PFs: %s not reported",
                       VFP_PFS_MAX, addr);
-        return;
+        return 1;
     }
     agent_text_copy(pf->pci_addr, sizeof(pf->pci_addr), addr);
-    if (s_read_pf_common(scan, dev, pf, true)) {
+    if (s_read_pf_common(scan, dev, pf, pci)) {
         agent_text_note_append(pf->note, sizeof(pf->note),
                                "device disappeared during the scan");
-        return;
+        return -1;
     }
+    *pf_p = pf;
+    return 0;
+}
+
+static void s_scan_pci_pf(s_scan_t *scan, const char *dev, const char *addr)
+{
+    char why[256];
+    vfp_pf_t *pf;
+    if (s_pf_begin(scan, dev, addr, true, &pf) != 0)
+        return;
     unsigned long id;
     if (sysfs_attr_read_hex(dev, "vendor", UINT16_MAX, &id, why, sizeof(why)) ==
         0)
@@ -498,18 +514,12 @@ static void s_scan_netdev_parents(s_scan_t *scan)
         const char *busid = strrchr(real, '/') + 1;
         if (discover_find_pf(scan->inv, busid))
             continue;
-        vfp_pf_t *pf = s_pf_add(scan);
-        if (!pf) {
-            discover_warn(scan->warnings, "more than %d PFs: %s not reported",
-                          VFP_PFS_MAX, busid);
+        vfp_pf_t *pf;
+        int begun = s_pf_begin(scan, real, busid, false, &pf);
+        if (begun > 0)
             break;
-        }
-        agent_text_copy(pf->pci_addr, sizeof(pf->pci_addr), busid);
-        if (s_read_pf_common(scan, real, pf, false)) {
-            agent_text_note_append(pf->note, sizeof(pf->note),
-                                   "device disappeared during the scan");
+        if (begun < 0)
             continue;
-        }
         if (!sysfs_attr_exists(real, "sriov_totalvfs"))
             s_read_debugfs_limit(scan, pf);
         s_make_plain_vfs(pf);

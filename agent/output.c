@@ -79,6 +79,16 @@ static void s_push(output_t *self, const char *key, json_t *container)
     self->stack[self->depth++] = container;
 }
 
+/* Closes the innermost container, which must be of this type. */
+static void s_pop(output_t *self, json_type type)
+{
+    if (self->json) {
+        assert(self->depth > 0 &&
+               json_typeof(self->stack[self->depth - 1]) == type);
+        self->depth--;
+    }
+}
+
 void output_open_object(output_t *self, const char *key)
 {
     if (self->json)
@@ -87,10 +97,7 @@ void output_open_object(output_t *self, const char *key)
 
 void output_close_object(output_t *self)
 {
-    if (self->json) {
-        assert(self->depth > 0 && json_is_object(self->stack[self->depth - 1]));
-        self->depth--;
-    }
+    s_pop(self, JSON_OBJECT);
 }
 
 void output_open_array(output_t *self, const char *key)
@@ -101,54 +108,53 @@ void output_open_array(output_t *self, const char *key)
 
 void output_close_array(output_t *self)
 {
+    s_pop(self, JSON_ARRAY);
+}
+
+/* One value: json (reference stolen, NULL in table mode) into the JSON
+ * document, or the caller's format and value into the table. */
+static void s_value(output_t *self, const char *key, json_t *json,
+                    const char *fmt, ...)
+{
     if (self->json) {
-        assert(self->depth > 0 && json_is_array(self->stack[self->depth - 1]));
-        self->depth--;
+        s_add(self, key, json);
+        return;
     }
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(self->file, fmt, ap);
+    va_end(ap);
 }
 
 void output_string(output_t *self, output_kind_t kind, const char *key,
                    const char *fmt, const char *value)
 {
-    if (!s_wanted(self, kind))
-        return;
-    if (self->json)
-        s_add(self, key, json_string(value));
-    else
-        fprintf(self->file, fmt, value);
+    if (s_wanted(self, kind))
+        s_value(self, key, self->json ? json_string(value) : NULL, fmt, value);
 }
 
 void output_uint(output_t *self, output_kind_t kind, const char *key,
                  const char *fmt, uint64_t value)
 {
-    if (!s_wanted(self, kind))
-        return;
-    if (self->json)
-        s_add(self, key, json_integer((json_int_t)value));
-    else
-        fprintf(self->file, fmt, value);
+    if (s_wanted(self, kind))
+        s_value(self, key, self->json ? json_integer((json_int_t)value) : NULL,
+                fmt, value);
 }
 
 void output_int(output_t *self, output_kind_t kind, const char *key,
                 const char *fmt, int64_t value)
 {
-    if (!s_wanted(self, kind))
-        return;
-    if (self->json)
-        s_add(self, key, json_integer((json_int_t)value));
-    else
-        fprintf(self->file, fmt, value);
+    if (s_wanted(self, kind))
+        s_value(self, key, self->json ? json_integer((json_int_t)value) : NULL,
+                fmt, value);
 }
 
 void output_bool(output_t *self, output_kind_t kind, const char *key,
                  const char *fmt, bool value)
 {
-    if (!s_wanted(self, kind))
-        return;
-    if (self->json)
-        s_add(self, key, json_boolean(value));
-    else
-        fprintf(self->file, fmt, value ? "yes" : "no");
+    if (s_wanted(self, kind))
+        s_value(self, key, self->json ? json_boolean(value) : NULL, fmt,
+                value ? "yes" : "no");
 }
 
 void output_text(output_t *self, const char *fmt, ...)

@@ -7,26 +7,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vf_writer.h"
+
 const char *vf_print_word(uint16_t bit)
 {
-    switch (bit) {
-    case VFP_SET_MAC:
-        return "mac";
-    case VFP_SET_VLAN:
-        return "vlan";
-    case VFP_SET_SPOOFCHK:
-        return "spoofchk";
-    case VFP_SET_TRUST:
-        return "trust";
-    case VFP_SET_LINK_STATE:
+    /* iproute2 spells with a dash the one word the protocol spells with an
+     * underscore; every other word is the RESULT attribute name. */
+    if (bit == VFP_SET_LINK_STATE)
         return "link-state";
-    case VFP_SET_RATE:
-        return "rate";
-    case VFP_SET_MTU:
-        return "mtu";
-    default:
-        return "attribute";
-    }
+    const char *name = vf_writer_attr_name(bit);
+    return name ? name : "attribute";
 }
 
 /* ", " before every printed setting but the first. */
@@ -35,6 +25,14 @@ static const char *s_sep(bool *first)
     const char *sep = *first ? "" : ", ";
     *first = false;
     return sep;
+}
+
+/* A setting with one word of value, after its separator. */
+static void s_print_word(output_t *out, bool *first, const char *key,
+                         const char *fmt, const char *value)
+{
+    output_text(out, "%s", s_sep(first));
+    output_string(out, OUTPUT_ANY, key, fmt, value);
 }
 
 static void s_print_vlan(output_t *out, const vfp_vf_t *vf, bool *first)
@@ -53,28 +51,20 @@ void vf_print_settings(output_t *out, const vfp_vf_t *vf, uint16_t bits)
 {
     char mac[18];
     bool first = true;
-    if (bits & VFP_SET_MAC) {
-        output_text(out, "%s", s_sep(&first));
-        output_string(out, OUTPUT_ANY, "mac", "mac %s",
-                      vfp_mac_format(vf->mac, mac));
-    }
+    if (bits & VFP_SET_MAC)
+        s_print_word(out, &first, "mac", "mac %s",
+                     vfp_mac_format(vf->mac, mac));
     if (bits & VFP_SET_VLAN)
         s_print_vlan(out, vf, &first);
-    if (bits & VFP_SET_SPOOFCHK) {
-        output_text(out, "%s", s_sep(&first));
-        output_string(out, OUTPUT_ANY, "spoofchk", "spoofchk %s",
-                      vfp_flag_name(vf->spoofchk));
-    }
-    if (bits & VFP_SET_TRUST) {
-        output_text(out, "%s", s_sep(&first));
-        output_string(out, OUTPUT_ANY, "trust", "trust %s",
-                      vfp_flag_name(vf->trust));
-    }
-    if (bits & VFP_SET_LINK_STATE) {
-        output_text(out, "%s", s_sep(&first));
-        output_string(out, OUTPUT_ANY, "link_state", "link-state %s",
-                      vfp_link_state_name(vf->link_state));
-    }
+    if (bits & VFP_SET_SPOOFCHK)
+        s_print_word(out, &first, "spoofchk", "spoofchk %s",
+                     vfp_flag_name(vf->spoofchk));
+    if (bits & VFP_SET_TRUST)
+        s_print_word(out, &first, "trust", "trust %s",
+                     vfp_flag_name(vf->trust));
+    if (bits & VFP_SET_LINK_STATE)
+        s_print_word(out, &first, "link_state", "link-state %s",
+                     vfp_link_state_name(vf->link_state));
     if (bits & VFP_SET_RATE) {
         output_text(out, "%s", s_sep(&first));
         output_uint(out, OUTPUT_ANY, "min_tx_rate", "min_tx_rate %" PRIu64,

@@ -90,13 +90,19 @@ int cli_next_option(cli_t *cli, int argc, char **argv,
     }
 }
 
+/* One "vfleetctl: " line on stderr. */
+static void s_verror(const char *fmt, va_list ap)
+{
+    fputs("vfleetctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("vfleetctl: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    s_verror(fmt, ap);
     va_end(ap);
 }
 
@@ -104,9 +110,7 @@ int cli_usage_error(const char *usage, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    fputs("vfleetctl: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    s_verror(fmt, ap);
     va_end(ap);
     fputs(usage, stderr);
     return CLI_EXIT_USAGE;

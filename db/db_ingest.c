@@ -424,19 +424,40 @@ static int s_host_report(db_t *self, int64_t host_id, uint64_t generation,
                              err);
 }
 
+/* A report's PFs are valid and the host it names, if any, is the
+ * session's: what ("inventory", "delta") names it in the error. */
+static int s_report_check(const vfp_pf_t *pfs, uint32_t pf_count,
+                          const char *what, const char *named, const char *host,
+                          db_err_t *err)
+{
+    if (db_inventory_check(pfs, pf_count, err) != 0)
+        return -1;
+    if (named && strcmp(named, host) != 0) {
+        db_errorf(err, DB_ERR_INVALID,
+                  "%s is for host \"%s\" but the session is \"%s\"", what,
+                  named, host);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_pfs_store(db_t *self, int64_t host_id, const vfp_pf_t *pfs,
+                       uint32_t pf_count, int64_t report_seq, db_err_t *err)
+{
+    for (uint32_t i = 0; i < pf_count; i++) {
+        if (s_pf_store(self, host_id, &pfs[i], report_seq, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 int db_inventory_replace(db_t *self, const char *host,
                          const vfp_inventory_t *inv, int64_t now_ms,
                          db_err_t *err)
 {
-    if (db_inventory_check(inv->pfs, inv->pf_count, err) != 0)
-        return -1;
-    if (strcmp(inv->host.hostname, host) != 0) {
-        db_errorf(err, DB_ERR_INVALID,
-                  "inventory is for host \"%s\" but the session is \"%s\"",
-                  inv->host.hostname, host);
-        return -1;
-    }
-    if (db_begin(self, err) != 0)
+    if (s_report_check(inv->pfs, inv->pf_count, "inventory", inv->host.hostname,
+                       host, err) != 0 ||
+        db_begin(self, err) != 0)
         return -1;
     int64_t host_id, report_seq = 0;
     if (s_host_lookup(self, host, &host_id, NULL, NULL, err) != 0 ||
@@ -444,11 +465,9 @@ int db_inventory_replace(db_t *self, const char *host,
                       err) != 0 ||
         s_host_facts(self, host_id, &inv->host, err) != 0)
         goto fail;
-    for (uint32_t i = 0; i < inv->pf_count; i++) {
-        if (s_pf_store(self, host_id, &inv->pfs[i], report_seq, err) != 0)
-            goto fail;
-    }
-    if (s_pfs_retire(self, host_id, NULL, report_seq, err) != 0)
+    if (s_pfs_store(self, host_id, inv->pfs, inv->pf_count, report_seq, err) !=
+            0 ||
+        s_pfs_retire(self, host_id, NULL, report_seq, err) != 0)
         goto fail;
     return db_commit(self, err);
 fail:
@@ -460,15 +479,10 @@ int db_inventory_apply_delta(db_t *self, const char *host,
                              const vfp_inventory_delta_t *delta, int64_t now_ms,
                              db_err_t *err)
 {
-    if (db_inventory_check(delta->pfs, delta->pf_count, err) != 0)
-        return -1;
-    if (delta->has_host && strcmp(delta->host.hostname, host) != 0) {
-        db_errorf(err, DB_ERR_INVALID,
-                  "delta is for host \"%s\" but the session is \"%s\"",
-                  delta->host.hostname, host);
-        return -1;
-    }
-    if (db_begin(self, err) != 0)
+    if (s_report_check(delta->pfs, delta->pf_count, "delta",
+                       delta->has_host ? delta->host.hostname : NULL, host,
+                       err) != 0 ||
+        db_begin(self, err) != 0)
         return -1;
     int64_t host_id, report_seq = 0;
     uint64_t generation = 0;
@@ -487,10 +501,9 @@ int db_inventory_apply_delta(db_t *self, const char *host,
         (delta->has_host &&
          s_host_facts(self, host_id, &delta->host, err) != 0))
         goto fail;
-    for (uint32_t i = 0; i < delta->pf_count; i++) {
-        if (s_pf_store(self, host_id, &delta->pfs[i], report_seq, err) != 0)
-            goto fail;
-    }
+    if (s_pfs_store(self, host_id, delta->pfs, delta->pf_count, report_seq,
+                    err) != 0)
+        goto fail;
     for (uint32_t i = 0; i < delta->removed_count; i++) {
         if (s_pfs_retire(self, host_id, delta->removed[i], report_seq, err) !=
             0)

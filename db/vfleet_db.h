@@ -159,10 +159,8 @@ typedef struct {
     int64_t pf_count, vf_count, vf_free;
 } db_host_row_t;
 
-typedef struct {
-    uint32_t size_kb;
-    uint64_t total, free;
-} db_hugepages_row_t;
+/* A stored hugepage pool is the pool as the agent reported it. */
+typedef vfp_hugepages_t db_hugepages_row_t;
 
 typedef struct {
     char host[VFP_HOSTNAME_MAX + 1];

@@ -15,16 +15,15 @@ agent runs on.
 
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import time
 
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import session_test  # noqa: E402  (Peer, fail, free_port, paths)
-from session_test import AGENT, PEER, SRC, fail, free_port  # noqa: E402
+import session_test  # noqa: E402  (Peer, helpers, paths)
+from session_test import (AGENT, PEER, SRC, fail, free_port,  # noqa: E402
+                          kill_if_running, run, terminate)
 
 WORK = os.path.join(os.environ["VFLEET_BINARY_DIR"], "tests", "agent",
                     "apply")
@@ -68,8 +67,7 @@ def start_agent(endpoint, tree, state, log_name):
 
 
 def stop_agent(agent, what):
-    agent.send_signal(signal.SIGTERM)
-    rc = agent.wait(timeout=5)
+    rc = terminate(agent)
     if rc != 0:
         fail("agent exited %d on SIGTERM (%s)" % (rc, what))
 
@@ -129,9 +127,7 @@ def check_fifo_and_revision_wrap(tree):
             fail("the agent sent ERROR: %s" % peer.lines())
         stop_agent(agent, "fifo and revision wrap")
     finally:
-        if agent.poll() is None:
-            agent.kill()
-            agent.wait()
+        kill_if_running(agent)
         peer.stop()
 
 
@@ -167,9 +163,7 @@ def main():
                  open(log_path).read())
         stop_agent(agent, "online")
     finally:
-        if agent.poll() is None:
-            agent.kill()
-            agent.wait()
+        kill_if_running(agent)
         peer.stop()
 
     # on disk: the state directory (0700) holds exactly revision 5
@@ -209,9 +203,7 @@ def main():
         wait_log(log_path, "apply revision 5: 6 items, 5 failed", 3)
         stop_agent(agent, "restart without controller")
     finally:
-        if agent.poll() is None:
-            agent.kill()
-            agent.wait()
+        kill_if_running(agent)
 
     # a truncated desired.vfp: moved aside with the reason, never reused
     size = os.path.getsize(stored)
@@ -230,9 +222,7 @@ def main():
             fail("a corrupt desired.vfp was applied")
         stop_agent(agent, "corrupt state")
     finally:
-        if agent.poll() is None:
-            agent.kill()
-            agent.wait()
+        kill_if_running(agent)
     if sorted(os.listdir(state)) != ["desired.vfp.corrupt"]:
         fail("after the corrupt start the state directory holds %s" %
              os.listdir(state))
@@ -244,7 +234,4 @@ def main():
 
 
 if __name__ == "__main__":
-    if os.path.exists(WORK):
-        shutil.rmtree(WORK)
-    os.makedirs(WORK)
-    sys.exit(main())
+    run(main, WORK)

@@ -36,6 +36,28 @@ def fail(msg):
     raise SystemExit(1)
 
 
+def terminate(proc):
+    """Stops proc (a Popen) with SIGTERM; returns its exit status."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=5)
+
+
+def kill_if_running(proc):
+    """Kills proc (a Popen) unless it has exited, and reaps it."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+
+
+def run(main, work):
+    """Runs main in a fresh, empty work directory and exits with what it
+    returns."""
+    if os.path.exists(work):
+        shutil.rmtree(work)
+    os.makedirs(work)
+    sys.exit(main())
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -111,8 +133,7 @@ def check_backoff(sysfs, procfs):
         try:
             time.sleep(4.5)
         finally:
-            agent.send_signal(signal.SIGTERM)
-            rc = agent.wait(timeout=5)
+            rc = terminate(agent)
             peer.stop()
     if rc != 0:
         fail("agent exited %d on SIGTERM while reconnecting" % rc)
@@ -175,8 +196,7 @@ def check_errors_never_answered(sysfs, procfs):
             if agent.poll() is not None:
                 fail("agent died on ERRORs")
         finally:
-            agent.send_signal(signal.SIGTERM)
-            rc = agent.wait(timeout=5)
+            rc = terminate(agent)
             peer.stop()
     if rc != 0:
         fail("agent exited %d on SIGTERM after ERRORs" % rc)
@@ -308,14 +328,11 @@ def main():
             fail("no full re-send after reconnect: %s" % full)
         peer.wait_for("HEARTBEAT", 3)
 
-        agent.send_signal(signal.SIGTERM)
-        rc = agent.wait(timeout=5)
+        rc = terminate(agent)
         if rc != 0:
             fail("agent exited %d on SIGTERM" % rc)
     finally:
-        if agent.poll() is None:
-            agent.kill()
-            agent.wait()
+        kill_if_running(agent)
         if peer.proc.poll() is None:
             peer.stop()
         log.close()
@@ -325,7 +342,4 @@ def main():
 
 
 if __name__ == "__main__":
-    if os.path.exists(WORK):
-        shutil.rmtree(WORK)
-    os.makedirs(WORK)
-    sys.exit(main())
+    run(main, WORK)

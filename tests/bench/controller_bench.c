@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_sys.h"
 #include "test_peer.h"
 #include "vfp_transport.h"
 
@@ -25,27 +26,6 @@
 static double s_now(void)
 {
     return (double)zclock_usecs() / 1e6;
-}
-
-/* utime + stime of a process, in seconds. */
-static double s_cpu_seconds(pid_t pid)
-{
-    char path[64], buf[2048];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* Fields after the command name, which ends with the last ')'. */
-    char *p = strrchr(buf, ')');
-    unsigned long utime = 0, stime = 0;
-    if (!p ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-               &utime, &stime) != 2)
-        return -1;
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 }
 
 static long s_rss_kb(pid_t pid)
@@ -289,12 +269,13 @@ int main(int argc, char **argv)
         zclock_sleep(100);
     }
     long rss_empty = s_rss_kb(pid);
+    bench_sys_print_machine(NULL);
     printf("controller_bench: %d hosts x %u PFs x %u VFs = %lld VFs, %d "
            "worker process(es)\n",
            hosts, pfs, vfs, (long long)hosts * pfs * vfs, nworkers);
     fflush(stdout);
     t = s_now();
-    cpu0 = s_cpu_seconds(pid);
+    cpu0 = bench_sys_cpu_seconds(pid);
     if (s_phase(workers, nworkers, 0, 'R') != 0) {
         fprintf(stderr, "controller_bench: sessions failed\n");
         goto done;
@@ -302,11 +283,11 @@ int main(int argc, char **argv)
     long rss_sessions = s_rss_kb(pid);
     printf("  sessions:   %d HELLO/WELCOME (and encoding) in %.2f s, "
            "controller CPU %.2f s, RSS %.1f MB\n",
-           hosts, s_now() - t, s_cpu_seconds(pid) - cpu0,
+           hosts, s_now() - t, bench_sys_cpu_seconds(pid) - cpu0,
            rss_sessions / 1024.0);
     fflush(stdout);
 
-    cpu0 = s_cpu_seconds(pid);
+    cpu0 = bench_sys_cpu_seconds(pid);
     t = s_now();
     if (s_phase(workers, nworkers, 'G', 'S') != 0)
         goto done;
@@ -315,19 +296,19 @@ int main(int argc, char **argv)
            vf_total < want)
         zclock_sleep(100);
     double ingest = s_now() - t;
-    double ingest_cpu = s_cpu_seconds(pid) - cpu0;
+    double ingest_cpu = bench_sys_cpu_seconds(pid) - cpu0;
     long rss_full = s_rss_kb(pid);
     printf("  ingestion:  %d full inventories stored and queryable in %.2f s "
            "(%.0f hosts/s, %.0f VFs/s, controller CPU %.2f s)\n",
            hosts, ingest, hosts / ingest, want / ingest, ingest_cpu);
     fflush(stdout);
 
-    cpu0 = s_cpu_seconds(pid);
+    cpu0 = bench_sys_cpu_seconds(pid);
     t = s_now();
     if (s_phase(workers, nworkers, 'H', 'D') != 0)
         goto done;
     double hb_wall = s_now() - t;
-    double hb_cpu = s_cpu_seconds(pid) - cpu0;
+    double hb_cpu = bench_sys_cpu_seconds(pid) - cpu0;
     s_summary(admin, &vf_total, &host_total, &down);
     long rss_hb = s_rss_kb(pid);
     printf("  heartbeats: %.0f/s from %d hosts for %.0f s: controller CPU "

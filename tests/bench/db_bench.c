@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_sys.h"
 #include "test_peer.h"
 #include "vfleet_db.h"
 
@@ -184,28 +185,6 @@ static void s_time_listing(db_t *db, const s_listing_t *l, int hosts)
     fflush(stdout);
 }
 
-static void s_machine(void)
-{
-    char model[256] = "unknown", line[512];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    while (f && fgets(line, sizeof(line), f)) {
-        char *colon = strchr(line, ':');
-        if (strncmp(line, "model name", 10) == 0 && colon) {
-            snprintf(model, sizeof(model), "%s", colon + 2);
-            model[strcspn(model, "\n")] = '\0';
-            break;
-        }
-    }
-    if (f)
-        fclose(f);
-    double load[3] = {0};
-    if (getloadavg(load, 3) != 3)
-        load[0] = load[1] = load[2] = -1;
-    printf("machine: %ld CPUs (%s), SQLite %s, load average %.2f %.2f %.2f\n",
-           sysconf(_SC_NPROCESSORS_ONLN), model, sqlite3_libversion(), load[0],
-           load[1], load[2]);
-}
-
 /* HELLO and one full inventory per host, S_BATCH_HOSTS hosts per
  * transaction as the controller batches them, and one event per host. */
 static int s_build(db_t *db, int hosts, uint32_t pfs, uint32_t vfs)
@@ -242,27 +221,6 @@ fail:
     return -1;
 }
 
-/* utime + stime of a process, in seconds. */
-static double s_cpu_seconds(pid_t pid)
-{
-    char path[64], buf[2048];
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    /* Fields after the command name, which ends with the last ')'. */
-    char *p = strrchr(buf, ')');
-    unsigned long utime = 0, stime = 0;
-    if (!p ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-               &utime, &stime) != 2)
-        return -1;
-    return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-}
-
 /* Runs `vfleetctl -c ENDPOINT -o json ARGS...` with its output thrown
  * away; returns its exit status (-1 when it could not run). */
 static int s_cli(const char *cli, const char *endpoint, const char *const *args,
@@ -294,7 +252,7 @@ static int s_cli(const char *cli, const char *endpoint, const char *const *args,
 static void s_time_verb(pid_t controller, const char *cli, const char *endpoint,
                         const char *label, const char *const *args)
 {
-    double best = -1, cpu0 = s_cpu_seconds(controller), total = 0;
+    double best = -1, cpu0 = bench_sys_cpu_seconds(controller), total = 0;
     int status = 0, runs = 0;
     while (runs < S_VERB_RUNS && (runs < S_RUNS || total < 2.0)) {
         double t = s_now();
@@ -307,7 +265,7 @@ static void s_time_verb(pid_t controller, const char *cli, const char *endpoint,
         if (took > 5.0)
             break;
     }
-    double cpu = (s_cpu_seconds(controller) - cpu0) / runs;
+    double cpu = (bench_sys_cpu_seconds(controller) - cpu0) / runs;
     printf("  %-30s %10.3f ms wall %10.3f ms controller CPU%s\n", label,
            best * 1e3, cpu * 1e3,
            status == 0 ? "" : "  (vfleetctl failed; see its stderr above)");
@@ -423,7 +381,10 @@ int main(int argc, char **argv)
     }
     char path[96];
     snprintf(path, sizeof(path), "%s/vfleet.db", dir);
-    s_machine();
+    char sqlite_version[64];
+    snprintf(sqlite_version, sizeof(sqlite_version), "SQLite %s",
+             sqlite3_libversion());
+    bench_sys_print_machine(sqlite_version);
     printf("db_bench: %d hosts x %u PFs x %u VFs = %lld VFs, %s\n", hosts, pfs,
            vfs, (long long)hosts * pfs * vfs, path);
     db_err_t err;

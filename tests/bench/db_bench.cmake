@@ -4,4 +4,4 @@
 #      build/controller/vfleet-controller build/cli/vfleetctl
 add_executable(db_bench db_bench.c)
 target_link_libraries(db_bench PRIVATE vfleet_db vfleet_test_peer
-                      PkgConfig::SQLITE)
+                      vfleet_bench_sys PkgConfig::SQLITE)

@@ -19,22 +19,10 @@ fake_bin=$bin/tests/cli/vfleet-fake-admin
 work=$(mktemp -d /tmp/vfleet-cli-test.XXXXXX)
 admin=ipc://$work/admin.sock
 pids=""
-
-cleanup() {
-	for pid in $pids; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in $pids; do
-		wait "$pid" 2>/dev/null || true
-	done
-	[ -n "${VFLEET_KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-fail() {
-	echo "FAIL ($case_name): $*" >&2
-	exit 1
-}
+fail_logs=""
+# shellcheck source=tests/lib.sh
+. "$src/tests/lib.sh"
+trap 'test_stop_pids; test_remove_work' EXIT INT TERM
 
 # Starts the fake admin API on $admin with the given options and waits
 # until it is bound; sets fake_pid and admin (to the endpoint bound, for
@@ -52,10 +40,6 @@ start_fake() {
 		sleep 0.05
 	done
 	admin=$(cat "$work/ready")
-}
-
-ctl() {
-	"$ctl_bin" -c "$admin" "$@"
 }
 
 # The exit status of a command that is expected to fail.

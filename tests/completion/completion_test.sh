@@ -21,26 +21,10 @@ script=$src/deploy/completion/vfleetctl
 
 work=$(mktemp -d /tmp/vfleet-completion.XXXXXX)
 pids=""
-
-cleanup() {
-	for pid in $pids; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in $pids; do
-		wait "$pid" 2>/dev/null || true
-	done
-	[ -n "${VFLEET_KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT INT TERM
-
-fail() {
-	echo "FAIL ($case_name): $*" >&2
-	if [ -f "$work/controller.log" ]; then
-		echo "--- controller log:" >&2
-		tail -n 20 "$work/controller.log" >&2
-	fi
-	exit 1
-}
+fail_logs="controller:20"
+# shellcheck source=tests/lib.sh
+. "$src/tests/lib.sh"
+trap 'test_stop_pids; test_remove_work' EXIT INT TERM
 
 # The completion is found as bash finds it for "vfleetctl": on PATH.
 PATH=$bin/cli:$PATH
@@ -454,13 +438,11 @@ split)
 	;;
 
 hosts)
-	port=$(python3 -c 'import socket; s = socket.socket()
-s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	port=$(test_free_port)
 	agents=tcp://127.0.0.1:$port
-	admin=ipc://$work/state/admin.sock
-	"$controller_bin" --insecure --state-dir "$work/state" --agents "$agents" \
-		>>"$work/controller.log" 2>&1 &
-	pids="$pids $!"
+	state_dir=$work/state
+	admin=ipc://$state_dir/admin.sock
+	start_controller
 	# A name the shell must not run when it is offered.
 	# shellcheck disable=SC2016 # the text itself, not run
 	odd='x$(touch pwned) y'

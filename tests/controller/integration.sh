@@ -29,60 +29,27 @@ pids=""
 loops=""
 mounted=""
 state_dir=$work/state
+fail_logs="controller:30 peer:10"
+# Fast liveness, for every start_controller (tests/lib.sh).
+controller_opts="--heartbeat-interval 200ms --dead-after 5"
+# shellcheck source=tests/lib.sh
+. "$src/tests/lib.sh"
 
 cleanup() {
 	for pid in $loops; do
 		kill "$pid" 2>/dev/null || true
 	done
-	for pid in $pids; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in $pids; do
-		wait "$pid" 2>/dev/null || true
-	done
+	test_stop_pids
 	if [ -n "$mounted" ]; then
 		umount "$mounted" 2>/dev/null || true
 	fi
-	[ -n "${VFLEET_KEEP:-}" ] || rm -rf "$work"
+	test_remove_work
 }
 trap cleanup EXIT INT TERM
-
-fail() {
-	echo "FAIL ($case_name): $*" >&2
-	if [ -f "$work/controller.log" ]; then
-		echo "--- controller log:" >&2
-		tail -n 30 "$work/controller.log" >&2
-	fi
-	if [ -f "$work/peer.log" ]; then
-		echo "--- peer log:" >&2
-		tail -n 10 "$work/peer.log" >&2
-	fi
-	exit 1
-}
-
-ctl() {
-	"$ctl_bin" -c "$admin" "$@"
-}
 
 # The admin API's summary (JSON); vfleetctl has no verb for it.
 summary() {
 	"$peer_bin" --controller "$admin" --request summary
-}
-
-# Starts the controller in the background; sets controller_pid.
-start_controller() {
-	"$controller_bin" --insecure --state-dir "$state_dir" --agents "$agents" \
-		--heartbeat-interval 200ms --dead-after 5 "$@" \
-		>>"$work/controller.log" 2>&1 &
-	controller_pid=$!
-	pids="$pids $controller_pid"
-	i=0
-	until ctl hosts --timeout 0.2 >/dev/null 2>&1; do
-		i=$((i + 1))
-		[ $i -lt 50 ] || fail "controller did not come up"
-		kill -0 "$controller_pid" 2>/dev/null ||
-			fail "controller exited at start"
-	done
 }
 
 stop_controller() {

@@ -12,12 +12,12 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "test_db_file.h"
 #include "test_peer.h"
 #include "wire.h"
 
 typedef struct {
-    char dir[64];
-    char path[128];
+    test_db_file_t file;
     db_t *db, *reader;
     sessions_t *sessions;
     admin_t *admin;
@@ -27,13 +27,11 @@ static int s_setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof(*fx));
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof(fx->dir), "/tmp/vfleet-test-admin.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->path, sizeof(fx->path), "%s/vfleet.db", fx->dir);
+    test_db_file_make(&fx->file, "admin");
     db_err_t err;
-    fx->db = db_open(fx->path, &err);
+    fx->db = db_open(fx->file.path, &err);
     assert_non_null(fx->db);
-    fx->reader = db_open_readonly(fx->path, &err);
+    fx->reader = db_open_readonly(fx->file.path, &err);
     assert_non_null(fx->reader);
     fx->sessions = sessions_new();
     admin_config_t cfg = {.controller_id = "ctl-test", .heartbeat_ms = 2000};
@@ -49,13 +47,7 @@ static int s_teardown(void **state)
     sessions_destroy(&fx->sessions);
     db_destroy(&fx->reader);
     db_destroy(&fx->db);
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char file[160];
-        snprintf(file, sizeof(file), "%s%s", fx->path, suffixes[i]);
-        unlink(file);
-    }
-    rmdir(fx->dir);
+    test_db_file_remove(&fx->file);
     free(fx);
     return 0;
 }

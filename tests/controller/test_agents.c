@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include "agents.h"
+#include "test_db_file.h"
 #include "test_peer.h"
 
 typedef struct {
-    char dir[64];
-    char path[128];
+    test_db_file_t file;
     db_t *db;
     sessions_t *sessions;
     agents_t *agents;
@@ -29,11 +29,9 @@ static int s_setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof(*fx));
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof(fx->dir), "/tmp/vfleet-test-agents.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->path, sizeof(fx->path), "%s/vfleet.db", fx->dir);
+    test_db_file_make(&fx->file, "agents");
     db_err_t err;
-    fx->db = db_open(fx->path, &err);
+    fx->db = db_open(fx->file.path, &err);
     assert_non_null(fx->db);
     fx->sessions = sessions_new();
     agents_config_t cfg = {
@@ -53,13 +51,7 @@ static int s_teardown(void **state)
     agents_destroy(&fx->agents);
     sessions_destroy(&fx->sessions);
     db_destroy(&fx->db);
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char file[160];
-        snprintf(file, sizeof(file), "%s%s", fx->path, suffixes[i]);
-        unlink(file);
-    }
-    rmdir(fx->dir);
+    test_db_file_remove(&fx->file);
     free(fx);
     return 0;
 }
@@ -67,22 +59,9 @@ static int s_teardown(void **state)
 static void s_sql(fixture_t *fx, const char *sql)
 {
     sqlite3 *raw = NULL;
-    assert_int_equal(sqlite3_open(fx->path, &raw), SQLITE_OK);
+    assert_int_equal(sqlite3_open(fx->file.path, &raw), SQLITE_OK);
     assert_int_equal(sqlite3_exec(raw, sql, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(raw);
-}
-
-static int s_sql_int(fixture_t *fx, const char *sql)
-{
-    sqlite3 *raw = NULL;
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal(sqlite3_open(fx->path, &raw), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(raw, sql, -1, &stmt, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    int value = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(raw);
-    return value;
 }
 
 /* Handles msg (taken) as one burst from fx->route and commits it. */
@@ -164,9 +143,11 @@ static void test_hello_is_welcomed_after_commit(void **state)
     assert_true(sessions_peek(fx->sessions, "hv-1", &facts));
     assert_true(facts.connected);
     assert_int_equal(sessions_connected(fx->sessions), 1);
-    assert_int_equal(s_sql_int(fx, "SELECT count(*) FROM events WHERE kind = "
-                                   "'host-registered' AND host = 'hv-1'"),
-                     1);
+    assert_int_equal(
+        test_db_file_int(fx->file.path,
+                         "SELECT count(*) FROM events WHERE kind = "
+                         "'host-registered' AND host = 'hv-1'"),
+        1);
 }
 
 static void test_hello_refusals(void **state)
@@ -177,7 +158,8 @@ static void test_hello_refusals(void **state)
     hello->u.hello.proto_max = VFP_VERSION + 2;
     s_burst(fx, hello);
     s_expect_error(fx, VFP_ERR_VERSION, 5);
-    assert_int_equal(s_sql_int(fx, "SELECT count(*) FROM hosts"), 0);
+    assert_int_equal(
+        test_db_file_int(fx->file.path, "SELECT count(*) FROM hosts"), 0);
 
     /* One session speaks for one host. */
     s_join(fx, "hv-1");
@@ -203,7 +185,8 @@ static void test_inventory_and_heartbeat_generations(void **state)
     inv->request_id = 2;
     s_burst(fx, inv);
     assert_int_equal(zlistx_size(fx->out), 0);
-    assert_int_equal(s_sql_int(fx, "SELECT count(*) FROM vfs"), 8);
+    assert_int_equal(
+        test_db_file_int(fx->file.path, "SELECT count(*) FROM vfs"), 8);
     session_t *host = sessions_find(fx->sessions, "hv-1");
     assert_int_equal(host->generation, 7);
     assert_true(host->have_inventory);
@@ -286,14 +269,16 @@ static void test_failed_commit_welcomes_nobody(void **state)
     s_expect_error(fx, VFP_ERR_INTERNAL, 12);
     assert_null(sessions_find(fx->sessions, "hv-1"));
     assert_int_equal(sessions_connected(fx->sessions), 0);
-    assert_int_equal(s_sql_int(fx, "SELECT count(*) FROM hosts"), 0);
+    assert_int_equal(
+        test_db_file_int(fx->file.path, "SELECT count(*) FROM hosts"), 0);
     /* Not welcomed, so the agent's next message gets NOT_WELCOME and it
      * says HELLO again; once writes succeed it is registered. */
     s_burst(fx, s_heartbeat(0, 13));
     s_expect_error(fx, VFP_ERR_NOT_WELCOME, 13);
     s_sql(fx, "DROP TRIGGER t_break");
     s_join(fx, "hv-1");
-    assert_int_equal(s_sql_int(fx, "SELECT count(*) FROM hosts"), 1);
+    assert_int_equal(
+        test_db_file_int(fx->file.path, "SELECT count(*) FROM hosts"), 1);
 }
 
 static void test_failed_commit_asks_for_the_inventory_again(void **state)
@@ -306,14 +291,16 @@ static void test_failed_commit_asks_for_the_inventory_again(void **state)
     session_t *host = sessions_find(fx->sessions, "hv-1");
     assert_false(host->have_inventory);
     assert_int_equal(host->generation, 0);
-    assert_int_equal(s_sql_int(fx, "SELECT count(*) FROM vfs"), 0);
+    assert_int_equal(
+        test_db_file_int(fx->file.path, "SELECT count(*) FROM vfs"), 0);
     /* The next heartbeat asks for it; stored once writes succeed. */
     s_burst(fx, s_heartbeat(3, 20));
     s_expect_error(fx, VFP_ERR_RESYNC, 20);
     s_sql(fx, "DROP TRIGGER t_break");
     s_burst(fx, peer_inventory_new("hv-1", 3, 1, 4, 0));
     assert_int_equal(zlistx_size(fx->out), 0);
-    assert_int_equal(s_sql_int(fx, "SELECT count(*) FROM vfs"), 4);
+    assert_int_equal(
+        test_db_file_int(fx->file.path, "SELECT count(*) FROM vfs"), 4);
     assert_int_equal(host->generation, 3);
     s_burst(fx, s_heartbeat(3, 21));
     assert_int_equal(zlistx_size(fx->out), 0);
@@ -330,15 +317,21 @@ static void test_silent_host_goes_down_and_comes_back(void **state)
     assert_true(sessions_peek(fx->sessions, "hv-1", &facts));
     assert_false(facts.connected);
     assert_int_equal(
-        s_sql_int(fx, "SELECT state = 'down' FROM hosts WHERE name = 'hv-1'"),
+        test_db_file_int(
+            fx->file.path,
+            "SELECT state = 'down' FROM hosts WHERE name = 'hv-1'"),
         1);
     assert_int_equal(
-        s_sql_int(fx, "SELECT count(*) FROM events WHERE kind = 'host-down'"),
+        test_db_file_int(
+            fx->file.path,
+            "SELECT count(*) FROM events WHERE kind = 'host-down'"),
         1);
     s_burst(fx, s_heartbeat(0, 30));
     assert_int_equal(sessions_connected(fx->sessions), 1);
     assert_int_equal(
-        s_sql_int(fx, "SELECT state = 'ready' FROM hosts WHERE name = 'hv-1'"),
+        test_db_file_int(
+            fx->file.path,
+            "SELECT state = 'ready' FROM hosts WHERE name = 'hv-1'"),
         1);
 }
 
@@ -355,8 +348,9 @@ static void test_one_burst_records_each_change_once(void **state)
     assert_int_equal(zlistx_size(fx->out), 2);
     zlistx_purge(fx->out);
     assert_int_equal(
-        s_sql_int(fx,
-                  "SELECT count(*) FROM events WHERE kind = 'host-registered'"),
+        test_db_file_int(
+            fx->file.path,
+            "SELECT count(*) FROM events WHERE kind = 'host-registered'"),
         1);
     /* Two messages of a down host in one burst: one host-up. */
     agents_check_liveness(fx->agents, zclock_mono() + 301);
@@ -367,7 +361,9 @@ static void test_one_burst_records_each_change_once(void **state)
     vfp_msg_destroy(&a);
     vfp_msg_destroy(&b);
     assert_int_equal(
-        s_sql_int(fx, "SELECT count(*) FROM events WHERE kind = 'host-up'"), 1);
+        test_db_file_int(fx->file.path,
+                         "SELECT count(*) FROM events WHERE kind = 'host-up'"),
+        1);
     assert_int_equal(sessions_connected(fx->sessions), 1);
 }
 

@@ -12,20 +12,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "test_db_file.h"
 #include "vfleet_db.h"
 
-typedef struct {
-    char dir[64];
-    char path[128];
-} fixture_t;
+typedef test_db_file_t fixture_t;
 
 static int s_setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof(*fx));
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof(fx->dir), "/tmp/vfleet-test-db.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->path, sizeof(fx->path), "%s/vfleet.db", fx->dir);
+    test_db_file_make(fx, "db");
     *state = fx;
     return 0;
 }
@@ -33,13 +29,7 @@ static int s_setup(void **state)
 static int s_teardown(void **state)
 {
     fixture_t *fx = *state;
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char file[160];
-        snprintf(file, sizeof(file), "%s%s", fx->path, suffixes[i]);
-        unlink(file);
-    }
-    rmdir(fx->dir);
+    test_db_file_remove(fx);
     free(fx);
     return 0;
 }
@@ -145,19 +135,6 @@ static int s_raw(const char *path, const char *sql)
     return rc;
 }
 
-static int s_raw_int(const char *path, const char *sql)
-{
-    sqlite3 *raw = NULL;
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(raw, sql, -1, &stmt, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    int value = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(raw);
-    return value;
-}
-
 static void test_open_empty_creates_schema(void **state)
 {
     fixture_t *fx = *state;
@@ -167,16 +144,18 @@ static void test_open_empty_creates_schema(void **state)
     assert_int_equal(db_schema_version(db), DB_SCHEMA_VERSION);
     db_destroy(&db);
     assert_null(db);
-    assert_int_equal(s_raw_int(fx->path, "PRAGMA user_version"),
+    assert_int_equal(test_db_file_int(fx->path, "PRAGMA user_version"),
                      DB_SCHEMA_VERSION);
     assert_int_equal(
-        s_raw_int(fx->path, "SELECT count(*) FROM sqlite_master WHERE name "
-                            "IN ('hosts','pfs','vfs','vms','vm_nics',"
-                            "'policies','apply_status','events','hugepages')"),
+        test_db_file_int(fx->path,
+                         "SELECT count(*) FROM sqlite_master WHERE name "
+                         "IN ('hosts','pfs','vfs','vms','vm_nics',"
+                         "'policies','apply_status','events','hugepages')"),
         9);
     /* WAL is a property of the file, and stays after close. */
-    assert_int_equal(s_raw_int(fx->path, "SELECT journal_mode = 'wal' FROM "
-                                         "pragma_journal_mode"),
+    assert_int_equal(test_db_file_int(fx->path,
+                                      "SELECT journal_mode = 'wal' FROM "
+                                      "pragma_journal_mode"),
                      1);
 }
 
@@ -203,7 +182,8 @@ static void test_migrates_from_version_1(void **state)
     assert_int_equal(db_event_add(db, 5, "test", NULL, "after migration", &err),
                      0);
     db_destroy(&db);
-    assert_int_equal(s_raw_int(fx->path, "SELECT count(*) FROM events"), 1);
+    assert_int_equal(test_db_file_int(fx->path, "SELECT count(*) FROM events"),
+                     1);
 }
 
 static char *s_read_file(const char *path, size_t *size)
@@ -469,7 +449,7 @@ static void test_schema_invariants_are_constraints(void **state)
     /* A free VF's host can go, and takes its PFs and VFs along. */
     assert_int_equal(s_raw(p, "DELETE FROM hosts WHERE name = 'h2'"),
                      SQLITE_OK);
-    assert_int_equal(s_raw_int(p, "SELECT count(*) FROM vfs"), 4);
+    assert_int_equal(test_db_file_int(p, "SELECT count(*) FROM vfs"), 4);
     assert_int_equal(s_raw(p, "UPDATE vfs SET state = 'lost'"),
                      SQLITE_CONSTRAINT);
 #undef VF_OF
@@ -502,9 +482,9 @@ static void test_vanished_vf_held_by_vm_is_missing(void **state)
     assert_int_equal(s_vf_count(db, "h1", "free"), 2);
     assert_int_equal(s_vf_count(db, "h1", NULL), 4);
     assert_int_equal(
-        s_raw_int(fx->path,
-                  "SELECT state = 'missing' FROM pfs WHERE pci_addr = "
-                  "'0000:81:00.1'"),
+        test_db_file_int(fx->path,
+                         "SELECT state = 'missing' FROM pfs WHERE pci_addr = "
+                         "'0000:81:00.1'"),
         1);
 
     /* They come back: the holder's state returns, nothing was released. */
@@ -512,7 +492,8 @@ static void test_vanished_vf_held_by_vm_is_missing(void **state)
     assert_int_equal(s_vf_count(db, "h1", "assigned"), 2);
     assert_int_equal(s_vf_count(db, "h1", "free"), 6);
     assert_int_equal(
-        s_raw_int(fx->path, "SELECT count(*) FROM pfs WHERE state='present'"),
+        test_db_file_int(fx->path,
+                         "SELECT count(*) FROM pfs WHERE state='present'"),
         2);
     s_inventory_free(&small);
     s_inventory_free(&inv);
@@ -550,8 +531,8 @@ static void test_delta_applies_in_place(void **state)
     assert_int_equal(db_host_get(db, "h1", &host, &err), 0);
     assert_int_equal(host.generation, 6);
     assert_int_equal(host.pf_count, 1);
-    assert_int_equal(s_raw_int(fx->path, "SELECT vlan FROM vfs WHERE idx = 2"),
-                     300);
+    assert_int_equal(
+        test_db_file_int(fx->path, "SELECT vlan FROM vfs WHERE idx = 2"), 300);
 
     inv->pfs[0].vf_count = 4;
     s_inventory_free(&inv);
@@ -577,10 +558,10 @@ static void test_batch_keeps_each_operation_atomic(void **state)
     assert_int_equal(err.code, DB_ERR_RESYNC);
     assert_int_equal(db_inventory_replace(db, "h2", inv2, 2000, &err), 0);
     /* Nothing is visible to another connection before the commit. */
-    assert_int_equal(s_raw_int(fx->path, "SELECT count(*) FROM vfs"), 0);
+    assert_int_equal(test_db_file_int(fx->path, "SELECT count(*) FROM vfs"), 0);
     assert_int_equal(db_batch_commit(db, &err), 0);
 
-    assert_int_equal(s_raw_int(fx->path, "SELECT count(*) FROM vfs"), 8);
+    assert_int_equal(test_db_file_int(fx->path, "SELECT count(*) FROM vfs"), 8);
     db_host_row_t host;
     assert_int_equal(db_host_get(db, "h1", &host, &err), 0);
     assert_int_equal(host.generation, 3);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "test_db_file.h"
 #include "vfleet_db.h"
 
 /* SQLite's own allocator, wrapped: allocation number s_fail_at (counting
@@ -125,10 +126,9 @@ static void s_assert_state(db_t *db, uint64_t generation, int vfs,
 
 static void test_every_allocation_failure_is_clean(void **state)
 {
-    char dir[] = "/tmp/vfleet-test-faults.XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[64];
-    snprintf(path, sizeof(path), "%s/vfleet.db", dir);
+    test_db_file_t file;
+    test_db_file_make(&file, "faults");
+    const char *path = file.path;
     db_err_t err;
     db_t *db = db_open(path, &err);
     assert_non_null(db);
@@ -184,26 +184,7 @@ static void test_every_allocation_failure_is_clean(void **state)
     s_inventory_free(&next);
     s_inventory_free(&grown);
     db_destroy(&db);
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char file[96];
-        snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
-        unlink(file);
-    }
-    rmdir(dir);
-}
-
-static int s_raw_int(const char *path, const char *sql)
-{
-    sqlite3 *raw = NULL;
-    sqlite3_stmt *stmt = NULL;
-    assert_int_equal(sqlite3_open(path, &raw), SQLITE_OK);
-    assert_int_equal(sqlite3_prepare_v2(raw, sql, -1, &stmt, NULL), SQLITE_OK);
-    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
-    int value = sqlite3_column_int(stmt, 0);
-    sqlite3_finalize(stmt);
-    sqlite3_close(raw);
-    return value;
+    test_db_file_remove(&file);
 }
 
 /* Opening a file of the previous schema version migrates it; a failure at
@@ -212,10 +193,9 @@ static int s_raw_int(const char *path, const char *sql)
 static void test_migration_allocation_failure_is_clean(void **state)
 {
     (void)state;
-    char dir[] = "/tmp/vfleet-test-faults.XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    char path[64];
-    snprintf(path, sizeof(path), "%s/vfleet.db", dir);
+    test_db_file_t file;
+    test_db_file_make(&file, "faults");
+    const char *path = file.path;
     db_err_t err;
     db_t *db = db_open_version(path, DB_SCHEMA_VERSION - 1, &err);
     assert_non_null(db);
@@ -234,10 +214,11 @@ static void test_migration_allocation_failure_is_clean(void **state)
             break;
         failures++;
         assert_true(strlen(err.text) > 0);
-        assert_int_equal(s_raw_int(path, "PRAGMA user_version"),
+        assert_int_equal(test_db_file_int(path, "PRAGMA user_version"),
                          DB_SCHEMA_VERSION - 1);
-        assert_int_equal(s_raw_int(path, "SELECT count(*) FROM sqlite_master"
-                                         " WHERE name = 'vfs_pf_state'"),
+        assert_int_equal(test_db_file_int(path,
+                                          "SELECT count(*) FROM sqlite_master"
+                                          " WHERE name = 'vfs_pf_state'"),
                          0);
     }
     assert_true(failures > 20);
@@ -246,13 +227,7 @@ static void test_migration_allocation_failure_is_clean(void **state)
 
     s_inventory_free(&inv);
     db_destroy(&db);
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char file[96];
-        snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
-        unlink(file);
-    }
-    rmdir(dir);
+    test_db_file_remove(&file);
 }
 
 int main(void)

@@ -15,13 +15,13 @@
 #include <unistd.h>
 
 #include "db_internal.h"
+#include "test_db_file.h"
 
 #define S_PLAN_ROWS_MAX 64
 #define S_EXPECT_MAX 6
 
 typedef struct {
-    char dir[64];
-    char path[128];
+    test_db_file_t file;
     db_t *db;
 } fixture_t;
 
@@ -29,11 +29,9 @@ static int s_setup(void **state)
 {
     fixture_t *fx = calloc(1, sizeof(*fx));
     assert_non_null(fx);
-    snprintf(fx->dir, sizeof(fx->dir), "/tmp/vfleet-test-plans.XXXXXX");
-    assert_non_null(mkdtemp(fx->dir));
-    snprintf(fx->path, sizeof(fx->path), "%s/vfleet.db", fx->dir);
+    test_db_file_make(&fx->file, "plans");
     db_err_t err;
-    fx->db = db_open(fx->path, &err);
+    fx->db = db_open(fx->file.path, &err);
     assert_non_null(fx->db);
     *state = fx;
     return 0;
@@ -43,13 +41,7 @@ static int s_teardown(void **state)
 {
     fixture_t *fx = *state;
     db_destroy(&fx->db);
-    const char *suffixes[] = {"", "-wal", "-shm"};
-    for (size_t i = 0; i < 3; i++) {
-        char file[160];
-        snprintf(file, sizeof(file), "%s%s", fx->path, suffixes[i]);
-        unlink(file);
-    }
-    rmdir(fx->dir);
+    test_db_file_remove(&fx->file);
     free(fx);
     return 0;
 }
