@@ -34,8 +34,8 @@ typedef struct {
 extern const db_migration_t db_migrations[];
 extern const int db_migration_count;
 
-/* The read statements of db_query.c by name: the module runs exactly these
- * texts, so tests can check the query plan of each. */
+/* The read statements of db/ by name: the modules run exactly these texts,
+ * so tests can check the query plan of each. */
 typedef struct {
     const char *name;
     const char *sql;
@@ -43,6 +43,15 @@ typedef struct {
 
 extern const db_query_t db_queries[];
 extern const int db_query_count;
+
+/* db_policy.c's read statements, for db_queries[]. */
+extern const char db_sql_policy_get[];
+extern const char db_sql_policy_latest[];
+extern const char db_sql_policy_history[];
+extern const char db_sql_host_desired_get[];
+extern const char db_sql_apply_status_list[];
+extern const char db_sql_apply_failures_list[];
+extern const char db_sql_drift_list[];
 
 /* Returns the cached (reset, unbound) statement for sql, preparing it on
  * first use; NULL with err on failure. */

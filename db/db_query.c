@@ -123,6 +123,13 @@ const db_query_t db_queries[] = {
     {"vfs_list_state", s_sql_vfs_list_state},
     {"events_list", s_sql_events_list},
     {"events_after", s_sql_events_after},
+    {"policy_get", db_sql_policy_get},
+    {"policy_latest", db_sql_policy_latest},
+    {"policy_history", db_sql_policy_history},
+    {"host_desired_get", db_sql_host_desired_get},
+    {"apply_status_list", db_sql_apply_status_list},
+    {"apply_failures_list", db_sql_apply_failures_list},
+    {"drift_list", db_sql_drift_list},
 };
 const int db_query_count = (int)(sizeof(db_queries) / sizeof(db_queries[0]));
 
