@@ -647,6 +647,39 @@ static void test_apply_status_lists_by_host_in_pages(void **state)
     assert_string_equal(out.rows[0].host, "h3");
 }
 
+static int s_count_rows(const db_apply_status_row_t *row, void *arg)
+{
+    (void)row;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* The admin thread reads through a read-only connection beside the
+ * writer. */
+static void test_readonly_connection_reads(void **state)
+{
+    fixture_t *fx = *state;
+    db_err_t err;
+    s_store(fx->db, "A", s_sha_a, "");
+    s_desired_set(fx->db, "h1", 1, 1, "one", 10);
+    db_t *reader = db_open_readonly(fx->path, &err);
+    assert_non_null(reader);
+    int rows = 0;
+    assert_int_equal(
+        db_apply_status_list(reader, NULL, s_count_rows, &rows, &err), 0);
+    assert_int_equal(rows, 1);
+    db_policy_row_t row;
+    assert_int_equal(db_policy_latest(reader, &row, &err), 0);
+    assert_string_equal(row.text, "A");
+    db_policy_row_clear(&row);
+    s_desired_set(fx->db, "h2", 1, 1, "one", 20);
+    rows = 0;
+    assert_int_equal(
+        db_apply_status_list(reader, NULL, s_count_rows, &rows, &err), 0);
+    assert_int_equal(rows, 2);
+    db_destroy(&reader);
+}
+
 /* Inside a batch, a refused result rolls back only itself. */
 static void test_batch_keeps_refusals_apart(void **state)
 {
@@ -1053,13 +1086,6 @@ static int s_count_policy(const db_policy_row_t *row, void *arg)
     return 0;
 }
 
-static int s_count_status(const db_apply_status_row_t *row, void *arg)
-{
-    (void)row;
-    (*(int *)arg)++;
-    return 0;
-}
-
 static int s_count_failure(const vfp_result_t *item, void *arg)
 {
     (void)item;
@@ -1107,7 +1133,7 @@ static void test_read_allocation_failures_are_clean(void **state)
                 rows = desired.apply_len == 3;
                 break;
             case 3:
-                rc = db_apply_status_list(fx->db, NULL, s_count_status, &rows,
+                rc = db_apply_status_list(fx->db, NULL, s_count_rows, &rows,
                                           &err);
                 break;
             case 4:
@@ -1183,6 +1209,7 @@ int main(void)
         S_TEST(test_superseded_failures_are_dropped),
         S_TEST(test_ok_only_results_store_no_items),
         S_TEST(test_apply_status_lists_by_host_in_pages),
+        S_TEST(test_readonly_connection_reads),
         S_TEST(test_batch_keeps_refusals_apart),
         S_TEST(test_host_rows_cascade),
         S_TEST(test_drift_replace_and_list),
