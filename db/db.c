@@ -431,3 +431,25 @@ int db_schema_version(db_t *self)
         return -1;
     return version;
 }
+
+int db_query_rows(db_t *self, sqlite3_stmt *stmt, const char *what,
+                  db_row_fn *row_fn, void *cb, void *arg, db_err_t *err)
+{
+    int rc;
+    int result = 0;
+    err->code = DB_OK;
+    err->text[0] = '\0';
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (row_fn(stmt, cb, arg) != 0) {
+            result = -1;
+            break;
+        }
+    }
+    if (result == 0 && rc != SQLITE_DONE) {
+        db_set_error(self, err, DB_ERR_IO, what);
+        result = -1;
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return result;
+}

@@ -34,8 +34,8 @@ typedef struct {
 extern const db_migration_t db_migrations[];
 extern const int db_migration_count;
 
-/* The read statements of db_query.c by name: the module runs exactly these
- * texts, so tests can check the query plan of each. */
+/* The read statements of db/ by name: the modules run exactly these texts,
+ * so tests can check the query plan of each. */
 typedef struct {
     const char *name;
     const char *sql;
@@ -43,6 +43,15 @@ typedef struct {
 
 extern const db_query_t db_queries[];
 extern const int db_query_count;
+
+/* db_policy.c's read statements, for db_queries[]. */
+extern const char db_sql_policy_get[];
+extern const char db_sql_policy_latest[];
+extern const char db_sql_policy_history[];
+extern const char db_sql_host_desired_get[];
+extern const char db_sql_apply_status_list[];
+extern const char db_sql_apply_failures_list[];
+extern const char db_sql_drift_list[];
 
 /* Returns the cached (reset, unbound) statement for sql, preparing it on
  * first use; NULL with err on failure. */
@@ -70,6 +79,14 @@ int db_step_done(db_t *self, sqlite3_stmt *stmt, const char *what,
  * stores that row's first column in *value. */
 int db_step_returning(db_t *self, sqlite3_stmt *stmt, const char *what,
                       int64_t *value, db_err_t *err);
+
+/* Steps a bound read statement, handing every row to row_fn (which
+ * converts it and calls the caller's callback, cb) until it asks to stop:
+ * then -1 with err->code DB_OK; -1 with DB_ERR_IO when SQLite fails. The
+ * statement is reset and unbound either way. */
+typedef int(db_row_fn)(sqlite3_stmt *stmt, void *cb, void *arg);
+int db_query_rows(db_t *self, sqlite3_stmt *stmt, const char *what,
+                  db_row_fn *row_fn, void *cb, void *arg, db_err_t *err);
 
 /* Copies a TEXT column into a fixed buffer ("" for NULL). */
 void db_column_text(sqlite3_stmt *stmt, int col, char *buf, size_t size);

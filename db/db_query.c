@@ -123,6 +123,13 @@ const db_query_t db_queries[] = {
     {"vfs_list_state", s_sql_vfs_list_state},
     {"events_list", s_sql_events_list},
     {"events_after", s_sql_events_after},
+    {"policy_get", db_sql_policy_get},
+    {"policy_latest", db_sql_policy_latest},
+    {"policy_history", db_sql_policy_history},
+    {"host_desired_get", db_sql_host_desired_get},
+    {"apply_status_list", db_sql_apply_status_list},
+    {"apply_failures_list", db_sql_apply_failures_list},
+    {"drift_list", db_sql_drift_list},
 };
 const int db_query_count = (int)(sizeof(db_queries) / sizeof(db_queries[0]));
 
@@ -137,32 +144,6 @@ static const char *s_text(sqlite3_stmt *stmt, int col)
 static void s_bind_limit(sqlite3_stmt *stmt, int param, const db_page_t *page)
 {
     sqlite3_bind_int64(stmt, param, page && page->limit > 0 ? page->limit : -1);
-}
-
-/* Steps a bound query, calling row_fn for every row until it asks to stop.
- * row_fn converts the row and calls the caller's callback. */
-typedef int(s_row_fn)(sqlite3_stmt *stmt, void *cb, void *arg);
-
-static int s_query(db_t *self, sqlite3_stmt *stmt, const char *what,
-                   s_row_fn *row_fn, void *cb, void *arg, db_err_t *err)
-{
-    int rc;
-    int result = 0;
-    err->code = DB_OK;
-    err->text[0] = '\0';
-    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (row_fn(stmt, cb, arg) != 0) {
-            result = -1;
-            break;
-        }
-    }
-    if (result == 0 && rc != SQLITE_DONE) {
-        db_set_error(self, err, DB_ERR_IO, what);
-        result = -1;
-    }
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    return result;
 }
 
 int db_summary(db_t *self, db_summary_t *out, db_err_t *err)
@@ -230,8 +211,8 @@ int db_hosts_list(db_t *self, const db_page_t *page, db_host_cb *cb, void *arg,
     if (page && page->host)
         sqlite3_bind_text(stmt, 1, page->host, -1, SQLITE_STATIC);
     s_bind_limit(stmt, 2, page);
-    return s_query(self, stmt, "listing hosts", s_host_each, (void *)cb, arg,
-                   err);
+    return db_query_rows(self, stmt, "listing hosts", s_host_each, (void *)cb,
+                         arg, err);
 }
 
 static int s_host_copy(const db_host_row_t *row, void *arg)
@@ -247,8 +228,8 @@ int db_host_get(db_t *self, const char *name, db_host_row_t *out, db_err_t *err)
         return -1;
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
     out->name[0] = '\0';
-    if (s_query(self, stmt, "reading a host", s_host_each, (void *)s_host_copy,
-                out, err) != 0)
+    if (db_query_rows(self, stmt, "reading a host", s_host_each,
+                      (void *)s_host_copy, out, err) != 0)
         return -1;
     if (out->name[0] == '\0') {
         db_errorf(err, DB_ERR_NOT_FOUND, "no host named \"%s\"", name);
@@ -274,8 +255,8 @@ int db_host_hugepages(db_t *self, const char *name, db_hugepages_cb *cb,
     if (!stmt)
         return -1;
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
-    return s_query(self, stmt, "listing hugepage pools", s_hugepages_each,
-                   (void *)cb, arg, err);
+    return db_query_rows(self, stmt, "listing hugepage pools", s_hugepages_each,
+                         (void *)cb, arg, err);
 }
 
 static int s_pf_each(sqlite3_stmt *stmt, void *cb, void *arg)
@@ -314,7 +295,8 @@ int db_pfs_list(db_t *self, const char *host, const db_page_t *page,
         sqlite3_bind_text(stmt, 3, page->pf ? page->pf : "", -1, SQLITE_STATIC);
     }
     s_bind_limit(stmt, 4, page);
-    return s_query(self, stmt, "listing PFs", s_pf_each, (void *)cb, arg, err);
+    return db_query_rows(self, stmt, "listing PFs", s_pf_each, (void *)cb, arg,
+                         err);
 }
 
 static int s_vf_each(sqlite3_stmt *stmt, void *cb, void *arg)
@@ -369,7 +351,8 @@ int db_vfs_list(db_t *self, const db_vf_filter_t *filter, const db_page_t *page,
         sqlite3_bind_int(stmt, 6, page->index);
     }
     s_bind_limit(stmt, 7, page);
-    return s_query(self, stmt, "listing VFs", s_vf_each, (void *)cb, arg, err);
+    return db_query_rows(self, stmt, "listing VFs", s_vf_each, (void *)cb, arg,
+                         err);
 }
 
 static int s_event_each(sqlite3_stmt *stmt, void *cb, void *arg)
@@ -392,8 +375,8 @@ int db_events_list(db_t *self, int64_t since_ms, int64_t limit, db_event_cb *cb,
         return -1;
     sqlite3_bind_int64(stmt, 1, since_ms);
     sqlite3_bind_int64(stmt, 2, limit > 0 ? limit : -1);
-    return s_query(self, stmt, "listing events", s_event_each, (void *)cb, arg,
-                   err);
+    return db_query_rows(self, stmt, "listing events", s_event_each, (void *)cb,
+                         arg, err);
 }
 
 int db_events_after(db_t *self, int64_t after_id, int64_t since_ms,
@@ -405,6 +388,6 @@ int db_events_after(db_t *self, int64_t after_id, int64_t since_ms,
     sqlite3_bind_int64(stmt, 1, after_id);
     sqlite3_bind_int64(stmt, 2, since_ms);
     sqlite3_bind_int64(stmt, 3, limit > 0 ? limit : -1);
-    return s_query(self, stmt, "listing events", s_event_each, (void *)cb, arg,
-                   err);
+    return db_query_rows(self, stmt, "listing events", s_event_each, (void *)cb,
+                         arg, err);
 }

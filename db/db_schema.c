@@ -172,10 +172,78 @@ static const char s_v2[] =
 static const char s_v3[] =
     "CREATE INDEX vfs_pf_state ON vfs(pf_id, state, idx);";
 
+/* Version 4: policy revisions, each host's desired state, apply status and
+ * drift.
+ *
+ * - policies: every stored policy text gets the next revision (max + 1):
+ *   revisions are never reused or deleted, and a rollback stores the old
+ *   text again as a new revision, so the history is one straight line.
+ *   message, author and commit_id say who stored it and why.
+ * - host_desired: the APPLY the controller last decided for a host, as the
+ *   codec's bytes, so a restarted controller resends exactly that.
+ *   revision is the APPLY revision, which only grows per host (PROTOCOL.md
+ *   7.4) and is kept here across controller restarts; it is not the policy
+ *   revision, because placement changes a host's desired state under the
+ *   same policy. policy_revision is the policy it was planned from (NULL:
+ *   none). applied_revision is the last revision the host answered with
+ *   every item ok.
+ * - apply_status (replacing version 1's, which nothing wrote): the answer
+ *   to the host's current desired revision only; storing a new desired
+ *   state replaces it, since a result for an older revision is refused.
+ *   Only failed items are rows (apply_failures); ok items are a count, so
+ *   a 16k-VF APPLY that succeeds writes one row.
+ * - drift: the latest drift report per host, replaced whole.
+ * Every row is deleted with its host. */
+static const char s_v4[] =
+    "ALTER TABLE policies ADD COLUMN message TEXT NOT NULL DEFAULT '';"
+    "DROP TABLE apply_status;"
+    "CREATE TABLE host_desired ("
+    " host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
+    " revision INTEGER NOT NULL CHECK (revision > 0),"
+    " policy_revision INTEGER REFERENCES policies(revision),"
+    " applied_revision INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (applied_revision BETWEEN 0 AND revision),"
+    " apply BLOB NOT NULL CHECK (length(apply) > 0),"
+    " created_at INTEGER NOT NULL);"
+    "CREATE TABLE apply_status ("
+    " host_id INTEGER NOT NULL REFERENCES host_desired(host_id)"
+    "  ON DELETE CASCADE,"
+    " revision INTEGER NOT NULL CHECK (revision > 0),"
+    " state TEXT NOT NULL DEFAULT 'pending'"
+    "  CHECK (state = 'pending' OR state = 'ok' OR state = 'failed'),"
+    " ok_count INTEGER NOT NULL DEFAULT 0 CHECK (ok_count >= 0),"
+    " failed_count INTEGER NOT NULL DEFAULT 0 CHECK (failed_count >= 0),"
+    " sent_at INTEGER NOT NULL,"
+    " answered_at INTEGER,"
+    " PRIMARY KEY (host_id, revision));"
+    "CREATE TABLE apply_failures ("
+    " host_id INTEGER NOT NULL,"
+    " revision INTEGER NOT NULL,"
+    " seq INTEGER NOT NULL,"
+    " kind INTEGER NOT NULL CHECK (kind BETWEEN 1 AND 3),"
+    " pf TEXT NOT NULL,"
+    " idx INTEGER NOT NULL CHECK (idx BETWEEN 0 AND 65535),"
+    " attribute TEXT NOT NULL,"
+    " errno INTEGER NOT NULL CHECK (errno > 0),"
+    " message TEXT NOT NULL,"
+    " PRIMARY KEY (host_id, revision, seq),"
+    " FOREIGN KEY (host_id, revision)"
+    "  REFERENCES apply_status(host_id, revision) ON DELETE CASCADE);"
+    "CREATE TABLE drift ("
+    " host_id INTEGER NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,"
+    " pf TEXT NOT NULL,"
+    " idx INTEGER NOT NULL CHECK (idx BETWEEN 0 AND 65535),"
+    " attribute TEXT NOT NULL CHECK (length(attribute) >= 1),"
+    " wanted TEXT NOT NULL,"
+    " has TEXT NOT NULL,"
+    " seen_at INTEGER NOT NULL,"
+    " PRIMARY KEY (host_id, pf, idx, attribute));";
+
 const db_migration_t db_migrations[] = {
     {1, s_v1},
     {2, s_v2},
     {3, s_v3},
+    {4, s_v4},
 };
 const int db_migration_count =
     (int)(sizeof(db_migrations) / sizeof(db_migrations[0]));

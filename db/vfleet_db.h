@@ -10,7 +10,7 @@
 
 /* The schema version this build writes; db_open migrates older files up to
  * it and refuses newer ones. */
-#define DB_SCHEMA_VERSION 3
+#define DB_SCHEMA_VERSION 4
 
 typedef struct db_t db_t;
 
@@ -267,5 +267,160 @@ int db_events_list(db_t *self, int64_t since_ms, int64_t limit, db_event_cb *cb,
  * `limit` of them (0: all): pages forward through the log. */
 int db_events_after(db_t *self, int64_t after_id, int64_t since_ms,
                     int64_t limit, db_event_cb *cb, void *arg, db_err_t *err);
+
+/* ---- policies, desired states, apply status, drift (db_policy.c) ---- */
+
+/* Limits of what a stored policy revision records, in bytes. A commit id
+ * is a git object name: 40 hex digits (SHA-1) or 64 (SHA-256). */
+#define DB_POLICY_MESSAGE_MAX VFP_TEXT_MAX
+#define DB_POLICY_AUTHOR_MAX 255
+#define DB_POLICY_COMMIT_MAX 64
+/* A drift value as the agent words it ("52:54:00:12:34:56", "on", "100"). */
+#define DB_DRIFT_VALUE_MAX VFP_NAME_MAX
+
+/* Where a host's current desired state stands. The schema's CHECK lists
+ * exactly these names (a test holds them equal). */
+typedef enum {
+    DB_APPLY_PENDING = 0, /* stored (and sent), no answer yet */
+    DB_APPLY_OK,          /* every item applied */
+    DB_APPLY_FAILED,      /* at least one item failed */
+    DB_APPLY_STATE_COUNT,
+} db_apply_state_t;
+
+const char *db_apply_state_name(db_apply_state_t state);
+int db_apply_state_parse(const char *name, db_apply_state_t *state);
+
+/* One stored policy revision. text is set (NUL-terminated, owned by the
+ * row: db_policy_row_clear frees it) by db_policy_get and db_policy_latest,
+ * and NULL in a history listing, which does not read the texts. */
+typedef struct {
+    int64_t revision;
+    char sha256[65];
+    char message[DB_POLICY_MESSAGE_MAX + 1];
+    char author[DB_POLICY_AUTHOR_MAX + 1];
+    char commit_id[DB_POLICY_COMMIT_MAX + 1];
+    int64_t created_at_ms;
+    char *text;
+    size_t text_len;
+} db_policy_row_t;
+
+/* Frees a row's text; accepts a row without one. */
+void db_policy_row_clear(db_policy_row_t *row);
+
+/* Stores a policy text as the next revision (the highest stored + 1, from
+ * 1) and returns it in *revision. Revisions are never reused: a rollback
+ * stores the old text again as a new revision, so history is linear.
+ * sha256 is 64 lowercase hex digits; message, author and commit_id may be
+ * "" and are refused (DB_ERR_INVALID) beyond the DB_POLICY_*_MAX limits. */
+int db_policy_store(db_t *self, const char *text, const char *sha256,
+                    const char *message, const char *author,
+                    const char *commit_id, int64_t now_ms, int64_t *revision,
+                    db_err_t *err);
+
+/* One revision, or the newest; DB_ERR_NOT_FOUND when there is none. */
+int db_policy_get(db_t *self, int64_t revision, db_policy_row_t *out,
+                  db_err_t *err);
+int db_policy_latest(db_t *self, db_policy_row_t *out, db_err_t *err);
+
+typedef int(db_policy_cb)(const db_policy_row_t *row, void *arg);
+
+/* Revisions below before_revision (0: from the newest), newest first, at
+ * most `limit` of them (0: all); rows carry no text. */
+int db_policy_history(db_t *self, int64_t before_revision, int64_t limit,
+                      db_policy_cb *cb, void *arg, db_err_t *err);
+
+/* A host's current desired state: the encoded APPLY (codec bytes, owned by
+ * the struct: db_host_desired_clear frees them). */
+typedef struct {
+    uint64_t revision;         /* the APPLY revision */
+    int64_t policy_revision;   /* planned from; 0: none */
+    uint64_t applied_revision; /* last revision answered all ok; 0: none */
+    int64_t created_at_ms;
+    uint8_t *apply;
+    size_t apply_len;
+} db_host_desired_t;
+
+void db_host_desired_clear(db_host_desired_t *desired);
+
+/* The revision a host's next desired state carries: one above the stored
+ * one (1 for a host without one). The caller encodes its APPLY with it
+ * (or with any higher revision) and stores it with db_host_desired_set. */
+int db_host_desired_next(db_t *self, const char *host, uint64_t *revision,
+                         db_err_t *err);
+
+/* Stores the host's new desired state, in one transaction, with a fresh
+ * apply status "pending" (sent_at now_ms) in place of the previous one.
+ * revision must exceed the stored one (DB_ERR_INVALID otherwise, nothing
+ * stored), so a host's revisions only grow, across controller restarts
+ * too. policy_revision 0 means none; apply_len must not be 0. */
+int db_host_desired_set(db_t *self, const char *host, int64_t policy_revision,
+                        uint64_t revision, const void *apply, size_t apply_len,
+                        int64_t now_ms, db_err_t *err);
+
+/* DB_ERR_NOT_FOUND for an unknown host or one without a desired state. */
+int db_host_desired_get(db_t *self, const char *host, db_host_desired_t *out,
+                        db_err_t *err);
+
+/* Stores a host's APPLY_RESULT for `revision`, in one transaction: the
+ * count of ok items and every failed item (err > 0); state ok when none
+ * failed, and then applied_revision becomes revision. A result that is not
+ * for the host's current desired revision is refused (DB_ERR_INVALID) and
+ * stores nothing; a second result for the same revision replaces the
+ * first. */
+int db_apply_result_record(db_t *self, const char *host, uint64_t revision,
+                           const vfp_result_t *results, uint32_t count,
+                           int64_t now_ms, db_err_t *err);
+
+typedef struct {
+    char host[VFP_HOSTNAME_MAX + 1];
+    uint64_t revision;         /* desired */
+    uint64_t applied_revision; /* 0: none */
+    int64_t policy_revision;   /* 0: none */
+    db_apply_state_t state;    /* of the desired revision */
+    int64_t ok_count, failed_count;
+    int64_t sent_at_ms;
+    int64_t answered_at_ms; /* 0: not answered */
+} db_apply_status_row_t;
+
+typedef int(db_apply_status_cb)(const db_apply_status_row_t *row, void *arg);
+
+/* Hosts that have a desired state, by name, paged by host (db_page_t). */
+int db_apply_status_list(db_t *self, const db_page_t *page,
+                         db_apply_status_cb *cb, void *arg, db_err_t *err);
+
+typedef int(db_apply_failure_cb)(const vfp_result_t *item, void *arg);
+
+/* The failed items of a host's current desired revision, in the order the
+ * host reported them. */
+int db_apply_failures_list(db_t *self, const char *host,
+                           db_apply_failure_cb *cb, void *arg, db_err_t *err);
+
+/* One attribute that differs from the desired state. pf is "" for a
+ * hugepage pool (attribute "2048kB"); index is 0 unless a VF's. */
+typedef struct {
+    char pf[VFP_PCI_ADDR_MAX + 1];
+    uint16_t index;
+    char attribute[VFP_ATTRIBUTE_MAX + 1];
+    char wanted[DB_DRIFT_VALUE_MAX + 1];
+    char has[DB_DRIFT_VALUE_MAX + 1];
+} db_drift_item_t;
+
+typedef struct {
+    char host[VFP_HOSTNAME_MAX + 1];
+    db_drift_item_t item;
+    int64_t seen_at_ms;
+} db_drift_row_t;
+
+typedef int(db_drift_cb)(const db_drift_row_t *row, void *arg);
+
+/* Replaces the host's drift report with these items (none: no drift), in
+ * one transaction. An item repeated (same pf, index and attribute) is
+ * refused with DB_ERR_INVALID. */
+int db_drift_replace(db_t *self, const char *host, const db_drift_item_t *items,
+                     uint32_t count, int64_t now_ms, db_err_t *err);
+
+/* Drift by host, PF, index and attribute; host NULL lists every host's. */
+int db_drift_list(db_t *self, const char *host, db_drift_cb *cb, void *arg,
+                  db_err_t *err);
 
 #endif

@@ -150,6 +150,34 @@ static const s_expect_t s_expect[] = {
     {"events_after",
      {"SEARCH events USING INTEGER PRIMARY KEY (rowid>?)"},
      false},
+    {"policy_get",
+     {"SEARCH policies USING INTEGER PRIMARY KEY (rowid=?)"},
+     false},
+    /* The newest revision: the rowid walked backwards, stopping at one. */
+    {"policy_latest", {"SCAN policies"}, false},
+    {"policy_history",
+     {"SEARCH policies USING INTEGER PRIMARY KEY (rowid<?)"},
+     false},
+    {"host_desired_get",
+     {"SEARCH h USING COVERING INDEX sqlite_autoindex_hosts_1 (name=?)",
+      "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)"},
+     false},
+    {"apply_status_list",
+     {"SEARCH h USING COVERING INDEX sqlite_autoindex_hosts_1 (name>?)",
+      "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)",
+      "SEARCH s USING INDEX sqlite_autoindex_apply_status_1 (host_id=? AND "
+      "revision=?)"},
+     false},
+    {"apply_failures_list",
+     {"SEARCH h USING COVERING INDEX sqlite_autoindex_hosts_1 (name=?)",
+      "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)",
+      "SEARCH f USING INDEX sqlite_autoindex_apply_failures_1 (host_id=? AND "
+      "revision=?)"},
+     false},
+    {"drift_list",
+     {"SEARCH h USING COVERING INDEX sqlite_autoindex_hosts_1 (name>?",
+      "SEARCH x USING INDEX sqlite_autoindex_drift_1 (host_id=?)"},
+     false},
 };
 
 static const s_expect_t *s_expect_find(const char *name)

@@ -1,0 +1,663 @@
+/* db_policy.c - policy revisions, each host's desired state (the APPLY it
+ * was sent), the answers to it and the drift hosts report. */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db_internal.h"
+
+static const char *const s_apply_states[DB_APPLY_STATE_COUNT] = {
+    "pending", "ok", "failed"};
+
+const char *db_apply_state_name(db_apply_state_t state)
+{
+    return (unsigned)state < DB_APPLY_STATE_COUNT ? s_apply_states[state]
+                                                  : NULL;
+}
+
+int db_apply_state_parse(const char *name, db_apply_state_t *state)
+{
+    for (int i = 0; name && i < DB_APPLY_STATE_COUNT; i++) {
+        if (strcmp(s_apply_states[i], name) == 0) {
+            *state = (db_apply_state_t)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The read statements, listed in db_queries[] (db_query.c) so that their
+ * plans are checked with the others'. Each is one index range walked in
+ * the order it returns rows. */
+const char db_sql_policy_get[] =
+    "SELECT revision, sha256, message, author, commit_id, created_at, text"
+    " FROM policies WHERE revision = ?1";
+
+const char db_sql_policy_latest[] =
+    "SELECT revision, sha256, message, author, commit_id, created_at, text"
+    " FROM policies ORDER BY revision DESC LIMIT 1";
+
+const char db_sql_policy_history[] =
+    "SELECT revision, sha256, message, author, commit_id, created_at"
+    " FROM policies WHERE revision < ?1 ORDER BY revision DESC LIMIT ?2";
+
+const char db_sql_host_desired_get[] =
+    "SELECT d.revision, d.policy_revision, d.applied_revision, d.created_at,"
+    " d.apply FROM hosts h CROSS JOIN host_desired d ON d.host_id = h.id"
+    " WHERE h.name = ?1";
+
+const char db_sql_apply_status_list[] =
+    "SELECT h.name, d.revision, d.applied_revision, d.policy_revision,"
+    " s.state, s.ok_count, s.failed_count, s.sent_at, s.answered_at"
+    " FROM hosts h CROSS JOIN host_desired d ON d.host_id = h.id"
+    " CROSS JOIN apply_status s ON s.host_id = d.host_id"
+    " AND s.revision = d.revision"
+    " WHERE h.name > coalesce(?1, '') ORDER BY h.name LIMIT ?2";
+
+const char db_sql_apply_failures_list[] =
+    "SELECT f.kind, f.pf, f.idx, f.attribute, f.errno, f.message"
+    " FROM hosts h CROSS JOIN host_desired d ON d.host_id = h.id"
+    " CROSS JOIN apply_failures f ON f.host_id = d.host_id"
+    " AND f.revision = d.revision"
+    " WHERE h.name = ?1 ORDER BY f.seq";
+
+const char db_sql_drift_list[] =
+    "SELECT h.name, x.pf, x.idx, x.attribute, x.wanted, x.has, x.seen_at"
+    " FROM hosts h CROSS JOIN drift x ON x.host_id = h.id"
+    " WHERE h.name BETWEEN coalesce(?1, '') AND coalesce(?1, x'ff')"
+    " ORDER BY h.name, x.pf, x.idx, x.attribute";
+
+/* Like db_step_done, but a broken constraint is the caller's input
+ * (DB_ERR_INVALID), not a failing disk. */
+static int s_step(db_t *self, sqlite3_stmt *stmt, const char *what,
+                  db_err_t *err)
+{
+    if (db_step_done(self, stmt, what, err) == 0)
+        return 0;
+    if ((sqlite3_extended_errcode(self->sql) & 0xff) == SQLITE_CONSTRAINT)
+        err->code = DB_ERR_INVALID;
+    return -1;
+}
+
+/* ---- policies -------------------------------------------------------- */
+
+static bool s_is_sha256(const char *text)
+{
+    if (!text || strlen(text) != 64)
+        return false;
+    return strspn(text, "0123456789abcdef") == 64;
+}
+
+static int s_policy_check(const char *text, const char *sha256,
+                          const char *message, const char *author,
+                          const char *commit_id, db_err_t *err)
+{
+    if (!text) {
+        db_errorf(err, DB_ERR_INVALID, "policy: no text");
+        return -1;
+    }
+    if (!s_is_sha256(sha256)) {
+        db_errorf(err, DB_ERR_INVALID,
+                  "policy: sha256 is not 64 lowercase hex digits");
+        return -1;
+    }
+    const struct {
+        const char *name, *value;
+        size_t max;
+    } fields[] = {{"message", message, DB_POLICY_MESSAGE_MAX},
+                  {"author", author, DB_POLICY_AUTHOR_MAX},
+                  {"commit id", commit_id, DB_POLICY_COMMIT_MAX}};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        if (fields[i].value && strlen(fields[i].value) > fields[i].max) {
+            db_errorf(err, DB_ERR_INVALID,
+                      "policy: %s is longer than %zu bytes", fields[i].name,
+                      fields[i].max);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int db_policy_store(db_t *self, const char *text, const char *sha256,
+                    const char *message, const char *author,
+                    const char *commit_id, int64_t now_ms, int64_t *revision,
+                    db_err_t *err)
+{
+    static const char sql[] =
+        "INSERT INTO policies (revision, sha256, text, message, author,"
+        " commit_id, created_at)"
+        " VALUES ((SELECT coalesce(max(revision), 0) + 1 FROM policies),"
+        " ?1, ?2, ?3, ?4, ?5, ?6) RETURNING revision";
+    if (s_policy_check(text, sha256, message, author, commit_id, err) != 0)
+        return -1;
+    if (db_begin(self, err) != 0)
+        return -1;
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (stmt) {
+        sqlite3_bind_text(stmt, 1, sha256, -1, SQLITE_STATIC);
+        sqlite3_bind_text64(stmt, 2, text, strlen(text), SQLITE_STATIC,
+                            SQLITE_UTF8);
+        sqlite3_bind_text(stmt, 3, message ? message : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 4, author ? author : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 5, commit_id ? commit_id : "", -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 6, now_ms);
+    }
+    if (!stmt ||
+        db_step_returning(self, stmt, "storing a policy", revision, err) != 0 ||
+        db_commit(self, err) != 0) {
+        db_rollback(self);
+        return -1;
+    }
+    return 0;
+}
+
+void db_policy_row_clear(db_policy_row_t *row)
+{
+    free(row->text);
+    row->text = NULL;
+    row->text_len = 0;
+}
+
+/* Fills a row from columns 0-5, and the text from column 6 when asked. */
+static void s_policy_row(sqlite3_stmt *stmt, db_policy_row_t *row,
+                         bool with_text)
+{
+    memset(row, 0, sizeof(*row));
+    row->revision = sqlite3_column_int64(stmt, 0);
+    db_column_text(stmt, 1, row->sha256, sizeof(row->sha256));
+    db_column_text(stmt, 2, row->message, sizeof(row->message));
+    db_column_text(stmt, 3, row->author, sizeof(row->author));
+    db_column_text(stmt, 4, row->commit_id, sizeof(row->commit_id));
+    row->created_at_ms = sqlite3_column_int64(stmt, 5);
+    if (!with_text)
+        return;
+    const unsigned char *text = sqlite3_column_text(stmt, 6);
+    size_t len = (size_t)sqlite3_column_bytes(stmt, 6);
+    row->text = malloc(len + 1);
+    assert(row->text);
+    memcpy(row->text, text ? (const char *)text : "", text ? len : 0);
+    row->text[text ? len : 0] = '\0';
+    row->text_len = text ? len : 0;
+}
+
+static int s_policy_copy(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    (void)cb;
+    s_policy_row(stmt, arg, true);
+    return 0;
+}
+
+/* Reads one policy row with its text through a bound statement. */
+static int s_policy_read(db_t *self, sqlite3_stmt *stmt, db_policy_row_t *out,
+                         const char *missing, db_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (db_query_rows(self, stmt, "reading a policy", s_policy_copy, NULL, out,
+                      err) != 0) {
+        db_policy_row_clear(out);
+        return -1;
+    }
+    if (!out->text) {
+        db_errorf(err, DB_ERR_NOT_FOUND, "%s", missing);
+        return -1;
+    }
+    return 0;
+}
+
+int db_policy_get(db_t *self, int64_t revision, db_policy_row_t *out,
+                  db_err_t *err)
+{
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_policy_get, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, revision);
+    char missing[64];
+    snprintf(missing, sizeof(missing), "no policy revision %lld",
+             (long long)revision);
+    return s_policy_read(self, stmt, out, missing, err);
+}
+
+int db_policy_latest(db_t *self, db_policy_row_t *out, db_err_t *err)
+{
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_policy_latest, err);
+    if (!stmt)
+        return -1;
+    return s_policy_read(self, stmt, out, "no policy stored", err);
+}
+
+static int s_policy_each(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    db_policy_row_t row;
+    s_policy_row(stmt, &row, false);
+    return ((db_policy_cb *)cb)(&row, arg);
+}
+
+int db_policy_history(db_t *self, int64_t before_revision, int64_t limit,
+                      db_policy_cb *cb, void *arg, db_err_t *err)
+{
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_policy_history, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1,
+                       before_revision > 0 ? before_revision : INT64_MAX);
+    sqlite3_bind_int64(stmt, 2, limit > 0 ? limit : -1);
+    return db_query_rows(self, stmt, "listing policy revisions", s_policy_each,
+                         (void *)cb, arg, err);
+}
+
+/* ---- desired states -------------------------------------------------- */
+
+/* A host's id and its stored desired revision (0: none). */
+static int s_host_desired_lookup(db_t *self, const char *host, int64_t *id,
+                                 uint64_t *revision, db_err_t *err)
+{
+    static const char sql[] =
+        "SELECT h.id, coalesce(d.revision, 0) FROM hosts h"
+        " LEFT JOIN host_desired d ON d.host_id = h.id WHERE h.name = ?1";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(stmt);
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(stmt, 0);
+        *revision = (uint64_t)sqlite3_column_int64(stmt, 1);
+    } else if (rc == SQLITE_DONE) {
+        db_errorf(err, DB_ERR_NOT_FOUND, "no host named \"%s\"", host);
+    } else {
+        db_set_error(self, err, DB_ERR_IO, "looking up a host");
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return rc == SQLITE_ROW ? 0 : -1;
+}
+
+int db_host_desired_next(db_t *self, const char *host, uint64_t *revision,
+                         db_err_t *err)
+{
+    int64_t id;
+    uint64_t stored;
+    if (s_host_desired_lookup(self, host, &id, &stored, err) != 0)
+        return -1;
+    *revision = stored + 1;
+    return 0;
+}
+
+/* The desired state itself, then a fresh pending status for it (the
+ * previous status and its failures go with the cascade). */
+static int s_desired_write(db_t *self, int64_t host_id, int64_t policy_revision,
+                           uint64_t revision, const void *apply,
+                           size_t apply_len, int64_t now_ms, db_err_t *err)
+{
+    static const char sql_set[] =
+        "INSERT INTO host_desired (host_id, revision, policy_revision, apply,"
+        " created_at) VALUES (?1, ?2, ?3, ?4, ?5)"
+        " ON CONFLICT (host_id) DO UPDATE SET revision = excluded.revision,"
+        " policy_revision = excluded.policy_revision, apply = excluded.apply,"
+        " created_at = excluded.created_at";
+    static const char sql_clear[] = "DELETE FROM apply_status"
+                                    " WHERE host_id = ?1";
+    static const char sql_status[] =
+        "INSERT INTO apply_status (host_id, revision, state, sent_at)"
+        " VALUES (?1, ?2, 'pending', ?3)";
+    sqlite3_stmt *stmt = db_stmt(self, sql_set, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    sqlite3_bind_int64(stmt, 2, (int64_t)revision);
+    if (policy_revision > 0)
+        sqlite3_bind_int64(stmt, 3, policy_revision);
+    sqlite3_bind_blob64(stmt, 4, apply, apply_len, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 5, now_ms);
+    if (s_step(self, stmt, "storing a desired state", err) != 0)
+        return -1;
+    if (!(stmt = db_stmt(self, sql_clear, err)))
+        return -1;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    if (db_step_done(self, stmt, "clearing an apply status", err) != 0)
+        return -1;
+    if (!(stmt = db_stmt(self, sql_status, err)))
+        return -1;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    sqlite3_bind_int64(stmt, 2, (int64_t)revision);
+    sqlite3_bind_int64(stmt, 3, now_ms);
+    return db_step_done(self, stmt, "storing an apply status", err);
+}
+
+int db_host_desired_set(db_t *self, const char *host, int64_t policy_revision,
+                        uint64_t revision, const void *apply, size_t apply_len,
+                        int64_t now_ms, db_err_t *err)
+{
+    if (!apply || apply_len == 0 || revision > INT64_MAX) {
+        db_errorf(err, DB_ERR_INVALID,
+                  "host %s: a desired state needs APPLY bytes and a revision "
+                  "below 2^63",
+                  host);
+        return -1;
+    }
+    if (db_begin(self, err) != 0)
+        return -1;
+    int64_t host_id;
+    uint64_t stored;
+    if (s_host_desired_lookup(self, host, &host_id, &stored, err) != 0)
+        goto fail;
+    if (revision <= stored) {
+        db_errorf(err, DB_ERR_INVALID,
+                  "host %s: desired revision %llu is not above the stored "
+                  "revision %llu; nothing stored",
+                  host, (unsigned long long)revision,
+                  (unsigned long long)stored);
+        goto fail;
+    }
+    if (s_desired_write(self, host_id, policy_revision, revision, apply,
+                        apply_len, now_ms, err) != 0 ||
+        db_commit(self, err) != 0)
+        goto fail;
+    return 0;
+
+fail:
+    db_rollback(self);
+    return -1;
+}
+
+void db_host_desired_clear(db_host_desired_t *desired)
+{
+    free(desired->apply);
+    desired->apply = NULL;
+    desired->apply_len = 0;
+}
+
+static int s_desired_copy(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    (void)cb;
+    db_host_desired_t *out = arg;
+    out->revision = (uint64_t)sqlite3_column_int64(stmt, 0);
+    out->policy_revision = sqlite3_column_int64(stmt, 1);
+    out->applied_revision = (uint64_t)sqlite3_column_int64(stmt, 2);
+    out->created_at_ms = sqlite3_column_int64(stmt, 3);
+    const void *blob = sqlite3_column_blob(stmt, 4);
+    out->apply_len = (size_t)sqlite3_column_bytes(stmt, 4);
+    out->apply = malloc(out->apply_len ? out->apply_len : 1);
+    assert(out->apply);
+    if (blob)
+        memcpy(out->apply, blob, out->apply_len);
+    return 0;
+}
+
+int db_host_desired_get(db_t *self, const char *host, db_host_desired_t *out,
+                        db_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_host_desired_get, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    if (db_query_rows(self, stmt, "reading a desired state", s_desired_copy,
+                      NULL, out, err) != 0) {
+        db_host_desired_clear(out);
+        return -1;
+    }
+    if (!out->apply) {
+        db_errorf(err, DB_ERR_NOT_FOUND,
+                  "host \"%s\" is unknown or has no desired state", host);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- apply results --------------------------------------------------- */
+
+static int s_results_check(const char *host, const vfp_result_t *results,
+                           uint32_t count, db_err_t *err)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        const vfp_result_t *r = &results[i];
+        if (r->kind < VFP_ITEM_NUM_VFS || r->kind > VFP_ITEM_HUGEPAGES ||
+            r->err < 0) {
+            db_errorf(err, DB_ERR_INVALID,
+                      "host %s: result %u has kind %d and err %d; nothing "
+                      "stored",
+                      host, i, (int)r->kind, (int)r->err);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Replaces the failed items stored for (host, revision) with these. */
+static int s_failures_write(db_t *self, int64_t host_id, uint64_t revision,
+                            const vfp_result_t *results, uint32_t count,
+                            db_err_t *err)
+{
+    static const char sql_clear[] =
+        "DELETE FROM apply_failures WHERE host_id = ?1 AND revision = ?2";
+    static const char sql_add[] =
+        "INSERT INTO apply_failures (host_id, revision, seq, kind, pf, idx,"
+        " attribute, errno, message) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
+        " ?9)";
+    sqlite3_stmt *stmt = db_stmt(self, sql_clear, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    sqlite3_bind_int64(stmt, 2, (int64_t)revision);
+    if (db_step_done(self, stmt, "clearing apply failures", err) != 0)
+        return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        const vfp_result_t *r = &results[i];
+        if (r->err == 0)
+            continue;
+        if (!(stmt = db_stmt(self, sql_add, err)))
+            return -1;
+        sqlite3_bind_int64(stmt, 1, host_id);
+        sqlite3_bind_int64(stmt, 2, (int64_t)revision);
+        sqlite3_bind_int64(stmt, 3, i);
+        sqlite3_bind_int(stmt, 4, (int)r->kind);
+        sqlite3_bind_text(stmt, 5, r->pf, -1, SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 6, r->index);
+        sqlite3_bind_text(stmt, 7, r->attribute, -1, SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 8, r->err);
+        sqlite3_bind_text(stmt, 9, r->message, -1, SQLITE_STATIC);
+        if (s_step(self, stmt, "storing an apply failure", err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The status row of the answered revision and, when every item applied,
+ * the host's applied revision. */
+static int s_status_write(db_t *self, int64_t host_id, uint64_t revision,
+                          int64_t ok_count, int64_t failed_count,
+                          int64_t now_ms, db_err_t *err)
+{
+    static const char sql_status[] =
+        "UPDATE apply_status SET state = ?3, ok_count = ?4,"
+        " failed_count = ?5, answered_at = ?6"
+        " WHERE host_id = ?1 AND revision = ?2";
+    static const char sql_applied[] =
+        "UPDATE host_desired SET applied_revision = ?2 WHERE host_id = ?1";
+    sqlite3_stmt *stmt = db_stmt(self, sql_status, err);
+    if (!stmt)
+        return -1;
+    db_apply_state_t state = failed_count ? DB_APPLY_FAILED : DB_APPLY_OK;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    sqlite3_bind_int64(stmt, 2, (int64_t)revision);
+    sqlite3_bind_text(stmt, 3, db_apply_state_name(state), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, ok_count);
+    sqlite3_bind_int64(stmt, 5, failed_count);
+    sqlite3_bind_int64(stmt, 6, now_ms);
+    if (db_step_done(self, stmt, "storing an apply status", err) != 0)
+        return -1;
+    if (state != DB_APPLY_OK)
+        return 0;
+    if (!(stmt = db_stmt(self, sql_applied, err)))
+        return -1;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    sqlite3_bind_int64(stmt, 2, (int64_t)revision);
+    return db_step_done(self, stmt, "storing an applied revision", err);
+}
+
+int db_apply_result_record(db_t *self, const char *host, uint64_t revision,
+                           const vfp_result_t *results, uint32_t count,
+                           int64_t now_ms, db_err_t *err)
+{
+    if (s_results_check(host, results, count, err) != 0)
+        return -1;
+    int64_t failed = 0;
+    for (uint32_t i = 0; i < count; i++)
+        failed += results[i].err != 0;
+    if (db_begin(self, err) != 0)
+        return -1;
+    int64_t host_id;
+    uint64_t current;
+    if (s_host_desired_lookup(self, host, &host_id, &current, err) != 0)
+        goto fail;
+    if (current == 0 || revision != current) {
+        db_errorf(err, DB_ERR_INVALID,
+                  "host %s: result for APPLY revision %llu, but its desired "
+                  "revision is %llu; result not stored",
+                  host, (unsigned long long)revision,
+                  (unsigned long long)current);
+        goto fail;
+    }
+    if (s_failures_write(self, host_id, revision, results, count, err) != 0 ||
+        s_status_write(self, host_id, revision, (int64_t)count - failed, failed,
+                       now_ms, err) != 0 ||
+        db_commit(self, err) != 0)
+        goto fail;
+    return 0;
+
+fail:
+    db_rollback(self);
+    return -1;
+}
+
+static int s_status_each(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    db_apply_status_row_t row;
+    memset(&row, 0, sizeof(row));
+    db_column_text(stmt, 0, row.host, sizeof(row.host));
+    row.revision = (uint64_t)sqlite3_column_int64(stmt, 1);
+    row.applied_revision = (uint64_t)sqlite3_column_int64(stmt, 2);
+    row.policy_revision = sqlite3_column_int64(stmt, 3);
+    /* The schema's CHECK admits only the enum's names. */
+    db_apply_state_parse((const char *)sqlite3_column_text(stmt, 4),
+                         &row.state);
+    row.ok_count = sqlite3_column_int64(stmt, 5);
+    row.failed_count = sqlite3_column_int64(stmt, 6);
+    row.sent_at_ms = sqlite3_column_int64(stmt, 7);
+    row.answered_at_ms = sqlite3_column_int64(stmt, 8);
+    return ((db_apply_status_cb *)cb)(&row, arg);
+}
+
+int db_apply_status_list(db_t *self, const db_page_t *page,
+                         db_apply_status_cb *cb, void *arg, db_err_t *err)
+{
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_apply_status_list, err);
+    if (!stmt)
+        return -1;
+    if (page && page->host)
+        sqlite3_bind_text(stmt, 1, page->host, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, page && page->limit > 0 ? page->limit : -1);
+    return db_query_rows(self, stmt, "listing apply status", s_status_each,
+                         (void *)cb, arg, err);
+}
+
+static int s_failure_each(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    vfp_result_t item;
+    memset(&item, 0, sizeof(item));
+    item.kind = (vfp_item_kind_t)sqlite3_column_int(stmt, 0);
+    db_column_text(stmt, 1, item.pf, sizeof(item.pf));
+    item.index = (uint16_t)sqlite3_column_int(stmt, 2);
+    db_column_text(stmt, 3, item.attribute, sizeof(item.attribute));
+    item.err = sqlite3_column_int(stmt, 4);
+    db_column_text(stmt, 5, item.message, sizeof(item.message));
+    return ((db_apply_failure_cb *)cb)(&item, arg);
+}
+
+int db_apply_failures_list(db_t *self, const char *host,
+                           db_apply_failure_cb *cb, void *arg, db_err_t *err)
+{
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_apply_failures_list, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    return db_query_rows(self, stmt, "listing apply failures", s_failure_each,
+                         (void *)cb, arg, err);
+}
+
+/* ---- drift ----------------------------------------------------------- */
+
+static int s_drift_write(db_t *self, int64_t host_id,
+                         const db_drift_item_t *items, uint32_t count,
+                         int64_t now_ms, db_err_t *err)
+{
+    static const char sql_clear[] = "DELETE FROM drift WHERE host_id = ?1";
+    static const char sql_add[] =
+        "INSERT INTO drift (host_id, pf, idx, attribute, wanted, has, seen_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+    sqlite3_stmt *stmt = db_stmt(self, sql_clear, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    if (db_step_done(self, stmt, "clearing drift", err) != 0)
+        return -1;
+    for (uint32_t i = 0; i < count; i++) {
+        if (!(stmt = db_stmt(self, sql_add, err)))
+            return -1;
+        sqlite3_bind_int64(stmt, 1, host_id);
+        sqlite3_bind_text(stmt, 2, items[i].pf, -1, SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 3, items[i].index);
+        sqlite3_bind_text(stmt, 4, items[i].attribute, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 5, items[i].wanted, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 6, items[i].has, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(stmt, 7, now_ms);
+        if (s_step(self, stmt, "storing drift", err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int db_drift_replace(db_t *self, const char *host, const db_drift_item_t *items,
+                     uint32_t count, int64_t now_ms, db_err_t *err)
+{
+    if (db_begin(self, err) != 0)
+        return -1;
+    int64_t host_id;
+    uint64_t revision;
+    if (s_host_desired_lookup(self, host, &host_id, &revision, err) != 0 ||
+        s_drift_write(self, host_id, items, count, now_ms, err) != 0 ||
+        db_commit(self, err) != 0) {
+        db_rollback(self);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_drift_each(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    db_drift_row_t row;
+    memset(&row, 0, sizeof(row));
+    db_column_text(stmt, 0, row.host, sizeof(row.host));
+    db_column_text(stmt, 1, row.item.pf, sizeof(row.item.pf));
+    row.item.index = (uint16_t)sqlite3_column_int(stmt, 2);
+    db_column_text(stmt, 3, row.item.attribute, sizeof(row.item.attribute));
+    db_column_text(stmt, 4, row.item.wanted, sizeof(row.item.wanted));
+    db_column_text(stmt, 5, row.item.has, sizeof(row.item.has));
+    row.seen_at_ms = sqlite3_column_int64(stmt, 6);
+    return ((db_drift_cb *)cb)(&row, arg);
+}
+
+int db_drift_list(db_t *self, const char *host, db_drift_cb *cb, void *arg,
+                  db_err_t *err)
+{
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_drift_list, err);
+    if (!stmt)
+        return -1;
+    if (host)
+        sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    return db_query_rows(self, stmt, "listing drift", s_drift_each, (void *)cb,
+                         arg, err);
+}
