@@ -354,6 +354,7 @@ static int s_apply(s_session_t *self, vfp_apply_result_t *result)
 {
     const vfp_apply_t *apply = &self->desired->u.apply;
     s_rescan(self, false);
+    uint64_t writes = vf_writer_kernel_writes(self->writer);
     int rc = vf_apply_run(self->writer, apply, &self->inv, result);
     uint32_t failed = 0;
     for (uint32_t i = 0; i < result->result_count; i++) {
@@ -374,6 +375,11 @@ static int s_apply(s_session_t *self, vfp_apply_result_t *result)
     vfp_log_info("apply revision %llu: %u items, %u failed",
                  (unsigned long long)apply->revision, result->result_count,
                  failed);
+    vfp_log_info(
+        "apply revision %llu: %llu kernel writes (--kernel %s)",
+        (unsigned long long)apply->revision,
+        (unsigned long long)(vf_writer_kernel_writes(self->writer) - writes),
+        vf_kernel_name(self->opts->discover.kernel));
     if (rc == 0)
         self->applied_revision = apply->revision;
     s_rescan(self, true);
@@ -649,8 +655,8 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
         return -1;
     }
     if (desired_state_dir_init(opts->state_dir, err, errlen) ||
-        !(self.writer =
-              vf_writer_new(opts->discover.sysfs_root, err, errlen))) {
+        !(self.writer = vf_writer_new_kernel(
+              opts->discover.sysfs_root, opts->discover.kernel, err, errlen))) {
         discover_inventory_clear(&self.inv);
         return -1;
     }
