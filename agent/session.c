@@ -660,6 +660,13 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
         discover_inventory_clear(&self.inv);
         return -1;
     }
+    if (opts->discover.kernel == VF_KERNEL_NETLINK &&
+        vf_kernel_recorded_tree(opts->discover.sysfs_root))
+        vfp_log_info("sysfs root %s is a recorded tree: VF settings are not "
+                     "sent to this host's kernel (%s)",
+                     opts->discover.sysfs_root, VF_KERNEL_RECORDED_REFUSAL);
+    else
+        vfp_log_info("kernel: %s", vf_kernel_name(opts->discover.kernel));
     s_restore_desired(&self);
     zsys_init();
     if (s_connect(&self)) {

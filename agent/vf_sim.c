@@ -168,11 +168,13 @@ static int s_state_load(const vf_sim_t *self, s_state_t *st, char *why,
     memset(st, 0, sizeof(*st));
     s_state_path(self, VF_SIM_STATE, path, sizeof(path));
     FILE *f = fopen(path, "re");
-    if (!f)
-        return errno == ENOENT ? 0
-                               : (snprintf(why, whylen, "%s/%s: %s", VF_SIM_DIR,
-                                           VF_SIM_STATE, strerror(errno)),
-                                  -1);
+    if (!f && errno == ENOENT)
+        return 0;
+    if (!f) {
+        snprintf(why, whylen, "%s/%s: %s", VF_SIM_DIR, VF_SIM_STATE,
+                 strerror(errno));
+        return -1;
+    }
     unsigned lineno = 0;
     int rc = 0;
     while (rc == 0 && fgets(line, sizeof(line), f)) {

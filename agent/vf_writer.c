@@ -849,6 +849,7 @@ static int s_num_vfs_write(vf_writer_t *self, const char *path,
         return 0;
     char restored[128] = "";
     if (current != 0) {
+        self->kernel_writes++;
         int back = self->ops->write_num_vfs(self->ctx, pf_ifname, path, current,
                                             ignored, sizeof(ignored));
         snprintf(restored, sizeof(restored),

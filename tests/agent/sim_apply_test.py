@@ -7,10 +7,11 @@ attribute, a hugepage pool) and the agent logs the kernel writes it made;
 the same desired state again is answered "unchanged" item by item with 0
 kernel writes; vfleet-agent --discover --kernel sim shows what was applied
 and no drift, and a VF changed behind the agent's back shows as drift;
-with --kernel netlink (the default) the same tree's VF items are refused
-with EPERM and nothing reaches the live kernel, checked in a network
-namespace of its own where a dummy interface carries the recorded PF's
-name and is left exactly as it was.
+--kernel sim without a recorded tree, or with --netlink or --no-netlink,
+is a usage error; with --kernel netlink (the default) the same tree's VF
+items are refused with EPERM and nothing reaches the live kernel, checked
+in a network namespace of its own where a dummy (or veth) interface
+carries the recorded PF's name and is left exactly as it was.
 """
 
 import json
@@ -81,9 +82,12 @@ def run_agent(peer_files, tree, kernel, name):
             with open(os.path.join(peer.dir, "%s-APPLY_RESULT.json" %
                                    r["file"])) as f:
                 answers.append((r, json.load(f)["results"]))
-        wait_log(log_path, "apply revision %s: " % answers[-1][0]["revision"]
-                 + "", 3)
-        time.sleep(0.2)
+        wait_log(log_path, "apply revision %s: " % answers[-1][0]["revision"],
+                 3)
+        deadline = time.time() + 3
+        while (open(log_path).read().count(" kernel writes (--kernel ") <
+               len(peer_files) and time.time() < deadline):
+            time.sleep(0.05)
         agent.send_signal(signal.SIGTERM)
         if agent.wait(timeout=5) != 0:
             fail("agent exited %d on SIGTERM" % agent.returncode)
@@ -167,6 +171,30 @@ def check_discovered(tree):
         fail("a VLAN changed behind the agent is not drift:\n" + table)
 
 
+def check_command_line(tree):
+    """--kernel sim is for a recorded tree only, and reads VF settings from
+    it alone."""
+    cases = [
+        ([], "--kernel sim needs --sysfs-root DIR, a recorded tree"),
+        (["--sysfs-root", "/sys/"],
+         "--kernel sim needs --sysfs-root DIR, a recorded tree"),
+        (tree_args(tree) + ["--netlink"],
+         "--netlink and --no-netlink do not apply"),
+        (tree_args(tree) + ["--no-netlink"],
+         "--netlink and --no-netlink do not apply"),
+    ]
+    for args, needle in cases:
+        p = subprocess.run([AGENT, "--discover", "--kernel", "sim"] + args,
+                           capture_output=True, text=True)
+        if p.returncode != 2 or needle not in p.stderr:
+            fail("--kernel sim %s: exit %d, %s" % (args, p.returncode,
+                                                   p.stderr))
+    p = subprocess.run([AGENT, "--discover", "--kernel", "live"],
+                       capture_output=True, text=True)
+    if p.returncode != 2 or "'live' is not netlink or sim" not in p.stderr:
+        fail("--kernel live: exit %d, %s" % (p.returncode, p.stderr))
+
+
 def check_netlink_refused(tree):
     """Inside a network namespace of its own (re-run as --netns)."""
     if subprocess.run(["unshare", "-n", "true"],
@@ -213,6 +241,7 @@ def main():
     subprocess.run([sys.executable,
                     os.path.join(SRC, "tests", "fixtures", "mktree.py"),
                     "i40e-xxv710", tree], check=True)
+    check_command_line(tree)
     check_applied(tree)
     check_discovered(tree)
     check_netlink_refused(tree)
