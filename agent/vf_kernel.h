@@ -50,6 +50,9 @@ typedef struct {
     /* Writes count to pf_ifname's sriov_numvfs, whose path is `path`. */
     int (*write_num_vfs)(void *ctx, const char *pf_ifname, const char *path,
                          long count, char *text, size_t textlen);
+    /* Writes pages to a hugepage pool's nr_hugepages at `path`. */
+    int (*write_hugepages)(void *ctx, const char *path, long pages, char *text,
+                           size_t textlen);
 } vf_kernel_ops_t;
 
 #endif

@@ -736,6 +736,34 @@ int vf_sim_set_mtu(vf_sim_t *self, const char *ifname, uint16_t mtu, char *text,
     return 0;
 }
 
+int vf_sim_set_hugepages(vf_sim_t *self, const char *path, long pages,
+                         char *text, size_t textlen)
+{
+    char dir[PATH_MAX], copy[PATH_MAX], why[128];
+    long before, free_pages = 0;
+    text[0] = '\0';
+    agent_text_copy(copy, sizeof(copy), path);
+    if (!realpath(dirname(copy), dir) || !s_rel(self, dir) ||
+        sysfs_attr_read_long(dir, "nr_hugepages", 0, LONG_MAX, &before, why,
+                             sizeof(why)))
+        return s_say(text, textlen, ENOENT, "no such hugepage pool");
+    if (pages < 0)
+        return s_say(text, textlen, EINVAL, "%ld is not a page count", pages);
+    if (pages == before)
+        return 0;
+    sysfs_attr_read_long(dir, "free_hugepages", 0, LONG_MAX, &free_pages, why,
+                         sizeof(why));
+    free_pages += pages - before;
+    int err = s_write_attr(dir, "nr_hugepages", "%ld\n", pages);
+    if (!err)
+        err = s_write_attr(dir, "free_hugepages", "%ld\n",
+                           free_pages > 0 ? free_pages : 0);
+    if (err)
+        return s_say(text, textlen, err, "simulated kernel: %s", strerror(err));
+    self->writes++;
+    return 0;
+}
+
 /* ---- the writer backend ------------------------------------------------- */
 
 static int s_op_read_vfs(void *ctx, vfp_pf_t *pf, char *why, size_t whylen)
@@ -771,10 +799,17 @@ static int s_op_write_num_vfs(void *ctx, const char *pf_ifname,
     return vf_sim_set_num_vfs(ctx, pf_ifname, count, text, textlen);
 }
 
+static int s_op_write_hugepages(void *ctx, const char *path, long pages,
+                                char *text, size_t textlen)
+{
+    return vf_sim_set_hugepages(ctx, path, pages, text, textlen);
+}
+
 const vf_kernel_ops_t vf_sim_ops = {
     .read_vfs = s_op_read_vfs,
     .find_link = s_op_find_link,
     .set_vf_attr = s_op_set_vf_attr,
     .set_mtu = s_op_set_mtu,
     .write_num_vfs = s_op_write_num_vfs,
+    .write_hugepages = s_op_write_hugepages,
 };

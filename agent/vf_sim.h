@@ -62,6 +62,13 @@ int vf_sim_set_num_vfs(vf_sim_t *self, const char *pf_ifname, long count,
 int vf_sim_set_mtu(vf_sim_t *self, const char *ifname, uint16_t mtu, char *text,
                    size_t textlen);
 
+/* Sets the hugepage pool whose nr_hugepages is at `path` (inside the tree)
+ * to pages, moving its free_hugepages by the same amount (never below 0):
+ * the simulated kernel reserves every page asked for. ENOENT for a path
+ * outside the tree or a missing pool. */
+int vf_sim_set_hugepages(vf_sim_t *self, const char *path, long pages,
+                         char *text, size_t textlen);
+
 /* The writer backend (ctx: a vf_sim_t). */
 extern const vf_kernel_ops_t vf_sim_ops;
 

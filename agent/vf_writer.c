@@ -906,18 +906,19 @@ int vf_writer_set_num_vfs(vf_writer_t *self, const char *pf_ifname,
 
 /* Writes the pool size and reads it back: the kernel accepts any count and
  * reserves what it can find, so a short pool is put back to `before`. */
-static int s_hugepages_write(const char *dir, const char *path,
-                             const char *attr, long before, uint64_t pages,
-                             vfp_result_t *result)
+static int s_hugepages_write(vf_writer_t *self, const char *dir,
+                             const char *path, const char *attr, long before,
+                             uint64_t pages, vfp_result_t *result)
 {
-    char text[32], why[512];
+    char text[256], why[512];
     long after;
-    snprintf(text, sizeof(text), "%llu", (unsigned long long)pages);
-    int err = s_write_file(path, text);
+    int err = self->ops->write_hugepages(self->ctx, path, (long)pages, text,
+                                         sizeof(text));
     if (err) {
         vf_writer_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, err,
-                         "%s; kernel refused %llu %s pages", strerror(err),
-                         (unsigned long long)pages, attr);
+                         "%s%s%s; kernel refused %llu %s pages", strerror(err),
+                         text[0] ? ": " : "", text, (unsigned long long)pages,
+                         attr);
         return -1;
     }
     if (sysfs_attr_read_long(dir, "nr_hugepages", 0, LONG_MAX, &after, why,
@@ -927,7 +928,9 @@ static int s_hugepages_write(const char *dir, const char *path,
         return -1;
     }
     if ((uint64_t)after != pages) {
-        int back = s_write_number(path, before);
+        self->kernel_writes++;
+        int back = self->ops->write_hugepages(self->ctx, path, before, text,
+                                              sizeof(text));
         vf_writer_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, ENOMEM,
                          "kernel reserved only %ld of %llu %s pages; pool %s "
                          "%ld",
@@ -973,7 +976,7 @@ int vf_writer_set_hugepages(vf_writer_t *self, uint32_t size_kb, uint64_t pages,
         return 0;
     }
     self->kernel_writes++;
-    return s_hugepages_write(dir, path, attr, before, pages, result);
+    return s_hugepages_write(self, dir, path, attr, before, pages, result);
 }
 
 /* ---- the live kernel as a writer backend ------------------------------ */
@@ -1044,10 +1047,20 @@ static int s_nl_write_num_vfs(void *ctx, const char *pf_ifname,
     return s_write_number(path, count);
 }
 
+static int s_nl_write_hugepages(void *ctx, const char *path, long pages,
+                                char *text, size_t textlen)
+{
+    (void)ctx;
+    if (textlen)
+        text[0] = '\0';
+    return s_write_number(path, pages);
+}
+
 static const vf_kernel_ops_t s_netlink_ops = {
     .read_vfs = s_nl_read_vfs,
     .find_link = s_nl_find_link,
     .set_vf_attr = s_nl_set_vf_attr,
     .set_mtu = s_nl_set_mtu,
     .write_num_vfs = s_nl_write_num_vfs,
+    .write_hugepages = s_nl_write_hugepages,
 };

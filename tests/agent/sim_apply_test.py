@@ -148,8 +148,10 @@ def check_discovered(tree):
         fail("VF 5 or 3: %s %s" % (vfs[5], vfs[3]))
     pool = os.path.join(tree, "sys", "kernel", "mm", "hugepages",
                         "hugepages-2048kB", "nr_hugepages")
-    if open(pool).read().strip() != "512":
-        fail("nr_hugepages %s" % open(pool).read())
+    free = os.path.join(os.path.dirname(pool), "free_hugepages")
+    if (open(pool).read(), open(free).read()) != ("512\n", "512\n"):
+        fail("nr_hugepages %s free_hugepages %s" % (open(pool).read(),
+                                                    open(free).read()))
 
     drift = [AGENT, "--discover", "--kernel", "sim", "--state-dir",
              os.path.join(WORK, "state-sim")] + tree_args(tree)

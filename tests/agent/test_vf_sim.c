@@ -343,6 +343,33 @@ static void test_atomic_save(void **state)
     assert_non_null(strstr(why, "line 1: not a VF entry"));
 }
 
+/* A hugepage pool: nr_hugepages and free_hugepages move together. */
+static void test_hugepages(void **state)
+{
+    fixture_t *fx = *state;
+    char text[256], path[PATH_MAX + 16], dir[PATH_MAX], why[128];
+    long nr, free_pages;
+    s_tree(fx, "ixgbe-dualport");
+    snprintf(dir, sizeof(dir), "%s/kernel/mm/hugepages/hugepages-2048kB",
+             fx->sysfs);
+    snprintf(path, sizeof(path), "%s/nr_hugepages", dir);
+    assert_int_equal(vf_sim_set_hugepages(fx->sim, path, 1000, text, 256), 0);
+    assert_int_equal(
+        sysfs_attr_read_long(dir, "nr_hugepages", 0, 1 << 30, &nr, why, 128),
+        0);
+    assert_int_equal(sysfs_attr_read_long(dir, "free_hugepages", 0, 1 << 30,
+                                          &free_pages, why, 128),
+                     0);
+    assert_int_equal(nr, 1000);
+    assert_int_equal(free_pages, 1000);
+    assert_int_equal(vf_sim_writes(fx->sim), 1);
+    assert_int_equal(vf_sim_set_hugepages(fx->sim, path, 1000, text, 256), 0);
+    assert_int_equal(vf_sim_writes(fx->sim), 1);
+    assert_int_equal(vf_sim_set_hugepages(fx->sim, "/proc/sys/vm/nr_hugepages",
+                                          0, text, 256),
+                     ENOENT);
+}
+
 static void s_apply(vf_writer_t *w, const char *pf, const vfp_apply_vf_t *d,
                     int rc, const char *prefix)
 {
@@ -427,6 +454,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_trip_and_restart, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_atomic_save, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_hugepages, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_writer_on_sim, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_netlink_refused_for_recorded_tree,
