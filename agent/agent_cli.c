@@ -21,6 +21,7 @@ enum {
     OPT_DEBUGFS,
     OPT_NETLINK,
     OPT_NO_NETLINK,
+    OPT_KERNEL,
     OPT_STATE_DIR,
     OPT_LOG_LEVEL,
     OPT_SYSLOG,
@@ -43,6 +44,7 @@ static const struct option s_options[] = {
     {"debugfs-root", required_argument, NULL, OPT_DEBUGFS},
     {"netlink", no_argument, NULL, OPT_NETLINK},
     {"no-netlink", no_argument, NULL, OPT_NO_NETLINK},
+    {"kernel", required_argument, NULL, OPT_KERNEL},
     {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"syslog", no_argument, NULL, OPT_SYSLOG},
@@ -90,6 +92,16 @@ void agent_cli_usage(FILE *out)
           "a\n"
           "                        sysfs root other than /sys\n"
           "  --no-netlink          do not read VF settings through netlink\n"
+          "  --kernel KERNEL       netlink (default): VF settings and counts "
+          "of this\n"
+          "                        host's kernel; an APPLY for a recorded "
+          "tree's VFs\n"
+          "                        is refused. sim: the simulated kernel of "
+          "the\n"
+          "                        recorded tree given by --sysfs-root "
+          "(required),\n"
+          "                        its state kept in "
+          "SYSFS-ROOT/.vfleet-sim/state\n"
           "  --state-dir DIR       where the last desired state from the "
           "controller\n"
           "                        is kept (default /var/lib/vfleet-agent, "
@@ -183,6 +195,13 @@ static int s_parse_discovery_option(int c, discover_opts_t *disc, char *err,
     case OPT_NO_NETLINK:
         disc->netlink = DISCOVER_NETLINK_OFF;
         return 0;
+    case OPT_KERNEL:
+        if (vf_kernel_parse(optarg, &disc->kernel)) {
+            snprintf(err, errlen, "--kernel: '%s' is not netlink or sim",
+                     optarg);
+            return -1;
+        }
+        return 0;
     default:
         return 1;
     }
@@ -224,6 +243,27 @@ static int s_parse_general_option(int c, agent_cli_t *cli, char *err,
     default:
         return 1;
     }
+}
+
+/* The simulated kernel is chosen for a recorded tree only, and reads VF
+ * settings from it alone. */
+static int s_check_kernel(const discover_opts_t *disc, char *err, size_t errlen)
+{
+    if (disc->kernel != VF_KERNEL_SIM)
+        return 0;
+    if (!vf_kernel_recorded_tree(disc->sysfs_root)) {
+        snprintf(err, errlen,
+                 "--kernel sim needs --sysfs-root DIR, a recorded tree: it "
+                 "never simulates this host's /sys");
+        return -1;
+    }
+    if (disc->netlink != DISCOVER_NETLINK_AUTO) {
+        snprintf(err, errlen,
+                 "--kernel sim reads VF settings from the tree's simulated "
+                 "kernel: --netlink and --no-netlink do not apply");
+        return -1;
+    }
+    return 0;
 }
 
 /* The combinations a valid command line must have. */
@@ -302,5 +342,7 @@ int agent_cli_parse(int argc, char **argv, agent_cli_t *cli, char *err,
         snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
         return -1;
     }
+    if (s_check_kernel(&cli->session.discover, err, errlen))
+        return -1;
     return s_check_mode(cli, run_options, err, errlen);
 }

@@ -14,6 +14,7 @@
 #include "discover_internal.h"
 #include "sysfs_attr.h"
 #include "vf_reader.h"
+#include "vf_sim.h"
 
 #define IFF_UP_BIT 0x1 /* IFF_UP in a netdev's "flags" attribute */
 
@@ -22,7 +23,8 @@ typedef struct {
     const char *debugfs;
     bool netlink;
     struct nl_sock *nl;
-    uint32_t cap; /* allocated entries of inv->pfs */
+    vf_sim_t *sim; /* --kernel sim: the VF settings' source */
+    uint32_t cap;  /* allocated entries of inv->pfs */
     vfp_inventory_t *inv;
     discover_warnings_t *warnings;
 } s_scan_t;
@@ -356,7 +358,7 @@ static void s_read_settings(s_scan_t *scan, vfp_pf_t *pf)
     char why[VFP_TEXT_MAX / 2];
     if (pf->vf_count == 0)
         return;
-    if (!scan->netlink) {
+    if (!scan->netlink && !scan->sim) {
         agent_text_note_append(pf->note, sizeof(pf->note),
                                "VF settings not read: netlink off");
         return;
@@ -366,7 +368,8 @@ static void s_read_settings(s_scan_t *scan, vfp_pf_t *pf)
                                "VF settings unknown: the PF has no netdev");
         return;
     }
-    if (vf_reader_read(scan->nl, pf, why, sizeof(why)))
+    if (scan->sim ? vf_sim_read_vfs(scan->sim, pf, why, sizeof(why))
+                  : vf_reader_read(scan->nl, pf, why, sizeof(why)))
         agent_text_note_append(pf->note, sizeof(pf->note),
                                "VF settings unknown: %s", why);
 }
@@ -569,9 +572,13 @@ int discover_host(const discover_opts_t *opts, vfp_inventory_t *inv,
         .inv = inv,
         .warnings = warnings,
     };
+    if (opts->kernel == VF_KERNEL_SIM &&
+        !(scan.sim = vf_sim_new(sysfs, err, errlen)))
+        return -1;
     memset(inv, 0, sizeof(*inv));
     discover_host_facts(sysfs, procfs, opts->hostname, &inv->host, warnings);
     s_scan_pci(&scan);
     s_scan_netdev_parents(&scan);
+    vf_sim_destroy(&scan.sim);
     return 0;
 }

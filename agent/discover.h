@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vf_kernel.h"
 #include "vfp.h"
 
 struct nl_sock;
@@ -25,6 +26,8 @@ typedef struct {
     const char *debugfs_root; /* NULL: <sysfs_root>/kernel/debug */
     const char *hostname;     /* NULL: <procfs>/sys/kernel/hostname */
     discover_netlink_t netlink;
+    vf_kernel_t kernel; /* SIM: VF settings from the tree's simulated
+                           kernel (vf_sim), never netlink */
     struct nl_sock *nl; /* connected NETLINK_ROUTE socket to reuse, or
                            NULL to open one per scan */
 } discover_opts_t;

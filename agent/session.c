@@ -354,6 +354,7 @@ static int s_apply(s_session_t *self, vfp_apply_result_t *result)
 {
     const vfp_apply_t *apply = &self->desired->u.apply;
     s_rescan(self, false);
+    uint64_t writes = vf_writer_kernel_writes(self->writer);
     int rc = vf_apply_run(self->writer, apply, &self->inv, result);
     uint32_t failed = 0;
     for (uint32_t i = 0; i < result->result_count; i++) {
@@ -374,6 +375,11 @@ static int s_apply(s_session_t *self, vfp_apply_result_t *result)
     vfp_log_info("apply revision %llu: %u items, %u failed",
                  (unsigned long long)apply->revision, result->result_count,
                  failed);
+    vfp_log_info(
+        "apply revision %llu: %llu kernel writes (--kernel %s)",
+        (unsigned long long)apply->revision,
+        (unsigned long long)(vf_writer_kernel_writes(self->writer) - writes),
+        vf_kernel_name(self->opts->discover.kernel));
     if (rc == 0)
         self->applied_revision = apply->revision;
     s_rescan(self, true);
@@ -649,11 +655,18 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
         return -1;
     }
     if (desired_state_dir_init(opts->state_dir, err, errlen) ||
-        !(self.writer =
-              vf_writer_new(opts->discover.sysfs_root, err, errlen))) {
+        !(self.writer = vf_writer_new_kernel(
+              opts->discover.sysfs_root, opts->discover.kernel, err, errlen))) {
         discover_inventory_clear(&self.inv);
         return -1;
     }
+    if (opts->discover.kernel == VF_KERNEL_NETLINK &&
+        vf_kernel_recorded_tree(opts->discover.sysfs_root))
+        vfp_log_info("sysfs root %s is a recorded tree: VF settings are not "
+                     "sent to this host's kernel (%s)",
+                     opts->discover.sysfs_root, VF_KERNEL_RECORDED_REFUSAL);
+    else
+        vfp_log_info("kernel: %s", vf_kernel_name(opts->discover.kernel));
     s_restore_desired(&self);
     zsys_init();
     if (s_connect(&self)) {

@@ -28,16 +28,24 @@
 #include "vf_drift.h"
 #include "vf_print.h"
 #include "vf_reader.h"
+#include "vf_sim.h"
 
 #ifndef SOL_NETLINK
 #define SOL_NETLINK 270
 #endif
 
 struct vf_writer_t {
-    struct nl_sock *sk;
+    struct nl_sock *sk; /* NULL with the simulated kernel */
     char sysfs[PATH_MAX];
     uint64_t netlink_writes;
+    uint64_t kernel_writes;
+    const vf_kernel_ops_t *ops; /* the backend, with its ctx */
+    void *ctx;
+    vf_sim_t *sim;
+    bool recorded; /* netlink on a recorded tree: never RTM_SETLINK */
 };
+
+static const vf_kernel_ops_t s_netlink_ops;
 
 /* The kernel's answer to one request: its errno and, when it sent one, its
  * extended-ack message ("VF index out of range", ...). */
@@ -74,6 +82,8 @@ vf_writer_t *vf_writer_new(const char *sysfs_root, char *err, size_t errlen)
     assert(self);
     agent_text_copy(self->sysfs, sizeof(self->sysfs),
                     sysfs_root ? sysfs_root : "/sys");
+    self->ops = &s_netlink_ops;
+    self->ctx = self;
     self->sk = nl_socket_alloc();
     assert(self->sk);
     int rc = nl_connect(self->sk, NETLINK_ROUTE);
@@ -92,12 +102,35 @@ vf_writer_t *vf_writer_new(const char *sysfs_root, char *err, size_t errlen)
     return self;
 }
 
+vf_writer_t *vf_writer_new_kernel(const char *sysfs_root, vf_kernel_t kernel,
+                                  char *err, size_t errlen)
+{
+    if (kernel == VF_KERNEL_NETLINK) {
+        vf_writer_t *self = vf_writer_new(sysfs_root, err, errlen);
+        if (self)
+            self->recorded = vf_kernel_recorded_tree(sysfs_root);
+        return self;
+    }
+    vf_sim_t *sim = vf_sim_new(sysfs_root, err, errlen);
+    if (!sim)
+        return NULL;
+    vf_writer_t *self = calloc(1, sizeof(*self));
+    assert(self);
+    agent_text_copy(self->sysfs, sizeof(self->sysfs), sysfs_root);
+    self->sim = sim;
+    self->ops = &vf_sim_ops;
+    self->ctx = sim;
+    return self;
+}
+
 void vf_writer_destroy(vf_writer_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
     vf_writer_t *self = *self_p;
-    nl_socket_free(self->sk);
+    if (self->sk)
+        nl_socket_free(self->sk);
+    vf_sim_destroy(&self->sim);
     free(self);
     *self_p = NULL;
 }
@@ -105,6 +138,11 @@ void vf_writer_destroy(vf_writer_t **self_p)
 uint64_t vf_writer_netlink_writes(const vf_writer_t *self)
 {
     return self->netlink_writes;
+}
+
+uint64_t vf_writer_kernel_writes(const vf_writer_t *self)
+{
+    return self->kernel_writes;
 }
 
 const char *vf_writer_attr_name(uint16_t bit)
@@ -233,6 +271,11 @@ static int s_on_ack(struct nl_msg *msg, void *arg)
 static int s_send(vf_writer_t *self, struct nl_msg *msg, s_ack_t *ack)
 {
     memset(ack, 0, sizeof(*ack));
+    if (self->recorded) {
+        agent_text_copy(ack->text, sizeof(ack->text),
+                        VF_KERNEL_RECORDED_REFUSAL);
+        return ack->err = EPERM;
+    }
     self->netlink_writes++;
     int rc = nl_send_auto(self->sk, msg);
     if (rc < 0) {
@@ -397,7 +440,7 @@ static int s_read_pf(vf_writer_t *self, const char *pf_ifname, uint32_t count,
         pf->vfs[i].index = (uint16_t)i;
         pf->vfs[i].iommu_group = -1;
     }
-    return vf_reader_read(self->sk, pf, why, whylen);
+    return self->ops->read_vfs(self->ctx, pf, why, whylen);
 }
 
 int vf_writer_read(vf_writer_t *self, const char *pf_ifname, vfp_vf_t **vfs_p,
@@ -482,21 +525,16 @@ static void s_apply_mtu(vf_writer_t *self, const char *pf_ifname,
                          "unchanged: mtu %u on %s", d->mtu, netdev);
         return;
     }
-    int ifindex = (int)if_nametoindex(netdev);
-    if (ifindex == 0) {
+    if (self->ops->find_link(self->ctx, netdev)) {
         vf_writer_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", ENODEV,
                          "VF netdev %s is not in this network namespace",
                          netdev);
         return;
     }
-    struct rtnl_link *changes = rtnl_link_alloc();
-    assert(changes);
-    rtnl_link_set_mtu(changes, d->mtu);
-    struct nl_msg *msg = s_build_change(ifindex, changes);
-    rtnl_link_put(changes);
     s_ack_t ack = {0};
-    int err = msg ? s_send(self, msg, &ack) : ENOMEM;
-    nlmsg_free(msg);
+    self->kernel_writes++;
+    int err = self->ops->set_mtu(self->ctx, netdev, d->mtu, ack.text,
+                                 sizeof(ack.text));
     if (err) {
         vf_writer_result(r, VFP_ITEM_VF, pf_ifname, d->index, "mtu", err,
                          "%s%s%s; kernel refused mtu %u on %s", strerror(err),
@@ -590,7 +628,7 @@ typedef struct {
 /* One request per attribute in `differs`: the kernel stops at the first
  * attribute it refuses, so only separate requests give each its own
  * answer. */
-static void s_write_attrs(vf_writer_t *self, int ifindex,
+static void s_write_attrs(vf_writer_t *self, const char *pf_ifname,
                           const vfp_apply_vf_t *d, uint16_t differs,
                           s_answers_t *answers)
 {
@@ -599,17 +637,10 @@ static void s_write_attrs(vf_writer_t *self, int ifindex,
         uint16_t bit = s_attr_order[i];
         if (!(differs & bit))
             continue;
-        struct nl_msg *msg = s_build_vf_attr(ifindex, bit, d);
-        if (!msg) {
-            answers->err[i] = ENOMEM;
-            agent_text_copy(answers->text[i], sizeof(answers->text[i]),
-                            "could not build the netlink request");
-            continue;
-        }
-        s_ack_t ack;
-        answers->err[i] = s_send(self, msg, &ack);
-        nlmsg_free(msg);
-        agent_text_copy(answers->text[i], sizeof(answers->text[i]), ack.text);
+        self->kernel_writes++;
+        answers->err[i] =
+            self->ops->set_vf_attr(self->ctx, pf_ifname, bit, d,
+                                   answers->text[i], sizeof(answers->text[i]));
     }
 }
 
@@ -690,8 +721,13 @@ int vf_writer_apply_vf(vf_writer_t *self, const char *pf_ifname,
             s_refuse_invalid(pf_ifname, d, invalid, why, results, max_results);
         return -1;
     }
-    int ifindex = (int)if_nametoindex(pf_ifname);
-    if (ifindex == 0) {
+    if (self->recorded) {
+        *n_results =
+            vf_writer_fail_vf(pf_ifname, d, EPERM, VF_KERNEL_RECORDED_REFUSAL,
+                              results, max_results);
+        return -1;
+    }
+    if (self->ops->find_link(self->ctx, pf_ifname)) {
         snprintf(why, sizeof(why), "no network interface %s", pf_ifname);
         *n_results =
             vf_writer_fail_vf(pf_ifname, d, ENODEV, why, results, max_results);
@@ -714,7 +750,7 @@ int vf_writer_apply_vf(vf_writer_t *self, const char *pf_ifname,
                       : (uint16_t)(d->set & VF_PRINT_SETTINGS);
     s_answers_t answers;
     o.answers = &answers;
-    s_write_attrs(self, ifindex, d, o.differs, &answers);
+    s_write_attrs(self, pf_ifname, d, o.differs, &answers);
     o.actual = actual;
     if (o.differs) {
         free(pf.vfs);
@@ -785,30 +821,45 @@ static int s_num_vfs_in_use(const char *pf_ifname, long current,
 
 /* Writes 0 (when there are VFs), then num_vfs; when the kernel refuses
  * num_vfs the PF gets its previous VFs back rather than none. */
-static int s_num_vfs_write(const char *path, const char *pf_ifname,
-                           long current, uint16_t num_vfs, vfp_result_t *result)
+static int s_num_vfs_write(vf_writer_t *self, const char *path,
+                           const char *pf_ifname, long current,
+                           uint16_t num_vfs, vfp_result_t *result)
 {
-    int err = current != 0 ? s_write_file(path, "0") : 0;
+    char text[256] = "", ignored[256];
+    if (current != 0)
+        self->kernel_writes++;
+    int err = current != 0
+                  ? self->ops->write_num_vfs(self->ctx, pf_ifname, path, 0,
+                                             text, sizeof(text))
+                  : 0;
     if (err) {
         vf_writer_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, "num_vfs", err,
-                         "%s; kernel refused 0 VFs on %s (the step before %u)",
-                         strerror(err), pf_ifname, num_vfs);
+                         "%s%s%s; kernel refused 0 VFs on %s (the step before "
+                         "%u)",
+                         strerror(err), text[0] ? ": " : "", text, pf_ifname,
+                         num_vfs);
         return -1;
     }
-    err = num_vfs != 0 ? s_write_number(path, num_vfs) : 0;
+    if (num_vfs != 0)
+        self->kernel_writes++;
+    err = num_vfs != 0 ? self->ops->write_num_vfs(self->ctx, pf_ifname, path,
+                                                  num_vfs, text, sizeof(text))
+                       : 0;
     if (!err)
         return 0;
     char restored[128] = "";
     if (current != 0) {
-        int back = s_write_number(path, current);
+        self->kernel_writes++;
+        int back = self->ops->write_num_vfs(self->ctx, pf_ifname, path, current,
+                                            ignored, sizeof(ignored));
         snprintf(restored, sizeof(restored),
                  back ? "; restoring %ld VFs failed too: %s"
                       : "; restored the previous %ld VFs%s",
                  current, back ? strerror(back) : "");
     }
     vf_writer_result(result, VFP_ITEM_NUM_VFS, pf_ifname, 0, "num_vfs", err,
-                     "%s; kernel refused %u VFs on %s%s", strerror(err),
-                     num_vfs, pf_ifname, restored);
+                     "%s%s%s; kernel refused %u VFs on %s%s", strerror(err),
+                     text[0] ? ": " : "", text, num_vfs, pf_ifname, restored);
     return -1;
 }
 
@@ -838,7 +889,7 @@ int vf_writer_set_num_vfs(vf_writer_t *self, const char *pf_ifname,
     }
     if (s_num_vfs_in_use(pf_ifname, current, num_vfs, in_use, in_use_len,
                          result) ||
-        s_num_vfs_write(path, pf_ifname, current, num_vfs, result))
+        s_num_vfs_write(self, path, pf_ifname, current, num_vfs, result))
         return -1;
     if (sysfs_attr_read_long(dir, "sriov_numvfs", 0, UINT16_MAX, &current, why,
                              sizeof(why)) ||
@@ -855,18 +906,19 @@ int vf_writer_set_num_vfs(vf_writer_t *self, const char *pf_ifname,
 
 /* Writes the pool size and reads it back: the kernel accepts any count and
  * reserves what it can find, so a short pool is put back to `before`. */
-static int s_hugepages_write(const char *dir, const char *path,
-                             const char *attr, long before, uint64_t pages,
-                             vfp_result_t *result)
+static int s_hugepages_write(vf_writer_t *self, const char *dir,
+                             const char *path, const char *attr, long before,
+                             uint64_t pages, vfp_result_t *result)
 {
-    char text[32], why[512];
+    char text[256], why[512];
     long after;
-    snprintf(text, sizeof(text), "%llu", (unsigned long long)pages);
-    int err = s_write_file(path, text);
+    int err = self->ops->write_hugepages(self->ctx, path, (long)pages, text,
+                                         sizeof(text));
     if (err) {
         vf_writer_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, err,
-                         "%s; kernel refused %llu %s pages", strerror(err),
-                         (unsigned long long)pages, attr);
+                         "%s%s%s; kernel refused %llu %s pages", strerror(err),
+                         text[0] ? ": " : "", text, (unsigned long long)pages,
+                         attr);
         return -1;
     }
     if (sysfs_attr_read_long(dir, "nr_hugepages", 0, LONG_MAX, &after, why,
@@ -876,7 +928,9 @@ static int s_hugepages_write(const char *dir, const char *path,
         return -1;
     }
     if ((uint64_t)after != pages) {
-        int back = s_write_number(path, before);
+        self->kernel_writes++;
+        int back = self->ops->write_hugepages(self->ctx, path, before, text,
+                                              sizeof(text));
         vf_writer_result(result, VFP_ITEM_HUGEPAGES, "", 0, attr, ENOMEM,
                          "kernel reserved only %ld of %llu %s pages; pool %s "
                          "%ld",
@@ -921,5 +975,92 @@ int vf_writer_set_hugepages(vf_writer_t *self, uint32_t size_kb, uint64_t pages,
                          "unchanged: %llu pages", (unsigned long long)pages);
         return 0;
     }
-    return s_hugepages_write(dir, path, attr, before, pages, result);
+    self->kernel_writes++;
+    return s_hugepages_write(self, dir, path, attr, before, pages, result);
 }
+
+/* ---- the live kernel as a writer backend ------------------------------ */
+
+static int s_nl_read_vfs(void *ctx, vfp_pf_t *pf, char *why, size_t whylen)
+{
+    vf_writer_t *self = ctx;
+    return vf_reader_read(self->sk, pf, why, whylen);
+}
+
+static int s_nl_find_link(void *ctx, const char *ifname)
+{
+    (void)ctx;
+    return if_nametoindex(ifname) ? 0 : ENODEV;
+}
+
+/* Sends one change request; the kernel's answer goes into text. */
+static int s_nl_change(vf_writer_t *self, struct nl_msg *msg, char *text,
+                       size_t textlen)
+{
+    if (!msg) {
+        agent_text_copy(text, textlen, "could not build the netlink request");
+        return ENOMEM;
+    }
+    s_ack_t ack = {0};
+    int err = s_send(self, msg, &ack);
+    nlmsg_free(msg);
+    agent_text_copy(text, textlen, ack.text);
+    return err;
+}
+
+static int s_nl_set_vf_attr(void *ctx, const char *pf_ifname, uint16_t bit,
+                            const vfp_apply_vf_t *d, char *text, size_t textlen)
+{
+    int ifindex = (int)if_nametoindex(pf_ifname);
+    if (ifindex == 0) {
+        snprintf(text, textlen, "no network interface %s", pf_ifname);
+        return ENODEV;
+    }
+    return s_nl_change(ctx, s_build_vf_attr(ifindex, bit, d), text, textlen);
+}
+
+static int s_nl_set_mtu(void *ctx, const char *ifname, uint16_t mtu, char *text,
+                        size_t textlen)
+{
+    int ifindex = (int)if_nametoindex(ifname);
+    if (ifindex == 0) {
+        snprintf(text, textlen, "no network interface %s", ifname);
+        return ENODEV;
+    }
+    struct rtnl_link *changes = rtnl_link_alloc();
+    assert(changes);
+    rtnl_link_set_mtu(changes, mtu);
+    struct nl_msg *msg = s_build_change(ifindex, changes);
+    rtnl_link_put(changes);
+    return s_nl_change(ctx, msg, text, textlen);
+}
+
+/* The live sriov_numvfs is a file: the kernel answers the write. */
+static int s_nl_write_num_vfs(void *ctx, const char *pf_ifname,
+                              const char *path, long count, char *text,
+                              size_t textlen)
+{
+    (void)ctx;
+    (void)pf_ifname;
+    if (textlen)
+        text[0] = '\0';
+    return s_write_number(path, count);
+}
+
+static int s_nl_write_hugepages(void *ctx, const char *path, long pages,
+                                char *text, size_t textlen)
+{
+    (void)ctx;
+    if (textlen)
+        text[0] = '\0';
+    return s_write_number(path, pages);
+}
+
+static const vf_kernel_ops_t s_netlink_ops = {
+    .read_vfs = s_nl_read_vfs,
+    .find_link = s_nl_find_link,
+    .set_vf_attr = s_nl_set_vf_attr,
+    .set_mtu = s_nl_set_mtu,
+    .write_num_vfs = s_nl_write_num_vfs,
+    .write_hugepages = s_nl_write_hugepages,
+};

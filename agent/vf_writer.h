@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vf_kernel.h"
 #include "vfp.h"
 
 /* Results one VF apply can produce: one per VFP_SET_* attribute. */
@@ -20,6 +21,18 @@ typedef struct vf_writer_t vf_writer_t;
  * reason in err on failure. */
 vf_writer_t *vf_writer_new(const char *sysfs_root, char *err, size_t errlen);
 
+/* The agent's writer: with VF_KERNEL_NETLINK as vf_writer_new, except that
+ * when sysfs_root is a recorded tree (vf_kernel_recorded_tree) no
+ * RTM_SETLINK ever reaches the live kernel: every VF item is answered EPERM
+ * with VF_KERNEL_RECORDED_REFUSAL (VF counts and hugepages still go to the
+ * tree's files). With VF_KERNEL_SIM no netlink socket is opened: VF
+ * settings, MTUs and VF counts go to the tree's simulated kernel
+ * (vf_sim.h), through the same validation, comparison and read-back.
+ * vf_writer_new itself is for tools that pair a made-up tree with a real
+ * network namespace (tests/kernel/veth-test.sh). */
+vf_writer_t *vf_writer_new_kernel(const char *sysfs_root, vf_kernel_t kernel,
+                                  char *err, size_t errlen);
+
 /* Closes the socket; accepts NULL, sets *self_p to NULL. */
 void vf_writer_destroy(vf_writer_t **self_p);
 
@@ -31,6 +44,11 @@ uint64_t vf_writer_netlink_writes(const vf_writer_t *self);
  * "mac", "vlan", "spoofchk", "trust", "link_state", "rate", "mtu"; NULL
  * for anything else. */
 const char *vf_writer_attr_name(uint16_t bit);
+
+/* Changes asked of the kernel, live or simulated, since the writer was
+ * made: VF attributes, MTUs, sriov_numvfs and nr_hugepages writes, refused
+ * or not. An apply that finds everything as desired adds nothing. */
+uint64_t vf_writer_kernel_writes(const vf_writer_t *self);
 
 /* Fills *r (zeroing it first) with one result. A message is cut at
  * VFP_RESULT_MESSAGE_MAX bytes, so every refusal starts with the kernel's

@@ -21,8 +21,9 @@
  *                         n-th with request_id 1000 + n); the answers are
  *                         printed, APPLY_RESULTs also dumped as JSON
  * FILE holds one item a line: "revision N", "pf ADDR NUM_VFS",
- * "vf ADDR INDEX [mac M] [vlan V] [qos Q] [spoofchk on|off]
- * [trust on|off]", "hugepages SIZE_KB PAGES".
+ * "vf ADDR INDEX [mac M] [vlan V] [qos Q] [proto 802.1Q|802.1ad]
+ * [spoofchk on|off] [trust on|off] [link auto|enable|disable]
+ * [min_rate N] [max_rate N] [mtu N]", "hugepages SIZE_KB PAGES".
  *   --show-apply FILE     decode FILE (an encoded vfp APPLY, as the agent
  *                         stores it) and print it in that same form
  * SIGHUP restarts it in place: the socket closes, every session is
@@ -146,6 +147,35 @@ static void s_send_errors(s_peer_t *self, zframe_t *to)
 
 /* ---- APPLY as text ------------------------------------------------------ */
 
+/* Keys past those of the first APPLYs: VLAN protocol, link state, rates,
+ * MTU. Returns 0, or -1 for an unknown key. */
+static int s_parse_vf_more(const char *key, const char *value,
+                           vfp_apply_vf_t *vf)
+{
+    unsigned long v = strtoul(value, NULL, 10);
+    if (!strcmp(key, "proto")) {
+        vf->vlan_proto = !strcmp(value, "802.1ad") ? VFP_VLAN_PROTO_8021AD
+                                                   : VFP_VLAN_PROTO_8021Q;
+        vf->set |= VFP_SET_VLAN;
+    } else if (!strcmp(key, "link")) {
+        vf->link_state = !strcmp(value, "enable")    ? VFP_LINK_ENABLE
+                         : !strcmp(value, "disable") ? VFP_LINK_DISABLE
+                                                     : VFP_LINK_AUTO;
+        vf->set |= VFP_SET_LINK_STATE;
+    } else if (!strcmp(key, "min_rate") || !strcmp(key, "max_rate")) {
+        if (key[1] == 'i')
+            vf->min_tx_rate = (uint32_t)v;
+        else
+            vf->max_tx_rate = (uint32_t)v;
+        vf->set |= VFP_SET_RATE;
+    } else if (!strcmp(key, "mtu")) {
+        vf->mtu = (uint16_t)v;
+        vf->set |= VFP_SET_MTU;
+    } else
+        return -1;
+    return 0;
+}
+
 static int s_parse_vf(char *rest, vfp_apply_vf_t *vf)
 {
     char *key, *value, *save = NULL;
@@ -166,7 +196,8 @@ static int s_parse_vf(char *rest, vfp_apply_vf_t *vf)
                 vf->vlan = (uint16_t)v;
             else
                 vf->qos = (uint8_t)v;
-            vf->vlan_proto = VFP_VLAN_PROTO_8021Q;
+            if (!vf->vlan_proto)
+                vf->vlan_proto = VFP_VLAN_PROTO_8021Q;
             vf->set |= VFP_SET_VLAN;
         } else if (!strcmp(key, "spoofchk") || !strcmp(key, "trust")) {
             vfp_flag_t flag = !strcmp(value, "on") ? VFP_ON : VFP_OFF;
@@ -177,7 +208,7 @@ static int s_parse_vf(char *rest, vfp_apply_vf_t *vf)
                 vf->trust = flag;
                 vf->set |= VFP_SET_TRUST;
             }
-        } else
+        } else if (s_parse_vf_more(key, value, vf))
             return -1;
     }
     return 0;
@@ -239,11 +270,20 @@ static void s_print_apply(const vfp_apply_t *a)
         if (vf->set & VFP_SET_MAC)
             printf(" mac %s", vfp_mac_format(vf->mac, mac));
         if (vf->set & VFP_SET_VLAN)
-            printf(" vlan %u qos %u", vf->vlan, vf->qos);
+            printf(" vlan %u qos %u%s", vf->vlan, vf->qos,
+                   vf->vlan_proto == VFP_VLAN_PROTO_8021AD ? " proto 802.1ad"
+                                                           : "");
         if (vf->set & VFP_SET_SPOOFCHK)
             printf(" spoofchk %s", vfp_flag_name(vf->spoofchk));
         if (vf->set & VFP_SET_TRUST)
             printf(" trust %s", vfp_flag_name(vf->trust));
+        if (vf->set & VFP_SET_LINK_STATE)
+            printf(" link %s", vfp_link_state_name(vf->link_state));
+        if (vf->set & VFP_SET_RATE)
+            printf(" min_rate %u max_rate %u", vf->min_tx_rate,
+                   vf->max_tx_rate);
+        if (vf->set & VFP_SET_MTU)
+            printf(" mtu %u", vf->mtu);
         printf("\n");
     }
     for (uint32_t i = 0; i < a->hugepage_count; i++)
