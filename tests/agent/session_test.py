@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""session_test.py - the real vfleet-agent against test_peer over tcp.
+"""session_test.py - the real vfleet-agent against fake_controller over tcp.
 
 Checks, in one run of about fourteen seconds: reconnect backoff when no
 WELCOME comes; a rescan on netlink link events (live /sys, private network
@@ -26,7 +26,7 @@ SRC = os.environ.get("VFLEET_SOURCE_DIR",
                      os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ["VFLEET_BINARY_DIR"]
 AGENT = os.path.join(BIN, "agent", "vfleet-agent")
-PEER = os.path.join(BIN, "tests", "agent", "test_peer")
+PEER = os.path.join(BIN, "tests", "agent", "fake_controller")
 WORK = os.path.join(BIN, "tests", "agent", "session")
 HEARTBEAT_MS = 200
 

@@ -15,7 +15,7 @@ python3 "$src/tests/fixtures/mktree.py" vf64 "$work/tree"
 port=$(python3 -c 'import socket; s = socket.socket()
 s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir "$work/peer"
-"$bin/tests/agent/test_peer" --bind "tcp://127.0.0.1:$port" \
+"$bin/tests/agent/fake_controller" --bind "tcp://127.0.0.1:$port" \
     --dir "$work/peer" >"$work/peer.out" &
 peer=$!
 sleep 0.3

@@ -1,4 +1,5 @@
-/* test_peer.c - a minimal controller endpoint for agent integration tests.
+/* fake_controller.c - a minimal controller endpoint for agent integration
+ * tests.
  *
  * Binds a ROUTER, answers HELLO with WELCOME and prints one line per
  * message it receives on stdout ("<ms> HELLO hostname=..."); every
@@ -97,7 +98,7 @@ static void s_reply(s_peer_t *self, zframe_t *to, vfp_msg_t *msg)
 {
     vfp_decode_error_t err;
     if (vfp_send(self->router, to, msg, &err))
-        fprintf(stderr, "test_peer: send %s failed: %s %s\n",
+        fprintf(stderr, "fake_controller: send %s failed: %s %s\n",
                 vfp_id_name(msg->id), err.field, err.text);
     vfp_msg_destroy(&msg);
 }
@@ -249,7 +250,7 @@ static vfp_msg_t *s_read_apply(const char *path)
             ok = 1;
         }
         if (!ok) {
-            fprintf(stderr, "test_peer: %s:%u: cannot read '%s'\n", path,
+            fprintf(stderr, "fake_controller: %s:%u: cannot read '%s'\n", path,
                     lineno, line);
             exit(2);
         }
@@ -300,14 +301,14 @@ static int s_show_apply(const char *path)
                           : NULL;
     zfile_destroy(&file);
     if (!chunk) {
-        fprintf(stderr, "test_peer: cannot read %s\n", path);
+        fprintf(stderr, "fake_controller: cannot read %s\n", path);
         return 1;
     }
     vfp_decode_error_t err;
     vfp_msg_t *msg = vfp_decode(zchunk_data(chunk), zchunk_size(chunk), &err);
     zchunk_destroy(&chunk);
     if (!msg || msg->id != VFP_APPLY) {
-        fprintf(stderr, "test_peer: %s: not an APPLY: %s: %s\n", path,
+        fprintf(stderr, "fake_controller: %s: not an APPLY: %s: %s\n", path,
                 msg ? vfp_id_name(msg->id) : err.field, msg ? "" : err.text);
         vfp_msg_destroy(&msg);
         return 1;
@@ -444,7 +445,7 @@ static int s_bind(s_peer_t *self)
 {
     self->router = zsock_new(ZMQ_ROUTER);
     if (!self->router || zsock_bind(self->router, "%s", self->endpoint) < 0) {
-        fprintf(stderr, "test_peer: cannot bind %s\n", self->endpoint);
+        fprintf(stderr, "fake_controller: cannot bind %s\n", self->endpoint);
         zsock_destroy(&self->router);
         return -1;
     }
@@ -545,7 +546,7 @@ int main(int argc, char **argv)
             break;
         case 'a':
             if (self.apply_count == S_APPLY_FILES_MAX) {
-                fprintf(stderr, "test_peer: at most %d --apply\n",
+                fprintf(stderr, "fake_controller: at most %d --apply\n",
                         S_APPLY_FILES_MAX);
                 return 2;
             }
@@ -554,7 +555,7 @@ int main(int argc, char **argv)
         case 's':
             return s_show_apply(optarg);
         default:
-            fprintf(stderr, "usage: test_peer --bind ENDPOINT --dir DIR "
+            fprintf(stderr, "usage: fake_controller --bind ENDPOINT --dir DIR "
                             "[--heartbeat-ms N] [--garbage] "
                             "[--resync-first-delta] [--mute] [--errors] "
                             "[--apply FILE]... | --show-apply FILE\n");
@@ -562,7 +563,7 @@ int main(int argc, char **argv)
         }
     }
     if (!self.endpoint || !self.dir) {
-        fprintf(stderr, "test_peer: --bind and --dir are required\n");
+        fprintf(stderr, "fake_controller: --bind and --dir are required\n");
         return 2;
     }
     zsys_init();
