@@ -497,12 +497,12 @@ void agents_commit(agents_t *self, zlistx_t *out)
 
 void agents_flush(agents_t *self)
 {
-    size_t count = 0, size = sessions_size(self->sessions) + 1;
-    const char **names = calloc(size, sizeof(*names));
-    int64_t *times = calloc(size, sizeof(*times));
+    size_t count = 0, size = sessions_size(self->sessions);
+    const char **names = calloc(size + 1, sizeof(*names));
+    int64_t *times = calloc(size + 1, sizeof(*times));
     assert(names && times);
-    for (session_t *host = sessions_first(self->sessions); host;
-         host = sessions_next(self->sessions)) {
+    for (size_t i = 0; i < size; i++) {
+        session_t *host = sessions_at(self->sessions, i);
         if (host->seen_unflushed) {
             names[count] = host->name;
             times[count++] = host->last_seen_ms;
@@ -510,9 +510,8 @@ void agents_flush(agents_t *self)
     }
     db_err_t err;
     if (db_hosts_touch(self->db, names, times, count, &err) == 0) {
-        for (session_t *host = sessions_first(self->sessions); host;
-             host = sessions_next(self->sessions))
-            host->seen_unflushed = false;
+        for (size_t i = 0; i < size; i++)
+            sessions_at(self->sessions, i)->seen_unflushed = false;
     } else {
         vfp_log_warnx("cannot store last_seen: %s", err.text);
     }
@@ -545,14 +544,16 @@ void agents_check_liveness(agents_t *self, int64_t now)
      * (so its row says when it was last heard). */
     int64_t limit = (int64_t)self->cfg.heartbeat_ms * self->cfg.dead_after;
     bool due = now - self->flushed_mono >= AGENTS_FLUSH_MS;
-    for (session_t *host = sessions_first(self->sessions); host && !due;
-         host = sessions_next(self->sessions))
+    size_t size = sessions_size(self->sessions);
+    for (size_t i = 0; i < size && !due; i++) {
+        const session_t *host = sessions_at(self->sessions, i);
         due = !host->down && host->seen_unflushed &&
               now - host->last_seen_mono > limit;
+    }
     if (due)
         agents_flush(self);
-    for (session_t *host = sessions_first(self->sessions); host;
-         host = sessions_next(self->sessions)) {
+    for (size_t i = 0; i < size; i++) {
+        session_t *host = sessions_at(self->sessions, i);
         if (!host->down && now - host->last_seen_mono > limit)
             s_mark_down(self, host, now - host->last_seen_mono);
     }

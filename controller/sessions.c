@@ -10,6 +10,8 @@ struct sessions_t {
     pthread_mutex_t lock; /* guards the tables and the facts others read */
     zhashx_t *hosts;      /* host name -> session_t (owned) */
     zhashx_t *routes;     /* routing id hex -> session_t (borrowed) */
+    session_t **all;      /* every session, for the loop's iteration */
+    size_t count, cap;
 };
 
 static void s_session_free(void **item)
@@ -42,6 +44,7 @@ void sessions_destroy(sessions_t **self_p)
     sessions_t *self = *self_p;
     zhashx_destroy(&self->routes);
     zhashx_destroy(&self->hosts);
+    free(self->all);
     pthread_mutex_destroy(&self->lock);
     free(self);
     *self_p = NULL;
@@ -56,6 +59,12 @@ session_t *sessions_add(sessions_t *self, const char *name)
     pthread_mutex_lock(&self->lock);
     int rc = zhashx_insert(self->hosts, host->name, host);
     pthread_mutex_unlock(&self->lock);
+    if (self->count == self->cap) {
+        self->cap = self->cap ? 2 * self->cap : 64;
+        self->all = realloc(self->all, self->cap * sizeof(*self->all));
+        assert(self->all);
+    }
+    self->all[self->count++] = host;
     /* Callers look a name up before adding it: a duplicate is their bug. */
     assert(rc == 0);
     (void)rc;
@@ -141,19 +150,15 @@ void sessions_mark_up(sessions_t *self, session_t *host)
     pthread_mutex_unlock(&self->lock);
 }
 
-session_t *sessions_first(sessions_t *self)
-{
-    return zhashx_first(self->hosts);
-}
-
-session_t *sessions_next(sessions_t *self)
-{
-    return zhashx_next(self->hosts);
-}
-
 size_t sessions_size(sessions_t *self)
 {
-    return zhashx_size(self->hosts);
+    return self->count;
+}
+
+session_t *sessions_at(sessions_t *self, size_t index)
+{
+    assert(index < self->count);
+    return self->all[index];
 }
 
 static bool s_connected(const session_t *host)

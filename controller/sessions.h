@@ -65,10 +65,12 @@ void sessions_touch(sessions_t *self, session_t *host, int64_t now_mono,
 void sessions_mark_down(sessions_t *self, session_t *host);
 void sessions_mark_up(sessions_t *self, session_t *host);
 
-/* Iteration for the event loop (not reentrant). */
-session_t *sessions_first(sessions_t *self);
-session_t *sessions_next(sessions_t *self);
+/* Iteration for the event loop: sessions_at(self, i) for i below
+ * sessions_size(self), in the order hosts were added. Not zhashx's cursor:
+ * every zhashx_lookup moves that one, and the admin thread looks hosts up
+ * while the loop iterates. */
 size_t sessions_size(sessions_t *self);
+session_t *sessions_at(sessions_t *self, size_t index);
 
 /* Thread-safe: hosts with a live session, and one host's facts (false when
  * the name is unknown). */
