@@ -26,20 +26,25 @@ struct admin_t {
     admin_config_t cfg;
 };
 
-/* An answer under construction: a JSON body, or a status and text. */
+/* An answer under construction: a JSON body (an object, or a listing's
+ * text already serialised), or a status and text. */
 typedef struct {
     vfp_errcode_t status;
     char error[VFP_TEXT_MAX + 1];
     json_t *body;
+    char *body_text; /* malloc'd; set instead of body by listings */
 } s_answer_t;
 
 /* One page being filled: rows up to `limit`, and bytes up to what one
- * message holds; `cursor` is the key of the last row taken. */
+ * message holds; `cursor` is the key of the last row taken. Each row is
+ * serialised once, straight into `text` (the rows, comma-separated), which
+ * also measures it: at 10,000 hosts, building JSON trees and serialising
+ * them twice (to measure, then to send) was most of a listing's time. */
 typedef struct {
     admin_t *self;
-    json_t *rows;
-    int64_t limit;
-    size_t bytes;
+    char *text;
+    size_t len, cap;
+    int64_t rows, limit;
     bool more;      /* rows remain after this page */
     json_t *cursor; /* key of the last row in the page, or NULL */
 } s_page_t;
@@ -139,8 +144,30 @@ static int s_page_start(s_page_t *page, admin_t *self, const vfp_request_t *req,
                "limit \"%s\" is not a number from 1 to %d", text, S_LIMIT_MAX);
         return -1;
     }
-    page->rows = json_array();
     return 0;
+}
+
+static int s_page_append(const char *buffer, size_t size, void *data)
+{
+    s_page_t *page = data;
+    if (page->len + size + 1 > page->cap) {
+        while (page->len + size + 1 > page->cap)
+            page->cap = page->cap ? 2 * page->cap : 64 * 1024;
+        page->text = realloc(page->text, page->cap);
+        assert(page->text);
+    }
+    memcpy(page->text + page->len, buffer, size);
+    page->len += size;
+    page->text[page->len] = '\0';
+    return 0;
+}
+
+static void s_page_discard(s_page_t *page)
+{
+    free(page->text);
+    page->text = NULL;
+    json_decref(page->cursor);
+    page->cursor = NULL;
 }
 
 /* Takes one row (and its cursor key) into the page; both are consumed.
@@ -148,16 +175,24 @@ static int s_page_start(s_page_t *page, admin_t *self, const vfp_request_t *req,
  * one more row would take the body past VFP_BODY_MAX. */
 static int s_page_add(s_page_t *page, json_t *row, json_t *key)
 {
-    size_t size = json_dumpb(row, NULL, 0, JSON_COMPACT) + 1;
-    if ((int64_t)json_array_size(page->rows) == page->limit ||
-        page->bytes + size > VFP_BODY_MAX - S_ENVELOPE) {
+    size_t before = page->len;
+    bool full = page->rows == page->limit;
+    if (!full) {
+        if (page->rows > 0)
+            s_page_append(",", 1, page);
+        json_dump_callback(row, s_page_append, page, JSON_COMPACT);
+        full = page->len > VFP_BODY_MAX - S_ENVELOPE;
+    }
+    json_decref(row);
+    if (full) {
+        page->len = before;
+        if (page->text)
+            page->text[before] = '\0';
         page->more = true;
-        json_decref(row);
         json_decref(key);
         return -1;
     }
-    json_array_append_new(page->rows, row);
-    page->bytes += size;
+    page->rows++;
     json_decref(page->cursor);
     page->cursor = key;
     return 0;
@@ -179,10 +214,18 @@ static void s_page_finish(s_page_t *page, const char *name, int rc,
             next = json_string(text);
             free(text);
         }
-        answer->body = json_pack("{s:O, s:o}", name, page->rows, "next", next);
+        char *next_text = json_dumps(next, JSON_COMPACT | JSON_ENCODE_ANY);
+        assert(next_text);
+        json_decref(next);
+        /* Names are fixed words of this file: nothing to escape. */
+        size_t size = strlen(name) + page->len + strlen(next_text) + 32;
+        answer->body_text = malloc(size);
+        assert(answer->body_text);
+        snprintf(answer->body_text, size, "{\"%s\":[%s],\"next\":%s}", name,
+                 page->text ? page->text : "", next_text);
+        free(next_text);
     }
-    json_decref(page->rows);
-    json_decref(page->cursor);
+    s_page_discard(page);
 }
 
 /* Parses an `after` cursor of `parts` keys (host, pf, index) into *key.
@@ -296,7 +339,7 @@ static int s_page_begin(admin_t *self, const vfp_request_t *req,
         s_page_start(page, self, req, answer) != 0)
         return -1;
     if (s_page_key(req, page, parts, key, cursor, answer) != 0) {
-        json_decref(page->rows);
+        s_page_discard(page);
         return -1;
     }
     return 0;
@@ -395,7 +438,7 @@ static void s_verb_pfs(admin_t *self, const vfp_request_t *req,
     if (answer->status == VFP_OK)
         s_page_finish(&page, "pfs", rc, &err, answer);
     else
-        json_decref(page.rows);
+        s_page_discard(&page);
     json_decref(cursor);
 }
 
@@ -436,7 +479,7 @@ static void s_verb_vfs(admin_t *self, const vfp_request_t *req,
         int rc = db_vfs_list(self->db, &filter, &key, s_vf_row, &page, &err);
         s_page_finish(&page, "vfs", rc, &err, answer);
     } else {
-        json_decref(page.rows);
+        s_page_discard(&page);
     }
     json_decref(cursor);
 }
@@ -459,7 +502,7 @@ static void s_verb_events(admin_t *self, const vfp_request_t *req,
         s_fail(answer, VFP_ERR_INVALID, "malformed cursor \"%s\"", cursor);
     }
     if (answer->status != VFP_OK) {
-        json_decref(page.rows);
+        s_page_discard(&page);
         return;
     }
     db_err_t err;
@@ -501,7 +544,9 @@ static void s_dispatch(admin_t *self, const vfp_request_t *req,
 static void s_reply_fill(s_answer_t *answer, vfp_reply_t *reply)
 {
     if (answer->status == VFP_OK) {
-        char *text = json_dumps(answer->body, JSON_COMPACT);
+        char *text = answer->body_text ? answer->body_text
+                                       : json_dumps(answer->body, JSON_COMPACT);
+        answer->body_text = NULL;
         assert(text);
         size_t len = strlen(text);
         if (len > VFP_BODY_MAX) {
@@ -516,6 +561,7 @@ static void s_reply_fill(s_answer_t *answer, vfp_reply_t *reply)
         }
     }
     json_decref(answer->body);
+    free(answer->body_text);
     reply->status = (uint16_t)answer->status;
     if (answer->status != VFP_OK)
         snprintf(reply->error, sizeof(reply->error), "%s", answer->error);
