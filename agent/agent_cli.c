@@ -53,6 +53,8 @@ static const struct option s_options[] = {
     {NULL, 0, NULL, 0},
 };
 
+/* One string: the --help text, kept whole so that it reads like the man
+ * page it must agree with (tests/docs/check_options.sh). */
 void agent_cli_usage(FILE *out)
 {
     fputs("usage: vfleet-agent --discover [--json] [--state-dir DIR] "
