@@ -91,7 +91,8 @@ int cli_next_option(cli_t *cli, int argc, char **argv,
 }
 
 /* One "vfleetctl: " line on stderr. */
-static void s_verror(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void s_verror(const char *fmt,
+                                                           va_list ap)
 {
     fputs("vfleetctl: ", stderr);
     vfprintf(stderr, fmt, ap);
