@@ -841,9 +841,9 @@ static s_worker_t *s_start_workers(const s_opts_t *o, const char *agents, int n,
     return workers;
 }
 
-static void s_usage(void)
+static void s_usage(FILE *out)
 {
-    fprintf(stderr,
+    fprintf(out,
             "usage: controller_bench [OPTIONS] CONTROLLER_BIN [HOSTS] [PFS] "
             "[VFS] [HB_SECONDS]\n"
             "  defaults: 1000 hosts x 2 PFs x 32 VFs, 10 s of heartbeats\n"
@@ -858,6 +858,7 @@ static void s_usage(void)
             "own default)\n");
 }
 
+/* 0, 1 for --help, -1 for a usage error. */
 static int s_options(int argc, char **argv, s_opts_t *o)
 {
     static const struct option longopts[] = {
@@ -865,6 +866,7 @@ static int s_options(int argc, char **argv, s_opts_t *o)
         {"list-seconds", required_argument, NULL, 's'},
         {"cli", required_argument, NULL, 'c'},
         {"dead-after", required_argument, NULL, 'd'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     *o = (s_opts_t){.clients = 10, .list_seconds = 60, .dead_after = 3};
     int c;
@@ -877,6 +879,8 @@ static int s_options(int argc, char **argv, s_opts_t *o)
             o->cli = optarg;
         else if (c == 'd')
             o->dead_after = atoi(optarg);
+        else if (c == 'h')
+            return 1;
         else
             return -1;
     }
@@ -898,9 +902,10 @@ static int s_options(int argc, char **argv, s_opts_t *o)
 int main(int argc, char **argv)
 {
     s_opts_t o;
-    if (s_options(argc, argv, &o) != 0) {
-        s_usage();
-        return 2;
+    int rc = s_options(argc, argv, &o);
+    if (rc != 0) {
+        s_usage(rc > 0 ? stdout : stderr);
+        return rc > 0 ? 0 : 2;
     }
     char dir[] = "/tmp/vfleet-bench.XXXXXX";
     if (!mkdtemp(dir)) {
