@@ -39,8 +39,10 @@ extern char **environ;
 
 #define S_HEARTBEAT_MS 2000
 #define S_PER_WORKER 4000
-/* A reply slower than this is reported as a failure, not a figure. */
+/* A reply slower than this is reported as a failure, not a figure. It is
+ * waited for in slices, so that a controller that died ends the wait. */
 #define S_REPLY_TIMEOUT_MS 120000
+#define S_SLICE_MS 1000
 #define S_ALONE_RUNS 5
 #define S_EVENTS_PAGE "10000"
 
@@ -129,12 +131,30 @@ static void s_machine(void)
 
 /* ---- admin API client ------------------------------------------------ */
 
-static zsock_t *s_admin_connect(const char *admin, int timeout_ms)
+/* The controller, which this process reaps only at the end: once it has
+ * died it stays a zombie, and no reply is waited for any more. */
+static pid_t s_controller_pid;
+
+static bool s_controller_alive(void)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)s_controller_pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *p = strrchr(buf, ')');
+    return p && p[1] == ' ' && p[2] != 'Z';
+}
+
+static zsock_t *s_admin_connect(const char *admin)
 {
     zsock_t *sock = zsock_new(ZMQ_DEALER);
     assert(sock);
     vfp_socket_limit(sock);
-    zsock_set_rcvtimeo(sock, timeout_ms);
+    zsock_set_rcvtimeo(sock, S_SLICE_MS);
     zsock_set_linger(sock, 0);
     if (zsock_connect(sock, "%s", admin) != 0)
         zsock_destroy(&sock);
@@ -166,11 +186,16 @@ static json_t *s_call(zsock_t *sock, const char *verb,
     vfp_decode_error_t derr;
     vfp_msg_t *reply = NULL;
     json_t *body = NULL;
-    if (vfp_send(sock, NULL, req, &derr) == 0)
-        reply = vfp_recv(sock, NULL, &derr);
+    double end = s_now() + S_REPLY_TIMEOUT_MS / 1000.0;
+    if (vfp_send(sock, NULL, req, &derr) == 0) {
+        while (!(reply = vfp_recv(sock, NULL, &derr)) && s_now() < end &&
+               s_controller_alive())
+            ;
+    }
     if (!reply)
-        snprintf(err, errlen, "%s: no reply within %d s", verb,
-                 S_REPLY_TIMEOUT_MS / 1000);
+        snprintf(err, errlen, "%s: no reply (%s)", verb,
+                 s_controller_alive() ? "none within 120 s"
+                                      : "the controller is gone");
     else if (reply->id != VFP_REPLY || reply->request_id != req->request_id)
         snprintf(err, errlen, "%s: answered by %s for request %u", verb,
                  vfp_id_name(reply->id), reply->request_id);
@@ -411,8 +436,7 @@ typedef struct {
 static void *s_client(void *arg)
 {
     s_client_t *c = arg;
-    zsock_t *sock =
-        c->o->cli ? NULL : s_admin_connect(c->admin, S_REPLY_TIMEOUT_MS);
+    zsock_t *sock = c->o->cli ? NULL : s_admin_connect(c->admin);
     if (!c->o->cli && !sock) {
         snprintf(c->err, sizeof(c->err), "cannot connect to %s", c->admin);
         return NULL;
@@ -682,7 +706,7 @@ static int s_wait_started(s_run_t *r)
     long long vfs, hosts, down, connected;
     for (int i = 0; s_summary(r->sock, &vfs, &hosts, &down, &connected) != 0;
          i++) {
-        if (i > 100) {
+        if (i > 100 || !s_controller_alive()) {
             fprintf(stderr, "controller_bench: controller did not start; "
                             "see its log:\n");
             char cmd[160];
@@ -695,9 +719,8 @@ static int s_wait_started(s_run_t *r)
          * before the next one's. */
         zsock_destroy(&r->sock);
         zclock_sleep(100);
-        r->sock = s_admin_connect(r->admin, 2000);
+        r->sock = s_admin_connect(r->admin);
     }
-    zsock_set_rcvtimeo(r->sock, S_REPLY_TIMEOUT_MS);
     r->rss_empty = s_rss_kb(r->pid);
     return 0;
 }
@@ -934,6 +957,7 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     pid_t pid = s_start_controller(&o, dir, agents, log_path);
+    s_controller_pid = pid;
     int nworkers = (o.hosts + S_PER_WORKER - 1) / S_PER_WORKER;
     pid_t *worker_pids = calloc((size_t)nworkers, sizeof(*worker_pids));
     assert(worker_pids);
@@ -948,7 +972,7 @@ int main(int argc, char **argv)
                        .dir = dir,
                        .admin = admin,
                        .log_path = log_path,
-                       .sock = s_admin_connect(admin, 2000)};
+                       .sock = s_admin_connect(admin)};
         status = run.sock && s_bench(&run) == 0 ? 0 : 1;
         zsock_destroy(&run.sock);
     }
