@@ -1,6 +1,8 @@
-# controller_bench: ingestion and heartbeat load of the real controller.
-# Run: build/tests/bench/controller_bench build/controller/vfleet-controller
-#      10000 2 32 10
+# controller_bench: ingestion, heartbeat load, and admin listings alone and
+# under load (with the host-down count) of the real controller.
+# Run: build/tests/bench/controller_bench --cli build/cli/vfleetctl \
+#      build/controller/vfleet-controller 10000 2 32 10
+find_package(Threads REQUIRED)
 add_executable(controller_bench controller_bench.c)
 target_link_libraries(controller_bench PRIVATE vfleet_test_peer
-                      vfleet_bench_sys)
+                      vfleet_bench_sys Threads::Threads)
