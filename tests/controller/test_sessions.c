@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -52,7 +53,7 @@ static void test_lookup_during_iteration(void **state)
 typedef struct {
     sessions_t *sessions;
     atomic_bool stop;
-    long lookups;
+    atomic_long lookups;
 } s_reader_t;
 
 static void *s_reader(void *arg)
@@ -61,9 +62,10 @@ static void *s_reader(void *arg)
     session_facts_t facts;
     while (!atomic_load(&reader->stop)) {
         char name[32];
-        snprintf(name, sizeof(name), "hv-%04ld", reader->lookups % S_HOSTS);
+        snprintf(name, sizeof(name), "hv-%04ld",
+                 atomic_load(&reader->lookups) % S_HOSTS);
         if (sessions_peek(reader->sessions, name, &facts))
-            reader->lookups++;
+            atomic_fetch_add(&reader->lookups, 1);
         (void)sessions_connected(reader->sessions);
     }
     return NULL;
@@ -79,7 +81,12 @@ static void test_walks_exact_beside_a_reader_thread(void **state)
     s_reader_t reader = {.sessions = sessions};
     pthread_t thread;
     assert_int_equal(pthread_create(&thread, NULL, s_reader, &reader), 0);
-    for (int walk = 0; walk < 200; walk++) {
+    /* Walk until the reader has surely run beside the walks (it may start
+     * late on a busy machine), within a generous bound. */
+    time_t give_up = time(NULL) + 30;
+    for (int walk = 0; (walk < 200 || atomic_load(&reader.lookups) < 10000) &&
+                       time(NULL) < give_up;
+         walk++) {
         size_t visited = 0, size = sessions_size(sessions);
         for (size_t i = 0; i < size; i++)
             visited += sessions_at(sessions, i) != NULL;
@@ -87,7 +94,7 @@ static void test_walks_exact_beside_a_reader_thread(void **state)
     }
     atomic_store(&reader.stop, true);
     pthread_join(thread, NULL);
-    assert_true(reader.lookups > 0);
+    assert_true(atomic_load(&reader.lookups) >= 10000);
     sessions_destroy(&sessions);
 }
 
