@@ -16,44 +16,6 @@
 #include "test_db_file.h"
 #include "vfleet_db.h"
 
-/* SQLite's own allocator, wrapped: allocation number s_fail_at (counting
- * from 1 after arming) fails, every other one goes through. */
-static sqlite3_mem_methods s_real;
-static long s_count;
-static long s_fail_at; /* 0: disarmed */
-
-static bool s_should_fail(void)
-{
-    return s_fail_at > 0 && ++s_count == s_fail_at;
-}
-
-static void *s_malloc(int n)
-{
-    return s_should_fail() ? NULL : s_real.xMalloc(n);
-}
-
-static void *s_realloc(void *p, int n)
-{
-    return s_should_fail() ? NULL : s_real.xRealloc(p, n);
-}
-
-static void s_arm(long fail_at)
-{
-    s_count = 0;
-    s_fail_at = fail_at;
-}
-
-static int s_setup_allocator(void **state)
-{
-    assert_int_equal(sqlite3_config(SQLITE_CONFIG_GETMALLOC, &s_real),
-                     SQLITE_OK);
-    sqlite3_mem_methods wrapped = s_real;
-    wrapped.xMalloc = s_malloc;
-    wrapped.xRealloc = s_realloc;
-    assert_int_equal(sqlite3_config(SQLITE_CONFIG_MALLOC, &wrapped), SQLITE_OK);
-    return 0;
-}
-
 static vfp_inventory_t *s_inventory(uint64_t generation, uint16_t vlan,
                                     uint32_t vf_count)
 {
@@ -145,9 +107,9 @@ static void test_every_allocation_failure_is_clean(void **state)
         db_destroy(&db);
         db = db_open(path, &err);
         assert_non_null(db);
-        s_arm(fail_at);
+        test_db_alloc_fail_at(fail_at);
         int rc = db_inventory_replace(db, "h1", next, 3, &err);
-        s_arm(0);
+        test_db_alloc_fail_at(0);
         if (rc == 0) {
             s_assert_state(db, 2, 6, 20);
             break;
@@ -167,9 +129,9 @@ static void test_every_allocation_failure_is_clean(void **state)
                                    .pfs = grown->pfs};
     failures = 0;
     for (long fail_at = 1;; fail_at++) {
-        s_arm(fail_at);
+        test_db_alloc_fail_at(fail_at);
         int rc = db_inventory_apply_delta(db, "h1", &delta, 4, &err);
-        s_arm(0);
+        test_db_alloc_fail_at(0);
         if (rc == 0) {
             s_assert_state(db, 3, 7, 20);
             break;
@@ -208,9 +170,9 @@ static void test_migration_allocation_failure_is_clean(void **state)
 
     int failures = 0;
     for (long fail_at = 1;; fail_at++) {
-        s_arm(fail_at);
+        test_db_alloc_fail_at(fail_at);
         db = db_open_version(path, 3, &err);
-        s_arm(0);
+        test_db_alloc_fail_at(0);
         if (db)
             break;
         failures++;
@@ -236,5 +198,5 @@ int main(void)
         cmocka_unit_test(test_every_allocation_failure_is_clean),
         cmocka_unit_test(test_migration_allocation_failure_is_clean),
     };
-    return cmocka_run_group_tests(tests, s_setup_allocator, NULL);
+    return cmocka_run_group_tests(tests, test_db_alloc_install, NULL);
 }

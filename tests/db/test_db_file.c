@@ -7,6 +7,7 @@
 
 #include <cmocka.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -40,4 +41,43 @@ int test_db_file_int(const char *path, const char *sql)
     sqlite3_finalize(stmt);
     sqlite3_close(raw);
     return value;
+}
+
+/* SQLite's own allocator, wrapped: allocation number s_fail_at (counting
+ * from 1 after arming) fails, every other one goes through. */
+static sqlite3_mem_methods s_real;
+static long s_count;
+static long s_fail_at; /* 0: disarmed */
+
+static bool s_should_fail(void)
+{
+    return s_fail_at > 0 && ++s_count == s_fail_at;
+}
+
+static void *s_malloc(int n)
+{
+    return s_should_fail() ? NULL : s_real.xMalloc(n);
+}
+
+static void *s_realloc(void *p, int n)
+{
+    return s_should_fail() ? NULL : s_real.xRealloc(p, n);
+}
+
+void test_db_alloc_fail_at(long n)
+{
+    s_count = 0;
+    s_fail_at = n;
+}
+
+int test_db_alloc_install(void **state)
+{
+    (void)state;
+    assert_int_equal(sqlite3_config(SQLITE_CONFIG_GETMALLOC, &s_real),
+                     SQLITE_OK);
+    sqlite3_mem_methods wrapped = s_real;
+    wrapped.xMalloc = s_malloc;
+    wrapped.xRealloc = s_realloc;
+    assert_int_equal(sqlite3_config(SQLITE_CONFIG_MALLOC, &wrapped), SQLITE_OK);
+    return 0;
 }

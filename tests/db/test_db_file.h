@@ -19,4 +19,10 @@ void test_db_file_remove(const test_db_file_t *file);
  * own (not through the db module); no row fails the running test. */
 int test_db_file_int(const char *path, const char *sql);
 
+/* Failure injection: wraps SQLite's allocator (a cmocka group setup, so
+ * before SQLite's first use in the process); then test_db_alloc_fail_at(n)
+ * makes the n-th allocation from then on fail (0: none fail). */
+int test_db_alloc_install(void **state);
+void test_db_alloc_fail_at(long n);
+
 #endif

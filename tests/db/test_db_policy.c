@@ -14,46 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "test_db_file.h"
 #include "vfleet_db.h"
-
-/* SQLite's own allocator, wrapped: allocation number s_fail_at (counting
- * from 1 after arming) fails, every other one goes through. */
-static sqlite3_mem_methods s_real;
-static long s_count;
-static long s_fail_at; /* 0: disarmed */
-
-static bool s_should_fail(void)
-{
-    return s_fail_at > 0 && ++s_count == s_fail_at;
-}
-
-static void *s_malloc(int n)
-{
-    return s_should_fail() ? NULL : s_real.xMalloc(n);
-}
-
-static void *s_realloc(void *p, int n)
-{
-    return s_should_fail() ? NULL : s_real.xRealloc(p, n);
-}
-
-static void s_arm(long fail_at)
-{
-    s_count = 0;
-    s_fail_at = fail_at;
-}
-
-static int s_setup_allocator(void **state)
-{
-    (void)state;
-    assert_int_equal(sqlite3_config(SQLITE_CONFIG_GETMALLOC, &s_real),
-                     SQLITE_OK);
-    sqlite3_mem_methods wrapped = s_real;
-    wrapped.xMalloc = s_malloc;
-    wrapped.xRealloc = s_realloc;
-    assert_int_equal(sqlite3_config(SQLITE_CONFIG_MALLOC, &wrapped), SQLITE_OK);
-    return 0;
-}
 
 typedef struct {
     char dir[64];
@@ -1057,9 +1019,9 @@ static void test_write_allocation_failures_are_clean(void **state)
             /* A fresh handle each round, so that preparing every
              * statement is among the allocations that fail. */
             s_reopen(fx);
-            s_arm(fail_at);
+            test_db_alloc_fail_at(fail_at);
             int rc = s_fault_write(fx->db, which, &err);
-            s_arm(0);
+            test_db_alloc_fail_at(0);
             if (rc == 0)
                 break;
             failures++;
@@ -1116,7 +1078,7 @@ static void test_read_allocation_failures_are_clean(void **state)
             int rows = 0;
             db_policy_row_t policy = {0};
             db_host_desired_t desired = {0};
-            s_arm(fail_at);
+            test_db_alloc_fail_at(fail_at);
             int rc;
             switch (which) {
             case 0:
@@ -1144,7 +1106,7 @@ static void test_read_allocation_failures_are_clean(void **state)
                 rc = db_drift_list(fx->db, NULL, s_drift_count, &rows, &err);
                 break;
             }
-            s_arm(0);
+            test_db_alloc_fail_at(0);
             db_policy_row_clear(&policy);
             db_host_desired_clear(&desired);
             if (rc == 0) {
@@ -1173,9 +1135,9 @@ static void test_migration_allocation_failure_is_clean(void **state)
     db_t *db = NULL;
     db_err_t err;
     for (long fail_at = 1;; fail_at++) {
-        s_arm(fail_at);
+        test_db_alloc_fail_at(fail_at);
         db = db_open(path, &err);
-        s_arm(0);
+        test_db_alloc_fail_at(0);
         if (db)
             break;
         failures++;
@@ -1220,5 +1182,5 @@ int main(void)
         S_TEST(test_read_allocation_failures_are_clean),
         S_TEST(test_migration_allocation_failure_is_clean),
     };
-    return cmocka_run_group_tests(tests, s_setup_allocator, NULL);
+    return cmocka_run_group_tests(tests, test_db_alloc_install, NULL);
 }
