@@ -23,7 +23,8 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import session_test  # noqa: E402  (Peer, helpers, paths)
 from session_test import (AGENT, PEER, SRC, fail, free_port,  # noqa: E402
-                          kill_if_running, run, terminate)
+                          kill_if_running, run, terminate, wait_log,
+                          write)
 
 WORK = os.path.join(os.environ["VFLEET_BINARY_DIR"], "tests", "agent",
                     "apply")
@@ -36,23 +37,6 @@ APPLY_FAILS = ("revision 5\npf %s 16\npf %s 4\n"
                "vf %s 2 mac 02:50:56:00:00:02 vlan 100 qos 3 spoofchk on "
                "trust off\n" % (PF, MISSING_PF, PF))
 APPLY_OLD = "revision 3\n"
-
-
-def write(name, text):
-    path = os.path.join(WORK, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
-def wait_log(path, needle, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if needle in open(path).read():
-            return
-        time.sleep(0.05)
-    fail("agent log lacks '%s' after %s s:\n%s" %
-         (needle, timeout, open(path).read()))
 
 
 def start_agent(endpoint, tree, state, log_name):

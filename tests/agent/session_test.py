@@ -36,6 +36,25 @@ def fail(msg):
     raise SystemExit(1)
 
 
+def write(name, text):
+    """Writes text to WORK/name (WORK as the calling test set it)."""
+    path = os.path.join(WORK, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def wait_log(path, needle, timeout):
+    """Waits until the log file holds needle; fails after timeout s."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if needle in open(path).read():
+            return
+        time.sleep(0.05)
+    fail("agent log lacks '%s' after %s s:\n%s" %
+         (needle, timeout, open(path).read()))
+
+
 def terminate(proc):
     """Stops proc (a Popen) with SIGTERM; returns its exit status."""
     proc.send_signal(signal.SIGTERM)

@@ -25,7 +25,8 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import session_test  # noqa: E402  (Peer, fail, free_port, paths)
-from session_test import AGENT, SRC, fail, free_port  # noqa: E402
+from session_test import (AGENT, SRC, fail, free_port, wait_log,  # noqa: E402
+                          write)
 
 WORK = os.path.join(os.environ["VFLEET_BINARY_DIR"], "tests", "agent",
                     "sim-apply")
@@ -38,23 +39,6 @@ ITEMS = ("pf %s 8\n"
          "vf %s 5 mac 02:50:56:00:00:05 trust on\n"
          "hugepages 2048 512\n" % (PF, PF, PF))
 REFUSAL = "recorded sysfs tree: start with --kernel sim to apply"
-
-
-def write(name, text):
-    path = os.path.join(WORK, name)
-    with open(path, "w") as f:
-        f.write(text)
-    return path
-
-
-def wait_log(path, needle, timeout):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if needle in open(path).read():
-            return
-        time.sleep(0.05)
-    fail("agent log lacks '%s' after %s s:\n%s" %
-         (needle, timeout, open(path).read()))
 
 
 def tree_args(tree):
