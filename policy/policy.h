@@ -78,6 +78,13 @@ typedef enum {
     POLICY_HUGEPAGES_1G = 2,
 } policy_hugepages_t;
 
+/* What the controller does when a host's VF state drifts from the policy:
+ * set it back (correct), or only show it (report). */
+typedef enum {
+    POLICY_DRIFT_CORRECT = 0,
+    POLICY_DRIFT_REPORT = 1,
+} policy_drift_t;
+
 typedef enum {
     POLICY_STRATEGY_SPREAD = 0,
     POLICY_STRATEGY_PACK = 1,
@@ -174,6 +181,7 @@ typedef struct {
     policy_hugepages_t hugepages;
     uint64_t hypervisor_reserve_mib;
     policy_strategy_t strategy;
+    policy_drift_t drift;
     size_t anti_affinity_count;
     policy_anti_affinity_t *anti_affinity;
     policy_arena_t *arena; /* owns every string and array above */
