@@ -17,7 +17,9 @@
  * phases over pipes: sessions, then inventories, after which every host
  * heartbeats (as a real agent does) until the coordinator says stop. While
  * they do, the coordinator times the admin verbs one at a time, then runs
- * the listing clients (threads of its own, or vfleetctl processes). */
+ * the listing clients (threads of its own, or vfleetctl processes). With
+ * --apply it rolls a policy out (policy.apply, then policy.status until no
+ * host is pending), twice; the simulated hosts answer every APPLY all ok. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -56,6 +58,7 @@ typedef struct {
     int clients;
     int list_seconds;
     int dead_after;
+    const char *apply; /* policy file to roll out, or NULL */
 } s_opts_t;
 
 static double s_now(void)
@@ -144,9 +147,9 @@ static zsock_t *s_admin_connect(const char *admin)
 /* One REQUEST (params: key, value pairs, NULL-terminated; `after` added
  * when set) and its OK reply's body, parsed. NULL with err set otherwise:
  * an error answer, a wrong request id, no answer in time. */
-static json_t *s_call(zsock_t *sock, const char *verb,
-                      const char *const *params, const char *after, char *err,
-                      size_t errlen)
+static json_t *s_call_body(zsock_t *sock, const char *verb,
+                           const char *const *params, const char *after,
+                           const char *text, char *err, size_t errlen)
 {
     static atomic_uint s_request_id;
     vfp_msg_t *req = vfp_msg_new(VFP_REQUEST);
@@ -162,6 +165,11 @@ static json_t *s_call(zsock_t *sock, const char *verb,
         vfp_param_t *p = &r->params[r->param_count++];
         snprintf(p->key, sizeof(p->key), "after");
         snprintf(p->value, sizeof(p->value), "%s", after);
+    }
+    if (text) {
+        r->body = strdup(text);
+        assert(r->body);
+        r->body_len = (uint32_t)strlen(text);
     }
     vfp_decode_error_t derr;
     vfp_msg_t *reply = NULL;
@@ -187,6 +195,13 @@ static json_t *s_call(zsock_t *sock, const char *verb,
     vfp_msg_destroy(&reply);
     vfp_msg_destroy(&req);
     return body;
+}
+
+static json_t *s_call(zsock_t *sock, const char *verb,
+                      const char *const *params, const char *after, char *err,
+                      size_t errlen)
+{
+    return s_call_body(sock, verb, params, after, NULL, err, errlen);
 }
 
 typedef void(s_row_fn)(json_t *row, void *arg);
@@ -566,15 +581,86 @@ static int s_sessions(peer_t **peers, const s_worker_t *w)
     return 0;
 }
 
+/* Answers an APPLY as an agent whose kernel takes every item would: one
+ * ok RESULT per item (a VF count, each set attribute of each VF, each
+ * pool), with the APPLY's request id. Returns the revision applied. */
+static uint64_t s_answer_apply(peer_t *peer, const vfp_msg_t *apply_msg)
+{
+    static const char *const attrs[VFP_APPLY_VF_ATTRS] = {
+        "mac", "vlan", "spoofchk", "trust", "link_state", "rate", "mtu"};
+    const vfp_apply_t *a = &apply_msg->u.apply;
+    vfp_msg_t *msg = vfp_msg_new(VFP_APPLY_RESULT);
+    msg->request_id = apply_msg->request_id;
+    vfp_apply_result_t *r = &msg->u.apply_result;
+    r->revision = a->revision;
+    r->results =
+        calloc((size_t)a->pf_count + (size_t)a->vf_count * VFP_APPLY_VF_ATTRS +
+                   a->hugepage_count + 1,
+               sizeof(*r->results));
+    assert(r->results);
+    for (uint32_t i = 0; i < a->pf_count; i++) {
+        vfp_result_t *it = &r->results[r->result_count++];
+        *it = (vfp_result_t){.kind = VFP_ITEM_NUM_VFS};
+        snprintf(it->pf, sizeof(it->pf), "%s", a->pfs[i].pf);
+        snprintf(it->attribute, sizeof(it->attribute), "num_vfs");
+    }
+    for (uint32_t i = 0; i < a->vf_count; i++) {
+        for (int bit = 0; bit < VFP_APPLY_VF_ATTRS; bit++) {
+            if (!(a->vfs[i].set & (1u << bit)))
+                continue;
+            vfp_result_t *it = &r->results[r->result_count++];
+            *it = (vfp_result_t){.kind = VFP_ITEM_VF, .index = a->vfs[i].index};
+            snprintf(it->pf, sizeof(it->pf), "%s", a->vfs[i].pf);
+            snprintf(it->attribute, sizeof(it->attribute), "%s", attrs[bit]);
+        }
+    }
+    for (uint32_t i = 0; i < a->hugepage_count; i++) {
+        vfp_result_t *it = &r->results[r->result_count++];
+        *it = (vfp_result_t){.kind = VFP_ITEM_HUGEPAGES};
+        snprintf(it->attribute, sizeof(it->attribute), "%ukB",
+                 a->hugepages[i].size_kb);
+    }
+    vfp_decode_error_t err;
+    if (vfp_send(peer_sock(peer), NULL, msg, &err) != 0)
+        fprintf(stderr, "controller_bench: cannot send APPLY_RESULT\n");
+    vfp_msg_destroy(&msg);
+    return a->revision;
+}
+
+/* Reads what the controller sent to `peer` (without waiting) and answers
+ * each APPLY; applied holds the host's applied revision. */
+static void s_serve_peer(peer_t *peer, uint64_t *applied)
+{
+    while (zsock_events(peer_sock(peer)) & ZMQ_POLLIN) {
+        vfp_msg_t *msg = peer_recv(peer, 0);
+        if (!msg)
+            return;
+        if (msg->id == VFP_APPLY)
+            *applied = s_answer_apply(peer, msg);
+        vfp_msg_destroy(&msg);
+    }
+}
+
 /* Every host once per interval, spread evenly over it, until the
- * coordinator says anything (or goes away). Returns how late the latest
- * beat was sent, in seconds: more than the interval means a host fell
- * silent through the bench's fault, not the controller's. */
+ * coordinator says anything (or goes away); between beats, S_SERVE_STEP
+ * hosts in turn answer what the controller sent them, so an APPLY waits
+ * for its answer about count / S_SERVE_STEP beats (some milliseconds).
+ * Returns how late the latest beat was sent, in seconds: more than the
+ * interval means a host fell silent through the bench's fault, not the
+ * controller's. */
+#define S_SERVE_STEP 200
 static double s_heartbeats(peer_t **peers, int count, int cmd_fd)
 {
     double t = s_now(), step = (S_HEARTBEAT_MS / 1000.0) / count, late = 0;
     struct pollfd stop = {.fd = cmd_fd, .events = POLLIN};
+    uint64_t *applied = calloc((size_t)count, sizeof(*applied));
+    assert(applied);
+    int served = 0;
     for (long long beats = 0;; beats++) {
+        for (int k = 0; k < S_SERVE_STEP && k < count; k++) {
+            served = (served + 1) % count;
+            s_serve_peer(peers[served], &applied[served]);
+        }
         double wait = t + (double)beats * step - s_now();
         if (poll(&stop, 1, wait > 0.001 ? (int)(wait * 1000) : 0) != 0)
             break;
@@ -582,9 +668,11 @@ static double s_heartbeats(peer_t **peers, int count, int cmd_fd)
             late = -wait;
         vfp_msg_t *beat = vfp_msg_new(VFP_HEARTBEAT);
         beat->u.heartbeat.generation = 1;
+        beat->u.heartbeat.applied_revision = applied[beats % count];
         peer_send(peers[beats % count], beat);
         vfp_msg_destroy(&beat);
     }
+    free(applied);
     return late;
 }
 
@@ -680,6 +768,81 @@ typedef struct {
     zsock_t *sock;
     long rss_empty, rss_sessions;
 } s_run_t;
+
+/* ---- policy rollout ---------------------------------------------------- */
+
+/* The rollout counts of policy.status. 0 or -1. */
+static int s_rollout_counts(zsock_t *sock, long long *ok, long long *failed,
+                            long long *pending)
+{
+    const char *const params[] = {"summary", "true", NULL};
+    char err[256];
+    json_t *body =
+        s_call(sock, "policy.status", params, NULL, err, sizeof(err));
+    int rc = body && json_unpack(body, "{s:{s:I, s:I, s:I}}", "counts", "ok",
+                                 ok, "failed", failed, "pending", pending) == 0
+                 ? 0
+                 : -1;
+    if (!body)
+        fprintf(stderr, "controller_bench: %s\n", err);
+    json_decref(body);
+    return rc;
+}
+
+/* One policy.apply of text, then the wait until no host is pending: the
+ * time to the reply, to every host's confirmation, and the controller's
+ * CPU meanwhile. */
+static int s_rollout_once(s_run_t *r, const char *what, const char *text)
+{
+    double t = s_now(), cpu0 = s_cpu_seconds(r->pid, 0);
+    double main0 = s_cpu_seconds(r->pid, r->pid);
+    const char *const params[] = {"source", r->o->apply, "message", what, NULL};
+    char err[256];
+    json_t *body = s_call_body(r->sock, "policy.apply", params, NULL, text, err,
+                               sizeof(err));
+    if (!body) {
+        fprintf(stderr, "controller_bench: %s\n", err);
+        return -1;
+    }
+    double replied = s_now() - t;
+    json_int_t changed =
+        json_integer_value(json_object_get(body, "hosts_changed"));
+    json_int_t revision = json_integer_value(json_object_get(body, "revision"));
+    json_decref(body);
+    long long ok = 0, failed = 0, pending = 1;
+    while (pending > 0 && s_now() - t < S_REPLY_TIMEOUT_MS / 1000.0) {
+        if (s_rollout_counts(r->sock, &ok, &failed, &pending) != 0)
+            return -1;
+        if (pending > 0)
+            zclock_sleep(50);
+    }
+    double wall = s_now() - t;
+    printf("  rollout (%s): policy.apply of revision %lld answered in %.2f s "
+           "(%lld hosts changed); all confirmed after %.2f s: %lld ok, %lld "
+           "failed, %lld pending (load average %.2f)\n",
+           what, (long long)revision, replied, (long long)changed, wall, ok,
+           failed, pending, s_load());
+    s_print_cpu(r->pid, wall, cpu0, main0);
+    fflush(stdout);
+    return pending == 0 ? 0 : -1;
+}
+
+static int s_rollout(s_run_t *r)
+{
+    FILE *f = fopen(r->o->apply, "r");
+    static char text[1 << 20];
+    size_t n = f ? fread(text, 1, sizeof(text) - 1, f) : 0;
+    if (f)
+        fclose(f);
+    if (n == 0) {
+        fprintf(stderr, "controller_bench: cannot read %s\n", r->o->apply);
+        return -1;
+    }
+    text[n] = '\0';
+    if (s_rollout_once(r, "first apply", text) != 0)
+        return -1;
+    return s_rollout_once(r, "the same again", text);
+}
 
 static int s_wait_started(s_run_t *r)
 {
@@ -785,6 +948,8 @@ static int s_bench(s_run_t *r)
     fflush(stdout);
     if (s_ingest(r) != 0 || s_heartbeat_window(r) != 0)
         return -1;
+    if (o->apply && s_rollout(r) != 0)
+        return -1;
     if (o->clients > 0 &&
         (s_listing_alone(o, r->admin, r->sock) != 0 ||
          s_listing_load(o, r->pid, r->admin, r->dir, r->sock) != 0))
@@ -865,6 +1030,10 @@ static void s_usage(FILE *out)
             "alone too\n"
             "  --dead-after N    the controller's --dead-after (default 3, its "
             "own default)\n"
+            "  --apply POLICY    roll this policy out to every host, twice, "
+            "after the\n"
+            "                    heartbeat window (hosts answer every APPLY "
+            "all ok)\n"
             "  environment: TMPDIR (where the state directory goes), "
             "VFLEET_KEEP=1 (keep it)\n");
 }
@@ -877,6 +1046,7 @@ static int s_options(int argc, char **argv, s_opts_t *o)
         {"list-seconds", required_argument, NULL, 's'},
         {"cli", required_argument, NULL, 'c'},
         {"dead-after", required_argument, NULL, 'd'},
+        {"apply", required_argument, NULL, 'a'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     *o = (s_opts_t){.clients = 10, .list_seconds = 60, .dead_after = 3};
@@ -890,6 +1060,8 @@ static int s_options(int argc, char **argv, s_opts_t *o)
             o->cli = optarg;
         else if (c == 'd')
             o->dead_after = atoi(optarg);
+        else if (c == 'a')
+            o->apply = optarg;
         else if (c == 'h')
             return 1;
         else
