@@ -18,13 +18,18 @@ finish() {
 	poweroff -f
 }
 
-# Parameters come from the kernel command line: vfleet.NAME=VALUE.
+# Parameters come from the kernel command line: vfleet.NAME=VALUE. The
+# controller and vfleetctl are optional (the rollout section needs them).
+controller=
+ctl=
 for word in $(cat /proc/cmdline); do
 	case $word in
 	vfleet.src=*) src=${word#vfleet.src=} ;;
 	vfleet.tool=*) tool=${word#vfleet.tool=} ;;
 	vfleet.agent=*) agent=${word#vfleet.agent=} ;;
 	vfleet.mode=*) mode=${word#vfleet.mode=} ;;
+	vfleet.controller=*) controller=${word#vfleet.controller=} ;;
+	vfleet.ctl=*) ctl=${word#vfleet.ctl=} ;;
 	esac
 done
 
@@ -41,7 +46,7 @@ mount -t tmpfs tmpfs /host/run
 
 chroot /host /usr/bin/env TMPDIR=/run /bin/sh \
 	"$src/tests/kernel/guest-tests.sh" "$mode" "$tool" "$agent" \
-	>/dev/console 2>&1
+	"$controller" "$ctl" >/dev/console 2>&1
 rc=$?
 summary=$(cat /host/run/vfleet-guest-summary 2>/dev/null)
 if [ "$rc" -eq 0 ]; then

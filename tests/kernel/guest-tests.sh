@@ -5,7 +5,10 @@
 # asked, what iproute2 reports (ip -j -d link show) and what vfleet reads.
 #
 # Usage: guest-tests.sh MODE VF_WRITER_TOOL VFLEET_AGENT
-#   MODE iommu: booted with -device intel-iommu: the full suite.
+#            [VFLEET_CONTROLLER VFLEETCTL]
+#   MODE iommu: booted with -device intel-iommu: the full suite, ending
+#   with policy rollouts through the real controller and agent
+#   (guest-rollout.sh) when the controller and vfleetctl are given.
 #   MODE noiommu: booted without it: IOMMU readiness must be "not ready".
 # Writes "n=<checks> fail=<failures>" to /run/vfleet-guest-summary and
 # exits 0 when no check failed.
@@ -14,6 +17,8 @@ set -u
 mode=$1
 tool=$2
 agent=$3
+controller=${4:-}
+ctl=${5:-}
 passed=0
 failed=0
 
@@ -345,6 +350,15 @@ expect_match "more than memory: ENOMEM with what was reserved" "$out" \
 expect_eq "pool put back to 16" 16 "$(cat "$hp")"
 out=$("$tool" hugepages 2048 0)
 expect_eq "pool released" 0 "$(cat "$hp")"
+
+# ---- policy rollout through the controller and the agent ----------------------
+
+if [ -n "$controller" ] && [ -n "$ctl" ]; then
+	# shellcheck source=tests/kernel/guest-rollout.sh
+	. "$(dirname "$0")/guest-rollout.sh"
+else
+	echo "skipped: rollout section: no vfleet-controller and vfleetctl given"
+fi
 
 echo "--- ip -d link show $pf"
 ip -d link show "$pf"

@@ -5,7 +5,11 @@
 # the host's root read-only over 9p, runs tests/kernel/guest-tests.sh in
 # it, then boots it once more without the IOMMU to check "not ready".
 #
-# Usage: run-guest-tests.sh PATH/TO/vf_writer_tool PATH/TO/vfleet-agent
+# Usage: run-guest-tests.sh VF_WRITER_TOOL VFLEET_AGENT
+#            [VFLEET_CONTROLLER VFLEETCTL]
+# With the controller and vfleetctl (as ctest runs it), the guest also
+# rolls policies out through the real controller and agent; without them
+# that section is skipped with the reason printed.
 # Exit status: 0 pass; 1 a guest test failed (the guest's output is
 # printed); 77 skipped: the kernel could not be built or booted here (the
 # reason is printed as "skipped: <reason>").
@@ -25,12 +29,20 @@ skip() {
 	exit 77
 }
 
-[ $# -eq 2 ] || {
-	echo "usage: run-guest-tests.sh VF_WRITER_TOOL VFLEET_AGENT" >&2
+[ $# -eq 2 ] || [ $# -eq 4 ] || {
+	echo "usage: run-guest-tests.sh VF_WRITER_TOOL VFLEET_AGENT" \
+		"[VFLEET_CONTROLLER VFLEETCTL]" >&2
 	exit 2
 }
 tool=$(realpath "$1") && [ -x "$tool" ] || skip "no vf_writer_tool at $1"
 agent=$(realpath "$2") && [ -x "$agent" ] || skip "no vfleet-agent at $2"
+rollout=
+if [ $# -eq 4 ]; then
+	controller=$(realpath "$3") && [ -x "$controller" ] ||
+		skip "no vfleet-controller at $3"
+	ctl=$(realpath "$4") && [ -x "$ctl" ] || skip "no vfleetctl at $4"
+	rollout=" vfleet.controller=$controller vfleet.ctl=$ctl"
+fi
 
 if [ "$(id -u)" -eq 0 ]; then
 	"$src/deploy/install-deps.sh" --kernel >&2 ||
@@ -71,7 +83,7 @@ boot() {
 		-m 1G -smp 1 -nographic -no-reboot -nic none \
 		-kernel "$image" -initrd "$work/initramfs.gz" \
 		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-		-append "console=ttyS0 panic=-1 loglevel=4 intel_iommu=on vfleet.mode=$mode vfleet.src=$src vfleet.tool=$tool vfleet.agent=$agent" \
+		-append "console=ttyS0 panic=-1 loglevel=4 intel_iommu=on vfleet.mode=$mode vfleet.src=$src vfleet.tool=$tool vfleet.agent=$agent$rollout" \
 		"$@" </dev/null >"$log" 2>&1
 }
 
