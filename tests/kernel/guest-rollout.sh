@@ -88,10 +88,6 @@ check_clean() {
 	done
 }
 
-apply_lines() {
-	grep -c 'apply revision [0-9]*: [0-9]* kernel writes' "$ro/agent.log"
-}
-
 rollout_stop() {
 	kill "$agent_pid" "$controller_pid" 2>/dev/null
 	wait "$agent_pid" "$controller_pid" 2>/dev/null
@@ -104,6 +100,8 @@ rollout_stop() {
 # ---- the controller and the agent --------------------------------------------
 
 mkdir -p "$ro"
+# The daemons' log times are read against this one.
+echo "rollout: starting the controller and the agent at $(date -u +%T.%3N)"
 # The guest's loopback starts down; ZeroMQ's TCP needs it.
 ip link set lo up
 "$controller" --insecure --state-dir "$ro/controller" \
@@ -116,7 +114,8 @@ agent_pid=$!
 
 t0=$(now_ms)
 if ! wait_until 60 host_ready; then
-	not_ok "controller: host $host ready with its PF within 60 s"
+	not_ok "controller: host $host ready with its PF within 60 s" \
+		"(now $(date -u +%T.%3N))"
 	vctl -o json hosts
 	rollout_stop
 	return
@@ -157,17 +156,134 @@ if ! "$ctl" policy apply --help 2>&1 | grep -q 'policy apply'; then
 	return
 fi
 
-# write_policy FILE VFS: the guest host's netdevsim PFs get VFS free VFs.
+policy=$ro/policy.yaml
+
+# write_policy VFS: the guest host's netdevsim PFs get VFS VFs, each free
+# and so given the clean default. A network's VLAN only reaches VFs a VM
+# holds: a check that a VLAN change touches exactly those VFs adds a
+# `networks` list here and a placed VM.
 write_policy() {
-	cat >"$1" <<EOF
+	cat >"$policy" <<EOF
 version: 1
 host_groups:
   - name: guest
     hosts: ["guest-*"]
     pfs:
       - driver: netdevsim
-        vfs: $2
+        vfs: $1
 EOF
 }
+
+# The agent's per-APPLY log line: "apply revision R: N kernel writes".
+apply_lines() {
+	grep 'apply revision [0-9]*: [0-9]* kernel writes' "$ro/agent.log"
+}
+
+# Kernel writes of the agent's APPLYs logged after line $1 of apply_lines.
+writes_after() {
+	apply_lines | tail -n +"$(($1 + 1))" |
+		sed 's/.*apply revision [0-9]*: \([0-9]*\) kernel writes.*/\1/' |
+		awk '{ n += $1 } END { print n + 0 }'
+}
+
+# policy_apply MESSAGE: vfleetctl policy apply of $policy, its JSON in
+# $out, exit status in $rc, the time it took in $took.
+policy_apply() {
+	t0=$(now_ms)
+	out=$("$ctl" -c "$admin" --timeout 120s -o json policy apply "$policy" \
+		--message "$1")
+	rc=$?
+	took=$(($(now_ms) - t0))
+	printf '%s\n' "$out"
+}
+
+apply_field() {
+	printf '%s' "$out" | jq -r "$1"
+}
+
+# The guest host's row of policy status, in a few words.
+status_row() {
+	vctl -o json policy status | jq -r --arg h "$host" '
+	  .hosts[] | select(.host == $h) |
+	  "\(.state) applied==desired \(.applied_revision == .desired_revision) failed \(.failed_items)"'
+}
+
+# check_rollout DESCRIPTION: the apply completed and the host confirmed.
+check_rollout() {
+	expect_eq "$1: policy apply exits 0 (after $took ms)" 0 "$rc"
+	expect_eq "$1: every host applied" true "$(apply_field '.complete')"
+	expect_eq "$1: policy status: host ok" \
+		"ok applied==desired true failed 0" "$(status_row)"
+}
+
+# ---- 2 -> 4 VFs, every one cleaned --------------------------------------------
+
+write_policy 4
+cat "$policy"
+before=$(apply_lines | wc -l)
+policy_apply "guest: 4 clean VFs"
+check_rollout "policy 4 VFs"
+expect_eq "policy 4 VFs: stored as a new revision" false \
+	"$(apply_field '.apply.unchanged')"
+expect_match "policy 4 VFs: the change names the VF count" \
+	"$(apply_field '.apply.hosts[].changes[]')" \
+	"^$host: pf $busid.*: num_vfs 2 -> 4$"
+expect_eq "policy 4 VFs: the agent applied once" 1 \
+	"$(($(apply_lines | wc -l) - before))"
+expect_match "policy 4 VFs: the agent wrote to the kernel" \
+	"$(writes_after "$before")" '^[1-9]'
+check_clean "policy 4 VFs" 4
+
+# ---- the same policy again: nothing to do -------------------------------------
+
+before=$(apply_lines | wc -l)
+policy_apply "guest: 4 clean VFs, again"
+check_rollout "same policy"
+expect_eq "same policy: unchanged, no host changes" "true 0" \
+	"$(apply_field '"\(.apply.unchanged) \(.apply.hosts_changed)"')"
+# Ten heartbeats: time enough for an APPLY that should not come.
+sleep 3
+expect_eq "same policy: no APPLY reached the agent" 0 \
+	"$(($(apply_lines | wc -l) - before))"
+check_clean "same policy" 4
+
+# ---- drift: a VLAN set by hand is put back ------------------------------------
+
+before=$(apply_lines | wc -l)
+ip link set "$pf" vf 1 vlan 77
+expect_match "drift: ip shows VF 1 on VLAN 77" "$(ip_vf 1)" ', vlan 77,'
+vf1_clean() {
+	[ "$(ip_vf 1)" = "$(clean_vf 1)" ]
+}
+t0=$(now_ms)
+if wait_until 60 vf1_clean; then
+	ok "drift: VF 1 back to the clean default after $(($(now_ms) - t0)) ms"
+else
+	not_ok "drift: VF 1 back to the clean default within 60 s"
+fi
+check_clean "after drift" 4
+expect_eq "drift: corrected with one kernel write" 1 \
+	"$(writes_after "$before")"
+expect_match "drift: the controller logged it" "$(cat "$ro/controller.log")" \
+	"host $host: [0-9]+ settings drifted from desired revision [0-9]+; first: pf $busid vf 1 vlan: .*77"
+no_drift() {
+	[ "$(vctl -o json drift --host "$host" | jq '.drift | length')" = 0 ]
+}
+if wait_until 20 no_drift; then
+	ok "drift: vfleetctl drift shows none once corrected"
+else
+	not_ok "drift: vfleetctl drift shows none once corrected"
+	vctl -o json drift --host "$host"
+fi
+
+# ---- 4 -> 2 VFs -----------------------------------------------------------------
+
+write_policy 2
+policy_apply "guest: 2 clean VFs"
+check_rollout "policy 2 VFs"
+expect_match "policy 2 VFs: the change names the VF count" \
+	"$(apply_field '.apply.hosts[].changes[]')" \
+	"^$host: pf $busid.*: num_vfs 4 -> 2$"
+check_clean "policy 2 VFs" 2
 
 rollout_stop

@@ -335,6 +335,17 @@ expect_eq "the kernel itself refuses a direct 2 -> 3" refused \
 expect_eq "still 2 VFs after the refused direct change" 2 \
 	"$(cat "$dev/sriov_numvfs")"
 
+# ---- policy rollout through the controller and the agent ----------------------
+# Before the hugepage checks: started after them (nearly all the guest's
+# memory taken and given back) the host took a minute to show ready.
+
+if [ -n "$controller" ] && [ -n "$ctl" ]; then
+	# shellcheck source=tests/kernel/guest-rollout.sh
+	. "$(dirname "$0")/guest-rollout.sh"
+else
+	echo "skipped: rollout section: no vfleet-controller and vfleetctl given"
+fi
+
 # ---- hugepages -----------------------------------------------------------------
 
 hp=/sys/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages
@@ -350,15 +361,6 @@ expect_match "more than memory: ENOMEM with what was reserved" "$out" \
 expect_eq "pool put back to 16" 16 "$(cat "$hp")"
 out=$("$tool" hugepages 2048 0)
 expect_eq "pool released" 0 "$(cat "$hp")"
-
-# ---- policy rollout through the controller and the agent ----------------------
-
-if [ -n "$controller" ] && [ -n "$ctl" ]; then
-	# shellcheck source=tests/kernel/guest-rollout.sh
-	. "$(dirname "$0")/guest-rollout.sh"
-else
-	echo "skipped: rollout section: no vfleet-controller and vfleetctl given"
-fi
 
 echo "--- ip -d link show $pf"
 ip -d link show "$pf"
