@@ -104,17 +104,26 @@ fi
 ip link set "$pf" up
 echo "PF: $pf"
 
-# ip's view of VF N in the words vf_writer_tool show prints.
-ip_vf() {
-	ip -j -d link show "$pf" | jq -r --argjson n "$1" '
-	  .[0].vfinfo_list[] | select(.vf == $n) |
-	  "vf \(.vf) mac \(.address)" +
+# iproute2's view of a VF (one of ip -j's vfinfo_list) in the words
+# vf_writer_tool show prints.
+ip_vf_words='"vf \(.vf) mac \(.address)" +
 	  ", vlan \(.vlan_list[0].vlan // 0), qos \(.vlan_list[0].qos // 0)" +
 	  ", vlan-protocol \(.vlan_list[0].protocol // "802.1Q")" +
 	  ", spoofchk \(if .spoofchk then "on" else "off" end)" +
 	  ", trust \(if .trust then "on" else "off" end)" +
 	  ", link-state \(.link_state)" +
 	  ", min_tx_rate \(.rate.min_tx // 0), max_tx_rate \(.rate.max_tx // 0)"'
+
+# ip's view of VF N.
+ip_vf() {
+	ip -j -d link show "$pf" | jq -r --argjson n "$1" \
+		".[0].vfinfo_list[] | select(.vf == \$n) | $ip_vf_words"
+}
+
+# ip's view of every VF, by index.
+ip_vfs() {
+	ip -j -d link show "$pf" |
+		jq -r ".[0].vfinfo_list | sort_by(.vf)[] | $ip_vf_words"
 }
 
 # vfleet's view of VF N.

@@ -16,13 +16,13 @@
 #
 # Environment:
 #   VFLEET_KERNEL_CACHE    kernel cache (default ~/.cache/vfleet/kernel)
-#   VFLEET_GUEST_TIMEOUT   seconds allowed for one boot (default 300)
+#   VFLEET_GUEST_TIMEOUT   seconds allowed for one boot (default 600)
 #   VFLEET_GUEST_VERBOSE   1: print the guest's output even on success
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
-guest_timeout=${VFLEET_GUEST_TIMEOUT:-300}
+guest_timeout=${VFLEET_GUEST_TIMEOUT:-600}
 
 skip() {
 	echo "skipped: $*"
