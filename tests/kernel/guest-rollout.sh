@@ -2,10 +2,11 @@
 # real vfleet-controller, vfleet-agent (--kernel netlink, this guest's
 # kernel) and vfleetctl roll policies out to the netdevsim PF $pf, and
 # every VF is checked with ip -j -d link show and vfleet's read-back.
-# Uses guest-tests.sh's ok/not_ok/expect_*/check_vf/ip_vf and $pf, $dev,
-# $agent, $controller, $ctl. Everything it writes lives under /run/rollout.
+# Uses guest-tests.sh's ok/not_ok/expect_*/ip_vf/ip_vfs and $pf, $dev,
+# $busid, $tool, $agent, $controller, $ctl. Everything it writes lives
+# under /run/rollout.
 # shellcheck shell=sh
-# shellcheck disable=SC2154 # pf, dev, agent, controller, ctl, busid: set by guest-tests.sh
+# shellcheck disable=SC2154 # the variables above: set by guest-tests.sh
 
 ro=/run/rollout
 admin=ipc://$ro/admin.sock
@@ -67,7 +68,7 @@ ctl_vf_is() {
 	[ "$(ctl_vf "$1")" = "$2" ]
 }
 
-# The clean default a free VF gets (controller/apply_plan.h), as check_vf
+# The clean default a free VF gets (controller/apply_plan.h), as ip_vf
 # prints it.
 clean_vf() {
 	echo "vf $1 mac 00:00:00:00:00:00, vlan 0, qos 0, vlan-protocol 802.1Q, spoofchk on, trust off, link-state auto, min_tx_rate 0, max_tx_rate 0"
@@ -115,8 +116,8 @@ controller_pid=$!
 agent_pid=$!
 
 t0=$(now_ms)
-if ! wait_until 60 host_ready; then
-	not_ok "controller: host $host ready with its PF within 60 s" \
+if ! wait_until 120 host_ready; then
+	not_ok "controller: host $host ready with its PF within 120 s" \
 		"(now $(date -u +%T.%3N))"
 	vctl -o json hosts
 	rollout_stop
@@ -162,9 +163,9 @@ policy=$ro/policy.yaml
 
 # write_policy VFS [DRIFT]: the guest host's netdevsim PFs get VFS VFs,
 # each free and so given the clean default; DRIFT is the policy's drift
-# mode (left out: the default, correct). A network's VLAN only reaches VFs a VM
-# holds: a check that a VLAN change touches exactly those VFs adds a
-# `networks` list here and a placed VM.
+# mode (left out: the default, correct). A network's VLAN only reaches
+# VFs a VM holds: a check that a VLAN change touches exactly those VFs
+# adds a `networks` list here and a placed VM (README.md).
 write_policy() {
 	cat >"$policy" <<EOF
 version: 1
@@ -305,6 +306,7 @@ echo "drift correct: after the switch, $(ip_vf 1)"
 # (a link event or the 300 ms rescan), within about 100 ms in this guest:
 # too fast to see with ip, so the agent's log shows what it found.
 before=$(apply_lines | wc -l)
+ctl_before=$(wc -l <"$ro/controller.log")
 ip link set "$pf" vf 1 vlan 78
 t0=$(now_ms)
 if wait_until 20 vf1_clean; then
@@ -314,11 +316,11 @@ else
 fi
 expect_match "drift: the agent saw VLAN 78" "$(cat "$ro/agent.log")" \
 	"drift: pf $busid vf 1 vlan: wanted vlan 0, .*; kernel has vlan 78, "
-expect_match "drift: the controller logged it" "$(cat "$ro/controller.log")" \
+ctl_log=$(tail -n +"$((ctl_before + 1))" "$ro/controller.log")
+expect_match "drift: the controller logged it" "$ctl_log" \
 	"host $host: [0-9]+ settings drifted from desired revision [0-9]+; first: pf $busid vf 1 vlan: wanted 0, has 78$"
 expect_match "drift: the controller sent the desired state again" \
-	"$(cat "$ro/controller.log")" \
-	"host $host: sending APPLY revision [0-9]+ \(correcting drift\)$"
+	"$ctl_log" "host $host: sending APPLY revision [0-9]+ \(correcting drift\)$"
 expect_eq "drift: corrected with one kernel write" 1 \
 	"$(writes_after "$before")"
 if wait_until 20 drift_is '[]'; then
