@@ -81,6 +81,7 @@ static void test_example_model(void **state)
     assert_int_equal(policy->strategy, POLICY_STRATEGY_SPREAD);
     assert_int_equal(policy->anti_affinity_count, 1);
     assert_string_equal(policy->anti_affinity[0].vms[0], "web-*");
+    assert_int_equal(policy->drift, POLICY_DRIFT_CORRECT);
 
     policy_destroy(&policy);
     assert_null(policy);
@@ -105,6 +106,7 @@ static void test_defaults(void **state)
                      POLICY_RESERVE_DEFAULT_MIB);
     assert_int_equal(policy->mac_pool_count, 0);
     assert_int_equal(policy->host_group_count, 0);
+    assert_int_equal(policy->drift, POLICY_DRIFT_CORRECT);
     policy_destroy(&policy);
 }
 
