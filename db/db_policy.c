@@ -68,6 +68,9 @@ const char db_sql_drift_list[] =
     " WHERE h.name BETWEEN coalesce(?1, '') AND coalesce(?1, x'ff')"
     " ORDER BY h.name, x.pf, x.idx, x.attribute";
 
+const char db_sql_host_labels_get[] =
+    "SELECT labels FROM hosts WHERE name = ?1";
+
 const char db_sql_host_refusal_get[] =
     "SELECT h.name, r.policy_revision, r.reason, r.refused_at"
     " FROM hosts h CROSS JOIN host_refusals r ON r.host_id = h.id"
@@ -670,6 +673,36 @@ int db_drift_list(db_t *self, const char *host, db_drift_cb *cb, void *arg,
         sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
     return db_query_rows(self, stmt, "listing drift", s_drift_each, (void *)cb,
                          arg, err);
+}
+
+/* ---- host labels ----------------------------------------------------- */
+
+static int s_labels_copy(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    (void)cb;
+    db_column_text(stmt, 0, arg, DB_HOST_LABELS_MAX + 1);
+    /* Marks the row as found even when the text is empty. */
+    ((char *)arg)[DB_HOST_LABELS_MAX + 1] = 1;
+    return 0;
+}
+
+int db_host_labels_get(db_t *self, const char *host,
+                       char labels[DB_HOST_LABELS_MAX + 1], db_err_t *err)
+{
+    char found[DB_HOST_LABELS_MAX + 2] = "";
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_host_labels_get, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    if (db_query_rows(self, stmt, "reading host labels", s_labels_copy, NULL,
+                      found, err) != 0)
+        return -1;
+    if (!found[DB_HOST_LABELS_MAX + 1]) {
+        db_errorf(err, DB_ERR_NOT_FOUND, "no host named \"%s\"", host);
+        return -1;
+    }
+    memcpy(labels, found, DB_HOST_LABELS_MAX + 1);
+    return 0;
 }
 
 /* ---- refusals -------------------------------------------------------- */

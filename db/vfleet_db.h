@@ -427,6 +427,16 @@ int db_drift_replace(db_t *self, const char *host, const db_drift_item_t *items,
 int db_drift_list(db_t *self, const char *host, db_drift_cb *cb, void *arg,
                   db_err_t *err);
 
+/* ---- host labels (db_policy.c) --------------------------------------- */
+
+/* A host's labels as stored in hosts.labels: "key=value" pairs, one per
+ * line ("" when none). Nothing sets them yet: every host has none. */
+#define DB_HOST_LABELS_MAX 4096
+
+/* The host's labels text; DB_ERR_NOT_FOUND for an unknown host. */
+int db_host_labels_get(db_t *self, const char *host,
+                       char labels[DB_HOST_LABELS_MAX + 1], db_err_t *err);
+
 /* ---- refusals (db_policy.c) ------------------------------------------ */
 
 /* Why a rollout left a host at its previous desired state (a VF count
