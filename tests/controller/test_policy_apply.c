@@ -15,6 +15,7 @@
 #include "policy_apply.h"
 #include "test_db_file.h"
 #include "test_peer.h"
+#include "vfp_transport.h"
 
 typedef struct {
     test_db_file_t file;
@@ -407,6 +408,123 @@ static void test_bad_parameters(void **state)
     assert_int_equal(s_latest(fx), 0);
 }
 
+/* At most POLICY_APPLY_CHANGES_MAX change lines per host; a down host is
+ * planned, a host that never sent an inventory is not. */
+static void test_change_lines_capped_and_hosts_planned(void **state)
+{
+    fixture_t *fx = *state;
+    db_err_t err;
+    assert_int_equal(db_host_set_state(fx->db, "a-2", DB_HOST_DOWN, &err), 0);
+    vfp_hello_t hello = {.proto_min = 1, .proto_max = 1};
+    snprintf(hello.hostname, sizeof(hello.hostname), "b-new");
+    assert_int_equal(db_host_hello(fx->db, &hello, 1, 1000, NULL, &err), 0);
+    vfp_msg_t *reply =
+        s_call(fx, "policy.apply", s_policy("ens1f0", 120), NULL);
+    json_t *body = s_body(reply, VFP_OK);
+    assert_int_equal(s_int(body, "hosts_total"), 3);
+    assert_int_equal(s_int(body, "hosts_changed"), 3);
+    json_t *hosts = json_object_get(body, "hosts");
+    json_t *a2 = json_array_get(hosts, 1);
+    assert_string_equal(json_string_value(json_object_get(a2, "host")), "a-2");
+    json_t *b1 = json_array_get(hosts, 2);
+    /* num_vfs, then 120 new VFs: 121 lines. */
+    assert_int_equal(json_array_size(json_object_get(b1, "changes")),
+                     POLICY_APPLY_CHANGES_MAX);
+    assert_int_equal(s_int(b1, "changes_more"), 121 - POLICY_APPLY_CHANGES_MAX);
+    assert_int_equal(s_int(body, "hosts_omitted"), 0);
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+    assert_int_equal(s_desired_revision(fx, "a-2"), 1);
+    assert_int_equal(s_desired_revision(fx, "b-new"), 0);
+}
+
+/* The server actor forwards write verbs over its pipe and sends back what
+ * the main thread answers; past ADMIN_WRITES_QUEUED_MAX waiting it
+ * answers "busy" itself, and read verbs never wait for writes. */
+static vfp_msg_t *s_client_recv(zsock_t *client)
+{
+    zsock_set_rcvtimeo(client, 5000);
+    vfp_decode_error_t err;
+    vfp_msg_t *msg = vfp_recv(client, NULL, &err);
+    assert_non_null(msg);
+    assert_int_equal(msg->id, VFP_REPLY);
+    return msg;
+}
+
+static void test_actor_forwards_writes_and_bounds_them(void **state)
+{
+    fixture_t *fx = *state;
+    sessions_t *sessions = sessions_new();
+    admin_config_t cfg = {.controller_id = "ctl"};
+    admin_t *admin = admin_new(fx->db, sessions, &cfg);
+    zsock_t *server = zsock_new_router("inproc://admin-forward");
+    zsock_t *client = zsock_new_dealer(">inproc://admin-forward");
+    assert_non_null(server);
+    assert_non_null(client);
+    admin_server_args_t args = {.sock = server, .admin = admin};
+    zactor_t *actor = zactor_new(admin_server_actor, &args);
+    assert_non_null(actor);
+    vfp_decode_error_t err;
+    for (uint32_t i = 1; i <= ADMIN_WRITES_QUEUED_MAX + 1; i++) {
+        vfp_msg_t *req = vfp_msg_new(VFP_REQUEST);
+        req->request_id = i;
+        snprintf(req->u.request.verb, sizeof(req->u.request.verb),
+                 "policy.apply");
+        assert_int_equal(vfp_send(client, NULL, req, &err), 0);
+        vfp_msg_destroy(&req);
+    }
+    /* The one past the bound is answered at once. */
+    vfp_msg_t *reply = s_client_recv(client);
+    assert_int_equal(reply->request_id, ADMIN_WRITES_QUEUED_MAX + 1);
+    assert_int_equal(reply->u.reply.status, VFP_ERR_INTERNAL);
+    assert_non_null(strstr(reply->u.reply.error, "busy: 64 write requests"));
+    vfp_msg_destroy(&reply);
+    /* A read is answered while the writes wait. */
+    vfp_msg_t *read = vfp_msg_new(VFP_REQUEST);
+    read->request_id = 1000;
+    snprintf(read->u.request.verb, sizeof(read->u.request.verb), "summary");
+    assert_int_equal(vfp_send(client, NULL, read, &err), 0);
+    vfp_msg_destroy(&read);
+    reply = s_client_recv(client);
+    assert_int_equal(reply->request_id, 1000);
+    assert_int_equal(reply->u.reply.status, VFP_OK);
+    vfp_msg_destroy(&reply);
+    /* The main thread's side: each forwarded request, answered in turn. */
+    zsock_t *pipe = zactor_sock(actor);
+    for (uint32_t i = 1; i <= ADMIN_WRITES_QUEUED_MAX; i++) {
+        zframe_t *from = NULL;
+        vfp_msg_t *req = admin_write_recv(pipe, &from);
+        assert_non_null(req);
+        assert_int_equal(req->request_id, i);
+        policy_apply_changed_t changed = {0};
+        vfp_msg_t *answer = policy_apply_handle(fx->db, req, 1, &changed);
+        admin_write_answer(pipe, &from, &answer);
+        assert_null(from);
+        vfp_msg_destroy(&req);
+        reply = s_client_recv(client);
+        assert_int_equal(reply->request_id, i);
+        assert_int_equal(reply->u.reply.status, VFP_ERR_INVALID);
+        vfp_msg_destroy(&reply);
+    }
+    /* Answered, they no longer count: the next write is forwarded. */
+    vfp_msg_t *req = vfp_msg_new(VFP_REQUEST);
+    req->request_id = 2000;
+    snprintf(req->u.request.verb, sizeof(req->u.request.verb), "policy.apply");
+    assert_int_equal(vfp_send(client, NULL, req, &err), 0);
+    vfp_msg_destroy(&req);
+    zframe_t *from = NULL;
+    req = admin_write_recv(pipe, &from);
+    assert_non_null(req);
+    assert_int_equal(req->request_id, 2000);
+    vfp_msg_destroy(&req);
+    zframe_destroy(&from);
+    zactor_destroy(&actor);
+    zsock_destroy(&client);
+    zsock_destroy(&server);
+    admin_destroy(&admin);
+    sessions_destroy(&sessions);
+}
+
 /* The read-only handler never runs a write verb silently. */
 static void test_admin_handle_refuses_write_verbs(void **state)
 {
@@ -443,6 +561,8 @@ int main(void)
         S_TEST(test_rollback_stores_old_text_again),
         S_TEST(test_bad_parameters),
         S_TEST(test_admin_handle_refuses_write_verbs),
+        S_TEST(test_change_lines_capped_and_hosts_planned),
+        S_TEST(test_actor_forwards_writes_and_bounds_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
