@@ -312,6 +312,27 @@ static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
     return 0;
 }
 
+/* Write requests the loop did not reach are answered before the admin
+ * actor stops, so their clients do not wait out a timeout. */
+static void s_refuse_queued_writes(controller_t *self)
+{
+    zsock_t *pipe = zactor_sock(self->server);
+    while (zsock_events(pipe) & ZMQ_POLLIN) {
+        zframe_t *client = NULL;
+        vfp_msg_t *request = admin_write_recv(pipe, &client);
+        if (!request)
+            continue;
+        vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
+        reply->version = request->version;
+        reply->request_id = request->request_id;
+        reply->u.reply.status = VFP_ERR_INTERNAL;
+        snprintf(reply->u.reply.error, sizeof(reply->u.reply.error),
+                 "the controller is stopping; nothing was stored");
+        admin_write_answer(pipe, &client, &reply);
+        vfp_msg_destroy(&request);
+    }
+}
+
 int controller_run(controller_t *self)
 {
     self->server_args.sock = self->admin;
@@ -344,6 +365,8 @@ void controller_destroy(controller_t **self_p)
     controller_t *self = *self_p;
     /* The loop reads the actor's pipe: it goes first. */
     zloop_destroy(&self->loop);
+    if (self->server)
+        s_refuse_queued_writes(self);
     zactor_destroy(&self->server);
     if (self->started) {
         agents_flush(self->handlers);
