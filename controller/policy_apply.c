@@ -19,6 +19,10 @@
 #include "vfp_log.h"
 #include "wire.h"
 
+/* A parameter value (at most VFP_TEXT_MAX bytes) always fits a stored
+ * message, so `message` needs no check of its own. */
+static_assert(DB_POLICY_MESSAGE_MAX >= VFP_TEXT_MAX, "message fits");
+
 /* What a verb was asked to do. */
 typedef struct {
     const char *verb;
@@ -160,7 +164,6 @@ static int s_common_args(s_run_t *run, const vfp_request_t *req, s_args_t *args)
                DB_POLICY_AUTHOR_MAX);
         return -1;
     }
-    /* A parameter value holds at most VFP_TEXT_MAX = the message limit. */
     return 0;
 }
 
