@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "desired.h"
 #include "policy_apply.h"
 #include "test_db_file.h"
 #include "test_peer.h"
@@ -525,6 +526,75 @@ static void test_actor_forwards_writes_and_bounds_them(void **state)
     sessions_destroy(&sessions);
 }
 
+/* desired_plan_host reads the host's labels ("key=value" per line) and
+ * inventory; desired_store_if_changed stores only a different APPLY and
+ * refuses a plan with conflicts. */
+static void test_desired_plan_and_store_if_changed(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(
+        test_db_file_int(fx->file.path,
+                         "UPDATE hosts SET labels = 'rack=r1\n"
+                         "zone=z9' WHERE name = 'a-1' RETURNING 1"),
+        1);
+    const char *text = "version: 1\n"
+                       "host_groups:\n"
+                       "  - name: zoned\n"
+                       "    labels: {zone: z9}\n"
+                       "    pfs:\n"
+                       "      - ifname: ens1f1\n"
+                       "        vfs: 2\n";
+    policy_t *policy = policy_parse_buffer("l.yaml", text, strlen(text), NULL);
+    assert_non_null(policy);
+    db_err_t err;
+    desired_t *desired =
+        desired_plan_host(fx->db, policy, "l.yaml", "a-1", &err);
+    assert_non_null(desired);
+    assert_int_equal(desired_inventory(desired)->pf_count, 2);
+    assert_int_equal(desired_inventory(desired)->pfs[0].vf_count, 4);
+    const vfp_apply_t *apply = apply_plan_apply(desired_plan(desired));
+    assert_non_null(apply);
+    assert_int_equal(apply->pf_count, 1);
+    assert_string_equal(apply->pfs[0].pf, "0000:3b:00.1");
+    bool changed = false;
+    uint64_t revision = 0;
+    assert_int_equal(desired_store_if_changed(fx->db, "a-1", 0,
+                                              desired_plan(desired), 10,
+                                              &changed, &revision, &err),
+                     0);
+    assert_true(changed);
+    assert_int_equal(revision, 1);
+    assert_int_equal(desired_store_if_changed(fx->db, "a-1", 0,
+                                              desired_plan(desired), 20,
+                                              &changed, &revision, &err),
+                     0);
+    assert_false(changed);
+    assert_int_equal(revision, 1);
+    desired_destroy(&desired);
+
+    /* a-2 has no labels: the group does not select it, nothing managed. */
+    desired = desired_plan_host(fx->db, policy, "l.yaml", "a-2", &err);
+    assert_int_equal(apply_plan_apply(desired_plan(desired))->pf_count, 0);
+    desired_destroy(&desired);
+    assert_null(desired_plan_host(fx->db, policy, "l.yaml", "nosuch", &err));
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    policy_destroy(&policy);
+
+    /* A plan with conflicts is not stored. */
+    policy = policy_parse_buffer("c.yaml", s_policy("ens9", 4),
+                                 strlen(s_policy("ens9", 4)), NULL);
+    desired = desired_plan_host(fx->db, policy, "c.yaml", "b-1", &err);
+    assert_int_equal(desired_store_if_changed(fx->db, "b-1", 0,
+                                              desired_plan(desired), 30,
+                                              &changed, &revision, &err),
+                     -1);
+    assert_int_equal(err.code, DB_ERR_INVALID);
+    assert_false(changed);
+    assert_int_equal(s_desired_revision(fx, "b-1"), 0);
+    desired_destroy(&desired);
+    policy_destroy(&policy);
+}
+
 /* The read-only handler never runs a write verb silently. */
 static void test_admin_handle_refuses_write_verbs(void **state)
 {
@@ -562,6 +632,7 @@ int main(void)
         S_TEST(test_bad_parameters),
         S_TEST(test_admin_handle_refuses_write_verbs),
         S_TEST(test_change_lines_capped_and_hosts_planned),
+        S_TEST(test_desired_plan_and_store_if_changed),
         S_TEST(test_actor_forwards_writes_and_bounds_them),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
