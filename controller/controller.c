@@ -14,6 +14,7 @@
 #include "agents.h"
 #include "controller.h"
 #include "controller_internal.h"
+#include "policy_apply.h"
 #include "sessions.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
@@ -289,6 +290,49 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+/* A write verb the admin actor forwarded: run on this thread, which owns
+ * the write connection, and hand the REPLY back. */
+static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    controller_t *self = arg;
+    zframe_t *client = NULL;
+    vfp_msg_t *request = admin_write_recv(reader, &client);
+    if (!request)
+        return 0;
+    policy_apply_changed_t changed = {0};
+    vfp_msg_t *reply =
+        policy_apply_handle(self->db, request, controller_now_ms(), &changed);
+    admin_write_answer(reader, &client, &reply);
+    if (changed.count > 0)
+        vfp_log_info("%s: %zu hosts have a new desired state",
+                     request->u.request.verb, changed.count);
+    policy_apply_changed_clear(&changed);
+    vfp_msg_destroy(&request);
+    return 0;
+}
+
+/* Write requests the loop did not reach are answered before the admin
+ * actor stops, so their clients do not wait out a timeout. */
+static void s_refuse_queued_writes(controller_t *self)
+{
+    zsock_t *pipe = zactor_sock(self->server);
+    while (zsock_events(pipe) & ZMQ_POLLIN) {
+        zframe_t *client = NULL;
+        vfp_msg_t *request = admin_write_recv(pipe, &client);
+        if (!request)
+            continue;
+        vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
+        reply->version = request->version;
+        reply->request_id = request->request_id;
+        reply->u.reply.status = VFP_ERR_INTERNAL;
+        snprintf(reply->u.reply.error, sizeof(reply->u.reply.error),
+                 "the controller is stopping; nothing was stored");
+        admin_write_answer(pipe, &client, &reply);
+        vfp_msg_destroy(&request);
+    }
+}
+
 int controller_run(controller_t *self)
 {
     self->server_args.sock = self->admin;
@@ -303,7 +347,9 @@ int controller_run(controller_t *self)
     if (tick < 10)
         tick = 10;
     if (zloop_timer(self->loop, S_DRAIN_MS, 0, s_on_drain, self) < 0 ||
-        zloop_timer(self->loop, tick, 0, s_on_tick, self) < 0) {
+        zloop_timer(self->loop, tick, 0, s_on_tick, self) < 0 ||
+        zloop_reader(self->loop, zactor_sock(self->server), s_on_admin_write,
+                     self) < 0) {
         vfp_log_error("cannot set up the event loop");
         return -1;
     }
@@ -317,8 +363,11 @@ void controller_destroy(controller_t **self_p)
     if (!self_p || !*self_p)
         return;
     controller_t *self = *self_p;
-    zactor_destroy(&self->server);
+    /* The loop reads the actor's pipe: it goes first. */
     zloop_destroy(&self->loop);
+    if (self->server)
+        s_refuse_queued_writes(self);
+    zactor_destroy(&self->server);
     if (self->started) {
         agents_flush(self->handlers);
         controller_event(self->db, "controller-stop", NULL, "clean shutdown");

@@ -130,6 +130,9 @@ const db_query_t db_queries[] = {
     {"apply_status_list", db_sql_apply_status_list},
     {"apply_failures_list", db_sql_apply_failures_list},
     {"drift_list", db_sql_drift_list},
+    {"host_labels_get", db_sql_host_labels_get},
+    {"host_refusal_get", db_sql_host_refusal_get},
+    {"host_refusals_list", db_sql_host_refusals_list},
 };
 const int db_query_count = (int)(sizeof(db_queries) / sizeof(db_queries[0]));
 

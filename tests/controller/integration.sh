@@ -5,7 +5,7 @@
 #
 # usage: integration.sh CASE   (inventory, badinput, conformance, liveness,
 #                               restart, kill9, refuse, agent, diskfull,
-#                               busy)
+#                               busy, policy)
 # Needs VFLEET_BINARY_DIR (set by ctest) and jq, sqlite3; the agent case
 # also python3 (tests/fixtures/mktree.py builds the agents' sysfs trees).
 # VFLEET_KEEP=1 keeps the work directory (logs, database) for a post-mortem.
@@ -518,6 +518,59 @@ agent)
 	pids="$pids $!"
 	wait_for '[ "$(host_state "$host")" = ready ]' 50
 	[ "$(vf_count)" = "$want_vfs" ] || fail "VFs changed across the agent restart"
+	;;
+
+policy)
+	# policy.apply goes through the admin thread to the main thread and
+	# back, over the real admin socket; the revision and the host's
+	# desired state are in the database file afterwards.
+	start_controller
+	start_peer --host gamma --pfs 2 --vfs 4
+	wait_for '[ "$(vf_count --host gamma)" = 8 ]'
+	cat >"$work/policy.yaml" <<-EOF
+	version: 1
+	networks:
+	  - name: prod
+	    vlan: 10
+	host_groups:
+	  - name: g
+	    hosts: [gamma]
+	    pfs:
+	      - ifname: ens1f0
+	        vfs: 4
+	        networks: [prod]
+	EOF
+	apply() {
+		"$peer_bin" --controller "$admin" --request policy.apply \
+			--param author=it --param source=policy.yaml "$@"
+	}
+	out=$(apply --body "$work/policy.yaml") || fail "policy.apply failed"
+	echo "$out" | jq -e '.revision == 1 and .hosts_changed == 1 and
+		.hosts[0].host == "gamma" and .hosts[0].desired_revision == 1' \
+		>/dev/null || fail "policy.apply reply: $out"
+	db=$state_dir/vfleet.db
+	[ "$(sqlite3 "$db" "SELECT revision || ' ' || author FROM policies")" = "1 it" ] ||
+		fail "policy revision not stored"
+	[ "$(sqlite3 "$db" 'SELECT revision, policy_revision FROM host_desired')" = "1|1" ] ||
+		fail "desired state not stored"
+	# Again: unchanged, nothing new stored.
+	out=$(apply --body "$work/policy.yaml") || fail "second policy.apply failed"
+	echo "$out" | jq -e '.unchanged and .hosts_changed == 0' >/dev/null ||
+		fail "second policy.apply reply: $out"
+	# A policy that does not parse: INVALID with its errors, nothing stored.
+	printf 'version: 1\nnetworks: 7\n' >"$work/bad.yaml"
+	if apply --body "$work/bad.yaml" 2>"$work/bad.out"; then
+		fail "an invalid policy was accepted"
+	fi
+	grep -q '^INVALID policy rejected: ' "$work/bad.out" ||
+		fail "invalid policy answer: $(cat "$work/bad.out")"
+	grep -q '"errors":\["policy.yaml:2:' "$work/bad.out" ||
+		fail "invalid policy errors: $(cat "$work/bad.out")"
+	[ "$(sqlite3 "$db" 'SELECT count(*) FROM policies')" = 1 ] ||
+		fail "an invalid policy was stored"
+	# Read verbs still answer beside it, and the controller stops cleanly.
+	summary | jq -e '.schema_version == 5' >/dev/null || fail "summary: $(summary)"
+	stop_controller
 	;;
 
 *)

@@ -178,6 +178,17 @@ static const s_expect_t s_expect[] = {
      {"SEARCH h USING COVERING INDEX sqlite_autoindex_hosts_1 (name>?",
       "SEARCH x USING INDEX sqlite_autoindex_drift_1 (host_id=?)"},
      false},
+    {"host_labels_get",
+     {"SEARCH hosts USING INDEX sqlite_autoindex_hosts_1 (name=?)"},
+     false},
+    {"host_refusal_get",
+     {"SEARCH h USING COVERING INDEX sqlite_autoindex_hosts_1 (name=?)",
+      "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)"},
+     false},
+    {"host_refusals_list",
+     {"SCAN h USING COVERING INDEX sqlite_autoindex_hosts_1",
+      "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)"},
+     false},
 };
 
 static const s_expect_t *s_expect_find(const char *name)
