@@ -16,6 +16,7 @@
 #include "controller_internal.h"
 #include "desired.h"
 #include "policy.h"
+#include "policy_mac_pool.h"
 #include "vfp_log.h"
 #include "wire.h"
 
@@ -66,6 +67,7 @@ typedef struct {
     size_t budget; /* reply bytes used so far by listed items */
     json_t *hosts_json, *refused_json;
     size_t hosts_omitted, refused_omitted, conflicts_omitted;
+    uint64_t vfs_configured; /* VFs the plans enable on every host */
 } s_run_t;
 
 void policy_apply_changed_clear(policy_apply_changed_t *changed)
@@ -361,6 +363,8 @@ static int s_plan_one(s_run_t *run, const policy_t *policy, const char *source,
         vfp_msg_t *stored = NULL;
         rc = desired_stored(run->db, host, &stored, &err);
         const vfp_apply_t *apply = apply_plan_apply(plan);
+        for (uint32_t i = 0; i < apply->pf_count; i++)
+            run->vfs_configured += apply->pfs[i].num_vfs;
         if (rc == 0 &&
             (!stored || !desired_apply_equal(&stored->u.apply, apply))) {
             s_change_json(run, host, stored, apply);
@@ -465,11 +469,17 @@ static int s_store(s_run_t *run, const s_args_t *args, const char *commit,
 
 /* ---- the verbs --------------------------------------------------------- */
 
-static void s_ok_body(s_run_t *run, const s_args_t *args)
+static void s_ok_body(s_run_t *run, const s_args_t *args,
+                      const policy_t *policy)
 {
-    /* No check of the policy's own adds warnings yet; the MAC pool
-     * capacity check fills this list. */
+    /* Any configured VF can be handed to a VM NIC, which takes a MAC from
+     * the pools: pools smaller than that are worth a warning, not a
+     * refusal (no VM may ever need them all). */
     json_t *warnings = json_array();
+    char line[VFP_TEXT_MAX + 1];
+    if (policy_mac_pool_check(policy, run->vfs_configured, line,
+                              sizeof(line)) != 0)
+        json_array_append_new(warnings, json_string(line));
     run->body =
         json_pack("{s:b, s:I, s:s, s:b, s:I, s:I, s:O, s:O, s:o, s:I, s:I}",
                   "dry_run", args->dry_run, "revision",
@@ -492,7 +502,7 @@ static void s_rollout(s_run_t *run, const s_args_t *args, const char *commit,
     if (s_revision(run, policy) == 0 &&
         s_plan_all(run, policy, args->source) == 0 &&
         (args->dry_run || s_store(run, args, commit, changed) == 0))
-        s_ok_body(run, args);
+        s_ok_body(run, args, policy);
     policy_destroy(&policy);
 }
 

@@ -616,6 +616,43 @@ static void test_admin_handle_refuses_write_verbs(void **state)
     assert_int_equal(s_latest(fx), 0);
 }
 
+/* Every VF the plans configure can take a MAC from the pools: 3 hosts x 100
+ * VFs outgrow one 5-octet prefix (256 addresses), 3 x 4 do not. */
+static void test_mac_pool_warning(void **state)
+{
+    fixture_t *fx = *state;
+    static const char fmt[] = "version: 1\n"
+                              "mac_pools:\n"
+                              "  - name: small\n"
+                              "    prefixes: [\"02:00:00:00:01\"]\n"
+                              "host_groups:\n"
+                              "  - name: all\n"
+                              "    hosts: [\"*\"]\n"
+                              "    pfs:\n"
+                              "      - ifname: ens1f0\n"
+                              "        vfs: %d\n";
+    char text[512];
+    snprintf(text, sizeof(text), fmt, 4);
+    vfp_msg_t *reply =
+        s_call(fx, "policy.apply", text, "source=p.yaml", "dry_run=true", NULL);
+    json_t *body = s_body(reply, VFP_OK);
+    assert_int_equal(json_array_size(json_object_get(body, "warnings")), 0);
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+
+    snprintf(text, sizeof(text), fmt, 100);
+    reply =
+        s_call(fx, "policy.apply", text, "source=p.yaml", "dry_run=true", NULL);
+    body = s_body(reply, VFP_OK);
+    json_t *warnings = json_object_get(body, "warnings");
+    assert_int_equal(json_array_size(warnings), 1);
+    assert_string_equal(json_string_value(json_array_get(warnings, 0)),
+                        "p.yaml:3:5: mac pools give 256 addresses for 300 VFs "
+                        "configured on the cluster");
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+}
+
 #define S_TEST(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
 
 int main(void)
@@ -634,6 +671,7 @@ int main(void)
         S_TEST(test_change_lines_capped_and_hosts_planned),
         S_TEST(test_desired_plan_and_store_if_changed),
         S_TEST(test_actor_forwards_writes_and_bounds_them),
+        S_TEST(test_mac_pool_warning),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
