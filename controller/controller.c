@@ -156,7 +156,7 @@ static int s_open(controller_t *self, char *err, size_t errlen)
                                   .dead_after = self->cfg.dead_after,
                                   .controller_id = self->controller_id};
     self->handlers = agents_new(self->db, self->sessions, &agents_cfg);
-    self->rollout = rollout_new(self->db, self->sessions);
+    self->rollout = rollout_new(self->db, self->sessions, NULL);
     agents_set_rollout(self->handlers, self->rollout);
     admin_config_t admin_cfg = {.controller_id = self->controller_id,
                                 .started_ms = self->started_ms,

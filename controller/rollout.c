@@ -33,6 +33,7 @@ struct rollout_t {
     db_t *db;
     sessions_t *sessions;
     zhashx_t *hosts; /* name -> s_host_t */
+    int64_t inflight_ms;
     uint32_t request_id;
     int64_t policy_revision; /* of the cached drift mode; 0: none cached */
     policy_drift_t drift_mode;
@@ -48,10 +49,13 @@ static void s_host_free(void **item)
     }
 }
 
-rollout_t *rollout_new(db_t *db, sessions_t *sessions)
+rollout_t *rollout_new(db_t *db, sessions_t *sessions,
+                       const rollout_config_t *cfg)
 {
     rollout_t *self = calloc(1, sizeof(*self));
     assert(self);
+    self->inflight_ms =
+        cfg && cfg->inflight_ms ? cfg->inflight_ms : ROLLOUT_INFLIGHT_MS;
     self->db = db;
     self->sessions = sessions;
     self->hosts = zhashx_new();
@@ -99,19 +103,21 @@ int rollout_load(rollout_t *self, char *err, size_t errlen)
     return 0;
 }
 
-/* Sent on the host's current session less than ROLLOUT_INFLIGHT_MS ago,
+/* Sent on the host's current session less than the in-flight time ago,
  * answered or not: nothing more is sent until the window passes. */
-static bool s_in_window(const s_host_t *host, const session_t *session)
+static bool s_in_window(const rollout_t *self, const s_host_t *host,
+                        const session_t *session)
 {
     return host->sent_mono && session->routing_id && host->sent_to &&
            zframe_eq(host->sent_to, session->routing_id) &&
-           zclock_mono() - host->sent_mono < ROLLOUT_INFLIGHT_MS;
+           zclock_mono() - host->sent_mono < self->inflight_ms;
 }
 
 /* In the window and not answered: the host's state is moving. */
-static bool s_in_flight(const s_host_t *host, const session_t *session)
+static bool s_in_flight(const rollout_t *self, const s_host_t *host,
+                        const session_t *session)
 {
-    return s_in_window(host, session) && !host->answered;
+    return s_in_window(self, host, session) && !host->answered;
 }
 
 /* The stored desired APPLY of host, decoded; NULL (logged) when it cannot
@@ -171,7 +177,7 @@ static void s_offer(rollout_t *self, s_host_t *host, session_t *session,
 {
     if (!session || !session->routing_id || session->down ||
         !session->have_inventory || host->desired == 0 ||
-        s_in_window(host, session))
+        s_in_window(self, host, session))
         return;
     s_send(self, host, session, why, out);
 }
@@ -264,7 +270,7 @@ static void s_drift_store(rollout_t *self, s_host_t *host,
 static void s_drift_check(rollout_t *self, s_host_t *host, session_t *session,
                           zlistx_t *out)
 {
-    if (host->desired == 0 || (session && s_in_flight(host, session)))
+    if (host->desired == 0 || (session && s_in_flight(self, host, session)))
         return;
     db_host_desired_t row;
     vfp_msg_t *desired = s_desired_read(self, host->name, &row);
@@ -348,7 +354,7 @@ void rollout_heartbeat(rollout_t *self, session_t *session,
     if (host->desired == 0 || !session->have_inventory)
         return;
     if (applied_revision > host->desired) {
-        if (!s_in_window(host, session))
+        if (!s_in_window(self, host, session))
             s_renumber(self, host, session, applied_revision, out);
         return;
     }
@@ -450,7 +456,6 @@ void rollout_agent_error(rollout_t *self, session_t *session,
 
 void rollout_desired_changed(rollout_t *self, const char *name, zlistx_t *out)
 {
-    s_host_t *host = s_host(self, name);
     db_host_desired_t row;
     db_err_t err;
     if (db_host_desired_get(self->db, name, &row, &err) != 0) {
@@ -459,6 +464,8 @@ void rollout_desired_changed(rollout_t *self, const char *name, zlistx_t *out)
         return;
     }
     db_host_desired_clear(&row);
+    /* Only a host the db knows gets an entry. */
+    s_host_t *host = s_host(self, name);
     host->desired = row.revision;
     host->applied = row.applied_revision;
     /* A new revision goes at once: the window guards repeats of one. */

@@ -20,9 +20,15 @@
 
 typedef struct rollout_t rollout_t;
 
+typedef struct {
+    uint32_t inflight_ms; /* 0: ROLLOUT_INFLIGHT_MS (tests use less) */
+} rollout_config_t;
+
 /* The engine over db (the main thread's write connection) and sessions
- * (the agents' table, for the routing ids); neither is owned. */
-rollout_t *rollout_new(db_t *db, sessions_t *sessions);
+ * (the agents' table, for the routing ids); neither is owned. cfg may be
+ * NULL (defaults). */
+rollout_t *rollout_new(db_t *db, sessions_t *sessions,
+                       const rollout_config_t *cfg);
 void rollout_destroy(rollout_t **self_p);
 
 /* Loads every host's desired and applied revision from the db (one row per
