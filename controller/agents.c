@@ -330,6 +330,16 @@ static void s_on_inventory(agents_t *self, session_t *host,
         full ? msg->u.inventory.generation : msg->u.delta.generation;
 }
 
+/* The result is stored in the burst; memory and the log take it after the
+ * commit. */
+static void s_on_result(agents_t *self, session_t *host, zframe_t *routing_id,
+                        const vfp_msg_t *msg)
+{
+    s_batch(self);
+    s_staged_t *staged = s_stage(self, S_RESULT, host->name, routing_id, msg);
+    rollout_result_record(self->rollout, host->name, msg, &staged->result);
+}
+
 /* An ERROR from a registered agent may answer an APPLY: the rollout
  * hears of it once the burst is committed. */
 static void s_on_error(agents_t *self, zframe_t *routing_id,
@@ -387,10 +397,7 @@ void agents_handle(agents_t *self, zframe_t *routing_id, const vfp_msg_t *msg,
         if (!self->rollout)
             goto unexpected;
         s_host_alive(self, host, routing_id, msg);
-        s_batch(self);
-        rollout_result_record(
-            self->rollout, host->name, msg,
-            &s_stage(self, S_RESULT, host->name, routing_id, msg)->result);
+        s_on_result(self, host, routing_id, msg);
         break;
     default:
     unexpected:

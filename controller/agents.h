@@ -1,6 +1,6 @@
 /* agents.h - the agent side of the controller: HELLO/WELCOME sessions,
- * inventory ingestion, heartbeats and host liveness, as handlers that take
- * decoded messages and return the messages to send. */
+ * inventory ingestion, heartbeats, APPLY_RESULTs and host liveness, as
+ * handlers that take decoded messages and return the messages to send. */
 #ifndef VFLEET_AGENTS_H
 #define VFLEET_AGENTS_H
 
@@ -41,8 +41,9 @@ agents_t *agents_new(db_t *db, sessions_t *sessions,
 void agents_destroy(agents_t **self_p);
 
 /* Calls rollout's hooks (rollout.h) from now on: after each committed
- * INVENTORY, delta, HEARTBEAT, APPLY_RESULT and agent ERROR. Without one,
- * APPLY_RESULT is answered UNEXPECTED as before rollout existed. */
+ * INVENTORY, delta, HEARTBEAT, APPLY_RESULT (stored in the burst) and
+ * agent ERROR. Without a rollout an APPLY_RESULT is answered ERROR
+ * UNEXPECTED. */
 void agents_set_rollout(agents_t *self, rollout_t *rollout);
 
 /* Loads the known hosts from the db into the session table (no sessions:
