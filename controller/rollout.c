@@ -182,29 +182,47 @@ static void s_offer(rollout_t *self, s_host_t *host, session_t *session,
     s_send(self, host, session, why, out);
 }
 
-/* The latest policy's drift mode, parsed once per policy revision. No
- * policy, or one that does not parse here, means the default: correct. */
+static int s_latest_revision(const db_policy_row_t *row, void *arg)
+{
+    *(int64_t *)arg = row->revision;
+    return -1;
+}
+
+/* The latest policy's drift mode, parsed once per policy revision (the
+ * revision is read without the text). No policy, or one that does not
+ * parse here, means the default: correct. */
 static policy_drift_t s_drift_mode(rollout_t *self)
 {
-    db_policy_row_t row = {0};
+    int64_t latest = 0;
     db_err_t err;
-    if (db_policy_latest(self->db, &row, &err) != 0) {
-        if (err.code != DB_ERR_NOT_FOUND)
-            vfp_log_warnx("cannot read the latest policy: %s", err.text);
+    if (db_policy_history(self->db, 0, 1, s_latest_revision, &latest, &err) !=
+            0 &&
+        err.code != DB_OK) {
+        vfp_log_warnx("cannot read the latest policy: %s", err.text);
         return POLICY_DRIFT_CORRECT;
     }
-    if (row.revision != self->policy_revision) {
+    if (latest == self->policy_revision)
+        return self->drift_mode;
+    db_policy_row_t row = {0};
+    if (latest && db_policy_get(self->db, latest, &row, &err) != 0) {
+        vfp_log_warnx("cannot read policy revision %" PRId64 ": %s", latest,
+                      err.text);
+        return POLICY_DRIFT_CORRECT;
+    }
+    self->drift_mode = POLICY_DRIFT_CORRECT;
+    if (latest) {
         policy_t *policy =
             policy_parse_buffer("policy", row.text, row.text_len, NULL);
-        self->drift_mode = policy ? policy->drift : POLICY_DRIFT_CORRECT;
-        if (!policy)
+        if (policy)
+            self->drift_mode = policy->drift;
+        else
             vfp_log_warnx("policy revision %" PRId64 " does not parse; "
                           "drift is corrected",
-                          row.revision);
+                          latest);
         policy_destroy(&policy);
-        self->policy_revision = row.revision;
     }
     db_policy_row_clear(&row);
+    self->policy_revision = latest;
     return self->drift_mode;
 }
 

@@ -387,9 +387,24 @@ static void test_result_for_an_old_revision_stores_nothing(void **state)
                      0);
 }
 
+/* Stores text as the next policy revision. */
+static void s_store_policy(fixture_t *fx, const char *text)
+{
+    char sha[65];
+    memset(sha, 'a', 64);
+    sha[64] = '\0';
+    int64_t revision;
+    db_err_t err;
+    assert_int_equal(
+        db_policy_store(fx->db, text, sha, "", "", "", 1000, &revision, &err),
+        0);
+}
+
 static void test_drift_is_stored_and_corrected(void **state)
 {
     fixture_t *fx = *state;
+    /* A policy with the default drift mode: correct. */
+    s_store_policy(fx, "version: 1\n");
     s_store_desired(fx, 1);
     s_confirm(fx, 1);
     s_start(fx);
@@ -432,14 +447,7 @@ static void test_drift_is_only_reported_when_the_policy_says(void **state)
     policy_destroy(&policy);
     if (!parsed)
         skip(); /* the policy language has no `drift:` key yet */
-    char sha[65];
-    memset(sha, 'a', 64);
-    sha[64] = '\0';
-    int64_t revision;
-    db_err_t err;
-    assert_int_equal(
-        db_policy_store(fx->db, text, sha, "", "", "", 1000, &revision, &err),
-        0);
+    s_store_policy(fx, text);
     s_store_desired(fx, 1);
     s_confirm(fx, 1);
     s_start(fx);
