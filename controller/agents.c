@@ -1,6 +1,7 @@
 /* agents.c - the agent side of the controller: HELLO/WELCOME sessions,
- * inventory ingestion, heartbeats and host liveness. Memory follows the
- * database: what a burst stored counts only once its commit succeeded. */
+ * inventory ingestion, heartbeats, APPLY_RESULTs for the rollout and host
+ * liveness. Memory follows the database: what a burst stored counts only
+ * once its commit succeeded. */
 #include "agents.h"
 
 #include <stdio.h>
