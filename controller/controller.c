@@ -15,6 +15,7 @@
 #include "controller.h"
 #include "controller_internal.h"
 #include "policy_apply.h"
+#include "rollout.h"
 #include "sessions.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
@@ -40,6 +41,7 @@ struct controller_t {
     zloop_t *loop;
     sessions_t *sessions;
     agents_t *handlers;
+    rollout_t *rollout;
     admin_t *admin_handlers;
     admin_server_args_t server_args;
     zactor_t *server; /* serves the admin socket */
@@ -155,11 +157,15 @@ static int s_open(controller_t *self, char *err, size_t errlen)
                                   .dead_after = self->cfg.dead_after,
                                   .controller_id = self->controller_id};
     self->handlers = agents_new(self->db, self->sessions, &agents_cfg);
+    self->rollout = rollout_new(self->db, self->sessions, NULL);
+    agents_set_rollout(self->handlers, self->rollout);
     admin_config_t admin_cfg = {.controller_id = self->controller_id,
                                 .started_ms = self->started_ms,
                                 .heartbeat_ms = self->cfg.heartbeat_ms};
     self->admin_handlers = admin_new(self->db_read, self->sessions, &admin_cfg);
-    return agents_load(self->handlers, err, errlen);
+    if (agents_load(self->handlers, err, errlen) != 0)
+        return -1;
+    return rollout_load(self->rollout, err, errlen);
 }
 
 /* Binds the admin socket. The admin ipc socket is the admin credential:
@@ -287,6 +293,10 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     for (int round = 0; round < 1000 && s_drain(self) == S_BATCH_MAX; round++)
         ;
     agents_check_liveness(self->handlers, zclock_mono());
+    zlistx_t *out = agents_outbox_new();
+    rollout_tick(self->rollout, out);
+    s_send_all(self, out);
+    zlistx_destroy(&out);
     return 0;
 }
 
@@ -304,9 +314,15 @@ static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
     vfp_msg_t *reply =
         policy_apply_handle(self->db, request, controller_now_ms(), &changed);
     admin_write_answer(reader, &client, &reply);
-    if (changed.count > 0)
+    if (changed.count > 0) {
         vfp_log_info("%s: %zu hosts have a new desired state",
                      request->u.request.verb, changed.count);
+        zlistx_t *out = agents_outbox_new();
+        for (size_t i = 0; i < changed.count; i++)
+            rollout_desired_changed(self->rollout, changed.hosts[i], out);
+        s_send_all(self, out);
+        zlistx_destroy(&out);
+    }
     policy_apply_changed_clear(&changed);
     vfp_msg_destroy(&request);
     return 0;
@@ -376,6 +392,7 @@ void controller_destroy(controller_t **self_p)
     zsock_destroy(&self->agents);
     admin_destroy(&self->admin_handlers);
     agents_destroy(&self->handlers);
+    rollout_destroy(&self->rollout);
     sessions_destroy(&self->sessions);
     db_destroy(&self->db_read);
     db_destroy(&self->db);

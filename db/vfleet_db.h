@@ -250,6 +250,15 @@ int db_hosts_list(db_t *self, const db_page_t *page, db_host_cb *cb, void *arg,
 int db_host_get(db_t *self, const char *name, db_host_row_t *out,
                 db_err_t *err);
 
+/* One host's inventory as its agent last reported it, in the codec's
+ * struct: host facts (memory, hugepage pools, IOMMU), every present PF by
+ * PCI address with its VFs (settings included) by index, and the stored
+ * generation. PFs and VFs kept only as "missing" are left out. *out is
+ * overwritten; free it with vfp_inventory_clear (also after a failure).
+ * DB_ERR_NOT_FOUND for an unknown host. */
+int db_host_inventory_get(db_t *self, const char *host, vfp_inventory_t *out,
+                          db_err_t *err);
+
 /* A host's hugepage pools by size. */
 int db_host_hugepages(db_t *self, const char *name, db_hugepages_cb *cb,
                       void *arg, db_err_t *err);

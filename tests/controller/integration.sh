@@ -5,7 +5,7 @@
 #
 # usage: integration.sh CASE   (inventory, badinput, conformance, liveness,
 #                               restart, kill9, refuse, agent, diskfull,
-#                               busy, policy)
+#                               busy, policy, rollout)
 # Needs VFLEET_BINARY_DIR (set by ctest) and jq, sqlite3; the agent case
 # also python3 (tests/fixtures/mktree.py builds the agents' sysfs trees).
 # VFLEET_KEEP=1 keeps the work directory (logs, database) for a post-mortem.
@@ -571,6 +571,64 @@ policy)
 	# Read verbs still answer beside it, and the controller stops cleanly.
 	summary | jq -e '.schema_version == 5' >/dev/null || fail "summary: $(summary)"
 	stop_controller
+	;;
+
+rollout)
+	# One real vfleet-agent on a simulated kernel: a desired state stored
+	# while the controller was away is sent when the agent rejoins the
+	# restarted controller, applied and confirmed; a VLAN changed behind
+	# the agent's back is stored as drift.
+	tree=$work/tree
+	python3 "$src/tests/fixtures/mktree.py" i40e-xxv710 "$tree" >/dev/null
+	host=hv-i40e-01
+	pf=0000:37:00.0
+	db=$state_dir/vfleet.db
+	start_controller
+	"$agent_bin" --controller "$agents" --insecure --kernel sim \
+		--rescan 0.3 --sysfs-root "$tree/sys" --procfs-root "$tree/proc" \
+		--state-dir "$work/agent-state" >>"$work/agent.log" 2>&1 &
+	pids="$pids $!"
+	wait_for '[ "$(host_state "$host")" = ready ]' 100
+	stop_controller
+	# APPLY revision 1 (PROTOCOL.md 4.6): the PF keeps 16 VFs, VF 2 on
+	# VLAN 100 (802.1Q).
+	python3 - "$work/apply.bin" "$pf" <<-'PY'
+		import struct, sys
+		pf = sys.argv[2].encode()
+		s = lambda b: struct.pack(">H", len(b)) + b
+		msg = struct.pack(">HBBIQ", 0x5646, 1, 6, 0, 1)
+		msg += struct.pack(">I", 1) + s(pf) + struct.pack(">H", 16)
+		msg += struct.pack(">I", 1) + s(pf) + struct.pack(">HH", 2, 0x02)
+		msg += bytes(6) + struct.pack(">HBHBBBIIH", 100, 0, 0x8100, 0, 0, 0,
+		                              0, 0, 0)
+		msg += struct.pack(">I", 0)
+		open(sys.argv[1], "wb").write(msg)
+	PY
+	sqlite3 "$db" "INSERT INTO host_desired (host_id, revision, apply,
+	  created_at) SELECT id, 1, readfile('$work/apply.bin'), 0 FROM hosts
+	  WHERE name = '$host'; INSERT INTO apply_status (host_id, revision,
+	  sent_at) SELECT id, 1, 0 FROM hosts WHERE name = '$host';"
+	start_controller
+	applied() {
+		sqlite3 "$db" "SELECT s.state || ' ' || d.applied_revision
+		  FROM apply_status s JOIN host_desired d USING (host_id)"
+	}
+	wait_for '[ "$(applied)" = "ok 1" ]' 100
+	grep -q "host $host: sending APPLY revision 1 (host joined)" \
+		"$work/controller.log" || fail "no APPLY sent on join"
+	[ "$(sqlite3 "$db" "SELECT count(*) FROM events
+	  WHERE kind = 'apply-ok'")" = 1 ] || fail "no apply-ok event"
+	[ "$(ctl -o json vfs --host "$host" --pf "$pf" |
+	  jq '.vfs[] | select(.index == 2) | .vlan')" = 100 ] ||
+		fail "VF 2 is not on VLAN 100"
+	state=$tree/sys/.vfleet-sim/state
+	grep -q ' 100 0 0x8100 ' "$state" || fail "sim state lacks VF 2's VLAN"
+	sed -i 's/ 100 0 0x8100 / 77 0 0x8100 /' "$state"
+	drift() {
+		sqlite3 "$db" "SELECT pf || ' ' || idx || ' ' || attribute || ' ' ||
+		  wanted || ' ' || has FROM drift"
+	}
+	wait_for '[ "$(drift)" = "$pf 2 vlan 100 77" ]' 100
 	;;
 
 *)
