@@ -9,6 +9,7 @@
 
 #include "agents.h"
 #include "controller_internal.h"
+#include "desired.h"
 #include "policy.h"
 #include "vfp_drift.h"
 #include "vfp_log.h"
@@ -35,8 +36,9 @@ struct rollout_t {
     zhashx_t *hosts; /* name -> s_host_t */
     int64_t inflight_ms;
     uint32_t request_id;
-    int64_t policy_revision; /* of the cached drift mode; 0: none cached */
-    policy_drift_t drift_mode;
+    int64_t policy_revision; /* of the cached policy; 0: none cached */
+    policy_t *policy;        /* the latest policy, parsed; NULL: none */
+    char policy_source[32];  /* "revision N", for conflict lines */
 };
 
 static void s_host_free(void **item)
@@ -69,6 +71,7 @@ void rollout_destroy(rollout_t **self_p)
     if (!self_p || !*self_p)
         return;
     zhashx_destroy(&(*self_p)->hosts);
+    policy_destroy(&(*self_p)->policy);
     free(*self_p);
     *self_p = NULL;
 }
@@ -188,10 +191,10 @@ static int s_latest_revision(const db_policy_row_t *row, void *arg)
     return -1;
 }
 
-/* The latest policy's drift mode, parsed once per policy revision (the
- * revision is read without the text). No policy, or one that does not
- * parse here, means the default: correct. */
-static policy_drift_t s_drift_mode(rollout_t *self)
+/* The latest stored policy, parsed once per revision (the revision is
+ * read without the text); NULL when none is stored or it cannot be read or
+ * parsed (logged). */
+static const policy_t *s_policy(rollout_t *self)
 {
     int64_t latest = 0;
     db_err_t err;
@@ -199,31 +202,37 @@ static policy_drift_t s_drift_mode(rollout_t *self)
             0 &&
         err.code != DB_OK) {
         vfp_log_warnx("cannot read the latest policy: %s", err.text);
-        return POLICY_DRIFT_CORRECT;
+        return NULL;
     }
     if (latest == self->policy_revision)
-        return self->drift_mode;
+        return self->policy;
+    policy_destroy(&self->policy);
+    self->policy_revision = latest;
+    if (!latest)
+        return NULL;
     db_policy_row_t row = {0};
-    if (latest && db_policy_get(self->db, latest, &row, &err) != 0) {
+    if (db_policy_get(self->db, latest, &row, &err) != 0) {
         vfp_log_warnx("cannot read policy revision %" PRId64 ": %s", latest,
                       err.text);
-        return POLICY_DRIFT_CORRECT;
+        self->policy_revision = 0;
+        return NULL;
     }
-    self->drift_mode = POLICY_DRIFT_CORRECT;
-    if (latest) {
-        policy_t *policy =
-            policy_parse_buffer("policy", row.text, row.text_len, NULL);
-        if (policy)
-            self->drift_mode = policy->drift;
-        else
-            vfp_log_warnx("policy revision %" PRId64 " does not parse; "
-                          "drift is corrected",
-                          latest);
-        policy_destroy(&policy);
-    }
+    snprintf(self->policy_source, sizeof(self->policy_source),
+             "revision %" PRId64, latest);
+    self->policy =
+        policy_parse_buffer(self->policy_source, row.text, row.text_len, NULL);
+    if (!self->policy)
+        vfp_log_warnx("policy revision %" PRId64 " does not parse", latest);
     db_policy_row_clear(&row);
-    self->policy_revision = latest;
-    return self->drift_mode;
+    return self->policy;
+}
+
+/* The latest policy's drift mode; no policy, or one that does not parse
+ * here, means the default: correct. */
+static policy_drift_t s_drift_mode(rollout_t *self)
+{
+    const policy_t *policy = s_policy(self);
+    return policy ? policy->drift : POLICY_DRIFT_CORRECT;
 }
 
 /* FNV-1a over the items (zeroed before they were filled), so an unchanged
@@ -314,10 +323,82 @@ static void s_drift_check(rollout_t *self, s_host_t *host, session_t *session,
         s_offer(self, host, session, "correcting drift", out);
 }
 
+/* Records why the latest policy cannot be planned on the host, which keeps
+ * its previous desired state. */
+static void s_refuse(rollout_t *self, s_host_t *host, const apply_plan_t *plan)
+{
+    const char *reason = apply_plan_conflict(plan, 0);
+    db_err_t err;
+    if (db_host_refusal_set(self->db, host->name, self->policy_revision, reason,
+                            controller_now_ms(), &err) != 0) {
+        vfp_log_warnx("host %s: cannot record the refusal: %s", host->name,
+                      err.text);
+        return;
+    }
+    vfp_log_warnx("host %s: policy revision %" PRId64 " not applied: %zu "
+                  "conflict(s); first: %s",
+                  host->name, self->policy_revision,
+                  apply_plan_conflict_count(plan), reason);
+    controller_event(self->db, "policy-refused", host->name, "%s", reason);
+}
+
+/* Whether the host's desired state was planned from the latest policy. */
+static bool s_planned_from_latest(rollout_t *self, const char *host)
+{
+    db_host_desired_t row;
+    db_err_t err;
+    if (db_host_desired_get(self->db, host, &row, &err) != 0)
+        return false;
+    bool latest = row.policy_revision >= self->policy_revision;
+    db_host_desired_clear(&row);
+    return latest;
+}
+
+/* Plans a host that joins with a full inventory against the latest policy
+ * when its desired state was not planned from it (a host new since the
+ * apply, or one refused then), and stores the plan as its desired state
+ * when it differs. A plan with conflicts keeps the previous desired state:
+ * the policy was accepted for the cluster, and one host that does not fit
+ * it is refused alone. */
+static void s_replan(rollout_t *self, s_host_t *host)
+{
+    const policy_t *policy = s_policy(self);
+    if (!policy || s_planned_from_latest(self, host->name))
+        return;
+    db_err_t err;
+    desired_t *desired = desired_plan_host(
+        self->db, policy, self->policy_source, host->name, &err);
+    if (!desired) {
+        vfp_log_warnx("host %s: cannot plan: %s", host->name, err.text);
+        return;
+    }
+    const apply_plan_t *plan = desired_plan(desired);
+    bool changed = false;
+    uint64_t revision = 0;
+    if (apply_plan_conflict_count(plan) > 0)
+        s_refuse(self, host, plan);
+    else if (db_host_refusal_clear(self->db, host->name, &err) != 0 ||
+             desired_store_if_changed(
+                 self->db, host->name, self->policy_revision, plan,
+                 controller_now_ms(), &changed, &revision, &err) != 0)
+        vfp_log_warnx("host %s: cannot store the desired state: %s", host->name,
+                      err.text);
+    else if (changed) {
+        vfp_log_info("host %s: desired revision %" PRIu64 " planned from "
+                     "policy revision %" PRId64 " on joining",
+                     host->name, revision, self->policy_revision);
+        host->desired = revision;
+        host->sent_mono = 0;
+    }
+    desired_destroy(&desired);
+}
+
 void rollout_inventory_stored(rollout_t *self, session_t *session, bool full,
                               zlistx_t *out)
 {
     s_host_t *host = s_host(self, session->name);
+    if (full)
+        s_replan(self, host);
     if (full && host->desired != host->applied)
         s_offer(self, host, session, "host joined", out);
     s_drift_check(self, host, session, out);

@@ -184,9 +184,13 @@ static void s_join(fixture_t *fx, uint16_t vf0_vlan)
     s_burst(fx, s_inventory(fx, vf0_vlan, true));
 }
 
-/* Stores hv-1's desired state: PF with 2 VFs, VF 0 on VLAN 10. */
+/* Stores hv-1's desired state: PF with 2 VFs, VF 0 on VLAN 10, as if
+ * planned from the latest stored policy (none: 0), so that joining does
+ * not plan the host again. */
 static void s_store_desired(fixture_t *fx, uint64_t revision)
 {
+    int64_t policy_revision = test_db_file_int(
+        fx->file.path, "SELECT coalesce(max(revision), 0) FROM policies");
     vfp_msg_t *msg = vfp_msg_new(VFP_APPLY);
     vfp_apply_t *apply = &msg->u.apply;
     apply->revision = revision;
@@ -207,8 +211,8 @@ static void s_store_desired(fixture_t *fx, uint64_t revision)
     if (vfp_encode(msg, &bytes, &size, &derr) != 0)
         fail_msg("%s: %s", derr.field, derr.text);
     db_err_t err;
-    assert_int_equal(db_host_desired_set(fx->db, "hv-1", 0, revision, bytes,
-                                         size, 1000, &err),
+    assert_int_equal(db_host_desired_set(fx->db, "hv-1", policy_revision,
+                                         revision, bytes, size, 1000, &err),
                      0);
     free(bytes);
     vfp_msg_destroy(&msg);
@@ -534,10 +538,67 @@ static void test_changed_desired_state_goes_at_once(void **state)
     s_expect_nothing(fx);
 }
 
+/* A host that joins after a policy was applied is planned against it on
+ * joining, and gets the plan at once; one the policy cannot be planned on
+ * is refused alone, keeping no desired state. */
+static void test_join_after_the_policy_plans_the_host(void **state)
+{
+    fixture_t *fx = *state;
+    s_store_policy(fx, "version: 1\n"
+                       "host_groups:\n"
+                       "  - name: hv\n"
+                       "    hosts: [hv-1]\n"
+                       "    pfs:\n"
+                       "      - pci_address: \"0000:81:00.0\"\n"
+                       "        vfs: 2\n");
+    s_start(fx);
+    s_join(fx, 10);
+    vfp_msg_t *msg = s_take(fx);
+    assert_non_null(msg);
+    assert_int_equal(msg->id, VFP_APPLY);
+    assert_int_equal(msg->u.apply.revision, 1);
+    assert_int_equal(msg->u.apply.pf_count, 1);
+    assert_int_equal(msg->u.apply.pfs[0].num_vfs, 2);
+    /* Free VFs get the clean default: VLAN 0. */
+    assert_int_equal(msg->u.apply.vf_count, 2);
+    assert_int_equal(msg->u.apply.vfs[0].vlan, 0);
+    vfp_msg_destroy(&msg);
+    assert_int_equal(test_db_file_int(fx->file.path,
+                                      "SELECT policy_revision FROM "
+                                      "host_desired"),
+                     1);
+    s_stop(fx);
+
+    /* The next policy names a PF hv-1 does not have: refused alone. */
+    s_store_policy(fx, "version: 1\n"
+                       "host_groups:\n"
+                       "  - name: hv\n"
+                       "    hosts: [hv-1]\n"
+                       "    pfs:\n"
+                       "      - pci_address: \"0000:99:00.0\"\n"
+                       "        vfs: 2\n");
+    s_start(fx);
+    s_join(fx, 10);
+    assert_int_equal(
+        test_db_file_int(fx->file.path,
+                         "SELECT count(*) FROM host_refusals r JOIN hosts h "
+                         "ON h.id = r.host_id WHERE h.name = 'hv-1' AND "
+                         "r.policy_revision = 2"),
+        1);
+    assert_int_equal(
+        test_db_file_int(fx->file.path, "SELECT revision FROM host_desired"),
+        1);
+    assert_int_equal(test_db_file_int(fx->file.path,
+                                      "SELECT count(*) FROM events WHERE "
+                                      "kind = 'policy-refused'"),
+                     1);
+}
+
+#define S_TEST(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-#define S_TEST(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
         S_TEST(test_join_sends_the_stored_desired_state),
         S_TEST(test_join_when_applied_sends_nothing),
         S_TEST(test_heartbeat_behind_sends_once_per_window),
@@ -550,6 +611,7 @@ int main(void)
         S_TEST(test_refused_as_older_gets_a_higher_revision),
         S_TEST(test_restarted_rollout_resends_on_join),
         S_TEST(test_changed_desired_state_goes_at_once),
+        S_TEST(test_join_after_the_policy_plans_the_host),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
