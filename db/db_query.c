@@ -130,6 +130,9 @@ const db_query_t db_queries[] = {
     {"apply_status_list", db_sql_apply_status_list},
     {"apply_failures_list", db_sql_apply_failures_list},
     {"drift_list", db_sql_drift_list},
+    {"apply_status_filter", db_sql_apply_status_filter},
+    {"apply_counts", db_sql_apply_counts},
+    {"drift_page", db_sql_drift_page},
 };
 const int db_query_count = (int)(sizeof(db_queries) / sizeof(db_queries[0]));
 
