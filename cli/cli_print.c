@@ -92,6 +92,13 @@ static char *s_cell_raw(json_t *row, const cli_column_t *col)
         free(b);
         return text;
     }
+    case CLI_CELL_COUNT: {
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
+                 (json_int_t)json_array_size(value) +
+                     json_integer_value(s_path(row, col->key2)));
+        return strdup(buf);
+    }
     case CLI_CELL_DASH:
         text = s_scalar(value);
         if (!text[0]) {

@@ -16,6 +16,7 @@ typedef enum {
     CLI_CELL_RATIO, /* key/key2 */
     CLI_CELL_DASH,  /* "-" for null or "" */
     CLI_CELL_LIST,  /* an array of strings: one line per element */
+    CLI_CELL_COUNT, /* an array's length, plus the integer key2 if any */
 } cli_cell_kind_t;
 
 /* A table column, or a line of a detail view (header is then the label). */
@@ -23,7 +24,7 @@ typedef struct {
     const char *header;
     const char *key; /* dotted path into the row object */
     cli_cell_kind_t kind;
-    const char *key2; /* CLI_CELL_RATIO's denominator */
+    const char *key2; /* CLI_CELL_RATIO's denominator, CLI_CELL_COUNT's rest */
 } cli_column_t;
 
 #define CLI_NCOLS(cols) (sizeof(cols) / sizeof((cols)[0]))
