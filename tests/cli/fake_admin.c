@@ -246,8 +246,6 @@ static void s_policy_status(const vfp_request_t *req, s_answer_t *answer)
     const char *host = s_param(req, "host");
     const char *state = s_param(req, "state");
     const char *summary = s_param(req, "summary");
-    if (summary && strcmp(summary, "true") == 0 && s_polls >= 0)
-        s_polls++;
     json_t *counts =
         json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "hosts", 3, "ok", 0,
                   "failed", 0, "pending", 0, "refused", 0, "drifted", 0);
@@ -274,6 +272,9 @@ static void s_policy_status(const vfp_request_t *req, s_answer_t *answer)
                   "message", "raise the vlan", "author", "alice", "commit", "",
                   "created_at", "2026-11-30T15:00:00.000Z", "counts", counts,
                   "hosts", rows, "next");
+    /* The next summary poll sees the rollout one step further. */
+    if (summary && strcmp(summary, "true") == 0 && s_polls >= 0)
+        s_polls++;
 }
 
 /* The answer of policy.apply and policy.rollback in every mode. */
