@@ -17,13 +17,13 @@ static const char s_usage[] =
     "usage: vfleetctl policy validate FILE...\n"
     "       vfleetctl policy show FILE\n"
     "       vfleetctl policy diff [OLD] NEW\n"
-    "       vfleetctl [GLOBAL-OPTIONS] policy apply FILE [--message TEXT]"
+    "       vfleetctl policy apply FILE [--message TEXT]"
     " [--dry-run]\n"
-    "       vfleetctl [GLOBAL-OPTIONS] policy rollback REV [--message TEXT]"
+    "       vfleetctl policy rollback REV [--message TEXT]"
     " [--dry-run]\n"
-    "       vfleetctl [GLOBAL-OPTIONS] policy status [--host H] [--state S]"
+    "       vfleetctl policy status [--host H] [--state S]"
     " [PAGING]\n"
-    "       vfleetctl [GLOBAL-OPTIONS] policy history [PAGING]\n"
+    "       vfleetctl policy history [PAGING]\n"
     "\n"
     "  validate  check files; print every error as FILE:LINE:COLUMN: message\n"
     "  show      print the normalised policy (defaults filled in, stable\n"
@@ -173,8 +173,11 @@ static int s_diff(cli_t *cli, int argc, char **argv)
     if (argc != 1 && argc != 2)
         return cli_usage_error(s_usage,
                                "policy diff: expected OLD and NEW, or NEW");
-    policy_t *old_policy = argc == 2 ? s_load(argv[0]) : s_load_live(cli);
+    /* NEW first: a file with errors needs no controller to say so. */
     policy_t *new_policy = s_load(argv[argc - 1]);
+    policy_t *old_policy = NULL;
+    if (new_policy || argc == 2)
+        old_policy = argc == 2 ? s_load(argv[0]) : s_load_live(cli);
     int status = CLI_EXIT_ERROR;
     if (old_policy && new_policy)
         status = s_print_diff(old_policy, new_policy);
@@ -358,9 +361,10 @@ static int s_find_subverb(int argc, char **argv)
             return i + 1 < argc ? i + 1 : argc;
         if (argv[i][0] != '-' || !argv[i][1])
             return i;
+        bool skip_value = false;
         for (size_t k = 0; k < sizeof(with_value) / sizeof(*with_value); k++)
-            if (strcmp(argv[i], with_value[k]) == 0)
-                i++;
+            skip_value = skip_value || strcmp(argv[i], with_value[k]) == 0;
+        i += skip_value;
     }
     return argc;
 }

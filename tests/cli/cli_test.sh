@@ -192,6 +192,12 @@ options)
 		fail "--timeout 2h"
 	grep -q "^vfleetctl: --timeout '2h' is not a duration" "$work/err" ||
 		fail "--timeout message: $(cat "$work/err")"
+	# A global option without its value before a policy subverb is a
+	# usage error (it once read past the end of argv).
+	[ "$(status_of ctl policy --controller 2>/dev/null)" -eq 2 ] ||
+		fail "policy --controller without a value"
+	[ "$(status_of "$ctl_bin" policy --timeout 2>/dev/null)" -eq 2 ] ||
+		fail "policy --timeout without a value"
 	# The offline verbs take the global options anywhere too.
 	"$ctl_bin" policy validate "$src/tests/policy/ok/minimal.yaml" -o json \
 		>/dev/null || fail "policy validate with -o after the file"
