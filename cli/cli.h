@@ -15,7 +15,7 @@
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_ERROR 1
 #define CLI_EXIT_USAGE 2
-#define CLI_EXIT_CHANGES 3 /* policy diff: the policies differ */
+#define CLI_EXIT_CHANGES 3 /* policy diff, --dry-run: something changes */
 /* policy apply / rollback: a host failed, was refused or did not confirm
  * in time. */
 #define CLI_EXIT_INCOMPLETE 4
