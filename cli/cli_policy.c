@@ -239,26 +239,15 @@ static void s_print_details(json_t *row)
 {
     size_t i;
     json_t *item;
+    char text[2048];
     json_array_foreach(json_object_get(row, "failures"), i, item)
     {
-        char text[2048];
-        snprintf(text, sizeof(text), "pf %s vf %lld %s: %s: %s",
-                 json_string_value(json_object_get(item, "pf")),
-                 (long long)json_integer_value(json_object_get(item, "vf")),
-                 json_string_value(json_object_get(item, "attribute")),
-                 json_string_value(json_object_get(item, "errno")),
-                 json_string_value(json_object_get(item, "message")));
+        cli_print_failure(item, text, sizeof(text));
         cli_print_line("failure", text);
     }
     json_array_foreach(json_object_get(row, "drift"), i, item)
     {
-        char text[1024];
-        snprintf(text, sizeof(text), "pf %s vf %lld %s: wanted %s, has %s",
-                 json_string_value(json_object_get(item, "pf")),
-                 (long long)json_integer_value(json_object_get(item, "vf")),
-                 json_string_value(json_object_get(item, "attribute")),
-                 json_string_value(json_object_get(item, "wanted")),
-                 json_string_value(json_object_get(item, "has")));
+        cli_print_drift(item, text, sizeof(text));
         cli_print_line("drift", text);
     }
 }

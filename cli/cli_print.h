@@ -52,4 +52,11 @@ int cli_print_json(json_t *doc);
 int cli_print_listing(const cli_t *cli, const char *key, json_t *rows,
                       json_t *next, const cli_column_t *cols, size_t ncols);
 
+/* One failed apply item of policy.status ("pf 0000:3b:00.0 vf 1 vlan:
+ * EINVAL: message") and one drift item ("pf 0000:3b:00.0 vf 0 vlan:
+ * wanted 10, has 77"), unescaped, into buf. Drift items carry no kind:
+ * a pf means a VF's attribute. */
+void cli_print_failure(json_t *item, char *buf, size_t size);
+void cli_print_drift(json_t *item, char *buf, size_t size);
+
 #endif

@@ -333,22 +333,6 @@ static int s_hosts_in(const cli_t *cli, cli_client_t *client, const char *state,
     return status;
 }
 
-/* "pf 0000:3b:00.0 vf 3 vlan", "pf 0000:3b:00.0 num_vfs", "hugepages
- * 2048kB": where an item is, in the agent's words. */
-static void s_item_place(json_t *item, char *buf, size_t size)
-{
-    const char *kind = json_string_value(json_object_get(item, "kind"));
-    const char *pf = json_string_value(json_object_get(item, "pf"));
-    const char *attr = json_string_value(json_object_get(item, "attribute"));
-    if (kind && strcmp(kind, "vf") == 0)
-        snprintf(buf, size, "pf %s vf %lld %s", pf ? pf : "",
-                 (long long)s_int(item, "vf"), attr ? attr : "");
-    else if (pf && pf[0])
-        snprintf(buf, size, "pf %s %s", pf, attr ? attr : "");
-    else
-        snprintf(buf, size, "hugepages %s", attr ? attr : "");
-}
-
 /* One line per failure of a failed host, then the count of the rest. */
 static void s_print_failed(json_t *row)
 {
@@ -358,13 +342,8 @@ static void s_print_failed(json_t *row)
     json_t *item;
     json_array_foreach(json_object_get(row, "failures"), i, item)
     {
-        char place[512], line[2048];
-        s_item_place(item, place, sizeof(place));
-        const char *name = json_string_value(json_object_get(item, "errno"));
-        const char *msg = json_string_value(json_object_get(item, "message"));
-        snprintf(line, sizeof(line), "%s: %s%s%s", place,
-                 name && name[0] ? name : "error", msg && msg[0] ? ": " : "",
-                 msg ? msg : "");
+        char line[2048];
+        cli_print_failure(item, line, sizeof(line));
         char *safe = cli_print_escape(line);
         printf("failed: %s: %s\n", host, safe);
         free(safe);

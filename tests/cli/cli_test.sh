@@ -527,6 +527,12 @@ policy_read)
 	grep -Eqx 'hosts +3' "$work/status.txt" || fail "status counts"
 	grep -Eqx 'esx-e2 +ok +5 +5 +3 +yes +2026-11-30T15:00:00Z +0 +10 +0 +0' \
 		"$work/status.txt" || fail "status row: $(cat "$work/status.txt")"
+	grep -Eqx 'esx-e1 +ok .* +1' "$work/status.txt" ||
+		fail "drift count: $(cat "$work/status.txt")"
+	# One host: its failures and drift, a line each.
+	ctl policy status --host esx-e1 >"$work/one.txt"
+	grep -qx 'drift            pf 0000:3b:00.0 vf 0 vlan: wanted 10, has 77' \
+		"$work/one.txt" || fail "drift detail: $(cat "$work/one.txt")"
 	: >"$work/log"
 	ctl -o json policy status --host esx-e1 --state ok >"$work/status.json"
 	jq -e '.policy.revision == 3 and .counts.hosts == 3 and

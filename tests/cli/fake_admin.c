@@ -229,16 +229,23 @@ static json_t *s_status_row(int i)
             json_pack("{s:s, s:s, s:i, s:s, s:i, s:s, s:s}", "kind", "vf", "pf",
                       "0000:3b:00.0", "vf", 1, "attribute", "vlan", "err", 22,
                       "errno", "EINVAL", "message", "vlan 5000 out of range"));
+    /* esx-e1 has drifted. */
+    json_t *drift = json_array();
+    if (i == 0)
+        json_array_append_new(drift,
+                              json_pack("{s:s, s:i, s:s, s:s, s:s}", "pf",
+                                        "0000:3b:00.0", "vf", 0, "attribute",
+                                        "vlan", "wanted", "10", "has", "77"));
     return json_pack(
         "{s:s, s:s, s:i, s:i, s:i, s:b, s:s, s:o, s:i, s:i, s:i, s:o, s:i,"
-        " s:[], s:i}",
+        " s:o, s:i}",
         "host", name, "state", state, "desired_revision", 5, "applied_revision",
         strcmp(state, "ok") == 0 ? 5 : 4, "policy_revision", 3, "connected",
         i != 2, "sent_at", "2026-11-30T15:00:00.000Z", "answered_at",
         pending ? json_null() : json_string("2026-11-30T15:00:01.000Z"),
         "pending_ms", pending ? 1500 + 250 * (s_polls < 0 ? 0 : s_polls) : 0,
         "ok_items", failed ? 9 : 10, "failed_items", failed ? 1 : 0, "failures",
-        failures, "failures_more", 0, "drift", "drift_more", 0);
+        failures, "failures_more", 0, "drift", drift, "drift_more", 0);
 }
 
 static void s_policy_status(const vfp_request_t *req, s_answer_t *answer)
