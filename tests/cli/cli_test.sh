@@ -356,6 +356,17 @@ rollout)
 		fail "apply request: $(head -1 "$work/log")"
 	[ "$(grep -c '^policy.status summary=true$' "$work/log")" -ge 3 ] ||
 		fail "polls: $(cat "$work/log")"
+	# On a terminal: one progress line, rewritten in place.
+	if command -v script >/dev/null; then
+		script -qec "$ctl_bin -c $admin policy apply $policy" /dev/null \
+			>"$work/tty" 2>&1 || fail "apply on a terminal: $(cat "$work/tty")"
+		[ "$(grep -c 'rollout of revision' "$work/tty")" -eq 1 ] ||
+			fail "terminal progress lines: $(cat -v "$work/tty")"
+		grep -q "$(printf '\r')rollout of revision 3: 3/3 hosts applied, 0 failed, 0 pending$(printf '\033')\[K" \
+			"$work/tty" || fail "terminal progress: $(cat -v "$work/tty")"
+	else
+		echo "skip: no script(1), the terminal progress is not tested"
+	fi
 	# JSON: the answer, the final counts and no host left over.
 	ctl -o json policy apply "$policy" >"$work/apply.json" 2>/dev/null ||
 		fail "apply -o json"
