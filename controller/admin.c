@@ -10,12 +10,11 @@
 #include <string.h>
 
 #include "admin_json.h"
+#include "admin_policy.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
 #include "wire.h"
 
-#define S_LIMIT_DEFAULT 1000
-#define S_LIMIT_MAX 10000
 /* Room kept in a reply body for what surrounds the rows: the object, its
  * key and the "next" cursor (at most a parameter value long). */
 #define S_ENVELOPE (VFP_TEXT_MAX + 256)
@@ -137,11 +136,12 @@ static int s_page_start(s_page_t *page, admin_t *self, const vfp_request_t *req,
 {
     memset(page, 0, sizeof(*page));
     page->self = self;
-    page->limit = S_LIMIT_DEFAULT;
+    page->limit = ADMIN_LIMIT_DEFAULT;
     const char *text = s_param(req, "limit");
-    if (text && s_parse_int(text, 1, S_LIMIT_MAX, &page->limit) != 0) {
+    if (text && s_parse_int(text, 1, ADMIN_LIMIT_MAX, &page->limit) != 0) {
         s_fail(answer, VFP_ERR_INVALID,
-               "limit \"%s\" is not a number from 1 to %d", text, S_LIMIT_MAX);
+               "limit \"%s\" is not a number from 1 to %d", text,
+               ADMIN_LIMIT_MAX);
         return -1;
     }
     return 0;
@@ -515,13 +515,55 @@ static void s_verb_events(admin_t *self, const vfp_request_t *req,
     s_page_finish(&page, "events", rc, &err, answer);
 }
 
+/* Runs a verb of admin_policy.c. */
+static void s_verb_policy(admin_t *self, const vfp_request_t *req,
+                          s_answer_t *answer, admin_policy_verb_fn *fn)
+{
+    admin_policy_answer_t out = {.status = VFP_OK};
+    fn(self->db, self->sessions, req, zclock_time(), &out);
+    answer->status = out.status;
+    snprintf(answer->error, sizeof(answer->error), "%s", out.error);
+    answer->body = out.body;
+}
+
+static void s_verb_policy_status(admin_t *self, const vfp_request_t *req,
+                                 s_answer_t *answer)
+{
+    s_verb_policy(self, req, answer, admin_policy_status);
+}
+
+static void s_verb_policy_history(admin_t *self, const vfp_request_t *req,
+                                  s_answer_t *answer)
+{
+    s_verb_policy(self, req, answer, admin_policy_history);
+}
+
+static void s_verb_policy_get(admin_t *self, const vfp_request_t *req,
+                              s_answer_t *answer)
+{
+    s_verb_policy(self, req, answer, admin_policy_get);
+}
+
+static void s_verb_drift(admin_t *self, const vfp_request_t *req,
+                         s_answer_t *answer)
+{
+    s_verb_policy(self, req, answer, admin_policy_drift);
+}
+
 static const struct {
     const char *verb;
     void (*fn)(admin_t *, const vfp_request_t *, s_answer_t *);
 } s_verbs[] = {
-    {"summary", s_verb_summary}, {"hosts", s_verb_hosts},
-    {"host", s_verb_host},       {"pfs", s_verb_pfs},
-    {"vfs", s_verb_vfs},         {"events", s_verb_events},
+    {"summary", s_verb_summary},
+    {"hosts", s_verb_hosts},
+    {"host", s_verb_host},
+    {"pfs", s_verb_pfs},
+    {"vfs", s_verb_vfs},
+    {"events", s_verb_events},
+    {"policy.status", s_verb_policy_status},
+    {"policy.history", s_verb_policy_history},
+    {"policy.get", s_verb_policy_get},
+    {"drift", s_verb_drift},
 };
 
 /* Verbs the main thread runs on the write connection. */
@@ -555,7 +597,8 @@ static void s_dispatch(admin_t *self, const vfp_request_t *req,
     }
     s_fail(answer, VFP_ERR_UNKNOWN_VERB,
            "unknown verb \"%s\" (summary, hosts, host, pfs, vfs, events, "
-           "policy.apply, policy.rollback)",
+           "policy.status, policy.history, policy.get, drift, policy.apply, "
+           "policy.rollback)",
            req->verb);
 }
 

@@ -820,3 +820,94 @@ int db_host_refusals_list(db_t *self, db_host_refusal_cb *cb, void *arg,
     return db_query_rows(self, stmt, "listing refusals", s_refusal_each,
                          (void *)cb, arg, err);
 }
+
+/* ---- the admin API's rollout views ----------------------------------- */
+
+const char db_sql_apply_status_filter[] =
+    "SELECT h.name, d.revision, d.applied_revision, d.policy_revision,"
+    " s.state, s.ok_count, s.failed_count, s.sent_at, s.answered_at"
+    " FROM hosts h CROSS JOIN host_desired d ON d.host_id = h.id"
+    " CROSS JOIN apply_status s ON s.host_id = d.host_id"
+    " AND s.revision = d.revision"
+    " WHERE h.name BETWEEN coalesce(?2, ?1, '') AND coalesce(?1, x'ff')"
+    " AND (?2 IS NULL OR h.name > ?2)"
+    " AND s.state BETWEEN coalesce(?3, '') AND coalesce(?3, x'ff')"
+    " ORDER BY h.name LIMIT ?4";
+
+/* One walk of the desired states (one apply status each, its key): at
+ * 10,000 hosts a few milliseconds, with no index on state to maintain. */
+const char db_sql_apply_counts[] =
+    "SELECT count(*), coalesce(sum(s.state = 'pending'), 0),"
+    " coalesce(sum(s.state = 'ok'), 0), coalesce(sum(s.state = 'failed'), 0),"
+    " coalesce(sum(EXISTS (SELECT 1 FROM drift x"
+    "  WHERE x.host_id = d.host_id)), 0)"
+    " FROM host_desired d CROSS JOIN apply_status s"
+    " ON s.host_id = d.host_id AND s.revision = d.revision";
+
+const char db_sql_drift_page[] =
+    "SELECT h.name, x.pf, x.idx, x.attribute, x.wanted, x.has, x.seen_at"
+    " FROM hosts h CROSS JOIN drift x ON x.host_id = h.id"
+    " WHERE h.name BETWEEN coalesce(?2, ?1, '') AND coalesce(?1, x'ff')"
+    " AND (?2 IS NULL OR h.name > ?2 OR (x.pf, x.idx, x.attribute) >"
+    " (?3, ?4, ?5))"
+    " ORDER BY h.name, x.pf, x.idx, x.attribute LIMIT ?6";
+
+int db_apply_status_filter(db_t *self, const db_apply_status_filter_t *filter,
+                           const db_page_t *page, db_apply_status_cb *cb,
+                           void *arg, db_err_t *err)
+{
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_apply_status_filter, err);
+    if (!stmt)
+        return -1;
+    if (filter && filter->host)
+        sqlite3_bind_text(stmt, 1, filter->host, -1, SQLITE_STATIC);
+    if (page && page->host)
+        sqlite3_bind_text(stmt, 2, page->host, -1, SQLITE_STATIC);
+    if (filter && filter->by_state)
+        sqlite3_bind_text(stmt, 3, db_apply_state_name(filter->state), -1,
+                          SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, page && page->limit > 0 ? page->limit : -1);
+    return db_query_rows(self, stmt, "listing apply status", s_status_each,
+                         (void *)cb, arg, err);
+}
+
+static int s_counts_copy(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    (void)cb;
+    db_apply_counts_t *out = arg;
+    out->hosts = sqlite3_column_int64(stmt, 0);
+    out->pending = sqlite3_column_int64(stmt, 1);
+    out->ok = sqlite3_column_int64(stmt, 2);
+    out->failed = sqlite3_column_int64(stmt, 3);
+    out->drifted = sqlite3_column_int64(stmt, 4);
+    return 0;
+}
+
+int db_apply_counts(db_t *self, db_apply_counts_t *out, db_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_apply_counts, err);
+    if (!stmt)
+        return -1;
+    return db_query_rows(self, stmt, "counting apply states", s_counts_copy,
+                         NULL, out, err);
+}
+
+int db_drift_page(db_t *self, const char *host, const db_drift_row_t *after,
+                  int64_t limit, db_drift_cb *cb, void *arg, db_err_t *err)
+{
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_drift_page, err);
+    if (!stmt)
+        return -1;
+    if (host)
+        sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    if (after) {
+        sqlite3_bind_text(stmt, 2, after->host, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, after->item.pf, -1, SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 4, after->item.index);
+        sqlite3_bind_text(stmt, 5, after->item.attribute, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(stmt, 6, limit > 0 ? limit : -1);
+    return db_query_rows(self, stmt, "listing drift", s_drift_each, (void *)cb,
+                         arg, err);
+}

@@ -154,6 +154,9 @@ const db_query_t db_queries[] = {
     {"host_labels_get", db_sql_host_labels_get},
     {"host_refusal_get", db_sql_host_refusal_get},
     {"host_refusals_list", db_sql_host_refusals_list},
+    {"apply_status_filter", db_sql_apply_status_filter},
+    {"apply_counts", db_sql_apply_counts},
+    {"drift_page", db_sql_drift_page},
 };
 const int db_query_count = (int)(sizeof(db_queries) / sizeof(db_queries[0]));
 

@@ -480,4 +480,33 @@ int db_host_refusal_get(db_t *self, const char *host, db_host_refusal_t *out,
 int db_host_refusals_list(db_t *self, db_host_refusal_cb *cb, void *arg,
                           db_err_t *err);
 
+/* ---- the admin API's rollout views (db_policy.c) -------------------- */
+
+/* Filters for db_apply_status_filter; NULL host and by_state false match
+ * every host with a desired state. */
+typedef struct {
+    const char *host;
+    bool by_state;
+    db_apply_state_t state;
+} db_apply_status_filter_t;
+
+/* Like db_apply_status_list, filtered; page->host is the cursor (the
+ * last host of the previous page). */
+int db_apply_status_filter(db_t *self, const db_apply_status_filter_t *filter,
+                           const db_page_t *page, db_apply_status_cb *cb,
+                           void *arg, db_err_t *err);
+
+/* Hosts with a desired state, by the state of its apply status, and those
+ * of them with drift stored. */
+typedef struct {
+    int64_t hosts, pending, ok, failed, drifted;
+} db_apply_counts_t;
+
+int db_apply_counts(db_t *self, db_apply_counts_t *out, db_err_t *err);
+
+/* Drift in db_drift_list's order, at most `limit` rows (0: all) strictly
+ * after the row `after` (NULL: from the first); host NULL: every host. */
+int db_drift_page(db_t *self, const char *host, const db_drift_row_t *after,
+                  int64_t limit, db_drift_cb *cb, void *arg, db_err_t *err);
+
 #endif

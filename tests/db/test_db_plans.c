@@ -194,6 +194,23 @@ static const s_expect_t s_expect[] = {
      {"SCAN h USING COVERING INDEX sqlite_autoindex_hosts_1",
       "SEARCH r USING INTEGER PRIMARY KEY (rowid=?)"},
      false},
+    {"apply_status_filter",
+     {"SEARCH h USING COVERING INDEX sqlite_autoindex_hosts_1 (name>?",
+      "SEARCH d USING INTEGER PRIMARY KEY (rowid=?)",
+      "SEARCH s USING INDEX sqlite_autoindex_apply_status_1 (host_id=? AND "
+      "revision=?)"},
+     false},
+    /* Every desired state once, its status and drift looked up by key. */
+    {"apply_counts",
+     {"SCAN d",
+      "SEARCH s USING INDEX sqlite_autoindex_apply_status_1 (host_id=? AND "
+      "revision=?)",
+      "SEARCH x USING COVERING INDEX sqlite_autoindex_drift_1 (host_id=?)"},
+     false},
+    {"drift_page",
+     {"SEARCH h USING COVERING INDEX sqlite_autoindex_hosts_1 (name>?",
+      "SEARCH x USING INDEX sqlite_autoindex_drift_1 (host_id=?)"},
+     false},
 };
 
 static const s_expect_t *s_expect_find(const char *name)
