@@ -14,6 +14,8 @@
 #include "agents.h"
 #include "controller.h"
 #include "controller_internal.h"
+#include "policy_apply.h"
+#include "rollout.h"
 #include "sessions.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
@@ -39,6 +41,7 @@ struct controller_t {
     zloop_t *loop;
     sessions_t *sessions;
     agents_t *handlers;
+    rollout_t *rollout;
     admin_t *admin_handlers;
     admin_server_args_t server_args;
     zactor_t *server; /* serves the admin socket */
@@ -154,11 +157,15 @@ static int s_open(controller_t *self, char *err, size_t errlen)
                                   .dead_after = self->cfg.dead_after,
                                   .controller_id = self->controller_id};
     self->handlers = agents_new(self->db, self->sessions, &agents_cfg);
+    self->rollout = rollout_new(self->db, self->sessions, NULL);
+    agents_set_rollout(self->handlers, self->rollout);
     admin_config_t admin_cfg = {.controller_id = self->controller_id,
                                 .started_ms = self->started_ms,
                                 .heartbeat_ms = self->cfg.heartbeat_ms};
     self->admin_handlers = admin_new(self->db_read, self->sessions, &admin_cfg);
-    return agents_load(self->handlers, err, errlen);
+    if (agents_load(self->handlers, err, errlen) != 0)
+        return -1;
+    return rollout_load(self->rollout, err, errlen);
 }
 
 /* Binds the admin socket. The admin ipc socket is the admin credential:
@@ -286,7 +293,60 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     for (int round = 0; round < 1000 && s_drain(self) == S_BATCH_MAX; round++)
         ;
     agents_check_liveness(self->handlers, zclock_mono());
+    zlistx_t *out = agents_outbox_new();
+    rollout_tick(self->rollout, out);
+    s_send_all(self, out);
+    zlistx_destroy(&out);
     return 0;
+}
+
+/* A write verb the admin actor forwarded: run on this thread, which owns
+ * the write connection, and hand the REPLY back. */
+static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    controller_t *self = arg;
+    zframe_t *client = NULL;
+    vfp_msg_t *request = admin_write_recv(reader, &client);
+    if (!request)
+        return 0;
+    policy_apply_changed_t changed = {0};
+    vfp_msg_t *reply =
+        policy_apply_handle(self->db, request, controller_now_ms(), &changed);
+    admin_write_answer(reader, &client, &reply);
+    if (changed.count > 0) {
+        vfp_log_info("%s: %zu hosts have a new desired state",
+                     request->u.request.verb, changed.count);
+        zlistx_t *out = agents_outbox_new();
+        for (size_t i = 0; i < changed.count; i++)
+            rollout_desired_changed(self->rollout, changed.hosts[i], out);
+        s_send_all(self, out);
+        zlistx_destroy(&out);
+    }
+    policy_apply_changed_clear(&changed);
+    vfp_msg_destroy(&request);
+    return 0;
+}
+
+/* Write requests the loop did not reach are answered before the admin
+ * actor stops, so their clients do not wait out a timeout. */
+static void s_refuse_queued_writes(controller_t *self)
+{
+    zsock_t *pipe = zactor_sock(self->server);
+    while (zsock_events(pipe) & ZMQ_POLLIN) {
+        zframe_t *client = NULL;
+        vfp_msg_t *request = admin_write_recv(pipe, &client);
+        if (!request)
+            continue;
+        vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
+        reply->version = request->version;
+        reply->request_id = request->request_id;
+        reply->u.reply.status = VFP_ERR_INTERNAL;
+        snprintf(reply->u.reply.error, sizeof(reply->u.reply.error),
+                 "the controller is stopping; nothing was stored");
+        admin_write_answer(pipe, &client, &reply);
+        vfp_msg_destroy(&request);
+    }
 }
 
 int controller_run(controller_t *self)
@@ -303,7 +363,9 @@ int controller_run(controller_t *self)
     if (tick < 10)
         tick = 10;
     if (zloop_timer(self->loop, S_DRAIN_MS, 0, s_on_drain, self) < 0 ||
-        zloop_timer(self->loop, tick, 0, s_on_tick, self) < 0) {
+        zloop_timer(self->loop, tick, 0, s_on_tick, self) < 0 ||
+        zloop_reader(self->loop, zactor_sock(self->server), s_on_admin_write,
+                     self) < 0) {
         vfp_log_error("cannot set up the event loop");
         return -1;
     }
@@ -317,8 +379,11 @@ void controller_destroy(controller_t **self_p)
     if (!self_p || !*self_p)
         return;
     controller_t *self = *self_p;
-    zactor_destroy(&self->server);
+    /* The loop reads the actor's pipe: it goes first. */
     zloop_destroy(&self->loop);
+    if (self->server)
+        s_refuse_queued_writes(self);
+    zactor_destroy(&self->server);
     if (self->started) {
         agents_flush(self->handlers);
         controller_event(self->db, "controller-stop", NULL, "clean shutdown");
@@ -327,6 +392,7 @@ void controller_destroy(controller_t **self_p)
     zsock_destroy(&self->agents);
     admin_destroy(&self->admin_handlers);
     agents_destroy(&self->handlers);
+    rollout_destroy(&self->rollout);
     sessions_destroy(&self->sessions);
     db_destroy(&self->db_read);
     db_destroy(&self->db);
