@@ -208,7 +208,8 @@ static json_t *s_counts_json(const db_apply_counts_t *counts)
     return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "hosts",
                      (json_int_t)counts->hosts, "ok", (json_int_t)counts->ok,
                      "failed", (json_int_t)counts->failed, "pending",
-                     (json_int_t)counts->pending, "refused", (json_int_t)0,
+                     (json_int_t)counts->pending, "refused",
+                     (json_int_t)counts->refused,
                      "drifted", (json_int_t)counts->drifted);
 }
 
@@ -294,11 +295,16 @@ static json_t *s_status_json(s_status_walk_t *walk,
     session_facts_t facts;
     bool connected =
         sessions_peek(walk->sessions, row->host, &facts) && facts.connected;
-    bool pending = row->state == DB_APPLY_PENDING;
+    bool refused = row->refusal[0] != '\0';
+    bool pending = row->state == DB_APPLY_PENDING && !refused;
     int64_t pending_ms = pending ? walk->now_ms - row->sent_at_ms : 0;
-    return json_pack("{s:s, s:s, s:I, s:I, s:I, s:b, s:o, s:o, s:I, s:I, s:I}",
+    return json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:b, s:o, s:o, s:I, s:I, "
+                     "s:I}",
                      "host", row->host, "state",
-                     db_apply_state_name(row->state), "desired_revision",
+                     refused ? S_STATE_REFUSED : db_apply_state_name(row->state),
+                     "refused",
+                     refused ? json_string(row->refusal) : json_null(),
+                     "desired_revision",
                      (json_int_t)row->revision, "applied_revision",
                      (json_int_t)row->applied_revision, "policy_revision",
                      (json_int_t)row->policy_revision, "connected", connected,
@@ -329,8 +335,7 @@ static int s_status_row(const db_apply_status_row_t *row, void *arg)
 }
 
 /* The filter of a policy.status request; -1 (INVALID, NOT_FOUND) when a
- * value is wrong. *none is set when no host can match (state refused: no
- * refusal is recorded per host). */
+ * value is wrong. *none is set when no row is wanted (summary). */
 static int s_status_filter(db_t *db, const vfp_request_t *req,
                            db_apply_status_filter_t *filter, bool *none,
                            admin_policy_answer_t *answer)
@@ -340,14 +345,14 @@ static int s_status_filter(db_t *db, const vfp_request_t *req,
     filter->host = s_param(req, "host");
     const char *state = s_param(req, "state");
     if (state && strcmp(state, S_STATE_REFUSED) == 0) {
-        *none = true;
+        filter->refused = true;
     } else if (state && db_apply_state_parse(state, &filter->state) != 0) {
         s_fail(answer, VFP_ERR_INVALID,
                "unknown rollout state \"%s\" (pending, ok, failed, refused)",
                state);
         return -1;
     }
-    filter->by_state = state && !*none;
+    filter->by_state = state && !filter->refused;
     const char *summary = s_param(req, "summary");
     if (summary && strcmp(summary, "true") != 0 &&
         strcmp(summary, "false") != 0) {

@@ -302,6 +302,16 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 
 /* A write verb the admin actor forwarded: run on this thread, which owns
  * the write connection, and hand the REPLY back. */
+/* Whether a write request asked for a dry run (nothing stored). */
+static bool s_dry_run(const vfp_msg_t *request)
+{
+    const vfp_request_t *req = &request->u.request;
+    for (uint32_t i = 0; i < req->param_count; i++)
+        if (strcmp(req->params[i].key, "dry_run") == 0)
+            return strcmp(req->params[i].value, "true") == 0;
+    return false;
+}
+
 static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
@@ -313,16 +323,19 @@ static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
     policy_apply_changed_t changed = {0};
     vfp_msg_t *reply =
         policy_apply_handle(self->db, request, controller_now_ms(), &changed);
+    bool stored = reply && reply->id == VFP_REPLY &&
+                  reply->u.reply.status == VFP_OK && !s_dry_run(request);
     admin_write_answer(reader, &client, &reply);
-    if (changed.count > 0) {
+    zlistx_t *out = agents_outbox_new();
+    if (changed.count > 0)
         vfp_log_info("%s: %zu hosts have a new desired state",
                      request->u.request.verb, changed.count);
-        zlistx_t *out = agents_outbox_new();
-        for (size_t i = 0; i < changed.count; i++)
-            rollout_desired_changed(self->rollout, changed.hosts[i], out);
-        s_send_all(self, out);
-        zlistx_destroy(&out);
-    }
+    for (size_t i = 0; i < changed.count; i++)
+        rollout_desired_changed(self->rollout, changed.hosts[i], out);
+    if (stored)
+        rollout_policy_changed(self->rollout, out);
+    s_send_all(self, out);
+    zlistx_destroy(&out);
     policy_apply_changed_clear(&changed);
     vfp_msg_destroy(&request);
     return 0;

@@ -290,6 +290,27 @@ int desired_store(db_t *db, const char *host, int64_t policy_revision,
     return rc;
 }
 
+int desired_refuse(db_t *db, const char *host, int64_t policy_revision,
+                   const char *reason, int64_t now_ms, db_err_t *err)
+{
+    vfp_msg_t *stored = NULL;
+    if (desired_stored(db, host, &stored, err) != 0)
+        return -1;
+    int rc = 0;
+    if (!stored) {
+        /* Nothing of the host is managed: an APPLY without items, planned
+         * from no policy so that the host is planned again when it
+         * returns. */
+        vfp_apply_t empty = {0};
+        uint64_t revision;
+        rc = desired_store(db, host, 0, &empty, now_ms, &revision, err);
+    }
+    vfp_msg_destroy(&stored);
+    return rc == 0 ? db_host_refusal_set(db, host, policy_revision, reason,
+                                         now_ms, err)
+                   : -1;
+}
+
 int desired_store_if_changed(db_t *db, const char *host,
                              int64_t policy_revision, const apply_plan_t *plan,
                              int64_t now_ms, bool *changed, uint64_t *revision,

@@ -52,6 +52,13 @@ int desired_store(db_t *db, const char *host, int64_t policy_revision,
                   const vfp_apply_t *apply, int64_t now_ms, uint64_t *revision,
                   db_err_t *err);
 
+/* Records that the rollout of policy_revision refused the host for
+ * reason (db_host_refusal_set): it keeps its desired state, and a host
+ * without one gets an APPLY without items (nothing managed, policy
+ * revision 0), so that it is listed with its refusal. */
+int desired_refuse(db_t *db, const char *host, int64_t policy_revision,
+                   const char *reason, int64_t now_ms, db_err_t *err);
+
 /* Stores the plan's APPLY when it differs from the stored desired state
  * (desired_apply_equal); *changed says whether it did, *revision is the
  * host's desired revision afterwards (0: none). A plan with conflicts is

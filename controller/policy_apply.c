@@ -437,8 +437,8 @@ static int s_store(s_run_t *run, const s_args_t *args, const char *commit,
                            &desired_revision, &err);
     }
     for (size_t i = 0; rc == 0 && i < run->refusal_count; i++)
-        rc = db_host_refusal_set(run->db, run->refusals[i].host, revision,
-                                 run->refusals[i].reason, run->now_ms, &err);
+        rc = desired_refuse(run->db, run->refusals[i].host, revision,
+                            run->refusals[i].reason, run->now_ms, &err);
     if (rc == 0)
         controller_event(
             run->db,

@@ -27,7 +27,10 @@ typedef struct {
     bool answered;     /* the last APPLY sent was answered */
     bool drift_stored; /* drift_hash is the set the db holds */
     uint64_t drift_hash;
-    bool drift_correct; /* drift found that the policy says to correct */
+    bool drift_correct;       /* drift found that the policy says to correct */
+    int64_t drift_next_mono;  /* no correction before this */
+    int64_t drift_backoff_ms; /* since the last drift-free check; 0: none */
+    size_t drift_count;       /* differences found by the last check */
 } s_host_t;
 
 struct rollout_t {
@@ -291,6 +294,28 @@ static void s_drift_store(rollout_t *self, s_host_t *host,
     free(items);
 }
 
+/* Sends the applied desired state again to repair drift: at once the first
+ * time, whatever the in-flight window (the last APPLY was answered), then
+ * after S_DRIFT_BACKOFF_MIN_MS, doubling up to the window while the drift
+ * keeps coming back, so that something on the host that fights the policy
+ * costs one APPLY per window, not one per rescan. */
+#define S_DRIFT_BACKOFF_MIN_MS 1000
+static void s_correct(rollout_t *self, s_host_t *host, session_t *session,
+                      zlistx_t *out)
+{
+    int64_t now = zclock_mono();
+    if (!session || !session->routing_id || session->down ||
+        !session->have_inventory || s_in_flight(self, host, session) ||
+        now < host->drift_next_mono)
+        return;
+    host->drift_backoff_ms = host->drift_backoff_ms ? host->drift_backoff_ms * 2
+                                                    : S_DRIFT_BACKOFF_MIN_MS;
+    if (host->drift_backoff_ms > self->inflight_ms)
+        host->drift_backoff_ms = self->inflight_ms;
+    host->drift_next_mono = now + host->drift_backoff_ms;
+    s_send(self, host, session, "correcting drift", out);
+}
+
 /* Compares the host's desired state with its stored inventory, stores the
  * differences and, when the applied state has drifted and the policy says
  * so, sends the APPLY again. Not while an APPLY is in flight. */
@@ -319,8 +344,11 @@ static void s_drift_check(rollout_t *self, s_host_t *host, session_t *session,
     vfp_msg_destroy(&desired);
     host->drift_correct = count > 0 && host->desired == host->applied &&
                           s_drift_mode(self) == POLICY_DRIFT_CORRECT;
+    host->drift_count = count;
+    if (count == 0)
+        host->drift_backoff_ms = 0;
     if (host->drift_correct)
-        s_offer(self, host, session, "correcting drift", out);
+        s_correct(self, host, session, out);
 }
 
 /* Records why the latest policy cannot be planned on the host, which keeps
@@ -574,12 +602,22 @@ void rollout_desired_changed(rollout_t *self, const char *name, zlistx_t *out)
             "desired state changed", out);
 }
 
+void rollout_policy_changed(rollout_t *self, zlistx_t *out)
+{
+    for (s_host_t *host = zhashx_first(self->hosts); host;
+         host = zhashx_next(self->hosts)) {
+        if (host->drift_count > 0)
+            s_drift_check(self, host, sessions_find(self->sessions, host->name),
+                          out);
+    }
+}
+
 void rollout_tick(rollout_t *self, zlistx_t *out)
 {
     for (s_host_t *host = zhashx_first(self->hosts); host;
          host = zhashx_next(self->hosts)) {
         if (host->drift_correct && host->desired == host->applied)
-            s_offer(self, host, sessions_find(self->sessions, host->name),
-                    "correcting drift", out);
+            s_correct(self, host, sessions_find(self->sessions, host->name),
+                      out);
     }
 }

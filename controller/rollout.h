@@ -84,6 +84,11 @@ void rollout_agent_error(rollout_t *self, session_t *host, const vfp_msg_t *msg,
  * it and sends it at once to a connected host, whatever was in flight. */
 void rollout_desired_changed(rollout_t *self, const char *host, zlistx_t *out);
 
+/* A policy was stored (applied or rolled back): hosts whose last check
+ * found drift are checked again, since the new policy may now say to
+ * correct it (drift: report -> correct) or want other values. */
+void rollout_policy_changed(rollout_t *self, zlistx_t *out);
+
 /* Periodic: re-sends to hosts whose drift is to be corrected once their
  * in-flight window has passed. */
 void rollout_tick(rollout_t *self, zlistx_t *out);

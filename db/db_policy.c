@@ -561,6 +561,8 @@ static int s_status_each(sqlite3_stmt *stmt, void *cb, void *arg)
     row.failed_count = sqlite3_column_int64(stmt, 6);
     row.sent_at_ms = sqlite3_column_int64(stmt, 7);
     row.answered_at_ms = sqlite3_column_int64(stmt, 8);
+    if (sqlite3_column_count(stmt) > 9)
+        db_column_text(stmt, 9, row.refusal, sizeof(row.refusal));
     return ((db_apply_status_cb *)cb)(&row, arg);
 }
 
@@ -825,24 +827,31 @@ int db_host_refusals_list(db_t *self, db_host_refusal_cb *cb, void *arg,
 
 const char db_sql_apply_status_filter[] =
     "SELECT h.name, d.revision, d.applied_revision, d.policy_revision,"
-    " s.state, s.ok_count, s.failed_count, s.sent_at, s.answered_at"
+    " s.state, s.ok_count, s.failed_count, s.sent_at, s.answered_at,"
+    " r.reason"
     " FROM hosts h CROSS JOIN host_desired d ON d.host_id = h.id"
     " CROSS JOIN apply_status s ON s.host_id = d.host_id"
     " AND s.revision = d.revision"
+    " LEFT JOIN host_refusals r ON r.host_id = h.id"
     " WHERE h.name BETWEEN coalesce(?2, ?1, '') AND coalesce(?1, x'ff')"
     " AND (?2 IS NULL OR h.name > ?2)"
     " AND s.state BETWEEN coalesce(?3, '') AND coalesce(?3, x'ff')"
+    " AND (?5 IS NULL OR (r.host_id IS NOT NULL) = ?5)"
     " ORDER BY h.name LIMIT ?4";
 
 /* One walk of the desired states (one apply status each, its key): at
  * 10,000 hosts a few milliseconds, with no index on state to maintain. */
 const char db_sql_apply_counts[] =
-    "SELECT count(*), coalesce(sum(s.state = 'pending'), 0),"
-    " coalesce(sum(s.state = 'ok'), 0), coalesce(sum(s.state = 'failed'), 0),"
+    "SELECT count(*),"
+    " coalesce(sum(r.host_id IS NULL AND s.state = 'pending'), 0),"
+    " coalesce(sum(r.host_id IS NULL AND s.state = 'ok'), 0),"
+    " coalesce(sum(r.host_id IS NULL AND s.state = 'failed'), 0),"
+    " coalesce(sum(r.host_id IS NOT NULL), 0),"
     " coalesce(sum(EXISTS (SELECT 1 FROM drift x"
     "  WHERE x.host_id = d.host_id)), 0)"
     " FROM host_desired d CROSS JOIN apply_status s"
-    " ON s.host_id = d.host_id AND s.revision = d.revision";
+    " ON s.host_id = d.host_id AND s.revision = d.revision"
+    " LEFT JOIN host_refusals r ON r.host_id = d.host_id";
 
 const char db_sql_drift_page[] =
     "SELECT h.name, x.pf, x.idx, x.attribute, x.wanted, x.has, x.seen_at"
@@ -863,9 +872,13 @@ int db_apply_status_filter(db_t *self, const db_apply_status_filter_t *filter,
         sqlite3_bind_text(stmt, 1, filter->host, -1, SQLITE_STATIC);
     if (page && page->host)
         sqlite3_bind_text(stmt, 2, page->host, -1, SQLITE_STATIC);
-    if (filter && filter->by_state)
+    if (filter && filter->by_state) {
         sqlite3_bind_text(stmt, 3, db_apply_state_name(filter->state), -1,
                           SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 5, 0);
+    } else if (filter && filter->refused) {
+        sqlite3_bind_int(stmt, 5, 1);
+    }
     sqlite3_bind_int64(stmt, 4, page && page->limit > 0 ? page->limit : -1);
     return db_query_rows(self, stmt, "listing apply status", s_status_each,
                          (void *)cb, arg, err);
@@ -879,7 +892,8 @@ static int s_counts_copy(sqlite3_stmt *stmt, void *cb, void *arg)
     out->pending = sqlite3_column_int64(stmt, 1);
     out->ok = sqlite3_column_int64(stmt, 2);
     out->failed = sqlite3_column_int64(stmt, 3);
-    out->drifted = sqlite3_column_int64(stmt, 4);
+    out->refused = sqlite3_column_int64(stmt, 4);
+    out->drifted = sqlite3_column_int64(stmt, 5);
     return 0;
 }
 

@@ -393,6 +393,9 @@ typedef struct {
     int64_t ok_count, failed_count;
     int64_t sent_at_ms;
     int64_t answered_at_ms; /* 0: not answered */
+    /* Why the latest rollout left the host at this desired state, or ""
+     * (set by db_apply_status_filter only; see db_host_refusal_set). */
+    char refusal[VFP_TEXT_MAX + 1];
 } db_apply_status_row_t;
 
 typedef int(db_apply_status_cb)(const db_apply_status_row_t *row, void *arg);
@@ -486,8 +489,9 @@ int db_host_refusals_list(db_t *self, db_host_refusal_cb *cb, void *arg,
  * every host with a desired state. */
 typedef struct {
     const char *host;
-    bool by_state;
+    bool by_state; /* hosts in `state` that no rollout refused */
     db_apply_state_t state;
+    bool refused; /* only hosts a rollout refused (by_state false) */
 } db_apply_status_filter_t;
 
 /* Like db_apply_status_list, filtered; page->host is the cursor (the
@@ -496,10 +500,12 @@ int db_apply_status_filter(db_t *self, const db_apply_status_filter_t *filter,
                            const db_page_t *page, db_apply_status_cb *cb,
                            void *arg, db_err_t *err);
 
-/* Hosts with a desired state, by the state of its apply status, and those
- * of them with drift stored. */
+/* Hosts with a desired state: those a rollout refused (refused), the
+ * others by the state of their apply status (pending, ok, failed), and
+ * those of all with drift stored. pending + ok + failed + refused is
+ * hosts. */
 typedef struct {
-    int64_t hosts, pending, ok, failed, drifted;
+    int64_t hosts, pending, ok, failed, refused, drifted;
 } db_apply_counts_t;
 
 int db_apply_counts(db_t *self, db_apply_counts_t *out, db_err_t *err);

@@ -577,7 +577,7 @@ rollout)
 	# One real vfleet-agent on a simulated kernel: a desired state stored
 	# while the controller was away is sent when the agent rejoins the
 	# restarted controller, applied and confirmed; a VLAN changed behind
-	# the agent's back is stored as drift.
+	# the agent's back is found as drift and set back.
 	tree=$work/tree
 	python3 "$src/tests/fixtures/mktree.py" i40e-xxv710 "$tree" >/dev/null
 	host=hv-i40e-01
@@ -624,11 +624,15 @@ rollout)
 	state=$tree/sys/.vfleet-sim/state
 	grep -q ' 100 0 0x8100 ' "$state" || fail "sim state lacks VF 2's VLAN"
 	sed -i 's/ 100 0 0x8100 / 77 0 0x8100 /' "$state"
-	drift() {
-		sqlite3 "$db" "SELECT pf || ' ' || idx || ' ' || attribute || ' ' ||
-		  wanted || ' ' || has FROM drift"
-	}
-	wait_for '[ "$(drift)" = "$pf 2 vlan 100 77" ]' 100
+	# With no policy stored, drift is corrected (the default): the
+	# controller logs the drift, sends the desired state again at once
+	# (the last APPLY was answered), the VLAN goes back to 100 and the
+	# drift rows go.
+	wait_for 'grep -q "host $host: 1 settings drifted from desired revision 1; first: pf $pf vf 2 vlan: wanted 100, has 77" "$work/controller.log"' 100
+	wait_for 'grep -q " 100 0 0x8100 " "$state"' 100
+	grep -q "host $host: sending APPLY revision 1 (correcting drift)" \
+		"$work/controller.log" || fail "drift not corrected"
+	wait_for '[ "$(sqlite3 "$db" "SELECT count(*) FROM drift")" = 0 ]' 100
 	;;
 
 *)

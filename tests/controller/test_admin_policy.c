@@ -327,6 +327,40 @@ static void test_status_filters(void **state)
              "1 to 10000");
 }
 
+/* A host the rollout refused shows as refused with the reason, counts as
+ * refused only, and is what state=refused lists. */
+static void test_status_refused(void **state)
+{
+    fixture_t *fx = *state;
+    s_rollout(fx);
+    db_err_t err;
+    assert_int_equal(db_host_refusal_set(fx->db, "hv-c", 1,
+                                         "p.yaml:7:9: vf 0 is in use", 9000,
+                                         &err),
+                     0);
+    json_t *body = s_ok(s_request(fx, "policy.status", NULL));
+    json_t *counts = json_object_get(body, "counts");
+    assert_int_equal(s_int(counts, "hosts"), 3);
+    assert_int_equal(s_int(counts, "refused"), 1);
+    assert_int_equal(s_int(counts, "pending"), 0);
+    json_t *c = json_array_get(json_object_get(body, "hosts"), 2);
+    assert_string_equal(s_str(c, "state"), "refused");
+    assert_string_equal(s_str(c, "refused"), "p.yaml:7:9: vf 0 is in use");
+    assert_int_equal(s_int(c, "pending_ms"), 0);
+    json_t *a = json_array_get(json_object_get(body, "hosts"), 0);
+    assert_true(json_is_null(json_object_get(a, "refused")));
+    json_decref(body);
+
+    body = s_ok(s_request(fx, "policy.status", "state=refused", NULL));
+    json_t *hosts = json_object_get(body, "hosts");
+    assert_int_equal(json_array_size(hosts), 1);
+    assert_string_equal(s_str(json_array_get(hosts, 0), "host"), "hv-c");
+    json_decref(body);
+    body = s_ok(s_request(fx, "policy.status", "state=pending", NULL));
+    assert_int_equal(json_array_size(json_object_get(body, "hosts")), 0);
+    json_decref(body);
+}
+
 /* Follows `next` through every page of one row; returns the rows' `field`
  * values joined by spaces. */
 static void s_walk(fixture_t *fx, const char *verb, const char *key,
@@ -483,6 +517,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_status_rows_and_counts, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_status_filters, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_status_refused, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_status_pages, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_status_caps_items, s_setup,

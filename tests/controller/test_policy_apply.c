@@ -316,7 +316,8 @@ static void test_inventory_conflict_stores_nothing(void **state)
 }
 
 /* A count change under an in-use VF refuses that host only: it keeps its
- * desired state, the refusal is stored, the others roll out. */
+ * desired state (one without gets an APPLY without items, so that it is
+ * listed), the refusal is stored, the others roll out. */
 static void test_in_use_count_change_refuses_one_host(void **state)
 {
     fixture_t *fx = *state;
@@ -335,15 +336,27 @@ static void test_in_use_count_change_refuses_one_host(void **state)
     json_decref(body);
     vfp_msg_destroy(&reply);
     assert_int_equal(s_desired_revision(fx, "b-1"), 2);
-    assert_int_equal(s_desired_revision(fx, "b-2"), 0);
+    assert_int_equal(s_desired_revision(fx, "b-2"), 1);
+    assert_int_equal(test_db_file_int(fx->file.path,
+                                      "SELECT d.policy_revision FROM "
+                                      "host_desired d JOIN hosts h ON h.id = "
+                                      "d.host_id WHERE h.name = 'b-2'"),
+                     0);
     db_host_refusal_t refusal;
     db_err_t err;
     assert_int_equal(db_host_refusal_get(fx->db, "b-2", &refusal, &err), 0);
     assert_int_equal(refusal.policy_revision, 2);
+    db_apply_counts_t counts;
+    assert_int_equal(db_apply_counts(fx->db, &counts, &err), 0);
+    assert_int_equal(counts.hosts, 4);
+    assert_int_equal(counts.refused, 1);
+    assert_int_equal(counts.pending + counts.ok + counts.failed, 3);
     /* The next apply that does not refuse it forgets the refusal. */
     s_apply_ok(fx, s_policy("ens1f0", 4), 3);
     assert_int_equal(db_host_refusal_get(fx->db, "b-2", &refusal, &err), -1);
-    assert_int_equal(s_desired_revision(fx, "b-2"), 1);
+    assert_int_equal(s_desired_revision(fx, "b-2"), 2);
+    assert_int_equal(db_apply_counts(fx->db, &counts, &err), 0);
+    assert_int_equal(counts.refused, 0);
 }
 
 static void test_dry_run_stores_nothing(void **state)
