@@ -291,16 +291,19 @@ expect_match "drift report: VF 1 left on VLAN 77" "$(ip_vf 1)" ', vlan 77,'
 expect_eq "drift report: no APPLY reached the agent" 0 \
 	"$(($(apply_lines | wc -l) - before))"
 
-# Back to `drift: correct`. The drift recorded under `report` may stay
-# until the agent next reports a change (the controller compares desired
-# and observed state when an inventory or an APPLY_RESULT arrives), so the
-# check below makes a new change, after time for any correction the switch
-# itself sends.
+# Back to `drift: correct`: storing the policy makes the controller check
+# drift again, and the drift recorded under `report` is put back.
+before=$(apply_lines | wc -l)
 write_policy 4
 policy_apply "guest: 4 clean VFs, drift corrected"
 check_rollout "drift correct"
-sleep 2
-echo "drift correct: after the switch, $(ip_vf 1)"
+t0=$(now_ms)
+if wait_until 20 vf1_clean; then
+	ok "drift correct: the reported drift put back after $(($(now_ms) - t0)) ms"
+else
+	not_ok "drift correct: the reported drift put back within 20 s"
+fi
+expect_eq "drift correct: with one kernel write" 1 "$(writes_after "$before")"
 
 # Under `correct` a change by hand is put back on the agent's next report
 # (a link event or the 300 ms rescan), within about 100 ms in this guest:
