@@ -184,6 +184,9 @@ typedef struct {
     policy_drift_t drift;
     size_t anti_affinity_count;
     policy_anti_affinity_t *anti_affinity;
+    /* The name it was parsed under (FILE of FILE:LINE:COLUMN): not part of
+     * the policy, so neither emitted nor hashed nor diffed. */
+    const char *source;
     policy_arena_t *arena; /* owns every string and array above */
 } policy_t;
 

@@ -1,6 +1,6 @@
 /* policy_diff.c - what changes between two policies, in the words an
  * operator reviews in a pull request, grouped by network, MAC pool, host
- * group, memory and placement. Both models are normalised, so every list
+ * group, memory, placement and drift. Both models are normalised, so every list
  * is compared with one merge pass. */
 #include "policy_internal.h"
 
@@ -508,6 +508,9 @@ policy_diff_t *policy_diff_new(const policy_t *old_policy,
             s_host_group, NULL);
     s_memory(self, a, b);
     s_placement(self, a, b);
+    if (a->drift != b->drift)
+        s_line(self, "drift: %s -> %s", policy_drift_words.words[a->drift],
+               policy_drift_words.words[b->drift]);
     if (self->failed)
         policy_diff_destroy(&self);
     return self;

@@ -184,6 +184,7 @@ int policy_emit(const policy_t *self, FILE *out)
         s_string_list(out, "      ", "vms", self->anti_affinity[i].vms,
                       self->anti_affinity[i].vm_count);
     }
+    fprintf(out, "drift: %s\n", policy_drift_words.words[self->drift]);
     return ferror(out) ? -1 : 0;
 }
 

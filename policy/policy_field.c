@@ -148,13 +148,15 @@ bool policy_field_mapping(policy_parser_t *p, const policy_node_t *node,
         const char *hint = key->length == strlen(key->value)
                                ? policy_suggest(key->value, keys, key_count)
                                : NULL;
-        policy_node_describe(key, got, sizeof(got));
+        /* The description may be a constant rather than got. */
+        const char *described = policy_node_describe(key, got, sizeof(got));
         if (hint)
             policy_parser_error(p, key,
                                 "unknown key %s in %s (did you mean '%s'?)",
-                                got, what, hint);
+                                described, what, hint);
         else
-            policy_parser_error(p, key, "unknown key %s in %s", got, what);
+            policy_parser_error(p, key, "unknown key %s in %s", described,
+                                what);
     }
     return true;
 }
@@ -259,14 +261,14 @@ bool policy_field_enum(policy_parser_t *p, const policy_node_t *node,
         node->kind == POLICY_NODE_SCALAR && node->length == strlen(node->value)
             ? policy_suggest(node->value, names, count)
             : NULL;
-    policy_node_describe(node, got, sizeof(got));
+    const char *described = policy_node_describe(node, got, sizeof(got));
     if (hint)
         policy_parser_error(
             p, node, "%s: expected one of %s, got %s (did you mean '%s'?)", key,
-            expected, got, hint);
+            expected, described, hint);
     else
         policy_parser_error(p, node, "%s: expected one of %s, got %s", key,
-                            expected, got);
+                            expected, described);
     return false;
 }
 

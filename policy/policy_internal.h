@@ -122,6 +122,7 @@ extern const policy_words_t policy_vlan_protocol_words;
 extern const policy_words_t policy_link_state_words;
 extern const policy_words_t policy_hugepages_words;
 extern const policy_words_t policy_strategy_words;
+extern const policy_words_t policy_drift_words;            /* correct, report */
 extern const policy_words_t policy_guest_mtu_change_words; /* deny, allow */
 extern const policy_words_t policy_bool_words;             /* false, true */
 

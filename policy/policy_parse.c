@@ -422,7 +422,7 @@ static void s_placement(policy_parser_t *p, const policy_node_t *node)
 
 static const char *const s_top_keys[] = {
     "version",     "networks", "mac_pools", "fixed_macs",
-    "host_groups", "memory",   "placement"};
+    "host_groups", "memory",   "placement", "drift"};
 
 static void s_document(policy_parser_t *p, const policy_node_t *root)
 {
@@ -455,6 +455,10 @@ static void s_document(policy_parser_t *p, const policy_node_t *root)
         s_memory(p, v);
     if (!p->out_of_memory && (v = policy_node_get(root, "placement")))
         s_placement(p, v);
+    int e;
+    if (!p->out_of_memory && (v = policy_node_get(root, "drift")) &&
+        policy_field_enum(p, v, "drift", &policy_drift_words, &e))
+        policy->drift = (policy_drift_t)e;
     if (!p->out_of_memory)
         policy_check_model(p);
     if (!p->failed)
@@ -470,7 +474,8 @@ static void s_errors_reset(policy_errors_t *errs, const char *name)
     }
 }
 
-static policy_t *s_parse(const char *text, size_t len, policy_errors_t *errs)
+static policy_t *s_parse(const char *name, const char *text, size_t len,
+                         policy_errors_t *errs)
 {
     if (len > POLICY_MAX_FILE_SIZE) {
         policy_errors_add(errs, 1, 1, "policy is larger than %d bytes",
@@ -481,7 +486,9 @@ static policy_t *s_parse(const char *text, size_t len, policy_errors_t *errs)
     policy_arena_t *tree_arena = policy_arena_new();
     p.arena = policy_arena_new();
     p.policy = p.arena ? policy_arena_alloc(p.arena, sizeof(policy_t)) : NULL;
-    if (!tree_arena || !p.policy) {
+    if (p.policy)
+        p.policy->source = policy_arena_strndup(p.arena, name, strlen(name));
+    if (!tree_arena || !p.policy || !p.policy->source) {
         policy_errors_set_out_of_memory(errs);
         policy_arena_destroy(&tree_arena);
         policy_arena_destroy(&p.arena);
@@ -518,7 +525,7 @@ policy_t *policy_parse_buffer(const char *name, const char *text, size_t len,
                               policy_errors_t *errs)
 {
     s_errors_reset(errs, name);
-    return s_parse(text, len, errs);
+    return s_parse(name, text, len, errs);
 }
 
 policy_t *policy_parse_file(const char *path, policy_errors_t *errs)
@@ -543,7 +550,7 @@ policy_t *policy_parse_file(const char *path, policy_errors_t *errs)
     if (read_error)
         policy_errors_add(errs, 1, 1, "cannot read: %s", strerror(errno));
     else
-        policy = s_parse(text, len, errs);
+        policy = s_parse(path, text, len, errs);
     policy_free(text);
     return policy;
 }

@@ -22,6 +22,7 @@ const policy_words_t policy_link_state_words =
     S_WORDS("auto", "enable", "disable");
 const policy_words_t policy_hugepages_words = S_WORDS("none", "2M", "1G");
 const policy_words_t policy_strategy_words = S_WORDS("spread", "pack");
+const policy_words_t policy_drift_words = S_WORDS("correct", "report");
 const policy_words_t policy_guest_mtu_change_words = S_WORDS("deny", "allow");
 const policy_words_t policy_bool_words = S_WORDS("false", "true");
 

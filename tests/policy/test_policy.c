@@ -81,6 +81,7 @@ static void test_example_model(void **state)
     assert_int_equal(policy->strategy, POLICY_STRATEGY_SPREAD);
     assert_int_equal(policy->anti_affinity_count, 1);
     assert_string_equal(policy->anti_affinity[0].vms[0], "web-*");
+    assert_int_equal(policy->drift, POLICY_DRIFT_CORRECT);
 
     policy_destroy(&policy);
     assert_null(policy);
@@ -105,6 +106,7 @@ static void test_defaults(void **state)
                      POLICY_RESERVE_DEFAULT_MIB);
     assert_int_equal(policy->mac_pool_count, 0);
     assert_int_equal(policy->host_group_count, 0);
+    assert_int_equal(policy->drift, POLICY_DRIFT_CORRECT);
     policy_destroy(&policy);
 }
 
@@ -321,6 +323,91 @@ static void test_diff_lines(void **state)
     policy_destroy(&b);
 }
 
+/* drift: a top-level word, correct by default, written last in the normal
+ * form whether given or not, and one diff line when it changes. */
+static void test_drift(void **state)
+{
+    policy_errors_t *errs = policy_errors_new();
+    policy_t *plain = s_parse_text("version: 1\n", errs);
+    policy_t *correct = s_parse_text("drift: correct\nversion: 1\n", errs);
+    policy_t *report = s_parse_text("version: 1\ndrift: report\n", errs);
+    assert_non_null(plain);
+    assert_non_null(correct);
+    assert_non_null(report);
+    assert_int_equal(plain->drift, POLICY_DRIFT_CORRECT);
+    assert_int_equal(correct->drift, POLICY_DRIFT_CORRECT);
+    assert_int_equal(report->drift, POLICY_DRIFT_REPORT);
+
+    /* The default is written out, so leaving it out or giving it is the
+     * same policy with the same revision. */
+    char hp[65], hc[65], hr[65];
+    assert_int_equal(policy_sha256_hex(plain, hp), 0);
+    assert_int_equal(policy_sha256_hex(correct, hc), 0);
+    assert_int_equal(policy_sha256_hex(report, hr), 0);
+    assert_string_equal(hp, hc);
+    assert_string_not_equal(hp, hr);
+    size_t len;
+    char *text = policy_emit_string(report, &len);
+    assert_non_null(text);
+    const char *tail = "  anti_affinity_groups: []\ndrift: report\n";
+    assert_true(len > strlen(tail));
+    assert_string_equal(text + len - strlen(tail), tail);
+    policy_t *again = policy_parse_buffer("again", text, len, errs);
+    assert_non_null(again);
+    assert_int_equal(again->drift, POLICY_DRIFT_REPORT);
+    char ha[65];
+    assert_int_equal(policy_sha256_hex(again, ha), 0);
+    assert_string_equal(ha, hr);
+    free(text);
+
+    policy_diff_t *diff = policy_diff_new(plain, report);
+    assert_non_null(diff);
+    assert_int_equal(policy_diff_count(diff), 1);
+    assert_string_equal(policy_diff_line(diff, 0), "drift: correct -> report");
+    policy_diff_destroy(&diff);
+    diff = policy_diff_new(report, again);
+    assert_non_null(diff);
+    assert_int_equal(policy_diff_count(diff), 0);
+    policy_diff_destroy(&diff);
+
+    assert_null(s_parse_text("version: 1\ndrift: Report\n", errs));
+    assert_int_equal(policy_errors_count(errs), 1);
+    assert_string_equal(policy_errors_get(errs, 0)->message,
+                        "drift: expected one of correct, report, got "
+                        "'Report' (did you mean 'report'?)");
+    assert_null(s_parse_text("version: 1\ndrift: [correct]\n", errs));
+    assert_int_equal(policy_errors_count(errs), 1);
+    assert_string_equal(policy_errors_get(errs, 0)->message,
+                        "drift: expected one of correct, report, got a list");
+    assert_null(s_parse_text("version: 1\ndrfit: report\n", errs));
+    assert_string_equal(policy_errors_get(errs, 0)->message,
+                        "unknown key 'drfit' in policy (did you mean "
+                        "'drift'?)");
+    policy_destroy(&again);
+    policy_destroy(&plain);
+    policy_destroy(&correct);
+    policy_destroy(&report);
+    policy_errors_destroy(&errs);
+}
+
+/* The model remembers the name it was parsed under, for messages written
+ * after the parse (the MAC pool warning); it is no part of the policy. */
+static void test_source_name(void **state)
+{
+    policy_t *a = policy_parse_buffer("a.yaml", "version: 1\n", 11, NULL);
+    policy_t *b = policy_parse_file(OK_DIR "minimal.yaml", NULL);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_string_equal(a->source, "a.yaml");
+    assert_string_equal(b->source, OK_DIR "minimal.yaml");
+    char ha[65], hb[65];
+    assert_int_equal(policy_sha256_hex(a, ha), 0);
+    assert_int_equal(policy_sha256_hex(b, hb), 0);
+    assert_string_equal(ha, hb);
+    policy_destroy(&a);
+    policy_destroy(&b);
+}
+
 /* Two groups, each giving PF ens1f0 a different VF count: whether that is
  * a conflict depends only on whether the host globs can meet. */
 static bool s_groups_conflict(const char *glob_a, const char *glob_b)
@@ -458,6 +545,8 @@ int main(void)
         cmocka_unit_test(test_every_valid_file_round_trips),
         cmocka_unit_test(test_sha256_vectors),
         cmocka_unit_test(test_diff_lines),
+        cmocka_unit_test(test_drift),
+        cmocka_unit_test(test_source_name),
         cmocka_unit_test(test_glob_overlap),
         cmocka_unit_test(test_suggest),
         cmocka_unit_test(test_pf_selector_format),

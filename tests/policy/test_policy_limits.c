@@ -96,6 +96,204 @@ static void test_parser_enforces_the_limits(void **state)
     assert_true(s_parses("version: 1\nnetworks:\n  - name: %s\n", name));
 }
 
+/* ---- every count and length limit, drawn at its constant --------------- */
+
+typedef void s_writer_t(FILE *out, size_t n);
+
+/* "" when the policy that write makes for n parses, else its first error
+ * as "LINE:COL: message" (in buf). */
+static const char *s_verdict(s_writer_t *write, size_t n, char *buf,
+                             size_t size)
+{
+    char *text = NULL;
+    size_t len;
+    FILE *out = open_memstream(&text, &len);
+    assert_non_null(out);
+    write(out, n);
+    assert_int_equal(fclose(out), 0);
+    policy_errors_t *errs = policy_errors_new();
+    policy_t *policy = policy_parse_buffer("limits.yaml", text, len, errs);
+    buf[0] = '\0';
+    if (!policy) {
+        const policy_error_t *error = policy_errors_get(errs, 0);
+        snprintf(buf, size, "%d:%d: %s", error->line, error->column,
+                 error->message);
+    }
+    policy_destroy(&policy);
+    policy_errors_destroy(&errs);
+    free(text);
+    return buf;
+}
+
+/* Items "xN" separated for a flow list. */
+static void s_items(FILE *out, const char *prefix, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%s%zu", i ? ", " : "", prefix, i);
+}
+
+static void s_group_hosts(FILE *out, size_t n)
+{
+    fputs("version: 1\nhost_groups:\n  - name: g\n    hosts: [", out);
+    s_items(out, "h", n);
+    fputs("]\n    pfs: [{driver: ice, vfs: 1}]\n", out);
+}
+
+static void s_group_labels(FILE *out, size_t n)
+{
+    fputs("version: 1\nhost_groups:\n  - name: g\n    labels: {", out);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%sk%zu: v", i ? ", " : "", i);
+    fputs("}\n    pfs: [{driver: ice, vfs: 1}]\n", out);
+}
+
+static void s_group_pfs(FILE *out, size_t n)
+{
+    fputs("version: 1\nhost_groups:\n  - name: g\n    hosts: [h]\n"
+          "    pfs:\n",
+          out);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "      - {ifname: e%zu, vfs: 1}\n", i);
+}
+
+static void s_pf_networks(FILE *out, size_t n)
+{
+    fputs("version: 1\nnetworks:\n", out);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "  - {name: n%zu}\n", i);
+    fputs("host_groups:\n  - name: g\n    hosts: [h]\n    pfs:\n"
+          "      - {driver: ice, vfs: 1, networks: [",
+          out);
+    s_items(out, "n", n);
+    fputs("]}\n", out);
+}
+
+static void s_group_vms(FILE *out, size_t n)
+{
+    fputs("version: 1\nplacement:\n  anti_affinity_groups:\n"
+          "    - name: a\n      vms: [",
+          out);
+    s_items(out, "v", n);
+    fputs("]\n", out);
+}
+
+static void s_host_groups(FILE *out, size_t n)
+{
+    fputs("version: 1\nhost_groups:\n", out);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out,
+                "  - {name: g%zu, hosts: [h%zu], pfs: [{driver: ice, "
+                "vfs: 1}]}\n",
+                i, i);
+}
+
+/* n characters of c. */
+static void s_run(FILE *out, char c, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        fputc(c, out);
+}
+
+static void s_glob_length(FILE *out, size_t n)
+{
+    fputs("version: 1\nhost_groups:\n  - name: g\n    hosts: [", out);
+    s_run(out, 'h', n);
+    fputs("]\n    pfs: [{driver: ice, vfs: 1}]\n", out);
+}
+
+static void s_label_key_length(FILE *out, size_t n)
+{
+    fputs("version: 1\nhost_groups:\n  - name: g\n    labels: {", out);
+    s_run(out, 'k', n);
+    fputs(": v}\n    pfs: [{driver: ice, vfs: 1}]\n", out);
+}
+
+static void s_label_value_length(FILE *out, size_t n)
+{
+    fputs("version: 1\nhost_groups:\n  - name: g\n    labels: {k: ", out);
+    s_run(out, 'v', n);
+    fputs("}\n    pfs: [{driver: ice, vfs: 1}]\n", out);
+}
+
+/* mtu written with n digits: 1 followed by zeros. */
+static void s_integer_digits(FILE *out, size_t n)
+{
+    fputs("version: 1\nnetworks:\n  - name: n\n    mtu: 1", out);
+    s_run(out, '0', n - 1);
+    fputc('\n', out);
+}
+
+/* hypervisor_reserve written with n digits before the unit. */
+static void s_size_digits(FILE *out, size_t n)
+{
+    fputs("version: 1\nmemory:\n  hypervisor_reserve: ", out);
+    s_run(out, '0', n - 1);
+    fputs("1G\n", out);
+}
+
+/* Every count limit of POLICY.md's table, at the limit and one past it. */
+static void test_count_limits(void **state)
+{
+    char buf[512];
+    const size_t items = POLICY_GROUP_ITEMS_MAX;
+    assert_string_equal(s_verdict(s_group_hosts, items, buf, sizeof(buf)), "");
+    assert_string_equal(s_verdict(s_group_hosts, items + 1, buf, sizeof(buf)),
+                        "4:12: hosts: more than 64 entries");
+    assert_string_equal(s_verdict(s_group_labels, items, buf, sizeof(buf)), "");
+    assert_string_equal(s_verdict(s_group_labels, items + 1, buf, sizeof(buf)),
+                        "4:13: labels: more than 64 entries");
+    assert_string_equal(s_verdict(s_group_pfs, items, buf, sizeof(buf)), "");
+    assert_string_equal(s_verdict(s_group_pfs, items + 1, buf, sizeof(buf)),
+                        "6:7: pfs: more than 64 entries");
+    assert_string_equal(s_verdict(s_pf_networks, items, buf, sizeof(buf)), "");
+    assert_string_equal(s_verdict(s_pf_networks, items + 1, buf, sizeof(buf)),
+                        "72:41: networks: more than 64 entries");
+    assert_string_equal(s_verdict(s_group_vms, items, buf, sizeof(buf)), "");
+    assert_string_equal(s_verdict(s_group_vms, items + 1, buf, sizeof(buf)),
+                        "5:12: vms: more than 64 entries");
+    assert_string_equal(
+        s_verdict(s_host_groups, POLICY_HOST_GROUPS_MAX, buf, sizeof(buf)), "");
+    assert_string_equal(
+        s_verdict(s_host_groups, POLICY_HOST_GROUPS_MAX + 1, buf, sizeof(buf)),
+        "3:3: host_groups: more than 256 entries");
+}
+
+/* Every length limit of the table, at the limit and one past it. */
+static void test_length_limits(void **state)
+{
+    char buf[512];
+    assert_string_equal(
+        s_verdict(s_glob_length, POLICY_GLOB_MAX, buf, sizeof(buf)), "");
+    assert_non_null(
+        strstr(s_verdict(s_glob_length, POLICY_GLOB_MAX + 1, buf, sizeof(buf)),
+               "at most 64 characters)"));
+    assert_int_equal(strncmp(buf, "4:13: hosts: 'hhh", 17), 0);
+    assert_string_equal(
+        s_verdict(s_label_key_length, POLICY_NAME_MAX, buf, sizeof(buf)), "");
+    assert_non_null(strstr(
+        s_verdict(s_label_key_length, POLICY_NAME_MAX + 1, buf, sizeof(buf)),
+        "at most 63 characters)"));
+    assert_int_equal(strncmp(buf, "4:14: labels: 'kkk", 18), 0);
+    assert_string_equal(
+        s_verdict(s_label_value_length, POLICY_NAME_MAX, buf, sizeof(buf)), "");
+    assert_non_null(strstr(
+        s_verdict(s_label_value_length, POLICY_NAME_MAX + 1, buf, sizeof(buf)),
+        "at most 63 characters)"));
+    assert_int_equal(strncmp(buf, "4:17: labels: 'vvv", 18), 0);
+    /* 12 digits are read as an integer (and are out of range here); 13
+     * are not an integer at all. */
+    assert_string_equal(s_verdict(s_integer_digits, 12, buf, sizeof(buf)),
+                        "4:10: mtu: 100000000000 is out of range 68..9216");
+    assert_string_equal(s_verdict(s_integer_digits, 13, buf, sizeof(buf)),
+                        "4:10: mtu: expected an integer, got "
+                        "'1000000000000'");
+    /* 9 digits before the unit are a size; 10 are not. */
+    assert_string_equal(s_verdict(s_size_digits, 9, buf, sizeof(buf)), "");
+    assert_string_equal(s_verdict(s_size_digits, 10, buf, sizeof(buf)),
+                        "3:23: hypervisor_reserve: expected a size like "
+                        "512M, 4G or 1T, got '0000000001G'");
+}
+
 /* ---- the normal form fits the limits the input met -------------------- */
 
 /* Every key of a network, none at its default. */
@@ -134,7 +332,8 @@ static char *s_largest(size_t networks, size_t macs, size_t *len)
                 g, g, g, g, g, POLICY_VFS_MAX);
     fputs("memory: {full_reservation: true, hugepages: 1G, "
           "hypervisor_reserve: 16T}\nplacement: {strategy: pack, "
-          "anti_affinity_groups: [{name: db, vms: [\"db-*\", \"pg-?\"]}]}\n",
+          "anti_affinity_groups: [{name: db, vms: [\"db-*\", \"pg-?\"]}]}\n"
+          "drift: report\n",
           out);
     assert_int_equal(fclose(out), 0);
     return text;
@@ -227,7 +426,7 @@ static void test_network_per_vlan(void **state)
     assert_int_equal(s_round_trip(text, len, errs), 0);
     assert_int_equal(policy_errors_count(errs), 1);
     assert_string_equal(policy_errors_get(errs, 0)->message,
-                        "normalised policy would be 102375 YAML nodes, over "
+                        "normalised policy would be 102377 YAML nodes, over "
                         "the limit of 100000 nodes");
     free(text);
     policy_errors_destroy(&errs);
@@ -342,6 +541,8 @@ int main(void)
         cmocka_unit_test(test_link_states_match),
         cmocka_unit_test(test_mtu_fits_apply),
         cmocka_unit_test(test_parser_enforces_the_limits),
+        cmocka_unit_test(test_count_limits),
+        cmocka_unit_test(test_length_limits),
         cmocka_unit_test(test_largest_policy_round_trips),
         cmocka_unit_test(test_network_per_vlan),
         cmocka_unit_test(test_normal_form_byte_limit),
