@@ -4,7 +4,10 @@
 # right), then runs the programs there: vfleetctl --version, vfleet-agent
 # --discover on a recorded tree, man -w for every page; checks the vfleet
 # user, /var/lib/vfleet, the conffiles, and that purge removes the state.
-# Nothing is started.
+# Then, where systemd-nspawn can boot it, the root runs systemd with both
+# units enabled: the agent must reach the controller and vfleetctl list
+# its host, readiness and the watchdog must hold, and the journal must
+# carry the daemons' priorities.
 #
 # The root is a debootstrap --variant=minbase of bookworm with man-db,
 # cached as a tarball under $VFLEET_DEBIAN_CACHE (default
@@ -138,12 +141,35 @@ chmod +x "$root/tmp/inside.sh"
 
 echo "== install and run in a clean Debian 12 root"
 status=0
-unshare --mount sh -c '
-	set -e
-	mount -t proc proc "$1/proc"
-	mount --bind "$2" "$1/var/cache/apt/archives"
-	chroot "$1" /tmp/inside.sh
-' sh "$root" "$cache/archives" || status=$?
-echo "package test took $(($(date +%s) - started)) s"
+in_root() { # SCRIPT: runs SCRIPT in the root, with /proc and apt's cache
+	unshare --mount sh -c '
+		set -e
+		mount -t proc proc "$1/proc"
+		mount --bind "$2" "$1/var/cache/apt/archives"
+		chroot "$1" "$3"
+	' sh "$root" "$cache/archives" "$1"
+}
+in_root /tmp/inside.sh || status=$?
 [ "$status" -ne 77 ] || skip "apt could not fetch the dependencies from the archive"
+[ "$status" -eq 0 ] || exit "$status"
+
+echo "== boot the root with systemd: both units started, the host listed"
+if ! command -v systemd-nspawn >/dev/null; then
+	echo "skip boot: systemd-nspawn is not installed (package systemd-container)"
+else
+	sh "$src/tests/deploy/boot_setup.sh" "$root"
+	in_root /tmp/boot-install.sh
+	# No machined or host systemd here: nothing to register with, and the
+	# container stays in this process's cgroup.
+	timeout 180 systemd-nspawn -q -D "$root" --boot --register=no \
+	    --keep-unit >"$work/boot.log" 2>&1 || true
+	if [ ! -s "$root/root/boot.out" ]; then
+		tail -15 "$work/boot.log"
+		echo "skip boot: systemd-nspawn could not boot the root on this machine"
+	else
+		cat "$root/root/boot.out"
+		grep -q "^0 failed" "$root/root/boot.out" || status=1
+	fi
+fi
+echo "package test took $(($(date +%s) - started)) s"
 exit "$status"
