@@ -22,7 +22,8 @@ void vfp_log_init(const char *progname, vfp_log_level_t level, bool use_syslog);
 /* Parses "error", "warn", "info" or "debug". Returns 0 or -1. */
 int vfp_log_level_parse(const char *text, vfp_log_level_t *level);
 
-/* vfp_log_warn appends strerror(errno); vfp_log_warnx does not (OpenBGPD style). */
+/* vfp_log_warn appends strerror(errno); vfp_log_warnx does not (OpenBGPD
+ * style). */
 void vfp_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vfp_log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vfp_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
