@@ -1,6 +1,6 @@
 /* test_vfp_daemon.c - what the daemons share besides the codec:
- * configuration files (vfp_config), long durations and journal priority
- * prefixes in the log. */
+ * configuration files (vfp_config), long durations, journal priority
+ * prefixes in the log and systemd notifications (vfp_notify). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -16,6 +18,7 @@
 #include "vfp_config.h"
 #include "vfp_duration.h"
 #include "vfp_log.h"
+#include "vfp_notify.h"
 
 static const struct option s_options[] = {
     {"agents", required_argument, NULL, 1},
@@ -202,6 +205,54 @@ static void test_journal_priorities(void **state)
     free(text);
 }
 
+/* The next datagram on fd, or "" after 1 s. */
+static const char *s_datagram(int fd)
+{
+    static char text[256];
+    struct timeval tv = {.tv_sec = 1};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    ssize_t n = recv(fd, text, sizeof(text) - 1, 0);
+    text[n > 0 ? n : 0] = '\0';
+    return text;
+}
+
+/* What systemd would receive: a unix datagram socket in NOTIFY_SOCKET,
+ * the watchdog period in WATCHDOG_USEC for this pid. */
+static void test_notify_messages(void **state)
+{
+    char path[] = "/tmp/vfp-notify-XXXXXX";
+    assert_non_null(mkdtemp(path));
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    snprintf(addr.sun_path, sizeof(addr.sun_path), "%s/notify", path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+
+    assert_int_equal(vfp_notify_watchdog_interval_ms(), 0);
+    setenv("NOTIFY_SOCKET", addr.sun_path, 1);
+    vfp_notify_ready("serving");
+    assert_string_equal(s_datagram(fd), "READY=1\nSTATUS=serving");
+    vfp_notify_watchdog();
+    assert_string_equal(s_datagram(fd), "WATCHDOG=1");
+    vfp_notify_stopping();
+    assert_string_equal(s_datagram(fd), "STOPPING=1\nSTATUS=stopping");
+
+    char pid[32];
+    snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+    setenv("WATCHDOG_USEC", "30000000", 1);
+    setenv("WATCHDOG_PID", pid, 1);
+    assert_int_equal(vfp_notify_watchdog_interval_ms(), 15000);
+    /* Another process's watchdog is not ours. */
+    setenv("WATCHDOG_PID", "1", 1);
+    assert_int_equal(vfp_notify_watchdog_interval_ms(), 0);
+    unsetenv("WATCHDOG_USEC");
+    unsetenv("WATCHDOG_PID");
+    unsetenv("NOTIFY_SOCKET");
+    close(fd);
+    unlink(addr.sun_path);
+    rmdir(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +262,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_long_durations),
         cmocka_unit_test(test_journal_priorities),
+        cmocka_unit_test(test_notify_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
