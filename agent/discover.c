@@ -43,12 +43,7 @@ void discover_warn(discover_warnings_t *warnings, const char *fmt, ...)
 
 void discover_inventory_clear(vfp_inventory_t *inv)
 {
-    if (!inv)
-        return;
-    for (uint32_t i = 0; i < inv->pf_count; i++)
-        free(inv->pfs[i].vfs);
-    free(inv->pfs);
-    memset(inv, 0, sizeof(*inv));
+    vfp_inventory_clear(inv);
 }
 
 vfp_pf_t *discover_find_pf(const vfp_inventory_t *inv, const char *name)

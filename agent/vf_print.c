@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vf_writer.h"
+#include "vfp_drift.h"
 
 const char *vf_print_word(uint16_t bit)
 {
@@ -15,7 +15,7 @@ const char *vf_print_word(uint16_t bit)
      * underscore; every other word is the RESULT attribute name. */
     if (bit == VFP_SET_LINK_STATE)
         return "link-state";
-    const char *name = vf_writer_attr_name(bit);
+    const char *name = vfp_drift_attr_name(bit);
     return name ? name : "attribute";
 }
 

@@ -145,28 +145,6 @@ uint64_t vf_writer_kernel_writes(const vf_writer_t *self)
     return self->kernel_writes;
 }
 
-const char *vf_writer_attr_name(uint16_t bit)
-{
-    switch (bit) {
-    case VFP_SET_MAC:
-        return "mac";
-    case VFP_SET_VLAN:
-        return "vlan";
-    case VFP_SET_SPOOFCHK:
-        return "spoofchk";
-    case VFP_SET_TRUST:
-        return "trust";
-    case VFP_SET_LINK_STATE:
-        return "link_state";
-    case VFP_SET_RATE:
-        return "rate";
-    case VFP_SET_MTU:
-        return "mtu";
-    default:
-        return NULL;
-    }
-}
-
 void vf_writer_clean_default(uint16_t index, vfp_apply_vf_t *out)
 {
     memset(out, 0, sizeof(*out));
@@ -560,7 +538,7 @@ size_t vf_writer_fail_vf(const char *pf, const vfp_apply_vf_t *d, int err,
     for (int i = 0; i < VF_WRITER_ATTRS && n < max_results; i++)
         if (d->set & s_attr_order[i])
             vf_writer_result(&results[n++], VFP_ITEM_VF, pf, d->index,
-                             vf_writer_attr_name(s_attr_order[i]), err, "%s",
+                             vfp_drift_attr_name(s_attr_order[i]), err, "%s",
                              why);
     return n;
 }
@@ -576,7 +554,7 @@ static size_t s_refuse_invalid(const char *pf_ifname, const vfp_apply_vf_t *d,
         invalid = VFP_SET_ALL;
     for (int i = 0; i < VF_WRITER_ATTRS && n < max_results; i++) {
         uint16_t bit = s_attr_order[i];
-        const char *name = vf_writer_attr_name(bit);
+        const char *name = vfp_drift_attr_name(bit);
         if (!(d->set & bit))
             continue;
         if (invalid & bit)
@@ -659,7 +637,7 @@ static void s_report_attr(const s_outcome_t *o, int slot, vfp_result_t *r)
 {
     uint16_t bit = s_attr_order[slot];
     const vfp_apply_vf_t *d = o->desired;
-    const char *name = vf_writer_attr_name(bit);
+    const char *name = vfp_drift_attr_name(bit);
     char value[160], now[160];
     vf_print_desired(value, sizeof(value), d, bit);
     int err = o->answers->err[slot];
@@ -676,7 +654,7 @@ static void s_report_attr(const s_outcome_t *o, int slot, vfp_result_t *r)
                          "kernel accepted %s on VF %u but it cannot be read "
                          "back: %s",
                          value, d->index, o->read_why);
-    else if (vf_drift_differs(d, o->actual) & bit) {
+    else if (vfp_drift_differs(d, o->actual) & bit) {
         vf_print_text(now, sizeof(now), o->actual, bit);
         vf_writer_result(r, VFP_ITEM_VF, o->pf_ifname, d->index, name, EIO,
                          "kernel accepted %s on VF %u but reports %s", value,
@@ -746,7 +724,7 @@ int vf_writer_apply_vf(vf_writer_t *self, const char *pf_ifname,
     /* Unknown settings leave the kernel as the judge: every value is sent
      * and its answer reported. */
     s_outcome_t o = {.pf_ifname = pf_ifname, .desired = d};
-    o.differs = known ? vf_drift_differs(d, actual)
+    o.differs = known ? vfp_drift_differs(d, actual)
                       : (uint16_t)(d->set & VF_PRINT_SETTINGS);
     s_answers_t answers;
     o.answers = &answers;

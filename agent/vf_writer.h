@@ -40,11 +40,6 @@ void vf_writer_destroy(vf_writer_t **self_p);
  * finds the kernel already as desired adds nothing to it. */
 uint64_t vf_writer_netlink_writes(const vf_writer_t *self);
 
-/* Name of one VFP_SET_* bit as a RESULT's attribute (PROTOCOL.md 4.7):
- * "mac", "vlan", "spoofchk", "trust", "link_state", "rate", "mtu"; NULL
- * for anything else. */
-const char *vf_writer_attr_name(uint16_t bit);
-
 /* Changes asked of the kernel, live or simulated, since the writer was
  * made: VF attributes, MTUs, sriov_numvfs and nr_hugepages writes, refused
  * or not. An apply that finds everything as desired adds nothing. */

@@ -16,6 +16,7 @@ void cli_init(cli_t *cli)
         cli->controller = CLI_DEFAULT_CONTROLLER;
     cli->output = CLI_OUTPUT_TABLE;
     cli->timeout_ms = CLI_TIMEOUT_DEFAULT_MS;
+    cli->timeout_set = false;
 }
 
 int cli_global_option(cli_t *cli, int opt, const char *arg)
@@ -41,6 +42,7 @@ int cli_global_option(cli_t *cli, int opt, const char *arg)
                       arg);
             return -1;
         }
+        cli->timeout_set = true;
         return 1;
     default:
         return 0;

@@ -15,12 +15,18 @@
 #define CLI_EXIT_OK 0
 #define CLI_EXIT_ERROR 1
 #define CLI_EXIT_USAGE 2
-#define CLI_EXIT_CHANGES 3 /* policy diff: the policies differ */
+#define CLI_EXIT_CHANGES 3 /* policy diff, --dry-run: something changes */
+/* policy apply / rollback: a host failed, was refused or did not confirm
+ * in time. */
+#define CLI_EXIT_INCOMPLETE 4
 
 /* Where the controller's admin API listens unless told otherwise. */
 #define CLI_DEFAULT_CONTROLLER VFP_DEFAULT_ADMIN_ENDPOINT
 /* How long a verb waits for each answer unless --timeout says otherwise. */
 #define CLI_TIMEOUT_DEFAULT_MS 5000
+/* How long policy apply and rollback wait for the hosts unless --timeout
+ * says otherwise: the whole wait, not each answer. */
+#define CLI_ROLLOUT_TIMEOUT_DEFAULT_MS 60000
 
 typedef enum {
     CLI_OUTPUT_TABLE,
@@ -32,6 +38,7 @@ typedef struct {
     const char *controller;
     cli_output_t output;
     uint32_t timeout_ms;
+    bool timeout_set; /* --timeout was given */
 } cli_t;
 
 /* Option codes. Global options keep their short letters; verb options are
@@ -95,5 +102,6 @@ cli_verb_fn cli_host;
 cli_verb_fn cli_pfs;
 cli_verb_fn cli_vfs;
 cli_verb_fn cli_events;
+cli_verb_fn cli_drift;
 
 #endif

@@ -1,5 +1,5 @@
 /* cli_admin.c - vfleetctl's verbs over the admin API (summary, hosts,
- * host, pfs, vfs, events): options into a REQUEST, every page of the
+ * host, pfs, vfs, events, drift): options into a REQUEST, every page of the
  * answer, printed as a table or as JSON. */
 #include <assert.h>
 #include <errno.h>
@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "cli.h"
+#include "cli_admin.h"
 #include "cli_client.h"
 #include "cli_page.h"
 #include "cli_print.h"
@@ -21,18 +22,19 @@ static const char s_usage[] =
     "       vfleetctl [GLOBAL-OPTIONS] vfs [--host H] [--pf PCI]"
     " [--free | --state S] [PAGING]\n"
     "       vfleetctl [GLOBAL-OPTIONS] events [--since T] [PAGING]\n"
+    "       vfleetctl [GLOBAL-OPTIONS] drift [--host H] [PAGING]\n"
     "\n"
     "global options, before or after the verb:\n"
     "  -c, --controller ENDPOINT  -o, --output table|json\n"
     "  --timeout DURATION         wait this long for each answer (default\n"
     "                             5s; 500ms, 1.5s, a bare number is seconds)\n"
-    "paging, PAGING above (hosts, pfs, vfs, events):\n"
+    "paging, PAGING above (hosts, pfs, vfs, events, drift):\n"
     "  --all            fetch every page (the default)\n"
     "  --limit N        fetch one page of at most N rows and say on stderr\n"
     "                   how to get the next; with --all, N rows per page\n"
     "  --after CURSOR   start after the cursor such a hint printed\n"
     "filters:\n"
-    "  --host H         only this host's PFs or VFs\n"
+    "  --host H         only this host's PFs, VFs or drift\n"
     "  --pf PCI         only the VFs of the PF at this PCI address\n"
     "  --free           only free VFs, the same as --state free\n"
     "  --state S        only VFs in state free, reserved, assigned, broken\n"
@@ -41,51 +43,27 @@ static const char s_usage[] =
     "                   2026-11-25T08:00:00Z, or an age such as 30s, 10m,\n"
     "                   2h, 1d\n";
 
-enum {
-    S_OPT_HOST = CLI_OPT_VERB,
-    S_OPT_PF,
-    S_OPT_FREE,
-    S_OPT_STATE,
-    S_OPT_SINCE,
-    S_OPT_LIMIT,
-    S_OPT_AFTER,
-    S_OPT_ALL,
-};
-
-#define S_PAGING_OPTIONS                                                       \
-    {"limit", required_argument, NULL, S_OPT_LIMIT},                           \
-        {"after", required_argument, NULL, S_OPT_AFTER},                       \
-    {                                                                          \
-        "all", no_argument, NULL, S_OPT_ALL                                    \
-    }
-#define S_HOST_OPTION                                                          \
-    {                                                                          \
-        "host", required_argument, NULL, S_OPT_HOST                            \
-    }
-#define S_END_OPTIONS                                                          \
-    {                                                                          \
-        NULL, 0, NULL, 0                                                       \
-    }
-
 static const struct option s_plain_options[] = {CLI_GLOBAL_OPTIONS,
-                                                S_END_OPTIONS};
+                                                CLI_END_OPTIONS};
 static const struct option s_hosts_options[] = {
-    CLI_GLOBAL_OPTIONS, S_PAGING_OPTIONS, S_END_OPTIONS};
+    CLI_GLOBAL_OPTIONS, CLI_PAGING_OPTIONS, CLI_END_OPTIONS};
 static const struct option s_pfs_options[] = {
-    CLI_GLOBAL_OPTIONS, S_PAGING_OPTIONS, S_HOST_OPTION, S_END_OPTIONS};
+    CLI_GLOBAL_OPTIONS, CLI_PAGING_OPTIONS, CLI_HOST_OPTION, CLI_END_OPTIONS};
 static const struct option s_vfs_options[] = {
     CLI_GLOBAL_OPTIONS,
-    S_PAGING_OPTIONS,
-    S_HOST_OPTION,
-    {"pf", required_argument, NULL, S_OPT_PF},
-    {"free", no_argument, NULL, S_OPT_FREE},
-    {"state", required_argument, NULL, S_OPT_STATE},
-    S_END_OPTIONS};
+    CLI_PAGING_OPTIONS,
+    CLI_HOST_OPTION,
+    {"pf", required_argument, NULL, CLI_LIST_OPT_PF},
+    {"free", no_argument, NULL, CLI_LIST_OPT_FREE},
+    {"state", required_argument, NULL, CLI_LIST_OPT_STATE},
+    CLI_END_OPTIONS};
+static const struct option s_drift_options[] = {
+    CLI_GLOBAL_OPTIONS, CLI_PAGING_OPTIONS, CLI_HOST_OPTION, CLI_END_OPTIONS};
 static const struct option s_events_options[] = {
     CLI_GLOBAL_OPTIONS,
-    S_PAGING_OPTIONS,
-    {"since", required_argument, NULL, S_OPT_SINCE},
-    S_END_OPTIONS};
+    CLI_PAGING_OPTIONS,
+    {"since", required_argument, NULL, CLI_LIST_OPT_SINCE},
+    CLI_END_OPTIONS};
 
 /* ---- what each verb prints -------------------------------------------- */
 
@@ -186,31 +164,39 @@ static const cli_column_t s_summary_fields[] = {
     {"vms", "vms", CLI_CELL_TEXT, NULL},
 };
 
-/* A listing verb: its options, the array its replies carry, its table. */
-typedef struct {
-    const struct option *options;
-    const char *key;
-    const cli_column_t *cols;
-    size_t ncols;
-    /* Where paging through every page starts: events from the oldest
-     * ("0"), since without a cursor they answer the newest page only
-     * (ADMIN.md); the others at their first row, without a cursor. */
-    const char *first_after;
-} s_listing_t;
+static const cli_column_t s_drift_cols[] = {
+    {"HOST", "host", CLI_CELL_TEXT, NULL},
+    {"PF", "pf", CLI_CELL_DASH, NULL},
+    {"VF", "vf", CLI_CELL_TEXT, NULL},
+    {"ATTRIBUTE", "attribute", CLI_CELL_TEXT, NULL},
+    {"WANTED", "wanted", CLI_CELL_TEXT, NULL},
+    {"HAS", "has", CLI_CELL_TEXT, NULL},
+    {"SEEN", "seen_at", CLI_CELL_TIME, NULL},
+};
 
-static const s_listing_t s_hosts = {s_hosts_options, "hosts", s_host_cols,
-                                    CLI_NCOLS(s_host_cols), NULL};
-static const s_listing_t s_pfs = {s_pfs_options, "pfs", s_pf_cols,
-                                  CLI_NCOLS(s_pf_cols), NULL};
-static const s_listing_t s_vfs = {s_vfs_options, "vfs", s_vf_cols,
-                                  CLI_NCOLS(s_vf_cols), NULL};
-static const s_listing_t s_events = {s_events_options, "events", s_event_cols,
-                                     CLI_NCOLS(s_event_cols), "0"};
+static const cli_listing_t s_hosts = {
+    "hosts",     s_hosts_options,        s_usage, "hosts",
+    s_host_cols, CLI_NCOLS(s_host_cols), NULL,    NULL};
+static const cli_listing_t s_pfs = {"pfs", s_pfs_options, s_usage,
+                                    "pfs", s_pf_cols,     CLI_NCOLS(s_pf_cols),
+                                    NULL,  NULL};
+static const cli_listing_t s_vfs = {"vfs", s_vfs_options, s_usage,
+                                    "vfs", s_vf_cols,     CLI_NCOLS(s_vf_cols),
+                                    NULL,  NULL};
+/* Every page of events starts from the oldest ("0"), since without a
+ * cursor they answer the newest page only (ADMIN.md). */
+static const cli_listing_t s_events = {
+    "events",     s_events_options,        s_usage, "events",
+    s_event_cols, CLI_NCOLS(s_event_cols), "0",     NULL};
+static const cli_listing_t s_drift = {
+    "drift",      s_drift_options,         s_usage, "drift",
+    s_drift_cols, CLI_NCOLS(s_drift_cols), NULL,    NULL};
 
 /* ---- options ---------------------------------------------------------- */
 
 typedef struct {
     cli_request_t req;
+    const char *usage;
     cli_page_t page;
     bool free_only;
     const char *state;
@@ -248,7 +234,7 @@ static int s_since_option(s_args_t *args, const char *text)
 {
     long long since;
     if (s_parse_since(text, &since) != 0)
-        return cli_usage_error(s_usage, "%s: cannot read --since '%s'",
+        return cli_usage_error(args->usage, "%s: cannot read --since '%s'",
                                args->req.verb, text);
     char value[32];
     snprintf(value, sizeof(value), "%lld", since < 0 ? 0 : since);
@@ -260,7 +246,7 @@ static int s_limit_option(s_args_t *args, const char *text)
 {
     if (!text[0] || strspn(text, "0123456789") != strlen(text) ||
         strspn(text, "0") == strlen(text) || strlen(text) > 9)
-        return cli_usage_error(s_usage,
+        return cli_usage_error(args->usage,
                                "%s: --limit '%s' is not a number of rows",
                                args->req.verb, text);
     args->page.limit = text;
@@ -271,24 +257,24 @@ static int s_limit_option(s_args_t *args, const char *text)
 static int s_option(s_args_t *args, int opt, const char *arg)
 {
     switch (opt) {
-    case S_OPT_HOST:
+    case CLI_LIST_OPT_HOST:
         return cli_request_set(&args->req, "host", arg) ? CLI_EXIT_ERROR : 0;
-    case S_OPT_PF:
+    case CLI_LIST_OPT_PF:
         return cli_request_set(&args->req, "pf", arg) ? CLI_EXIT_ERROR : 0;
-    case S_OPT_FREE:
+    case CLI_LIST_OPT_FREE:
         args->free_only = true;
         return 0;
-    case S_OPT_STATE:
+    case CLI_LIST_OPT_STATE:
         args->state = arg;
         return 0;
-    case S_OPT_SINCE:
+    case CLI_LIST_OPT_SINCE:
         return s_since_option(args, arg);
-    case S_OPT_LIMIT:
+    case CLI_LIST_OPT_LIMIT:
         return s_limit_option(args, arg);
-    case S_OPT_AFTER:
+    case CLI_LIST_OPT_AFTER:
         args->page.after = arg;
         return 0;
-    case S_OPT_ALL:
+    case CLI_LIST_OPT_ALL:
         args->page.all = true;
         return 0;
     default:
@@ -304,17 +290,18 @@ static int s_finish_args(s_args_t *args, int argc, char **argv,
     const char *verb = args->req.verb;
     if (args->free_only && args->state)
         return cli_usage_error(
-            s_usage, "%s: --free and --state exclude each other", verb);
+            args->usage, "%s: --free and --state exclude each other", verb);
     if ((args->free_only || args->state) &&
         cli_request_set(&args->req, "state",
                         args->free_only ? "free" : args->state) != 0)
         return CLI_EXIT_ERROR;
     int operands = argc - optind;
     if (want_operand && operands != 1)
-        return cli_usage_error(s_usage, "%s: expected exactly one NAME", verb);
+        return cli_usage_error(args->usage, "%s: expected exactly one NAME",
+                               verb);
     if (!want_operand && operands != 0)
-        return cli_usage_error(s_usage, "%s: unexpected argument '%s'", verb,
-                               argv[optind]);
+        return cli_usage_error(args->usage, "%s: unexpected argument '%s'",
+                               verb, argv[optind]);
     args->operand = want_operand ? argv[optind] : NULL;
     return 0;
 }
@@ -324,19 +311,20 @@ static int s_finish_args(s_args_t *args, int argc, char **argv,
 
 /* Parses a verb's command line into args. Returns S_PROCEED, or an exit
  * status after printing the help or reporting a usage error. */
-static int s_parse(cli_t *cli, int argc, char **argv,
-                   const struct option *options, bool want_operand,
-                   s_args_t *args)
+static int s_parse(cli_t *cli, int argc, char **argv, const char *verb,
+                   const struct option *options, const char *usage,
+                   bool want_operand, s_args_t *args)
 {
     memset(args, 0, sizeof(*args));
-    cli_request_init(&args->req, argv[0]);
+    cli_request_init(&args->req, verb);
+    args->usage = usage;
     optind = 0;
     for (;;) {
-        int opt = cli_next_option(cli, argc, argv, options, s_usage);
+        int opt = cli_next_option(cli, argc, argv, options, usage);
         if (opt == CLI_NEXT_END)
             break;
         if (opt == CLI_NEXT_HELP) {
-            fputs(s_usage, stdout);
+            fputs(usage, stdout);
             return CLI_EXIT_OK;
         }
         if (opt == CLI_NEXT_USAGE)
@@ -351,10 +339,12 @@ static int s_parse(cli_t *cli, int argc, char **argv,
 
 /* ---- verbs ------------------------------------------------------------ */
 
-static int s_list(cli_t *cli, int argc, char **argv, const s_listing_t *listing)
+int cli_listing_run(cli_t *cli, int argc, char **argv,
+                    const cli_listing_t *listing)
 {
     s_args_t args;
-    int status = s_parse(cli, argc, argv, listing->options, false, &args);
+    int status = s_parse(cli, argc, argv, listing->verb, listing->options,
+                         listing->usage, false, &args);
     if (status != S_PROCEED)
         return status;
     if (!args.page.after && (args.page.all || !args.page.limit))
@@ -362,15 +352,18 @@ static int s_list(cli_t *cli, int argc, char **argv, const s_listing_t *listing)
     cli_client_t *client = cli_client_new(cli);
     if (!client)
         return CLI_EXIT_ERROR;
+    cli_request_t filters = args.req;
     json_t *rows = NULL, *next = NULL;
     status = cli_page_fetch(client, &args.req, listing->key, &args.page, &rows,
                             &next);
-    cli_client_destroy(&client);
-    if (status == CLI_EXIT_OK) {
+    if (status == CLI_EXIT_OK && listing->print)
+        status = listing->print(cli, client, &filters, rows, next);
+    else if (status == CLI_EXIT_OK)
         status = cli_print_listing(cli, listing->key, rows, next, listing->cols,
                                    listing->ncols);
+    cli_client_destroy(&client);
+    if (status == CLI_EXIT_OK)
         cli_page_hint(listing->key, next);
-    }
     json_decref(rows);
     json_decref(next);
     return status;
@@ -378,22 +371,27 @@ static int s_list(cli_t *cli, int argc, char **argv, const s_listing_t *listing)
 
 int cli_hosts(cli_t *cli, int argc, char **argv)
 {
-    return s_list(cli, argc, argv, &s_hosts);
+    return cli_listing_run(cli, argc, argv, &s_hosts);
 }
 
 int cli_pfs(cli_t *cli, int argc, char **argv)
 {
-    return s_list(cli, argc, argv, &s_pfs);
+    return cli_listing_run(cli, argc, argv, &s_pfs);
 }
 
 int cli_vfs(cli_t *cli, int argc, char **argv)
 {
-    return s_list(cli, argc, argv, &s_vfs);
+    return cli_listing_run(cli, argc, argv, &s_vfs);
 }
 
 int cli_events(cli_t *cli, int argc, char **argv)
 {
-    return s_list(cli, argc, argv, &s_events);
+    return cli_listing_run(cli, argc, argv, &s_events);
+}
+
+int cli_drift(cli_t *cli, int argc, char **argv)
+{
+    return cli_listing_run(cli, argc, argv, &s_drift);
 }
 
 /* One request, one reply (summary, host): the body, which must hold the
@@ -420,7 +418,8 @@ static int s_detail(cli_t *cli, s_args_t *args, const char *key,
 int cli_summary(cli_t *cli, int argc, char **argv)
 {
     s_args_t args;
-    int status = s_parse(cli, argc, argv, s_plain_options, false, &args);
+    int status = s_parse(cli, argc, argv, argv[0], s_plain_options, s_usage,
+                         false, &args);
     if (status != S_PROCEED)
         return status;
     json_t *body = NULL;
@@ -459,7 +458,8 @@ static void s_print_host(json_t *host)
 int cli_host(cli_t *cli, int argc, char **argv)
 {
     s_args_t args;
-    int status = s_parse(cli, argc, argv, s_plain_options, true, &args);
+    int status = s_parse(cli, argc, argv, argv[0], s_plain_options, s_usage,
+                         true, &args);
     if (status != S_PROCEED)
         return status;
     if (cli_request_set(&args.req, "name", args.operand) != 0)

@@ -14,6 +14,7 @@
 struct cli_client_t {
     zsock_t *sock;
     const cli_t *cli;
+    uint32_t timeout_ms;
     uint32_t next_request_id;
 };
 
@@ -55,6 +56,7 @@ cli_client_t *cli_client_new(const cli_t *cli)
     cli_client_t *self = calloc(1, sizeof(*self));
     assert(self);
     self->cli = cli;
+    self->timeout_ms = cli->timeout_ms;
     /* Request ids only need to differ between the calls of one socket. */
     self->next_request_id = (uint32_t)getpid() << 8;
     self->sock = zsock_new(ZMQ_DEALER);
@@ -82,26 +84,44 @@ void cli_client_destroy(cli_client_t **self_p)
  * already spent: a peer that answers SYNs does so well within this. */
 #define S_PROBE_MAX_MS 1000
 
-/* Nothing arrived in time: say whether anything listens at all. */
-static void s_report_silence(const cli_t *cli)
+void cli_client_set_timeout(cli_client_t *self, uint32_t timeout_ms)
+{
+    self->timeout_ms = timeout_ms;
+    zsock_set_rcvtimeo(self->sock, (int)timeout_ms);
+}
+
+/* Says why nothing listens at the endpoint and returns -1, or returns 0
+ * when something does (or the probe cannot tell). */
+static int s_report_unreachable(const cli_t *cli, int probe_ms)
 {
     char why[128];
-    int probe_ms = cli->timeout_ms < S_PROBE_MAX_MS ? (int)cli->timeout_ms
-                                                    : S_PROBE_MAX_MS;
     switch (cli_probe(cli->controller, probe_ms, why, sizeof(why))) {
     case CLI_PROBE_REFUSED:
         cli_error("cannot reach controller at %s: is vfleet-controller "
                   "running? (%s)",
                   cli->controller, why);
-        break;
+        return -1;
     case CLI_PROBE_FAILED:
         cli_error("cannot reach controller at %s: %s", cli->controller, why);
-        break;
+        return -1;
     default:
-        cli_error("vfleet-controller at %s did not answer within %g s",
-                  cli->controller, cli->timeout_ms / 1000.0);
-        break;
+        return 0;
     }
+}
+
+int cli_client_check_reachable(cli_client_t *self)
+{
+    return s_report_unreachable(self->cli, S_PROBE_MAX_MS);
+}
+
+/* Nothing arrived in time: say whether anything listens at all. */
+static void s_report_silence(const cli_client_t *self)
+{
+    int probe_ms = self->timeout_ms < S_PROBE_MAX_MS ? (int)self->timeout_ms
+                                                     : S_PROBE_MAX_MS;
+    if (s_report_unreachable(self->cli, probe_ms) == 0)
+        cli_error("vfleet-controller at %s did not answer within %g s",
+                  self->cli->controller, self->timeout_ms / 1000.0);
 }
 
 static void s_report_error(const cli_t *cli, const vfp_msg_t *error)
@@ -112,6 +132,29 @@ static void s_report_error(const cli_t *cli, const vfp_msg_t *error)
     free(text);
 }
 
+/* The "errors" or "conflicts" lines an error REPLY's body may carry
+ * (ADMIN.md), one per line on stderr, as policy validate prints errors. */
+static void s_print_error_lines(const vfp_reply_t *reply)
+{
+    if (!reply->body_len)
+        return;
+    json_t *body = json_loadb(reply->body, reply->body_len, 0, NULL);
+    const char *keys[] = {"errors", "conflicts"};
+    for (size_t k = 0; k < sizeof(keys) / sizeof(keys[0]); k++) {
+        size_t i;
+        json_t *line;
+        json_array_foreach(json_object_get(body, keys[k]), i, line)
+        {
+            if (!json_is_string(line))
+                continue;
+            char *text = cli_print_escape(json_string_value(line));
+            fprintf(stderr, "%s\n", text);
+            free(text);
+        }
+    }
+    json_decref(body);
+}
+
 static int s_reply_body(const cli_request_t *req, const vfp_msg_t *reply,
                         json_t **body_p)
 {
@@ -119,6 +162,7 @@ static int s_reply_body(const cli_request_t *req, const vfp_msg_t *reply,
         char *error = cli_print_escape(reply->u.reply.error);
         cli_error("%s: %s", req->verb, error);
         free(error);
+        s_print_error_lines(&reply->u.reply);
         return CLI_EXIT_ERROR;
     }
     json_error_t jerr;
@@ -147,6 +191,13 @@ int cli_client_call(cli_client_t *self, const cli_request_t *req,
     msg->u.request.param_count = req->param_count;
     memcpy(msg->u.request.params, req->params,
            req->param_count * sizeof(req->params[0]));
+    if (req->body) {
+        msg->u.request.body = malloc(req->body_len + 1);
+        assert(msg->u.request.body);
+        memcpy(msg->u.request.body, req->body, req->body_len);
+        msg->u.request.body[req->body_len] = '\0';
+        msg->u.request.body_len = (uint32_t)req->body_len;
+    }
     int status = CLI_EXIT_ERROR;
     vfp_msg_t *reply = NULL;
     vfp_decode_error_t err;
@@ -159,7 +210,7 @@ int cli_client_call(cli_client_t *self, const cli_request_t *req,
     }
     reply = vfp_recv(self->sock, NULL, &err);
     if (!reply && err.code == VFP_OK)
-        s_report_silence(self->cli);
+        s_report_silence(self);
     else if (!reply)
         cli_error("controller at %s sent a malformed reply: %s: %s",
                   self->cli->controller, err.field, err.text);

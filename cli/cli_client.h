@@ -11,6 +11,8 @@ typedef struct {
     const char *verb;
     uint32_t param_count;
     vfp_param_t params[VFP_PARAMS_MAX];
+    const char *body; /* sent as the REQUEST body; NULL: none */
+    size_t body_len;
 } cli_request_t;
 
 void cli_request_init(cli_request_t *req, const char *verb);
@@ -28,10 +30,20 @@ typedef struct cli_client_t cli_client_t;
 cli_client_t *cli_client_new(const cli_t *cli);
 void cli_client_destroy(cli_client_t **self_p);
 
-/* Sends req and waits up to cli->timeout_ms for its REPLY. Returns
+/* How long each call waits for its answer from now on (cli->timeout_ms
+ * until set). */
+void cli_client_set_timeout(cli_client_t *self, uint32_t timeout_ms);
+
+/* Returns 0 when something listens at the endpoint (or the check cannot
+ * tell), else -1 after saying so as a timed-out call would: for a verb
+ * that would otherwise wait a long time to learn that nobody listens. */
+int cli_client_check_reachable(cli_client_t *self);
+
+/* Sends req and waits up to the timeout for its REPLY. Returns
  * CLI_EXIT_OK with the parsed body object in *body_p (caller decrefs), or
  * CLI_EXIT_ERROR after saying why on stderr: the controller did not answer
- * in time, nothing listens at the endpoint, or the reply is an error. */
+ * in time, nothing listens at the endpoint, or the reply is an error (with
+ * each line of the "errors" or "conflicts" list of its body, if any). */
 int cli_client_call(cli_client_t *self, const cli_request_t *req,
                     json_t **body_p);
 

@@ -92,6 +92,13 @@ static char *s_cell_raw(json_t *row, const cli_column_t *col)
         free(b);
         return text;
     }
+    case CLI_CELL_COUNT: {
+        char buf[32];
+        snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT,
+                 (json_int_t)json_array_size(value) +
+                     json_integer_value(s_path(row, col->key2)));
+        return strdup(buf);
+    }
     case CLI_CELL_DASH:
         text = s_scalar(value);
         if (!text[0]) {
@@ -217,4 +224,46 @@ int cli_print_listing(const cli_t *cli, const char *key, json_t *rows,
     int status = cli_print_json(doc);
     json_decref(doc);
     return status;
+}
+
+/* "pf 0000:3b:00.0 vf 3 vlan", "pf 0000:3b:00.0 num_vfs", "hugepages
+ * 2048kB": where an apply or drift item is, in the agent's words. */
+static void s_item_place(json_t *item, char *buf, size_t size)
+{
+    const char *kind = json_string_value(json_object_get(item, "kind"));
+    const char *pf = json_string_value(json_object_get(item, "pf"));
+    const char *attr = json_string_value(json_object_get(item, "attribute"));
+    if (!attr)
+        attr = "";
+    /* Drift items have no kind: a PF's own attribute is its VF count. */
+    bool vf = kind ? strcmp(kind, "vf") == 0
+                   : pf && pf[0] && strcmp(attr, "num_vfs") != 0;
+    if (vf)
+        snprintf(buf, size, "pf %s vf %" JSON_INTEGER_FORMAT " %s",
+                 pf ? pf : "", json_integer_value(json_object_get(item, "vf")),
+                 attr);
+    else if (pf && pf[0])
+        snprintf(buf, size, "pf %s %s", pf, attr);
+    else
+        snprintf(buf, size, "hugepages %s", attr);
+}
+
+void cli_print_failure(json_t *item, char *buf, size_t size)
+{
+    char place[512];
+    s_item_place(item, place, sizeof(place));
+    const char *name = json_string_value(json_object_get(item, "errno"));
+    const char *msg = json_string_value(json_object_get(item, "message"));
+    snprintf(buf, size, "%s: %s%s%s", place, name && name[0] ? name : "error",
+             msg && msg[0] ? ": " : "", msg ? msg : "");
+}
+
+void cli_print_drift(json_t *item, char *buf, size_t size)
+{
+    char place[512];
+    s_item_place(item, place, sizeof(place));
+    const char *wanted = json_string_value(json_object_get(item, "wanted"));
+    const char *has = json_string_value(json_object_get(item, "has"));
+    snprintf(buf, size, "%s: wanted %s, has %s", place, wanted ? wanted : "",
+             has ? has : "");
 }

@@ -16,6 +16,7 @@ typedef enum {
     CLI_CELL_RATIO, /* key/key2 */
     CLI_CELL_DASH,  /* "-" for null or "" */
     CLI_CELL_LIST,  /* an array of strings: one line per element */
+    CLI_CELL_COUNT, /* an array's length, plus the integer key2 if any */
 } cli_cell_kind_t;
 
 /* A table column, or a line of a detail view (header is then the label). */
@@ -23,7 +24,7 @@ typedef struct {
     const char *header;
     const char *key; /* dotted path into the row object */
     cli_cell_kind_t kind;
-    const char *key2; /* CLI_CELL_RATIO's denominator */
+    const char *key2; /* CLI_CELL_RATIO's denominator, CLI_CELL_COUNT's rest */
 } cli_column_t;
 
 #define CLI_NCOLS(cols) (sizeof(cols) / sizeof((cols)[0]))
@@ -50,5 +51,12 @@ int cli_print_json(json_t *doc);
  * is not NULL: a single page), else the table. Returns an exit status. */
 int cli_print_listing(const cli_t *cli, const char *key, json_t *rows,
                       json_t *next, const cli_column_t *cols, size_t ncols);
+
+/* One failed apply item of policy.status ("pf 0000:3b:00.0 vf 1 vlan:
+ * EINVAL: message") and one drift item ("pf 0000:3b:00.0 vf 0 vlan:
+ * wanted 10, has 77"), unescaped, into buf. Drift items carry no kind:
+ * a pf means a VF's attribute. */
+void cli_print_failure(json_t *item, char *buf, size_t size);
+void cli_print_drift(json_t *item, char *buf, size_t size);
 
 #endif

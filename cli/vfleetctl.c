@@ -13,13 +13,15 @@ typedef struct {
 
 static const s_verb_t s_verbs[] = {
     {"policy", cli_policy,
-     "validate, show or diff policy files (offline, no controller)"},
+     "validate, show, diff, apply or roll back policy; its status, history"},
     {"summary", cli_summary, "the controller's counts of hosts, PFs and VFs"},
     {"hosts", cli_hosts, "list hosts, their state and free VFs"},
     {"host", cli_host, "show one host: facts, hugepages and PFs"},
     {"pfs", cli_pfs, "list physical functions [--host H]"},
     {"vfs", cli_vfs, "list VFs [--host H] [--pf PCI] [--free | --state S]"},
     {"events", cli_events, "show the controller's event log [--since T]"},
+    {"drift", cli_drift,
+     "list VF settings that differ from the policy [--host H]"},
 };
 
 static void s_usage(FILE *out)
@@ -38,7 +40,10 @@ static void s_usage(FILE *out)
             "  --timeout DURATION         how long to wait for each answer of "
             "the\n"
             "                             controller (default 5s; 500ms, "
-            "1.5s, 2)\n"
+            "1.5s, 2);\n"
+            "                             policy apply and rollback: for the "
+            "whole\n"
+            "                             rollout (default 60s)\n"
             "  -h, --help                 show this help\n"
             "  -V, --version              show the version\n"
             "\n"
@@ -48,8 +53,10 @@ static void s_usage(FILE *out)
         fprintf(out, "  %-10s %s\n", s_verbs[i].name, s_verbs[i].help);
     fputs("\nlisting verbs take --all, --limit N and --after CURSOR "
           "(vfleetctl hosts --help)\n"
-          "\nexit status: 0 ok, 1 error, 2 usage error, 3 policy diff found "
-          "changes\n",
+          "\nexit status: 0 ok, 1 error, 2 usage error, 3 policy diff (or a "
+          "dry run)\n"
+          "found changes, 4 policy apply or rollback did not complete on "
+          "every host\n",
           out);
 }
 

@@ -10,12 +10,11 @@
 #include <string.h>
 
 #include "admin_json.h"
+#include "admin_policy.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
 #include "wire.h"
 
-#define S_LIMIT_DEFAULT 1000
-#define S_LIMIT_MAX 10000
 /* Room kept in a reply body for what surrounds the rows: the object, its
  * key and the "next" cursor (at most a parameter value long). */
 #define S_ENVELOPE (VFP_TEXT_MAX + 256)
@@ -137,11 +136,12 @@ static int s_page_start(s_page_t *page, admin_t *self, const vfp_request_t *req,
 {
     memset(page, 0, sizeof(*page));
     page->self = self;
-    page->limit = S_LIMIT_DEFAULT;
+    page->limit = ADMIN_LIMIT_DEFAULT;
     const char *text = s_param(req, "limit");
-    if (text && s_parse_int(text, 1, S_LIMIT_MAX, &page->limit) != 0) {
+    if (text && s_parse_int(text, 1, ADMIN_LIMIT_MAX, &page->limit) != 0) {
         s_fail(answer, VFP_ERR_INVALID,
-               "limit \"%s\" is not a number from 1 to %d", text, S_LIMIT_MAX);
+               "limit \"%s\" is not a number from 1 to %d", text,
+               ADMIN_LIMIT_MAX);
         return -1;
     }
     return 0;
@@ -515,18 +515,79 @@ static void s_verb_events(admin_t *self, const vfp_request_t *req,
     s_page_finish(&page, "events", rc, &err, answer);
 }
 
+/* Runs a verb of admin_policy.c. */
+static void s_verb_policy(admin_t *self, const vfp_request_t *req,
+                          s_answer_t *answer, admin_policy_verb_fn *fn)
+{
+    admin_policy_answer_t out = {.status = VFP_OK};
+    fn(self->db, self->sessions, req, zclock_time(), &out);
+    answer->status = out.status;
+    snprintf(answer->error, sizeof(answer->error), "%s", out.error);
+    answer->body = out.body;
+}
+
+static void s_verb_policy_status(admin_t *self, const vfp_request_t *req,
+                                 s_answer_t *answer)
+{
+    s_verb_policy(self, req, answer, admin_policy_status);
+}
+
+static void s_verb_policy_history(admin_t *self, const vfp_request_t *req,
+                                  s_answer_t *answer)
+{
+    s_verb_policy(self, req, answer, admin_policy_history);
+}
+
+static void s_verb_policy_get(admin_t *self, const vfp_request_t *req,
+                              s_answer_t *answer)
+{
+    s_verb_policy(self, req, answer, admin_policy_get);
+}
+
+static void s_verb_drift(admin_t *self, const vfp_request_t *req,
+                         s_answer_t *answer)
+{
+    s_verb_policy(self, req, answer, admin_policy_drift);
+}
+
 static const struct {
     const char *verb;
     void (*fn)(admin_t *, const vfp_request_t *, s_answer_t *);
 } s_verbs[] = {
-    {"summary", s_verb_summary}, {"hosts", s_verb_hosts},
-    {"host", s_verb_host},       {"pfs", s_verb_pfs},
-    {"vfs", s_verb_vfs},         {"events", s_verb_events},
+    {"summary", s_verb_summary},
+    {"hosts", s_verb_hosts},
+    {"host", s_verb_host},
+    {"pfs", s_verb_pfs},
+    {"vfs", s_verb_vfs},
+    {"events", s_verb_events},
+    {"policy.status", s_verb_policy_status},
+    {"policy.history", s_verb_policy_history},
+    {"policy.get", s_verb_policy_get},
+    {"drift", s_verb_drift},
 };
+
+/* Verbs the main thread runs on the write connection. */
+static const char *const s_write_verbs[] = {"policy.apply", "policy.rollback",
+                                            NULL};
+
+bool admin_is_write_verb(const char *verb)
+{
+    for (const char *const *v = s_write_verbs; *v; v++)
+        if (strcmp(*v, verb) == 0)
+            return true;
+    return false;
+}
 
 static void s_dispatch(admin_t *self, const vfp_request_t *req,
                        s_answer_t *answer)
 {
+    if (admin_is_write_verb(req->verb)) {
+        s_fail(answer, VFP_ERR_INTERNAL,
+               "verb \"%s\" writes and runs on the controller's main "
+               "thread, which this handler does not reach",
+               req->verb);
+        return;
+    }
     size_t n = sizeof(s_verbs) / sizeof(s_verbs[0]);
     for (size_t i = 0; i < n; i++) {
         if (strcmp(s_verbs[i].verb, req->verb) == 0) {
@@ -535,7 +596,9 @@ static void s_dispatch(admin_t *self, const vfp_request_t *req,
         }
     }
     s_fail(answer, VFP_ERR_UNKNOWN_VERB,
-           "unknown verb \"%s\" (summary, hosts, host, pfs, vfs, events)",
+           "unknown verb \"%s\" (summary, hosts, host, pfs, vfs, events, "
+           "policy.status, policy.history, policy.get, drift, policy.apply, "
+           "policy.rollback)",
            req->verb);
 }
 
@@ -585,31 +648,95 @@ vfp_msg_t *admin_handle(admin_t *self, const vfp_msg_t *msg)
     return reply;
 }
 
-/* Receives one message on the admin socket and answers it. */
-static void s_serve_one(admin_t *self, zsock_t *sock)
+/* The actor's state: its sockets, and how many write requests wait for
+ * the main thread. */
+typedef struct {
+    admin_t *admin;
+    zsock_t *sock;
+    zsock_t *pipe;
+    int writes_queued;
+} s_server_t;
+
+static void s_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg)
+{
+    vfp_decode_error_t err;
+    if (vfp_send(sock, routing_id, msg, &err) != 0)
+        vfp_log_warn("cannot send an admin answer");
+}
+
+/* Hands a write request to the main thread, or answers "busy" when too
+ * many wait. Takes msg and routing_id. */
+static void s_forward(s_server_t *server, vfp_msg_t **msg_p,
+                      zframe_t **routing_id_p)
+{
+    vfp_msg_t *msg = *msg_p;
+    if (server->writes_queued >= ADMIN_WRITES_QUEUED_MAX) {
+        vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
+        reply->version = msg->version;
+        reply->request_id = msg->request_id;
+        reply->u.reply.status = VFP_ERR_INTERNAL;
+        snprintf(reply->u.reply.error, sizeof(reply->u.reply.error),
+                 "busy: %d write requests queued; retry later",
+                 server->writes_queued);
+        s_send(server->sock, *routing_id_p, reply);
+        vfp_msg_destroy(&reply);
+        vfp_msg_destroy(msg_p);
+        zframe_destroy(routing_id_p);
+        return;
+    }
+    /* Pointers within one process: the main thread owns them from here. */
+    zsock_send(server->pipe, "spp", "WRITE", *routing_id_p, msg);
+    *msg_p = NULL;
+    *routing_id_p = NULL;
+    server->writes_queued++;
+}
+
+/* Receives one message on the admin socket and answers or forwards it. */
+static void s_serve_one(s_server_t *server)
 {
     zframe_t *routing_id = NULL;
     vfp_decode_error_t err;
-    vfp_msg_t *msg = vfp_recv(sock, &routing_id, &err);
+    vfp_msg_t *msg = vfp_recv(server->sock, &routing_id, &err);
     vfp_msg_t *answer = NULL;
-    if (msg)
-        answer = admin_handle(self, msg);
+    if (msg && routing_id && msg->id == VFP_REQUEST &&
+        admin_is_write_verb(msg->u.request.verb))
+        s_forward(server, &msg, &routing_id);
+    else if (msg)
+        answer = admin_handle(server->admin, msg);
     else if (err.code != VFP_OK)
         answer = wire_decode_error_new(&err);
-    if (answer && routing_id) {
-        vfp_decode_error_t send_err;
-        if (vfp_send(sock, routing_id, answer, &send_err) != 0)
-            vfp_log_warn("cannot send an admin answer");
-    }
+    if (answer && routing_id)
+        s_send(server->sock, routing_id, answer);
     vfp_msg_destroy(&answer);
     vfp_msg_destroy(&msg);
     zframe_destroy(&routing_id);
 }
 
+/* A command on the pipe: the main thread's answer to a write, or $TERM.
+ * Returns false to stop. */
+static bool s_command(s_server_t *server)
+{
+    char *command = NULL;
+    zframe_t *routing_id = NULL;
+    vfp_msg_t *reply = NULL;
+    if (zsock_recv(server->pipe, "spp", &command, &routing_id, &reply) != 0)
+        return false;
+    bool term = !command || streq(command, "$TERM");
+    if (command && streq(command, "REPLY") && routing_id && reply) {
+        s_send(server->sock, routing_id, reply);
+        server->writes_queued--;
+    }
+    vfp_msg_destroy(&reply);
+    zframe_destroy(&routing_id);
+    free(command);
+    return !term;
+}
+
 void admin_server_actor(zsock_t *pipe, void *args)
 {
-    admin_server_args_t *server = args;
-    zpoller_t *poller = zpoller_new(pipe, server->sock, NULL);
+    admin_server_args_t *a = args;
+    s_server_t server = {.admin = a->admin, .sock = a->sock, .pipe = pipe};
+    zpoller_t *poller = zpoller_new(pipe, server.sock, NULL);
     assert(poller);
     /* Only $TERM ends the actor: the controller stops it after its own
      * loop has ended, and a signal must not leave a request half done. */
@@ -618,14 +745,38 @@ void admin_server_actor(zsock_t *pipe, void *args)
     while (true) {
         void *which = zpoller_wait(poller, -1);
         if (which == pipe) {
-            char *command = zstr_recv(pipe);
-            bool term = !command || streq(command, "$TERM");
-            free(command);
-            if (term)
+            if (!s_command(&server))
                 break;
-        } else if (which == server->sock) {
-            s_serve_one(server->admin, server->sock);
+        } else if (which == server.sock) {
+            s_serve_one(&server);
         }
     }
     zpoller_destroy(&poller);
+}
+
+vfp_msg_t *admin_write_recv(zsock_t *actor, zframe_t **client_p)
+{
+    char *command = NULL;
+    zframe_t *routing_id = NULL;
+    vfp_msg_t *msg = NULL;
+    *client_p = NULL;
+    if (zsock_recv(actor, "spp", &command, &routing_id, &msg) != 0)
+        return NULL;
+    bool write = command && streq(command, "WRITE") && routing_id && msg;
+    free(command);
+    if (!write) {
+        vfp_msg_destroy(&msg);
+        zframe_destroy(&routing_id);
+        return NULL;
+    }
+    *client_p = routing_id;
+    return msg;
+}
+
+void admin_write_answer(zsock_t *actor, zframe_t **client_p,
+                        vfp_msg_t **reply_p)
+{
+    zsock_send(actor, "spp", "REPLY", *client_p, *reply_p);
+    *client_p = NULL;
+    *reply_p = NULL;
 }

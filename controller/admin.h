@@ -23,8 +23,19 @@ admin_t *admin_new(db_t *db, sessions_t *sessions, const admin_config_t *cfg);
 void admin_destroy(admin_t **self_p);
 
 /* The answer to one decoded message: a REPLY to a REQUEST, ERROR
- * UNEXPECTED to anything else, NULL to an ERROR (never answered). */
+ * UNEXPECTED to anything else, NULL to an ERROR (never answered). A write
+ * verb (admin_is_write_verb) gets REPLY INTERNAL: only the server actor
+ * reaches the main thread that runs them. */
 vfp_msg_t *admin_handle(admin_t *self, const vfp_msg_t *msg);
+
+/* Whether a verb writes ("policy.apply", "policy.rollback"): the server
+ * actor hands those to the controller's main thread, which owns the write
+ * connection. */
+bool admin_is_write_verb(const char *verb);
+
+/* Write requests forwarded and not yet answered, at most; beyond, a write
+ * request is answered at once with REPLY INTERNAL "busy: ...". */
+#define ADMIN_WRITES_QUEUED_MAX 64
 
 /* Serves the admin socket in its own thread, so that no listing ever
  * delays the agents' loop. args is an admin_server_args_t; the socket,
@@ -34,6 +45,21 @@ typedef struct {
     admin_t *admin;
 } admin_server_args_t;
 
+/* The server actor: answers read verbs itself and forwards write verbs
+ * over its pipe. The controller's main thread reads them from the actor's
+ * socket (zactor_sock) with admin_write_recv and answers each, in any
+ * order, with admin_write_answer; the actor sends the answer to the
+ * client. */
 void admin_server_actor(zsock_t *pipe, void *args);
+
+/* Receives one forwarded write REQUEST (owned by the caller) and its
+ * client's routing id (*client_p, to hand back); NULL when the pipe held
+ * something else, which is dropped. */
+vfp_msg_t *admin_write_recv(zsock_t *actor, zframe_t **client_p);
+
+/* Hands the REPLY to a forwarded request back to the actor, which sends it
+ * to the client; takes both. */
+void admin_write_answer(zsock_t *actor, zframe_t **client_p,
+                        vfp_msg_t **reply_p);
 
 #endif

@@ -1,6 +1,7 @@
 /* agents.c - the agent side of the controller: HELLO/WELCOME sessions,
- * inventory ingestion, heartbeats and host liveness. Memory follows the
- * database: what a burst stored counts only once its commit succeeded. */
+ * inventory ingestion, heartbeats, APPLY_RESULTs for the rollout and host
+ * liveness. Memory follows the database: what a burst stored counts only
+ * once its commit succeeded. */
 #include "agents.h"
 
 #include <stdio.h>
@@ -17,6 +18,8 @@ typedef enum {
     S_STORED,   /* an inventory or delta stored */
     S_UP,       /* a down host's state set to ready */
     S_BEAT,     /* a heartbeat: compare its generation with memory's */
+    S_RESULT,   /* an APPLY_RESULT recorded */
+    S_REFUSAL,  /* an ERROR from an agent, for the rollout */
 } s_kind_t;
 
 typedef struct {
@@ -26,14 +29,18 @@ typedef struct {
     uint8_t version;
     uint32_t request_id;
     uint64_t generation;
+    uint64_t applied_revision;   /* S_BEAT */
     bool full;                   /* S_STORED: a full INVENTORY */
     vfp_msg_t *answer;           /* S_REGISTER: the WELCOME */
+    vfp_msg_t *error;            /* S_REFUSAL: a copy of the ERROR */
+    rollout_result_t result;     /* S_RESULT */
     char note[VFP_NAME_MAX * 2]; /* S_REGISTER: what to log */
 } s_staged_t;
 
 struct agents_t {
     db_t *db;
     sessions_t *sessions;
+    rollout_t *rollout; /* NULL: no rollout hooks */
     agents_config_t cfg;
     zlistx_t *staged;     /* s_staged_t, in arrival order */
     bool batch_open;      /* a db batch spans the current burst */
@@ -69,6 +76,7 @@ static void s_staged_free(void **item)
     if (staged) {
         zframe_destroy(&staged->routing_id);
         vfp_msg_destroy(&staged->answer);
+        vfp_msg_destroy(&staged->error);
         free(staged);
         *item = NULL;
     }
@@ -86,6 +94,11 @@ agents_t *agents_new(db_t *db, sessions_t *sessions, const agents_config_t *cfg)
     zlistx_set_destructor(self->staged, s_staged_free);
     self->flushed_mono = zclock_mono();
     return self;
+}
+
+void agents_set_rollout(agents_t *self, rollout_t *rollout)
+{
+    self->rollout = rollout;
 }
 
 void agents_destroy(agents_t **self_p)
@@ -117,8 +130,7 @@ int agents_load(agents_t *self, char *err, size_t errlen)
     return 0;
 }
 
-/* Queues msg (taken) for routing_id (copied). */
-static void s_queue(zlistx_t *out, zframe_t *routing_id, vfp_msg_t *msg)
+void agents_out_queue(zlistx_t *out, zframe_t *routing_id, vfp_msg_t *msg)
 {
     agents_out_t *item = calloc(1, sizeof(*item));
     assert(item);
@@ -240,7 +252,7 @@ static void s_on_hello(agents_t *self, zframe_t *routing_id,
     int version;
     vfp_msg_t *refusal = s_hello_refusal(self, route_key, msg, &version);
     if (refusal) {
-        s_queue(out, routing_id, refusal);
+        agents_out_queue(out, routing_id, refusal);
         return;
     }
     s_batch(self);
@@ -249,9 +261,10 @@ static void s_on_hello(agents_t *self, zframe_t *routing_id,
     if (db_host_hello(self->db, hello, (uint8_t)version, controller_now_ms(),
                       &was_down, &err) != 0) {
         vfp_log_warnx("host %s: %s", hello->hostname, err.text);
-        s_queue(out, routing_id,
-                wire_error_new(msg->version, msg->request_id, VFP_ERR_INTERNAL,
-                               "controller could not register the host"));
+        agents_out_queue(
+            out, routing_id,
+            wire_error_new(msg->version, msg->request_id, VFP_ERR_INTERNAL,
+                           "controller could not register the host"));
         return;
     }
     char note[sizeof(((s_staged_t *)0)->note)];
@@ -306,16 +319,40 @@ static void s_on_inventory(agents_t *self, session_t *host,
              * must not turn into a tight resend loop. */
             host->resync = true;
         }
-        s_queue(out, routing_id,
-                wire_error_new(msg->version, msg->request_id,
-                               wire_error_code(err.code, false), "%s",
-                               err.text));
+        agents_out_queue(out, routing_id,
+                         wire_error_new(msg->version, msg->request_id,
+                                        wire_error_code(err.code, false), "%s",
+                                        err.text));
         return;
     }
     s_staged_t *staged = s_stage(self, S_STORED, host->name, routing_id, msg);
     staged->full = full;
     staged->generation =
         full ? msg->u.inventory.generation : msg->u.delta.generation;
+}
+
+/* The result is stored in the burst; memory and the log take it after the
+ * commit. */
+static void s_on_result(agents_t *self, session_t *host, zframe_t *routing_id,
+                        const vfp_msg_t *msg)
+{
+    s_batch(self);
+    s_staged_t *staged = s_stage(self, S_RESULT, host->name, routing_id, msg);
+    rollout_result_record(self->rollout, host->name, msg, &staged->result);
+}
+
+/* An ERROR from a registered agent may answer an APPLY: the rollout
+ * hears of it once the burst is committed. */
+static void s_on_error(agents_t *self, zframe_t *routing_id,
+                       const char *route_key, const vfp_msg_t *msg)
+{
+    session_t *host = sessions_find_route(self->sessions, route_key);
+    if (!self->rollout || !host)
+        return;
+    s_staged_t *staged = s_stage(self, S_REFUSAL, host->name, routing_id, msg);
+    staged->error = vfp_msg_new(VFP_ERROR);
+    staged->error->request_id = msg->request_id;
+    staged->error->u.error = msg->u.error;
 }
 
 void agents_handle(agents_t *self, zframe_t *routing_id, const vfp_msg_t *msg,
@@ -327,6 +364,7 @@ void agents_handle(agents_t *self, zframe_t *routing_id, const vfp_msg_t *msg,
         /* Never answered, whatever it says (PROTOCOL.md 7.6). */
         vfp_log_warnx("an agent reports %s: %s",
                       vfp_errcode_name(msg->u.error.code), msg->u.error.text);
+        s_on_error(self, routing_id, route_key, msg);
         return;
     }
     if (msg->id == VFP_HELLO) {
@@ -337,9 +375,10 @@ void agents_handle(agents_t *self, zframe_t *routing_id, const vfp_msg_t *msg,
     if (!host) {
         vfp_log_warnx("%s from an agent that never said HELLO; dropped",
                       vfp_id_name(msg->id));
-        s_queue(out, routing_id,
-                wire_error_new(msg->version, msg->request_id,
-                               VFP_ERR_NOT_WELCOME, "send HELLO first"));
+        agents_out_queue(out, routing_id,
+                         wire_error_new(msg->version, msg->request_id,
+                                        VFP_ERR_NOT_WELCOME,
+                                        "send HELLO first"));
         return;
     }
     switch (msg->id) {
@@ -352,15 +391,24 @@ void agents_handle(agents_t *self, zframe_t *routing_id, const vfp_msg_t *msg,
         s_host_alive(self, host, routing_id, msg);
         s_staged_t *beat = s_stage(self, S_BEAT, host->name, routing_id, msg);
         beat->generation = msg->u.heartbeat.generation;
+        beat->applied_revision = msg->u.heartbeat.applied_revision;
         break;
     }
+    case VFP_APPLY_RESULT:
+        if (!self->rollout)
+            goto unexpected;
+        s_host_alive(self, host, routing_id, msg);
+        s_on_result(self, host, routing_id, msg);
+        break;
     default:
+    unexpected:
         vfp_log_warnx("host %s: unexpected %s; dropped", host->name,
                       vfp_id_name(msg->id));
-        s_queue(out, routing_id,
-                wire_error_new(
-                    msg->version, msg->request_id, VFP_ERR_UNEXPECTED,
-                    "%s is not expected from an agent", vfp_id_name(msg->id)));
+        agents_out_queue(out, routing_id,
+                         wire_error_new(msg->version, msg->request_id,
+                                        VFP_ERR_UNEXPECTED,
+                                        "%s is not expected from an agent",
+                                        vfp_id_name(msg->id)));
         break;
     }
 }
@@ -376,7 +424,7 @@ void agents_handle_undecodable(agents_t *self, zframe_t *routing_id,
                   : err->peer_header ? "an ERROR, not answered"
                                      : "no readable header, dropped");
     if (answer)
-        s_queue(out, routing_id, answer);
+        agents_out_queue(out, routing_id, answer);
 }
 
 static void s_apply_register(agents_t *self, s_staged_t *staged, zlistx_t *out)
@@ -392,7 +440,7 @@ static void s_apply_register(agents_t *self, s_staged_t *staged, zlistx_t *out)
                     zclock_mono(), controller_now_ms());
     vfp_log_info("host %s %s (protocol %u)", host->name, staged->note,
                  staged->version);
-    s_queue(out, staged->routing_id, staged->answer);
+    agents_out_queue(out, staged->routing_id, staged->answer);
     staged->answer = NULL;
 }
 
@@ -410,11 +458,12 @@ static void s_apply_beat(session_t *host, s_staged_t *beat, zlistx_t *out)
                  (unsigned long long)host->generation);
     host->have_inventory = false;
     host->resync = false;
-    s_queue(out, beat->routing_id,
-            wire_error_new(beat->version, beat->request_id, VFP_ERR_RESYNC,
-                           "heartbeat generation %llu is not a stored "
-                           "generation",
-                           (unsigned long long)beat->generation));
+    agents_out_queue(out, beat->routing_id,
+                     wire_error_new(beat->version, beat->request_id,
+                                    VFP_ERR_RESYNC,
+                                    "heartbeat generation %llu is not a stored "
+                                    "generation",
+                                    (unsigned long long)beat->generation));
 }
 
 /* The burst is durable: memory takes on what it stored. */
@@ -435,13 +484,24 @@ static void s_apply(agents_t *self, s_staged_t *staged, zlistx_t *out)
             host->have_inventory = true;
         vfp_log_debug("host %s: generation %llu stored", host->name,
                       (unsigned long long)staged->generation);
+        if (self->rollout)
+            rollout_inventory_stored(self->rollout, host, staged->full, out);
         break;
     case S_UP:
         sessions_mark_up(self->sessions, host);
         vfp_log_info("host %s is ready again", host->name);
         break;
+    case S_RESULT:
+        rollout_result_committed(self->rollout, host, &staged->result, out);
+        break;
+    case S_REFUSAL:
+        rollout_agent_error(self->rollout, host, staged->error, out);
+        break;
     default:
         s_apply_beat(host, staged, out);
+        if (self->rollout)
+            rollout_heartbeat(self->rollout, host, staged->applied_revision,
+                              out);
         break;
     }
 }
@@ -453,17 +513,27 @@ static void s_forget(agents_t *self, s_staged_t *staged, zlistx_t *out)
     session_t *host = sessions_find(self->sessions, staged->host);
     switch (staged->kind) {
     case S_REGISTER:
-        s_queue(out, staged->routing_id,
-                wire_error_new(staged->version, staged->request_id,
-                               VFP_ERR_INTERNAL,
-                               "controller could not store the registration; "
-                               "say HELLO again"));
+        agents_out_queue(
+            out, staged->routing_id,
+            wire_error_new(staged->version, staged->request_id,
+                           VFP_ERR_INTERNAL,
+                           "controller could not store the registration; "
+                           "say HELLO again"));
         break;
     case S_STORED:
         if (host)
             host->resync = true;
         break;
     case S_UP:
+    case S_REFUSAL:
+        break;
+    case S_RESULT:
+        /* The agent does not send it again: the APPLY goes again once
+         * its window has passed, and its new answer is stored. */
+        vfp_log_warnx("host %s: APPLY_RESULT revision %llu lost with the "
+                      "burst",
+                      staged->host,
+                      (unsigned long long)staged->result.revision);
         break;
     default:
         if (host)

@@ -1,11 +1,12 @@
 /* agents.h - the agent side of the controller: HELLO/WELCOME sessions,
- * inventory ingestion, heartbeats and host liveness, as handlers that take
- * decoded messages and return the messages to send. */
+ * inventory ingestion, heartbeats, APPLY_RESULTs and host liveness, as
+ * handlers that take decoded messages and return the messages to send. */
 #ifndef VFLEET_AGENTS_H
 #define VFLEET_AGENTS_H
 
 #include <czmq.h>
 
+#include "rollout.h"
 #include "sessions.h"
 #include "vfleet_db.h"
 #include "vfp.h"
@@ -22,6 +23,9 @@ void agents_out_destroy(agents_out_t **self_p);
 /* A list for agents_out_t items that destroys them with it. */
 zlistx_t *agents_outbox_new(void);
 
+/* Queues msg (taken) for routing_id (copied) on out. */
+void agents_out_queue(zlistx_t *out, zframe_t *routing_id, vfp_msg_t *msg);
+
 typedef struct {
     uint32_t heartbeat_ms; /* interval agents are told to use */
     uint32_t dead_after;   /* missed intervals before a host is down */
@@ -35,6 +39,12 @@ typedef struct agents_t agents_t;
 agents_t *agents_new(db_t *db, sessions_t *sessions,
                      const agents_config_t *cfg);
 void agents_destroy(agents_t **self_p);
+
+/* Calls rollout's hooks (rollout.h) from now on: after each committed
+ * INVENTORY, delta, HEARTBEAT, APPLY_RESULT (stored in the burst) and
+ * agent ERROR. Without a rollout an APPLY_RESULT is answered ERROR
+ * UNEXPECTED. */
+void agents_set_rollout(agents_t *self, rollout_t *rollout);
 
 /* Loads the known hosts from the db into the session table (no sessions:
  * each gets a full dead-after period from now to reconnect). */

@@ -91,6 +91,8 @@ typedef struct {
 
 struct apply_plan_t {
     s_lines_t conflicts;
+    bool *host_only; /* per conflict: concerns only this host's VF count */
+    size_t host_only_size;
     vfp_msg_t *msg;
     size_t pf_count;
     s_pf_plan_t *pfs;
@@ -309,20 +311,45 @@ static void s_check_held_vf(s_ctx_t *c, const apply_plan_held_vf_t *held)
     s_check_held_network(c, plan, held);
 }
 
+/* Marks the conflict just added as one that concerns only this host. */
+static void s_mark_host_only(apply_plan_t *self)
+{
+    size_t n = self->conflicts.count;
+    self->host_only = realloc(self->host_only, n * sizeof *self->host_only);
+    assert(self->host_only);
+    for (size_t i = self->host_only_size; i < n; i++)
+        self->host_only[i] = false;
+    self->host_only[n - 1] = true;
+    self->host_only_size = n;
+}
+
 /* Changing sriov_numvfs goes through 0, which would pull held VFs out of
- * their guests. */
+ * their guests, and in-use VFs (a guest the controller does not know, an
+ * up netdev) from under their users. */
 static void s_check_count_change(s_ctx_t *c, const s_pf_plan_t *plan)
 {
-    if (!plan->entry || plan->pf->num_vfs == plan->entry->vfs)
+    const vfp_pf_t *pf = plan->pf;
+    if (!plan->entry || pf->num_vfs == plan->entry->vfs)
         return;
     for (uint32_t i = 0; i < plan->entry->vfs; i++) {
         const apply_plan_held_vf_t *held = plan->held[i];
         if (!held)
             continue;
-        s_conflict(c, &plan->entry->pos, plan->pf->pci_addr, plan->pf->ifname,
+        s_conflict(c, &plan->entry->pos, pf->pci_addr, pf->ifname,
                    "vfs %" PRIu32 " would change sriov_numvfs %u while vm %s "
                    "holds vf %u",
-                   plan->entry->vfs, plan->pf->num_vfs, held->vm, held->index);
+                   plan->entry->vfs, pf->num_vfs, held->vm, held->index);
+        s_mark_host_only(c->self);
+        return;
+    }
+    for (uint32_t i = 0; i < pf->vf_count; i++) {
+        if (!pf->vfs[i].in_use)
+            continue;
+        s_conflict(c, &plan->entry->pos, pf->pci_addr, pf->ifname,
+                   "vfs %" PRIu32 " would change sriov_numvfs %u while vf %u "
+                   "is in use",
+                   plan->entry->vfs, pf->num_vfs, pf->vfs[i].index);
+        s_mark_host_only(c->self);
         return;
     }
 }
@@ -481,6 +508,7 @@ void apply_plan_destroy(apply_plan_t **self_p)
     }
     free(self->pfs);
     s_lines_free(&self->conflicts);
+    free(self->host_only);
     vfp_msg_destroy(&self->msg);
     free(self);
     *self_p = NULL;
@@ -494,6 +522,19 @@ size_t apply_plan_conflict_count(const apply_plan_t *self)
 const char *apply_plan_conflict(const apply_plan_t *self, size_t index)
 {
     return index < self->conflicts.count ? self->conflicts.items[index] : NULL;
+}
+
+bool apply_plan_conflict_host_only(const apply_plan_t *self, size_t index)
+{
+    return index < self->host_only_size && self->host_only[index];
+}
+
+bool apply_plan_refuses_host_only(const apply_plan_t *self)
+{
+    for (size_t i = 0; i < self->conflicts.count; i++)
+        if (!apply_plan_conflict_host_only(self, i))
+            return false;
+    return self->conflicts.count > 0;
 }
 
 const vfp_apply_t *apply_plan_apply(const apply_plan_t *self)

@@ -23,8 +23,13 @@
  *   (An entry whose PFs all went to an earlier entry still matches them.)
  * - `vfs` above the PF's total_vfs (0 when the kernel reports none) is a
  *   conflict. So is changing `vfs` of a PF (sriov_numvfs != vfs) while a VM
- *   holds one of its VFs: the kernel only changes the count through 0,
- *   which would tear the VF out of the guest.
+ *   holds one of its VFs, or while the inventory reports one of its VFs
+ *   `in_use` (a guest the controller does not know, an up netdev): the
+ *   kernel only changes the count through 0, which would tear the VF out
+ *   of its user. These count-change conflicts concern only the host
+ *   (apply_plan_conflict_host_only): a rollout leaves that host at its
+ *   previous desired state and goes on with the others, while every other
+ *   conflict is an error in the policy that stops the whole rollout.
  * - VFs. Every VF 0..vfs-1 of a configured PF gets one APPLY_VF item. A VF
  *   no VM holds gets the clean default, as sriov-cni resets a VF on
  *   release: MAC 00:00:00:00:00:00 (cleared), VLAN 0 with qos 0 and 802.1Q,
@@ -51,6 +56,7 @@
 #ifndef VFLEET_APPLY_PLAN_H
 #define VFLEET_APPLY_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -103,6 +109,13 @@ void apply_plan_destroy(apply_plan_t **self_p);
  * or "SOURCE: host H: ..." when no policy line is involved. */
 size_t apply_plan_conflict_count(const apply_plan_t *self);
 const char *apply_plan_conflict(const apply_plan_t *self, size_t index);
+
+/* True when conflict `index` is a VF count change on a PF whose VFs are in
+ * use or held: it refuses this host only, not the policy. */
+bool apply_plan_conflict_host_only(const apply_plan_t *self, size_t index);
+
+/* True when the plan has conflicts and every one is host-only. */
+bool apply_plan_refuses_host_only(const apply_plan_t *self);
 
 /* The APPLY; NULL when there are conflicts. */
 const vfp_apply_t *apply_plan_apply(const apply_plan_t *self);

@@ -14,6 +14,8 @@
 #include "agents.h"
 #include "controller.h"
 #include "controller_internal.h"
+#include "policy_apply.h"
+#include "rollout.h"
 #include "sessions.h"
 #include "vfp_log.h"
 #include "vfp_notify.h"
@@ -46,6 +48,7 @@ struct controller_t {
     zloop_t *loop;
     sessions_t *sessions;
     agents_t *handlers;
+    rollout_t *rollout;
     admin_t *admin_handlers;
     admin_server_args_t server_args;
     zactor_t *server; /* serves the admin socket */
@@ -161,11 +164,15 @@ static int s_open(controller_t *self, char *err, size_t errlen)
                                   .dead_after = self->cfg.dead_after,
                                   .controller_id = self->controller_id};
     self->handlers = agents_new(self->db, self->sessions, &agents_cfg);
+    self->rollout = rollout_new(self->db, self->sessions, NULL);
+    agents_set_rollout(self->handlers, self->rollout);
     admin_config_t admin_cfg = {.controller_id = self->controller_id,
                                 .started_ms = self->started_ms,
                                 .heartbeat_ms = self->cfg.heartbeat_ms};
     self->admin_handlers = admin_new(self->db_read, self->sessions, &admin_cfg);
-    return agents_load(self->handlers, err, errlen);
+    if (agents_load(self->handlers, err, errlen) != 0)
+        return -1;
+    return rollout_load(self->rollout, err, errlen);
 }
 
 /* Binds the admin socket. The admin ipc socket is the admin credential:
@@ -293,7 +300,73 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     for (int round = 0; round < 1000 && s_drain(self) == S_BATCH_MAX; round++)
         ;
     agents_check_liveness(self->handlers, zclock_mono());
+    zlistx_t *out = agents_outbox_new();
+    rollout_tick(self->rollout, out);
+    s_send_all(self, out);
+    zlistx_destroy(&out);
     return 0;
+}
+
+/* A write verb the admin actor forwarded: run on this thread, which owns
+ * the write connection, and hand the REPLY back. */
+/* Whether a write request asked for a dry run (nothing stored). */
+static bool s_dry_run(const vfp_msg_t *request)
+{
+    const vfp_request_t *req = &request->u.request;
+    for (uint32_t i = 0; i < req->param_count; i++)
+        if (strcmp(req->params[i].key, "dry_run") == 0)
+            return strcmp(req->params[i].value, "true") == 0;
+    return false;
+}
+
+static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    controller_t *self = arg;
+    zframe_t *client = NULL;
+    vfp_msg_t *request = admin_write_recv(reader, &client);
+    if (!request)
+        return 0;
+    policy_apply_changed_t changed = {0};
+    vfp_msg_t *reply =
+        policy_apply_handle(self->db, request, controller_now_ms(), &changed);
+    bool stored = reply && reply->id == VFP_REPLY &&
+                  reply->u.reply.status == VFP_OK && !s_dry_run(request);
+    admin_write_answer(reader, &client, &reply);
+    zlistx_t *out = agents_outbox_new();
+    if (changed.count > 0)
+        vfp_log_info("%s: %zu hosts have a new desired state",
+                     request->u.request.verb, changed.count);
+    for (size_t i = 0; i < changed.count; i++)
+        rollout_desired_changed(self->rollout, changed.hosts[i], out);
+    if (stored)
+        rollout_policy_changed(self->rollout, out);
+    s_send_all(self, out);
+    zlistx_destroy(&out);
+    policy_apply_changed_clear(&changed);
+    vfp_msg_destroy(&request);
+    return 0;
+}
+
+/* Write requests the loop did not reach are answered before the admin
+ * actor stops, so their clients do not wait out a timeout. */
+static void s_refuse_queued_writes(controller_t *self)
+{
+    zsock_t *pipe = zactor_sock(self->server);
+    while (zsock_events(pipe) & ZMQ_POLLIN) {
+        zframe_t *client = NULL;
+        vfp_msg_t *request = admin_write_recv(pipe, &client);
+        if (!request)
+            continue;
+        vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
+        reply->version = request->version;
+        reply->request_id = request->request_id;
+        reply->u.reply.status = VFP_ERR_INTERNAL;
+        snprintf(reply->u.reply.error, sizeof(reply->u.reply.error),
+                 "the controller is stopping; nothing was stored");
+        admin_write_answer(pipe, &client, &reply);
+        vfp_msg_destroy(&request);
+    }
 }
 
 static int s_on_trim(zloop_t *loop, int timer_id, void *arg)
@@ -318,8 +391,8 @@ static int s_on_watchdog(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-/* The loop's timers: draining agents, liveness, the event log's
- * retention and, under systemd, the watchdog. */
+/* The loop's timers and readers: draining agents, liveness, the event
+ * log's retention, admin writes and, under systemd, the watchdog. */
 static int s_timers(controller_t *self)
 {
     /* Liveness is checked twice per interval, so a host is marked down at
@@ -330,7 +403,9 @@ static int s_timers(controller_t *self)
     int64_t watchdog_ms = vfp_notify_watchdog_interval_ms();
     if (zloop_timer(self->loop, S_DRAIN_MS, 0, s_on_drain, self) < 0 ||
         zloop_timer(self->loop, tick, 0, s_on_tick, self) < 0 ||
-        zloop_timer(self->loop, S_TRIM_MS, 0, s_on_trim, self) < 0)
+        zloop_timer(self->loop, S_TRIM_MS, 0, s_on_trim, self) < 0 ||
+        zloop_reader(self->loop, zactor_sock(self->server), s_on_admin_write,
+                     self) < 0)
         return -1;
     if (watchdog_ms > 0 && zloop_timer(self->loop, (size_t)watchdog_ms, 0,
                                        s_on_watchdog, self) < 0)
@@ -362,8 +437,11 @@ void controller_destroy(controller_t **self_p)
     if (!self_p || !*self_p)
         return;
     controller_t *self = *self_p;
-    zactor_destroy(&self->server);
+    /* The loop reads the actor's pipe: it goes first. */
     zloop_destroy(&self->loop);
+    if (self->server)
+        s_refuse_queued_writes(self);
+    zactor_destroy(&self->server);
     if (self->started) {
         agents_flush(self->handlers);
         controller_event(self->db, "controller-stop", NULL, "clean shutdown");
@@ -372,6 +450,7 @@ void controller_destroy(controller_t **self_p)
     zsock_destroy(&self->agents);
     admin_destroy(&self->admin_handlers);
     agents_destroy(&self->handlers);
+    rollout_destroy(&self->rollout);
     sessions_destroy(&self->sessions);
     db_destroy(&self->db_read);
     db_destroy(&self->db);

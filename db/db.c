@@ -220,6 +220,13 @@ int db_batch_commit(db_t *self, db_err_t *err)
     return db_commit(self, err);
 }
 
+void db_batch_rollback(db_t *self)
+{
+    assert(self->in_batch);
+    self->in_batch = false;
+    db_rollback(self);
+}
+
 static int s_pragma_int(db_t *self, const char *sql, int *value, db_err_t *err)
 {
     sqlite3_stmt *stmt = NULL;

@@ -52,6 +52,12 @@ extern const char db_sql_host_desired_get[];
 extern const char db_sql_apply_status_list[];
 extern const char db_sql_apply_failures_list[];
 extern const char db_sql_drift_list[];
+extern const char db_sql_host_labels_get[];
+extern const char db_sql_host_refusal_get[];
+extern const char db_sql_host_refusals_list[];
+extern const char db_sql_apply_status_filter[];
+extern const char db_sql_apply_counts[];
+extern const char db_sql_drift_page[];
 
 /* Returns the cached (reset, unbound) statement for sql, preparing it on
  * first use; NULL with err on failure. */

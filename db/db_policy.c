@@ -68,6 +68,19 @@ const char db_sql_drift_list[] =
     " WHERE h.name BETWEEN coalesce(?1, '') AND coalesce(?1, x'ff')"
     " ORDER BY h.name, x.pf, x.idx, x.attribute";
 
+const char db_sql_host_labels_get[] =
+    "SELECT labels FROM hosts WHERE name = ?1";
+
+const char db_sql_host_refusal_get[] =
+    "SELECT h.name, r.policy_revision, r.reason, r.refused_at"
+    " FROM hosts h CROSS JOIN host_refusals r ON r.host_id = h.id"
+    " WHERE h.name = ?1";
+
+const char db_sql_host_refusals_list[] =
+    "SELECT h.name, r.policy_revision, r.reason, r.refused_at"
+    " FROM hosts h CROSS JOIN host_refusals r ON r.host_id = h.id"
+    " ORDER BY h.name";
+
 /* Like db_step_done, but a broken constraint is the caller's input
  * (DB_ERR_INVALID), not a failing disk. */
 static int s_step(db_t *self, sqlite3_stmt *stmt, const char *what,
@@ -548,6 +561,8 @@ static int s_status_each(sqlite3_stmt *stmt, void *cb, void *arg)
     row.failed_count = sqlite3_column_int64(stmt, 6);
     row.sent_at_ms = sqlite3_column_int64(stmt, 7);
     row.answered_at_ms = sqlite3_column_int64(stmt, 8);
+    if (sqlite3_column_count(stmt) > 9)
+        db_column_text(stmt, 9, row.refusal, sizeof(row.refusal));
     return ((db_apply_status_cb *)cb)(&row, arg);
 }
 
@@ -658,6 +673,255 @@ int db_drift_list(db_t *self, const char *host, db_drift_cb *cb, void *arg,
         return -1;
     if (host)
         sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    return db_query_rows(self, stmt, "listing drift", s_drift_each, (void *)cb,
+                         arg, err);
+}
+
+/* ---- host labels ----------------------------------------------------- */
+
+static int s_labels_copy(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    (void)cb;
+    db_column_text(stmt, 0, arg, DB_HOST_LABELS_MAX + 1);
+    /* Marks the row as found even when the text is empty. */
+    ((char *)arg)[DB_HOST_LABELS_MAX + 1] = 1;
+    return 0;
+}
+
+int db_host_labels_get(db_t *self, const char *host,
+                       char labels[DB_HOST_LABELS_MAX + 1], db_err_t *err)
+{
+    char found[DB_HOST_LABELS_MAX + 2] = "";
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_host_labels_get, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    if (db_query_rows(self, stmt, "reading host labels", s_labels_copy, NULL,
+                      found, err) != 0)
+        return -1;
+    if (!found[DB_HOST_LABELS_MAX + 1]) {
+        db_errorf(err, DB_ERR_NOT_FOUND, "no host named \"%s\"", host);
+        return -1;
+    }
+    memcpy(labels, found, DB_HOST_LABELS_MAX + 1);
+    return 0;
+}
+
+/* ---- refusals -------------------------------------------------------- */
+
+int db_host_refusal_set(db_t *self, const char *host, int64_t policy_revision,
+                        const char *reason, int64_t now_ms, db_err_t *err)
+{
+    static const char sql[] =
+        "INSERT INTO host_refusals (host_id, policy_revision, reason,"
+        " refused_at) VALUES (?1, ?2, ?3, ?4)"
+        " ON CONFLICT (host_id) DO UPDATE SET"
+        " policy_revision = excluded.policy_revision,"
+        " reason = excluded.reason, refused_at = excluded.refused_at";
+    static const char sql_policy[] =
+        "SELECT count(*) FROM policies WHERE revision = ?1";
+    size_t len = reason ? strlen(reason) : 0;
+    if (len == 0 || len > DB_REFUSAL_REASON_MAX) {
+        db_errorf(err, DB_ERR_INVALID,
+                  "host %s: a refusal reason is 1 to %d bytes", host,
+                  DB_REFUSAL_REASON_MAX);
+        return -1;
+    }
+    if (db_begin(self, err) != 0)
+        return -1;
+    int64_t host_id, known = 0;
+    uint64_t revision;
+    sqlite3_stmt *stmt = NULL;
+    if (s_host_desired_lookup(self, host, &host_id, &revision, err) != 0 ||
+        !(stmt = db_stmt(self, sql_policy, err)))
+        goto fail;
+    sqlite3_bind_int64(stmt, 1, policy_revision);
+    if (db_step_returning(self, stmt, "looking up a policy", &known, err) != 0)
+        goto fail;
+    if (!known) {
+        db_errorf(err, DB_ERR_NOT_FOUND, "no policy revision %lld",
+                  (long long)policy_revision);
+        goto fail;
+    }
+    if (!(stmt = db_stmt(self, sql, err)))
+        goto fail;
+    sqlite3_bind_int64(stmt, 1, host_id);
+    sqlite3_bind_int64(stmt, 2, policy_revision);
+    sqlite3_bind_text(stmt, 3, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 4, now_ms);
+    if (s_step(self, stmt, "storing a refusal", err) != 0 ||
+        db_commit(self, err) != 0)
+        goto fail;
+    return 0;
+
+fail:
+    db_rollback(self);
+    return -1;
+}
+
+int db_host_refusal_clear(db_t *self, const char *host, db_err_t *err)
+{
+    static const char sql[] =
+        "DELETE FROM host_refusals WHERE ?1 IS NULL"
+        " OR host_id = (SELECT id FROM hosts WHERE name = ?1)";
+    if (db_begin(self, err) != 0)
+        return -1;
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (stmt && host)
+        sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    if (!stmt || db_step_done(self, stmt, "clearing refusals", err) != 0 ||
+        db_commit(self, err) != 0) {
+        db_rollback(self);
+        return -1;
+    }
+    return 0;
+}
+
+static int s_refusal_each(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    db_host_refusal_t row;
+    memset(&row, 0, sizeof(row));
+    db_column_text(stmt, 0, row.host, sizeof(row.host));
+    row.policy_revision = sqlite3_column_int64(stmt, 1);
+    db_column_text(stmt, 2, row.reason, sizeof(row.reason));
+    row.refused_at_ms = sqlite3_column_int64(stmt, 3);
+    return ((db_host_refusal_cb *)cb)(&row, arg);
+}
+
+static int s_refusal_copy(const db_host_refusal_t *row, void *arg)
+{
+    *(db_host_refusal_t *)arg = *row;
+    return 0;
+}
+
+int db_host_refusal_get(db_t *self, const char *host, db_host_refusal_t *out,
+                        db_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_host_refusal_get, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    if (db_query_rows(self, stmt, "reading a refusal", s_refusal_each,
+                      (void *)s_refusal_copy, out, err) != 0)
+        return -1;
+    if (!out->reason[0]) {
+        db_errorf(err, DB_ERR_NOT_FOUND,
+                  "host \"%s\" is unknown or has no refusal", host);
+        return -1;
+    }
+    return 0;
+}
+
+int db_host_refusals_list(db_t *self, db_host_refusal_cb *cb, void *arg,
+                          db_err_t *err)
+{
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_host_refusals_list, err);
+    if (!stmt)
+        return -1;
+    return db_query_rows(self, stmt, "listing refusals", s_refusal_each,
+                         (void *)cb, arg, err);
+}
+
+/* ---- the admin API's rollout views ----------------------------------- */
+
+const char db_sql_apply_status_filter[] =
+    "SELECT h.name, d.revision, d.applied_revision, d.policy_revision,"
+    " s.state, s.ok_count, s.failed_count, s.sent_at, s.answered_at,"
+    " r.reason"
+    " FROM hosts h CROSS JOIN host_desired d ON d.host_id = h.id"
+    " CROSS JOIN apply_status s ON s.host_id = d.host_id"
+    " AND s.revision = d.revision"
+    " LEFT JOIN host_refusals r ON r.host_id = h.id"
+    " WHERE h.name BETWEEN coalesce(?2, ?1, '') AND coalesce(?1, x'ff')"
+    " AND (?2 IS NULL OR h.name > ?2)"
+    " AND s.state BETWEEN coalesce(?3, '') AND coalesce(?3, x'ff')"
+    " AND (?5 IS NULL OR (r.host_id IS NOT NULL) = ?5)"
+    " ORDER BY h.name LIMIT ?4";
+
+/* One walk of the desired states (one apply status each, its key): at
+ * 10,000 hosts a few milliseconds, with no index on state to maintain. */
+const char db_sql_apply_counts[] =
+    "SELECT count(*),"
+    " coalesce(sum(r.host_id IS NULL AND s.state = 'pending'), 0),"
+    " coalesce(sum(r.host_id IS NULL AND s.state = 'ok'), 0),"
+    " coalesce(sum(r.host_id IS NULL AND s.state = 'failed'), 0),"
+    " coalesce(sum(r.host_id IS NOT NULL), 0),"
+    " coalesce(sum(EXISTS (SELECT 1 FROM drift x"
+    "  WHERE x.host_id = d.host_id)), 0)"
+    " FROM host_desired d CROSS JOIN apply_status s"
+    " ON s.host_id = d.host_id AND s.revision = d.revision"
+    " LEFT JOIN host_refusals r ON r.host_id = d.host_id";
+
+const char db_sql_drift_page[] =
+    "SELECT h.name, x.pf, x.idx, x.attribute, x.wanted, x.has, x.seen_at"
+    " FROM hosts h CROSS JOIN drift x ON x.host_id = h.id"
+    " WHERE h.name BETWEEN coalesce(?2, ?1, '') AND coalesce(?1, x'ff')"
+    " AND (?2 IS NULL OR h.name > ?2 OR (x.pf, x.idx, x.attribute) >"
+    " (?3, ?4, ?5))"
+    " ORDER BY h.name, x.pf, x.idx, x.attribute LIMIT ?6";
+
+int db_apply_status_filter(db_t *self, const db_apply_status_filter_t *filter,
+                           const db_page_t *page, db_apply_status_cb *cb,
+                           void *arg, db_err_t *err)
+{
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_apply_status_filter, err);
+    if (!stmt)
+        return -1;
+    if (filter && filter->host)
+        sqlite3_bind_text(stmt, 1, filter->host, -1, SQLITE_STATIC);
+    if (page && page->host)
+        sqlite3_bind_text(stmt, 2, page->host, -1, SQLITE_STATIC);
+    if (filter && filter->by_state) {
+        sqlite3_bind_text(stmt, 3, db_apply_state_name(filter->state), -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 5, 0);
+    } else if (filter && filter->refused) {
+        sqlite3_bind_int(stmt, 5, 1);
+    }
+    sqlite3_bind_int64(stmt, 4, page && page->limit > 0 ? page->limit : -1);
+    return db_query_rows(self, stmt, "listing apply status", s_status_each,
+                         (void *)cb, arg, err);
+}
+
+static int s_counts_copy(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    (void)cb;
+    db_apply_counts_t *out = arg;
+    out->hosts = sqlite3_column_int64(stmt, 0);
+    out->pending = sqlite3_column_int64(stmt, 1);
+    out->ok = sqlite3_column_int64(stmt, 2);
+    out->failed = sqlite3_column_int64(stmt, 3);
+    out->refused = sqlite3_column_int64(stmt, 4);
+    out->drifted = sqlite3_column_int64(stmt, 5);
+    return 0;
+}
+
+int db_apply_counts(db_t *self, db_apply_counts_t *out, db_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_apply_counts, err);
+    if (!stmt)
+        return -1;
+    return db_query_rows(self, stmt, "counting apply states", s_counts_copy,
+                         NULL, out, err);
+}
+
+int db_drift_page(db_t *self, const char *host, const db_drift_row_t *after,
+                  int64_t limit, db_drift_cb *cb, void *arg, db_err_t *err)
+{
+    sqlite3_stmt *stmt = db_stmt(self, db_sql_drift_page, err);
+    if (!stmt)
+        return -1;
+    if (host)
+        sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    if (after) {
+        sqlite3_bind_text(stmt, 2, after->host, -1, SQLITE_STATIC);
+        sqlite3_bind_text(stmt, 3, after->item.pf, -1, SQLITE_STATIC);
+        sqlite3_bind_int(stmt, 4, after->item.index);
+        sqlite3_bind_text(stmt, 5, after->item.attribute, -1, SQLITE_STATIC);
+    }
+    sqlite3_bind_int64(stmt, 6, limit > 0 ? limit : -1);
     return db_query_rows(self, stmt, "listing drift", s_drift_each, (void *)cb,
                          arg, err);
 }

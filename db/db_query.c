@@ -1,5 +1,9 @@
 /* db_query.c - the read side of the inventory: summary, hosts, PFs, VFs and
- * events, each row handed to a caller's callback. */
+ * events, each row handed to a caller's callback, and one host's whole
+ * inventory as the codec's struct. */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db_internal.h"
@@ -113,6 +117,22 @@ static const char s_sql_events_after[] =
     "SELECT id, at, kind, host, message FROM events"
     " WHERE id > ?1 AND at >= ?2 ORDER BY id LIMIT ?3";
 
+/* One host's PFs and VFs as the agent last reported them (missing ones,
+ * kept only for the VMs holding them, left out): the host's PFs in address
+ * order, each with its VFs in index order (a PF without VFs is one row
+ * with NULL VF columns). */
+static const char s_sql_host_inventory[] =
+    "SELECT p.pci_addr, p.ifname, p.driver, p.vf_driver, p.vendor_id,"
+    " p.device_id, p.numa_node, p.link_speed, p.link_up, p.total_vfs,"
+    " p.num_vfs, p.note, v.idx, v.pci_addr, v.iommu_group, v.iommu_isolated,"
+    " v.driver, v.mac, v.vlan, v.qos, v.vlan_proto, v.spoofchk, v.trust,"
+    " v.link_state, v.min_tx_rate, v.max_tx_rate, v.settings_known,"
+    " v.in_use, v.note"
+    " FROM hosts h CROSS JOIN pfs p ON p.host_id = h.id"
+    " LEFT JOIN vfs v ON v.pf_id = p.id AND v.state <> 'missing'"
+    " WHERE h.name = ?1 AND p.state = 'present'"
+    " ORDER BY p.pci_addr, v.idx";
+
 const db_query_t db_queries[] = {
     {"summary", s_sql_summary},
     {"hosts_list", s_sql_hosts_list},
@@ -123,6 +143,7 @@ const db_query_t db_queries[] = {
     {"vfs_list_state", s_sql_vfs_list_state},
     {"events_list", s_sql_events_list},
     {"events_after", s_sql_events_after},
+    {"host_inventory", s_sql_host_inventory},
     {"policy_get", db_sql_policy_get},
     {"policy_latest", db_sql_policy_latest},
     {"policy_history", db_sql_policy_history},
@@ -130,6 +151,12 @@ const db_query_t db_queries[] = {
     {"apply_status_list", db_sql_apply_status_list},
     {"apply_failures_list", db_sql_apply_failures_list},
     {"drift_list", db_sql_drift_list},
+    {"host_labels_get", db_sql_host_labels_get},
+    {"host_refusal_get", db_sql_host_refusal_get},
+    {"host_refusals_list", db_sql_host_refusals_list},
+    {"apply_status_filter", db_sql_apply_status_filter},
+    {"apply_counts", db_sql_apply_counts},
+    {"drift_page", db_sql_drift_page},
 };
 const int db_query_count = (int)(sizeof(db_queries) / sizeof(db_queries[0]));
 
@@ -390,4 +417,145 @@ int db_events_after(db_t *self, int64_t after_id, int64_t since_ms,
     sqlite3_bind_int64(stmt, 3, limit > 0 ? limit : -1);
     return db_query_rows(self, stmt, "listing events", s_event_each, (void *)cb,
                          arg, err);
+}
+
+/* ---- one host's inventory, as the codec's struct ---- */
+
+static int s_inventory_facts(db_t *self, const char *name, vfp_inventory_t *out,
+                             db_err_t *err)
+{
+    db_host_row_t row;
+    if (db_host_get(self, name, &row, err) != 0)
+        return -1;
+    vfp_host_t *host = &out->host;
+    out->generation = row.generation;
+    snprintf(host->hostname, sizeof(host->hostname), "%s", row.name);
+    snprintf(host->boot_id, sizeof(host->boot_id), "%s", row.boot_id);
+    snprintf(host->kernel, sizeof(host->kernel), "%s", row.kernel);
+    for (int v = VFP_VIRT_NONE; v <= VFP_VIRT_SVM; v++)
+        if (!strcmp(row.cpu_virt, vfp_cpu_virt_name((vfp_cpu_virt_t)v)))
+            host->cpu_virt = (vfp_cpu_virt_t)v;
+    host->iommu_ready = row.iommu_ready;
+    host->iommu_units = (uint16_t)row.iommu_units;
+    host->iommu_groups = row.iommu_groups;
+    snprintf(host->iommu_cmdline, sizeof(host->iommu_cmdline), "%s",
+             row.iommu_cmdline);
+    /* Stored one per line (db_ingest.c). */
+    for (char *line = row.iommu_reasons, *end;
+         *line && host->reason_count < VFP_REASONS_MAX;
+         line = end + (*end != '\0')) {
+        end = line + strcspn(line, "\n");
+        snprintf(host->reasons[host->reason_count++], VFP_TEXT_MAX + 1, "%.*s",
+                 (int)(end - line), line);
+    }
+    host->mem_total_kb = row.mem_total_kb;
+    host->mem_available_kb = row.mem_available_kb;
+    return 0;
+}
+
+static int s_inventory_pool(const db_hugepages_row_t *row, void *arg)
+{
+    vfp_host_t *host = arg;
+    if (host->hugepage_count < VFP_HUGEPAGES_MAX)
+        host->hugepages[host->hugepage_count++] = *row;
+    return 0;
+}
+
+/* Appends one element to a malloc'd array, doubling it when full. */
+static void *s_grow(void *array, uint32_t count, uint32_t *cap, size_t size)
+{
+    if (count < *cap)
+        return array;
+    *cap = *cap ? *cap * 2 : 8;
+    array = realloc(array, *cap * size);
+    assert(array);
+    return array;
+}
+
+typedef struct {
+    vfp_inventory_t *inv;
+    uint32_t pf_cap, vf_cap; /* of inv->pfs and of the last PF's vfs */
+} s_inventory_fill_t;
+
+static vfp_pf_t *s_inventory_pf(sqlite3_stmt *stmt, s_inventory_fill_t *fill)
+{
+    vfp_inventory_t *inv = fill->inv;
+    const char *addr = s_text(stmt, 0);
+    if (inv->pf_count && !strcmp(inv->pfs[inv->pf_count - 1].pci_addr, addr))
+        return &inv->pfs[inv->pf_count - 1];
+    inv->pfs =
+        s_grow(inv->pfs, inv->pf_count, &fill->pf_cap, sizeof(*inv->pfs));
+    vfp_pf_t *pf = &inv->pfs[inv->pf_count++];
+    memset(pf, 0, sizeof(*pf));
+    fill->vf_cap = 0;
+    db_column_text(stmt, 0, pf->pci_addr, sizeof(pf->pci_addr));
+    db_column_text(stmt, 1, pf->ifname, sizeof(pf->ifname));
+    db_column_text(stmt, 2, pf->driver, sizeof(pf->driver));
+    db_column_text(stmt, 3, pf->vf_driver, sizeof(pf->vf_driver));
+    pf->vendor_id = (uint16_t)sqlite3_column_int(stmt, 4);
+    pf->device_id = (uint16_t)sqlite3_column_int(stmt, 5);
+    pf->numa_node = (int16_t)sqlite3_column_int(stmt, 6);
+    pf->link_speed = (uint32_t)sqlite3_column_int64(stmt, 7);
+    pf->link_up = sqlite3_column_int(stmt, 8) != 0;
+    pf->total_vfs = (uint16_t)sqlite3_column_int(stmt, 9);
+    pf->num_vfs = (uint16_t)sqlite3_column_int(stmt, 10);
+    db_column_text(stmt, 11, pf->note, sizeof(pf->note));
+    return pf;
+}
+
+static void s_inventory_vf(sqlite3_stmt *stmt, vfp_vf_t *vf)
+{
+    char mac[18];
+    memset(vf, 0, sizeof(*vf));
+    vf->index = (uint16_t)sqlite3_column_int(stmt, 12);
+    db_column_text(stmt, 13, vf->pci_addr, sizeof(vf->pci_addr));
+    vf->iommu_group = sqlite3_column_int(stmt, 14);
+    vf->iommu_isolated = sqlite3_column_int(stmt, 15) != 0;
+    db_column_text(stmt, 16, vf->driver, sizeof(vf->driver));
+    db_column_text(stmt, 17, mac, sizeof(mac));
+    /* Stored by vfp_mac_format (db_ingest.c), so it parses. */
+    vfp_mac_parse(mac, vf->mac);
+    vf->vlan = (uint16_t)sqlite3_column_int(stmt, 18);
+    vf->qos = (uint8_t)sqlite3_column_int(stmt, 19);
+    vf->vlan_proto = (uint16_t)sqlite3_column_int(stmt, 20);
+    vf->spoofchk = (vfp_flag_t)sqlite3_column_int(stmt, 21);
+    vf->trust = (vfp_flag_t)sqlite3_column_int(stmt, 22);
+    vf->link_state = (vfp_link_state_t)sqlite3_column_int(stmt, 23);
+    vf->min_tx_rate = (uint32_t)sqlite3_column_int64(stmt, 24);
+    vf->max_tx_rate = (uint32_t)sqlite3_column_int64(stmt, 25);
+    vf->settings_known = sqlite3_column_int(stmt, 26) != 0;
+    vf->in_use = sqlite3_column_int(stmt, 27) != 0;
+    db_column_text(stmt, 28, vf->note, sizeof(vf->note));
+}
+
+static int s_inventory_row(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    (void)cb;
+    s_inventory_fill_t *fill = arg;
+    vfp_pf_t *pf = s_inventory_pf(stmt, fill);
+    if (sqlite3_column_type(stmt, 12) == SQLITE_NULL)
+        return 0;
+    pf->vfs = s_grow(pf->vfs, pf->vf_count, &fill->vf_cap, sizeof(*pf->vfs));
+    s_inventory_vf(stmt, &pf->vfs[pf->vf_count++]);
+    return 0;
+}
+
+int db_host_inventory_get(db_t *self, const char *host, vfp_inventory_t *out,
+                          db_err_t *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (s_inventory_facts(self, host, out, err) != 0 ||
+        db_host_hugepages(self, host, s_inventory_pool, &out->host, err) != 0)
+        goto fail;
+    sqlite3_stmt *stmt = db_stmt(self, s_sql_host_inventory, err);
+    if (!stmt)
+        goto fail;
+    sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    s_inventory_fill_t fill = {.inv = out};
+    if (db_query_rows(self, stmt, "reading a host's inventory", s_inventory_row,
+                      NULL, &fill, err) == 0)
+        return 0;
+fail:
+    vfp_inventory_clear(out);
+    return -1;
 }

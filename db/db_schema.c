@@ -239,11 +239,21 @@ static const char s_v4[] =
     " seen_at INTEGER NOT NULL,"
     " PRIMARY KEY (host_id, pf, idx, attribute));";
 
+/* Version 5: refusals. A policy rollout leaves a host at its previous
+ * desired state when the new plan would change a VF count under VFs in use
+ * (controller/apply_plan.h); host_refusals keeps why, per host, for the
+ * policy revision whose rollout refused it, so the status shows it after
+ * the apply has answered and across controller restarts. One row per
+ * host: the outcome of the latest rollout that planned it. */
+static const char s_v5[] =
+    "CREATE TABLE host_refusals ("
+    " host_id INTEGER PRIMARY KEY REFERENCES hosts(id) ON DELETE CASCADE,"
+    " policy_revision INTEGER NOT NULL REFERENCES policies(revision),"
+    " reason TEXT NOT NULL CHECK (length(reason) >= 1),"
+    " refused_at INTEGER NOT NULL);";
+
 const db_migration_t db_migrations[] = {
-    {1, s_v1},
-    {2, s_v2},
-    {3, s_v3},
-    {4, s_v4},
+    {1, s_v1}, {2, s_v2}, {3, s_v3}, {4, s_v4}, {5, s_v5},
 };
 const int db_migration_count =
     (int)(sizeof(db_migrations) / sizeof(db_migrations[0]));

@@ -10,7 +10,7 @@
 
 /* The schema version this build writes; db_open migrates older files up to
  * it and refuses newer ones. */
-#define DB_SCHEMA_VERSION 4
+#define DB_SCHEMA_VERSION 5
 
 typedef struct db_t db_t;
 
@@ -87,6 +87,10 @@ void db_destroy(db_t **self_p);
  * db_batch_commit nothing in the batch is durable. */
 int db_batch_begin(db_t *self, db_err_t *err);
 int db_batch_commit(db_t *self, db_err_t *err);
+
+/* Ends a batch by rolling back everything in it: for a writer whose whole
+ * batch must be all or nothing (a policy rollout). */
+void db_batch_rollback(db_t *self);
 
 /* Current PRAGMA user_version of the open file. */
 int db_schema_version(db_t *self);
@@ -253,6 +257,15 @@ int db_hosts_list(db_t *self, const db_page_t *page, db_host_cb *cb, void *arg,
 int db_host_get(db_t *self, const char *name, db_host_row_t *out,
                 db_err_t *err);
 
+/* One host's inventory as its agent last reported it, in the codec's
+ * struct: host facts (memory, hugepage pools, IOMMU), every present PF by
+ * PCI address with its VFs (settings included) by index, and the stored
+ * generation. PFs and VFs kept only as "missing" are left out. *out is
+ * overwritten; free it with vfp_inventory_clear (also after a failure).
+ * DB_ERR_NOT_FOUND for an unknown host. */
+int db_host_inventory_get(db_t *self, const char *host, vfp_inventory_t *out,
+                          db_err_t *err);
+
 /* A host's hugepage pools by size. */
 int db_host_hugepages(db_t *self, const char *name, db_hugepages_cb *cb,
                       void *arg, db_err_t *err);
@@ -387,6 +400,9 @@ typedef struct {
     int64_t ok_count, failed_count;
     int64_t sent_at_ms;
     int64_t answered_at_ms; /* 0: not answered */
+    /* Why the latest rollout left the host at this desired state, or ""
+     * (set by db_apply_status_filter only; see db_host_refusal_set). */
+    char refusal[VFP_TEXT_MAX + 1];
 } db_apply_status_row_t;
 
 typedef int(db_apply_status_cb)(const db_apply_status_row_t *row, void *arg);
@@ -429,5 +445,81 @@ int db_drift_replace(db_t *self, const char *host, const db_drift_item_t *items,
 /* Drift by host, PF, index and attribute; host NULL lists every host's. */
 int db_drift_list(db_t *self, const char *host, db_drift_cb *cb, void *arg,
                   db_err_t *err);
+
+/* ---- host labels (db_policy.c) --------------------------------------- */
+
+/* A host's labels as stored in hosts.labels: "key=value" pairs, one per
+ * line ("" when none). Nothing sets them yet: every host has none. */
+#define DB_HOST_LABELS_MAX 4096
+
+/* The host's labels text; DB_ERR_NOT_FOUND for an unknown host. */
+int db_host_labels_get(db_t *self, const char *host,
+                       char labels[DB_HOST_LABELS_MAX + 1], db_err_t *err);
+
+/* ---- refusals (db_policy.c) ------------------------------------------ */
+
+/* Why a rollout left a host at its previous desired state (a VF count
+ * change under VFs in use), for the policy revision it refused. */
+#define DB_REFUSAL_REASON_MAX VFP_TEXT_MAX
+
+typedef struct {
+    char host[VFP_HOSTNAME_MAX + 1];
+    int64_t policy_revision;
+    char reason[DB_REFUSAL_REASON_MAX + 1];
+    int64_t refused_at_ms;
+} db_host_refusal_t;
+
+typedef int(db_host_refusal_cb)(const db_host_refusal_t *row, void *arg);
+
+/* Records that the rollout of policy_revision refused the host, replacing
+ * the host's previous refusal. reason is 1..DB_REFUSAL_REASON_MAX bytes
+ * (DB_ERR_INVALID otherwise); DB_ERR_NOT_FOUND for an unknown host or
+ * policy revision. */
+int db_host_refusal_set(db_t *self, const char *host, int64_t policy_revision,
+                        const char *reason, int64_t now_ms, db_err_t *err);
+
+/* Forgets the host's refusal (host NULL: every host's); no refusal is not
+ * an error. */
+int db_host_refusal_clear(db_t *self, const char *host, db_err_t *err);
+
+/* The host's refusal; DB_ERR_NOT_FOUND when it has none. */
+int db_host_refusal_get(db_t *self, const char *host, db_host_refusal_t *out,
+                        db_err_t *err);
+
+/* Every refusal, by host name. */
+int db_host_refusals_list(db_t *self, db_host_refusal_cb *cb, void *arg,
+                          db_err_t *err);
+
+/* ---- the admin API's rollout views (db_policy.c) -------------------- */
+
+/* Filters for db_apply_status_filter; NULL host and by_state false match
+ * every host with a desired state. */
+typedef struct {
+    const char *host;
+    bool by_state; /* hosts in `state` that no rollout refused */
+    db_apply_state_t state;
+    bool refused; /* only hosts a rollout refused (by_state false) */
+} db_apply_status_filter_t;
+
+/* Like db_apply_status_list, filtered; page->host is the cursor (the
+ * last host of the previous page). */
+int db_apply_status_filter(db_t *self, const db_apply_status_filter_t *filter,
+                           const db_page_t *page, db_apply_status_cb *cb,
+                           void *arg, db_err_t *err);
+
+/* Hosts with a desired state: those a rollout refused (refused), the
+ * others by the state of their apply status (pending, ok, failed), and
+ * those of all with drift stored. pending + ok + failed + refused is
+ * hosts. */
+typedef struct {
+    int64_t hosts, pending, ok, failed, refused, drifted;
+} db_apply_counts_t;
+
+int db_apply_counts(db_t *self, db_apply_counts_t *out, db_err_t *err);
+
+/* Drift in db_drift_list's order, at most `limit` rows (0: all) strictly
+ * after the row `after` (NULL: from the first); host NULL: every host. */
+int db_drift_page(db_t *self, const char *host, const db_drift_row_t *after,
+                  int64_t limit, db_drift_cb *cb, void *arg, db_err_t *err);
 
 #endif

@@ -999,6 +999,14 @@ static void s_pfs_free(vfp_pf_t *pfs, uint32_t count)
     free(pfs);
 }
 
+void vfp_inventory_clear(vfp_inventory_t *inv)
+{
+    if (!inv)
+        return;
+    s_pfs_free(inv->pfs, inv->pf_count);
+    memset(inv, 0, sizeof(*inv));
+}
+
 void vfp_msg_destroy(vfp_msg_t **self_p)
 {
     assert(self_p);

@@ -340,6 +340,10 @@ vfp_msg_t *vfp_msg_new(vfp_id_t id);
  * releases them with free(), so build them with malloc/calloc. */
 void vfp_msg_destroy(vfp_msg_t **self_p);
 
+/* Frees the PFs and VFs of an inventory built with malloc/calloc (as a
+ * decoded one is) and zeroes it; accepts NULL. */
+void vfp_inventory_clear(vfp_inventory_t *inv);
+
 /* Name of a message id ("HELLO"), or "UNKNOWN". */
 const char *vfp_id_name(int id);
 

@@ -88,6 +88,57 @@ static void test_diff_vf_and_host(void **state)
     discover_inventory_clear(&b);
 }
 
+/* Each VF setting the controller compares with its desired state (drift)
+ * changed alone makes a delta carrying that VF's PF: a VF set by hand is
+ * reported at the next rescan. */
+static void test_diff_each_vf_setting(void **state)
+{
+    (void)state;
+    for (int field = 0; field < 9; field++) {
+        vfp_inventory_t a, b;
+        vfp_inventory_delta_t delta = {0};
+        s_inventory(&a);
+        s_inventory(&b);
+        vfp_vf_t *vf = &b.pfs[1].vfs[0];
+        switch (field) {
+        case 0:
+            vf->mac[5] = 1;
+            break;
+        case 1:
+            vf->vlan = 7;
+            break;
+        case 2:
+            vf->qos = 2;
+            break;
+        case 3:
+            vf->vlan_proto = VFP_VLAN_PROTO_8021AD;
+            break;
+        case 4:
+            vf->spoofchk = VFP_OFF;
+            break;
+        case 5:
+            vf->trust = VFP_ON;
+            break;
+        case 6:
+            vf->link_state = VFP_LINK_DISABLE;
+            break;
+        case 7:
+            vf->min_tx_rate = 10;
+            break;
+        default:
+            vf->max_tx_rate = 100;
+            break;
+        }
+        assert_true(inventory_diff(&a, &b, &delta));
+        assert_int_equal(delta.pf_count, 1);
+        assert_string_equal(delta.pfs[0].pci_addr, "0000:05:00.1");
+        assert_int_equal(delta.removed_count, 0);
+        inventory_diff_delta_clear(&delta);
+        discover_inventory_clear(&a);
+        discover_inventory_clear(&b);
+    }
+}
+
 static void test_diff_removed_and_added(void **state)
 {
     vfp_inventory_t a, b;
@@ -300,6 +351,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_diff_nothing),
         cmocka_unit_test(test_diff_vf_and_host),
+        cmocka_unit_test(test_diff_each_vf_setting),
         cmocka_unit_test(test_diff_removed_and_added),
         cmocka_unit_test(test_copy_is_deep),
         cmocka_unit_test(test_print_table_and_json),

@@ -369,13 +369,13 @@ static void test_drift_lines(void **state)
         vf->mac[0] = 0x02;
         vf->mac[5] = (uint8_t)(i - 1);
     }
-    vf_drift_t *drift = NULL;
-    assert_int_equal(vf_drift_list(&msg->u.apply, &inv, &drift), 0);
+    vfp_drift_t *drift = NULL;
+    assert_int_equal(vfp_drift_list(&msg->u.apply, &inv, &drift), 0);
     assert_null(drift);
 
     pf->vfs[2].vlan = 77;
     pf->num_vfs = 3;
-    assert_int_equal(vf_drift_list(&msg->u.apply, &inv, &drift), 2);
+    assert_int_equal(vfp_drift_list(&msg->u.apply, &inv, &drift), 2);
     char line[512];
     vf_drift_line(&drift[0], line, sizeof(line));
     assert_string_equal(line, "pf 0000:05:00.0 num_vfs: wanted 4 VFs; kernel "

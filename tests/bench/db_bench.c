@@ -88,7 +88,15 @@ static int s_hugepages_row(const db_hugepages_row_t *row, void *arg)
 /* One listing: what to call, and its arguments. */
 typedef struct {
     const char *name;
-    enum { S_HOSTS, S_PFS, S_VFS, S_EVENTS, S_SUMMARY, S_DETAIL } kind;
+    enum {
+        S_HOSTS,
+        S_PFS,
+        S_VFS,
+        S_EVENTS,
+        S_SUMMARY,
+        S_DETAIL,
+        S_INVENTORY
+    } kind;
     const char *host;
     db_vf_filter_t filter;
     int64_t limit;
@@ -118,6 +126,28 @@ static int s_detail(db_t *db, int hosts, s_count_t *count, db_err_t *err)
     return 0;
 }
 
+/* The rollout's drift read: one host's whole inventory as the codec's
+ * struct, over the same hosts as s_detail. Counts hosts. */
+static int s_inventory(db_t *db, int hosts, s_count_t *count, db_err_t *err)
+{
+    int n = hosts < S_DETAIL_HOSTS ? hosts : S_DETAIL_HOSTS;
+    for (int i = 0; i < n; i++) {
+        char name[32];
+        s_host_name((int)((long)i * hosts / n), name, sizeof(name));
+        vfp_inventory_t inv;
+        int rc = db_host_inventory_get(db, name, &inv, err);
+        vfp_inventory_clear(&inv);
+        if (rc != 0)
+            return -1;
+        count->rows = i + 1;
+        if (s_now() - count->start > S_BUDGET_S) {
+            count->stopped = true;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int s_list_once(db_t *db, const s_listing_t *l, int hosts,
                        s_count_t *count, db_err_t *err)
 {
@@ -136,6 +166,8 @@ static int s_list_once(db_t *db, const s_listing_t *l, int hosts,
         return db_summary(db, &sum, err);
     case S_DETAIL:
         return s_detail(db, hosts, count, err);
+    case S_INVENTORY:
+        return s_inventory(db, hosts, count, err);
     }
     return -1;
 }
@@ -171,15 +203,17 @@ static void s_time_listing(db_t *db, const s_listing_t *l, int hosts)
         if (count.stopped || took > 1.0)
             break;
     }
-    /* `host NAME` is timed over many hosts: per host. */
-    double per = l->kind == S_DETAIL ? (double)count.rows : 1.0;
-    if (count.stopped && l->kind != S_DETAIL) {
+    /* `host NAME` and the inventory read are timed over many hosts: per
+     * host. */
+    bool per_host = l->kind == S_DETAIL || l->kind == S_INVENTORY;
+    double per = per_host ? (double)count.rows : 1.0;
+    if (count.stopped && !per_host) {
         printf("  %-30s stopped after %.0f s at %ld rows\n", l->name, best,
                count.rows);
     } else {
         printf("  %-30s %10.3f ms wall %10.3f ms CPU %8ld %s%s\n", l->name,
                best * 1e3 / per, best_cpu * 1e3 / per, count.rows,
-               l->kind == S_DETAIL ? "hosts, per host" : "rows",
+               per_host ? "hosts, per host" : "rows",
                count.stopped ? " (stopped)" : "");
     }
     fflush(stdout);
@@ -332,6 +366,7 @@ static void s_time_db(db_t *db, int hosts)
         {.name = "pfs", .kind = S_PFS},
         {.name = "pfs --host", .kind = S_PFS, .host = "bench-00000"},
         {.name = "host NAME (get, hugepages, pfs)", .kind = S_DETAIL},
+        {.name = "host inventory (drift read)", .kind = S_INVENTORY},
         {.name = "vfs (all)", .kind = S_VFS},
         {.name = "vfs --host",
          .kind = S_VFS,

@@ -5,7 +5,9 @@
 # says when the controller is slow or absent.
 #
 # usage: cli_test.sh CASE   (paging, stuck, options, escape, unreachable,
-#                            summary, docs)
+#                            summary, docs, rollout, rollout_incomplete,
+#                            rollout_refused, rollout_git, rollback,
+#                            policy_read)
 # Needs VFLEET_BINARY_DIR (set by ctest) and jq.
 # VFLEET_KEEP=1 keeps the work directory for a post-mortem.
 set -eu
@@ -40,6 +42,17 @@ start_fake() {
 		sleep 0.05
 	done
 	admin=$(cat "$work/ready")
+}
+
+# The exit status of a command whose standard output goes to file $1.
+status_out() {
+	out=$1
+	shift
+	set +e
+	"$@" >"$out"
+	st=$?
+	set -e
+	echo $st
 }
 
 # The exit status of a command that is expected to fail.
@@ -179,6 +192,12 @@ options)
 		fail "--timeout 2h"
 	grep -q "^vfleetctl: --timeout '2h' is not a duration" "$work/err" ||
 		fail "--timeout message: $(cat "$work/err")"
+	# A global option without its value before a policy subverb is a
+	# usage error (it once read past the end of argv).
+	[ "$(status_of ctl policy --controller 2>/dev/null)" -eq 2 ] ||
+		fail "policy --controller without a value"
+	[ "$(status_of "$ctl_bin" policy --timeout 2>/dev/null)" -eq 2 ] ||
+		fail "policy --timeout without a value"
 	# The offline verbs take the global options anywhere too.
 	"$ctl_bin" policy validate "$src/tests/policy/ok/minimal.yaml" -o json \
 		>/dev/null || fail "policy validate with -o after the file"
@@ -305,6 +324,263 @@ docs)
 	while read -r verb; do
 		grep -q "^\.It Cm $verb\b" "$man" || fail "vfleetctl.8 lacks $verb"
 	done <"$work/verbs"
+	;;
+
+rollout)
+	policy=$src/tests/policy/ok/minimal.yaml
+	start_fake --rollout ok
+	ctl policy apply "$policy" --message 'raise the vlan' \
+		>"$work/out" 2>"$work/err" || fail "apply: $(cat "$work/err")"
+	cat >"$work/want" <<-'EOF'
+		stored revision 3, sha256:1a49cd59c660f878d9a63d3fdddef09662f96f9424c79f7486eaf888b3c84cd7
+		2 of 3 hosts change
+		  esx-e1: pf 0000:3b:00.0: vf 0 vlan 1 -> 10
+		  esx-e2: pf 0000:3b:00.0: vf 0 vlan 1 -> 10
+		  esx-e2: 1 more changes
+	EOF
+	cmp -s "$work/want" "$work/out" ||
+		fail "apply output: $(diff "$work/want" "$work/out")"
+	grep -qx 'warning: policy.yaml:9:5: mac pool pool-a: 4 addresses left' \
+		"$work/err" || fail "apply warning: $(cat "$work/err")"
+	# Not a terminal: one progress line each time the counts change.
+	cat >"$work/want" <<-'EOF'
+		rollout of revision 3: 0/3 hosts applied, 0 failed, 3 pending
+		rollout of revision 3: 1/3 hosts applied, 0 failed, 2 pending
+		rollout of revision 3: 2/3 hosts applied, 0 failed, 1 pending
+		rollout of revision 3: 3/3 hosts applied, 0 failed, 0 pending
+	EOF
+	grep '^rollout' "$work/err" >"$work/progress" || true
+	cmp -s "$work/want" "$work/progress" ||
+		fail "progress: $(cat "$work/err")"
+	head -1 "$work/log" | grep -Eq "^policy.apply message=raise the vlan source=$policy author=[^ ]* commit=[0-9a-f]* body_len=$(wc -c <"$policy")$" ||
+		fail "apply request: $(head -1 "$work/log")"
+	[ "$(grep -c '^policy.status summary=true$' "$work/log")" -ge 3 ] ||
+		fail "polls: $(cat "$work/log")"
+	# On a terminal: one progress line, rewritten in place.
+	if command -v script >/dev/null; then
+		script -qec "$ctl_bin -c $admin policy apply $policy" /dev/null \
+			>"$work/tty" 2>&1 || fail "apply on a terminal: $(cat "$work/tty")"
+		[ "$(grep -c 'rollout of revision' "$work/tty")" -eq 1 ] ||
+			fail "terminal progress lines: $(cat -v "$work/tty")"
+		grep -q "$(printf '\r')rollout of revision 3: 3/3 hosts applied, 0 failed, 0 pending$(printf '\033')\[K" \
+			"$work/tty" || fail "terminal progress: $(cat -v "$work/tty")"
+	else
+		echo "skip: no script(1), the terminal progress is not tested"
+	fi
+	# JSON: the answer, the final counts and no host left over.
+	ctl -o json policy apply "$policy" >"$work/apply.json" 2>/dev/null ||
+		fail "apply -o json"
+	jq -e '.apply.revision == 3 and .complete == true and
+		.counts.ok == 3 and .hosts == []' "$work/apply.json" >/dev/null ||
+		fail "apply JSON: $(cat "$work/apply.json")"
+	# A dry run stores nothing and exits 3 when something would change.
+	: >"$work/log"
+	[ "$(status_out "$work/out" ctl policy apply "$policy" --dry-run 2>/dev/null)" -eq 3 ] ||
+		fail "dry run with changes should exit 3"
+	grep -qx 'dry run: would store revision 3, sha256:1a49cd59c660f878d9a63d3fdddef09662f96f9424c79f7486eaf888b3c84cd7' \
+		"$work/out" || fail "dry run output: $(cat "$work/out")"
+	grep -q '^policy.apply .*dry_run=true' "$work/log" ||
+		fail "dry run request: $(cat "$work/log")"
+	! grep -q '^policy.status' "$work/log" || fail "a dry run waits for nothing"
+	kill "$fake_pid"
+	start_fake --rollout none
+	[ "$(status_out "$work/out" ctl policy apply "$policy" --dry-run 2>/dev/null)" -eq 0 ] ||
+		fail "dry run without changes should exit 0: $(cat "$work/out")"
+	grep -q '^dry run: policy unchanged: revision 3' "$work/out" ||
+		fail "unchanged dry run: $(cat "$work/out")"
+	;;
+
+rollout_incomplete)
+	policy=$src/tests/policy/ok/minimal.yaml
+	# A failed host: exit 4, named with its failure.
+	start_fake --rollout failed
+	[ "$(status_out "$work/out" ctl policy apply "$policy" 2>"$work/err")" -eq 4 ] ||
+		fail "a failed host should exit 4"
+	grep -qx 'failed: esx-e2: pf 0000:3b:00.0 vf 1 vlan: EINVAL: vlan 5000 out of range' \
+		"$work/out" || fail "failed host: $(cat "$work/out")"
+	grep -q '^policy.status state=failed$' "$work/log" ||
+		fail "failures fetched: $(cat "$work/log")"
+	ctl -o json policy apply "$policy" >"$work/out.json" 2>/dev/null || true
+	jq -e '.complete == false and .counts.failed == 1 and
+		[.hosts[].host] == ["esx-e2"]' "$work/out.json" >/dev/null ||
+		fail "failed JSON: $(cat "$work/out.json")"
+	kill "$fake_pid"
+	# A host that never answers: the wait ends at --timeout, exit 4, the
+	# host named with how long it has been pending.
+	start_fake --rollout stuck
+	start=$(date +%s)
+	[ "$(status_out "$work/out" ctl policy apply "$policy" --timeout 1s 2>"$work/err")" -eq 4 ] ||
+		fail "a pending host should exit 4"
+	[ $(($(date +%s) - start)) -le 4 ] || fail "--timeout 1s did not bound the wait"
+	grep -Eqx 'pending: esx-e3: no answer for [0-9]+\.[0-9] s \(agent not connected\)' \
+		"$work/out" || fail "pending host: $(cat "$work/out")"
+	tail -1 "$work/err" | grep -qx 'rollout of revision 3: 2/3 hosts applied, 0 failed, 1 pending' ||
+		fail "last progress: $(cat "$work/err")"
+	kill "$fake_pid"
+	# A refused host: exit 4, named with the reason.
+	start_fake --rollout refused
+	[ "$(status_out "$work/out" ctl policy apply "$policy" 2>"$work/err")" -eq 4 ] ||
+		fail "a refused host should exit 4"
+	[ "$(grep -c '^refused: esx-e3: pf 0000:3b:00.0: VF count 4 -> 8 while VFs are in use$' "$work/out")" -eq 2 ] ||
+		fail "refused host: $(cat "$work/out")"
+	grep -q ', 1 refused$' "$work/err" || fail "refused progress: $(cat "$work/err")"
+	;;
+
+rollout_refused)
+	# An invalid file: the errors exactly as policy validate prints them,
+	# and nothing sent.
+	start_fake
+	printf 'version: 1\nnetworks:\n  foo: 3\n' >"$work/bad.yaml"
+	"$ctl_bin" policy validate "$work/bad.yaml" 2>"$work/validate.err" || true
+	[ -s "$work/validate.err" ] || fail "validate printed no error"
+	[ "$(status_of ctl policy apply "$work/bad.yaml" 2>"$work/err")" -eq 1 ] ||
+		fail "an invalid file should exit 1"
+	cmp -s "$work/validate.err" "$work/err" ||
+		fail "apply errors differ from validate's: $(diff "$work/validate.err" "$work/err")"
+	[ ! -s "$work/log" ] || fail "an invalid file was sent: $(cat "$work/log")"
+	[ "$(status_of ctl policy apply "$work/missing.yaml" 2>"$work/err")" -eq 1 ] ||
+		fail "a missing file should exit 1"
+	kill "$fake_pid"
+	# The controller's refusals print their body's lines, one per line.
+	start_fake --rollout conflict
+	[ "$(status_of ctl policy apply "$src/tests/policy/ok/minimal.yaml" 2>"$work/err")" -eq 1 ] ||
+		fail "a conflict should exit 1"
+	cat >"$work/want" <<-'EOF'
+		vfleetctl: policy.apply: policy conflicts with the inventory: 2 conflicts; first: esx-e1: pf 0000:3b:00.0: 64 VFs asked, 32 supported
+		esx-e1: pf 0000:3b:00.0: 64 VFs asked, 32 supported
+		esx-e2: pf 0000:3b:00.0: 64 VFs asked, 16 supported
+	EOF
+	cmp -s "$work/want" "$work/err" || fail "conflict: $(cat "$work/err")"
+	! grep -q '^policy.status' "$work/log" || fail "a refused apply waits for nothing"
+	kill "$fake_pid"
+	start_fake --rollout invalid
+	[ "$(status_of ctl policy apply "$src/tests/policy/ok/minimal.yaml" 2>"$work/err")" -eq 1 ] ||
+		fail "a rejected policy should exit 1"
+	tail -1 "$work/err" | grep -qx "policy.yaml:4:7: unknown network 'prod'" ||
+		fail "invalid: $(cat "$work/err")"
+	# Nobody listens: said at once, not after the 60 s wait.
+	kill "$fake_pid"
+	wait "$fake_pid" 2>/dev/null || true
+	rm -f "$work/admin.sock"
+	start=$(date +%s)
+	[ "$(status_of ctl policy apply "$src/tests/policy/ok/minimal.yaml" 2>"$work/err")" -eq 1 ] ||
+		fail "no controller should exit 1"
+	[ $(($(date +%s) - start)) -le 3 ] || fail "no controller took the whole wait"
+	grep -q 'is vfleet-controller running?' "$work/err" ||
+		fail "no controller: $(cat "$work/err")"
+	;;
+
+rollout_git)
+	if ! command -v git >/dev/null; then
+		echo "skip: git is not installed, the commit id cannot be tested"
+		exit 0
+	fi
+	start_fake --rollout none
+	repo=$work/repo
+	mkdir "$repo"
+	git -C "$repo" init -q
+	cp "$src/tests/policy/ok/minimal.yaml" "$repo/policy.yaml"
+	git -C "$repo" add policy.yaml
+	git -C "$repo" -c user.name=t -c user.email=t@example.org \
+		commit -qm policy
+	head=$(git -C "$repo" rev-parse HEAD)
+	# Committed unchanged: its commit id is sent.
+	ctl policy apply "$repo/policy.yaml" >/dev/null 2>"$work/err" ||
+		fail "apply from git: $(cat "$work/err")"
+	grep -q "^policy.apply .* commit=$head " "$work/log" ||
+		fail "commit id: $(cat "$work/log")"
+	! grep -q note "$work/err" || fail "a clean file has no note"
+	# Changed since: no commit id, one note.
+	echo '# local change' >>"$repo/policy.yaml"
+	: >"$work/log"
+	ctl policy apply "$repo/policy.yaml" >/dev/null 2>"$work/err" ||
+		fail "apply of a changed file"
+	grep -q '^policy.apply .* commit= ' "$work/log" ||
+		fail "dirty commit id: $(cat "$work/log")"
+	[ "$(grep -c "^vfleetctl: note: $repo/policy.yaml differs from its last git commit; no commit id recorded$" "$work/err")" -eq 1 ] ||
+		fail "dirty note: $(cat "$work/err")"
+	# Outside any repository: no commit id, no note.
+	mkdir "$work/plain"
+	cp "$src/tests/policy/ok/minimal.yaml" "$work/plain/policy.yaml"
+	: >"$work/log"
+	GIT_CEILING_DIRECTORIES=$work ctl policy apply "$work/plain/policy.yaml" \
+		>/dev/null 2>"$work/err" || fail "apply outside git"
+	grep -q '^policy.apply .* commit= ' "$work/log" ||
+		fail "no repository: $(cat "$work/log")"
+	! grep -q note "$work/err" || fail "no repository, no note: $(cat "$work/err")"
+	;;
+
+rollback)
+	start_fake --rollout ok
+	ctl policy rollback 2 --message 'back to 2' >"$work/out" 2>"$work/err" ||
+		fail "rollback: $(cat "$work/err")"
+	head -1 "$work/out" | grep -qx 'stored revision 4, sha256:1a49cd59c660f878d9a63d3fdddef09662f96f9424c79f7486eaf888b3c84cd7' ||
+		fail "rollback output: $(cat "$work/out")"
+	head -1 "$work/log" | grep -Eqx 'policy.rollback message=back to 2 revision=2 author=[^ ]*' ||
+		fail "rollback request: $(head -1 "$work/log")"
+	[ "$(status_of ctl policy rollback 9 2>"$work/err")" -eq 1 ] ||
+		fail "an unknown revision should exit 1"
+	grep -qx 'vfleetctl: policy.rollback: no policy revision' "$work/err" ||
+		fail "unknown revision: $(cat "$work/err")"
+	[ "$(status_of ctl policy rollback two 2>/dev/null)" -eq 2 ] ||
+		fail "a revision that is no number is a usage error"
+	[ "$(status_out /dev/null ctl policy rollback 2 --dry-run 2>/dev/null)" -eq 3 ] ||
+		fail "rollback --dry-run with changes should exit 3"
+	;;
+
+policy_read)
+	policy=$src/tests/policy/ok/minimal.yaml
+	start_fake --rows 5 --page 2 --policy "$policy"
+	# status: the revision, the counts, a row per host.
+	ctl policy status >"$work/status.txt"
+	grep -Eqx 'message +raise the vlan' "$work/status.txt" ||
+		fail "status head: $(cat "$work/status.txt")"
+	grep -Eqx 'hosts +3' "$work/status.txt" || fail "status counts"
+	grep -Eqx 'esx-e2 +ok +5 +5 +3 +yes +2026-11-30T15:00:00Z +0 +10 +0 +0' \
+		"$work/status.txt" || fail "status row: $(cat "$work/status.txt")"
+	grep -Eqx 'esx-e1 +ok .* +1' "$work/status.txt" ||
+		fail "drift count: $(cat "$work/status.txt")"
+	# One host: its failures and drift, a line each.
+	ctl policy status --host esx-e1 >"$work/one.txt"
+	grep -qx 'drift            pf 0000:3b:00.0 vf 0 vlan: wanted 10, has 77' \
+		"$work/one.txt" || fail "drift detail: $(cat "$work/one.txt")"
+	: >"$work/log"
+	ctl -o json policy status --host esx-e1 --state ok >"$work/status.json"
+	jq -e '.policy.revision == 3 and .counts.hosts == 3 and
+		[.hosts[].host] == ["esx-e1"]' "$work/status.json" >/dev/null ||
+		fail "status JSON: $(cat "$work/status.json")"
+	head -1 "$work/log" | grep -qx 'policy.status host=esx-e1 state=ok' ||
+		fail "status request: $(cat "$work/log")"
+	# history: every page, newest first.
+	ctl -o json policy history >"$work/history.json"
+	jq -e '[.policies[].revision] == [5, 4, 3, 2, 1]' "$work/history.json" \
+		>/dev/null || fail "history: $(cat "$work/history.json")"
+	ctl policy history --limit 2 >"$work/history.txt" 2>"$work/err"
+	[ "$(wc -l <"$work/history.txt")" -eq 3 ] || fail "history --limit"
+	grep -q 'for the next page add --after' "$work/err" || fail "history hint"
+	# diff against the live revision: the same text changes nothing.
+	[ "$(status_of ctl policy diff "$policy")" -eq 0 ] ||
+		fail "diff against the same live text should exit 0"
+	grep -qx 'policy.get' "$work/log" || fail "diff asks policy.get"
+	[ "$(status_out "$work/diff" ctl policy diff "$src/tests/policy/ok/full.yaml")" -eq 3 ] ||
+		fail "diff against another policy should exit 3"
+	[ -s "$work/diff" ] || fail "diff printed nothing"
+	# drift: every page, the host filter passed on.
+	ctl -o json drift >"$work/drift.json"
+	jq -e '(.drift | length) == 5 and .drift[0].attribute == "vlan"' \
+		"$work/drift.json" >/dev/null || fail "drift: $(cat "$work/drift.json")"
+	: >"$work/log"
+	ctl drift --host host-01 >"$work/drift.txt"
+	head -1 "$work/drift.txt" | grep -Eq '^HOST +PF +VF +ATTRIBUTE +WANTED +HAS +SEEN$' ||
+		fail "drift header: $(cat "$work/drift.txt")"
+	head -1 "$work/log" | grep -qx 'drift host=host-01' ||
+		fail "drift request: $(cat "$work/log")"
+	kill "$fake_pid"
+	start_fake
+	[ "$(status_of ctl policy diff "$policy" 2>"$work/err")" -eq 1 ] ||
+		fail "diff without a stored policy should exit 1"
+	grep -qx 'vfleetctl: policy.get: no policy stored' "$work/err" ||
+		fail "no policy: $(cat "$work/err")"
 	;;
 
 *)

@@ -5,6 +5,7 @@
  *
  * usage: vfleet-fake-admin --endpoint EP [--rows N] [--page N] [--silent]
  *          [--hostile] [--stuck] [--log FILE] [--ready FILE]
+ *          [--rollout MODE] [--policy FILE]
  *
  * --rows    rows in every listing (default 10)
  * --page    rows per page when the request has no limit (default 3)
@@ -14,6 +15,12 @@
  * --log     append "VERB key=value ..." per request, in the order received
  * --ready   written once the socket is bound: the endpoint bound, so
  *           "tcp://127.0.0.1:*" tells the port the kernel chose
+ * --rollout how policy.apply and policy.rollback go, on hosts esx-e1..3,
+ *           each policy.status call after them one step further: ok (all
+ *           apply, one more each step), failed (esx-e2 fails), stuck
+ *           (esx-e3 never answers), refused (esx-e3 is refused), none
+ *           (nothing changes), conflict and invalid (refused with a body)
+ * --policy  the text policy.get serves as revision 2 (else NOT_FOUND)
  * Runs until SIGTERM. */
 #include <czmq.h>
 #include <getopt.h>
@@ -29,9 +36,14 @@ typedef struct {
     int rows, page;
     bool silent, hostile, stuck;
     const char *log, *ready;
+    const char *rollout, *policy;
 } s_opts_t;
 
-static s_opts_t s_opts = {.rows = 10, .page = 3};
+static s_opts_t s_opts = {.rows = 10, .page = 3, .rollout = "ok"};
+
+/* policy.status calls since the last apply or rollback; -1: none yet (the
+ * rollout is shown finished). */
+static int s_polls = -1;
 
 typedef struct {
     uint16_t status;
@@ -79,6 +91,19 @@ static json_t *s_row(const char *verb, int i)
         return json_pack("{s:s, s:s, s:i, s:s, s:s}", "host", "host-00", "pf",
                          "0000:05:00.0", "index", i, "state", "free", "mac",
                          "02:00:00:00:00:01");
+    if (strcmp(verb, "policy.history") == 0)
+        return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "revision",
+                         s_opts.rows - i, "sha256",
+                         "1a49cd59c660f878d9a63d3fdddef09662f96f9424c79f74"
+                         "86eaf888b3c84cd7",
+                         "message", i == 0 ? "" : "raise the vlan", "author",
+                         "alice", "commit", "", "created_at",
+                         "2026-11-30T15:00:00.000Z");
+    if (strcmp(verb, "drift") == 0)
+        return json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "host", name,
+                         "pf", "0000:3b:00.0", "vf", i, "attribute", "vlan",
+                         "wanted", "10", "has", "77", "seen_at",
+                         "2026-11-30T15:00:00.000Z");
     char message[64];
     snprintf(message, sizeof(message), "event %d", i);
     return json_pack(
@@ -135,7 +160,9 @@ static void s_listing(const vfp_request_t *req, s_answer_t *answer)
     /* events without a cursor answer the newest page only. */
     bool newest = !after && strcmp(req->verb, "events") == 0;
     bool more = i < s_opts.rows && !newest;
-    answer->body = json_pack("{s:o, s:o}", req->verb, rows, "next",
+    const char *key =
+        strcmp(req->verb, "policy.history") == 0 ? "policies" : req->verb;
+    answer->body = json_pack("{s:o, s:o}", key, rows, "next",
                              more ? json_string(cursor) : json_null());
 }
 
@@ -166,9 +193,188 @@ static void s_host(const vfp_request_t *req, s_answer_t *answer)
     answer->body = json_pack("{s:o}", "host", host);
 }
 
+/* ---- policy rollout ---------------------------------------------------- */
+
+static bool s_mode(const char *mode)
+{
+    return strcmp(s_opts.rollout, mode) == 0;
+}
+
+/* Host i's state at the current step. */
+static const char *s_host_state(int i)
+{
+    int step = s_polls < 0 ? 99 : s_polls;
+    if (i == 1 && s_mode("failed") && step >= 2)
+        return "failed";
+    if (i == 2 && s_mode("stuck"))
+        return "pending";
+    if (i == 2 && s_mode("refused"))
+        return "refused";
+    if (s_mode("ok") || s_mode("failed"))
+        return step > i ? "ok" : "pending";
+    return step >= 1 ? "ok" : "pending";
+}
+
+static json_t *s_status_row(int i)
+{
+    char name[32];
+    snprintf(name, sizeof(name), "esx-e%d", i + 1);
+    const char *state = s_host_state(i);
+    bool failed = strcmp(state, "failed") == 0;
+    bool pending = strcmp(state, "pending") == 0;
+    json_t *failures = json_array();
+    if (failed)
+        json_array_append_new(
+            failures,
+            json_pack("{s:s, s:s, s:i, s:s, s:i, s:s, s:s}", "kind", "vf", "pf",
+                      "0000:3b:00.0", "vf", 1, "attribute", "vlan", "err", 22,
+                      "errno", "EINVAL", "message", "vlan 5000 out of range"));
+    /* esx-e1 has drifted. */
+    json_t *drift = json_array();
+    if (i == 0)
+        json_array_append_new(drift,
+                              json_pack("{s:s, s:i, s:s, s:s, s:s}", "pf",
+                                        "0000:3b:00.0", "vf", 0, "attribute",
+                                        "vlan", "wanted", "10", "has", "77"));
+    return json_pack(
+        "{s:s, s:s, s:i, s:i, s:i, s:b, s:s, s:o, s:i, s:i, s:i, s:o, s:i,"
+        " s:o, s:i}",
+        "host", name, "state", state, "desired_revision", 5, "applied_revision",
+        strcmp(state, "ok") == 0 ? 5 : 4, "policy_revision", 3, "connected",
+        i != 2, "sent_at", "2026-11-30T15:00:00.000Z", "answered_at",
+        pending ? json_null() : json_string("2026-11-30T15:00:01.000Z"),
+        "pending_ms", pending ? 1500 + 250 * (s_polls < 0 ? 0 : s_polls) : 0,
+        "ok_items", failed ? 9 : 10, "failed_items", failed ? 1 : 0, "failures",
+        failures, "failures_more", 0, "drift", drift, "drift_more", 0);
+}
+
+static void s_policy_status(const vfp_request_t *req, s_answer_t *answer)
+{
+    const char *host = s_param(req, "host");
+    const char *state = s_param(req, "state");
+    const char *summary = s_param(req, "summary");
+    json_t *counts =
+        json_pack("{s:i, s:i, s:i, s:i, s:i, s:i}", "hosts", 3, "ok", 0,
+                  "failed", 0, "pending", 0, "refused", 0, "drifted", 0);
+    json_t *rows = json_array();
+    for (int i = 0; i < 3; i++) {
+        json_t *row = s_status_row(i);
+        const char *st = json_string_value(json_object_get(row, "state"));
+        json_object_set_new(
+            counts, st,
+            json_integer(json_integer_value(json_object_get(counts, st)) + 1));
+        const char *name = json_string_value(json_object_get(row, "host"));
+        if ((summary && strcmp(summary, "true") == 0) ||
+            (host && strcmp(host, name) != 0) ||
+            (state && strcmp(state, st) != 0))
+            json_decref(row);
+        else
+            json_array_append_new(rows, row);
+    }
+    answer->body =
+        json_pack("{s:{s:i, s:s, s:s, s:s, s:s, s:s}, s:o, s:o, s:n}", "policy",
+                  "revision", 3, "sha256",
+                  "1a49cd59c660f878d9a63d3fdddef09662f96f9424c7"
+                  "9f7486eaf888b3c84cd7",
+                  "message", "raise the vlan", "author", "alice", "commit", "",
+                  "created_at", "2026-11-30T15:00:00.000Z", "counts", counts,
+                  "hosts", rows, "next");
+    /* The next summary poll sees the rollout one step further. */
+    if (summary && strcmp(summary, "true") == 0 && s_polls >= 0)
+        s_polls++;
+}
+
+/* The answer of policy.apply and policy.rollback in every mode. */
+static void s_policy_change(const vfp_request_t *req, s_answer_t *answer,
+                            int revision)
+{
+    if (s_mode("conflict")) {
+        s_fail(answer, VFP_ERR_CONFLICT,
+               "policy conflicts with the inventory: 2 conflicts; first: "
+               "esx-e1: pf 0000:3b:00.0: 64 VFs asked, 32 supported");
+        answer->body =
+            json_pack("{s:[s, s]}", "conflicts",
+                      "esx-e1: pf 0000:3b:00.0: 64 VFs asked, 32 supported",
+                      "esx-e2: pf 0000:3b:00.0: 64 VFs asked, 16 supported");
+        return;
+    }
+    if (s_mode("invalid")) {
+        s_fail(answer, VFP_ERR_INVALID,
+               "policy rejected: 1 errors; first: policy.yaml:4:7: unknown "
+               "network 'prod'");
+        answer->body = json_pack("{s:[s]}", "errors",
+                                 "policy.yaml:4:7: unknown network 'prod'");
+        return;
+    }
+    const char *dry = s_param(req, "dry_run");
+    bool dry_run = dry && strcmp(dry, "true") == 0;
+    bool none = s_mode("none");
+    if (!dry_run && !none)
+        s_polls = 0;
+    json_t *hosts = json_array();
+    for (int i = 0; i < 2 && !none; i++) {
+        char name[32], change[128];
+        snprintf(name, sizeof(name), "esx-e%d", i + 1);
+        snprintf(change, sizeof(change),
+                 "%s: pf 0000:3b:00.0: vf 0 vlan 1 -> 10", name);
+        json_array_append_new(hosts,
+                              json_pack("{s:s, s:i, s:[s], s:i}", "host", name,
+                                        "desired_revision", 5, "changes",
+                                        change, "changes_more", i));
+    }
+    json_t *refused = json_array();
+    if (s_mode("refused"))
+        json_array_append_new(
+            refused, json_pack("{s:s, s:s}", "host", "esx-e3", "reason",
+                               "pf 0000:3b:00.0: VF count 4 -> 8 while VFs "
+                               "are in use"));
+    answer->body = json_pack(
+        "{s:b, s:i, s:s, s:b, s:i, s:i, s:o, s:o, s:[s], s:i}", "dry_run",
+        dry_run, "revision", revision, "sha256",
+        "1a49cd59c660f878d9a63d3fdddef09662f96f9424c79f7486eaf888b3c84cd7",
+        "unchanged", none, "hosts_total", 3, "hosts_changed", none ? 0 : 2,
+        "hosts", hosts, "refused", refused, "warnings",
+        "policy.yaml:9:5: mac pool pool-a: 4 addresses left", "hosts_omitted",
+        0);
+}
+
+static void s_policy_apply(const vfp_request_t *req, s_answer_t *answer)
+{
+    s_policy_change(req, answer, 3);
+}
+
+static void s_policy_rollback(const vfp_request_t *req, s_answer_t *answer)
+{
+    const char *rev = s_param(req, "revision");
+    if (!rev || atoi(rev) < 1 || atoi(rev) > 3) {
+        s_fail(answer, VFP_ERR_NOT_FOUND, "no policy revision");
+        return;
+    }
+    s_policy_change(req, answer, 4);
+}
+
+static void s_policy_get(const vfp_request_t *req, s_answer_t *answer)
+{
+    (void)req;
+    FILE *f = s_opts.policy ? fopen(s_opts.policy, "r") : NULL;
+    if (!f) {
+        s_fail(answer, VFP_ERR_NOT_FOUND, "no policy stored");
+        return;
+    }
+    char text[65536];
+    size_t len = fread(text, 1, sizeof(text) - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    answer->body = json_pack(
+        "{s:i, s:s, s:s, s:s, s:s, s:s, s:s}", "revision", 2, "sha256",
+        "1a49cd59c660f878d9a63d3fdddef09662f96f9424c79f7486eaf888b3c84cd7",
+        "message", "", "author", "alice", "commit", "", "created_at",
+        "2026-11-30T15:00:00.000Z", "text", text);
+}
+
 static const struct {
     const char *verb;
-    const char *params[6];
+    const char *params[8];
     void (*fn)(const vfp_request_t *, s_answer_t *);
 } s_verbs[] = {
     {"summary", {NULL}, s_summary},
@@ -177,6 +383,18 @@ static const struct {
     {"pfs", {"host", "limit", "after", NULL}, s_listing},
     {"vfs", {"host", "pf", "state", "limit", "after", NULL}, s_listing},
     {"events", {"since", "limit", "after", NULL}, s_listing},
+    {"drift", {"host", "limit", "after", NULL}, s_listing},
+    {"policy.history", {"limit", "after", NULL}, s_listing},
+    {"policy.status",
+     {"host", "state", "summary", "limit", "after", NULL},
+     s_policy_status},
+    {"policy.get", {"revision", NULL}, s_policy_get},
+    {"policy.apply",
+     {"source", "message", "author", "commit", "dry_run", NULL},
+     s_policy_apply},
+    {"policy.rollback",
+     {"revision", "message", "author", "dry_run", NULL},
+     s_policy_rollback},
 };
 
 /* Like the controller: unknown verbs and parameters are refused. */
@@ -209,6 +427,8 @@ static void s_log(const vfp_request_t *req)
     fputs(req->verb, f);
     for (uint32_t i = 0; i < req->param_count; i++)
         fprintf(f, " %s=%s", req->params[i].key, req->params[i].value);
+    if (req->body_len)
+        fprintf(f, " body_len=%u", req->body_len);
     fputc('\n', f);
     fclose(f);
 }
@@ -245,6 +465,8 @@ static void s_parse(int argc, char **argv)
         {"stuck", no_argument, NULL, 'S'},
         {"log", required_argument, NULL, 'l'},
         {"ready", required_argument, NULL, 'R'},
+        {"rollout", required_argument, NULL, 'o'},
+        {"policy", required_argument, NULL, 'P'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -273,6 +495,12 @@ static void s_parse(int argc, char **argv)
             break;
         case 'R':
             s_opts.ready = optarg;
+            break;
+        case 'o':
+            s_opts.rollout = optarg;
+            break;
+        case 'P':
+            s_opts.policy = optarg;
             break;
         default:
             exit(2);

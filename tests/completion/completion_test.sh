@@ -126,12 +126,15 @@ help_names() {
 
 # The table's options of line KEY, or of every line, on one line.
 table_options() {
-	local verb
+	local verb sub
 	if [[ $# -gt 0 ]]; then
 		_vfleetctl_field "$_vfleetctl_verbs" 2 "$1"
 	else
 		for verb in $(_vfleetctl_keys "$_vfleetctl_verbs" ''); do
 			_vfleetctl_field "$_vfleetctl_verbs" 2 "$verb"
+			for sub in $(_vfleetctl_keys "$_vfleetctl_verbs" "$verb"); do
+				_vfleetctl_field "$_vfleetctl_verbs" 2 "$verb $sub"
+			done
 		done
 	fi | tr '\n' ' '
 }
@@ -166,7 +169,7 @@ usage_operands() {
 	for w in "$@"; do
 		case $w in
 		FILE... | OLD... | NEW...) printf '@files... ' ;;
-		FILE | OLD | NEW) printf '@files ' ;;
+		FILE | OLD | NEW | '[OLD]') printf '@files ' ;;
 		[A-Z]*) printf '@%d ' $((n += 1)) ;;
 		esac
 	done
@@ -205,7 +208,7 @@ check_verb_help() {
 				"s/.*vfleetctl $verb ([a-z-]+).*/\1/" "$work/usage")"
 			for sub in $subs; do
 				line=$(grep -E "vfleetctl $verb $sub( |$)" "$work/usage" |
-					sed -E "s/.*vfleetctl $verb $sub//")
+					sed -E "s/.*vfleetctl $verb $sub//; s/\[-[^]]*\]//g")
 				# shellcheck disable=SC2086
 				same_list "$verb $sub operands" "$(table_operands "$verb $sub")" \
 					"$(usage_operands $line)"
@@ -303,7 +306,7 @@ check_accepted() {
 	done
 }
 
-verbs=(policy summary hosts host pfs vfs events)
+verbs=(policy summary hosts host pfs vfs events drift)
 globals=(-c --controller -o --output --timeout -h --help)
 paging=(--all --limit --after)
 
@@ -377,13 +380,28 @@ values)
 	;;
 
 policy)
-	expect "vfleetctl policy " validate show diff
-	expect "vfleetctl policy s" show
+	subverbs=(validate show diff apply rollback status history)
+	expect "vfleetctl policy " "${subverbs[@]}"
+	expect "vfleetctl policy s" show status
 	expect "vfleetctl policy d" diff
+	expect "vfleetctl policy r" rollback
 	expect "vfleetctl -o json policy v" validate
-	expect "vfleetctl policy -c ipc:///x/a.sock " validate show diff
+	expect "vfleetctl policy -c ipc:///x/a.sock " "${subverbs[@]}"
 	expect "vfleetctl policy nosuch "
 	expect "vfleetctl policy -" "${globals[@]}"
+	# The subverbs that reach the controller: their own options, and
+	# --state's words are the rollout states there, not the VF states.
+	expect "vfleetctl policy apply --" --controller --output --timeout \
+		--help --message --dry-run
+	expect "vfleetctl policy rollback --d" --dry-run
+	expect "vfleetctl policy rollback "
+	expect "vfleetctl policy status --s" --state
+	expect "vfleetctl policy status --state " pending ok failed refused
+	expect "vfleetctl policy status --state=f" failed
+	expect "vfleetctl policy history --" --controller --output --timeout \
+		--help "${paging[@]}"
+	expect "vfleetctl drift --" --controller --output --timeout --help \
+		--host "${paging[@]}"
 	;;
 
 files)

@@ -5,7 +5,7 @@
 #
 # usage: integration.sh CASE   (inventory, badinput, conformance, liveness,
 #                               restart, kill9, refuse, agent, diskfull,
-#                               busy)
+#                               busy, policy, rollout)
 # Needs VFLEET_BINARY_DIR (set by ctest) and jq, sqlite3; the agent case
 # also python3 (tests/fixtures/mktree.py builds the agents' sysfs trees).
 # VFLEET_KEEP=1 keeps the work directory (logs, database) for a post-mortem.
@@ -546,6 +546,121 @@ retention)
 	[ "$rc" = 2 ] || fail "bad configuration file: exit $rc"
 	grep -q "^vfleet-controller: $work/bad.conf:2: invalid --event-max-age \"forever\"" \
 		"$work/bad.out" || fail "bad configuration file: $(cat "$work/bad.out")"
+	;;
+
+policy)
+	# policy.apply goes through the admin thread to the main thread and
+	# back, over the real admin socket; the revision and the host's
+	# desired state are in the database file afterwards.
+	start_controller
+	start_peer --host gamma --pfs 2 --vfs 4
+	wait_for '[ "$(vf_count --host gamma)" = 8 ]'
+	cat >"$work/policy.yaml" <<-EOF
+	version: 1
+	networks:
+	  - name: prod
+	    vlan: 10
+	host_groups:
+	  - name: g
+	    hosts: [gamma]
+	    pfs:
+	      - ifname: ens1f0
+	        vfs: 4
+	        networks: [prod]
+	EOF
+	apply() {
+		"$peer_bin" --controller "$admin" --request policy.apply \
+			--param author=it --param source=policy.yaml "$@"
+	}
+	out=$(apply --body "$work/policy.yaml") || fail "policy.apply failed"
+	echo "$out" | jq -e '.revision == 1 and .hosts_changed == 1 and
+		.hosts[0].host == "gamma" and .hosts[0].desired_revision == 1' \
+		>/dev/null || fail "policy.apply reply: $out"
+	db=$state_dir/vfleet.db
+	[ "$(sqlite3 "$db" "SELECT revision || ' ' || author FROM policies")" = "1 it" ] ||
+		fail "policy revision not stored"
+	[ "$(sqlite3 "$db" 'SELECT revision, policy_revision FROM host_desired')" = "1|1" ] ||
+		fail "desired state not stored"
+	# Again: unchanged, nothing new stored.
+	out=$(apply --body "$work/policy.yaml") || fail "second policy.apply failed"
+	echo "$out" | jq -e '.unchanged and .hosts_changed == 0' >/dev/null ||
+		fail "second policy.apply reply: $out"
+	# A policy that does not parse: INVALID with its errors, nothing stored.
+	printf 'version: 1\nnetworks: 7\n' >"$work/bad.yaml"
+	if apply --body "$work/bad.yaml" 2>"$work/bad.out"; then
+		fail "an invalid policy was accepted"
+	fi
+	grep -q '^INVALID policy rejected: ' "$work/bad.out" ||
+		fail "invalid policy answer: $(cat "$work/bad.out")"
+	grep -q '"errors":\["policy.yaml:2:' "$work/bad.out" ||
+		fail "invalid policy errors: $(cat "$work/bad.out")"
+	[ "$(sqlite3 "$db" 'SELECT count(*) FROM policies')" = 1 ] ||
+		fail "an invalid policy was stored"
+	# Read verbs still answer beside it, and the controller stops cleanly.
+	summary | jq -e '.schema_version == 5' >/dev/null || fail "summary: $(summary)"
+	stop_controller
+	;;
+
+rollout)
+	# One real vfleet-agent on a simulated kernel: a desired state stored
+	# while the controller was away is sent when the agent rejoins the
+	# restarted controller, applied and confirmed; a VLAN changed behind
+	# the agent's back is found as drift and set back.
+	tree=$work/tree
+	python3 "$src/tests/fixtures/mktree.py" i40e-xxv710 "$tree" >/dev/null
+	host=hv-i40e-01
+	pf=0000:37:00.0
+	db=$state_dir/vfleet.db
+	start_controller
+	"$agent_bin" --controller "$agents" --insecure --kernel sim \
+		--rescan 0.3 --sysfs-root "$tree/sys" --procfs-root "$tree/proc" \
+		--state-dir "$work/agent-state" >>"$work/agent.log" 2>&1 &
+	pids="$pids $!"
+	wait_for '[ "$(host_state "$host")" = ready ]' 100
+	stop_controller
+	# APPLY revision 1 (PROTOCOL.md 4.6): the PF keeps 16 VFs, VF 2 on
+	# VLAN 100 (802.1Q).
+	python3 - "$work/apply.bin" "$pf" <<-'PY'
+		import struct, sys
+		pf = sys.argv[2].encode()
+		s = lambda b: struct.pack(">H", len(b)) + b
+		msg = struct.pack(">HBBIQ", 0x5646, 1, 6, 0, 1)
+		msg += struct.pack(">I", 1) + s(pf) + struct.pack(">H", 16)
+		msg += struct.pack(">I", 1) + s(pf) + struct.pack(">HH", 2, 0x02)
+		msg += bytes(6) + struct.pack(">HBHBBBIIH", 100, 0, 0x8100, 0, 0, 0,
+		                              0, 0, 0)
+		msg += struct.pack(">I", 0)
+		open(sys.argv[1], "wb").write(msg)
+	PY
+	sqlite3 "$db" "INSERT INTO host_desired (host_id, revision, apply,
+	  created_at) SELECT id, 1, readfile('$work/apply.bin'), 0 FROM hosts
+	  WHERE name = '$host'; INSERT INTO apply_status (host_id, revision,
+	  sent_at) SELECT id, 1, 0 FROM hosts WHERE name = '$host';"
+	start_controller
+	applied() {
+		sqlite3 "$db" "SELECT s.state || ' ' || d.applied_revision
+		  FROM apply_status s JOIN host_desired d USING (host_id)"
+	}
+	wait_for '[ "$(applied)" = "ok 1" ]' 100
+	grep -q "host $host: sending APPLY revision 1 (host joined)" \
+		"$work/controller.log" || fail "no APPLY sent on join"
+	[ "$(sqlite3 "$db" "SELECT count(*) FROM events
+	  WHERE kind = 'apply-ok'")" = 1 ] || fail "no apply-ok event"
+	[ "$(ctl -o json vfs --host "$host" --pf "$pf" |
+	  jq '.vfs[] | select(.index == 2) | .vlan')" = 100 ] ||
+		fail "VF 2 is not on VLAN 100"
+	state=$tree/sys/.vfleet-sim/state
+	grep -q ' 100 0 0x8100 ' "$state" || fail "sim state lacks VF 2's VLAN"
+	sed -i 's/ 100 0 0x8100 / 77 0 0x8100 /' "$state"
+	# With no policy stored, drift is corrected (the default): the
+	# controller logs the drift, sends the desired state again at once
+	# (the last APPLY was answered), the VLAN goes back to 100 and the
+	# drift rows go.
+	wait_for 'grep -q "host $host: 1 settings drifted from desired revision 1; first: pf $pf vf 2 vlan: wanted 100, has 77" "$work/controller.log"' 100
+	wait_for 'grep -q " 100 0 0x8100 " "$state"' 100
+	grep -q "host $host: sending APPLY revision 1 (correcting drift)" \
+		"$work/controller.log" || fail "drift not corrected"
+	wait_for '[ "$(sqlite3 "$db" "SELECT count(*) FROM drift")" = 0 ]' 100
 	;;
 
 *)

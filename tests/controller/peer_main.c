@@ -25,12 +25,15 @@
  * header; all of them expect silence: they print "no answer" and exit 0,
  * or print the answer and exit 1.
  *
- * --request VERB sends one admin REQUEST without parameters to the admin
- * endpoint named by --controller (vfleetctl has no verb for everything
- * the API answers, e.g. summary) and prints the JSON body; exit 1 when the
- * status is not OK. */
+ * --request VERB sends one admin REQUEST to the admin endpoint named by
+ * --controller (vfleetctl has no verb for everything the API answers, e.g.
+ * summary), with the parameters of --param KEY=VALUE (repeatable) and the
+ * contents of --body FILE, and prints the JSON body; when the status is
+ * not OK it prints "STATUS error text" and the body, if any, to stderr
+ * and exits 1. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "test_peer.h"
@@ -43,6 +46,9 @@ typedef struct {
     const char *dump;
     const char *bad;
     const char *request;
+    const char *params[32];
+    int param_count;
+    const char *body;
 } options_t;
 
 typedef struct {
@@ -144,6 +150,30 @@ static int s_send_bad_admin(const options_t *opt)
     return rc;
 }
 
+/* Fills a REQUEST's parameters and body from the options. */
+static int s_request_fill(const options_t *opt, vfp_request_t *req)
+{
+    for (int i = 0; i < opt->param_count; i++) {
+        vfp_param_t *p = &req->params[req->param_count++];
+        size_t key_len = strcspn(opt->params[i], "=");
+        snprintf(p->key, sizeof(p->key), "%.*s", (int)key_len, opt->params[i]);
+        snprintf(p->value, sizeof(p->value), "%s",
+                 opt->params[i] + key_len + (opt->params[i][key_len] != 0));
+    }
+    if (!opt->body)
+        return 0;
+    FILE *f = fopen(opt->body, "rb");
+    if (!f) {
+        perror(opt->body);
+        return -1;
+    }
+    req->body = calloc(VFP_BODY_MAX + 1, 1);
+    size_t n = req->body ? fread(req->body, 1, VFP_BODY_MAX, f) : 0;
+    fclose(f);
+    req->body_len = (uint32_t)n;
+    return 0;
+}
+
 static int s_request(const options_t *opt)
 {
     peer_t *peer = peer_new(opt->endpoint, "admin");
@@ -152,15 +182,25 @@ static int s_request(const options_t *opt)
     vfp_msg_t *req = vfp_msg_new(VFP_REQUEST);
     snprintf(req->u.request.verb, sizeof(req->u.request.verb), "%s",
              opt->request);
+    if (s_request_fill(opt, &req->u.request) != 0) {
+        vfp_msg_destroy(&req);
+        peer_destroy(&peer);
+        return 1;
+    }
     peer_send(peer, req);
     vfp_msg_destroy(&req);
-    vfp_msg_t *reply = peer_recv(peer, 5000);
+    vfp_msg_t *reply = peer_recv(peer, 10000);
     int rc = 1;
     if (reply && reply->id == VFP_REPLY && reply->u.reply.status == VFP_OK) {
         printf("%s\n", reply->u.reply.body);
         rc = 0;
+    } else if (reply && reply->id == VFP_REPLY) {
+        fprintf(stderr, "%s %s\n", vfp_errcode_name(reply->u.reply.status),
+                reply->u.reply.error);
+        if (reply->u.reply.body)
+            fprintf(stderr, "%s\n", reply->u.reply.body);
     } else {
-        fprintf(stderr, "vfleet-test-peer: %s: no OK reply\n", opt->request);
+        fprintf(stderr, "vfleet-test-peer: %s: no REPLY\n", opt->request);
     }
     vfp_msg_destroy(&reply);
     peer_destroy(&peer);
@@ -432,6 +472,8 @@ int main(int argc, char **argv)
         {"dump", required_argument, NULL, 'd'},
         {"send-bad", required_argument, NULL, 'b'},
         {"request", required_argument, NULL, 'r'},
+        {"param", required_argument, NULL, 'P'},
+        {"body", required_argument, NULL, 'B'},
         {NULL, 0, NULL, 0},
     };
     options_t opt = {.endpoint = "tcp://127.0.0.1:7450",
@@ -468,6 +510,13 @@ int main(int argc, char **argv)
             break;
         case 'r':
             opt.request = optarg;
+            break;
+        case 'P':
+            if (opt.param_count < 32)
+                opt.params[opt.param_count++] = optarg;
+            break;
+        case 'B':
+            opt.body = optarg;
             break;
         default:
             fprintf(stderr, "usage: see the comment in peer_main.c\n");

@@ -609,12 +609,62 @@ static void test_conflict_vf_count_change_under_a_vm(void **state)
         "sriov_numvfs 2 while vm web-1 holds vf 1",
         NULL};
     s_assert_conflicts(plan, want);
+    assert_true(apply_plan_conflict_host_only(plan, 0));
+    assert_true(apply_plan_refuses_host_only(plan));
     apply_plan_destroy(&plan);
     /* With no VM on it the count may change. */
     host.held_vf_count = 0;
     plan = apply_plan_new(policy, "p.yaml", &host);
     assert_int_equal(s_num_vfs_of(s_valid_apply(plan), "0000:3b:00.0"), 4);
     apply_plan_destroy(&plan);
+    s_inventory_free(&inv);
+    policy_destroy(&policy);
+}
+
+/* A VF the agent reports in use (a guest or an up netdev the controller
+ * did not place) blocks a count change like a held one, and only that
+ * host's: the conflict is host-only, while a policy error is not. */
+static void test_conflict_vf_count_change_under_an_in_use_vf(void **state)
+{
+    (void)state;
+    policy_t *policy = s_parse(s_vm_policy);
+    vfp_inventory_t *inv = s_vm_inventory(2);
+    vfp_vf_t vfs[2] = {{.index = 0}, {.index = 1, .in_use = true}};
+    inv->pfs[0].vfs = vfs;
+    inv->pfs[0].vf_count = 2;
+    apply_plan_host_t host = {.name = "h1", .inventory = inv};
+    apply_plan_t *plan = apply_plan_new(policy, "p.yaml", &host);
+    const char *const want[] = {
+        "p.yaml:22:9: host h1: pf 0000:3b:00.0 (ens1f0): vfs 4 would change "
+        "sriov_numvfs 2 while vf 1 is in use",
+        NULL};
+    s_assert_conflicts(plan, want);
+    assert_true(apply_plan_conflict_host_only(plan, 0));
+    assert_false(apply_plan_conflict_host_only(plan, 1));
+    assert_true(apply_plan_refuses_host_only(plan));
+    apply_plan_destroy(&plan);
+
+    /* Not in use: the count may change. */
+    vfs[1].in_use = false;
+    plan = apply_plan_new(policy, "p.yaml", &host);
+    assert_int_equal(s_num_vfs_of(s_valid_apply(plan), "0000:3b:00.0"), 4);
+    assert_false(apply_plan_refuses_host_only(plan));
+    apply_plan_destroy(&plan);
+
+    /* A policy conflict beside it refuses more than the host. */
+    vfs[1].in_use = true;
+    apply_plan_held_vf_t held[] = {
+        {"0000:3b:00.0", 0, "nosuch", {0x02, 0, 0, 0, 0, 1}, "a"}};
+    host.held_vfs = held;
+    host.held_vf_count = 1;
+    plan = apply_plan_new(policy, "p.yaml", &host);
+    assert_int_equal(apply_plan_conflict_count(plan), 2);
+    assert_false(apply_plan_conflict_host_only(plan, 0));
+    assert_true(apply_plan_conflict_host_only(plan, 1));
+    assert_false(apply_plan_refuses_host_only(plan));
+    apply_plan_destroy(&plan);
+    inv->pfs[0].vfs = NULL;
+    inv->pfs[0].vf_count = 0;
     s_inventory_free(&inv);
     policy_destroy(&policy);
 }
@@ -851,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_held_vf_gets_network_settings_and_mac),
         cmocka_unit_test(test_conflict_held_vfs),
         cmocka_unit_test(test_conflict_vf_count_change_under_a_vm),
+        cmocka_unit_test(test_conflict_vf_count_change_under_an_in_use_vf),
         cmocka_unit_test(test_hugepages_follow_vm_memory),
         cmocka_unit_test(test_diff_lists_only_vfs_of_changed_network),
         cmocka_unit_test(test_diff_words),

@@ -539,6 +539,111 @@ static void test_delta_applies_in_place(void **state)
     db_destroy(&db);
 }
 
+/* What a host's full inventory stored reads back as the same codec struct
+ * (PFs by address with every VF and its settings, host facts, pools); a
+ * delta shows in it; a PF kept only as "missing" is left out. */
+static void test_host_inventory_reads_back(void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open_with_host(fx, "h1");
+    db_err_t err;
+    vfp_inventory_t *inv = s_inventory("h1", 3, 3, 4);
+    inv->host.iommu_units = 2;
+    inv->host.iommu_groups = 40;
+    inv->host.reason_count = 2;
+    snprintf(inv->host.reasons[0], VFP_TEXT_MAX, "no DMAR");
+    snprintf(inv->host.reasons[1], VFP_TEXT_MAX, "intel_iommu=off");
+    snprintf(inv->host.iommu_cmdline, VFP_TEXT_MAX, "intel_iommu=off");
+    snprintf(inv->host.boot_id, VFP_NAME_MAX, "boot-1");
+    inv->host.mem_available_kb = 1000;
+    inv->pfs[0].numa_node = 1;
+    inv->pfs[0].link_up = true;
+    inv->pfs[0].link_speed = 25000;
+    snprintf(inv->pfs[0].note, VFP_TEXT_MAX, "a note");
+    vfp_vf_t *vf = &inv->pfs[0].vfs[1];
+    vf->settings_known = true;
+    vf->in_use = true;
+    vf->qos = 3;
+    vf->vlan_proto = VFP_VLAN_PROTO_8021AD;
+    vf->link_state = VFP_LINK_DISABLE;
+    vf->min_tx_rate = 10;
+    vf->max_tx_rate = 1000;
+    snprintf(vf->driver, VFP_NAME_MAX, "vfio-pci");
+    snprintf(vf->note, VFP_VF_NOTE_MAX, "trust unknown");
+    inv->pfs[2].num_vfs = 0;
+    inv->pfs[2].vf_count = 0;
+    assert_int_equal(db_inventory_replace(db, "h1", inv, 2000, &err), 0);
+
+    vfp_inventory_t got;
+    assert_int_equal(db_host_inventory_get(db, "h1", &got, &err), 0);
+    assert_int_equal(got.generation, 3);
+    assert_string_equal(got.host.hostname, "h1");
+    assert_string_equal(got.host.kernel, "6.1.0-test");
+    assert_string_equal(got.host.boot_id, "boot-1");
+    assert_int_equal(got.host.cpu_virt, VFP_VIRT_VMX);
+    assert_true(got.host.iommu_ready);
+    assert_int_equal(got.host.iommu_units, 2);
+    assert_int_equal(got.host.iommu_groups, 40);
+    assert_string_equal(got.host.iommu_cmdline, "intel_iommu=off");
+    assert_int_equal(got.host.reason_count, 2);
+    assert_string_equal(got.host.reasons[1], "intel_iommu=off");
+    assert_int_equal(got.host.mem_total_kb, 1 << 20);
+    assert_int_equal(got.host.mem_available_kb, 1000);
+    assert_int_equal(got.host.hugepage_count, 1);
+    assert_int_equal(got.host.hugepages[0].size_kb, 2048);
+    assert_int_equal(got.host.hugepages[0].total, 512);
+    assert_int_equal(got.host.hugepages[0].free, 500);
+    assert_int_equal(got.pf_count, 3);
+    for (uint32_t p = 0; p < 3; p++) {
+        vfp_pf_t want = inv->pfs[p], have = got.pfs[p];
+        assert_int_equal(have.vf_count, want.vf_count);
+        for (uint32_t k = 0; k < want.vf_count; k++)
+            assert_memory_equal(&have.vfs[k], &want.vfs[k], sizeof(vfp_vf_t));
+        want.vfs = have.vfs = NULL;
+        assert_memory_equal(&have, &want, sizeof(vfp_pf_t));
+    }
+    assert_null(got.pfs[2].vfs);
+
+    /* A delta: VF 2 of PF 0 is moved to VLAN 300. */
+    inv->pfs[0].vfs[2].vlan = 300;
+    vfp_inventory_delta_t delta = {
+        .base_generation = 3, .generation = 4, .pf_count = 1, .pfs = inv->pfs};
+    assert_int_equal(db_inventory_apply_delta(db, "h1", &delta, 3000, &err), 0);
+    vfp_inventory_clear(&got);
+    assert_int_equal(db_host_inventory_get(db, "h1", &got, &err), 0);
+    assert_int_equal(got.generation, 4);
+    assert_int_equal(got.pfs[0].vfs[2].vlan, 300);
+
+    /* PF 1 goes while a VM holds one of its VFs: kept as missing, not
+     * reported. */
+    assert_int_equal(
+        s_raw(fx->path,
+              "INSERT INTO vms (name, memory_mb, vcpus, host_id, state)"
+              " VALUES ('vm1', 1024, 2, 1, 'placed');"
+              "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac) VALUES"
+              " (1, 0, 'a', (SELECT id FROM vfs WHERE pf_id = 2 AND idx = 0),"
+              " '00:50:56:00:00:01')"),
+        SQLITE_OK);
+    char removed[1][VFP_PCI_ADDR_MAX + 1] = {"0000:81:00.1"};
+    delta = (vfp_inventory_delta_t){.base_generation = 4,
+                                    .generation = 5,
+                                    .removed_count = 1,
+                                    .removed = removed};
+    assert_int_equal(db_inventory_apply_delta(db, "h1", &delta, 4000, &err), 0);
+    vfp_inventory_clear(&got);
+    assert_int_equal(db_host_inventory_get(db, "h1", &got, &err), 0);
+    assert_int_equal(got.pf_count, 2);
+    assert_string_equal(got.pfs[1].pci_addr, "0000:81:00.2");
+    vfp_inventory_clear(&got);
+
+    assert_int_equal(db_host_inventory_get(db, "nope", &got, &err), -1);
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    assert_int_equal(got.pf_count, 0);
+    assert_null(got.pfs);
+    s_inventory_free(&inv);
+    db_destroy(&db);
+}
+
 static void test_batch_keeps_each_operation_atomic(void **state)
 {
     fixture_t *fx = *state;
@@ -878,6 +983,8 @@ int main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_vanished_vf_held_by_vm_is_missing,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_host_inventory_reads_back, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_delta_applies_in_place, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_batch_keeps_each_operation_atomic,

@@ -1,5 +1,6 @@
 /* test_db_policy.c - unit tests for policy revisions, desired states,
- * apply results and drift (db_policy.c and schema version 4), on real
+ * apply results, drift and refusals (db_policy.c, schema versions 4 and
+ * 5), on real
  * SQLite files, with every SQLite allocation of each write, each read and
  * the migration failing in turn. */
 #include <setjmp.h>
@@ -663,6 +664,106 @@ static void test_batch_keeps_refusals_apart(void **state)
     db_policy_row_clear(&row);
 }
 
+/* A refusal is one row per host, replaced by the next, cleared per host
+ * or all at once, and refused for an unknown host, an unknown policy
+ * revision or an empty reason. */
+static int s_refusal_count(const db_host_refusal_t *row, void *arg)
+{
+    (void)row;
+    (*(int *)arg)++;
+    return 0;
+}
+
+static void test_refusals_set_get_clear(void **state)
+{
+    fixture_t *fx = *state;
+    db_err_t err;
+    assert_int_equal(s_store(fx->db, "A", s_sha_a, ""), 1);
+    assert_int_equal(s_store(fx->db, "B", s_sha_b, ""), 2);
+    db_host_refusal_t row;
+    assert_int_equal(db_host_refusal_get(fx->db, "h1", &row, &err), -1);
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    assert_int_equal(db_host_refusal_set(fx->db, "h1", 1, "first", 10, &err),
+                     0);
+    assert_int_equal(db_host_refusal_set(fx->db, "h1", 2, "second", 20, &err),
+                     0);
+    assert_int_equal(db_host_refusal_set(fx->db, "h2", 2, "other", 30, &err),
+                     0);
+    assert_int_equal(db_host_refusal_get(fx->db, "h1", &row, &err), 0);
+    assert_string_equal(row.host, "h1");
+    assert_int_equal(row.policy_revision, 2);
+    assert_string_equal(row.reason, "second");
+    assert_int_equal(row.refused_at_ms, 20);
+    int rows = 0;
+    assert_int_equal(
+        db_host_refusals_list(fx->db, s_refusal_count, &rows, &err), 0);
+    assert_int_equal(rows, 2);
+
+    assert_int_equal(db_host_refusal_set(fx->db, "nosuch", 1, "x", 1, &err),
+                     -1);
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    assert_int_equal(db_host_refusal_set(fx->db, "h1", 9, "x", 1, &err), -1);
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    assert_int_equal(db_host_refusal_set(fx->db, "h1", 1, "", 1, &err), -1);
+    assert_int_equal(err.code, DB_ERR_INVALID);
+
+    assert_int_equal(db_host_refusal_clear(fx->db, "h1", &err), 0);
+    assert_int_equal(db_host_refusal_get(fx->db, "h1", &row, &err), -1);
+    assert_int_equal(db_host_refusal_get(fx->db, "h2", &row, &err), 0);
+    assert_int_equal(db_host_refusal_clear(fx->db, NULL, &err), 0);
+    rows = 0;
+    assert_int_equal(
+        db_host_refusals_list(fx->db, s_refusal_count, &rows, &err), 0);
+    assert_int_equal(rows, 0);
+}
+
+/* A rolled back batch leaves nothing of what it did. */
+static void test_batch_rollback_stores_nothing(void **state)
+{
+    fixture_t *fx = *state;
+    db_err_t err;
+    assert_int_equal(db_batch_begin(fx->db, &err), 0);
+    assert_int_equal(s_store(fx->db, "A", s_sha_a, ""), 1);
+    s_desired_set(fx->db, "h1", 1, 1, "one", 10);
+    db_batch_rollback(fx->db);
+    db_policy_row_t row;
+    assert_int_equal(db_policy_latest(fx->db, &row, &err), -1);
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    db_host_desired_t desired;
+    assert_int_equal(db_host_desired_get(fx->db, "h1", &desired, &err), -1);
+    /* The connection writes again afterwards. */
+    assert_int_equal(s_store(fx->db, "A", s_sha_a, ""), 1);
+}
+
+static void s_unlink_db(const char *path);
+
+/* A version 4 file keeps its rows and gets the refusals table. */
+static void test_migrates_from_version_4(void **state)
+{
+    fixture_t *fx = *state;
+    char path[160];
+    snprintf(path, sizeof(path), "%s/v4.db", fx->dir);
+    db_err_t err;
+    db_t *db = db_open_version(path, 4, &err);
+    assert_non_null(db);
+    s_hello(db, "h1");
+    assert_int_equal(s_store(db, "A", s_sha_a, "m"), 1);
+    s_desired_set(db, "h1", 1, 3, "three", 10);
+    db_destroy(&db);
+    assert_int_equal(s_raw(path, "SELECT 1 FROM host_refusals"), SQLITE_ERROR);
+    db = db_open(path, &err);
+    assert_non_null(db);
+    assert_int_equal(db_schema_version(db), 5);
+    db_host_desired_t desired;
+    assert_int_equal(db_host_desired_get(db, "h1", &desired, &err), 0);
+    assert_int_equal(desired.revision, 3);
+    db_host_desired_clear(&desired);
+    assert_int_equal(db_host_refusal_set(db, "h1", 1, "busy", 20, &err), 0);
+    db_destroy(&db);
+    assert_int_equal(s_raw_int(path, "SELECT count(*) FROM host_refusals"), 1);
+    s_unlink_db(path);
+}
+
 /* Everything about a host goes with it. */
 static void test_host_rows_cascade(void **state)
 {
@@ -879,7 +980,7 @@ static void s_make_v3(const char *path)
 static void s_assert_migrated(db_t *db)
 {
     db_err_t err;
-    assert_int_equal(db_schema_version(db), 4);
+    assert_int_equal(db_schema_version(db), DB_SCHEMA_VERSION);
     db_policy_row_t row;
     assert_int_equal(db_policy_get(db, 1, &row, &err), 0);
     assert_string_equal(row.text, "old");
@@ -1173,6 +1274,9 @@ int main(void)
         S_TEST(test_apply_status_lists_by_host_in_pages),
         S_TEST(test_readonly_connection_reads),
         S_TEST(test_batch_keeps_refusals_apart),
+        S_TEST(test_refusals_set_get_clear),
+        S_TEST(test_batch_rollback_stores_nothing),
+        S_TEST(test_migrates_from_version_4),
         S_TEST(test_host_rows_cascade),
         S_TEST(test_drift_replace_and_list),
         cmocka_unit_test(test_apply_state_names_round_trip),

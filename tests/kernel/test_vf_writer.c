@@ -221,16 +221,16 @@ static void test_differs_compares_set_fields_only(void **state)
         .min_tx_rate = 10,
         .max_tx_rate = 100,
     };
-    assert_int_equal(vf_drift_differs(&d, &a), 0);
+    assert_int_equal(vfp_drift_differs(&d, &a), 0);
     a.qos = 2;
     a.trust = VFP_ON;
     a.max_tx_rate = 50;
-    assert_int_equal(vf_drift_differs(&d, &a),
+    assert_int_equal(vfp_drift_differs(&d, &a),
                      VFP_SET_VLAN | VFP_SET_TRUST | VFP_SET_RATE);
     d.set = VFP_SET_MAC;
-    assert_int_equal(vf_drift_differs(&d, &a), 0);
+    assert_int_equal(vfp_drift_differs(&d, &a), 0);
     a.mac[5] = 2;
-    assert_int_equal(vf_drift_differs(&d, &a), VFP_SET_MAC);
+    assert_int_equal(vfp_drift_differs(&d, &a), VFP_SET_MAC);
 
     /* A kernel that reports protocol 0 means 802.1Q. */
     d = s_valid();
@@ -238,7 +238,7 @@ static void test_differs_compares_set_fields_only(void **state)
     d.vlan_proto = VFP_VLAN_PROTO_8021Q;
     a.qos = 3;
     a.vlan_proto = 0;
-    assert_int_equal(vf_drift_differs(&d, &a), 0);
+    assert_int_equal(vfp_drift_differs(&d, &a), 0);
 }
 
 static void test_clean_default(void **state)
@@ -263,12 +263,12 @@ static void test_clean_default(void **state)
 
 static void test_attr_names(void **state)
 {
-    assert_string_equal(vf_writer_attr_name(VFP_SET_MAC), "mac");
+    assert_string_equal(vfp_drift_attr_name(VFP_SET_MAC), "mac");
     /* PROTOCOL.md 4.7 spells it link_state; the table says link-state. */
-    assert_string_equal(vf_writer_attr_name(VFP_SET_LINK_STATE), "link_state");
+    assert_string_equal(vfp_drift_attr_name(VFP_SET_LINK_STATE), "link_state");
     assert_string_equal(vf_print_word(VFP_SET_LINK_STATE), "link-state");
-    assert_string_equal(vf_writer_attr_name(VFP_SET_MTU), "mtu");
-    assert_null(vf_writer_attr_name(VFP_SET_MAC | VFP_SET_VLAN));
+    assert_string_equal(vfp_drift_attr_name(VFP_SET_MTU), "mtu");
+    assert_null(vfp_drift_attr_name(VFP_SET_MAC | VFP_SET_VLAN));
 }
 
 /* An invalid value stops the whole VF before the kernel sees anything. */
@@ -459,16 +459,19 @@ static void test_drift_names_vf_and_attribute(void **state)
     vfp_apply_pf_t p[2] = {{.pf = "0000:01:00.0", .num_vfs = 8},
                            {.pf = "0000:09:00.0", .num_vfs = 1}};
     vfp_apply_t apply = {.pf_count = 2, .pfs = p, .vf_count = 2, .vfs = d};
-    vf_drift_t out[8];
-    assert_int_equal(vf_drift_find(&apply, &inv, out, 8), 3);
+    vfp_drift_t out[8];
+    char text[512];
+    assert_int_equal(vfp_drift_find(&apply, &inv, out, 8), 3);
     assert_string_equal(out[0].attribute, "num_vfs");
-    assert_string_equal(out[0].text, "wanted 8 VFs; kernel has 4 VFs");
+    vf_drift_text(&out[0], text, sizeof(text));
+    assert_string_equal(text, "wanted 8 VFs; kernel has 4 VFs");
     assert_string_equal(out[1].attribute, "pf");
     assert_string_equal(out[1].pf, "0000:09:00.0");
     assert_int_equal(out[2].kind, VFP_ITEM_VF);
     assert_int_equal(out[2].index, 2);
     assert_string_equal(out[2].attribute, "vlan");
-    assert_string_equal(out[2].text,
+    vf_drift_text(&out[2], text, sizeof(text));
+    assert_string_equal(text,
                         "wanted vlan 12, qos 0, vlan-protocol 802.1Q; kernel "
                         "has vlan 77, qos 0, vlan-protocol 802.1Q");
     char line[512];
@@ -477,12 +480,12 @@ static void test_drift_names_vf_and_attribute(void **state)
                               "0, vlan-protocol 802.1Q; kernel has vlan 77, "
                               "qos 0, vlan-protocol 802.1Q");
     /* Counting goes on past a full array. */
-    assert_int_equal(vf_drift_find(&apply, &inv, out, 1), 3);
+    assert_int_equal(vfp_drift_find(&apply, &inv, out, 1), 3);
 
     /* Unreadable settings are unknown, not drift. */
     vfs[2].settings_known = false;
     apply.pf_count = 0;
-    assert_int_equal(vf_drift_find(&apply, &inv, out, 8), 0);
+    assert_int_equal(vfp_drift_find(&apply, &inv, out, 8), 0);
 }
 
 static void s_assert_encodes(const vfp_apply_result_t *out)

@@ -208,11 +208,14 @@ static int s_drift(const char *sysfs, const char *pf, vfp_apply_vf_t *d)
     }
     snprintf(d->pf, sizeof(d->pf), "%s", pf);
     vfp_apply_t apply = {.vf_count = 1, .vfs = d};
-    vf_drift_t drift[VF_WRITER_ATTRS];
-    size_t n = vf_drift_find(&apply, &inv, drift, VF_WRITER_ATTRS);
-    for (size_t i = 0; i < n && i < VF_WRITER_ATTRS; i++)
+    vfp_drift_t drift[VF_WRITER_ATTRS];
+    size_t n = vfp_drift_find(&apply, &inv, drift, VF_WRITER_ATTRS);
+    for (size_t i = 0; i < n && i < VF_WRITER_ATTRS; i++) {
+        char text[512];
+        vf_drift_text(&drift[i], text, sizeof(text));
         printf("drift %s %u %s: %s\n", drift[i].pf, drift[i].index,
-               drift[i].attribute, drift[i].text);
+               drift[i].attribute, text);
+    }
     discover_inventory_clear(&inv);
     return TOOL_OK;
 }

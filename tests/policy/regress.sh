@@ -166,8 +166,8 @@ expect_status "policy without command" 2 $?
 expect_status "unknown policy command" 2 $?
 "$ctl" policy validate -q "$here/ok/minimal.yaml" >/dev/null 2>&1
 expect_status "unknown policy option" 2 $?
-"$ctl" policy diff one >/dev/null 2>&1
-expect_status "diff with one file" 2 $?
+"$ctl" policy diff one two three >/dev/null 2>&1
+expect_status "diff with three files" 2 $?
 "$ctl" policy show >/dev/null 2>&1
 expect_status "show without a file" 2 $?
 "$ctl" policy validate >/dev/null 2>&1
