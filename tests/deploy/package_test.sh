@@ -99,8 +99,19 @@ check() { # WHAT COMMAND...
 		failed=$((failed + 1))
 	fi
 }
-if ! apt-get install -y -q --no-install-recommends /tmp/debs/*.deb \
-    >/tmp/apt.log 2>&1; then
+install_debs() {
+	apt-get install -y -q --no-install-recommends /tmp/debs/*.deb \
+		>/tmp/apt.log 2>&1
+}
+# The cached root's package lists age: when the archive has moved on,
+# refresh them once and try again.
+if ! install_debs && grep -q "Failed to fetch" /tmp/apt.log; then
+	apt-get update -q >/tmp/apt-update.log 2>&1 || true
+	install_debs || true
+fi
+installed=$(dpkg-query -W -f='${Status}\n' vfleet-agent vfleet-controller \
+	vfleetctl 2>/dev/null | grep -c "install ok installed" || true)
+if [ "$installed" != 3 ]; then
 	tail -20 /tmp/apt.log
 	if grep -q "Failed to fetch\|Temporary failure resolving" /tmp/apt.log; then
 		exit 77
