@@ -137,7 +137,10 @@ static int s_handler(void *user, const char *section, const char *name,
     } else {
         len = asprintf(&arg, "--%s=%s", name, value);
     }
-    assert(len > 0);
+    /* Out of memory: asprintf leaves arg undefined, so not even NDEBUG
+     * builds may go on. */
+    if (len < 0)
+        abort();
     s_append(parse->config, arg, parse->line);
     return 1;
 }
