@@ -25,6 +25,7 @@ enum {
     OPT_STATE_DIR,
     OPT_LOG_LEVEL,
     OPT_SYSLOG,
+    OPT_CONFIG,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -48,10 +49,16 @@ static const struct option s_options[] = {
     {"state-dir", required_argument, NULL, OPT_STATE_DIR},
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"syslog", no_argument, NULL, OPT_SYSLOG},
+    {"config", required_argument, NULL, OPT_CONFIG},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
+
+/* Options a configuration file may not set: the file configures the
+ * daemon, not one command's mode or output. */
+static const char *const s_command_line_only[] = {"config",   "help", "version",
+                                                  "discover", "json", NULL};
 
 /* One string: the --help text, kept whole so that it reads like the man
  * page it must agree with (tests/docs/check_options.sh). */
@@ -112,6 +119,11 @@ void agent_cli_usage(FILE *out)
           "drift\n"
           "  --log-level LEVEL     error, warn, info (default) or debug\n"
           "  --syslog              log to syslog instead of stderr\n"
+          "  --config FILE         read options from FILE, \"key = value\" "
+          "lines\n"
+          "                        (default " AGENT_CONFIG_DEFAULT
+          ", if it exists);\n"
+          "                        the command line wins\n"
           "  --help                this text\n"
           "  --version             print the version\n",
           out);
@@ -242,6 +254,10 @@ static int s_parse_general_option(int c, agent_cli_t *cli, char *err,
     case OPT_SYSLOG:
         cli->use_syslog = true;
         return 0;
+    case OPT_CONFIG:
+        cli->config_path = optarg;
+        cli->config_given = true;
+        return 0;
     default:
         return 1;
     }
@@ -314,24 +330,22 @@ static void s_bad_option(char **argv, char *err, size_t errlen)
         snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
 }
 
-int agent_cli_parse(int argc, char **argv, agent_cli_t *cli, char *err,
-                    size_t errlen)
+/* Applies every option of argv; *run_options notes a run option. Returns
+ * 0, 1 when --help or --version was given, -1 on an error. */
+static int s_parse_argv(int argc, char **argv, agent_cli_t *cli,
+                        bool *run_options, char *err, size_t errlen)
 {
-    memset(cli, 0, sizeof(*cli));
-    cli->log_level = VFP_LOG_INFO;
-    session_opts_init(&cli->session);
-    bool run_options = false;
-    optind = 1;
+    optind = 0; /* a full reset: argv may be parsed more than once */
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, "", s_options, NULL)) != -1) {
         if (c == OPT_HELP || c == OPT_VERSION) {
             cli->mode = c == OPT_HELP ? AGENT_HELP : AGENT_VERSION;
-            return 0;
+            return 1;
         }
         int rc = s_parse_general_option(c, cli, err, errlen);
         if (rc == 1)
-            rc = s_parse_run_option(c, cli, &run_options, err, errlen);
+            rc = s_parse_run_option(c, cli, run_options, err, errlen);
         if (rc == 1)
             rc = s_parse_discovery_option(c, &cli->session.discover, err,
                                           errlen);
@@ -344,7 +358,66 @@ int agent_cli_parse(int argc, char **argv, agent_cli_t *cli, char *err,
         snprintf(err, errlen, "unexpected argument '%s'", argv[optind]);
         return -1;
     }
-    if (s_check_kernel(&cli->session.discover, err, errlen))
+    return 0;
+}
+
+static void s_defaults(agent_cli_t *cli)
+{
+    memset(cli, 0, sizeof(*cli));
+    cli->log_level = VFP_LOG_INFO;
+    cli->config_path = AGENT_CONFIG_DEFAULT;
+    session_opts_init(&cli->session);
+}
+
+/* Applies the configuration file. Its run options never count against
+ * --discover: one file serves the daemon and a look at the hardware. */
+static int s_parse_file(agent_cli_t *cli, char *err, size_t errlen)
+{
+    cli->config = vfp_config_load(cli->config_path, cli->config_given,
+                                  s_options, s_command_line_only, err, errlen);
+    if (!cli->config)
         return -1;
-    return s_check_mode(cli, run_options, err, errlen);
+    bool ignored = false;
+    int rc =
+        s_parse_argv(vfp_config_argc(cli->config), vfp_config_argv(cli->config),
+                     cli, &ignored, err, errlen);
+    if (rc != 0)
+        vfp_config_blame(cli->config, optind - 1, err, errlen);
+    if (vfp_config_argc(cli->config) <= 1)
+        vfp_config_destroy(&cli->config);
+    return rc;
+}
+
+int agent_cli_parse(int argc, char **argv, agent_cli_t *cli, char *err,
+                    size_t errlen)
+{
+    /* The command line is read twice: first for --config, --help and its
+     * own errors, then again over the file's settings so that it wins. */
+    s_defaults(cli);
+    bool run_options = false;
+    int rc = s_parse_argv(argc, argv, cli, &run_options, err, errlen);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    const char *path = cli->config_path;
+    bool given = cli->config_given;
+    s_defaults(cli);
+    cli->config_path = path;
+    cli->config_given = given;
+    run_options = false;
+    if (s_parse_file(cli, err, errlen) ||
+        s_parse_argv(argc, argv, cli, &run_options, err, errlen)) {
+        agent_cli_release(cli);
+        return -1;
+    }
+    if (s_check_kernel(&cli->session.discover, err, errlen) ||
+        s_check_mode(cli, run_options, err, errlen)) {
+        agent_cli_release(cli);
+        return -1;
+    }
+    return 0;
+}
+
+void agent_cli_release(agent_cli_t *cli)
+{
+    vfp_config_destroy(&cli->config);
 }

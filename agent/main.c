@@ -53,22 +53,25 @@ int main(int argc, char **argv)
     }
     if (cli.warning[0])
         fprintf(stderr, "vfleet-agent: warning: %s\n", cli.warning);
+    int rc = 0;
     switch (cli.mode) {
     case AGENT_HELP:
         agent_cli_usage(stdout);
-        return 0;
+        break;
     case AGENT_VERSION:
         printf("vfleet-agent %s\n", VFLEET_VERSION);
-        return 0;
+        break;
     case AGENT_DISCOVER:
-        return s_discover(&cli);
+        rc = s_discover(&cli);
+        break;
     case AGENT_RUN:
+        vfp_log_init("vfleet-agent", cli.log_level, cli.use_syslog);
+        vfp_log_warnx("--insecure: the controller connection is plaintext "
+                      "and unauthenticated; use it for tests and demos only");
+        if (session_run(&cli.session, err, sizeof(err)))
+            vfp_fatalx("%s", err);
         break;
     }
-    vfp_log_init("vfleet-agent", cli.log_level, cli.use_syslog);
-    vfp_log_warnx("--insecure: the controller connection is plaintext and "
-                  "unauthenticated; use it for tests and demos only");
-    if (session_run(&cli.session, err, sizeof(err)))
-        vfp_fatalx("%s", err);
-    return 0;
+    agent_cli_release(&cli);
+    return rc;
 }

@@ -32,6 +32,7 @@
 #include "vf_drift.h"
 #include "vf_writer.h"
 #include "vfp_log.h"
+#include "vfp_notify.h"
 #include "vfp_transport.h"
 
 #define S_EVENT_DEBOUNCE_MS 200 /* link events come in bursts */
@@ -53,6 +54,8 @@ typedef struct {
     int64_t welcome_deadline;
     int64_t next_heartbeat;
     int64_t next_rescan;
+    int64_t watchdog_ms;   /* systemd's WatchdogSec / 2; 0: none */
+    int64_t next_watchdog; /* INT64_MAX without a watchdog */
     uint32_t request_id;
     uint8_t proto_version; /* chosen by WELCOME; HELLO uses the oldest */
     unsigned monitor_seq;
@@ -540,11 +543,15 @@ static void s_on_timers(s_session_t *self, int64_t now)
         if (self->next_heartbeat <= now)
             self->next_heartbeat = now + self->heartbeat_ms;
     }
+    if (now >= self->next_watchdog) {
+        vfp_notify_watchdog();
+        self->next_watchdog = now + self->watchdog_ms;
+    }
 }
 
 static int64_t s_next_deadline(const s_session_t *self)
 {
-    int64_t next = self->next_rescan;
+    int64_t next = s_min(self->next_rescan, self->next_watchdog);
     if (!self->dealer)
         next = s_min(next, self->reconnect_at);
     if (self->state == S_WAIT_WELCOME)
@@ -677,8 +684,13 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
     }
     s_events_open(&self);
     self.next_rescan = zclock_mono() + opts->rescan_ms;
+    self.watchdog_ms = vfp_notify_watchdog_interval_ms();
+    self.next_watchdog =
+        self.watchdog_ms ? zclock_mono() + self.watchdog_ms : INT64_MAX;
 
+    vfp_notify_ready("reporting to the controller");
     int rc = s_loop(&self, err, errlen);
+    vfp_notify_stopping();
     vfp_log_info("stopping");
     s_cleanup(&self);
     return rc;

@@ -2,7 +2,6 @@
  * (shapes in ADMIN.md), listings in pages that each fit one message. */
 #include "admin.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 
 #include "admin_json.h"
 #include "admin_policy.h"
+#include "admin_request.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
 #include "wire.h"
@@ -81,53 +81,19 @@ static void s_fail(s_answer_t *answer, vfp_errcode_t status, const char *fmt,
 
 static void s_fail_db(s_answer_t *answer, const db_err_t *err)
 {
-    vfp_errcode_t code = wire_error_code(err->code, true);
-    if (code == VFP_ERR_INTERNAL) {
-        vfp_log_error("admin query failed: %s", err->text);
-        s_fail(answer, code, "database error: %s", err->text);
-    } else {
-        s_fail(answer, code, "%s", err->text);
-    }
+    answer->status = admin_request_db_error(err, "admin query", answer->error,
+                                            sizeof(answer->error));
 }
 
-static const char *s_param(const vfp_request_t *req, const char *key)
-{
-    for (uint32_t i = 0; i < req->param_count; i++) {
-        if (strcmp(req->params[i].key, key) == 0)
-            return req->params[i].value;
-    }
-    return NULL;
-}
-
-/* Refuses parameters the verb does not know: a typo must not silently
- * widen a listing. */
+/* Refuses parameters the verb does not know (admin_request_unknown). */
 static int s_params_allowed(const vfp_request_t *req,
                             const char *const *allowed, s_answer_t *answer)
 {
-    for (uint32_t i = 0; i < req->param_count; i++) {
-        bool known = false;
-        for (const char *const *a = allowed; *a; a++)
-            known = known || strcmp(req->params[i].key, *a) == 0;
-        if (!known) {
-            s_fail(answer, VFP_ERR_INVALID,
-                   "verb \"%s\" has no parameter \"%s\"", req->verb,
-                   req->params[i].key);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int s_parse_int(const char *text, int64_t min, int64_t max,
-                       int64_t *value)
-{
-    errno = 0;
-    char *end;
-    long long v = strtoll(text, &end, 10);
-    if (errno || end == text || *end || v < min || v > max)
-        return -1;
-    *value = v;
-    return 0;
+    const char *unknown = admin_request_unknown(req, allowed);
+    if (unknown)
+        s_fail(answer, VFP_ERR_INVALID, "verb \"%s\" has no parameter \"%s\"",
+               req->verb, unknown);
+    return unknown ? -1 : 0;
 }
 
 /* Reads the page size (`limit`) of a listing. */
@@ -137,8 +103,9 @@ static int s_page_start(s_page_t *page, admin_t *self, const vfp_request_t *req,
     memset(page, 0, sizeof(*page));
     page->self = self;
     page->limit = ADMIN_LIMIT_DEFAULT;
-    const char *text = s_param(req, "limit");
-    if (text && s_parse_int(text, 1, ADMIN_LIMIT_MAX, &page->limit) != 0) {
+    const char *text = admin_request_param(req, "limit");
+    if (text &&
+        admin_request_int(text, 1, ADMIN_LIMIT_MAX, &page->limit) != 0) {
         s_fail(answer, VFP_ERR_INVALID,
                "limit \"%s\" is not a number from 1 to %d", text,
                ADMIN_LIMIT_MAX);
@@ -265,7 +232,7 @@ static int s_page_key(const vfp_request_t *req, const s_page_t *page,
     memset(key, 0, sizeof(*key));
     key->limit = page->limit + 1;
     *cursor = NULL;
-    const char *after = s_param(req, "after");
+    const char *after = admin_request_param(req, "after");
     if (!after)
         return 0;
     *cursor = s_cursor_parse(after, parts, key, answer);
@@ -395,7 +362,7 @@ static void s_verb_host(admin_t *self, const vfp_request_t *req,
     static const char *const allowed[] = {"name", NULL};
     if (s_params_allowed(req, allowed, answer) != 0)
         return;
-    const char *name = s_param(req, "name");
+    const char *name = admin_request_param(req, "name");
     if (!name || !*name) {
         s_fail(answer, VFP_ERR_INVALID, "verb \"host\" needs parameter name");
         return;
@@ -425,7 +392,7 @@ static void s_verb_pfs(admin_t *self, const vfp_request_t *req,
                        s_answer_t *answer)
 {
     static const char *const allowed[] = {"host", "limit", "after", NULL};
-    const char *host = s_param(req, "host");
+    const char *host = admin_request_param(req, "host");
     s_page_t page;
     db_page_t key;
     json_t *cursor;
@@ -447,9 +414,9 @@ static int s_vf_filter(admin_t *self, const vfp_request_t *req,
                        db_vf_filter_t *filter, s_answer_t *answer)
 {
     memset(filter, 0, sizeof(*filter));
-    filter->host = s_param(req, "host");
-    filter->pf = s_param(req, "pf");
-    const char *state = s_param(req, "state");
+    filter->host = admin_request_param(req, "host");
+    filter->pf = admin_request_param(req, "pf");
+    const char *state = admin_request_param(req, "state");
     if (state && db_vf_state_parse(state, &filter->state) != 0) {
         s_fail(answer, VFP_ERR_INVALID,
                "unknown VF state \"%s\" (free, reserved, assigned, broken, "
@@ -493,12 +460,12 @@ static void s_verb_events(admin_t *self, const vfp_request_t *req,
         s_page_start(&page, self, req, answer) != 0)
         return;
     int64_t since = 0, after = -1;
-    const char *text = s_param(req, "since");
-    const char *cursor = s_param(req, "after");
-    if (text && s_parse_int(text, 0, INT64_MAX / 1000, &since) != 0) {
+    const char *text = admin_request_param(req, "since");
+    const char *cursor = admin_request_param(req, "after");
+    if (text && admin_request_int(text, 0, INT64_MAX / 1000, &since) != 0) {
         s_fail(answer, VFP_ERR_INVALID,
                "since \"%s\" is not a Unix time in seconds", text);
-    } else if (cursor && s_parse_int(cursor, 0, INT64_MAX, &after) != 0) {
+    } else if (cursor && admin_request_int(cursor, 0, INT64_MAX, &after) != 0) {
         s_fail(answer, VFP_ERR_INVALID, "malformed cursor \"%s\"", cursor);
     }
     if (answer->status != VFP_OK) {

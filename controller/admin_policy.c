@@ -3,13 +3,13 @@
  * (policy.history, policy.get) and the drift hosts report (drift). */
 #include "admin_policy.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admin_json.h"
+#include "admin_request.h"
 #include "vfp_log.h"
 #include "wire.h"
 
@@ -36,52 +36,20 @@ static void s_fail(admin_policy_answer_t *answer, vfp_errcode_t status,
 
 static void s_fail_db(admin_policy_answer_t *answer, const db_err_t *err)
 {
-    vfp_errcode_t code = wire_error_code(err->code, true);
-    if (code == VFP_ERR_INTERNAL) {
-        vfp_log_error("admin query failed: %s", err->text);
-        s_fail(answer, code, "database error: %s", err->text);
-    } else {
-        s_fail(answer, code, "%s", err->text);
-    }
+    answer->status = admin_request_db_error(err, "admin query", answer->error,
+                                            sizeof(answer->error));
 }
 
-static const char *s_param(const vfp_request_t *req, const char *key)
-{
-    for (uint32_t i = 0; i < req->param_count; i++)
-        if (strcmp(req->params[i].key, key) == 0)
-            return req->params[i].value;
-    return NULL;
-}
-
-/* Refuses parameters the verb does not know (ADMIN.md). */
+/* Refuses parameters the verb does not know (admin_request_unknown). */
 static int s_params_allowed(const vfp_request_t *req,
                             const char *const *allowed,
                             admin_policy_answer_t *answer)
 {
-    for (uint32_t i = 0; i < req->param_count; i++) {
-        bool known = false;
-        for (const char *const *a = allowed; *a; a++)
-            known = known || strcmp(req->params[i].key, *a) == 0;
-        if (!known) {
-            s_fail(answer, VFP_ERR_INVALID,
-                   "verb \"%s\" has no parameter \"%s\"", req->verb,
-                   req->params[i].key);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-static int s_parse_int(const char *text, int64_t min, int64_t max,
-                       int64_t *value)
-{
-    errno = 0;
-    char *end;
-    long long v = strtoll(text, &end, 10);
-    if (errno || end == text || *end || v < min || v > max)
-        return -1;
-    *value = v;
-    return 0;
+    const char *unknown = admin_request_unknown(req, allowed);
+    if (unknown)
+        s_fail(answer, VFP_ERR_INVALID, "verb \"%s\" has no parameter \"%s\"",
+               req->verb, unknown);
+    return unknown ? -1 : 0;
 }
 
 /* Checks that a named host exists: a filter by an unknown host says so. */
@@ -114,8 +82,9 @@ static int s_page_start(s_page_t *page, const vfp_request_t *req,
 {
     memset(page, 0, sizeof(*page));
     page->limit = ADMIN_LIMIT_DEFAULT;
-    const char *text = s_param(req, "limit");
-    if (text && s_parse_int(text, 1, ADMIN_LIMIT_MAX, &page->limit) != 0) {
+    const char *text = admin_request_param(req, "limit");
+    if (text &&
+        admin_request_int(text, 1, ADMIN_LIMIT_MAX, &page->limit) != 0) {
         s_fail(answer, VFP_ERR_INVALID,
                "limit \"%s\" is not a number from 1 to %d", text,
                ADMIN_LIMIT_MAX);
@@ -205,12 +174,11 @@ static int s_latest_policy(db_t *db, json_t **out, db_err_t *err)
 
 static json_t *s_counts_json(const db_apply_counts_t *counts)
 {
-    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I}", "hosts",
-                     (json_int_t)counts->hosts, "ok", (json_int_t)counts->ok,
-                     "failed", (json_int_t)counts->failed, "pending",
-                     (json_int_t)counts->pending, "refused",
-                     (json_int_t)counts->refused,
-                     "drifted", (json_int_t)counts->drifted);
+    return json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I}", "hosts", (json_int_t)counts->hosts,
+        "ok", (json_int_t)counts->ok, "failed", (json_int_t)counts->failed,
+        "pending", (json_int_t)counts->pending, "refused",
+        (json_int_t)counts->refused, "drifted", (json_int_t)counts->drifted);
 }
 
 static const char *s_item_kind_name(vfp_item_kind_t kind)
@@ -298,21 +266,20 @@ static json_t *s_status_json(s_status_walk_t *walk,
     bool refused = row->refusal[0] != '\0';
     bool pending = row->state == DB_APPLY_PENDING && !refused;
     int64_t pending_ms = pending ? walk->now_ms - row->sent_at_ms : 0;
-    return json_pack("{s:s, s:s, s:o, s:I, s:I, s:I, s:b, s:o, s:o, s:I, s:I, "
-                     "s:I}",
-                     "host", row->host, "state",
-                     refused ? S_STATE_REFUSED : db_apply_state_name(row->state),
-                     "refused",
-                     refused ? json_string(row->refusal) : json_null(),
-                     "desired_revision",
-                     (json_int_t)row->revision, "applied_revision",
-                     (json_int_t)row->applied_revision, "policy_revision",
-                     (json_int_t)row->policy_revision, "connected", connected,
-                     "sent_at", admin_json_time(row->sent_at_ms), "answered_at",
-                     admin_json_time(row->answered_at_ms), "pending_ms",
-                     (json_int_t)(pending_ms > 0 ? pending_ms : 0), "ok_items",
-                     (json_int_t)row->ok_count, "failed_items",
-                     (json_int_t)row->failed_count);
+    return json_pack(
+        "{s:s, s:s, s:o, s:I, s:I, s:I, s:b, s:o, s:o, s:I, s:I, "
+        "s:I}",
+        "host", row->host, "state",
+        refused ? S_STATE_REFUSED : db_apply_state_name(row->state), "refused",
+        refused ? json_string(row->refusal) : json_null(), "desired_revision",
+        (json_int_t)row->revision, "applied_revision",
+        (json_int_t)row->applied_revision, "policy_revision",
+        (json_int_t)row->policy_revision, "connected", connected, "sent_at",
+        admin_json_time(row->sent_at_ms), "answered_at",
+        admin_json_time(row->answered_at_ms), "pending_ms",
+        (json_int_t)(pending_ms > 0 ? pending_ms : 0), "ok_items",
+        (json_int_t)row->ok_count, "failed_items",
+        (json_int_t)row->failed_count);
 }
 
 static int s_status_row(const db_apply_status_row_t *row, void *arg)
@@ -342,8 +309,8 @@ static int s_status_filter(db_t *db, const vfp_request_t *req,
 {
     memset(filter, 0, sizeof(*filter));
     *none = false;
-    filter->host = s_param(req, "host");
-    const char *state = s_param(req, "state");
+    filter->host = admin_request_param(req, "host");
+    const char *state = admin_request_param(req, "state");
     if (state && strcmp(state, S_STATE_REFUSED) == 0) {
         filter->refused = true;
     } else if (state && db_apply_state_parse(state, &filter->state) != 0) {
@@ -353,7 +320,7 @@ static int s_status_filter(db_t *db, const vfp_request_t *req,
         return -1;
     }
     filter->by_state = state && !filter->refused;
-    const char *summary = s_param(req, "summary");
+    const char *summary = admin_request_param(req, "summary");
     if (summary && strcmp(summary, "true") != 0 &&
         strcmp(summary, "false") != 0) {
         s_fail(answer, VFP_ERR_INVALID, "summary \"%s\" is not true or false",
@@ -409,7 +376,7 @@ void admin_policy_status(db_t *db, sessions_t *sessions,
         s_status_filter(db, req, &filter, &none, answer) != 0 ||
         s_page_start(&walk.page, req, answer) != 0)
         return;
-    const char *after = s_param(req, "after");
+    const char *after = admin_request_param(req, "after");
     json_t *cursor = after ? s_host_cursor(after, answer) : NULL;
     json_t *body = answer->status == VFP_OK ? s_status_head(db, answer) : NULL;
     if (!body) {
@@ -444,9 +411,9 @@ static int s_history_row(const db_policy_row_t *row, void *arg)
 static int s_revision_param(const vfp_request_t *req, const char *key,
                             int64_t *revision, admin_policy_answer_t *answer)
 {
-    const char *text = s_param(req, key);
+    const char *text = admin_request_param(req, key);
     *revision = 0;
-    if (text && s_parse_int(text, 1, INT64_MAX, revision) != 0) {
+    if (text && admin_request_int(text, 1, INT64_MAX, revision) != 0) {
         s_fail(answer, VFP_ERR_INVALID, "%s \"%s\" is not a revision",
                strcmp(key, "after") == 0 ? "cursor" : key, text);
         return -1;
@@ -540,8 +507,8 @@ void admin_policy_drift(db_t *db, sessions_t *sessions,
     (void)sessions;
     (void)now_ms;
     static const char *const allowed[] = {"host", "limit", "after", NULL};
-    const char *host = s_param(req, "host");
-    const char *cursor = s_param(req, "after");
+    const char *host = admin_request_param(req, "host");
+    const char *cursor = admin_request_param(req, "after");
     db_drift_row_t after;
     s_page_t page;
     if (s_params_allowed(req, allowed, answer) != 0 ||

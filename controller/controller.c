@@ -18,6 +18,7 @@
 #include "rollout.h"
 #include "sessions.h"
 #include "vfp_log.h"
+#include "vfp_notify.h"
 #include "vfp_transport.h"
 
 /* At most this many queued agent messages are handled per drain, so the
@@ -29,6 +30,12 @@
  * both the loop and ZeroMQ's I/O thread instead of one each, for at most
  * this much added latency. */
 #define S_DRAIN_MS 5
+
+/* The event log is trimmed this often, at most S_TRIM_BATCH rows at a
+ * time: a backlog (a lowered --event-max-count) drains over many ticks
+ * instead of holding the loop in one long DELETE. */
+#define S_TRIM_MS 1000
+#define S_TRIM_BATCH 500
 
 struct controller_t {
     controller_config_t cfg;
@@ -362,6 +369,50 @@ static void s_refuse_queued_writes(controller_t *self)
     }
 }
 
+static int s_on_trim(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    controller_t *self = arg;
+    db_err_t err;
+    int64_t before = controller_now_ms() - self->cfg.event_max_age_ms;
+    if (db_event_trim(self->db, before, self->cfg.event_max_count, S_TRIM_BATCH,
+                      &err) < 0)
+        vfp_log_warnx("cannot trim the event log: %s", err.text);
+    return 0;
+}
+
+static int s_on_watchdog(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    (void)arg;
+    vfp_notify_watchdog();
+    return 0;
+}
+
+/* The loop's timers and readers: draining agents, liveness, the event
+ * log's retention, admin writes and, under systemd, the watchdog. */
+static int s_timers(controller_t *self)
+{
+    /* Liveness is checked twice per interval, so a host is marked down at
+     * most half an interval late. */
+    size_t tick = self->cfg.heartbeat_ms / 2;
+    if (tick < 10)
+        tick = 10;
+    int64_t watchdog_ms = vfp_notify_watchdog_interval_ms();
+    if (zloop_timer(self->loop, S_DRAIN_MS, 0, s_on_drain, self) < 0 ||
+        zloop_timer(self->loop, tick, 0, s_on_tick, self) < 0 ||
+        zloop_timer(self->loop, S_TRIM_MS, 0, s_on_trim, self) < 0 ||
+        zloop_reader(self->loop, zactor_sock(self->server), s_on_admin_write,
+                     self) < 0)
+        return -1;
+    if (watchdog_ms > 0 && zloop_timer(self->loop, (size_t)watchdog_ms, 0,
+                                       s_on_watchdog, self) < 0)
+        return -1;
+    return 0;
+}
+
 int controller_run(controller_t *self)
 {
     self->server_args.sock = self->admin;
@@ -370,19 +421,13 @@ int controller_run(controller_t *self)
     assert(self->server);
     self->loop = zloop_new();
     assert(self->loop);
-    /* Liveness is checked twice per interval, so a host is marked down at
-     * most half an interval late. */
-    size_t tick = self->cfg.heartbeat_ms / 2;
-    if (tick < 10)
-        tick = 10;
-    if (zloop_timer(self->loop, S_DRAIN_MS, 0, s_on_drain, self) < 0 ||
-        zloop_timer(self->loop, tick, 0, s_on_tick, self) < 0 ||
-        zloop_reader(self->loop, zactor_sock(self->server), s_on_admin_write,
-                     self) < 0) {
+    if (s_timers(self) != 0) {
         vfp_log_error("cannot set up the event loop");
         return -1;
     }
+    vfp_notify_ready("serving agents and admin clients");
     zloop_start(self->loop);
+    vfp_notify_stopping();
     vfp_log_info("stopping");
     return 0;
 }

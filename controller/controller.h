@@ -7,7 +7,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vfp_config.h"
 #include "vfp_log.h"
+
+#define CONTROLLER_CONFIG_DEFAULT VFP_CONFIG_DIR "/controller.conf"
+
+/* Event retention defaults (--event-max-age, --event-max-count). */
+#define CONTROLLER_EVENT_MAX_AGE_MS (30LL * 86400000LL)
+#define CONTROLLER_EVENT_MAX_COUNT 1000000LL
+#define CONTROLLER_EVENT_MAX_COUNT_LIMIT 1000000000LL
 
 typedef struct {
     char agents_endpoint[256]; /* ROUTER for agents */
@@ -19,13 +27,19 @@ typedef struct {
     bool insecure;         /* no CURVE: demo and tests only */
     vfp_log_level_t log_level;
     bool use_syslog;
+    int64_t event_max_age_ms; /* events older than this are trimmed */
+    int64_t event_max_count;  /* and all but the newest this many */
+    char config_path[4096];   /* the configuration file read */
+    bool config_given;        /* by --config: it must exist */
 } controller_config_t;
 
 typedef struct controller_t controller_t;
 
-/* Parses the command line into cfg (defaults first). Returns 0 to run,
- * 1 when --help or --version was printed (exit 0), -1 on a usage error
- * (message in err; exit 2). */
+/* Parses the command line into cfg: defaults, then the configuration file
+ * (--config FILE, else CONTROLLER_CONFIG_DEFAULT if it exists), then the
+ * command line, which wins. Returns 0 to run, 1 when --help or --version
+ * was printed (exit 0), -1 on a usage or configuration error (message in
+ * err, "FILE:LINE: ..." for the file; exit 2). */
 int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
                              char *err, size_t errlen);
 

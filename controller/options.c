@@ -28,9 +28,20 @@ void controller_usage(void)
         "down (default 3)\n"
         "  --insecure                 run without CURVE authentication "
         "(required; demo and tests only)\n"
+        "  --event-max-age TIME       trim events older than this, e.g. "
+        "30d, 12h\n"
+        "                             (default 30d)\n"
+        "  --event-max-count N        keep at most the newest N events "
+        "(default\n"
+        "                             1000000)\n"
         "  --log-level LEVEL          error, warn, info or debug (default "
         "info)\n"
         "  --syslog                   log to syslog instead of stderr\n"
+        "  --config FILE              read options from FILE, \"key = "
+        "value\" lines\n"
+        "                             (default " CONTROLLER_CONFIG_DEFAULT
+        ", if it\n"
+        "                             exists); the command line wins\n"
         "  --help                     show this help\n"
         "  --version                  show the version\n");
 }
@@ -45,6 +56,9 @@ enum {
     S_INSECURE,
     S_LOG_LEVEL,
     S_SYSLOG,
+    S_EVENT_MAX_AGE,
+    S_EVENT_MAX_COUNT,
+    S_CONFIG,
     S_HELP,
     S_VERSION,
 };
@@ -59,10 +73,17 @@ static const struct option s_options[] = {
     {"insecure", no_argument, NULL, S_INSECURE},
     {"log-level", required_argument, NULL, S_LOG_LEVEL},
     {"syslog", no_argument, NULL, S_SYSLOG},
+    {"event-max-age", required_argument, NULL, S_EVENT_MAX_AGE},
+    {"event-max-count", required_argument, NULL, S_EVENT_MAX_COUNT},
+    {"config", required_argument, NULL, S_CONFIG},
     {"help", no_argument, NULL, S_HELP},
     {"version", no_argument, NULL, S_VERSION},
     {NULL, 0, NULL, 0},
 };
+
+/* Options a configuration file may not set. */
+static const char *const s_command_line_only[] = {"config", "help", "version",
+                                                  NULL};
 
 static void s_defaults(controller_config_t *cfg)
 {
@@ -73,6 +94,10 @@ static void s_defaults(controller_config_t *cfg)
     cfg->heartbeat_ms = 2000;
     cfg->dead_after = 3;
     cfg->log_level = VFP_LOG_INFO;
+    cfg->event_max_age_ms = CONTROLLER_EVENT_MAX_AGE_MS;
+    cfg->event_max_count = CONTROLLER_EVENT_MAX_COUNT;
+    snprintf(cfg->config_path, sizeof(cfg->config_path), "%s",
+             CONTROLLER_CONFIG_DEFAULT);
 }
 
 static int s_endpoint(int opt, const char *arg, controller_config_t *cfg,
@@ -119,6 +144,49 @@ static int s_dead_after(const char *arg, controller_config_t *cfg, char *err,
     return 0;
 }
 
+static int s_event_max_count(const char *arg, controller_config_t *cfg,
+                             char *err, size_t errlen)
+{
+    errno = 0;
+    char *end;
+    long long n = strtoll(arg, &end, 10);
+    if (errno || end == arg || *end || n < 1 ||
+        n > CONTROLLER_EVENT_MAX_COUNT_LIMIT) {
+        snprintf(err, errlen,
+                 "invalid --event-max-count \"%s\" (a number from 1 to %lld)",
+                 arg, CONTROLLER_EVENT_MAX_COUNT_LIMIT);
+        return -1;
+    }
+    cfg->event_max_count = n;
+    return 0;
+}
+
+/* Options added after the first release: retention and the file. */
+static int s_valued_more(int opt, const char *arg, controller_config_t *cfg,
+                         char *err, size_t errlen)
+{
+    switch (opt) {
+    case S_EVENT_MAX_AGE:
+        if (vfp_duration_parse_long_ms(arg, &cfg->event_max_age_ms) == 0)
+            return 0;
+        snprintf(err, errlen,
+                 "invalid --event-max-age \"%s\" (e.g. 30d, 12h, 90m; 1s to "
+                 "3650d)",
+                 arg);
+        return -1;
+    case S_EVENT_MAX_COUNT:
+        return s_event_max_count(arg, cfg, err, errlen);
+    default:
+        if (*arg && strlen(arg) < sizeof(cfg->config_path)) {
+            snprintf(cfg->config_path, sizeof(cfg->config_path), "%s", arg);
+            cfg->config_given = true;
+            return 0;
+        }
+        snprintf(err, errlen, "invalid path \"%s\" for --config", arg);
+        return -1;
+    }
+}
+
 /* Applies one option with a value. */
 static int s_valued(int opt, const char *arg, controller_config_t *cfg,
                     char *err, size_t errlen)
@@ -140,6 +208,10 @@ static int s_valued(int opt, const char *arg, controller_config_t *cfg,
         return -1;
     case S_DEAD_AFTER:
         return s_dead_after(arg, cfg, err, errlen);
+    case S_EVENT_MAX_AGE:
+    case S_EVENT_MAX_COUNT:
+    case S_CONFIG:
+        return s_valued_more(opt, arg, cfg, err, errlen);
     default:
         if (vfp_log_level_parse(arg, &cfg->log_level) == 0)
             return 0;
@@ -179,12 +251,12 @@ static int s_option(int opt, char **argv, controller_config_t *cfg, char *err,
     }
 }
 
-int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
-                             char *err, size_t errlen)
+/* Applies every option of argv. Returns as s_option does. */
+static int s_parse_argv(int argc, char **argv, controller_config_t *cfg,
+                        char *err, size_t errlen)
 {
-    s_defaults(cfg);
     opterr = 0;
-    optind = 1;
+    optind = 0; /* a full reset: the file's arguments were parsed before */
     int opt;
     while ((opt = getopt_long(argc, argv, "", s_options, NULL)) != -1) {
         int rc = s_option(opt, argv, cfg, err, errlen);
@@ -195,6 +267,44 @@ int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
         snprintf(err, errlen, "unexpected argument \"%s\"", argv[optind]);
         return -1;
     }
+    return 0;
+}
+
+/* Applies the configuration file named by cfg->config_path; a missing
+ * file is an error only when --config named it. */
+static int s_parse_file(controller_config_t *cfg, char *err, size_t errlen)
+{
+    vfp_config_t *file =
+        vfp_config_load(cfg->config_path, cfg->config_given, s_options,
+                        s_command_line_only, err, errlen);
+    if (!file)
+        return -1;
+    int rc = s_parse_argv(vfp_config_argc(file), vfp_config_argv(file), cfg,
+                          err, errlen);
+    if (rc != 0)
+        vfp_config_blame(file, optind - 1, err, errlen);
+    vfp_config_destroy(&file);
+    return rc;
+}
+
+int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
+                             char *err, size_t errlen)
+{
+    /* The command line is read twice: first for --config, --help and its
+     * own errors, then again over the file's settings so that it wins. */
+    s_defaults(cfg);
+    int rc = s_parse_argv(argc, argv, cfg, err, errlen);
+    if (rc != 0)
+        return rc;
+    char path[sizeof(cfg->config_path)];
+    snprintf(path, sizeof(path), "%s", cfg->config_path);
+    bool given = cfg->config_given;
+    s_defaults(cfg);
+    snprintf(cfg->config_path, sizeof(cfg->config_path), "%s", path);
+    cfg->config_given = given;
+    if (s_parse_file(cfg, err, errlen) != 0 ||
+        s_parse_argv(argc, argv, cfg, err, errlen) != 0)
+        return -1;
     if (!cfg->db_path[0])
         snprintf(cfg->db_path, sizeof(cfg->db_path), "%s/vfleet.db",
                  cfg->state_dir);

@@ -4,7 +4,6 @@
 #include "policy_apply.h"
 
 #include <assert.h>
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -12,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_request.h"
 #include "apply_plan.h"
 #include "controller_internal.h"
 #include "desired.h"
@@ -94,11 +94,9 @@ static void s_fail(s_run_t *run, vfp_errcode_t status, const char *fmt, ...)
 
 static void s_fail_db(s_run_t *run, const db_err_t *err)
 {
-    vfp_errcode_t code = wire_error_code(err->code, true);
-    if (code == VFP_ERR_INTERNAL)
-        vfp_log_error("policy rollout failed: %s", err->text);
-    s_fail(run, code, "%s%s",
-           code == VFP_ERR_INTERNAL ? "database error: " : "", err->text);
+    run->status = admin_request_db_error(err, "policy rollout", run->error,
+                                         sizeof(run->error));
+    vfp_utf8_trim(run->error);
 }
 
 /* Counts a listed item against the reply's budget: true when it fits. */
@@ -116,28 +114,14 @@ static bool s_budget_take(s_run_t *run, const json_t *item)
 
 /* ---- parameters ------------------------------------------------------- */
 
-static const char *s_param(const vfp_request_t *req, const char *key)
-{
-    for (uint32_t i = 0; i < req->param_count; i++)
-        if (strcmp(req->params[i].key, key) == 0)
-            return req->params[i].value;
-    return NULL;
-}
-
 static int s_params_allowed(s_run_t *run, const vfp_request_t *req,
                             const char *const *allowed)
 {
-    for (uint32_t i = 0; i < req->param_count; i++) {
-        bool known = false;
-        for (const char *const *a = allowed; *a; a++)
-            known = known || strcmp(req->params[i].key, *a) == 0;
-        if (!known) {
-            s_fail(run, VFP_ERR_INVALID, "verb \"%s\" has no parameter \"%s\"",
-                   req->verb, req->params[i].key);
-            return -1;
-        }
-    }
-    return 0;
+    const char *unknown = admin_request_unknown(req, allowed);
+    if (unknown)
+        s_fail(run, VFP_ERR_INVALID, "verb \"%s\" has no parameter \"%s\"",
+               req->verb, unknown);
+    return unknown ? -1 : 0;
 }
 
 static bool s_is_commit(const char *text)
@@ -150,9 +134,9 @@ static bool s_is_commit(const char *text)
 /* The parameters both verbs share: message, author, dry_run. */
 static int s_common_args(s_run_t *run, const vfp_request_t *req, s_args_t *args)
 {
-    const char *dry = s_param(req, "dry_run");
-    args->author = s_param(req, "author");
-    args->message = s_param(req, "message");
+    const char *dry = admin_request_param(req, "dry_run");
+    args->author = admin_request_param(req, "author");
+    args->message = admin_request_param(req, "message");
     if (!args->author)
         args->author = "";
     if (dry && strcmp(dry, "true") != 0 && strcmp(dry, "false") != 0) {
@@ -176,12 +160,12 @@ static int s_apply_args(s_run_t *run, const vfp_request_t *req, s_args_t *args)
     if (s_params_allowed(run, req, allowed) != 0 ||
         s_common_args(run, req, args) != 0)
         return -1;
-    args->source = s_param(req, "source");
+    args->source = admin_request_param(req, "source");
     if (!args->source || !*args->source)
         args->source = "policy";
     if (!args->message)
         args->message = "";
-    args->commit = s_param(req, "commit");
+    args->commit = admin_request_param(req, "commit");
     if (!args->commit)
         args->commit = "";
     if (!s_is_commit(args->commit)) {
@@ -523,11 +507,9 @@ static void s_verb_rollback(s_run_t *run, const vfp_request_t *req,
     if (s_params_allowed(run, req, allowed) != 0 ||
         s_common_args(run, req, &args) != 0)
         return;
-    const char *text = s_param(req, "revision");
-    char *end = NULL;
-    errno = 0;
-    long long revision = text ? strtoll(text, &end, 10) : 0;
-    if (!text || errno || end == text || *end || revision < 1) {
+    const char *text = admin_request_param(req, "revision");
+    int64_t revision = 0;
+    if (!text || admin_request_int(text, 1, INT64_MAX, &revision) != 0) {
         s_fail(run, VFP_ERR_INVALID,
                "verb \"policy.rollback\" needs parameter revision, a "
                "revision number from 1");
@@ -539,12 +521,12 @@ static void s_verb_rollback(s_run_t *run, const vfp_request_t *req,
         s_fail_db(run, &err);
         return;
     }
-    snprintf(args.source_buf, sizeof(args.source_buf), "revision %lld",
+    snprintf(args.source_buf, sizeof(args.source_buf), "revision %" PRId64,
              revision);
     args.source = args.source_buf;
     if (!args.message) {
         snprintf(args.message_buf, sizeof(args.message_buf),
-                 "rollback to revision %lld", revision);
+                 "rollback to revision %" PRId64, revision);
         args.message = args.message_buf;
     }
     args.text = row.text;

@@ -574,3 +574,42 @@ int db_event_add(db_t *self, int64_t now_ms, const char *kind, const char *host,
     sqlite3_bind_text(stmt, 4, message, -1, SQLITE_STATIC);
     return db_step_done(self, stmt, "recording an event", err);
 }
+
+/* Deletes up to `limit` events chosen by sql (?1 the bound, ?2 the limit). */
+static int64_t s_event_delete(db_t *self, const char *sql, int64_t bound,
+                              int64_t limit, db_err_t *err)
+{
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, bound);
+    sqlite3_bind_int64(stmt, 2, limit);
+    if (db_step_done(self, stmt, "trimming the event log", err) != 0)
+        return -1;
+    return sqlite3_changes(self->sql);
+}
+
+int db_event_trim(db_t *self, int64_t before_ms, int64_t max_count, int batch,
+                  db_err_t *err)
+{
+    /* Event ids are rowids handed out as max(id) + 1 and only the oldest
+     * are ever deleted, so "not among the newest max_count" is the rowid
+     * range below max(id) - max_count + 1: a walk of the rows it deletes,
+     * where counting the table would walk all of it on every call. */
+    static const char by_count[] =
+        "DELETE FROM events WHERE id IN (SELECT id FROM events"
+        " WHERE id <= (SELECT max(id) FROM events) - ?1 ORDER BY id LIMIT ?2)";
+    /* By age through events_at, oldest first: stops at the first event
+     * young enough to keep. */
+    static const char by_age[] =
+        "DELETE FROM events WHERE id IN (SELECT id FROM events"
+        " WHERE at < ?1 ORDER BY at LIMIT ?2)";
+    int64_t counted = s_event_delete(self, by_count, max_count, batch, err);
+    if (counted < 0)
+        return -1;
+    if (counted == batch)
+        return (int)counted;
+    int64_t aged =
+        s_event_delete(self, by_age, before_ms, batch - counted, err);
+    return aged < 0 ? -1 : (int)(counted + aged);
+}

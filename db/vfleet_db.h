@@ -135,6 +135,13 @@ int db_host_set_state(db_t *self, const char *host, db_host_state_t state,
 int db_event_add(db_t *self, int64_t now_ms, const char *kind, const char *host,
                  const char *message, db_err_t *err);
 
+/* Deletes up to `batch` of the oldest events that are older than
+ * before_ms, or that are not among the newest max_count; a caller drains a
+ * backlog over several calls so that no one call holds the database long.
+ * Returns how many were deleted (0: nothing left to trim), or -1. */
+int db_event_trim(db_t *self, int64_t before_ms, int64_t max_count, int batch,
+                  db_err_t *err);
+
 /* ---- queries -------------------------------------------------------- */
 
 typedef struct {

@@ -7,8 +7,9 @@ set -eu
 
 packages="build-essential cmake pkg-config clang libclang-rt-14-dev llvm
 libzmq3-dev libczmq-dev libnl-3-dev libnl-route-3-dev libsqlite3-dev
-libyaml-dev libcmocka-dev libjansson-dev sqlite3 valgrind iproute2 jq
-python3 man-db groff-base bsdextrautils"
+libyaml-dev libcmocka-dev libjansson-dev libsystemd-dev libinih-dev sqlite3
+valgrind iproute2 jq python3 man-db groff-base bsdextrautils
+systemd systemd-container dpkg-dev debootstrap lintian"
 
 if [ "${1:-}" = "--kernel" ]; then
 	packages="$packages linux-source-6.1 bc bison flex libelf-dev libssl-dev

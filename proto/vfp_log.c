@@ -1,4 +1,5 @@
-/* vfp_log.c - daemon logging to stderr or syslog, with levels. */
+/* vfp_log.c - daemon logging to stderr, the journal or syslog, with
+ * levels. */
 #include "vfp_log.h"
 
 #include <errno.h>
@@ -6,22 +7,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 
 static const char *s_progname = "vfleet";
 static vfp_log_level_t s_level = VFP_LOG_INFO;
 static bool s_syslog;
+static bool s_journal;
 
 static const char *s_level_names[] = {"error", "warn", "info", "debug"};
 static const int s_syslog_priority[] = {LOG_ERR, LOG_WARNING, LOG_INFO,
                                         LOG_DEBUG};
+static const char *s_journal_prefix[] = {SD_ERR, SD_WARNING, SD_INFO, SD_DEBUG};
+
+/* systemd connects a service's stderr to the journal and says so in
+ * JOURNAL_STREAM=DEVICE:INODE; a stderr redirected elsewhere by the unit or
+ * a child of the service no longer matches it (sd_journal_stream_fd(3)). */
+static bool s_stderr_is_journal(void)
+{
+    const char *stream = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    if (!stream || sscanf(stream, "%llu:%llu", &dev, &ino) != 2 ||
+        fstat(2, &st) != 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev &&
+           (unsigned long long)st.st_ino == ino;
+}
 
 void vfp_log_init(const char *progname, vfp_log_level_t level, bool use_syslog)
 {
     s_progname = progname;
     s_level = level;
     s_syslog = use_syslog;
+    s_journal = !use_syslog && s_stderr_is_journal();
     if (use_syslog)
         openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
 }
@@ -53,6 +74,13 @@ static void s_vlog(vfp_log_level_t level, int errnum, const char *fmt,
         snprintf(line + n, sizeof line - (size_t)n, ": %s", strerror(errnum));
     if (s_syslog) {
         syslog(s_syslog_priority[level], "%s", line);
+        return;
+    }
+    /* The journal stamps time and program itself; the prefix carries the
+     * priority that journalctl -p filters on. */
+    if (s_journal) {
+        fprintf(stderr, "%s%s: %s\n", s_journal_prefix[level],
+                s_level_names[level], line);
         return;
     }
     struct timespec now;

@@ -1,4 +1,5 @@
-/* vfp_log.h - daemon logging to stderr or syslog, with levels. */
+/* vfp_log.h - daemon logging to stderr, the journal or syslog, with
+ * levels. */
 #ifndef VFLEET_VFP_LOG_H
 #define VFLEET_VFP_LOG_H
 
@@ -12,13 +13,17 @@ typedef enum {
 } vfp_log_level_t;
 
 /* Sets the program name shown in every line, the lowest level printed and
- * whether lines go to syslog (daemon facility) instead of stderr. */
+ * whether lines go to syslog (daemon facility) instead of stderr. When
+ * stderr is the journal (JOURNAL_STREAM names it), each line starts with
+ * its sd-daemon priority prefix ("<3>" error ... "<7>" debug) instead of a
+ * timestamp. */
 void vfp_log_init(const char *progname, vfp_log_level_t level, bool use_syslog);
 
 /* Parses "error", "warn", "info" or "debug". Returns 0 or -1. */
 int vfp_log_level_parse(const char *text, vfp_log_level_t *level);
 
-/* vfp_log_warn appends strerror(errno); vfp_log_warnx does not (OpenBGPD style). */
+/* vfp_log_warn appends strerror(errno); vfp_log_warnx does not (OpenBGPD
+ * style). */
 void vfp_log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vfp_log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vfp_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1,4 +1,5 @@
 /* test_agent_lib.c - inventory deltas, the printer and the command line. */
+#include <fcntl.h>
 #include <jansson.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -297,6 +299,53 @@ static void test_cli(void **state)
     assert_int_equal(s_parse(&cli, err, NULL), -1);
 }
 
+/* The file's settings come first, the command line wins, and the file's
+ * run options do not stop --discover. */
+static void test_cli_config_file(void **state)
+{
+    char path[] = "/tmp/vfleet-agent-conf-XXXXXX";
+    const char text[] = "controller = tcp://from-file:7450\n"
+                        "insecure = yes\n"
+                        "rescan = 30s\n"
+                        "hostname = file-host\n";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, sizeof(text) - 1), sizeof(text) - 1);
+    close(fd);
+    agent_cli_t cli;
+    char err[256];
+    assert_int_equal(
+        s_parse(&cli, err, "--config", path, "--hostname", "cli-host", NULL),
+        0);
+    assert_int_equal(cli.mode, AGENT_RUN);
+    assert_string_equal(cli.session.endpoint, "tcp://from-file:7450");
+    assert_true(cli.insecure);
+    assert_int_equal(cli.session.rescan_ms, 30000);
+    assert_string_equal(cli.session.discover.hostname, "cli-host");
+    agent_cli_release(&cli);
+    assert_int_equal(s_parse(&cli, err, "--discover", "--config", path, NULL),
+                     0);
+    assert_int_equal(cli.mode, AGENT_DISCOVER);
+    assert_string_equal(cli.session.discover.hostname, "file-host");
+    agent_cli_release(&cli);
+
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_true(fd >= 0);
+    const char bad[] = "rescan = 30s\njson = true\n";
+    assert_int_equal(write(fd, bad, sizeof(bad) - 1), sizeof(bad) - 1);
+    close(fd);
+    char want[256];
+    snprintf(want, sizeof(want), "%s:2: json is a command-line option only",
+             path);
+    assert_int_equal(s_parse(&cli, err, "--discover", "--config", path, NULL),
+                     -1);
+    assert_string_equal(err, want);
+    unlink(path);
+    assert_int_equal(s_parse(&cli, err, "--discover", "--config", path, NULL),
+                     -1);
+    assert_non_null(strstr(err, "cannot read /tmp/vfleet-agent-conf-"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -307,6 +356,7 @@ int main(void)
         cmocka_unit_test(test_copy_is_deep),
         cmocka_unit_test(test_print_table_and_json),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_cli_config_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

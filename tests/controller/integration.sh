@@ -520,6 +520,34 @@ agent)
 	[ "$(vf_count)" = "$want_vfs" ] || fail "VFs changed across the agent restart"
 	;;
 
+retention)
+	# The event log keeps the newest --event-max-count events (set in a
+	# configuration file here, so the daemon's file reading is exercised
+	# too), trimmed by the running loop.
+	printf '# retention test\nevent-max-count = 3\nevent-max-age = 30d\n' \
+		>"$work/controller.conf"
+	start_controller --config "$work/controller.conf"
+	start_peer --host r --count 6 --pfs 1 --vfs 2
+	wait_for '[ "$(ctl hosts | grep -c " ready ")" = 6 ]'
+	newest=$(sqlite3 "$state_dir/vfleet.db" "SELECT max(id) FROM events")
+	[ "$newest" -ge 7 ] || fail "expected 7 events, newest id $newest"
+	wait_for '[ "$(sqlite3 "$state_dir/vfleet.db" \
+		"SELECT count(*) FROM events")" = 3 ]' 50
+	[ "$(ctl -o json events | jq '[.events[].id] | min')" = $((newest - 2)) ] ||
+		fail "the kept events are not the newest: $(ctl events)"
+	# A bad value in the file names its line, and the daemon exits 2.
+	printf 'event-max-count = 3\nevent-max-age = forever\n' \
+		>"$work/bad.conf"
+	set +e
+	"$controller_bin" --config "$work/bad.conf" --insecure \
+		--state-dir "$work/other" >"$work/bad.out" 2>&1
+	rc=$?
+	set -e
+	[ "$rc" = 2 ] || fail "bad configuration file: exit $rc"
+	grep -q "^vfleet-controller: $work/bad.conf:2: invalid --event-max-age \"forever\"" \
+		"$work/bad.out" || fail "bad configuration file: $(cat "$work/bad.out")"
+	;;
+
 policy)
 	# policy.apply goes through the admin thread to the main thread and
 	# back, over the real admin socket; the revision and the host's

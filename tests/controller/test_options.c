@@ -6,7 +6,9 @@
 
 #include <cmocka.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "controller.h"
 
@@ -107,6 +109,94 @@ static void test_errors_name_the_option(void **state)
     assert_int_equal(s_parse(&cfg, err, sizeof(err), "--db", "", NULL), -1);
 }
 
+static void test_event_retention(void **state)
+{
+    controller_config_t cfg;
+    char err[256];
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), NULL), 0);
+    assert_int_equal(cfg.event_max_age_ms, 30LL * 86400000);
+    assert_int_equal(cfg.event_max_count, 1000000);
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--event-max-age", "12h",
+                             "--event-max-count", "500", NULL),
+                     0);
+    assert_int_equal(cfg.event_max_age_ms, 12LL * 3600000);
+    assert_int_equal(cfg.event_max_count, 500);
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--event-max-age", "1y", NULL), -1);
+    assert_non_null(strstr(err, "invalid --event-max-age \"1y\""));
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--event-max-count", "0", NULL), -1);
+    assert_non_null(strstr(err, "invalid --event-max-count \"0\""));
+}
+
+/* Writes a configuration file; the caller unlinks it. */
+static void s_write(char *path, const char *text)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+/* Defaults, then the file, then the command line. */
+static void test_config_file_precedence(void **state)
+{
+    char path[] = "/tmp/vfleet-controller-conf-XXXXXX";
+    s_write(path, "# test\n"
+                  "insecure = true\n"
+                  "state-dir = /srv/from-file\n"
+                  "dead-after = 7\n"
+                  "event-max-age = 2d\n"
+                  "log-level = debug\n");
+    controller_config_t cfg;
+    char err[256];
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--config", path,
+                             "--dead-after", "9", NULL),
+                     0);
+    assert_true(cfg.insecure);
+    assert_string_equal(cfg.state_dir, "/srv/from-file");
+    assert_string_equal(cfg.db_path, "/srv/from-file/vfleet.db");
+    assert_int_equal(cfg.dead_after, 9);
+    assert_int_equal(cfg.event_max_age_ms, 2LL * 86400000);
+    assert_int_equal(cfg.log_level, VFP_LOG_DEBUG);
+    assert_int_equal(cfg.heartbeat_ms, 2000);
+    /* The command line wins wherever it appears relative to --config. */
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--log-level", "warn",
+                             "--config", path, NULL),
+                     0);
+    assert_int_equal(cfg.log_level, VFP_LOG_WARN);
+    assert_int_equal(cfg.dead_after, 7);
+    unlink(path);
+}
+
+static void test_config_file_errors(void **state)
+{
+    char path[] = "/tmp/vfleet-controller-conf-XXXXXX";
+    s_write(path, "insecure = true\n\ndead-after = 0\n");
+    controller_config_t cfg;
+    char err[512], want[512];
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--config", path, NULL),
+                     -1);
+    snprintf(want, sizeof(want),
+             "%s:3: invalid --dead-after \"0\" (a number from 1 to 1000)",
+             path);
+    assert_string_equal(err, want);
+    /* A bad file is reported even when the command line sets the key. */
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--config", path,
+                             "--dead-after", "2", NULL),
+                     -1);
+    unlink(path);
+    /* --help needs no readable file. */
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--config", path, "--version", NULL),
+        1);
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--config", path, NULL),
+                     -1);
+    snprintf(want, sizeof(want), "cannot read %s: No such file or directory",
+             path);
+    assert_string_equal(err, want);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -114,6 +204,9 @@ int main(void)
         cmocka_unit_test(test_state_dir_moves_db_and_admin),
         cmocka_unit_test(test_heartbeat_durations),
         cmocka_unit_test(test_errors_name_the_option),
+        cmocka_unit_test(test_event_retention),
+        cmocka_unit_test(test_config_file_precedence),
+        cmocka_unit_test(test_config_file_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,104 @@
+#!/bin/sh
+# boot_setup.sh - prepares ROOT (after package_test.sh's checks) for a
+# systemd boot: reinstalls vfleet-controller (the checks purged it) with
+# systemd, writes both configuration files, a 2 s watchdog for both units
+# and vfleet-boot-check.service, which records its findings in
+# /root/boot.out and powers the container off.
+#
+# usage: boot_setup.sh ROOT
+set -eu
+root=$1
+
+cat >"$root/tmp/boot-install.sh" <<'INSTALL'
+#!/bin/sh
+set -eu
+export DEBIAN_FRONTEND=noninteractive PATH=/usr/sbin:/usr/bin:/sbin:/bin
+apt-get install -y -q --no-install-recommends systemd systemd-sysv \
+	/tmp/debs/vfleet-controller_*.deb >/tmp/apt-boot.log 2>&1 ||
+	{ tail -20 /tmp/apt-boot.log; exit 1; }
+# The operator's edit, after the package put its conffile in place.
+cp /tmp/controller.conf /tmp/agent.conf /etc/vfleet/
+systemctl enable vfleet-controller vfleet-agent vfleet-boot-check \
+	>/dev/null 2>&1
+INSTALL
+chmod +x "$root/tmp/boot-install.sh"
+
+cat >"$root/tmp/controller.conf" <<'CONF'
+insecure = true
+agents = tcp://127.0.0.1:7450
+CONF
+cat >"$root/tmp/agent.conf" <<'CONF'
+controller = tcp://127.0.0.1:7450
+insecure = true
+hostname = nspawn-host
+CONF
+for unit in vfleet-controller vfleet-agent; do
+	mkdir -p "$root/etc/systemd/system/$unit.service.d"
+	printf '[Service]\nWatchdogSec=2s\n' \
+		>"$root/etc/systemd/system/$unit.service.d/watchdog.conf"
+done
+
+cat >"$root/etc/systemd/system/vfleet-boot-check.service" <<'UNIT'
+[Unit]
+Description=vfleet package test: checks after boot, then power off
+After=vfleet-controller.service vfleet-agent.service
+
+[Service]
+Type=oneshot
+ExecStart=/bin/sh /usr/local/sbin/vfleet-boot-check
+ExecStopPost=/bin/systemctl --no-block poweroff
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+
+mkdir -p "$root/usr/local/sbin"
+cat >"$root/usr/local/sbin/vfleet-boot-check" <<'CHECK'
+#!/bin/sh
+# Runs in the booted container as root.
+out=/root/boot.out.tmp
+failed=0
+check() { # WHAT COMMAND...
+	what=$1
+	shift
+	if "$@" >/tmp/check.out 2>&1; then
+		echo "ok   $what" >>$out
+	else
+		{ echo "FAIL $what:"; sed 's/^/    /' /tmp/check.out; } >>$out
+		failed=$((failed + 1))
+	fi
+}
+: >$out
+listed() {
+	for _ in $(seq 30); do
+		vfleetctl --timeout 2s hosts >/tmp/hosts 2>&1 &&
+			grep -q "^nspawn-host  *ready" /tmp/hosts && return 0
+		sleep 1
+	done
+	cat /tmp/hosts
+	return 1
+}
+check "vfleetctl hosts lists the agent's host as ready" listed
+# Both units run with WatchdogSec=2s: alive and never restarted after 5 s
+# means the daemons ping it.
+sleep 5
+for unit in vfleet-controller vfleet-agent; do
+	check "$unit active (Type=notify), watchdog fed, no restart" sh -c '
+		state=$(systemctl show -p Type,ActiveState,SubState,NRestarts,WatchdogUSec "$1" | sort | tr "\n" " ")
+		echo "$state"
+		[ "$state" = "ActiveState=active NRestarts=0 SubState=running Type=notify WatchdogUSec=2s " ]
+	' sh "$unit"
+done
+check "controller runs as vfleet" sh -c \
+	'[ "$(stat -c %U "/proc/$(systemctl show -p MainPID --value vfleet-controller)")" = vfleet ]'
+check "journal priorities: the --insecure warning at warning level" sh -c \
+	'journalctl -b -q -p warning -u vfleet-controller | grep -q "warn: running with --insecure"'
+check "journal priorities: info lines above warning level" sh -c \
+	'! journalctl -b -q -p warning -u vfleet-controller | grep -q "info:"'
+{
+	echo "--- journal"
+	journalctl -b -q --no-pager -u vfleet-controller -u vfleet-agent | tail -20
+	echo "$failed failed"
+} >>$out
+mv $out /root/boot.out
+CHECK
