@@ -585,12 +585,16 @@ vfp_msg_t *admin_handle(admin_t *self, const vfp_msg_t *msg)
     return reply;
 }
 
-/* Receives one message on the admin socket and answers it. */
-static void s_serve_one(admin_t *self, zsock_t *sock)
+/* Receives one message on the admin socket and answers it, unless the
+ * client is over its budget (limits). */
+static void s_serve_one(admin_t *self, zsock_t *sock, peer_limit_t *limits)
 {
     zframe_t *routing_id = NULL;
     vfp_decode_error_t err;
-    vfp_msg_t *msg = vfp_recv(sock, &routing_id, &err);
+    bool dropped = false;
+    vfp_msg_t *msg =
+        limits ? peer_limit_recv(limits, sock, &routing_id, &err, &dropped)
+               : vfp_recv(sock, &routing_id, &err);
     vfp_msg_t *answer = NULL;
     if (msg)
         answer = admin_handle(self, msg);
@@ -624,7 +628,7 @@ void admin_server_actor(zsock_t *pipe, void *args)
             if (term)
                 break;
         } else if (which == server->sock) {
-            s_serve_one(server->admin, server->sock);
+            s_serve_one(server->admin, server->sock, server->limits);
         }
     }
     zpoller_destroy(&poller);

@@ -5,6 +5,7 @@
 
 #include <czmq.h>
 
+#include "peer_limit.h"
 #include "sessions.h"
 #include "vfleet_db.h"
 #include "vfp.h"
@@ -32,6 +33,7 @@ vfp_msg_t *admin_handle(admin_t *self, const vfp_msg_t *msg);
 typedef struct {
     zsock_t *sock; /* the bound admin ROUTER */
     admin_t *admin;
+    peer_limit_t *limits; /* per-client budgets; NULL for none */
 } admin_server_args_t;
 
 void admin_server_actor(zsock_t *pipe, void *args);

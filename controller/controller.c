@@ -14,6 +14,7 @@
 #include "agents.h"
 #include "controller.h"
 #include "controller_internal.h"
+#include "peer_limit.h"
 #include "sessions.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
@@ -40,6 +41,8 @@ struct controller_t {
     sessions_t *sessions;
     agents_t *handlers;
     admin_t *admin_handlers;
+    peer_limit_t *agent_limits; /* the loop's */
+    peer_limit_t *admin_limits; /* the admin thread's */
     admin_server_args_t server_args;
     zactor_t *server; /* serves the admin socket */
     int64_t started_ms;
@@ -116,15 +119,32 @@ static int s_mkdir(const char *dir, char *err, size_t errlen)
     return -1;
 }
 
-static int s_bind(zsock_t **sock_p, const char *what, const char *endpoint,
+/* What a connection may hold and how long it may stall, from the
+ * configuration; frames over maxmsgsize close the connection. */
+static void s_limit(zsock_t *sock, const controller_config_t *cfg,
+                    int maxmsgsize)
+{
+    vfp_socket_limits_t limits = {
+        .maxmsgsize = maxmsgsize,
+        .rcvhwm = (int)cfg->peer_queue,
+        .sndhwm = (int)cfg->peer_queue,
+        .handshake_ms = (int)cfg->peer_timeout_ms,
+        .heartbeat_ms = (int)(cfg->peer_timeout_ms / 3),
+        .heartbeat_timeout_ms = (int)cfg->peer_timeout_ms,
+    };
+    vfp_socket_limit_set(sock, &limits);
+}
+
+static int s_bind(zsock_t **sock_p, const controller_config_t *cfg,
+                  const char *what, const char *endpoint, int maxmsgsize,
                   char *err, size_t errlen)
 {
     *sock_p = zsock_new(ZMQ_ROUTER);
     assert(*sock_p);
-    vfp_socket_limit(*sock_p);
-    /* Peers that vanish must not leave unbounded queues behind. */
+    s_limit(*sock_p, cfg, maxmsgsize);
+    /* An answer to a peer whose queue is full (it does not read) is
+     * dropped, never queued without bound, and never blocks the loop. */
     zsock_set_router_mandatory(*sock_p, 0);
-    zsock_set_sndhwm(*sock_p, 10000);
     zsock_set_linger(*sock_p, 0);
     /* Thousands of agents reconnect at once after a controller restart;
      * ZeroMQ's default backlog of 100 drops most of their SYNs and makes
@@ -136,6 +156,18 @@ static int s_bind(zsock_t **sock_p, const char *what, const char *endpoint,
         return -1;
     }
     return 0;
+}
+
+static peer_limit_t *s_peer_limit_new(const controller_config_t *cfg,
+                                      const char *what)
+{
+    peer_limit_config_t limits = {
+        .what = what,
+        .msgs_per_s = cfg->peer_rate,
+        .bytes_per_s = (uint64_t)cfg->peer_bandwidth << 20,
+        .table_max = PEER_LIMIT_TABLE_MAX,
+    };
+    return peer_limit_new(&limits);
 }
 
 /* Opens both database connections and builds the handlers over them. */
@@ -150,9 +182,12 @@ static int s_open(controller_t *self, char *err, size_t errlen)
         return -1;
     }
     self->sessions = sessions_new();
+    self->agent_limits = s_peer_limit_new(&self->cfg, "agent");
+    self->admin_limits = s_peer_limit_new(&self->cfg, "admin client");
     agents_config_t agents_cfg = {.heartbeat_ms = self->cfg.heartbeat_ms,
                                   .dead_after = self->cfg.dead_after,
-                                  .controller_id = self->controller_id};
+                                  .controller_id = self->controller_id,
+                                  .limits = self->agent_limits};
     self->handlers = agents_new(self->db, self->sessions, &agents_cfg);
     admin_config_t admin_cfg = {.controller_id = self->controller_id,
                                 .started_ms = self->started_ms,
@@ -169,7 +204,8 @@ static int s_bind_admin(controller_t *self, char *err, size_t errlen)
     if (strncmp(endpoint, "ipc://", 6) == 0)
         snprintf(self->ipc_path, sizeof(self->ipc_path), "%s", endpoint + 6);
     mode_t old_mask = umask(0077);
-    int rc = s_bind(&self->admin, "admin", endpoint, err, errlen);
+    int rc = s_bind(&self->admin, &self->cfg, "admin", endpoint,
+                    VFP_REQUEST_MSG_MAX, err, errlen);
     umask(old_mask);
     if (rc != 0)
         return -1;
@@ -202,8 +238,8 @@ controller_t *controller_new(const controller_config_t *cfg, char *err,
 
     if (s_mkdir(cfg->state_dir, err, errlen) != 0 ||
         s_lock(self, err, errlen) != 0 || s_open(self, err, errlen) != 0 ||
-        s_bind(&self->agents, "agents", cfg->agents_endpoint, err, errlen) !=
-            0 ||
+        s_bind(&self->agents, cfg, "agents", cfg->agents_endpoint, VFP_MSG_MAX,
+               err, errlen) != 0 ||
         s_bind_admin(self, err, errlen) != 0)
         goto fail;
     vfp_log_warnx("running with --insecure: agents and admin clients are not "
@@ -247,8 +283,10 @@ static int s_drain(controller_t *self)
     while (count < S_BATCH_MAX && (zsock_events(self->agents) & ZMQ_POLLIN)) {
         zframe_t *routing_id = NULL;
         vfp_decode_error_t err;
-        vfp_msg_t *msg = vfp_recv(self->agents, &routing_id, &err);
-        bool received = msg || err.code != VFP_OK;
+        bool dropped;
+        vfp_msg_t *msg = peer_limit_recv(self->agent_limits, self->agents,
+                                         &routing_id, &err, &dropped);
+        bool received = dropped || msg || err.code != VFP_OK;
         if (msg)
             agents_handle(self->handlers, routing_id, msg, out);
         else if (received && routing_id)
@@ -293,6 +331,7 @@ int controller_run(controller_t *self)
 {
     self->server_args.sock = self->admin;
     self->server_args.admin = self->admin_handlers;
+    self->server_args.limits = self->admin_limits;
     self->server = zactor_new(admin_server_actor, &self->server_args);
     assert(self->server);
     self->loop = zloop_new();
@@ -327,6 +366,8 @@ void controller_destroy(controller_t **self_p)
     zsock_destroy(&self->agents);
     admin_destroy(&self->admin_handlers);
     agents_destroy(&self->handlers);
+    peer_limit_destroy(&self->admin_limits);
+    peer_limit_destroy(&self->agent_limits);
     sessions_destroy(&self->sessions);
     db_destroy(&self->db_read);
     db_destroy(&self->db);

@@ -17,6 +17,11 @@ typedef struct {
     uint32_t heartbeat_ms; /* interval agents are told to use */
     uint32_t dead_after;   /* missed intervals before a host is down */
     bool insecure;         /* no CURVE: demo and tests only */
+    /* What one peer may cost (docs/SECURITY.md, "Memory bound"). */
+    uint32_t peer_queue;      /* messages queued per connection, each way */
+    uint32_t peer_rate;       /* messages a second per peer */
+    uint32_t peer_bandwidth;  /* MiB a second per peer */
+    uint32_t peer_timeout_ms; /* handshake, and silence after a ZMTP PING */
     vfp_log_level_t log_level;
     bool use_syslog;
 } controller_config_t;

@@ -26,6 +26,14 @@ void controller_usage(void)
         "500ms (default 2s)\n"
         "  --dead-after N             missed heartbeats before a host is "
         "down (default 3)\n"
+        "  --peer-queue N             messages queued per connection, "
+        "each way (default 8)\n"
+        "  --peer-rate N              messages a second one peer may send "
+        "(default 200)\n"
+        "  --peer-bandwidth MIB       MiB a second one peer may send "
+        "(default 64)\n"
+        "  --peer-timeout TIME        close a connection silent or stalled "
+        "this long (default 30s)\n"
         "  --insecure                 run without CURVE authentication "
         "(required; demo and tests only)\n"
         "  --log-level LEVEL          error, warn, info or debug (default "
@@ -42,6 +50,10 @@ enum {
     S_DB,
     S_HEARTBEAT,
     S_DEAD_AFTER,
+    S_PEER_QUEUE,
+    S_PEER_RATE,
+    S_PEER_BANDWIDTH,
+    S_PEER_TIMEOUT,
     S_INSECURE,
     S_LOG_LEVEL,
     S_SYSLOG,
@@ -56,6 +68,10 @@ static const struct option s_options[] = {
     {"db", required_argument, NULL, S_DB},
     {"heartbeat-interval", required_argument, NULL, S_HEARTBEAT},
     {"dead-after", required_argument, NULL, S_DEAD_AFTER},
+    {"peer-queue", required_argument, NULL, S_PEER_QUEUE},
+    {"peer-rate", required_argument, NULL, S_PEER_RATE},
+    {"peer-bandwidth", required_argument, NULL, S_PEER_BANDWIDTH},
+    {"peer-timeout", required_argument, NULL, S_PEER_TIMEOUT},
     {"insecure", no_argument, NULL, S_INSECURE},
     {"log-level", required_argument, NULL, S_LOG_LEVEL},
     {"syslog", no_argument, NULL, S_SYSLOG},
@@ -73,6 +89,10 @@ static void s_defaults(controller_config_t *cfg)
     cfg->heartbeat_ms = 2000;
     cfg->dead_after = 3;
     cfg->log_level = VFP_LOG_INFO;
+    cfg->peer_queue = 8;
+    cfg->peer_rate = 200;
+    cfg->peer_bandwidth = 64;
+    cfg->peer_timeout_ms = 30000;
 }
 
 static int s_endpoint(int opt, const char *arg, controller_config_t *cfg,
@@ -119,6 +139,40 @@ static int s_dead_after(const char *arg, controller_config_t *cfg, char *err,
     return 0;
 }
 
+/* The per-peer limits: whole numbers in a range, or a duration. */
+static int s_peer_limit(int opt, const char *arg, controller_config_t *cfg,
+                        char *err, size_t errlen)
+{
+    static const struct {
+        const char *name;
+        unsigned long max;
+    } limits[] = {{"peer-queue", 10000},
+                  {"peer-rate", 1000000},
+                  {"peer-bandwidth", 4096}};
+    if (opt == S_PEER_TIMEOUT) {
+        if (vfp_duration_parse_ms(arg, &cfg->peer_timeout_ms) == 0 &&
+            cfg->peer_timeout_ms >= 100)
+            return 0;
+        snprintf(err, errlen,
+                 "invalid --peer-timeout \"%s\" (e.g. 30s; 100ms to 3600s)",
+                 arg);
+        return -1;
+    }
+    size_t i = (size_t)(opt - S_PEER_QUEUE);
+    uint32_t *dst[] = {&cfg->peer_queue, &cfg->peer_rate, &cfg->peer_bandwidth};
+    errno = 0;
+    char *end;
+    unsigned long n = strtoul(arg, &end, 10);
+    if (errno || end == arg || *end || *arg == '-' || n < 1 ||
+        n > limits[i].max) {
+        snprintf(err, errlen, "invalid --%s \"%s\" (a number from 1 to %lu)",
+                 limits[i].name, arg, limits[i].max);
+        return -1;
+    }
+    *dst[i] = (uint32_t)n;
+    return 0;
+}
+
 /* Applies one option with a value. */
 static int s_valued(int opt, const char *arg, controller_config_t *cfg,
                     char *err, size_t errlen)
@@ -140,6 +194,11 @@ static int s_valued(int opt, const char *arg, controller_config_t *cfg,
         return -1;
     case S_DEAD_AFTER:
         return s_dead_after(arg, cfg, err, errlen);
+    case S_PEER_QUEUE:
+    case S_PEER_RATE:
+    case S_PEER_BANDWIDTH:
+    case S_PEER_TIMEOUT:
+        return s_peer_limit(opt, arg, cfg, err, errlen);
     default:
         if (vfp_log_level_parse(arg, &cfg->log_level) == 0)
             return 0;

@@ -13,12 +13,37 @@
 #define VFP_DEFAULT_ADMIN_ENDPOINT                                             \
     "ipc://" VFP_DEFAULT_STATE_DIR "/" VFP_ADMIN_SOCKET_NAME
 
-/* Applies the protocol's limits to a socket, right after it is created:
- * ZMQ_MAXMSGSIZE = VFP_MSG_MAX, so libzmq drops a peer that sends a larger
- * frame (and its connection) before reading it into memory. High-water
- * marks are left to the socket's owner: ZeroMQ counts them in messages, not
- * bytes, so they cannot bound memory by themselves, and what a queue may
- * hold is the daemon's configuration (the controller sets its own). */
+/* What a socket may hold and how long a stalled or silent connection may
+ * stay, so that memory is bounded by these numbers and not by what peers
+ * send. High-water marks count messages per connection, each at most
+ * maxmsgsize bytes; ZMTP heartbeats close a connection that sends no whole
+ * frame for heartbeat_timeout_ms after a PING, also one stalled inside a
+ * frame; handshake_ms closes one that never finishes its greeting. */
+typedef struct {
+    int maxmsgsize;           /* ZMQ_MAXMSGSIZE, bytes */
+    int rcvhwm;               /* ZMQ_RCVHWM, messages per connection */
+    int sndhwm;               /* ZMQ_SNDHWM, messages per connection */
+    int handshake_ms;         /* ZMQ_HANDSHAKE_IVL */
+    int heartbeat_ms;         /* ZMQ_HEARTBEAT_IVL */
+    int heartbeat_timeout_ms; /* ZMQ_HEARTBEAT_TIMEOUT and ZMQ_HEARTBEAT_TTL */
+} vfp_socket_limits_t;
+
+/* The defaults every vfleet socket gets from vfp_socket_limit. */
+#define VFP_SOCKET_HWM 16
+#define VFP_SOCKET_HANDSHAKE_MS 10000
+#define VFP_SOCKET_HEARTBEAT_MS 10000
+#define VFP_SOCKET_HEARTBEAT_TIMEOUT_MS 30000
+
+/* Fills limits with the defaults above and maxmsgsize VFP_MSG_MAX. */
+void vfp_socket_limits_default(vfp_socket_limits_t *limits);
+
+/* Applies limits to a socket, right after it is created (ZeroMQ takes
+ * high-water marks only before bind or connect). */
+void vfp_socket_limit_set(zsock_t *sock, const vfp_socket_limits_t *limits);
+
+/* Applies the defaults: ZMQ_MAXMSGSIZE = VFP_MSG_MAX, so libzmq drops a
+ * peer that sends a larger frame (and its connection) before reading it
+ * into memory, and the other limits above. */
 void vfp_socket_limit(zsock_t *sock);
 
 /* A vfp message is exactly one ZeroMQ frame. On a ROUTER socket it is
@@ -49,5 +74,11 @@ int vfp_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg,
  * "transport"). */
 vfp_msg_t *vfp_recv(zsock_t *sock, zframe_t **routing_id_p,
                     vfp_decode_error_t *err);
+
+/* vfp_recv's second half, for a caller that looked at the ZeroMQ message
+ * before decoding it (the controller's per-peer limits): takes *zmsg_p,
+ * received on sock, and decodes it as vfp_recv does. */
+vfp_msg_t *vfp_recv_zmsg(zsock_t *sock, zmsg_t **zmsg_p,
+                         zframe_t **routing_id_p, vfp_decode_error_t *err);
 
 #endif

@@ -107,6 +107,40 @@ static void test_errors_name_the_option(void **state)
     assert_int_equal(s_parse(&cfg, err, sizeof(err), "--db", "", NULL), -1);
 }
 
+/* The per-peer limits: defaults, values, and refusals that name them. */
+static void test_peer_limits(void **state)
+{
+    (void)state;
+    controller_config_t cfg;
+    char err[512];
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), NULL), 0);
+    assert_int_equal(cfg.peer_queue, 8);
+    assert_int_equal(cfg.peer_rate, 200);
+    assert_int_equal(cfg.peer_bandwidth, 64);
+    assert_int_equal(cfg.peer_timeout_ms, 30000);
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--peer-queue", "2",
+                             "--peer-rate", "50", "--peer-bandwidth", "1",
+                             "--peer-timeout", "1500ms", NULL),
+                     0);
+    assert_int_equal(cfg.peer_queue, 2);
+    assert_int_equal(cfg.peer_rate, 50);
+    assert_int_equal(cfg.peer_bandwidth, 1);
+    assert_int_equal(cfg.peer_timeout_ms, 1500);
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--peer-queue", "0", NULL),
+                     -1);
+    assert_non_null(strstr(err, "--peer-queue \"0\" (a number from 1 to "
+                                "10000)"));
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--peer-rate", "-5", NULL),
+                     -1);
+    assert_non_null(strstr(err, "--peer-rate \"-5\""));
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--peer-bandwidth", "4097", NULL), -1);
+    assert_non_null(strstr(err, "--peer-bandwidth \"4097\""));
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--peer-timeout", "50ms", NULL), -1);
+    assert_non_null(strstr(err, "--peer-timeout \"50ms\""));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -114,6 +148,7 @@ int main(void)
         cmocka_unit_test(test_state_dir_moves_db_and_admin),
         cmocka_unit_test(test_heartbeat_durations),
         cmocka_unit_test(test_errors_name_the_option),
+        cmocka_unit_test(test_peer_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
