@@ -119,8 +119,11 @@ static int s_mkdir(const char *dir, char *err, size_t errlen)
     return -1;
 }
 
-/* What a connection may hold and how long it may stall, from the
- * configuration; frames over maxmsgsize close the connection. */
+/* What a connection may hold, from the configuration; frames over
+ * maxmsgsize close the connection. No ZMTP heartbeats: with the receive
+ * high-water mark they let any peer abort libzmq 4.3.4 (vfp_transport.h).
+ * A stalled connection holds at most its share of the memory bound
+ * (docs/SECURITY.md); TCP keepalive closes those whose peer vanished. */
 static void s_limit(zsock_t *sock, const controller_config_t *cfg,
                     int maxmsgsize)
 {
@@ -129,10 +132,13 @@ static void s_limit(zsock_t *sock, const controller_config_t *cfg,
         .rcvhwm = (int)cfg->peer_queue,
         .sndhwm = (int)cfg->peer_queue,
         .handshake_ms = (int)cfg->peer_timeout_ms,
-        .heartbeat_ms = (int)(cfg->peer_timeout_ms / 3),
-        .heartbeat_timeout_ms = (int)cfg->peer_timeout_ms,
     };
     vfp_socket_limit_set(sock, &limits);
+    int idle_s = (int)(cfg->peer_timeout_ms + 999) / 1000;
+    zsock_set_tcp_keepalive(sock, 1);
+    zsock_set_tcp_keepalive_idle(sock, idle_s);
+    zsock_set_tcp_keepalive_intvl(sock, idle_s);
+    zsock_set_tcp_keepalive_cnt(sock, 3);
 }
 
 static int s_bind(zsock_t **sock_p, const controller_config_t *cfg,

@@ -21,7 +21,7 @@ typedef struct {
     uint32_t peer_queue;      /* messages queued per connection, each way */
     uint32_t peer_rate;       /* messages a second per peer */
     uint32_t peer_bandwidth;  /* MiB a second per peer */
-    uint32_t peer_timeout_ms; /* handshake, and silence after a ZMTP PING */
+    uint32_t peer_timeout_ms; /* handshake timeout, TCP keepalive idle */
     vfp_log_level_t log_level;
     bool use_syslog;
 } controller_config_t;

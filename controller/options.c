@@ -27,13 +27,13 @@ void controller_usage(void)
         "  --dead-after N             missed heartbeats before a host is "
         "down (default 3)\n"
         "  --peer-queue N             messages queued per connection, "
-        "each way (default 8)\n"
+        "each way (default 4)\n"
         "  --peer-rate N              messages a second one peer may send "
         "(default 200)\n"
         "  --peer-bandwidth MIB       MiB a second one peer may send "
         "(default 64)\n"
-        "  --peer-timeout TIME        close a connection silent or stalled "
-        "this long (default 30s)\n"
+        "  --peer-timeout TIME        handshake timeout and TCP keepalive "
+        "idle time (default 30s)\n"
         "  --insecure                 run without CURVE authentication "
         "(required; demo and tests only)\n"
         "  --log-level LEVEL          error, warn, info or debug (default "
@@ -89,7 +89,7 @@ static void s_defaults(controller_config_t *cfg)
     cfg->heartbeat_ms = 2000;
     cfg->dead_after = 3;
     cfg->log_level = VFP_LOG_INFO;
-    cfg->peer_queue = 8;
+    cfg->peer_queue = 4;
     cfg->peer_rate = 200;
     cfg->peer_bandwidth = 64;
     cfg->peer_timeout_ms = 30000;

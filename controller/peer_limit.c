@@ -13,6 +13,7 @@
 
 typedef struct {
     char *key;           /* hex of the routing id; the table's key */
+    char address[48];    /* the peer's address, when libzmq told it */
     double msgs, bytes;  /* tokens left */
     double warns;        /* warnings this peer may still log */
     int64_t seen_ms;     /* when the buckets were last filled */
@@ -147,23 +148,22 @@ static bool s_may_warn(peer_limit_t *self, s_peer_t *peer, int64_t now_ms)
 static void s_log(peer_limit_t *self, s_peer_t *peer, zframe_t *routing_id,
                   const char *text)
 {
-    const char *address = zframe_meta(routing_id, "Peer-Address");
     char left_out[96] = "";
     if (peer->suppressed || self->all_suppressed)
         snprintf(left_out, sizeof(left_out),
-                 "; %llu warnings about this peer and %llu in all left out",
+                 "; left out: %llu warnings about this peer, %llu in all",
                  (unsigned long long)peer->suppressed,
                  (unsigned long long)self->all_suppressed);
     vfp_log_warnx("%s (%s %.32s at %s%s)", text, self->cfg.what, peer->key,
-                  address ? address : "?", left_out);
+                  peer->address[0] ? peer->address : "?", left_out);
     peer->suppressed = 0;
     self->all_suppressed = 0;
 }
 
-bool peer_limit_admit(peer_limit_t *self, zframe_t *routing_id, size_t bytes,
-                      int64_t now_ms)
+/* Charges a message to the peer's entry. */
+static bool s_admit(peer_limit_t *self, s_peer_t *peer, zframe_t *routing_id,
+                    size_t bytes, int64_t now_ms)
 {
-    s_peer_t *peer = s_peer(self, routing_id, now_ms);
     if (peer->msgs >= 1 && peer->bytes >= (double)bytes) {
         peer->msgs -= 1;
         peer->bytes -= (double)bytes;
@@ -185,6 +185,13 @@ bool peer_limit_admit(peer_limit_t *self, zframe_t *routing_id, size_t bytes,
     return false;
 }
 
+bool peer_limit_admit(peer_limit_t *self, zframe_t *routing_id, size_t bytes,
+                      int64_t now_ms)
+{
+    return s_admit(self, s_peer(self, routing_id, now_ms), routing_id, bytes,
+                   now_ms);
+}
+
 vfp_msg_t *peer_limit_recv(peer_limit_t *self, zsock_t *sock,
                            zframe_t **routing_id_p, vfp_decode_error_t *err,
                            bool *dropped)
@@ -196,9 +203,16 @@ vfp_msg_t *peer_limit_recv(peer_limit_t *self, zsock_t *sock,
     if (!zmsg)
         return NULL;
     zframe_t *routing_id = zmsg_first(zmsg);
-    size_t bytes = zmsg_content_size(zmsg);
-    if (routing_id &&
-        !peer_limit_admit(self, routing_id, bytes, zclock_mono())) {
+    if (!routing_id)
+        return vfp_recv_zmsg(sock, &zmsg, routing_id_p, err);
+    int64_t now_ms = zclock_mono();
+    s_peer_t *peer = s_peer(self, routing_id, now_ms);
+    /* Only frames libzmq decoded carry the connection's metadata: the
+     * routing id is made by the ROUTER. */
+    const char *address = zframe_meta(zmsg_last(zmsg), "Peer-Address");
+    if (address && !peer->address[0])
+        snprintf(peer->address, sizeof(peer->address), "%s", address);
+    if (!s_admit(self, peer, routing_id, zmsg_content_size(zmsg), now_ms)) {
         zmsg_destroy(&zmsg);
         *dropped = true;
         return NULL;

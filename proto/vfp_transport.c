@@ -12,8 +12,6 @@ void vfp_socket_limits_default(vfp_socket_limits_t *limits)
         .rcvhwm = VFP_SOCKET_HWM,
         .sndhwm = VFP_SOCKET_HWM,
         .handshake_ms = VFP_SOCKET_HANDSHAKE_MS,
-        .heartbeat_ms = VFP_SOCKET_HEARTBEAT_MS,
-        .heartbeat_timeout_ms = VFP_SOCKET_HEARTBEAT_TIMEOUT_MS,
     };
 }
 
@@ -24,9 +22,11 @@ void vfp_socket_limit_set(zsock_t *sock, const vfp_socket_limits_t *limits)
     zsock_set_rcvhwm(sock, limits->rcvhwm);
     zsock_set_sndhwm(sock, limits->sndhwm);
     zsock_set_handshake_ivl(sock, limits->handshake_ms);
-    zsock_set_heartbeat_ivl(sock, limits->heartbeat_ms);
-    zsock_set_heartbeat_timeout(sock, limits->heartbeat_timeout_ms);
-    zsock_set_heartbeat_ttl(sock, limits->heartbeat_timeout_ms);
+    if (limits->heartbeat_ms > 0) {
+        zsock_set_heartbeat_ivl(sock, limits->heartbeat_ms);
+        zsock_set_heartbeat_timeout(sock, limits->heartbeat_timeout_ms);
+        zsock_set_heartbeat_ttl(sock, limits->heartbeat_timeout_ms);
+    }
 }
 
 void vfp_socket_limit(zsock_t *sock)

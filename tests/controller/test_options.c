@@ -114,7 +114,7 @@ static void test_peer_limits(void **state)
     controller_config_t cfg;
     char err[512];
     assert_int_equal(s_parse(&cfg, err, sizeof(err), NULL), 0);
-    assert_int_equal(cfg.peer_queue, 8);
+    assert_int_equal(cfg.peer_queue, 4);
     assert_int_equal(cfg.peer_rate, 200);
     assert_int_equal(cfg.peer_bandwidth, 64);
     assert_int_equal(cfg.peer_timeout_ms, 30000);
