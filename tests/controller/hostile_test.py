@@ -79,6 +79,24 @@ def fail(msg):
     raise SystemExit(1)
 
 
+def check_documented_sizes():
+    """The sizes above are docs/SECURITY.md's table, figure for figure."""
+    src = os.environ.get("VFLEET_SOURCE_DIR",
+                         os.path.join(os.path.dirname(__file__), "..", ".."))
+    documented = {}
+    with open(os.path.join(src, "docs", "SECURITY.md")) as f:
+        for line in f:
+            cells = [c.strip() for c in line.split("|")]
+            if len(cells) > 3 and cells[1].startswith("`") and \
+                    cells[2].isdigit():
+                documented[cells[1].strip("`")] = int(cells[2])
+    for name in ("S_AGENT_IN", "S_AGENT_OUT", "S_ADMIN_IN", "S_ADMIN_OUT",
+                 "K_CONN", "TABLES", "DECODED_MAX", "ADMIN_WORK"):
+        if documented.get(name) != globals()[name]:
+            fail("docs/SECURITY.md gives %s = %s, the test %d" %
+                 (name, documented.get(name), globals()[name]))
+
+
 def memory_bound(idle_rss, agent_conns, admin_conns):
     """docs/SECURITY.md's bound on the controller's resident memory."""
     per_agent = (QUEUE + 2) * S_AGENT_IN + (QUEUE + 1) * S_AGENT_OUT + K_CONN
@@ -475,6 +493,7 @@ def check_made_up_hosts(run):
 
 
 def check(run):
+    check_documented_sizes()
     start(run)
     idle_rss = run.status("VmRSS")
     check_forged_line(run)
