@@ -591,9 +591,8 @@ static void s_serve_one(admin_t *self, zsock_t *sock, peer_limit_t *limits)
 {
     zframe_t *routing_id = NULL;
     vfp_decode_error_t err;
-    bool dropped = false;
     vfp_msg_t *msg =
-        limits ? peer_limit_recv(limits, sock, &routing_id, &err, &dropped)
+        limits ? peer_limit_recv(limits, sock, &routing_id, &err, NULL)
                : vfp_recv(sock, &routing_id, &err);
     vfp_msg_t *answer = NULL;
     if (msg)

@@ -198,6 +198,9 @@ vfp_msg_t *peer_limit_recv(peer_limit_t *self, zsock_t *sock,
 {
     memset(err, 0, sizeof(*err));
     *routing_id_p = NULL;
+    bool ignored;
+    if (!dropped)
+        dropped = &ignored;
     *dropped = false;
     zmsg_t *zmsg = zmsg_recv(sock);
     if (!zmsg)

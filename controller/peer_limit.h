@@ -52,8 +52,8 @@ bool peer_limit_admit(peer_limit_t *self, zframe_t *routing_id, size_t bytes,
 
 /* vfp_recv on a ROUTER, with the sender's budgets checked before the
  * message is decoded. Returns the message as vfp_recv does; NULL with
- * *dropped set when a message came but was over budget (it was freed
- * undecoded and never answered). */
+ * *dropped set (dropped may be NULL) when a message came but was over
+ * budget: it was freed undecoded and is never answered. */
 vfp_msg_t *peer_limit_recv(peer_limit_t *self, zsock_t *sock,
                            zframe_t **routing_id_p, vfp_decode_error_t *err,
                            bool *dropped);
