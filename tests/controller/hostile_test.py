@@ -9,8 +9,10 @@ and stall inside it. In one run of about 30 seconds:
 
 - a malformed ERROR whose text holds a newline and an escape sequence
   shows escaped in the log, never as a line of its own;
-- flooders send maximum-size (16 MiB) messages without pause, and peers
-  announce frames over the limit (closed at once);
+- flooders send maximum-size (16 MiB) messages without pause, peers
+  announce frames over the limit (closed at once), and two registered
+  hosts send valid full INVENTORYs of 8192 VFs (5.4 MB) as fast as the
+  controller takes them (each one a database write);
 - peers complete the handshake, announce a 16 MiB frame, send 1 KiB of
   it, or all of it but one byte, and stall: they hold at most their share
   of the bound (no ZMTP heartbeats close them; see vfp_transport.h);
@@ -64,6 +66,7 @@ SUMMARY_TIMEOUT_S = 5.0  # generous; the issue's target is 1 s
 TARGET_S = 1.0
 
 FLOODERS = 4
+HEAVY = 2
 OVERSIZED = 2
 STALLED = 20
 SILENT = 5
@@ -375,7 +378,7 @@ def start(run):
     idle_vm = run.status("VmSize")
     run.controller.send_signal(signal.SIGTERM)
     run.controller.wait(10)
-    agent_conns = (1 + FLOODERS + OVERSIZED + STALLED + SILENT +
+    agent_conns = (1 + FLOODERS + HEAVY + OVERSIZED + STALLED + SILENT +
                    MALFORMED_THREADS + 2)
     admin_conns = ADMIN_UNREAD + 2
     cap = idle_vm + memory_bound(0, agent_conns, admin_conns)
@@ -434,6 +437,19 @@ def attack(run):
     stall_start = time.monotonic()
     for _ in range(FLOODERS):
         run.spawn(run.flooder)
+    run.heavy = []
+    for i in range(HEAVY):
+        proc = subprocess.Popen([PEER, "--controller",
+                                 "tcp://127.0.0.1:%d" % run.port, "--host",
+                                 "heavy-%d" % i, "--pfs", "64", "--vfs", "128",
+                                 "--flood", "100000"],
+                                stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        run.procs.append(proc)
+        run.heavy.append(proc)
+    with run.lock:
+        run.open_conns[0] += HEAVY
+        run.peak_conns[0] = max(run.peak_conns[0], run.open_conns[0])
     per_thread = MALFORMED_PEERS // MALFORMED_THREADS
     for _ in range(MALFORMED_THREADS):
         run.spawn(run.malformed, per_thread)
@@ -475,7 +491,7 @@ def check_made_up_hosts(run):
         zmtp.recv_message(5)
         run.release(0, zmtp)
     facts, _ = run.summary()
-    if facts["hosts"]["total"] != 1 + MADE_UP:
+    if facts["hosts"]["total"] != 1 + HEAVY + MADE_UP:
         fail("made-up hosts not registered: %s" % facts)
     # Past the dead-after period they are down, and only the good host
     # counts as connected.
@@ -483,13 +499,13 @@ def check_made_up_hosts(run):
     while True:
         facts, _ = run.summary()
         if (facts["hosts"]["connected"] == 1 and
-                facts["hosts"]["down"] == MADE_UP):
+                facts["hosts"]["down"] == HEAVY + MADE_UP):
             break
         if time.time() > deadline:
             fail("made-up hosts still counted: %s" % facts)
         time.sleep(0.2)
-    print("made-up hosts: %d registered, all down, connected = %d" %
-          (MADE_UP, facts["hosts"]["connected"]))
+    print("made-up hosts: %d registered, all down (and the %d heavy ones), "
+          "connected = %d" % (MADE_UP, HEAVY, facts["hosts"]["connected"]))
 
 
 def check(run):
@@ -506,6 +522,9 @@ def check(run):
         run.release(0, zmtp)
     rss_max = max(rss_max, watch(run, 8.0))
     run.stop.set()
+    for proc in run.heavy:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
     for thread in run.threads:
         thread.join(15)
     log_growth = os.path.getsize(run.log_path) - log_before
