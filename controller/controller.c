@@ -19,6 +19,13 @@
 #include "vfp_log.h"
 #include "vfp_transport.h"
 
+/* ZeroMQ I/O threads, and the one each socket's connections use
+ * (ZMQ_AFFINITY bits): agents on the first, admin clients on the second,
+ * so that a flood on the agents endpoint cannot delay the admin API. */
+#define S_IO_THREADS 2
+#define S_AGENTS_IO 1
+#define S_ADMIN_IO 2
+
 /* At most this many queued agent messages are handled per drain, so the
  * liveness timer is never starved by a flood. */
 #define S_BATCH_MAX 256
@@ -143,11 +150,12 @@ static void s_limit(zsock_t *sock, const controller_config_t *cfg,
 
 static int s_bind(zsock_t **sock_p, const controller_config_t *cfg,
                   const char *what, const char *endpoint, int maxmsgsize,
-                  char *err, size_t errlen)
+                  int io_thread, char *err, size_t errlen)
 {
     *sock_p = zsock_new(ZMQ_ROUTER);
     assert(*sock_p);
     s_limit(*sock_p, cfg, maxmsgsize);
+    zsock_set_affinity(*sock_p, io_thread);
     /* An answer to a peer whose queue is full (it does not read) is
      * dropped, never queued without bound, and never blocks the loop. */
     zsock_set_router_mandatory(*sock_p, 0);
@@ -211,7 +219,7 @@ static int s_bind_admin(controller_t *self, char *err, size_t errlen)
         snprintf(self->ipc_path, sizeof(self->ipc_path), "%s", endpoint + 6);
     mode_t old_mask = umask(0077);
     int rc = s_bind(&self->admin, &self->cfg, "admin", endpoint,
-                    VFP_REQUEST_MSG_MAX, err, errlen);
+                    VFP_REQUEST_MSG_MAX, S_ADMIN_IO, err, errlen);
     umask(old_mask);
     if (rc != 0)
         return -1;
@@ -233,6 +241,7 @@ controller_t *controller_new(const controller_config_t *cfg, char *err,
                  "only)");
         return NULL;
     }
+    zsys_set_io_threads(S_IO_THREADS);
     controller_t *self = calloc(1, sizeof(*self));
     assert(self);
     self->cfg = *cfg;
@@ -245,7 +254,7 @@ controller_t *controller_new(const controller_config_t *cfg, char *err,
     if (s_mkdir(cfg->state_dir, err, errlen) != 0 ||
         s_lock(self, err, errlen) != 0 || s_open(self, err, errlen) != 0 ||
         s_bind(&self->agents, cfg, "agents", cfg->agents_endpoint, VFP_MSG_MAX,
-               err, errlen) != 0 ||
+               S_AGENTS_IO, err, errlen) != 0 ||
         s_bind_admin(self, err, errlen) != 0)
         goto fail;
     vfp_log_warnx("running with --insecure: agents and admin clients are not "
