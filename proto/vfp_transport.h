@@ -25,7 +25,9 @@
  * (zeromq/libzmq issues 3937, 4364, 4767: "Assertion failed: !_io_error
  * (stream_engine_base.cpp:331)"), so any peer could stop a daemon that
  * uses both. The agent, whose only peer is its controller, turns them on
- * to notice a controller that went away. */
+ * to notice a controller that went away, and keeps a receive queue of
+ * 1000 messages so that only a controller sending that many unread ones
+ * could reach the bug. */
 typedef struct {
     int maxmsgsize;           /* ZMQ_MAXMSGSIZE, bytes */
     int rcvhwm;               /* ZMQ_RCVHWM, messages per connection */
