@@ -195,6 +195,54 @@ static void test_recv_drops_over_budget(void **state)
     zsock_destroy(&router);
 }
 
+/* A ROUTER set up as the controller's (queues of 2, ZMQ_ROUTER_MANDATORY
+ * off) drops answers to a client that does not read: sending never blocks
+ * or fails, and the client finds only what the queues and the kernel's
+ * socket buffers held. */
+static void test_unread_answers_are_dropped(void **state)
+{
+    (void)state;
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    vfp_socket_limits_t limits = {.maxmsgsize = VFP_MSG_MAX,
+                                  .rcvhwm = 2,
+                                  .sndhwm = 2,
+                                  .handshake_ms = 1000};
+    vfp_socket_limit_set(router, &limits);
+    zsock_set_router_mandatory(router, 0);
+    zsock_set_rcvtimeo(router, 2000);
+    int port = zsock_bind(router, "tcp://127.0.0.1:*");
+    assert_true(port > 0);
+    zsock_t *client = zsock_new(ZMQ_DEALER);
+    vfp_socket_limit_set(client, &limits);
+    zsock_connect(client, "tcp://127.0.0.1:%d", port);
+    zstr_send(client, "hello");
+    zmsg_t *first = zmsg_recv(router);
+    assert_non_null(first);
+    zframe_t *id = zmsg_pop(first);
+    zmsg_destroy(&first);
+    enum { S_SENT = 2000, S_SIZE = 256 * 1024 };
+    int64_t start = zclock_mono();
+    for (int i = 0; i < S_SENT; i++) {
+        zmsg_t *answer = zmsg_new();
+        zmsg_append(answer, &(zframe_t *){zframe_dup(id)});
+        zframe_t *body = zframe_new(NULL, S_SIZE);
+        zmsg_append(answer, &body);
+        assert_int_equal(zmsg_send(&answer, router), 0);
+    }
+    printf("sent %d answers of %d KiB in %lld ms\n", (int)S_SENT, S_SIZE / 1024,
+           (long long)(zclock_mono() - start));
+    zsock_set_rcvtimeo(client, 500);
+    int received = 0;
+    for (zmsg_t *msg; (msg = zmsg_recv(client)); zmsg_destroy(&msg))
+        received++;
+    printf("the client found %d of them\n", received);
+    assert_true(received > 0);
+    assert_true(received < S_SENT / 10);
+    zframe_destroy(&id);
+    zsock_destroy(&client);
+    zsock_destroy(&router);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_table_is_bounded),
         cmocka_unit_test(test_warnings_are_limited),
         cmocka_unit_test(test_recv_drops_over_budget),
+        cmocka_unit_test(test_unread_answers_are_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
