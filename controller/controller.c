@@ -2,6 +2,7 @@
  * the event loop and a clean stop. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -320,10 +321,60 @@ static int s_drain(controller_t *self)
     return count;
 }
 
+/* Resident memory of this process, in bytes; 0 when unknown. */
+static uint64_t s_rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* The safety valve of --memory-max. libzmq bounds each frame and each
+ * connection's queue in whole messages, but not the frames of one
+ * multipart message that never ends: a peer can grow this process
+ * without bound before any vfp message is read (docs/SECURITY.md). Past
+ * the limit, the agents socket is closed with every connection on it and
+ * bound again; agents reconnect and say HELLO again (NOT_WELCOME), the
+ * admin API is untouched. */
+static void s_memory_check(controller_t *self)
+{
+    uint64_t limit = (uint64_t)self->cfg.memory_max << 20;
+    uint64_t rss = limit ? s_rss() : 0;
+    if (rss <= limit)
+        return;
+    zsock_destroy(&self->agents);
+    malloc_trim(0);
+    /* libzmq closes the old listener in its I/O thread, a moment later. */
+    char err[512];
+    for (int tries = 0;
+         s_bind(&self->agents, &self->cfg, "agents", self->cfg.agents_endpoint,
+                VFP_MSG_MAX, S_AGENTS_IO, err, sizeof(err)) != 0;
+         tries++) {
+        zsock_destroy(&self->agents);
+        if (tries == 500)
+            vfp_fatalx("%s", err);
+        zclock_sleep(10);
+    }
+    vfp_log_error("resident memory %llu MiB was over --memory-max %u MiB: "
+                  "closed every agent connection (now %llu MiB)",
+                  (unsigned long long)(rss >> 20), self->cfg.memory_max,
+                  (unsigned long long)(s_rss() >> 20));
+    controller_event(self->db, "controller-memory", NULL,
+                     "resident memory %llu MiB over --memory-max %u MiB; "
+                     "agent connections closed",
+                     (unsigned long long)(rss >> 20), self->cfg.memory_max);
+}
+
 static int s_on_drain(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
     (void)timer_id;
+    s_memory_check(arg);
     s_drain(arg);
     return 0;
 }

@@ -22,6 +22,7 @@ typedef struct {
     uint32_t peer_rate;       /* messages a second per peer */
     uint32_t peer_bandwidth;  /* MiB a second per peer */
     uint32_t peer_timeout_ms; /* handshake timeout, TCP keepalive idle */
+    uint32_t memory_max;      /* MiB resident before agents are cut; 0 off */
     vfp_log_level_t log_level;
     bool use_syslog;
 } controller_config_t;

@@ -34,6 +34,8 @@ void controller_usage(void)
         "(default 64)\n"
         "  --peer-timeout TIME        handshake timeout and TCP keepalive "
         "idle time (default 30s)\n"
+        "  --memory-max MIB           close every agent connection past "
+        "this resident size (default 4096; 0 never)\n"
         "  --insecure                 run without CURVE authentication "
         "(required; demo and tests only)\n"
         "  --log-level LEVEL          error, warn, info or debug (default "
@@ -54,6 +56,7 @@ enum {
     S_PEER_RATE,
     S_PEER_BANDWIDTH,
     S_PEER_TIMEOUT,
+    S_MEMORY_MAX,
     S_INSECURE,
     S_LOG_LEVEL,
     S_SYSLOG,
@@ -72,6 +75,7 @@ static const struct option s_options[] = {
     {"peer-rate", required_argument, NULL, S_PEER_RATE},
     {"peer-bandwidth", required_argument, NULL, S_PEER_BANDWIDTH},
     {"peer-timeout", required_argument, NULL, S_PEER_TIMEOUT},
+    {"memory-max", required_argument, NULL, S_MEMORY_MAX},
     {"insecure", no_argument, NULL, S_INSECURE},
     {"log-level", required_argument, NULL, S_LOG_LEVEL},
     {"syslog", no_argument, NULL, S_SYSLOG},
@@ -93,6 +97,7 @@ static void s_defaults(controller_config_t *cfg)
     cfg->peer_rate = 200;
     cfg->peer_bandwidth = 64;
     cfg->peer_timeout_ms = 30000;
+    cfg->memory_max = 4096;
 }
 
 static int s_endpoint(int opt, const char *arg, controller_config_t *cfg,
@@ -139,16 +144,11 @@ static int s_dead_after(const char *arg, controller_config_t *cfg, char *err,
     return 0;
 }
 
-/* The per-peer limits: whole numbers in a range, or a duration. */
+/* The per-peer limits and --memory-max: whole numbers in a range, or a
+ * duration. */
 static int s_peer_limit(int opt, const char *arg, controller_config_t *cfg,
                         char *err, size_t errlen)
 {
-    static const struct {
-        const char *name;
-        unsigned long max;
-    } limits[] = {{"peer-queue", 10000},
-                  {"peer-rate", 1000000},
-                  {"peer-bandwidth", 4096}};
     if (opt == S_PEER_TIMEOUT) {
         if (vfp_duration_parse_ms(arg, &cfg->peer_timeout_ms) == 0 &&
             cfg->peer_timeout_ms >= 100)
@@ -158,18 +158,30 @@ static int s_peer_limit(int opt, const char *arg, controller_config_t *cfg,
                  arg);
         return -1;
     }
-    size_t i = (size_t)(opt - S_PEER_QUEUE);
-    uint32_t *dst[] = {&cfg->peer_queue, &cfg->peer_rate, &cfg->peer_bandwidth};
+    const struct {
+        int opt;
+        const char *name;
+        unsigned long min, max;
+        uint32_t *dst;
+    } limits[] = {
+        {S_PEER_QUEUE, "peer-queue", 1, 10000, &cfg->peer_queue},
+        {S_PEER_RATE, "peer-rate", 1, 1000000, &cfg->peer_rate},
+        {S_PEER_BANDWIDTH, "peer-bandwidth", 1, 4096, &cfg->peer_bandwidth},
+        {S_MEMORY_MAX, "memory-max", 0, 1048576, &cfg->memory_max},
+    };
+    size_t i = 0;
+    while (limits[i].opt != opt)
+        i++;
     errno = 0;
     char *end;
     unsigned long n = strtoul(arg, &end, 10);
-    if (errno || end == arg || *end || *arg == '-' || n < 1 ||
+    if (errno || end == arg || *end || *arg == '-' || n < limits[i].min ||
         n > limits[i].max) {
-        snprintf(err, errlen, "invalid --%s \"%s\" (a number from 1 to %lu)",
-                 limits[i].name, arg, limits[i].max);
+        snprintf(err, errlen, "invalid --%s \"%s\" (a number from %lu to %lu)",
+                 limits[i].name, arg, limits[i].min, limits[i].max);
         return -1;
     }
-    *dst[i] = (uint32_t)n;
+    *limits[i].dst = (uint32_t)n;
     return 0;
 }
 
@@ -198,6 +210,7 @@ static int s_valued(int opt, const char *arg, controller_config_t *cfg,
     case S_PEER_RATE:
     case S_PEER_BANDWIDTH:
     case S_PEER_TIMEOUT:
+    case S_MEMORY_MAX:
         return s_peer_limit(opt, arg, cfg, err, errlen);
     default:
         if (vfp_log_level_parse(arg, &cfg->log_level) == 0)

@@ -21,7 +21,11 @@ and stall inside it. In one run of about 30 seconds:
 - 50 peers send malformed messages (the log grows by a bounded amount);
 - admin clients ask for large answers and never read them;
 - 20 made-up hosts register and go away: they end up down, and summary
-  stops counting them as connected.
+  stops counting them as connected;
+- last, one peer sends a multipart message that never ends (1 MiB frames
+  with the MORE flag), which libzmq queues without limit: --memory-max
+  cuts every agent connection when the process grows past it, and the
+  good host comes back.
 
 Checked: the controller lives (under prlimit --as), its peak RSS stays
 within the bound docs/SECURITY.md gives for the connections the test
@@ -59,6 +63,8 @@ DECODED_MAX = 17012896  # largest decoded model: a full APPLY_RESULT
 ADMIN_WORK = 64 * MIB  # one admin answer being built
 
 QUEUE = 2
+MEMORY_MAX_MIB = 1024
+VALVE_SLACK_MIB = 256  # growth between two checks (every 5 ms) and more
 TIMEOUT_S = 2.0
 HEARTBEAT_MS = 200
 DEAD_AFTER = 10
@@ -262,7 +268,8 @@ class Run:
                 "--dead-after", str(DEAD_AFTER),
                 "--peer-queue", str(QUEUE), "--peer-rate", "100",
                 "--peer-bandwidth", "32",
-                "--peer-timeout", "%dms" % (TIMEOUT_S * 1000)]
+                "--peer-timeout", "%dms" % (TIMEOUT_S * 1000),
+                "--memory-max", str(MEMORY_MAX_MIB)]
         self.controller = subprocess.Popen(args, stdout=log, stderr=log)
         self.procs.append(self.controller)
         deadline = time.time() + 10
@@ -508,6 +515,42 @@ def check_made_up_hosts(run):
           "connected = %d" % (MADE_UP, HEAVY, facts["hosts"]["connected"]))
 
 
+def check_endless_message(run):
+    """The --memory-max valve against the one attack libzmq does not
+    bound; the good host reconnects afterwards."""
+    zmtp = run.conn(0, run.agents)
+    frame = b"\x03" + struct.pack(">Q", MIB) + b"\0" * MIB  # MORE, long
+    rss_max, sent, cut = 0, 0, False
+    end = time.monotonic() + 4
+    try:
+        while time.monotonic() < end:
+            zmtp.sock.sendall(frame)
+            sent += 1
+            if sent % 16 == 0:
+                rss_max = max(rss_max, run.status("VmRSS"))
+    except OSError:
+        cut = True
+    run.release(0, zmtp)
+    rss_max = max(rss_max, run.status("VmRSS"))
+    print("endless message: %d MiB sent, controller RSS at most %.0f MiB "
+          "(--memory-max %d), connection cut: %s" %
+          (sent, rss_max / MIB, MEMORY_MAX_MIB, cut))
+    deadline = time.time() + 3
+    while cut and "over --memory-max" not in run.log():
+        if time.time() > deadline:
+            break
+        time.sleep(0.05)
+    if not cut or "over --memory-max" not in run.log():
+        fail("the endless message was not cut")
+    if rss_max > (MEMORY_MAX_MIB + VALVE_SLACK_MIB) * MIB:
+        fail("RSS %d MiB past --memory-max" % (rss_max // MIB))
+    deadline = time.time() + 15
+    while run.summary()[0]["hosts"]["connected"] != 1:
+        if time.time() > deadline:
+            fail("the good host did not come back after the valve")
+        time.sleep(0.2)
+
+
 def check(run):
     check_documented_sizes()
     start(run)
@@ -562,6 +605,7 @@ def check(run):
             fail("the good host has a host-down event")
     if run.controller.poll() is not None:
         fail("the controller died")
+    check_endless_message(run)
     print("ok: the good host stayed up; the controller stayed within its "
           "bound")
 

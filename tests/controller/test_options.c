@@ -118,14 +118,17 @@ static void test_peer_limits(void **state)
     assert_int_equal(cfg.peer_rate, 200);
     assert_int_equal(cfg.peer_bandwidth, 64);
     assert_int_equal(cfg.peer_timeout_ms, 30000);
+    assert_int_equal(cfg.memory_max, 4096);
     assert_int_equal(s_parse(&cfg, err, sizeof(err), "--peer-queue", "2",
                              "--peer-rate", "50", "--peer-bandwidth", "1",
-                             "--peer-timeout", "1500ms", NULL),
+                             "--peer-timeout", "1500ms", "--memory-max", "0",
+                             NULL),
                      0);
     assert_int_equal(cfg.peer_queue, 2);
     assert_int_equal(cfg.peer_rate, 50);
     assert_int_equal(cfg.peer_bandwidth, 1);
     assert_int_equal(cfg.peer_timeout_ms, 1500);
+    assert_int_equal(cfg.memory_max, 0);
     assert_int_equal(s_parse(&cfg, err, sizeof(err), "--peer-queue", "0", NULL),
                      -1);
     assert_non_null(strstr(err, "--peer-queue \"0\" (a number from 1 to "
@@ -139,6 +142,10 @@ static void test_peer_limits(void **state)
     assert_int_equal(
         s_parse(&cfg, err, sizeof(err), "--peer-timeout", "50ms", NULL), -1);
     assert_non_null(strstr(err, "--peer-timeout \"50ms\""));
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--memory-max", "x", NULL),
+                     -1);
+    assert_non_null(strstr(err, "--memory-max \"x\" (a number from 0 to "
+                                "1048576)"));
 }
 
 int main(void)
