@@ -174,11 +174,11 @@ static int s_bind(zsock_t **sock_p, const controller_config_t *cfg,
 }
 
 static peer_limit_t *s_peer_limit_new(const controller_config_t *cfg,
-                                      const char *what)
+                                      const char *what, uint32_t rate)
 {
     peer_limit_config_t limits = {
         .what = what,
-        .msgs_per_s = cfg->peer_rate,
+        .msgs_per_s = rate,
         .bytes_per_s = (uint64_t)cfg->peer_bandwidth << 20,
         .table_max = PEER_LIMIT_TABLE_MAX,
     };
@@ -197,8 +197,10 @@ static int s_open(controller_t *self, char *err, size_t errlen)
         return -1;
     }
     self->sessions = sessions_new();
-    self->agent_limits = s_peer_limit_new(&self->cfg, "agent");
-    self->admin_limits = s_peer_limit_new(&self->cfg, "admin client");
+    self->agent_limits =
+        s_peer_limit_new(&self->cfg, "agent", self->cfg.peer_rate);
+    self->admin_limits =
+        s_peer_limit_new(&self->cfg, "admin client", self->cfg.admin_rate);
     agents_config_t agents_cfg = {.heartbeat_ms = self->cfg.heartbeat_ms,
                                   .dead_after = self->cfg.dead_after,
                                   .controller_id = self->controller_id,

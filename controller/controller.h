@@ -19,7 +19,8 @@ typedef struct {
     bool insecure;         /* no CURVE: demo and tests only */
     /* What one peer may cost (docs/SECURITY.md, "Memory bound"). */
     uint32_t peer_queue;      /* messages queued per connection, each way */
-    uint32_t peer_rate;       /* messages a second per peer */
+    uint32_t peer_rate;       /* messages a second per agent connection */
+    uint32_t admin_rate;      /* requests a second per admin connection */
     uint32_t peer_bandwidth;  /* MiB a second per peer */
     uint32_t peer_timeout_ms; /* handshake timeout, TCP keepalive idle */
     uint32_t memory_max;      /* MiB resident before agents are cut; 0 off */

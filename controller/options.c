@@ -28,8 +28,10 @@ void controller_usage(void)
         "down (default 3)\n"
         "  --peer-queue N             messages queued per connection, "
         "each way (default 4)\n"
-        "  --peer-rate N              messages a second one peer may send "
+        "  --peer-rate N              messages a second one agent may send "
         "(default 200)\n"
+        "  --admin-rate N             requests a second one admin client "
+        "may send (default 20)\n"
         "  --peer-bandwidth MIB       MiB a second one peer may send "
         "(default 64)\n"
         "  --peer-timeout TIME        handshake timeout and TCP keepalive "
@@ -54,6 +56,7 @@ enum {
     S_DEAD_AFTER,
     S_PEER_QUEUE,
     S_PEER_RATE,
+    S_ADMIN_RATE,
     S_PEER_BANDWIDTH,
     S_PEER_TIMEOUT,
     S_MEMORY_MAX,
@@ -73,6 +76,7 @@ static const struct option s_options[] = {
     {"dead-after", required_argument, NULL, S_DEAD_AFTER},
     {"peer-queue", required_argument, NULL, S_PEER_QUEUE},
     {"peer-rate", required_argument, NULL, S_PEER_RATE},
+    {"admin-rate", required_argument, NULL, S_ADMIN_RATE},
     {"peer-bandwidth", required_argument, NULL, S_PEER_BANDWIDTH},
     {"peer-timeout", required_argument, NULL, S_PEER_TIMEOUT},
     {"memory-max", required_argument, NULL, S_MEMORY_MAX},
@@ -95,6 +99,7 @@ static void s_defaults(controller_config_t *cfg)
     cfg->log_level = VFP_LOG_INFO;
     cfg->peer_queue = 4;
     cfg->peer_rate = 200;
+    cfg->admin_rate = 20;
     cfg->peer_bandwidth = 64;
     cfg->peer_timeout_ms = 30000;
     cfg->memory_max = 4096;
@@ -166,6 +171,7 @@ static int s_peer_limit(int opt, const char *arg, controller_config_t *cfg,
     } limits[] = {
         {S_PEER_QUEUE, "peer-queue", 1, 10000, &cfg->peer_queue},
         {S_PEER_RATE, "peer-rate", 1, 1000000, &cfg->peer_rate},
+        {S_ADMIN_RATE, "admin-rate", 1, 1000000, &cfg->admin_rate},
         {S_PEER_BANDWIDTH, "peer-bandwidth", 1, 4096, &cfg->peer_bandwidth},
         {S_MEMORY_MAX, "memory-max", 0, 1048576, &cfg->memory_max},
     };
@@ -208,6 +214,7 @@ static int s_valued(int opt, const char *arg, controller_config_t *cfg,
         return s_dead_after(arg, cfg, err, errlen);
     case S_PEER_QUEUE:
     case S_PEER_RATE:
+    case S_ADMIN_RATE:
     case S_PEER_BANDWIDTH:
     case S_PEER_TIMEOUT:
     case S_MEMORY_MAX:

@@ -308,6 +308,23 @@ class Run:
         body = answer[12 + err_len + 4:]
         return json.loads(body), took
 
+    def summary_process(self):
+        """summary from a process of its own (vfleet-test-peer --request),
+        so the time measured is the controller's and not this Python
+        process's threads'; it includes starting the process."""
+        start = time.monotonic()
+        try:
+            done = subprocess.run([PEER, "--controller", "ipc://" + self.admin,
+                                   "--request", "summary"],
+                                  capture_output=True, text=True,
+                                  timeout=SUMMARY_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            fail("summary not answered within %.1f s" % SUMMARY_TIMEOUT_S)
+        took = time.monotonic() - start
+        if done.returncode != 0:
+            fail("summary failed: " + done.stderr)
+        return json.loads(done.stdout), took
+
     def spawn(self, fn, *args):
         thread = threading.Thread(target=fn, args=args, daemon=True)
         thread.start()
@@ -473,7 +490,7 @@ def watch(run, seconds):
         if run.controller.poll() is not None:
             fail("the controller died (%s) under attack:\n%s" %
                  (run.controller.returncode, run.log()[-3000:]))
-        facts, took = run.summary()
+        facts, took = run.summary_process()
         run.summary_times.append(took)
         if facts["hosts"]["connected"] < 1:
             fail("the good host is not connected: %s" % facts)
@@ -574,8 +591,8 @@ def check(run):
     hwm = run.status("VmHWM")
     bound = memory_bound(idle_rss, run.peak_conns[0], run.peak_conns[1])
     times = sorted(run.summary_times)
-    print("summary during the attack: %d requests, median %.0f ms, max %.0f "
-          "ms (target %.0f ms)" %
+    print("summary during the attack (each from a new process): %d requests, "
+          "median %.0f ms, max %.0f ms (target %.0f ms)" %
           (len(times), 1000 * times[len(times) // 2], 1000 * times[-1],
            1000 * TARGET_S))
     print("controller RSS: idle %.1f MiB, max sampled %.1f MiB, peak (VmHWM) "

@@ -116,16 +116,18 @@ static void test_peer_limits(void **state)
     assert_int_equal(s_parse(&cfg, err, sizeof(err), NULL), 0);
     assert_int_equal(cfg.peer_queue, 4);
     assert_int_equal(cfg.peer_rate, 200);
+    assert_int_equal(cfg.admin_rate, 20);
     assert_int_equal(cfg.peer_bandwidth, 64);
     assert_int_equal(cfg.peer_timeout_ms, 30000);
     assert_int_equal(cfg.memory_max, 4096);
     assert_int_equal(s_parse(&cfg, err, sizeof(err), "--peer-queue", "2",
-                             "--peer-rate", "50", "--peer-bandwidth", "1",
-                             "--peer-timeout", "1500ms", "--memory-max", "0",
-                             NULL),
+                             "--peer-rate", "50", "--admin-rate", "7",
+                             "--peer-bandwidth", "1", "--peer-timeout",
+                             "1500ms", "--memory-max", "0", NULL),
                      0);
     assert_int_equal(cfg.peer_queue, 2);
     assert_int_equal(cfg.peer_rate, 50);
+    assert_int_equal(cfg.admin_rate, 7);
     assert_int_equal(cfg.peer_bandwidth, 1);
     assert_int_equal(cfg.peer_timeout_ms, 1500);
     assert_int_equal(cfg.memory_max, 0);
