@@ -56,6 +56,7 @@ struct controller_t {
     int64_t started_ms;
     char ipc_path[4096]; /* admin ipc socket file, "" when tcp */
     bool started;        /* controller_new finished: a stop is recorded */
+    bool memory_over;    /* --memory-max tripped; re-armed once below */
 };
 
 int64_t controller_now_ms(void)
@@ -342,13 +343,18 @@ static uint64_t s_rss(void)
  * without bound before any vfp message is read (docs/SECURITY.md). Past
  * the limit, the agents socket is closed with every connection on it and
  * bound again; agents reconnect and say HELLO again (NOT_WELCOME), the
- * admin API is untouched. */
+ * admin API is untouched. It trips again only after the process was back
+ * under the limit: memory that closing the agents' connections did not
+ * free must not turn into a loop of reconnects. */
 static void s_memory_check(controller_t *self)
 {
     uint64_t limit = (uint64_t)self->cfg.memory_max << 20;
     uint64_t rss = limit ? s_rss() : 0;
-    if (rss <= limit)
+    if (rss <= limit || self->memory_over) {
+        self->memory_over = rss > limit;
         return;
+    }
+    self->memory_over = true;
     zsock_destroy(&self->agents);
     malloc_trim(0);
     /* libzmq closes the old listener in its I/O thread, a moment later. */
