@@ -33,9 +33,6 @@
 #define VFP_RESULT_MESSAGE_MAX 80 /* RESULT message */
 #define VFP_BODY_MAX (4u << 20)   /* admin request/reply body, bytes */
 #define VFP_MSG_MAX (16u << 20)   /* whole encoded message */
-/* The largest REQUEST encodes to exactly this (PROTOCOL.md, "Limits";
- * test_vfp_limits checks it), so an admin socket may refuse larger frames. */
-#define VFP_REQUEST_MSG_MAX 4229330u
 #define VFP_PFS_MAX 256           /* PFs per host */
 #define VFP_VFS_MAX 1024          /* VFs per PF */
 #define VFP_HOST_VFS_MAX 16384    /* VFs in one INVENTORY or delta, all PFs */
@@ -44,6 +41,9 @@
 #define VFP_REASONS_MAX 16        /* IOMMU not-ready reasons */
 #define VFP_PARAMS_MAX 32         /* admin request parameters */
 #define VFP_REMOVED_MAX 256       /* removed PFs in one delta */
+/* The largest REQUEST encodes to exactly this (PROTOCOL.md, "Limits";
+ * test_vfp_limits checks it), so an admin socket may refuse larger frames. */
+#define VFP_REQUEST_MSG_MAX 4229330u
 /* Settings of one APPLY VF, the bits of VFP_SET_ALL. */
 #define VFP_APPLY_VF_ATTRS 7
 /* Items in one APPLY_RESULT: room for one result per item of the largest
