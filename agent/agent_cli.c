@@ -186,14 +186,15 @@ static int s_parse_discovery_option(int c, discover_opts_t *disc, char *err,
                                     size_t errlen)
 {
     switch (c) {
-    case OPT_HOSTNAME:
-        if (!*optarg || strlen(optarg) > VFP_HOSTNAME_MAX) {
-            snprintf(err, errlen, "--hostname: 1 to %d bytes",
-                     VFP_HOSTNAME_MAX);
+    case OPT_HOSTNAME: {
+        char why[96];
+        if (vfp_hostname_check(optarg, why, sizeof(why)) != 0) {
+            snprintf(err, errlen, "--hostname: not a host name: %s", why);
             return -1;
         }
         disc->hostname = optarg;
         return 0;
+    }
     case OPT_SYSFS:
         disc->sysfs_root = optarg;
         return 0;

@@ -226,6 +226,11 @@ static int s_connect(s_session_t *self)
     if (!self->dealer)
         return -1;
     vfp_socket_limit(self->dealer);
+    /* libzmq 4.3.4 can abort when a ZMTP heartbeat timeout meets a full
+     * receive queue (vfp_transport.h), and this socket needs heartbeats:
+     * keep the queue deep enough that only a controller sending a
+     * thousand messages the agent has not read could fill it. */
+    zsock_set_rcvhwm(self->dealer, 1000);
     zsock_set_linger(self->dealer, 0);
     zsock_set_sndtimeo(self->dealer, 0);
     /* Queue nothing for a connection that is not up: the first message on

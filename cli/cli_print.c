@@ -9,33 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vfp_escape.h"
+
 char *cli_print_escape(const char *text)
 {
-    /* The longest escape, \u00HH, is 6 bytes for 2 bytes of input; \xHH
-     * is 4 for 1. */
-    char *out = malloc(strlen(text) * 4 + 1);
+    size_t size = strlen(text) * VFP_ESCAPE_GROWTH + 1;
+    char *out = malloc(size);
     assert(out);
-    char *o = out;
-    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
-        if (*p == '\\') {
-            o += sprintf(o, "\\\\");
-        } else if (*p == '\n') {
-            o += sprintf(o, "\\n");
-        } else if (*p == '\t') {
-            o += sprintf(o, "\\t");
-        } else if (*p == '\r') {
-            o += sprintf(o, "\\r");
-        } else if (*p < 0x20 || *p == 0x7f) {
-            o += sprintf(o, "\\x%02x", *p);
-        } else if (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-            /* U+0080..U+009F in UTF-8: C1 controls such as CSI. */
-            o += sprintf(o, "\\u%04x", p[1]);
-            p++;
-        } else {
-            *o++ = (char)*p;
-        }
-    }
-    *o = '\0';
+    vfp_escape(text, out, size);
     return out;
 }
 

@@ -29,9 +29,8 @@ typedef struct {
 
 #define CLI_NCOLS(cols) (sizeof(cols) / sizeof((cols)[0]))
 
-/* Returns a copy of text that is safe on a terminal (caller frees):
- * backslash, C0 and C1 control characters and DEL are written as \\, \n,
- * \t, \r, \xHH or \u00HH, the way ls -b and systemctl escape names. */
+/* Returns a copy of text that is safe on a terminal (caller frees),
+ * escaped by vfp_escape. */
 char *cli_print_escape(const char *text);
 
 /* Prints rows (an array of objects) under a header line, each column

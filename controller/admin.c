@@ -621,6 +621,7 @@ typedef struct {
     admin_t *admin;
     zsock_t *sock;
     zsock_t *pipe;
+    peer_limit_t *limits; /* per-client budgets, or NULL */
     int writes_queued;
 } s_server_t;
 
@@ -658,12 +659,16 @@ static void s_forward(s_server_t *server, vfp_msg_t **msg_p,
     server->writes_queued++;
 }
 
-/* Receives one message on the admin socket and answers or forwards it. */
+/* Receives one message on the admin socket and answers or forwards it,
+ * unless the client is over its budget (limits). */
 static void s_serve_one(s_server_t *server)
 {
     zframe_t *routing_id = NULL;
     vfp_decode_error_t err;
-    vfp_msg_t *msg = vfp_recv(server->sock, &routing_id, &err);
+    vfp_msg_t *msg = server->limits
+                         ? peer_limit_recv(server->limits, server->sock,
+                                           &routing_id, &err, NULL)
+                         : vfp_recv(server->sock, &routing_id, &err);
     vfp_msg_t *answer = NULL;
     if (msg && routing_id && msg->id == VFP_REQUEST &&
         admin_is_write_verb(msg->u.request.verb))
@@ -702,7 +707,8 @@ static bool s_command(s_server_t *server)
 void admin_server_actor(zsock_t *pipe, void *args)
 {
     admin_server_args_t *a = args;
-    s_server_t server = {.admin = a->admin, .sock = a->sock, .pipe = pipe};
+    s_server_t server = {
+        .admin = a->admin, .sock = a->sock, .pipe = pipe, .limits = a->limits};
     zpoller_t *poller = zpoller_new(pipe, server.sock, NULL);
     assert(poller);
     /* Only $TERM ends the actor: the controller stops it after its own

@@ -5,6 +5,7 @@
 
 #include <czmq.h>
 
+#include "peer_limit.h"
 #include "sessions.h"
 #include "vfleet_db.h"
 #include "vfp.h"
@@ -43,6 +44,7 @@ bool admin_is_write_verb(const char *verb);
 typedef struct {
     zsock_t *sock; /* the bound admin ROUTER */
     admin_t *admin;
+    peer_limit_t *limits; /* per-client budgets; NULL for none */
 } admin_server_args_t;
 
 /* The server actor: answers read verbs itself and forwards write verbs

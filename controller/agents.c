@@ -181,16 +181,18 @@ static void s_batch(agents_t *self)
 /* Refuses a HELLO before anything is written: no common version, or a
  * session that already speaks for another host. Returns the ERROR, or
  * NULL when the HELLO may go on; *version gets the chosen version. */
-static vfp_msg_t *s_hello_refusal(agents_t *self, const char *route_key,
-                                  const vfp_msg_t *msg, int *version)
+static vfp_msg_t *s_hello_refusal(agents_t *self, zframe_t *routing_id,
+                                  const char *route_key, const vfp_msg_t *msg,
+                                  int *version)
 {
     const vfp_hello_t *hello = &msg->u.hello;
     *version = vfp_version_choose(hello->proto_min, hello->proto_max);
     if (*version < 0) {
-        vfp_log_warnx("host %s: agent speaks protocol %u..%u, this "
-                      "controller %d..%d; not registered",
-                      hello->hostname, hello->proto_min, hello->proto_max,
-                      VFP_VERSION_MIN, VFP_VERSION);
+        peer_limit_warnx(self->cfg.limits, routing_id,
+                         "host %s: agent speaks protocol %u..%u, this "
+                         "controller %d..%d; not registered",
+                         hello->hostname, hello->proto_min, hello->proto_max,
+                         VFP_VERSION_MIN, VFP_VERSION);
         return wire_error_new(VFP_VERSION_MIN, msg->request_id, VFP_ERR_VERSION,
                               "agent speaks protocol versions %u..%u, "
                               "controller speaks %d..%d",
@@ -200,8 +202,9 @@ static vfp_msg_t *s_hello_refusal(agents_t *self, const char *route_key,
     session_t *route = sessions_find_route(self->sessions, route_key);
     if (route && strcmp(route->name, hello->hostname) != 0) {
         /* One connection speaks for one host for its whole life. */
-        vfp_log_warnx("session of host %s sent HELLO for %s; refused",
-                      route->name, hello->hostname);
+        peer_limit_warnx(self->cfg.limits, routing_id,
+                         "session of host %s sent HELLO for %s; refused",
+                         route->name, hello->hostname);
         return wire_error_new(msg->version, msg->request_id, VFP_ERR_DENIED,
                               "this session belongs to host %s", route->name);
     }
@@ -250,7 +253,8 @@ static void s_on_hello(agents_t *self, zframe_t *routing_id,
 {
     const vfp_hello_t *hello = &msg->u.hello;
     int version;
-    vfp_msg_t *refusal = s_hello_refusal(self, route_key, msg, &version);
+    vfp_msg_t *refusal =
+        s_hello_refusal(self, routing_id, route_key, msg, &version);
     if (refusal) {
         agents_out_queue(out, routing_id, refusal);
         return;
@@ -310,8 +314,9 @@ static void s_on_inventory(agents_t *self, session_t *host,
                                       controller_now_ms(), &err);
     if (rc != 0) {
         if (err.code == DB_ERR_INVALID || err.code == DB_ERR_RESYNC) {
-            vfp_log_warnx("host %s: %s dropped: %s", host->name,
-                          vfp_id_name(msg->id), err.text);
+            peer_limit_warnx(self->cfg.limits, routing_id,
+                             "host %s: %s dropped: %s", host->name,
+                             vfp_id_name(msg->id), err.text);
         } else {
             vfp_log_error("host %s: cannot store %s: %s", host->name,
                           vfp_id_name(msg->id), err.text);
@@ -362,8 +367,9 @@ void agents_handle(agents_t *self, zframe_t *routing_id, const vfp_msg_t *msg,
     sessions_route_key(routing_id, route_key);
     if (msg->id == VFP_ERROR) {
         /* Never answered, whatever it says (PROTOCOL.md 7.6). */
-        vfp_log_warnx("an agent reports %s: %s",
-                      vfp_errcode_name(msg->u.error.code), msg->u.error.text);
+        peer_limit_warnx(
+            self->cfg.limits, routing_id, "an agent reports %s: %s",
+            vfp_errcode_name(msg->u.error.code), msg->u.error.text);
         s_on_error(self, routing_id, route_key, msg);
         return;
     }
@@ -373,8 +379,9 @@ void agents_handle(agents_t *self, zframe_t *routing_id, const vfp_msg_t *msg,
     }
     session_t *host = sessions_find_route(self->sessions, route_key);
     if (!host) {
-        vfp_log_warnx("%s from an agent that never said HELLO; dropped",
-                      vfp_id_name(msg->id));
+        peer_limit_warnx(self->cfg.limits, routing_id,
+                         "%s from an agent that never said HELLO; dropped",
+                         vfp_id_name(msg->id));
         agents_out_queue(out, routing_id,
                          wire_error_new(msg->version, msg->request_id,
                                         VFP_ERR_NOT_WELCOME,
@@ -402,8 +409,9 @@ void agents_handle(agents_t *self, zframe_t *routing_id, const vfp_msg_t *msg,
         break;
     default:
     unexpected:
-        vfp_log_warnx("host %s: unexpected %s; dropped", host->name,
-                      vfp_id_name(msg->id));
+        peer_limit_warnx(self->cfg.limits, routing_id,
+                         "host %s: unexpected %s; dropped", host->name,
+                         vfp_id_name(msg->id));
         agents_out_queue(out, routing_id,
                          wire_error_new(msg->version, msg->request_id,
                                         VFP_ERR_UNEXPECTED,
@@ -416,13 +424,13 @@ void agents_handle(agents_t *self, zframe_t *routing_id, const vfp_msg_t *msg,
 void agents_handle_undecodable(agents_t *self, zframe_t *routing_id,
                                const vfp_decode_error_t *err, zlistx_t *out)
 {
-    (void)self;
     vfp_msg_t *answer = wire_decode_error_new(err);
-    vfp_log_warnx("malformed message from an agent: %s: %s; %s", err->field,
-                  err->text,
-                  answer             ? "answered"
-                  : err->peer_header ? "an ERROR, not answered"
-                                     : "no readable header, dropped");
+    peer_limit_warnx(self->cfg.limits, routing_id,
+                     "malformed message from an agent: %s: %s; %s", err->field,
+                     err->text,
+                     answer             ? "answered"
+                     : err->peer_header ? "an ERROR, not answered"
+                                        : "no readable header, dropped");
     if (answer)
         agents_out_queue(out, routing_id, answer);
 }

@@ -6,6 +6,7 @@
 
 #include <czmq.h>
 
+#include "peer_limit.h"
 #include "rollout.h"
 #include "sessions.h"
 #include "vfleet_db.h"
@@ -30,6 +31,7 @@ typedef struct {
     uint32_t heartbeat_ms; /* interval agents are told to use */
     uint32_t dead_after;   /* missed intervals before a host is down */
     const char *controller_id;
+    peer_limit_t *limits; /* rate-limits warnings about peers; may be NULL */
 } agents_config_t;
 
 typedef struct agents_t agents_t;

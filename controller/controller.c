@@ -2,6 +2,7 @@
  * the event loop and a clean stop. */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,12 +15,20 @@
 #include "agents.h"
 #include "controller.h"
 #include "controller_internal.h"
+#include "peer_limit.h"
 #include "policy_apply.h"
 #include "rollout.h"
 #include "sessions.h"
 #include "vfp_log.h"
 #include "vfp_notify.h"
 #include "vfp_transport.h"
+
+/* ZeroMQ I/O threads, and the one each socket's connections use
+ * (ZMQ_AFFINITY bits): agents on the first, admin clients on the second,
+ * so that a flood on the agents endpoint cannot delay the admin API. */
+#define S_IO_THREADS 2
+#define S_AGENTS_IO 1
+#define S_ADMIN_IO 2
 
 /* At most this many queued agent messages are handled per drain, so the
  * liveness timer is never starved by a flood. */
@@ -50,11 +59,14 @@ struct controller_t {
     agents_t *handlers;
     rollout_t *rollout;
     admin_t *admin_handlers;
+    peer_limit_t *agent_limits; /* the loop's */
+    peer_limit_t *admin_limits; /* the admin thread's */
     admin_server_args_t server_args;
     zactor_t *server; /* serves the admin socket */
     int64_t started_ms;
     char ipc_path[4096]; /* admin ipc socket file, "" when tcp */
     bool started;        /* controller_new finished: a stop is recorded */
+    bool memory_over;    /* --memory-max tripped; re-armed once below */
 };
 
 int64_t controller_now_ms(void)
@@ -126,15 +138,39 @@ static int s_mkdir(const char *dir, char *err, size_t errlen)
     return -1;
 }
 
-static int s_bind(zsock_t **sock_p, const char *what, const char *endpoint,
-                  char *err, size_t errlen)
+/* What a connection may hold, from the configuration; frames over
+ * maxmsgsize close the connection. No ZMTP heartbeats: with the receive
+ * high-water mark they let any peer abort libzmq 4.3.4 (vfp_transport.h).
+ * A stalled connection holds at most its share of the memory bound
+ * (docs/SECURITY.md); TCP keepalive closes those whose peer vanished. */
+static void s_limit(zsock_t *sock, const controller_config_t *cfg,
+                    int maxmsgsize)
+{
+    vfp_socket_limits_t limits = {
+        .maxmsgsize = maxmsgsize,
+        .rcvhwm = (int)cfg->peer_queue,
+        .sndhwm = (int)cfg->peer_queue,
+        .handshake_ms = (int)cfg->peer_timeout_ms,
+    };
+    vfp_socket_limit_set(sock, &limits);
+    int idle_s = (int)(cfg->peer_timeout_ms + 999) / 1000;
+    zsock_set_tcp_keepalive(sock, 1);
+    zsock_set_tcp_keepalive_idle(sock, idle_s);
+    zsock_set_tcp_keepalive_intvl(sock, idle_s);
+    zsock_set_tcp_keepalive_cnt(sock, 3);
+}
+
+static int s_bind(zsock_t **sock_p, const controller_config_t *cfg,
+                  const char *what, const char *endpoint, int maxmsgsize,
+                  int io_thread, char *err, size_t errlen)
 {
     *sock_p = zsock_new(ZMQ_ROUTER);
     assert(*sock_p);
-    vfp_socket_limit(*sock_p);
-    /* Peers that vanish must not leave unbounded queues behind. */
+    s_limit(*sock_p, cfg, maxmsgsize);
+    zsock_set_affinity(*sock_p, io_thread);
+    /* An answer to a peer whose queue is full (it does not read) is
+     * dropped, never queued without bound, and never blocks the loop. */
     zsock_set_router_mandatory(*sock_p, 0);
-    zsock_set_sndhwm(*sock_p, 10000);
     zsock_set_linger(*sock_p, 0);
     /* Thousands of agents reconnect at once after a controller restart;
      * ZeroMQ's default backlog of 100 drops most of their SYNs and makes
@@ -146,6 +182,18 @@ static int s_bind(zsock_t **sock_p, const char *what, const char *endpoint,
         return -1;
     }
     return 0;
+}
+
+static peer_limit_t *s_peer_limit_new(const controller_config_t *cfg,
+                                      const char *what, uint32_t rate)
+{
+    peer_limit_config_t limits = {
+        .what = what,
+        .msgs_per_s = rate,
+        .bytes_per_s = (uint64_t)cfg->peer_bandwidth << 20,
+        .table_max = PEER_LIMIT_TABLE_MAX,
+    };
+    return peer_limit_new(&limits);
 }
 
 /* Opens both database connections and builds the handlers over them. */
@@ -160,9 +208,14 @@ static int s_open(controller_t *self, char *err, size_t errlen)
         return -1;
     }
     self->sessions = sessions_new();
+    self->agent_limits =
+        s_peer_limit_new(&self->cfg, "agent", self->cfg.peer_rate);
+    self->admin_limits =
+        s_peer_limit_new(&self->cfg, "admin client", self->cfg.admin_rate);
     agents_config_t agents_cfg = {.heartbeat_ms = self->cfg.heartbeat_ms,
                                   .dead_after = self->cfg.dead_after,
-                                  .controller_id = self->controller_id};
+                                  .controller_id = self->controller_id,
+                                  .limits = self->agent_limits};
     self->handlers = agents_new(self->db, self->sessions, &agents_cfg);
     self->rollout = rollout_new(self->db, self->sessions, NULL);
     agents_set_rollout(self->handlers, self->rollout);
@@ -183,7 +236,8 @@ static int s_bind_admin(controller_t *self, char *err, size_t errlen)
     if (strncmp(endpoint, "ipc://", 6) == 0)
         snprintf(self->ipc_path, sizeof(self->ipc_path), "%s", endpoint + 6);
     mode_t old_mask = umask(0077);
-    int rc = s_bind(&self->admin, "admin", endpoint, err, errlen);
+    int rc = s_bind(&self->admin, &self->cfg, "admin", endpoint,
+                    VFP_REQUEST_MSG_MAX, S_ADMIN_IO, err, errlen);
     umask(old_mask);
     if (rc != 0)
         return -1;
@@ -205,6 +259,7 @@ controller_t *controller_new(const controller_config_t *cfg, char *err,
                  "only)");
         return NULL;
     }
+    zsys_set_io_threads(S_IO_THREADS);
     controller_t *self = calloc(1, sizeof(*self));
     assert(self);
     self->cfg = *cfg;
@@ -216,8 +271,8 @@ controller_t *controller_new(const controller_config_t *cfg, char *err,
 
     if (s_mkdir(cfg->state_dir, err, errlen) != 0 ||
         s_lock(self, err, errlen) != 0 || s_open(self, err, errlen) != 0 ||
-        s_bind(&self->agents, "agents", cfg->agents_endpoint, err, errlen) !=
-            0 ||
+        s_bind(&self->agents, cfg, "agents", cfg->agents_endpoint, VFP_MSG_MAX,
+               S_AGENTS_IO, err, errlen) != 0 ||
         s_bind_admin(self, err, errlen) != 0)
         goto fail;
     vfp_log_warnx("running with --insecure: agents and admin clients are not "
@@ -261,8 +316,10 @@ static int s_drain(controller_t *self)
     while (count < S_BATCH_MAX && (zsock_events(self->agents) & ZMQ_POLLIN)) {
         zframe_t *routing_id = NULL;
         vfp_decode_error_t err;
-        vfp_msg_t *msg = vfp_recv(self->agents, &routing_id, &err);
-        bool received = msg || err.code != VFP_OK;
+        bool dropped;
+        vfp_msg_t *msg = peer_limit_recv(self->agent_limits, self->agents,
+                                         &routing_id, &err, &dropped);
+        bool received = dropped || msg || err.code != VFP_OK;
         if (msg)
             agents_handle(self->handlers, routing_id, msg, out);
         else if (received && routing_id)
@@ -281,10 +338,65 @@ static int s_drain(controller_t *self)
     return count;
 }
 
+/* Resident memory of this process, in bytes; 0 when unknown. */
+static uint64_t s_rss(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size = 0, resident = 0;
+    if (f) {
+        if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+            resident = 0;
+        fclose(f);
+    }
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* The safety valve of --memory-max. libzmq bounds each frame and each
+ * connection's queue in whole messages, but not the frames of one
+ * multipart message that never ends: a peer can grow this process
+ * without bound before any vfp message is read (docs/SECURITY.md). Past
+ * the limit, the agents socket is closed with every connection on it and
+ * bound again; agents reconnect and say HELLO again (NOT_WELCOME), the
+ * admin API is untouched. It trips again only after the process was back
+ * under the limit: memory that closing the agents' connections did not
+ * free must not turn into a loop of reconnects. */
+static void s_memory_check(controller_t *self)
+{
+    uint64_t limit = (uint64_t)self->cfg.memory_max << 20;
+    uint64_t rss = limit ? s_rss() : 0;
+    if (rss <= limit || self->memory_over) {
+        self->memory_over = rss > limit;
+        return;
+    }
+    self->memory_over = true;
+    zsock_destroy(&self->agents);
+    malloc_trim(0);
+    /* libzmq closes the old listener in its I/O thread, a moment later. */
+    char err[512];
+    for (int tries = 0;
+         s_bind(&self->agents, &self->cfg, "agents", self->cfg.agents_endpoint,
+                VFP_MSG_MAX, S_AGENTS_IO, err, sizeof(err)) != 0;
+         tries++) {
+        zsock_destroy(&self->agents);
+        if (tries == 500)
+            vfp_fatalx("%s", err);
+        zclock_sleep(10);
+    }
+    vfp_log_error("resident memory %llu MiB was over --memory-max %u MiB: "
+                  "closed every agent connection (now %llu MiB)",
+                  (unsigned long long)(rss >> 20), self->cfg.memory_max,
+                  (unsigned long long)(s_rss() >> 20));
+    controller_event(self->db, "controller-memory", NULL,
+                     "resident memory %llu MiB over --memory-max %u MiB; "
+                     "agent connections closed",
+                     (unsigned long long)(rss >> 20), self->cfg.memory_max);
+}
+
 static int s_on_drain(zloop_t *loop, int timer_id, void *arg)
 {
     (void)loop;
     (void)timer_id;
+    s_memory_check(arg);
     s_drain(arg);
     return 0;
 }
@@ -417,6 +529,7 @@ int controller_run(controller_t *self)
 {
     self->server_args.sock = self->admin;
     self->server_args.admin = self->admin_handlers;
+    self->server_args.limits = self->admin_limits;
     self->server = zactor_new(admin_server_actor, &self->server_args);
     assert(self->server);
     self->loop = zloop_new();
@@ -451,6 +564,8 @@ void controller_destroy(controller_t **self_p)
     admin_destroy(&self->admin_handlers);
     agents_destroy(&self->handlers);
     rollout_destroy(&self->rollout);
+    peer_limit_destroy(&self->admin_limits);
+    peer_limit_destroy(&self->agent_limits);
     sessions_destroy(&self->sessions);
     db_destroy(&self->db_read);
     db_destroy(&self->db);

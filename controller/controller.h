@@ -25,6 +25,13 @@ typedef struct {
     uint32_t heartbeat_ms; /* interval agents are told to use */
     uint32_t dead_after;   /* missed intervals before a host is down */
     bool insecure;         /* no CURVE: demo and tests only */
+    /* What one peer may cost (docs/SECURITY.md, "Memory bound"). */
+    uint32_t peer_queue;      /* messages queued per connection, each way */
+    uint32_t peer_rate;       /* messages a second per agent connection */
+    uint32_t admin_rate;      /* requests a second per admin connection */
+    uint32_t peer_bandwidth;  /* MiB a second per peer */
+    uint32_t peer_timeout_ms; /* handshake timeout, TCP keepalive idle */
+    uint32_t memory_max;      /* MiB resident before agents are cut; 0 off */
     vfp_log_level_t log_level;
     bool use_syslog;
     int64_t event_max_age_ms; /* events older than this are trimmed */

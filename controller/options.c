@@ -26,6 +26,18 @@ void controller_usage(void)
         "500ms (default 2s)\n"
         "  --dead-after N             missed heartbeats before a host is "
         "down (default 3)\n"
+        "  --peer-queue N             messages queued per connection, "
+        "each way (default 4)\n"
+        "  --peer-rate N              messages a second one agent may send "
+        "(default 200)\n"
+        "  --admin-rate N             requests a second one admin client "
+        "may send (default 20)\n"
+        "  --peer-bandwidth MIB       MiB a second one peer may send "
+        "(default 64)\n"
+        "  --peer-timeout TIME        handshake timeout and TCP keepalive "
+        "idle time (default 30s)\n"
+        "  --memory-max MIB           close every agent connection past "
+        "this resident size (default 4096; 0 never)\n"
         "  --insecure                 run without CURVE authentication "
         "(required; demo and tests only)\n"
         "  --event-max-age TIME       trim events older than this, e.g. "
@@ -53,6 +65,12 @@ enum {
     S_DB,
     S_HEARTBEAT,
     S_DEAD_AFTER,
+    S_PEER_QUEUE,
+    S_PEER_RATE,
+    S_ADMIN_RATE,
+    S_PEER_BANDWIDTH,
+    S_PEER_TIMEOUT,
+    S_MEMORY_MAX,
     S_INSECURE,
     S_LOG_LEVEL,
     S_SYSLOG,
@@ -70,6 +88,12 @@ static const struct option s_options[] = {
     {"db", required_argument, NULL, S_DB},
     {"heartbeat-interval", required_argument, NULL, S_HEARTBEAT},
     {"dead-after", required_argument, NULL, S_DEAD_AFTER},
+    {"peer-queue", required_argument, NULL, S_PEER_QUEUE},
+    {"peer-rate", required_argument, NULL, S_PEER_RATE},
+    {"admin-rate", required_argument, NULL, S_ADMIN_RATE},
+    {"peer-bandwidth", required_argument, NULL, S_PEER_BANDWIDTH},
+    {"peer-timeout", required_argument, NULL, S_PEER_TIMEOUT},
+    {"memory-max", required_argument, NULL, S_MEMORY_MAX},
     {"insecure", no_argument, NULL, S_INSECURE},
     {"log-level", required_argument, NULL, S_LOG_LEVEL},
     {"syslog", no_argument, NULL, S_SYSLOG},
@@ -98,6 +122,12 @@ static void s_defaults(controller_config_t *cfg)
     cfg->event_max_count = CONTROLLER_EVENT_MAX_COUNT;
     snprintf(cfg->config_path, sizeof(cfg->config_path), "%s",
              CONTROLLER_CONFIG_DEFAULT);
+    cfg->peer_queue = 4;
+    cfg->peer_rate = 200;
+    cfg->admin_rate = 20;
+    cfg->peer_bandwidth = 64;
+    cfg->peer_timeout_ms = 30000;
+    cfg->memory_max = 4096;
 }
 
 static int s_endpoint(int opt, const char *arg, controller_config_t *cfg,
@@ -187,6 +217,48 @@ static int s_valued_more(int opt, const char *arg, controller_config_t *cfg,
     }
 }
 
+/* The per-peer limits and --memory-max: whole numbers in a range, or a
+ * duration. */
+static int s_peer_limit(int opt, const char *arg, controller_config_t *cfg,
+                        char *err, size_t errlen)
+{
+    if (opt == S_PEER_TIMEOUT) {
+        if (vfp_duration_parse_ms(arg, &cfg->peer_timeout_ms) == 0 &&
+            cfg->peer_timeout_ms >= 100)
+            return 0;
+        snprintf(err, errlen,
+                 "invalid --peer-timeout \"%s\" (e.g. 30s; 100ms to 3600s)",
+                 arg);
+        return -1;
+    }
+    const struct {
+        int opt;
+        const char *name;
+        unsigned long min, max;
+        uint32_t *dst;
+    } limits[] = {
+        {S_PEER_QUEUE, "peer-queue", 1, 10000, &cfg->peer_queue},
+        {S_PEER_RATE, "peer-rate", 1, 1000000, &cfg->peer_rate},
+        {S_ADMIN_RATE, "admin-rate", 1, 1000000, &cfg->admin_rate},
+        {S_PEER_BANDWIDTH, "peer-bandwidth", 1, 4096, &cfg->peer_bandwidth},
+        {S_MEMORY_MAX, "memory-max", 0, 1048576, &cfg->memory_max},
+    };
+    size_t i = 0;
+    while (limits[i].opt != opt)
+        i++;
+    errno = 0;
+    char *end;
+    unsigned long n = strtoul(arg, &end, 10);
+    if (errno || end == arg || *end || *arg == '-' || n < limits[i].min ||
+        n > limits[i].max) {
+        snprintf(err, errlen, "invalid --%s \"%s\" (a number from %lu to %lu)",
+                 limits[i].name, arg, limits[i].min, limits[i].max);
+        return -1;
+    }
+    *limits[i].dst = (uint32_t)n;
+    return 0;
+}
+
 /* Applies one option with a value. */
 static int s_valued(int opt, const char *arg, controller_config_t *cfg,
                     char *err, size_t errlen)
@@ -212,6 +284,13 @@ static int s_valued(int opt, const char *arg, controller_config_t *cfg,
     case S_EVENT_MAX_COUNT:
     case S_CONFIG:
         return s_valued_more(opt, arg, cfg, err, errlen);
+    case S_PEER_QUEUE:
+    case S_PEER_RATE:
+    case S_ADMIN_RATE:
+    case S_PEER_BANDWIDTH:
+    case S_PEER_TIMEOUT:
+    case S_MEMORY_MAX:
+        return s_peer_limit(opt, arg, cfg, err, errlen);
     default:
         if (vfp_log_level_parse(arg, &cfg->log_level) == 0)
             return 0;

@@ -374,6 +374,19 @@ static int s_longstr(s_ctx_t *c, const char *name, char **s, uint32_t *len,
     return n ? s_text_check(c, name, *s, n, false) : 0;
 }
 
+/* A host name: a string that also follows vfp_hostname_check. Names are
+ * data that end up in logs, terminals and file names, so the codec admits
+ * only what DNS admits. */
+static int s_hostname(s_ctx_t *c, const char *name, char *s)
+{
+    if (s_str(c, name, s, VFP_HOSTNAME_MAX, true))
+        return -1;
+    char why[96];
+    if (vfp_hostname_check(s, why, sizeof why))
+        return s_fail(c, name, "%s", why);
+    return 0;
+}
+
 static int s_mac(s_ctx_t *c, const char *name, uint8_t mac[6])
 {
     if (c->mode == S_READ) {
@@ -444,7 +457,7 @@ malformed:
 
 static int s_host(s_ctx_t *c, vfp_host_t *host)
 {
-    S_TRY(s_str(c, "hostname", host->hostname, VFP_HOSTNAME_MAX, true));
+    S_TRY(s_hostname(c, "hostname", host->hostname));
     S_TRY(s_str(c, "boot_id", host->boot_id, VFP_NAME_MAX, false));
     S_TRY(s_str(c, "kernel", host->kernel, VFP_NAME_MAX, false));
     S_ENUM8(c, "cpu_virt", host->cpu_virt, VFP_VIRT_NONE, VFP_VIRT_SVM);
@@ -586,7 +599,7 @@ malformed:
 
 static int s_hello(s_ctx_t *c, vfp_hello_t *m)
 {
-    S_TRY(s_str(c, "hostname", m->hostname, VFP_HOSTNAME_MAX, true));
+    S_TRY(s_hostname(c, "hostname", m->hostname));
     S_TRY(s_str(c, "agent_version", m->agent_version, VFP_NAME_MAX, false));
     S_TRY(s_str(c, "boot_id", m->boot_id, VFP_NAME_MAX, false));
     S_TRY(s_u8(c, "proto_min", &m->proto_min));
@@ -1125,6 +1138,59 @@ int vfp_mac_parse(const char *text, uint8_t mac[6])
     }
     memcpy(mac, out, 6);
     return 0;
+}
+
+/* Checks one label of a host name, len bytes at label. */
+static int s_label_check(const char *label, size_t len, char *why,
+                         size_t whylen)
+{
+    if (len == 0) {
+        snprintf(why, whylen, "has an empty label");
+        return -1;
+    }
+    if (len > VFP_HOSTNAME_LABEL_MAX) {
+        snprintf(why, whylen, "has a label of %zu bytes, over %d", len,
+                 VFP_HOSTNAME_LABEL_MAX);
+        return -1;
+    }
+    if (label[0] == '-' || label[len - 1] == '-') {
+        snprintf(why, whylen, "has a label that starts or ends with '-'");
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)label[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '-';
+        if (!ok) {
+            snprintf(why, whylen,
+                     "byte 0x%02x is not a letter, digit, '-' or '.'", ch);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int vfp_hostname_check(const char *name, char *why, size_t whylen)
+{
+    size_t len = strnlen(name, VFP_HOSTNAME_MAX + 1);
+    if (len == 0) {
+        snprintf(why, whylen, "must not be empty");
+        return -1;
+    }
+    if (len > VFP_HOSTNAME_MAX) {
+        snprintf(why, whylen, "longer than %d bytes", VFP_HOSTNAME_MAX);
+        return -1;
+    }
+    const char *label = name;
+    while (true) {
+        const char *dot = memchr(label, '.', len - (size_t)(label - name));
+        size_t label_len = dot ? (size_t)(dot - label) : strlen(label);
+        if (s_label_check(label, label_len, why, whylen))
+            return -1;
+        if (!dot)
+            return 0;
+        label = dot + 1;
+    }
 }
 
 size_t vfp_utf8_trim(char *text)

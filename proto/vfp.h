@@ -20,10 +20,11 @@
 
 /* Limits. String limits are in bytes, excluding the terminating NUL that the
  * decoded model adds. A field over its limit is a decode error. */
-#define VFP_NAME_MAX 64      /* ifname, driver, version, verb, ... */
-#define VFP_HOSTNAME_MAX 253 /* DNS name limit */
-#define VFP_PCI_ADDR_MAX 32  /* "0000:86:02.0", or a non-PCI bus id */
-#define VFP_TEXT_MAX 1024    /* error texts, PF notes, reasons */
+#define VFP_NAME_MAX 64           /* ifname, driver, version, verb, ... */
+#define VFP_HOSTNAME_MAX 253      /* DNS name limit */
+#define VFP_HOSTNAME_LABEL_MAX 63 /* one dot-separated label (RFC 1123) */
+#define VFP_PCI_ADDR_MAX 32       /* "0000:86:02.0", or a non-PCI bus id */
+#define VFP_TEXT_MAX 1024         /* error texts, PF notes, reasons */
 /* Fields repeated per VF or per result get shorter limits, so that every
  * message built within these limits fits VFP_MSG_MAX (PROTOCOL.md, "Limits";
  * test_vfp_limits builds the largest message of every id). */
@@ -40,6 +41,9 @@
 #define VFP_REASONS_MAX 16        /* IOMMU not-ready reasons */
 #define VFP_PARAMS_MAX 32         /* admin request parameters */
 #define VFP_REMOVED_MAX 256       /* removed PFs in one delta */
+/* The largest REQUEST encodes to exactly this (PROTOCOL.md, "Limits";
+ * test_vfp_limits checks it), so an admin socket may refuse larger frames. */
+#define VFP_REQUEST_MSG_MAX 4229330u
 /* Settings of one APPLY VF, the bits of VFP_SET_ALL. */
 #define VFP_APPLY_VF_ATTRS 7
 /* Items in one APPLY_RESULT: room for one result per item of the largest
@@ -362,6 +366,13 @@ char *vfp_mac_format(const uint8_t mac[6], char *buf);
 
 /* Parses "aa:bb:cc:dd:ee:ff" (case-insensitive). Returns 0 or -1. */
 int vfp_mac_parse(const char *text, uint8_t mac[6]);
+
+/* Checks a host name against the rule every HELLO and HOST hostname
+ * follows (PROTOCOL.md, section 4): RFC 1123 labels of ASCII letters,
+ * digits and '-', 1 to VFP_HOSTNAME_LABEL_MAX bytes each, neither starting
+ * nor ending with '-', joined by single dots; 1 to VFP_HOSTNAME_MAX bytes
+ * in all, no trailing dot. Returns 0, or -1 with the reason in why. */
+int vfp_hostname_check(const char *name, char *why, size_t whylen);
 
 /* Drops an incomplete UTF-8 sequence from the end of the NUL-terminated
  * text, as snprintf leaves one when it cuts a longer text to a field's

@@ -12,6 +12,8 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#include "vfp_escape.h"
+
 static const char *s_progname = "vfleet";
 static vfp_log_level_t s_level = VFP_LOG_INFO;
 static bool s_syslog;
@@ -66,12 +68,15 @@ static void s_vlog(vfp_log_level_t level, int errnum, const char *fmt,
 {
     if (level > s_level)
         return;
-    char line[2048];
-    int n = vsnprintf(line, sizeof line, fmt, ap);
-    if (n < 0)
+    char text[2048];
+    if (vsnprintf(text, sizeof text, fmt, ap) < 0)
         return;
-    if (errnum && (size_t)n < sizeof line)
-        snprintf(line + n, sizeof line - (size_t)n, ": %s", strerror(errnum));
+    /* Every line is escaped here, once, so that no peer-supplied text in
+     * any message can start a line of its own or drive a terminal. */
+    char line[sizeof text * VFP_ESCAPE_GROWTH + 128];
+    size_t n = vfp_escape(text, line, sizeof line - 128);
+    if (errnum)
+        snprintf(line + n, sizeof line - n, ": %s", strerror(errnum));
     if (s_syslog) {
         syslog(s_syslog_priority[level], "%s", line);
         return;

@@ -12,6 +12,10 @@ typedef enum {
     VFP_LOG_DEBUG = 3,
 } vfp_log_level_t;
 
+/* Every line is escaped with vfp_escape before it is written: a newline or
+ * escape sequence inside a logged string shows as \n or \x1b and never
+ * ends the line or reaches a terminal raw. */
+
 /* Sets the program name shown in every line, the lowest level printed and
  * whether lines go to syslog (daemon facility) instead of stderr. When
  * stderr is the journal (JOURNAL_STREAM names it), each line starts with

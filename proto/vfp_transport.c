@@ -5,10 +5,35 @@
 #include <errno.h>
 #include <string.h>
 
+void vfp_socket_limits_default(vfp_socket_limits_t *limits)
+{
+    *limits = (vfp_socket_limits_t){
+        .maxmsgsize = VFP_MSG_MAX,
+        .rcvhwm = VFP_SOCKET_HWM,
+        .sndhwm = VFP_SOCKET_HWM,
+        .handshake_ms = VFP_SOCKET_HANDSHAKE_MS,
+    };
+}
+
+void vfp_socket_limit_set(zsock_t *sock, const vfp_socket_limits_t *limits)
+{
+    assert(sock && limits);
+    zsock_set_maxmsgsize(sock, limits->maxmsgsize);
+    zsock_set_rcvhwm(sock, limits->rcvhwm);
+    zsock_set_sndhwm(sock, limits->sndhwm);
+    zsock_set_handshake_ivl(sock, limits->handshake_ms);
+    if (limits->heartbeat_ms > 0) {
+        zsock_set_heartbeat_ivl(sock, limits->heartbeat_ms);
+        zsock_set_heartbeat_timeout(sock, limits->heartbeat_timeout_ms);
+        zsock_set_heartbeat_ttl(sock, limits->heartbeat_timeout_ms);
+    }
+}
+
 void vfp_socket_limit(zsock_t *sock)
 {
-    assert(sock);
-    zsock_set_maxmsgsize(sock, VFP_MSG_MAX);
+    vfp_socket_limits_t limits;
+    vfp_socket_limits_default(&limits);
+    vfp_socket_limit_set(sock, &limits);
 }
 
 int vfp_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg,
@@ -68,13 +93,25 @@ vfp_msg_t *vfp_recv(zsock_t *sock, zframe_t **routing_id_p,
 {
     assert(sock && err);
     memset(err, 0, sizeof *err);
-    bool router = zsock_type(sock) == ZMQ_ROUTER;
-    assert(!router || routing_id_p);
     if (routing_id_p)
         *routing_id_p = NULL;
     zmsg_t *zmsg = zmsg_recv(sock);
     if (!zmsg)
         return NULL;
+    return vfp_recv_zmsg(sock, &zmsg, routing_id_p, err);
+}
+
+vfp_msg_t *vfp_recv_zmsg(zsock_t *sock, zmsg_t **zmsg_p,
+                         zframe_t **routing_id_p, vfp_decode_error_t *err)
+{
+    assert(sock && zmsg_p && *zmsg_p && err);
+    memset(err, 0, sizeof *err);
+    zmsg_t *zmsg = *zmsg_p;
+    *zmsg_p = NULL;
+    bool router = zsock_type(sock) == ZMQ_ROUTER;
+    assert(!router || routing_id_p);
+    if (routing_id_p)
+        *routing_id_p = NULL;
     if (router) {
         zframe_t *routing_id = s_open_envelope(zmsg);
         /* Without asserts, a caller that wants no routing id still gets

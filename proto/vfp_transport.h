@@ -13,12 +13,45 @@
 #define VFP_DEFAULT_ADMIN_ENDPOINT                                             \
     "ipc://" VFP_DEFAULT_STATE_DIR "/" VFP_ADMIN_SOCKET_NAME
 
-/* Applies the protocol's limits to a socket, right after it is created:
- * ZMQ_MAXMSGSIZE = VFP_MSG_MAX, so libzmq drops a peer that sends a larger
- * frame (and its connection) before reading it into memory. High-water
- * marks are left to the socket's owner: ZeroMQ counts them in messages, not
- * bytes, so they cannot bound memory by themselves, and what a queue may
- * hold is the daemon's configuration (the controller sets its own). */
+/* What a socket may hold and how long a half-open connection may stay,
+ * so that memory is bounded by these numbers and not by what peers send.
+ * High-water marks count messages per connection, each at most maxmsgsize
+ * bytes; handshake_ms closes a connection that never finishes its ZMTP
+ * greeting.
+ *
+ * ZMTP heartbeats (heartbeat_ms, 0 for none) are off by default: with a
+ * receive high-water mark, libzmq 4.3.4 aborts the whole process when a
+ * peer hangs up while its queue is full and the heartbeat timer then fires
+ * (zeromq/libzmq issues 3937, 4364, 4767: "Assertion failed: !_io_error
+ * (stream_engine_base.cpp:331)"), so any peer could stop a daemon that
+ * uses both. The agent, whose only peer is its controller, turns them on
+ * to notice a controller that went away, and keeps a receive queue of
+ * 1000 messages so that only a controller sending that many unread ones
+ * could reach the bug. */
+typedef struct {
+    int maxmsgsize;           /* ZMQ_MAXMSGSIZE, bytes */
+    int rcvhwm;               /* ZMQ_RCVHWM, messages per connection */
+    int sndhwm;               /* ZMQ_SNDHWM, messages per connection */
+    int handshake_ms;         /* ZMQ_HANDSHAKE_IVL */
+    int heartbeat_ms;         /* ZMQ_HEARTBEAT_IVL; 0: no ZMTP heartbeats */
+    int heartbeat_timeout_ms; /* ZMQ_HEARTBEAT_TIMEOUT and ZMQ_HEARTBEAT_TTL */
+} vfp_socket_limits_t;
+
+/* The defaults every vfleet socket gets from vfp_socket_limit. */
+#define VFP_SOCKET_HWM 16
+#define VFP_SOCKET_HANDSHAKE_MS 10000
+
+/* Fills limits with the defaults above and maxmsgsize VFP_MSG_MAX. */
+void vfp_socket_limits_default(vfp_socket_limits_t *limits);
+
+/* Applies limits to a socket, right after it is created (ZeroMQ takes
+ * high-water marks only before bind or connect). */
+void vfp_socket_limit_set(zsock_t *sock, const vfp_socket_limits_t *limits);
+
+/* Applies the defaults: ZMQ_MAXMSGSIZE = VFP_MSG_MAX, so libzmq drops a
+ * peer that sends a larger frame (and its connection) before reading it
+ * into memory, VFP_SOCKET_HWM messages each way, VFP_SOCKET_HANDSHAKE_MS,
+ * no ZMTP heartbeats. */
 void vfp_socket_limit(zsock_t *sock);
 
 /* A vfp message is exactly one ZeroMQ frame. On a ROUTER socket it is
@@ -49,5 +82,11 @@ int vfp_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg,
  * "transport"). */
 vfp_msg_t *vfp_recv(zsock_t *sock, zframe_t **routing_id_p,
                     vfp_decode_error_t *err);
+
+/* vfp_recv's second half, for a caller that looked at the ZeroMQ message
+ * before decoding it (the controller's per-peer limits): takes *zmsg_p,
+ * received on sock, and decodes it as vfp_recv does. */
+vfp_msg_t *vfp_recv_zmsg(zsock_t *sock, zmsg_t **zmsg_p,
+                         zframe_t **routing_id_p, vfp_decode_error_t *err);
 
 #endif

@@ -25,6 +25,10 @@
  * header; all of them expect silence: they print "no answer" and exit 0,
  * or print the answer and exit 1.
  *
+ * --flood N says HELLO, then sends N full INVENTORYs (--pfs x --vfs VFs,
+ * each a new generation) as fast as the controller takes them, with at
+ * most 4 queued, and exits 0 (the hostile-peer test's heavy sender).
+ *
  * --request VERB sends one admin REQUEST to the admin endpoint named by
  * --controller (vfleetctl has no verb for everything the API answers, e.g.
  * summary), with the parameters of --param KEY=VALUE (repeatable) and the
@@ -49,6 +53,7 @@ typedef struct {
     const char *params[32];
     int param_count;
     const char *body;
+    uint32_t flood;
 } options_t;
 
 typedef struct {
@@ -377,6 +382,27 @@ static void s_retry_hellos(const options_t *opt, sim_t *sims, int *interval)
     }
 }
 
+static int s_flood(const options_t *opt)
+{
+    peer_t *peer = peer_new(opt->endpoint, opt->host);
+    if (peer_hello(peer, 5000) < 0) {
+        fprintf(stderr, "vfleet-test-peer: %s: no WELCOME\n", opt->host);
+        peer_destroy(&peer);
+        return 1;
+    }
+    zsock_set_sndhwm(peer_sock(peer), 4);
+    for (uint32_t i = 1; i <= opt->flood && !zsys_interrupted; i++) {
+        vfp_msg_t *msg =
+            peer_inventory_new(opt->host, i, opt->pfs, opt->vfs, i);
+        int rc = peer_send(peer, msg);
+        vfp_msg_destroy(&msg);
+        if (rc != 0)
+            break;
+    }
+    peer_destroy(&peer);
+    return 0;
+}
+
 static int s_run(const options_t *opt)
 {
     sim_t *sims = calloc((size_t)opt->count, sizeof(*sims));
@@ -474,6 +500,7 @@ int main(int argc, char **argv)
         {"request", required_argument, NULL, 'r'},
         {"param", required_argument, NULL, 'P'},
         {"body", required_argument, NULL, 'B'},
+        {"flood", required_argument, NULL, 'f'},
         {NULL, 0, NULL, 0},
     };
     options_t opt = {.endpoint = "tcp://127.0.0.1:7450",
@@ -518,6 +545,9 @@ int main(int argc, char **argv)
         case 'B':
             opt.body = optarg;
             break;
+        case 'f':
+            opt.flood = (uint32_t)atoi(optarg);
+            break;
         default:
             fprintf(stderr, "usage: see the comment in peer_main.c\n");
             return 2;
@@ -532,5 +562,7 @@ int main(int argc, char **argv)
     zsys_init();
     if (opt.request)
         return s_request(&opt);
+    if (opt.flood)
+        return s_flood(&opt);
     return opt.bad ? s_send_bad(&opt) : s_run(&opt);
 }

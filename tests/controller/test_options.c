@@ -197,6 +197,49 @@ static void test_config_file_errors(void **state)
     assert_string_equal(err, want);
 }
 
+/* The per-peer limits: defaults, values, and refusals that name them. */
+static void test_peer_limits(void **state)
+{
+    (void)state;
+    controller_config_t cfg;
+    char err[512];
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), NULL), 0);
+    assert_int_equal(cfg.peer_queue, 4);
+    assert_int_equal(cfg.peer_rate, 200);
+    assert_int_equal(cfg.admin_rate, 20);
+    assert_int_equal(cfg.peer_bandwidth, 64);
+    assert_int_equal(cfg.peer_timeout_ms, 30000);
+    assert_int_equal(cfg.memory_max, 4096);
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--peer-queue", "2",
+                             "--peer-rate", "50", "--admin-rate", "7",
+                             "--peer-bandwidth", "1", "--peer-timeout",
+                             "1500ms", "--memory-max", "0", NULL),
+                     0);
+    assert_int_equal(cfg.peer_queue, 2);
+    assert_int_equal(cfg.peer_rate, 50);
+    assert_int_equal(cfg.admin_rate, 7);
+    assert_int_equal(cfg.peer_bandwidth, 1);
+    assert_int_equal(cfg.peer_timeout_ms, 1500);
+    assert_int_equal(cfg.memory_max, 0);
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--peer-queue", "0", NULL),
+                     -1);
+    assert_non_null(strstr(err, "--peer-queue \"0\" (a number from 1 to "
+                                "10000)"));
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--peer-rate", "-5", NULL),
+                     -1);
+    assert_non_null(strstr(err, "--peer-rate \"-5\""));
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--peer-bandwidth", "4097", NULL), -1);
+    assert_non_null(strstr(err, "--peer-bandwidth \"4097\""));
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--peer-timeout", "50ms", NULL), -1);
+    assert_non_null(strstr(err, "--peer-timeout \"50ms\""));
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--memory-max", "x", NULL),
+                     -1);
+    assert_non_null(strstr(err, "--memory-max \"x\" (a number from 0 to "
+                                "1048576)"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_event_retention),
         cmocka_unit_test(test_config_file_precedence),
         cmocka_unit_test(test_config_file_errors),
+        cmocka_unit_test(test_peer_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -341,6 +341,63 @@ static void test_utf8_trim(void **state)
     vfp_msg_destroy(&msg);
 }
 
+/* Host names are RFC 1123 names: what a HELLO may carry, decoded and
+ * refused through the codec itself (PROTOCOL.md 4.1). */
+static void s_hello_with(const char *hostname, bool accepted)
+{
+    uint8_t bytes[512] = {0x56, 0x46, 1, VFP_HELLO, 0, 0, 0, 1};
+    size_t len = strlen(hostname), pos = 8;
+    bytes[pos++] = (uint8_t)(len >> 8);
+    bytes[pos++] = (uint8_t)len;
+    memcpy(bytes + pos, hostname, len);
+    pos += len;
+    const uint8_t tail[] = {0, 0, 0, 0, 1, 1};
+    memcpy(bytes + pos, tail, sizeof tail);
+    pos += sizeof tail;
+    vfp_decode_error_t err;
+    vfp_msg_t *msg = vfp_decode(bytes, pos, &err);
+    char why[96] = "";
+    int rc = vfp_hostname_check(hostname, why, sizeof why);
+    if (accepted) {
+        assert_non_null(msg);
+        assert_string_equal(msg->u.hello.hostname, hostname);
+        assert_int_equal(rc, 0);
+    } else {
+        assert_null(msg);
+        assert_string_equal(err.field, "hello.hostname");
+        assert_string_equal(err.text, why);
+        assert_int_equal(rc, -1);
+    }
+    vfp_msg_destroy(&msg);
+}
+
+static void test_hostname_rule(void **state)
+{
+    (void)state;
+    char label63[64], longest[VFP_HOSTNAME_MAX + 1], over[VFP_HOSTNAME_MAX + 2];
+    memset(label63, 'a', 63);
+    label63[63] = '\0';
+    snprintf(longest, sizeof longest, "%s.%s.%s.%.61s", label63, label63,
+             label63, label63);
+    assert_int_equal(strlen(longest), VFP_HOSTNAME_MAX);
+    snprintf(over, sizeof over, "%s.%s.%s.%.62s", label63, label63, label63,
+             label63);
+    const char *good[] = {"h",    "node1", "Node-1.Lab.example",    "1node",
+                          "123",  "a--b",  "xn--bcher-kva.example", label63,
+                          longest};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        s_hello_with(good[i], true);
+    const char *bad[] = {"node_1", "a b",  "a\nb", "a\x1b[31mb", "-a",
+                         "a-",     "a..b", ".a",   "a.",         "a/b",
+                         "a:b",    "*",    "a\tb", "\xc3\xa9"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        s_hello_with(bad[i], false);
+    char why[96];
+    assert_int_equal(vfp_hostname_check(over, why, sizeof why), -1);
+    assert_string_equal(why, "longer than 253 bytes");
+    assert_int_equal(vfp_hostname_check("", why, sizeof why), -1);
+}
+
 static void test_destroy_accepts_null(void **state)
 {
     vfp_msg_t *msg = NULL;
@@ -363,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_mac_format_and_parse),
         cmocka_unit_test(test_encode_refuses_invalid_model),
         cmocka_unit_test(test_utf8_trim),
+        cmocka_unit_test(test_hostname_rule),
         cmocka_unit_test(test_destroy_accepts_null),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

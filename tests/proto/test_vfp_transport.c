@@ -434,6 +434,34 @@ static void test_socket_limit(void **state)
     zsock_destroy(&router);
 }
 
+/* Every vfleet socket gets bounded queues and a handshake timeout, and no
+ * ZMTP heartbeats unless asked for (vfp_transport.h says why). */
+static void test_socket_limit_values(void **state)
+{
+    (void)state;
+    zsock_t *sock = zsock_new(ZMQ_DEALER);
+    vfp_socket_limit(sock);
+    assert_int_equal(zsock_maxmsgsize(sock), VFP_MSG_MAX);
+    assert_int_equal(zsock_rcvhwm(sock), VFP_SOCKET_HWM);
+    assert_int_equal(zsock_sndhwm(sock), VFP_SOCKET_HWM);
+    assert_int_equal(zsock_handshake_ivl(sock), VFP_SOCKET_HANDSHAKE_MS);
+    assert_int_equal(zsock_heartbeat_ivl(sock), 0);
+    vfp_socket_limits_t limits = {.maxmsgsize = 1000,
+                                  .rcvhwm = 2,
+                                  .sndhwm = 3,
+                                  .handshake_ms = 500,
+                                  .heartbeat_ms = 100,
+                                  .heartbeat_timeout_ms = 300};
+    vfp_socket_limit_set(sock, &limits);
+    assert_int_equal(zsock_maxmsgsize(sock), 1000);
+    assert_int_equal(zsock_rcvhwm(sock), 2);
+    assert_int_equal(zsock_sndhwm(sock), 3);
+    assert_int_equal(zsock_handshake_ivl(sock), 500);
+    assert_int_equal(zsock_heartbeat_ivl(sock), 100);
+    assert_int_equal(zsock_heartbeat_timeout(sock), 300);
+    zsock_destroy(&sock);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +476,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_req_peer, s_setup, s_teardown),
         cmocka_unit_test(test_socket_limit),
+        cmocka_unit_test(test_socket_limit_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,17 @@ static void s_fill(char *dst, size_t n, char ch)
     dst[n] = '\0';
 }
 
+/* The longest host name the codec takes: VFP_HOSTNAME_MAX bytes of labels
+ * of at most VFP_HOSTNAME_LABEL_MAX 'h's, joined by dots. */
+static void s_fill_hostname(char *dst)
+{
+    for (size_t i = 0; i < VFP_HOSTNAME_MAX; i++)
+        dst[i] = i % (VFP_HOSTNAME_LABEL_MAX + 1) == VFP_HOSTNAME_LABEL_MAX
+                     ? '.'
+                     : 'h';
+    dst[VFP_HOSTNAME_MAX] = '\0';
+}
+
 /* A string of exactly n bytes that mixes ASCII and multi-byte UTF-8, so the
  * limits are exercised in bytes rather than characters. */
 static void s_fill_utf8(char *dst, size_t n)
@@ -34,7 +45,7 @@ static void s_host(vfp_host_t *host, sample_kind_t kind)
         strcpy(host->hostname, "h");
         return;
     }
-    s_fill(host->hostname, VFP_HOSTNAME_MAX, 'h');
+    s_fill_hostname(host->hostname);
     s_fill(host->boot_id, VFP_NAME_MAX, 'b');
     s_fill(host->kernel, VFP_NAME_MAX, 'k');
     host->cpu_virt = VFP_VIRT_SVM;
@@ -229,7 +240,7 @@ vfp_msg_t *sample_msg(vfp_id_t id, sample_kind_t kind)
         msg->u.hello.proto_min = 1;
         msg->u.hello.proto_max = 1;
         if (!min) {
-            s_fill(msg->u.hello.hostname, VFP_HOSTNAME_MAX, 'h');
+            s_fill_hostname(msg->u.hello.hostname);
             s_fill(msg->u.hello.agent_version, VFP_NAME_MAX, 'a');
             s_fill(msg->u.hello.boot_id, VFP_NAME_MAX, 'b');
             msg->u.hello.proto_max = 255;
