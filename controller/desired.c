@@ -20,13 +20,6 @@ static void s_err(db_err_t *err, db_errcode_t code, const char *fmt, ...)
     va_end(ap);
 }
 
-/* The PF list grows as rows come: most hosts have a few PFs, and a
- * VFP_PFS_MAX array per host would cost megabytes over a fleet. */
-typedef struct {
-    vfp_inventory_t *inv;
-    uint32_t capacity;
-} s_pfs_t;
-
 struct desired_t {
     vfp_msg_t *inventory; /* VFP_INVENTORY: owns the PF and VF lists */
     char labels_text[DB_HOST_LABELS_MAX + 1];
@@ -34,120 +27,6 @@ struct desired_t {
     size_t label_count;
     apply_plan_t *plan;
 };
-
-static void s_host_facts(vfp_host_t *host, const db_host_row_t *row)
-{
-    snprintf(host->hostname, sizeof(host->hostname), "%s", row->name);
-    snprintf(host->boot_id, sizeof(host->boot_id), "%s", row->boot_id);
-    snprintf(host->kernel, sizeof(host->kernel), "%s", row->kernel);
-    host->cpu_virt = strcmp(row->cpu_virt, "vmx") == 0   ? VFP_VIRT_VMX
-                     : strcmp(row->cpu_virt, "svm") == 0 ? VFP_VIRT_SVM
-                                                         : VFP_VIRT_NONE;
-    host->iommu_ready = row->iommu_ready;
-    host->iommu_units = (uint16_t)row->iommu_units;
-    host->iommu_groups = row->iommu_groups;
-    snprintf(host->iommu_cmdline, sizeof(host->iommu_cmdline), "%s",
-             row->iommu_cmdline);
-    const char *r = row->iommu_reasons;
-    while (*r && host->reason_count < VFP_REASONS_MAX) {
-        size_t len = strcspn(r, "\n");
-        snprintf(host->reasons[host->reason_count++], VFP_TEXT_MAX + 1, "%.*s",
-                 (int)len, r);
-        r += len + (r[len] == '\n');
-    }
-    host->mem_total_kb = row->mem_total_kb;
-    host->mem_available_kb = row->mem_available_kb;
-}
-
-static int s_hugepages_add(const db_hugepages_row_t *row, void *arg)
-{
-    vfp_host_t *host = arg;
-    if (host->hugepage_count < VFP_HUGEPAGES_MAX)
-        host->hugepages[host->hugepage_count++] = *row;
-    return 0;
-}
-
-static int s_pf_add(const db_pf_row_t *row, void *arg)
-{
-    s_pfs_t *pfs = arg;
-    vfp_inventory_t *inv = pfs->inv;
-    if (row->state == DB_PF_MISSING || inv->pf_count == VFP_PFS_MAX)
-        return 0;
-    if (inv->pf_count == pfs->capacity) {
-        pfs->capacity = pfs->capacity ? 2 * pfs->capacity : 4;
-        inv->pfs = realloc(inv->pfs, pfs->capacity * sizeof(*inv->pfs));
-        assert(inv->pfs);
-    }
-    memset(&inv->pfs[inv->pf_count], 0, sizeof(*inv->pfs));
-    vfp_pf_t *pf = &inv->pfs[inv->pf_count++];
-    snprintf(pf->pci_addr, sizeof(pf->pci_addr), "%s", row->pci_addr);
-    snprintf(pf->ifname, sizeof(pf->ifname), "%s", row->ifname);
-    snprintf(pf->driver, sizeof(pf->driver), "%s", row->driver);
-    snprintf(pf->vf_driver, sizeof(pf->vf_driver), "%s", row->vf_driver);
-    snprintf(pf->note, sizeof(pf->note), "%s", row->note);
-    pf->vendor_id = row->vendor_id;
-    pf->device_id = row->device_id;
-    pf->numa_node = (int16_t)row->numa_node;
-    pf->link_speed = row->link_speed;
-    pf->link_up = row->link_up;
-    pf->total_vfs = row->total_vfs;
-    pf->num_vfs = row->num_vfs;
-    /* The inventory rule (db_inventory_check): no more VFs than num_vfs. */
-    pf->vfs = calloc((size_t)row->num_vfs + 1, sizeof(*pf->vfs));
-    assert(pf->vfs);
-    return 0;
-}
-
-static int s_vf_add(const db_vf_row_t *row, void *arg)
-{
-    vfp_inventory_t *inv = arg;
-    if (row->state == DB_VF_MISSING)
-        return 0;
-    for (uint32_t i = 0; i < inv->pf_count; i++) {
-        vfp_pf_t *pf = &inv->pfs[i];
-        if (strcmp(pf->pci_addr, row->pf) != 0 || pf->vf_count >= pf->num_vfs)
-            continue;
-        vfp_vf_t *vf = &pf->vfs[pf->vf_count++];
-        vf->index = row->index;
-        snprintf(vf->pci_addr, sizeof(vf->pci_addr), "%s", row->pci_addr);
-        vf->iommu_group = row->iommu_group;
-        vf->iommu_isolated = row->iommu_isolated;
-        snprintf(vf->driver, sizeof(vf->driver), "%s", row->driver);
-        vfp_mac_parse(row->mac, vf->mac);
-        vf->vlan = row->vlan;
-        vf->qos = row->qos;
-        vf->vlan_proto = row->vlan_proto;
-        vf->spoofchk = row->spoofchk;
-        vf->trust = row->trust;
-        vf->link_state = row->link_state;
-        vf->min_tx_rate = row->min_tx_rate;
-        vf->max_tx_rate = row->max_tx_rate;
-        vf->settings_known = row->settings_known;
-        vf->in_use = row->in_use;
-        snprintf(vf->note, sizeof(vf->note), "%.*s", (int)sizeof(vf->note) - 1,
-                 row->note);
-        return 0;
-    }
-    return 0;
-}
-
-/* The stored inventory of one host, as the agent last reported it. */
-static int s_load_inventory(db_t *db, const char *host, vfp_inventory_t *inv,
-                            db_err_t *err)
-{
-    db_host_row_t row;
-    if (db_host_get(db, host, &row, err) != 0)
-        return -1;
-    inv->generation = row.generation;
-    s_host_facts(&inv->host, &row);
-    db_vf_filter_t filter = {.host = host};
-    s_pfs_t pfs = {inv, 0};
-    if (db_host_hugepages(db, host, s_hugepages_add, &inv->host, err) != 0 ||
-        db_pfs_list(db, host, NULL, s_pf_add, &pfs, err) != 0 ||
-        db_vfs_list(db, &filter, NULL, s_vf_add, inv, err) != 0)
-        return -1;
-    return 0;
-}
 
 /* Splits "key=value" lines into labels; lines without '=' are skipped. */
 static void s_parse_labels(desired_t *self)
@@ -172,7 +51,11 @@ desired_t *desired_plan_host(db_t *db, const policy_t *policy,
     assert(self);
     self->inventory = vfp_msg_new(VFP_INVENTORY);
     assert(self->inventory);
-    if (s_load_inventory(db, host, &self->inventory->u.inventory, err) != 0 ||
+    /* The inventory as the agent last reported it, read as drift reads it
+     * (db_host_inventory_get: PFs and VFs kept only as missing left
+     * out). */
+    if (db_host_inventory_get(db, host, &self->inventory->u.inventory, err) !=
+            0 ||
         db_host_labels_get(db, host, self->labels_text, err) != 0) {
         desired_destroy(&self);
         return NULL;
