@@ -14,7 +14,11 @@ vfleetctl. The test scrapes the endpoint over HTTP and checks:
   +Inf equal to _count);
 - HTTP: the content type, 404 on another path, 405 on POST;
 - a second controller asked to serve metrics on a port already taken does
-  not start.
+  not start;
+- the agent's own endpoint (esx-e1 runs with --metrics): scans timed,
+  kernel writes of the apply counted, no failed item, and the drift gauge
+  at 0, then at 1 once a VF is changed behind the agent (the policy says
+  `drift: report`, so nothing sets it back).
 """
 
 import json
@@ -41,6 +45,7 @@ POLICY = os.path.join(SRC, "deploy", "examples", "policy.yaml")
 WORK = os.path.join(BIN, "tests", "controller", "metrics")
 HOSTS = ("esx-e1", "esx-e2")  # hosts the example policy selects
 HEARTBEAT = "300ms"
+PF_IFNAME = "ens1f0"  # the simulated kernel's state names PFs by netdev
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
@@ -147,6 +152,8 @@ class Cluster:
         self.port = free_port()
         self.metrics_port = free_port()
         self.url = "http://127.0.0.1:%d/metrics" % self.metrics_port
+        self.agent_port = free_port()
+        self.agent_url = "http://127.0.0.1:%d/metrics" % self.agent_port
         self.admin = "ipc://%s/admin.sock" % os.path.join(WORK, "controller")
         self.controller = None
         self.agents = {}
@@ -175,17 +182,19 @@ class Cluster:
              "--sysfs-root", os.path.join(tree, "sys"), "--procfs-root",
              os.path.join(tree, "proc"), "--state-dir",
              os.path.join(tree, "agent-state"), "--rescan", "300ms",
-             "--heartbeat-interval", HEARTBEAT],
+             "--heartbeat-interval", HEARTBEAT] +
+            (["--metrics", "tcp://127.0.0.1:%d" % self.agent_port]
+             if host == HOSTS[0] else []),
             stderr=log)
 
-    def try_scrape(self):
+    def try_scrape(self, url=None):
         try:
-            return self.scrape()
+            return self.scrape(url)
         except (urllib.error.URLError, ConnectionError):
             return None
 
-    def scrape(self):
-        with urllib.request.urlopen(self.url, timeout=5) as r:
+    def scrape(self, url=None):
+        with urllib.request.urlopen(url or self.url, timeout=5) as r:
             if r.status != 200 or r.headers["Content-Type"] != \
                     "text/plain; version=0.0.4; charset=utf-8":
                 fail("scrape: status %d, content type %s" %
@@ -274,8 +283,20 @@ def check_admin(c):
           "three admin requests timed")
 
 
+def report_policy():
+    """The example policy with `drift: report`."""
+    with open(POLICY) as f:
+        text = f.read()
+    if "\ndrift: correct" not in text:
+        fail("the example policy no longer says drift: correct")
+    path = os.path.join(WORK, "report.yaml")
+    with open(path, "w") as f:
+        f.write(text.replace("\ndrift: correct", "\ndrift: report"))
+    return path
+
+
 def check_policy_apply(c):
-    out = c.ctl("policy", "apply", POLICY, "--message", "metrics")
+    out = c.ctl("policy", "apply", report_policy(), "--message", "metrics")
     check("revision 1" in out, "policy apply stores revision 1")
     s = wait_until("two APPLY_RESULTs ok", lambda: (
         lambda s: s if value(s, "vfleet_apply_results_total",
@@ -288,6 +309,59 @@ def check_policy_apply(c):
                 '{type="APPLY_RESULT"}') >= 2, "APPLY_RESULTs counted")
     check(value(s, "vfleet_admin_requests_total",
                 '{verb="policy.apply"}') == 1, "policy.apply counted as verb")
+
+
+def set_vlan_behind(host, index, vlan):
+    """Changes one VF's VLAN in the simulated kernel, as `ip link set`
+    would, behind the agent's back."""
+    path = os.path.join(WORK, host, "sys", ".vfleet-sim", "state")
+    lines = []
+    if os.path.exists(path):  # a VF it does not list has the defaults
+        with open(path) as f:
+            lines = f.read().splitlines(True)
+    for i, line in enumerate(lines):
+        f = line.split()
+        if f and f[0] == "vf" and f[1] == PF_IFNAME and f[2] == str(index):
+            f[4] = str(vlan)
+            lines[i] = " ".join(f) + "\n"
+            break
+    else:
+        lines.append("vf %s %d 00:00:00:00:00:00 %d 0 0x8100 1 0 0 0 0\n" %
+                     (PF_IFNAME, index, vlan))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w") as f:
+        f.writelines(lines)
+    os.rename(path + ".tmp", path)
+
+
+def check_agent(c):
+    def agent():
+        return check_format(c.scrape(c.agent_url))
+    s = agent()
+    version = subprocess.run([AGENT, "--version"], capture_output=True,
+                             text=True).stdout.split()[-1]
+    check(value(s, "vfleet_build_info", '{version="%s"}' % version) == 1,
+          "agent: vfleet_build_info names version %s" % version)
+    check(value(s, "vfleet_agent_scan_seconds_count") >= 2,
+          "agent: scans timed")
+    check(value(s, "vfleet_agent_kernel_writes_total") >= 1,
+          "agent: the apply's kernel writes counted (%d)" %
+          value(s, "vfleet_agent_kernel_writes_total"))
+    check(value(s, "vfleet_agent_apply_failures_total") == 0,
+          "agent: no apply item failed")
+    check(value(s, "vfleet_agent_drift_items") == 0,
+          "agent: no drift after the apply")
+    set_vlan_behind(HOSTS[0], 1, 77)
+    wait_until("agent: one drift item", lambda: value(
+        agent(), "vfleet_agent_drift_items") == 1)
+    check(True, "agent: a VLAN changed behind it is one drift item")
+    promtool = shutil.which("promtool")
+    if promtool:
+        r = subprocess.run([promtool, "check", "metrics"],
+                           input=c.scrape(c.agent_url), capture_output=True,
+                           text=True)
+        check(r.returncode == 0, "agent: promtool check metrics: clean "
+              "(%s%s)" % (r.stdout.strip(), r.stderr.strip()))
 
 
 def check_host_down(c):
@@ -354,6 +428,7 @@ def main():
         check_agents_join(c)
         check_admin(c)
         check_policy_apply(c)
+        check_agent(c)
         check_host_down(c)
         check_promtool(c)
         check_http(c)
