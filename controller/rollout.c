@@ -11,6 +11,7 @@
 #include "controller_internal.h"
 #include "desired.h"
 #include "policy.h"
+#include "stats.h"
 #include "vfp_drift.h"
 #include "vfp_log.h"
 
@@ -522,6 +523,7 @@ void rollout_result_record(rollout_t *self, const char *name,
                             sizeof(result->first_failure));
         }
     }
+    stats_apply_result(result->failed > 0);
     db_err_t err;
     if (db_apply_result_record(self->db, name, answer->revision,
                                answer->results, answer->result_count,
