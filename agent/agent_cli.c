@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics_http.h"
 #include "vfp_duration.h"
 
 enum {
@@ -26,6 +27,7 @@ enum {
     OPT_LOG_LEVEL,
     OPT_SYSLOG,
     OPT_CONFIG,
+    OPT_METRICS,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -50,6 +52,7 @@ static const struct option s_options[] = {
     {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
     {"syslog", no_argument, NULL, OPT_SYSLOG},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"metrics", required_argument, NULL, OPT_METRICS},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -117,6 +120,9 @@ void agent_cli_usage(FILE *out)
           "created\n"
           "                        0700); with --discover: also print its "
           "drift\n"
+          "  --metrics ENDPOINT    serve Prometheus metrics, e.g.\n"
+          "                        tcp://127.0.0.1:9651/metrics (default "
+          "off)\n"
           "  --log-level LEVEL     error, warn, info (default) or debug\n"
           "  --syslog              log to syslog instead of stderr\n"
           "  --config FILE         read options from FILE, \"key = value\" "
@@ -259,6 +265,16 @@ static int s_parse_general_option(int c, agent_cli_t *cli, char *err,
         cli->config_path = optarg;
         cli->config_given = true;
         return 0;
+    case OPT_METRICS: {
+        metrics_http_endpoint_t endpoint;
+        char why[400];
+        if (metrics_http_endpoint_parse(optarg, &endpoint, why, sizeof(why))) {
+            snprintf(err, errlen, "--metrics: %s", why);
+            return -1;
+        }
+        cli->metrics = optarg;
+        return 0;
+    }
     default:
         return 1;
     }

@@ -26,6 +26,7 @@ typedef struct {
     bool state_dir_given; /* --discover shows drift only when asked */
     vfp_log_level_t log_level;
     char warning[128];       /* a deprecated option was used: say so; else "" */
+    const char *metrics;     /* --metrics ENDPOINT, or NULL: none */
     const char *config_path; /* --config, or AGENT_CONFIG_DEFAULT */
     bool config_given;       /* by --config: it must exist */
     vfp_config_t *config;    /* holds the strings the file set */

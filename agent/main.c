@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "agent_cli.h"
+#include "agent_stats.h"
 #include "desired_state.h"
 #include "discover.h"
 #include "inventory_print.h"
@@ -68,8 +69,11 @@ int main(int argc, char **argv)
         vfp_log_init("vfleet-agent", cli.log_level, cli.use_syslog);
         vfp_log_warnx("--insecure: the controller connection is plaintext "
                       "and unauthenticated; use it for tests and demos only");
+        if (cli.metrics && agent_stats_start(cli.metrics, err, sizeof(err)))
+            vfp_fatalx("%s", err);
         if (session_run(&cli.session, err, sizeof(err)))
             vfp_fatalx("%s", err);
+        agent_stats_stop();
         break;
     }
     agent_cli_release(&cli);

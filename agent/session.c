@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agent_stats.h"
 #include "desired_state.h"
 #include "inventory_diff.h"
 #include "vf_apply.h"
@@ -161,8 +162,11 @@ static void s_send_heartbeat(s_session_t *self)
 
 static void s_check_drift(s_session_t *self, const vfp_inventory_t *scan)
 {
+    size_t drift = 0;
     if (self->desired)
-        vf_drift_log(&self->desired->u.apply, scan, &self->drift_logged);
+        drift =
+            vf_drift_log(&self->desired->u.apply, scan, &self->drift_logged);
+    agent_stats_drift(drift);
 }
 
 /* Rescans; when the result differs from what the controller holds, the
@@ -173,11 +177,13 @@ static void s_rescan(s_session_t *self, bool check_drift)
     char err[256];
     discover_warnings_t warnings;
     vfp_inventory_t scan = {0};
+    uint64_t started = agent_stats_clock_ns();
     if (discover_host(&self->opts->discover, &scan, &warnings, err,
                       sizeof(err))) {
         vfp_log_warnx("rescan failed: %s", err);
         return;
     }
+    agent_stats_scan(started);
     for (uint32_t i = 0; i < warnings.count; i++)
         vfp_log_debug("scan: %s", warnings.text[i]);
     if (check_drift)
@@ -383,11 +389,12 @@ static int s_apply(s_session_t *self, vfp_apply_result_t *result)
     vfp_log_info("apply revision %llu: %u items, %u failed",
                  (unsigned long long)apply->revision, result->result_count,
                  failed);
-    vfp_log_info(
-        "apply revision %llu: %llu kernel writes (--kernel %s)",
-        (unsigned long long)apply->revision,
-        (unsigned long long)(vf_writer_kernel_writes(self->writer) - writes),
-        vf_kernel_name(self->opts->discover.kernel));
+    writes = vf_writer_kernel_writes(self->writer) - writes;
+    agent_stats_apply(writes, failed);
+    vfp_log_info("apply revision %llu: %llu kernel writes (--kernel %s)",
+                 (unsigned long long)apply->revision,
+                 (unsigned long long)writes,
+                 vf_kernel_name(self->opts->discover.kernel));
     if (rc == 0)
         self->applied_revision = apply->revision;
     s_rescan(self, true);

@@ -78,8 +78,8 @@ void vf_drift_print(output_t *out, const vfp_inventory_t *inv,
     free(drift);
 }
 
-void vf_drift_log(const vfp_apply_t *apply, const vfp_inventory_t *scan,
-                  char **logged_p)
+size_t vf_drift_log(const vfp_apply_t *apply, const vfp_inventory_t *scan,
+                    char **logged_p)
 {
     vfp_drift_t *drift = NULL;
     size_t n = vfp_drift_list(apply, scan, &drift);
@@ -94,7 +94,7 @@ void vf_drift_log(const vfp_apply_t *apply, const vfp_inventory_t *scan,
     free(drift);
     if (*logged_p && !strcmp(*logged_p, text)) {
         free(text);
-        return;
+        return n;
     }
     for (char *line = text, *end; (end = strchr(line, '\n')); line = end + 1)
         vfp_log_warnx("drift: %.*s", (int)(end - line), line);
@@ -103,4 +103,5 @@ void vf_drift_log(const vfp_apply_t *apply, const vfp_inventory_t *scan,
                      apply->revision);
     free(*logged_p);
     *logged_p = text;
+    return n;
 }

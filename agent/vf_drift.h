@@ -30,8 +30,9 @@ void vf_drift_print(output_t *out, const vfp_inventory_t *inv,
 /* Logs every difference between apply and scan as a warning, but only when
  * the set of differences is not the one logged last (*logged_p, NULL at
  * first; updated, free it): a VF changed by hand is reported once, not on
- * every rescan, and its repair is reported too. */
-void vf_drift_log(const vfp_apply_t *apply, const vfp_inventory_t *scan,
-                  char **logged_p);
+ * every rescan, and its repair is reported too. Returns how many
+ * differences there are. */
+size_t vf_drift_log(const vfp_apply_t *apply, const vfp_inventory_t *scan,
+                    char **logged_p);
 
 #endif

@@ -11,6 +11,7 @@
 #include "admin_json.h"
 #include "admin_policy.h"
 #include "admin_request.h"
+#include "stats.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
 #include "wire.h"
@@ -545,6 +546,15 @@ bool admin_is_write_verb(const char *verb)
     return false;
 }
 
+const char *admin_verb_name(size_t i)
+{
+    size_t reads = sizeof(s_verbs) / sizeof(s_verbs[0]);
+    size_t writes = sizeof(s_write_verbs) / sizeof(s_write_verbs[0]) - 1;
+    if (i < reads)
+        return s_verbs[i].verb;
+    return i - reads < writes ? s_write_verbs[i - reads] : NULL;
+}
+
 static void s_dispatch(admin_t *self, const vfp_request_t *req,
                        s_answer_t *answer)
 {
@@ -606,12 +616,14 @@ vfp_msg_t *admin_handle(admin_t *self, const vfp_msg_t *msg)
                               "%s is not a request; the admin socket answers "
                               "REQUEST only",
                               vfp_id_name(msg->id));
+    uint64_t started = stats_clock_ns();
     s_answer_t answer = {.status = VFP_OK};
     s_dispatch(self, &msg->u.request, &answer);
     vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
     reply->version = msg->version;
     reply->request_id = msg->request_id;
     s_reply_fill(&answer, &reply->u.reply);
+    stats_admin_request(msg->u.request.verb, started);
     return reply;
 }
 

@@ -34,6 +34,10 @@ vfp_msg_t *admin_handle(admin_t *self, const vfp_msg_t *msg);
  * connection. */
 bool admin_is_write_verb(const char *verb);
 
+/* The i-th verb the admin API knows, reads then writes; NULL past the
+ * last. */
+const char *admin_verb_name(size_t i);
+
 /* Write requests forwarded and not yet answered, at most; beyond, a write
  * request is answered at once with REPLY INTERNAL "busy: ...". */
 #define ADMIN_WRITES_QUEUED_MAX 64

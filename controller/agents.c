@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "controller_internal.h"
+#include "stats.h"
 #include "vfp_log.h"
 #include "wire.h"
 
@@ -556,7 +557,10 @@ void agents_commit(agents_t *self, zlistx_t *out)
     if (self->batch_open) {
         self->batch_open = false;
         db_err_t err;
-        if (db_batch_commit(self->db, &err) != 0) {
+        uint64_t started = stats_clock_ns();
+        int rc = db_batch_commit(self->db, &err);
+        stats_db_commit(started);
+        if (rc != 0) {
             vfp_log_error("cannot commit agent updates: %s; the agents will "
                           "be asked to send them again",
                           err.text);

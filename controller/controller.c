@@ -19,6 +19,7 @@
 #include "policy_apply.h"
 #include "rollout.h"
 #include "sessions.h"
+#include "stats.h"
 #include "vfp_log.h"
 #include "vfp_notify.h"
 #include "vfp_transport.h"
@@ -273,7 +274,9 @@ controller_t *controller_new(const controller_config_t *cfg, char *err,
         s_lock(self, err, errlen) != 0 || s_open(self, err, errlen) != 0 ||
         s_bind(&self->agents, cfg, "agents", cfg->agents_endpoint, VFP_MSG_MAX,
                S_AGENTS_IO, err, errlen) != 0 ||
-        s_bind_admin(self, err, errlen) != 0)
+        s_bind_admin(self, err, errlen) != 0 ||
+        (cfg->metrics_endpoint[0] &&
+         stats_start(cfg->metrics_endpoint, cfg->db_path, err, errlen) != 0))
         goto fail;
     vfp_log_warnx("running with --insecure: agents and admin clients are not "
                   "authenticated");
@@ -311,6 +314,7 @@ static void s_send_all(controller_t *self, zlistx_t *out)
  * transaction, then the answers. Returns how many were read. */
 static int s_drain(controller_t *self)
 {
+    uint64_t started = stats_clock_ns();
     zlistx_t *out = agents_outbox_new();
     int count = 0;
     while (count < S_BATCH_MAX && (zsock_events(self->agents) & ZMQ_POLLIN)) {
@@ -320,6 +324,8 @@ static int s_drain(controller_t *self)
         vfp_msg_t *msg = peer_limit_recv(self->agent_limits, self->agents,
                                          &routing_id, &err, &dropped);
         bool received = dropped || msg || err.code != VFP_OK;
+        if (msg || (received && !dropped))
+            stats_agent_message(msg ? msg->id : 0);
         if (msg)
             agents_handle(self->handlers, routing_id, msg, out);
         else if (received && routing_id)
@@ -335,6 +341,9 @@ static int s_drain(controller_t *self)
     agents_commit(self->handlers, out);
     s_send_all(self, out);
     zlistx_destroy(&out);
+    /* Idle drains run every S_DRAIN_MS; only bursts are timed. */
+    if (count > 0)
+        stats_agent_burst(started);
     return count;
 }
 
@@ -435,6 +444,7 @@ static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
     controller_t *self = arg;
+    uint64_t started = stats_clock_ns();
     zframe_t *client = NULL;
     vfp_msg_t *request = admin_write_recv(reader, &client);
     if (!request)
@@ -442,9 +452,12 @@ static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
     policy_apply_changed_t changed = {0};
     vfp_msg_t *reply =
         policy_apply_handle(self->db, request, controller_now_ms(), &changed);
-    bool stored = reply && reply->id == VFP_REPLY &&
-                  reply->u.reply.status == VFP_OK && !s_dry_run(request);
+    bool ok =
+        reply && reply->id == VFP_REPLY && reply->u.reply.status == VFP_OK;
+    bool stored = ok && !s_dry_run(request);
     admin_write_answer(reader, &client, &reply);
+    stats_admin_request(request->u.request.verb, started);
+    stats_policy_apply(stored ? "stored" : ok ? "dry_run" : "refused");
     zlistx_t *out = agents_outbox_new();
     if (changed.count > 0)
         vfp_log_info("%s: %zu hosts have a new desired state",
@@ -555,6 +568,7 @@ void controller_destroy(controller_t **self_p)
     if (self->server)
         s_refuse_queued_writes(self);
     zactor_destroy(&self->server);
+    stats_stop();
     if (self->started) {
         agents_flush(self->handlers);
         controller_event(self->db, "controller-stop", NULL, "clean shutdown");

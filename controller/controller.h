@@ -34,10 +34,11 @@ typedef struct {
     uint32_t memory_max;      /* MiB resident before agents are cut; 0 off */
     vfp_log_level_t log_level;
     bool use_syslog;
-    int64_t event_max_age_ms; /* events older than this are trimmed */
-    int64_t event_max_count;  /* and all but the newest this many */
-    char config_path[4096];   /* the configuration file read */
-    bool config_given;        /* by --config: it must exist */
+    int64_t event_max_age_ms;   /* events older than this are trimmed */
+    int64_t event_max_count;    /* and all but the newest this many */
+    char metrics_endpoint[256]; /* --metrics; "" serves none */
+    char config_path[4096];     /* the configuration file read */
+    bool config_given;          /* by --config: it must exist */
 } controller_config_t;
 
 typedef struct controller_t controller_t;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "controller.h"
+#include "metrics_http.h"
 #include "vfp_duration.h"
 #include "vfp_transport.h"
 
@@ -46,6 +47,9 @@ void controller_usage(void)
         "  --event-max-count N        keep at most the newest N events "
         "(default\n"
         "                             1000000)\n"
+        "  --metrics ENDPOINT         serve Prometheus metrics, e.g.\n"
+        "                             tcp://127.0.0.1:9650/metrics (default "
+        "off)\n"
         "  --log-level LEVEL          error, warn, info or debug (default "
         "info)\n"
         "  --syslog                   log to syslog instead of stderr\n"
@@ -77,6 +81,7 @@ enum {
     S_EVENT_MAX_AGE,
     S_EVENT_MAX_COUNT,
     S_CONFIG,
+    S_METRICS,
     S_HELP,
     S_VERSION,
 };
@@ -100,6 +105,7 @@ static const struct option s_options[] = {
     {"event-max-age", required_argument, NULL, S_EVENT_MAX_AGE},
     {"event-max-count", required_argument, NULL, S_EVENT_MAX_COUNT},
     {"config", required_argument, NULL, S_CONFIG},
+    {"metrics", required_argument, NULL, S_METRICS},
     {"help", no_argument, NULL, S_HELP},
     {"version", no_argument, NULL, S_VERSION},
     {NULL, 0, NULL, 0},
@@ -206,6 +212,19 @@ static int s_valued_more(int opt, const char *arg, controller_config_t *cfg,
         return -1;
     case S_EVENT_MAX_COUNT:
         return s_event_max_count(arg, cfg, err, errlen);
+    case S_METRICS: {
+        metrics_http_endpoint_t endpoint;
+        char why[512] = "too long";
+        if (strlen(arg) >= sizeof(cfg->metrics_endpoint) ||
+            metrics_http_endpoint_parse(arg, &endpoint, why, sizeof(why)) !=
+                0) {
+            snprintf(err, errlen, "--metrics: %s", why);
+            return -1;
+        }
+        snprintf(cfg->metrics_endpoint, sizeof(cfg->metrics_endpoint), "%s",
+                 arg);
+        return 0;
+    }
     default:
         if (*arg && strlen(arg) < sizeof(cfg->config_path)) {
             snprintf(cfg->config_path, sizeof(cfg->config_path), "%s", arg);
@@ -283,6 +302,7 @@ static int s_valued(int opt, const char *arg, controller_config_t *cfg,
     case S_EVENT_MAX_AGE:
     case S_EVENT_MAX_COUNT:
     case S_CONFIG:
+    case S_METRICS:
         return s_valued_more(opt, arg, cfg, err, errlen);
     case S_PEER_QUEUE:
     case S_PEER_RATE:

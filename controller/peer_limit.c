@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "sessions.h"
+#include "stats.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
 
@@ -171,6 +172,7 @@ static bool s_admit(peer_limit_t *self, s_peer_t *peer, zframe_t *routing_id,
     }
     peer->dropped++;
     self->dropped++;
+    stats_peer_dropped(self->cfg.what);
     if (s_may_warn(self, peer, now_ms)) {
         char text[160];
         snprintf(text, sizeof(text),

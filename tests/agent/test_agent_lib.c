@@ -299,6 +299,27 @@ static void test_cli(void **state)
     assert_int_equal(s_parse(&cli, err, NULL), -1);
 }
 
+/* --metrics: off by default, kept as given, a bad endpoint named. */
+static void test_cli_metrics(void **state)
+{
+    (void)state;
+    agent_cli_t cli;
+    char err[256];
+    assert_int_equal(
+        s_parse(&cli, err, "--controller", "tcp://c:7450", "--insecure", NULL),
+        0);
+    assert_null(cli.metrics);
+    assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
+                             "--insecure", "--metrics", "tcp://*:9651", NULL),
+                     0);
+    assert_string_equal(cli.metrics, "tcp://*:9651");
+    assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
+                             "--insecure", "--metrics", "tcp://*:0", NULL),
+                     -1);
+    assert_non_null(strstr(err, "--metrics: invalid metrics endpoint "
+                                "\"tcp://*:0\""));
+}
+
 /* The file's settings come first, the command line wins, and the file's
  * run options do not stop --discover. */
 static void test_cli_config_file(void **state)
@@ -357,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_print_table_and_json),
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_cli_config_file),
+        cmocka_unit_test(test_cli_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

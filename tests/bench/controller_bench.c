@@ -19,7 +19,8 @@
  * they do, the coordinator times the admin verbs one at a time, then runs
  * the listing clients (threads of its own, or vfleetctl processes). With
  * --apply it rolls a policy out (policy.apply, then policy.status until no
- * host is pending), twice; the simulated hosts answer every APPLY all ok. */
+ * host is pending), twice; the simulated hosts answer every APPLY as
+ * vfleet-agent does: a delta with the new VF state, then all ok. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -581,14 +582,66 @@ static int s_sessions(peer_t **peers, const s_worker_t *w)
     return 0;
 }
 
-/* Answers an APPLY as an agent whose kernel takes every item would: one
- * ok RESULT per item (a VF count, each set attribute of each VF, each
- * pool), with the APPLY's request id. Returns the revision applied. */
-static uint64_t s_answer_apply(peer_t *peer, const vfp_msg_t *apply_msg)
+/* What an agent reports after applying: its inventory with the APPLY's VF
+ * settings in place, as an INVENTORY_DELTA on top of generation *gen
+ * (each PF complete), sent before the APPLY_RESULT as vfleet-agent does
+ * (it rescans before it answers). */
+static void s_report_applied(peer_t *peer, const vfp_apply_t *a, uint64_t *gen,
+                             uint32_t pfs, uint32_t vfs)
+{
+    vfp_msg_t *inv_msg =
+        peer_inventory_new(peer_hostname(peer), *gen + 1, pfs, vfs, 0);
+    vfp_inventory_t *inv = &inv_msg->u.inventory;
+    for (uint32_t i = 0; i < a->vf_count; i++) {
+        const vfp_apply_vf_t *d = &a->vfs[i];
+        for (uint32_t p = 0; p < inv->pf_count; p++) {
+            vfp_pf_t *pf = &inv->pfs[p];
+            if (strcmp(pf->pci_addr, d->pf) != 0 || d->index >= pf->vf_count)
+                continue;
+            vfp_vf_t *vf = &pf->vfs[d->index];
+            if (d->set & VFP_SET_MAC)
+                memcpy(vf->mac, d->mac, sizeof(vf->mac));
+            if (d->set & VFP_SET_VLAN) {
+                vf->vlan = d->vlan;
+                vf->qos = d->qos;
+                vf->vlan_proto = d->vlan_proto;
+            }
+            if (d->set & VFP_SET_SPOOFCHK)
+                vf->spoofchk = d->spoofchk;
+            if (d->set & VFP_SET_TRUST)
+                vf->trust = d->trust;
+            if (d->set & VFP_SET_LINK_STATE)
+                vf->link_state = d->link_state;
+            if (d->set & VFP_SET_RATE) {
+                vf->min_tx_rate = d->min_tx_rate;
+                vf->max_tx_rate = d->max_tx_rate;
+            }
+        }
+    }
+    vfp_msg_t *delta = vfp_msg_new(VFP_INVENTORY_DELTA);
+    delta->u.delta.base_generation = *gen;
+    delta->u.delta.generation = *gen + 1;
+    delta->u.delta.pf_count = inv->pf_count;
+    delta->u.delta.pfs = inv->pfs;
+    inv->pf_count = 0;
+    inv->pfs = NULL;
+    peer_send(peer, delta);
+    vfp_msg_destroy(&delta);
+    vfp_msg_destroy(&inv_msg);
+    (*gen)++;
+}
+
+/* Answers an APPLY as an agent whose kernel takes every item would: the
+ * report of the new state, then one ok RESULT per item (a VF count, each
+ * set attribute of each VF, each pool), with the APPLY's request id.
+ * Returns the revision applied. */
+static uint64_t s_answer_apply(peer_t *peer, const vfp_msg_t *apply_msg,
+                               uint64_t *gen, uint32_t pfs, uint32_t vfs)
 {
     static const char *const attrs[VFP_APPLY_VF_ATTRS] = {
         "mac", "vlan", "spoofchk", "trust", "link_state", "rate", "mtu"};
     const vfp_apply_t *a = &apply_msg->u.apply;
+    s_report_applied(peer, a, gen, pfs, vfs);
     vfp_msg_t *msg = vfp_msg_new(VFP_APPLY_RESULT);
     msg->request_id = apply_msg->request_id;
     vfp_apply_result_t *r = &msg->u.apply_result;
@@ -628,15 +681,17 @@ static uint64_t s_answer_apply(peer_t *peer, const vfp_msg_t *apply_msg)
 }
 
 /* Reads what the controller sent to `peer` (without waiting) and answers
- * each APPLY; applied holds the host's applied revision. */
-static void s_serve_peer(peer_t *peer, uint64_t *applied)
+ * each APPLY; applied holds the host's applied revision, gen its
+ * inventory generation. */
+static void s_serve_peer(peer_t *peer, uint64_t *applied, uint64_t *gen,
+                         const s_worker_t *w)
 {
     while (zsock_events(peer_sock(peer)) & ZMQ_POLLIN) {
         vfp_msg_t *msg = peer_recv(peer, 0);
         if (!msg)
             return;
         if (msg->id == VFP_APPLY)
-            *applied = s_answer_apply(peer, msg);
+            *applied = s_answer_apply(peer, msg, gen, w->pfs, w->vfs);
         vfp_msg_destroy(&msg);
     }
 }
@@ -649,17 +704,21 @@ static void s_serve_peer(peer_t *peer, uint64_t *applied)
  * interval means a host fell silent through the bench's fault, not the
  * controller's. */
 #define S_SERVE_STEP 200
-static double s_heartbeats(peer_t **peers, int count, int cmd_fd)
+static double s_heartbeats(peer_t **peers, const s_worker_t *w)
 {
+    int count = w->count;
     double t = s_now(), step = (S_HEARTBEAT_MS / 1000.0) / count, late = 0;
-    struct pollfd stop = {.fd = cmd_fd, .events = POLLIN};
+    struct pollfd stop = {.fd = w->cmd_fd, .events = POLLIN};
     uint64_t *applied = calloc((size_t)count, sizeof(*applied));
-    assert(applied);
+    uint64_t *gen = calloc((size_t)count, sizeof(*gen));
+    assert(applied && gen);
+    for (int i = 0; i < count; i++)
+        gen[i] = 1;
     int served = 0;
     for (long long beats = 0;; beats++) {
         for (int k = 0; k < S_SERVE_STEP && k < count; k++) {
             served = (served + 1) % count;
-            s_serve_peer(peers[served], &applied[served]);
+            s_serve_peer(peers[served], &applied[served], &gen[served], w);
         }
         double wait = t + (double)beats * step - s_now();
         if (poll(&stop, 1, wait > 0.001 ? (int)(wait * 1000) : 0) != 0)
@@ -667,12 +726,13 @@ static double s_heartbeats(peer_t **peers, int count, int cmd_fd)
         if (-wait > late)
             late = -wait;
         vfp_msg_t *beat = vfp_msg_new(VFP_HEARTBEAT);
-        beat->u.heartbeat.generation = 1;
+        beat->u.heartbeat.generation = gen[beats % count];
         beat->u.heartbeat.applied_revision = applied[beats % count];
         peer_send(peers[beats % count], beat);
         vfp_msg_destroy(&beat);
     }
     free(applied);
+    free(gen);
     return late;
 }
 
@@ -710,7 +770,7 @@ static int s_worker(const s_worker_t *w)
     for (int i = 0; i < w->count; i++)
         zframe_send(&frames[i], peer_sock(peers[i]), 0);
     s_say(w->reply_fd, 'S');
-    double late = s_heartbeats(peers, w->count, w->cmd_fd);
+    double late = s_heartbeats(peers, w);
     for (int i = 0; i < w->count; i++)
         peer_destroy(&peers[i]);
     free(peers);

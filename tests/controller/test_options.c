@@ -240,6 +240,25 @@ static void test_peer_limits(void **state)
                                 "1048576)"));
 }
 
+/* --metrics: off by default, an endpoint kept as given, a bad one named. */
+static void test_metrics_endpoint(void **state)
+{
+    (void)state;
+    controller_config_t cfg;
+    char err[512];
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), NULL), 0);
+    assert_string_equal(cfg.metrics_endpoint, "");
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--metrics",
+                             "tcp://127.0.0.1:9650/metrics", NULL),
+                     0);
+    assert_string_equal(cfg.metrics_endpoint, "tcp://127.0.0.1:9650/metrics");
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--metrics", "127.0.0.1:9650", NULL),
+        -1);
+    assert_non_null(strstr(err, "--metrics: invalid metrics endpoint "
+                                "\"127.0.0.1:9650\" (tcp://HOST:PORT[/PATH]"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +270,7 @@ int main(void)
         cmocka_unit_test(test_config_file_precedence),
         cmocka_unit_test(test_config_file_errors),
         cmocka_unit_test(test_peer_limits),
+        cmocka_unit_test(test_metrics_endpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -594,6 +594,30 @@ static void test_join_after_the_policy_plans_the_host(void **state)
                      1);
 }
 
+/* An APPLY answered all ok with no inventory report while it was applied
+ * leaves no drift to look for: the rows go without a database read of the
+ * inventory, and nothing is sent again. */
+static void test_ok_result_without_report_clears_drift(void **state)
+{
+    fixture_t *fx = *state;
+    s_store_policy(fx, "version: 1\n");
+    s_store_desired(fx, 1);
+    s_confirm(fx, 1);
+    s_start(fx);
+    s_join(fx, 10);
+    s_burst(fx, s_inventory(fx, 77, false));
+    uint32_t request = s_expect_apply(fx, 1);
+    assert_int_equal(
+        test_db_file_int(fx->file.path, "SELECT count(*) FROM drift"), 1);
+    s_burst(fx, s_result(1, request, 0));
+    s_expect_nothing(fx);
+    assert_int_equal(
+        test_db_file_int(fx->file.path, "SELECT count(*) FROM drift"), 0);
+    zclock_sleep(S_WINDOW_MS + 100);
+    rollout_tick(fx->rollout, fx->out);
+    s_expect_nothing(fx);
+}
+
 #define S_TEST(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
 
 int main(void)
@@ -612,6 +636,7 @@ int main(void)
         S_TEST(test_restarted_rollout_resends_on_join),
         S_TEST(test_changed_desired_state_goes_at_once),
         S_TEST(test_join_after_the_policy_plans_the_host),
+        S_TEST(test_ok_result_without_report_clears_drift),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,11 +26,13 @@ chmod +x "$root/tmp/boot-install.sh"
 cat >"$root/tmp/controller.conf" <<'CONF'
 insecure = true
 agents = tcp://127.0.0.1:7450
+metrics = tcp://127.0.0.1:9650/metrics
 CONF
 cat >"$root/tmp/agent.conf" <<'CONF'
 controller = tcp://127.0.0.1:7450
 insecure = true
 hostname = nspawn-host
+metrics = tcp://127.0.0.1:9651/metrics
 CONF
 for unit in vfleet-controller vfleet-agent; do
 	mkdir -p "$root/etc/systemd/system/$unit.service.d"
@@ -89,6 +91,14 @@ for unit in vfleet-controller vfleet-agent; do
 		[ "$state" = "ActiveState=active NRestarts=0 SubState=running Type=notify WatchdogUSec=2s " ]
 	' sh "$unit"
 done
+# The root has no HTTP client: bash's /dev/tcp speaks enough HTTP/1.0.
+scrape='exec 3<>"/dev/tcp/127.0.0.1/$1" &&
+	printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 && cat <&3 >/tmp/scrape &&
+	grep -q "$2" /tmp/scrape || { tail -20 /tmp/scrape; exit 1; }'
+check "controller metrics scrape: the agent's host ready" bash -c "$scrape" \
+	sh 9650 '^vfleet_hosts{state="ready"} 1$'
+check "agent metrics scrape: scans timed" bash -c "$scrape" \
+	sh 9651 '^vfleet_agent_scan_seconds_count [1-9]'
 check "controller runs as vfleet" sh -c \
 	'[ "$(stat -c %U "/proc/$(systemctl show -p MainPID --value vfleet-controller)")" = vfleet ]'
 check "journal priorities: the --insecure warning at warning level" sh -c \

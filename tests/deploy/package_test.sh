@@ -6,8 +6,8 @@
 # user, /var/lib/vfleet, the conffiles, and that purge removes the state.
 # Then, where systemd-nspawn can boot it, the root runs systemd with both
 # units enabled: the agent must reach the controller and vfleetctl list
-# its host, readiness and the watchdog must hold, and the journal must
-# carry the daemons' priorities.
+# its host, readiness and the watchdog must hold, both metrics endpoints
+# must scrape, and the journal must carry the daemons' priorities.
 #
 # The root is a debootstrap --variant=minbase of bookworm with man-db,
 # cached as a tarball under $VFLEET_DEBIAN_CACHE (default

@@ -17,9 +17,10 @@ import sys
 ALLOWED = {
     "proto": [],
     "policy": [],
+    "metrics": [],
     "db": ["proto"],
-    "agent": ["proto"],
-    "controller": ["proto", "db", "policy"],
+    "agent": ["proto", "metrics"],
+    "controller": ["proto", "db", "policy", "metrics"],
     "cli": ["proto", "policy"],
 }
 

@@ -8,7 +8,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 tree() { # a clean tree: every module with one header and one source file
 	rm -rf "$tmp/t"
-	for m in proto policy db agent controller cli; do
+	for m in proto policy metrics db agent controller cli; do
 		mkdir -p "$tmp/t/$m"
 	done
 	printf '#include <czmq.h>\n#include "vfp.h"\n' >"$tmp/t/proto/vfp_transport.h"
