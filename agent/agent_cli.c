@@ -241,6 +241,7 @@ static int s_parse_general_option(int c, agent_cli_t *cli, char *err,
         return 0;
     case OPT_INSECURE:
         cli->insecure = true;
+        cli->session.insecure = true;
         return 0;
     case OPT_STATE_DIR:
         if (!*optarg) {

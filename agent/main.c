@@ -67,8 +67,6 @@ int main(int argc, char **argv)
         break;
     case AGENT_RUN:
         vfp_log_init("vfleet-agent", cli.log_level, cli.use_syslog);
-        vfp_log_warnx("--insecure: the controller connection is plaintext "
-                      "and unauthenticated; use it for tests and demos only");
         if (cli.metrics && agent_stats_start(cli.metrics, err, sizeof(err)))
             vfp_fatalx("%s", err);
         if (session_run(&cli.session, err, sizeof(err)))

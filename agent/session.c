@@ -55,8 +55,9 @@ typedef struct {
     int64_t welcome_deadline;
     int64_t next_heartbeat;
     int64_t next_rescan;
-    int64_t watchdog_ms;   /* systemd's WatchdogSec / 2; 0: none */
-    int64_t next_watchdog; /* INT64_MAX without a watchdog */
+    vfp_log_reminder_t insecure; /* the plaintext warning, repeated */
+    int64_t watchdog_ms;         /* systemd's WatchdogSec / 2; 0: none */
+    int64_t next_watchdog;       /* INT64_MAX without a watchdog */
     uint32_t request_id;
     uint8_t proto_version; /* chosen by WELCOME; HELLO uses the oldest */
     unsigned monitor_seq;
@@ -537,6 +538,10 @@ static int64_t s_min(int64_t a, int64_t b)
 
 static void s_on_timers(s_session_t *self, int64_t now)
 {
+    if (self->opts->insecure)
+        vfp_log_remind(&self->insecure, now,
+                       "--insecure: the controller connection is plaintext "
+                       "and unauthenticated; use it for tests and demos only");
     if (self->state == S_WAIT_WELCOME && now >= self->welcome_deadline)
         s_give_up_connection(self, "no WELCOME from the controller");
     if (!self->dealer && now >= self->reconnect_at && s_connect(self)) {
@@ -696,6 +701,7 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
     }
     s_events_open(&self);
     self.next_rescan = zclock_mono() + opts->rescan_ms;
+    self.insecure.interval_ms = VFP_LOG_REMIND_MS;
     self.watchdog_ms = vfp_notify_watchdog_interval_ms();
     self.next_watchdog =
         self.watchdog_ms ? zclock_mono() + self.watchdog_ms : INT64_MAX;

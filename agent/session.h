@@ -15,6 +15,7 @@ typedef struct {
     double backoff_min_s;  /* first reconnect delay, doubling ... */
     double backoff_max_s;  /* ... up to this */
     const char *state_dir; /* where the last APPLY is kept */
+    bool insecure; /* plaintext: warned at start and every hour */
     discover_opts_t discover;
 } session_opts_t;
 

@@ -50,8 +50,9 @@
 struct controller_t {
     controller_config_t cfg;
     char controller_id[VFP_NAME_MAX + 1];
-    db_t *db;      /* the loop's connection: every write */
-    db_t *db_read; /* the admin thread's read-only connection */
+    db_t *db;                    /* the loop's connection: every write */
+    db_t *db_read;               /* the admin thread's read-only connection */
+    vfp_log_reminder_t insecure; /* the --insecure warning, repeated */
     int lock_fd;
     zsock_t *agents;
     zsock_t *admin;
@@ -250,6 +251,15 @@ static int s_bind_admin(controller_t *self, char *err, size_t errlen)
     return 0;
 }
 
+/* --insecure is required today (no CURVE yet): said at start and again
+ * every hour, so it cannot scroll out of an operator's sight. */
+static void s_remind_insecure(controller_t *self)
+{
+    vfp_log_remind(&self->insecure, zclock_mono(),
+                   "running with --insecure: agents and admin clients are not "
+                   "authenticated");
+}
+
 controller_t *controller_new(const controller_config_t *cfg, char *err,
                              size_t errlen)
 {
@@ -278,8 +288,8 @@ controller_t *controller_new(const controller_config_t *cfg, char *err,
         (cfg->metrics_endpoint[0] &&
          stats_start(cfg->metrics_endpoint, cfg->db_path, err, errlen) != 0))
         goto fail;
-    vfp_log_warnx("running with --insecure: agents and admin clients are not "
-                  "authenticated");
+    self->insecure.interval_ms = VFP_LOG_REMIND_MS;
+    s_remind_insecure(self);
     vfp_log_info("controller %s: agents on %s, admin on %s, database %s",
                  self->controller_id, cfg->agents_endpoint, cfg->admin_endpoint,
                  cfg->db_path);
@@ -412,6 +422,7 @@ static int s_on_drain(zloop_t *loop, int timer_id, void *arg)
 
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 {
+    s_remind_insecure(arg);
     (void)loop;
     (void)timer_id;
     controller_t *self = arg;
@@ -428,8 +439,6 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
-/* A write verb the admin actor forwarded: run on this thread, which owns
- * the write connection, and hand the REPLY back. */
 /* Whether a write request asked for a dry run (nothing stored). */
 static bool s_dry_run(const vfp_msg_t *request)
 {
@@ -440,6 +449,8 @@ static bool s_dry_run(const vfp_msg_t *request)
     return false;
 }
 
+/* A write verb the admin actor forwarded: run on this thread, which owns
+ * the write connection, and hand the REPLY back. */
 static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;

@@ -144,3 +144,13 @@ void vfp_fatalx(const char *fmt, ...)
     S_LOG_BODY(VFP_LOG_ERROR, 0);
     exit(1);
 }
+
+bool vfp_log_remind(vfp_log_reminder_t *reminder, int64_t now_mono,
+                    const char *text)
+{
+    if (reminder->next_mono && now_mono < reminder->next_mono)
+        return false;
+    vfp_log_warnx("%s", text);
+    reminder->next_mono = now_mono + reminder->interval_ms;
+    return true;
+}

@@ -4,6 +4,7 @@
 #define VFLEET_VFP_LOG_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 typedef enum {
     VFP_LOG_ERROR = 0,
@@ -33,6 +34,20 @@ void vfp_log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vfp_log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vfp_log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vfp_log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A warning that must not scroll out of sight while its condition lasts
+ * (a daemon running with --insecure): logged at once, then again every
+ * interval_ms. Zero-initialise next_mono. */
+#define VFP_LOG_REMIND_MS (60 * 60 * 1000)
+typedef struct {
+    int64_t interval_ms;
+    int64_t next_mono; /* 0: not logged yet */
+} vfp_log_reminder_t;
+
+/* Logs text as a warning when due at now_mono (monotonic milliseconds) and
+ * schedules the next; returns whether it logged. */
+bool vfp_log_remind(vfp_log_reminder_t *reminder, int64_t now_mono,
+                    const char *text);
 
 /* Logs at error level (with strerror(errno) when errno is set by the caller
  * via vfp_fatal, not vfp_fatalx) and exits 1. Start-up only. */

@@ -101,6 +101,44 @@ static void test_long_escaped_line_stays_one_line(void **state)
     assert_ptr_equal(strchr(text, '\n'), text + strlen(text) - 1);
 }
 
+/* The --insecure reminder: logged at the first call, not again before
+ * its interval has passed, then again. */
+static void test_reminder_repeats_on_its_interval(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/vfp-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    assert_true(dup2(fd, STDERR_FILENO) >= 0);
+    vfp_log_reminder_t r = {.interval_ms = 1000};
+    bool logged[5] = {
+        vfp_log_remind(&r, 5000, "plaintext"),
+        vfp_log_remind(&r, 5999, "plaintext"),
+        vfp_log_remind(&r, 6000, "plaintext"),
+        vfp_log_remind(&r, 6500, "plaintext"),
+        vfp_log_remind(&r, 9000, "plaintext"),
+    };
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    char text[4096];
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0);
+    text[n] = '\0';
+    assert_true(logged[0] && !logged[1] && logged[2] && !logged[3] &&
+                logged[4]);
+    int lines = 0;
+    for (const char *p = strstr(text, "plaintext"); p;
+         p = strstr(p + 1, "plaintext"))
+        lines++;
+    assert_int_equal(lines, 3);
+    assert_int_equal(r.next_mono, 10000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -108,6 +146,7 @@ int main(void)
         cmocka_unit_test(test_escape_cuts_at_whole_escapes),
         cmocka_unit_test(test_newline_cannot_forge_a_line),
         cmocka_unit_test(test_long_escaped_line_stays_one_line),
+        cmocka_unit_test(test_reminder_repeats_on_its_interval),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
