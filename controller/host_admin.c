@@ -137,32 +137,41 @@ static void s_event(db_t *db, const char *host, const s_change_t *change)
     controller_event(db, "host-labels", host, "%s", text);
 }
 
-static json_t *s_label(db_t *db, const vfp_request_t *req,
-                       host_admin_replan_fn *replan, void *arg, s_result_t *res)
+/* The request's host and change, or -1 after recording why not. */
+static int s_request_parse(const vfp_request_t *req, const char **host,
+                           json_t **body, s_change_t *change, s_result_t *res)
 {
     static const char *const allowed[] = {"name", NULL};
     const char *unknown = admin_request_unknown(req, allowed);
-    const char *host = admin_request_param(req, "name");
-    json_t *body = NULL;
+    *host = admin_request_param(req, "name");
+    if (unknown)
+        return s_fail(res, VFP_ERR_INVALID,
+                      "verb \"%s\" has no parameter \"%s\"", req->verb,
+                      unknown);
+    if (!*host || !**host)
+        return s_fail(res, VFP_ERR_INVALID,
+                      "verb \"%s\" needs parameter \"name\"", req->verb);
+    return s_body_parse(req, body, change, res);
+}
+
+static json_t *s_label(db_t *db, const vfp_request_t *req,
+                       host_admin_replan_fn *replan, void *arg, s_result_t *res)
+{
+    const char *host = NULL;
+    json_t *body = NULL, *answer = NULL;
     s_change_t *change = calloc(1, sizeof(*change));
     assert(change);
-    json_t *answer = NULL;
     char labels[DB_HOST_LABELS_MAX + 1];
     db_err_t err;
-    if (unknown)
-        s_fail(res, VFP_ERR_INVALID, "verb \"%s\" has no parameter \"%s\"",
-               req->verb, unknown);
-    else if (!host || !*host)
-        s_fail(res, VFP_ERR_INVALID, "verb \"%s\" needs parameter \"name\"",
-               req->verb);
-    else if (s_body_parse(req, &body, change, res) != 0)
-        ;
-    else if (db_host_labels_set(db, host, change->set, change->set_count,
-                                change->remove, change->remove_count, labels,
-                                &err) != 0)
+    int rc = s_request_parse(req, &host, &body, change, res);
+    if (rc == 0 && db_host_labels_set(db, host, change->set, change->set_count,
+                                      change->remove, change->remove_count,
+                                      labels, &err) != 0) {
         res->status = admin_request_db_error(&err, "host labels", res->error,
                                              sizeof(res->error));
-    else {
+        rc = -1;
+    }
+    if (rc == 0) {
         s_event(db, host, change);
         bool changed = replan(arg, host);
         answer =
