@@ -118,3 +118,22 @@ int cli_usage_error(const char *usage, const char *fmt, ...)
     fputs(usage, stderr);
     return CLI_EXIT_USAGE;
 }
+
+/* Where the subverb is: the first word that is neither an option nor the
+ * value of a global option written as a separate word; argc when none. */
+int cli_find_subverb(int argc, char **argv)
+{
+    static const char *const with_value[] = {"-c", "-o", "--controller",
+                                             "--output", "--timeout"};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            return i + 1 < argc ? i + 1 : argc;
+        if (argv[i][0] != '-' || !argv[i][1])
+            return i;
+        bool skip_value = false;
+        for (size_t k = 0; k < sizeof(with_value) / sizeof(*with_value); k++)
+            skip_value = skip_value || strcmp(argv[i], with_value[k]) == 0;
+        i += skip_value;
+    }
+    return argc;
+}

@@ -91,6 +91,11 @@ void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_usage_error(const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Where a verb's subverb is in its argv (argv[0] the verb): the first word
+ * that is neither an option nor the value of a global option written as a
+ * separate word; argc when none. */
+int cli_find_subverb(int argc, char **argv);
+
 /* A verb handler gets argv[0] = the verb and returns an exit status. */
 typedef int(cli_verb_fn)(cli_t *cli, int argc, char **argv);
 
@@ -103,5 +108,8 @@ cli_verb_fn cli_pfs;
 cli_verb_fn cli_vfs;
 cli_verb_fn cli_events;
 cli_verb_fn cli_drift;
+/* host label NAME KEY=VALUE... [--remove KEY]... (cli_label.c); argv[0]
+ * is "host label". */
+cli_verb_fn cli_host_label;
 
 #endif

@@ -18,6 +18,8 @@ static const char s_usage[] =
     "usage: vfleetctl [GLOBAL-OPTIONS] summary\n"
     "       vfleetctl [GLOBAL-OPTIONS] hosts [PAGING]\n"
     "       vfleetctl [GLOBAL-OPTIONS] host NAME\n"
+    "       vfleetctl [GLOBAL-OPTIONS] host label NAME [KEY=VALUE...]"
+    " [--remove KEY]...\n"
     "       vfleetctl [GLOBAL-OPTIONS] pfs [--host H] [PAGING]\n"
     "       vfleetctl [GLOBAL-OPTIONS] vfs [--host H] [--pf PCI]"
     " [--free | --state S] [PAGING]\n"
@@ -435,6 +437,7 @@ int cli_summary(cli_t *cli, int argc, char **argv)
 static void s_print_host(json_t *host)
 {
     cli_print_fields(host, s_host_fields, CLI_NCOLS(s_host_fields));
+    cli_print_labels(json_object_get(host, "labels"));
     size_t i;
     json_t *pool;
     json_array_foreach(json_object_get(host, "hugepages"), i, pool)
@@ -457,6 +460,21 @@ static void s_print_host(json_t *host)
 
 int cli_host(cli_t *cli, int argc, char **argv)
 {
+    /* "host label" alone shows a host named label. */
+    int at = cli_find_subverb(argc, argv);
+    if (at < argc && strcmp(argv[at], "label") == 0 && at + 1 < argc) {
+        char label[] = "host label";
+        char **sub = calloc((size_t)argc + 1, sizeof(*sub));
+        assert(sub);
+        int subc = 0;
+        sub[subc++] = label;
+        for (int k = 1; k < argc; k++)
+            if (k != at)
+                sub[subc++] = argv[k];
+        int status = cli_host_label(cli, subc, sub);
+        free(sub);
+        return status;
+    }
     s_args_t args;
     int status = s_parse(cli, argc, argv, argv[0], s_plain_options, s_usage,
                          true, &args);

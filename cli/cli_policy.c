@@ -339,25 +339,6 @@ static int s_options(cli_t *cli, int argc, char **argv)
     }
 }
 
-/* Where the subverb is: the first word that is neither an option nor the
- * value of a global option written as a separate word; argc when none. */
-static int s_find_subverb(int argc, char **argv)
-{
-    static const char *const with_value[] = {"-c", "-o", "--controller",
-                                             "--output", "--timeout"};
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--") == 0)
-            return i + 1 < argc ? i + 1 : argc;
-        if (argv[i][0] != '-' || !argv[i][1])
-            return i;
-        bool skip_value = false;
-        for (size_t k = 0; k < sizeof(with_value) / sizeof(*with_value); k++)
-            skip_value = skip_value || strcmp(argv[i], with_value[k]) == 0;
-        i += skip_value;
-    }
-    return argc;
-}
-
 typedef int(s_subverb_fn)(cli_t *cli, int argc, char **argv);
 
 /* Runs an offline subverb: global options anywhere, then its operands. */
@@ -384,7 +365,7 @@ int cli_policy(cli_t *cli, int argc, char **argv)
         {"status", s_status_verb, true},
         {"history", s_history_verb, true},
     };
-    int at = s_find_subverb(argc, argv);
+    int at = cli_find_subverb(argc, argv);
     if (at == argc) {
         int status = s_options(cli, argc, argv);
         return status >= 0 ? status

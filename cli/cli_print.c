@@ -159,6 +159,25 @@ void cli_print_line(const char *label, const char *text)
     free(cell);
 }
 
+void cli_print_labels(json_t *labels)
+{
+    /* 64 labels of a 63-character key and value at most. */
+    char text[64 * 128 + 1] = "";
+    size_t used = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(labels, key, value)
+    {
+        int n = snprintf(text + used, sizeof(text) - used, "%s%s=%s",
+                         used ? " " : "", key,
+                         json_is_string(value) ? json_string_value(value) : "");
+        if (n < 0 || (size_t)n >= sizeof(text) - used)
+            break;
+        used += (size_t)n;
+    }
+    cli_print_line("labels", used ? text : "-");
+}
+
 void cli_print_fields(json_t *obj, const cli_column_t *fields, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

@@ -43,6 +43,10 @@ void cli_print_fields(json_t *obj, const cli_column_t *fields, size_t n);
 /* Prints one "label  text" line of a detail view, text escaped. */
 void cli_print_line(const char *label, const char *text);
 
+/* Prints a host's labels ({"key": "value"}) as one "labels  key=value
+ * key=value" line, "-" when none. */
+void cli_print_labels(json_t *labels);
+
 /* Prints doc as indented JSON. Returns an exit status. */
 int cli_print_json(json_t *doc);
 

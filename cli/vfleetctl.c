@@ -16,7 +16,9 @@ static const s_verb_t s_verbs[] = {
      "validate, show, diff, apply or roll back policy; its status, history"},
     {"summary", cli_summary, "the controller's counts of hosts, PFs and VFs"},
     {"hosts", cli_hosts, "list hosts, their state and free VFs"},
-    {"host", cli_host, "show one host: facts, hugepages and PFs"},
+    {"host", cli_host,
+     "show one host: facts, labels, hugepages and PFs; host label sets "
+     "labels"},
     {"pfs", cli_pfs, "list physical functions [--host H]"},
     {"vfs", cli_vfs, "list VFs [--host H] [--pf PCI] [--free | --state S]"},
     {"events", cli_events, "show the controller's event log [--since T]"},

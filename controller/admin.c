@@ -383,7 +383,15 @@ static void s_verb_host(admin_t *self, const vfp_request_t *req,
         s_fail_db(answer, &err);
         return;
     }
+    char labels[DB_HOST_LABELS_MAX + 1];
+    if (db_host_labels_get(self->db, name, labels, &err) != 0) {
+        json_decref(pools);
+        json_decref(pfs);
+        s_fail_db(answer, &err);
+        return;
+    }
     json_t *host = s_host_json(self, &row);
+    json_object_set_new(host, "labels", admin_json_labels(labels));
     json_object_set_new(host, "hugepages", pools);
     json_object_set_new(host, "pf_list", pfs);
     answer->body = json_pack("{s:o}", "host", host);
@@ -536,7 +544,7 @@ static const struct {
 
 /* Verbs the main thread runs on the write connection. */
 static const char *const s_write_verbs[] = {"policy.apply", "policy.rollback",
-                                            NULL};
+                                            "host.label", NULL};
 
 bool admin_is_write_verb(const char *verb)
 {
@@ -575,7 +583,7 @@ static void s_dispatch(admin_t *self, const vfp_request_t *req,
     s_fail(answer, VFP_ERR_UNKNOWN_VERB,
            "unknown verb \"%s\" (summary, hosts, host, pfs, vfs, events, "
            "policy.status, policy.history, policy.get, drift, policy.apply, "
-           "policy.rollback)",
+           "policy.rollback, host.label)",
            req->verb);
 }
 

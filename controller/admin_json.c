@@ -1,6 +1,7 @@
 /* admin_json.c - inventory rows as the admin API's JSON objects. */
 #include "admin_json.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -103,4 +104,22 @@ json_t *admin_json_hugepages(const db_hugepages_row_t *row)
     return json_pack("{s:I, s:I, s:I}", "size_kb", (json_int_t)row->size_kb,
                      "total", (json_int_t)row->total, "free",
                      (json_int_t)row->free);
+}
+
+json_t *admin_json_labels(const char *text)
+{
+    json_t *labels = json_object();
+    assert(labels);
+    char copy[DB_HOST_LABELS_MAX + 1];
+    snprintf(copy, sizeof(copy), "%s", text);
+    char *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        json_object_set_new(labels, line, json_string(eq + 1));
+    }
+    return labels;
 }

@@ -18,5 +18,7 @@ json_t *admin_json_pf(const db_pf_row_t *row);
 json_t *admin_json_vf(const db_vf_row_t *row);
 json_t *admin_json_event(const db_event_row_t *row);
 json_t *admin_json_hugepages(const db_hugepages_row_t *row);
+/* A host's stored labels ("key=value\n" lines) as {"key": "value"}. */
+json_t *admin_json_labels(const char *text);
 
 #endif

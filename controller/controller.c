@@ -15,6 +15,7 @@
 #include "agents.h"
 #include "controller.h"
 #include "controller_internal.h"
+#include "host_admin.h"
 #include "peer_limit.h"
 #include "policy_apply.h"
 #include "rollout.h"
@@ -449,25 +450,18 @@ static bool s_dry_run(const vfp_msg_t *request)
     return false;
 }
 
-/* A write verb the admin actor forwarded: run on this thread, which owns
- * the write connection, and hand the REPLY back. */
-static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
+/* policy.apply and policy.rollback: hosts whose desired state changed get
+ * it, and hosts with drift are checked against the stored policy. */
+static void s_policy_write(controller_t *self, zsock_t *reader,
+                           zframe_t **client, const vfp_msg_t *request)
 {
-    (void)loop;
-    controller_t *self = arg;
-    uint64_t started = stats_clock_ns();
-    zframe_t *client = NULL;
-    vfp_msg_t *request = admin_write_recv(reader, &client);
-    if (!request)
-        return 0;
     policy_apply_changed_t changed = {0};
     vfp_msg_t *reply =
         policy_apply_handle(self->db, request, controller_now_ms(), &changed);
     bool ok =
         reply && reply->id == VFP_REPLY && reply->u.reply.status == VFP_OK;
     bool stored = ok && !s_dry_run(request);
-    admin_write_answer(reader, &client, &reply);
-    stats_admin_request(request->u.request.verb, started);
+    admin_write_answer(reader, client, &reply);
     stats_policy_apply(stored ? "stored" : ok ? "dry_run" : "refused");
     zlistx_t *out = agents_outbox_new();
     if (changed.count > 0)
@@ -480,6 +474,47 @@ static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
     s_send_all(self, out);
     zlistx_destroy(&out);
     policy_apply_changed_clear(&changed);
+}
+
+typedef struct {
+    controller_t *self;
+    zlistx_t *out;
+} s_replan_arg_t;
+
+static bool s_replan(void *arg, const char *host)
+{
+    s_replan_arg_t *replan = arg;
+    return rollout_replan(replan->self->rollout, host, replan->out);
+}
+
+/* host.label: the host is planned with its new labels before the answer,
+ * which says whether its desired state changed. */
+static void s_host_write(controller_t *self, zsock_t *reader, zframe_t **client,
+                         const vfp_msg_t *request)
+{
+    s_replan_arg_t arg = {.self = self, .out = agents_outbox_new()};
+    vfp_msg_t *reply = host_admin_handle(self->db, request, s_replan, &arg);
+    admin_write_answer(reader, client, &reply);
+    s_send_all(self, arg.out);
+    zlistx_destroy(&arg.out);
+}
+
+/* A write verb the admin actor forwarded: run on this thread, which owns
+ * the write connection, and hand the REPLY back. */
+static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
+{
+    (void)loop;
+    controller_t *self = arg;
+    uint64_t started = stats_clock_ns();
+    zframe_t *client = NULL;
+    vfp_msg_t *request = admin_write_recv(reader, &client);
+    if (!request)
+        return 0;
+    if (host_admin_is_verb(request->u.request.verb))
+        s_host_write(self, reader, &client, request);
+    else
+        s_policy_write(self, reader, &client, request);
+    stats_admin_request(request->u.request.verb, started);
     vfp_msg_destroy(&request);
     return 0;
 }

@@ -385,23 +385,19 @@ static bool s_planned_from_latest(rollout_t *self, const char *host)
     return latest;
 }
 
-/* Plans a host that joins with a full inventory against the latest policy
- * when its desired state was not planned from it (a host new since the
- * apply, or one refused then), and stores the plan as its desired state
- * when it differs. A plan with conflicts keeps the previous desired state:
- * the policy was accepted for the cluster, and one host that does not fit
- * it is refused alone. */
-static void s_replan(rollout_t *self, s_host_t *host)
+/* Plans the host against the latest policy and stores the plan as its
+ * desired state when it differs: true when it did. A plan with conflicts
+ * keeps the previous desired state: the policy was accepted for the
+ * cluster, and one host that does not fit it is refused alone. */
+static bool s_plan(rollout_t *self, s_host_t *host, const policy_t *policy,
+                   const char *why)
 {
-    const policy_t *policy = s_policy(self);
-    if (!policy || s_planned_from_latest(self, host->name))
-        return;
     db_err_t err;
     desired_t *desired = desired_plan_host(
         self->db, policy, self->policy_source, host->name, &err);
     if (!desired) {
         vfp_log_warnx("host %s: cannot plan: %s", host->name, err.text);
-        return;
+        return false;
     }
     const apply_plan_t *plan = desired_plan(desired);
     bool changed = false;
@@ -416,12 +412,37 @@ static void s_replan(rollout_t *self, s_host_t *host)
                       err.text);
     else if (changed) {
         vfp_log_info("host %s: desired revision %" PRIu64 " planned from "
-                     "policy revision %" PRId64 " on joining",
-                     host->name, revision, self->policy_revision);
+                     "policy revision %" PRId64 " %s",
+                     host->name, revision, self->policy_revision, why);
         host->desired = revision;
         host->sent_mono = 0;
     }
     desired_destroy(&desired);
+    return changed;
+}
+
+/* A host that joins with a full inventory is planned when its desired
+ * state was not planned from the latest policy (a host new since the
+ * apply, or one refused then). */
+static void s_replan(rollout_t *self, s_host_t *host)
+{
+    const policy_t *policy = s_policy(self);
+    if (policy && !s_planned_from_latest(self, host->name))
+        s_plan(self, host, policy, "on joining");
+}
+
+bool rollout_replan(rollout_t *self, const char *name, zlistx_t *out)
+{
+    const policy_t *policy = s_policy(self);
+    if (!policy)
+        return false;
+    s_host_t *host = s_host(self, name);
+    if (!s_plan(self, host, policy, "after a label change"))
+        return false;
+    host->drift_correct = false;
+    s_offer(self, host, sessions_find(self->sessions, name),
+            "desired state changed", out);
+    return true;
 }
 
 void rollout_inventory_stored(rollout_t *self, session_t *session, bool full,

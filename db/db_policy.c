@@ -707,6 +707,118 @@ int db_host_labels_get(db_t *self, const char *host,
     return 0;
 }
 
+static bool s_label_ok(const db_label_t *label)
+{
+    return label->key[0] && !strpbrk(label->key, "=\n") &&
+           !strchr(label->value, '\n');
+}
+
+static int s_label_cmp(const void *a, const void *b)
+{
+    return strcmp(((const db_label_t *)a)->key, ((const db_label_t *)b)->key);
+}
+
+/* The entry for key in list, or NULL. */
+static db_label_t *s_label_find(db_label_t *list, size_t count, const char *key)
+{
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(list[i].key, key) == 0)
+            return &list[i];
+    return NULL;
+}
+
+/* Splits stored "key=value" lines of text (modified) into list. */
+static size_t s_labels_split(char *text, db_label_t *list)
+{
+    size_t count = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        list[count++] = (db_label_t){.key = line, .value = eq + 1};
+    }
+    return count;
+}
+
+/* The merged, sorted labels as text; -1 when longer than the column. */
+static int s_labels_merge(char *current, const db_label_t *set,
+                          size_t set_count, const char *const *remove,
+                          size_t remove_count, char *out)
+{
+    db_label_t *list =
+        calloc(DB_HOST_LABELS_MAX / 2 + 1 + set_count, sizeof(*list));
+    assert(list);
+    size_t count = s_labels_split(current, list);
+    for (size_t i = 0; i < set_count; i++) {
+        db_label_t *found = s_label_find(list, count, set[i].key);
+        if (found)
+            found->value = set[i].value;
+        else
+            list[count++] = set[i];
+    }
+    for (size_t i = 0; i < remove_count; i++) {
+        db_label_t *found = s_label_find(list, count, remove[i]);
+        if (found)
+            *found = list[--count];
+    }
+    qsort(list, count, sizeof(*list), s_label_cmp);
+    size_t used = 0;
+    out[0] = '\0';
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        int n = snprintf(out + used, DB_HOST_LABELS_MAX + 1 - used, "%s=%s\n",
+                         list[i].key, list[i].value);
+        if (n < 0 || (size_t)n > DB_HOST_LABELS_MAX - used)
+            rc = -1;
+        else
+            used += (size_t)n;
+    }
+    free(list);
+    return rc;
+}
+
+int db_host_labels_set(db_t *self, const char *host, const db_label_t *set,
+                       size_t set_count, const char *const *remove,
+                       size_t remove_count, char labels[DB_HOST_LABELS_MAX + 1],
+                       db_err_t *err)
+{
+    static const char sql[] = "UPDATE hosts SET labels = ?2 WHERE name = ?1";
+    for (size_t i = 0; i < set_count; i++)
+        if (!s_label_ok(&set[i])) {
+            db_errorf(err, DB_ERR_INVALID,
+                      "host %s: label \"%s\" cannot be stored", host,
+                      set[i].key);
+            return -1;
+        }
+    char current[DB_HOST_LABELS_MAX + 1];
+    if (db_begin(self, err) != 0)
+        return -1;
+    sqlite3_stmt *stmt = NULL;
+    if (db_host_labels_get(self, host, current, err) != 0)
+        goto fail;
+    if (s_labels_merge(current, set, set_count, remove, remove_count, labels) !=
+        0) {
+        db_errorf(err, DB_ERR_INVALID, "host %s: labels longer than %d bytes",
+                  host, DB_HOST_LABELS_MAX);
+        goto fail;
+    }
+    if (!(stmt = db_stmt(self, sql, err)))
+        goto fail;
+    sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, labels, -1, SQLITE_STATIC);
+    if (s_step(self, stmt, "storing host labels", err) != 0 ||
+        db_commit(self, err) != 0)
+        goto fail;
+    return 0;
+
+fail:
+    db_rollback(self);
+    return -1;
+}
+
 /* ---- refusals -------------------------------------------------------- */
 
 int db_host_refusal_set(db_t *self, const char *host, int64_t policy_revision,

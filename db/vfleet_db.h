@@ -448,12 +448,30 @@ int db_drift_list(db_t *self, const char *host, db_drift_cb *cb, void *arg,
 
 /* ---- host labels (db_policy.c) --------------------------------------- */
 
-/* A host's labels as stored in hosts.labels: "key=value" pairs, one per
- * line ("" when none). Nothing sets them yet: every host has none. */
-#define DB_HOST_LABELS_MAX 4096
+/* A host's labels as stored in hosts.labels: "key=value\n" lines sorted
+ * by key ("" when none). Room for 64 labels of 63-character keys and
+ * values; which keys and values are valid is the policy language's rule,
+ * checked by the caller. */
+#define DB_HOST_LABELS_MAX 8192
 
 /* The host's labels text; DB_ERR_NOT_FOUND for an unknown host. */
 int db_host_labels_get(db_t *self, const char *host,
+                       char labels[DB_HOST_LABELS_MAX + 1], db_err_t *err);
+
+typedef struct {
+    const char *key;
+    const char *value;
+} db_label_t;
+
+/* In one transaction, sets each of set (a key already there takes the new
+ * value), then removes each key of remove (absent keys are no change), and
+ * stores the result sorted by key; labels gets it. DB_ERR_NOT_FOUND for an
+ * unknown host; DB_ERR_INVALID, storing nothing, for an empty key, a key
+ * holding '=' or a newline, a value holding a newline, or a result longer
+ * than DB_HOST_LABELS_MAX. */
+int db_host_labels_set(db_t *self, const char *host, const db_label_t *set,
+                       size_t set_count, const char *const *remove,
+                       size_t remove_count,
                        char labels[DB_HOST_LABELS_MAX + 1], db_err_t *err);
 
 /* ---- refusals (db_policy.c) ------------------------------------------ */

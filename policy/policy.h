@@ -257,6 +257,14 @@ void policy_diff_destroy(policy_diff_t **self_p);
 size_t policy_diff_count(const policy_diff_t *self);
 const char *policy_diff_line(const policy_diff_t *self, size_t index);
 
+/* Labels a host may carry (set with `vfleetctl host label`). */
+#define POLICY_HOST_LABELS_MAX 64
+
+/* Whether text (NUL-terminated) is a valid label key or value, by the rules
+ * a policy's `labels:` selectors follow (POLICY.md "Host groups"). */
+bool policy_label_key_valid(const char *text);
+bool policy_label_value_valid(const char *text);
+
 /* Plain sha256 over a buffer, as hex; exposed for tests and the CLI. */
 void policy_sha256_buffer(const void *data, size_t len, char out[65]);
 

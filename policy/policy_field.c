@@ -279,20 +279,26 @@ static bool s_is_alnum(char c)
            (c >= '0' && c <= '9');
 }
 
-static bool s_chars_ok(const policy_node_t *node, const char *extra,
-                       size_t max_len, bool alnum_first)
+static bool s_text_ok(const char *text, size_t length, const char *extra,
+                      size_t max_len, bool alnum_first)
 {
-    if (node->kind != POLICY_NODE_SCALAR || node->length == 0 ||
-        node->length > max_len)
+    if (length == 0 || length > max_len)
         return false;
-    if (alnum_first && !s_is_alnum(node->value[0]))
+    if (alnum_first && !s_is_alnum(text[0]))
         return false;
-    for (size_t i = 0; i < node->length; i++) {
-        char c = node->value[i];
+    for (size_t i = 0; i < length; i++) {
+        char c = text[i];
         if (!s_is_alnum(c) && (c == '\0' || !strchr(extra, c)))
             return false;
     }
     return true;
+}
+
+static bool s_chars_ok(const policy_node_t *node, const char *extra,
+                       size_t max_len, bool alnum_first)
+{
+    return node->kind == POLICY_NODE_SCALAR &&
+           s_text_ok(node->value, node->length, extra, max_len, alnum_first);
 }
 
 /* What each kind of string may hold. */
@@ -316,6 +322,23 @@ static const text_rule_t s_text_rules[] = {
     [POLICY_TEXT_VALUE] = {"._-", POLICY_NAME_MAX, false,
                            "letters, digits, '.', '_' and '-'"},
 };
+
+static bool s_text_kind_ok(const char *text, policy_text_kind_t kind)
+{
+    const text_rule_t *rule = &s_text_rules[kind];
+    return s_text_ok(text, strlen(text), rule->extra, rule->max_len,
+                     rule->alnum_first);
+}
+
+bool policy_label_key_valid(const char *text)
+{
+    return s_text_kind_ok(text, POLICY_TEXT_LABEL);
+}
+
+bool policy_label_value_valid(const char *text)
+{
+    return s_text_kind_ok(text, POLICY_TEXT_VALUE);
+}
 
 /* A validated copy of a string value in the model arena, or NULL. */
 const char *policy_field_text(policy_parser_t *p, const policy_node_t *node,

@@ -7,7 +7,7 @@
 # usage: cli_test.sh CASE   (paging, stuck, options, escape, unreachable,
 #                            summary, docs, rollout, rollout_incomplete,
 #                            rollout_refused, rollout_git, rollback,
-#                            policy_read)
+#                            policy_read, host_label)
 # Needs VFLEET_BINARY_DIR (set by ctest) and jq.
 # VFLEET_KEEP=1 keeps the work directory for a post-mortem.
 set -eu
@@ -265,6 +265,45 @@ unreachable)
 		"$work/err" || fail "tcp refused message: $(cat "$work/err")"
 	;;
 
+host_label)
+	start_fake
+	ctl host label host-1 role=sriov zone=z2 --remove rack >"$work/out" ||
+		fail "host label failed"
+	cat >"$work/want" <<-'EOF'
+		host             host-1
+		labels           role=sriov zone=z2
+		desired state    changed
+	EOF
+	cmp -s "$work/want" "$work/out" ||
+		fail "host label table: $(diff "$work/want" "$work/out")"
+	[ "$(cat "$work/log")" = "host.label name=host-1 body_len=54" ] ||
+		fail "host label request: $(cat "$work/log")"
+	ctl -o json host label host-1 --remove rack |
+		jq -e '.labels == {} and .desired_changed == false' >/dev/null ||
+		fail "host label JSON"
+	ctl host label host-1 x=1 | grep -qx 'labels           rack=r0 x=1' ||
+		fail "host label keeps other labels"
+	ctl host host-1 | grep -qx 'labels           rack=r0 zone=z1' ||
+		fail "host shows labels: $(ctl host host-1)"
+	rm -f "$work/log"
+	status_of ctl host label >/dev/null 2>&1
+	[ "$(cat "$work/log")" = "host name=label" ] ||
+		fail "host label alone shows host label: $(cat "$work/log")"
+	rm -f "$work/log"
+	for bad in 'host-1' 'host-1 role' 'host-1 -role=x' 'host-1 role=a/b' \
+		'host-1 role=' 'host-1 --remove a=b' '--remove x'; do
+		# shellcheck disable=SC2086
+		[ "$(status_of ctl host label $bad 2>/dev/null)" -eq 2 ] ||
+			fail "host label $bad should be a usage error"
+	done
+	[ ! -e "$work/log" ] || fail "a usage error sent: $(cat "$work/log")"
+	[ "$(status_of ctl host label nohost role=x 2>"$work/err")" -eq 1 ] ||
+		fail "host label of an unknown host should exit 1"
+	grep -q 'no host named that' "$work/err" ||
+		fail "unknown host error: $(cat "$work/err")"
+	ctl host label --help | grep -q -- '--remove KEY' ||
+		fail "host label --help"
+	;;
 summary)
 	start_fake
 	ctl summary >"$work/summary.txt"

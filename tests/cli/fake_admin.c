@@ -188,9 +188,37 @@ static void s_host(const vfp_request_t *req, s_answer_t *answer)
     }
     json_t *host = s_row("hosts", 0);
     json_object_set_new(host, "name", json_string(name));
+    json_object_set_new(host, "labels",
+                        json_pack("{s:s, s:s}", "rack", "r0", "zone", "z1"));
     json_object_set_new(host, "hugepages", json_array());
     json_object_set_new(host, "pf_list", json_pack("[o]", s_row("pfs", 0)));
     answer->body = json_pack("{s:o}", "host", host);
+}
+
+/* host.label on a host labelled rack=r0: the labels after the body's
+ * change; the desired state changes when "role" does. */
+static void s_host_label(const vfp_request_t *req, s_answer_t *answer)
+{
+    const char *name = s_param(req, "name");
+    if (!name || strncmp(name, "host-", 5) != 0) {
+        s_fail(answer, VFP_ERR_NOT_FOUND, "no host named that");
+        return;
+    }
+    json_t *body =
+        json_loadb(req->body ? req->body : "", req->body_len, 0, NULL);
+    json_t *labels = json_pack("{s:s}", "rack", "r0");
+    json_object_update(labels, json_object_get(body, "set"));
+    bool role = json_object_get(json_object_get(body, "set"), "role");
+    size_t i;
+    json_t *key;
+    json_array_foreach(json_object_get(body, "remove"), i, key)
+    {
+        role = role || strcmp(json_string_value(key), "role") == 0;
+        json_object_del(labels, json_string_value(key));
+    }
+    json_decref(body);
+    answer->body = json_pack("{s:s, s:o, s:b}", "host", name, "labels", labels,
+                             "desired_changed", role);
 }
 
 /* ---- policy rollout ---------------------------------------------------- */
@@ -379,6 +407,7 @@ static const struct {
 } s_verbs[] = {
     {"summary", {NULL}, s_summary},
     {"host", {"name", NULL}, s_host},
+    {"host.label", {"name", NULL}, s_host_label},
     {"hosts", {"limit", "after", NULL}, s_listing},
     {"pfs", {"host", "limit", "after", NULL}, s_listing},
     {"vfs", {"host", "pf", "state", "limit", "after", NULL}, s_listing},

@@ -204,11 +204,20 @@ check_verb_help() {
 		local subs
 		subs=$(_vfleetctl_keys "$_vfleetctl_verbs" "$verb")
 		if [[ -n "$subs" ]]; then
-			same "$verb subverbs" "$subs" "$(sed -E \
-				"s/.*vfleetctl $verb ([a-z-]+).*/\1/" "$work/usage")"
+			same "$verb subverbs" "$subs" "$(sed -nE \
+				"s/.*vfleetctl( \[GLOBAL-OPTIONS\])? $verb ([a-z-]+).*/\2/p" \
+				"$work/usage")"
+			# A verb that also takes an operand of its own (host NAME).
+			line=$(grep -vE "vfleetctl( \[GLOBAL-OPTIONS\])? $verb [a-z]" \
+				"$work/usage" | sed -E "s/.*vfleetctl( \[GLOBAL-OPTIONS\])? $verb//")
+			# shellcheck disable=SC2046 # the usage line's words
+			[[ -z "$line" ]] || same_list "$verb operands" \
+				"$(table_operands "$verb")" \
+				"$(usage_operands $(sed -E 's/\[[^]]*\]//g' <<<"$line"))"
 			for sub in $subs; do
-				line=$(grep -E "vfleetctl $verb $sub( |$)" "$work/usage" |
-					sed -E "s/.*vfleetctl $verb $sub//; s/\[-[^]]*\]//g")
+				line=$(grep -E "vfleetctl( \[GLOBAL-OPTIONS\])? $verb $sub( |$)" \
+					"$work/usage" | sed -E "s/.*vfleetctl( \[GLOBAL-OPTIONS\])? $verb $sub//
+						s/\[-[^]]*\]//g")
 				# shellcheck disable=SC2086
 				same_list "$verb $sub operands" "$(table_operands "$verb $sub")" \
 					"$(usage_operands $line)"
@@ -481,8 +490,10 @@ hosts)
 	done
 	cd "$work"
 	names=(alpha-0 alpha-1 beta)
-	expect "vfleetctl -c $admin host " "${names[@]}"
+	expect "vfleetctl -c $admin host " label "${names[@]}"
 	expect "vfleetctl -c $admin host a" alpha-0 alpha-1
+	expect "vfleetctl -c $admin host label a" alpha-0 alpha-1
+	expect "vfleetctl -c $admin host label alpha-0 --r" --remove
 	expect "vfleetctl host -c $admin b" beta
 	expect "vfleetctl host --controller=$admin alpha-1" alpha-1
 	expect "vfleetctl --controller $admin -o json vfs --host b" beta
@@ -497,9 +508,9 @@ hosts)
 		ln -s "$(type -P "$tool")" "$work/nojq/$tool"
 	done
 	PATH=$work/nojq expect "vfleetctl -c $admin vfs --host a" alpha-0 alpha-1
-	PATH=$work/nojq expect "vfleetctl -c $admin host " "${names[@]}"
-	# Quietly nothing where no controller answers.
-	expect "vfleetctl -c ipc://$work/none.sock host "
+	PATH=$work/nojq expect "vfleetctl -c $admin host " label "${names[@]}"
+	# Quietly no names where no controller answers.
+	expect "vfleetctl -c ipc://$work/none.sock host " label
 	expect "vfleetctl -c tcp://127.0.0.1:$port host a"
 	;;
 

@@ -138,6 +138,20 @@ static void test_summary_counts_live_sessions(void **state)
     json_t *host = json_object_get(body, "host");
     assert_true(json_is_true(json_object_get(host, "connected")));
     assert_int_equal(json_array_size(json_object_get(host, "pf_list")), 1);
+    assert_int_equal(json_object_size(json_object_get(host, "labels")), 0);
+    json_decref(body);
+
+    db_err_t err;
+    char labels[DB_HOST_LABELS_MAX + 1];
+    const db_label_t set[] = {{"rack", "r1"}, {"role", "sriov"}};
+    assert_int_equal(
+        db_host_labels_set(fx->db, "hv-1", set, 2, NULL, 0, labels, &err), 0);
+    body = s_ok(s_request(fx, "host", "name=hv-1", NULL));
+    char *text =
+        json_dumps(json_object_get(json_object_get(body, "host"), "labels"),
+                   JSON_COMPACT | JSON_SORT_KEYS);
+    assert_string_equal(text, "{\"rack\":\"r1\",\"role\":\"sriov\"}");
+    free(text);
     json_decref(body);
 }
 

@@ -1257,6 +1257,68 @@ static void test_migration_allocation_failure_is_clean(void **state)
     s_unlink_db(path);
 }
 
+/* Labels are stored as "key=value" lines sorted by key; a set replaces a
+ * key's value, a remove drops it, an absent remove changes nothing. */
+static void test_host_labels_set(void **state)
+{
+    fixture_t *fx = *state;
+    db_err_t err;
+    char labels[DB_HOST_LABELS_MAX + 1];
+    const db_label_t set[] = {{"zone", "z1"}, {"rack", "r1"}, {"a/b", "x"}};
+    assert_int_equal(
+        db_host_labels_set(fx->db, "h1", set, 3, NULL, 0, labels, &err), 0);
+    assert_string_equal(labels, "a/b=x\nrack=r1\nzone=z1\n");
+    const db_label_t again[] = {{"rack", "r2"}};
+    const char *const remove[] = {"zone", "absent"};
+    assert_int_equal(
+        db_host_labels_set(fx->db, "h1", again, 1, remove, 2, labels, &err), 0);
+    assert_string_equal(labels, "a/b=x\nrack=r2\n");
+    s_reopen(fx);
+    assert_int_equal(db_host_labels_get(fx->db, "h1", labels, &err), 0);
+    assert_string_equal(labels, "a/b=x\nrack=r2\n");
+    assert_int_equal(db_host_labels_get(fx->db, "h2", labels, &err), 0);
+    assert_string_equal(labels, "");
+    const char *const all[] = {"a/b", "rack"};
+    assert_int_equal(
+        db_host_labels_set(fx->db, "h1", NULL, 0, all, 2, labels, &err), 0);
+    assert_string_equal(labels, "");
+}
+
+static void test_host_labels_set_refusals(void **state)
+{
+    fixture_t *fx = *state;
+    db_err_t err;
+    char labels[DB_HOST_LABELS_MAX + 1];
+    const db_label_t ok[] = {{"rack", "r1"}};
+    assert_int_equal(
+        db_host_labels_set(fx->db, "nohost", ok, 1, NULL, 0, labels, &err), -1);
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    const db_label_t bad[][2] = {{{"zone", "z1"}, {"a=b", "x"}},
+                                 {{"zone", "z1"}, {"", "x"}},
+                                 {{"zone", "z1"}, {"k", "x\ny=z"}},
+                                 {{"zone", "z1"}, {"k\n", "x"}}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(
+            db_host_labels_set(fx->db, "h1", bad[i], 2, NULL, 0, labels, &err),
+            -1);
+        assert_int_equal(err.code, DB_ERR_INVALID);
+    }
+    /* Longer than the column: refused whole, nothing stored. */
+    static char keys[200][16];
+    static char value[64];
+    db_label_t many[200];
+    memset(value, 'v', 63);
+    for (size_t i = 0; i < 200; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "k%03zu", i);
+        many[i] = (db_label_t){keys[i], value};
+    }
+    assert_int_equal(
+        db_host_labels_set(fx->db, "h1", many, 200, NULL, 0, labels, &err), -1);
+    assert_int_equal(err.code, DB_ERR_INVALID);
+    assert_int_equal(db_host_labels_get(fx->db, "h1", labels, &err), 0);
+    assert_string_equal(labels, "");
+}
+
 #define S_TEST(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
 
 int main(void)
@@ -1279,6 +1341,8 @@ int main(void)
         S_TEST(test_migrates_from_version_4),
         S_TEST(test_host_rows_cascade),
         S_TEST(test_drift_replace_and_list),
+        S_TEST(test_host_labels_set),
+        S_TEST(test_host_labels_set_refusals),
         cmocka_unit_test(test_apply_state_names_round_trip),
         S_TEST(test_schema_checks_match_enums),
         S_TEST(test_migrates_from_version_3),

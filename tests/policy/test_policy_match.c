@@ -107,6 +107,33 @@ static void test_host_group_by_name_and_labels(void **state)
     assert_false(policy_host_group_selects(gpu, "kvm-1", NULL, 0));
 }
 
+/* The label rules host.label checks with are the ones a policy's labels:
+ * selectors are parsed with. */
+static void test_label_rules(void **state)
+{
+    (void)state;
+    char long_key[65];
+    memset(long_key, 'k', 64);
+    long_key[64] = '\0';
+    assert_true(policy_label_key_valid("role"));
+    assert_true(policy_label_key_valid("example.com/rack-1_a"));
+    assert_true(policy_label_key_valid("9zone"));
+    assert_true(policy_label_key_valid(long_key + 1));
+    assert_false(policy_label_key_valid(long_key));
+    assert_false(policy_label_key_valid(""));
+    assert_false(policy_label_key_valid("-role"));
+    assert_false(policy_label_key_valid("/role"));
+    assert_false(policy_label_key_valid("a=b"));
+    assert_false(policy_label_key_valid("a b"));
+    assert_true(policy_label_value_valid("sriov"));
+    assert_true(policy_label_value_valid("-x.y_z"));
+    assert_true(policy_label_value_valid(long_key + 1));
+    assert_false(policy_label_value_valid(long_key));
+    assert_false(policy_label_value_valid(""));
+    assert_false(policy_label_value_valid("a/b"));
+    assert_false(policy_label_value_valid("a\nb"));
+}
+
 static void test_pf_entry_first_match_wins(void **state)
 {
     const policy_t *policy = *state;
@@ -145,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_glob_match_no_blowup),
         cmocka_unit_test(test_host_group_by_name_and_labels),
         cmocka_unit_test(test_pf_entry_first_match_wins),
+        cmocka_unit_test(test_label_rules),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
