@@ -18,12 +18,15 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 
-sys.dont_write_bytecode = True
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e  # noqa: E402
+from e2e import (check, fail, free_port, set_vlan_behind,  # noqa: E402,F401
+                 sim_state, wait_until)
 SRC = os.environ.get("VFLEET_SOURCE_DIR",
                      os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ["VFLEET_BINARY_DIR"]
@@ -32,6 +35,7 @@ CONTROLLER = os.path.join(BIN, "controller", "vfleet-controller")
 CTL = os.path.join(BIN, "cli", "vfleetctl")
 MKTREE = os.path.join(SRC, "tests", "fixtures", "mktree.py")
 WORK = os.path.join(BIN, "tests", "controller", "labels")
+e2e.WORK = WORK
 HOST = "esx-l1"
 PF = "0000:03:00.0"  # ens1f0 of the vf64 tree
 HEARTBEAT = "300ms"
@@ -49,38 +53,12 @@ host_groups:
 """
 
 
-def fail(msg):
-    sys.stderr.write("FAIL: %s\n" % msg)
-    for name in sorted(os.listdir(WORK)):
-        if name.endswith(".log"):
-            with open(os.path.join(WORK, name)) as f:
-                sys.stderr.write("---- %s (last lines)\n%s" %
-                                 (name, "".join(f.readlines()[-25:])))
-    raise SystemExit(1)
 
 
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    print("ok - %s" % msg)
 
 
-def wait_until(what, fn, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.1)
-    fail("%s: not within %s s" % (what, timeout))
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def ctl(admin, *args, check_rc=True):

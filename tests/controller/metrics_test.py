@@ -28,14 +28,17 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 
-sys.dont_write_bytecode = True
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e  # noqa: E402
+from e2e import (check, fail, free_port, set_vlan_behind,  # noqa: E402,F401
+                 sim_state)
 SRC = os.environ.get("VFLEET_SOURCE_DIR",
                      os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ["VFLEET_BINARY_DIR"]
@@ -46,6 +49,7 @@ PEER = os.path.join(BIN, "tests", "controller", "vfleet-test-peer")
 MKTREE = os.path.join(SRC, "tests", "fixtures", "mktree.py")
 POLICY = os.path.join(SRC, "deploy", "examples", "policy.yaml")
 WORK = os.path.join(BIN, "tests", "controller", "metrics")
+e2e.WORK = WORK
 HOSTS = ("esx-e1", "esx-e2")  # hosts the example policy selects
 HEARTBEAT = "300ms"
 PF_IFNAME = "ens1f0"  # the simulated kernel's state names PFs by netdev
@@ -55,38 +59,16 @@ LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
 SAMPLE = re.compile(r"^(%s)(\{%s(?:,%s)*\})? (\S+)$" % (NAME, LABEL, LABEL))
 
 
-def fail(msg):
-    sys.stderr.write("FAIL: %s\n" % msg)
-    for name in sorted(os.listdir(WORK)):
-        if name.endswith(".log"):
-            with open(os.path.join(WORK, name)) as f:
-                sys.stderr.write("---- %s (last lines)\n%s" %
-                                 (name, "".join(f.readlines()[-25:])))
-    raise SystemExit(1)
 
 
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    print("ok - %s" % msg)
+
+
+
+
 
 
 def wait_until(what, fn, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.1)
-    fail("%s: not within %s s" % (what, timeout))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return e2e.wait_until(what, fn, timeout)
 
 
 def check_format(text):
@@ -315,27 +297,6 @@ def check_policy_apply(c):
                 '{verb="policy.apply"}') == 1, "policy.apply counted as verb")
 
 
-def set_vlan_behind(host, index, vlan):
-    """Changes one VF's VLAN in the simulated kernel, as `ip link set`
-    would, behind the agent's back."""
-    path = os.path.join(WORK, host, "sys", ".vfleet-sim", "state")
-    lines = []
-    if os.path.exists(path):  # a VF it does not list has the defaults
-        with open(path) as f:
-            lines = f.read().splitlines(True)
-    for i, line in enumerate(lines):
-        f = line.split()
-        if f and f[0] == "vf" and f[1] == PF_IFNAME and f[2] == str(index):
-            f[4] = str(vlan)
-            lines[i] = " ".join(f) + "\n"
-            break
-    else:
-        lines.append("vf %s %d 00:00:00:00:00:00 %d 0 0x8100 1 0 0 0 0\n" %
-                     (PF_IFNAME, index, vlan))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-        f.writelines(lines)
-    os.rename(path + ".tmp", path)
 
 
 def check_agent(c):
@@ -355,7 +316,7 @@ def check_agent(c):
           "agent: no apply item failed")
     check(value(s, "vfleet_agent_drift_items") == 0,
           "agent: no drift after the apply")
-    set_vlan_behind(HOSTS[0], 1, 77)
+    set_vlan_behind(HOSTS[0], PF_IFNAME, 1, 77)
     wait_until("agent: one drift item", lambda: value(
         agent(), "vfleet_agent_drift_items") == 1)
     check(True, "agent: a VLAN changed behind it is one drift item")

@@ -25,12 +25,15 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 
-sys.dont_write_bytecode = True
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import e2e  # noqa: E402
+from e2e import (check, fail, free_port, set_vlan_behind,  # noqa: E402,F401
+                 sim_state, wait_until)
 SRC = os.environ.get("VFLEET_SOURCE_DIR",
                      os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ["VFLEET_BINARY_DIR"]
@@ -40,6 +43,7 @@ CTL = os.path.join(BIN, "cli", "vfleetctl")
 MKTREE = os.path.join(SRC, "tests", "fixtures", "mktree.py")
 POLICY = os.path.join(SRC, "deploy", "examples", "policy.yaml")
 WORK = os.path.join(BIN, "tests", "controller", "rollout")
+e2e.WORK = WORK
 PF = "0000:03:00.0"  # ens1f0 of the vf64 tree (64 VFs enabled at first)
 PF_IFNAME = "ens1f0"  # the simulated kernel's state names PFs by netdev
 HOSTS = {"esx-e1": "vf64", "esx-e2": "vf64", "esx-e3": "ixgbe-dualport"}
@@ -49,38 +53,12 @@ CLEAN = {"mac": "00:00:00:00:00:00", "vlan": 0, "qos": 0,
          "min_tx_rate": 0, "max_tx_rate": 0}
 
 
-def fail(msg):
-    sys.stderr.write("FAIL: %s\n" % msg)
-    for name in sorted(os.listdir(WORK)):
-        if name.endswith(".log"):
-            with open(os.path.join(WORK, name)) as f:
-                sys.stderr.write("---- %s (last lines)\n%s" %
-                                 (name, "".join(f.readlines()[-25:])))
-    raise SystemExit(1)
 
 
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-    print("ok - %s" % msg)
 
 
-def wait_until(what, fn, timeout=15):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        value = fn()
-        if value:
-            return value
-        time.sleep(0.1)
-    fail("%s: not within %s s" % (what, timeout))
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Cluster:
@@ -142,14 +120,6 @@ class Cluster:
                     p.kill()
 
 
-def sim_state(host):
-    """The simulated kernel's state file ("" until a VF leaves the
-    default: a VF it does not list has the kernel's defaults)."""
-    path = os.path.join(WORK, host, "sys", ".vfleet-sim", "state")
-    if not os.path.exists(path):
-        return ""
-    with open(path) as f:
-        return f.read()
 
 
 def sim_vlan(host, index):
@@ -296,29 +266,10 @@ def check_rollback(c):
           "history lists 3, 2, 1 and revision 3 is revision 1's policy")
 
 
-def set_vlan_behind(host, index, vlan):
-    """Changes one VF's VLAN in the simulated kernel, as `ip link set`
-    would, behind the agent's back."""
-    path = os.path.join(WORK, host, "sys", ".vfleet-sim", "state")
-    lines = sim_state(host).splitlines(True)
-    found = False
-    for i, line in enumerate(lines):
-        f = line.split()
-        if f and f[0] == "vf" and f[1] == PF_IFNAME and f[2] == str(index):
-            f[4] = str(vlan)
-            lines[i] = " ".join(f) + "\n"
-            found = True
-    if not found:
-        lines.append("vf %s %d 00:00:00:00:00:00 %d 0 0x8100 1 0 0 0 0\n" %
-                     (PF_IFNAME, index, vlan))
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path + ".tmp", "w") as f:
-        f.write("".join(lines))
-    os.rename(path + ".tmp", path)
 
 
 def check_drift(c):
-    set_vlan_behind("esx-e1", 1, 77)
+    set_vlan_behind("esx-e1", PF_IFNAME, 1, 77)
     wait_until("the controller sets esx-e1 vf 1 back to VLAN 0",
                lambda: sim_vlan("esx-e1", 1) == "0")
     check(True, "drift corrected: esx-e1 vf 1 VLAN 77 set back to 0")
@@ -328,7 +279,7 @@ def check_drift(c):
     path = variant("report.yaml", "\ndrift: correct", "\ndrift: report")
     c.ctl("policy", "apply", path, "--message", "report drift only")
     wait_until("every host confirms the report policy", lambda: all_ok(c))
-    set_vlan_behind("esx-e1", 1, 77)
+    set_vlan_behind("esx-e1", PF_IFNAME, 1, 77)
 
     def drift_row():
         rows = c.json("drift", "--host", "esx-e1")["drift"]
