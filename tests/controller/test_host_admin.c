@@ -259,7 +259,9 @@ static void test_label_refusals(void **state)
         snprintf(key, sizeof(key), "k%d", i);
         json_object_set_new(set, key, json_string("v"));
     }
-    char *text = json_dumps(json_pack("{s:o}", "set", set), JSON_COMPACT);
+    json_t *request = json_pack("{s:o}", "set", set);
+    char *text = json_dumps(request, JSON_COMPACT);
+    json_decref(request);
     vfp_msg_t *reply = s_label(fx, "h1", text);
     assert_int_equal(reply->u.reply.status, VFP_ERR_INVALID);
     vfp_msg_destroy(&reply);
