@@ -2,7 +2,10 @@
 # Integration tests of the real vfleetctl against vfleet-fake-admin, a
 # stand-in for the controller's admin API on a real ZeroMQ socket: paging,
 # options before and after the verb, terminal escaping, and what vfleetctl
-# says when the controller is slow or absent.
+# says when the controller is slow or absent. The rollout cases drive
+# cli/cli_rollout.c (apply, rollback, progress, exit 4) and cli/cli_git.c
+# (the commit id of a file in a temporary git repository, rollout_git);
+# host_label drives cli/cli_label.c.
 #
 # usage: cli_test.sh CASE   (paging, stuck, options, escape, unreachable,
 #                            summary, docs, rollout, rollout_incomplete,

@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""metrics_test.py - the controller's --metrics endpoint, end to end.
+"""metrics_test.py - the controller's --metrics endpoint, end to end: the
+series controller/stats.c and agent/agent_stats.c register and count, as a
+scraper sees them.
 
 A real vfleet-controller with --metrics on a free loopback port, two real
 vfleet-agents on generated trees with the simulated kernel, and the real
