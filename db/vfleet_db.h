@@ -55,6 +55,7 @@ typedef enum {
     DB_ERR_RESYNC = 3,    /* delta base is not the stored generation */
     DB_ERR_NOT_FOUND = 4, /* no such host / object */
     DB_ERR_VERSION = 5,   /* file written by a newer schema */
+    DB_ERR_EXISTS = 6,    /* a name, VF or MAC is already taken */
 } db_errcode_t;
 
 typedef struct {
@@ -539,5 +540,125 @@ int db_apply_counts(db_t *self, db_apply_counts_t *out, db_err_t *err);
  * after the row `after` (NULL: from the first); host NULL: every host. */
 int db_drift_page(db_t *self, const char *host, const db_drift_row_t *after,
                   int64_t limit, db_drift_cb *cb, void *arg, db_err_t *err);
+
+/* ---- VMs (db_vm.c) ---------------------------------------------------- */
+
+/* A VM's life: reserved (its VFs and memory are taken and committed, its
+ * host's agent has not confirmed the VF settings yet), placed (the agent
+ * confirmed), failed (the agent refused an item of its VFs; it holds no
+ * host, VF or memory any more, keeps its MACs and says why). A VM whose
+ * host is down is shown as "host-down" (db_vm_t.host_down); that is not a
+ * stored state. The schema's CHECK lists exactly these names. */
+typedef enum {
+    DB_VM_RESERVED = 0,
+    DB_VM_PLACED,
+    DB_VM_FAILED,
+    DB_VM_STATE_COUNT,
+} db_vm_state_t;
+
+/* The power state the hypervisor side last reported (`vm power`). */
+typedef enum {
+    DB_VM_POWER_UNKNOWN = 0,
+    DB_VM_POWER_ON,
+    DB_VM_POWER_OFF,
+    DB_VM_POWER_COUNT,
+} db_vm_power_t;
+
+const char *db_vm_state_name(db_vm_state_t state);
+int db_vm_state_parse(const char *name, db_vm_state_t *state);
+const char *db_vm_power_name(db_vm_power_t power); /* unknown, on, off */
+int db_vm_power_parse(const char *name, db_vm_power_t *power);
+
+#define DB_VM_NICS_MAX 8
+#define DB_VM_NAME_MAX VFP_NAME_MAX
+
+/* One NIC. pf is "" when the NIC holds no VF (a failed VM). */
+typedef struct {
+    char network[VFP_NAME_MAX + 1];
+    uint8_t mac[6];
+    char pf[VFP_PCI_ADDR_MAX + 1]; /* the VF's PF, by PCI address */
+    uint16_t vf;                   /* VF index on the PF */
+    /* Read only (filled by db_vm_get / db_vms_list, ignored by
+     * db_vm_reserve): */
+    char pf_ifname[VFP_NAME_MAX + 1];
+    char vf_pci[VFP_PCI_ADDR_MAX + 1];
+} db_vm_nic_t;
+
+typedef struct {
+    char name[DB_VM_NAME_MAX + 1];
+    uint64_t memory_mib; /* reserved: what the host keeps for it */
+    uint32_t vcpus;
+    char host[VFP_HOSTNAME_MAX + 1]; /* "" when it holds no host */
+    char group[VFP_NAME_MAX + 1];    /* anti-affinity group, "" none */
+    char numa[16];                   /* "none", "preferred", "required" */
+    bool separate_pfs;
+    char pin[VFP_HOSTNAME_MAX + 1]; /* the host asked for, "" any */
+    db_vm_state_t state;
+    db_vm_power_t power;
+    /* The host's desired revision that first carries this VM's VF settings
+     * (0: not planned yet): the VM is placed once the host applied it. */
+    uint64_t apply_revision;
+    char error[VFP_TEXT_MAX + 1]; /* why it failed, "" otherwise */
+    int64_t created_at_ms;
+    int64_t placed_at_ms; /* 0: not placed */
+    /* Read only: */
+    bool host_down; /* its host is down */
+    uint32_t nic_count;
+    db_vm_nic_t nics[DB_VM_NICS_MAX];
+} db_vm_t;
+
+/* Stores a reservation, in one transaction (a savepoint inside a batch):
+ * the VM in state reserved on vm->host, each NIC on its VF (pf, vf on that
+ * host), the VFs in state "reserved". Refused with nothing stored:
+ * DB_ERR_EXISTS when a VM of that name exists, a VF is held by another VM
+ * or a MAC is held by another VM (the text names which); DB_ERR_NOT_FOUND
+ * when the host, a PF or a VF is unknown; DB_ERR_INVALID when the VF is not
+ * in state free, or the memory of the host's VMs would exceed the host's
+ * memory (hosts.mem_total_kb) - the schema enforces the last three and the
+ * uniqueness itself, so no caller can double-book. */
+int db_vm_reserve(db_t *self, const db_vm_t *vm, int64_t now_ms,
+                  db_err_t *err);
+
+/* One VM with its NICs; DB_ERR_NOT_FOUND when unknown. */
+int db_vm_get(db_t *self, const char *name, db_vm_t *out, db_err_t *err);
+
+typedef int(db_vm_cb)(const db_vm_t *vm, void *arg);
+
+/* Filters for db_vms_list; NULL / false match every VM. */
+typedef struct {
+    const char *host;
+    bool by_state;
+    db_vm_state_t state;
+} db_vm_filter_t;
+
+/* VMs by name, with their NICs, paged by name (page->host is the cursor:
+ * the last name of the previous page). */
+int db_vms_list(db_t *self, const db_vm_filter_t *filter,
+                const db_page_t *page, db_vm_cb *cb, void *arg, db_err_t *err);
+
+/* Deletes the VM, in one transaction: its VFs return to state free, its
+ * memory and MACs are released. *was (may be NULL) is the VM as it was.
+ * DB_ERR_NOT_FOUND when unknown. */
+int db_vm_delete(db_t *self, const char *name, db_vm_t *was, db_err_t *err);
+
+/* Records the host's desired revision that carries the VM's VFs. */
+int db_vm_set_apply_revision(db_t *self, const char *name, uint64_t revision,
+                             db_err_t *err);
+
+/* The agent confirmed: state placed, placed_at now, VFs "assigned". */
+int db_vm_set_placed(db_t *self, const char *name, int64_t now_ms,
+                     db_err_t *err);
+
+/* The agent refused: state failed with error, its VFs free again and no
+ * longer its (vm_nics.vf_id NULL, MACs kept), no host, no memory. */
+int db_vm_set_failed(db_t *self, const char *name, const char *error,
+                     db_err_t *err);
+
+int db_vm_set_power(db_t *self, const char *name, db_vm_power_t power,
+                    db_err_t *err);
+
+/* Sets hosts.cordoned; DB_ERR_NOT_FOUND for an unknown host. */
+int db_host_set_cordoned(db_t *self, const char *host, bool cordoned,
+                         db_err_t *err);
 
 #endif
