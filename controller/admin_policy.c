@@ -9,13 +9,11 @@
 #include <string.h>
 
 #include "admin_json.h"
+#include "admin_page.h"
 #include "admin_request.h"
 #include "vfp_log.h"
 #include "wire.h"
 
-/* Room kept in a reply body for what surrounds the rows: the policy
- * object (message, author, commit, escaped), the counts and the cursor. */
-#define S_ENVELOPE (64u * 1024)
 /* Failures and drift items shown per host; the rest are counted. */
 #define S_ITEMS_MAX 100
 /* The state policy.status shows for a host held back by a refusal. */
@@ -63,81 +61,6 @@ static int s_host_exists(db_t *db, const char *name,
         return -1;
     }
     return 0;
-}
-
-/* ---- pages ------------------------------------------------------------ */
-
-/* One page being filled: at most `limit` rows and what one message holds;
- * `cursor` is the key of the last row taken. */
-typedef struct {
-    json_t *rows;
-    int64_t limit;
-    size_t bytes;
-    bool more;
-    json_t *cursor;
-} s_page_t;
-
-static int s_page_start(s_page_t *page, const vfp_request_t *req,
-                        admin_policy_answer_t *answer)
-{
-    memset(page, 0, sizeof(*page));
-    page->limit = ADMIN_LIMIT_DEFAULT;
-    const char *text = admin_request_param(req, "limit");
-    if (text &&
-        admin_request_int(text, 1, ADMIN_LIMIT_MAX, &page->limit) != 0) {
-        s_fail(answer, VFP_ERR_INVALID,
-               "limit \"%s\" is not a number from 1 to %d", text,
-               ADMIN_LIMIT_MAX);
-        return -1;
-    }
-    page->rows = json_array();
-    return 0;
-}
-
-/* Takes one row and its cursor key (both consumed). Returns -1 to stop
- * the listing once the page is full. */
-static int s_page_add(s_page_t *page, json_t *row, json_t *key)
-{
-    size_t size = json_dumpb(row, NULL, 0, JSON_COMPACT) + 1;
-    if ((int64_t)json_array_size(page->rows) == page->limit ||
-        page->bytes + size > VFP_BODY_MAX - S_ENVELOPE) {
-        page->more = true;
-        json_decref(row);
-        json_decref(key);
-        return -1;
-    }
-    json_array_append_new(page->rows, row);
-    page->bytes += size;
-    json_decref(page->cursor);
-    page->cursor = key;
-    return 0;
-}
-
-/* The rows under `name` and "next" into body (created when NULL); a
- * listing the page stopped returns -1 with DB_OK: that is success. */
-static void s_page_finish(s_page_t *page, const char *name, int rc,
-                          const db_err_t *err, json_t **body,
-                          admin_policy_answer_t *answer)
-{
-    if (rc != 0 && err->code != DB_OK) {
-        s_fail_db(answer, err);
-    } else {
-        json_t *next = json_null();
-        if (page->more && page->cursor) {
-            char *text =
-                json_dumps(page->cursor, JSON_COMPACT | JSON_ENCODE_ANY);
-            assert(text);
-            next = json_string(text);
-            free(text);
-        }
-        if (!*body)
-            *body = json_object();
-        json_object_set(*body, name, page->rows);
-        json_object_set_new(*body, "next", next);
-    }
-    json_decref(page->rows);
-    json_decref(page->cursor);
-    memset(page, 0, sizeof(*page));
 }
 
 /* ---- policy.status ---------------------------------------------------- */
@@ -241,7 +164,7 @@ static int s_drift_add(const db_drift_row_t *row, void *arg)
 
 /* A status listing in progress: the page and what its rows read. */
 typedef struct {
-    s_page_t page;
+    admin_page_t page;
     db_t *db;
     sessions_t *sessions;
     int64_t now_ms;
@@ -298,7 +221,7 @@ static int s_status_row(const db_apply_status_row_t *row, void *arg)
     json_t *obj = s_status_json(walk, row);
     s_capped_set(obj, "failures", &failures);
     s_capped_set(obj, "drift", &drift);
-    return s_page_add(&walk->page, obj, json_pack("[s]", row->host));
+    return admin_page_add(&walk->page, obj, json_pack("[s]", row->host));
 }
 
 /* The filter of a policy.status request; -1 (INVALID, NOT_FOUND) when a
@@ -374,7 +297,7 @@ void admin_policy_status(db_t *db, sessions_t *sessions,
     s_status_walk_t walk = {.db = db, .sessions = sessions, .now_ms = now_ms};
     if (s_params_allowed(req, allowed, answer) != 0 ||
         s_status_filter(db, req, &filter, &none, answer) != 0 ||
-        s_page_start(&walk.page, req, answer) != 0)
+        admin_page_start(&walk.page, req, answer) != 0)
         return;
     const char *after = admin_request_param(req, "after");
     json_t *cursor = after ? s_host_cursor(after, answer) : NULL;
@@ -392,7 +315,7 @@ void admin_policy_status(db_t *db, sessions_t *sessions,
                                            &walk, &err);
     if (rc != 0 && walk.err.code != DB_OK)
         err = walk.err;
-    s_page_finish(&walk.page, "hosts", rc, &err, &body, answer);
+    admin_page_finish(&walk.page, "hosts", rc, &err, &body, answer);
     json_decref(cursor);
     if (answer->status == VFP_OK)
         answer->body = body;
@@ -404,7 +327,7 @@ void admin_policy_status(db_t *db, sessions_t *sessions,
 
 static int s_history_row(const db_policy_row_t *row, void *arg)
 {
-    return s_page_add(arg, s_policy_json(row), json_integer(row->revision));
+    return admin_page_add(arg, s_policy_json(row), json_integer(row->revision));
 }
 
 /* The revision a request names under `key`, or 0 when it names none. */
@@ -429,16 +352,16 @@ void admin_policy_history(db_t *db, sessions_t *sessions,
     (void)now_ms;
     static const char *const allowed[] = {"limit", "after", NULL};
     int64_t before;
-    s_page_t page;
+    admin_page_t page;
     if (s_params_allowed(req, allowed, answer) != 0 ||
         s_revision_param(req, "after", &before, answer) != 0 ||
-        s_page_start(&page, req, answer) != 0)
+        admin_page_start(&page, req, answer) != 0)
         return;
     db_err_t err = {DB_OK, ""};
     int rc = db_policy_history(db, before, page.limit + 1, s_history_row, &page,
                                &err);
     json_t *body = NULL;
-    s_page_finish(&page, "policies", rc, &err, &body, answer);
+    admin_page_finish(&page, "policies", rc, &err, &body, answer);
     answer->body = body;
 }
 
@@ -468,9 +391,9 @@ void admin_policy_get(db_t *db, sessions_t *sessions, const vfp_request_t *req,
 
 static int s_drift_row(const db_drift_row_t *row, void *arg)
 {
-    return s_page_add(arg, s_drift_json(row, true),
-                      json_pack("[s, s, i, s]", row->host, row->item.pf,
-                                row->item.index, row->item.attribute));
+    return admin_page_add(arg, s_drift_json(row, true),
+                          json_pack("[s, s, i, s]", row->host, row->item.pf,
+                                    row->item.index, row->item.attribute));
 }
 
 /* Parses a drift cursor ["host", "pf", vf, "attribute"] into *after. */
@@ -510,16 +433,16 @@ void admin_policy_drift(db_t *db, sessions_t *sessions,
     const char *host = admin_request_param(req, "host");
     const char *cursor = admin_request_param(req, "after");
     db_drift_row_t after;
-    s_page_t page;
+    admin_page_t page;
     if (s_params_allowed(req, allowed, answer) != 0 ||
         (cursor && s_drift_cursor(cursor, &after, answer) != 0) ||
         (host && s_host_exists(db, host, answer) != 0) ||
-        s_page_start(&page, req, answer) != 0)
+        admin_page_start(&page, req, answer) != 0)
         return;
     db_err_t err = {DB_OK, ""};
     int rc = db_drift_page(db, host, cursor ? &after : NULL, page.limit + 1,
                            s_drift_row, &page, &err);
     json_t *body = NULL;
-    s_page_finish(&page, "drift", rc, &err, &body, answer);
+    admin_page_finish(&page, "drift", rc, &err, &body, answer);
     answer->body = body;
 }
