@@ -265,6 +265,12 @@ const char *policy_diff_line(const policy_diff_t *self, size_t index);
 bool policy_label_key_valid(const char *text);
 bool policy_label_value_valid(const char *text);
 
+/* Whether text is a valid name by the rule of network, pool and group
+ * names (POLICY.md): letters, digits, '.', '_' and '-', starting with a
+ * letter or digit, at most POLICY_NAME_MAX characters. VM names and
+ * anti-affinity groups given at placement follow it too. */
+bool policy_name_valid(const char *text);
+
 /* Plain sha256 over a buffer, as hex; exposed for tests and the CLI. */
 void policy_sha256_buffer(const void *data, size_t len, char out[65]);
 

@@ -340,6 +340,11 @@ bool policy_label_value_valid(const char *text)
     return s_text_kind_ok(text, POLICY_TEXT_VALUE);
 }
 
+bool policy_name_valid(const char *text)
+{
+    return s_text_kind_ok(text, POLICY_TEXT_NAME);
+}
+
 /* A validated copy of a string value in the model arena, or NULL. */
 const char *policy_field_text(policy_parser_t *p, const policy_node_t *node,
                               const char *key, policy_text_kind_t kind)

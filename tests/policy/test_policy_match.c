@@ -132,6 +132,14 @@ static void test_label_rules(void **state)
     assert_false(policy_label_value_valid(""));
     assert_false(policy_label_value_valid("a/b"));
     assert_false(policy_label_value_valid("a\nb"));
+    /* Names (networks, groups, VMs) start with a letter or digit. */
+    assert_true(policy_name_valid("web-1.prod_a"));
+    assert_true(policy_name_valid(long_key + 1));
+    assert_false(policy_name_valid(long_key));
+    assert_false(policy_name_valid(""));
+    assert_false(policy_name_valid("-web"));
+    assert_false(policy_name_valid("web/1"));
+    assert_false(policy_name_valid("web\x1b[31m"));
 }
 
 static void test_pf_entry_first_match_wins(void **state)
