@@ -38,6 +38,14 @@ void pending_destroy(pending_t **self_p)
 int pending_park(pending_t *self, const char *key, zframe_t *routing_id,
                  uint32_t request_id, uint8_t version, int64_t now_mono)
 {
+    return pending_park_for(self, key, routing_id, request_id, version,
+                            now_mono, self->timeout_ms);
+}
+
+int pending_park_for(pending_t *self, const char *key, zframe_t *routing_id,
+                     uint32_t request_id, uint8_t version, int64_t now_mono,
+                     int64_t timeout_ms)
+{
     if (self->size == self->max)
         return -1;
     pending_entry_t *entry = &self->entries[self->size++];
@@ -45,7 +53,10 @@ int pending_park(pending_t *self, const char *key, zframe_t *routing_id,
     entry->routing_id = zframe_dup(routing_id);
     entry->request_id = request_id;
     entry->version = version;
-    entry->deadline_mono = now_mono + self->timeout_ms;
+    entry->deadline_mono =
+        now_mono + (timeout_ms > 0 && timeout_ms < self->timeout_ms
+                        ? timeout_ms
+                        : self->timeout_ms);
     return 0;
 }
 
@@ -71,11 +82,14 @@ int pending_take(pending_t *self, const char *key, pending_entry_t *out)
 
 int pending_expire(pending_t *self, int64_t now_mono, pending_entry_t *out)
 {
-    /* Every entry gets the same timeout, so the oldest expires first. */
-    if (self->size == 0 || self->entries[0].deadline_mono > now_mono)
-        return -1;
-    s_remove(self, 0, out);
-    return 0;
+    /* Timeouts differ per request: the first expired in parking order. */
+    for (size_t i = 0; i < self->size; i++) {
+        if (self->entries[i].deadline_mono <= now_mono) {
+            s_remove(self, i, out);
+            return 0;
+        }
+    }
+    return -1;
 }
 
 size_t pending_size(pending_t *self)

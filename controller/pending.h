@@ -31,11 +31,18 @@ void pending_destroy(pending_t **self_p);
 int pending_park(pending_t *self, const char *key, zframe_t *routing_id,
                  uint32_t request_id, uint8_t version, int64_t now_mono);
 
+/* Like pending_park, answered within timeout_ms instead (at most the
+ * table's timeout; 0 or less: the table's). */
+int pending_park_for(pending_t *self, const char *key, zframe_t *routing_id,
+                     uint32_t request_id, uint8_t version, int64_t now_mono,
+                     int64_t timeout_ms);
+
 /* Takes the oldest request parked under key out of the table into *out
  * (the caller then owns out->routing_id). Returns 0, or -1 when none. */
 int pending_take(pending_t *self, const char *key, pending_entry_t *out);
 
-/* Takes the oldest request whose deadline has passed into *out. Returns 0,
+/* Takes the first request, in parking order, whose deadline has passed
+ * into *out. Returns 0,
  * or -1 when none has expired; call until -1 to answer every one. */
 int pending_expire(pending_t *self, int64_t now_mono, pending_entry_t *out);
 

@@ -60,11 +60,39 @@ static void test_expire_oldest_first(void **state)
     pending_destroy(&pending);
 }
 
+/* A request parked with a shorter timeout expires before older ones; a
+ * longer one than the table's is cut to the table's. */
+static void test_expire_own_timeout(void **state)
+{
+    (void)state;
+    pending_t *pending = pending_new(8, 100);
+    zframe_t *route = zframe_new("r", 1);
+    assert_int_equal(pending_park_for(pending, "a", route, 1, 1, 0, 0), 0);
+    assert_int_equal(pending_park_for(pending, "b", route, 2, 1, 0, 10), 0);
+    assert_int_equal(pending_park_for(pending, "c", route, 3, 1, 0, 500), 0);
+    pending_entry_t entry;
+    assert_int_equal(pending_expire(pending, 9, &entry), -1);
+    assert_int_equal(pending_expire(pending, 10, &entry), 0);
+    assert_int_equal(entry.request_id, 2);
+    zframe_destroy(&entry.routing_id);
+    assert_int_equal(pending_expire(pending, 99, &entry), -1);
+    assert_int_equal(pending_expire(pending, 100, &entry), 0);
+    assert_int_equal(entry.request_id, 1);
+    zframe_destroy(&entry.routing_id);
+    assert_int_equal(pending_expire(pending, 100, &entry), 0);
+    assert_int_equal(entry.request_id, 3);
+    assert_int_equal(entry.deadline_mono, 100);
+    zframe_destroy(&entry.routing_id);
+    zframe_destroy(&route);
+    pending_destroy(&pending);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_park_and_take_by_key),
         cmocka_unit_test(test_expire_oldest_first),
+        cmocka_unit_test(test_expire_own_timeout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
