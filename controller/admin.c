@@ -14,6 +14,7 @@
 #include "stats.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
+#include "vm_read.h"
 #include "wire.h"
 
 /* Room kept in a reply body for what surrounds the rows: the object, its
@@ -526,6 +527,24 @@ static void s_verb_drift(admin_t *self, const vfp_request_t *req,
     s_verb_policy(self, req, answer, admin_policy_drift);
 }
 
+static void s_verb_vms(admin_t *self, const vfp_request_t *req,
+                       s_answer_t *answer)
+{
+    s_verb_policy(self, req, answer, vm_read_list);
+}
+
+static void s_verb_vm_show(admin_t *self, const vfp_request_t *req,
+                           s_answer_t *answer)
+{
+    s_verb_policy(self, req, answer, vm_read_show);
+}
+
+static void s_verb_vm_migrate(admin_t *self, const vfp_request_t *req,
+                              s_answer_t *answer)
+{
+    s_verb_policy(self, req, answer, vm_read_migrate);
+}
+
 static const struct {
     const char *verb;
     void (*fn)(admin_t *, const vfp_request_t *, s_answer_t *);
@@ -540,11 +559,17 @@ static const struct {
     {"policy.history", s_verb_policy_history},
     {"policy.get", s_verb_policy_get},
     {"drift", s_verb_drift},
+    {"vms", s_verb_vms},
+    {"vm.show", s_verb_vm_show},
+    {"vm.migrate", s_verb_vm_migrate},
 };
 
 /* Verbs the main thread runs on the write connection. */
 static const char *const s_write_verbs[] = {"policy.apply", "policy.rollback",
-                                            "host.label", NULL};
+                                            "host.label",   "vm.create",
+                                            "vm.delete",    "vm.power",
+                                            "host.cordon",  "host.uncordon",
+                                            "host.drain",   NULL};
 
 bool admin_is_write_verb(const char *verb)
 {
@@ -717,6 +742,10 @@ static bool s_command(s_server_t *server)
     if (command && streq(command, "REPLY") && routing_id && reply) {
         s_send(server->sock, routing_id, reply);
         server->writes_queued--;
+    } else if (command && streq(command, "LATER") && routing_id && reply) {
+        s_send(server->sock, routing_id, reply);
+    } else if (command && streq(command, "PARKED")) {
+        server->writes_queued--;
     }
     vfp_msg_destroy(&reply);
     zframe_destroy(&routing_id);
@@ -770,6 +799,19 @@ void admin_write_answer(zsock_t *actor, zframe_t **client_p,
                         vfp_msg_t **reply_p)
 {
     zsock_send(actor, "spp", "REPLY", *client_p, *reply_p);
+    *client_p = NULL;
+    *reply_p = NULL;
+}
+
+void admin_write_parked(zsock_t *actor)
+{
+    zsock_send(actor, "spp", "PARKED", NULL, NULL);
+}
+
+void admin_write_answer_later(zsock_t *actor, zframe_t **client_p,
+                              vfp_msg_t **reply_p)
+{
+    zsock_send(actor, "spp", "LATER", *client_p, *reply_p);
     *client_p = NULL;
     *reply_p = NULL;
 }

@@ -68,4 +68,13 @@ vfp_msg_t *admin_write_recv(zsock_t *actor, zframe_t **client_p);
 void admin_write_answer(zsock_t *actor, zframe_t **client_p,
                         vfp_msg_t **reply_p);
 
+/* Tells the actor that a forwarded request was parked (vm.create --wait):
+ * it no longer counts against ADMIN_WRITES_QUEUED_MAX, and its answer
+ * comes later through admin_write_answer_later. */
+void admin_write_parked(zsock_t *actor);
+
+/* Hands the REPLY to a parked request to the actor; takes both. */
+void admin_write_answer_later(zsock_t *actor, zframe_t **client_p,
+                              vfp_msg_t **reply_p);
+
 #endif

@@ -42,6 +42,7 @@ struct agents_t {
     db_t *db;
     sessions_t *sessions;
     rollout_t *rollout; /* NULL: no rollout hooks */
+    agents_hooks_t hooks;
     agents_config_t cfg;
     zlistx_t *staged;     /* s_staged_t, in arrival order */
     bool batch_open;      /* a db batch spans the current burst */
@@ -100,6 +101,18 @@ agents_t *agents_new(db_t *db, sessions_t *sessions, const agents_config_t *cfg)
 void agents_set_rollout(agents_t *self, rollout_t *rollout)
 {
     self->rollout = rollout;
+}
+
+void agents_set_hooks(agents_t *self, const agents_hooks_t *hooks)
+{
+    self->hooks = *hooks;
+}
+
+static void s_hook(agents_t *self, void (*fn)(void *, const char *),
+                   const char *host)
+{
+    if (fn)
+        fn(self->hooks.arg, host);
 }
 
 void agents_destroy(agents_t **self_p)
@@ -451,6 +464,7 @@ static void s_apply_register(agents_t *self, s_staged_t *staged, zlistx_t *out)
                  staged->version);
     agents_out_queue(out, staged->routing_id, staged->answer);
     staged->answer = NULL;
+    s_hook(self, self->hooks.host_state, host->name);
 }
 
 /* A generation the controller never stored means an update was lost: ask
@@ -495,13 +509,17 @@ static void s_apply(agents_t *self, s_staged_t *staged, zlistx_t *out)
                       (unsigned long long)staged->generation);
         if (self->rollout)
             rollout_inventory_stored(self->rollout, host, staged->full, out);
+        s_hook(self, self->hooks.host_inventory, host->name);
         break;
     case S_UP:
         sessions_mark_up(self->sessions, host);
         vfp_log_info("host %s is ready again", host->name);
+        s_hook(self, self->hooks.host_state, host->name);
         break;
     case S_RESULT:
         rollout_result_committed(self->rollout, host, &staged->result, out);
+        if (staged->result.stored)
+            s_hook(self, self->hooks.host_result, host->name);
         break;
     case S_REFUSAL:
         rollout_agent_error(self->rollout, host, staged->error, out);
@@ -617,6 +635,7 @@ static void s_mark_down(agents_t *self, session_t *host, int64_t silent_ms)
                   host->name, (long long)silent_ms, self->cfg.dead_after);
     controller_event(self->db, "host-down", host->name,
                      "nothing heard for %lld ms", (long long)silent_ms);
+    s_hook(self, self->hooks.host_state, host->name);
 }
 
 void agents_check_liveness(agents_t *self, int64_t now)

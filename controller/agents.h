@@ -48,6 +48,18 @@ void agents_destroy(agents_t **self_p);
  * UNEXPECTED. */
 void agents_set_rollout(agents_t *self, rollout_t *rollout);
 
+/* What the rest of the controller learns of hosts once a burst has
+ * committed (placement keeps its index with them). Any may be NULL. */
+typedef struct {
+    void (*host_state)(void *arg, const char *host); /* joined, back, down */
+    void (*host_inventory)(void *arg, const char *host); /* stored */
+    /* The answer to the host's current desired revision was stored. */
+    void (*host_result)(void *arg, const char *host);
+    void *arg;
+} agents_hooks_t;
+
+void agents_set_hooks(agents_t *self, const agents_hooks_t *hooks);
+
 /* Loads the known hosts from the db into the session table (no sessions:
  * each gets a full dead-after period from now to reconnect). */
 int agents_load(agents_t *self, char *err, size_t errlen);

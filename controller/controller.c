@@ -24,6 +24,8 @@
 #include "vfp_log.h"
 #include "vfp_notify.h"
 #include "vfp_transport.h"
+#include "vm_admin.h"
+#include "vm_index.h"
 
 /* ZeroMQ I/O threads, and the one each socket's connections use
  * (ZMQ_AFFINITY bits): agents on the first, admin clients on the second,
@@ -61,6 +63,8 @@ struct controller_t {
     sessions_t *sessions;
     agents_t *handlers;
     rollout_t *rollout;
+    vm_index_t *vm_index; /* placement's view of free capacity */
+    vm_admin_t *vm_admin; /* the VM and cordon verbs */
     admin_t *admin_handlers;
     peer_limit_t *agent_limits; /* the loop's */
     peer_limit_t *admin_limits; /* the admin thread's */
@@ -199,6 +203,49 @@ static peer_limit_t *s_peer_limit_new(const controller_config_t *cfg,
     return peer_limit_new(&limits);
 }
 
+static bool s_vm_replan(void *arg, const char *host);
+static void s_vm_answer(void *arg, zframe_t **client, vfp_msg_t **reply);
+
+static void s_hook_state(void *arg, const char *host)
+{
+    controller_t *self = arg;
+    vm_index_host_state(self->vm_index, host);
+}
+
+static void s_hook_inventory(void *arg, const char *host)
+{
+    controller_t *self = arg;
+    vm_index_host_refresh(self->vm_index, host);
+}
+
+static void s_hook_result(void *arg, const char *host)
+{
+    controller_t *self = arg;
+    vm_admin_result(self->vm_admin, host);
+}
+
+/* The placement index, built from the database, and the verbs over it;
+ * agents keep it current. */
+static int s_open_placement(controller_t *self, char *err, size_t errlen)
+{
+    self->vm_index = vm_index_new(self->db);
+    db_err_t dberr;
+    if (vm_index_load(self->vm_index, &dberr) != 0) {
+        snprintf(err, errlen, "cannot build the placement index: %s",
+                 dberr.text);
+        return -1;
+    }
+    vm_admin_config_t vm_cfg = {
+        .replan = s_vm_replan, .answer = s_vm_answer, .arg = self};
+    self->vm_admin = vm_admin_new(self->db, self->vm_index, &vm_cfg);
+    agents_hooks_t hooks = {.host_state = s_hook_state,
+                            .host_inventory = s_hook_inventory,
+                            .host_result = s_hook_result,
+                            .arg = self};
+    agents_set_hooks(self->handlers, &hooks);
+    return 0;
+}
+
 /* Opens both database connections and builds the handlers over them. */
 static int s_open(controller_t *self, char *err, size_t errlen)
 {
@@ -226,9 +273,10 @@ static int s_open(controller_t *self, char *err, size_t errlen)
                                 .started_ms = self->started_ms,
                                 .heartbeat_ms = self->cfg.heartbeat_ms};
     self->admin_handlers = admin_new(self->db_read, self->sessions, &admin_cfg);
-    if (agents_load(self->handlers, err, errlen) != 0)
+    if (agents_load(self->handlers, err, errlen) != 0 ||
+        rollout_load(self->rollout, err, errlen) != 0)
         return -1;
-    return rollout_load(self->rollout, err, errlen);
+    return s_open_placement(self, err, errlen);
 }
 
 /* Binds the admin socket. The admin ipc socket is the admin credential:
@@ -437,6 +485,7 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     rollout_tick(self->rollout, out);
     s_send_all(self, out);
     zlistx_destroy(&out);
+    vm_admin_expire(self->vm_admin, zclock_mono());
     return 0;
 }
 
@@ -469,8 +518,10 @@ static void s_policy_write(controller_t *self, zsock_t *reader,
                      request->u.request.verb, changed.count);
     for (size_t i = 0; i < changed.count; i++)
         rollout_desired_changed(self->rollout, changed.hosts[i], out);
-    if (stored)
+    if (stored) {
         rollout_policy_changed(self->rollout, out);
+        vm_index_policy_changed(self->vm_index);
+    }
     s_send_all(self, out);
     zlistx_destroy(&out);
     policy_apply_changed_clear(&changed);
@@ -484,7 +535,40 @@ typedef struct {
 static bool s_replan(void *arg, const char *host)
 {
     s_replan_arg_t *replan = arg;
-    return rollout_replan(replan->self->rollout, host, replan->out);
+    bool changed = rollout_replan(replan->self->rollout, host,
+                                  "after a label change", replan->out);
+    vm_index_host_refresh(replan->self->vm_index, host);
+    return changed;
+}
+
+/* A host whose VMs changed: planned and sent at once. */
+static bool s_vm_replan(void *arg, const char *host)
+{
+    controller_t *self = arg;
+    zlistx_t *out = agents_outbox_new();
+    bool changed = rollout_replan(self->rollout, host, "for its VMs", out);
+    s_send_all(self, out);
+    zlistx_destroy(&out);
+    return changed;
+}
+
+static void s_vm_answer(void *arg, zframe_t **client, vfp_msg_t **reply)
+{
+    controller_t *self = arg;
+    admin_write_answer_later(zactor_sock(self->server), client, reply);
+}
+
+/* The VM and cordon verbs: answered once committed (or parked until the
+ * agent confirms), then the hosts they changed are planned and sent. */
+static void s_vm_write(controller_t *self, zsock_t *reader, zframe_t **client,
+                       const vfp_msg_t *request)
+{
+    vfp_msg_t *reply = vm_admin_handle(self->vm_admin, request, client);
+    if (reply)
+        admin_write_answer(reader, client, &reply);
+    else
+        admin_write_parked(reader);
+    vm_admin_flush(self->vm_admin);
 }
 
 /* host.label: the host is planned with its new labels before the answer,
@@ -512,6 +596,8 @@ static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
         return 0;
     if (host_admin_is_verb(request->u.request.verb))
         s_host_write(self, reader, &client, request);
+    else if (vm_admin_is_verb(request->u.request.verb))
+        s_vm_write(self, reader, &client, request);
     else
         s_policy_write(self, reader, &client, request);
     stats_admin_request(request->u.request.verb, started);
@@ -611,8 +697,10 @@ void controller_destroy(controller_t **self_p)
     controller_t *self = *self_p;
     /* The loop reads the actor's pipe: it goes first. */
     zloop_destroy(&self->loop);
-    if (self->server)
+    if (self->server) {
         s_refuse_queued_writes(self);
+        vm_admin_destroy(&self->vm_admin);
+    }
     zactor_destroy(&self->server);
     stats_stop();
     if (self->started) {
@@ -624,6 +712,8 @@ void controller_destroy(controller_t **self_p)
     admin_destroy(&self->admin_handlers);
     agents_destroy(&self->handlers);
     rollout_destroy(&self->rollout);
+    vm_admin_destroy(&self->vm_admin);
+    vm_index_destroy(&self->vm_index);
     peer_limit_destroy(&self->admin_limits);
     peer_limit_destroy(&self->agent_limits);
     sessions_destroy(&self->sessions);

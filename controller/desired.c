@@ -3,10 +3,13 @@
 #include "desired.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "vfp_log.h"
 
 static void s_err(db_err_t *err, db_errcode_t code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -25,6 +28,11 @@ struct desired_t {
     char labels_text[DB_HOST_LABELS_MAX + 1];
     policy_label_t labels[DB_HOST_LABELS_MAX / 2 + 1];
     size_t label_count;
+    db_vm_t *vms; /* the VMs the host holds, with their NICs */
+    size_t vm_count, vm_cap;
+    apply_plan_vm_t *plan_vms;
+    apply_plan_held_vf_t *held;
+    size_t held_count;
     apply_plan_t *plan;
 };
 
@@ -43,6 +51,49 @@ static void s_parse_labels(desired_t *self)
     }
 }
 
+static int s_vm_collect(const db_vm_t *vm, void *arg)
+{
+    desired_t *self = arg;
+    if (self->vm_count == self->vm_cap) {
+        self->vm_cap = self->vm_cap ? self->vm_cap * 2 : 8;
+        self->vms = realloc(self->vms, self->vm_cap * sizeof(*self->vms));
+        assert(self->vms);
+    }
+    self->vms[self->vm_count++] = *vm;
+    return 0;
+}
+
+/* The VMs on the host and the VFs they hold, as the plan takes them. */
+static int s_vms_read(desired_t *self, db_t *db, const char *host,
+                      db_err_t *err)
+{
+    db_vm_filter_t filter = {.host = host};
+    db_page_t page = {0};
+    if (db_vms_list(db, &filter, &page, s_vm_collect, self, err) != 0)
+        return -1;
+    self->plan_vms = calloc(self->vm_count + 1, sizeof(*self->plan_vms));
+    self->held =
+        calloc(self->vm_count * DB_VM_NICS_MAX + 1, sizeof(*self->held));
+    assert(self->plan_vms && self->held);
+    for (size_t i = 0; i < self->vm_count; i++) {
+        const db_vm_t *vm = &self->vms[i];
+        self->plan_vms[i] =
+            (apply_plan_vm_t){.name = vm->name, .memory_mib = vm->memory_mib};
+        for (uint32_t n = 0; n < vm->nic_count; n++) {
+            const db_vm_nic_t *nic = &vm->nics[n];
+            if (!nic->pf[0])
+                continue;
+            apply_plan_held_vf_t *held = &self->held[self->held_count++];
+            *held = (apply_plan_held_vf_t){.pf = nic->pf,
+                                           .index = nic->vf,
+                                           .network = nic->network,
+                                           .vm = vm->name};
+            memcpy(held->mac, nic->mac, sizeof(held->mac));
+        }
+    }
+    return 0;
+}
+
 desired_t *desired_plan_host(db_t *db, const policy_t *policy,
                              const char *source, const char *host,
                              db_err_t *err)
@@ -56,7 +107,8 @@ desired_t *desired_plan_host(db_t *db, const policy_t *policy,
      * out). */
     if (db_host_inventory_get(db, host, &self->inventory->u.inventory, err) !=
             0 ||
-        db_host_labels_get(db, host, self->labels_text, err) != 0) {
+        db_host_labels_get(db, host, self->labels_text, err) != 0 ||
+        s_vms_read(self, db, host, err) != 0) {
         desired_destroy(&self);
         return NULL;
     }
@@ -64,7 +116,11 @@ desired_t *desired_plan_host(db_t *db, const policy_t *policy,
     apply_plan_host_t plan_host = {.name = host,
                                    .labels = self->labels,
                                    .label_count = self->label_count,
-                                   .inventory = &self->inventory->u.inventory};
+                                   .inventory = &self->inventory->u.inventory,
+                                   .vms = self->plan_vms,
+                                   .vm_count = self->vm_count,
+                                   .held_vfs = self->held,
+                                   .held_vf_count = self->held_count};
     self->plan = apply_plan_new(policy, source, &plan_host);
     return self;
 }
@@ -76,6 +132,9 @@ void desired_destroy(desired_t **self_p)
     desired_t *self = *self_p;
     apply_plan_destroy(&self->plan);
     vfp_msg_destroy(&self->inventory);
+    free(self->vms);
+    free(self->plan_vms);
+    free(self->held);
     free(self);
     *self_p = NULL;
 }
@@ -220,4 +279,48 @@ int desired_store_if_changed(db_t *db, const char *host,
         return -1;
     *changed = true;
     return 0;
+}
+
+static int s_latest_revision(const db_policy_row_t *row, void *arg)
+{
+    *(int64_t *)arg = row->revision;
+    return -1;
+}
+
+const policy_t *desired_policy_latest(db_t *db, desired_policy_t *cache)
+{
+    int64_t latest = 0;
+    db_err_t err;
+    if (db_policy_history(db, 0, 1, s_latest_revision, &latest, &err) != 0 &&
+        err.code != DB_OK) {
+        vfp_log_warnx("cannot read the latest policy: %s", err.text);
+        return NULL;
+    }
+    if (latest == cache->revision)
+        return cache->policy;
+    desired_policy_clear(cache);
+    cache->revision = latest;
+    if (!latest)
+        return NULL;
+    db_policy_row_t row = {0};
+    if (db_policy_get(db, latest, &row, &err) != 0) {
+        vfp_log_warnx("cannot read policy revision %" PRId64 ": %s", latest,
+                      err.text);
+        cache->revision = 0;
+        return NULL;
+    }
+    snprintf(cache->source, sizeof(cache->source), "revision %" PRId64, latest);
+    cache->policy =
+        policy_parse_buffer(cache->source, row.text, row.text_len, NULL);
+    if (!cache->policy)
+        vfp_log_warnx("policy revision %" PRId64 " does not parse", latest);
+    db_policy_row_clear(&row);
+    return cache->policy;
+}
+
+void desired_policy_clear(desired_policy_t *cache)
+{
+    policy_destroy(&cache->policy);
+    cache->revision = 0;
+    cache->source[0] = '\0';
 }

@@ -19,7 +19,8 @@ typedef struct desired_t desired_t;
 
 /* Plans one host from the database: its inventory as last stored (PFs and
  * VFs in state "missing" are left out: the agent no longer reports them),
- * its labels (hosts.labels, "key=value" per line) and no VMs yet. source
+ * its labels (hosts.labels, "key=value" per line) and the VMs it holds
+ * (reserved or placed) with their VFs and memory. source
  * names the policy in conflict lines. NULL with err when the host is
  * unknown (DB_ERR_NOT_FOUND) or the database fails. */
 desired_t *desired_plan_host(db_t *db, const policy_t *policy,
@@ -67,5 +68,19 @@ int desired_store_if_changed(db_t *db, const char *host,
                              int64_t policy_revision, const apply_plan_t *plan,
                              int64_t now_ms, bool *changed, uint64_t *revision,
                              db_err_t *err);
+
+/* The latest stored policy, parsed once per revision: a cache its owner
+ * keeps (zeroed to start, desired_policy_clear to end). */
+typedef struct {
+    int64_t revision; /* of the cached policy; 0: none */
+    policy_t *policy; /* NULL: none stored, or it does not parse */
+    char source[32];  /* "revision N", for conflict lines */
+} desired_policy_t;
+
+/* The latest stored policy: read and parsed only when a newer revision was
+ * stored since the last call. NULL when none is stored or it cannot be read
+ * or parsed (logged). */
+const policy_t *desired_policy_latest(db_t *db, desired_policy_t *cache);
+void desired_policy_clear(desired_policy_t *cache);
 
 #endif

@@ -41,9 +41,7 @@ struct rollout_t {
     zhashx_t *hosts; /* name -> s_host_t */
     int64_t inflight_ms;
     uint32_t request_id;
-    int64_t policy_revision; /* of the cached policy; 0: none cached */
-    policy_t *policy;        /* the latest policy, parsed; NULL: none */
-    char policy_source[32];  /* "revision N", for conflict lines */
+    desired_policy_t latest; /* the latest policy, parsed */
 };
 
 static void s_host_free(void **item)
@@ -76,7 +74,7 @@ void rollout_destroy(rollout_t **self_p)
     if (!self_p || !*self_p)
         return;
     zhashx_destroy(&(*self_p)->hosts);
-    policy_destroy(&(*self_p)->policy);
+    desired_policy_clear(&(*self_p)->latest);
     free(*self_p);
     *self_p = NULL;
 }
@@ -191,46 +189,11 @@ static void s_offer(rollout_t *self, s_host_t *host, session_t *session,
     s_send(self, host, session, why, out);
 }
 
-static int s_latest_revision(const db_policy_row_t *row, void *arg)
-{
-    *(int64_t *)arg = row->revision;
-    return -1;
-}
-
-/* The latest stored policy, parsed once per revision (the revision is
- * read without the text); NULL when none is stored or it cannot be read or
- * parsed (logged). */
+/* The latest stored policy, parsed once per revision; NULL when none is
+ * stored or it cannot be read or parsed (logged). */
 static const policy_t *s_policy(rollout_t *self)
 {
-    int64_t latest = 0;
-    db_err_t err;
-    if (db_policy_history(self->db, 0, 1, s_latest_revision, &latest, &err) !=
-            0 &&
-        err.code != DB_OK) {
-        vfp_log_warnx("cannot read the latest policy: %s", err.text);
-        return NULL;
-    }
-    if (latest == self->policy_revision)
-        return self->policy;
-    policy_destroy(&self->policy);
-    self->policy_revision = latest;
-    if (!latest)
-        return NULL;
-    db_policy_row_t row = {0};
-    if (db_policy_get(self->db, latest, &row, &err) != 0) {
-        vfp_log_warnx("cannot read policy revision %" PRId64 ": %s", latest,
-                      err.text);
-        self->policy_revision = 0;
-        return NULL;
-    }
-    snprintf(self->policy_source, sizeof(self->policy_source),
-             "revision %" PRId64, latest);
-    self->policy =
-        policy_parse_buffer(self->policy_source, row.text, row.text_len, NULL);
-    if (!self->policy)
-        vfp_log_warnx("policy revision %" PRId64 " does not parse", latest);
-    db_policy_row_clear(&row);
-    return self->policy;
+    return desired_policy_latest(self->db, &self->latest);
 }
 
 /* The latest policy's drift mode; no policy, or one that does not parse
@@ -360,7 +323,7 @@ static void s_refuse(rollout_t *self, s_host_t *host, const apply_plan_t *plan)
 {
     const char *reason = apply_plan_conflict(plan, 0);
     db_err_t err;
-    if (db_host_refusal_set(self->db, host->name, self->policy_revision, reason,
+    if (db_host_refusal_set(self->db, host->name, self->latest.revision, reason,
                             controller_now_ms(), &err) != 0) {
         vfp_log_warnx("host %s: cannot record the refusal: %s", host->name,
                       err.text);
@@ -368,7 +331,7 @@ static void s_refuse(rollout_t *self, s_host_t *host, const apply_plan_t *plan)
     }
     vfp_log_warnx("host %s: policy revision %" PRId64 " not applied: %zu "
                   "conflict(s); first: %s",
-                  host->name, self->policy_revision,
+                  host->name, self->latest.revision,
                   apply_plan_conflict_count(plan), reason);
     controller_event(self->db, "policy-refused", host->name, "%s", reason);
 }
@@ -380,7 +343,7 @@ static bool s_planned_from_latest(rollout_t *self, const char *host)
     db_err_t err;
     if (db_host_desired_get(self->db, host, &row, &err) != 0)
         return false;
-    bool latest = row.policy_revision >= self->policy_revision;
+    bool latest = row.policy_revision >= self->latest.revision;
     db_host_desired_clear(&row);
     return latest;
 }
@@ -394,7 +357,7 @@ static bool s_plan(rollout_t *self, s_host_t *host, const policy_t *policy,
 {
     db_err_t err;
     desired_t *desired = desired_plan_host(
-        self->db, policy, self->policy_source, host->name, &err);
+        self->db, policy, self->latest.source, host->name, &err);
     if (!desired) {
         vfp_log_warnx("host %s: cannot plan: %s", host->name, err.text);
         return false;
@@ -406,14 +369,14 @@ static bool s_plan(rollout_t *self, s_host_t *host, const policy_t *policy,
         s_refuse(self, host, plan);
     else if (db_host_refusal_clear(self->db, host->name, &err) != 0 ||
              desired_store_if_changed(
-                 self->db, host->name, self->policy_revision, plan,
+                 self->db, host->name, self->latest.revision, plan,
                  controller_now_ms(), &changed, &revision, &err) != 0)
         vfp_log_warnx("host %s: cannot store the desired state: %s", host->name,
                       err.text);
     else if (changed) {
         vfp_log_info("host %s: desired revision %" PRIu64 " planned from "
                      "policy revision %" PRId64 " %s",
-                     host->name, revision, self->policy_revision, why);
+                     host->name, revision, self->latest.revision, why);
         host->desired = revision;
         host->sent_mono = 0;
     }
@@ -431,13 +394,14 @@ static void s_replan(rollout_t *self, s_host_t *host)
         s_plan(self, host, policy, "on joining");
 }
 
-bool rollout_replan(rollout_t *self, const char *name, zlistx_t *out)
+bool rollout_replan(rollout_t *self, const char *name, const char *why,
+                    zlistx_t *out)
 {
     const policy_t *policy = s_policy(self);
     if (!policy)
         return false;
     s_host_t *host = s_host(self, name);
-    if (!s_plan(self, host, policy, "after a label change"))
+    if (!s_plan(self, host, policy, why))
         return false;
     host->drift_correct = false;
     s_offer(self, host, sessions_find(self->sessions, name),

@@ -84,11 +84,13 @@ void rollout_agent_error(rollout_t *self, session_t *host, const vfp_msg_t *msg,
  * it and sends it at once to a connected host, whatever was in flight. */
 void rollout_desired_changed(rollout_t *self, const char *host, zlistx_t *out);
 
-/* The host's labels changed: plans it against the latest policy whatever
- * its desired state was planned from, stores and sends the plan when it
- * differs (true then); a plan with conflicts refuses this host alone and
- * keeps its desired state. False too when no policy was ever applied. */
-bool rollout_replan(rollout_t *self, const char *host, zlistx_t *out);
+/* The host's labels or VMs changed: plans it against the latest policy
+ * whatever its desired state was planned from, stores and sends the plan
+ * when it differs (true then); a plan with conflicts refuses this host
+ * alone and keeps its desired state. False too when no policy was ever
+ * applied. why ends the log line ("after a label change"). */
+bool rollout_replan(rollout_t *self, const char *host, const char *why,
+                    zlistx_t *out);
 
 /* A policy was stored (applied or rolled back): hosts whose last check
  * found drift are checked again, since the new policy may now say to

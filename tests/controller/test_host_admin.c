@@ -78,7 +78,7 @@ static bool s_replan(void *arg, const char *host)
 {
     fixture_t *fx = arg;
     fx->replans++;
-    return rollout_replan(fx->rollout, host, fx->out);
+    return rollout_replan(fx->rollout, host, "after a label change", fx->out);
 }
 
 /* host.label on host with body; returns the REPLY. */

@@ -1,0 +1,812 @@
+/* vm_admin.c - placing, releasing and powering VMs, and cordoning and
+ * draining hosts: the admin write verbs over the placement index, each
+ * committed before it is answered. */
+#include "vm_admin.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin_request.h"
+#include "controller_internal.h"
+#include "pending.h"
+#include "placement.h"
+#include "vfp_log.h"
+#include "vm_json.h"
+
+struct vm_admin_t {
+    db_t *db;
+    vm_index_t *index;
+    vm_admin_config_t cfg;
+    pending_t *waits;
+    zhashx_t *dirty; /* hosts to plan again: name -> "" */
+};
+
+/* One request's answer under construction. */
+typedef struct {
+    vfp_errcode_t status;
+    char error[VFP_TEXT_MAX + 1];
+    json_t *body;
+} s_run_t;
+
+static int s_fail(s_run_t *run, vfp_errcode_t status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int s_fail(s_run_t *run, vfp_errcode_t status, const char *fmt, ...)
+{
+    run->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(run->error, sizeof(run->error), fmt, ap);
+    va_end(ap);
+    vfp_utf8_trim(run->error);
+    return -1;
+}
+
+static int s_fail_db(s_run_t *run, const db_err_t *err)
+{
+    run->status =
+        admin_request_db_error(err, "VM write", run->error, sizeof(run->error));
+    return -1;
+}
+
+vm_admin_t *vm_admin_new(db_t *db, vm_index_t *index,
+                         const vm_admin_config_t *cfg)
+{
+    vm_admin_t *self = calloc(1, sizeof(*self));
+    assert(self);
+    self->db = db;
+    self->index = index;
+    self->cfg = *cfg;
+    if (!self->cfg.waits_max)
+        self->cfg.waits_max = VM_ADMIN_WAITS_MAX;
+    self->waits =
+        pending_new(self->cfg.waits_max, (int64_t)VM_ADMIN_WAIT_MAX_S * 1000);
+    self->dirty = zhashx_new();
+    assert(self->waits && self->dirty);
+    return self;
+}
+
+static vfp_msg_t *s_reply_new(uint8_t version, uint32_t request_id,
+                              s_run_t *run)
+{
+    vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
+    reply->version = version;
+    reply->request_id = request_id;
+    reply->u.reply.status = (uint16_t)run->status;
+    snprintf(reply->u.reply.error, sizeof(reply->u.reply.error), "%s",
+             run->error);
+    if (run->body) {
+        reply->u.reply.body = json_dumps(run->body, JSON_COMPACT);
+        assert(reply->u.reply.body);
+        reply->u.reply.body_len = (uint32_t)strlen(reply->u.reply.body);
+        json_decref(run->body);
+        run->body = NULL;
+    }
+    return reply;
+}
+
+/* Answers a parked request with the VM as stored now. */
+static void s_answer_wait(vm_admin_t *self, pending_entry_t *entry,
+                          const char *name, const char *note)
+{
+    s_run_t run = {.status = VFP_OK};
+    db_vm_t vm;
+    db_err_t err;
+    if (note)
+        s_fail(&run, VFP_ERR_INTERNAL, "%s", note);
+    else if (db_vm_get(self->db, name, &vm, &err) != 0)
+        s_fail_db(&run, &err);
+    else
+        run.body = vm_json(&vm, vm_index_policy(self->index));
+    vfp_msg_t *reply = s_reply_new(entry->version, entry->request_id, &run);
+    self->cfg.answer(self->cfg.arg, &entry->routing_id, &reply);
+    zframe_destroy(&entry->routing_id);
+    vfp_msg_destroy(&reply);
+}
+
+void vm_admin_destroy(vm_admin_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    vm_admin_t *self = *self_p;
+    pending_entry_t entry;
+    while (pending_expire(self->waits, INT64_MAX, &entry) == 0)
+        s_answer_wait(self, &entry, "", "the controller is stopping");
+    pending_destroy(&self->waits);
+    zhashx_destroy(&self->dirty);
+    free(self);
+    *self_p = NULL;
+}
+
+size_t vm_admin_waiting(vm_admin_t *self)
+{
+    return pending_size(self->waits);
+}
+
+static void s_dirty(vm_admin_t *self, const char *host)
+{
+    if (host && host[0])
+        zhashx_insert(self->dirty, host, (void *)"");
+}
+
+static void s_wait_key(const char *name, char *key, size_t len)
+{
+    snprintf(key, len, "vm:%s", name);
+}
+
+/* Answers every request waiting for the VM. */
+static void s_wake(vm_admin_t *self, const char *name)
+{
+    char key[VFP_NAME_MAX * 2 + 1];
+    s_wait_key(name, key, sizeof(key));
+    pending_entry_t entry;
+    while (pending_take(self->waits, key, &entry) == 0)
+        s_answer_wait(self, &entry, name, NULL);
+}
+
+void vm_admin_expire(vm_admin_t *self, int64_t now_mono)
+{
+    pending_entry_t entry;
+    while (pending_expire(self->waits, now_mono, &entry) == 0)
+        s_answer_wait(self, &entry, entry.key + 3, NULL);
+}
+
+/* ---- vm.create ---------------------------------------------------------- */
+
+/* A create request read from its body; the strings point into `body`. */
+typedef struct {
+    json_t *body;
+    placement_request_t req;
+    bool wait;
+    int64_t timeout_ms;
+} s_create_t;
+
+static const char *const s_create_keys[] = {"name", "memory_mib",   "vcpus",
+                                            "nics", "host",         "group",
+                                            "numa", "separate_pfs", NULL};
+
+static int s_body_keys(const json_t *body, s_run_t *run)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)body, key, value)
+    {
+        bool known = false;
+        for (const char *const *k = s_create_keys; *k && !known; k++)
+            known = strcmp(*k, key) == 0;
+        if (!known)
+            return s_fail(run, VFP_ERR_INVALID, "body: unknown key \"%.64s\"",
+                          key);
+    }
+    return 0;
+}
+
+/* An optional string member: NULL when absent. */
+static int s_text(const json_t *body, const char *key, const char **out,
+                  s_run_t *run)
+{
+    json_t *value = json_object_get(body, key);
+    *out = NULL;
+    if (!value || json_is_null(value))
+        return 0;
+    if (!json_is_string(value))
+        return s_fail(run, VFP_ERR_INVALID, "body: \"%s\" is not a string",
+                      key);
+    *out = json_string_value(value);
+    return 0;
+}
+
+static int s_count(const json_t *body, const char *key, int64_t max,
+                   int64_t *out, s_run_t *run)
+{
+    json_t *value = json_object_get(body, key);
+    if (!json_is_integer(value) || json_integer_value(value) < 1 ||
+        json_integer_value(value) > max)
+        return s_fail(run, VFP_ERR_INVALID,
+                      "body: \"%s\" must be a whole number from 1 to %" PRId64,
+                      key, max);
+    *out = json_integer_value(value);
+    return 0;
+}
+
+static int s_nic_parse(const json_t *item, size_t i,
+                       placement_nic_request_t *nic, s_run_t *run)
+{
+    const char *key;
+    json_t *value;
+    if (!json_is_object(item))
+        return s_fail(run, VFP_ERR_INVALID, "body: nics[%zu] is not an object",
+                      i);
+    json_object_foreach((json_t *)item, key, value)
+    {
+        if (strcmp(key, "network") != 0 && strcmp(key, "mac") != 0)
+            return s_fail(run, VFP_ERR_INVALID,
+                          "body: nics[%zu]: unknown key \"%.64s\"", i, key);
+    }
+    const char *network = NULL, *mac = NULL;
+    if (s_text(item, "network", &network, run) != 0 ||
+        s_text(item, "mac", &mac, run) != 0)
+        return -1;
+    if (!network || !policy_name_valid(network))
+        return s_fail(run, VFP_ERR_INVALID,
+                      "body: nics[%zu]: \"network\" must be a network name", i);
+    nic->network = network;
+    nic->has_mac = mac != NULL;
+    if (mac && vfp_mac_parse(mac, nic->mac) != 0)
+        return s_fail(run, VFP_ERR_INVALID,
+                      "body: nics[%zu]: mac \"%.32s\" is not a MAC address "
+                      "(aa:bb:cc:dd:ee:ff)",
+                      i, mac);
+    return 0;
+}
+
+static int s_nics_parse(const json_t *body, placement_request_t *req,
+                        s_run_t *run)
+{
+    json_t *nics = json_object_get(body, "nics");
+    if (!json_is_array(nics) || json_array_size(nics) < 1 ||
+        json_array_size(nics) > PLACEMENT_NICS_MAX)
+        return s_fail(run, VFP_ERR_INVALID,
+                      "body: \"nics\" must list 1 to %d NICs",
+                      PLACEMENT_NICS_MAX);
+    size_t i;
+    json_t *item;
+    json_array_foreach(nics, i, item)
+    {
+        if (s_nic_parse(item, i, &req->nics[i], run) != 0)
+            return -1;
+    }
+    req->nic_count = json_array_size(nics);
+    return 0;
+}
+
+/* The placement options: pin, group, NUMA and separate PFs. */
+static int s_options_parse(const json_t *body, placement_request_t *req,
+                           s_run_t *run)
+{
+    const char *numa = NULL;
+    if (s_text(body, "host", &req->host, run) != 0 ||
+        s_text(body, "group", &req->group, run) != 0 ||
+        s_text(body, "numa", &numa, run) != 0)
+        return -1;
+    char why[128];
+    if (req->host && req->host[0] &&
+        vfp_hostname_check(req->host, why, sizeof(why)) != 0)
+        return s_fail(run, VFP_ERR_INVALID, "body: \"host\": %s", why);
+    if (req->group && req->group[0] && !policy_name_valid(req->group))
+        return s_fail(run, VFP_ERR_INVALID,
+                      "body: group \"%.64s\" is not valid (letters, digits, "
+                      "'.', '_' and '-', starting with a letter or digit, at "
+                      "most %d characters)",
+                      req->group, POLICY_NAME_MAX);
+    if (numa && placement_numa_parse(numa, &req->numa) != 0)
+        return s_fail(run, VFP_ERR_INVALID,
+                      "body: numa \"%.32s\" is not none, preferred or required",
+                      numa);
+    json_t *separate = json_object_get(body, "separate_pfs");
+    if (separate && !json_is_boolean(separate))
+        return s_fail(run, VFP_ERR_INVALID,
+                      "body: \"separate_pfs\" is not true or false");
+    req->separate_pfs = json_is_true(separate);
+    return 0;
+}
+
+/* wait and timeout, the request's parameters. */
+static int s_wait_parse(const vfp_request_t *request, s_create_t *create,
+                        s_run_t *run)
+{
+    static const char *const allowed[] = {"wait", "timeout", NULL};
+    const char *unknown = admin_request_unknown(request, allowed);
+    if (unknown)
+        return s_fail(run, VFP_ERR_INVALID,
+                      "verb \"%s\" has no parameter \"%s\"", request->verb,
+                      unknown);
+    const char *wait = admin_request_param(request, "wait");
+    const char *timeout = admin_request_param(request, "timeout");
+    if (wait && strcmp(wait, "true") != 0 && strcmp(wait, "false") != 0)
+        return s_fail(run, VFP_ERR_INVALID, "wait \"%s\" is not true or false",
+                      wait);
+    create->wait = wait && strcmp(wait, "true") == 0;
+    int64_t seconds = VM_ADMIN_WAIT_DEFAULT_S;
+    if (timeout &&
+        admin_request_int(timeout, 1, VM_ADMIN_WAIT_MAX_S, &seconds) != 0)
+        return s_fail(run, VFP_ERR_INVALID,
+                      "timeout \"%s\" is not a number of seconds from 1 to %d",
+                      timeout, VM_ADMIN_WAIT_MAX_S);
+    create->timeout_ms = seconds * 1000;
+    return 0;
+}
+
+static int s_create_parse(const vfp_request_t *request, s_create_t *create,
+                          s_run_t *run)
+{
+    json_error_t jerr;
+    create->body = request->body_len
+                       ? json_loadb(request->body, request->body_len, 0, &jerr)
+                       : NULL;
+    if (!json_is_object(create->body))
+        return s_fail(run, VFP_ERR_INVALID,
+                      "body: a JSON object with the VM is needed");
+    placement_request_t *req = &create->req;
+    int64_t memory = 0, vcpus = 0;
+    if (s_wait_parse(request, create, run) != 0 ||
+        s_body_keys(create->body, run) != 0 ||
+        s_text(create->body, "name", &req->name, run) != 0)
+        return -1;
+    if (!req->name || !policy_name_valid(req->name))
+        return s_fail(run, VFP_ERR_INVALID,
+                      "body: \"name\" must be a VM name (letters, digits, '.', "
+                      "'_' and '-', starting with a letter or digit, at most "
+                      "%d characters)",
+                      POLICY_NAME_MAX);
+    if (s_count(create->body, "memory_mib", INT64_C(1) << 40, &memory, run) !=
+            0 ||
+        s_count(create->body, "vcpus", 65536, &vcpus, run) != 0 ||
+        s_nics_parse(create->body, req, run) != 0 ||
+        s_options_parse(create->body, req, run) != 0)
+        return -1;
+    req->memory_mib = (uint64_t)memory;
+    req->vcpus = (uint32_t)vcpus;
+    return 0;
+}
+
+/* A refusal's detail: each rule's count and example, the closest hosts. */
+static json_t *s_refusal_json(const placement_refusal_t *why)
+{
+    json_t *reasons = json_array(), *closest = json_array();
+    for (int r = 0; r < PLACEMENT_RULE_COUNT; r++) {
+        size_t hosts = placement_refusal_hosts(why, (placement_rule_t)r);
+        if (hosts == 0)
+            continue;
+        json_array_append_new(
+            reasons,
+            json_pack("{s:s, s:I, s:s}", "rule",
+                      placement_rule_name((placement_rule_t)r), "hosts",
+                      (json_int_t)hosts, "example",
+                      placement_refusal_example(why, (placement_rule_t)r)));
+    }
+    for (size_t i = 0; i < placement_refusal_closest_count(why); i++)
+        json_array_append_new(
+            closest,
+            json_pack(
+                "{s:s, s:s, s:s}", "host",
+                placement_refusal_closest_host(why, i), "rule",
+                placement_rule_name(placement_refusal_closest_rule(why, i)),
+                "reason", placement_refusal_closest_reason(why, i)));
+    return json_pack("{s:o, s:o}", "reasons", reasons, "closest", closest);
+}
+
+/* The reservation as the database stores it. */
+static void s_vm_from(const s_create_t *create,
+                      const placement_decision_t *decision, db_vm_t *vm)
+{
+    const placement_request_t *req = &create->req;
+    memset(vm, 0, sizeof(*vm));
+    snprintf(vm->name, sizeof(vm->name), "%s", req->name);
+    vm->memory_mib = decision->memory_mib;
+    vm->vcpus = req->vcpus;
+    snprintf(vm->host, sizeof(vm->host), "%s", decision->host);
+    snprintf(vm->group, sizeof(vm->group), "%s", req->group ? req->group : "");
+    snprintf(vm->numa, sizeof(vm->numa), "%s", placement_numa_name(req->numa));
+    vm->separate_pfs = req->separate_pfs;
+    snprintf(vm->pin, sizeof(vm->pin), "%s", req->host ? req->host : "");
+    vm->state = DB_VM_RESERVED;
+    vm->power = DB_VM_POWER_UNKNOWN;
+    vm->nic_count = (uint32_t)decision->nic_count;
+    for (size_t i = 0; i < decision->nic_count; i++) {
+        const placement_nic_t *from = &decision->nics[i];
+        db_vm_nic_t *nic = &vm->nics[i];
+        snprintf(nic->network, sizeof(nic->network), "%s", from->network);
+        memcpy(nic->mac, from->mac, sizeof(nic->mac));
+        snprintf(nic->pf, sizeof(nic->pf), "%s", from->pf);
+        nic->vf = from->vf;
+        snprintf(nic->pf_ifname, sizeof(nic->pf_ifname), "%s", from->pf_ifname);
+        snprintf(nic->vf_pci, sizeof(nic->vf_pci), "%s", from->vf_pci);
+    }
+}
+
+/* Decides, commits and indexes the reservation; *vm is what was stored. */
+static int s_reserve(vm_admin_t *self, const s_create_t *create, db_vm_t *vm,
+                     s_run_t *run)
+{
+    placement_decision_t decision;
+    placement_refusal_t *why = NULL;
+    if (placement_decide(vm_index_placement(self->index), &create->req,
+                         &decision, &why) != 0) {
+        s_fail(run,
+               placement_refusal_is_request(why) ? VFP_ERR_INVALID
+                                                 : VFP_ERR_CONFLICT,
+               "%s", placement_refusal_text(why));
+        if (!placement_refusal_is_request(why))
+            run->body = s_refusal_json(why);
+        placement_refusal_destroy(&why);
+        return -1;
+    }
+    s_vm_from(create, &decision, vm);
+    db_err_t err;
+    vm->created_at_ms = controller_now_ms();
+    if (db_vm_reserve(self->db, vm, vm->created_at_ms, &err) != 0)
+        return s_fail_db(run, &err);
+    vm_index_vm_put(self->index, vm);
+    s_dirty(self, vm->host);
+    controller_event(self->db, "vm-reserved", vm->host,
+                     "vm %s: %u NICs, %" PRIu64 " MiB reserved", vm->name,
+                     vm->nic_count, vm->memory_mib);
+    return 0;
+}
+
+static void s_create(vm_admin_t *self, const vfp_msg_t *msg, zframe_t **client,
+                     s_run_t *run, bool *parked)
+{
+    s_create_t create = {0};
+    db_vm_t vm;
+    if (s_create_parse(&msg->u.request, &create, run) == 0 &&
+        s_reserve(self, &create, &vm, run) == 0) {
+        char key[VFP_NAME_MAX * 2 + 1];
+        s_wait_key(vm.name, key, sizeof(key));
+        *parked = create.wait &&
+                  pending_park_for(self->waits, key, *client, msg->request_id,
+                                   msg->version, zclock_mono(),
+                                   create.timeout_ms) == 0;
+        if (*parked)
+            zframe_destroy(client);
+        else
+            run->body = vm_json(&vm, vm_index_policy(self->index));
+    }
+    json_decref(create.body);
+}
+
+/* ---- vm.delete, vm.power ------------------------------------------------ */
+
+static const char *s_name_param(const vfp_request_t *req,
+                                const char *const *allowed, s_run_t *run)
+{
+    const char *unknown = admin_request_unknown(req, allowed);
+    if (unknown) {
+        s_fail(run, VFP_ERR_INVALID, "verb \"%s\" has no parameter \"%s\"",
+               req->verb, unknown);
+        return NULL;
+    }
+    const char *name = admin_request_param(req, "name");
+    if (!name || !name[0]) {
+        s_fail(run, VFP_ERR_INVALID, "verb \"%s\" needs parameter \"name\"",
+               req->verb);
+        return NULL;
+    }
+    return name;
+}
+
+static void s_delete(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
+{
+    static const char *const allowed[] = {"name", NULL};
+    const char *name = s_name_param(req, allowed, run);
+    db_vm_t was;
+    db_err_t err;
+    if (!name)
+        return;
+    if (db_vm_delete(self->db, name, &was, &err) != 0) {
+        s_fail_db(run, &err);
+        return;
+    }
+    vm_index_vm_remove(self->index, name);
+    /* Its VFs go back to the clean default on the host's next plan. */
+    s_dirty(self, was.host);
+    controller_event(self->db, "vm-deleted", was.host[0] ? was.host : NULL,
+                     "vm %s deleted: %u NICs and %" PRIu64 " MiB released",
+                     was.name, was.nic_count, was.memory_mib);
+    run->body = vm_json(&was, vm_index_policy(self->index));
+    s_wake(self, name);
+}
+
+static void s_power(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
+{
+    static const char *const allowed[] = {"name", "state", NULL};
+    const char *name = s_name_param(req, allowed, run);
+    if (!name)
+        return;
+    const char *state = admin_request_param(req, "state");
+    db_vm_power_t power;
+    if (!state || (strcmp(state, "on") != 0 && strcmp(state, "off") != 0) ||
+        db_vm_power_parse(state, &power) != 0) {
+        s_fail(run, VFP_ERR_INVALID, "state \"%s\" is not on or off",
+               state ? state : "");
+        return;
+    }
+    db_vm_t vm;
+    db_err_t err;
+    if (db_vm_set_power(self->db, name, power, &err) != 0 ||
+        db_vm_get(self->db, name, &vm, &err) != 0) {
+        s_fail_db(run, &err);
+        return;
+    }
+    controller_event(self->db, "vm-power", vm.host[0] ? vm.host : NULL,
+                     "vm %s powered %s", name, state);
+    run->body = vm_json(&vm, vm_index_policy(self->index));
+}
+
+/* ---- host.cordon, host.uncordon, host.drain ---------------------------- */
+
+typedef struct {
+    json_t *vms;
+    json_t *power_off_first;
+} s_drain_t;
+
+static int s_drain_row(const db_vm_t *vm, void *arg)
+{
+    s_drain_t *drain = arg;
+    json_array_append_new(drain->vms,
+                          json_pack("{s:s, s:s, s:s}", "name", vm->name,
+                                    "power", db_vm_power_name(vm->power),
+                                    "state", vm_json_state(vm)));
+    if (vm->power != DB_VM_POWER_OFF)
+        json_array_append_new(drain->power_off_first, json_string(vm->name));
+    return 0;
+}
+
+static void s_cordon(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
+{
+    static const char *const allowed[] = {"name", NULL};
+    const char *name = s_name_param(req, allowed, run);
+    if (!name)
+        return;
+    bool cordon = strcmp(req->verb, "host.uncordon") != 0;
+    db_err_t err;
+    if (db_host_set_cordoned(self->db, name, cordon, &err) != 0) {
+        s_fail_db(run, &err);
+        return;
+    }
+    vm_index_host_state(self->index, name);
+    run->body = json_pack("{s:s, s:b}", "host", name, "cordoned", cordon);
+    if (strcmp(req->verb, "host.drain") != 0) {
+        controller_event(self->db, cordon ? "host-cordoned" : "host-uncordoned",
+                         name, "%s",
+                         cordon ? "no new VM is placed here"
+                                : "VMs may be placed here again");
+        return;
+    }
+    /* Passthrough VMs are pinned: draining moves nothing, it says which
+     * VMs must be powered off before the host can be serviced. */
+    s_drain_t drain = {json_array(), json_array()};
+    db_vm_filter_t filter = {.host = name};
+    db_page_t page = {0};
+    if (db_vms_list(self->db, &filter, &page, s_drain_row, &drain, &err) != 0) {
+        json_decref(drain.vms);
+        json_decref(drain.power_off_first);
+        s_fail_db(run, &err);
+        return;
+    }
+    controller_event(self->db, "host-drained", name,
+                     "cordoned; %zu pinned VMs, %zu to power off first",
+                     json_array_size(drain.vms),
+                     json_array_size(drain.power_off_first));
+    json_object_set_new(run->body, "vms", drain.vms);
+    json_object_set_new(run->body, "power_off_first", drain.power_off_first);
+}
+
+/* ---- dispatch ----------------------------------------------------------- */
+
+static const char *const s_verbs[] = {
+    "vm.create",     "vm.delete",  "vm.power", "host.cordon",
+    "host.uncordon", "host.drain", NULL};
+
+bool vm_admin_is_verb(const char *verb)
+{
+    for (const char *const *v = s_verbs; *v; v++)
+        if (strcmp(*v, verb) == 0)
+            return true;
+    return false;
+}
+
+vfp_msg_t *vm_admin_handle(vm_admin_t *self, const vfp_msg_t *request,
+                           zframe_t **client)
+{
+    const vfp_request_t *req = &request->u.request;
+    s_run_t run = {.status = VFP_OK};
+    bool parked = false;
+    if (strcmp(req->verb, "vm.create") == 0)
+        s_create(self, request, client, &run, &parked);
+    else if (strcmp(req->verb, "vm.delete") == 0)
+        s_delete(self, req, &run);
+    else if (strcmp(req->verb, "vm.power") == 0)
+        s_power(self, req, &run);
+    else if (strncmp(req->verb, "host.", 5) == 0 && vm_admin_is_verb(req->verb))
+        s_cordon(self, req, &run);
+    else
+        s_fail(&run, VFP_ERR_UNKNOWN_VERB, "unknown verb \"%s\"", req->verb);
+    if (parked)
+        return NULL;
+    return s_reply_new(request->version, request->request_id, &run);
+}
+
+/* ---- the agent's side --------------------------------------------------- */
+
+/* A VM that cannot get its VFs: released, with why, and its waiters told. */
+static void s_vm_failed(vm_admin_t *self, const db_vm_t *vm, const char *why)
+{
+    db_err_t err;
+    if (db_vm_set_failed(self->db, vm->name, why, &err) != 0) {
+        vfp_log_warnx("vm %s: cannot record its failure: %s", vm->name,
+                      err.text);
+        return;
+    }
+    db_vm_t now;
+    if (db_vm_get(self->db, vm->name, &now, &err) == 0)
+        vm_index_vm_put(self->index, &now);
+    s_dirty(self, vm->host);
+    vfp_log_warnx("vm %s on host %s failed: %s", vm->name, vm->host, why);
+    controller_event(self->db, "vm-failed", vm->host, "vm %s: %s", vm->name,
+                     why);
+    s_wake(self, vm->name);
+}
+
+static void s_vm_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+static int s_collect(const db_vm_t *vm, void *arg)
+{
+    db_vm_t *copy = malloc(sizeof(*copy));
+    assert(copy);
+    *copy = *vm;
+    zlistx_add_end(arg, copy);
+    return 0;
+}
+
+/* The reserved VMs of a host, copied out of the listing. */
+static zlistx_t *s_reserved(vm_admin_t *self, const char *host)
+{
+    zlistx_t *vms = zlistx_new();
+    assert(vms);
+    zlistx_set_destructor(vms, s_vm_free);
+    db_vm_filter_t filter = {
+        .host = host, .by_state = true, .state = DB_VM_RESERVED};
+    db_page_t page = {0};
+    db_err_t err;
+    if (db_vms_list(self->db, &filter, &page, s_collect, vms, &err) != 0)
+        vfp_log_warnx("host %s: cannot read its reserved VMs: %s", host,
+                      err.text);
+    return vms;
+}
+
+static void s_plan_host(vm_admin_t *self, const char *host)
+{
+    bool planned = self->cfg.replan(self->cfg.arg, host);
+    db_host_desired_t desired = {0};
+    db_err_t err;
+    bool have = db_host_desired_get(self->db, host, &desired, &err) == 0;
+    uint64_t revision = desired.revision;
+    db_host_desired_clear(&desired);
+    zlistx_t *vms = s_reserved(self, host);
+    for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms)) {
+        if (vm->apply_revision > 0)
+            continue;
+        if (!planned || !have) {
+            db_host_refusal_t refusal = {0};
+            bool refused =
+                db_host_refusal_get(self->db, host, &refusal, &err) == 0;
+            s_vm_failed(self, vm,
+                        refused ? refusal.reason
+                                : "its host's desired state cannot be planned "
+                                  "(no policy applies to it)");
+        } else if (db_vm_set_apply_revision(self->db, vm->name, revision,
+                                            &err) != 0) {
+            vfp_log_warnx("vm %s: %s", vm->name, err.text);
+        }
+    }
+    zlistx_destroy(&vms);
+}
+
+void vm_admin_flush(vm_admin_t *self)
+{
+    /* Failing a VM dirties its host again; planning it once more then
+     * resets the VFs it no longer holds. Two rounds settle it. */
+    for (int round = 0; round < 2 && zhashx_size(self->dirty) > 0; round++) {
+        zlistx_t *hosts = zhashx_keys(self->dirty);
+        zhashx_purge(self->dirty);
+        for (const char *host = zlistx_first(hosts); host;
+             host = zlistx_next(hosts))
+            s_plan_host(self, host);
+        zlistx_destroy(&hosts);
+    }
+}
+
+/* Whether a failed item concerns the VM: one of its VFs, the count of a
+ * PF it holds a VF on, or the hugepage pool its memory comes from. */
+static bool s_item_hits(const vfp_result_t *item, const db_vm_t *vm)
+{
+    if (item->kind == VFP_ITEM_HUGEPAGES)
+        return true;
+    for (uint32_t i = 0; i < vm->nic_count; i++) {
+        const db_vm_nic_t *nic = &vm->nics[i];
+        if (strcmp(item->pf, nic->pf) == 0 &&
+            (item->kind == VFP_ITEM_NUM_VFS || item->index == nic->vf))
+            return true;
+    }
+    return false;
+}
+
+typedef struct {
+    vfp_result_t *items;
+    size_t count, cap;
+} s_failures_t;
+
+static int s_failure_row(const vfp_result_t *item, void *arg)
+{
+    s_failures_t *failures = arg;
+    if (failures->count == failures->cap) {
+        failures->cap = failures->cap ? failures->cap * 2 : 16;
+        failures->items =
+            realloc(failures->items, failures->cap * sizeof(*failures->items));
+        assert(failures->items);
+    }
+    failures->items[failures->count++] = *item;
+    return 0;
+}
+
+/* "pf 0000:3b:00.0 vf 0 vlan: Invalid argument (errno 22)". */
+static void s_item_text(const vfp_result_t *item, char *buf, size_t len)
+{
+    if (item->kind == VFP_ITEM_HUGEPAGES)
+        snprintf(buf, len, "hugepages %s: %s (errno %d)", item->attribute,
+                 item->message, item->err);
+    else if (item->kind == VFP_ITEM_NUM_VFS)
+        snprintf(buf, len, "pf %s sriov_numvfs: %s (errno %d)", item->pf,
+                 item->message, item->err);
+    else
+        snprintf(buf, len, "pf %s vf %u %s: %s (errno %d)", item->pf,
+                 item->index, item->attribute, item->message, item->err);
+}
+
+static void s_settle(vm_admin_t *self, const db_vm_t *vm,
+                     const s_failures_t *failures)
+{
+    for (size_t i = 0; i < failures->count; i++) {
+        if (s_item_hits(&failures->items[i], vm)) {
+            char why[VFP_TEXT_MAX / 2];
+            s_item_text(&failures->items[i], why, sizeof(why));
+            s_vm_failed(self, vm, why);
+            return;
+        }
+    }
+    db_err_t err;
+    if (db_vm_set_placed(self->db, vm->name, controller_now_ms(), &err) != 0) {
+        vfp_log_warnx("vm %s: cannot record it placed: %s", vm->name, err.text);
+        return;
+    }
+    vfp_log_info("vm %s placed on host %s", vm->name, vm->host);
+    controller_event(self->db, "vm-placed", vm->host,
+                     "vm %s: the agent applied its VFs", vm->name);
+    s_wake(self, vm->name);
+}
+
+void vm_admin_result(vm_admin_t *self, const char *host)
+{
+    db_host_desired_t desired = {0};
+    db_err_t err;
+    if (db_host_desired_get(self->db, host, &desired, &err) != 0)
+        return;
+    uint64_t revision = desired.revision;
+    db_host_desired_clear(&desired);
+    s_failures_t failures = {0};
+    if (db_apply_failures_list(self->db, host, s_failure_row, &failures,
+                               &err) != 0) {
+        vfp_log_warnx("host %s: cannot read the failed items: %s", host,
+                      err.text);
+        return;
+    }
+    /* The answer covers every reserved VM the answered revision carries. */
+    zlistx_t *vms = s_reserved(self, host);
+    for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms))
+        if (vm->apply_revision > 0 && vm->apply_revision <= revision)
+            s_settle(self, vm, &failures);
+    zlistx_destroy(&vms);
+    free(failures.items);
+    vm_admin_flush(self);
+}

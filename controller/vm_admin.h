@@ -1,0 +1,76 @@
+/* vm_admin.h - the admin write verbs of VMs and hosts (ADMIN.md):
+ * vm.create, vm.delete, vm.power, host.cordon, host.uncordon and
+ * host.drain, run on the controller's main thread, on the write
+ * connection, over the placement index (vm_index.h). A reservation is
+ * decided in memory, committed to the database, answered, and only then
+ * planned into its host's desired state and sent to the agent; the VM is
+ * placed when the agent confirms (vm_admin_result). */
+#ifndef VFLEET_VM_ADMIN_H
+#define VFLEET_VM_ADMIN_H
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vfleet_db.h"
+#include "vfp.h"
+#include "vm_index.h"
+
+/* vm.create --wait requests parked at once, at most; beyond, the request
+ * is answered when the reservation commits, with a note. */
+#define VM_ADMIN_WAITS_MAX 1024
+/* How long vm.create --wait waits by default, and at most, in seconds. */
+#define VM_ADMIN_WAIT_DEFAULT_S 60
+#define VM_ADMIN_WAIT_MAX_S 3600
+
+/* Plans the host against the latest policy with the VMs it holds, stores
+ * the plan as its desired state when it differs and sends it; false when
+ * the plan was refused (the host keeps its desired state) or no policy
+ * is stored. */
+typedef bool vm_admin_replan_fn(void *arg, const char *host);
+
+/* Sends a parked request's REPLY (takes client and reply). */
+typedef void vm_admin_answer_fn(void *arg, zframe_t **client,
+                                vfp_msg_t **reply);
+
+typedef struct {
+    vm_admin_replan_fn *replan;
+    vm_admin_answer_fn *answer;
+    void *arg;
+    size_t waits_max; /* 0: VM_ADMIN_WAITS_MAX */
+} vm_admin_config_t;
+
+typedef struct vm_admin_t vm_admin_t;
+
+/* db and index are not owned. */
+vm_admin_t *vm_admin_new(db_t *db, vm_index_t *index,
+                         const vm_admin_config_t *cfg);
+/* Parked requests are answered INTERNAL "the controller is stopping". */
+void vm_admin_destroy(vm_admin_t **self_p);
+
+bool vm_admin_is_verb(const char *verb);
+
+/* Answers one REQUEST with its REPLY, or parks it (vm.create --wait) and
+ * returns NULL: it is answered through cfg->answer later, and *client was
+ * taken. */
+vfp_msg_t *vm_admin_handle(vm_admin_t *self, const vfp_msg_t *request,
+                           zframe_t **client);
+
+/* Plans the hosts whose VMs changed since the last call into their
+ * desired states (cfg->replan), once each; call it after the answers
+ * were sent. A host whose plan is refused fails its reserved VMs. */
+void vm_admin_flush(vm_admin_t *self);
+
+/* The host's answer to its current desired revision was stored: reserved
+ * VMs it carries become placed, or failed when an item of their VFs,
+ * their PF's count or the hugepages failed; waiting requests are
+ * answered. */
+void vm_admin_result(vm_admin_t *self, const char *host);
+
+/* Answers the --wait requests whose time is up with the VM as it stands. */
+void vm_admin_expire(vm_admin_t *self, int64_t now_mono);
+
+/* Parked requests. */
+size_t vm_admin_waiting(vm_admin_t *self);
+
+#endif
