@@ -6,12 +6,22 @@ A test sets e2e.WORK to its work directory (where the *.log files and the
 host trees are) before it calls anything here.
 """
 
+import json
 import os
+import signal
 import socket
+import subprocess
 import sys
 import time
 
 WORK = None
+SRC = os.environ.get("VFLEET_SOURCE_DIR",
+                     os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("VFLEET_BINARY_DIR", "")
+AGENT = os.path.join(BIN, "agent", "vfleet-agent")
+CONTROLLER = os.path.join(BIN, "controller", "vfleet-controller")
+CTL = os.path.join(BIN, "cli", "vfleetctl")
+MKTREE = os.path.join(SRC, "tests", "fixtures", "mktree.py")
 
 
 def fail(msg):
@@ -78,3 +88,75 @@ def set_vlan_behind(host, pf_ifname, index, vlan):
     with open(path + ".tmp", "w") as f:
         f.writelines(lines)
     os.rename(path + ".tmp", path)
+
+
+def sim_vfs(host, pf_ifname):
+    """The simulated kernel's VFs of a PF (by netdev): index -> the state
+    line's fields after the index (mac, vlan, qos, ...)."""
+    out = {}
+    for line in sim_state(host).splitlines():
+        f = line.split()
+        if f and f[0] == "vf" and f[1] == pf_ifname:
+            out[int(f[2])] = f[3:]
+    return out
+
+
+class Cluster:
+    """The controller, the agents and the trees they run on."""
+
+    def __init__(self, hosts, heartbeat):
+        self.hosts = hosts
+        self.heartbeat = heartbeat
+        self.port = free_port()
+        self.admin = "ipc://%s/admin.sock" % os.path.join(WORK, "controller")
+        self.controller = None
+        self.agents = {}
+        for host, scenario in hosts.items():
+            subprocess.run(["python3", MKTREE, scenario,
+                            os.path.join(WORK, host)], check=True,
+                           stdout=subprocess.DEVNULL)
+
+    def start_controller(self):
+        log = open(os.path.join(WORK, "controller.log"), "a")
+        self.controller = subprocess.Popen(
+            [CONTROLLER, "--insecure", "--state-dir",
+             os.path.join(WORK, "controller"), "--agents",
+             "tcp://127.0.0.1:%d" % self.port, "--admin", self.admin,
+             "--heartbeat-interval", self.heartbeat, "--log-level", "debug"],
+            stderr=log)
+        wait_until("controller answers", lambda: self.ctl(
+            "summary", check_rc=False).returncode == 0)
+
+    def start_agent(self, host):
+        tree = os.path.join(WORK, host)
+        log = open(os.path.join(WORK, "agent-%s.log" % host), "a")
+        self.agents[host] = subprocess.Popen(
+            [AGENT, "--controller", "tcp://127.0.0.1:%d" % self.port,
+             "--insecure", "--hostname", host, "--kernel", "sim",
+             "--sysfs-root", os.path.join(tree, "sys"), "--procfs-root",
+             os.path.join(tree, "proc"), "--state-dir",
+             os.path.join(tree, "agent-state"), "--rescan", "300ms",
+             "--heartbeat-interval", self.heartbeat, "--log-level", "debug"],
+            stderr=log)
+
+    def ctl(self, *args, check_rc=True, timeout=None):
+        cmd = [CTL, "-c", self.admin] + list(args)
+        r = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=timeout or 120)
+        if check_rc and r.returncode != 0:
+            fail("%s exited %d\nstdout:\n%s\nstderr:\n%s" %
+                 (" ".join(args), r.returncode, r.stdout, r.stderr))
+        return r
+
+    def json(self, *args):
+        return json.loads(self.ctl("-o", "json", *args).stdout)
+
+    def stop(self):
+        for p in list(self.agents.values()) + [self.controller]:
+            if p and p.poll() is None:
+                p.send_signal(signal.SIGCONT)
+                p.terminate()
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()

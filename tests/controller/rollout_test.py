@@ -32,15 +32,12 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
-from e2e import (check, fail, free_port, set_vlan_behind,  # noqa: E402,F401
+from e2e import (check, fail, set_vlan_behind,  # noqa: E402,F401
                  sim_state, wait_until)
 SRC = os.environ.get("VFLEET_SOURCE_DIR",
                      os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ["VFLEET_BINARY_DIR"]
-AGENT = os.path.join(BIN, "agent", "vfleet-agent")
-CONTROLLER = os.path.join(BIN, "controller", "vfleet-controller")
 CTL = os.path.join(BIN, "cli", "vfleetctl")
-MKTREE = os.path.join(SRC, "tests", "fixtures", "mktree.py")
 POLICY = os.path.join(SRC, "deploy", "examples", "policy.yaml")
 WORK = os.path.join(BIN, "tests", "controller", "rollout")
 e2e.WORK = WORK
@@ -53,89 +50,10 @@ CLEAN = {"mac": "00:00:00:00:00:00", "vlan": 0, "qos": 0,
          "min_tx_rate": 0, "max_tx_rate": 0}
 
 
-
-
-
-
-
-
-
-
-class Cluster:
-    """The controller, the agents and the trees they run on."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.admin = "ipc://%s/admin.sock" % os.path.join(WORK, "controller")
-        self.controller = None
-        self.agents = {}
-        for host, scenario in HOSTS.items():
-            subprocess.run(["python3", MKTREE, scenario,
-                            os.path.join(WORK, host)], check=True,
-                           stdout=subprocess.DEVNULL)
-
-    def start_controller(self):
-        log = open(os.path.join(WORK, "controller.log"), "a")
-        self.controller = subprocess.Popen(
-            [CONTROLLER, "--insecure", "--state-dir",
-             os.path.join(WORK, "controller"), "--agents",
-             "tcp://127.0.0.1:%d" % self.port, "--admin", self.admin,
-             "--heartbeat-interval", HEARTBEAT, "--log-level", "debug"],
-            stderr=log)
-        wait_until("controller answers", lambda: self.ctl(
-            "summary", check_rc=False).returncode == 0)
-
-    def start_agent(self, host):
-        tree = os.path.join(WORK, host)
-        log = open(os.path.join(WORK, "agent-%s.log" % host), "a")
-        self.agents[host] = subprocess.Popen(
-            [AGENT, "--controller", "tcp://127.0.0.1:%d" % self.port,
-             "--insecure", "--hostname", host, "--kernel", "sim",
-             "--sysfs-root", os.path.join(tree, "sys"), "--procfs-root",
-             os.path.join(tree, "proc"), "--state-dir",
-             os.path.join(tree, "agent-state"), "--rescan", "300ms",
-             "--heartbeat-interval", HEARTBEAT, "--log-level", "debug"],
-            stderr=log)
-
-    def ctl(self, *args, check_rc=True, timeout=None):
-        cmd = [CTL, "-c", self.admin] + list(args)
-        r = subprocess.run(cmd, capture_output=True, text=True,
-                           timeout=timeout or 120)
-        if check_rc and r.returncode != 0:
-            fail("%s exited %d\nstdout:\n%s\nstderr:\n%s" %
-                 (" ".join(args), r.returncode, r.stdout, r.stderr))
-        return r
-
-    def json(self, *args):
-        return json.loads(self.ctl("-o", "json", *args).stdout)
-
-    def stop(self):
-        for p in list(self.agents.values()) + [self.controller]:
-            if p and p.poll() is None:
-                p.send_signal(signal.SIGCONT)
-                p.terminate()
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-
-
-
-
 def sim_vlan(host, index):
     """The VLAN of one VF in the simulated kernel (0 when not listed)."""
-    vf = sim_vfs(host).get(index)
+    vf = e2e.sim_vfs(host, PF_IFNAME).get(index)
     return vf[1] if vf else "0"
-
-
-def sim_vfs(host, pf=PF_IFNAME):
-    """The simulated kernel's VFs of pf: index -> the state line's fields."""
-    out = {}
-    for line in sim_state(host).splitlines():
-        f = line.split()
-        if f and f[0] == "vf" and f[1] == pf:
-            out[int(f[2])] = f[3:]
-    return out
 
 
 def numvfs(host, pf=PF):
@@ -266,8 +184,6 @@ def check_rollback(c):
           "history lists 3, 2, 1 and revision 3 is revision 1's policy")
 
 
-
-
 def check_drift(c):
     set_vlan_behind("esx-e1", PF_IFNAME, 1, 77)
     wait_until("the controller sets esx-e1 vf 1 back to VLAN 0",
@@ -338,7 +254,7 @@ def check_controller_kill9(c):
 def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
-    c = Cluster()
+    c = e2e.Cluster(HOSTS, HEARTBEAT)
     try:
         c.start_controller()
         for host in HOSTS:

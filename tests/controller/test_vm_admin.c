@@ -1,0 +1,502 @@
+/* test_vm_admin.c - the VM write verbs on a real SQLite file with a real
+ * rollout and placement index: what a reservation stores and answers, how
+ * it reaches the host's desired state, how the agent's answer places or
+ * fails the VM and wakes a --wait request, release, power, cordon and
+ * drain, and what is refused. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_apply.h"
+#include "rollout.h"
+#include "test_db_file.h"
+#include "test_peer.h"
+#include "vm_admin.h"
+#include "vm_index.h"
+
+typedef struct {
+    test_db_file_t file;
+    db_t *db;
+    sessions_t *sessions;
+    rollout_t *rollout;
+    vm_index_t *index;
+    vm_admin_t *admin;
+    zlistx_t *out;
+    int replans;
+    int answers;
+    vfp_msg_t *answer; /* the last parked request's answer */
+} fixture_t;
+
+/* Two hosts, h1 and h2: ens1f0 (0000:00:00.0 in the test peer's
+ * inventory) with 2 VFs carrying prod (VLAN 10) and trunk. */
+static const char s_policy[] = "version: 1\n"
+                               "networks:\n"
+                               "  - name: prod\n"
+                               "    vlan: 10\n"
+                               "  - name: trunk\n"
+                               "    trunk: true\n"
+                               "mac_pools:\n"
+                               "  - name: vms\n"
+                               "    prefixes: [\"02:aa:00\"]\n"
+                               "host_groups:\n"
+                               "  - name: all\n"
+                               "    hosts: [\"h*\"]\n"
+                               "    pfs:\n"
+                               "      - ifname: ens1f0\n"
+                               "        vfs: 2\n"
+                               "        networks: [prod, trunk]\n"
+                               "memory:\n"
+                               "  hypervisor_reserve: 4G\n"
+                               "placement:\n"
+                               "  strategy: pack\n";
+
+static void s_host(fixture_t *fx, const char *name)
+{
+    db_err_t err;
+    vfp_hello_t hello = {.proto_min = 1, .proto_max = 1};
+    snprintf(hello.hostname, sizeof(hello.hostname), "%s", name);
+    assert_int_equal(db_host_hello(fx->db, &hello, 1, 1000, NULL, &err), 0);
+    vfp_msg_t *inv = peer_inventory_new(name, 1, 1, 2, 0);
+    assert_int_equal(
+        db_inventory_replace(fx->db, name, &inv->u.inventory, 2000, &err), 0);
+    vfp_msg_destroy(&inv);
+}
+
+static vfp_msg_t *s_request(const char *verb, const char *body, const char *k1,
+                            const char *v1, const char *k2, const char *v2)
+{
+    vfp_msg_t *req = vfp_msg_new(VFP_REQUEST);
+    req->request_id = 9;
+    snprintf(req->u.request.verb, sizeof(req->u.request.verb), "%s", verb);
+    const char *kv[] = {k1, v1, k2, v2};
+    for (int i = 0; i < 4; i += 2) {
+        if (!kv[i])
+            continue;
+        vfp_param_t *p = &req->u.request.params[req->u.request.param_count++];
+        snprintf(p->key, sizeof(p->key), "%s", kv[i]);
+        snprintf(p->value, sizeof(p->value), "%s", kv[i + 1]);
+    }
+    if (body) {
+        req->u.request.body = strdup(body);
+        req->u.request.body_len = (uint32_t)strlen(body);
+    }
+    return req;
+}
+
+static bool s_replan(void *arg, const char *host)
+{
+    fixture_t *fx = arg;
+    fx->replans++;
+    return rollout_replan(fx->rollout, host, "for its VMs", fx->out);
+}
+
+static void s_answer(void *arg, zframe_t **client, vfp_msg_t **reply)
+{
+    fixture_t *fx = arg;
+    fx->answers++;
+    vfp_msg_destroy(&fx->answer);
+    fx->answer = *reply;
+    *reply = NULL;
+    zframe_destroy(client);
+}
+
+/* Runs one verb; returns its REPLY (NULL when parked), after the flush. */
+static vfp_msg_t *s_run(fixture_t *fx, vfp_msg_t *req)
+{
+    zframe_t *client = zframe_new("c", 1);
+    vfp_msg_t *reply = vm_admin_handle(fx->admin, req, &client);
+    zframe_destroy(&client);
+    vfp_msg_destroy(&req);
+    vm_admin_flush(fx->admin);
+    return reply;
+}
+
+static json_t *s_body(const vfp_msg_t *reply)
+{
+    assert_non_null(reply);
+    assert_int_equal(reply->u.reply.status, VFP_OK);
+    json_t *body = json_loads(reply->u.reply.body, 0, NULL);
+    assert_non_null(body);
+    return body;
+}
+
+static vfp_msg_t *s_create(fixture_t *fx, const char *body)
+{
+    return s_run(fx, s_request("vm.create", body, NULL, NULL, NULL, NULL));
+}
+
+static int s_setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof(*fx));
+    assert_non_null(fx);
+    test_db_file_make(&fx->file, "vm-admin");
+    db_err_t err;
+    fx->db = db_open(fx->file.path, &err);
+    assert_non_null(fx->db);
+    s_host(fx, "h1");
+    s_host(fx, "h2");
+    vfp_msg_t *req =
+        s_request("policy.apply", s_policy, NULL, NULL, NULL, NULL);
+    policy_apply_changed_t changed = {0};
+    vfp_msg_t *reply = policy_apply_handle(fx->db, req, 3000, &changed);
+    assert_int_equal(reply->u.reply.status, VFP_OK);
+    policy_apply_changed_clear(&changed);
+    vfp_msg_destroy(&reply);
+    vfp_msg_destroy(&req);
+    fx->sessions = sessions_new();
+    rollout_config_t rcfg = {.inflight_ms = 1000};
+    fx->rollout = rollout_new(fx->db, fx->sessions, &rcfg);
+    char text[256];
+    assert_int_equal(rollout_load(fx->rollout, text, sizeof(text)), 0);
+    fx->index = vm_index_new(fx->db);
+    assert_int_equal(vm_index_load(fx->index, &err), 0);
+    vm_admin_config_t cfg = {.replan = s_replan, .answer = s_answer, .arg = fx};
+    fx->admin = vm_admin_new(fx->db, fx->index, &cfg);
+    fx->out = zlistx_new();
+    *state = fx;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    vm_admin_destroy(&fx->admin);
+    vm_index_destroy(&fx->index);
+    vfp_msg_destroy(&fx->answer);
+    zlistx_destroy(&fx->out);
+    rollout_destroy(&fx->rollout);
+    sessions_destroy(&fx->sessions);
+    db_destroy(&fx->db);
+    test_db_file_remove(&fx->file);
+    free(fx);
+    return 0;
+}
+
+/* The host's stored desired APPLY. */
+static vfp_msg_t *s_desired(fixture_t *fx, const char *host)
+{
+    db_host_desired_t d;
+    db_err_t err;
+    assert_int_equal(db_host_desired_get(fx->db, host, &d, &err), 0);
+    vfp_decode_error_t derr;
+    vfp_msg_t *msg = vfp_decode(d.apply, d.apply_len, &derr);
+    db_host_desired_clear(&d);
+    assert_non_null(msg);
+    return msg;
+}
+
+static const vfp_apply_vf_t *s_vf(const vfp_msg_t *apply, uint16_t index)
+{
+    for (uint32_t i = 0; i < apply->u.apply.vf_count; i++)
+        if (apply->u.apply.vfs[i].index == index)
+            return &apply->u.apply.vfs[i];
+    fail_msg("no VF %u in the APPLY", index);
+    return NULL;
+}
+
+/* The agent's answer to the host's current desired revision: every item
+ * ok, or VF `failed_vf` refused with EINVAL (-1: none). */
+static void s_agent_answers(fixture_t *fx, const char *host, int failed_vf)
+{
+    vfp_msg_t *apply = s_desired(fx, host);
+    vfp_result_t item = {.kind = VFP_ITEM_VF, .index = (uint16_t)failed_vf};
+    snprintf(item.pf, sizeof(item.pf), "%s", apply->u.apply.vfs[0].pf);
+    snprintf(item.attribute, sizeof(item.attribute), "vlan");
+    item.err = 22;
+    snprintf(item.message, sizeof(item.message), "Invalid argument");
+    db_err_t err;
+    assert_int_equal(db_apply_result_record(fx->db, host,
+                                            apply->u.apply.revision, &item,
+                                            failed_vf >= 0 ? 1 : 0, 5000, &err),
+                     0);
+    vfp_msg_destroy(&apply);
+    vm_admin_result(fx->admin, host);
+}
+
+static const char s_web1[] =
+    "{\"name\":\"web-1\",\"memory_mib\":4096,\"vcpus\":2,"
+    "\"nics\":[{\"network\":\"prod\"}]}";
+
+/* A reservation is stored, answered "reserved", carried by the host's new
+ * desired state (the VF gets the VM's MAC and VLAN 10), and placed when
+ * the agent confirms. */
+static void test_create_reserves_then_places(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *before = s_desired(fx, "h1");
+    vfp_msg_t *reply = s_create(fx, s_web1);
+    json_t *body = s_body(reply);
+    assert_string_equal(json_string_value(json_object_get(body, "state")),
+                        "reserved");
+    /* pack with equal hosts: the name decides. */
+    assert_string_equal(json_string_value(json_object_get(body, "host")), "h1");
+    json_t *nic = json_array_get(json_object_get(body, "nics"), 0);
+    assert_string_equal(json_string_value(json_object_get(nic, "mac")),
+                        "02:aa:00:00:00:00");
+    assert_int_equal(json_integer_value(json_object_get(nic, "vf")), 0);
+    assert_int_equal(json_integer_value(json_object_get(nic, "vlan")), 10);
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+
+    vfp_msg_t *after = s_desired(fx, "h1");
+    assert_true(after->u.apply.revision > before->u.apply.revision);
+    const vfp_apply_vf_t *vf0 = s_vf(after, 0), *vf1 = s_vf(after, 1);
+    uint8_t mac[6] = {0x02, 0xaa, 0, 0, 0, 0};
+    assert_memory_equal(vf0->mac, mac, 6);
+    assert_int_equal(vf0->vlan, 10);
+    assert_int_equal(vf1->vlan, 0);
+    db_vm_t vm;
+    db_err_t err;
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_int_equal(vm.apply_revision, after->u.apply.revision);
+    assert_int_equal(vm.state, DB_VM_RESERVED);
+    vfp_msg_destroy(&before);
+    vfp_msg_destroy(&after);
+
+    s_agent_answers(fx, "h1", -1);
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_PLACED);
+    assert_true(vm.placed_at_ms > 0);
+}
+
+/* --wait parks the request; the agent's answer wakes it with the VM
+ * placed. */
+static void test_wait_answers_when_placed(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *req =
+        s_request("vm.create", s_web1, "wait", "true", "timeout", "30");
+    assert_null(s_run(fx, req));
+    assert_int_equal(vm_admin_waiting(fx->admin), 1);
+    assert_int_equal(fx->answers, 0);
+    s_agent_answers(fx, "h1", -1);
+    assert_int_equal(fx->answers, 1);
+    assert_int_equal(vm_admin_waiting(fx->admin), 0);
+    json_t *body = s_body(fx->answer);
+    assert_string_equal(json_string_value(json_object_get(body, "state")),
+                        "placed");
+    assert_int_equal(fx->answer->request_id, 9);
+    json_decref(body);
+}
+
+/* The agent refuses the VM's VF: the VM fails with the kernel's words,
+ * gives its VF back, and the host's next plan resets that VF. */
+static void test_agent_failure_fails_vm(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *reply = s_create(fx, s_web1);
+    vfp_msg_destroy(&reply);
+    s_agent_answers(fx, "h1", 0);
+    db_vm_t vm;
+    db_err_t err;
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_FAILED);
+    assert_string_equal(vm.host, "");
+    assert_non_null(strstr(vm.error, "vf 0 vlan: Invalid argument (errno 22)"));
+    vfp_msg_t *apply = s_desired(fx, "h1");
+    assert_int_equal(s_vf(apply, 0)->vlan, 0);
+    vfp_msg_destroy(&apply);
+    /* Its VF is free again: two more VMs fit on h1 with pack. */
+    reply = s_create(fx, "{\"name\":\"a\",\"memory_mib\":1024,\"vcpus\":1,"
+                         "\"nics\":[{\"network\":\"trunk\"}]}");
+    json_t *body = s_body(reply);
+    assert_string_equal(json_string_value(json_object_get(body, "host")), "h1");
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+}
+
+/* Nothing fits: CONFLICT with the reason per host and the detail. */
+static void test_refusal_names_every_host(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *reply =
+        s_create(fx, "{\"name\":\"big\",\"memory_mib\":10000000,\"vcpus\":2,"
+                     "\"nics\":[{\"network\":\"prod\"}]}");
+    assert_int_equal(reply->u.reply.status, VFP_ERR_CONFLICT);
+    assert_non_null(strstr(reply->u.reply.error, "no host fits vm big"));
+    assert_non_null(strstr(reply->u.reply.error, "h1: memory"));
+    json_t *body = json_loads(reply->u.reply.body, 0, NULL);
+    json_t *reason = json_array_get(json_object_get(body, "reasons"), 0);
+    assert_string_equal(json_string_value(json_object_get(reason, "rule")),
+                        "memory");
+    assert_int_equal(json_integer_value(json_object_get(reason, "hosts")), 2);
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+    db_vm_t vm;
+    db_err_t err;
+    assert_int_equal(db_vm_get(fx->db, "big", &vm, &err), -1);
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+}
+
+/* Bad bodies are INVALID and name the field. */
+static void test_bad_requests(void **state)
+{
+    fixture_t *fx = *state;
+    static const struct {
+        const char *body;
+        const char *error;
+    } cases[] = {
+        {"[]", "a JSON object"},
+        {"{\"name\":\"-x\",\"memory_mib\":1,\"vcpus\":1,\"nics\":[]}",
+         "\"name\" must be a VM name"},
+        {"{\"name\":\"x\",\"memory_mib\":0,\"vcpus\":1,\"nics\":[]}",
+         "\"memory_mib\" must be a whole number"},
+        {"{\"name\":\"x\",\"memory_mib\":1,\"vcpus\":1,\"nics\":[]}",
+         "\"nics\" must list 1 to 8 NICs"},
+        {"{\"name\":\"x\",\"memory_mib\":1,\"vcpus\":1,"
+         "\"nics\":[{\"network\":\"prod\",\"mac\":\"zz\"}]}",
+         "nics[0]: mac \"zz\" is not a MAC address"},
+        {"{\"name\":\"x\",\"memory_mib\":1,\"vcpus\":1,\"colour\":1,"
+         "\"nics\":[{\"network\":\"prod\"}]}",
+         "unknown key \"colour\""},
+        {"{\"name\":\"x\",\"memory_mib\":1,\"vcpus\":1,\"numa\":\"yes\","
+         "\"nics\":[{\"network\":\"prod\"}]}",
+         "numa \"yes\" is not none, preferred or required"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vfp_msg_t *reply = s_create(fx, cases[i].body);
+        assert_int_equal(reply->u.reply.status, VFP_ERR_INVALID);
+        if (!strstr(reply->u.reply.error, cases[i].error))
+            fail_msg("%s: got \"%s\"", cases[i].body, reply->u.reply.error);
+        vfp_msg_destroy(&reply);
+    }
+    vfp_msg_t *reply =
+        s_run(fx, s_request("vm.create", s_web1, "wait", "maybe", NULL, NULL));
+    assert_int_equal(reply->u.reply.status, VFP_ERR_INVALID);
+    assert_non_null(strstr(reply->u.reply.error, "wait \"maybe\""));
+    vfp_msg_destroy(&reply);
+}
+
+/* Deleting frees the VF (clean default in the next plan) and the name. */
+static void test_delete_releases(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *reply = s_create(fx, s_web1);
+    vfp_msg_destroy(&reply);
+    reply =
+        s_run(fx, s_request("vm.delete", NULL, "name", "web-1", NULL, NULL));
+    json_t *body = s_body(reply);
+    assert_string_equal(json_string_value(json_object_get(body, "name")),
+                        "web-1");
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+    vfp_msg_t *apply = s_desired(fx, "h1");
+    uint8_t zero[6] = {0};
+    assert_memory_equal(s_vf(apply, 0)->mac, zero, 6);
+    vfp_msg_destroy(&apply);
+    reply =
+        s_run(fx, s_request("vm.delete", NULL, "name", "web-1", NULL, NULL));
+    assert_int_equal(reply->u.reply.status, VFP_ERR_NOT_FOUND);
+    vfp_msg_destroy(&reply);
+    /* The same name and the same first MAC can be had again. */
+    reply = s_create(fx, s_web1);
+    body = s_body(reply);
+    json_t *nic = json_array_get(json_object_get(body, "nics"), 0);
+    assert_string_equal(json_string_value(json_object_get(nic, "mac")),
+                        "02:aa:00:00:00:00");
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+}
+
+/* Cordon keeps new VMs off a host; drain also lists the VMs to power off
+ * first; power is recorded. */
+static void test_cordon_drain_power(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *reply = s_create(fx, s_web1);
+    vfp_msg_destroy(&reply);
+    reply =
+        s_run(fx, s_request("vm.power", NULL, "name", "web-1", "state", "on"));
+    json_t *body = s_body(reply);
+    assert_string_equal(json_string_value(json_object_get(body, "power")),
+                        "on");
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+    reply = s_run(fx, s_request("host.drain", NULL, "name", "h1", NULL, NULL));
+    body = s_body(reply);
+    assert_true(json_is_true(json_object_get(body, "cordoned")));
+    json_t *first = json_object_get(body, "power_off_first");
+    assert_int_equal(json_array_size(first), 1);
+    assert_string_equal(json_string_value(json_array_get(first, 0)), "web-1");
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+    /* pack would take h1 (less free memory); it is cordoned. */
+    reply = s_create(fx, "{\"name\":\"b\",\"memory_mib\":1024,\"vcpus\":1,"
+                         "\"nics\":[{\"network\":\"prod\"}]}");
+    body = s_body(reply);
+    assert_string_equal(json_string_value(json_object_get(body, "host")), "h2");
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+    reply = s_run(fx, s_request("vm.create",
+                                "{\"name\":\"c\",\"memory_mib\":1024,"
+                                "\"vcpus\":1,\"host\":\"h1\","
+                                "\"nics\":[{\"network\":\"prod\"}]}",
+                                NULL, NULL, NULL, NULL));
+    assert_int_equal(reply->u.reply.status, VFP_ERR_CONFLICT);
+    assert_non_null(strstr(reply->u.reply.error, "h1: cordoned"));
+    vfp_msg_destroy(&reply);
+    reply =
+        s_run(fx, s_request("host.uncordon", NULL, "name", "h1", NULL, NULL));
+    body = s_body(reply);
+    assert_true(json_is_false(json_object_get(body, "cordoned")));
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+    reply =
+        s_run(fx, s_request("host.cordon", NULL, "name", "nope", NULL, NULL));
+    assert_int_equal(reply->u.reply.status, VFP_ERR_NOT_FOUND);
+    vfp_msg_destroy(&reply);
+}
+
+/* A restarted controller's index knows every held VF: nothing is handed
+ * out twice. */
+static void test_index_rebuilt_from_db(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *reply = s_create(fx, s_web1);
+    vfp_msg_destroy(&reply);
+    vm_admin_destroy(&fx->admin);
+    vm_index_destroy(&fx->index);
+    fx->index = vm_index_new(fx->db);
+    db_err_t err;
+    assert_int_equal(vm_index_load(fx->index, &err), 0);
+    vm_admin_config_t cfg = {.replan = s_replan, .answer = s_answer, .arg = fx};
+    fx->admin = vm_admin_new(fx->db, fx->index, &cfg);
+    reply = s_create(fx, "{\"name\":\"web-2\",\"memory_mib\":1024,"
+                         "\"vcpus\":1,\"host\":\"h1\","
+                         "\"nics\":[{\"network\":\"prod\"}]}");
+    json_t *body = s_body(reply);
+    json_t *nic = json_array_get(json_object_get(body, "nics"), 0);
+    assert_int_equal(json_integer_value(json_object_get(nic, "vf")), 1);
+    assert_string_equal(json_string_value(json_object_get(nic, "mac")),
+                        "02:aa:00:00:00:01");
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_create_reserves_then_places,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_wait_answers_when_placed, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_agent_failure_fails_vm, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_refusal_names_every_host, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_requests, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_delete_releases, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_cordon_drain_power, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_index_rebuilt_from_db, s_setup,
+                                        s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
