@@ -35,6 +35,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_place.h"
 #include "bench_sys.h"
 #include "test_peer.h"
 #include "vfp_transport.h"
@@ -60,6 +61,7 @@ typedef struct {
     int list_seconds;
     int dead_after;
     const char *apply; /* policy file to roll out, or NULL */
+    int place;         /* vm.create requests per client; 0: none */
 } s_opts_t;
 
 static double s_now(void)
@@ -1010,6 +1012,11 @@ static int s_bench(s_run_t *r)
         return -1;
     if (o->apply && s_rollout(r) != 0)
         return -1;
+    /* One synchronous client, then eight sharing the same number. */
+    if (o->place > 0 &&
+        (bench_place_run(r->admin, 1, o->place, "one client") != 0 ||
+         bench_place_run(r->admin, 8, o->place / 8, "eight clients") != 0))
+        return -1;
     if (o->clients > 0 &&
         (s_listing_alone(o, r->admin, r->sock) != 0 ||
          s_listing_load(o, r->pid, r->admin, r->dir, r->sock) != 0))
@@ -1097,6 +1104,11 @@ static void s_usage(FILE *out)
             "after the\n"
             "                    heartbeat window (hosts answer every APPLY "
             "all ok)\n"
+            "  --place N         after --apply (use "
+            "tests/bench/placement-policy.yaml),\n"
+            "                    place N VMs with one synchronous client, "
+            "then N with\n"
+            "                    eight\n"
             "  environment: TMPDIR (where the state directory goes), "
             "VFLEET_KEEP=1 (keep it)\n");
 }
@@ -1110,6 +1122,7 @@ static int s_options(int argc, char **argv, s_opts_t *o)
         {"cli", required_argument, NULL, 'c'},
         {"dead-after", required_argument, NULL, 'd'},
         {"apply", required_argument, NULL, 'a'},
+        {"place", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     *o = (s_opts_t){.clients = 10, .list_seconds = 60, .dead_after = 3};
@@ -1125,6 +1138,8 @@ static int s_options(int argc, char **argv, s_opts_t *o)
             o->dead_after = atoi(optarg);
         else if (c == 'a')
             o->apply = optarg;
+        else if (c == 'p')
+            o->place = atoi(optarg);
         else if (c == 'h')
             return 1;
         else
@@ -1140,7 +1155,8 @@ static int s_options(int argc, char **argv, s_opts_t *o)
     o->vfs = npos > 3 ? (uint32_t)atoi(pos[3]) : 32;
     o->hb_seconds = npos > 4 ? atoi(pos[4]) : 10;
     return o->hosts < 1 || o->pfs < 1 || o->vfs < 2 || o->hb_seconds < 1 ||
-                   o->clients < 0 || o->list_seconds < 1 || o->dead_after < 1
+                   o->clients < 0 || o->list_seconds < 1 || o->dead_after < 1 ||
+                   o->place < 0 || (o->place > 0 && !o->apply)
                ? -1
                : 0;
 }
