@@ -26,7 +26,7 @@ static double s_now(void)
 
 /* The mix: 1 NIC (70%) or 2, on vlan10 or vlan20; 2 to 16 GiB; one in
  * ten in one of 50 anti-affinity groups. Deterministic per request. */
-static void s_body(int client, int i, char *buf, size_t len)
+static void s_body(int run, int client, int i, char *buf, size_t len)
 {
     unsigned x = (unsigned)(client * 1000003 + i) * 2654435761u;
     const char *net1 = x & 1 ? "vlan10" : "vlan20";
@@ -37,15 +37,16 @@ static void s_body(int client, int i, char *buf, size_t len)
     if ((x >> 9) % 10 == 0)
         snprintf(group, sizeof(group), ",\"group\":\"g%u\"", (x >> 12) % 50);
     snprintf(buf, len,
-             "{\"name\":\"vm-%d-%d\",\"memory_mib\":%u,\"vcpus\":2%s,"
+             "{\"name\":\"vm-%d-%d-%d\",\"memory_mib\":%u,\"vcpus\":2%s,"
              "\"nics\":[{\"network\":\"%s\"}%s%s%s]}",
-             client, i, mib, group, net1, two ? ",{\"network\":\"" : "",
+             run, client, i, mib, group, net1, two ? ",{\"network\":\"" : "",
              two ? net2 : "", two ? "\"}" : "");
 }
 
 typedef struct {
     const char *admin;
     const char *verb;
+    int run;
     int index;
     int count;
     double *took; /* per request, seconds */
@@ -106,7 +107,7 @@ static void *s_client(void *arg)
     }
     char body[512];
     for (int i = 0; i < c->count; i++) {
-        s_body(c->index, i, body, sizeof(body));
+        s_body(c->run, c->index, i, body, sizeof(body));
         double t = s_now();
         int status = s_call(sock, "vm.create", body, NULL);
         c->took[i] = s_now() - t;
@@ -146,9 +147,12 @@ int bench_place_run(const char *admin, int clients, int per_client,
     double *all = calloc((size_t)clients * per_client, sizeof(*all));
     if (!c || !t || !all)
         return -1;
+    static int s_runs;
+    int run = ++s_runs;
     double start = s_now();
     for (int i = 0; i < clients; i++) {
         c[i] = (s_client_t){.admin = admin,
+                            .run = run,
                             .index = i,
                             .count = per_client,
                             .took = all + (size_t)i * per_client};
