@@ -565,11 +565,17 @@ static const struct {
 };
 
 /* Verbs the main thread runs on the write connection. */
-static const char *const s_write_verbs[] = {"policy.apply", "policy.rollback",
-                                            "host.label",   "vm.create",
-                                            "vm.delete",    "vm.power",
-                                            "host.cordon",  "host.uncordon",
-                                            "host.drain",   NULL};
+static const char *const s_write_verbs[] = {"policy.apply",
+                                            "policy.rollback",
+                                            "host.label",
+                                            "vm.create",
+                                            "vm.delete",
+                                            "vm.power",
+                                            "host.cordon",
+                                            "host.uncordon",
+                                            "host.drain",
+                                            "plan",
+                                            NULL};
 
 bool admin_is_write_verb(const char *verb)
 {

@@ -26,6 +26,7 @@
 #include "vfp_transport.h"
 #include "vm_admin.h"
 #include "vm_index.h"
+#include "vm_plan.h"
 
 /* ZeroMQ I/O threads, and the one each socket's connections use
  * (ZMQ_AFFINITY bits): agents on the first, admin clients on the second,
@@ -558,6 +559,14 @@ static void s_vm_answer(void *arg, zframe_t **client, vfp_msg_t **reply)
     admin_write_answer_later(zactor_sock(self->server), client, reply);
 }
 
+/* plan: the placement index is the main thread's. */
+static void s_plan(controller_t *self, zsock_t *reader, zframe_t **client,
+                   const vfp_msg_t *request)
+{
+    vfp_msg_t *reply = vm_plan_handle(self->vm_index, request);
+    admin_write_answer(reader, client, &reply);
+}
+
 /* The VM and cordon verbs: answered once committed (or parked until the
  * agent confirms), then the hosts they changed are planned and sent. */
 static void s_vm_write(controller_t *self, zsock_t *reader, zframe_t **client,
@@ -598,6 +607,8 @@ static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
         s_host_write(self, reader, &client, request);
     else if (vm_admin_is_verb(request->u.request.verb))
         s_vm_write(self, reader, &client, request);
+    else if (vm_plan_is_verb(request->u.request.verb))
+        s_plan(self, reader, &client, request);
     else
         s_policy_write(self, reader, &client, request);
     stats_admin_request(request->u.request.verb, started);
