@@ -3,6 +3,7 @@
 #include "vm_plan.h"
 
 #include <assert.h>
+#include <czmq.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
