@@ -13,6 +13,8 @@ vfp_errcode_t wire_error_code(db_errcode_t code, bool in_reply)
         return VFP_ERR_RESYNC;
     case DB_ERR_NOT_FOUND:
         return in_reply ? VFP_ERR_NOT_FOUND : VFP_ERR_INTERNAL;
+    case DB_ERR_EXISTS:
+        return in_reply ? VFP_ERR_CONFLICT : VFP_ERR_INTERNAL;
     default:
         return VFP_ERR_INTERNAL;
     }

@@ -9,9 +9,10 @@
 #include "vfp.h"
 
 /* The protocol code a peer gets for a database failure: a broken rule is
- * INVALID, a stale delta RESYNC, an unknown object NOT_FOUND in a REPLY,
- * anything else (disk, corruption) INTERNAL. NOT_FOUND is an admin status
- * only (PROTOCOL.md 8): in an ERROR (in_reply false) it is INTERNAL. */
+ * INVALID, a stale delta RESYNC, an unknown object NOT_FOUND and a name,
+ * VF or MAC already taken CONFLICT in a REPLY, anything else (disk,
+ * corruption) INTERNAL. NOT_FOUND and CONFLICT are admin statuses only
+ * (PROTOCOL.md 8): in an ERROR (in_reply false) they are INTERNAL. */
 vfp_errcode_t wire_error_code(db_errcode_t code, bool in_reply);
 
 /* A new ERROR answering request_id, in protocol version `version`. */

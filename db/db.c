@@ -15,7 +15,7 @@ static const char *const s_pf_states[DB_PF_STATE_COUNT] = {"present",
 static const char *const s_vf_states[DB_VF_STATE_COUNT] = {
     "free", "reserved", "assigned", "broken", "missing"};
 
-static int s_state_parse(const char *const *names, int count, const char *name)
+int db_name_find(const char *const *names, int count, const char *name)
 {
     for (int i = 0; name && i < count; i++) {
         if (strcmp(names[i], name) == 0)
@@ -41,7 +41,7 @@ const char *db_vf_state_name(db_vf_state_t state)
 
 int db_host_state_parse(const char *name, db_host_state_t *state)
 {
-    int i = s_state_parse(s_host_states, DB_HOST_STATE_COUNT, name);
+    int i = db_name_find(s_host_states, DB_HOST_STATE_COUNT, name);
     if (i >= 0)
         *state = (db_host_state_t)i;
     return i >= 0 ? 0 : -1;
@@ -49,7 +49,7 @@ int db_host_state_parse(const char *name, db_host_state_t *state)
 
 int db_pf_state_parse(const char *name, db_pf_state_t *state)
 {
-    int i = s_state_parse(s_pf_states, DB_PF_STATE_COUNT, name);
+    int i = db_name_find(s_pf_states, DB_PF_STATE_COUNT, name);
     if (i >= 0)
         *state = (db_pf_state_t)i;
     return i >= 0 ? 0 : -1;
@@ -57,7 +57,7 @@ int db_pf_state_parse(const char *name, db_pf_state_t *state)
 
 int db_vf_state_parse(const char *name, db_vf_state_t *state)
 {
-    int i = s_state_parse(s_vf_states, DB_VF_STATE_COUNT, name);
+    int i = db_name_find(s_vf_states, DB_VF_STATE_COUNT, name);
     if (i >= 0)
         *state = (db_vf_state_t)i;
     return i >= 0 ? 0 : -1;

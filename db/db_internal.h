@@ -10,7 +10,7 @@
 
 /* Statements are prepared once and reused. Each call site keeps its SQL in a
  * static array, so the text's address is a stable cache key. */
-#define DB_STMT_CACHE_MAX 64
+#define DB_STMT_CACHE_MAX 128
 
 struct db_t {
     sqlite3 *sql;
@@ -58,6 +58,16 @@ extern const char db_sql_host_refusals_list[];
 extern const char db_sql_apply_status_filter[];
 extern const char db_sql_apply_counts[];
 extern const char db_sql_drift_page[];
+
+/* db_vm.c's read statements, for db_queries[]. */
+extern const char db_sql_vm_get[];
+extern const char db_sql_vms_list[];
+extern const char db_sql_vms_list_host[];
+extern const char db_sql_vm_vf_lookup[];
+
+/* The index of name in names[0..count), or -1 (also for NULL): the state
+ * parsers' lookup. */
+int db_name_find(const char *const *names, int count, const char *name);
 
 /* Returns the cached (reset, unbound) statement for sql, preparing it on
  * first use; NULL with err on failure. */

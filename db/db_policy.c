@@ -18,13 +18,10 @@ const char *db_apply_state_name(db_apply_state_t state)
 
 int db_apply_state_parse(const char *name, db_apply_state_t *state)
 {
-    for (int i = 0; name && i < DB_APPLY_STATE_COUNT; i++) {
-        if (strcmp(s_apply_states[i], name) == 0) {
-            *state = (db_apply_state_t)i;
-            return 0;
-        }
-    }
-    return -1;
+    int i = db_name_find(s_apply_states, DB_APPLY_STATE_COUNT, name);
+    if (i >= 0)
+        *state = (db_apply_state_t)i;
+    return i >= 0 ? 0 : -1;
 }
 
 /* The read statements, listed in db_queries[] (db_query.c) so that their

@@ -157,6 +157,10 @@ const db_query_t db_queries[] = {
     {"apply_status_filter", db_sql_apply_status_filter},
     {"apply_counts", db_sql_apply_counts},
     {"drift_page", db_sql_drift_page},
+    {"vm_get", db_sql_vm_get},
+    {"vms_list", db_sql_vms_list},
+    {"vms_list_host", db_sql_vms_list_host},
+    {"vm_vf_lookup", db_sql_vm_vf_lookup},
 };
 const int db_query_count = (int)(sizeof(db_queries) / sizeof(db_queries[0]));
 

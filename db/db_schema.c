@@ -4,14 +4,21 @@
 
 /* Version 1: the inventory, VMs, policy revisions and apply status.
  *
- * Invariants the schema itself enforces:
+ * Invariants the schema itself enforces (the VM rules as of version 6):
  * - a VF belongs to exactly one PF (vfs.pf_id NOT NULL) on exactly one host
  *   (pfs.host_id NOT NULL), and (pf, index) is unique;
- * - a VF belongs to at most one VM (vm_nics.vf_id UNIQUE);
- * - a MAC is unique in the cluster (vm_nics.mac UNIQUE);
- * - every NIC of a VM is on that VM's host (triggers below);
+ * - a VF belongs to at most one VM (vm_nics.vf_id UNIQUE), and a NIC takes
+ *   only a VF in state free (trigger vm_nics_vf_free_*);
+ * - a MAC is unique in the cluster (vm_nics.mac UNIQUE, lower case);
+ * - every NIC of a VM is on that VM's host, and a VM holding VFs cannot
+ *   move (triggers vm_nics_same_host_*, vms_host_move), so a failed VM,
+ *   which holds no host, holds no VF either;
+ * - the memory of the VMs on a host never exceeds the host's memory
+ *   (hosts.mem_total_kb) when a VM is added or moved or grows
+ *   (triggers vms_memory_*); a host reporting less memory is not refused;
  * - a VF a VM holds cannot be deleted, not even by a cascade from its PF or
- *   host (vm_nics.vf_id ON DELETE RESTRICT): ingestion marks it "missing".
+ *   host (vm_nics.vf_id ON DELETE RESTRICT): ingestion marks it "missing";
+ *   a host holding VMs cannot be deleted (vms.host_id ON DELETE RESTRICT).
  * Times are milliseconds since the Unix epoch.
  *
  * CHECKs spell value lists as OR chains and ranges as BETWEEN, never
@@ -252,8 +259,106 @@ static const char s_v5[] =
     " reason TEXT NOT NULL CHECK (length(reason) >= 1),"
     " refused_at INTEGER NOT NULL);";
 
+/* Version 6: VMs as placement stores them. Version 1's vms and vm_nics
+ * were never written by any release, so they are dropped and made again
+ * (their triggers first: they name both tables). Without a VM no VF is
+ * held, so a VF left reserved or assigned is free.
+ *
+ * - vms: a VM is reserved (its VFs and memory are taken, its host's agent
+ *   has not confirmed the VF settings), placed (confirmed) or failed (it
+ *   holds no host and no VF, and says why in error). A host down is not a
+ *   VM state: it is the host's. grp is the anti-affinity group, pin the
+ *   host the request named; apply_revision is the host's desired revision
+ *   that first carries the VM's VF settings (0: not planned yet).
+ * - vm_nics: one row per NIC, in request order (idx); vf_id is NULL when
+ *   the NIC holds no VF (a failed VM keeps its MACs).
+ * - vms_host (host_id, name, memory_mib): a host's VMs by name for the
+ *   listing of one host, and their memory read from the index alone by
+ *   the memory triggers on every reservation. UNIQUE (vm_id, idx) is
+ *   vm_nics' index on vm_id (version 2's vm_nics_vm went with the table).
+ * - The memory triggers compare in MiB: the host's mem_total_kb / 1024
+ *   against the sum of its VMs' memory_mib. */
+static const char s_v6[] =
+    "DROP TRIGGER vm_nics_same_host_insert;"
+    "DROP TRIGGER vm_nics_same_host_update;"
+    "DROP TRIGGER vms_host_move;"
+    "DROP TABLE vm_nics;"
+    "DROP TABLE vms;"
+    "UPDATE vfs SET state = 'free'"
+    " WHERE state = 'reserved' OR state = 'assigned';"
+    "CREATE TABLE vms ("
+    " id INTEGER PRIMARY KEY,"
+    " name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),"
+    " memory_mib INTEGER NOT NULL CHECK (memory_mib > 0),"
+    " vcpus INTEGER NOT NULL CHECK (vcpus > 0),"
+    " host_id INTEGER REFERENCES hosts(id) ON DELETE RESTRICT,"
+    " grp TEXT NOT NULL DEFAULT '',"
+    " numa TEXT NOT NULL DEFAULT 'none'"
+    "  CHECK (numa = 'none' OR numa = 'preferred' OR numa = 'required'),"
+    " separate_pfs INTEGER NOT NULL DEFAULT 0"
+    "  CHECK (separate_pfs BETWEEN 0 AND 1),"
+    " pin TEXT NOT NULL DEFAULT '',"
+    " state TEXT NOT NULL DEFAULT 'reserved'"
+    "  CHECK (state = 'reserved' OR state = 'placed' OR state = 'failed'),"
+    " power TEXT NOT NULL DEFAULT 'unknown'"
+    "  CHECK (power = 'unknown' OR power = 'on' OR power = 'off'),"
+    " apply_revision INTEGER NOT NULL DEFAULT 0 CHECK (apply_revision >= 0),"
+    " error TEXT NOT NULL DEFAULT '',"
+    " created_at INTEGER NOT NULL,"
+    " placed_at INTEGER,"
+    " CHECK ((host_id IS NULL) = (state = 'failed')));"
+    "CREATE TABLE vm_nics ("
+    " id INTEGER PRIMARY KEY,"
+    " vm_id INTEGER NOT NULL REFERENCES vms(id) ON DELETE CASCADE,"
+    " idx INTEGER NOT NULL CHECK (idx >= 0),"
+    " network TEXT NOT NULL CHECK (length(network) BETWEEN 1 AND 64),"
+    " vf_id INTEGER UNIQUE REFERENCES vfs(id) ON DELETE RESTRICT,"
+    " mac TEXT NOT NULL UNIQUE CHECK (mac GLOB"
+    "  '[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:"
+    "[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]'),"
+    " UNIQUE (vm_id, idx));"
+    "CREATE INDEX vms_host ON vms(host_id, name, memory_mib);"
+    "CREATE TRIGGER vm_nics_same_host_insert BEFORE INSERT ON vm_nics"
+    " WHEN NEW.vf_id IS NOT NULL AND"
+    "  (SELECT pfs.host_id FROM vfs JOIN pfs ON pfs.id = vfs.pf_id"
+    "   WHERE vfs.id = NEW.vf_id) IS NOT"
+    "  (SELECT host_id FROM vms WHERE id = NEW.vm_id)"
+    " BEGIN SELECT RAISE(ABORT, 'vm_nic VF is not on the VM''s host'); END;"
+    "CREATE TRIGGER vm_nics_same_host_update BEFORE UPDATE ON vm_nics"
+    " WHEN NEW.vf_id IS NOT NULL AND"
+    "  (SELECT pfs.host_id FROM vfs JOIN pfs ON pfs.id = vfs.pf_id"
+    "   WHERE vfs.id = NEW.vf_id) IS NOT"
+    "  (SELECT host_id FROM vms WHERE id = NEW.vm_id)"
+    " BEGIN SELECT RAISE(ABORT, 'vm_nic VF is not on the VM''s host'); END;"
+    "CREATE TRIGGER vm_nics_vf_free_insert BEFORE INSERT ON vm_nics"
+    " WHEN NEW.vf_id IS NOT NULL AND"
+    "  (SELECT state FROM vfs WHERE id = NEW.vf_id) IS NOT 'free'"
+    " BEGIN SELECT RAISE(ABORT, 'vm_nic VF is not free'); END;"
+    "CREATE TRIGGER vm_nics_vf_free_update BEFORE UPDATE OF vf_id ON vm_nics"
+    " WHEN NEW.vf_id IS NOT NULL AND NEW.vf_id IS NOT OLD.vf_id AND"
+    "  (SELECT state FROM vfs WHERE id = NEW.vf_id) IS NOT 'free'"
+    " BEGIN SELECT RAISE(ABORT, 'vm_nic VF is not free'); END;"
+    "CREATE TRIGGER vms_host_move BEFORE UPDATE OF host_id ON vms"
+    " WHEN EXISTS (SELECT 1 FROM vm_nics JOIN vfs ON vfs.id = vm_nics.vf_id"
+    "  JOIN pfs ON pfs.id = vfs.pf_id WHERE vm_nics.vm_id = NEW.id"
+    "  AND pfs.host_id IS NOT NEW.host_id)"
+    " BEGIN SELECT RAISE(ABORT, 'VM holds VFs on another host'); END;"
+    "CREATE TRIGGER vms_memory_insert BEFORE INSERT ON vms"
+    " WHEN NEW.host_id IS NOT NULL AND NEW.memory_mib +"
+    "  (SELECT coalesce(sum(memory_mib), 0) FROM vms"
+    "   WHERE host_id = NEW.host_id) >"
+    "  (SELECT mem_total_kb / 1024 FROM hosts WHERE id = NEW.host_id)"
+    " BEGIN SELECT RAISE(ABORT, 'VM memory exceeds the host''s memory'); END;"
+    "CREATE TRIGGER vms_memory_update BEFORE UPDATE OF host_id, memory_mib"
+    " ON vms"
+    " WHEN NEW.host_id IS NOT NULL AND NEW.memory_mib +"
+    "  (SELECT coalesce(sum(memory_mib), 0) FROM vms"
+    "   WHERE host_id = NEW.host_id AND id <> NEW.id) >"
+    "  (SELECT mem_total_kb / 1024 FROM hosts WHERE id = NEW.host_id)"
+    " BEGIN SELECT RAISE(ABORT, 'VM memory exceeds the host''s memory'); END;";
+
 const db_migration_t db_migrations[] = {
-    {1, s_v1}, {2, s_v2}, {3, s_v3}, {4, s_v4}, {5, s_v5},
+    {1, s_v1}, {2, s_v2}, {3, s_v3}, {4, s_v4}, {5, s_v5}, {6, s_v6},
 };
 const int db_migration_count =
     (int)(sizeof(db_migrations) / sizeof(db_migrations[0]));

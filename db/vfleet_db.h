@@ -10,7 +10,7 @@
 
 /* The schema version this build writes; db_open migrates older files up to
  * it and refuses newer ones. */
-#define DB_SCHEMA_VERSION 5
+#define DB_SCHEMA_VERSION 6
 
 typedef struct db_t db_t;
 
@@ -472,8 +472,8 @@ typedef struct {
  * than DB_HOST_LABELS_MAX. */
 int db_host_labels_set(db_t *self, const char *host, const db_label_t *set,
                        size_t set_count, const char *const *remove,
-                       size_t remove_count,
-                       char labels[DB_HOST_LABELS_MAX + 1], db_err_t *err);
+                       size_t remove_count, char labels[DB_HOST_LABELS_MAX + 1],
+                       db_err_t *err);
 
 /* ---- refusals (db_policy.c) ------------------------------------------ */
 
@@ -608,52 +608,65 @@ typedef struct {
 } db_vm_t;
 
 /* Stores a reservation, in one transaction (a savepoint inside a batch):
- * the VM in state reserved on vm->host, each NIC on its VF (pf, vf on that
- * host), the VFs in state "reserved". Refused with nothing stored:
- * DB_ERR_EXISTS when a VM of that name exists, a VF is held by another VM
- * or a MAC is held by another VM (the text names which); DB_ERR_NOT_FOUND
- * when the host, a PF or a VF is unknown; DB_ERR_INVALID when the VF is not
- * in state free, or the memory of the host's VMs would exceed the host's
- * memory (hosts.mem_total_kb) - the schema enforces the last three and the
+ * the VM in state reserved on vm->host (with its memory, vcpus, group,
+ * numa ("" is "none"), separate_pfs, pin, power and apply_revision as
+ * given), each NIC on its VF (pf, vf on that host), the VFs in state
+ * "reserved". Refused with nothing stored:
+ * DB_ERR_EXISTS when a VM of that name exists ("vm web-1 exists"), a VF is
+ * held by another VM ("vm web-1: pf 0000:3b:00.0 vf 3 is held by vm web-2")
+ * or a MAC is ("vm web-1: mac 00:50:56:00:00:01 is held by vm web-2");
+ * DB_ERR_NOT_FOUND when the host, a PF or a VF is unknown; DB_ERR_INVALID
+ * for a field out of range (name 1..DB_VM_NAME_MAX bytes, memory and
+ * vcpus > 0, at most DB_VM_NICS_MAX NICs, each with a network and a pf),
+ * two NICs naming one VF or MAC, a VF not in state free, or when the
+ * memory of the host's VMs would exceed the host's memory
+ * (hosts.mem_total_kb) - the schema enforces the last three and the
  * uniqueness itself, so no caller can double-book. */
-int db_vm_reserve(db_t *self, const db_vm_t *vm, int64_t now_ms,
-                  db_err_t *err);
+int db_vm_reserve(db_t *self, const db_vm_t *vm, int64_t now_ms, db_err_t *err);
 
 /* One VM with its NICs; DB_ERR_NOT_FOUND when unknown. */
 int db_vm_get(db_t *self, const char *name, db_vm_t *out, db_err_t *err);
 
 typedef int(db_vm_cb)(const db_vm_t *vm, void *arg);
 
-/* Filters for db_vms_list; NULL / false match every VM. */
+/* Filters for db_vms_list; NULL / false match every VM. A VM is matched
+ * by the state it is shown in: a reserved or placed VM whose host is down
+ * is shown as host-down, so by_state does not match it, host_down does. */
 typedef struct {
     const char *host;
     bool by_state;
     db_vm_state_t state;
+    bool host_down; /* only VMs shown as host-down */
 } db_vm_filter_t;
 
 /* VMs by name, with their NICs, paged by name (page->host is the cursor:
- * the last name of the previous page). */
-int db_vms_list(db_t *self, const db_vm_filter_t *filter,
-                const db_page_t *page, db_vm_cb *cb, void *arg, db_err_t *err);
+ * the last name of the previous page; page->limit counts VMs). */
+int db_vms_list(db_t *self, const db_vm_filter_t *filter, const db_page_t *page,
+                db_vm_cb *cb, void *arg, db_err_t *err);
 
-/* Deletes the VM, in one transaction: its VFs return to state free, its
- * memory and MACs are released. *was (may be NULL) is the VM as it was.
+/* Deletes the VM, in one transaction: its VFs return to state free (a VF
+ * the host no longer reports stays "missing" until ingestion retires it),
+ * its memory and MACs are released. *was (may be NULL) is the VM as it was.
  * DB_ERR_NOT_FOUND when unknown. */
 int db_vm_delete(db_t *self, const char *name, db_vm_t *was, db_err_t *err);
 
-/* Records the host's desired revision that carries the VM's VFs. */
+/* Records the host's desired revision that carries the VM's VFs;
+ * DB_ERR_NOT_FOUND when unknown. */
 int db_vm_set_apply_revision(db_t *self, const char *name, uint64_t revision,
                              db_err_t *err);
 
-/* The agent confirmed: state placed, placed_at now, VFs "assigned". */
+/* The agent confirmed: state placed, placed_at now (the first time only),
+ * its reserved VFs "assigned". DB_ERR_INVALID for a failed VM. */
 int db_vm_set_placed(db_t *self, const char *name, int64_t now_ms,
                      db_err_t *err);
 
-/* The agent refused: state failed with error, its VFs free again and no
- * longer its (vm_nics.vf_id NULL, MACs kept), no host, no memory. */
+/* The agent refused: state failed with error (cut to VFP_TEXT_MAX bytes
+ * at a character boundary), its VFs free again and no longer its
+ * (vm_nics.vf_id NULL, MACs kept), no host, no memory. */
 int db_vm_set_failed(db_t *self, const char *name, const char *error,
                      db_err_t *err);
 
+/* DB_ERR_NOT_FOUND when unknown; DB_ERR_INVALID for a power out of range. */
 int db_vm_set_power(db_t *self, const char *name, db_vm_power_t power,
                     db_err_t *err);
 

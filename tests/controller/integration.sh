@@ -597,7 +597,7 @@ policy)
 	[ "$(sqlite3 "$db" 'SELECT count(*) FROM policies')" = 1 ] ||
 		fail "an invalid policy was stored"
 	# Read verbs still answer beside it, and the controller stops cleanly.
-	summary | jq -e '.schema_version == 5' >/dev/null || fail "summary: $(summary)"
+	summary | jq -e '.schema_version == 6' >/dev/null || fail "summary: $(summary)"
 	stop_controller
 	;;
 

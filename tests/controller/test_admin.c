@@ -327,6 +327,9 @@ static void test_db_errors_as_protocol_codes(void **state)
     /* NOT_FOUND is a REPLY status only (PROTOCOL.md 8). */
     assert_int_equal(wire_error_code(DB_ERR_NOT_FOUND, false),
                      VFP_ERR_INTERNAL);
+    /* A name, VF or MAC already taken is a CONFLICT, a REPLY status too. */
+    assert_int_equal(wire_error_code(DB_ERR_EXISTS, true), VFP_ERR_CONFLICT);
+    assert_int_equal(wire_error_code(DB_ERR_EXISTS, false), VFP_ERR_INTERNAL);
 }
 
 int main(void)

@@ -396,11 +396,12 @@ static void test_schema_invariants_are_constraints(void **state)
 
     const char *p = fx->path;
     assert_int_equal(
-        s_raw(p, "INSERT INTO vms (name, memory_mb, vcpus, host_id, state)"
-                 " VALUES ('vm1', 1024, 2, (SELECT id FROM hosts WHERE "
-                 "name='h1'), 'placed'),"
-                 " ('vm2', 1024, 2, (SELECT id FROM hosts WHERE "
-                 "name='h1'), 'placed')"),
+        s_raw(p, "INSERT INTO vms (name, memory_mib, vcpus, host_id, state,"
+                 " created_at)"
+                 " VALUES ('vm1', 512, 2, (SELECT id FROM hosts WHERE "
+                 "name='h1'), 'placed', 1),"
+                 " ('vm2', 512, 2, (SELECT id FROM hosts WHERE "
+                 "name='h1'), 'placed', 1)"),
         SQLITE_OK);
 #define VF_OF(host, idx)                                                       \
     "(SELECT vfs.id FROM vfs JOIN pfs ON pfs.id = vfs.pf_id JOIN hosts ON "    \
@@ -464,8 +465,8 @@ static void test_vanished_vf_held_by_vm_is_missing(void **state)
     assert_int_equal(db_inventory_replace(db, "h1", inv, 2000, &err), 0);
     assert_int_equal(
         s_raw(fx->path,
-              "INSERT INTO vms (name, memory_mb, vcpus, host_id, state)"
-              " VALUES ('vm1', 1024, 2, 1, 'placed');"
+              "INSERT INTO vms (name, memory_mib, vcpus, host_id, state,"
+              " created_at) VALUES ('vm1', 1024, 2, 1, 'placed', 1);"
               "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac) VALUES"
               " (1, 0, 'a', (SELECT id FROM vfs WHERE pf_id = 1 AND idx = 3),"
               " '00:50:56:00:00:01'),"
@@ -618,8 +619,8 @@ static void test_host_inventory_reads_back(void **state)
      * reported. */
     assert_int_equal(
         s_raw(fx->path,
-              "INSERT INTO vms (name, memory_mb, vcpus, host_id, state)"
-              " VALUES ('vm1', 1024, 2, 1, 'placed');"
+              "INSERT INTO vms (name, memory_mib, vcpus, host_id, state,"
+              " created_at) VALUES ('vm1', 1024, 2, 1, 'placed', 1);"
               "INSERT INTO vm_nics (vm_id, idx, network, vf_id, mac) VALUES"
               " (1, 0, 'a', (SELECT id FROM vfs WHERE pf_id = 2 AND idx = 0),"
               " '00:50:56:00:00:01')"),

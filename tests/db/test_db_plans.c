@@ -211,6 +211,34 @@ static const s_expect_t s_expect[] = {
      {"SEARCH h USING COVERING INDEX sqlite_autoindex_hosts_1 (name>?",
       "SEARCH x USING INDEX sqlite_autoindex_drift_1 (host_id=?)"},
      false},
+    /* A VM's NICs through UNIQUE (vm_id, idx), their VFs and PFs by id. */
+    {"vm_get",
+     {"SEARCH m USING INDEX sqlite_autoindex_vms_1 (name=?)",
+      "SEARCH h USING INTEGER PRIMARY KEY (rowid=?)",
+      "SEARCH n USING INDEX sqlite_autoindex_vm_nics_3 (vm_id=?)",
+      "SEARCH v USING INTEGER PRIMARY KEY (rowid=?)",
+      "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)"},
+     false},
+    {"vms_list",
+     {"SEARCH m USING INDEX sqlite_autoindex_vms_1 (name>?)",
+      "SEARCH h USING INTEGER PRIMARY KEY (rowid=?)",
+      "SEARCH n USING INDEX sqlite_autoindex_vm_nics_3 (vm_id=?)",
+      "SEARCH v USING INTEGER PRIMARY KEY (rowid=?)",
+      "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)"},
+     false},
+    {"vms_list_host",
+     {"SEARCH h USING INDEX sqlite_autoindex_hosts_1 (name=?)",
+      "SEARCH m USING INDEX vms_host (host_id=? AND name>?)",
+      "SEARCH n USING INDEX sqlite_autoindex_vm_nics_3 (vm_id=?)",
+      "SEARCH v USING INTEGER PRIMARY KEY (rowid=?)",
+      "SEARCH p USING INTEGER PRIMARY KEY (rowid=?)"},
+     false},
+    /* The reservation's hot path: one PF and one VF by their keys. */
+    {"vm_vf_lookup",
+     {"SEARCH p USING COVERING INDEX sqlite_autoindex_pfs_1 (host_id=? AND "
+      "pci_addr=?)",
+      "SEARCH v USING INDEX sqlite_autoindex_vfs_1 (pf_id=? AND idx=?)"},
+     false},
 };
 
 static const s_expect_t *s_expect_find(const char *name)

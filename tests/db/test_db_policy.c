@@ -753,7 +753,7 @@ static void test_migrates_from_version_4(void **state)
     assert_int_equal(s_raw(path, "SELECT 1 FROM host_refusals"), SQLITE_ERROR);
     db = db_open(path, &err);
     assert_non_null(db);
-    assert_int_equal(db_schema_version(db), 5);
+    assert_int_equal(db_schema_version(db), DB_SCHEMA_VERSION);
     db_host_desired_t desired;
     assert_int_equal(db_host_desired_get(db, "h1", &desired, &err), 0);
     assert_int_equal(desired.revision, 3);
