@@ -500,6 +500,19 @@ static void test_numa(void **state)
     assert_string_equal(d.nics[0].pf, "0000:01:00.0");
     assert_string_equal(d.nics[1].pf, "0000:81:00.0");
     placement_destroy(&p);
+
+    /* PFs of unknown node (a single-node machine) are one node. */
+    const t_pf_t unknown[] = {
+        {"0000:01:00.0", "ens1f0", -1, 10000, 1, {"vlan1", NULL}},
+        {"0000:01:00.1", "ens1f1", -1, 10000, 1, {"vlan1", NULL}}};
+    p = s_index("spread");
+    s_host_state(p, "h1", 65536, NULL, unknown, 2);
+    r.name = "c";
+    r.numa = PLACEMENT_NUMA_REQUIRED;
+    s_place(p, &r, &d);
+    assert_string_equal(d.nics[0].pf, "0000:01:00.0");
+    assert_string_equal(d.nics[1].pf, "0000:01:00.1");
+    placement_destroy(&p);
 }
 
 static void test_min_tx_rate(void **state)
@@ -541,6 +554,21 @@ static void test_min_tx_rate(void **state)
     assert_string_equal(d.nics[0].pf, "0000:01:00.0");
     assert_string_equal(d.nics[3].pf, "0000:01:00.0");
     assert_string_equal(d.nics[4].pf, "0000:01:00.1");
+    placement_destroy(&p);
+
+    /* Each NIC alone would fit ens3f0; together they do not. */
+    const t_pf_t slow[] = {
+        {"0000:01:00.0", "ens3f0", 0, 5000, 8, {"bw", "bw5", NULL}}};
+    p = s_index("spread");
+    s_host_state(p, "h1", 65536, NULL, slow, 1);
+    r = s_request("g", 1024, "bw");
+    s_add_nic(&r, "bw5");
+    s_refused_only(p, &r,
+                   "no host fits vm g: h1: PFs carrying bw, bw5 cannot "
+                   "guarantee every NIC's min_tx_rate together (ens3f0: 0 of "
+                   "5000 guaranteed)");
+    r.nic_count = 1;
+    s_place(p, &r, &d);
     placement_destroy(&p);
 }
 
