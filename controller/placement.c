@@ -1032,7 +1032,8 @@ void placement_set_policy(placement_t *self, const policy_t *policy)
                             sizeof(*self->walk));
         self->walk[self->walk_count++] = host;
     }
-    qsort(self->walk, self->walk_count, sizeof(*self->walk), s_walk_sort);
+    if (self->walk_count)
+        qsort(self->walk, self->walk_count, sizeof(*self->walk), s_walk_sort);
 }
 
 void placement_host_set(placement_t *self, const placement_host_t *from)

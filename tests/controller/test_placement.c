@@ -922,6 +922,89 @@ static void test_plan_count(void **state)
     placement_destroy(&p);
 }
 
+/* The walk's answer is the best host by the score: the same as asking
+ * every host alone (pinned) and scoring by hand, over random clusters. */
+static void s_walk_matches(const char *strategy, unsigned seed)
+{
+    enum { HOSTS = 24, ROUNDS = 400 };
+    placement_t *p = s_index(strategy);
+    uint64_t free_mib[HOSTS];
+    char names[HOSTS][16];
+    size_t placed = 0, refused = 0;
+    srand(seed);
+    for (int h = 0; h < HOSTS; h++) {
+        t_pf_t pfs[2] = {{"0000:01:00.0",
+                          "ens1f0",
+                          0,
+                          10000,
+                          1 + (size_t)(rand() % 4),
+                          {"vlan1", "trunk", NULL}},
+                         {"0000:01:00.1",
+                          "ens1f1",
+                          1,
+                          10000,
+                          1 + (size_t)(rand() % 4),
+                          {"vlan1", NULL}}};
+        uint64_t mem = 1024 + 1024 * (uint64_t)(4 + rand() % 8);
+        snprintf(names[h], sizeof(names[h]), "h%02d", (h * 7) % HOSTS);
+        t_state_t st = {.cordoned = rand() % 10 == 0};
+        s_host_state(p, names[h], mem, &st, pfs, 2);
+        free_mib[h] = st.cordoned ? 0 : mem - 1024;
+    }
+    for (int i = 0; i < ROUNDS; i++) {
+        char name[32];
+        snprintf(name, sizeof(name), "%s-%d", rand() % 5 ? "vm" : "db", i);
+        placement_request_t r =
+            s_request(name, 512 * (uint64_t)(1 + rand() % 6), "vlan1");
+        if (rand() % 3 == 0)
+            s_add_nic(&r, rand() % 2 ? "trunk" : "vlan1");
+        r.separate_pfs = rand() % 4 == 0;
+        int best = -1;
+        placement_decision_t d;
+        for (int h = 0; h < HOSTS; h++) {
+            placement_refusal_t *why = NULL;
+            r.host = names[h];
+            if (placement_decide(p, &r, &d, &why) != 0) {
+                placement_refusal_destroy(&why);
+                continue;
+            }
+            bool pack = strcmp(strategy, "pack") == 0;
+            bool better = best < 0 ||
+                          (pack ? free_mib[h] < free_mib[best]
+                                : free_mib[h] > free_mib[best]) ||
+                          (free_mib[h] == free_mib[best] &&
+                           strcmp(names[h], names[best]) < 0);
+            if (better)
+                best = h;
+        }
+        r.host = NULL;
+        placement_refusal_t *why = NULL;
+        int rc = placement_decide(p, &r, &d, &why);
+        placement_refusal_destroy(&why);
+        assert_int_equal(rc, best < 0 ? -1 : 0);
+        if (best < 0) {
+            refused++;
+            continue;
+        }
+        placed++;
+        assert_string_equal(d.host, names[best]);
+        s_place(p, &r, &d);
+        free_mib[best] -= r.memory_mib;
+    }
+    /* The cluster filled up on the way. */
+    assert_true(placed > 50 && refused > 50);
+    placement_destroy(&p);
+}
+
+static void test_walk_matches_every_host(void **state)
+{
+    (void)state;
+    for (unsigned seed = 1; seed <= 4; seed++) {
+        s_walk_matches("spread", seed);
+        s_walk_matches("pack", seed);
+    }
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -964,6 +1047,7 @@ int main(void)
         cmocka_unit_test(test_capacity_given_back),
         cmocka_unit_test(test_host_set_keeps_vms),
         cmocka_unit_test(test_plan_count),
+        cmocka_unit_test(test_walk_matches_every_host),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
