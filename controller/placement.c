@@ -1793,12 +1793,15 @@ static int s_request_check(placement_t *self, const placement_request_t *r,
     if (err[0])
         return -1;
     for (size_t i = 0; i < r->nic_count; i++) {
-        req->net[i] = s_net_find(self, r->nics[i].network);
-        if (req->net[i] == SIZE_MAX) {
+        const char *network = r->nics[i].network;
+        req->net[i] = s_net_find(self, network);
+        if (!network || !*network)
+            snprintf(err, size, "nic %zu has no network", i);
+        else if (req->net[i] == SIZE_MAX)
             snprintf(err, size, "network %s is not defined by the policy",
-                     r->nics[i].network ? r->nics[i].network : "");
+                     network);
+        if (req->net[i] == SIZE_MAX)
             return -1;
-        }
         req->rate[i] = self->nets[req->net[i]].min_tx_rate;
     }
     req->n = r->nic_count;

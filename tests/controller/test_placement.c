@@ -219,6 +219,11 @@ static void test_request_errors(void **state)
     r = s_request("web-1", 1024, "vlan9");
     s_refused_only(p, &r, "network vlan9 is not defined by the policy");
     r = s_request("web-1", 1024, "vlan1");
+    s_add_nic(&r, "");
+    s_refused_only(p, &r, "nic 1 has no network");
+    r.nics[1].network = NULL;
+    s_refused_only(p, &r, "nic 1 has no network");
+    r = s_request("web-1", 1024, "vlan1");
     r.host = "esx-9";
     s_refused_only(p, &r, "host esx-9 is not known");
 
