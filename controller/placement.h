@@ -90,8 +90,8 @@
  * ("vcpus must be at least 1"); 1..PLACEMENT_NICS_MAX NICs ("a vm needs 1
  * to 8 nics (has 0)"); a policy stored ("no policy has been applied");
  * every NIC naming a network ("nic 1 has no network") defined by the
- * policy ("network vlan9 is not defined by the policy"); a pinned host known ("host esx-9 is not known"); then the
- * MACs. */
+ * policy ("network vlan9 is not defined by the policy"); a pinned host
+ * known ("host esx-9 is not known"); then the MACs. */
 #ifndef VFLEET_PLACEMENT_H
 #define VFLEET_PLACEMENT_H
 
