@@ -12,7 +12,8 @@
  * Rules, in the order a host is checked; the first rule a host fails is its
  * reason (PLACEMENT_RULE_*):
  *
- * - pin: a request naming a host (`--host`) considers that host only.
+ * - pin: a request naming a host (`--host`) considers that host only: the
+ *   other hosts are not considered, so no refusal counts a host under pin.
  * - down: the host's agent is not connected (state down). Reason
  *   "down since HH:MM:SS" (UTC, from down_since_ms; "down" when 0).
  * - cordoned: "cordoned".
@@ -20,26 +21,50 @@
  * - anti-affinity: the VM's groups (the request's group, and every policy
  *   anti_affinity group one of whose VM globs matches the VM's name) and
  *   the groups of the VMs already on the host share a group:
- *   "runs db-1 of anti-affinity group db".
+ *   "runs db-1 of anti-affinity group db" (the first shared group, the
+ *   request's own before the policy's in policy order; of its VMs on the
+ *   host the one whose name sorts first).
  * - memory: the host's reservable memory (mem_total_mib less the policy's
  *   hypervisor_reserve_mib) less the memory of every VM on it is below the
  *   VM's memory; with hugepages 2M or 1G every VM's memory counts rounded
- *   up to whole pages. "memory 3.1 GiB free < 4 GiB" (GiB with one
- *   decimal, or MiB below 1 GiB: "memory 512 MiB free < 4 GiB").
+ *   up to whole pages (counted again when the policy changes). Never
+ *   negative. "memory 3.1 GiB free < 4 GiB" (GiB with one decimal, dropped
+ *   when it is 0, or MiB below 1 GiB: "memory 512 MiB free < 4 GiB"; the
+ *   free memory rounds down and the need up, so they never read equal:
+ *   "memory 4 GiB free < 4.1 GiB").
  * - nics: for every NIC a distinct free VF on a PF that carries the NIC's
  *   network (placement_pf_t.networks). A VF is free when it is a candidate
  *   (placement_vf_t: isolated, present, enabled), no VM holds it, and the
  *   inventory does not report it in use. With `separate_pfs` each NIC on a
  *   different PF; with NUMA `required` every VF on PFs of one NUMA node
- *   (`preferred` tries that first, then any); a NIC whose network sets
- *   min_tx_rate only on a PF whose link_speed (0: unknown, refused) is at
- *   least the min_tx_rate already guaranteed there plus this one. Reasons:
- *   "no free isolated VF on a PF carrying vlan1 (2 of 2 used)",
+ *   (`preferred` tries that first, then any; nodes are tried in the order
+ *   of their first PF, and PFs of unknown node, -1 as single-node machines
+ *   report it, count as one node); a NIC whose network sets min_tx_rate
+ *   only on a PF whose link_speed (0: unknown, refused) is at least the
+ *   min_tx_rate already guaranteed there (by the VMs holding its VFs, at
+ *   the current policy's rates) plus this request's. Reasons, the first
+ *   that applies, each network in request order:
+ *   "no PF carries vlan1";
+ *   "no free isolated VF on a PF carrying vlan1 (2 of 2 used)" (used
+ *   counts held and in-use candidates of the PFs carrying it), or with
+ *   more NICs on the network than free VFs "needs 2 free isolated VFs on
+ *   PFs carrying vlan1; has 1 (1 of 2 used)";
  *   "no PF carrying vlan1 has 1000 Mbit/s unguaranteed (ens3f0: 9500 of
- *   10000 guaranteed)", "needs 2 separate PFs for vlan1, trunk; has 1",
- *   "no NUMA node has free VFs for every NIC", or "no PF carries vlan1".
+ *   10000 guaranteed)" (every PF with a free VF carrying it; "ens3f1:
+ *   link speed unknown" for speed 0), or for more NICs on the network
+ *   "PFs carrying vlan1 have room for 1 of 2 NICs at 1000 Mbit/s
+ *   guaranteed (...)";
+ *   "needs 2 separate PFs for vlan1, trunk; has 1" (the request's
+ *   networks, each once; has = NICs that distinct PFs can serve);
+ *   "no NUMA node has free VFs for every NIC";
+ *   "needs 2 free isolated VFs on PFs carrying vlan1, trunk; has 1" (NICs
+ *   of different networks competing for the same VFs);
+ *   "PFs carrying vlan1, bw cannot guarantee every NIC's min_tx_rate
+ *   together (...)".
  *   VFs are chosen lowest PF (inventory order) then lowest index first,
- *   NICs in request order.
+ *   NICs in request order: the first assignment in that order that meets
+ *   every constraint (a NIC moves to a later PF when an earlier choice
+ *   leaves a later NIC without one).
  *
  * Score, among hosts that pass: the policy's strategy on the memory left
  * free after the VM: pack takes the least, spread the most; ties go to the
@@ -48,16 +73,25 @@
  *
  * MACs: a NIC without a MAC gets the lowest MAC of the policy's pools
  * (pools in policy order, each prefix in order, counting up from the
- * prefix) that no VM holds; a NIC with a MAC must be unicast, not
- * 00:00:00:00:00:00 and held by no VM ("mac 02:00:00:00:00:01 is held by
- * vm web-2"). A policy without pools refuses NICs without a MAC.
+ * prefix) that no VM holds and no other NIC of the request has; a NIC with
+ * a MAC must be unicast ("mac 03:00:00:00:00:01 is multicast"), not
+ * 00:00:00:00:00:00 ("mac 00:00:00:00:00:00 means no MAC"), held by no VM
+ * ("mac 02:00:00:00:00:01 is held by vm web-2") and given to one NIC only
+ * ("mac 02:00:00:00:00:01 is given to more than one nic"). A policy
+ * without pools refuses NICs without a MAC ("nic 0 has no mac and the
+ * policy defines no mac pool"); pools with no MAC left: "mac pools are
+ * exhausted (256 addresses)" (their capacity). MAC problems are request
+ * errors, found before any host.
  *
- * Request checks (PLACEMENT_RULE_REQUEST, before any host): name non-empty
- * and at most VFP_NAME_MAX bytes, not a VM already known ("vm web-1
- * exists"); memory_mib > 0; vcpus > 0; 1..PLACEMENT_NICS_MAX NICs; every
- * network defined by the policy ("network vlan9 is not defined by the
- * policy"); a pinned host known ("host esx-9 is not known"); no policy
- * stored yet ("no policy has been applied"). */
+ * Request checks (PLACEMENT_RULE_REQUEST, before any host), in this order:
+ * name non-empty ("vm name is empty") and at most VFP_NAME_MAX bytes ("vm
+ * name is longer than 64 bytes"), not a VM already known ("vm web-1
+ * exists"); memory_mib > 0 ("memory must be at least 1 MiB"); vcpus > 0
+ * ("vcpus must be at least 1"); 1..PLACEMENT_NICS_MAX NICs ("a vm needs 1
+ * to 8 nics (has 0)"); a policy stored ("no policy has been applied");
+ * every NIC naming a network ("nic 1 has no network") defined by the
+ * policy ("network vlan9 is not defined by the policy"); a pinned host
+ * known ("host esx-9 is not known"); then the MACs. */
 #ifndef VFLEET_PLACEMENT_H
 #define VFLEET_PLACEMENT_H
 
@@ -95,7 +129,8 @@ typedef struct {
 
 /* A PF the policy configures on the host. Its candidate VFs are the VFs
  * the inventory reports, below the policy's `vfs`, whose IOMMU group is
- * isolated; VMs may hold some of them (placement_vm_add). */
+ * isolated; `vfs` lists those only (the caller filters), in any order.
+ * VMs may hold some of them (placement_vm_add). */
 typedef struct {
     const char *pci_addr;
     const char *ifname;
@@ -103,7 +138,7 @@ typedef struct {
     uint32_t link_speed; /* Mbit/s, 0 unknown */
     const char *const *networks; /* carried (apply_plan_pf_networks) */
     size_t network_count;
-    const placement_vf_t *vfs; /* by index */
+    const placement_vf_t *vfs; /* the candidates */
     size_t vf_count;
 } placement_pf_t;
 
@@ -233,17 +268,24 @@ int placement_decide(placement_t *self, const placement_request_t *request,
 
 /* The one-line answer an operator reads, for a request error the error
  * itself, otherwise "no host fits vm NAME: " then the closest hosts (the
- * ones that fail the latest rule in the order above, then by name; at most
- * PLACEMENT_CLOSEST_MAX) as "HOST: REASON", then for every rule that
- * leaves hosts uncounted "N hosts: REASON" with the reason of the one
- * closest to passing that rule (most memory, fewest VFs missing),
+ * ones that fail the latest rule in the order above, then the ones
+ * closest to passing it: most memory free for memory, fewest NICs short of
+ * a VF for nics, then by name; at most PLACEMENT_CLOSEST_MAX) as "HOST:
+ * REASON", then for every rule that leaves hosts uncounted, from the
+ * latest rule to the first, "N hosts: REASON" ("1 host: REASON") with the
+ * reason of the one closest to passing that rule among those not named,
  * separated by "; ". A cluster without hosts: "no host fits vm NAME: no
- * hosts are known". */
+ * hosts are known". Example:
+ *   no host fits vm web-1: h5: no free isolated VF on a PF carrying vlan1
+ *   (2 of 2 used); h4: memory 2 GiB free < 4 GiB; h7: memory 2 GiB free <
+ *   4 GiB; 2 hosts: memory 1 GiB free < 4 GiB; 1 host: cordoned; 1 host:
+ *   down */
 const char *placement_refusal_text(const placement_refusal_t *why);
 bool placement_refusal_is_request(const placement_refusal_t *why);
 
 /* Per rule: how many considered hosts failed it first (0 for a rule no host
- * failed) and the example reason counted as above (NULL when 0). */
+ * failed; all of them, named among the closest or not) and the reason of
+ * the one of them closest to passing it, as above (NULL when 0). */
 size_t placement_refusal_hosts(const placement_refusal_t *why,
                                placement_rule_t rule);
 const char *placement_refusal_example(const placement_refusal_t *why,
@@ -262,10 +304,13 @@ void placement_refusal_destroy(placement_refusal_t **why_p);
 
 /* ---- what-if -------------------------------------------------------- */
 
-/* Places up to `count` copies of the request (names NAME-1, NAME-2, ...)
- * in the index's copy, without changing the index: *placed says how many
+/* Places up to `count` copies of the request (names NAME-1, NAME-2, ...,
+ * each checked like a request's name: against known VMs, length and
+ * anti-affinity globs) one after another, as if each were committed, and
+ * takes them out again, so the index is as it was: *placed says how many
  * fit, hosts[i] (caller's array of count entries, may be NULL) where the
- * i-th went, and *why why the next one did not (NULL when all fit). */
+ * i-th went, and *why why the next one did not (NULL when all fit).
+ * Returns 0 when all fit, -1 (with *why) otherwise. */
 int placement_plan_count(placement_t *self, const placement_request_t *request,
                          size_t count, size_t *placed,
                          char (*hosts)[VFP_HOSTNAME_MAX + 1],
