@@ -33,8 +33,8 @@ typedef struct {
     vfp_msg_t *answer; /* the last parked request's answer */
 } fixture_t;
 
-/* Two hosts, h1 and h2: ens1f0 (0000:00:00.0 in the test peer's
- * inventory) with 2 VFs carrying prod (VLAN 10) and trunk. */
+/* Two hosts, h1 and h2: ens1f0 (the test peer's first PF) with 2 VFs
+ * carrying prod (VLAN 10) and trunk. */
 static const char s_policy[] = "version: 1\n"
                                "networks:\n"
                                "  - name: prod\n"
@@ -63,6 +63,9 @@ static void s_host(fixture_t *fx, const char *name)
     snprintf(hello.hostname, sizeof(hello.hostname), "%s", name);
     assert_int_equal(db_host_hello(fx->db, &hello, 1, 1000, NULL, &err), 0);
     vfp_msg_t *inv = peer_inventory_new(name, 1, 1, 2, 0);
+    /* No guest the controller does not know uses a VF here. */
+    for (uint32_t v = 0; v < inv->u.inventory.pfs[0].vf_count; v++)
+        inv->u.inventory.pfs[0].vfs[v].in_use = false;
     assert_int_equal(
         db_inventory_replace(fx->db, name, &inv->u.inventory, 2000, &err), 0);
     vfp_msg_destroy(&inv);
