@@ -90,7 +90,7 @@ const char db_sql_vm_vf_lookup[] =
 /* ---- reading rows ---------------------------------------------------- */
 
 /* Walks a listing's rows into VMs: the VM being filled, how many VMs were
- * handed out, and why the walk stopped early. */
+ * handed out, and whether the page is complete. */
 typedef struct {
     db_vm_cb *cb;
     void *arg;
@@ -98,8 +98,7 @@ typedef struct {
     int64_t count;
     bool have;
     int64_t id;
-    bool full;    /* the page is complete */
-    bool stopped; /* the callback asked to stop */
+    bool full;
     db_vm_t vm;
 } s_walk_t;
 
@@ -145,11 +144,7 @@ static int s_walk_emit(s_walk_t *walk)
 {
     walk->have = false;
     walk->count++;
-    if (walk->cb(&walk->vm, walk->arg) != 0) {
-        walk->stopped = true;
-        return -1;
-    }
-    return 0;
+    return walk->cb(&walk->vm, walk->arg) != 0 ? -1 : 0;
 }
 
 static int s_walk_row(sqlite3_stmt *stmt, void *cb, void *arg)
