@@ -259,10 +259,10 @@ static int s_vm_find(db_t *self, const char *name, int64_t *id,
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* Moves the VM's VFs in state from (or also from2, may be NULL) to state
- * to. VFs in other states (missing, broken) keep theirs. */
-static int s_vfs_move(db_t *self, int64_t vm_id, const char *to,
-                      const char *from, const char *from2, db_err_t *err)
+/* Moves the VM's VFs in state from (or also from2; DB_VF_STATE_COUNT:
+ * none) to state to. VFs in other states (missing, broken) keep theirs. */
+static int s_vfs_move(db_t *self, int64_t vm_id, db_vf_state_t to,
+                      db_vf_state_t from, db_vf_state_t from2, db_err_t *err)
 {
     static const char sql[] =
         "UPDATE vfs SET state = ?2"
@@ -272,10 +272,10 @@ static int s_vfs_move(db_t *self, int64_t vm_id, const char *to,
     if (!stmt)
         return -1;
     sqlite3_bind_int64(stmt, 1, vm_id);
-    sqlite3_bind_text(stmt, 2, to, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, from, -1, SQLITE_STATIC);
-    if (from2)
-        sqlite3_bind_text(stmt, 4, from2, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, db_vf_state_name(to), -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, db_vf_state_name(from), -1, SQLITE_STATIC);
+    if (from2 != DB_VF_STATE_COUNT)
+        sqlite3_bind_text(stmt, 4, db_vf_state_name(from2), -1, SQLITE_STATIC);
     return db_step_done(self, stmt, "setting a VM's VF states", err);
 }
 
@@ -445,9 +445,7 @@ static void s_nic_refusal(db_t *self, const db_vm_t *vm, uint32_t i,
     s_holder(self, vf_id, mac, holder, err);
     if (strcmp(holder, vm->name) == 0)
         db_errorf(err, DB_ERR_INVALID,
-                  "vm %s: nic %u repeats %s of another "
-                  "nic",
-                  vm->name, i, what);
+                  "vm %s: nic %u repeats %s of another nic", vm->name, i, what);
     else if (holder[0])
         db_errorf(err, DB_ERR_EXISTS, "vm %s: %s is held by vm %s", vm->name,
                   what, holder);
@@ -500,7 +498,7 @@ static int s_nic_insert(db_t *self, const db_vm_t *vm, uint32_t i,
     char state[16] = "";
     if (s_vf_find(self, vm, i, host_id, &vf_id, state, err) != 0)
         return -1;
-    if (strcmp(state, "free") != 0) {
+    if (strcmp(state, db_vf_state_name(DB_VF_FREE)) != 0) {
         s_nic_refusal(self, vm, i, vf_id, state, NULL, err);
         return -1;
     }
@@ -540,7 +538,8 @@ int db_vm_reserve(db_t *self, const db_vm_t *vm, int64_t now_ms, db_err_t *err)
         if (s_nic_insert(self, vm, i, host_id, vm_id, err) != 0)
             goto fail;
     }
-    if (s_vfs_move(self, vm_id, "reserved", "free", NULL, err) != 0 ||
+    if (s_vfs_move(self, vm_id, DB_VF_RESERVED, DB_VF_FREE, DB_VF_STATE_COUNT,
+                   err) != 0 ||
         db_commit(self, err) != 0)
         goto fail;
     return 0;
@@ -562,7 +561,8 @@ int db_vm_delete(db_t *self, const char *name, db_vm_t *was, db_err_t *err)
     sqlite3_stmt *stmt = NULL;
     if (s_vm_find(self, name, &id, &state, err) != 0 ||
         (was && db_vm_get(self, name, was, err) != 0) ||
-        s_vfs_move(self, id, "free", "reserved", "assigned", err) != 0 ||
+        s_vfs_move(self, id, DB_VF_FREE, DB_VF_RESERVED, DB_VF_ASSIGNED, err) !=
+            0 ||
         !(stmt = db_stmt(self, sql, err)))
         goto fail;
     sqlite3_bind_int64(stmt, 1, id);
@@ -649,7 +649,8 @@ int db_vm_set_placed(db_t *self, const char *name, int64_t now_ms,
     sqlite3_bind_int64(stmt, 1, id);
     sqlite3_bind_int64(stmt, 2, now_ms);
     if (db_step_done(self, stmt, "placing a VM", err) != 0 ||
-        s_vfs_move(self, id, "assigned", "reserved", NULL, err) != 0 ||
+        s_vfs_move(self, id, DB_VF_ASSIGNED, DB_VF_RESERVED, DB_VF_STATE_COUNT,
+                   err) != 0 ||
         db_commit(self, err) != 0)
         goto fail;
     return 0;
@@ -690,7 +691,8 @@ int db_vm_set_failed(db_t *self, const char *name, const char *error,
     /* The VFs go first: the schema refuses a host change while the VM
      * still holds VFs on its host. */
     if (s_vm_find(self, name, &id, &state, err) != 0 ||
-        s_vfs_move(self, id, "free", "reserved", "assigned", err) != 0 ||
+        s_vfs_move(self, id, DB_VF_FREE, DB_VF_RESERVED, DB_VF_ASSIGNED, err) !=
+            0 ||
         !(stmt = db_stmt(self, sql_nics, err)))
         goto fail;
     sqlite3_bind_int64(stmt, 1, id);
