@@ -29,35 +29,41 @@ typedef struct {
 static const char *const s_e1_pfs[] = {"0000:3b:00.0", "0000:3b:00.1"};
 static const char *const s_e2_pfs[] = {"0000:5e:00.0"};
 
-/* The host's inventory of PFs at the given addresses (ifname from the
- * last digit), S_VFS VFs each. */
+/* PF number p at addr (ifname from its bus and function) with vf_count
+ * VFs in vfs. */
+static void s_pf_fill(vfp_pf_t *pf, vfp_vf_t *vfs, const char *addr, uint32_t p,
+                      uint32_t vf_count)
+{
+    memset(pf, 0, sizeof(*pf));
+    memset(vfs, 0, S_VFS * sizeof(*vfs));
+    snprintf(pf->pci_addr, sizeof(pf->pci_addr), "%s", addr);
+    snprintf(pf->ifname, sizeof(pf->ifname), "ens%cf%c",
+             addr[6] == 'b' ? '3' : '5', addr[11]);
+    pf->total_vfs = 8;
+    pf->num_vfs = (uint16_t)vf_count;
+    pf->vf_count = vf_count;
+    pf->vfs = vfs;
+    for (uint32_t k = 0; k < vf_count; k++) {
+        vfs[k].index = (uint16_t)k;
+        snprintf(vfs[k].pci_addr, sizeof(vfs[k].pci_addr), "%.8s%02x.%u", addr,
+                 2 + p, k);
+        vfs[k].iommu_isolated = true;
+    }
+}
+
+/* The host's inventory of PFs at the given addresses, vf_count VFs each. */
 static void s_ingest(db_t *db, const char *host, uint64_t generation,
                      const char *const *addrs, uint32_t pf_count,
                      uint32_t vf_count)
 {
     vfp_pf_t pfs[2];
     vfp_vf_t vfs[2][S_VFS];
-    memset(pfs, 0, sizeof(pfs));
-    memset(vfs, 0, sizeof(vfs));
     vfp_inventory_t inv = {.generation = generation, .pf_count = pf_count};
     snprintf(inv.host.hostname, sizeof(inv.host.hostname), "%s", host);
     inv.host.iommu_ready = true;
     inv.host.mem_total_kb = (uint64_t)S_MEM_MIB * 1024;
-    for (uint32_t p = 0; p < pf_count; p++) {
-        snprintf(pfs[p].pci_addr, sizeof(pfs[p].pci_addr), "%s", addrs[p]);
-        snprintf(pfs[p].ifname, sizeof(pfs[p].ifname), "ens%cf%c",
-                 addrs[p][6] == 'b' ? '3' : '5', addrs[p][11]);
-        pfs[p].total_vfs = 8;
-        pfs[p].num_vfs = (uint16_t)vf_count;
-        pfs[p].vf_count = vf_count;
-        pfs[p].vfs = vfs[p];
-        for (uint32_t k = 0; k < vf_count; k++) {
-            vfs[p][k].index = (uint16_t)k;
-            snprintf(vfs[p][k].pci_addr, sizeof(vfs[p][k].pci_addr),
-                     "%.8s%02x.%u", addrs[p], 2 + p, k);
-            vfs[p][k].iommu_isolated = true;
-        }
-    }
+    for (uint32_t p = 0; p < pf_count; p++)
+        s_pf_fill(&pfs[p], vfs[p], addrs[p], p, vf_count);
     inv.pfs = pfs;
     db_err_t err;
     assert_int_equal(db_inventory_replace(db, host, &inv, 2000, &err), 0);
@@ -826,6 +832,18 @@ static void test_ingest_keeps_vf_states(void **state)
     assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 0), "assigned");
     assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 1), "reserved");
     assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 2), "free");
+    /* A delta re-reporting PF 0 with its VFs changes no state either. */
+    vfp_pf_t pf;
+    vfp_vf_t vfs[S_VFS];
+    s_pf_fill(&pf, vfs, s_e1_pfs[0], 0, S_VFS);
+    vfp_inventory_delta_t delta = {
+        .base_generation = 2, .generation = 3, .pf_count = 1, .pfs = &pf};
+    db_err_t err;
+    assert_int_equal(
+        db_inventory_apply_delta(fx->db, "esx-e1", &delta, 3000, &err), 0);
+    assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 0), "assigned");
+    assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 1), "reserved");
+    assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 2), "free");
     s_ingest(fx->db, "esx-e1", 3, s_e1_pfs, 2, 0);
     assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 0), "missing");
     assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 1), "missing");
@@ -842,7 +860,6 @@ static void test_ingest_keeps_vf_states(void **state)
     /* A missing VF released by its VM stays missing, and goes with the
      * next inventory that does not list it. */
     s_ingest(fx->db, "esx-e1", 5, s_e1_pfs, 2, 0);
-    db_err_t err;
     assert_int_equal(db_vm_delete(fx->db, "e", NULL, &err), 0);
     assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 1), "missing");
     s_ingest(fx->db, "esx-e1", 6, s_e1_pfs, 2, 0);
