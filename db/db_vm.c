@@ -236,7 +236,8 @@ static int s_constraint(db_t *self)
     return (code & 0xff) == SQLITE_CONSTRAINT ? code : 0;
 }
 
-/* A VM's id and state; DB_ERR_NOT_FOUND when unknown. */
+/* A VM's id and (state may be NULL) state; DB_ERR_NOT_FOUND when
+ * unknown. */
 static int s_vm_find(db_t *self, const char *name, int64_t *id,
                      db_vm_state_t *state, db_err_t *err)
 {
@@ -248,7 +249,9 @@ static int s_vm_find(db_t *self, const char *name, int64_t *id,
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
         *id = sqlite3_column_int64(stmt, 0);
-        db_vm_state_parse((const char *)sqlite3_column_text(stmt, 1), state);
+        if (state)
+            db_vm_state_parse((const char *)sqlite3_column_text(stmt, 1),
+                              state);
     } else if (rc == SQLITE_DONE) {
         db_errorf(err, DB_ERR_NOT_FOUND, "no vm named \"%s\"", name);
     } else {
@@ -557,9 +560,8 @@ int db_vm_delete(db_t *self, const char *name, db_vm_t *was, db_err_t *err)
     if (db_begin(self, err) != 0)
         return -1;
     int64_t id;
-    db_vm_state_t state;
     sqlite3_stmt *stmt = NULL;
-    if (s_vm_find(self, name, &id, &state, err) != 0 ||
+    if (s_vm_find(self, name, &id, NULL, err) != 0 ||
         (was && db_vm_get(self, name, was, err) != 0) ||
         s_vfs_move(self, id, DB_VF_FREE, DB_VF_RESERVED, DB_VF_ASSIGNED, err) !=
             0 ||
@@ -635,7 +637,7 @@ int db_vm_set_placed(db_t *self, const char *name, int64_t now_ms,
     if (db_begin(self, err) != 0)
         return -1;
     int64_t id;
-    db_vm_state_t state;
+    db_vm_state_t state = DB_VM_RESERVED;
     sqlite3_stmt *stmt = NULL;
     if (s_vm_find(self, name, &id, &state, err) != 0)
         goto fail;
@@ -686,11 +688,10 @@ int db_vm_set_failed(db_t *self, const char *name, const char *error,
     if (db_begin(self, err) != 0)
         return -1;
     int64_t id;
-    db_vm_state_t state;
     sqlite3_stmt *stmt = NULL;
     /* The VFs go first: the schema refuses a host change while the VM
      * still holds VFs on its host. */
-    if (s_vm_find(self, name, &id, &state, err) != 0 ||
+    if (s_vm_find(self, name, &id, NULL, err) != 0 ||
         s_vfs_move(self, id, DB_VF_FREE, DB_VF_RESERVED, DB_VF_ASSIGNED, err) !=
             0 ||
         !(stmt = db_stmt(self, sql_nics, err)))
