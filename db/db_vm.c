@@ -56,10 +56,12 @@ int db_vm_power_parse(const char *name, db_vm_power_t *power)
     " LEFT JOIN vm_nics n ON n.vm_id = m.id"                                   \
     " LEFT JOIN vfs v ON v.id = n.vf_id LEFT JOIN pfs p ON p.id = v.pf_id"
 /* ?1 the cursor, ?2 a state (its VMs on a host that is not down), ?3 set:
- * only VMs on a down host. Names are unique, so memory_mib and id change
- * nothing in the order; they are there because vms_host (host_id, name,
- * memory_mib) then gives the whole order: by name alone SQLite cannot tell
- * that the index holds each name once and sorts every VM's NICs. */
+ * only VMs on a down host. The state filters are checked on each VM
+ * walked (no index on state to keep up on every placement), so a filtered
+ * page may walk past VMs it does not return. Names are unique, so memory_mib
+ * and id change nothing in the order; they are there because vms_host (host_id,
+ * name, memory_mib) then gives the whole order: by name alone SQLite cannot
+ * tell that the index holds each name once and sorts every VM's NICs. */
 #define S_VM_FILTER                                                            \
     " AND m.name > coalesce(?1, '')"                                           \
     " AND (?2 IS NULL OR (m.state = ?2 AND h.state IS NOT 'down'))"            \
