@@ -290,8 +290,8 @@ static int s_pf_vfs(db_t *self, int64_t pf_id, const vfp_pf_t *pf, bool known,
 /* A VF that comes back after being "missing" returns to the state its
  * holder implies (reserved for a reserved VM, assigned for a placed one,
  * free without a holder); any other VF keeps the state placement gave it
- * (ingestion never frees a reserved or assigned VF). One
- * statement per PF repairs the rare return. */
+ * (ingestion never frees a reserved or assigned VF). One statement per PF
+ * repairs the rare return. */
 static int s_vfs_returned(db_t *self, int64_t pf_id, int64_t report_seq,
                           db_err_t *err)
 {

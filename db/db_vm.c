@@ -56,10 +56,12 @@ int db_vm_power_parse(const char *name, db_vm_power_t *power)
     " LEFT JOIN vm_nics n ON n.vm_id = m.id"                                   \
     " LEFT JOIN vfs v ON v.id = n.vf_id LEFT JOIN pfs p ON p.id = v.pf_id"
 /* ?1 the cursor, ?2 a state (its VMs on a host that is not down), ?3 set:
- * only VMs on a down host. Names are unique, so memory_mib and id change
- * nothing in the order; they are there because vms_host (host_id, name,
- * memory_mib) then gives the whole order: by name alone SQLite cannot tell
- * that the index holds each name once and sorts every VM's NICs. */
+ * only VMs on a down host. The state filters are checked on each VM
+ * walked (no index on state to keep up on every placement), so a filtered
+ * page may walk past VMs it does not return. Names are unique, so memory_mib
+ * and id change nothing in the order; they are there because vms_host (host_id,
+ * name, memory_mib) then gives the whole order: by name alone SQLite cannot
+ * tell that the index holds each name once and sorts every VM's NICs. */
 #define S_VM_FILTER                                                            \
     " AND m.name > coalesce(?1, '')"                                           \
     " AND (?2 IS NULL OR (m.state = ?2 AND h.state IS NOT 'down'))"            \
@@ -90,7 +92,7 @@ const char db_sql_vm_vf_lookup[] =
 /* ---- reading rows ---------------------------------------------------- */
 
 /* Walks a listing's rows into VMs: the VM being filled, how many VMs were
- * handed out, and why the walk stopped early. */
+ * handed out, and whether the page is complete. */
 typedef struct {
     db_vm_cb *cb;
     void *arg;
@@ -98,8 +100,7 @@ typedef struct {
     int64_t count;
     bool have;
     int64_t id;
-    bool full;    /* the page is complete */
-    bool stopped; /* the callback asked to stop */
+    bool full;
     db_vm_t vm;
 } s_walk_t;
 
@@ -145,11 +146,7 @@ static int s_walk_emit(s_walk_t *walk)
 {
     walk->have = false;
     walk->count++;
-    if (walk->cb(&walk->vm, walk->arg) != 0) {
-        walk->stopped = true;
-        return -1;
-    }
-    return 0;
+    return walk->cb(&walk->vm, walk->arg) != 0 ? -1 : 0;
 }
 
 static int s_walk_row(sqlite3_stmt *stmt, void *cb, void *arg)
@@ -241,7 +238,8 @@ static int s_constraint(db_t *self)
     return (code & 0xff) == SQLITE_CONSTRAINT ? code : 0;
 }
 
-/* A VM's id and state; DB_ERR_NOT_FOUND when unknown. */
+/* A VM's id and (state may be NULL) state; DB_ERR_NOT_FOUND when
+ * unknown. */
 static int s_vm_find(db_t *self, const char *name, int64_t *id,
                      db_vm_state_t *state, db_err_t *err)
 {
@@ -253,7 +251,9 @@ static int s_vm_find(db_t *self, const char *name, int64_t *id,
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_ROW) {
         *id = sqlite3_column_int64(stmt, 0);
-        db_vm_state_parse((const char *)sqlite3_column_text(stmt, 1), state);
+        if (state)
+            db_vm_state_parse((const char *)sqlite3_column_text(stmt, 1),
+                              state);
     } else if (rc == SQLITE_DONE) {
         db_errorf(err, DB_ERR_NOT_FOUND, "no vm named \"%s\"", name);
     } else {
@@ -264,10 +264,10 @@ static int s_vm_find(db_t *self, const char *name, int64_t *id,
     return rc == SQLITE_ROW ? 0 : -1;
 }
 
-/* Moves the VM's VFs in state from (or also from2, may be NULL) to state
- * to. VFs in other states (missing, broken) keep theirs. */
-static int s_vfs_move(db_t *self, int64_t vm_id, const char *to,
-                      const char *from, const char *from2, db_err_t *err)
+/* Moves the VM's VFs in state from (or also from2; DB_VF_STATE_COUNT:
+ * none) to state to. VFs in other states (missing, broken) keep theirs. */
+static int s_vfs_move(db_t *self, int64_t vm_id, db_vf_state_t to,
+                      db_vf_state_t from, db_vf_state_t from2, db_err_t *err)
 {
     static const char sql[] =
         "UPDATE vfs SET state = ?2"
@@ -277,10 +277,10 @@ static int s_vfs_move(db_t *self, int64_t vm_id, const char *to,
     if (!stmt)
         return -1;
     sqlite3_bind_int64(stmt, 1, vm_id);
-    sqlite3_bind_text(stmt, 2, to, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 3, from, -1, SQLITE_STATIC);
-    if (from2)
-        sqlite3_bind_text(stmt, 4, from2, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 2, db_vf_state_name(to), -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 3, db_vf_state_name(from), -1, SQLITE_STATIC);
+    if (from2 != DB_VF_STATE_COUNT)
+        sqlite3_bind_text(stmt, 4, db_vf_state_name(from2), -1, SQLITE_STATIC);
     return db_step_done(self, stmt, "setting a VM's VF states", err);
 }
 
@@ -450,9 +450,7 @@ static void s_nic_refusal(db_t *self, const db_vm_t *vm, uint32_t i,
     s_holder(self, vf_id, mac, holder, err);
     if (strcmp(holder, vm->name) == 0)
         db_errorf(err, DB_ERR_INVALID,
-                  "vm %s: nic %u repeats %s of another "
-                  "nic",
-                  vm->name, i, what);
+                  "vm %s: nic %u repeats %s of another nic", vm->name, i, what);
     else if (holder[0])
         db_errorf(err, DB_ERR_EXISTS, "vm %s: %s is held by vm %s", vm->name,
                   what, holder);
@@ -505,7 +503,7 @@ static int s_nic_insert(db_t *self, const db_vm_t *vm, uint32_t i,
     char state[16] = "";
     if (s_vf_find(self, vm, i, host_id, &vf_id, state, err) != 0)
         return -1;
-    if (strcmp(state, "free") != 0) {
+    if (strcmp(state, db_vf_state_name(DB_VF_FREE)) != 0) {
         s_nic_refusal(self, vm, i, vf_id, state, NULL, err);
         return -1;
     }
@@ -545,7 +543,8 @@ int db_vm_reserve(db_t *self, const db_vm_t *vm, int64_t now_ms, db_err_t *err)
         if (s_nic_insert(self, vm, i, host_id, vm_id, err) != 0)
             goto fail;
     }
-    if (s_vfs_move(self, vm_id, "reserved", "free", NULL, err) != 0 ||
+    if (s_vfs_move(self, vm_id, DB_VF_RESERVED, DB_VF_FREE, DB_VF_STATE_COUNT,
+                   err) != 0 ||
         db_commit(self, err) != 0)
         goto fail;
     return 0;
@@ -563,11 +562,11 @@ int db_vm_delete(db_t *self, const char *name, db_vm_t *was, db_err_t *err)
     if (db_begin(self, err) != 0)
         return -1;
     int64_t id;
-    db_vm_state_t state;
     sqlite3_stmt *stmt = NULL;
-    if (s_vm_find(self, name, &id, &state, err) != 0 ||
+    if (s_vm_find(self, name, &id, NULL, err) != 0 ||
         (was && db_vm_get(self, name, was, err) != 0) ||
-        s_vfs_move(self, id, "free", "reserved", "assigned", err) != 0 ||
+        s_vfs_move(self, id, DB_VF_FREE, DB_VF_RESERVED, DB_VF_ASSIGNED, err) !=
+            0 ||
         !(stmt = db_stmt(self, sql, err)))
         goto fail;
     sqlite3_bind_int64(stmt, 1, id);
@@ -640,7 +639,7 @@ int db_vm_set_placed(db_t *self, const char *name, int64_t now_ms,
     if (db_begin(self, err) != 0)
         return -1;
     int64_t id;
-    db_vm_state_t state;
+    db_vm_state_t state = DB_VM_RESERVED;
     sqlite3_stmt *stmt = NULL;
     if (s_vm_find(self, name, &id, &state, err) != 0)
         goto fail;
@@ -654,7 +653,8 @@ int db_vm_set_placed(db_t *self, const char *name, int64_t now_ms,
     sqlite3_bind_int64(stmt, 1, id);
     sqlite3_bind_int64(stmt, 2, now_ms);
     if (db_step_done(self, stmt, "placing a VM", err) != 0 ||
-        s_vfs_move(self, id, "assigned", "reserved", NULL, err) != 0 ||
+        s_vfs_move(self, id, DB_VF_ASSIGNED, DB_VF_RESERVED, DB_VF_STATE_COUNT,
+                   err) != 0 ||
         db_commit(self, err) != 0)
         goto fail;
     return 0;
@@ -690,12 +690,12 @@ int db_vm_set_failed(db_t *self, const char *name, const char *error,
     if (db_begin(self, err) != 0)
         return -1;
     int64_t id;
-    db_vm_state_t state;
     sqlite3_stmt *stmt = NULL;
     /* The VFs go first: the schema refuses a host change while the VM
      * still holds VFs on its host. */
-    if (s_vm_find(self, name, &id, &state, err) != 0 ||
-        s_vfs_move(self, id, "free", "reserved", "assigned", err) != 0 ||
+    if (s_vm_find(self, name, &id, NULL, err) != 0 ||
+        s_vfs_move(self, id, DB_VF_FREE, DB_VF_RESERVED, DB_VF_ASSIGNED, err) !=
+            0 ||
         !(stmt = db_stmt(self, sql_nics, err)))
         goto fail;
     sqlite3_bind_int64(stmt, 1, id);

@@ -472,8 +472,8 @@ typedef struct {
  * than DB_HOST_LABELS_MAX. */
 int db_host_labels_set(db_t *self, const char *host, const db_label_t *set,
                        size_t set_count, const char *const *remove,
-                       size_t remove_count, char labels[DB_HOST_LABELS_MAX + 1],
-                       db_err_t *err);
+                       size_t remove_count,
+                       char labels[DB_HOST_LABELS_MAX + 1], db_err_t *err);
 
 /* ---- refusals (db_policy.c) ------------------------------------------ */
 
@@ -622,7 +622,8 @@ typedef struct {
  * memory of the host's VMs would exceed the host's memory
  * (hosts.mem_total_kb) - the schema enforces the last three and the
  * uniqueness itself, so no caller can double-book. */
-int db_vm_reserve(db_t *self, const db_vm_t *vm, int64_t now_ms, db_err_t *err);
+int db_vm_reserve(db_t *self, const db_vm_t *vm, int64_t now_ms,
+                  db_err_t *err);
 
 /* One VM with its NICs; DB_ERR_NOT_FOUND when unknown. */
 int db_vm_get(db_t *self, const char *name, db_vm_t *out, db_err_t *err);
@@ -641,8 +642,8 @@ typedef struct {
 
 /* VMs by name, with their NICs, paged by name (page->host is the cursor:
  * the last name of the previous page; page->limit counts VMs). */
-int db_vms_list(db_t *self, const db_vm_filter_t *filter, const db_page_t *page,
-                db_vm_cb *cb, void *arg, db_err_t *err);
+int db_vms_list(db_t *self, const db_vm_filter_t *filter,
+                const db_page_t *page, db_vm_cb *cb, void *arg, db_err_t *err);
 
 /* Deletes the VM, in one transaction: its VFs return to state free (a VF
  * the host no longer reports stays "missing" until ingestion retires it),

@@ -1,7 +1,8 @@
 /* db_bench.c - times the admin listings of the inventory: builds a database
- * through the db API (HELLO + full inventory per simulated host), then runs
- * every listing through the db API and, when given the binaries, through
- * the real controller and vfleetctl. Not a test: it prints figures.
+ * through the db API (HELLO + full inventory per simulated host), times VM
+ * reservations (one transaction each, then one batch), then runs every
+ * listing through the db API and, when given the binaries, through the
+ * real controller and vfleetctl. Not a test: it prints figures.
  *
  * usage: db_bench [HOSTS] [PFS] [VFS] [CONTROLLER_BIN VFLEETCTL_BIN]
  *        (defaults 1000 hosts x 2 PFs x 32 VFs, db API only)
@@ -26,6 +27,8 @@
 #define S_VERB_RUNS 20
 #define S_BATCH_HOSTS 100
 #define S_DETAIL_HOSTS 1000
+#define S_RESERVE_VMS 10000
+#define S_VM_NICS 2
 
 static double s_now(void)
 {
@@ -85,6 +88,12 @@ static int s_hugepages_row(const db_hugepages_row_t *row, void *arg)
     return s_tick(arg);
 }
 
+static int s_vm_row(const db_vm_t *vm, void *arg)
+{
+    (void)vm;
+    return s_tick(arg);
+}
+
 /* One listing: what to call, and its arguments. */
 typedef struct {
     const char *name;
@@ -95,7 +104,8 @@ typedef struct {
         S_EVENTS,
         S_SUMMARY,
         S_DETAIL,
-        S_INVENTORY
+        S_INVENTORY,
+        S_VMS
     } kind;
     const char *host;
     db_vf_filter_t filter;
@@ -168,6 +178,9 @@ static int s_list_once(db_t *db, const s_listing_t *l, int hosts,
         return s_detail(db, hosts, count, err);
     case S_INVENTORY:
         return s_inventory(db, hosts, count, err);
+    case S_VMS:
+        return db_vms_list(db, &(db_vm_filter_t){.host = l->host}, NULL,
+                           s_vm_row, count, err);
     }
     return -1;
 }
@@ -253,6 +266,77 @@ static int s_build(db_t *db, int hosts, uint32_t pfs, uint32_t vfs)
 fail:
     fprintf(stderr, "db_bench: building the inventory: %s\n", err.text);
     return -1;
+}
+
+/* VM k of a reservation run: on host k % hosts, 1 GiB, one NIC per PF
+ * (at most S_VM_NICS) on VF k / hosts of each, MACs from k. */
+static void s_vm_new(int k, int hosts, uint32_t pfs, db_vm_t *vm)
+{
+    memset(vm, 0, sizeof(*vm));
+    snprintf(vm->name, sizeof(vm->name), "vm-%06d", k);
+    s_host_name(k % hosts, vm->host, sizeof(vm->host));
+    vm->memory_mib = 1024;
+    vm->vcpus = 2;
+    vm->nic_count = pfs < S_VM_NICS ? pfs : S_VM_NICS;
+    for (uint32_t j = 0; j < vm->nic_count; j++) {
+        db_vm_nic_t *nic = &vm->nics[j];
+        snprintf(nic->network, sizeof(nic->network), "vlan1");
+        snprintf(nic->pf, sizeof(nic->pf), "0000:%02x:00.%u", 0x3b + j / 2,
+                 j % 2);
+        nic->vf = (uint16_t)(k / hosts);
+        nic->mac[1] = 0x50;
+        nic->mac[2] = 0x56;
+        nic->mac[3] = (uint8_t)((k >> 14) & 0xff);
+        nic->mac[4] = (uint8_t)((k >> 6) & 0xff);
+        nic->mac[5] = (uint8_t)(((k & 0x3f) << 2) | j);
+    }
+}
+
+/* Reserves (or deletes) VMs 0..n-1, in one batch or one transaction
+ * each, and prints the rate. */
+static int s_time_vms(db_t *db, int n, int hosts, uint32_t pfs, bool batch,
+                      bool delete)
+{
+    double t = s_now(), cpu0 = s_cpu_now();
+    db_err_t err;
+    if (batch && db_batch_begin(db, &err) != 0)
+        goto fail;
+    for (int k = 0; k < n; k++) {
+        db_vm_t vm;
+        s_vm_new(k, hosts, pfs, &vm);
+        if ((delete ? db_vm_delete(db, vm.name, NULL, &err)
+                    : db_vm_reserve(db, &vm, 1, &err)) != 0)
+            goto fail;
+    }
+    if (batch && db_batch_commit(db, &err) != 0)
+        goto fail;
+    double took = s_now() - t, cpu = s_cpu_now() - cpu0;
+    const char *what = delete  ? "delete, one batch"
+                       : batch ? "reserve, one batch"
+                               : "reserve, one transaction each";
+    printf("  %-30s %10.3f s wall  %10.3f s CPU  %8.0f VMs/s %7.1f us CPU "
+           "each\n",
+           what, took, cpu, n / took, cpu * 1e6 / n);
+    fflush(stdout);
+    return 0;
+fail:
+    fprintf(stderr, "db_bench: VMs: %s\n", err.text);
+    return -1;
+}
+
+/* db_vm_reserve one transaction each, then all in one batch (as placement
+ * commits many decisions at once), with S_VM_NICS NICs per VM. */
+static int s_reserve(db_t *db, int hosts, uint32_t pfs, uint32_t vfs)
+{
+    long capacity = (long)hosts * vfs;
+    int n = capacity < S_RESERVE_VMS ? (int)capacity : S_RESERVE_VMS;
+    printf("reservations (%d VMs of %u NICs, db API):\n", n,
+           pfs < S_VM_NICS ? pfs : S_VM_NICS);
+    return s_time_vms(db, n, hosts, pfs, false, false) != 0 ||
+                   s_time_vms(db, n, hosts, pfs, true, true) != 0 ||
+                   s_time_vms(db, n, hosts, pfs, true, false) != 0
+               ? -1
+               : 0;
 }
 
 /* Runs `vfleetctl -c ENDPOINT -o json ARGS...` with its output thrown
@@ -391,6 +475,8 @@ static void s_time_db(db_t *db, int hosts)
         {.name = "summary", .kind = S_SUMMARY},
         {.name = "events (last 1000)", .kind = S_EVENTS, .limit = 1000},
         {.name = "events (all)", .kind = S_EVENTS},
+        {.name = "vms (all)", .kind = S_VMS},
+        {.name = "vms --host", .kind = S_VMS, .host = "bench-00000"},
     };
     printf("through the db API (best of %d):\n", S_RUNS);
     for (size_t i = 0; i < sizeof(listings) / sizeof(listings[0]); i++)
@@ -429,7 +515,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "db_bench: %s\n", err.text);
         goto done;
     }
-    if (s_build(db, hosts, pfs, vfs) != 0)
+    if (s_build(db, hosts, pfs, vfs) != 0 ||
+        s_reserve(db, hosts, pfs, vfs) != 0)
         goto done;
     s_time_db(db, hosts);
     db_destroy(&db);

@@ -1,6 +1,7 @@
 /* test_db_faults.c - failure injection for the inventory database: every
- * SQLite allocation of a full inventory replace, of a delta and of opening
- * and migrating a file fails in turn; each failure must be reported and
+ * SQLite allocation of a full inventory replace, of a delta, of a VM's
+ * reservation and later steps, and of opening and migrating a file fails
+ * in turn; each failure must be reported and
  * leave the stored state intact. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -192,11 +193,132 @@ static void test_migration_allocation_failure_is_clean(void **state)
     test_db_file_remove(&file);
 }
 
+/* "state/reserved VFs/assigned VFs" of VM vm1 ("none" when absent). */
+static void s_vm_snapshot(db_t *db, char *out, size_t size)
+{
+    db_err_t err;
+    db_vm_t vm;
+    db_summary_t sum;
+    int rc = db_vm_get(db, "vm1", &vm, &err);
+    assert_true(rc == 0 || err.code == DB_ERR_NOT_FOUND);
+    assert_int_equal(db_summary(db, &sum, &err), 0);
+    snprintf(out, size, "%s/%lld/%lld",
+             rc == 0 ? db_vm_state_name(vm.state) : "none",
+             (long long)sum.vfs_reserved, (long long)sum.vfs_assigned);
+}
+
+static int s_vm_step(db_t *db, int step, db_err_t *err)
+{
+    db_vm_t vm = {.name = "vm1", .host = "h1", .memory_mib = 512, .vcpus = 1};
+    switch (step) {
+    case 0:
+        vm.nic_count = 2;
+        for (uint32_t i = 0; i < 2; i++) {
+            snprintf(vm.nics[i].network, sizeof(vm.nics[i].network), "n");
+            snprintf(vm.nics[i].pf, sizeof(vm.nics[i].pf), "0000:81:00.%u", i);
+            vm.nics[i].vf = 1;
+            vm.nics[i].mac[5] = (uint8_t)(1 + i);
+        }
+        return db_vm_reserve(db, &vm, 1, err);
+    case 1:
+        return db_vm_set_placed(db, "vm1", 2, err);
+    case 2:
+        return db_vm_set_failed(db, "vm1", "refused", err);
+    default:
+        return db_vm_delete(db, "vm1", NULL, err);
+    }
+}
+
+/* Every allocation of a VM's reservation, confirmation, failure and
+ * deletion fails in turn: each is reported as an I/O error and leaves the
+ * VM and its VFs as they were. */
+static void test_vm_allocation_failure_is_clean(void **state)
+{
+    (void)state;
+    test_db_file_t file;
+    test_db_file_make(&file, "faults");
+    db_err_t err;
+    db_t *db = db_open(file.path, &err);
+    assert_non_null(db);
+    vfp_hello_t hello = {.hostname = "h1"};
+    assert_int_equal(db_host_hello(db, &hello, 1, 1, NULL, &err), 0);
+    vfp_inventory_t *inv = s_inventory(1, 10, 4);
+    inv->host.mem_total_kb = 1 << 20;
+    assert_int_equal(db_inventory_replace(db, "h1", inv, 2, &err), 0);
+    const char *after[] = {"reserved/2/0", "placed/0/2", "failed/0/0",
+                           "none/0/0"};
+    char before[64] = "none/0/0", now[64];
+    for (int step = 0; step < 4; step++) {
+        int failures = 0;
+        for (long fail_at = 1;; fail_at++) {
+            db_destroy(&db);
+            db = db_open(file.path, &err);
+            assert_non_null(db);
+            test_db_alloc_fail_at(fail_at);
+            int rc = s_vm_step(db, step, &err);
+            test_db_alloc_fail_at(0);
+            s_vm_snapshot(db, now, sizeof(now));
+            if (rc == 0) {
+                assert_string_equal(now, after[step]);
+                break;
+            }
+            failures++;
+            assert_int_equal(err.code, DB_ERR_IO);
+            assert_string_equal(now, before);
+        }
+        assert_true(failures > 5);
+        snprintf(before, sizeof(before), "%s", after[step]);
+    }
+    s_inventory_free(&inv);
+    db_destroy(&db);
+    test_db_file_remove(&file);
+}
+
+/* The step to version 6 (the VM tables made again) fails cleanly at every
+ * allocation too: the file stays at version 5 with its old vms table. */
+static void test_vm_migration_allocation_failure_is_clean(void **state)
+{
+    (void)state;
+    test_db_file_t file;
+    test_db_file_make(&file, "faults");
+    const char *path = file.path;
+    db_err_t err;
+    db_t *db = db_open_version(path, 5, &err);
+    assert_non_null(db);
+    vfp_hello_t hello = {.hostname = "h1"};
+    assert_int_equal(db_host_hello(db, &hello, 1, 1, NULL, &err), 0);
+    vfp_inventory_t *inv = s_inventory(1, 10, 4);
+    assert_int_equal(db_inventory_replace(db, "h1", inv, 2, &err), 0);
+    db_destroy(&db);
+    int failures = 0;
+    for (long fail_at = 1;; fail_at++) {
+        test_db_alloc_fail_at(fail_at);
+        db = db_open(path, &err);
+        test_db_alloc_fail_at(0);
+        if (db)
+            break;
+        failures++;
+        assert_int_equal(test_db_file_int(path, "PRAGMA user_version"), 5);
+        assert_int_equal(test_db_file_int(path, "SELECT count(*) FROM"
+                                                " pragma_table_info('vms')"
+                                                " WHERE name = 'memory_mb'"),
+                         1);
+    }
+    assert_true(failures > 20);
+    assert_int_equal(db_schema_version(db), DB_SCHEMA_VERSION);
+    s_assert_state(db, 1, 8, 10);
+    s_inventory_free(&inv);
+    db_destroy(&db);
+    test_db_file_remove(&file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_allocation_failure_is_clean),
         cmocka_unit_test(test_migration_allocation_failure_is_clean),
+        cmocka_unit_test(test_vm_allocation_failure_is_clean),
+        cmocka_unit_test(test_vm_migration_allocation_failure_is_clean),
     };
     return cmocka_run_group_tests(tests, test_db_alloc_install, NULL);
 }
