@@ -509,7 +509,9 @@ static void s_apply(agents_t *self, s_staged_t *staged, zlistx_t *out)
                       (unsigned long long)staged->generation);
         if (self->rollout)
             rollout_inventory_stored(self->rollout, host, staged->full, out);
-        s_hook(self, self->hooks.host_inventory, host->name);
+        if (self->hooks.host_inventory)
+            self->hooks.host_inventory(self->hooks.arg, host->name,
+                                       staged->full);
         break;
     case S_UP:
         sessions_mark_up(self->sessions, host);

@@ -52,7 +52,8 @@ void agents_set_rollout(agents_t *self, rollout_t *rollout);
  * committed (placement keeps its index with them). Any may be NULL. */
 typedef struct {
     void (*host_state)(void *arg, const char *host); /* joined, back, down */
-    void (*host_inventory)(void *arg, const char *host); /* stored */
+    /* A full INVENTORY (the host joined) or a delta was stored. */
+    void (*host_inventory)(void *arg, const char *host, bool full);
     /* The answer to the host's current desired revision was stored. */
     void (*host_result)(void *arg, const char *host);
     void *arg;

@@ -49,6 +49,13 @@
  * time: a backlog (a lowered --event-max-count) drains over many ticks
  * instead of holding the loop in one long DELETE. */
 #define S_TRIM_MS 1000
+
+/* The placement side's deferred plans run every S_DRAIN_MS for at most
+ * this long (microseconds), and yield to waiting admin writes. */
+#define S_BACKGROUND_US 3000
+
+/* VM writes that wait are committed together, at most this many. */
+#define S_WRITE_BATCH 64
 #define S_TRIM_BATCH 500
 
 struct controller_t {
@@ -213,10 +220,14 @@ static void s_hook_state(void *arg, const char *host)
     vm_index_host_state(self->vm_index, host);
 }
 
-static void s_hook_inventory(void *arg, const char *host)
+/* A host that joins is indexed at once; a delta only marks it stale. */
+static void s_hook_inventory(void *arg, const char *host, bool full)
 {
     controller_t *self = arg;
-    vm_index_host_refresh(self->vm_index, host);
+    if (full)
+        vm_index_host_refresh(self->vm_index, host);
+    else
+        vm_index_host_stale(self->vm_index, host);
 }
 
 static void s_hook_result(void *arg, const char *host)
@@ -567,17 +578,90 @@ static void s_plan(controller_t *self, zsock_t *reader, zframe_t **client,
     admin_write_answer(reader, client, &reply);
 }
 
-/* The VM and cordon verbs: answered once committed (or parked until the
- * agent confirms), then the hosts they changed are planned and sent. */
-static void s_vm_write(controller_t *self, zsock_t *reader, zframe_t **client,
-                       const vfp_msg_t *request)
+/* A reply a run of VM writes holds until its transaction commits. */
+typedef struct {
+    zframe_t *client;
+    vfp_msg_t *reply;
+} s_held_t;
+
+/* The held replies of a run whose commit failed: nothing of it is
+ * stored, each client is told so, and the placement index, which took
+ * the run's decisions, is built again from the database. */
+static void s_vm_writes_lost(controller_t *self, s_held_t *held, size_t count,
+                             const db_err_t *err)
 {
-    vfp_msg_t *reply = vm_admin_handle(self->vm_admin, request, client);
-    if (reply)
-        admin_write_answer(reader, client, &reply);
-    else
-        admin_write_parked(reader);
-    vm_admin_flush(self->vm_admin);
+    vfp_log_error("cannot commit %zu VM writes: %s", count, err->text);
+    for (size_t i = 0; i < count; i++) {
+        vfp_reply_t *r = &held[i].reply->u.reply;
+        free(r->body);
+        r->body = NULL;
+        r->body_len = 0;
+        r->status = VFP_ERR_INTERNAL;
+        snprintf(r->error, sizeof(r->error),
+                 "the database could not store it; nothing was stored");
+    }
+    db_err_t lerr;
+    if (vm_index_reload(self->vm_index, &lerr) != 0)
+        vfp_log_error("cannot rebuild the placement index: %s", lerr.text);
+}
+
+/* The VM and cordon verbs: as many as wait, up to S_WRITE_BATCH, in one
+ * transaction (group commit: each still all or nothing on its own), each
+ * answered once it is committed (or parked until the agent confirms).
+ * The hosts they changed are planned and sent later (s_on_background).
+ * Returns a request of another kind received meanwhile, to run next. */
+static vfp_msg_t *s_vm_writes(controller_t *self, zsock_t *reader,
+                              zframe_t **client, vfp_msg_t *request,
+                              zframe_t **next_client)
+{
+    s_held_t held[S_WRITE_BATCH];
+    size_t count = 0;
+    db_err_t err;
+    bool batch = db_batch_begin(self->db, &err) == 0;
+    vfp_msg_t *next = NULL;
+    while (request) {
+        uint64_t started = stats_clock_ns();
+        vfp_msg_t *reply = vm_admin_handle(self->vm_admin, request, client);
+        if (reply)
+            held[count++] = (s_held_t){*client, reply};
+        else
+            admin_write_parked(reader);
+        *client = NULL;
+        stats_admin_request(request->u.request.verb, started);
+        vfp_msg_destroy(&request);
+        if (count == S_WRITE_BATCH || !(zsock_events(reader) & ZMQ_POLLIN))
+            break;
+        request = admin_write_recv(reader, client);
+        if (request && !vm_admin_is_verb(request->u.request.verb)) {
+            next = request;
+            *next_client = *client;
+            *client = NULL;
+            request = NULL;
+        }
+    }
+    if (batch && db_batch_commit(self->db, &err) != 0)
+        s_vm_writes_lost(self, held, count, &err);
+    for (size_t i = 0; i < count; i++)
+        admin_write_answer(reader, &held[i].client, &held[i].reply);
+    return next;
+}
+
+/* The placement side's deferred work: hosts whose VMs changed are planned
+ * and sent, stale hosts re-indexed, at least one per tick, then while
+ * no admin write waits and the tick's budget lasts. */
+static int s_on_background(zloop_t *loop, int timer_id, void *arg)
+{
+    (void)loop;
+    (void)timer_id;
+    controller_t *self = arg;
+    zsock_t *pipe = zactor_sock(self->server);
+    int64_t end = zclock_usecs() + S_BACKGROUND_US;
+    do {
+        if (!vm_admin_flush_one(self->vm_admin) &&
+            !vm_index_refresh_one(self->vm_index))
+            break;
+    } while (zclock_usecs() < end && !(zsock_events(pipe) & ZMQ_POLLIN));
+    return 0;
 }
 
 /* host.label: the host is planned with its new labels before the answer,
@@ -598,21 +682,27 @@ static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
 {
     (void)loop;
     controller_t *self = arg;
-    uint64_t started = stats_clock_ns();
     zframe_t *client = NULL;
     vfp_msg_t *request = admin_write_recv(reader, &client);
-    if (!request)
-        return 0;
-    if (host_admin_is_verb(request->u.request.verb))
-        s_host_write(self, reader, &client, request);
-    else if (vm_admin_is_verb(request->u.request.verb))
-        s_vm_write(self, reader, &client, request);
-    else if (vm_plan_is_verb(request->u.request.verb))
-        s_plan(self, reader, &client, request);
-    else
-        s_policy_write(self, reader, &client, request);
-    stats_admin_request(request->u.request.verb, started);
-    vfp_msg_destroy(&request);
+    while (request) {
+        uint64_t started = stats_clock_ns();
+        zframe_t *next_client = NULL;
+        vfp_msg_t *next = NULL;
+        if (vm_admin_is_verb(request->u.request.verb)) {
+            next = s_vm_writes(self, reader, &client, request, &next_client);
+            request = next;
+            client = next_client;
+            continue;
+        }
+        if (host_admin_is_verb(request->u.request.verb))
+            s_host_write(self, reader, &client, request);
+        else if (vm_plan_is_verb(request->u.request.verb))
+            s_plan(self, reader, &client, request);
+        else
+            s_policy_write(self, reader, &client, request);
+        stats_admin_request(request->u.request.verb, started);
+        vfp_msg_destroy(&request);
+    }
     return 0;
 }
 
@@ -672,6 +762,7 @@ static int s_timers(controller_t *self)
     if (zloop_timer(self->loop, S_DRAIN_MS, 0, s_on_drain, self) < 0 ||
         zloop_timer(self->loop, tick, 0, s_on_tick, self) < 0 ||
         zloop_timer(self->loop, S_TRIM_MS, 0, s_on_trim, self) < 0 ||
+        zloop_timer(self->loop, S_DRAIN_MS, 0, s_on_background, self) < 0 ||
         zloop_reader(self->loop, zactor_sock(self->server), s_on_admin_write,
                      self) < 0)
         return -1;

@@ -472,7 +472,6 @@ static void s_vm_failed(vm_admin_t *self, const db_vm_t *vm, const char *why)
     vfp_log_warnx("vm %s on host %s failed: %s", vm->name, vm->host, why);
     controller_event(self->db, "vm-failed", vm->host, "vm %s: %s", vm->name,
                      why);
-    s_wake(self, vm->name);
 }
 
 static void s_vm_free(void **item)
@@ -526,12 +525,25 @@ static void s_plan_host(vm_admin_t *self, const char *host)
                         refused ? refusal.reason
                                 : "its host's desired state cannot be planned "
                                   "(no policy applies to it)");
+            s_wake(self, vm->name);
         } else if (db_vm_set_apply_revision(self->db, vm->name, revision,
                                             &err) != 0) {
             vfp_log_warnx("vm %s: %s", vm->name, err.text);
         }
     }
     zlistx_destroy(&vms);
+}
+
+bool vm_admin_flush_one(vm_admin_t *self)
+{
+    if (!zhashx_first(self->dirty))
+        return false;
+    char *host = strdup(zhashx_cursor(self->dirty));
+    assert(host);
+    zhashx_delete(self->dirty, host);
+    s_plan_host(self, host);
+    free(host);
+    return true;
 }
 
 void vm_admin_flush(vm_admin_t *self)
@@ -614,29 +626,43 @@ static void s_settle(vm_admin_t *self, const db_vm_t *vm,
     vfp_log_info("vm %s placed on host %s", vm->name, vm->host);
     controller_event(self->db, "vm-placed", vm->host,
                      "vm %s: the agent applied its VFs", vm->name);
-    s_wake(self, vm->name);
 }
 
 void vm_admin_result(vm_admin_t *self, const char *host)
 {
-    db_host_desired_t desired = {0};
-    db_err_t err;
-    if (db_host_desired_get(self->db, host, &desired, &err) != 0)
-        return;
-    uint64_t revision = desired.revision;
-    db_host_desired_clear(&desired);
-    s_failures_t failures = {0};
-    if (db_apply_failures_list(self->db, host, s_failure_row, &failures,
-                               &err) != 0) {
-        vfp_log_warnx("host %s: cannot read the failed items: %s", host,
-                      err.text);
+    zlistx_t *vms = s_reserved(self, host);
+    if (zlistx_size(vms) == 0) {
+        zlistx_destroy(&vms);
         return;
     }
-    /* The answer covers every reserved VM the answered revision carries. */
-    zlistx_t *vms = s_reserved(self, host);
+    db_host_desired_t desired = {0};
+    db_err_t err;
+    s_failures_t failures = {0};
+    if (db_host_desired_get(self->db, host, &desired, &err) != 0 ||
+        db_apply_failures_list(self->db, host, s_failure_row, &failures,
+                               &err) != 0) {
+        vfp_log_warnx("host %s: cannot read its answer for placement: %s", host,
+                      err.text);
+        db_host_desired_clear(&desired);
+        zlistx_destroy(&vms);
+        free(failures.items);
+        return;
+    }
+    uint64_t revision = desired.revision;
+    db_host_desired_clear(&desired);
+    /* The answer covers every reserved VM the answered revision carries;
+     * their new states commit together, before any plan they cause. */
+    bool batch = db_batch_begin(self->db, &err) == 0;
     for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms))
         if (vm->apply_revision > 0 && vm->apply_revision <= revision)
             s_settle(self, vm, &failures);
+    if (batch && db_batch_commit(self->db, &err) != 0)
+        vfp_log_warnx("host %s: cannot store its VMs' states: %s", host,
+                      err.text);
+    /* Whoever waits is answered with what is now stored. */
+    for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms))
+        if (vm->apply_revision > 0 && vm->apply_revision <= revision)
+            s_wake(self, vm->name);
     zlistx_destroy(&vms);
     free(failures.items);
     vm_admin_flush(self);

@@ -61,6 +61,11 @@ vfp_msg_t *vm_admin_handle(vm_admin_t *self, const vfp_msg_t *request,
  * were sent. A host whose plan is refused fails its reserved VMs. */
 void vm_admin_flush(vm_admin_t *self);
 
+/* Plans one host of those vm_admin_flush would; false when none is
+ * waiting. The controller spreads them over its loop so that placements
+ * never wait behind a burst of plans. */
+bool vm_admin_flush_one(vm_admin_t *self);
+
 /* The host's answer to its current desired revision was stored: reserved
  * VMs it carries become placed, or failed when an item of their VFs,
  * their PF's count or the hugepages failed; waiting requests are

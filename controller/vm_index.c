@@ -14,6 +14,7 @@ struct vm_index_t {
     db_t *db;
     placement_t *placement;
     desired_policy_t latest;
+    zhashx_t *stale; /* hosts to read again: name -> "" */
 };
 
 vm_index_t *vm_index_new(db_t *db)
@@ -22,6 +23,8 @@ vm_index_t *vm_index_new(db_t *db)
     assert(self);
     self->db = db;
     self->placement = placement_new();
+    self->stale = zhashx_new();
+    assert(self->stale);
     return self;
 }
 
@@ -32,6 +35,7 @@ void vm_index_destroy(vm_index_t **self_p)
     vm_index_t *self = *self_p;
     placement_destroy(&self->placement);
     desired_policy_clear(&self->latest);
+    zhashx_destroy(&self->stale);
     free(self);
     *self_p = NULL;
 }
@@ -132,8 +136,27 @@ static void s_pfs_build(s_pfs_t *out, const desired_t *desired)
     }
 }
 
+void vm_index_host_stale(vm_index_t *self, const char *host)
+{
+    zhashx_insert(self->stale, host, (void *)"");
+}
+
+bool vm_index_refresh_one(vm_index_t *self)
+{
+    const char *first = zhashx_first(self->stale);
+    if (!first)
+        return false;
+    char *host = strdup(zhashx_cursor(self->stale));
+    assert(host);
+    zhashx_delete(self->stale, host);
+    vm_index_host_refresh(self, host);
+    free(host);
+    return true;
+}
+
 void vm_index_host_refresh(vm_index_t *self, const char *host)
 {
+    zhashx_delete(self->stale, host);
     db_host_row_t row;
     db_err_t err;
     if (db_host_get(self->db, host, &row, &err) != 0) {
@@ -243,4 +266,13 @@ int vm_index_load(vm_index_t *self, db_err_t *err)
                  placement_host_count(self->placement),
                  placement_vm_count(self->placement));
     return 0;
+}
+
+int vm_index_reload(vm_index_t *self, db_err_t *err)
+{
+    placement_destroy(&self->placement);
+    self->placement = placement_new();
+    zhashx_purge(self->stale);
+    desired_policy_clear(&self->latest);
+    return vm_index_load(self, err);
 }

@@ -20,6 +20,10 @@ void vm_index_destroy(vm_index_t **self_p);
  * err. */
 int vm_index_load(vm_index_t *self, db_err_t *err);
 
+/* Forgets everything and loads again (vm_index_load): after a commit that
+ * failed, the index must not keep decisions the database does not. */
+int vm_index_reload(vm_index_t *self, db_err_t *err);
+
 /* A policy was stored: which PF carries which network, the strategy, the
  * MAC pools and the memory rules may all have changed. */
 void vm_index_policy_changed(vm_index_t *self);
@@ -27,6 +31,15 @@ void vm_index_policy_changed(vm_index_t *self);
 /* The host's inventory or labels changed: its PFs and VFs are read again.
  * A host no longer in the database is dropped. */
 void vm_index_host_refresh(vm_index_t *self, const char *host);
+
+/* The host's inventory changed in a way that rarely matters to placement
+ * (a delta: VF settings, a VF in use): it is read again by
+ * vm_index_refresh_one, so that a burst of deltas costs one read per host
+ * and none while placements wait. */
+void vm_index_host_stale(vm_index_t *self, const char *host);
+
+/* Reads one stale host again; false when none is stale. */
+bool vm_index_refresh_one(vm_index_t *self);
 
 /* The host's liveness or cordon changed. */
 void vm_index_host_state(vm_index_t *self, const char *host);

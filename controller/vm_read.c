@@ -57,16 +57,11 @@ static const char *s_required(const vfp_request_t *req, const char *key,
 typedef struct {
     admin_page_t page;
     const policy_t *policy;
-    bool host_down_only; /* state=host-down */
-    bool hide_host_down; /* state=reserved|placed: not the host-down ones */
 } s_list_t;
 
 static int s_list_row(const db_vm_t *vm, void *arg)
 {
     s_list_t *list = arg;
-    bool down = strcmp(vm_json_state(vm), "host-down") == 0;
-    if ((list->host_down_only && !down) || (list->hide_host_down && down))
-        return 0;
     return admin_page_add(&list->page, vm_json(vm, list->policy),
                           json_string(vm->name));
 }
@@ -74,12 +69,12 @@ static int s_list_row(const db_vm_t *vm, void *arg)
 /* The state filter: a stored state, or "host-down", which is reserved or
  * placed on a host that is down. */
 static int s_state_filter(const char *text, db_vm_filter_t *filter,
-                          s_list_t *list, admin_policy_answer_t *answer)
+                          admin_policy_answer_t *answer)
 {
     if (!text)
         return 0;
     if (strcmp(text, "host-down") == 0) {
-        list->host_down_only = true;
+        filter->host_down = true;
         return 0;
     }
     if (db_vm_state_parse(text, &filter->state) != 0) {
@@ -89,7 +84,6 @@ static int s_state_filter(const char *text, db_vm_filter_t *filter,
         return -1;
     }
     filter->by_state = true;
-    list->hide_host_down = filter->state != DB_VM_FAILED;
     return 0;
 }
 
@@ -122,8 +116,8 @@ void vm_read_list(db_t *db, sessions_t *sessions, const vfp_request_t *req,
     const char *after = admin_request_param(req, "after");
     char cursor[DB_VM_NAME_MAX + 1] = "";
     if (s_params(req, allowed, answer) != 0 ||
-        s_state_filter(admin_request_param(req, "state"), &filter, &list,
-                       answer) != 0 ||
+        s_state_filter(admin_request_param(req, "state"), &filter, answer) !=
+            0 ||
         (after && s_cursor(after, cursor, sizeof(cursor), answer) != 0) ||
         admin_page_start(&list.page, req, answer) != 0)
         return;
@@ -137,12 +131,8 @@ void vm_read_list(db_t *db, sessions_t *sessions, const vfp_request_t *req,
     /* The NICs' VLANs come from the latest policy. */
     desired_policy_t latest = {0};
     list.policy = desired_policy_latest(db, &latest);
-    /* A state filter the database cannot apply (host-down) skips rows, so
-     * the page asks for everything after the cursor and stops itself. */
     db_page_t page = {.host = after ? cursor : NULL,
-                      .limit = list.host_down_only || list.hide_host_down
-                                   ? 0
-                                   : list.page.limit + 1};
+                      .limit = list.page.limit + 1};
     int rc = db_vms_list(db, &filter, &page, s_list_row, &list, &err);
     json_t *body = NULL;
     admin_page_finish(&list.page, "vms", rc, &err, &body, answer);
