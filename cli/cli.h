@@ -17,7 +17,7 @@
 #define CLI_EXIT_USAGE 2
 #define CLI_EXIT_CHANGES 3 /* policy diff, --dry-run: something changes */
 /* policy apply / rollback: a host failed, was refused or did not confirm
- * in time. */
+ * in time; vm create --wait: the VM failed or was not placed in time. */
 #define CLI_EXIT_INCOMPLETE 4
 
 /* Where the controller's admin API listens unless told otherwise. */
@@ -111,5 +111,12 @@ cli_verb_fn cli_drift;
 /* host label NAME KEY=VALUE... [--remove KEY]... (cli_label.c); argv[0]
  * is "host label". */
 cli_verb_fn cli_host_label;
+/* VMs (cli_vm.c): vm SUBVERB ..., vms, and host cordon | uncordon |
+ * drain NAME, whose argv[0] is "host cordon" and so on. */
+cli_verb_fn cli_vm;
+cli_verb_fn cli_vms;
+cli_verb_fn cli_host_cordon;
+cli_verb_fn cli_host_uncordon;
+cli_verb_fn cli_host_drain;
 
 #endif

@@ -20,6 +20,9 @@ static const char s_usage[] =
     "       vfleetctl [GLOBAL-OPTIONS] host NAME\n"
     "       vfleetctl [GLOBAL-OPTIONS] host label NAME [KEY=VALUE...]"
     " [--remove KEY]...\n"
+    "       vfleetctl [GLOBAL-OPTIONS] host cordon NAME\n"
+    "       vfleetctl [GLOBAL-OPTIONS] host uncordon NAME\n"
+    "       vfleetctl [GLOBAL-OPTIONS] host drain NAME\n"
     "       vfleetctl [GLOBAL-OPTIONS] pfs [--host H] [PAGING]\n"
     "       vfleetctl [GLOBAL-OPTIONS] vfs [--host H] [--pf PCI]"
     " [--free | --state S] [PAGING]\n"
@@ -458,12 +461,36 @@ static void s_print_host(json_t *host)
                     CLI_NCOLS(s_pf_cols) - 1);
 }
 
+/* host SUBVERB ...: the subverb's handler, or NULL for host NAME. "host
+ * label" alone (nothing after the word) shows a host named label, and so
+ * on for each subverb. */
+static cli_verb_fn *s_host_subverb(int argc, char **argv, int *at)
+{
+    static const struct {
+        const char *name;
+        cli_verb_fn *run;
+    } subverbs[] = {
+        {"label", cli_host_label},
+        {"cordon", cli_host_cordon},
+        {"uncordon", cli_host_uncordon},
+        {"drain", cli_host_drain},
+    };
+    *at = cli_find_subverb(argc, argv);
+    if (*at + 1 >= argc)
+        return NULL;
+    for (size_t i = 0; i < sizeof(subverbs) / sizeof(*subverbs); i++)
+        if (strcmp(argv[*at], subverbs[i].name) == 0)
+            return subverbs[i].run;
+    return NULL;
+}
+
 int cli_host(cli_t *cli, int argc, char **argv)
 {
-    /* "host label" alone shows a host named label. */
-    int at = cli_find_subverb(argc, argv);
-    if (at < argc && strcmp(argv[at], "label") == 0 && at + 1 < argc) {
-        char label[] = "host label";
+    int at;
+    cli_verb_fn *run = s_host_subverb(argc, argv, &at);
+    if (run) {
+        char label[32];
+        snprintf(label, sizeof(label), "host %s", argv[at]);
         char **sub = calloc((size_t)argc + 1, sizeof(*sub));
         assert(sub);
         int subc = 0;
@@ -471,7 +498,7 @@ int cli_host(cli_t *cli, int argc, char **argv)
         for (int k = 1; k < argc; k++)
             if (k != at)
                 sub[subc++] = argv[k];
-        int status = cli_host_label(cli, subc, sub);
+        int status = run(cli, subc, sub);
         free(sub);
         return status;
     }

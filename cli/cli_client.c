@@ -134,7 +134,7 @@ static void s_report_error(const cli_t *cli, const vfp_msg_t *error)
 
 /* The "errors" or "conflicts" lines an error REPLY's body may carry
  * (ADMIN.md), one per line on stderr, as policy validate prints errors. */
-static void s_print_error_lines(const vfp_reply_t *reply)
+static void s_print_error_lines(const vfp_reply_t *reply, json_t **error_body_p)
 {
     if (!reply->body_len)
         return;
@@ -152,17 +152,19 @@ static void s_print_error_lines(const vfp_reply_t *reply)
             free(text);
         }
     }
+    if (error_body_p && json_is_object(body))
+        *error_body_p = json_incref(body);
     json_decref(body);
 }
 
 static int s_reply_body(const cli_request_t *req, const vfp_msg_t *reply,
-                        json_t **body_p)
+                        json_t **body_p, json_t **error_body_p)
 {
     if (reply->u.reply.status != VFP_OK) {
         char *error = cli_print_escape(reply->u.reply.error);
         cli_error("%s: %s", req->verb, error);
         free(error);
-        s_print_error_lines(&reply->u.reply);
+        s_print_error_lines(&reply->u.reply, error_body_p);
         return CLI_EXIT_ERROR;
     }
     json_error_t jerr;
@@ -185,6 +187,14 @@ static int s_reply_body(const cli_request_t *req, const vfp_msg_t *reply,
 int cli_client_call(cli_client_t *self, const cli_request_t *req,
                     json_t **body_p)
 {
+    return cli_client_call_detail(self, req, body_p, NULL);
+}
+
+int cli_client_call_detail(cli_client_t *self, const cli_request_t *req,
+                           json_t **body_p, json_t **error_body_p)
+{
+    if (error_body_p)
+        *error_body_p = NULL;
     vfp_msg_t *msg = vfp_msg_new(VFP_REQUEST);
     msg->request_id = self->next_request_id++;
     snprintf(msg->u.request.verb, sizeof(msg->u.request.verb), "%s", req->verb);
@@ -220,7 +230,7 @@ int cli_client_call(cli_client_t *self, const cli_request_t *req,
         cli_error("controller at %s answered with an unexpected %s",
                   self->cli->controller, vfp_id_name(reply->id));
     else
-        status = s_reply_body(req, reply, body_p);
+        status = s_reply_body(req, reply, body_p, error_body_p);
 done:
     vfp_msg_destroy(&reply);
     vfp_msg_destroy(&msg);

@@ -47,4 +47,10 @@ int cli_client_check_reachable(cli_client_t *self);
 int cli_client_call(cli_client_t *self, const cli_request_t *req,
                     json_t **body_p);
 
+/* The same, and when the reply is an error whose body is a JSON object
+ * (vm.create's refusal: its reasons and closest hosts), that body in
+ * *error_body_p (caller decrefs); NULL otherwise. */
+int cli_client_call_detail(cli_client_t *self, const cli_request_t *req,
+                           json_t **body_p, json_t **error_body_p);
+
 #endif

@@ -22,6 +22,8 @@ char *cli_print_escape(const char *text)
 
 static json_t *s_path(json_t *obj, const char *path)
 {
+    if (!path)
+        return NULL;
     char copy[128];
     snprintf(copy, sizeof(copy), "%s", path);
     char *save = NULL;

@@ -18,12 +18,15 @@ static const s_verb_t s_verbs[] = {
     {"hosts", cli_hosts, "list hosts, their state and free VFs"},
     {"host", cli_host,
      "show one host: facts, labels, hugepages and PFs; host label sets "
-     "labels"},
+     "labels; host cordon, uncordon, drain"},
     {"pfs", cli_pfs, "list physical functions [--host H]"},
     {"vfs", cli_vfs, "list VFs [--host H] [--pf PCI] [--free | --state S]"},
     {"events", cli_events, "show the controller's event log [--since T]"},
     {"drift", cli_drift,
      "list VF settings that differ from the policy [--host H]"},
+    {"vm", cli_vm,
+     "create, show, delete, power or migrate a VM; its libvirt XML"},
+    {"vms", cli_vms, "list VMs [--host H] [--state S]"},
 };
 
 static void s_usage(FILE *out)
@@ -58,7 +61,8 @@ static void s_usage(FILE *out)
           "\nexit status: 0 ok, 1 error, 2 usage error, 3 policy diff (or a "
           "dry run)\n"
           "found changes, 4 policy apply or rollback did not complete on "
-          "every host\n",
+          "every host,\n"
+          "or vm create --wait did not place the VM\n",
           out);
 }
 

@@ -8,7 +8,7 @@ set -eu
 packages="build-essential cmake pkg-config clang libclang-rt-14-dev llvm
 libzmq3-dev libczmq-dev libnl-3-dev libnl-route-3-dev libsqlite3-dev
 libyaml-dev libcmocka-dev libjansson-dev libsystemd-dev libinih-dev
-libmicrohttpd-dev prometheus sqlite3
+libmicrohttpd-dev prometheus sqlite3 libvirt-clients
 valgrind iproute2 jq python3 man-db groff-base bsdextrautils
 systemd systemd-container dpkg-dev debootstrap lintian"
 

@@ -163,11 +163,17 @@ check_global_options() {
 
 # The operands of a usage line's words after the verb, in the table's
 # words: FILE, OLD, NEW are files ("FILE..." repeated); other upper-case
-# words count, bracketed options not.
+# words count, bracketed options not, nor the value after an option that
+# must be given (vm create NAME --memory SIZE: one operand).
 usage_operands() {
-	local w n=0
+	local w n=0 value=0
 	for w in "$@"; do
+		if ((value)); then
+			value=0
+			continue
+		fi
 		case $w in
+		--*) value=1 ;;
 		FILE... | OLD... | NEW...) printf '@files... ' ;;
 		FILE | OLD | NEW | '[OLD]') printf '@files ' ;;
 		[A-Z]*) printf '@%d ' $((n += 1)) ;;
@@ -315,7 +321,7 @@ check_accepted() {
 	done
 }
 
-verbs=(policy summary hosts host pfs vfs events drift)
+verbs=(policy summary hosts host pfs vfs events drift vm vms)
 globals=(-c --controller -o --output --timeout -h --help)
 paging=(--all --limit --after)
 
@@ -330,6 +336,8 @@ verbs)
 	# The verb after global options, in every spelling.
 	expect "vfleetctl -c ipc:///x/admin.sock -o json --timeout 2 " "${verbs[@]}"
 	expect "vfleetctl --controller=tcp://h:7450 --output=table p" policy pfs
+	expect "vfleetctl v" vfs vm vms
+	expect "vfleetctl vm" vm vms
 	expect "vfleetctl -cipc:///x -ojson s" summary
 	expect "vfleetctl -- h" hosts host
 	# Global options before the verb, --version only there.
@@ -365,6 +373,23 @@ options)
 	expect "vfleetctl hosts " "${paging[@]}"
 	expect "vfleetctl pfs --host h1 " --host "${paging[@]}"
 	expect "vfleetctl summary "
+	# The VM verbs: vm create's own options, vms a listing.
+	subverbs=(create delete show migrate power xml)
+	expect "vfleetctl vm " "${subverbs[@]}"
+	expect "vfleetctl vm -o json " "${subverbs[@]}"
+	expect "vfleetctl vm c" create
+	expect "vfleetctl vm create web-1 --" --controller --output --timeout \
+		--help --memory --vcpus --nic --host --group --numa --separate-pfs \
+		--wait
+	expect "vfleetctl vm create web-1 --memory 4G --s" --separate-pfs
+	expect "vfleetctl vm create web-1 --w" --wait
+	expect "vfleetctl vm create "
+	expect "vfleetctl vm show --" --controller --output --timeout --help
+	expect "vfleetctl vms --" --controller --output --timeout --help \
+		--host --state "${paging[@]}"
+	expect "vfleetctl host " label cordon uncordon drain
+	expect "vfleetctl host d" drain
+	expect "vfleetctl host cordon --" --controller --output --timeout --help
 	# Nothing after "--" is an option; an unknown verb has none.
 	expect "vfleetctl vfs -- --"
 	expect "vfleetctl nosuch --s"
@@ -386,6 +411,17 @@ values)
 	expect "vfleetctl hosts --limit "
 	expect "vfleetctl events --since "
 	expect "vfleetctl vfs --pf "
+	# The VM states for vms, the NUMA modes for vm create, on|off.
+	expect "vfleetctl vms --state " reserved placed failed host-down
+	expect "vfleetctl vms --state=h" host-down
+	expect "vfleetctl vm create web-1 --numa " none preferred required
+	expect "vfleetctl vm create web-1 --numa=p" preferred
+	expect "vfleetctl vm create web-1 --memory "
+	expect "vfleetctl vm create web-1 --nic "
+	expect "vfleetctl vm power web-1 " on off
+	expect "vfleetctl vm power web-1 o" on off
+	expect "vfleetctl vm power web-1 of" off
+	expect "vfleetctl vm power web-1 on "
 	;;
 
 policy)
@@ -490,8 +526,15 @@ hosts)
 	done
 	cd "$work"
 	names=(alpha-0 alpha-1 beta)
-	expect "vfleetctl -c $admin host " label "${names[@]}"
+	expect "vfleetctl -c $admin host " label cordon uncordon drain \
+		"${names[@]}"
 	expect "vfleetctl -c $admin host a" alpha-0 alpha-1
+	expect "vfleetctl -c $admin host drain a" alpha-0 alpha-1
+	expect "vfleetctl -c $admin host uncordon b" beta
+	# No VM exists: nothing to offer, and no error (vms answers or not).
+	expect "vfleetctl -c $admin vm show "
+	expect "vfleetctl -c $admin vm migrate web-1 al" alpha-0 alpha-1
+	expect "vfleetctl -c $admin vm create web-1 --host b" beta
 	expect "vfleetctl -c $admin host label a" alpha-0 alpha-1
 	expect "vfleetctl -c $admin host label alpha-0 --r" --remove
 	expect "vfleetctl host -c $admin b" beta
@@ -508,9 +551,11 @@ hosts)
 		ln -s "$(type -P "$tool")" "$work/nojq/$tool"
 	done
 	PATH=$work/nojq expect "vfleetctl -c $admin vfs --host a" alpha-0 alpha-1
-	PATH=$work/nojq expect "vfleetctl -c $admin host " label "${names[@]}"
+	PATH=$work/nojq expect "vfleetctl -c $admin host " label cordon \
+		uncordon drain "${names[@]}"
 	# Quietly no names where no controller answers.
-	expect "vfleetctl -c ipc://$work/none.sock host " label
+	expect "vfleetctl -c ipc://$work/none.sock host " label cordon \
+		uncordon drain
 	expect "vfleetctl -c tcp://127.0.0.1:$port host a"
 	;;
 
