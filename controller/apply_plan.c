@@ -401,7 +401,9 @@ static void s_fill_clean(vfp_apply_vf_t *vf)
 static void s_fill_held(vfp_apply_vf_t *vf, const policy_network_t *net,
                         const apply_plan_held_vf_t *held)
 {
-    vf->set = VFP_SET_ALL;
+    /* Not the MTU: a passthrough VF's netdev lives in the guest, and the
+     * host has none to set it on (the kernel answers ENODEV). */
+    vf->set = VFP_SET_ALL & ~VFP_SET_MTU;
     memcpy(vf->mac, held->mac, sizeof vf->mac);
     vf->vlan = net->trunk ? 0 : net->vlan;
     vf->qos = net->vlan ? net->qos : 0;
@@ -413,7 +415,6 @@ static void s_fill_held(vfp_apply_vf_t *vf, const policy_network_t *net,
     vf->link_state = (vfp_link_state_t)net->link_state;
     vf->min_tx_rate = net->min_tx_rate;
     vf->max_tx_rate = net->max_tx_rate;
-    vf->mtu = net->mtu;
 }
 
 /* Builds the message from a conflict-free plan. */

@@ -37,7 +37,10 @@
  *   MTU is not set, since it lives on the VF's netdev, which a free VF may
  *   not have. A VF a VM holds gets the VM's MAC and its network's settings:
  *   vlan, qos, vlan_protocol (VLAN 0 for trunk and untagged networks),
- *   spoof_check, trust, link_state, min/max_tx_rate and mtu, every `set` bit.
+ *   spoof_check, trust, link_state and min/max_tx_rate, every `set` bit
+ *   but the MTU's: a passthrough VF's netdev lives in the guest, so the
+ *   host has none to set an MTU on (the network's mtu and
+ *   guest_mtu_change are the guest's business).
  * - A held VF is a conflict when its network is not defined by the policy
  *   or not among the networks the PF carries, when its index is not below
  *   the PF's `vfs`, when no entry configures its PF or the host has no such
