@@ -189,6 +189,7 @@ typedef struct {
     const char **groups;
     size_t group_count;
     s_host_t *pin;
+    const s_host_t *avoid;             /* never considered; NULL: none */
     size_t choice[PLACEMENT_NICS_MAX]; /* PF per NIC, of the last fit */
 } s_req_t;
 
@@ -1682,7 +1683,7 @@ static placement_refusal_t *s_explain(placement_t *self, s_req_t *req)
     else
         for (s_host_t *host = zhashx_first(self->hosts); host;
              host = zhashx_next(self->hosts))
-            if (host->known)
+            if (host->known && host != req->avoid)
                 s_tally_host(self, tally, host, req);
     placement_refusal_t *why = calloc(1, sizeof(*why));
     assert(why);
@@ -1805,10 +1806,16 @@ static int s_request_check(placement_t *self, const placement_request_t *r,
         req->rate[i] = self->nets[req->net[i]].min_tx_rate;
     }
     req->n = r->nic_count;
+    req->avoid =
+        r->avoid && *r->avoid ? zhashx_lookup(self->hosts, r->avoid) : NULL;
     if (r->host && *r->host) {
         req->pin = zhashx_lookup(self->hosts, r->host);
         if (!req->pin || !req->pin->known) {
             snprintf(err, size, "host %s is not known", r->host);
+            return -1;
+        }
+        if (req->pin == req->avoid) {
+            snprintf(err, size, "host %s is the one the vm leaves", r->host);
             return -1;
         }
     }
@@ -1823,8 +1830,8 @@ static int s_request_check(placement_t *self, const placement_request_t *r,
 
 static bool s_fits(placement_t *self, const s_host_t *host, s_req_t *req)
 {
-    return host->walk_free >= req->memory && !s_aa_conflict(host, req) &&
-           s_nics_fit(self, host, req);
+    return host != req->avoid && host->walk_free >= req->memory &&
+           !s_aa_conflict(host, req) && s_nics_fit(self, host, req);
 }
 
 /* Pack: the least free memory that fits, walking up from the first host

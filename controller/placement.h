@@ -134,8 +134,8 @@ typedef struct {
 typedef struct {
     const char *pci_addr;
     const char *ifname;
-    int numa_node;       /* -1: unknown */
-    uint32_t link_speed; /* Mbit/s, 0 unknown */
+    int numa_node;               /* -1: unknown */
+    uint32_t link_speed;         /* Mbit/s, 0 unknown */
     const char *const *networks; /* carried (apply_plan_pf_networks) */
     size_t network_count;
     const placement_vf_t *vfs; /* the candidates */
@@ -217,7 +217,10 @@ typedef struct {
     const char *name;
     uint64_t memory_mib;
     uint32_t vcpus;
-    const char *host;  /* pin; NULL or "": any */
+    const char *host; /* pin; NULL or "": any */
+    /* A host not to consider at all (a cold evacuation's old host); NULL
+     * or "": none. Naming it as the pin too is a request error. */
+    const char *avoid;
     const char *group; /* anti-affinity group; NULL or "": none */
     placement_numa_t numa;
     bool separate_pfs;

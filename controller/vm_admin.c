@@ -213,10 +213,9 @@ static int s_create_parse(const vfp_request_t *request, s_create_t *create,
 }
 
 /* The reservation as the database stores it. */
-static void s_vm_from(const s_create_t *create,
+static void s_vm_from(const placement_request_t *req,
                       const placement_decision_t *decision, db_vm_t *vm)
 {
-    const placement_request_t *req = &create->req;
     memset(vm, 0, sizeof(*vm));
     snprintf(vm->name, sizeof(vm->name), "%s", req->name);
     vm->memory_mib = decision->memory_mib;
@@ -258,7 +257,7 @@ static int s_reserve(vm_admin_t *self, const s_create_t *create, db_vm_t *vm,
         placement_refusal_destroy(&why);
         return -1;
     }
-    s_vm_from(create, &decision, vm);
+    s_vm_from(&create->req, &decision, vm);
     db_err_t err;
     vm->created_at_ms = controller_now_ms();
     if (db_vm_reserve(self->db, vm, vm->created_at_ms, &err) != 0)
@@ -360,6 +359,107 @@ static void s_power(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
     run->body = vm_json(&vm, vm_index_policy(self->index));
 }
 
+/* ---- vm.evacuate -------------------------------------------------------- */
+
+/* What keeps a VM where it is: not asked cold, or still running. */
+static int s_evacuate_allowed(const db_vm_t *vm, const vfp_request_t *req,
+                              s_run_t *run)
+{
+    const char *cold = admin_request_param(req, "cold");
+    if (!cold || strcmp(cold, "true") != 0)
+        return s_fail(run, VFP_ERR_CONFLICT,
+                      "vm %s: passthrough VMs are pinned; only a cold "
+                      "evacuation (cold=true) of a powered-off or host-down "
+                      "VM moves it",
+                      vm->name);
+    if (vm->host[0] && !vm->host_down && vm->power != DB_VM_POWER_OFF)
+        return s_fail(run, VFP_ERR_CONFLICT,
+                      "vm %s on %s is %s: power it off first (vm power %s "
+                      "off); a cold evacuation needs it off or its host down",
+                      vm->name, vm->host,
+                      vm->power == DB_VM_POWER_ON ? "powered on"
+                                                  : "of unknown power state",
+                      vm->name);
+    return 0;
+}
+
+/* The VM's placement request again, its MACs fixed, its host avoided. */
+static void s_evacuee_request(const db_vm_t *vm, const char *target,
+                              placement_request_t *req)
+{
+    memset(req, 0, sizeof(*req));
+    req->name = vm->name;
+    req->memory_mib = vm->memory_mib;
+    req->vcpus = vm->vcpus;
+    req->host = target;
+    req->avoid = vm->host;
+    req->group = vm->group;
+    placement_numa_parse(vm->numa[0] ? vm->numa : "none", &req->numa);
+    req->separate_pfs = vm->separate_pfs;
+    req->nic_count = vm->nic_count;
+    for (uint32_t i = 0; i < vm->nic_count; i++) {
+        req->nics[i].network = vm->nics[i].network;
+        req->nics[i].has_mac = true;
+        memcpy(req->nics[i].mac, vm->nics[i].mac, sizeof(req->nics[i].mac));
+    }
+}
+
+/* Decides the new place without the VM's own holdings, and moves it in
+ * the database; on any refusal the index keeps the VM where it was. */
+static int s_move(vm_admin_t *self, const db_vm_t *vm, const char *target,
+                  db_vm_t *to, s_run_t *run)
+{
+    placement_request_t req;
+    s_evacuee_request(vm, target, &req);
+    placement_decision_t decision;
+    placement_refusal_t *why = NULL;
+    vm_index_vm_remove(self->index, vm->name);
+    int rc = placement_decide(vm_index_placement(self->index), &req, &decision,
+                              &why);
+    if (rc != 0) {
+        s_fail(run,
+               placement_refusal_is_request(why) ? VFP_ERR_INVALID
+                                                 : VFP_ERR_CONFLICT,
+               "%s", placement_refusal_text(why));
+        if (!placement_refusal_is_request(why))
+            run->body = vm_request_refusal_json(why);
+        placement_refusal_destroy(&why);
+    } else {
+        s_vm_from(&req, &decision, to);
+        to->power = vm->power;
+        to->created_at_ms = vm->created_at_ms;
+        db_err_t err;
+        if (db_vm_move(self->db, vm->name, to, &err) != 0)
+            rc = s_fail_db(run, &err);
+    }
+    vm_index_vm_put(self->index, rc == 0 ? to : vm);
+    return rc;
+}
+
+static void s_evacuate(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
+{
+    static const char *const allowed[] = {"name", "cold", "host", NULL};
+    const char *name = s_name_param(req, allowed, run);
+    db_vm_t vm, to;
+    db_err_t err;
+    if (!name)
+        return;
+    if (db_vm_get(self->db, name, &vm, &err) != 0) {
+        s_fail_db(run, &err);
+        return;
+    }
+    if (s_evacuate_allowed(&vm, req, run) != 0 ||
+        s_move(self, &vm, admin_request_param(req, "host"), &to, run) != 0)
+        return;
+    /* The old host resets the VFs it no longer lends once it is back. */
+    s_dirty(self, vm.host);
+    s_dirty(self, to.host);
+    controller_event(self->db, "vm-evacuated", to.host,
+                     "vm %s moved cold from %s to %s, MACs kept", vm.name,
+                     vm.host[0] ? vm.host : "no host", to.host);
+    run->body = vm_json(&to, vm_index_policy(self->index));
+}
+
 /* ---- host.cordon, host.uncordon, host.drain ---------------------------- */
 
 typedef struct {
@@ -422,8 +522,8 @@ static void s_cordon(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
 /* ---- dispatch ----------------------------------------------------------- */
 
 static const char *const s_verbs[] = {
-    "vm.create",     "vm.delete",  "vm.power", "host.cordon",
-    "host.uncordon", "host.drain", NULL};
+    "vm.create",   "vm.delete",     "vm.power",   "vm.evacuate",
+    "host.cordon", "host.uncordon", "host.drain", NULL};
 
 bool vm_admin_is_verb(const char *verb)
 {
@@ -445,6 +545,8 @@ vfp_msg_t *vm_admin_handle(vm_admin_t *self, const vfp_msg_t *request,
         s_delete(self, req, &run);
     else if (strcmp(req->verb, "vm.power") == 0)
         s_power(self, req, &run);
+    else if (strcmp(req->verb, "vm.evacuate") == 0)
+        s_evacuate(self, req, &run);
     else if (strncmp(req->verb, "host.", 5) == 0 && vm_admin_is_verb(req->verb))
         s_cordon(self, req, &run);
     else

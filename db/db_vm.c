@@ -531,27 +531,32 @@ static int s_nic_insert(db_t *self, const db_vm_t *vm, uint32_t i,
     return -1;
 }
 
+/* The reservation's writes, inside the caller's transaction. */
+static int s_reserve_steps(db_t *self, const db_vm_t *vm, int64_t now_ms,
+                           db_err_t *err)
+{
+    int64_t host_id = 0, vm_id = 0;
+    if (s_host_id(self, vm, &host_id, err) != 0 ||
+        s_vm_insert(self, vm, host_id, now_ms, &vm_id, err) != 0)
+        return -1;
+    for (uint32_t i = 0; i < vm->nic_count; i++) {
+        if (s_nic_insert(self, vm, i, host_id, vm_id, err) != 0)
+            return -1;
+    }
+    return s_vfs_move(self, vm_id, DB_VF_RESERVED, DB_VF_FREE,
+                      DB_VF_STATE_COUNT, err);
+}
+
 int db_vm_reserve(db_t *self, const db_vm_t *vm, int64_t now_ms, db_err_t *err)
 {
     if (s_reserve_check(vm, err) != 0 || db_begin(self, err) != 0)
         return -1;
-    int64_t host_id = 0, vm_id = 0;
-    if (s_host_id(self, vm, &host_id, err) != 0 ||
-        s_vm_insert(self, vm, host_id, now_ms, &vm_id, err) != 0)
-        goto fail;
-    for (uint32_t i = 0; i < vm->nic_count; i++) {
-        if (s_nic_insert(self, vm, i, host_id, vm_id, err) != 0)
-            goto fail;
+    if (s_reserve_steps(self, vm, now_ms, err) != 0 ||
+        db_commit(self, err) != 0) {
+        db_rollback(self);
+        return -1;
     }
-    if (s_vfs_move(self, vm_id, DB_VF_RESERVED, DB_VF_FREE, DB_VF_STATE_COUNT,
-                   err) != 0 ||
-        db_commit(self, err) != 0)
-        goto fail;
     return 0;
-
-fail:
-    db_rollback(self);
-    return -1;
 }
 
 /* ---- the VM's life after its reservation ----------------------------- */
@@ -571,6 +576,30 @@ int db_vm_delete(db_t *self, const char *name, db_vm_t *was, db_err_t *err)
         goto fail;
     sqlite3_bind_int64(stmt, 1, id);
     if (db_step_done(self, stmt, "deleting a VM", err) != 0 ||
+        db_commit(self, err) != 0)
+        goto fail;
+    return 0;
+
+fail:
+    db_rollback(self);
+    return -1;
+}
+
+int db_vm_move(db_t *self, const char *name, const db_vm_t *to, db_err_t *err)
+{
+    static const char sql[] = "DELETE FROM vms WHERE id = ?1";
+    if (s_reserve_check(to, err) != 0 || db_begin(self, err) != 0)
+        return -1;
+    int64_t id;
+    sqlite3_stmt *stmt = NULL;
+    if (s_vm_find(self, name, &id, NULL, err) != 0 ||
+        s_vfs_move(self, id, DB_VF_FREE, DB_VF_RESERVED, DB_VF_ASSIGNED, err) !=
+            0 ||
+        !(stmt = db_stmt(self, sql, err)))
+        goto fail;
+    sqlite3_bind_int64(stmt, 1, id);
+    if (db_step_done(self, stmt, "moving a VM", err) != 0 ||
+        s_reserve_steps(self, to, to->created_at_ms, err) != 0 ||
         db_commit(self, err) != 0)
         goto fail;
     return 0;

@@ -651,6 +651,14 @@ int db_vms_list(db_t *self, const db_vm_filter_t *filter,
  * DB_ERR_NOT_FOUND when unknown. */
 int db_vm_delete(db_t *self, const char *name, db_vm_t *was, db_err_t *err);
 
+/* A cold evacuation, in one transaction: the VM `name` releases its VFs
+ * and memory where it is (its VFs free again) and is stored anew as `to`
+ * (normally the same name and MACs on another host, state reserved, its
+ * created_at_ms kept), as db_vm_reserve stores it. Any refusal leaves the
+ * VM where it was. DB_ERR_NOT_FOUND when no VM has that name. */
+int db_vm_move(db_t *self, const char *name, const db_vm_t *to,
+               db_err_t *err);
+
 /* Records the host's desired revision that carries the VM's VFs;
  * DB_ERR_NOT_FOUND when unknown. */
 int db_vm_set_apply_revision(db_t *self, const char *name, uint64_t revision,

@@ -655,6 +655,31 @@ static void test_pin(void **state)
     placement_destroy(&p);
 }
 
+/* A host to avoid (a cold evacuation's old host) is never considered,
+ * not even in the refusal; pinning it too is a request error. */
+static void test_avoid(void **state)
+{
+    (void)state;
+    placement_t *p = s_index("spread");
+    s_host(p, "h1", 16384);
+    s_host(p, "h2", 8192);
+    placement_decision_t d;
+    placement_request_t r = s_request("a", 1024, "vlan1");
+    r.avoid = "h1";
+    assert_string_equal(s_place(p, &r, &d), "h2");
+    r = s_request("b", 8192, "vlan1");
+    r.avoid = "h1";
+    placement_refusal_t *why =
+        s_refused(p, &r, "no host fits vm b: h2: memory 6 GiB free < 8 GiB");
+    assert_int_equal(placement_refusal_hosts(why, PLACEMENT_RULE_MEMORY), 1);
+    placement_refusal_destroy(&why);
+    r.host = "h1";
+    why = s_refused(p, &r, "host h1 is the one the vm leaves");
+    assert_true(placement_refusal_is_request(why));
+    placement_refusal_destroy(&why);
+    placement_destroy(&p);
+}
+
 /* ---- the aggregated refusal ----------------------------------------- */
 
 static void test_refusal_text(void **state)
@@ -1046,6 +1071,7 @@ int main(void)
         cmocka_unit_test(test_spread),
         cmocka_unit_test(test_pack),
         cmocka_unit_test(test_pin),
+        cmocka_unit_test(test_avoid),
         cmocka_unit_test(test_refusal_text),
         cmocka_unit_test(test_macs),
         cmocka_unit_test(test_mac_pool_exhausted),

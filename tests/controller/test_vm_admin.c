@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "policy_apply.h"
 #include "rollout.h"
 #include "test_db_file.h"
@@ -482,6 +483,61 @@ static void test_index_rebuilt_from_db(void **state)
     vfp_msg_destroy(&reply);
 }
 
+/* A cold evacuation needs cold=true and the VM off (or its host down);
+ * it then moves the VM with its MAC, and the old host's next plan resets
+ * the VF. */
+static void test_evacuate_cold(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *reply = s_create(fx, s_web1);
+    vfp_msg_destroy(&reply);
+    reply =
+        s_run(fx, s_request("vm.evacuate", NULL, "name", "web-1", NULL, NULL));
+    assert_int_equal(reply->u.reply.status, VFP_ERR_CONFLICT);
+    assert_non_null(strstr(reply->u.reply.error, "only a cold evacuation"));
+    vfp_msg_destroy(&reply);
+    reply = s_run(
+        fx, s_request("vm.evacuate", NULL, "name", "web-1", "cold", "true"));
+    assert_int_equal(reply->u.reply.status, VFP_ERR_CONFLICT);
+    assert_non_null(strstr(reply->u.reply.error,
+                           "of unknown power state: power it off first"));
+    vfp_msg_destroy(&reply);
+    reply =
+        s_run(fx, s_request("vm.power", NULL, "name", "web-1", "state", "off"));
+    vfp_msg_destroy(&reply);
+    reply = s_run(
+        fx, s_request("vm.evacuate", NULL, "name", "web-1", "cold", "true"));
+    json_t *body = s_body(reply);
+    assert_string_equal(json_string_value(json_object_get(body, "host")), "h2");
+    assert_string_equal(json_string_value(json_object_get(body, "power")),
+                        "off");
+    json_t *nic = json_array_get(json_object_get(body, "nics"), 0);
+    assert_string_equal(json_string_value(json_object_get(nic, "mac")),
+                        "02:aa:00:00:00:00");
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+    vfp_msg_t *h1 = s_desired(fx, "h1"), *h2 = s_desired(fx, "h2");
+    uint8_t zero[6] = {0}, mac[6] = {0x02, 0xaa, 0, 0, 0, 0};
+    assert_memory_equal(s_vf(h1, 0)->mac, zero, 6);
+    assert_memory_equal(s_vf(h2, 0)->mac, mac, 6);
+    vfp_msg_destroy(&h1);
+    vfp_msg_destroy(&h2);
+}
+
+/* Every verb this module answers is one the admin thread forwards. */
+static void test_verbs_are_forwarded(void **state)
+{
+    (void)state;
+    static const char *const verbs[] = {
+        "vm.create",   "vm.delete",     "vm.power",   "vm.evacuate",
+        "host.cordon", "host.uncordon", "host.drain", NULL};
+    for (const char *const *v = verbs; *v; v++) {
+        assert_true(vm_admin_is_verb(*v));
+        assert_true(admin_is_write_verb(*v));
+    }
+    assert_false(vm_admin_is_verb("vm.show"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -500,6 +556,9 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_index_rebuilt_from_db, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_evacuate_cold, s_setup,
+                                        s_teardown),
+        cmocka_unit_test(test_verbs_are_forwarded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -542,6 +542,42 @@ static void test_delete_frees(void **state)
                      0);
 }
 
+/* A cold evacuation moves the VM, MACs and all, to another host in one
+ * transaction; a refused move leaves it where it was. */
+static void test_move(void **state)
+{
+    fixture_t *fx = *state;
+    s_reserve_web1(fx);
+    db_err_t err;
+    assert_int_equal(db_vm_set_placed(fx->db, "web-1", 9000, &err), 0);
+    db_vm_t to = s_vm("web-1", "esx-e2", 4096);
+    s_nic(&to, s_e2_pfs[0], 1, 1);
+    s_nic(&to, s_e2_pfs[0], 2, 2);
+    to.created_at_ms = 5000;
+    /* VF 9 does not exist: refused, web-1 stays on esx-e1. */
+    to.nics[1].vf = 9;
+    assert_int_equal(db_vm_move(fx->db, "web-1", &to, &err), -1);
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    db_vm_t vm;
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_string_equal(vm.host, "esx-e1");
+    assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 0), "assigned");
+
+    to.nics[1].vf = 2;
+    assert_int_equal(db_vm_move(fx->db, "web-1", &to, &err), 0);
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_string_equal(vm.host, "esx-e2");
+    assert_int_equal(vm.state, DB_VM_RESERVED);
+    assert_int_equal(vm.created_at_ms, 5000);
+    assert_int_equal(vm.nics[0].mac[5], 1);
+    assert_int_equal(vm.nics[1].vf, 2);
+    assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 0), "free");
+    assert_string_equal(s_vf_state(fx, s_e1_pfs[1], 3), "free");
+    assert_string_equal(s_vf_state(fx, s_e2_pfs[0], 1), "reserved");
+    assert_int_equal(db_vm_move(fx->db, "nope", &to, &err), -1);
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+}
+
 static void test_host_cordon(void **state)
 {
     fixture_t *fx = *state;
@@ -983,6 +1019,7 @@ int main(void)
         S_TEST(test_placed_power_revision),
         S_TEST(test_failed_releases_everything_but_macs),
         S_TEST(test_delete_frees),
+        S_TEST(test_move),
         S_TEST(test_host_cordon),
         S_TEST(test_vm_invariants_are_constraints),
         S_TEST(test_list_filters),
