@@ -404,18 +404,16 @@ static void s_evacuee_request(const db_vm_t *vm, const char *target,
     }
 }
 
-/* Decides the new place without the VM's own holdings, and moves it in
- * the database; on any refusal the index keeps the VM where it was. */
-static int s_move(vm_admin_t *self, const db_vm_t *vm, const char *target,
-                  db_vm_t *to, s_run_t *run)
+/* Decides the VM's new place (req) without its own holdings, and moves it
+ * in the database; on any refusal the index keeps the VM where it was. */
+static int s_move(vm_admin_t *self, const db_vm_t *vm,
+                  const placement_request_t *req, db_vm_t *to, s_run_t *run)
 {
-    placement_request_t req;
-    s_evacuee_request(vm, target, &req);
     placement_decision_t decision;
     placement_refusal_t *why = NULL;
     vm_index_vm_remove(self->index, vm->name);
-    int rc = placement_decide(vm_index_placement(self->index), &req, &decision,
-                              &why);
+    int rc =
+        placement_decide(vm_index_placement(self->index), req, &decision, &why);
     if (rc != 0) {
         s_fail(run,
                placement_refusal_is_request(why) ? VFP_ERR_INVALID
@@ -425,7 +423,8 @@ static int s_move(vm_admin_t *self, const db_vm_t *vm, const char *target,
             run->body = vm_request_refusal_json(why);
         placement_refusal_destroy(&why);
     } else {
-        s_vm_from(&req, &decision, to);
+        s_vm_from(req, &decision, to);
+        snprintf(to->pin, sizeof(to->pin), "%s", vm->pin);
         to->power = vm->power;
         to->created_at_ms = vm->created_at_ms;
         db_err_t err;
@@ -448,8 +447,10 @@ static void s_evacuate(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
         s_fail_db(run, &err);
         return;
     }
+    placement_request_t again;
+    s_evacuee_request(&vm, admin_request_param(req, "host"), &again);
     if (s_evacuate_allowed(&vm, req, run) != 0 ||
-        s_move(self, &vm, admin_request_param(req, "host"), &to, run) != 0)
+        s_move(self, &vm, &again, &to, run) != 0)
         return;
     /* The old host resets the VFs it no longer lends once it is back. */
     s_dirty(self, vm.host);
@@ -457,6 +458,100 @@ static void s_evacuate(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
     controller_event(self->db, "vm-evacuated", to.host,
                      "vm %s moved cold from %s to %s, MACs kept", vm.name,
                      vm.host[0] ? vm.host : "no host", to.host);
+    run->body = vm_json(&to, vm_index_policy(self->index));
+}
+
+/* ---- vm.nic.add, vm.nic.remove ----------------------------------------- */
+
+/* A NIC change needs the VM off: an SR-IOV VF cannot be hot-plugged. */
+static int s_nic_change_allowed(const db_vm_t *vm, const char *verb,
+                                s_run_t *run)
+{
+    if (vm->state == DB_VM_FAILED)
+        return s_fail(run, VFP_ERR_CONFLICT,
+                      "vm %s failed and holds no host; delete it and create "
+                      "it again",
+                      vm->name);
+    if (vm->power != DB_VM_POWER_OFF)
+        return s_fail(run, VFP_ERR_CONFLICT,
+                      "vm %s is %s: an SR-IOV NIC cannot be %s a running VM; "
+                      "power it off first (vm power %s off)",
+                      vm->name,
+                      vm->power == DB_VM_POWER_ON ? "powered on"
+                                                  : "of unknown power state",
+                      strcmp(verb, "vm.nic.add") == 0 ? "hot-added to"
+                                                      : "hot-removed from",
+                      vm->name);
+    return 0;
+}
+
+/* The NIC list changed by the request: one more (network, mac) or one
+ * less (index). */
+static int s_nic_edit(const db_vm_t *vm, const vfp_request_t *req,
+                      placement_request_t *again, s_run_t *run)
+{
+    s_evacuee_request(vm, vm->host, again);
+    again->avoid = NULL;
+    if (strcmp(req->verb, "vm.nic.add") == 0) {
+        const char *network = admin_request_param(req, "network");
+        const char *mac = admin_request_param(req, "mac");
+        if (!network || !policy_name_valid(network))
+            return s_fail(run, VFP_ERR_INVALID,
+                          "verb \"vm.nic.add\" needs parameter \"network\", "
+                          "a network name");
+        if (again->nic_count == PLACEMENT_NICS_MAX)
+            return s_fail(run, VFP_ERR_CONFLICT,
+                          "vm %s has %d NICs, the most a VM has", vm->name,
+                          PLACEMENT_NICS_MAX);
+        placement_nic_request_t *nic = &again->nics[again->nic_count++];
+        *nic = (placement_nic_request_t){.network = network,
+                                         .has_mac = mac != NULL};
+        if (mac && vfp_mac_parse(mac, nic->mac) != 0)
+            return s_fail(run, VFP_ERR_INVALID,
+                          "mac \"%.32s\" is not a MAC address", mac);
+        return 0;
+    }
+    int64_t index;
+    const char *text = admin_request_param(req, "index");
+    if (!text ||
+        admin_request_int(text, 0, (int64_t)vm->nic_count - 1, &index) != 0)
+        return s_fail(run, VFP_ERR_INVALID,
+                      "index \"%s\" is not a NIC of vm %s (0 to %u)",
+                      text ? text : "", vm->name, vm->nic_count - 1);
+    if (vm->nic_count == 1)
+        return s_fail(run, VFP_ERR_CONFLICT,
+                      "vm %s has one NIC; a passthrough VM keeps at least "
+                      "one (delete the VM instead)",
+                      vm->name);
+    memmove(&again->nics[index], &again->nics[index + 1],
+            (again->nic_count - (size_t)index - 1) * sizeof(again->nics[0]));
+    again->nic_count--;
+    return 0;
+}
+
+static void s_nic(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
+{
+    static const char *const allowed[] = {"name", "network", "mac", "index",
+                                          NULL};
+    const char *name = s_name_param(req, allowed, run);
+    db_vm_t vm, to;
+    db_err_t err;
+    if (!name)
+        return;
+    if (db_vm_get(self->db, name, &vm, &err) != 0) {
+        s_fail_db(run, &err);
+        return;
+    }
+    placement_request_t again;
+    if (s_nic_change_allowed(&vm, req->verb, run) != 0 ||
+        s_nic_edit(&vm, req, &again, run) != 0 ||
+        s_move(self, &vm, &again, &to, run) != 0)
+        return;
+    s_dirty(self, vm.host);
+    controller_event(self->db, "vm-nics", vm.host, "vm %s: %u NICs now (%s)",
+                     vm.name, to.nic_count,
+                     strcmp(req->verb, "vm.nic.add") == 0 ? "one added"
+                                                          : "one removed");
     run->body = vm_json(&to, vm_index_policy(self->index));
 }
 
@@ -521,9 +616,11 @@ static void s_cordon(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-static const char *const s_verbs[] = {
-    "vm.create",   "vm.delete",     "vm.power",   "vm.evacuate",
-    "host.cordon", "host.uncordon", "host.drain", NULL};
+static const char *const s_verbs[] = {"vm.create",   "vm.delete",
+                                      "vm.power",    "vm.evacuate",
+                                      "vm.nic.add",  "vm.nic.remove",
+                                      "host.cordon", "host.uncordon",
+                                      "host.drain",  NULL};
 
 bool vm_admin_is_verb(const char *verb)
 {
@@ -547,6 +644,9 @@ vfp_msg_t *vm_admin_handle(vm_admin_t *self, const vfp_msg_t *request,
         s_power(self, req, &run);
     else if (strcmp(req->verb, "vm.evacuate") == 0)
         s_evacuate(self, req, &run);
+    else if (strncmp(req->verb, "vm.nic.", 7) == 0 &&
+             vm_admin_is_verb(req->verb))
+        s_nic(self, req, &run);
     else if (strncmp(req->verb, "host.", 5) == 0 && vm_admin_is_verb(req->verb))
         s_cordon(self, req, &run);
     else

@@ -524,13 +524,68 @@ static void test_evacuate_cold(void **state)
     vfp_msg_destroy(&h2);
 }
 
+/* NICs change only while the VM is off: an SR-IOV VF cannot be
+ * hot-plugged. Added and removed NICs reach the host's desired state. */
+static void test_nic_add_remove(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *reply = s_create(fx, s_web1);
+    vfp_msg_destroy(&reply);
+    vfp_msg_t *req =
+        s_request("vm.nic.add", NULL, "name", "web-1", "network", "trunk");
+    reply = s_run(fx, req);
+    assert_int_equal(reply->u.reply.status, VFP_ERR_CONFLICT);
+    assert_non_null(
+        strstr(reply->u.reply.error,
+               "an SR-IOV NIC cannot be hot-added to a running VM"));
+    vfp_msg_destroy(&reply);
+    reply =
+        s_run(fx, s_request("vm.power", NULL, "name", "web-1", "state", "off"));
+    vfp_msg_destroy(&reply);
+    reply = s_run(
+        fx, s_request("vm.nic.add", NULL, "name", "web-1", "network", "trunk"));
+    json_t *body = s_body(reply);
+    json_t *nics = json_object_get(body, "nics");
+    assert_int_equal(json_array_size(nics), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(nics, 1), "network")),
+        "trunk");
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(nics, 0), "mac")),
+        "02:aa:00:00:00:00");
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+    vfp_msg_t *h1 = s_desired(fx, "h1");
+    assert_int_equal(s_vf(h1, 0)->vlan, 10);
+    assert_int_equal(s_vf(h1, 1)->mac[0], 0x02);
+    vfp_msg_destroy(&h1);
+
+    reply = s_run(
+        fx, s_request("vm.nic.remove", NULL, "name", "web-1", "index", "0"));
+    body = s_body(reply);
+    nics = json_object_get(body, "nics");
+    assert_int_equal(json_array_size(nics), 1);
+    assert_string_equal(
+        json_string_value(json_object_get(json_array_get(nics, 0), "network")),
+        "trunk");
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+    reply = s_run(
+        fx, s_request("vm.nic.remove", NULL, "name", "web-1", "index", "0"));
+    assert_int_equal(reply->u.reply.status, VFP_ERR_CONFLICT);
+    assert_non_null(strstr(reply->u.reply.error, "keeps at least one"));
+    vfp_msg_destroy(&reply);
+}
+
 /* Every verb this module answers is one the admin thread forwards. */
 static void test_verbs_are_forwarded(void **state)
 {
     (void)state;
-    static const char *const verbs[] = {
-        "vm.create",   "vm.delete",     "vm.power",   "vm.evacuate",
-        "host.cordon", "host.uncordon", "host.drain", NULL};
+    static const char *const verbs[] = {"vm.create",   "vm.delete",
+                                        "vm.power",    "vm.evacuate",
+                                        "vm.nic.add",  "vm.nic.remove",
+                                        "host.cordon", "host.uncordon",
+                                        "host.drain",  NULL};
     for (const char *const *v = verbs; *v; v++) {
         assert_true(vm_admin_is_verb(*v));
         assert_true(admin_is_write_verb(*v));
@@ -557,6 +612,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_index_rebuilt_from_db, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_evacuate_cold, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_nic_add_remove, s_setup,
                                         s_teardown),
         cmocka_unit_test(test_verbs_are_forwarded),
     };
