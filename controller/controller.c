@@ -52,7 +52,7 @@
 
 /* The placement side's deferred plans run every S_DRAIN_MS for at most
  * this long (microseconds), and yield to waiting admin writes. */
-#define S_BACKGROUND_US 3000
+#define S_BACKGROUND_US 1000
 
 /* VM writes that wait are committed together, at most this many. */
 #define S_WRITE_BATCH 64

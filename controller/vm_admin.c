@@ -867,5 +867,4 @@ void vm_admin_result(vm_admin_t *self, const char *host)
             s_wake(self, vm->name);
     zlistx_destroy(&vms);
     free(failures.items);
-    vm_admin_flush(self);
 }

@@ -69,7 +69,8 @@ bool vm_admin_flush_one(vm_admin_t *self);
 /* The host's answer to its current desired revision was stored: reserved
  * VMs it carries become placed, or failed when an item of their VFs,
  * their PF's count or the hugepages failed; waiting requests are
- * answered. */
+ * answered. A failed VM's host is planned again later (vm_admin_flush or
+ * vm_admin_flush_one), which resets the VFs it held. */
 void vm_admin_result(vm_admin_t *self, const char *host);
 
 /* Answers the --wait requests whose time is up with the VM as it stands. */
