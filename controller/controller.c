@@ -54,6 +54,12 @@
  * this long (microseconds), and yield to waiting admin writes. */
 #define S_BACKGROUND_US 1000
 
+/* The database's WAL is checkpointed this often by a thread of its own;
+ * the loop checkpoints only when the WAL grows beyond the backstop (pages
+ * of 4 KiB: 64 MiB). */
+#define S_CHECKPOINT_MS 200
+#define S_WAL_BACKSTOP_PAGES 16384
+
 /* VM writes that wait are committed together, at most this many. */
 #define S_WRITE_BATCH 64
 #define S_TRIM_BATCH 500
@@ -61,9 +67,10 @@
 struct controller_t {
     controller_config_t cfg;
     char controller_id[VFP_NAME_MAX + 1];
-    db_t *db;                    /* the loop's connection: every write */
-    db_t *db_read;               /* the admin thread's read-only connection */
-    vfp_log_reminder_t insecure; /* the --insecure warning, repeated */
+    db_t *db;      /* the loop's connection: every write */
+    db_t *db_read; /* the admin thread's read-only connection */
+    db_checkpointer_t *checkpointer; /* WAL checkpoints off the loop */
+    vfp_log_reminder_t insecure;     /* the --insecure warning, repeated */
     int lock_fd;
     zsock_t *agents;
     zsock_t *admin;
@@ -265,7 +272,13 @@ static int s_open(controller_t *self, char *err, size_t errlen)
     self->db = db_open(self->cfg.db_path, &dberr);
     if (self->db)
         self->db_read = db_open_readonly(self->cfg.db_path, &dberr);
-    if (!self->db || !self->db_read) {
+    /* The loop never runs a checkpoint's fsync itself unless the thread
+     * falls S_WAL_BACKSTOP_PAGES behind. */
+    if (self->db && self->db_read &&
+        db_wal_autocheckpoint(self->db, S_WAL_BACKSTOP_PAGES, &dberr) == 0)
+        self->checkpointer =
+            db_checkpointer_start(self->cfg.db_path, S_CHECKPOINT_MS, &dberr);
+    if (!self->db || !self->db_read || !self->checkpointer) {
         snprintf(err, errlen, "%s", dberr.text);
         return -1;
     }
@@ -819,6 +832,7 @@ void controller_destroy(controller_t **self_p)
     peer_limit_destroy(&self->admin_limits);
     peer_limit_destroy(&self->agent_limits);
     sessions_destroy(&self->sessions);
+    db_checkpointer_stop(&self->checkpointer);
     db_destroy(&self->db_read);
     db_destroy(&self->db);
     if (self->lock_fd >= 0)

@@ -299,7 +299,7 @@ static int s_migrate(db_t *self, int from, int to, db_err_t *err)
 
 /* Opens the file with the given flags and sets what every connection
  * needs: extended result codes and a busy timeout. */
-static db_t *s_connect(const char *path, int flags, db_err_t *err)
+db_t *db_connect(const char *path, int flags, db_err_t *err)
 {
     db_t *self = calloc(1, sizeof(*self));
     assert(self);
@@ -365,7 +365,7 @@ db_t *db_open_version(const char *path, int version, db_err_t *err)
 {
     assert(version >= 1 && version <= DB_SCHEMA_VERSION);
     db_t *self =
-        s_connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+        db_connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
     if (!self)
         return NULL;
     /* SQLite silently falls back to read-only when it cannot write the
@@ -393,7 +393,7 @@ fail:
 
 db_t *db_open_readonly(const char *path, db_err_t *err)
 {
-    db_t *self = s_connect(path, SQLITE_OPEN_READONLY, err);
+    db_t *self = db_connect(path, SQLITE_OPEN_READONLY, err);
     if (!self)
         return NULL;
     int current = 0;

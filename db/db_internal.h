@@ -25,6 +25,10 @@ struct db_t {
     bool read_only; /* db_open_readonly: queries only */
 };
 
+/* Opens a connection (flags as sqlite3_open_v2's) with extended result
+ * codes and the busy timeout, and nothing else: no check, no pragma. */
+db_t *db_connect(const char *path, int flags, db_err_t *err);
+
 /* One ordered migration step: running it on a file at `version - 1` brings
  * it to `version`. */
 typedef struct {

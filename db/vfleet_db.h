@@ -79,6 +79,26 @@ db_t *db_open_version(const char *path, int version, db_err_t *err);
  * not DB_SCHEMA_VERSION. Only the query calls below work on it. */
 db_t *db_open_readonly(const char *path, db_err_t *err);
 
+/* WAL checkpoints on a thread of their own, every interval_ms, with a
+ * connection of their own to path (PASSIVE: never waiting for the writer
+ * or a reader). A checkpoint ends with an fsync of the database file;
+ * done by the writer (SQLite's automatic checkpoint) it stalls every
+ * writer of the process meanwhile. NULL with err when the connection or
+ * thread cannot be made. */
+typedef struct db_checkpointer_t db_checkpointer_t;
+db_checkpointer_t *db_checkpointer_start(const char *path, int interval_ms,
+                                         db_err_t *err);
+void db_checkpointer_stop(db_checkpointer_t **self_p);
+/* Checkpoints run so far. */
+uint64_t db_checkpointer_runs(db_checkpointer_t *self);
+
+/* The WAL size in pages beyond which a commit on this connection
+ * checkpoints itself (PRAGMA wal_autocheckpoint; SQLite's default 1000,
+ * 0: never). With a checkpointer running, a writer keeps only a high
+ * threshold, as the backstop that bounds the WAL should the thread fall
+ * behind. */
+int db_wal_autocheckpoint(db_t *self, int pages, db_err_t *err);
+
 /* Closes the handle and its cached statements; accepts NULL. */
 void db_destroy(db_t **self_p);
 
