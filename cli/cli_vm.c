@@ -163,6 +163,10 @@ static void s_print_vm(json_t *vm)
     if (error && error[0])
         cli_print_line("error", error);
     json_t *nics = json_deep_copy(json_object_get(vm, "nics"));
+    if (!json_is_array(nics)) {
+        json_decref(nics);
+        nics = json_array();
+    }
     size_t i;
     json_t *nic;
     json_array_foreach(nics, i, nic)
@@ -174,8 +178,7 @@ static void s_print_vm(json_t *vm)
             json_object_set(nic, "vlan_shown", vlan ? vlan : json_null());
     }
     putchar('\n');
-    cli_print_table(nics ? nics : json_array(), s_nic_cols,
-                    CLI_NCOLS(s_nic_cols));
+    cli_print_table(nics, s_nic_cols, CLI_NCOLS(s_nic_cols));
     json_decref(nics);
     const char *pinned = json_string_value(json_object_get(vm, "pinned"));
     if (pinned && pinned[0]) {
