@@ -23,7 +23,7 @@ static const char s_usage[] =
     " --vcpus N --nic NET[,mac=MAC]\n"
     "                 [--nic ...] [--host HOST] [--group GROUP]"
     " [--numa none|preferred|required]\n"
-    "                 [--separate-pfs] [--wait]\n"
+    "                 [--separate-pfs] [--wait] [--timeout DURATION]\n"
     "       vfleetctl [GLOBAL-OPTIONS] vm delete NAME\n"
     "       vfleetctl [GLOBAL-OPTIONS] vm show NAME\n"
     "       vfleetctl [GLOBAL-OPTIONS] vm migrate NAME HOST\n"
