@@ -562,35 +562,12 @@ static int s_create(cli_t *cli, int argc, char **argv)
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-typedef int(s_subverb_fn)(cli_t *cli, int argc, char **argv);
-
-typedef struct {
-    const char *name;
-    s_subverb_fn *run;
-} s_subverb_t;
-
-/* Runs the subverb of argv named at index `at`, with "VERB SUBVERB" as
- * its argv[0] and the subverb word left out. */
-static int s_run_subverb(cli_t *cli, int argc, char **argv, int at,
-                         const s_subverb_t *sub)
-{
-    char label[32];
-    snprintf(label, sizeof(label), "%s %s", argv[0], sub->name);
-    char **subv = calloc((size_t)argc + 1, sizeof(*subv));
-    assert(subv);
-    int subc = 0;
-    subv[subc++] = label;
-    for (int k = 1; k < argc; k++)
-        if (k != at)
-            subv[subc++] = argv[k];
-    int status = sub->run(cli, subc, subv);
-    free(subv);
-    return status;
-}
-
 int cli_vm(cli_t *cli, int argc, char **argv)
 {
-    static const s_subverb_t subverbs[] = {
+    static const struct {
+        const char *name;
+        cli_verb_fn *run;
+    } subverbs[] = {
         {"create", s_create},   {"delete", s_delete}, {"show", s_show},
         {"migrate", s_migrate}, {"power", s_power},   {"xml", s_xml},
     };
@@ -604,7 +581,7 @@ int cli_vm(cli_t *cli, int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof(subverbs) / sizeof(*subverbs); i++)
         if (strcmp(argv[at], subverbs[i].name) == 0)
-            return s_run_subverb(cli, argc, argv, at, &subverbs[i]);
+            return cli_run_subverb(cli, argc, argv, at, subverbs[i].run);
     return cli_usage_error(s_usage, "vm: unknown command '%s'", argv[at]);
 }
 
