@@ -2,6 +2,7 @@
  * appear, and its error messages. */
 #include "cli.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,4 +137,20 @@ int cli_find_subverb(int argc, char **argv)
         i += skip_value;
     }
     return argc;
+}
+
+int cli_run_subverb(cli_t *cli, int argc, char **argv, int at, cli_verb_fn *run)
+{
+    char label[64];
+    snprintf(label, sizeof(label), "%s %s", argv[0], argv[at]);
+    char **sub = calloc((size_t)argc + 1, sizeof(*sub));
+    assert(sub);
+    int subc = 0;
+    sub[subc++] = label;
+    for (int k = 1; k < argc; k++)
+        if (k != at)
+            sub[subc++] = argv[k];
+    int status = run(cli, subc, sub);
+    free(sub);
+    return status;
 }

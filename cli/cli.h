@@ -99,6 +99,12 @@ int cli_find_subverb(int argc, char **argv);
 /* A verb handler gets argv[0] = the verb and returns an exit status. */
 typedef int(cli_verb_fn)(cli_t *cli, int argc, char **argv);
 
+/* Runs a subverb's handler: argv without its word at index `at` (found by
+ * cli_find_subverb), argv[0] being "VERB SUBVERB". Returns its exit
+ * status. */
+int cli_run_subverb(cli_t *cli, int argc, char **argv, int at,
+                    cli_verb_fn *run);
+
 cli_verb_fn cli_policy;
 /* Verbs over the admin API (cli_admin.c). */
 cli_verb_fn cli_summary;

@@ -488,20 +488,8 @@ int cli_host(cli_t *cli, int argc, char **argv)
 {
     int at;
     cli_verb_fn *run = s_host_subverb(argc, argv, &at);
-    if (run) {
-        char label[32];
-        snprintf(label, sizeof(label), "host %s", argv[at]);
-        char **sub = calloc((size_t)argc + 1, sizeof(*sub));
-        assert(sub);
-        int subc = 0;
-        sub[subc++] = label;
-        for (int k = 1; k < argc; k++)
-            if (k != at)
-                sub[subc++] = argv[k];
-        int status = run(cli, subc, sub);
-        free(sub);
-        return status;
-    }
+    if (run)
+        return cli_run_subverb(cli, argc, argv, at, run);
     s_args_t args;
     int status = s_parse(cli, argc, argv, argv[0], s_plain_options, s_usage,
                          true, &args);

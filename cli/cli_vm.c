@@ -23,7 +23,7 @@ static const char s_usage[] =
     " --vcpus N --nic NET[,mac=MAC]\n"
     "                 [--nic ...] [--host HOST] [--group GROUP]"
     " [--numa none|preferred|required]\n"
-    "                 [--separate-pfs] [--wait]\n"
+    "                 [--separate-pfs] [--wait] [--timeout DURATION]\n"
     "       vfleetctl [GLOBAL-OPTIONS] vm delete NAME\n"
     "       vfleetctl [GLOBAL-OPTIONS] vm show NAME\n"
     "       vfleetctl [GLOBAL-OPTIONS] vm migrate NAME HOST\n"
@@ -163,6 +163,10 @@ static void s_print_vm(json_t *vm)
     if (error && error[0])
         cli_print_line("error", error);
     json_t *nics = json_deep_copy(json_object_get(vm, "nics"));
+    if (!json_is_array(nics)) {
+        json_decref(nics);
+        nics = json_array();
+    }
     size_t i;
     json_t *nic;
     json_array_foreach(nics, i, nic)
@@ -174,8 +178,7 @@ static void s_print_vm(json_t *vm)
             json_object_set(nic, "vlan_shown", vlan ? vlan : json_null());
     }
     putchar('\n');
-    cli_print_table(nics ? nics : json_array(), s_nic_cols,
-                    CLI_NCOLS(s_nic_cols));
+    cli_print_table(nics, s_nic_cols, CLI_NCOLS(s_nic_cols));
     json_decref(nics);
     const char *pinned = json_string_value(json_object_get(vm, "pinned"));
     if (pinned && pinned[0]) {
@@ -559,35 +562,12 @@ static int s_create(cli_t *cli, int argc, char **argv)
 
 /* ---- dispatch ---------------------------------------------------------- */
 
-typedef int(s_subverb_fn)(cli_t *cli, int argc, char **argv);
-
-typedef struct {
-    const char *name;
-    s_subverb_fn *run;
-} s_subverb_t;
-
-/* Runs the subverb of argv named at index `at`, with "VERB SUBVERB" as
- * its argv[0] and the subverb word left out. */
-static int s_run_subverb(cli_t *cli, int argc, char **argv, int at,
-                         const s_subverb_t *sub)
-{
-    char label[32];
-    snprintf(label, sizeof(label), "%s %s", argv[0], sub->name);
-    char **subv = calloc((size_t)argc + 1, sizeof(*subv));
-    assert(subv);
-    int subc = 0;
-    subv[subc++] = label;
-    for (int k = 1; k < argc; k++)
-        if (k != at)
-            subv[subc++] = argv[k];
-    int status = sub->run(cli, subc, subv);
-    free(subv);
-    return status;
-}
-
 int cli_vm(cli_t *cli, int argc, char **argv)
 {
-    static const s_subverb_t subverbs[] = {
+    static const struct {
+        const char *name;
+        cli_verb_fn *run;
+    } subverbs[] = {
         {"create", s_create},   {"delete", s_delete}, {"show", s_show},
         {"migrate", s_migrate}, {"power", s_power},   {"xml", s_xml},
     };
@@ -601,7 +581,7 @@ int cli_vm(cli_t *cli, int argc, char **argv)
     }
     for (size_t i = 0; i < sizeof(subverbs) / sizeof(*subverbs); i++)
         if (strcmp(argv[at], subverbs[i].name) == 0)
-            return s_run_subverb(cli, argc, argv, at, &subverbs[i]);
+            return cli_run_subverb(cli, argc, argv, at, subverbs[i].run);
     return cli_usage_error(s_usage, "vm: unknown command '%s'", argv[at]);
 }
 

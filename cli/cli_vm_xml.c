@@ -29,6 +29,17 @@ s_refuse(char *why, size_t size, const char *fmt, ...)
     return -1;
 }
 
+/* XML 1.0 cannot carry C0 controls but tab, newline and carriage return,
+ * not even as character references; DEL is refused too, since the output
+ * goes to a terminal as often as to a file. */
+static bool s_xml_safe(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return false;
+    return true;
+}
+
 /* "0000:3b:02.0": domain, bus, slot (device) and function, hex. */
 static int s_pci(const char *text, s_nic_t *nic)
 {
@@ -64,10 +75,11 @@ static int s_nic(json_t *vm_name, json_t *item, s_nic_t *nic, char *why,
                         "vm %s: NIC %" JSON_INTEGER_FORMAT
                         ": VF PCI address \"%s\" is not DDDD:BB:SS.F",
                         name, index, pci);
-    if (!nic->mac)
+    if (!nic->mac || !s_xml_safe(nic->mac))
         return s_refuse(why, size,
-                        "vm %s: NIC %" JSON_INTEGER_FORMAT " has no MAC", name,
-                        index);
+                        "vm %s: NIC %" JSON_INTEGER_FORMAT
+                        " has no MAC XML can carry",
+                        name, index);
     json_t *vlan = json_object_get(item, "vlan");
     nic->vlan = json_integer_value(vlan);
     nic->tagged = json_is_integer(vlan) && nic->vlan > 0 &&
@@ -180,6 +192,11 @@ int cli_vm_xml_write(json_t *vm, FILE *out, char *why, size_t size)
         return s_refuse(why, size,
                         "the controller's VM lacks a name, NICs, memory or "
                         "vCPUs");
+    if (!s_xml_safe(json_string_value(name)))
+        return s_refuse(why, size,
+                        "vm %s: the name holds a control character, which "
+                        "XML cannot carry",
+                        json_string_value(name));
     if (page_kib < 0)
         return s_refuse(why, size, "vm %s: unknown hugepage size",
                         json_string_value(name));

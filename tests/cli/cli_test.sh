@@ -5,12 +5,13 @@
 # says when the controller is slow or absent. The rollout cases drive
 # cli/cli_rollout.c (apply, rollback, progress, exit 4) and cli/cli_git.c
 # (the commit id of a file in a temporary git repository, rollout_git);
-# host_label drives cli/cli_label.c.
+# host_label drives cli/cli_label.c; vm drives cli/cli_vm.c against the
+# fake's canned VM (tests/cli/vm/show.json).
 #
 # usage: cli_test.sh CASE   (paging, stuck, options, escape, unreachable,
 #                            summary, docs, rollout, rollout_incomplete,
 #                            rollout_refused, rollout_git, rollback,
-#                            policy_read, host_label)
+#                            policy_read, host_label, vm)
 # Needs VFLEET_BINARY_DIR (set by ctest) and jq.
 # VFLEET_KEEP=1 keeps the work directory for a post-mortem.
 set -eu
@@ -307,6 +308,149 @@ host_label)
 	ctl host label --help | grep -q -- '--remove KEY' ||
 		fail "host label --help"
 	;;
+vm)
+	start_fake --vm "$src/tests/cli/vm/show.json" --rows 4 --page 3
+	# vm create: the options into the body, the VM printed as vm show.
+	ctl vm create web-9 --memory 4G --vcpus 2 --nic vlan1 \
+		--nic trunk,mac=02:00:00:00:00:09 --host esx-e1 --group g \
+		--numa required --separate-pfs >"$work/out" ||
+		fail "vm create: $(cat "$work/out")"
+	grep -q '^vm.create body=' "$work/log" ||
+		fail "vm create request: $(cat "$work/log")"
+	body=$(sed -n 's/^vm.create body=//p' "$work/log")
+	echo "$body" | jq -e '. == {"name": "web-9", "memory_mib": 4096,
+		"vcpus": 2, "nics": [{"network": "vlan1"},
+		{"network": "trunk", "mac": "02:00:00:00:00:09"}],
+		"host": "esx-e1", "group": "g", "numa": "required",
+		"separate_pfs": true}' >/dev/null || fail "vm create body: $body"
+	grep -Eqx 'state +reserved' "$work/out" || fail "vm create: $(cat "$work/out")"
+	# --wait: the wait and timeout parameters, placed: exit 0; still
+	# reserved or failed: exit 4; --timeout is the wait, in whole seconds.
+	: >"$work/log"
+	[ "$(status_out "$work/out" ctl vm create web-9 --memory 1G --vcpus 1 --nic vlan1 --wait)" -eq 0 ] ||
+		fail "vm create --wait placed"
+	grep -q '^vm.create wait=true timeout=60 body=' "$work/log" ||
+		fail "--wait request: $(cat "$work/log")"
+	grep -Eqx 'state +placed' "$work/out" || fail "placed: $(cat "$work/out")"
+	: >"$work/log"
+	[ "$(status_out /dev/null ctl vm create slow-1 --memory 1G --vcpus 1 --nic vlan1 --wait --timeout 1.5s 2>"$work/err")" -eq 4 ] ||
+		fail "a VM still reserved after --wait should exit 4"
+	grep -q '^vm.create wait=true timeout=2 body=' "$work/log" ||
+		fail "--timeout 1.5s: $(cat "$work/log")"
+	grep -qx 'vfleetctl: vm slow-1 was not placed: it is reserved' "$work/err" ||
+		fail "not placed: $(cat "$work/err")"
+	[ "$(status_out "$work/out" ctl vm create fail-1 --memory 1G --vcpus 1 --nic vlan1 --wait 2>/dev/null)" -eq 4 ] ||
+		fail "a failed VM should exit 4"
+	grep -Eqx 'error +vf 0 vlan: EINVAL' "$work/out" || fail "failed: $(cat "$work/out")"
+	[ "$(status_out /dev/null ctl vm create fail-1 --memory 1G --vcpus 1 --nic vlan1 2>/dev/null)" -eq 0 ] ||
+		fail "without --wait the answer's state does not count"
+	# Refused: the text, then the closest hosts and the per-rule counts,
+	# escaped.
+	[ "$(status_of ctl vm create refuse-1 --memory 4G --vcpus 2 --nic vlan1 2>"$work/err")" -eq 1 ] ||
+		fail "a refused VM should exit 1"
+	cat >"$work/want" <<-'EOF'
+		vfleetctl: vm.create: no host fits vm refuse-1: esx-e1: no PF carries vlan1; 41 hosts: memory 3.1 GiB free < 4 GiB
+		closest host esx-e1\x1b[2J (nics): no PF carries vlan1
+		41 hosts refused by rule memory, such as: memory 3.1 GiB free < 4 GiB
+		1 hosts refused by rule nics, such as: no PF carries vlan1
+	EOF
+	cmp -s "$work/want" "$work/err" || fail "refusal: $(diff "$work/want" "$work/err")"
+	[ "$(status_out "$work/out" ctl -o json vm create refuse-1 --memory 4G --vcpus 2 --nic vlan1 2>/dev/null)" -eq 1 ] ||
+		fail "a refused VM with -o json should exit 1"
+	jq -e '.reasons[0].hosts == 41 and .closest[0].rule == "nics"' \
+		"$work/out" >/dev/null || fail "refusal JSON: $(cat "$work/out")"
+	[ "$(status_of ctl vm create exists-1 --memory 4G --vcpus 2 --nic vlan1 2>"$work/err")" -eq 1 ] ||
+		fail "an existing VM should exit 1"
+	grep -qx 'vfleetctl: vm.create: vm exists-1 exists' "$work/err" ||
+		fail "exists: $(cat "$work/err")"
+	# Usage errors send nothing.
+	rm -f "$work/log"
+	for bad in 'x --memory 512K --vcpus 1 --nic n' 'x --memory 1.5G --vcpus 1 --nic n' \
+		'x --vcpus 1 --nic n' 'x --memory 1G --nic n' 'x --memory 1G --vcpus 1' \
+		'x --memory 1G --vcpus 0 --nic n' 'x --memory 1G --vcpus 1 --nic ,mac=1' \
+		'x --memory 1G --vcpus 1 --nic n,mc=1' 'x --memory 1G --vcpus 1 --nic n,mac=' \
+		'--memory 1G --vcpus 1 --nic n' 'x y --memory 1G --vcpus 1 --nic n'; do
+		# shellcheck disable=SC2086
+		[ "$(status_of ctl vm create $bad 2>/dev/null)" -eq 2 ] ||
+			fail "vm create $bad should be a usage error"
+	done
+	[ ! -e "$work/log" ] || fail "a usage error sent: $(cat "$work/log")"
+	# vm show: fields, the NIC table (a trunk as "trunk"), the pinned line.
+	ctl vm show web-1 >"$work/out"
+	cat >"$work/want" <<-'EOF'
+		name             web-1
+		state            placed
+		host             esx-e1
+		memory           4096 MiB
+		vcpus            2
+		power            on
+		group            web
+		numa             none
+
+		NIC  NETWORK  MAC                PF      VF  PCI           VLAN
+		0    vlan1    02:76:66:00:00:01  ens3f0  0   0000:3b:02.0  100
+		1    trunk    02:76:66:00:00:02  ens3f1  3   0000:3b:0a.3  trunk
+
+		pinned: passthrough VMs are pinned to their host: no live migration, no HA restart elsewhere, no snapshots
+	EOF
+	cmp -s "$work/want" "$work/out" || fail "vm show: $(diff "$work/want" "$work/out")"
+	ctl -o json vm show web-1 | jq -e '.nics[1].trunk == true' >/dev/null ||
+		fail "vm show JSON"
+	[ "$(status_of ctl vm show nosuch 2>"$work/err")" -eq 1 ] ||
+		fail "an unknown VM should exit 1"
+	grep -qx 'vfleetctl: vm.show: no vm named that' "$work/err" ||
+		fail "unknown VM: $(cat "$work/err")"
+	[ "$(status_of ctl vm show 2>/dev/null)" -eq 2 ] || fail "vm show without NAME"
+	[ "$(status_of ctl vm 2>/dev/null)" -eq 2 ] || fail "vm alone"
+	[ "$(status_of ctl vm frob x 2>/dev/null)" -eq 2 ] || fail "vm frob"
+	# vm xml: the domain, as test_cli_vm checks it in detail.
+	ctl vm xml web-1 >"$work/xml"
+	grep -qx '  <name>web-1</name>' "$work/xml" || fail "vm xml: $(cat "$work/xml")"
+	[ "$(grep -c "<interface type='hostdev' managed='yes'>" "$work/xml")" -eq 2 ] ||
+		fail "vm xml interfaces"
+	[ "$(status_of ctl vm xml nosuch 2>/dev/null)" -eq 1 ] || fail "vm xml nosuch"
+	# delete, power, migrate: the requests, the output, exit 1 for migrate.
+	: >"$work/log"
+	ctl vm delete web-1 | grep -qx 'deleted vm web-1' || fail "vm delete"
+	ctl vm power web-1 off | grep -Eqx 'power +off' || fail "vm power"
+	[ "$(status_of ctl vm migrate web-1 esx-e2 2>"$work/err")" -eq 1 ] ||
+		fail "vm migrate should exit 1"
+	grep -qx 'vfleetctl: vm.migrate: web-1 holds 1 SR-IOV VF on esx-e1 (ens3f0 VF 0): passthrough VMs are pinned; live migration is not possible' \
+		"$work/err" || fail "vm migrate: $(cat "$work/err")"
+	cat >"$work/want" <<-'EOF'
+		vm.delete name=web-1
+		vm.power name=web-1 state=off
+		vm.migrate name=web-1 host=esx-e2
+	EOF
+	cmp -s "$work/want" "$work/log" || fail "requests: $(cat "$work/log")"
+	[ "$(status_of ctl vm power web-1 2>/dev/null)" -eq 2 ] || fail "vm power without a state"
+	[ "$(status_of ctl vm migrate web-1 2>/dev/null)" -eq 2 ] || fail "vm migrate without a host"
+	# vms: every page, the filters passed on.
+	: >"$work/log"
+	ctl vms --host esx-e1 --state placed >"$work/out"
+	[ "$(wc -l <"$work/out")" -eq 5 ] || fail "vms: $(cat "$work/out")"
+	grep -Eqx 'vm-03 +placed +esx-e1 +4096 +2 +on +2 +web' "$work/out" ||
+		fail "vms row: $(cat "$work/out")"
+	head -1 "$work/log" | grep -qx 'vms host=esx-e1 state=placed' ||
+		fail "vms request: $(cat "$work/log")"
+	ctl -o json vms | jq -e '[.vms[].name] == ["vm-00", "vm-01", "vm-02", "vm-03"]' \
+		>/dev/null || fail "vms JSON"
+	# host cordon | uncordon | drain.
+	ctl host cordon host-1 | grep -Eqx 'cordoned +yes' || fail "host cordon"
+	ctl host uncordon host-1 | grep -Eqx 'cordoned +no' || fail "host uncordon"
+	ctl host drain host-1 >"$work/out"
+	grep -Eqx 'web-1 +placed +on' "$work/out" || fail "drain VMs: $(cat "$work/out")"
+	grep -Eqx 'power off first +web-1' "$work/out" || fail "drain: $(cat "$work/out")"
+	ctl -o json host drain host-1 | jq -e '.power_off_first == ["web-1"]' \
+		>/dev/null || fail "drain JSON"
+	[ "$(status_of ctl host drain nosuch 2>/dev/null)" -eq 1 ] || fail "drain nosuch"
+	# "host drain" alone shows a host named drain, as "host label" does.
+	rm -f "$work/log"
+	status_of ctl host drain >/dev/null 2>&1
+	[ "$(cat "$work/log")" = "host name=drain" ] ||
+		fail "host drain alone: $(cat "$work/log")"
+	;;
+
 summary)
 	start_fake
 	ctl summary >"$work/summary.txt"

@@ -13,6 +13,7 @@
  * --hostile host names and event messages hold ESC, BEL, CSI and newlines
  * --stuck   every page's next cursor is "stuck", whatever came before
  * --log     append "VERB key=value ..." per request, in the order received
+ *           (vm.create: its body too, " body=JSON")
  * --ready   written once the socket is bound: the endpoint bound, so
  *           "tcp://127.0.0.1:*" tells the port the kernel chose
  * --rollout how policy.apply and policy.rollback go, on hosts esx-e1..3,
@@ -21,6 +22,12 @@
  *           (esx-e3 never answers), refused (esx-e3 is refused), none
  *           (nothing changes), conflict and invalid (refused with a body)
  * --policy  the text policy.get serves as revision 2 (else NOT_FOUND)
+ * --vm      the VM object (a JSON file) the VM verbs answer with, under
+ *           the name asked for; vms lists --rows copies, vm-00, vm-01...
+ *           vm.create steers by name: refuse-* is refused with reasons and
+ *           closest hosts, exists-* exists, fail-* fails, slow-* stays
+ *           reserved; with wait=true the others are placed. nosuch is
+ *           unknown to every VM and host verb.
  * Runs until SIGTERM. */
 #include <czmq.h>
 #include <getopt.h>
@@ -37,6 +44,7 @@ typedef struct {
     bool silent, hostile, stuck;
     const char *log, *ready;
     const char *rollout, *policy;
+    json_t *vm;
 } s_opts_t;
 
 static s_opts_t s_opts = {.rows = 10, .page = 3, .rollout = "ok"};
@@ -104,6 +112,12 @@ static json_t *s_row(const char *verb, int i)
                          "pf", "0000:3b:00.0", "vf", i, "attribute", "vlan",
                          "wanted", "10", "has", "77", "seen_at",
                          "2026-11-30T15:00:00.000Z");
+    if (strcmp(verb, "vms") == 0) {
+        json_t *vm = json_deep_copy(s_opts.vm);
+        snprintf(name, sizeof(name), "vm-%02d", i);
+        json_object_set_new(vm, "name", json_string(name));
+        return vm;
+    }
     char message[64];
     snprintf(message, sizeof(message), "event %d", i);
     return json_pack(
@@ -219,6 +233,108 @@ static void s_host_label(const vfp_request_t *req, s_answer_t *answer)
     json_decref(body);
     answer->body = json_pack("{s:s, s:o, s:b}", "host", name, "labels", labels,
                              "desired_changed", role);
+}
+
+/* ---- VMs --------------------------------------------------------------- */
+
+/* The --vm object named name, or NOT_FOUND for "nosuch" and without --vm. */
+static json_t *s_vm(const char *name, s_answer_t *answer)
+{
+    if (!s_opts.vm || !name || strcmp(name, "nosuch") == 0) {
+        s_fail(answer, VFP_ERR_NOT_FOUND, "no vm named that");
+        return NULL;
+    }
+    json_t *vm = json_deep_copy(s_opts.vm);
+    json_object_set_new(vm, "name", json_string(name));
+    return vm;
+}
+
+static void s_vm_show(const vfp_request_t *req, s_answer_t *answer)
+{
+    answer->body = s_vm(s_param(req, "name"), answer);
+}
+
+static void s_vm_power(const vfp_request_t *req, s_answer_t *answer)
+{
+    answer->body = s_vm(s_param(req, "name"), answer);
+    if (answer->body)
+        json_object_set_new(answer->body, "power",
+                            json_string(s_param(req, "state")));
+}
+
+static void s_vm_migrate(const vfp_request_t *req, s_answer_t *answer)
+{
+    json_t *vm = s_vm(s_param(req, "name"), answer);
+    if (!vm)
+        return;
+    json_decref(vm);
+    snprintf(answer->error, sizeof(answer->error),
+             "%s holds 1 SR-IOV VF on esx-e1 (ens3f0 VF 0): passthrough VMs "
+             "are pinned; live migration is not possible",
+             s_param(req, "name"));
+    answer->status = VFP_ERR_CONFLICT;
+}
+
+static void s_vm_state(json_t *vm, const char *state, const char *error)
+{
+    json_object_set_new(vm, "state", json_string(state));
+    json_object_set_new(vm, "error", json_string(error));
+}
+
+static void s_vm_create(const vfp_request_t *req, s_answer_t *answer)
+{
+    json_t *body =
+        json_loadb(req->body ? req->body : "", req->body_len, 0, NULL);
+    const char *name = json_string_value(json_object_get(body, "name"));
+    const char *wait = s_param(req, "wait");
+    if (!name) {
+        s_fail(answer, VFP_ERR_INVALID, "name: missing");
+    } else if (strncmp(name, "refuse", 6) == 0) {
+        s_fail(answer, VFP_ERR_CONFLICT,
+               "no host fits vm refuse-1: esx-e1: no PF carries vlan1; "
+               "41 hosts: memory 3.1 GiB free < 4 GiB");
+        answer->body = json_pack(
+            "{s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}], s:[{s:s, s:s, s:s}]}",
+            "reasons", "rule", "memory", "hosts", 41, "example",
+            "memory 3.1 GiB free < 4 GiB", "rule", "nics", "hosts", 1,
+            "example", "no PF carries vlan1", "closest", "host", "esx-e1[2J",
+            "rule", "nics", "reason", "no PF carries vlan1");
+    } else if (strncmp(name, "exists", 6) == 0) {
+        snprintf(answer->error, sizeof(answer->error), "vm %s exists", name);
+        answer->status = VFP_ERR_CONFLICT;
+    } else {
+        answer->body = s_vm(name, answer);
+        bool waited = wait && strcmp(wait, "true") == 0;
+        if (strncmp(name, "fail", 4) == 0)
+            s_vm_state(answer->body, "failed", "vf 0 vlan: EINVAL");
+        else if (waited && strncmp(name, "slow", 4) != 0)
+            s_vm_state(answer->body, "placed", "");
+        else
+            s_vm_state(answer->body, "reserved", "");
+    }
+    json_decref(body);
+}
+
+/* host.cordon, uncordon, drain on host-* hosts; drain lists two VMs, one
+ * still on. */
+static void s_host_cordon(const vfp_request_t *req, s_answer_t *answer)
+{
+    const char *name = s_param(req, "name");
+    if (!name || strncmp(name, "host-", 5) != 0) {
+        s_fail(answer, VFP_ERR_NOT_FOUND, "no host named that");
+        return;
+    }
+    bool cordoned = strcmp(req->verb, "host.uncordon") != 0;
+    answer->body = json_pack("{s:s, s:b}", "host", name, "cordoned", cordoned);
+    if (strcmp(req->verb, "host.drain") == 0) {
+        json_object_set_new(answer->body, "vms",
+                            json_pack("[{s:s, s:s, s:s}, {s:s, s:s, s:s}]",
+                                      "name", "web-1", "power", "on", "state",
+                                      "placed", "name", "web-2", "power", "off",
+                                      "state", "placed"));
+        json_object_set_new(answer->body, "power_off_first",
+                            json_pack("[s]", "web-1"));
+    }
 }
 
 /* ---- policy rollout ---------------------------------------------------- */
@@ -418,6 +534,15 @@ static const struct {
      {"host", "state", "summary", "limit", "after", NULL},
      s_policy_status},
     {"policy.get", {"revision", NULL}, s_policy_get},
+    {"vm.create", {"wait", "timeout", NULL}, s_vm_create},
+    {"vm.show", {"name", NULL}, s_vm_show},
+    {"vm.delete", {"name", NULL}, s_vm_show},
+    {"vm.power", {"name", "state", NULL}, s_vm_power},
+    {"vm.migrate", {"name", "host", NULL}, s_vm_migrate},
+    {"vms", {"host", "state", "limit", "after", NULL}, s_listing},
+    {"host.cordon", {"name", NULL}, s_host_cordon},
+    {"host.uncordon", {"name", NULL}, s_host_cordon},
+    {"host.drain", {"name", NULL}, s_host_cordon},
     {"policy.apply",
      {"source", "message", "author", "commit", "dry_run", NULL},
      s_policy_apply},
@@ -456,7 +581,10 @@ static void s_log(const vfp_request_t *req)
     fputs(req->verb, f);
     for (uint32_t i = 0; i < req->param_count; i++)
         fprintf(f, " %s=%s", req->params[i].key, req->params[i].value);
-    if (req->body_len)
+    /* vm.create's body is built from options: the test reads it whole. */
+    if (req->body_len && strcmp(req->verb, "vm.create") == 0)
+        fprintf(f, " body=%.*s", (int)req->body_len, req->body);
+    else if (req->body_len)
         fprintf(f, " body_len=%u", req->body_len);
     fputc('\n', f);
     fclose(f);
@@ -496,6 +624,7 @@ static void s_parse(int argc, char **argv)
         {"ready", required_argument, NULL, 'R'},
         {"rollout", required_argument, NULL, 'o'},
         {"policy", required_argument, NULL, 'P'},
+        {"vm", required_argument, NULL, 'v'},
         {NULL, 0, NULL, 0},
     };
     int opt;
@@ -530,6 +659,13 @@ static void s_parse(int argc, char **argv)
             break;
         case 'P':
             s_opts.policy = optarg;
+            break;
+        case 'v':
+            s_opts.vm = json_load_file(optarg, 0, NULL);
+            if (!s_opts.vm) {
+                fprintf(stderr, "fake-admin: cannot read %s\n", optarg);
+                exit(2);
+            }
             break;
         default:
             exit(2);
@@ -570,5 +706,6 @@ int main(int argc, char **argv)
         zframe_destroy(&routing_id);
     }
     zsock_destroy(&sock);
+    json_decref(s_opts.vm);
     return 0;
 }

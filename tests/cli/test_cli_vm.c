@@ -173,13 +173,20 @@ static void test_xml_refused(void **state)
         assert_non_null(strstr(why, "is not DDDD:BB:SS.F"));
         free(got);
     }
-    /* No NIC at all, an unknown hugepage size. */
+    /* No NIC at all; a name XML cannot carry; an unknown hugepage size. */
     json_object_set_new(vm, "nics", json_array());
     got = s_xml(vm, &rc, why, sizeof(why));
     assert_int_equal(rc, -1);
     free(got);
     json_decref(vm);
     vm = s_load("vm/show.json");
+    json_object_set_new(vm, "name", json_string("web\x1b]0;pwned\x07"));
+    got = s_xml(vm, &rc, why, sizeof(why));
+    assert_int_equal(rc, -1);
+    assert_string_equal(got, "");
+    assert_non_null(strstr(why, "control character"));
+    free(got);
+    json_object_set_new(vm, "name", json_string("web-1"));
     json_object_set_new(vm, "hugepages", json_string("16G"));
     got = s_xml(vm, &rc, why, sizeof(why));
     assert_int_equal(rc, -1);
