@@ -87,21 +87,28 @@ static int s_state_filter(const char *text, db_vm_filter_t *filter,
     return 0;
 }
 
-/* The cursor of "after": the JSON text of the last name of a page. */
+/* The cursor of "after": the last name of a page, as "next" gave it. */
 static int s_cursor(const char *text, char *name, size_t len,
                     admin_policy_answer_t *answer)
 {
-    json_error_t jerr;
-    json_t *key = json_loads(text, JSON_DECODE_ANY, &jerr);
-    int rc = 0;
-    if (!json_is_string(key) || json_string_length(key) >= len) {
+    if (strlen(text) >= len || !policy_name_valid(text)) {
         s_fail(answer, VFP_ERR_INVALID, "cursor \"%s\" is not a VM name", text);
-        rc = -1;
-    } else {
-        snprintf(name, len, "%s", json_string_value(key));
+        return -1;
     }
-    json_decref(key);
-    return rc;
+    snprintf(name, len, "%s", text);
+    return 0;
+}
+
+/* "next" as the plain name, like the hosts listing's, not as JSON text. */
+static void s_next_plain(json_t *body)
+{
+    json_t *next = json_object_get(body, "next");
+    if (!json_is_string(next))
+        return;
+    json_t *name = json_loads(json_string_value(next), JSON_DECODE_ANY, NULL);
+    if (json_is_string(name))
+        json_object_set(body, "next", name);
+    json_decref(name);
 }
 
 void vm_read_list(db_t *db, sessions_t *sessions, const vfp_request_t *req,
@@ -136,6 +143,8 @@ void vm_read_list(db_t *db, sessions_t *sessions, const vfp_request_t *req,
     int rc = db_vms_list(db, &filter, &page, s_list_row, &list, &err);
     json_t *body = NULL;
     admin_page_finish(&list.page, "vms", rc, &err, &body, answer);
+    if (body)
+        s_next_plain(body);
     answer->body = body;
     desired_policy_clear(&latest);
 }

@@ -9,9 +9,7 @@
 # (refused: pinned), vm power, vm xml (validated by virt-xml-validate when
 # installed), host cordon, uncordon and drain, vm delete.
 #
-# Not registered with ctest until the controller serves the VM verbs
-# (configure with -DVFLEET_VM_E2E=ON to register it as cli_vm_e2e), run by
-# hand from a build directory:
+# Registered with ctest as cli_vm_e2e; by hand, from a build directory:
 #   VFLEET_BINARY_DIR=$PWD sh ../tests/cli/vm_cli_test.sh
 # Needs jq and python3. VFLEET_KEEP=1 keeps the work directory.
 set -eu
