@@ -314,7 +314,8 @@ static s_outcome_t s_create(s_apply_t *a, const policy_vm_t *vm)
         cli_client_set_timeout(a->client, CLI_TIMEOUT_DEFAULT_MS);
     free(body);
     if (status != CLI_EXIT_OK)
-        return s_report(a, vm, S_STOPPED, NULL, "error: no answer");
+        return s_report(a, vm, S_STOPPED, NULL,
+                        "error: no answer from the controller");
     s_outcome_t outcome;
     if (reply.status == VFP_OK)
         outcome = s_created(a, vm, reply.body);
@@ -333,7 +334,8 @@ static s_outcome_t s_apply_vm(s_apply_t *a, const policy_vm_t *vm)
     cli_request_set(&req, "name", vm->name);
     cli_reply_t reply;
     if (cli_client_exchange(a->client, &req, &reply) != CLI_EXIT_OK)
-        return s_report(a, vm, S_STOPPED, NULL, "error: no answer");
+        return s_report(a, vm, S_STOPPED, NULL,
+                        "error: no answer from the controller");
     s_outcome_t outcome;
     if (reply.status == VFP_OK)
         outcome = s_existing(a, vm, reply.body);

@@ -351,6 +351,28 @@ static void test_wait(void **state)
     assert_string_equal(s_fake.timeout, "60");
 }
 
+/* -o json: one document with a row per VM and the counts. */
+static void test_json_output(void **state)
+{
+    (void)state;
+    char *out;
+    assert_int_equal(s_apply(s_file, "--dry-run -o json", &out),
+                     CLI_EXIT_CHANGES);
+    json_t *doc = json_loads(out, 0, NULL);
+    assert_non_null(doc);
+    assert_true(json_is_true(json_object_get(doc, "dry_run")));
+    assert_int_equal(json_integer_value(json_object_get(doc, "would_create")),
+                     2);
+    json_t *row = json_array_get(json_object_get(doc, "vms"), 1);
+    assert_string_equal(json_string_value(json_object_get(row, "name")),
+                        "db-1");
+    assert_string_equal(json_string_value(json_object_get(row, "result")),
+                        "would-create");
+    assert_true(json_is_null(json_object_get(row, "host")));
+    json_decref(doc);
+    free(out);
+}
+
 /* An invalid file is reported and nothing is sent. */
 static void test_invalid_file_sends_nothing(void **state)
 {
@@ -378,6 +400,7 @@ int main(void)
         cmocka_unit_test_setup(test_refused, s_reset),
         cmocka_unit_test_setup(test_dry_run, s_reset),
         cmocka_unit_test_setup(test_wait, s_reset),
+        cmocka_unit_test_setup(test_json_output, s_reset),
         cmocka_unit_test_setup(test_invalid_file_sends_nothing, s_reset),
         cmocka_unit_test_setup(test_usage, s_reset),
     };
