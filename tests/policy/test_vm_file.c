@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 
 static policy_vm_file_t *s_parse(const char *text, policy_errors_t *errs)
 {
@@ -91,6 +92,37 @@ static void test_example_file(void **state)
     policy_vm_file_destroy(&file);
     assert_null(file);
     policy_errors_destroy(&errs);
+}
+
+/* The fuzz target's seeds: ok-* parse, bad-* are refused with errors. */
+static void test_fuzz_seeds(void **state)
+{
+    (void)state;
+    const char *dir = getenv("VFLEET_SOURCE_DIR");
+    assert_non_null(dir);
+    char corpus[4096];
+    snprintf(corpus, sizeof(corpus), "%s/tests/fuzz/corpus/vm_file", dir);
+    DIR *d = opendir(corpus);
+    assert_non_null(d);
+    size_t ok = 0, bad = 0;
+    for (struct dirent *e = readdir(d); e; e = readdir(d)) {
+        bool valid = strncmp(e->d_name, "ok-", 3) == 0;
+        if (!valid && strncmp(e->d_name, "bad-", 4) != 0)
+            continue;
+        char path[8192];
+        snprintf(path, sizeof(path), "%s/%s", corpus, e->d_name);
+        policy_errors_t *errs = policy_errors_new();
+        policy_vm_file_t *file = policy_vm_file_parse_file(path, errs);
+        if (valid && !file)
+            policy_errors_print(errs, stderr);
+        assert_int_equal(file != NULL, valid);
+        assert_int_equal(policy_errors_count(errs) > 0, !valid);
+        *(valid ? &ok : &bad) += 1;
+        policy_vm_file_destroy(&file);
+        policy_errors_destroy(&errs);
+    }
+    closedir(d);
+    assert_true(ok >= 3 && bad >= 3);
 }
 
 /* Every key, and the file's order kept (not sorted by name). */
@@ -423,6 +455,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_example_file),
+        cmocka_unit_test(test_fuzz_seeds),
         cmocka_unit_test(test_every_key),
         cmocka_unit_test(test_document_errors),
         cmocka_unit_test(test_vm_errors),
