@@ -346,6 +346,7 @@ docs)
 		"$ctl_bin" --help
 		"$ctl_bin" hosts --help
 		"$ctl_bin" policy --help
+		"$ctl_bin" vm apply --help
 	} >"$work/help"
 	grep -o -- '--[a-z][a-z-]*' "$work/help" | sort -u >"$work/usage-long"
 	grep -o -- '-[a-zA-Z],' "$work/help" | tr -d , | sort -u \
