@@ -157,19 +157,13 @@ static void s_print_error_lines(const vfp_reply_t *reply, json_t **error_body_p)
     json_decref(body);
 }
 
-static int s_reply_body(const cli_request_t *req, const vfp_msg_t *reply,
-                        json_t **body_p, json_t **error_body_p)
+/* The body of a REPLY as a JSON object; CLI_EXIT_ERROR after saying why
+ * it is not one. */
+static int s_body_object(const vfp_reply_t *reply, json_t **body_p)
 {
-    if (reply->u.reply.status != VFP_OK) {
-        char *error = cli_print_escape(reply->u.reply.error);
-        cli_error("%s: %s", req->verb, error);
-        free(error);
-        s_print_error_lines(&reply->u.reply, error_body_p);
-        return CLI_EXIT_ERROR;
-    }
     json_error_t jerr;
-    *body_p = json_loadb(reply->u.reply.body ? reply->u.reply.body : "",
-                         reply->u.reply.body_len, 0, &jerr);
+    *body_p =
+        json_loadb(reply->body ? reply->body : "", reply->body_len, 0, &jerr);
     if (!*body_p) {
         cli_error("controller sent invalid JSON: %s (line %d)", jerr.text,
                   jerr.line);
@@ -184,17 +178,23 @@ static int s_reply_body(const cli_request_t *req, const vfp_msg_t *reply,
     return CLI_EXIT_OK;
 }
 
-int cli_client_call(cli_client_t *self, const cli_request_t *req,
-                    json_t **body_p)
+static int s_reply_body(const cli_request_t *req, const vfp_msg_t *reply,
+                        json_t **body_p, json_t **error_body_p)
 {
-    return cli_client_call_detail(self, req, body_p, NULL);
+    if (reply->u.reply.status != VFP_OK) {
+        char *error = cli_print_escape(reply->u.reply.error);
+        cli_error("%s: %s", req->verb, error);
+        free(error);
+        s_print_error_lines(&reply->u.reply, error_body_p);
+        return CLI_EXIT_ERROR;
+    }
+    return s_body_object(&reply->u.reply, body_p);
 }
 
-int cli_client_call_detail(cli_client_t *self, const cli_request_t *req,
-                           json_t **body_p, json_t **error_body_p)
+/* Sends req and returns the matching REPLY, or NULL after saying on
+ * stderr why none came. */
+static vfp_msg_t *s_round_trip(cli_client_t *self, const cli_request_t *req)
 {
-    if (error_body_p)
-        *error_body_p = NULL;
     vfp_msg_t *msg = vfp_msg_new(VFP_REQUEST);
     msg->request_id = self->next_request_id++;
     snprintf(msg->u.request.verb, sizeof(msg->u.request.verb), "%s", req->verb);
@@ -208,7 +208,6 @@ int cli_client_call_detail(cli_client_t *self, const cli_request_t *req,
         msg->u.request.body[req->body_len] = '\0';
         msg->u.request.body_len = (uint32_t)req->body_len;
     }
-    int status = CLI_EXIT_ERROR;
     vfp_msg_t *reply = NULL;
     vfp_decode_error_t err;
     if (vfp_send(self->sock, NULL, msg, &err) != 0) {
@@ -230,9 +229,52 @@ int cli_client_call_detail(cli_client_t *self, const cli_request_t *req,
         cli_error("controller at %s answered with an unexpected %s",
                   self->cli->controller, vfp_id_name(reply->id));
     else
-        status = s_reply_body(req, reply, body_p, error_body_p);
-done:
+        goto done;
     vfp_msg_destroy(&reply);
+done:
     vfp_msg_destroy(&msg);
+    return reply;
+}
+
+int cli_client_call(cli_client_t *self, const cli_request_t *req,
+                    json_t **body_p)
+{
+    return cli_client_call_detail(self, req, body_p, NULL);
+}
+
+int cli_client_call_detail(cli_client_t *self, const cli_request_t *req,
+                           json_t **body_p, json_t **error_body_p)
+{
+    if (error_body_p)
+        *error_body_p = NULL;
+    vfp_msg_t *reply = s_round_trip(self, req);
+    int status =
+        reply ? s_reply_body(req, reply, body_p, error_body_p) : CLI_EXIT_ERROR;
+    vfp_msg_destroy(&reply);
     return status;
+}
+
+int cli_client_exchange(cli_client_t *self, const cli_request_t *req,
+                        cli_reply_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    vfp_msg_t *reply = s_round_trip(self, req);
+    if (!reply)
+        return CLI_EXIT_ERROR;
+    int status = CLI_EXIT_OK;
+    out->status = (vfp_errcode_t)reply->u.reply.status;
+    snprintf(out->error, sizeof(out->error), "%s", reply->u.reply.error);
+    if (out->status == VFP_OK)
+        status = s_body_object(&reply->u.reply, &out->body);
+    else if (reply->u.reply.body_len)
+        out->body =
+            json_loadb(reply->u.reply.body, reply->u.reply.body_len, 0, NULL);
+    vfp_msg_destroy(&reply);
+    return status;
+}
+
+void cli_reply_clear(cli_reply_t *reply)
+{
+    json_decref(reply->body);
+    reply->body = NULL;
 }

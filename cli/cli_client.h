@@ -53,4 +53,21 @@ int cli_client_call(cli_client_t *self, const cli_request_t *req,
 int cli_client_call_detail(cli_client_t *self, const cli_request_t *req,
                            json_t **body_p, json_t **error_body_p);
 
+/* A REPLY as it came: its status, its error text ("" when OK) and its
+ * body (the JSON object; for an error the body it may carry, else NULL). */
+typedef struct {
+    vfp_errcode_t status;
+    char error[VFP_TEXT_MAX + 1];
+    json_t *body;
+} cli_reply_t;
+
+/* Sends req and waits up to the timeout for its REPLY, for a verb that
+ * reads the controller's error answers itself (vm apply takes NOT_FOUND
+ * for "create it"). Returns CLI_EXIT_OK with *reply filled in (whatever
+ * its status; cli_reply_clear it), or CLI_EXIT_ERROR after saying on
+ * stderr why no usable REPLY came (as cli_client_call). */
+int cli_client_exchange(cli_client_t *self, const cli_request_t *req,
+                        cli_reply_t *reply);
+void cli_reply_clear(cli_reply_t *reply);
+
 #endif

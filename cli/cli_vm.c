@@ -16,6 +16,7 @@
 #include "cli_admin.h"
 #include "cli_client.h"
 #include "cli_print.h"
+#include "cli_vm_apply.h"
 #include "cli_vm_xml.h"
 
 static const char s_usage[] =
@@ -568,8 +569,9 @@ int cli_vm(cli_t *cli, int argc, char **argv)
         const char *name;
         cli_verb_fn *run;
     } subverbs[] = {
-        {"create", s_create},   {"delete", s_delete}, {"show", s_show},
-        {"migrate", s_migrate}, {"power", s_power},   {"xml", s_xml},
+        {"create", s_create},    {"delete", s_delete}, {"show", s_show},
+        {"migrate", s_migrate},  {"power", s_power},   {"xml", s_xml},
+        {"apply", cli_vm_apply},
     };
     int at = cli_find_subverb(argc, argv);
     if (at == argc) {
@@ -577,7 +579,8 @@ int cli_vm(cli_t *cli, int argc, char **argv)
         return status >= 0
                    ? status
                    : cli_usage_error(s_usage, "vm: expected create, delete, "
-                                              "show, migrate, power or xml");
+                                              "show, migrate, power, xml or "
+                                              "apply");
     }
     for (size_t i = 0; i < sizeof(subverbs) / sizeof(*subverbs); i++)
         if (strcmp(argv[at], subverbs[i].name) == 0)

@@ -34,6 +34,8 @@
 #define POLICY_NAME_MAX 63
 /* Host, VM and ifname globs. */
 #define POLICY_GLOB_MAX 64
+/* A host name (proto's VFP_HOSTNAME_MAX: the DNS limit). */
+#define POLICY_HOST_NAME_MAX 253
 #define POLICY_HOST_GROUPS_MAX 256
 /* Entries in one list of a host group or anti-affinity group: hosts,
  * labels, pfs, a PF's networks, vms. */

@@ -321,6 +321,8 @@ static const text_rule_t s_text_rules[] = {
                            "letters, digits, '.', '_', '/' and '-'"},
     [POLICY_TEXT_VALUE] = {"._-", POLICY_NAME_MAX, false,
                            "letters, digits, '.', '_' and '-'"},
+    [POLICY_TEXT_HOST] = {".-", POLICY_HOST_NAME_MAX, true,
+                          "letters, digits, '.' and '-'"},
 };
 
 static bool s_text_kind_ok(const char *text, policy_text_kind_t kind)

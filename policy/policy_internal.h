@@ -79,6 +79,11 @@ policy_node_t *policy_yaml_load(policy_arena_t *arena, const char *text,
  * text that is not the emitter's). */
 bool policy_yaml_count_nodes(const char *text, size_t len, size_t *nodes);
 
+/* The text of a file for a parse: at most POLICY_MAX_FILE_SIZE + 1 bytes
+ * (one past the limit, so the parse can tell "at the limit" from "over");
+ * NULL after recording why. policy_free() it. */
+char *policy_file_read(const char *path, policy_errors_t *errs, size_t *len);
+
 /* ---- the parse in progress (policy_field.c, policy_parse.c,
  * policy_check.c) ------------------------------------------------------ */
 
@@ -133,6 +138,7 @@ typedef enum {
     POLICY_TEXT_DRIVER, /* kernel driver names */
     POLICY_TEXT_LABEL,  /* label keys */
     POLICY_TEXT_VALUE,  /* label values */
+    POLICY_TEXT_HOST,   /* a host name (RFC 1123), as a VM file pins one */
 } policy_text_kind_t;
 
 /* Where the name and position of a named item (network, MAC pool, host

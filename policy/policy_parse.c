@@ -528,9 +528,8 @@ policy_t *policy_parse_buffer(const char *name, const char *text, size_t len,
     return s_parse(name, text, len, errs);
 }
 
-policy_t *policy_parse_file(const char *path, policy_errors_t *errs)
+char *policy_file_read(const char *path, policy_errors_t *errs, size_t *len)
 {
-    s_errors_reset(errs, path);
     FILE *file = fopen(path, "rb");
     if (!file) {
         policy_errors_add(errs, 1, 1, "cannot open: %s", strerror(errno));
@@ -543,14 +542,25 @@ policy_t *policy_parse_file(const char *path, policy_errors_t *errs)
         policy_errors_set_out_of_memory(errs);
         return NULL;
     }
-    size_t len = fread(text, 1, POLICY_MAX_FILE_SIZE + 1, file);
+    *len = fread(text, 1, POLICY_MAX_FILE_SIZE + 1, file);
     bool read_error = ferror(file);
     fclose(file);
-    policy_t *policy = NULL;
-    if (read_error)
+    if (read_error) {
         policy_errors_add(errs, 1, 1, "cannot read: %s", strerror(errno));
-    else
-        policy = s_parse(path, text, len, errs);
+        policy_free(text);
+        return NULL;
+    }
+    return text;
+}
+
+policy_t *policy_parse_file(const char *path, policy_errors_t *errs)
+{
+    s_errors_reset(errs, path);
+    size_t len;
+    char *text = policy_file_read(path, errs, &len);
+    if (!text)
+        return NULL;
+    policy_t *policy = s_parse(path, text, len, errs);
     policy_free(text);
     return policy;
 }

@@ -492,6 +492,7 @@ docs)
 		"$ctl_bin" policy --help
 		"$ctl_bin" vm --help
 		"$ctl_bin" host cordon --help
+		"$ctl_bin" vm apply --help
 	} >"$work/help"
 	grep -o -- '--[a-z][a-z-]*' "$work/help" | sort -u >"$work/usage-long"
 	grep -o -- '-[a-zA-Z],' "$work/help" | tr -d , | sort -u \

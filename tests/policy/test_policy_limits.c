@@ -38,6 +38,13 @@ static void test_names_fit_the_wire(void **state)
     assert_true(strlen("0000:3b:00.0") <= VFP_PCI_ADDR_MAX);
 }
 
+/* A VM file's pinned host is sent in vm.create, whose host names follow
+ * the codec's rule. */
+static void test_host_names_match_the_wire(void **state)
+{
+    assert_int_equal(POLICY_HOST_NAME_MAX, VFP_HOSTNAME_MAX);
+}
+
 /* The model's link-state values are the wire's, so one converts to the
  * other without a table. */
 static void test_link_states_match(void **state)
@@ -538,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_vlan_and_qos_match_apply),
         cmocka_unit_test(test_vf_count_matches_the_wire),
         cmocka_unit_test(test_names_fit_the_wire),
+        cmocka_unit_test(test_host_names_match_the_wire),
         cmocka_unit_test(test_link_states_match),
         cmocka_unit_test(test_mtu_fits_apply),
         cmocka_unit_test(test_parser_enforces_the_limits),

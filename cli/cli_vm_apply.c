@@ -1,0 +1,458 @@
+/* cli_vm_apply.c - vfleetctl vm apply: the VMs of a VM file made to exist
+ * on the controller, declaratively: each one it does not know is created
+ * (admin verb vm.create), each one it knows is compared (vm.show) and left
+ * alone, since a passthrough VM's NICs and memory cannot change in place.
+ * The file is checked offline first, as policy validate checks a policy. */
+#include "cli_vm_apply.h"
+
+#include <assert.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cli_client.h"
+#include "cli_print.h"
+#include "vm_file.h"
+
+static const char s_usage[] =
+    "usage: vfleetctl [GLOBAL-OPTIONS] vm apply FILE [--wait] [--dry-run]\n"
+    "\n"
+    "Makes the VMs declared in FILE (a VM file, vfleet-policy(5) \"VM\n"
+    "FILES\") exist: each VM the controller does not know is created, each\n"
+    "one it knows with the same settings is left alone, so applying the\n"
+    "same file twice changes nothing. A VM that exists with other settings\n"
+    "is an error: delete it first. FILE is checked first and nothing is\n"
+    "sent when it has errors (printed as FILE:LINE:COLUMN: message).\n"
+    "Prints one line per VM and a summary; exit 0 when every VM was\n"
+    "created or is unchanged, 1 when one was refused or failed or FILE is\n"
+    "invalid, 3 for --dry-run when a VM would be created.\n"
+    "\n"
+    "global options, before or after the verb:\n"
+    "  -c, --controller ENDPOINT  -o, --output table|json\n"
+    "  --timeout DURATION         with --wait: how long to wait for each VM\n"
+    "                             to be placed (default 60s); without: for\n"
+    "                             each answer (default 5s)\n"
+    "options:\n"
+    "  --wait           wait until each created VM is placed or failed\n"
+    "  --dry-run        only compare: say what would be created, create\n"
+    "                   nothing\n";
+
+/* What vm.create waits for when --wait has no --timeout (ADMIN.md). */
+#define S_WAIT_DEFAULT_S 60
+
+enum { S_OPT_WAIT = CLI_OPT_VERB, S_OPT_DRY_RUN };
+
+static const struct option s_options[] = {
+    CLI_GLOBAL_OPTIONS,
+    {"wait", no_argument, NULL, S_OPT_WAIT},
+    {"dry-run", no_argument, NULL, S_OPT_DRY_RUN},
+    {NULL, 0, NULL, 0}};
+
+/* What became of one VM. */
+typedef enum {
+    S_CREATED,
+    S_UNCHANGED,
+    S_WOULD_CREATE, /* --dry-run */
+    S_REFUSED,      /* the placement found no host (CONFLICT) */
+    S_FAILED,       /* any other error: differs, invalid, not placed */
+    S_STOPPED,      /* no answer from the controller: give up */
+} s_outcome_t;
+
+static const char *const s_outcome_words[] = {
+    [S_CREATED] = "created",
+    [S_UNCHANGED] = "unchanged",
+    [S_WOULD_CREATE] = "would-create",
+    [S_REFUSED] = "refused",
+    [S_FAILED] = "failed",
+    [S_STOPPED] = "stopped",
+};
+
+typedef struct {
+    cli_t *cli;
+    cli_client_t *client;
+    const char *path;
+    bool wait;
+    bool dry_run;
+    uint32_t wait_s;
+    size_t counts[S_STOPPED + 1];
+    json_t *results; /* -o json: one object per VM */
+} s_apply_t;
+
+/* Records a VM's outcome: a line on stdout, or a row of the JSON. */
+static s_outcome_t s_report(s_apply_t *a, const policy_vm_t *vm,
+                            s_outcome_t outcome, const char *host,
+                            const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static s_outcome_t s_report(s_apply_t *a, const policy_vm_t *vm,
+                            s_outcome_t outcome, const char *host,
+                            const char *fmt, ...)
+{
+    char text[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    a->counts[outcome]++;
+    if (a->cli->output == CLI_OUTPUT_JSON) {
+        json_array_append_new(
+            a->results,
+            json_pack("{s:s, s:s, s:o, s:s}", "name", vm->name, "result",
+                      s_outcome_words[outcome], "host",
+                      host ? json_string(host) : json_null(), "message", text));
+        return outcome;
+    }
+    char *escaped = cli_print_escape(text);
+    printf("%s: %s\n", vm->name, escaped);
+    free(escaped);
+    return outcome;
+}
+
+/* ---- comparing with what the controller holds -------------------------- */
+
+/* Appends one difference to buf, after a ", " when it holds one already. */
+static void s_differ(char *buf, size_t size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void s_differ(char *buf, size_t size, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used > 0 && used + 2 < size) {
+        memcpy(buf + used, ", ", 3);
+        used += 2;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, size - used, fmt, ap);
+    va_end(ap);
+}
+
+/* A text member of the VM object, "" when absent or null. */
+static const char *s_text(const json_t *obj, const char *key)
+{
+    const char *text = json_string_value(json_object_get(obj, key));
+    return text ? text : "";
+}
+
+static const char *s_or_none(const char *text)
+{
+    return text && text[0] ? text : "(none)";
+}
+
+/* "[vlan1, trunk]" */
+static void s_network_list(const char *const *networks, size_t count, char *buf,
+                           size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "[");
+    for (size_t i = 0; i < count && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "",
+                                 networks[i]);
+    if (used < size)
+        snprintf(buf + used, size - used, "]");
+}
+
+/* The NICs: networks in order, then each fixed MAC. */
+static void s_compare_nics(const policy_vm_t *vm, const json_t *nics, char *buf,
+                           size_t size)
+{
+    size_t stored = json_array_size(nics);
+    bool same = stored == vm->nic_count;
+    for (size_t i = 0; same && i < stored; i++)
+        same = strcmp(s_text(json_array_get(nics, i), "network"),
+                      vm->nics[i].network) == 0;
+    if (!same) {
+        const char *had[POLICY_VM_NICS_MAX], *want[POLICY_VM_NICS_MAX];
+        size_t had_count =
+            stored < POLICY_VM_NICS_MAX ? stored : POLICY_VM_NICS_MAX;
+        for (size_t i = 0; i < had_count; i++)
+            had[i] = s_text(json_array_get(nics, i), "network");
+        for (size_t i = 0; i < vm->nic_count; i++)
+            want[i] = vm->nics[i].network;
+        char from[256], to[256];
+        s_network_list(had, had_count, from, sizeof(from));
+        s_network_list(want, vm->nic_count, to, sizeof(to));
+        s_differ(buf, size, "nics %s -> %s", from, to);
+        return;
+    }
+    for (size_t i = 0; i < stored; i++) {
+        const char *mac = s_text(json_array_get(nics, i), "mac");
+        if (vm->nics[i].mac && strcasecmp(mac, vm->nics[i].mac) != 0)
+            s_differ(buf, size, "nic %zu mac %s -> %s", i, s_or_none(mac),
+                     vm->nics[i].mac);
+    }
+}
+
+/* Writes what differs between the file's VM and the controller's into
+ * buf ("" when nothing does). The controller may round memory up to whole
+ * hugepages: up to the next GiB counts as the same. */
+static void s_compare(const policy_vm_t *vm, const json_t *obj, char *buf,
+                      size_t size)
+{
+    buf[0] = '\0';
+    json_int_t memory = json_integer_value(json_object_get(obj, "memory_mib"));
+    uint64_t rounded = (vm->memory_mib + 1023) / 1024 * 1024;
+    if (memory < 0 || (uint64_t)memory < vm->memory_mib ||
+        (uint64_t)memory > rounded)
+        s_differ(buf, size, "memory %lld MiB -> %llu MiB", (long long)memory,
+                 (unsigned long long)vm->memory_mib);
+    json_int_t vcpus = json_integer_value(json_object_get(obj, "vcpus"));
+    if (vcpus != (json_int_t)vm->vcpus)
+        s_differ(buf, size, "vcpus %lld -> %u", (long long)vcpus, vm->vcpus);
+    s_compare_nics(vm, json_object_get(obj, "nics"), buf, size);
+    const char *pin = s_text(obj, "pin");
+    if (strcmp(pin, vm->host ? vm->host : "") != 0)
+        s_differ(buf, size, "host %s -> %s", s_or_none(pin),
+                 s_or_none(vm->host));
+    const char *group = s_text(obj, "group");
+    if (strcmp(group, vm->group ? vm->group : "") != 0)
+        s_differ(buf, size, "group %s -> %s", s_or_none(group),
+                 s_or_none(vm->group));
+    const char *numa = s_text(obj, "numa");
+    const char *want = policy_vm_numa_name(vm->numa);
+    if (strcmp(numa[0] ? numa : "none", want) != 0)
+        s_differ(buf, size, "numa %s -> %s", numa, want);
+    bool separate = json_is_true(json_object_get(obj, "separate_pfs"));
+    if (separate != vm->separate_pfs)
+        s_differ(buf, size, "separate_pfs %s -> %s",
+                 separate ? "true" : "false",
+                 vm->separate_pfs ? "true" : "false");
+}
+
+/* The controller holds a VM of that name: the same, or an error. */
+static s_outcome_t s_existing(s_apply_t *a, const policy_vm_t *vm,
+                              const json_t *obj)
+{
+    char differences[1024];
+    s_compare(vm, obj, differences, sizeof(differences));
+    const char *host = json_string_value(json_object_get(obj, "host"));
+    if (differences[0])
+        return s_report(a, vm, S_FAILED, host,
+                        "exists with different settings (%s); delete it "
+                        "first: a passthrough VM's NICs and memory cannot "
+                        "change in place",
+                        differences);
+    if (strcmp(s_text(obj, "state"), "failed") == 0)
+        return s_report(a, vm, S_FAILED, host,
+                        "exists but failed: %s; delete it and apply again "
+                        "to place it",
+                        s_text(obj, "error"));
+    return s_report(a, vm, S_UNCHANGED, host, "unchanged");
+}
+
+/* ---- creating ---------------------------------------------------------- */
+
+/* The body of vm.create (ADMIN.md): a JSON object, to free(). */
+static char *s_create_body(const policy_vm_t *vm)
+{
+    json_t *nics = json_array();
+    for (size_t i = 0; i < vm->nic_count; i++) {
+        json_t *nic = json_pack("{s:s}", "network", vm->nics[i].network);
+        if (vm->nics[i].mac)
+            json_object_set_new(nic, "mac", json_string(vm->nics[i].mac));
+        json_array_append_new(nics, nic);
+    }
+    json_t *doc = json_pack("{s:s, s:I, s:I, s:o, s:s, s:b}", "name", vm->name,
+                            "memory_mib", (json_int_t)vm->memory_mib, "vcpus",
+                            (json_int_t)vm->vcpus, "nics", nics, "numa",
+                            policy_vm_numa_name(vm->numa), "separate_pfs",
+                            vm->separate_pfs);
+    assert(doc);
+    if (vm->host)
+        json_object_set_new(doc, "host", json_string(vm->host));
+    if (vm->group)
+        json_object_set_new(doc, "group", json_string(vm->group));
+    char *text = json_dumps(doc, JSON_COMPACT);
+    assert(text);
+    json_decref(doc);
+    return text;
+}
+
+/* What a successful vm.create answered: reserved, or with --wait placed
+ * or failed (or still reserved when the wait ran out). */
+static s_outcome_t s_created(s_apply_t *a, const policy_vm_t *vm,
+                             const json_t *obj)
+{
+    const char *host = json_string_value(json_object_get(obj, "host"));
+    const char *state = s_text(obj, "state");
+    if (!a->wait)
+        return s_report(a, vm, S_CREATED, host, "created on %s",
+                        s_or_none(host));
+    if (strcmp(state, "placed") == 0)
+        return s_report(a, vm, S_CREATED, host, "created on %s, placed",
+                        s_or_none(host));
+    if (strcmp(state, "failed") == 0)
+        return s_report(a, vm, S_FAILED, host, "created, but failed: %s",
+                        s_text(obj, "error"));
+    return s_report(a, vm, S_FAILED, host,
+                    "created on %s, but not placed within %u s",
+                    s_or_none(host), a->wait_s);
+}
+
+static s_outcome_t s_create(s_apply_t *a, const policy_vm_t *vm)
+{
+    cli_request_t req;
+    cli_request_init(&req, "vm.create");
+    char seconds[16];
+    snprintf(seconds, sizeof(seconds), "%u", a->wait_s);
+    if (a->wait) {
+        cli_request_set(&req, "wait", "true");
+        cli_request_set(&req, "timeout", seconds);
+    }
+    char *body = s_create_body(vm);
+    req.body = body;
+    req.body_len = strlen(body);
+    /* The answer comes after the wait: give it the per-answer time on top. */
+    if (a->wait)
+        cli_client_set_timeout(a->client,
+                               a->wait_s * 1000 + CLI_TIMEOUT_DEFAULT_MS);
+    cli_reply_t reply;
+    int status = cli_client_exchange(a->client, &req, &reply);
+    if (a->wait)
+        cli_client_set_timeout(a->client, CLI_TIMEOUT_DEFAULT_MS);
+    free(body);
+    if (status != CLI_EXIT_OK)
+        return s_report(a, vm, S_STOPPED, NULL,
+                        "error: no answer from the controller");
+    s_outcome_t outcome;
+    if (reply.status == VFP_OK)
+        outcome = s_created(a, vm, reply.body);
+    else if (reply.status == VFP_ERR_CONFLICT)
+        outcome = s_report(a, vm, S_REFUSED, NULL, "refused: %s", reply.error);
+    else
+        outcome = s_report(a, vm, S_FAILED, NULL, "error: %s", reply.error);
+    cli_reply_clear(&reply);
+    return outcome;
+}
+
+static s_outcome_t s_apply_vm(s_apply_t *a, const policy_vm_t *vm)
+{
+    cli_request_t req;
+    cli_request_init(&req, "vm.show");
+    cli_request_set(&req, "name", vm->name);
+    cli_reply_t reply;
+    if (cli_client_exchange(a->client, &req, &reply) != CLI_EXIT_OK)
+        return s_report(a, vm, S_STOPPED, NULL,
+                        "error: no answer from the controller");
+    s_outcome_t outcome;
+    if (reply.status == VFP_OK)
+        outcome = s_existing(a, vm, reply.body);
+    else if (reply.status != VFP_ERR_NOT_FOUND)
+        outcome = s_report(a, vm, S_FAILED, NULL, "error: %s", reply.error);
+    else if (a->dry_run)
+        outcome = s_report(a, vm, S_WOULD_CREATE, NULL, "would be created");
+    else
+        outcome = s_create(a, vm);
+    cli_reply_clear(&reply);
+    return outcome;
+}
+
+/* ---- the verb ---------------------------------------------------------- */
+
+/* The options and FILE; -1 to go on, else an exit status. */
+static int s_parse(s_apply_t *a, int argc, char **argv)
+{
+    optind = 0;
+    for (;;) {
+        int opt = cli_next_option(a->cli, argc, argv, s_options, s_usage);
+        if (opt == CLI_NEXT_END)
+            break;
+        if (opt == CLI_NEXT_HELP) {
+            fputs(s_usage, stdout);
+            return CLI_EXIT_OK;
+        }
+        if (opt == CLI_NEXT_USAGE)
+            return CLI_EXIT_USAGE;
+        if (opt == S_OPT_WAIT)
+            a->wait = true;
+        else
+            a->dry_run = true;
+    }
+    if (optind + 1 != argc)
+        return cli_usage_error(s_usage, "vm apply: expected one FILE");
+    a->path = argv[optind];
+    a->wait_s = S_WAIT_DEFAULT_S;
+    if (a->cli->timeout_set)
+        a->wait_s = (a->cli->timeout_ms + 999) / 1000;
+    return -1;
+}
+
+static void s_summary(s_apply_t *a, size_t total)
+{
+    size_t *n = a->counts;
+    if (a->cli->output == CLI_OUTPUT_JSON) {
+        json_t *doc = json_pack(
+            "{s:s, s:b, s:o, s:I, s:I, s:I, s:I, s:I}", "file", a->path,
+            "dry_run", a->dry_run, "vms", json_incref(a->results), "created",
+            (json_int_t)n[S_CREATED], "unchanged", (json_int_t)n[S_UNCHANGED],
+            "would_create", (json_int_t)n[S_WOULD_CREATE], "refused",
+            (json_int_t)n[S_REFUSED], "failed",
+            (json_int_t)(n[S_FAILED] + n[S_STOPPED]));
+        cli_print_json(doc);
+        json_decref(doc);
+        return;
+    }
+    size_t done = 0;
+    for (size_t i = 0; i <= S_STOPPED; i++)
+        done += n[i];
+    if (a->dry_run)
+        printf("%s: %zu VMs: %zu would be created, %zu unchanged, %zu "
+               "failed (dry run: nothing was changed)\n",
+               a->path, total, n[S_WOULD_CREATE], n[S_UNCHANGED],
+               n[S_FAILED] + n[S_STOPPED]);
+    else
+        printf("%s: %zu VMs: %zu created, %zu unchanged, %zu refused, %zu "
+               "failed\n",
+               a->path, total, n[S_CREATED], n[S_UNCHANGED], n[S_REFUSED],
+               n[S_FAILED] + n[S_STOPPED]);
+    if (done < total)
+        printf("%s: stopped: %zu VMs not applied\n", a->path, total - done);
+}
+
+/* Parses FILE, printing every error as policy validate does. */
+static policy_vm_file_t *s_load(const char *path)
+{
+    policy_errors_t *errs = policy_errors_new();
+    assert(errs);
+    policy_vm_file_t *file = policy_vm_file_parse_file(path, errs);
+    if (!file)
+        policy_errors_print(errs, stderr);
+    policy_errors_destroy(&errs);
+    return file;
+}
+
+static int s_run(s_apply_t *a, const policy_vm_file_t *file)
+{
+    a->client = cli_client_new(a->cli);
+    if (!a->client)
+        return CLI_EXIT_ERROR;
+    if (a->wait)
+        cli_client_set_timeout(a->client, CLI_TIMEOUT_DEFAULT_MS);
+    for (size_t i = 0; i < file->vm_count; i++)
+        if (s_apply_vm(a, &file->vms[i]) == S_STOPPED)
+            break;
+    cli_client_destroy(&a->client);
+    s_summary(a, file->vm_count);
+    size_t *n = a->counts;
+    if (n[S_REFUSED] + n[S_FAILED] + n[S_STOPPED] > 0)
+        return CLI_EXIT_ERROR;
+    return n[S_WOULD_CREATE] > 0 ? CLI_EXIT_CHANGES : CLI_EXIT_OK;
+}
+
+int cli_vm_apply(cli_t *cli, int argc, char **argv)
+{
+    s_apply_t a = {.cli = cli};
+    int status = s_parse(&a, argc, argv);
+    if (status >= 0)
+        return status;
+    policy_vm_file_t *file = s_load(a.path);
+    if (!file)
+        return CLI_EXIT_ERROR;
+    a.results = json_array();
+    status = s_run(&a, file);
+    json_decref(a.results);
+    policy_vm_file_destroy(&file);
+    return status;
+}
