@@ -328,7 +328,7 @@ static void s_verb_summary(admin_t *self, const vfp_request_t *req,
     }
     answer->body = json_pack(
         "{s:s, s:s, s:i, s:o, s:I, s:{s:I, s:I, s:I, s:I}, s:I,"
-        " s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:I}",
+        " s:{s:I, s:I, s:I, s:I, s:I, s:I}, s:I, s:{s:I, s:I, s:I, s:I}}",
         "controller_id", self->cfg.controller_id, "version", VFLEET_VERSION,
         "schema_version", db_schema_version(self->db), "started",
         admin_json_time(self->cfg.started_ms), "heartbeat_ms",
@@ -340,7 +340,10 @@ static void s_verb_summary(admin_t *self, const vfp_request_t *req,
         (json_int_t)sum.vfs_free, "reserved", (json_int_t)sum.vfs_reserved,
         "assigned", (json_int_t)sum.vfs_assigned, "broken",
         (json_int_t)sum.vfs_broken, "missing", (json_int_t)sum.vfs_missing,
-        "vms", (json_int_t)sum.vms);
+        "vms", (json_int_t)sum.vms, "vm_states", "reserved",
+        (json_int_t)sum.vms_reserved, "placed", (json_int_t)sum.vms_placed,
+        "failed", (json_int_t)sum.vms_failed, "host_down",
+        (json_int_t)sum.vms_host_down);
 }
 
 static void s_verb_hosts(admin_t *self, const vfp_request_t *req,

@@ -9,6 +9,7 @@
 #include "admin.h"
 #include "metrics.h"
 #include "metrics_http.h"
+#include "placement.h"
 #include "stats.h"
 #include "vfleet_db.h"
 #include "vfp.h"
@@ -32,6 +33,9 @@ typedef struct {
     db_t *db; /* read-only; used by the HTTP thread only */
     metrics_series_t *hosts[DB_HOST_STATE_COUNT];
     metrics_series_t *vfs[DB_VF_STATE_COUNT];
+    metrics_series_t *vms[DB_VM_STATE_COUNT], *vms_host_down;
+    metrics_series_t *placements[3]; /* reserved, refused, invalid */
+    metrics_series_t *refusals[PLACEMENT_RULE_COUNT];
     metrics_series_t *agent_messages[S_IDS_MAX];
     metrics_series_t *agent_burst, *db_commit;
     const char *verbs[S_VERBS_MAX + 1]; /* the last one is "other" */
@@ -77,6 +81,10 @@ static int s_collect(void *arg)
                                       [DB_VF_MISSING] = sum.vfs_missing};
     for (int i = 0; i < DB_VF_STATE_COUNT; i++)
         metrics_set(self->vfs[i], vfs[i]);
+    metrics_set(self->vms[DB_VM_RESERVED], sum.vms_reserved);
+    metrics_set(self->vms[DB_VM_PLACED], sum.vms_placed);
+    metrics_set(self->vms[DB_VM_FAILED], sum.vms_failed);
+    metrics_set(self->vms_host_down, sum.vms_host_down);
     return 0;
 }
 
@@ -94,9 +102,46 @@ static void s_inventory_series(s_stats_t *self)
                                        "state", db_host_state_name(i));
     for (int i = 0; i < DB_VF_STATE_COUNT; i++)
         self->vfs[i] = metrics_gauge(m, "vfleet_vfs",
-                                     "VFs in the inventory by state (not per "
-                                     "network: no VF has a network yet)",
+                                     "VFs in the inventory by state",
                                      "state", db_vf_state_name(i));
+    for (int i = 0; i < DB_VM_STATE_COUNT; i++)
+        self->vms[i] = metrics_gauge(m, "vfleet_vms", "VMs by stored state",
+                                     "state", db_vm_state_name(i));
+    self->vms_host_down =
+        metrics_gauge(m, "vfleet_vms_host_down",
+                      "Reserved or placed VMs whose host is down (pinned: "
+                      "they stay assigned to it)",
+                      NULL, NULL);
+}
+
+static void s_placement_series(s_stats_t *self)
+{
+    metrics_t *m = self->registry;
+    static const char *const outcomes[] = {"reserved", "refused", "invalid"};
+    for (int i = 0; i < 3; i++)
+        self->placements[i] = metrics_counter(
+            m, "vfleet_placements_total",
+            "vm.create requests by outcome (refused: no host fits; invalid: "
+            "the request itself is wrong)",
+            "outcome", outcomes[i]);
+    for (int r = PLACEMENT_RULE_PIN; r < PLACEMENT_RULE_COUNT; r++)
+        self->refusals[r] = metrics_counter(
+            m, "vfleet_placement_refusals_total",
+            "Refused placements by the rule the closest host failed (what ran "
+            "out first)",
+            "rule", placement_rule_name((placement_rule_t)r));
+}
+
+void stats_placement(const char *outcome, int rule)
+{
+    if (!s_stats)
+        return;
+    int i = strcmp(outcome, "reserved") == 0  ? 0
+            : strcmp(outcome, "refused") == 0 ? 1
+                                              : 2;
+    metrics_add(s_stats->placements[i], 1);
+    if (i == 1 && rule > PLACEMENT_RULE_REQUEST && rule < PLACEMENT_RULE_COUNT)
+        metrics_add(s_stats->refusals[rule], 1);
 }
 
 static void s_agent_series(s_stats_t *self)
@@ -174,6 +219,7 @@ int stats_start(const char *endpoint, const char *db_path, char *err,
     s_inventory_series(self);
     s_agent_series(self);
     s_admin_series(self);
+    s_placement_series(self);
     metrics_set_collect(self->registry, s_collect, self);
     self->http = metrics_http_new(endpoint, self->registry, err, errlen);
     s_stats = self;

@@ -46,6 +46,10 @@ void stats_apply_result(bool failed);
  * "refused". */
 void stats_policy_apply(const char *outcome);
 
+/* A vm.create answered: outcome "reserved", "refused" (with the
+ * placement_rule_t the closest host failed) or "invalid". */
+void stats_placement(const char *outcome, int rule);
+
 /* A message a peer limiter dropped; what is its peer_limit_config_t's
  * what ("agent" or "admin client"). */
 void stats_peer_dropped(const char *what);

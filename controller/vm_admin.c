@@ -15,6 +15,7 @@
 #include "controller_internal.h"
 #include "pending.h"
 #include "placement.h"
+#include "stats.h"
 #include "vfp_log.h"
 #include "vm_json.h"
 #include "vm_request.h"
@@ -248,12 +249,15 @@ static int s_reserve(vm_admin_t *self, const s_create_t *create, db_vm_t *vm,
     placement_refusal_t *why = NULL;
     if (placement_decide(vm_index_placement(self->index), &create->req,
                          &decision, &why) != 0) {
-        s_fail(run,
-               placement_refusal_is_request(why) ? VFP_ERR_INVALID
-                                                 : VFP_ERR_CONFLICT,
-               "%s", placement_refusal_text(why));
-        if (!placement_refusal_is_request(why))
+        bool request = placement_refusal_is_request(why);
+        s_fail(run, request ? VFP_ERR_INVALID : VFP_ERR_CONFLICT, "%s",
+               placement_refusal_text(why));
+        if (!request)
             run->body = vm_request_refusal_json(why);
+        stats_placement(request ? "invalid" : "refused",
+                        placement_refusal_closest_count(why)
+                            ? (int)placement_refusal_closest_rule(why, 0)
+                            : PLACEMENT_RULE_REQUEST);
         placement_refusal_destroy(&why);
         return -1;
     }
@@ -264,6 +268,7 @@ static int s_reserve(vm_admin_t *self, const s_create_t *create, db_vm_t *vm,
         return s_fail_db(run, &err);
     vm_index_vm_put(self->index, vm);
     s_dirty(self, vm->host);
+    stats_placement("reserved", 0);
     controller_event(self->db, "vm-reserved", vm->host,
                      "vm %s: %u NICs, %" PRIu64 " MiB reserved", vm->name,
                      vm->nic_count, vm->memory_mib);
@@ -275,8 +280,9 @@ static void s_create(vm_admin_t *self, const vfp_msg_t *msg, zframe_t **client,
 {
     s_create_t create = {0};
     db_vm_t vm;
-    if (s_create_parse(&msg->u.request, &create, run) == 0 &&
-        s_reserve(self, &create, &vm, run) == 0) {
+    if (s_create_parse(&msg->u.request, &create, run) != 0)
+        stats_placement("invalid", PLACEMENT_RULE_REQUEST);
+    else if (s_reserve(self, &create, &vm, run) == 0) {
         char key[VFP_NAME_MAX * 2 + 1];
         s_wait_key(vm.name, key, sizeof(key));
         *parked = create.wait &&

@@ -2,10 +2,17 @@
  * into a placement request, and a refusal as JSON. */
 #include "vm_request.h"
 
+#include <assert.h>
+
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "vm_file.h"
+
+/* A VM file (policy/vm_file.h) and a request hold the same VMs. */
+static_assert(POLICY_VM_NICS_MAX == PLACEMENT_NICS_MAX, "one NIC limit");
 
 /* Where the object being read is ("body", "body: vms[3]") and the text
  * of the first error. */
@@ -167,7 +174,7 @@ int vm_request_parse(const json_t *body, const char *where,
                       "most %d characters)",
                       POLICY_NAME_MAX);
     if (s_count(body, "memory_mib", INT64_C(1) << 40, &memory, &e) != 0 ||
-        s_count(body, "vcpus", 65536, &vcpus, &e) != 0 ||
+        s_count(body, "vcpus", POLICY_VM_VCPUS_MAX, &vcpus, &e) != 0 ||
         s_nics_parse(body, req, &e) != 0 || s_options_parse(body, req, &e) != 0)
         return -1;
     req->memory_mib = (uint64_t)memory;

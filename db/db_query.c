@@ -41,7 +41,12 @@ static const char s_sql_summary[] =
     " (SELECT count(*) FROM vfs INDEXED BY vfs_state WHERE state = 'broken'),"
     " (SELECT count(*) FROM vfs INDEXED BY vfs_state"
     "  WHERE state = 'missing'),"
-    " (SELECT count(*) FROM vms)";
+    " (SELECT count(*) FROM vms),"
+    " (SELECT count(*) FROM vms WHERE state = 'reserved'),"
+    " (SELECT count(*) FROM vms WHERE state = 'placed'),"
+    " (SELECT count(*) FROM vms WHERE state = 'failed'),"
+    " (SELECT count(*) FROM hosts, vms INDEXED BY vms_host"
+    "  WHERE hosts.state = 'down' AND vms.host_id = hosts.id)";
 
 /* Columns shared by the host listing and the host lookup. */
 #define S_HOST_COLUMNS                                                         \
@@ -188,7 +193,8 @@ int db_summary(db_t *self, db_summary_t *out, db_err_t *err)
             &out->hosts,        &out->hosts_ready,  &out->hosts_down,
             &out->pfs,          &out->vfs,          &out->vfs_free,
             &out->vfs_reserved, &out->vfs_assigned, &out->vfs_broken,
-            &out->vfs_missing,  &out->vms};
+            &out->vfs_missing,  &out->vms,          &out->vms_reserved,
+            &out->vms_placed,   &out->vms_failed,   &out->vms_host_down};
         for (int i = 0; i < (int)(sizeof(fields) / sizeof(fields[0])); i++)
             *fields[i] = sqlite3_column_int64(stmt, i);
     } else {

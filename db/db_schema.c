@@ -272,6 +272,7 @@ static const char s_v5[] =
  *   that first carries the VM's VF settings (0: not planned yet).
  * - vm_nics: one row per NIC, in request order (idx); vf_id is NULL when
  *   the NIC holds no VF (a failed VM keeps its MACs).
+ * - vms_state: the summary's VM counts by state without a scan;
  * - vms_host (host_id, name, memory_mib): a host's VMs by name for the
  *   listing of one host, and their memory read from the index alone by
  *   the memory triggers on every reservation. UNIQUE (vm_id, idx) is
@@ -318,6 +319,7 @@ static const char s_v6[] =
     "[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]:[0-9a-f][0-9a-f]'),"
     " UNIQUE (vm_id, idx));"
     "CREATE INDEX vms_host ON vms(host_id, name, memory_mib);"
+    "CREATE INDEX vms_state ON vms(state);"
     "CREATE TRIGGER vm_nics_same_host_insert BEFORE INSERT ON vm_nics"
     " WHEN NEW.vf_id IS NOT NULL AND"
     "  (SELECT pfs.host_id FROM vfs JOIN pfs ON pfs.id = vfs.pf_id"

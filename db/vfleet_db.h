@@ -170,6 +170,9 @@ typedef struct {
     int64_t pfs;
     int64_t vfs, vfs_free, vfs_reserved, vfs_assigned, vfs_broken, vfs_missing;
     int64_t vms;
+    /* VMs by stored state, and those (reserved or placed) whose host is
+     * down, which the operator sees as host-down. */
+    int64_t vms_reserved, vms_placed, vms_failed, vms_host_down;
 } db_summary_t;
 
 typedef struct {

@@ -301,6 +301,33 @@ def check_policy_apply(c):
 
 
 
+def check_placement(c):
+    """A VM placed, one refused and one invalid: counted by outcome, the
+    refusal by the rule the closest host failed; the VM gauge follows."""
+    c.ctl("vm", "create", "web-1", "--memory", "4G", "--vcpus", "1",
+          "--nic", "vlan1", "--wait")
+    r = subprocess.run([CTL, "-c", c.admin, "vm", "create", "big",
+                        "--memory", "4T", "--vcpus", "1", "--nic", "vlan1"],
+                       capture_output=True, text=True)
+    check(r.returncode == 1, "a 4 TiB VM is refused")
+    r = subprocess.run([CTL, "-c", c.admin, "vm", "create", "odd",
+                        "--memory", "1G", "--vcpus", "1", "--nic", "vlan9"],
+                       capture_output=True, text=True)
+    check(r.returncode == 1, "a VM on an undefined network is refused")
+    s = values(c)
+    check(value(s, "vfleet_placements_total", '{outcome="reserved"}') == 1 and
+          value(s, "vfleet_placements_total", '{outcome="refused"}') == 1 and
+          value(s, "vfleet_placements_total", '{outcome="invalid"}') == 1,
+          "placements counted: 1 reserved, 1 refused, 1 invalid")
+    check(value(s, "vfleet_placement_refusals_total", '{rule="memory"}') == 1,
+          "the refusal counted under the closest host's rule, memory")
+    check(value(s, "vfleet_vms", '{state="placed"}') == 1 and
+          value(s, "vfleet_vms", '{state="reserved"}') == 0,
+          "vfleet_vms counts the placed VM")
+    check(value(s, "vfleet_vfs", '{state="assigned"}') == 1,
+          "its VF is counted assigned")
+
+
 def check_agent(c):
     def agent():
         return check_format(c.scrape(c.agent_url))
@@ -412,6 +439,7 @@ def main():
         check_agents_join(c)
         check_admin(c)
         check_policy_apply(c)
+        check_placement(c)
         check_agent(c)
         check_host_down(c)
         check_drops(c)
