@@ -143,10 +143,10 @@ run ctl policy apply "$src/deploy/examples/policy.yaml" \
 wait_for 20 policy_applied
 run ctl vfs --host esx-e1
 
-say "placing passthrough VMs: each waits until its host's agent applied it"
-run ctl vm create web-1 --memory 4G --vcpus 2 --nic vlan1 --wait
-run ctl vm create web-2 --memory 4G --vcpus 2 --nic vlan1 --wait
-run ctl vm create db-1 --memory 8G --vcpus 4 --nic trunk --wait
+say "placing the VMs of deploy/examples/vms.yaml, each until its host's agent applied it"
+run ctl vm apply "$src/deploy/examples/vms.yaml" --wait
+say "the same file again changes nothing"
+run ctl vm apply "$src/deploy/examples/vms.yaml"
 run ctl vms
 run ctl vm show web-1
 
@@ -179,6 +179,7 @@ killed). Explore it with:
   $ctl_bin summary
   $ctl_bin vm show db-1
   $ctl_bin vm xml web-1
+  $ctl_bin plan --count 10 --memory 2G --vcpus 1 --nic trunk
   $ctl_bin host drain esx-e1
   $ctl_bin vm delete web-1
   $ctl_bin events

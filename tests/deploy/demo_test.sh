@@ -31,6 +31,7 @@ expect() {
 }
 expect "web-1 is placed on esx-e1" '^web-1 .*placed.*esx-e1\|^web-1 .*esx-e1.*placed'
 expect "web-2 is placed on esx-e2 (anti-affinity)" '^web-2 .*esx-e2'
+expect "applying the VM file again changes nothing" 'unchanged'
 expect "web-3 is refused with a reason per host" 'no host fits vm web-3'
 expect "the migration is refused naming the VF" \
 	'web-1 holds 1 SR-IOV VF on esx-e1 (ens1f0 VF 0)'

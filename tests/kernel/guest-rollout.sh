@@ -334,6 +334,52 @@ else
 fi
 check_clean "after drift" 4
 
+# ---- a network, and a VM that cannot hold a netdevsim VF ----------------------
+
+# netdevsim's VFs are not PCI functions: they have no IOMMU group, so none
+# is isolated and no passthrough VM may hold one (placement's nics rule).
+# A network's VLAN reaches only VFs VMs hold, so changing it changes no VF
+# here: no APPLY, no kernel write. (A VM-held VF taking exactly the new
+# VLAN is checked on the simulated kernel: tests/controller/
+# placement_test.py, check_vlan_change.)
+write_network_policy() {
+	cat >"$policy" <<EOF
+version: 1
+networks:
+  - name: prod
+    vlan: $1
+mac_pools:
+  - name: vms
+    prefixes: ["02:76:66"]
+host_groups:
+  - name: guest
+    hosts: ["guest-*"]
+    pfs:
+      - driver: netdevsim
+        vfs: 4
+        networks: [prod]
+EOF
+}
+
+write_network_policy 10
+policy_apply "guest: network prod on VLAN 10"
+check_rollout "network prod"
+vm_out=$(vctl vm create g-1 --memory 1G --vcpus 1 --nic prod 2>&1)
+expect_match "placement: no netdevsim VF is isolated, the VM is refused" \
+	"$vm_out" "no host fits vm g-1: $host: no free isolated VF on a PF carrying prod"
+expect_eq "placement: the refused VM is not stored" 0 \
+	"$(vctl -o json vms | jq '.vms | length')"
+before=$(apply_lines | wc -l)
+write_network_policy 20
+policy_apply "guest: network prod on VLAN 20"
+check_rollout "network prod VLAN 20"
+expect_eq "VLAN 20: no VF holds prod, no host changes" 0 \
+	"$(apply_field '.apply.hosts_changed')"
+sleep 3
+expect_eq "VLAN 20: no APPLY reached the agent" 0 \
+	"$(($(apply_lines | wc -l) - before))"
+check_clean "VLAN 20" 4
+
 # ---- 4 -> 2 VFs -----------------------------------------------------------------
 
 write_policy 2
