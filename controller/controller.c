@@ -494,6 +494,8 @@ static int s_on_drain(zloop_t *loop, int timer_id, void *arg)
     return 0;
 }
 
+static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg);
+
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 {
     s_remind_insecure(arg);
@@ -502,9 +504,14 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
     controller_t *self = arg;
     /* Liveness is judged only on what has arrived: a heartbeat waiting in
      * the socket must not count as missed. The bound only keeps a flood
-     * beyond the controller's capacity from stopping the clock. */
+     * beyond the controller's capacity from stopping the clock. Admin
+     * writes that arrive meanwhile are served between rounds: a burst of
+     * agent answers (thousands of placements' APPLYs) must not hold a
+     * client for seconds. */
+    zsock_t *pipe = zactor_sock(self->server);
     for (int round = 0; round < 1000 && s_drain(self) == S_BATCH_MAX; round++)
-        ;
+        if (zsock_events(pipe) & ZMQ_POLLIN)
+            s_on_admin_write(loop, pipe, self);
     agents_check_liveness(self->handlers, zclock_mono());
     zlistx_t *out = agents_outbox_new();
     rollout_tick(self->rollout, out);

@@ -246,7 +246,12 @@ static int s_vm_row(const db_vm_t *vm, void *arg)
 
 void vm_index_policy_changed(vm_index_t *self)
 {
+    /* The same policy applied again stores no new revision: nothing a
+     * host's PFs carry can have changed. */
+    int64_t before = self->latest.revision;
     desired_policy_latest(self->db, &self->latest);
+    if (before != 0 && self->latest.revision == before)
+        return;
     placement_set_policy(self->placement, self->latest.policy);
     db_err_t err;
     if (s_hosts_refresh(self, &err) != 0)
