@@ -351,6 +351,8 @@ networks:
 mac_pools:
   - name: vms
     prefixes: ["02:76:66"]
+memory:
+  hypervisor_reserve: 0M
 host_groups:
   - name: guest
     hosts: ["guest-*"]
@@ -364,7 +366,9 @@ EOF
 write_network_policy 10
 policy_apply "guest: network prod on VLAN 10"
 check_rollout "network prod"
-vm_out=$(vctl vm create g-1 --memory 1G --vcpus 1 --nic prod 2>&1)
+# 1 MiB and no hypervisor reserve: the small guest's memory fits it, and
+# the VFs are what refuses it.
+vm_out=$(vctl vm create g-1 --memory 1M --vcpus 1 --nic prod 2>&1)
 expect_match "placement: no netdevsim VF is isolated, the VM is refused" \
 	"$vm_out" "no host fits vm g-1: $host: no free isolated VF on a PF carrying prod"
 expect_eq "placement: the refused VM is not stored" 0 \
