@@ -317,6 +317,19 @@ static const char *s_name_param(const vfp_request_t *req,
     return name;
 }
 
+/* The VM the request's "name" names, as stored. 0, or -1 with run set. */
+static int s_vm_named(vm_admin_t *self, const vfp_request_t *req,
+                      const char *const *allowed, db_vm_t *vm, s_run_t *run)
+{
+    const char *name = s_name_param(req, allowed, run);
+    db_err_t err;
+    if (!name)
+        return -1;
+    if (db_vm_get(self->db, name, vm, &err) != 0)
+        return s_fail_db(run, &err);
+    return 0;
+}
+
 static void s_delete(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
 {
     static const char *const allowed[] = {"name", NULL};
@@ -444,15 +457,9 @@ static int s_move(vm_admin_t *self, const db_vm_t *vm,
 static void s_evacuate(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
 {
     static const char *const allowed[] = {"name", "cold", "host", NULL};
-    const char *name = s_name_param(req, allowed, run);
     db_vm_t vm, to;
-    db_err_t err;
-    if (!name)
+    if (s_vm_named(self, req, allowed, &vm, run) != 0)
         return;
-    if (db_vm_get(self->db, name, &vm, &err) != 0) {
-        s_fail_db(run, &err);
-        return;
-    }
     placement_request_t again;
     s_evacuee_request(&vm, admin_request_param(req, "host"), &again);
     if (s_evacuate_allowed(&vm, req, run) != 0 ||
@@ -539,15 +546,9 @@ static void s_nic(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
 {
     static const char *const allowed[] = {"name", "network", "mac", "index",
                                           NULL};
-    const char *name = s_name_param(req, allowed, run);
     db_vm_t vm, to;
-    db_err_t err;
-    if (!name)
+    if (s_vm_named(self, req, allowed, &vm, run) != 0)
         return;
-    if (db_vm_get(self->db, name, &vm, &err) != 0) {
-        s_fail_db(run, &err);
-        return;
-    }
     placement_request_t again;
     if (s_nic_change_allowed(&vm, req->verb, run) != 0 ||
         s_nic_edit(&vm, req, &again, run) != 0 ||
