@@ -20,6 +20,11 @@ each on ens1f0 carrying vlan1 and trunk; spread; anti-affinity web-*):
   placed on ("down since");
 - kill -9 of the controller: every VM is still there after the restart,
   and the rebuilt index never hands out a held VF again.
+
+Modules exercised: controller/vm_admin.c, vm_index.c, vm_request.c (the
+vm.create body), vm_read.c and vm_json.c (vms, vm.show, vm.migrate),
+admin_page.c (the vms page), placement.c, db/db_vm.c, and the agent's
+simulated kernel.
 """
 
 import json

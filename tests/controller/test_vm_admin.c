@@ -20,6 +20,7 @@
 #include "test_peer.h"
 #include "vm_admin.h"
 #include "vm_index.h"
+#include "vm_plan.h"
 
 typedef struct {
     test_db_file_t file;
@@ -579,6 +580,70 @@ static void test_nic_add_remove(void **state)
     vfp_msg_destroy(&reply);
 }
 
+/* plan (vm_plan.c): copies placed tentatively until one does not fit,
+ * counted per host, the first refusal explained, and the index left as
+ * it was; a list of VMs tried each; bad bodies refused. */
+static void test_plan(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *req = s_request("plan",
+                               "{\"count\":10,\"vms\":[{\"name\":\"p\","
+                               "\"memory_mib\":1024,\"vcpus\":1,"
+                               "\"nics\":[{\"network\":\"prod\"}]}]}",
+                               NULL, NULL, NULL, NULL);
+    vfp_msg_t *reply = vm_plan_handle(fx->index, req);
+    vfp_msg_destroy(&req);
+    json_t *body = s_body(reply);
+    /* Two hosts of 2 free VFs each: 4 fit, the 5th does not. */
+    assert_int_equal(json_integer_value(json_object_get(body, "fit")), 4);
+    assert_int_equal(json_integer_value(json_object_get(body, "requested")),
+                     10);
+    json_t *hosts = json_object_get(body, "hosts");
+    assert_int_equal(json_array_size(hosts), 2);
+    assert_int_equal(
+        json_integer_value(json_object_get(json_array_get(hosts, 0), "vms")),
+        2);
+    json_t *first = json_object_get(body, "first_refusal");
+    assert_string_equal(json_string_value(json_object_get(first, "name")),
+                        "p-5");
+    assert_non_null(strstr(json_string_value(json_object_get(first, "error")),
+                           "no free isolated VF"));
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+    /* Nothing was kept: a real VM still gets VF 0 and the first MAC. */
+    reply = s_create(fx, s_web1);
+    body = s_body(reply);
+    json_t *nic = json_array_get(json_object_get(body, "nics"), 0);
+    assert_int_equal(json_integer_value(json_object_get(nic, "vf")), 0);
+    assert_string_equal(json_string_value(json_object_get(nic, "mac")),
+                        "02:aa:00:00:00:00");
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+
+    req = s_request("plan",
+                    "{\"vms\":[{\"name\":\"a\",\"memory_mib\":1024,"
+                    "\"vcpus\":1,\"nics\":[{\"network\":\"trunk\"}]},"
+                    "{\"name\":\"b\",\"memory_mib\":99999999,\"vcpus\":1,"
+                    "\"nics\":[{\"network\":\"prod\"}]}]}",
+                    NULL, NULL, NULL, NULL);
+    reply = vm_plan_handle(fx->index, req);
+    vfp_msg_destroy(&req);
+    body = s_body(reply);
+    assert_int_equal(json_integer_value(json_object_get(body, "fit")), 1);
+    json_t *refused = json_array_get(json_object_get(body, "refused"), 0);
+    assert_string_equal(json_string_value(json_object_get(refused, "name")),
+                        "b");
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+
+    req = s_request("plan", "{\"vms\":[]}", NULL, NULL, NULL, NULL);
+    reply = vm_plan_handle(fx->index, req);
+    vfp_msg_destroy(&req);
+    assert_int_equal(reply->u.reply.status, VFP_ERR_INVALID);
+    assert_non_null(strstr(reply->u.reply.error, "\"vms\" must list"));
+    vfp_msg_destroy(&reply);
+}
+
 /* Every verb this module answers is one the admin thread forwards. */
 static void test_verbs_are_forwarded(void **state)
 {
@@ -617,6 +682,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_nic_add_remove, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_plan, s_setup, s_teardown),
         cmocka_unit_test(test_verbs_are_forwarded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
