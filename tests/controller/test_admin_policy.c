@@ -1,6 +1,7 @@
 /* test_admin_policy.c - the admin API's rollout read verbs (policy.status,
  * policy.history, policy.get, drift) on a real SQLite file read through a
- * read-only connection: shapes, filters, counts, caps and pages. */
+ * read-only connection: shapes, filters, counts, caps and pages (the
+ * pages of admin_page.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
