@@ -352,7 +352,7 @@ vm)
 		vfleetctl: vm.create: no host fits vm refuse-1: esx-e1: no PF carries vlan1; 41 hosts: memory 3.1 GiB free < 4 GiB
 		closest host esx-e1\x1b[2J (nics): no PF carries vlan1
 		41 hosts refused by rule memory, such as: memory 3.1 GiB free < 4 GiB
-		1 hosts refused by rule nics, such as: no PF carries vlan1
+		1 host refused by rule nics, such as: no PF carries vlan1
 	EOF
 	cmp -s "$work/want" "$work/err" || fail "refusal: $(diff "$work/want" "$work/err")"
 	[ "$(status_out "$work/out" ctl -o json vm create refuse-1 --memory 4G --vcpus 2 --nic vlan1 2>/dev/null)" -eq 1 ] ||
@@ -493,6 +493,7 @@ docs)
 		"$ctl_bin" vm --help
 		"$ctl_bin" host cordon --help
 		"$ctl_bin" vm apply --help
+		"$ctl_bin" plan --help
 	} >"$work/help"
 	grep -o -- '--[a-z][a-z-]*' "$work/help" | sort -u >"$work/usage-long"
 	grep -o -- '-[a-zA-Z],' "$work/help" | tr -d , | sort -u \

@@ -122,7 +122,7 @@ grep -q '^vfleetctl: vm.create: no host fits vm db-1: esx-e1: ' "$work/err" ||
 	fail "refusal text: $(cat "$work/err")"
 grep -q '^closest host esx-e1 (nics): ' "$work/err" ||
 	fail "closest host: $(cat "$work/err")"
-grep -Eq '^1 hosts refused by rule nics' "$work/err" ||
+grep -Eq '^1 host refused by rule nics' "$work/err" ||
 	fail "per-rule count: $(cat "$work/err")"
 [ "$(run ctl -o json vm create db-1 --memory 1G --vcpus 1 --nic vlan1 --nic vlan1 --host esx-e1)" -eq 1 ] ||
 	fail "db-1 -o json should be refused"
