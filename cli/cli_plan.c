@@ -58,8 +58,8 @@ static const cli_column_t s_host_cols[] = {
 
 typedef struct {
     cli_t *cli;
-    json_t *vm;     /* the options' VM request */
-    json_t *count;  /* --count, NULL when not given */
+    json_t *vm; /* the options' VM request */
+    json_int_t count;
     bool vm_option; /* an option describing the VM was given */
     const char *path;
 } s_plan_t;
@@ -73,8 +73,7 @@ static int s_count_option(s_plan_t *p, const char *arg)
         n > UINT32_MAX)
         return cli_usage_error(
             s_usage, "plan: --count '%s' is not a number from 1", arg);
-    json_decref(p->count);
-    p->count = json_integer((json_int_t)n);
+    p->count = (json_int_t)n;
     return 0;
 }
 
@@ -121,15 +120,13 @@ static int s_parse(s_plan_t *p, int argc, char **argv)
     return status ? status : -1;
 }
 
-/* The plan body: {"vms": [...]} from FILE, or the options' VM and count.
+/* The plan body: {"vms": [...]} from FILE, or the options' VM and count
+ * (ADMIN.md: count copies named NAME-1 ..., one by default).
  * NULL after printing FILE's errors. */
 static json_t *s_body(s_plan_t *p)
 {
     if (!p->path) {
-        json_t *body = json_pack("{s:[O]}", "vms", p->vm);
-        if (p->count)
-            json_object_set(body, "count", p->count);
-        return body;
+        return json_pack("{s:[O], s:I}", "vms", p->vm, "count", p->count);
     }
     policy_vm_file_t *file = cli_vm_apply_load(p->path);
     if (!file)
@@ -192,7 +189,7 @@ static int s_send(s_plan_t *p, json_t *body)
 
 int cli_plan(cli_t *cli, int argc, char **argv)
 {
-    s_plan_t p = {cli, json_pack("{s:s, s:[]}", "name", "plan", "nics"), NULL,
+    s_plan_t p = {cli, json_pack("{s:s, s:[]}", "name", "plan", "nics"), 1,
                   false, NULL};
     int status = s_parse(&p, argc, argv);
     if (status < 0) {
@@ -201,6 +198,5 @@ int cli_plan(cli_t *cli, int argc, char **argv)
         json_decref(body);
     }
     json_decref(p.vm);
-    json_decref(p.count);
     return status;
 }

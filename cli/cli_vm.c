@@ -616,10 +616,11 @@ static int s_create(cli_t *cli, int argc, char **argv)
 /* ---- vm evacuate, vm nic add | remove ---------------------------------- */
 
 /* The options of vm evacuate or vm nic into req's parameters, and exactly
- * `want` operands. Returns -1 to go on, else an exit status. */
+ * `want` operands; vm evacuate's --cold is `required`, since without it
+ * the controller refuses. Returns -1 to go on, else an exit status. */
 static int s_move_parse(cli_t *cli, int argc, char **argv,
                         const struct option *options, cli_request_t *req,
-                        int want, const char *what)
+                        int want, const char *what, bool cold_required)
 {
     optind = 0;
     bool cold = false;
@@ -641,7 +642,7 @@ static int s_move_parse(cli_t *cli, int argc, char **argv,
     }
     if (argc - optind != want)
         return cli_usage_error(s_usage, "%s: expected %s", argv[0], what);
-    if (options == s_evacuate_options && !cold)
+    if (cold_required && !cold)
         return cli_usage_error(s_usage,
                                "%s: --cold is required: passthrough VMs are "
                                "pinned to their host and only move cold, "
@@ -655,8 +656,8 @@ static int s_evacuate(cli_t *cli, int argc, char **argv)
 {
     cli_request_t req;
     cli_request_init(&req, "vm.evacuate");
-    int status =
-        s_move_parse(cli, argc, argv, s_evacuate_options, &req, 1, "one NAME");
+    int status = s_move_parse(cli, argc, argv, s_evacuate_options, &req, 1,
+                              "one NAME", true);
     if (status >= 0)
         return status;
     if (cli_request_set(&req, "name", argv[optind]) != 0 ||
@@ -669,8 +670,8 @@ static int s_nic_add(cli_t *cli, int argc, char **argv)
 {
     cli_request_t req;
     cli_request_init(&req, "vm.nic.add");
-    int status =
-        s_move_parse(cli, argc, argv, s_nic_options, &req, 2, "NAME NETWORK");
+    int status = s_move_parse(cli, argc, argv, s_nic_options, &req, 2,
+                              "NAME NETWORK", false);
     if (status >= 0)
         return status;
     if (cli_request_set(&req, "name", argv[optind]) != 0 ||
@@ -683,8 +684,8 @@ static int s_nic_remove(cli_t *cli, int argc, char **argv)
 {
     cli_request_t req;
     cli_request_init(&req, "vm.nic.remove");
-    int status =
-        s_move_parse(cli, argc, argv, s_plain_options, &req, 2, "NAME INDEX");
+    int status = s_move_parse(cli, argc, argv, s_plain_options, &req, 2,
+                              "NAME INDEX", false);
     if (status >= 0)
         return status;
     const char *index = argv[optind + 1];

@@ -609,10 +609,10 @@ plan)
 		fail "plan -o json with a refusal should exit 1"
 	jq -e '.fit == 3 and .requested == 4 and .first_refusal.name == "full-9"' \
 		"$work/out" >/dev/null || fail "plan JSON: $(cat "$work/out")"
-	# Without --count: one VM, no count sent.
+	# Without --count: one copy.
 	: >"$work/log"
 	ctl plan --memory 2048 --vcpus 2 --nic vlan1 >/dev/null || fail "plan one"
-	[ "$(cat "$work/log")" = 'plan body={"vms":[{"name":"plan","nics":[{"network":"vlan1"}],"memory_mib":2048,"vcpus":2}]}' ] ||
+	[ "$(cat "$work/log")" = 'plan body={"vms":[{"name":"plan","nics":[{"network":"vlan1"}],"memory_mib":2048,"vcpus":2}],"count":1}' ] ||
 		fail "plan one: $(cat "$work/log")"
 	# plan FILE: the file's VMs in vm.create's shape.
 	cat >"$work/vms.yaml" <<-'EOF'
