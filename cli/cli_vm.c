@@ -1,12 +1,14 @@
 /* cli_vm.c - vfleetctl's VM verbs: vm create (the request body from the
  * options, the wait for placement, a refusal with its closest hosts), vm
- * delete, show, migrate, power and xml, the vms listing, and host cordon,
- * uncordon and drain, over the admin API (controller/ADMIN.md). */
+ * delete, show, migrate, power, xml, evacuate and nic add|remove, the vms
+ * listing, and host cordon, uncordon and drain, over the admin API
+ * (controller/ADMIN.md). */
 #include "cli_vm.h"
 
 #include <assert.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,11 +32,18 @@ static const char s_usage[] =
     "       vfleetctl [GLOBAL-OPTIONS] vm migrate NAME HOST\n"
     "       vfleetctl [GLOBAL-OPTIONS] vm power NAME on|off\n"
     "       vfleetctl [GLOBAL-OPTIONS] vm xml NAME\n"
+    "       vfleetctl [GLOBAL-OPTIONS] vm evacuate NAME --cold [--host HOST]\n"
+    "       vfleetctl [GLOBAL-OPTIONS] vm nic add NAME NETWORK [--mac MAC]\n"
+    "       vfleetctl [GLOBAL-OPTIONS] vm nic remove NAME INDEX\n"
     "       vfleetctl [GLOBAL-OPTIONS] vms [--host H] [--state S] [PAGING]\n"
     "\n"
     "A VM with SR-IOV VFs is pinned to its host: no live migration, no HA\n"
     "restart elsewhere, no snapshots; vm migrate prints why and exits 1.\n"
     "vm xml prints the libvirt domain of a VM that holds its VFs.\n"
+    "vm evacuate --cold re-places a powered-off VM (or one whose host is\n"
+    "down) on another host, its MACs kept. vm nic add and remove change\n"
+    "the NICs of a powered-off VM; NIC INDEX counts from 0. These print\n"
+    "the VM as vm show does.\n"
     "\n"
     "global options, before or after the verb:\n"
     "  -c, --controller ENDPOINT  -o, --output table|json\n"
@@ -56,6 +65,11 @@ static const char s_usage[] =
     "  --separate-pfs   each NIC on a different PF\n"
     "  --wait           answer when the host applied the VFs (placed) or\n"
     "                   refused them (failed); exit 4 unless placed\n"
+    "vm evacuate:\n"
+    "  --cold           required: a passthrough VM only moves cold\n"
+    "  --host HOST      go to HOST (default: the best other host)\n"
+    "vm nic add:\n"
+    "  --mac MAC        this MAC instead of one from the policy's pools\n"
     "paging, PAGING above (vms):\n"
     "  --all            fetch every page (the default)\n"
     "  --limit N        fetch one page of at most N rows\n"
@@ -79,26 +93,25 @@ static const char s_host_usage[] =
     "  --timeout DURATION         wait this long for the answer (default 5s)\n";
 
 enum {
-    S_OPT_MEMORY = CLI_OPT_VERB,
-    S_OPT_VCPUS,
-    S_OPT_NIC,
+    S_OPT_WAIT = CLI_VM_OPT_NEXT,
+    S_OPT_COLD,
     S_OPT_HOST,
-    S_OPT_GROUP,
-    S_OPT_NUMA,
-    S_OPT_SEPARATE_PFS,
-    S_OPT_WAIT,
+    S_OPT_MAC,
 };
 
 static const struct option s_create_options[] = {
     CLI_GLOBAL_OPTIONS,
-    {"memory", required_argument, NULL, S_OPT_MEMORY},
-    {"vcpus", required_argument, NULL, S_OPT_VCPUS},
-    {"nic", required_argument, NULL, S_OPT_NIC},
-    {"host", required_argument, NULL, S_OPT_HOST},
-    {"group", required_argument, NULL, S_OPT_GROUP},
-    {"numa", required_argument, NULL, S_OPT_NUMA},
-    {"separate-pfs", no_argument, NULL, S_OPT_SEPARATE_PFS},
+    CLI_VM_REQUEST_OPTIONS,
     {"wait", no_argument, NULL, S_OPT_WAIT},
+    CLI_END_OPTIONS};
+static const struct option s_evacuate_options[] = {
+    CLI_GLOBAL_OPTIONS,
+    {"cold", no_argument, NULL, S_OPT_COLD},
+    {"host", required_argument, NULL, S_OPT_HOST},
+    CLI_END_OPTIONS};
+static const struct option s_nic_options[] = {
+    CLI_GLOBAL_OPTIONS,
+    {"mac", required_argument, NULL, S_OPT_MAC},
     CLI_END_OPTIONS};
 static const struct option s_plain_options[] = {CLI_GLOBAL_OPTIONS,
                                                 CLI_END_OPTIONS};
@@ -330,94 +343,171 @@ static int s_xml(cli_t *cli, int argc, char **argv)
     return status;
 }
 
-/* ---- vm create --------------------------------------------------------- */
-
-typedef struct {
-    cli_t *cli;
-    json_t *body; /* the vm.create body being built */
-    json_t *nics;
-    const char *name;
-    bool wait;
-} s_create_t;
+/* ---- VM requests: vm create's and plan's options ---------------------- */
 
 /* NET[,mac=MAC] into the body's nics. */
-static int s_nic_option(s_create_t *c, const char *arg)
+static int s_nic_option(json_t *body, const char *arg, const char *verb,
+                        const char *usage)
 {
     const char *comma = strchr(arg, ',');
     size_t net_len = comma ? (size_t)(comma - arg) : strlen(arg);
     const char *mac = comma ? comma + 1 : NULL;
     if (net_len == 0 ||
         (mac && (strncmp(mac, "mac=", 4) != 0 || !mac[4] || strchr(mac, ','))))
-        return cli_usage_error(s_usage,
-                               "vm create: --nic '%s' is not "
-                               "NET[,mac=MAC]",
-                               arg);
+        return cli_usage_error(usage, "%s: --nic '%s' is not NET[,mac=MAC]",
+                               verb, arg);
     json_t *nic = json_pack("{s:s%}", "network", arg, net_len);
     assert(nic);
     if (mac)
         json_object_set_new(nic, "mac", json_string(mac + 4));
-    json_array_append_new(c->nics, nic);
+    json_t *nics = json_object_get(body, "nics");
+    if (!nics) {
+        nics = json_array();
+        json_object_set_new(body, "nics", nics);
+    }
+    json_array_append_new(nics, nic);
     return 0;
 }
 
-static int s_count_option(s_create_t *c, const char *arg)
+static int s_vcpus_option(json_t *body, const char *arg, const char *verb,
+                          const char *usage)
 {
     char *end;
     errno = 0;
     unsigned long n = strtoul(arg, &end, 10);
     if (!isdigit((unsigned char)arg[0]) || *end || errno || n == 0 ||
         n > UINT32_MAX)
-        return cli_usage_error(s_usage,
-                               "vm create: --vcpus '%s' is not a number "
-                               "from 1",
-                               arg);
-    json_object_set_new(c->body, "vcpus", json_integer((json_int_t)n));
+        return cli_usage_error(usage, "%s: --vcpus '%s' is not a number from 1",
+                               verb, arg);
+    json_object_set_new(body, "vcpus", json_integer((json_int_t)n));
     return 0;
 }
 
-static int s_memory_option(s_create_t *c, const char *arg)
+static int s_memory_option(json_t *body, const char *arg, const char *verb,
+                           const char *usage)
 {
     uint64_t mib;
     if (cli_vm_size_parse(arg, &mib) != 0)
-        return cli_usage_error(s_usage,
-                               "vm create: --memory '%s' is not a size of "
-                               "at least 1 MiB in whole MiB (4096, 4G, "
-                               "512MiB)",
-                               arg);
-    json_object_set_new(c->body, "memory_mib", json_integer((json_int_t)mib));
+        return cli_usage_error(usage,
+                               "%s: --memory '%s' is not a size of at least "
+                               "1 MiB in whole MiB (4096, 4G, 512MiB)",
+                               verb, arg);
+    json_object_set_new(body, "memory_mib", json_integer((json_int_t)mib));
     return 0;
 }
 
-/* Applies one option of vm create. Returns 0 or an exit status. */
-static int s_create_option(s_create_t *c, int opt, const char *arg)
+int cli_vm_request_option(json_t *body, int opt, const char *arg,
+                          const char *verb, const char *usage)
 {
     switch (opt) {
-    case S_OPT_MEMORY:
-        return s_memory_option(c, arg);
-    case S_OPT_VCPUS:
-        return s_count_option(c, arg);
-    case S_OPT_NIC:
-        return s_nic_option(c, arg);
-    case S_OPT_HOST:
-        json_object_set_new(c->body, "host", json_string(arg));
+    case CLI_VM_OPT_MEMORY:
+        return s_memory_option(body, arg, verb, usage);
+    case CLI_VM_OPT_VCPUS:
+        return s_vcpus_option(body, arg, verb, usage);
+    case CLI_VM_OPT_NIC:
+        return s_nic_option(body, arg, verb, usage);
+    case CLI_VM_OPT_HOST:
+        json_object_set_new(body, "host", json_string(arg));
         return 0;
-    case S_OPT_GROUP:
-        json_object_set_new(c->body, "group", json_string(arg));
+    case CLI_VM_OPT_GROUP:
+        json_object_set_new(body, "group", json_string(arg));
         return 0;
-    case S_OPT_NUMA:
-        json_object_set_new(c->body, "numa", json_string(arg));
+    case CLI_VM_OPT_NUMA:
+        json_object_set_new(body, "numa", json_string(arg));
         return 0;
-    case S_OPT_SEPARATE_PFS:
-        json_object_set_new(c->body, "separate_pfs", json_true());
-        return 0;
-    case S_OPT_WAIT:
-        c->wait = true;
+    case CLI_VM_OPT_SEPARATE_PFS:
+        json_object_set_new(body, "separate_pfs", json_true());
         return 0;
     default:
-        assert(!"a vm create option without a case");
+        assert(!"a VM request option without a case");
         return CLI_EXIT_USAGE;
     }
 }
+
+int cli_vm_request_check(const json_t *body, const char *verb,
+                         const char *usage)
+{
+    const char *missing = !json_object_get(body, "memory_mib") ? "--memory"
+                          : !json_object_get(body, "vcpus")    ? "--vcpus"
+                          : json_array_size(json_object_get(body, "nics")) == 0
+                              ? "--nic"
+                              : NULL;
+    if (missing)
+        return cli_usage_error(usage, "%s: %s is required", verb, missing);
+    return 0;
+}
+
+/* One line of a refusal, escaped. */
+static void s_refusal_line(FILE *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void s_refusal_line(FILE *out, const char *fmt, ...)
+{
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    char *text = cli_print_escape(line);
+    fprintf(out, "%s\n", text);
+    free(text);
+}
+
+void cli_vm_print_refusal(const json_t *detail, FILE *out)
+{
+    size_t i;
+    json_t *item;
+    json_array_foreach(json_object_get(detail, "closest"), i, item)
+    {
+        const char *host = json_string_value(json_object_get(item, "host"));
+        const char *rule = json_string_value(json_object_get(item, "rule"));
+        const char *why = json_string_value(json_object_get(item, "reason"));
+        s_refusal_line(out, "closest host %s (%s): %s", host ? host : "?",
+                       rule ? rule : "?", why ? why : "");
+    }
+    json_array_foreach(json_object_get(detail, "reasons"), i, item)
+    {
+        const char *rule = json_string_value(json_object_get(item, "rule"));
+        const char *example =
+            json_string_value(json_object_get(item, "example"));
+        json_int_t hosts = json_integer_value(json_object_get(item, "hosts"));
+        s_refusal_line(out,
+                       "%" JSON_INTEGER_FORMAT " %s refused by rule %s%s%s",
+                       hosts, hosts == 1 ? "host" : "hosts", rule ? rule : "?",
+                       example ? ", such as: " : "", example ? example : "");
+    }
+}
+
+/* Sends req; prints the VM it answers as vm show does, or a refusal's
+ * details after its error text (-o json: the refusal's body too). */
+static int s_call_vm(cli_t *cli, const cli_request_t *req)
+{
+    cli_client_t *client = cli_client_new(cli);
+    if (!client)
+        return CLI_EXIT_ERROR;
+    json_t *body = NULL, *detail = NULL;
+    int status = cli_client_call_detail(client, req, &body, &detail);
+    cli_client_destroy(&client);
+    if (status == CLI_EXIT_OK) {
+        status = s_print_reply(cli, body);
+    } else if (detail) {
+        cli_vm_print_refusal(detail, stderr);
+        if (cli->output == CLI_OUTPUT_JSON)
+            cli_print_json(detail);
+    }
+    json_decref(body);
+    json_decref(detail);
+    return status;
+}
+
+/* ---- vm create --------------------------------------------------------- */
+
+typedef struct {
+    cli_t *cli;
+    json_t *body; /* the vm.create body being built */
+    const char *name;
+    bool wait;
+} s_create_t;
 
 /* Returns -1 to go on, else an exit status. */
 static int s_create_parse(s_create_t *c, int argc, char **argv)
@@ -434,7 +524,12 @@ static int s_create_parse(s_create_t *c, int argc, char **argv)
         }
         if (opt == CLI_NEXT_USAGE)
             return CLI_EXIT_USAGE;
-        int status = s_create_option(c, opt, optarg);
+        if (opt == S_OPT_WAIT) {
+            c->wait = true;
+            continue;
+        }
+        int status =
+            cli_vm_request_option(c->body, opt, optarg, "vm create", s_usage);
         if (status != 0)
             return status;
     }
@@ -442,49 +537,8 @@ static int s_create_parse(s_create_t *c, int argc, char **argv)
         return cli_usage_error(s_usage, "vm create: expected one NAME");
     c->name = argv[optind];
     json_object_set_new(c->body, "name", json_string(c->name));
-    const char *missing = !json_object_get(c->body, "memory_mib") ? "--memory"
-                          : !json_object_get(c->body, "vcpus")    ? "--vcpus"
-                          : json_array_size(c->nics) == 0         ? "--nic"
-                                                                  : NULL;
-    if (missing)
-        return cli_usage_error(s_usage, "vm create: %s is required", missing);
-    return -1;
-}
-
-/* A refusal's details (ADMIN.md, vm.create CONFLICT) on stderr, after the
- * error text cli_client printed: the closest hosts, then how many hosts
- * each rule turned away. */
-static void s_print_refusal(json_t *detail)
-{
-    size_t i;
-    json_t *item;
-    json_array_foreach(json_object_get(detail, "closest"), i, item)
-    {
-        const char *host = json_string_value(json_object_get(item, "host"));
-        const char *rule = json_string_value(json_object_get(item, "rule"));
-        const char *why = json_string_value(json_object_get(item, "reason"));
-        char line[2048];
-        snprintf(line, sizeof(line), "closest host %s (%s): %s",
-                 host ? host : "?", rule ? rule : "?", why ? why : "");
-        char *text = cli_print_escape(line);
-        fprintf(stderr, "%s\n", text);
-        free(text);
-    }
-    json_array_foreach(json_object_get(detail, "reasons"), i, item)
-    {
-        const char *rule = json_string_value(json_object_get(item, "rule"));
-        const char *example =
-            json_string_value(json_object_get(item, "example"));
-        char line[2048];
-        snprintf(line, sizeof(line),
-                 "%" JSON_INTEGER_FORMAT " hosts refused by rule %s%s%s",
-                 json_integer_value(json_object_get(item, "hosts")),
-                 rule ? rule : "?", example ? ", such as: " : "",
-                 example ? example : "");
-        char *text = cli_print_escape(line);
-        fprintf(stderr, "%s\n", text);
-        free(text);
-    }
+    int status = cli_vm_request_check(c->body, "vm create", s_usage);
+    return status ? status : -1;
 }
 
 /* --wait: the controller answers once the VM is placed or failed, or
@@ -540,7 +594,7 @@ static int s_create_send(s_create_t *c)
         if (status == CLI_EXIT_OK)
             status = s_create_outcome(c, body);
     } else if (detail) {
-        s_print_refusal(detail);
+        cli_vm_print_refusal(detail, stderr);
         if (c->cli->output == CLI_OUTPUT_JSON)
             cli_print_json(detail);
     }
@@ -551,14 +605,116 @@ static int s_create_send(s_create_t *c)
 
 static int s_create(cli_t *cli, int argc, char **argv)
 {
-    s_create_t c = {cli, json_object(), json_array(), NULL, false};
-    json_object_set(c.body, "nics", c.nics);
+    s_create_t c = {cli, json_pack("{s:[]}", "nics"), NULL, false};
     int status = s_create_parse(&c, argc, argv);
     if (status < 0)
         status = s_create_send(&c);
-    json_decref(c.nics);
     json_decref(c.body);
     return status;
+}
+
+/* ---- vm evacuate, vm nic add | remove ---------------------------------- */
+
+/* The options of vm evacuate or vm nic into req's parameters, and exactly
+ * `want` operands; vm evacuate's --cold is `required`, since without it
+ * the controller refuses. Returns -1 to go on, else an exit status. */
+static int s_move_parse(cli_t *cli, int argc, char **argv,
+                        const struct option *options, cli_request_t *req,
+                        int want, const char *what, bool cold_required)
+{
+    optind = 0;
+    bool cold = false;
+    for (;;) {
+        int opt = cli_next_option(cli, argc, argv, options, s_usage);
+        if (opt == CLI_NEXT_END)
+            break;
+        if (opt == CLI_NEXT_HELP) {
+            fputs(s_usage, stdout);
+            return CLI_EXIT_OK;
+        }
+        if (opt == CLI_NEXT_USAGE)
+            return CLI_EXIT_USAGE;
+        cold = cold || opt == S_OPT_COLD;
+        if (opt != S_OPT_COLD &&
+            cli_request_set(req, opt == S_OPT_MAC ? "mac" : "host", optarg) !=
+                0)
+            return CLI_EXIT_ERROR;
+    }
+    if (argc - optind != want)
+        return cli_usage_error(s_usage, "%s: expected %s", argv[0], what);
+    if (cold_required && !cold)
+        return cli_usage_error(s_usage,
+                               "%s: --cold is required: passthrough VMs are "
+                               "pinned to their host and only move cold, "
+                               "powered off (vm power NAME off) or with "
+                               "their host down",
+                               argv[0]);
+    return -1;
+}
+
+static int s_evacuate(cli_t *cli, int argc, char **argv)
+{
+    cli_request_t req;
+    cli_request_init(&req, "vm.evacuate");
+    int status = s_move_parse(cli, argc, argv, s_evacuate_options, &req, 1,
+                              "one NAME", true);
+    if (status >= 0)
+        return status;
+    if (cli_request_set(&req, "name", argv[optind]) != 0 ||
+        cli_request_set(&req, "cold", "true") != 0)
+        return CLI_EXIT_ERROR;
+    return s_call_vm(cli, &req);
+}
+
+static int s_nic_add(cli_t *cli, int argc, char **argv)
+{
+    cli_request_t req;
+    cli_request_init(&req, "vm.nic.add");
+    int status = s_move_parse(cli, argc, argv, s_nic_options, &req, 2,
+                              "NAME NETWORK", false);
+    if (status >= 0)
+        return status;
+    if (cli_request_set(&req, "name", argv[optind]) != 0 ||
+        cli_request_set(&req, "network", argv[optind + 1]) != 0)
+        return CLI_EXIT_ERROR;
+    return s_call_vm(cli, &req);
+}
+
+static int s_nic_remove(cli_t *cli, int argc, char **argv)
+{
+    cli_request_t req;
+    cli_request_init(&req, "vm.nic.remove");
+    int status = s_move_parse(cli, argc, argv, s_plain_options, &req, 2,
+                              "NAME INDEX", false);
+    if (status >= 0)
+        return status;
+    const char *index = argv[optind + 1];
+    if (!isdigit((unsigned char)index[0]) ||
+        strspn(index, "0123456789") != strlen(index))
+        return cli_usage_error(s_usage,
+                               "%s: INDEX '%s' is not a NIC index "
+                               "(0, 1, ...)",
+                               argv[0], index);
+    if (cli_request_set(&req, "name", argv[optind]) != 0 ||
+        cli_request_set(&req, "index", index) != 0)
+        return CLI_EXIT_ERROR;
+    return s_call_vm(cli, &req);
+}
+
+static int s_nic(cli_t *cli, int argc, char **argv)
+{
+    int at = cli_find_subverb(argc, argv);
+    if (at < argc && strcmp(argv[at], "add") == 0)
+        return cli_run_subverb(cli, argc, argv, at, s_nic_add);
+    if (at < argc && strcmp(argv[at], "remove") == 0)
+        return cli_run_subverb(cli, argc, argv, at, s_nic_remove);
+    if (at < argc)
+        return cli_usage_error(s_usage, "vm nic: unknown command '%s'",
+                               argv[at]);
+    int status = s_operands(cli, argc, argv, 0, "", s_usage);
+    return status >= 0
+               ? status
+               : cli_usage_error(s_usage, "vm nic: expected add or remove");
 }
 
 /* ---- dispatch ---------------------------------------------------------- */
@@ -569,9 +725,9 @@ int cli_vm(cli_t *cli, int argc, char **argv)
         const char *name;
         cli_verb_fn *run;
     } subverbs[] = {
-        {"create", s_create},    {"delete", s_delete}, {"show", s_show},
-        {"migrate", s_migrate},  {"power", s_power},   {"xml", s_xml},
-        {"apply", cli_vm_apply},
+        {"create", s_create},    {"delete", s_delete},     {"show", s_show},
+        {"migrate", s_migrate},  {"power", s_power},       {"xml", s_xml},
+        {"apply", cli_vm_apply}, {"evacuate", s_evacuate}, {"nic", s_nic},
     };
     int at = cli_find_subverb(argc, argv);
     if (at == argc) {
@@ -579,8 +735,8 @@ int cli_vm(cli_t *cli, int argc, char **argv)
         return status >= 0
                    ? status
                    : cli_usage_error(s_usage, "vm: expected create, delete, "
-                                              "show, migrate, power, xml or "
-                                              "apply");
+                                              "show, migrate, power, xml, "
+                                              "apply, evacuate or nic");
     }
     for (size_t i = 0; i < sizeof(subverbs) / sizeof(*subverbs); i++)
         if (strcmp(argv[at], subverbs[i].name) == 0)

@@ -244,8 +244,7 @@ static s_outcome_t s_existing(s_apply_t *a, const policy_vm_t *vm,
 
 /* ---- creating ---------------------------------------------------------- */
 
-/* The body of vm.create (ADMIN.md): a JSON object, to free(). */
-static char *s_create_body(const policy_vm_t *vm)
+json_t *cli_vm_apply_request(const policy_vm_t *vm)
 {
     json_t *nics = json_array();
     for (size_t i = 0; i < vm->nic_count; i++) {
@@ -264,6 +263,13 @@ static char *s_create_body(const policy_vm_t *vm)
         json_object_set_new(doc, "host", json_string(vm->host));
     if (vm->group)
         json_object_set_new(doc, "group", json_string(vm->group));
+    return doc;
+}
+
+/* The body of vm.create: a JSON text, to free(). */
+static char *s_create_body(const policy_vm_t *vm)
+{
+    json_t *doc = cli_vm_apply_request(vm);
     char *text = json_dumps(doc, JSON_COMPACT);
     assert(text);
     json_decref(doc);
@@ -411,8 +417,7 @@ static void s_summary(s_apply_t *a, size_t total)
         printf("%s: stopped: %zu VMs not applied\n", a->path, total - done);
 }
 
-/* Parses FILE, printing every error as policy validate does. */
-static policy_vm_file_t *s_load(const char *path)
+policy_vm_file_t *cli_vm_apply_load(const char *path)
 {
     policy_errors_t *errs = policy_errors_new();
     assert(errs);
@@ -447,7 +452,7 @@ int cli_vm_apply(cli_t *cli, int argc, char **argv)
     int status = s_parse(&a, argc, argv);
     if (status >= 0)
         return status;
-    policy_vm_file_t *file = s_load(a.path);
+    policy_vm_file_t *file = cli_vm_apply_load(a.path);
     if (!file)
         return CLI_EXIT_ERROR;
     a.results = json_array();

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cli_plan.h"
 
 typedef struct {
     const char *name;
@@ -25,8 +26,10 @@ static const s_verb_t s_verbs[] = {
     {"drift", cli_drift,
      "list VF settings that differ from the policy [--host H]"},
     {"vm", cli_vm,
-     "create, show, delete, power or migrate a VM; its libvirt XML"},
+     "create, show, delete, power, migrate, evacuate a VM; nic, xml, apply"},
     {"vms", cli_vms, "list VMs [--host H] [--state S]"},
+    {"plan", cli_plan,
+     "how many VMs would fit: plan FILE | plan --count N ..."},
 };
 
 static void s_usage(FILE *out)
@@ -62,7 +65,8 @@ static void s_usage(FILE *out)
           "dry run)\n"
           "found changes, 4 policy apply or rollback did not complete on "
           "every host,\n"
-          "or vm create --wait did not place the VM\n",
+          "or vm create --wait did not place the VM; plan exits 1 when a VM "
+          "does not fit\n",
           out);
 }
 

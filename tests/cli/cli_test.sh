@@ -352,7 +352,7 @@ vm)
 		vfleetctl: vm.create: no host fits vm refuse-1: esx-e1: no PF carries vlan1; 41 hosts: memory 3.1 GiB free < 4 GiB
 		closest host esx-e1\x1b[2J (nics): no PF carries vlan1
 		41 hosts refused by rule memory, such as: memory 3.1 GiB free < 4 GiB
-		1 hosts refused by rule nics, such as: no PF carries vlan1
+		1 host refused by rule nics, such as: no PF carries vlan1
 	EOF
 	cmp -s "$work/want" "$work/err" || fail "refusal: $(diff "$work/want" "$work/err")"
 	[ "$(status_out "$work/out" ctl -o json vm create refuse-1 --memory 4G --vcpus 2 --nic vlan1 2>/dev/null)" -eq 1 ] ||
@@ -425,6 +425,91 @@ vm)
 	cmp -s "$work/want" "$work/log" || fail "requests: $(cat "$work/log")"
 	[ "$(status_of ctl vm power web-1 2>/dev/null)" -eq 2 ] || fail "vm power without a state"
 	[ "$(status_of ctl vm migrate web-1 2>/dev/null)" -eq 2 ] || fail "vm migrate without a host"
+	# vm evacuate: --cold is required (a usage error that sends nothing),
+	# the parameters, the VM as vm show prints it; refusals as vm create's.
+	rm -f "$work/log"
+	[ "$(status_of ctl vm evacuate web-1 2>"$work/err")" -eq 2 ] ||
+		fail "vm evacuate without --cold should be a usage error"
+	head -1 "$work/err" | grep -qx 'vfleetctl: vm evacuate: --cold is required: passthrough VMs are pinned to their host and only move cold, powered off (vm power NAME off) or with their host down' ||
+		fail "evacuate without --cold: $(cat "$work/err")"
+	[ ! -e "$work/log" ] || fail "evacuate without --cold sent: $(cat "$work/log")"
+	ctl vm evacuate web-1 --cold >"$work/out" || fail "vm evacuate"
+	cat >"$work/want" <<-'EOF'
+		name             web-1
+		state            placed
+		host             esx-e2
+		memory           4096 MiB
+		vcpus            2
+		power            off
+		group            web
+		numa             none
+
+		NIC  NETWORK  MAC                PF      VF  PCI           VLAN
+		0    vlan1    02:76:66:00:00:01  ens3f0  0   0000:3b:02.0  100
+		1    trunk    02:76:66:00:00:02  ens3f1  3   0000:3b:0a.3  trunk
+
+		pinned: passthrough VMs are pinned to their host: no live migration, no HA restart elsewhere, no snapshots
+	EOF
+	cmp -s "$work/want" "$work/out" || fail "vm evacuate: $(diff "$work/want" "$work/out")"
+	ctl -o json vm evacuate --cold web-1 --host esx-e3 | jq -e '.host == "esx-e3"' \
+		>/dev/null || fail "vm evacuate --host JSON"
+	[ "$(status_of ctl vm evacuate on-1 --cold 2>"$work/err")" -eq 1 ] ||
+		fail "evacuating a powered-on VM should exit 1"
+	grep -qx 'vfleetctl: vm.evacuate: vm on-1 on esx-e1 is powered on: power it off first (vm power on-1 off); a cold evacuation needs it off or its host down' \
+		"$work/err" || fail "evacuate powered on: $(cat "$work/err")"
+	[ "$(status_of ctl vm evacuate refuse-1 --cold 2>"$work/err")" -eq 1 ] ||
+		fail "a refused evacuation should exit 1"
+	cat >"$work/want" <<-'EOF'
+		vfleetctl: vm.evacuate: no host fits vm refuse-1: esx-e1: no PF carries vlan1; 41 hosts: memory 3.1 GiB free < 4 GiB
+		closest host esx-e1\x1b[2J (nics): no PF carries vlan1
+		41 hosts refused by rule memory, such as: memory 3.1 GiB free < 4 GiB
+		1 host refused by rule nics, such as: no PF carries vlan1
+	EOF
+	cmp -s "$work/want" "$work/err" || fail "evacuate refusal: $(diff "$work/want" "$work/err")"
+	# vm nic add | remove: the parameters, the VM with its NICs.
+	ctl vm nic add web-1 vlan2 --mac 02:00:00:00:00:0a >"$work/out" ||
+		fail "vm nic add: $(cat "$work/out")"
+	sed -n '/^NIC/,/^$/p' "$work/out" >"$work/nics"
+	cat >"$work/want" <<-'EOF'
+		NIC  NETWORK  MAC                PF      VF  PCI           VLAN
+		0    vlan1    02:76:66:00:00:01  ens3f0  0   0000:3b:02.0  100
+		1    trunk    02:76:66:00:00:02  ens3f1  3   0000:3b:0a.3  trunk
+		2    vlan2    02:00:00:00:00:0a  ens3f0  1   0000:3b:02.1  100
+
+	EOF
+	cmp -s "$work/want" "$work/nics" || fail "vm nic add: $(diff "$work/want" "$work/nics")"
+	ctl vm nic remove web-1 0 >"$work/out" || fail "vm nic remove"
+	sed -n '/^NIC/,/^$/p' "$work/out" >"$work/nics"
+	cat >"$work/want" <<-'EOF'
+		NIC  NETWORK  MAC                PF      VF  PCI           VLAN
+		1    trunk    02:76:66:00:00:02  ens3f1  3   0000:3b:0a.3  trunk
+
+	EOF
+	cmp -s "$work/want" "$work/nics" || fail "vm nic remove: $(diff "$work/want" "$work/nics")"
+	[ "$(status_of ctl vm nic add on-1 vlan1 2>"$work/err")" -eq 1 ] ||
+		fail "a NIC for a powered-on VM should exit 1"
+	grep -qx 'vfleetctl: vm.nic.add: vm on-1 is powered on: an SR-IOV NIC cannot be hot-added to a running VM; power it off first (vm power on-1 off)' \
+		"$work/err" || fail "nic add powered on: $(cat "$work/err")"
+	cat >"$work/want" <<-'EOF'
+		vm.evacuate name=web-1 cold=true
+		vm.evacuate host=esx-e3 name=web-1 cold=true
+		vm.evacuate name=on-1 cold=true
+		vm.evacuate name=refuse-1 cold=true
+		vm.nic.add mac=02:00:00:00:00:0a name=web-1 network=vlan2
+		vm.nic.remove name=web-1 index=0
+		vm.nic.add name=on-1 network=vlan1
+	EOF
+	cmp -s "$work/want" "$work/log" || fail "requests: $(diff "$work/want" "$work/log")"
+	rm -f "$work/log"
+	for bad in 'nic' 'nic frob x' 'nic add web-1' 'nic add web-1 a b' \
+		'nic remove web-1' 'nic remove web-1 x' 'nic remove web-1 -1' \
+		'nic remove web-1 0 --mac 1' 'evacuate --cold' 'evacuate a b --cold' \
+		'evacuate web-1 --cold --mac 1'; do
+		# shellcheck disable=SC2086
+		[ "$(status_of ctl vm $bad 2>/dev/null)" -eq 2 ] ||
+			fail "vm $bad should be a usage error"
+	done
+	[ ! -e "$work/log" ] || fail "a usage error sent: $(cat "$work/log")"
 	# vms: every page, the filters passed on.
 	: >"$work/log"
 	ctl vms --host esx-e1 --state placed >"$work/out"
@@ -484,6 +569,100 @@ summary" ] || fail "summary sends no parameters: $(cat "$work/log")"
 		fail "summary takes no operand"
 	;;
 
+plan)
+	start_fake
+	# plan --count: vm create's options into one VM, the count beside it.
+	ctl plan --count 5 --memory 1G --vcpus 1 --nic vlan1 --nic trunk,mac=02:00:00:00:00:09 \
+		--host esx-e1 --group g --numa preferred --separate-pfs >"$work/out" ||
+		fail "plan: $(cat "$work/out")"
+	body=$(sed -n 's/^plan body=//p' "$work/log")
+	echo "$body" | jq -e '. == {"vms": [{"name": "plan", "memory_mib": 1024,
+		"vcpus": 1, "nics": [{"network": "vlan1"},
+		{"network": "trunk", "mac": "02:00:00:00:00:09"}],
+		"host": "esx-e1", "group": "g", "numa": "preferred",
+		"separate_pfs": true}], "count": 5}' >/dev/null || fail "plan body: $body"
+	cat >"$work/want" <<-'EOF'
+		5 of 5 fit
+
+		HOST    VMS
+		esx-e1  3
+		esx-e2  2
+	EOF
+	cmp -s "$work/want" "$work/out" || fail "plan: $(diff "$work/want" "$work/out")"
+	# Some do not fit: exit 1, the first refusal and what runs out first.
+	[ "$(status_out "$work/out" ctl plan --count 4 --name full --memory 1G --vcpus 1 --nic vlan1)" -eq 1 ] ||
+		fail "plan with a refusal should exit 1"
+	cat >"$work/want" <<-'EOF'
+		3 of 4 fit
+
+		HOST    VMS
+		esx-e1  2
+		esx-e2  1
+
+		first refused: full-9: no host fits vm full-9: esx-e1: no PF carries vlan1
+		closest host esx-e1\x1b[2J (nics): no PF carries vlan1
+		41 hosts refused by rule memory, such as: memory 3.1 GiB free < 4 GiB
+		1 host refused by rule nics, such as: no PF carries vlan1
+	EOF
+	cmp -s "$work/want" "$work/out" || fail "plan refused: $(diff "$work/want" "$work/out")"
+	[ "$(status_out "$work/out" ctl -o json plan --count 4 --name full --memory 1G --vcpus 1 --nic vlan1)" -eq 1 ] ||
+		fail "plan -o json with a refusal should exit 1"
+	jq -e '.fit == 3 and .requested == 4 and .first_refusal.name == "full-9"' \
+		"$work/out" >/dev/null || fail "plan JSON: $(cat "$work/out")"
+	# Without --count: one copy.
+	: >"$work/log"
+	ctl plan --memory 2048 --vcpus 2 --nic vlan1 >/dev/null || fail "plan one"
+	[ "$(cat "$work/log")" = 'plan body={"vms":[{"name":"plan","nics":[{"network":"vlan1"}],"memory_mib":2048,"vcpus":2}],"count":1}' ] ||
+		fail "plan one: $(cat "$work/log")"
+	# plan FILE: the file's VMs in vm.create's shape.
+	cat >"$work/vms.yaml" <<-'EOF'
+		version: 1
+		vms:
+		  - name: a-1
+		    memory: 4G
+		    vcpus: 2
+		    nics:
+		      - network: vlan1
+		  - name: b-1
+		    memory: 512M
+		    vcpus: 1
+		    host: esx-e2
+		    group: g
+		    separate_pfs: true
+		    nics:
+		      - network: vlan1
+		      - network: trunk
+		        mac: 02:00:00:00:00:0b
+	EOF
+	: >"$work/log"
+	ctl plan "$work/vms.yaml" >"$work/out" || fail "plan FILE: $(cat "$work/out")"
+	body=$(sed -n 's/^plan body=//p' "$work/log")
+	echo "$body" | jq -e '. == {"vms": [{"name": "a-1", "memory_mib": 4096,
+		"vcpus": 2, "nics": [{"network": "vlan1"}], "numa": "none",
+		"separate_pfs": false}, {"name": "b-1", "memory_mib": 512, "vcpus": 1,
+		"nics": [{"network": "vlan1"}, {"network": "trunk",
+		"mac": "02:00:00:00:00:0b"}], "numa": "none", "separate_pfs": true,
+		"host": "esx-e2", "group": "g"}]}' >/dev/null || fail "plan FILE body: $body"
+	head -1 "$work/out" | grep -qx '2 of 2 fit' || fail "plan FILE: $(cat "$work/out")"
+	# An invalid file: its errors as vm apply prints them, nothing sent.
+	printf 'version: 1\nvms:\n  - name: x\n    memory: lots\n' >"$work/bad.yaml"
+	rm -f "$work/log"
+	[ "$(status_of ctl plan "$work/bad.yaml" 2>"$work/err")" -eq 1 ] ||
+		fail "plan of an invalid file should exit 1"
+	grep -Eq "^$work/bad.yaml:4:[0-9]+: " "$work/err" || fail "plan bad file: $(cat "$work/err")"
+	# Usage errors send nothing.
+	for bad in '' '--memory 1G --vcpus 1' '--memory 1G --nic n' \
+		'--vcpus 1 --nic n' '--count 0 --memory 1G --vcpus 1 --nic n' \
+		'--count x --memory 1G --vcpus 1 --nic n' '--memory 1.5G --vcpus 1 --nic n' \
+		"$work/vms.yaml --count 2" "$work/vms.yaml --memory 1G" "a b" \
+		'--memory 1G --vcpus 1 --nic n --wait'; do
+		# shellcheck disable=SC2086
+		[ "$(status_of ctl plan $bad 2>/dev/null)" -eq 2 ] ||
+			fail "plan $bad should be a usage error"
+	done
+	[ ! -e "$work/log" ] || fail "a usage error sent: $(cat "$work/log")"
+	;;
+
 docs)
 	# Every option in the usage texts is in vfleetctl.8 and back.
 	{
@@ -493,6 +672,7 @@ docs)
 		"$ctl_bin" vm --help
 		"$ctl_bin" host cordon --help
 		"$ctl_bin" vm apply --help
+		"$ctl_bin" plan --help
 	} >"$work/help"
 	grep -o -- '--[a-z][a-z-]*' "$work/help" | sort -u >"$work/usage-long"
 	grep -o -- '-[a-zA-Z],' "$work/help" | tr -d , | sort -u \

@@ -13,7 +13,7 @@
  * --hostile host names and event messages hold ESC, BEL, CSI and newlines
  * --stuck   every page's next cursor is "stuck", whatever came before
  * --log     append "VERB key=value ..." per request, in the order received
- *           (vm.create: its body too, " body=JSON")
+ *           (vm.create and plan: the body too, " body=JSON")
  * --ready   written once the socket is bound: the endpoint bound, so
  *           "tcp://127.0.0.1:*" tells the port the kernel chose
  * --rollout how policy.apply and policy.rollback go, on hosts esx-e1..3,
@@ -27,7 +27,13 @@
  *           vm.create steers by name: refuse-* is refused with reasons and
  *           closest hosts, exists-* exists, fail-* fails, slow-* stays
  *           reserved; with wait=true the others are placed. nosuch is
- *           unknown to every VM and host verb.
+ *           unknown to every VM and host verb. vm.evacuate: refuse-* is
+ *           refused as vm.create refuses it, on-* is powered on, the others
+ *           go to the host asked for, else esx-e2. vm.nic.add appends the
+ *           NIC (index 2), vm.nic.remove drops NIC index; on-* is powered
+ *           on for both. plan: all fit, but when the first VM's name starts
+ *           with full, the last one is refused with reasons and closest
+ *           hosts; the fitting ones alternate esx-e1, esx-e2.
  * Runs until SIGTERM. */
 #include <czmq.h>
 #include <getopt.h>
@@ -281,6 +287,17 @@ static void s_vm_state(json_t *vm, const char *state, const char *error)
     json_object_set_new(vm, "error", json_string(error));
 }
 
+/* vm.create's CONFLICT body: reasons and closest hosts, one escaped. */
+static json_t *s_refusal(void)
+{
+    return json_pack(
+        "{s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}], s:[{s:s, s:s, s:s}]}",
+        "reasons", "rule", "memory", "hosts", 41, "example",
+        "memory 3.1 GiB free < 4 GiB", "rule", "nics", "hosts", 1, "example",
+        "no PF carries vlan1", "closest", "host", "esx-e1[2J", "rule", "nics",
+        "reason", "no PF carries vlan1");
+}
+
 static void s_vm_create(const vfp_request_t *req, s_answer_t *answer)
 {
     json_t *body =
@@ -293,12 +310,7 @@ static void s_vm_create(const vfp_request_t *req, s_answer_t *answer)
         s_fail(answer, VFP_ERR_CONFLICT,
                "no host fits vm refuse-1: esx-e1: no PF carries vlan1; "
                "41 hosts: memory 3.1 GiB free < 4 GiB");
-        answer->body = json_pack(
-            "{s:[{s:s, s:i, s:s}, {s:s, s:i, s:s}], s:[{s:s, s:s, s:s}]}",
-            "reasons", "rule", "memory", "hosts", 41, "example",
-            "memory 3.1 GiB free < 4 GiB", "rule", "nics", "hosts", 1,
-            "example", "no PF carries vlan1", "closest", "host", "esx-e1[2J",
-            "rule", "nics", "reason", "no PF carries vlan1");
+        answer->body = s_refusal();
     } else if (strncmp(name, "exists", 6) == 0) {
         snprintf(answer->error, sizeof(answer->error), "vm %s exists", name);
         answer->status = VFP_ERR_CONFLICT;
@@ -311,6 +323,120 @@ static void s_vm_create(const vfp_request_t *req, s_answer_t *answer)
             s_vm_state(answer->body, "placed", "");
         else
             s_vm_state(answer->body, "reserved", "");
+    }
+    json_decref(body);
+}
+
+/* The VM asked for, powered off, or NULL: NOT_FOUND, or CONFLICT for an
+ * on-* VM, the error text then left to the caller. */
+static json_t *s_vm_off(const vfp_request_t *req, s_answer_t *answer)
+{
+    const char *name = s_param(req, "name");
+    json_t *vm = s_vm(name, answer);
+    if (vm && strncmp(name, "on", 2) == 0) {
+        answer->status = VFP_ERR_CONFLICT;
+        json_decref(vm);
+        return NULL;
+    }
+    if (vm)
+        json_object_set_new(vm, "power", json_string("off"));
+    return vm;
+}
+
+static void s_vm_evacuate(const vfp_request_t *req, s_answer_t *answer)
+{
+    const char *name = s_param(req, "name");
+    const char *host = s_param(req, "host");
+    if (name && strncmp(name, "refuse", 6) == 0) {
+        s_fail(answer, VFP_ERR_CONFLICT,
+               "no host fits vm refuse-1: esx-e1: no PF carries vlan1; "
+               "41 hosts: memory 3.1 GiB free < 4 GiB");
+        answer->body = s_refusal();
+        return;
+    }
+    answer->body = s_vm_off(req, answer);
+    if (answer->body)
+        json_object_set_new(answer->body, "host",
+                            json_string(host ? host : "esx-e2"));
+    else if (answer->status == VFP_ERR_CONFLICT)
+        snprintf(answer->error, sizeof(answer->error),
+                 "vm %s on esx-e1 is powered on: power it off first (vm "
+                 "power %s off); a cold evacuation needs it off or its host "
+                 "down",
+                 name, name);
+}
+
+/* The CONFLICT text for a NIC change of a powered-on VM. */
+static void s_nic_powered_on(const vfp_request_t *req, s_answer_t *answer,
+                             const char *change)
+{
+    const char *name = s_param(req, "name");
+    snprintf(answer->error, sizeof(answer->error),
+             "vm %s is powered on: an SR-IOV NIC cannot be %s a running VM; "
+             "power it off first (vm power %s off)",
+             name, change, name);
+}
+
+static void s_vm_nic_add(const vfp_request_t *req, s_answer_t *answer)
+{
+    answer->body = s_vm_off(req, answer);
+    if (!answer->body) {
+        if (answer->status == VFP_ERR_CONFLICT)
+            s_nic_powered_on(req, answer, "hot-added to");
+        return;
+    }
+    const char *mac = s_param(req, "mac");
+    json_array_append_new(
+        json_object_get(answer->body, "nics"),
+        json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:s, s:i, s:b}", "index", 2,
+                  "network", s_param(req, "network"), "mac",
+                  mac ? mac : "02:76:66:00:00:03", "pf", "0000:3b:00.0",
+                  "pf_ifname", "ens3f0", "vf", 1, "vf_pci", "0000:3b:02.1",
+                  "vlan", 100, "trunk", false));
+}
+
+static void s_vm_nic_remove(const vfp_request_t *req, s_answer_t *answer)
+{
+    answer->body = s_vm_off(req, answer);
+    if (!answer->body) {
+        if (answer->status == VFP_ERR_CONFLICT)
+            s_nic_powered_on(req, answer, "hot-removed from");
+        return;
+    }
+    const char *index = s_param(req, "index");
+    if (index)
+        json_array_remove(json_object_get(answer->body, "nics"),
+                          (size_t)atoi(index));
+}
+
+/* plan: every VM fits but, for a first name full-*, the last. */
+static void s_plan(const vfp_request_t *req, s_answer_t *answer)
+{
+    json_t *body =
+        json_loadb(req->body ? req->body : "", req->body_len, 0, NULL);
+    json_t *vms = json_object_get(body, "vms");
+    const char *name =
+        json_string_value(json_object_get(json_array_get(vms, 0), "name"));
+    if (!name) {
+        s_fail(answer, VFP_ERR_INVALID, "vms: missing");
+        json_decref(body);
+        return;
+    }
+    json_int_t count = json_integer_value(json_object_get(body, "count"));
+    json_int_t requested = count ? count : (json_int_t)json_array_size(vms);
+    bool full = strncmp(name, "full", 4) == 0;
+    json_int_t fit = full ? requested - 1 : requested;
+    answer->body = json_pack(
+        "{s:I, s:I, s:[{s:s, s:I}, {s:s, s:I}], s:[], s:[], s:n}", "requested",
+        requested, "fit", fit, "hosts", "host", "esx-e1", "vms", fit - fit / 2,
+        "host", "esx-e2", "vms", fit / 2, "vms", "refused", "first_refusal");
+    if (full) {
+        json_t *first = s_refusal();
+        json_object_set_new(first, "name", json_string("full-9"));
+        json_object_set_new(
+            first, "error",
+            json_string("no host fits vm full-9: esx-e1: no PF carries vlan1"));
+        json_object_set_new(answer->body, "first_refusal", first);
     }
     json_decref(body);
 }
@@ -539,6 +665,10 @@ static const struct {
     {"vm.delete", {"name", NULL}, s_vm_show},
     {"vm.power", {"name", "state", NULL}, s_vm_power},
     {"vm.migrate", {"name", "host", NULL}, s_vm_migrate},
+    {"vm.evacuate", {"name", "cold", "host", NULL}, s_vm_evacuate},
+    {"vm.nic.add", {"name", "network", "mac", NULL}, s_vm_nic_add},
+    {"vm.nic.remove", {"name", "index", NULL}, s_vm_nic_remove},
+    {"plan", {NULL}, s_plan},
     {"vms", {"host", "state", "limit", "after", NULL}, s_listing},
     {"host.cordon", {"name", NULL}, s_host_cordon},
     {"host.uncordon", {"name", NULL}, s_host_cordon},
@@ -581,8 +711,10 @@ static void s_log(const vfp_request_t *req)
     fputs(req->verb, f);
     for (uint32_t i = 0; i < req->param_count; i++)
         fprintf(f, " %s=%s", req->params[i].key, req->params[i].value);
-    /* vm.create's body is built from options: the test reads it whole. */
-    if (req->body_len && strcmp(req->verb, "vm.create") == 0)
+    /* vm.create's and plan's bodies are built from options and files: the
+     * test reads them whole. */
+    if (req->body_len &&
+        (strcmp(req->verb, "vm.create") == 0 || strcmp(req->verb, "plan") == 0))
         fprintf(f, " body=%.*s", (int)req->body_len, req->body);
     else if (req->body_len)
         fprintf(f, " body_len=%u", req->body_len);

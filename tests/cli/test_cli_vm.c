@@ -1,5 +1,6 @@
 /* test_cli_vm.c - unit tests of vfleetctl's VM verbs that need no
- * controller: memory SIZE parsing (cli_vm.c) and the libvirt domain built
+ * controller: memory SIZE parsing and the options that describe a VM
+ * request, vm create's and plan's (cli_vm.c), and the libvirt domain built
  * from a canned vm.show object (cli_vm_xml.c), compared byte for byte
  * with tests/cli/vm/show.xml, which vm_xml_test.sh validates against
  * libvirt's schema. */
@@ -195,11 +196,70 @@ static void test_xml_refused(void **state)
     json_decref(vm);
 }
 
+/* The options into a vm.create body, in the order given; nics in order. */
+static void test_request_options(void **state)
+{
+    (void)state;
+    json_t *body = json_object();
+    assert_int_equal(cli_vm_request_check(body, "plan", ""), CLI_EXIT_USAGE);
+    assert_int_equal(
+        cli_vm_request_option(body, CLI_VM_OPT_MEMORY, "4G", "plan", ""), 0);
+    assert_int_equal(
+        cli_vm_request_option(body, CLI_VM_OPT_VCPUS, "2", "plan", ""), 0);
+    assert_int_equal(cli_vm_request_check(body, "plan", ""), CLI_EXIT_USAGE);
+    assert_int_equal(
+        cli_vm_request_option(body, CLI_VM_OPT_NIC, "vlan1", "plan", ""), 0);
+    assert_int_equal(cli_vm_request_option(body, CLI_VM_OPT_NIC,
+                                           "trunk,mac=02:00:00:00:00:01",
+                                           "plan", ""),
+                     0);
+    assert_int_equal(
+        cli_vm_request_option(body, CLI_VM_OPT_NUMA, "required", "plan", ""),
+        0);
+    assert_int_equal(
+        cli_vm_request_option(body, CLI_VM_OPT_SEPARATE_PFS, NULL, "plan", ""),
+        0);
+    assert_int_equal(cli_vm_request_check(body, "plan", ""), 0);
+    char *text = json_dumps(body, JSON_COMPACT);
+    assert_string_equal(
+        text, "{\"memory_mib\":4096,\"vcpus\":2,\"nics\":[{\"network\":"
+              "\"vlan1\"},{\"network\":\"trunk\",\"mac\":"
+              "\"02:00:00:00:00:01\"}],\"numa\":\"required\","
+              "\"separate_pfs\":true}");
+    free(text);
+    json_decref(body);
+}
+
+/* A bad value is a usage error that leaves the body as it was. */
+static void test_request_options_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        int opt;
+        const char *arg;
+    } bad[] = {
+        {CLI_VM_OPT_MEMORY, "512K"}, {CLI_VM_OPT_MEMORY, "x"},
+        {CLI_VM_OPT_VCPUS, "0"},     {CLI_VM_OPT_VCPUS, "2x"},
+        {CLI_VM_OPT_NIC, ",mac=1"},  {CLI_VM_OPT_NIC, "n,mc=1"},
+        {CLI_VM_OPT_NIC, "n,mac="},  {CLI_VM_OPT_NIC, "n,mac=1,x"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        json_t *body = json_object();
+        assert_int_equal(
+            cli_vm_request_option(body, bad[i].opt, bad[i].arg, "plan", ""),
+            CLI_EXIT_USAGE);
+        assert_int_equal(json_object_size(body), 0);
+        json_decref(body);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_size_units),
         cmocka_unit_test(test_size_refused),
+        cmocka_unit_test(test_request_options),
+        cmocka_unit_test(test_request_options_refused),
         cmocka_unit_test(test_xml_matches_the_validated_file),
         cmocka_unit_test(test_xml_hugepages_and_vlan),
         cmocka_unit_test(test_xml_refused),

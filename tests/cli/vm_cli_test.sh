@@ -1,5 +1,6 @@
 #!/bin/sh
-# End to end test of vfleetctl's VM verbs (cli/cli_vm.c, cli/cli_vm_xml.c)
+# End to end test of vfleetctl's VM verbs (cli/cli_vm.c, cli/cli_vm_xml.c,
+# cli/cli_plan.c)
 # against the real vfleet-controller and two real vfleet-agents (esx-e1,
 # esx-e2) on simulated kernels of recorded sysfs trees
 # (tests/fixtures/mktree.py vf64), with deploy/examples/policy.yaml
@@ -7,7 +8,10 @@
 # closest hosts, exists, usage errors, --wait timing out on a stopped
 # agent: exit 4, then host-down), vm show, vms and its filters, vm migrate
 # (refused: pinned), vm power, vm xml (validated by virt-xml-validate when
-# installed), host cordon, uncordon and drain, vm delete.
+# installed), host cordon, uncordon and drain, plan (--count and FILE:
+# what fits, nothing created), vm nic add and remove on a powered-off VM,
+# vm evacuate --cold (refused while on, then to the other host, MAC
+# kept), vm delete.
 #
 # Registered with ctest as cli_vm_e2e; by hand, from a build directory:
 #   VFLEET_BINARY_DIR=$PWD sh ../tests/cli/vm_cli_test.sh
@@ -122,7 +126,7 @@ grep -q '^vfleetctl: vm.create: no host fits vm db-1: esx-e1: ' "$work/err" ||
 	fail "refusal text: $(cat "$work/err")"
 grep -q '^closest host esx-e1 (nics): ' "$work/err" ||
 	fail "closest host: $(cat "$work/err")"
-grep -Eq '^1 hosts refused by rule nics' "$work/err" ||
+grep -Eq '^1 host refused by rule nics' "$work/err" ||
 	fail "per-rule count: $(cat "$work/err")"
 [ "$(run ctl -o json vm create db-1 --memory 1G --vcpus 1 --nic vlan1 --nic vlan1 --host esx-e1)" -eq 1 ] ||
 	fail "db-1 -o json should be refused"
@@ -199,6 +203,108 @@ ctl host drain esx-e1 | grep -Eqx 'power off first +-' ||
 	fail "drain after power off"
 [ "$(run ctl host drain nosuch)" -eq 1 ] || fail "drain of no host"
 ctl host uncordon esx-e1 >/dev/null
+
+# ---- plan: what fits, nothing created ----------------------------------
+# web-1 and web-2 hold one VF each of the two per host the policy gives
+# esx-e1 and esx-e2 (ens1f0, vfs: 2): 1G VMs with one vlan1 NIC fit as
+# many times as VFs are free, and the next is refused by rule nics.
+free=$(ctl -o json vfs --free | jq '.vfs | length')
+[ "$free" -eq 2 ] || fail "free VFs before plan: $free"
+[ "$(run ctl plan --count 10 --memory 1G --vcpus 1 --nic vlan1)" -eq 1 ] ||
+	fail "plan --count 10 should exit 1: $(cat "$work/out" "$work/err")"
+cat >"$work/want" <<-EOF
+	$free of 10 fit
+
+	HOST    VMS
+	esx-e1  1
+	esx-e2  1
+
+EOF
+head -6 "$work/out" | cmp -s "$work/want" - ||
+	fail "plan --count: $(cat "$work/out")"
+grep -q "^first refused: plan-$((free + 1)): no host fits vm plan-$((free + 1)): " "$work/out" ||
+	fail "plan first refusal: $(cat "$work/out")"
+grep -Eq '^2 hosts refused by rule nics, such as: ' "$work/out" ||
+	fail "plan per-rule count: $(cat "$work/out")"
+[ "$(run ctl -o json plan --count 2 --memory 1G --vcpus 1 --nic vlan1 --name p)" -eq 0 ] ||
+	fail "plan --count 2 should fit: $(cat "$work/out" "$work/err")"
+jq -e '.requested == 2 and .fit == 2 and .first_refusal == null and
+	([.vms[].name] == ["p-1", "p-2"])' "$work/out" >/dev/null ||
+	fail "plan JSON: $(cat "$work/out")"
+cat >"$work/plan.yaml" <<-'EOF'
+	version: 1
+	vms:
+	  - name: p-a
+	    memory: 1G
+	    vcpus: 1
+	    nics:
+	      - network: vlan1
+	  - name: p-b
+	    memory: 1G
+	    vcpus: 1
+	    nics:
+	      - network: trunk
+	  - name: p-c
+	    memory: 1G
+	    vcpus: 1
+	    nics:
+	      - network: vlan1
+EOF
+[ "$(run ctl plan "$work/plan.yaml")" -eq 1 ] ||
+	fail "plan FILE should exit 1: $(cat "$work/out" "$work/err")"
+head -1 "$work/out" | grep -qx '2 of 3 fit' || fail "plan FILE: $(cat "$work/out")"
+grep -q '^first refused: p-c: ' "$work/out" || fail "plan FILE refusal: $(cat "$work/out")"
+printf 'version: 1\nvms:\n  - name: x\n    vcpus: 1\n' >"$work/bad.yaml"
+[ "$(run ctl plan "$work/bad.yaml")" -eq 1 ] || fail "plan of an invalid file"
+grep -q "^$work/bad.yaml:[0-9]*:[0-9]*: " "$work/err" || fail "plan bad file: $(cat "$work/err")"
+[ "$(ctl -o json vfs --free | jq '.vfs | length')" -eq "$free" ] ||
+	fail "plan took VFs"
+[ "$(ctl -o json vms | jq '[.vms[].name]' -c)" = '["web-1","web-2"]' ] ||
+	fail "plan created VMs: $(ctl -o json vms)"
+
+# ---- vm nic add | remove on a powered-off VM ---------------------------
+# web-1 is off: it gets esx-e1's last VF, then gives its first NIC back.
+mac0=$(ctl -o json vm show web-1 | jq -r '.nics[0].mac')
+[ "$(run ctl vm nic add web-1 trunk)" -eq 0 ] || fail "nic add: $(cat "$work/err")"
+grep -Eqx '1 +trunk +02:76:66:00:[0-9a-f:]+ +ens1f0 +[01] +[0-9a-f:.]+ +trunk' "$work/out" ||
+	fail "nic add output: $(cat "$work/out")"
+ctl -o json vm show web-1 >"$work/show.json"
+jq -e --arg mac "$mac0" '.host == "esx-e1" and (.nics | length) == 2 and
+	.nics[0].mac == $mac and .nics[1].network == "trunk"' "$work/show.json" \
+	>/dev/null || fail "web-1 after nic add: $(cat "$work/show.json")"
+[ "$(run ctl vm nic add web-1 vlan1)" -eq 1 ] || fail "a third NIC fits nowhere"
+grep -q '^vfleetctl: vm.nic.add: ' "$work/err" || fail "nic add refusal: $(cat "$work/err")"
+[ "$(run ctl vm nic remove web-1 0)" -eq 0 ] || fail "nic remove: $(cat "$work/err")"
+ctl -o json vm show web-1 >"$work/show.json"
+jq -e '(.nics | length) == 1 and .nics[0].network == "trunk"' "$work/show.json" \
+	>/dev/null || fail "web-1 after nic remove: $(cat "$work/show.json")"
+[ "$(run ctl vm nic remove web-1 0)" -eq 1 ] || fail "the last NIC was removed"
+ctl vm power web-1 on >/dev/null
+[ "$(run ctl vm nic add web-1 vlan1)" -eq 1 ] || fail "nic add to a running VM"
+grep -qx 'vfleetctl: vm.nic.add: vm web-1 is powered on: an SR-IOV NIC cannot be hot-added to a running VM; power it off first (vm power web-1 off)' \
+	"$work/err" || fail "nic add running: $(cat "$work/err")"
+ctl vm power web-1 off >/dev/null
+wait_for '[ "$(ctl -o json vm show web-1 | jq -r .state)" = placed ]'
+
+# ---- vm evacuate: cold only --------------------------------------------
+[ "$(run ctl vm create db-2 --memory 1G --vcpus 1 --nic vlan1 --wait)" -eq 0 ] ||
+	fail "vm create db-2: $(cat "$work/err")"
+from=$(ctl -o json vm show db-2 | jq -r .host)
+mac=$(ctl -o json vm show db-2 | jq -r '.nics[0].mac')
+to=esx-e1
+[ "$from" = esx-e1 ] && to=esx-e2
+[ "$(run ctl vm evacuate db-2)" -eq 2 ] || fail "evacuate without --cold"
+grep -q 'only move cold' "$work/err" || fail "evacuate without --cold: $(cat "$work/err")"
+ctl vm power db-2 on >/dev/null
+[ "$(run ctl vm evacuate db-2 --cold)" -eq 1 ] || fail "evacuate of a running VM"
+grep -qx "vfleetctl: vm.evacuate: vm db-2 on $from is powered on: power it off first (vm power db-2 off); a cold evacuation needs it off or its host down" \
+	"$work/err" || fail "evacuate running: $(cat "$work/err")"
+ctl vm power db-2 off >/dev/null
+[ "$(run ctl vm evacuate db-2 --cold)" -eq 0 ] || fail "evacuate: $(cat "$work/err")"
+grep -Eqx "host +$to" "$work/out" || fail "evacuated host: $(cat "$work/out")"
+grep -Eq "^0 +vlan1 +$mac " "$work/out" || fail "evacuate MAC: $(cat "$work/out")"
+wait_for '[ "$(ctl -o json vm show db-2 | jq -r .state)" = placed ]'
+[ "$(run ctl vm delete db-2)" -eq 0 ] || fail "delete db-2"
 
 # ---- --wait that times out: exit 4; the host down: host-down ------------
 kill -STOP "$e2_agent"

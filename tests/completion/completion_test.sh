@@ -126,7 +126,7 @@ help_names() {
 
 # The table's options of line KEY, or of every line, on one line.
 table_options() {
-	local verb sub
+	local verb sub nested
 	if [[ $# -gt 0 ]]; then
 		_vfleetctl_field "$_vfleetctl_verbs" 2 "$1"
 	else
@@ -134,6 +134,9 @@ table_options() {
 			_vfleetctl_field "$_vfleetctl_verbs" 2 "$verb"
 			for sub in $(_vfleetctl_keys "$_vfleetctl_verbs" "$verb"); do
 				_vfleetctl_field "$_vfleetctl_verbs" 2 "$verb $sub"
+				for nested in $(_vfleetctl_keys "$_vfleetctl_verbs" "$verb $sub"); do
+					_vfleetctl_field "$_vfleetctl_verbs" 2 "$verb $sub $nested"
+				done
 			done
 		done
 	fi | tr '\n' ' '
@@ -221,12 +224,27 @@ check_verb_help() {
 				"$(table_operands "$verb")" \
 				"$(usage_operands $(sed -E 's/\[[^]]*\]//g' <<<"$line"))"
 			for sub in $subs; do
-				line=$(grep -E "vfleetctl( \[GLOBAL-OPTIONS\])? $verb $sub( |$)" \
-					"$work/usage" | sed -E "s/.*vfleetctl( \[GLOBAL-OPTIONS\])? $verb $sub//
-						s/\[-[^]]*\]//g")
-				# shellcheck disable=SC2086
-				same_list "$verb $sub operands" "$(table_operands "$verb $sub")" \
-					"$(usage_operands $line)"
+				# A subverb with subverbs of its own (vm nic add): theirs.
+				local nested keys=() k
+				nested=$(_vfleetctl_keys "$_vfleetctl_verbs" "$verb $sub")
+				if [[ -n "$nested" ]]; then
+					same "$verb $sub subverbs" "$nested" "$(sed -nE \
+						"s/.*vfleetctl( \[GLOBAL-OPTIONS\])? $verb $sub ([a-z-]+).*/\2/p" \
+						"$work/usage")"
+					for k in $nested; do
+						keys+=("$sub $k")
+					done
+				else
+					keys=("$sub")
+				fi
+				for k in "${keys[@]}"; do
+					line=$(grep -E "vfleetctl( \[GLOBAL-OPTIONS\])? $verb $k( |$)" \
+						"$work/usage" | sed -E "s/.*vfleetctl( \[GLOBAL-OPTIONS\])? $verb $k//
+							s/\[-[^]]*\]//g")
+					# shellcheck disable=SC2086
+					same_list "$verb $k operands" "$(table_operands "$verb $k")" \
+						"$(usage_operands $line)"
+				done
 			done
 			continue
 		fi
@@ -321,7 +339,7 @@ check_accepted() {
 	done
 }
 
-verbs=(policy summary hosts host pfs vfs events drift vm vms)
+verbs=(policy summary hosts host pfs vfs events drift vm vms plan)
 globals=(-c --controller -o --output --timeout -h --help)
 paging=(--all --limit --after)
 
@@ -335,9 +353,10 @@ verbs)
 	expect "vfleetctl x"
 	# The verb after global options, in every spelling.
 	expect "vfleetctl -c ipc:///x/admin.sock -o json --timeout 2 " "${verbs[@]}"
-	expect "vfleetctl --controller=tcp://h:7450 --output=table p" policy pfs
+	expect "vfleetctl --controller=tcp://h:7450 --output=table p" policy pfs plan
 	expect "vfleetctl v" vfs vm vms
 	expect "vfleetctl vm" vm vms
+	expect "vfleetctl pl" plan
 	expect "vfleetctl -cipc:///x -ojson s" summary
 	expect "vfleetctl -- h" hosts host
 	# Global options before the verb, --version only there.
@@ -374,7 +393,7 @@ options)
 	expect "vfleetctl pfs --host h1 " --host "${paging[@]}"
 	expect "vfleetctl summary "
 	# The VM verbs: vm create's own options, vms a listing.
-	subverbs=(create delete show migrate power xml)
+	subverbs=(create delete show migrate power xml evacuate nic)
 	expect "vfleetctl vm " "${subverbs[@]}"
 	expect "vfleetctl vm -o json " "${subverbs[@]}"
 	expect "vfleetctl vm c" create
@@ -385,6 +404,19 @@ options)
 	expect "vfleetctl vm create web-1 --w" --wait
 	expect "vfleetctl vm create "
 	expect "vfleetctl vm show --" --controller --output --timeout --help
+	expect "vfleetctl vm e" evacuate
+	expect "vfleetctl vm evacuate web-1 --" --controller --output --timeout \
+		--help --cold --host
+	expect "vfleetctl vm nic " add remove
+	expect "vfleetctl vm nic r" remove
+	expect "vfleetctl vm nic add web-1 vlan1 --" --controller --output \
+		--timeout --help --mac
+	expect "vfleetctl vm nic remove web-1 --" --controller --output \
+		--timeout --help
+	expect "vfleetctl plan --" --controller --output --timeout --help \
+		--count --name --memory --vcpus --nic --host --group --numa \
+		--separate-pfs
+	expect "vfleetctl plan --count 5 --s" --separate-pfs
 	expect "vfleetctl vms --" --controller --output --timeout --help \
 		--host --state "${paging[@]}"
 	expect "vfleetctl host " label cordon uncordon drain
@@ -418,6 +450,8 @@ values)
 	expect "vfleetctl vm create web-1 --numa=p" preferred
 	expect "vfleetctl vm create web-1 --memory "
 	expect "vfleetctl vm create web-1 --nic "
+	expect "vfleetctl plan --numa " none preferred required
+	expect "vfleetctl plan --count "
 	expect "vfleetctl vm power web-1 " on off
 	expect "vfleetctl vm power web-1 o" on off
 	expect "vfleetctl vm power web-1 of" off
