@@ -1,11 +1,15 @@
 /* db.c - opening, checking and migrating the inventory database, and the
  * statement cache and transaction helpers every query uses. */
 #include <assert.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "db_internal.h"
 
@@ -361,9 +365,47 @@ static int s_pragmas(db_t *self, db_err_t *err)
     return 0;
 }
 
+/* The inventory is nobody else's business: a new database is created
+ * 0600, and SQLite gives its -wal and -shm files the database file's
+ * mode. */
+static int s_create_private(const char *path, db_err_t *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0)
+        close(fd);
+    else if (errno != EEXIST) {
+        db_errorf(err, DB_ERR_IO, "%s: cannot create: %s", path,
+                  strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* An existing database (and -wal, -shm) others may read loses those bits,
+ * once it is known to be a database this build opens; the group's bits
+ * are the operator's choice. */
+static int s_make_private(const char *path, db_err_t *err)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm"};
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char file[sizeof(((db_t *)0)->path) + 8];
+        snprintf(file, sizeof(file), "%s%s", path, suffixes[i]);
+        struct stat st;
+        if (stat(file, &st) == 0 && (st.st_mode & S_IRWXO) &&
+            chmod(file, st.st_mode & 07770) != 0) {
+            db_errorf(err, DB_ERR_IO, "%s: cannot make it private: %s", file,
+                      strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 db_t *db_open_version(const char *path, int version, db_err_t *err)
 {
     assert(version >= 1 && version <= DB_SCHEMA_VERSION);
+    if (s_create_private(path, err) != 0)
+        return NULL;
     db_t *self =
         db_connect(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
     if (!self)
@@ -380,7 +422,7 @@ db_t *db_open_version(const char *path, int version, db_err_t *err)
     int current = 0;
     if (s_version_check(self, &current, err) != 0 ||
         (current > 0 && s_quick_check(self, err) != 0) ||
-        s_pragmas(self, err) != 0)
+        s_pragmas(self, err) != 0 || s_make_private(path, err) != 0)
         goto fail;
     if (current < version && s_migrate(self, current, version, err) != 0)
         goto fail;

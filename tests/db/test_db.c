@@ -160,6 +160,38 @@ static void test_open_empty_creates_schema(void **state)
                      1);
 }
 
+static unsigned s_mode(const char *path, const char *suffix)
+{
+    char file[512];
+    snprintf(file, sizeof(file), "%s%s", path, suffix);
+    struct stat st;
+    assert_int_equal(stat(file, &st), 0);
+    return (unsigned)(st.st_mode & 07777);
+}
+
+/* The database, its WAL and shared memory are not readable by others: a
+ * new file is 0600 whatever the umask, an existing one loses the bits
+ * others have (not the group's) once it opens as a database. */
+static void test_files_are_private(void **state)
+{
+    fixture_t *fx = *state;
+    mode_t old = umask(0);
+    db_err_t err;
+    db_t *db = db_open(fx->path, &err);
+    assert_non_null(db);
+    assert_int_equal(db_event_add(db, 1, "test", NULL, "x", &err), 0);
+    assert_int_equal(s_mode(fx->path, ""), 0600);
+    assert_int_equal(s_mode(fx->path, "-wal"), 0600);
+    assert_int_equal(s_mode(fx->path, "-shm"), 0600);
+    db_destroy(&db);
+    assert_int_equal(chmod(fx->path, 0664), 0);
+    db = db_open(fx->path, &err);
+    assert_non_null(db);
+    assert_int_equal(s_mode(fx->path, ""), 0660);
+    db_destroy(&db);
+    umask(old);
+}
+
 static void test_migrates_from_version_1(void **state)
 {
     fixture_t *fx = *state;
@@ -1004,6 +1036,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_open_empty_creates_schema, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_files_are_private, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_migrates_from_version_1, s_setup,
                                         s_teardown),
