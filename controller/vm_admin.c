@@ -242,6 +242,16 @@ static void s_vm_from(const placement_request_t *req,
 }
 
 /* Decides, commits and indexes the reservation; *vm is what was stored. */
+/* What placement refuses is a CONFLICT (ADMIN.md, vm.create): its text
+ * the refusal's, and the body the detail per host, which a request error
+ * (a name taken, a network the policy lacks) has none of. */
+static void s_refused(s_run_t *run, const placement_refusal_t *why)
+{
+    s_fail(run, VFP_ERR_CONFLICT, "%s", placement_refusal_text(why));
+    if (!placement_refusal_is_request(why))
+        run->body = vm_request_refusal_json(why);
+}
+
 static int s_reserve(vm_admin_t *self, const s_create_t *create, db_vm_t *vm,
                      s_run_t *run)
 {
@@ -250,10 +260,7 @@ static int s_reserve(vm_admin_t *self, const s_create_t *create, db_vm_t *vm,
     if (placement_decide(vm_index_placement(self->index), &create->req,
                          &decision, &why) != 0) {
         bool request = placement_refusal_is_request(why);
-        s_fail(run, request ? VFP_ERR_INVALID : VFP_ERR_CONFLICT, "%s",
-               placement_refusal_text(why));
-        if (!request)
-            run->body = vm_request_refusal_json(why);
+        s_refused(run, why);
         stats_placement(request ? "invalid" : "refused",
                         placement_refusal_closest_count(why)
                             ? (int)placement_refusal_closest_rule(why, 0)
@@ -434,12 +441,7 @@ static int s_move(vm_admin_t *self, const db_vm_t *vm,
     int rc =
         placement_decide(vm_index_placement(self->index), req, &decision, &why);
     if (rc != 0) {
-        s_fail(run,
-               placement_refusal_is_request(why) ? VFP_ERR_INVALID
-                                                 : VFP_ERR_CONFLICT,
-               "%s", placement_refusal_text(why));
-        if (!placement_refusal_is_request(why))
-            run->body = vm_request_refusal_json(why);
+        s_refused(run, why);
         placement_refusal_destroy(&why);
     } else {
         s_vm_from(req, &decision, to);

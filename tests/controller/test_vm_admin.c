@@ -373,7 +373,22 @@ static void test_bad_requests(void **state)
             fail_msg("%s: got \"%s\"", cases[i].body, reply->u.reply.error);
         vfp_msg_destroy(&reply);
     }
+    /* What placement itself refuses is a CONFLICT (ADMIN.md). */
     vfp_msg_t *reply =
+        s_create(fx, "{\"name\":\"x\",\"memory_mib\":1,\"vcpus\":1,"
+                     "\"nics\":[{\"network\":\"vlan9\"}]}");
+    assert_int_equal(reply->u.reply.status, VFP_ERR_CONFLICT);
+    assert_string_equal(reply->u.reply.error,
+                        "network vlan9 is not defined by the policy");
+    assert_int_equal(reply->u.reply.body_len, 0);
+    vfp_msg_destroy(&reply);
+    reply = s_create(fx, s_web1);
+    vfp_msg_destroy(&reply);
+    reply = s_create(fx, s_web1);
+    assert_int_equal(reply->u.reply.status, VFP_ERR_CONFLICT);
+    assert_string_equal(reply->u.reply.error, "vm web-1 exists");
+    vfp_msg_destroy(&reply);
+    reply =
         s_run(fx, s_request("vm.create", s_web1, "wait", "maybe", NULL, NULL));
     assert_int_equal(reply->u.reply.status, VFP_ERR_INVALID);
     assert_non_null(strstr(reply->u.reply.error, "wait \"maybe\""));
