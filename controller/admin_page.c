@@ -3,6 +3,7 @@
 #include "admin_page.h"
 
 #include <assert.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,34 @@
  * counts and the cursor. */
 #define S_ENVELOPE (64u * 1024)
 
+void admin_answer_fail(admin_policy_answer_t *answer, vfp_errcode_t status,
+                       const char *fmt, ...)
+{
+    answer->status = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(answer->error, sizeof(answer->error), fmt, ap);
+    va_end(ap);
+    vfp_utf8_trim(answer->error);
+}
+
+void admin_answer_db(admin_policy_answer_t *answer, const db_err_t *err)
+{
+    answer->status = admin_request_db_error(err, "admin query", answer->error,
+                                            sizeof(answer->error));
+}
+
+int admin_answer_params(const vfp_request_t *req, const char *const *allowed,
+                        admin_policy_answer_t *answer)
+{
+    const char *unknown = admin_request_unknown(req, allowed);
+    if (unknown)
+        admin_answer_fail(answer, VFP_ERR_INVALID,
+                          "verb \"%s\" has no parameter \"%s\"", req->verb,
+                          unknown);
+    return unknown ? -1 : 0;
+}
+
 int admin_page_start(admin_page_t *page, const vfp_request_t *req,
                      admin_policy_answer_t *answer)
 {
@@ -22,10 +51,9 @@ int admin_page_start(admin_page_t *page, const vfp_request_t *req,
     const char *text = admin_request_param(req, "limit");
     if (text &&
         admin_request_int(text, 1, ADMIN_LIMIT_MAX, &page->limit) != 0) {
-        answer->status = VFP_ERR_INVALID;
-        snprintf(answer->error, sizeof(answer->error),
-                 "limit \"%s\" is not a number from 1 to %d", text,
-                 ADMIN_LIMIT_MAX);
+        admin_answer_fail(answer, VFP_ERR_INVALID,
+                          "limit \"%s\" is not a number from 1 to %d", text,
+                          ADMIN_LIMIT_MAX);
         return -1;
     }
     page->rows = json_array();

@@ -22,6 +22,19 @@ typedef struct {
     json_t *cursor;
 } admin_page_t;
 
+/* An answer's failure: status and text (cut at a character boundary). */
+void admin_answer_fail(admin_policy_answer_t *answer, vfp_errcode_t status,
+                       const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A failed database call as the answer (admin_request_db_error). */
+void admin_answer_db(admin_policy_answer_t *answer, const db_err_t *err);
+
+/* Refuses parameters the verb does not know (admin_request_unknown).
+ * Returns 0, or -1 with answer filled. */
+int admin_answer_params(const vfp_request_t *req, const char *const *allowed,
+                        admin_policy_answer_t *answer);
+
 /* Reads the request's "limit" (default ADMIN_LIMIT_DEFAULT). Returns 0,
  * or -1 with answer filled. */
 int admin_page_start(admin_page_t *page, const vfp_request_t *req,

@@ -3,7 +3,6 @@
  * (policy.history, policy.get) and the drift hosts report (drift). */
 #include "admin_policy.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,37 +18,6 @@
 /* The state policy.status shows for a host held back by a refusal. */
 #define S_STATE_REFUSED "refused"
 
-static void s_fail(admin_policy_answer_t *answer, vfp_errcode_t status,
-                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void s_fail(admin_policy_answer_t *answer, vfp_errcode_t status,
-                   const char *fmt, ...)
-{
-    answer->status = status;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(answer->error, sizeof(answer->error), fmt, ap);
-    va_end(ap);
-}
-
-static void s_fail_db(admin_policy_answer_t *answer, const db_err_t *err)
-{
-    answer->status = admin_request_db_error(err, "admin query", answer->error,
-                                            sizeof(answer->error));
-}
-
-/* Refuses parameters the verb does not know (admin_request_unknown). */
-static int s_params_allowed(const vfp_request_t *req,
-                            const char *const *allowed,
-                            admin_policy_answer_t *answer)
-{
-    const char *unknown = admin_request_unknown(req, allowed);
-    if (unknown)
-        s_fail(answer, VFP_ERR_INVALID, "verb \"%s\" has no parameter \"%s\"",
-               req->verb, unknown);
-    return unknown ? -1 : 0;
-}
-
 /* Checks that a named host exists: a filter by an unknown host says so. */
 static int s_host_exists(db_t *db, const char *name,
                          admin_policy_answer_t *answer)
@@ -57,7 +25,7 @@ static int s_host_exists(db_t *db, const char *name,
     db_host_row_t row;
     db_err_t err;
     if (db_host_get(db, name, &row, &err) != 0) {
-        s_fail_db(answer, &err);
+        admin_answer_db(answer, &err);
         return -1;
     }
     return 0;
@@ -237,17 +205,18 @@ static int s_status_filter(db_t *db, const vfp_request_t *req,
     if (state && strcmp(state, S_STATE_REFUSED) == 0) {
         filter->refused = true;
     } else if (state && db_apply_state_parse(state, &filter->state) != 0) {
-        s_fail(answer, VFP_ERR_INVALID,
-               "unknown rollout state \"%s\" (pending, ok, failed, refused)",
-               state);
+        admin_answer_fail(
+            answer, VFP_ERR_INVALID,
+            "unknown rollout state \"%s\" (pending, ok, failed, refused)",
+            state);
         return -1;
     }
     filter->by_state = state && !filter->refused;
     const char *summary = admin_request_param(req, "summary");
     if (summary && strcmp(summary, "true") != 0 &&
         strcmp(summary, "false") != 0) {
-        s_fail(answer, VFP_ERR_INVALID, "summary \"%s\" is not true or false",
-               summary);
+        admin_answer_fail(answer, VFP_ERR_INVALID,
+                          "summary \"%s\" is not true or false", summary);
         return -1;
     }
     *none = *none || (summary && strcmp(summary, "true") == 0);
@@ -261,7 +230,8 @@ static json_t *s_host_cursor(const char *text, admin_policy_answer_t *answer)
     if (!json_is_array(cursor) || json_array_size(cursor) != 1 ||
         !json_is_string(json_array_get(cursor, 0))) {
         json_decref(cursor);
-        s_fail(answer, VFP_ERR_INVALID, "malformed cursor \"%s\"", text);
+        admin_answer_fail(answer, VFP_ERR_INVALID, "malformed cursor \"%s\"",
+                          text);
         return NULL;
     }
     return cursor;
@@ -274,12 +244,12 @@ static json_t *s_status_head(db_t *db, admin_policy_answer_t *answer)
     db_apply_counts_t counts;
     db_err_t err;
     if (s_latest_policy(db, &policy, &err) != 0) {
-        s_fail_db(answer, &err);
+        admin_answer_db(answer, &err);
         return NULL;
     }
     if (db_apply_counts(db, &counts, &err) != 0) {
         json_decref(policy);
-        s_fail_db(answer, &err);
+        admin_answer_db(answer, &err);
         return NULL;
     }
     return json_pack("{s:o, s:o}", "policy", policy, "counts",
@@ -295,7 +265,7 @@ void admin_policy_status(db_t *db, sessions_t *sessions,
     db_apply_status_filter_t filter;
     bool none;
     s_status_walk_t walk = {.db = db, .sessions = sessions, .now_ms = now_ms};
-    if (s_params_allowed(req, allowed, answer) != 0 ||
+    if (admin_answer_params(req, allowed, answer) != 0 ||
         s_status_filter(db, req, &filter, &none, answer) != 0 ||
         admin_page_start(&walk.page, req, answer) != 0)
         return;
@@ -337,8 +307,9 @@ static int s_revision_param(const vfp_request_t *req, const char *key,
     const char *text = admin_request_param(req, key);
     *revision = 0;
     if (text && admin_request_int(text, 1, INT64_MAX, revision) != 0) {
-        s_fail(answer, VFP_ERR_INVALID, "%s \"%s\" is not a revision",
-               strcmp(key, "after") == 0 ? "cursor" : key, text);
+        admin_answer_fail(answer, VFP_ERR_INVALID,
+                          "%s \"%s\" is not a revision",
+                          strcmp(key, "after") == 0 ? "cursor" : key, text);
         return -1;
     }
     return 0;
@@ -353,7 +324,7 @@ void admin_policy_history(db_t *db, sessions_t *sessions,
     static const char *const allowed[] = {"limit", "after", NULL};
     int64_t before;
     admin_page_t page;
-    if (s_params_allowed(req, allowed, answer) != 0 ||
+    if (admin_answer_params(req, allowed, answer) != 0 ||
         s_revision_param(req, "after", &before, answer) != 0 ||
         admin_page_start(&page, req, answer) != 0)
         return;
@@ -372,7 +343,7 @@ void admin_policy_get(db_t *db, sessions_t *sessions, const vfp_request_t *req,
     (void)now_ms;
     static const char *const allowed[] = {"revision", NULL};
     int64_t revision;
-    if (s_params_allowed(req, allowed, answer) != 0 ||
+    if (admin_answer_params(req, allowed, answer) != 0 ||
         s_revision_param(req, "revision", &revision, answer) != 0)
         return;
     db_policy_row_t row;
@@ -380,7 +351,7 @@ void admin_policy_get(db_t *db, sessions_t *sessions, const vfp_request_t *req,
     int rc = revision ? db_policy_get(db, revision, &row, &err)
                       : db_policy_latest(db, &row, &err);
     if (rc != 0) {
-        s_fail_db(answer, &err);
+        admin_answer_db(answer, &err);
         return;
     }
     answer->body = s_policy_json(&row);
@@ -417,7 +388,8 @@ static int s_drift_cursor(const char *text, db_drift_row_t *after,
         snprintf(after->item.attribute, sizeof(after->item.attribute), "%s",
                  attribute);
     } else {
-        s_fail(answer, VFP_ERR_INVALID, "malformed cursor \"%s\"", text);
+        admin_answer_fail(answer, VFP_ERR_INVALID, "malformed cursor \"%s\"",
+                          text);
     }
     json_decref(cursor);
     return ok ? 0 : -1;
@@ -434,7 +406,7 @@ void admin_policy_drift(db_t *db, sessions_t *sessions,
     const char *cursor = admin_request_param(req, "after");
     db_drift_row_t after;
     admin_page_t page;
-    if (s_params_allowed(req, allowed, answer) != 0 ||
+    if (admin_answer_params(req, allowed, answer) != 0 ||
         (cursor && s_drift_cursor(cursor, &after, answer) != 0) ||
         (host && s_host_exists(db, host, answer) != 0) ||
         admin_page_start(&page, req, answer) != 0)

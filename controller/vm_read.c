@@ -2,7 +2,6 @@
  * refusal of a live migration that names what pins the VM. */
 #include "vm_read.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -11,44 +10,14 @@
 #include "desired.h"
 #include "vm_json.h"
 
-static void s_fail(admin_policy_answer_t *answer, vfp_errcode_t status,
-                   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void s_fail(admin_policy_answer_t *answer, vfp_errcode_t status,
-                   const char *fmt, ...)
-{
-    answer->status = status;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(answer->error, sizeof(answer->error), fmt, ap);
-    va_end(ap);
-    vfp_utf8_trim(answer->error);
-}
-
-static void s_fail_db(admin_policy_answer_t *answer, const db_err_t *err)
-{
-    answer->status = admin_request_db_error(err, "admin query", answer->error,
-                                            sizeof(answer->error));
-}
-
-static int s_params(const vfp_request_t *req, const char *const *allowed,
-                    admin_policy_answer_t *answer)
-{
-    const char *unknown = admin_request_unknown(req, allowed);
-    if (unknown)
-        s_fail(answer, VFP_ERR_INVALID, "verb \"%s\" has no parameter \"%s\"",
-               req->verb, unknown);
-    return unknown ? -1 : 0;
-}
-
 /* A required parameter. */
 static const char *s_required(const vfp_request_t *req, const char *key,
                               admin_policy_answer_t *answer)
 {
     const char *value = admin_request_param(req, key);
     if (!value || !value[0])
-        s_fail(answer, VFP_ERR_INVALID, "verb \"%s\" needs parameter \"%s\"",
-               req->verb, key);
+        admin_answer_fail(answer, VFP_ERR_INVALID,
+                          "verb \"%s\" needs parameter \"%s\"", req->verb, key);
     return value && value[0] ? value : NULL;
 }
 
@@ -78,9 +47,9 @@ static int s_state_filter(const char *text, db_vm_filter_t *filter,
         return 0;
     }
     if (db_vm_state_parse(text, &filter->state) != 0) {
-        s_fail(answer, VFP_ERR_INVALID,
-               "state \"%s\" is not reserved, placed, failed or host-down",
-               text);
+        admin_answer_fail(
+            answer, VFP_ERR_INVALID,
+            "state \"%s\" is not reserved, placed, failed or host-down", text);
         return -1;
     }
     filter->by_state = true;
@@ -92,7 +61,8 @@ static int s_cursor(const char *text, char *name, size_t len,
                     admin_policy_answer_t *answer)
 {
     if (strlen(text) >= len || !policy_name_valid(text)) {
-        s_fail(answer, VFP_ERR_INVALID, "cursor \"%s\" is not a VM name", text);
+        admin_answer_fail(answer, VFP_ERR_INVALID,
+                          "cursor \"%s\" is not a VM name", text);
         return -1;
     }
     snprintf(name, len, "%s", text);
@@ -122,7 +92,7 @@ void vm_read_list(db_t *db, sessions_t *sessions, const vfp_request_t *req,
     db_vm_filter_t filter = {.host = admin_request_param(req, "host")};
     const char *after = admin_request_param(req, "after");
     char cursor[DB_VM_NAME_MAX + 1] = "";
-    if (s_params(req, allowed, answer) != 0 ||
+    if (admin_answer_params(req, allowed, answer) != 0 ||
         s_state_filter(admin_request_param(req, "state"), &filter, answer) !=
             0 ||
         (after && s_cursor(after, cursor, sizeof(cursor), answer) != 0) ||
@@ -131,7 +101,7 @@ void vm_read_list(db_t *db, sessions_t *sessions, const vfp_request_t *req,
     db_err_t err = {DB_OK, ""};
     db_host_row_t host;
     if (filter.host && db_host_get(db, filter.host, &host, &err) != 0) {
-        s_fail_db(answer, &err);
+        admin_answer_db(answer, &err);
         json_decref(list.page.rows);
         return;
     }
@@ -158,13 +128,13 @@ void vm_read_show(db_t *db, sessions_t *sessions, const vfp_request_t *req,
     (void)now_ms;
     static const char *const allowed[] = {"name", NULL};
     const char *name;
-    if (s_params(req, allowed, answer) != 0 ||
+    if (admin_answer_params(req, allowed, answer) != 0 ||
         !(name = s_required(req, "name", answer)))
         return;
     db_vm_t vm;
     db_err_t err;
     if (db_vm_get(db, name, &vm, &err) != 0) {
-        s_fail_db(answer, &err);
+        admin_answer_db(answer, &err);
         return;
     }
     desired_policy_t latest = {0};
@@ -208,19 +178,20 @@ void vm_read_migrate(db_t *db, sessions_t *sessions, const vfp_request_t *req,
     (void)now_ms;
     static const char *const allowed[] = {"name", "host", NULL};
     const char *name;
-    if (s_params(req, allowed, answer) != 0 ||
+    if (admin_answer_params(req, allowed, answer) != 0 ||
         !(name = s_required(req, "name", answer)) ||
         !s_required(req, "host", answer))
         return;
     db_vm_t vm;
     db_err_t err;
     if (db_vm_get(db, name, &vm, &err) != 0) {
-        s_fail_db(answer, &err);
+        admin_answer_db(answer, &err);
         return;
     }
     char holdings[VFP_TEXT_MAX / 2];
     s_holdings(&vm, holdings, sizeof(holdings));
-    s_fail(answer, VFP_ERR_CONFLICT,
-           "%s: passthrough VMs are pinned; live migration is not possible",
-           holdings);
+    admin_answer_fail(
+        answer, VFP_ERR_CONFLICT,
+        "%s: passthrough VMs are pinned; live migration is not possible",
+        holdings);
 }
