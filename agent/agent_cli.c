@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "metrics_http.h"
+#include "privdrop.h"
 #include "vfp_duration.h"
 
 enum {
@@ -28,6 +29,7 @@ enum {
     OPT_SYSLOG,
     OPT_CONFIG,
     OPT_METRICS,
+    OPT_USER,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -53,6 +55,7 @@ static const struct option s_options[] = {
     {"syslog", no_argument, NULL, OPT_SYSLOG},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"metrics", required_argument, NULL, OPT_METRICS},
+    {"user", required_argument, NULL, OPT_USER},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -123,6 +126,12 @@ void agent_cli_usage(FILE *out)
           "  --metrics ENDPOINT    serve Prometheus metrics, e.g.\n"
           "                        tcp://127.0.0.1:9651/metrics (default "
           "off)\n"
+          "  --user NAME           started as root: the process that talks "
+          "to the\n"
+          "                        controller runs as NAME "
+          "(default " PRIVDROP_USER_DEFAULT "), only\n"
+          "                        a small writer process keeps "
+          "CAP_NET_ADMIN\n"
           "  --log-level LEVEL     error, warn, info (default) or debug\n"
           "  --syslog              log to syslog instead of stderr\n"
           "  --config FILE         read options from FILE, \"key = value\" "
@@ -266,6 +275,14 @@ static int s_parse_general_option(int c, agent_cli_t *cli, char *err,
         cli->config_path = optarg;
         cli->config_given = true;
         return 0;
+    case OPT_USER:
+        if (!*optarg) {
+            snprintf(err, errlen, "--user: empty user name");
+            return -1;
+        }
+        cli->user = optarg;
+        cli->user_given = true;
+        return 0;
     case OPT_METRICS: {
         metrics_http_endpoint_t endpoint;
         char why[400];
@@ -384,6 +401,7 @@ static void s_defaults(agent_cli_t *cli)
     memset(cli, 0, sizeof(*cli));
     cli->log_level = VFP_LOG_INFO;
     cli->config_path = AGENT_CONFIG_DEFAULT;
+    cli->user = PRIVDROP_USER_DEFAULT;
     session_opts_init(&cli->session);
 }
 

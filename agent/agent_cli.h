@@ -27,6 +27,8 @@ typedef struct {
     vfp_log_level_t log_level;
     char warning[128];       /* a deprecated option was used: say so; else "" */
     const char *metrics;     /* --metrics ENDPOINT, or NULL: none */
+    const char *user;        /* --user: the network process's, as root */
+    bool user_given;         /* by --user: it must exist */
     const char *config_path; /* --config, or AGENT_CONFIG_DEFAULT */
     bool config_given;       /* by --config: it must exist */
     vfp_config_t *config;    /* holds the strings the file set */

@@ -7,6 +7,8 @@
 #include "desired_state.h"
 #include "discover.h"
 #include "inventory_print.h"
+#include "privdrop.h"
+#include "privsep.h"
 #include "session.h"
 #include "vfp_log.h"
 
@@ -43,6 +45,29 @@ static int s_discover(const agent_cli_t *cli)
     return 0;
 }
 
+/* The writer process first, before any other socket or thread; then this
+ * process gives up root and every capability. Exits on failure. */
+static privsep_t *s_separate(const agent_cli_t *cli)
+{
+    char err[512];
+    privsep_opts_t opts = {
+        .sysfs_root = cli->session.discover.sysfs_root,
+        .kernel = cli->session.discover.kernel,
+        .log_level = cli->log_level,
+        .use_syslog = cli->use_syslog,
+    };
+    privsep_t *writer = privsep_start(&opts, err, sizeof(err));
+    if (!writer)
+        vfp_fatalx("%s", err);
+    if (privdrop_network(cli->user, cli->user_given, cli->session.state_dir,
+                         err, sizeof(err)))
+        vfp_fatalx("%s", err);
+    vfp_log_info("writer process %d keeps CAP_NET_ADMIN; this one talks to "
+                 "the controller",
+                 (int)privsep_pid(writer));
+    return writer;
+}
+
 int main(int argc, char **argv)
 {
     agent_cli_t cli;
@@ -67,11 +92,13 @@ int main(int argc, char **argv)
         break;
     case AGENT_RUN:
         vfp_log_init("vfleet-agent", cli.log_level, cli.use_syslog);
+        cli.session.writer = s_separate(&cli);
         if (cli.metrics && agent_stats_start(cli.metrics, err, sizeof(err)))
             vfp_fatalx("%s", err);
         if (session_run(&cli.session, err, sizeof(err)))
             vfp_fatalx("%s", err);
         agent_stats_stop();
+        privsep_destroy(&cli.session.writer);
         break;
     }
     agent_cli_release(&cli);

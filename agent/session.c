@@ -31,7 +31,6 @@
 #include "inventory_diff.h"
 #include "vf_apply.h"
 #include "vf_drift.h"
-#include "vf_writer.h"
 #include "vfp_log.h"
 #include "vfp_notify.h"
 #include "vfp_transport.h"
@@ -62,7 +61,7 @@ typedef struct {
     uint8_t proto_version; /* chosen by WELCOME; HELLO uses the oldest */
     unsigned monitor_seq;
     vfp_inventory_t inv; /* what the controller holds, or is about to */
-    vf_writer_t *writer;
+    privsep_t *writer;
     vfp_msg_t *desired;        /* the stored APPLY, or NULL */
     uint64_t applied_revision; /* last revision applied with every item ok */
     char *drift_logged;        /* drift lines last logged; NULL: none yet */
@@ -369,8 +368,9 @@ static int s_apply(s_session_t *self, vfp_apply_result_t *result)
 {
     const vfp_apply_t *apply = &self->desired->u.apply;
     s_rescan(self, false);
-    uint64_t writes = vf_writer_kernel_writes(self->writer);
-    int rc = vf_apply_run(self->writer, apply, &self->inv, result);
+    uint64_t writes = privsep_kernel_writes(self->writer);
+    int rc = vf_apply_run_ops(&privsep_apply_ops, self->writer, apply,
+                              &self->inv, result);
     uint32_t failed = 0;
     for (uint32_t i = 0; i < result->result_count; i++) {
         const vfp_result_t *r = &result->results[i];
@@ -390,7 +390,7 @@ static int s_apply(s_session_t *self, vfp_apply_result_t *result)
     vfp_log_info("apply revision %llu: %u items, %u failed",
                  (unsigned long long)apply->revision, result->result_count,
                  failed);
-    writes = vf_writer_kernel_writes(self->writer) - writes;
+    writes = privsep_kernel_writes(self->writer) - writes;
     agent_stats_apply(writes, failed);
     vfp_log_info("apply revision %llu: %llu kernel writes (--kernel %s)",
                  (unsigned long long)apply->revision,
@@ -608,7 +608,6 @@ static void s_cleanup(s_session_t *self)
     s_disconnect(self);
     nl_socket_free(self->events);
     self->events = NULL;
-    vf_writer_destroy(&self->writer);
     vfp_msg_destroy(&self->desired);
     free(self->drift_logged);
     self->drift_logged = NULL;
@@ -621,8 +620,11 @@ static void s_cleanup(s_session_t *self)
 static int s_loop(s_session_t *self, char *err, size_t errlen)
 {
     while (!zsys_interrupted) {
-        zmq_pollitem_t items[3];
+        zmq_pollitem_t items[4];
         int n = 0, dealer_at = -1, monitor_at = -1, events_at = -1;
+        int writer_at = n++;
+        items[writer_at] =
+            (zmq_pollitem_t){NULL, privsep_fd(self->writer), ZMQ_POLLIN, 0};
         if (self->dealer) {
             items[dealer_at = n++] =
                 (zmq_pollitem_t){zsock_resolve(self->dealer), 0, ZMQ_POLLIN, 0};
@@ -641,6 +643,10 @@ static int s_loop(s_session_t *self, char *err, size_t errlen)
         }
         if (zsys_interrupted)
             break;
+        if (items[writer_at].revents) {
+            privsep_describe_exit(self->writer, err, errlen);
+            return -1;
+        }
         if (monitor_at >= 0 && (items[monitor_at].revents & ZMQ_POLLIN))
             s_on_monitor(self);
         if (dealer_at >= 0 && self->dealer &&
@@ -678,9 +684,8 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
         discover_inventory_clear(&self.inv);
         return -1;
     }
-    if (desired_state_dir_init(opts->state_dir, err, errlen) ||
-        !(self.writer = vf_writer_new_kernel(
-              opts->discover.sysfs_root, opts->discover.kernel, err, errlen))) {
+    self.writer = opts->writer;
+    if (desired_state_dir_init(opts->state_dir, err, errlen)) {
         discover_inventory_clear(&self.inv);
         return -1;
     }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "discover.h"
+#include "privsep.h"
 
 typedef struct {
     const char *endpoint;  /* "tcp://HOST:7450" */
@@ -15,8 +16,9 @@ typedef struct {
     double backoff_min_s;  /* first reconnect delay, doubling ... */
     double backoff_max_s;  /* ... up to this */
     const char *state_dir; /* where the last APPLY is kept */
-    bool insecure; /* plaintext: warned at start and every hour */
+    bool insecure;         /* plaintext: warned at start and every hour */
     discover_opts_t discover;
+    privsep_t *writer; /* the writer process's channel (main.c starts it) */
 } session_opts_t;
 
 /* Sets the defaults: heartbeat 2 s, rescan 10 s, miss_limit 3, backoff
@@ -24,12 +26,14 @@ typedef struct {
  * /proc. */
 void session_opts_init(session_opts_t *opts);
 
-/* Runs until SIGINT/SIGTERM: re-applies the desired state stored in
+/* Runs until SIGINT/SIGTERM, every kernel write going through
+ * opts->writer: re-applies the desired state stored in
  * state_dir, then HELLO, WELCOME, full INVENTORY, HEARTBEATs and
  * INVENTORY_DELTAs when a rescan finds a change; APPLYs are stored, applied
  * and answered, and drift from the stored one is logged; reconnects with
  * backoff when the controller goes quiet. Returns 0 on a
- * clean stop, -1 with err when it cannot run at all. */
+ * clean stop, -1 with err when it cannot run at all or the writer process
+ * is gone. */
 int session_run(const session_opts_t *opts, char *err, size_t errlen);
 
 #endif

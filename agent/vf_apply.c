@@ -111,8 +111,9 @@ static int s_add_all(vf_apply_results_t *sink, vfp_result_t *results, size_t n,
     return rc;
 }
 
-static int s_apply_pf(vf_writer_t *writer, const vfp_apply_pf_t *a,
-                      const vfp_inventory_t *inv, vf_apply_results_t *sink)
+static int s_apply_pf(const vf_apply_ops_t *ops, void *ctx,
+                      const vfp_apply_pf_t *a, const vfp_inventory_t *inv,
+                      vf_apply_results_t *sink)
 {
     char why[256];
     vfp_result_t r;
@@ -132,13 +133,13 @@ static int s_apply_pf(vf_writer_t *writer, const vfp_apply_pf_t *a,
         if (index + 1u > in_use_len)
             in_use_len = index + 1u;
     }
-    vf_writer_set_num_vfs(writer, pf->ifname, a->num_vfs, in_use, in_use_len,
-                          &r);
+    ops->set_num_vfs(ctx, pf->ifname, a->num_vfs, in_use, in_use_len, &r);
     return s_add_all(sink, &r, 1, a->pf);
 }
 
-static int s_apply_vf(vf_writer_t *writer, const vfp_apply_vf_t *d,
-                      const vfp_inventory_t *inv, vf_apply_results_t *sink)
+static int s_apply_vf(const vf_apply_ops_t *ops, void *ctx,
+                      const vfp_apply_vf_t *d, const vfp_inventory_t *inv,
+                      vf_apply_results_t *sink)
 {
     char why[256];
     vfp_result_t results[VF_WRITER_ATTRS];
@@ -147,26 +148,63 @@ static int s_apply_vf(vf_writer_t *writer, const vfp_apply_vf_t *d,
     if (!pf)
         n = vf_writer_fail_vf(d->pf, d, ENODEV, why, results, VF_WRITER_ATTRS);
     else
-        vf_writer_apply_vf(writer, pf->ifname, d, results, VF_WRITER_ATTRS, &n);
+        ops->apply_vf(ctx, pf->ifname, d, results, VF_WRITER_ATTRS, &n);
     return s_add_all(sink, results, n, d->pf);
 }
 
+/* The writer's own calls, with the writer as ctx. */
+static int s_writer_apply_vf(void *ctx, const char *pf_ifname,
+                             const vfp_apply_vf_t *desired,
+                             vfp_result_t *results, size_t max_results,
+                             size_t *n_results)
+{
+    return vf_writer_apply_vf(ctx, pf_ifname, desired, results, max_results,
+                              n_results);
+}
+
+static int s_writer_set_num_vfs(void *ctx, const char *pf_ifname,
+                                uint16_t num_vfs, const bool *in_use,
+                                size_t in_use_len, vfp_result_t *result)
+{
+    return vf_writer_set_num_vfs(ctx, pf_ifname, num_vfs, in_use, in_use_len,
+                                 result);
+}
+
+static int s_writer_set_hugepages(void *ctx, uint32_t size_kb, uint64_t pages,
+                                  vfp_result_t *result)
+{
+    return vf_writer_set_hugepages(ctx, size_kb, pages, result);
+}
+
+static const vf_apply_ops_t s_writer_ops = {
+    .apply_vf = s_writer_apply_vf,
+    .set_num_vfs = s_writer_set_num_vfs,
+    .set_hugepages = s_writer_set_hugepages,
+};
+
 int vf_apply_run(vf_writer_t *writer, const vfp_apply_t *apply,
                  const vfp_inventory_t *inv, vfp_apply_result_t *out)
+{
+    return vf_apply_run_ops(&s_writer_ops, writer, apply, inv, out);
+}
+
+int vf_apply_run_ops(const vf_apply_ops_t *ops, void *ctx,
+                     const vfp_apply_t *apply, const vfp_inventory_t *inv,
+                     vfp_apply_result_t *out)
 {
     vf_apply_results_t sink = {0};
     int rc = 0;
     out->revision = apply->revision;
     for (uint32_t i = 0; i < apply->pf_count; i++)
-        if (s_apply_pf(writer, &apply->pfs[i], inv, &sink))
+        if (s_apply_pf(ops, ctx, &apply->pfs[i], inv, &sink))
             rc = -1;
     for (uint32_t i = 0; i < apply->vf_count; i++)
-        if (s_apply_vf(writer, &apply->vfs[i], inv, &sink))
+        if (s_apply_vf(ops, ctx, &apply->vfs[i], inv, &sink))
             rc = -1;
     for (uint32_t i = 0; i < apply->hugepage_count; i++) {
         const vfp_apply_hugepages_t *h = &apply->hugepages[i];
         vfp_result_t r;
-        if (vf_writer_set_hugepages(writer, h->size_kb, h->pages, &r))
+        if (ops->set_hugepages(ctx, h->size_kb, h->pages, &r))
             rc = -1;
         vf_apply_results_add(&sink, &r);
     }

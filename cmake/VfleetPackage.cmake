@@ -28,6 +28,7 @@ set(s_debian ${PROJECT_SOURCE_DIR}/deploy/debian)
 
 set(CPACK_DEBIAN_AGENT_PACKAGE_NAME vfleet-agent)
 set(CPACK_DEBIAN_AGENT_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_AGENT_PACKAGE_DEPENDS adduser)
 set(CPACK_DEBIAN_AGENT_DESCRIPTION
     "vfleet host agent: discovers SR-IOV PFs and VFs, applies VF settings
 vfleet-agent runs on every hypervisor host of a vfleet cluster. It reads

@@ -42,7 +42,7 @@ fi
 
 # The scores deploy/README.md records (lower is better; 0 to 10).
 if systemd-analyze security --help 2>&1 | grep -q -- --offline; then
-	for entry in vfleet-controller:1.2 vfleet-agent:1.9; do
+	for entry in vfleet-controller:1.2 vfleet-agent:2.3; do
 		unit=${entry%:*}
 		recorded=${entry#*:}
 		systemd-analyze security --offline=yes --no-pager "$unit.service" \

@@ -131,8 +131,8 @@ check "man -w 5 vfleet-policy" man -w 5 vfleet-policy
 check "vfleet system user" sh -c 'getent passwd vfleet | grep -q ":/var/lib/vfleet:"'
 check "/var/lib/vfleet owned by vfleet, 0700" sh -c \
 	'[ "$(stat -c "%U:%G %a" /var/lib/vfleet)" = "vfleet:vfleet 700" ]'
-check "/var/lib/vfleet-agent 0700" sh -c \
-	'[ "$(stat -c "%U %a" /var/lib/vfleet-agent)" = "root 700" ]'
+check "/var/lib/vfleet-agent owned by vfleet, 0700" sh -c \
+	'[ "$(stat -c "%U %a" /var/lib/vfleet-agent)" = "vfleet 700" ]'
 for pkg in agent controller; do
 	check "conffile /etc/vfleet/$pkg.conf" sh -c \
 		"dpkg-query -W -f='\${Conffiles}' vfleet-$pkg | grep -q /etc/vfleet/$pkg.conf"

@@ -287,14 +287,28 @@ expect_eq "agent drift table: one line, iproute2's words" \
 	"$(printf '%s\n' "$table" | grep '^drift: ')"
 
 # The agent daemon re-applies the stored desired state when it starts,
-# with no controller to talk to, and the drift is gone.
+# with no controller to talk to, and the drift is gone. It runs as root
+# here, so its privilege separation is real: the network process becomes
+# nobody with no capability, the writer keeps uid 0 and CAP_NET_ADMIN
+# (bit 12) alone, and the re-apply goes through the writer.
 "$agent" --controller tcp://127.0.0.1:9 --insecure --state-dir "$state" \
-	2>/run/vfleet-agent.log &
+	--user nobody 2>/run/vfleet-agent.log &
 agent_pid=$!
 for _ in 1 2 3 4 5 6 7 8 9 10; do
 	grep -q 'apply revision 1: ' /run/vfleet-agent.log && break
 	sleep 0.5
 done
+# status_of PID FIELD: the first value of FIELD in /proc/PID/status.
+status_of() {
+	awk -v f="$2:" '$1 == f { print $2; exit }' "/proc/$1/status"
+}
+writer_pid=$(pgrep -P "$agent_pid")
+expect_eq "agent network process: uid nobody, no capabilities" \
+	"$(id -u nobody) 0000000000000000 1" \
+	"$(status_of "$agent_pid" Uid) $(status_of "$agent_pid" CapEff) $(status_of "$agent_pid" NoNewPrivs)"
+expect_eq "agent writer process: uid 0, CAP_NET_ADMIN alone" \
+	"0 0000000000001000 0000000000001000" \
+	"$(status_of "$writer_pid" Uid) $(status_of "$writer_pid" CapEff) $(status_of "$writer_pid" CapBnd)"
 kill "$agent_pid"
 wait "$agent_pid"
 cat /run/vfleet-agent.log
