@@ -109,8 +109,7 @@ static void s_read_netdev(const char *dev, vfp_pf_t *pf)
     sysfs_attr_names_free(&names);
 }
 
-/* True when one of the device's host netdevs is administratively up. */
-static bool s_netdev_up(const char *dev)
+bool discover_device_netdev_up(const char *dev)
 {
     char dir[PATH_MAX];
     char netdev[PATH_MAX];
@@ -254,7 +253,7 @@ static void s_read_vf(s_scan_t *scan, const char *pfdir, const vfp_pf_t *pf,
         agent_text_note_append(vf->note, sizeof(vf->note),
                                "physfn points to %s, not to this PF", physfn);
     s_read_group(scan, vfdir, vf);
-    vf->in_use = s_netdev_up(vfdir);
+    vf->in_use = discover_device_netdev_up(vfdir);
 }
 
 /* VFs of a PCI PF, from its virtfnN links in numeric order. */

@@ -53,6 +53,10 @@ vfp_pf_t *discover_find_pf(const vfp_inventory_t *inv, const char *name);
 /* Frees what discover_host allocated and zeroes *inv. */
 void discover_inventory_clear(vfp_inventory_t *inv);
 
+/* Whether one of the host netdevs of device directory dev (its "net"
+ * entries) is administratively up: what makes a VF in_use. */
+bool discover_device_netdev_up(const char *dev);
+
 /* Adds a warning (drops it when the list is full). */
 void discover_warn(discover_warnings_t *warnings, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -62,9 +62,9 @@ static privsep_t *s_separate(const agent_cli_t *cli)
     if (privdrop_network(cli->user, cli->user_given, cli->session.state_dir,
                          err, sizeof(err)))
         vfp_fatalx("%s", err);
-    vfp_log_info("writer process %d keeps CAP_NET_ADMIN; this one talks to "
-                 "the controller",
-                 (int)privsep_pid(writer));
+    vfp_log_info("writer process %d: %s; this process talks to the "
+                 "controller",
+                 (int)privsep_pid(writer), privsep_writer_kept(writer));
     return writer;
 }
 

@@ -25,6 +25,7 @@ struct privsep_t {
     pid_t pid; /* 0 once reaped */
     int status;
     uint64_t kernel_writes;
+    char ready[256]; /* what the writer kept, as it said when up */
 };
 
 /* ---- the writer process ---------------------------------------------- */
@@ -62,7 +63,12 @@ static void s_child(int fd, pid_t parent, const privsep_opts_t *opts)
     writer_msg_rep_t ready = {.type = WRITER_MSG_READY,
                               .len = sizeof(ready),
                               .refused = writer ? 0 : EIO};
-    snprintf(ready.why, sizeof(ready.why), "%s", why);
+    if (writer)
+        snprintf(ready.why, sizeof(ready.why), "uid %u, %s",
+                 (unsigned)geteuid(),
+                 privdrop_effective() ? "CAP_NET_ADMIN" : "no capabilities");
+    else
+        snprintf(ready.why, sizeof(ready.why), "%s", why);
     if (send(fd, &ready, sizeof(ready), MSG_NOSIGNAL) < 0 || !writer)
         _exit(1);
     int rc = writer_serve_run(fd, writer);
@@ -133,6 +139,8 @@ privsep_t *privsep_start(const privsep_opts_t *opts, char *why, size_t whylen)
     }
     if (rc)
         privsep_destroy(&self);
+    else
+        snprintf(self->ready, sizeof(self->ready), "%s", ready.why);
     return self;
 }
 
@@ -171,6 +179,11 @@ int privsep_fd(const privsep_t *self)
 pid_t privsep_pid(const privsep_t *self)
 {
     return self->pid;
+}
+
+const char *privsep_writer_kept(const privsep_t *self)
+{
+    return self->ready;
 }
 
 void privsep_describe_exit(privsep_t *self, char *why, size_t whylen)

@@ -43,6 +43,10 @@ int privsep_fd(const privsep_t *self);
 
 pid_t privsep_pid(const privsep_t *self);
 
+/* What the writer kept, as it said once up: "uid 0, CAP_NET_ADMIN", or
+ * "uid 1000, no capabilities" when it had none to keep. */
+const char *privsep_writer_kept(const privsep_t *self);
+
 /* How the writer ended ("exited with status 1", "killed by signal 9"),
  * reaping it; call when privsep_fd turns readable. */
 void privsep_describe_exit(privsep_t *self, char *why, size_t whylen);

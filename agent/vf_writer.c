@@ -135,6 +135,11 @@ void vf_writer_destroy(vf_writer_t **self_p)
     *self_p = NULL;
 }
 
+const char *vf_writer_sysfs(const vf_writer_t *self)
+{
+    return self->sysfs;
+}
+
 uint64_t vf_writer_netlink_writes(const vf_writer_t *self)
 {
     return self->netlink_writes;

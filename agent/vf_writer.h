@@ -36,6 +36,9 @@ vf_writer_t *vf_writer_new_kernel(const char *sysfs_root, vf_kernel_t kernel,
 /* Closes the socket; accepts NULL, sets *self_p to NULL. */
 void vf_writer_destroy(vf_writer_t **self_p);
 
+/* The sysfs root the writer was made with ("/sys" for NULL). */
+const char *vf_writer_sysfs(const vf_writer_t *self);
+
 /* Number of RTM_SETLINK requests sent since vf_writer_new: an apply that
  * finds the kernel already as desired adds nothing to it. */
 uint64_t vf_writer_netlink_writes(const vf_writer_t *self);

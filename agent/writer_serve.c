@@ -3,10 +3,40 @@
 #include "writer_serve.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
+#include "discover.h"
 #include "vfp_log.h"
+
+/* The VFs in use: those the network process names, and those the writer
+ * sees itself with a host netdev up (as discovery decides), so that a
+ * network process taken over cannot have a VF in use removed by leaving
+ * it out. Its VF links are contiguous from virtfn0. Returns in_use's
+ * length. */
+static size_t s_in_use(vf_writer_t *writer, const writer_msg_req_t *req,
+                       bool *in_use)
+{
+    size_t len = req->in_use_len;
+    for (size_t i = 0; i < VFP_VFS_MAX; i++)
+        in_use[i] = i < len && req->in_use[i];
+    for (size_t i = 0; i < VFP_VFS_MAX; i++) {
+        char dev[PATH_MAX];
+        struct stat st;
+        int n = snprintf(dev, sizeof(dev), "%s/class/net/%s/device/virtfn%zu",
+                         vf_writer_sysfs(writer), req->pf_ifname, i);
+        if (n < 0 || (size_t)n >= sizeof(dev) || stat(dev, &st))
+            break;
+        if (discover_device_netdev_up(dev)) {
+            in_use[i] = true;
+            len = i + 1 > len ? i + 1 : len;
+        }
+    }
+    return len;
+}
 
 static void s_carry_out(vf_writer_t *writer, const writer_msg_req_t *req,
                         writer_msg_rep_t *rep)
@@ -20,11 +50,9 @@ static void s_carry_out(vf_writer_t *writer, const writer_msg_req_t *req,
         rep->result_count = (uint32_t)n;
         break;
     case WRITER_MSG_NUM_VFS:
-        for (size_t i = 0; i < req->in_use_len; i++)
-            in_use[i] = req->in_use[i] != 0;
-        rep->rc =
-            vf_writer_set_num_vfs(writer, req->pf_ifname, req->num_vfs, in_use,
-                                  req->in_use_len, &rep->results[0]);
+        n = s_in_use(writer, req, in_use);
+        rep->rc = vf_writer_set_num_vfs(writer, req->pf_ifname, req->num_vfs,
+                                        in_use, n, &rep->results[0]);
         rep->result_count = 1;
         break;
     default:

@@ -109,6 +109,9 @@ def check_privileges(tree, endpoint):
                 fail("state directory not given to nobody")
             if "network process: user nobody (uid 65534" not in agent.log():
                 fail("user change not logged:\n" + agent.log())
+            kept = "writer process %d: uid 0, CAP_NET_ADMIN;" % agent.writer
+            if kept not in agent.log():
+                fail("writer's capability not logged:\n" + agent.log())
         elif "not started as root" not in agent.log():
             fail("skipped user change not logged:\n" + agent.log())
         fds = os.listdir("/proc/%d/fd" % agent.writer)

@@ -196,6 +196,29 @@ static void test_other_fields_refused(void **state)
     assert_int_equal(vf_writer_kernel_writes(fx->writer), 0);
 }
 
+/* A VF in use that the request leaves out of in_use is still guarded:
+ * the writer sees its netdev up itself. */
+static void test_in_use_seen_by_the_writer(void **state)
+{
+    fixture_t *fx = *state;
+    char path[PATH_MAX * 2];
+    snprintf(path, sizeof(path),
+             "%s/class/net/%s/device/virtfn3/net/ens2f0v3/flags", fx->sysfs,
+             S_PF);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("0x1003\n", f); /* IFF_UP */
+    fclose(f);
+    writer_msg_req_t req;
+    writer_msg_num_vfs(&req, S_PF, 2, NULL, 0);
+    writer_msg_rep_t rep = s_serve(fx, &req, sizeof(req));
+    assert_int_equal(rep.refused, 0);
+    assert_int_equal(rep.rc, -1);
+    assert_int_equal(rep.results[0].err, EBUSY);
+    assert_non_null(strstr(rep.results[0].message, "VF 3"));
+    assert_int_equal(rep.kernel_writes, 0);
+}
+
 static void test_valid_request_writes(void **state)
 {
     fixture_t *fx = *state;
@@ -305,6 +328,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_framing_refused, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_other_fields_refused, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_in_use_seen_by_the_writer, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_valid_request_writes, s_setup,
                                         s_teardown),
