@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "admin_socket.h"
 #include "agents.h"
 #include "controller.h"
 #include "controller_internal.h"
@@ -305,7 +306,8 @@ static int s_open(controller_t *self, char *err, size_t errlen)
 }
 
 /* Binds the admin socket. The admin ipc socket is the admin credential:
- * only the owner may connect, from the moment it exists. */
+ * only the owner may connect, from the moment it exists, and then the
+ * --admin-group too. */
 static int s_bind_admin(controller_t *self, char *err, size_t errlen)
 {
     const char *endpoint = self->cfg.admin_endpoint;
@@ -317,11 +319,11 @@ static int s_bind_admin(controller_t *self, char *err, size_t errlen)
     umask(old_mask);
     if (rc != 0)
         return -1;
-    if (self->ipc_path[0] && chmod(self->ipc_path, 0600) != 0) {
-        snprintf(err, errlen, "cannot restrict %s to mode 0600: %s",
-                 self->ipc_path, strerror(errno));
+    const gid_t *group = self->cfg.admin_group[0] ? &self->cfg.admin_gid : NULL;
+    if (self->ipc_path[0] &&
+        admin_socket_protect(self->ipc_path, self->cfg.state_dir, group, err,
+                             errlen) != 0)
         return -1;
-    }
     return 0;
 }
 

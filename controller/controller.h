@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vfp_config.h"
 #include "vfp_log.h"
@@ -20,6 +21,8 @@
 typedef struct {
     char agents_endpoint[256]; /* ROUTER for agents */
     char admin_endpoint[4352]; /* ROUTER for vfleetctl */
+    char admin_group[256];     /* --admin-group as given; "" for none */
+    gid_t admin_gid;           /* that group */
     char state_dir[4000];      /* leaves room for the file names inside */
     char db_path[4096];
     uint32_t heartbeat_ms; /* interval agents are told to use */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_socket.h"
 #include "controller.h"
 #include "metrics_http.h"
 #include "vfp_duration.h"
@@ -20,6 +21,9 @@ void controller_usage(void)
         "  --agents ENDPOINT          agent ROUTER (default tcp://*:7450)\n"
         "  --admin ENDPOINT           admin ROUTER (default "
         "ipc://STATE_DIR/admin.sock)\n"
+        "  --admin-group GROUP        the ipc admin socket is mode 0660 for "
+        "GROUP\n"
+        "                             (default: 0600, the owner only)\n"
         "  --state-dir DIR            state directory "
         "(default " VFP_DEFAULT_STATE_DIR ")\n"
         "  --db PATH                  database (default STATE_DIR/vfleet.db)\n"
@@ -82,6 +86,7 @@ enum {
     S_EVENT_MAX_COUNT,
     S_CONFIG,
     S_METRICS,
+    S_ADMIN_GROUP,
     S_HELP,
     S_VERSION,
 };
@@ -106,6 +111,7 @@ static const struct option s_options[] = {
     {"event-max-count", required_argument, NULL, S_EVENT_MAX_COUNT},
     {"config", required_argument, NULL, S_CONFIG},
     {"metrics", required_argument, NULL, S_METRICS},
+    {"admin-group", required_argument, NULL, S_ADMIN_GROUP},
     {"help", no_argument, NULL, S_HELP},
     {"version", no_argument, NULL, S_VERSION},
     {NULL, 0, NULL, 0},
@@ -212,6 +218,12 @@ static int s_valued_more(int opt, const char *arg, controller_config_t *cfg,
         return -1;
     case S_EVENT_MAX_COUNT:
         return s_event_max_count(arg, cfg, err, errlen);
+    case S_ADMIN_GROUP:
+        if (admin_socket_group(arg, &cfg->admin_gid, err, errlen) != 0)
+            return -1;
+        /* Kept for the log only: a longer name still names the gid. */
+        snprintf(cfg->admin_group, sizeof(cfg->admin_group), "%s", arg);
+        return 0;
     case S_METRICS: {
         metrics_http_endpoint_t endpoint;
         char why[512] = "too long";
@@ -303,6 +315,7 @@ static int s_valued(int opt, const char *arg, controller_config_t *cfg,
     case S_EVENT_MAX_COUNT:
     case S_CONFIG:
     case S_METRICS:
+    case S_ADMIN_GROUP:
         return s_valued_more(opt, arg, cfg, err, errlen);
     case S_PEER_QUEUE:
     case S_PEER_RATE:
@@ -410,5 +423,11 @@ int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
     if (!cfg->admin_endpoint[0])
         snprintf(cfg->admin_endpoint, sizeof(cfg->admin_endpoint),
                  "ipc://%s/" VFP_ADMIN_SOCKET_NAME, cfg->state_dir);
+    if (cfg->admin_group[0] && strncmp(cfg->admin_endpoint, "ipc://", 6)) {
+        snprintf(err, errlen,
+                 "--admin-group is for an ipc:// admin endpoint, not %s",
+                 cfg->admin_endpoint);
+        return -1;
+    }
     return 0;
 }

@@ -403,11 +403,13 @@ refuse)
 	# The admin API over tcp.
 	admin_ipc=$admin
 	admin=tcp://127.0.0.1:$((port + 2))
+	ctl_opts=--insecure
 	start_controller --admin "$admin"
 	ctl -o json hosts | jq -e '.hosts == []' >/dev/null ||
 		fail "tcp admin endpoint"
 	stop_controller
 	admin=$admin_ipc
+	ctl_opts=
 
 	# A newer schema is refused, naming both versions; nothing written.
 	mkdir -p "$work/new"

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,38 @@ static void test_metrics_endpoint(void **state)
                                 "\"127.0.0.1:9650\" (tcp://HOST:PORT[/PATH]"));
 }
 
+/* --admin-group: a group name or number; an unknown one and a tcp admin
+ * endpoint are errors that say so. */
+static void test_admin_group(void **state)
+{
+    (void)state;
+    controller_config_t cfg;
+    char err[256];
+    struct group *mine = getgrgid(getgid());
+    assert_non_null(mine);
+    char name[256];
+    snprintf(name, sizeof(name), "%s", mine->gr_name);
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--admin-group", name, NULL), 0);
+    assert_string_equal(cfg.admin_group, name);
+    assert_int_equal(cfg.admin_gid, getgid());
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--admin-group", "4321", NULL), 0);
+    assert_int_equal(cfg.admin_gid, 4321);
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--admin-group",
+                             "no-such-group-vf", NULL),
+                     -1);
+    assert_string_equal(err,
+                        "unknown group \"no-such-group-vf\" for --admin-group");
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--admin-group", name,
+                             "--admin", "tcp://127.0.0.1:7451", NULL),
+                     -1);
+    assert_string_equal(err, "--admin-group is for an ipc:// admin endpoint, "
+                             "not tcp://127.0.0.1:7451");
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), NULL), 0);
+    assert_string_equal(cfg.admin_group, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +304,7 @@ int main(void)
         cmocka_unit_test(test_config_file_errors),
         cmocka_unit_test(test_peer_limits),
         cmocka_unit_test(test_metrics_endpoint),
+        cmocka_unit_test(test_admin_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
