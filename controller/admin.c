@@ -761,18 +761,44 @@ static void s_forward(s_server_t *server, vfp_msg_t **msg_p,
     server->writes_queued++;
 }
 
-/* The REPLY DENIED to a request its client's key may not make
- * (admin_access), or NULL. libzmq's ROUTER gives the routing id frame the
- * metadata of the message it precedes: the ZAP properties of the
- * connection, which zauth fills from the client's stored certificate. */
-static vfp_msg_t *s_denied(s_server_t *server, const vfp_msg_t *msg,
-                           zframe_t *routing_id)
+/* The properties of a client's key: copied, for the message they came
+ * with is freed when it is decoded. */
+typedef struct {
+    bool keyed; /* authenticated with a key (ZAP User-Id) */
+    bool has_role, has_name;
+    char role[256];
+    char name[256];
+} s_key_t;
+
+/* Reads the key properties of a received message from its last frame:
+ * libzmq gives a ROUTER's routing id frame the connection's metadata
+ * only when the message was not prefetched by a poll, as it always is
+ * here. zauth sets User-Id and the stored certificate's metadata. */
+static void s_key_read(zmsg_t *zmsg, s_key_t *key)
 {
-    const char *user = zframe_meta(routing_id, "User-Id");
+    memset(key, 0, sizeof(*key));
+    zframe_t *frame = zmsg_last(zmsg);
+    if (!frame)
+        return;
+    const char *user = zframe_meta(frame, "User-Id");
+    const char *role = zframe_meta(frame, "role");
+    const char *name = zframe_meta(frame, "name");
+    key->keyed = user && *user;
+    key->has_role = role != NULL;
+    key->has_name = name != NULL;
+    snprintf(key->role, sizeof(key->role), "%s", role ? role : "");
+    snprintf(key->name, sizeof(key->name), "%s", name ? name : "");
+}
+
+/* The REPLY DENIED to a request its client's key may not make
+ * (admin_access), or NULL. */
+static vfp_msg_t *s_denied(s_server_t *server, const vfp_msg_t *msg,
+                           const s_key_t *key, zframe_t *routing_id)
+{
     char error[VFP_TEXT_MAX + 1];
     vfp_errcode_t status = admin_access(
-        zframe_meta(routing_id, "role"), zframe_meta(routing_id, "name"),
-        user && *user, msg->u.request.verb, error, sizeof(error));
+        key->has_role ? key->role : NULL, key->has_name ? key->name : NULL,
+        key->keyed, msg->u.request.verb, error, sizeof(error));
     if (status == VFP_OK)
         return NULL;
     peer_limit_warnx(server->limits, routing_id, "admin request refused: %s",
@@ -790,14 +816,20 @@ static vfp_msg_t *s_denied(s_server_t *server, const vfp_msg_t *msg,
  * the request. */
 static void s_serve_one(s_server_t *server)
 {
+    zmsg_t *zmsg = zmsg_recv(server->sock);
+    if (!zmsg)
+        return;
+    s_key_t key;
+    s_key_read(zmsg, &key);
     zframe_t *routing_id = NULL;
     vfp_decode_error_t err;
-    vfp_msg_t *msg = server->limits
-                         ? peer_limit_recv(server->limits, server->sock,
-                                           &routing_id, &err, NULL)
-                         : vfp_recv(server->sock, &routing_id, &err);
+    vfp_msg_t *msg =
+        server->limits ? peer_limit_recv_zmsg(server->limits, server->sock,
+                                              &zmsg, &routing_id, &err, NULL)
+                       : vfp_recv_zmsg(server->sock, &zmsg, &routing_id, &err);
     bool request = msg && routing_id && msg->id == VFP_REQUEST;
-    vfp_msg_t *answer = request ? s_denied(server, msg, routing_id) : NULL;
+    vfp_msg_t *answer =
+        request ? s_denied(server, msg, &key, routing_id) : NULL;
     if (!answer && request && admin_verb_on_main(msg->u.request.verb))
         s_forward(server, &msg, &routing_id);
     else if (!answer && msg)

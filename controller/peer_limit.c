@@ -200,13 +200,26 @@ vfp_msg_t *peer_limit_recv(peer_limit_t *self, zsock_t *sock,
 {
     memset(err, 0, sizeof(*err));
     *routing_id_p = NULL;
+    if (dropped)
+        *dropped = false;
+    zmsg_t *zmsg = zmsg_recv(sock);
+    if (!zmsg)
+        return NULL;
+    return peer_limit_recv_zmsg(self, sock, &zmsg, routing_id_p, err, dropped);
+}
+
+vfp_msg_t *peer_limit_recv_zmsg(peer_limit_t *self, zsock_t *sock,
+                                zmsg_t **zmsg_p, zframe_t **routing_id_p,
+                                vfp_decode_error_t *err, bool *dropped)
+{
+    memset(err, 0, sizeof(*err));
+    *routing_id_p = NULL;
     bool ignored;
     if (!dropped)
         dropped = &ignored;
     *dropped = false;
-    zmsg_t *zmsg = zmsg_recv(sock);
-    if (!zmsg)
-        return NULL;
+    zmsg_t *zmsg = *zmsg_p;
+    *zmsg_p = NULL;
     zframe_t *routing_id = zmsg_first(zmsg);
     if (!routing_id)
         return vfp_recv_zmsg(sock, &zmsg, routing_id_p, err);

@@ -58,6 +58,13 @@ vfp_msg_t *peer_limit_recv(peer_limit_t *self, zsock_t *sock,
                            zframe_t **routing_id_p, vfp_decode_error_t *err,
                            bool *dropped);
 
+/* peer_limit_recv's second half, for a caller that looked at the ZeroMQ
+ * message first (the admin socket reads its client's key properties from
+ * the message frame): takes *zmsg_p, received on sock. */
+vfp_msg_t *peer_limit_recv_zmsg(peer_limit_t *self, zsock_t *sock,
+                                zmsg_t **zmsg_p, zframe_t **routing_id_p,
+                                vfp_decode_error_t *err, bool *dropped);
+
 /* Logs a warning about the peer routing_id, unless it or all peers
  * together already had their share (see above). self may be NULL: the
  * warning is then logged as is. */
