@@ -673,6 +673,7 @@ docs)
 		"$ctl_bin" host cordon --help
 		"$ctl_bin" vm apply --help
 		"$ctl_bin" plan --help
+		"$ctl_bin" keys --help
 	} >"$work/help"
 	grep -o -- '--[a-z][a-z-]*' "$work/help" | sort -u >"$work/usage-long"
 	grep -o -- '-[a-zA-Z],' "$work/help" | tr -d , | sort -u \
