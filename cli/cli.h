@@ -144,5 +144,8 @@ cli_verb_fn cli_vms;
 cli_verb_fn cli_host_cordon;
 cli_verb_fn cli_host_uncordon;
 cli_verb_fn cli_host_drain;
+/* keys init | add-host | add-admin | revoke | list (cli_keys.c): files
+ * only, no controller needed. */
+cli_verb_fn cli_keys;
 
 #endif

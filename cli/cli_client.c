@@ -6,11 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli_print.h"
 #include "cli_probe.h"
+#include "vfp_keys.h"
 
 struct cli_client_t {
     zsock_t *sock;
@@ -62,34 +62,19 @@ static bool s_curve(const cli_t *cli)
  * public key. Returns -1 after saying which file is missing or unsafe. */
 static int s_curve_client(const cli_t *cli, zsock_t *sock)
 {
-    const char *hint = "vfleetctl keys add-admin on the controller host "
-                       "makes them; --insecure only for a controller "
-                       "started with --insecure";
-    struct stat st;
-    if (stat(cli->key, &st) != 0) {
-        cli_error("%s needs an admin key: cannot read %s (%s); give --key "
-                  "FILE and --controller-key FILE (%s)",
-                  cli->controller, cli->key, strerror(errno), hint);
-        return -1;
-    }
-    if (st.st_mode & 077) {
-        cli_error("secret key %s has mode %04o: group and others may read "
-                  "or write it; chmod 600 %s",
-                  cli->key, (unsigned)(st.st_mode & 07777), cli->key);
-        return -1;
-    }
-    zcert_t *mine = zcert_load(cli->key);
-    zcert_t *server = zcert_load(cli->controller_key);
+    char err[1024];
+    zcert_t *mine = vfp_keys_load_secret(cli->key, err, sizeof(err));
+    zcert_t *server =
+        mine ? vfp_keys_load_public(cli->controller_key, err, sizeof(err))
+             : NULL;
     int rc = mine && server ? 0 : -1;
-    if (rc != 0) {
-        const char *path = mine ? cli->controller_key : cli->key;
-        cli_error("%s needs an admin key: cannot load %s (missing, or not a "
-                  "certificate); give --%s FILE (%s)",
-                  cli->controller, path, mine ? "controller-key" : "key", hint);
-    } else {
-        zcert_apply(mine, sock);
-        zsock_set_curve_serverkey(sock, zcert_public_txt(server));
-    }
+    if (rc == 0)
+        vfp_keys_apply_client(sock, mine, server);
+    else
+        cli_error("%s needs an admin key: %s; give --%s FILE (vfleetctl keys "
+                  "add-admin on the controller host makes one; --insecure "
+                  "only for a controller started with --insecure)",
+                  cli->controller, err, mine ? "controller-key" : "key");
     zcert_destroy(&mine);
     zcert_destroy(&server);
     return rc;

@@ -30,6 +30,9 @@ static const s_verb_t s_verbs[] = {
     {"vms", cli_vms, "list VMs [--host H] [--state S]"},
     {"plan", cli_plan,
      "how many VMs would fit: plan FILE | plan --count N ..."},
+    {"keys", cli_keys,
+     "CURVE keys on the controller host: init, add-host, add-admin, revoke, "
+     "list"},
 };
 
 static void s_usage(FILE *out)

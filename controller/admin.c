@@ -12,6 +12,7 @@
 #include "admin_policy.h"
 #include "admin_request.h"
 #include "stats.h"
+#include "vfp_keys.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
 #include "vm_read.h"
@@ -625,16 +626,16 @@ vfp_errcode_t admin_access(const char *role, const char *name, bool keyed,
     admin_verb_class_t class = ADMIN_VERB_READS;
     bool known = admin_verb_class(verb, &class) == 0;
     const char *who = name && *name ? name : "(no name)";
-    if (!keyed || (role && strcmp(role, ADMIN_ROLE_ADMIN) == 0))
+    if (!keyed || (role && strcmp(role, VFP_KEYS_ROLE_ADMIN) == 0))
         return VFP_OK;
-    if (role && strcmp(role, ADMIN_ROLE_READ_ONLY) == 0) {
+    if (role && strcmp(role, VFP_KEYS_ROLE_READ_ONLY) == 0) {
         if (!known || class == ADMIN_VERB_READS)
             return VFP_OK;
         snprintf(error, size,
                  "admin key %.64s is read-only: %s changes the "
                  "cluster",
                  who, verb);
-    } else if (role && strcmp(role, ADMIN_ROLE_HOST) == 0) {
+    } else if (role && strcmp(role, VFP_KEYS_ROLE_HOST) == 0) {
         snprintf(error, size,
                  "key %.64s is a host's key: the admin API "
                  "takes admin keys only (%s refused)",
@@ -781,8 +782,8 @@ static void s_key_read(zmsg_t *zmsg, s_key_t *key)
     if (!frame)
         return;
     const char *user = zframe_meta(frame, "User-Id");
-    const char *role = zframe_meta(frame, "role");
-    const char *name = zframe_meta(frame, "name");
+    const char *role = zframe_meta(frame, VFP_KEYS_META_ROLE);
+    const char *name = zframe_meta(frame, VFP_KEYS_META_NAME);
     key->keyed = user && *user;
     key->has_role = role != NULL;
     key->has_name = name != NULL;

@@ -49,12 +49,6 @@ bool admin_verb_on_main(const char *verb);
  * NULL past the last. */
 const char *admin_verb_name(size_t i);
 
-/* The roles an admin key's certificate may carry (docs/KEYS contract:
- * metadata "role"). */
-#define ADMIN_ROLE_ADMIN "admin"
-#define ADMIN_ROLE_READ_ONLY "read-only"
-#define ADMIN_ROLE_HOST "host"
-
 /* Whether a client may run verb. role and name are its key's "role" and
  * "name" (the ZAP properties of its connection), NULL when absent; keyed
  * says whether the connection was authenticated with a key (CURVE). No

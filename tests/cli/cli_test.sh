@@ -279,11 +279,11 @@ keys)
 	tcp=tcp://127.0.0.1:9
 	[ "$(HOME=$work/home status_of "$ctl_bin" -c $tcp summary \
 		2>"$work/err")" -eq 1 ] || fail "tcp without keys should fail"
-	grep -qF "vfleetctl: $tcp needs an admin key: cannot read $work/home/.config/vfleet/admin.key_secret (No such file or directory)" \
+	grep -qF "vfleetctl: $tcp needs an admin key: cannot read secret key $work/home/.config/vfleet/admin.key_secret: No such file or directory; give --key FILE" \
 		"$work/err" || fail "missing default key: $(cat "$work/err")"
 	VFLEET_KEY=$work/env.key_secret status_of "$ctl_bin" -c $tcp summary \
 		2>"$work/err" >/dev/null
-	grep -qF "cannot read $work/env.key_secret" "$work/err" ||
+	grep -qF "cannot read secret key $work/env.key_secret:" "$work/err" ||
 		fail "VFLEET_KEY: $(cat "$work/err")"
 	# A secret certificate file as zcert writes one (keys are Z85 text).
 	cat >"$work/admin.key_secret" <<-'EOF'
@@ -297,12 +297,12 @@ keys)
 	chmod 644 "$work/admin.key_secret"
 	status_of "$ctl_bin" -c $tcp --key "$work/admin.key_secret" summary \
 		2>"$work/err" >/dev/null
-	grep -qxF "vfleetctl: secret key $work/admin.key_secret has mode 0644: group and others may read or write it; chmod 600 $work/admin.key_secret" \
+	grep -qF "vfleetctl: $tcp needs an admin key: secret key $work/admin.key_secret has mode 0644: group or others may read or write it; chmod 600 $work/admin.key_secret" \
 		"$work/err" || fail "open secret: $(cat "$work/err")"
 	chmod 600 "$work/admin.key_secret"
 	VFLEET_CONTROLLER_KEY=$work/none.key status_of "$ctl_bin" -c $tcp \
 		--key "$work/admin.key_secret" summary 2>"$work/err" >/dev/null
-	grep -qF "cannot load $work/none.key (missing, or not a certificate); give --controller-key FILE" \
+	grep -qF "cannot read certificate $work/none.key: No such file or directory; give --controller-key FILE" \
 		"$work/err" || fail "missing controller key: $(cat "$work/err")"
 	# ipc, and tcp with --insecure: plaintext, no key read.
 	start_fake
@@ -720,6 +720,7 @@ docs)
 		"$ctl_bin" host cordon --help
 		"$ctl_bin" vm apply --help
 		"$ctl_bin" plan --help
+		"$ctl_bin" keys --help
 	} >"$work/help"
 	grep -o -- '--[a-z][a-z-]*' "$work/help" | sort -u >"$work/usage-long"
 	grep -o -- '-[a-zA-Z],' "$work/help" | tr -d , | sort -u \

@@ -310,7 +310,12 @@ check_accepted() {
 		# shellcheck disable=SC2086 # one option a word
 	for opt in $(sorted $every); do
 			name=${opt%=}
-			if [[ "$own" != *" $opt "* ]]; then
+			# An option one verb takes with a value and another without
+			# (keys revoke --host): each is checked with its own verb.
+			if [[ "$own" != *" $opt "* && ("$own" == *" $name "* ||
+				"$own" == *" $name= "*) ]]; then
+				continue
+			elif [[ "$own" != *" $opt "* ]]; then
 				run 2 $none "$verb" "$name" "$(value_of "$name")" --help
 			elif [[ "$opt" == --*= ]]; then
 				run 0 $none "$verb" "$name=$(value_of "$name")" --help
@@ -339,7 +344,7 @@ check_accepted() {
 	done
 }
 
-verbs=(policy summary hosts host pfs vfs events drift vm vms plan)
+verbs=(policy summary hosts host pfs vfs events drift vm vms plan keys)
 globals=(-c --controller -o --output --timeout --key --controller-key --insecure -h
 	--help)
 # The long global options but --help.

@@ -15,6 +15,7 @@
 
 #include "admin.h"
 #include "test_db_file.h"
+#include "vfp_keys.h"
 #include "vfp_transport.h"
 
 typedef struct {
@@ -31,20 +32,23 @@ typedef struct {
     char dir[160];
 } fixture_t;
 
-/* An authorised client certificate under dir/authorized/KIND/NAME.key. */
+/* A key authorised by the key module (vfleetctl keys add-host or
+ * add-admin); returns its secret certificate. */
 static zcert_t *s_client_cert(fixture_t *fx, const char *kind, const char *name,
                               const char *role)
 {
-    zcert_t *cert = zcert_new();
-    assert_non_null(cert);
-    zcert_set_meta(cert, "name", "%s", name);
-    zcert_set_meta(cert, "role", "%s", role);
-    char path[256];
-    snprintf(path, sizeof(path), "%s/authorized/%s", fx->dir, kind);
-    zsys_dir_create("%s", path);
-    snprintf(path, sizeof(path), "%s/authorized/%s/%s.key", fx->dir, kind,
-             name);
-    assert_int_equal(zcert_save_public(cert, path), 0);
+    char secret[256], err[512];
+    snprintf(secret, sizeof(secret), "%s/%s.key_secret", fx->file.dir, name);
+    vfp_keys_add_t add = {.kind = strcmp(kind, "hosts") == 0 ? VFP_KEYS_HOST
+                                                             : VFP_KEYS_ADMIN,
+                          .name = name,
+                          .role = role,
+                          .secret_out = secret};
+    if (vfp_keys_add(fx->dir, &add, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    zcert_t *cert = vfp_keys_load_secret(secret, err, sizeof(err));
+    if (!cert)
+        fail_msg("%s", err);
     return cert;
 }
 
@@ -61,17 +65,18 @@ static int s_setup(void **state)
     admin_config_t cfg = {.controller_id = "ctl-test", .heartbeat_ms = 2000};
     fx->admin = admin_new(fx->reader, fx->sessions, &cfg);
     snprintf(fx->dir, sizeof(fx->dir), "%s/keys", fx->file.dir);
-    zsys_dir_create("%s/authorized", fx->dir);
+    char errtext[512], path[256];
+    assert_int_equal(vfp_keys_init(fx->dir, false, errtext, sizeof(errtext)),
+                     0);
     fx->auth = zactor_new(zauth, NULL);
-    char location[256];
-    snprintf(location, sizeof(location), "%s/authorized", fx->dir);
-    zstr_sendx(fx->auth, "CURVE", location, NULL);
+    snprintf(path, sizeof(path), "%s/" VFP_KEYS_AUTHORIZED, fx->dir);
+    zstr_sendx(fx->auth, "CURVE", path, NULL);
     zsock_wait(fx->auth);
-    fx->server_cert = zcert_new();
+    snprintf(path, sizeof(path), "%s/" VFP_KEYS_CONTROLLER "_secret", fx->dir);
+    fx->server_cert = vfp_keys_load_secret(path, errtext, sizeof(errtext));
+    assert_non_null(fx->server_cert);
     fx->router = zsock_new(ZMQ_ROUTER);
-    zcert_apply(fx->server_cert, fx->router);
-    zsock_set_curve_server(fx->router, 1);
-    zsock_set_zap_domain(fx->router, "vfleet");
+    vfp_keys_apply_server(fx->router, fx->server_cert);
     int port = zsock_bind(fx->router, "tcp://127.0.0.1:*");
     assert_true(port > 0);
     snprintf(fx->endpoint, sizeof(fx->endpoint), "tcp://127.0.0.1:%d", port);
@@ -106,10 +111,8 @@ static zsock_t *s_client(fixture_t *fx, zcert_t *cert)
 {
     zsock_t *sock = zsock_new(ZMQ_DEALER);
     assert_non_null(sock);
-    if (cert) {
-        zcert_apply(cert, sock);
-        zsock_set_curve_serverkey(sock, zcert_public_txt(fx->server_cert));
-    }
+    if (cert)
+        vfp_keys_apply_client(sock, cert, fx->server_cert);
     zsock_set_rcvtimeo(sock, 3000);
     zsock_set_linger(sock, 0);
     assert_int_equal(zsock_connect(sock, "%s", fx->endpoint), 0);
@@ -141,7 +144,8 @@ static bool s_forwarded(fixture_t *fx)
 static void test_read_only_key(void **state)
 {
     fixture_t *fx = *state;
-    zcert_t *cert = s_client_cert(fx, "admins", "ops-ro", "read-only");
+    zcert_t *cert =
+        s_client_cert(fx, "admins", "ops-ro", VFP_KEYS_ROLE_READ_ONLY);
     zsock_t *client = s_client(fx, cert);
     vfp_msg_t *reply = s_call(client, "hosts", 3000);
     assert_non_null(reply);
@@ -167,7 +171,7 @@ static void test_read_only_key(void **state)
 static void test_admin_key_reaches_main_thread(void **state)
 {
     fixture_t *fx = *state;
-    zcert_t *cert = s_client_cert(fx, "admins", "ops", "admin");
+    zcert_t *cert = s_client_cert(fx, "admins", "ops", VFP_KEYS_ROLE_ADMIN);
     zsock_t *client = s_client(fx, cert);
     vfp_msg_t *req = vfp_msg_new(VFP_REQUEST);
     req->request_id = 5;
@@ -196,7 +200,7 @@ static void test_admin_key_reaches_main_thread(void **state)
 static void test_host_key_and_plaintext(void **state)
 {
     fixture_t *fx = *state;
-    zcert_t *cert = s_client_cert(fx, "hosts", "hv-01", "host");
+    zcert_t *cert = s_client_cert(fx, "hosts", "hv-01", VFP_KEYS_ROLE_HOST);
     zsock_t *client = s_client(fx, cert);
     vfp_msg_t *reply = s_call(client, "summary", 3000);
     assert_non_null(reply);
