@@ -2,6 +2,7 @@
 #ifndef VFLEET_SESSION_H
 #define VFLEET_SESSION_H
 
+#include <czmq.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,7 +16,11 @@ typedef struct {
     double backoff_min_s;  /* first reconnect delay, doubling ... */
     double backoff_max_s;  /* ... up to this */
     const char *state_dir; /* where the last APPLY is kept */
-    bool insecure; /* plaintext: warned at start and every hour */
+    bool insecure;         /* plaintext: warned at start and every hour */
+    /* CURVE (not owned): this host's secret certificate and the
+     * controller's public one; NULL with insecure. */
+    zcert_t *cert;
+    zcert_t *controller_cert;
     discover_opts_t discover;
 } session_opts_t;
 

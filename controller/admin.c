@@ -762,43 +762,32 @@ static void s_forward(s_server_t *server, vfp_msg_t **msg_p,
     server->writes_queued++;
 }
 
-/* The properties of a client's key: copied, for the message they came
- * with is freed when it is decoded. */
-typedef struct {
-    bool keyed; /* authenticated with a key (ZAP User-Id) */
-    bool has_role, has_name;
-    char role[256];
-    char name[256];
-} s_key_t;
-
-/* Reads the key properties of a received message from its last frame:
- * libzmq gives a ROUTER's routing id frame the connection's metadata
- * only when the message was not prefetched by a poll, as it always is
- * here. zauth sets User-Id and the stored certificate's metadata. */
-static void s_key_read(zmsg_t *zmsg, s_key_t *key)
+/* Receives one message on the admin socket, and what zauth said of its
+ * connection (the client's key, from the message frame). */
+static vfp_msg_t *s_recv(s_server_t *server, zframe_t **routing_id_p,
+                         vfp_keys_peer_t *key, vfp_decode_error_t *err)
 {
+    if (server->limits)
+        return peer_limit_recv_keyed(server->limits, server->sock, routing_id_p,
+                                     key, err, NULL);
     memset(key, 0, sizeof(*key));
-    zframe_t *frame = zmsg_last(zmsg);
-    if (!frame)
-        return;
-    const char *user = zframe_meta(frame, "User-Id");
-    const char *role = zframe_meta(frame, VFP_KEYS_META_ROLE);
-    const char *name = zframe_meta(frame, VFP_KEYS_META_NAME);
-    key->keyed = user && *user;
-    key->has_role = role != NULL;
-    key->has_name = name != NULL;
-    snprintf(key->role, sizeof(key->role), "%s", role ? role : "");
-    snprintf(key->name, sizeof(key->name), "%s", name ? name : "");
+    memset(err, 0, sizeof(*err));
+    *routing_id_p = NULL;
+    zmsg_t *zmsg = zmsg_recv(server->sock);
+    if (!zmsg)
+        return NULL;
+    vfp_keys_peer(zmsg_last(zmsg), key);
+    return vfp_recv_zmsg(server->sock, &zmsg, routing_id_p, err);
 }
 
 /* The REPLY DENIED to a request its client's key may not make
  * (admin_access), or NULL. */
 static vfp_msg_t *s_denied(s_server_t *server, const vfp_msg_t *msg,
-                           const s_key_t *key, zframe_t *routing_id)
+                           const vfp_keys_peer_t *key, zframe_t *routing_id)
 {
     char error[VFP_TEXT_MAX + 1];
     vfp_errcode_t status = admin_access(
-        key->has_role ? key->role : NULL, key->has_name ? key->name : NULL,
+        key->role[0] ? key->role : NULL, key->name[0] ? key->name : NULL,
         key->keyed, msg->u.request.verb, error, sizeof(error));
     if (status == VFP_OK)
         return NULL;
@@ -817,17 +806,10 @@ static vfp_msg_t *s_denied(s_server_t *server, const vfp_msg_t *msg,
  * the request. */
 static void s_serve_one(s_server_t *server)
 {
-    zmsg_t *zmsg = zmsg_recv(server->sock);
-    if (!zmsg)
-        return;
-    s_key_t key;
-    s_key_read(zmsg, &key);
     zframe_t *routing_id = NULL;
+    vfp_keys_peer_t key;
     vfp_decode_error_t err;
-    vfp_msg_t *msg =
-        server->limits ? peer_limit_recv_zmsg(server->limits, server->sock,
-                                              &zmsg, &routing_id, &err, NULL)
-                       : vfp_recv_zmsg(server->sock, &zmsg, &routing_id, &err);
+    vfp_msg_t *msg = s_recv(server, &routing_id, &key, &err);
     bool request = msg && routing_id && msg->id == VFP_REQUEST;
     vfp_msg_t *answer =
         request ? s_denied(server, msg, &key, routing_id) : NULL;

@@ -25,6 +25,7 @@ typedef struct {
     gid_t admin_gid;           /* that group */
     char state_dir[4000];      /* leaves room for the file names inside */
     char db_path[4096];
+    char keys_dir[4096];   /* --keys: CURVE key directory (README.md, Keys) */
     uint32_t heartbeat_ms; /* interval agents are told to use */
     uint32_t dead_after;   /* missed intervals before a host is down */
     bool insecure;         /* no CURVE: demo and tests only */

@@ -16,7 +16,7 @@
 void controller_usage(void)
 {
     printf(
-        "usage: vfleet-controller --insecure [options]\n"
+        "usage: vfleet-controller [options]\n"
         "\n"
         "  --agents ENDPOINT          agent ROUTER (default tcp://*:7450)\n"
         "  --admin ENDPOINT           admin ROUTER (default "
@@ -27,6 +27,8 @@ void controller_usage(void)
         "  --state-dir DIR            state directory "
         "(default " VFP_DEFAULT_STATE_DIR ")\n"
         "  --db PATH                  database (default STATE_DIR/vfleet.db)\n"
+        "  --keys DIR                 CURVE key directory (default "
+        "STATE_DIR/keys)\n"
         "  --heartbeat-interval TIME  agent heartbeat interval, e.g. 2s or "
         "500ms (default 2s)\n"
         "  --dead-after N             missed heartbeats before a host is "
@@ -44,7 +46,7 @@ void controller_usage(void)
         "  --memory-max MIB           close every agent connection past "
         "this resident size (default 4096; 0 never)\n"
         "  --insecure                 run without CURVE authentication "
-        "(required; demo and tests only)\n"
+        "(demo and tests only)\n"
         "  --event-max-age TIME       trim events older than this, e.g. "
         "30d, 12h\n"
         "                             (default 30d)\n"
@@ -87,6 +89,7 @@ enum {
     S_CONFIG,
     S_METRICS,
     S_ADMIN_GROUP,
+    S_KEYS,
     S_HELP,
     S_VERSION,
 };
@@ -112,6 +115,7 @@ static const struct option s_options[] = {
     {"config", required_argument, NULL, S_CONFIG},
     {"metrics", required_argument, NULL, S_METRICS},
     {"admin-group", required_argument, NULL, S_ADMIN_GROUP},
+    {"keys", required_argument, NULL, S_KEYS},
     {"help", no_argument, NULL, S_HELP},
     {"version", no_argument, NULL, S_VERSION},
     {NULL, 0, NULL, 0},
@@ -160,11 +164,15 @@ static int s_endpoint(int opt, const char *arg, controller_config_t *cfg,
 static int s_path(int opt, const char *arg, controller_config_t *cfg, char *err,
                   size_t errlen)
 {
-    char *dst = opt == S_DB ? cfg->db_path : cfg->state_dir;
-    size_t size = opt == S_DB ? sizeof(cfg->db_path) : sizeof(cfg->state_dir);
+    char *dst = opt == S_DB     ? cfg->db_path
+                : opt == S_KEYS ? cfg->keys_dir
+                                : cfg->state_dir;
+    size_t size = opt == S_DB     ? sizeof(cfg->db_path)
+                  : opt == S_KEYS ? sizeof(cfg->keys_dir)
+                                  : sizeof(cfg->state_dir);
     if (!*arg || strlen(arg) >= size) {
         snprintf(err, errlen, "invalid path \"%s\" for --%s", arg,
-                 opt == S_DB ? "db" : "state-dir");
+                 s_options[opt - S_AGENTS].name);
         return -1;
     }
     snprintf(dst, size, "%s", arg);
@@ -300,6 +308,7 @@ static int s_valued(int opt, const char *arg, controller_config_t *cfg,
         return s_endpoint(opt, arg, cfg, err, errlen);
     case S_STATE_DIR:
     case S_DB:
+    case S_KEYS:
         return s_path(opt, arg, cfg, err, errlen);
     case S_HEARTBEAT:
         if (vfp_duration_parse_ms(arg, &cfg->heartbeat_ms) == 0)
@@ -419,6 +428,9 @@ int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
         return -1;
     if (!cfg->db_path[0])
         snprintf(cfg->db_path, sizeof(cfg->db_path), "%s/vfleet.db",
+                 cfg->state_dir);
+    if (!cfg->keys_dir[0])
+        snprintf(cfg->keys_dir, sizeof(cfg->keys_dir), "%s/keys",
                  cfg->state_dir);
     if (!cfg->admin_endpoint[0])
         snprintf(cfg->admin_endpoint, sizeof(cfg->admin_endpoint),

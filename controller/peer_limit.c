@@ -198,28 +198,24 @@ vfp_msg_t *peer_limit_recv(peer_limit_t *self, zsock_t *sock,
                            zframe_t **routing_id_p, vfp_decode_error_t *err,
                            bool *dropped)
 {
-    memset(err, 0, sizeof(*err));
-    *routing_id_p = NULL;
-    if (dropped)
-        *dropped = false;
-    zmsg_t *zmsg = zmsg_recv(sock);
-    if (!zmsg)
-        return NULL;
-    return peer_limit_recv_zmsg(self, sock, &zmsg, routing_id_p, err, dropped);
+    vfp_keys_peer_t key;
+    return peer_limit_recv_keyed(self, sock, routing_id_p, &key, err, dropped);
 }
 
-vfp_msg_t *peer_limit_recv_zmsg(peer_limit_t *self, zsock_t *sock,
-                                zmsg_t **zmsg_p, zframe_t **routing_id_p,
-                                vfp_decode_error_t *err, bool *dropped)
+vfp_msg_t *peer_limit_recv_keyed(peer_limit_t *self, zsock_t *sock,
+                                 zframe_t **routing_id_p, vfp_keys_peer_t *key,
+                                 vfp_decode_error_t *err, bool *dropped)
 {
     memset(err, 0, sizeof(*err));
+    memset(key, 0, sizeof(*key));
     *routing_id_p = NULL;
     bool ignored;
     if (!dropped)
         dropped = &ignored;
     *dropped = false;
-    zmsg_t *zmsg = *zmsg_p;
-    *zmsg_p = NULL;
+    zmsg_t *zmsg = zmsg_recv(sock);
+    if (!zmsg)
+        return NULL;
     zframe_t *routing_id = zmsg_first(zmsg);
     if (!routing_id)
         return vfp_recv_zmsg(sock, &zmsg, routing_id_p, err);
@@ -228,6 +224,7 @@ vfp_msg_t *peer_limit_recv_zmsg(peer_limit_t *self, zsock_t *sock,
     /* Only frames libzmq decoded carry the connection's metadata: the
      * routing id is made by the ROUTER. */
     const char *address = zframe_meta(zmsg_last(zmsg), "Peer-Address");
+    vfp_keys_peer(zmsg_last(zmsg), key);
     if (address && !peer->address[0])
         snprintf(peer->address, sizeof(peer->address), "%s", address);
     if (!s_admit(self, peer, routing_id, zmsg_content_size(zmsg), now_ms)) {

@@ -91,10 +91,21 @@ static int s_mkdir(const char *path, char *err, size_t errlen)
     return -1;
 }
 
-/* DIR and DIR/authorized/{hosts,admins}. */
+/* DIR, its missing parents (as `mkdir -p`, mode 0700: the key directory
+ * usually lives in the controller's state directory, which is 0700 too)
+ * and DIR/authorized/{hosts,admins}. */
 static int s_mkdirs(const char *dir, char *err, size_t errlen)
 {
     char path[4096];
+    snprintf(path, sizeof(path), "%s", dir);
+    for (char *slash = strchr(path + 1, '/'); slash;
+         slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        int rc = s_mkdir(path, err, errlen);
+        *slash = '/';
+        if (rc != 0)
+            return -1;
+    }
     if (s_mkdir(dir, err, errlen) != 0)
         return -1;
     snprintf(path, sizeof(path), "%s/" VFP_KEYS_AUTHORIZED, dir);
@@ -387,6 +398,20 @@ bool vfp_keys_stamp_equal(const vfp_keys_stamp_t *a, const vfp_keys_stamp_t *b)
             a->mtime[i].tv_nsec != b->mtime[i].tv_nsec)
             return false;
     return true;
+}
+
+void vfp_keys_peer(zframe_t *frame, vfp_keys_peer_t *peer)
+{
+    memset(peer, 0, sizeof(*peer));
+    const char *user = frame ? zframe_meta(frame, "User-Id") : NULL;
+    if (!user || !*user)
+        return;
+    const char *name = zframe_meta(frame, VFP_KEYS_META_NAME);
+    const char *role = zframe_meta(frame, VFP_KEYS_META_ROLE);
+    peer->keyed = true;
+    snprintf(peer->public_z85, sizeof(peer->public_z85), "%s", user);
+    snprintf(peer->name, sizeof(peer->name), "%s", name ? name : "");
+    snprintf(peer->role, sizeof(peer->role), "%s", role ? role : "");
 }
 
 void vfp_keys_apply_server(zsock_t *sock, zcert_t *cert)

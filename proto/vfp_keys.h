@@ -108,6 +108,20 @@ typedef struct {
 void vfp_keys_stamp(const char *dir, vfp_keys_stamp_t *stamp);
 bool vfp_keys_stamp_equal(const vfp_keys_stamp_t *a, const vfp_keys_stamp_t *b);
 
+/* What zauth said of a connection: the client's key and the metadata of
+ * the certificate it matched. */
+typedef struct {
+    bool keyed; /* a CURVE connection zauth admitted */
+    char public_z85[VFP_KEYS_Z85_LEN + 1]; /* ZAP User-Id */
+    char name[VFP_HOSTNAME_MAX + 1];       /* "" when the cert has none */
+    char role[16];
+} vfp_keys_peer_t;
+
+/* Fills peer from a received frame's metadata. Read it from a message
+ * frame, not a ROUTER's routing id frame: libzmq 4.3.4 gives that one no
+ * metadata when the socket was polled (ZMQ_EVENTS) before the receive. */
+void vfp_keys_peer(zframe_t *frame, vfp_keys_peer_t *peer);
+
 /* Makes sock a CURVE server with cert's pair; before bind. */
 void vfp_keys_apply_server(zsock_t *sock, zcert_t *cert);
 

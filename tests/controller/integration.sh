@@ -380,8 +380,9 @@ refuse)
 	set +e
 	"$controller_bin" --state-dir "$work/state" --agents "$agents" \
 		2>"$work/err"
-	[ $? -eq 1 ] && grep -q -- '--insecure' "$work/err" ||
-		fail "start without --insecure: $(cat "$work/err")"
+	[ $? -eq 1 ] && grep -q -- '--insecure' "$work/err" &&
+		grep -q 'vfleetctl keys init' "$work/err" ||
+		fail "start without --insecure or keys: $(cat "$work/err")"
 	set -e
 	# Two controllers on one database: the second refuses.
 	start_controller

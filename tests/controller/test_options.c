@@ -35,6 +35,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.state_dir, "/var/lib/vfleet");
     assert_string_equal(cfg.db_path, "/var/lib/vfleet/vfleet.db");
     assert_string_equal(cfg.admin_endpoint, "ipc:///var/lib/vfleet/admin.sock");
+    assert_string_equal(cfg.keys_dir, "/var/lib/vfleet/keys");
     assert_int_equal(cfg.heartbeat_ms, 2000);
     assert_int_equal(cfg.dead_after, 3);
     assert_false(cfg.insecure);
@@ -52,6 +53,7 @@ static void test_state_dir_moves_db_and_admin(void **state)
                      0);
     assert_string_equal(cfg.db_path, "/srv/vf/vfleet.db");
     assert_string_equal(cfg.admin_endpoint, "ipc:///srv/vf/admin.sock");
+    assert_string_equal(cfg.keys_dir, "/srv/vf/keys");
     assert_true(cfg.insecure);
     assert_true(cfg.use_syslog);
     assert_int_equal(cfg.log_level, VFP_LOG_DEBUG);
@@ -61,6 +63,12 @@ static void test_state_dir_moves_db_and_admin(void **state)
                      0);
     assert_string_equal(cfg.db_path, "/data/x.db");
     assert_string_equal(cfg.admin_endpoint, "tcp://127.0.0.1:7451");
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--state-dir", "/srv/vf",
+                             "--keys", "/etc/vfleet/keys", NULL),
+                     0);
+    assert_string_equal(cfg.keys_dir, "/etc/vfleet/keys");
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--keys", "", NULL), -1);
+    assert_string_equal(err, "invalid path \"\" for --keys");
 }
 
 static void test_heartbeat_durations(void **state)

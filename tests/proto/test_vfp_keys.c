@@ -26,7 +26,8 @@ static int s_setup(void **state)
     s_fixture_t *f = calloc(1, sizeof(*f));
     snprintf(f->dir, sizeof(f->dir), "/tmp/vfp-keys-XXXXXX");
     assert_non_null(mkdtemp(f->dir));
-    snprintf(f->keys, sizeof(f->keys), "%s/keys", f->dir);
+    /* A parent that does not exist yet is made too. */
+    snprintf(f->keys, sizeof(f->keys), "%s/state/keys", f->dir);
     *state = f;
     return 0;
 }
@@ -250,6 +251,7 @@ static void test_curve_with_written_keys(void **state)
     assert_string_equal(zframe_meta(body, "role"), "host");
     /* The ROUTER gives its routing id frame the same metadata. */
     assert_string_equal(zframe_meta(zmsg_first(msg), "name"), "hv-01");
+    assert_non_null(zframe_meta(zmsg_first(msg), "User-Id"));
     assert_string_equal(zframe_meta(body, "User-Id"),
                         zcert_public_txt(client_cert));
     zmsg_destroy(&msg);
