@@ -662,11 +662,12 @@ static void s_dispatch(admin_t *self, const vfp_request_t *req,
                "thread, which this handler does not reach",
                req->verb);
     } else {
-        s_fail(answer, VFP_ERR_UNKNOWN_VERB,
-               "unknown verb \"%s\" (summary, hosts, host, pfs, vfs, events, "
-               "policy.status, policy.history, policy.get, drift, "
-               "policy.apply, policy.rollback, host.label)",
-               req->verb);
+        char known[VFP_TEXT_MAX / 2] = "";
+        for (size_t k = 0; k < S_VERB_COUNT; k++)
+            snprintf(known + strlen(known), sizeof(known) - strlen(known),
+                     "%s%s", k ? ", " : "", s_verbs[k].verb);
+        s_fail(answer, VFP_ERR_UNKNOWN_VERB, "unknown verb \"%s\" (%s)",
+               req->verb, known);
     }
 }
 

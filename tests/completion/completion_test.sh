@@ -597,6 +597,20 @@ hosts)
 	expect "vfleetctl -c ipc://$work/none.sock host " label cordon \
 		uncordon drain
 	expect "vfleetctl -c tcp://127.0.0.1:$port host a"
+	# The key options on the line are passed on, in every spelling: a
+	# stand-in vfleetctl records its arguments and names one host.
+	mkdir "$work/stub"
+	cat >"$work/stub/vfleetctl" <<-EOF
+		#!/bin/sh
+		echo "\$*" >"$work/stub.args"
+		echo '{"hosts": [{"name": "stub-1"}]}'
+	EOF
+	chmod +x "$work/stub/vfleetctl"
+	PATH=$work/stub:$PATH expect \
+		"vfleetctl -c tcp://h:1 --key k.sec --controller-key=c.key --insecure host s" \
+		stub-1
+	[ "$(cat "$work/stub.args")" = "-c tcp://h:1 --key=k.sec --controller-key=c.key --insecure --timeout 1 -o json hosts" ] ||
+		fail "key options passed on: $(cat "$work/stub.args")"
 	;;
 
 table)
