@@ -93,6 +93,11 @@ def check_keys_cli(c):
                            capture_output=True, text=True).stdout
     check(table.split("\n")[0].split() == ["KIND", "NAME", "ROLE", "PUBLIC",
                                            "KEY"], "keys list: table header")
+    r = subprocess.run([e2e.CTL, "keys", "list", "--keys",
+                        os.path.join(WORK, "none")],
+                       capture_output=True, text=True)
+    check(r.returncode == 1 and "no key directory" in r.stderr,
+          "keys list: a missing key directory is an error")
     for path in (e2e.host_key("hv-a"),
                  os.path.join(c.keys, "controller.key_secret")):
         check(os.stat(path).st_mode & 0o777 == 0o600,
