@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "cli_print.h"
@@ -223,6 +224,12 @@ static int s_list(const cli_t *cli, const s_args_t *args)
         return status;
     vfp_keys_entry_t *entries;
     char err[1024];
+    struct stat st;
+    if (stat(args->dir, &st) != 0) {
+        cli_error("keys list: no key directory %s (vfleetctl keys init)",
+                  args->dir);
+        return CLI_EXIT_ERROR;
+    }
     int count = vfp_keys_list(args->dir, &entries, err, sizeof(err));
     if (count < 0) {
         cli_error("keys list: %s", err);

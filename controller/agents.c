@@ -442,6 +442,17 @@ static bool s_key_allows(agents_t *self, zframe_t *routing_id,
     return false;
 }
 
+static void s_not_welcome(agents_t *self, zframe_t *routing_id,
+                          const vfp_msg_t *msg, zlistx_t *out)
+{
+    peer_limit_warnx(self->cfg.limits, routing_id,
+                     "%s from an agent that never said HELLO; dropped",
+                     vfp_id_name(msg->id));
+    agents_out_queue(out, routing_id,
+                     wire_error_new(msg->version, msg->request_id,
+                                    VFP_ERR_NOT_WELCOME, "send HELLO first"));
+}
+
 void agents_handle(agents_t *self, zframe_t *routing_id,
                    const vfp_keys_peer_t *key, const vfp_msg_t *msg,
                    zlistx_t *out)
@@ -465,13 +476,7 @@ void agents_handle(agents_t *self, zframe_t *routing_id,
     }
     session_t *host = sessions_find_route(self->sessions, route_key);
     if (!host) {
-        peer_limit_warnx(self->cfg.limits, routing_id,
-                         "%s from an agent that never said HELLO; dropped",
-                         vfp_id_name(msg->id));
-        agents_out_queue(out, routing_id,
-                         wire_error_new(msg->version, msg->request_id,
-                                        VFP_ERR_NOT_WELCOME,
-                                        "send HELLO first"));
+        s_not_welcome(self, routing_id, msg, out);
         return;
     }
     switch (msg->id) {

@@ -135,11 +135,15 @@ static int s_save_secret(zcert_t *cert, const char *path, char *err,
     return 0;
 }
 
-static int s_save_public(zcert_t *cert, const char *path, char *err,
-                         size_t errlen)
+/* Writes the public certificate to path whole or not at all: written
+ * beside it as tmp (in a directory zauth does not read, on the same file
+ * system) and renamed, so a running controller never reads half of it. */
+static int s_save_public(zcert_t *cert, const char *tmp, const char *path,
+                         char *err, size_t errlen)
 {
-    if (zcert_save_public(cert, path) != 0) {
+    if (zcert_save_public(cert, tmp) != 0 || rename(tmp, path) != 0) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        unlink(tmp);
         return -1;
     }
     return 0;
@@ -164,8 +168,10 @@ int vfp_keys_init(const char *dir, bool force, char *err, size_t errlen)
     assert(cert);
     zcert_set_meta(cert, VFP_KEYS_META_NAME, "controller");
     zcert_set_meta(cert, VFP_KEYS_META_ROLE, "controller");
+    char tmp[4096 + 8];
+    snprintf(tmp, sizeof(tmp), "%s.tmp", public_path);
     int rc = s_save_secret(cert, secret_path, err, errlen) == 0 &&
-                     s_save_public(cert, public_path, err, errlen) == 0
+                     s_save_public(cert, tmp, public_path, err, errlen) == 0
                  ? 0
                  : -1;
     zcert_destroy(&cert);
@@ -246,8 +252,9 @@ static int s_add_check(const char *dir, const vfp_keys_add_t *add,
 int vfp_keys_add(const char *dir, const vfp_keys_add_t *add, char *err,
                  size_t errlen)
 {
-    char path[4096];
+    char path[4096], tmp[4096 + 300];
     s_key_path(dir, add->kind, add->name, path, sizeof(path));
+    snprintf(tmp, sizeof(tmp), "%s/.%s.key.tmp", dir, add->name);
     if (s_mkdirs(dir, err, errlen) != 0)
         return -1;
     zcert_t *cert = s_add_cert(add, err, errlen);
@@ -259,7 +266,7 @@ int vfp_keys_add(const char *dir, const vfp_keys_add_t *add, char *err,
     if (s_add_check(dir, add, path, cert, err, errlen) == 0 &&
         (add->public_z85 ||
          s_save_secret(cert, add->secret_out, err, errlen) == 0))
-        rc = s_save_public(cert, path, err, errlen);
+        rc = s_save_public(cert, tmp, path, err, errlen);
     zcert_destroy(&cert);
     return rc;
 }

@@ -14,6 +14,8 @@ vfleet-test-peer as the hostile client:
 - host A's key saying HELLO as host B is answered DENIED, a `security`
   event is recorded, B's record is untouched, and a real agent started
   with the wrong key logs the controller's refusal as an error;
+- a tcp admin endpoint is a CURVE server too: a plaintext client gets
+  nothing, an admin key is answered;
 - `keys revoke` without a restart: the revoked host's session is dropped
   (marked down, its messages no longer accepted, it cannot reconnect),
   while the other host reconnects and stays ready.
@@ -91,6 +93,11 @@ def check_keys_cli(c):
                            capture_output=True, text=True).stdout
     check(table.split("\n")[0].split() == ["KIND", "NAME", "ROLE", "PUBLIC",
                                            "KEY"], "keys list: table header")
+    r = subprocess.run([e2e.CTL, "keys", "list", "--keys",
+                        os.path.join(WORK, "none")],
+                       capture_output=True, text=True)
+    check(r.returncode == 1 and "no key directory" in r.stderr,
+          "keys list: a missing key directory is an error")
     for path in (e2e.host_key("hv-a"),
                  os.path.join(c.keys, "controller.key_secret")):
         check(os.stat(path).st_mode & 0o777 == 0o600,
@@ -196,6 +203,42 @@ def check_forged_hello(c):
     check(True, "an agent with another host's key logs DENIED as an error")
 
 
+def check_tcp_admin(c):
+    """A second controller, its admin API on tcp: CURVE there as well."""
+    port = e2e.free_port()
+    admin = "tcp://127.0.0.1:%d" % port
+    ops = os.path.join(WORK, "ops.key_secret")
+    e2e.keys("add-admin", "ops", "--out", ops)
+    log = open(os.path.join(WORK, "controller-tcp.log"), "w")
+    second = subprocess.Popen(
+        [e2e.CONTROLLER] + c.security() + [
+            "--state-dir", os.path.join(WORK, "tcp-admin"), "--agents",
+            "tcp://127.0.0.1:%d" % e2e.free_port(), "--admin", admin],
+        stderr=log)
+
+    def ask(key):
+        cmd = [PEER, "--controller", admin, "--send-bad",
+               "admin-unknown-verb"]
+        if key:
+            cmd += ["--key", key, "--controller-key",
+                    os.path.join(c.keys, "controller.key")]
+        return subprocess.run(cmd, capture_output=True, text=True,
+                              timeout=10)
+    try:
+        r = wait_until("the tcp admin API answers an admin key",
+                       lambda: (lambda r: r if r.returncode == 0 else None)(
+                           ask(ops)))
+        check("UNKNOWN_VERB" in r.stdout,
+              "an admin key is answered on the tcp admin endpoint")
+        r = ask(None)
+        check(r.returncode == 1 and "no REPLY" in r.stdout,
+              "a plaintext client gets nothing from the tcp admin endpoint")
+    finally:
+        second.terminate()
+        second.wait(timeout=10)
+    e2e.keys("revoke", "ops")
+
+
 def check_revoke(c):
     pid = c.controller.pid
     e2e.keys("revoke", "hv-a")
@@ -233,6 +276,7 @@ def main():
             s for s in states(c).values()) == ["ready", "ready"])
         check_strangers(c)
         check_forged_hello(c)
+        check_tcp_admin(c)
         check_revoke(c)
         if c.controller.poll() is not None:
             fail("the controller exited")
