@@ -237,6 +237,13 @@ static void s_hook_inventory(void *arg, const char *host, bool full)
         vm_index_host_stale(self->vm_index, host);
 }
 
+static bool s_hook_delta_matters(void *arg, const char *host,
+                                 const vfp_inventory_delta_t *delta)
+{
+    controller_t *self = arg;
+    return vm_index_delta_matters(self->vm_index, host, delta);
+}
+
 static void s_hook_result(void *arg, const char *host)
 {
     controller_t *self = arg;
@@ -259,6 +266,7 @@ static int s_open_placement(controller_t *self, char *err, size_t errlen)
     self->vm_admin = vm_admin_new(self->db, self->vm_index, &vm_cfg);
     agents_hooks_t hooks = {.host_state = s_hook_state,
                             .host_inventory = s_hook_inventory,
+                            .delta_matters = s_hook_delta_matters,
                             .host_result = s_hook_result,
                             .arg = self};
     agents_set_hooks(self->handlers, &hooks);

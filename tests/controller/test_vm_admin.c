@@ -660,6 +660,41 @@ static void test_plan(void **state)
 }
 
 /* Every verb this module answers is one the admin thread forwards. */
+/* A delta that only carries VF settings (what an agent reports after an
+ * APPLY) leaves the index alone; anything placement or planning reads
+ * makes it read the host again. */
+static void test_delta_matters(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *inv = peer_inventory_new("h1", 3, 1, 2, 0);
+    vfp_pf_t *pf = &inv->u.inventory.pfs[0];
+    for (uint32_t v = 0; v < pf->vf_count; v++)
+        pf->vfs[v].in_use = false;
+    vfp_inventory_delta_t delta = {
+        .base_generation = 1, .generation = 3, .pf_count = 1, .pfs = pf};
+    pf->vfs[0].vlan = 10;
+    pf->vfs[0].mac[5] ^= 0x5a;
+    pf->vfs[1].trust = VFP_ON;
+    pf->vfs[1].max_tx_rate = 1000;
+    assert_false(vm_index_delta_matters(fx->index, "h1", &delta));
+    assert_true(vm_index_delta_matters(fx->index, "h9", &delta));
+    pf->vfs[1].in_use = true;
+    assert_true(vm_index_delta_matters(fx->index, "h1", &delta));
+    pf->vfs[1].in_use = false;
+    pf->num_vfs--;
+    assert_true(vm_index_delta_matters(fx->index, "h1", &delta));
+    pf->num_vfs++;
+    pf->vfs[0].iommu_isolated = !pf->vfs[0].iommu_isolated;
+    assert_true(vm_index_delta_matters(fx->index, "h1", &delta));
+    pf->vfs[0].iommu_isolated = !pf->vfs[0].iommu_isolated;
+    delta.has_host = true;
+    assert_true(vm_index_delta_matters(fx->index, "h1", &delta));
+    delta.has_host = false;
+    snprintf(pf->pci_addr, sizeof(pf->pci_addr), "0000:99:00.0");
+    assert_true(vm_index_delta_matters(fx->index, "h1", &delta));
+    vfp_msg_destroy(&inv);
+}
+
 static void test_verbs_are_forwarded(void **state)
 {
     (void)state;
@@ -698,6 +733,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nic_add_remove, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_plan, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_delta_matters, s_setup,
+                                        s_teardown),
         cmocka_unit_test(test_verbs_are_forwarded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
