@@ -278,6 +278,9 @@ static int s_open(controller_t *self, char *err, size_t errlen)
 {
     db_err_t dberr;
     self->db = db_open(self->cfg.db_path, &dberr);
+    if (self->db && db_set_synchronous_full(
+                        self->db, self->cfg.synchronous_full, &dberr) != 0)
+        db_destroy(&self->db);
     if (self->db)
         self->db_read = db_open_readonly(self->cfg.db_path, &dberr);
     /* The loop never runs a checkpoint's fsync itself unless the thread

@@ -47,6 +47,9 @@ void controller_usage(void)
         "  --event-max-count N        keep at most the newest N events "
         "(default\n"
         "                             1000000)\n"
+        "  --synchronous MODE         normal or full: whether each commit "
+        "waits for an\n"
+        "                             fsync (default normal)\n"
         "  --metrics ENDPOINT         serve Prometheus metrics, e.g.\n"
         "                             tcp://127.0.0.1:9650/metrics (default "
         "off)\n"
@@ -82,6 +85,7 @@ enum {
     S_EVENT_MAX_COUNT,
     S_CONFIG,
     S_METRICS,
+    S_SYNCHRONOUS,
     S_HELP,
     S_VERSION,
 };
@@ -106,6 +110,7 @@ static const struct option s_options[] = {
     {"event-max-count", required_argument, NULL, S_EVENT_MAX_COUNT},
     {"config", required_argument, NULL, S_CONFIG},
     {"metrics", required_argument, NULL, S_METRICS},
+    {"synchronous", required_argument, NULL, S_SYNCHRONOUS},
     {"help", no_argument, NULL, S_HELP},
     {"version", no_argument, NULL, S_VERSION},
     {NULL, 0, NULL, 0},
@@ -212,6 +217,14 @@ static int s_valued_more(int opt, const char *arg, controller_config_t *cfg,
         return -1;
     case S_EVENT_MAX_COUNT:
         return s_event_max_count(arg, cfg, err, errlen);
+    case S_SYNCHRONOUS:
+        if (strcmp(arg, "normal") == 0 || strcmp(arg, "full") == 0) {
+            cfg->synchronous_full = strcmp(arg, "full") == 0;
+            return 0;
+        }
+        snprintf(err, errlen, "invalid --synchronous \"%s\" (normal or full)",
+                 arg);
+        return -1;
     case S_METRICS: {
         metrics_http_endpoint_t endpoint;
         char why[512] = "too long";
@@ -303,6 +316,7 @@ static int s_valued(int opt, const char *arg, controller_config_t *cfg,
     case S_EVENT_MAX_COUNT:
     case S_CONFIG:
     case S_METRICS:
+    case S_SYNCHRONOUS:
         return s_valued_more(opt, arg, cfg, err, errlen);
     case S_PEER_QUEUE:
     case S_PEER_RATE:
