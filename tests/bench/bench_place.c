@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_sys.h"
 #include "vfp_transport.h"
 
 #define S_TIMEOUT_MS 30000
@@ -127,6 +128,12 @@ static void *s_client(void *arg)
     return NULL;
 }
 
+static double s_load(void)
+{
+    double load[1];
+    return getloadavg(load, 1) == 1 ? load[0] : -1;
+}
+
 static int s_cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -140,7 +147,7 @@ static double s_pct(const double *v, size_t n, double p)
 }
 
 int bench_place_run(const char *admin, int clients, int per_client,
-                    const char *label)
+                    const char *label, pid_t controller)
 {
     s_client_t *c = calloc((size_t)clients, sizeof(*c));
     pthread_t *t = calloc((size_t)clients, sizeof(*t));
@@ -150,6 +157,7 @@ int bench_place_run(const char *admin, int clients, int per_client,
     static int s_runs;
     int run = ++s_runs;
     double start = s_now();
+    double cpu0 = bench_sys_cpu_seconds(controller);
     for (int i = 0; i < clients; i++) {
         c[i] = (s_client_t){.admin = admin,
                             .run = run,
@@ -168,6 +176,7 @@ int bench_place_run(const char *admin, int clients, int per_client,
             fprintf(stderr, "bench_place: client %d: %s\n", i, c[i].err);
     }
     double wall = s_now() - start;
+    double cpu = bench_sys_cpu_seconds(controller) - cpu0;
     size_t n = (size_t)(placed + refused + errors);
     qsort(all, (size_t)clients * per_client, sizeof(*all), s_cmp);
     /* Unanswered slots stay 0 and sort first; the distribution is over
@@ -181,6 +190,11 @@ int bench_place_run(const char *admin, int clients, int per_client,
            placed / wall, n / wall, n ? s_pct(answered, n, 0.50) * 1e3 : 0,
            n ? s_pct(answered, n, 0.99) * 1e3 : 0,
            n ? answered[n - 1] * 1e3 : 0);
+    /* Load-independent, unlike the rates: what the controller spent
+     * meanwhile, agents' answers and heartbeats included. */
+    printf("    controller CPU during the run: %.2f s, %.0f us per request "
+           "(load average %.2f)\n",
+           cpu, n ? cpu * 1e6 / (double)n : 0, s_load());
     fflush(stdout);
     free(c);
     free(t);

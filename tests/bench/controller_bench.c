@@ -1015,8 +1015,9 @@ static int s_bench(s_run_t *r)
         return -1;
     /* One synchronous client, then eight sharing the same number. */
     if (o->place > 0 &&
-        (bench_place_run(r->admin, 1, o->place, "one client") != 0 ||
-         bench_place_run(r->admin, 8, o->place / 8, "eight clients") != 0))
+        (bench_place_run(r->admin, 1, o->place, "one client", r->pid) != 0 ||
+         bench_place_run(r->admin, 8, o->place / 8, "eight clients", r->pid) !=
+             0))
         return -1;
     if (o->clients > 0 &&
         (s_listing_alone(o, r->admin, r->sock) != 0 ||
