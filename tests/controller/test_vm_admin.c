@@ -695,6 +695,46 @@ static void test_delta_matters(void **state)
     vfp_msg_destroy(&inv);
 }
 
+/* With a plan delay, a host is planned only once its first change is
+ * that old, once for all the placements made on it meanwhile. */
+static void test_plan_delay(void **state)
+{
+    fixture_t *fx = *state;
+    vm_admin_destroy(&fx->admin);
+    vm_admin_config_t cfg = {.replan = s_replan,
+                             .answer = s_answer,
+                             .arg = fx,
+                             .plan_delay_ms = 1000};
+    fx->admin = vm_admin_new(fx->db, fx->index, &cfg);
+    int64_t start = zclock_mono();
+    const char *bodies[] = {"{\"name\":\"a\",\"memory_mib\":1024,\"vcpus\":1,"
+                            "\"nics\":[{\"network\":\"prod\"}]}",
+                            "{\"name\":\"b\",\"memory_mib\":1024,\"vcpus\":1,"
+                            "\"nics\":[{\"network\":\"prod\"}]}"};
+    for (int i = 0; i < 2; i++) {
+        zframe_t *client = zframe_new("c", 1);
+        vfp_msg_t *req =
+            s_request("vm.create", bodies[i], NULL, NULL, NULL, NULL);
+        vfp_msg_t *reply = vm_admin_handle(fx->admin, req, &client);
+        assert_int_equal(reply->u.reply.status, VFP_OK);
+        vfp_msg_destroy(&reply);
+        vfp_msg_destroy(&req);
+        zframe_destroy(&client);
+    }
+    assert_int_equal(fx->replans, 0);
+    assert_false(vm_admin_flush_one(fx->admin, start + 500));
+    assert_int_equal(fx->replans, 0);
+    /* Both VMs packed onto one host: one plan carries both. */
+    assert_true(vm_admin_flush_one(fx->admin, zclock_mono() + 1000));
+    assert_false(vm_admin_flush_one(fx->admin, zclock_mono() + 1000));
+    assert_int_equal(fx->replans, 1);
+    vfp_msg_t *apply = s_desired(fx, "h1");
+    assert_int_equal(apply->u.apply.vf_count, 2);
+    assert_int_equal(s_vf(apply, 0)->vlan, 10);
+    assert_int_equal(s_vf(apply, 1)->vlan, 10);
+    vfp_msg_destroy(&apply);
+}
+
 static void test_verbs_are_forwarded(void **state)
 {
     (void)state;
@@ -735,6 +775,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plan, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_delta_matters, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_plan_delay, s_setup, s_teardown),
         cmocka_unit_test(test_verbs_are_forwarded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
