@@ -201,3 +201,35 @@ int bench_place_run(const char *admin, int clients, int per_client,
     free(all);
     return errors ? -1 : 0;
 }
+
+int bench_place_plan(const char *admin, int count)
+{
+    zsock_t *sock = s_connect(admin);
+    if (!sock)
+        return -1;
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"count\":%d,\"vms\":[{\"name\":\"plan\",\"memory_mib\":"
+             "4096,\"vcpus\":2,\"nics\":[{\"network\":\"vlan10\"}]}]}",
+             count);
+    double took[5];
+    int rc = 0;
+    for (int i = 0; i < 5 && rc == 0; i++) {
+        double t = s_now();
+        int status = s_call(sock, "plan", body, NULL);
+        took[i] = s_now() - t;
+        if (status != VFP_OK) {
+            fprintf(stderr, "bench_place: plan answered status %d\n", status);
+            rc = -1;
+        }
+    }
+    zsock_destroy(&sock);
+    if (rc != 0)
+        return -1;
+    qsort(took, 5, sizeof(took[0]), s_cmp);
+    printf("  plan --count %d: min %.1f ms, median %.1f ms, max %.1f ms over "
+           "5 (load average %.2f)\n",
+           count, took[0] * 1e3, took[2] * 1e3, took[4] * 1e3, s_load());
+    fflush(stdout);
+    return 0;
+}

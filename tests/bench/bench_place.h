@@ -14,4 +14,8 @@
 int bench_place_run(const char *admin, int clients, int per_client,
                     const char *label, pid_t controller);
 
+/* Times `plan` with count copies of one 4 GiB, one-NIC VM, five times;
+ * prints min, median and max. 0, or -1 when it was not answered OK. */
+int bench_place_plan(const char *admin, int count);
+
 #endif

@@ -1017,7 +1017,8 @@ static int s_bench(s_run_t *r)
     if (o->place > 0 &&
         (bench_place_run(r->admin, 1, o->place, "one client", r->pid) != 0 ||
          bench_place_run(r->admin, 8, o->place / 8, "eight clients", r->pid) !=
-             0))
+             0 ||
+         bench_place_plan(r->admin, 1000) != 0))
         return -1;
     if (o->clients > 0 &&
         (s_listing_alone(o, r->admin, r->sock) != 0 ||
@@ -1110,7 +1111,7 @@ static void s_usage(FILE *out)
             "tests/bench/placement-policy.yaml),\n"
             "                    place N VMs with one synchronous client, "
             "then N with\n"
-            "                    eight\n"
+            "                    eight, then time plan --count 1000\n"
             "  --synchronous M   the controller's --synchronous, normal "
             "(default) or full\n"
             "  environment: TMPDIR (where the state directory goes), "
