@@ -740,6 +740,10 @@ static zlistx_t *s_reserved(vm_admin_t *self, const char *host)
     return vms;
 }
 
+/* The host's reserved VMs not yet in an APPLY: each takes the revision
+ * just planned, or fails when the host cannot be planned. One transaction
+ * for them all (one commit, not one per VM); waiters are answered after
+ * it. */
 static void s_plan_host(vm_admin_t *self, const char *host)
 {
     bool planned = self->cfg.replan(self->cfg.arg, host);
@@ -749,6 +753,7 @@ static void s_plan_host(vm_admin_t *self, const char *host)
     uint64_t revision = desired.revision;
     db_host_desired_clear(&desired);
     zlistx_t *vms = s_reserved(self, host);
+    bool batch = db_batch_begin(self->db, &err) == 0;
     for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms)) {
         if (vm->apply_revision > 0)
             continue;
@@ -760,12 +765,17 @@ static void s_plan_host(vm_admin_t *self, const char *host)
                         refused ? refusal.reason
                                 : "its host's desired state cannot be planned "
                                   "(no policy applies to it)");
-            s_wake(self, vm->name);
         } else if (db_vm_set_apply_revision(self->db, vm->name, revision,
                                             &err) != 0) {
             vfp_log_warnx("vm %s: %s", vm->name, err.text);
         }
     }
+    if (batch && db_batch_commit(self->db, &err) != 0)
+        vfp_log_warnx("host %s: cannot store its VMs' revision: %s", host,
+                      err.text);
+    for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms))
+        if (vm->apply_revision == 0 && (!planned || !have))
+            s_wake(self, vm->name);
     zlistx_destroy(&vms);
 }
 

@@ -31,6 +31,7 @@ typedef struct {
     vm_admin_t *admin;
     zlistx_t *out;
     int replans;
+    bool replan_fails; /* the host cannot be planned */
     int answers;
     vfp_msg_t *answer; /* the last parked request's answer */
 } fixture_t;
@@ -98,7 +99,8 @@ static bool s_replan(void *arg, const char *host)
 {
     fixture_t *fx = arg;
     fx->replans++;
-    return rollout_replan(fx->rollout, host, "for its VMs", fx->out);
+    return !fx->replan_fails &&
+           rollout_replan(fx->rollout, host, "for its VMs", fx->out);
 }
 
 static void s_answer(void *arg, zframe_t **client, vfp_msg_t **reply)
@@ -290,6 +292,28 @@ static void test_wait_answers_when_placed(void **state)
                         "placed");
     assert_int_equal(fx->answer->request_id, 9);
     json_decref(body);
+}
+
+/* A host that cannot be planned fails the VMs reserved on it, each
+ * stored failed before its waiter is answered, with the reason. */
+static void test_unplannable_host_fails_vms(void **state)
+{
+    fixture_t *fx = *state;
+    fx->replan_fails = true;
+    vfp_msg_t *req =
+        s_request("vm.create", s_web1, "wait", "true", "timeout", "30");
+    assert_null(s_run(fx, req));
+    assert_int_equal(fx->answers, 1);
+    assert_int_equal(vm_admin_waiting(fx->admin), 0);
+    json_t *body = s_body(fx->answer);
+    assert_string_equal(json_string_value(json_object_get(body, "state")),
+                        "failed");
+    json_decref(body);
+    db_vm_t vm;
+    db_err_t err;
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_FAILED);
+    assert_non_null(strstr(vm.error, "cannot be planned"));
 }
 
 /* The agent refuses the VM's VF: the VM fails with the kernel's words,
@@ -757,6 +781,8 @@ int main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_wait_answers_when_placed, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_unplannable_host_fails_vms,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_failure_fails_vm, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_refusal_names_every_host, s_setup,
