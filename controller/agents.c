@@ -33,6 +33,7 @@ typedef struct {
     uint64_t generation;
     uint64_t applied_revision;      /* S_BEAT */
     bool full;                      /* S_STORED: a full INVENTORY */
+    bool matters;                   /* S_STORED: host_inventory is called */
     vfp_msg_t *answer;              /* S_REGISTER: the WELCOME */
     vfp_msg_t *error;               /* S_REFUSAL: a copy of the ERROR */
     rollout_result_t result;        /* S_RESULT */
@@ -357,6 +358,9 @@ static void s_on_inventory(agents_t *self, session_t *host,
     }
     s_staged_t *staged = s_stage(self, S_STORED, host->name, routing_id, msg);
     staged->full = full;
+    staged->matters =
+        full || !self->hooks.delta_matters ||
+        self->hooks.delta_matters(self->hooks.arg, host->name, &msg->u.delta);
     staged->generation =
         full ? msg->u.inventory.generation : msg->u.delta.generation;
 }
@@ -587,7 +591,7 @@ static void s_apply(agents_t *self, s_staged_t *staged, zlistx_t *out)
                       (unsigned long long)staged->generation);
         if (self->rollout)
             rollout_inventory_stored(self->rollout, host, staged->full, out);
-        if (self->hooks.host_inventory)
+        if (self->hooks.host_inventory && staged->matters)
             self->hooks.host_inventory(self->hooks.arg, host->name,
                                        staged->full);
         break;

@@ -56,8 +56,13 @@ void agents_set_rollout(agents_t *self, rollout_t *rollout);
  * committed (placement keeps its index with them). Any may be NULL. */
 typedef struct {
     void (*host_state)(void *arg, const char *host); /* joined, back, down */
-    /* A full INVENTORY (the host joined) or a delta was stored. */
+    /* A full INVENTORY (the host joined) or a delta was stored; a delta
+     * only when delta_matters said so (or is NULL). */
     void (*host_inventory)(void *arg, const char *host, bool full);
+    /* Whether a delta, as received, changes what the hooks' owner keeps
+     * of the host. */
+    bool (*delta_matters)(void *arg, const char *host,
+                          const vfp_inventory_delta_t *delta);
     /* The answer to the host's current desired revision was stored. */
     void (*host_result)(void *arg, const char *host);
     void *arg;

@@ -56,6 +56,13 @@
  * this long (microseconds), and yield to waiting admin writes. */
 #define S_BACKGROUND_US 1000
 
+/* A host whose VMs changed is planned this long after the first change:
+ * a burst of placements on one host (the pack strategy fills one host
+ * after the other) then costs it one plan, one APPLY and one answer of
+ * its agent, instead of one every S_DRAIN_MS. What it adds is the time
+ * until the VF settings reach the host (vm.create --wait). */
+#define S_PLAN_DELAY_MS 20
+
 /* The database's WAL is checkpointed this often by a thread of its own;
  * the loop checkpoints only when the WAL grows beyond the backstop (pages
  * of 4 KiB: 64 MiB). */
@@ -243,6 +250,13 @@ static void s_hook_inventory(void *arg, const char *host, bool full)
         vm_index_host_stale(self->vm_index, host);
 }
 
+static bool s_hook_delta_matters(void *arg, const char *host,
+                                 const vfp_inventory_delta_t *delta)
+{
+    controller_t *self = arg;
+    return vm_index_delta_matters(self->vm_index, host, delta);
+}
+
 static void s_hook_result(void *arg, const char *host)
 {
     controller_t *self = arg;
@@ -260,11 +274,14 @@ static int s_open_placement(controller_t *self, char *err, size_t errlen)
                  dberr.text);
         return -1;
     }
-    vm_admin_config_t vm_cfg = {
-        .replan = s_vm_replan, .answer = s_vm_answer, .arg = self};
+    vm_admin_config_t vm_cfg = {.replan = s_vm_replan,
+                                .answer = s_vm_answer,
+                                .arg = self,
+                                .plan_delay_ms = S_PLAN_DELAY_MS};
     self->vm_admin = vm_admin_new(self->db, self->vm_index, &vm_cfg);
     agents_hooks_t hooks = {.host_state = s_hook_state,
                             .host_inventory = s_hook_inventory,
+                            .delta_matters = s_hook_delta_matters,
                             .host_result = s_hook_result,
                             .arg = self};
     agents_set_hooks(self->handlers, &hooks);
@@ -276,6 +293,9 @@ static int s_open(controller_t *self, char *err, size_t errlen)
 {
     db_err_t dberr;
     self->db = db_open(self->cfg.db_path, &dberr);
+    if (self->db && db_set_synchronous_full(
+                        self->db, self->cfg.synchronous_full, &dberr) != 0)
+        db_destroy(&self->db);
     if (self->db)
         self->db_read = db_open_readonly(self->cfg.db_path, &dberr);
     /* The loop never runs a checkpoint's fsync itself unless the thread
@@ -748,7 +768,7 @@ static int s_on_background(zloop_t *loop, int timer_id, void *arg)
     zsock_t *pipe = zactor_sock(self->server);
     int64_t end = zclock_usecs() + S_BACKGROUND_US;
     do {
-        if (!vm_admin_flush_one(self->vm_admin) &&
+        if (!vm_admin_flush_one(self->vm_admin, zclock_mono()) &&
             !vm_index_refresh_one(self->vm_index))
             break;
     } while (zclock_usecs() < end && !(zsock_events(pipe) & ZMQ_POLLIN));

@@ -41,6 +41,7 @@ typedef struct {
     int64_t event_max_age_ms;   /* events older than this are trimmed */
     int64_t event_max_count;    /* and all but the newest this many */
     char metrics_endpoint[256]; /* --metrics; "" serves none */
+    bool synchronous_full;      /* --synchronous full: fsync every commit */
     char config_path[4096];     /* the configuration file read */
     bool config_given;          /* by --config: it must exist */
 } controller_config_t;

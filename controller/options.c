@@ -53,6 +53,9 @@ void controller_usage(void)
         "  --event-max-count N        keep at most the newest N events "
         "(default\n"
         "                             1000000)\n"
+        "  --synchronous MODE         normal or full: whether each commit "
+        "waits for an\n"
+        "                             fsync (default normal)\n"
         "  --metrics ENDPOINT         serve Prometheus metrics, e.g.\n"
         "                             tcp://127.0.0.1:9650/metrics (default "
         "off)\n"
@@ -90,6 +93,7 @@ enum {
     S_METRICS,
     S_ADMIN_GROUP,
     S_KEYS,
+    S_SYNCHRONOUS,
     S_HELP,
     S_VERSION,
 };
@@ -116,6 +120,7 @@ static const struct option s_options[] = {
     {"metrics", required_argument, NULL, S_METRICS},
     {"admin-group", required_argument, NULL, S_ADMIN_GROUP},
     {"keys", required_argument, NULL, S_KEYS},
+    {"synchronous", required_argument, NULL, S_SYNCHRONOUS},
     {"help", no_argument, NULL, S_HELP},
     {"version", no_argument, NULL, S_VERSION},
     {NULL, 0, NULL, 0},
@@ -232,6 +237,14 @@ static int s_valued_more(int opt, const char *arg, controller_config_t *cfg,
         /* Kept for the log only: a longer name still names the gid. */
         snprintf(cfg->admin_group, sizeof(cfg->admin_group), "%s", arg);
         return 0;
+    case S_SYNCHRONOUS:
+        if (strcmp(arg, "normal") == 0 || strcmp(arg, "full") == 0) {
+            cfg->synchronous_full = strcmp(arg, "full") == 0;
+            return 0;
+        }
+        snprintf(err, errlen, "invalid --synchronous \"%s\" (normal or full)",
+                 arg);
+        return -1;
     case S_METRICS: {
         metrics_http_endpoint_t endpoint;
         char why[512] = "too long";
@@ -325,6 +338,7 @@ static int s_valued(int opt, const char *arg, controller_config_t *cfg,
     case S_CONFIG:
     case S_METRICS:
     case S_ADMIN_GROUP:
+    case S_SYNCHRONOUS:
         return s_valued_more(opt, arg, cfg, err, errlen);
     case S_PEER_QUEUE:
     case S_PEER_RATE:

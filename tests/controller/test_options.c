@@ -300,6 +300,25 @@ static void test_admin_group(void **state)
     assert_string_equal(cfg.admin_group, "");
 }
 
+/* --synchronous: normal by default, full asked for, anything else named. */
+static void test_synchronous(void **state)
+{
+    (void)state;
+    controller_config_t cfg;
+    char err[512];
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), NULL), 0);
+    assert_false(cfg.synchronous_full);
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--synchronous", "full", NULL), 0);
+    assert_true(cfg.synchronous_full);
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--synchronous", "normal", NULL), 0);
+    assert_false(cfg.synchronous_full);
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--synchronous", "FULL", NULL), -1);
+    assert_string_equal(err, "invalid --synchronous \"FULL\" (normal or full)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_peer_limits),
         cmocka_unit_test(test_metrics_endpoint),
         cmocka_unit_test(test_admin_group),
+        cmocka_unit_test(test_synchronous),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
