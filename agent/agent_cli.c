@@ -8,6 +8,7 @@
 #include "metrics_http.h"
 #include "privdrop.h"
 #include "vfp_duration.h"
+#include "vfp_keys.h"
 
 enum {
     OPT_DISCOVER = 256,
@@ -30,6 +31,8 @@ enum {
     OPT_CONFIG,
     OPT_METRICS,
     OPT_USER,
+    OPT_KEY,
+    OPT_CONTROLLER_KEY,
     OPT_HELP,
     OPT_VERSION,
 };
@@ -56,6 +59,8 @@ static const struct option s_options[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"metrics", required_argument, NULL, OPT_METRICS},
     {"user", required_argument, NULL, OPT_USER},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"controller-key", required_argument, NULL, OPT_CONTROLLER_KEY},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -72,8 +77,7 @@ void agent_cli_usage(FILE *out)
 {
     fputs("usage: vfleet-agent --discover [--json] [--state-dir DIR] "
           "[discovery options]\n"
-          "       vfleet-agent --controller tcp://HOST:7450 --insecure "
-          "[options]\n"
+          "       vfleet-agent --controller tcp://HOST:7450 [options]\n"
           "\n"
           "Discovers this host's SR-IOV PFs and VFs, IOMMU readiness and "
           "memory,\n"
@@ -84,10 +88,14 @@ void agent_cli_usage(FILE *out)
           "  --discover            print the inventory and exit\n"
           "  --json                with --discover: JSON instead of a table\n"
           "  --controller URL      controller endpoint, tcp://HOST:7450\n"
-          "  --insecure            talk to the controller in plaintext; "
-          "required:\n"
-          "                        only plaintext is implemented so far (no "
-          "CURVE)\n"
+          "  --key FILE            this host's secret key (CURVE), mode 0600 "
+          "(default\n"
+          "                        " VFP_KEYS_AGENT_SECRET_DEFAULT ")\n"
+          "  --controller-key FILE the controller's public key (default\n"
+          "                        " VFP_KEYS_AGENT_CONTROLLER_DEFAULT ")\n"
+          "  --insecure            talk to the controller in plaintext, "
+          "without keys\n"
+          "                        (demo and tests only)\n"
           "  --hostname NAME       report as NAME (default: the kernel's "
           "hostname)\n"
           "  --heartbeat-interval TIME\n"
@@ -173,6 +181,12 @@ static int s_parse_run_option(int c, agent_cli_t *cli, bool *run_options,
     switch (c) {
     case OPT_CONTROLLER:
         cli->session.endpoint = optarg;
+        break;
+    case OPT_KEY:
+        cli->key_path = optarg;
+        break;
+    case OPT_CONTROLLER_KEY:
+        cli->controller_key_path = optarg;
         break;
     case OPT_HEARTBEAT_SECONDS:
     case OPT_HEARTBEAT_INTERVAL:
@@ -345,14 +359,25 @@ static int s_check_mode(const agent_cli_t *cli, bool run_options, char *err,
                  cli->session.endpoint);
         return -1;
     }
-    if (!cli->insecure) {
-        snprintf(err, errlen,
-                 "refusing to start without --insecure: only plaintext "
-                 "transport is implemented (CURVE is not), so plaintext "
-                 "must be asked for explicitly");
-        return -1;
-    }
     return 0;
+}
+
+/* The certificates of a run with CURVE, read at start: a secret key
+ * others may read is refused before anything connects. */
+static int s_load_keys(agent_cli_t *cli, char *err, size_t errlen)
+{
+    char why[1024];
+    cli->session.cert = vfp_keys_load_secret(cli->key_path, why, sizeof(why));
+    if (cli->session.cert)
+        cli->session.controller_cert =
+            vfp_keys_load_public(cli->controller_key_path, why, sizeof(why));
+    if (cli->session.controller_cert)
+        return 0;
+    snprintf(err, errlen,
+             "%s (--key, --controller-key; --insecure for "
+             "plaintext, demo and tests only)",
+             why);
+    return -1;
 }
 
 /* The error for an option getopt did not accept. */
@@ -402,6 +427,8 @@ static void s_defaults(agent_cli_t *cli)
     cli->log_level = VFP_LOG_INFO;
     cli->config_path = AGENT_CONFIG_DEFAULT;
     cli->user = PRIVDROP_USER_DEFAULT;
+    cli->key_path = VFP_KEYS_AGENT_SECRET_DEFAULT;
+    cli->controller_key_path = VFP_KEYS_AGENT_CONTROLLER_DEFAULT;
     session_opts_init(&cli->session);
 }
 
@@ -446,7 +473,9 @@ int agent_cli_parse(int argc, char **argv, agent_cli_t *cli, char *err,
         return -1;
     }
     if (s_check_kernel(&cli->session.discover, err, errlen) ||
-        s_check_mode(cli, run_options, err, errlen)) {
+        s_check_mode(cli, run_options, err, errlen) ||
+        (cli->mode == AGENT_RUN && !cli->insecure &&
+         s_load_keys(cli, err, errlen))) {
         agent_cli_release(cli);
         return -1;
     }
@@ -456,4 +485,6 @@ int agent_cli_parse(int argc, char **argv, agent_cli_t *cli, char *err,
 void agent_cli_release(agent_cli_t *cli)
 {
     vfp_config_destroy(&cli->config);
+    zcert_destroy(&cli->session.cert);
+    zcert_destroy(&cli->session.controller_cert);
 }

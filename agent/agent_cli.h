@@ -25,14 +25,16 @@ typedef struct {
     bool use_syslog;
     bool state_dir_given; /* --discover shows drift only when asked */
     vfp_log_level_t log_level;
-    char warning[128];       /* a deprecated option was used: say so; else "" */
-    const char *metrics;     /* --metrics ENDPOINT, or NULL: none */
-    const char *user;        /* --user: the network process's, as root */
-    bool user_given;         /* by --user: it must exist */
-    const char *config_path; /* --config, or AGENT_CONFIG_DEFAULT */
-    bool config_given;       /* by --config: it must exist */
-    vfp_config_t *config;    /* holds the strings the file set */
-    session_opts_t session;  /* includes the discovery options */
+    char warning[128];    /* a deprecated option was used: say so; else "" */
+    const char *metrics;  /* --metrics ENDPOINT, or NULL: none */
+    const char *user;     /* --user: the network process's, as root */
+    bool user_given;      /* by --user: it must exist */
+    const char *key_path; /* --key: this host's secret certificate */
+    const char *controller_key_path; /* --controller-key: its public one */
+    const char *config_path;         /* --config, or AGENT_CONFIG_DEFAULT */
+    bool config_given;               /* by --config: it must exist */
+    vfp_config_t *config;            /* holds the strings the file set */
+    session_opts_t session;          /* includes the discovery options */
 } agent_cli_t;
 
 /* Parses argv into *cli: defaults, then the configuration file (--config
@@ -43,7 +45,8 @@ typedef struct {
 int agent_cli_parse(int argc, char **argv, agent_cli_t *cli, char *err,
                     size_t errlen);
 
-/* Frees what agent_cli_parse kept for cli; safe to call twice. */
+/* Frees what agent_cli_parse kept for cli (the strings of the file, the
+ * certificates it loaded); safe to call twice. */
 void agent_cli_release(agent_cli_t *cli);
 
 void agent_cli_usage(FILE *out);

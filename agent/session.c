@@ -31,6 +31,7 @@
 #include "inventory_diff.h"
 #include "vf_apply.h"
 #include "vf_drift.h"
+#include "vfp_keys.h"
 #include "vfp_log.h"
 #include "vfp_notify.h"
 #include "vfp_transport.h"
@@ -232,6 +233,9 @@ static int s_connect(s_session_t *self)
     if (!self->dealer)
         return -1;
     vfp_socket_limit(self->dealer);
+    if (self->opts->cert)
+        vfp_keys_apply_client(self->dealer, self->opts->cert,
+                              self->opts->controller_cert);
     /* libzmq 4.3.4 can abort when a ZMTP heartbeat timeout meets a full
      * receive queue (vfp_transport.h), and this socket needs heartbeats:
      * keep the queue deep enough that only a controller sending a
@@ -253,6 +257,7 @@ static int s_connect(s_session_t *self)
              ++self->monitor_seq);
     if (zmq_socket_monitor(zsock_resolve(self->dealer), monitor_ep,
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                ZMQ_EVENT_DISCONNECTED) ||
         !(self->monitor = zsock_new_pair(monitor_ep)) ||
         zsock_connect(self->dealer, "%s", self->opts->endpoint)) {
@@ -294,6 +299,10 @@ static void s_on_monitor(s_session_t *self)
             self->state = S_WAIT_WELCOME;
             self->welcome_deadline =
                 zclock_mono() + self->heartbeat_ms * self->opts->miss_limit;
+        } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            vfp_log_error("%s refused this agent's key: it is not "
+                          "authorised there (vfleetctl keys add-host)",
+                          self->opts->endpoint);
         } else if (id == ZMQ_EVENT_DISCONNECTED) {
             if (self->state != S_OFFLINE)
                 vfp_log_warnx("connection to %s lost; reconnecting",
@@ -352,6 +361,13 @@ static void s_on_error(s_session_t *self, const vfp_error_t *error)
         self->state = S_WAIT_WELCOME;
         self->welcome_deadline =
             zclock_mono() + self->heartbeat_ms * self->opts->miss_limit;
+    } else if (error->code == VFP_ERR_DENIED) {
+        /* The key names another host than this agent says it is: the
+         * HELLO was refused, and will be again until the key or the
+         * host name is changed. */
+        vfp_log_error("the controller refused this host: %s", error->text);
+        if (self->state == S_WAIT_WELCOME)
+            s_give_up_connection(self, "HELLO refused (DENIED)");
     } else if (error->code == VFP_ERR_VERSION) {
         char why[128];
         snprintf(why, sizeof(why),

@@ -2,6 +2,7 @@
 #ifndef VFLEET_SESSION_H
 #define VFLEET_SESSION_H
 
+#include <czmq.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,6 +18,10 @@ typedef struct {
     double backoff_max_s;  /* ... up to this */
     const char *state_dir; /* where the last APPLY is kept */
     bool insecure;         /* plaintext: warned at start and every hour */
+    /* CURVE (not owned): this host's secret certificate and the
+     * controller's public one; NULL with insecure. */
+    zcert_t *cert;
+    zcert_t *controller_cert;
     discover_opts_t discover;
     privsep_t *writer; /* the writer process's channel (main.c starts it) */
 } session_opts_t;

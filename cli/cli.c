@@ -3,21 +3,45 @@
 #include "cli.h"
 
 #include <assert.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vfp_duration.h"
 
+/* path with a leading "~/" put under the home directory, into out. */
+static void s_home_path(const char *path, char *out, size_t size)
+{
+    const char *home = getenv("HOME");
+    if (!home || !*home) {
+        struct passwd *entry = getpwuid(getuid());
+        home = entry ? entry->pw_dir : "";
+    }
+    snprintf(out, size, "%s/%s", home, path + 2);
+}
+
+/* The value of environment variable name, else fallback. */
+static const char *s_env(const char *name, const char *fallback)
+{
+    const char *value = getenv(name);
+    return value && *value ? value : fallback;
+}
+
 void cli_init(cli_t *cli)
 {
-    cli->controller = getenv("VFLEET_CONTROLLER");
-    if (!cli->controller || !*cli->controller)
-        cli->controller = CLI_DEFAULT_CONTROLLER;
+    memset(cli, 0, sizeof(*cli));
+    cli->controller = s_env("VFLEET_CONTROLLER", CLI_DEFAULT_CONTROLLER);
     cli->output = CLI_OUTPUT_TABLE;
     cli->timeout_ms = CLI_TIMEOUT_DEFAULT_MS;
-    cli->timeout_set = false;
+    s_home_path(CLI_KEY_DEFAULT, cli->key_default, sizeof(cli->key_default));
+    s_home_path(CLI_CONTROLLER_KEY_DEFAULT, cli->controller_key_default,
+                sizeof(cli->controller_key_default));
+    cli->key = s_env("VFLEET_KEY", cli->key_default);
+    cli->controller_key =
+        s_env("VFLEET_CONTROLLER_KEY", cli->controller_key_default);
 }
 
 int cli_global_option(cli_t *cli, int opt, const char *arg)
@@ -44,6 +68,15 @@ int cli_global_option(cli_t *cli, int opt, const char *arg)
             return -1;
         }
         cli->timeout_set = true;
+        return 1;
+    case CLI_OPT_KEY:
+        cli->key = arg;
+        return 1;
+    case CLI_OPT_CONTROLLER_KEY:
+        cli->controller_key = arg;
+        return 1;
+    case CLI_OPT_INSECURE:
+        cli->insecure = true;
         return 1;
     default:
         return 0;
@@ -124,8 +157,9 @@ int cli_usage_error(const char *usage, const char *fmt, ...)
  * value of a global option written as a separate word; argc when none. */
 int cli_find_subverb(int argc, char **argv)
 {
-    static const char *const with_value[] = {"-c", "-o", "--controller",
-                                             "--output", "--timeout"};
+    static const char *const with_value[] = {
+        "-c",        "-o",    "--controller",    "--output",
+        "--timeout", "--key", "--controller-key"};
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--") == 0)
             return i + 1 < argc ? i + 1 : argc;

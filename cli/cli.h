@@ -33,18 +33,34 @@ typedef enum {
     CLI_OUTPUT_JSON,
 } cli_output_t;
 
+/* The admin key files used on a tcp:// endpoint unless --key,
+ * --controller-key or the environment name others (KEYS.md), under the
+ * home directory. */
+#define CLI_KEY_DEFAULT "~/.config/vfleet/admin.key_secret"
+#define CLI_CONTROLLER_KEY_DEFAULT "~/.config/vfleet/controller.key"
+
 /* Global options: accepted before the verb and after it. */
 typedef struct {
     const char *controller;
     cli_output_t output;
     uint32_t timeout_ms;
     bool timeout_set; /* --timeout was given */
+    /* CURVE on a tcp:// endpoint: this client's secret certificate and
+     * the controller's public one; --insecure sends plaintext instead. */
+    const char *key;
+    const char *controller_key;
+    bool insecure;
+    char key_default[4096]; /* CLI_KEY_DEFAULT under $HOME */
+    char controller_key_default[4096];
 } cli_t;
 
 /* Option codes. Global options keep their short letters; verb options are
  * long only and numbered from CLI_OPT_VERB, so the two never collide. */
 enum {
     CLI_OPT_TIMEOUT = 0x100,
+    CLI_OPT_KEY,
+    CLI_OPT_CONTROLLER_KEY,
+    CLI_OPT_INSECURE,
     CLI_OPT_VERB = 0x200,
 };
 
@@ -53,6 +69,9 @@ enum {
     {"controller", required_argument, NULL, 'c'},                              \
         {"output", required_argument, NULL, 'o'},                              \
         {"timeout", required_argument, NULL, CLI_OPT_TIMEOUT},                 \
+        {"key", required_argument, NULL, CLI_OPT_KEY},                         \
+        {"controller-key", required_argument, NULL, CLI_OPT_CONTROLLER_KEY},   \
+        {"insecure", no_argument, NULL, CLI_OPT_INSECURE},                     \
     {                                                                          \
         "help", no_argument, NULL, 'h'                                         \
     }
@@ -63,7 +82,8 @@ enum {
 #define CLI_NEXT_USAGE (-3) /* a usage error, already reported */
 
 /* Fills in the defaults: $VFLEET_CONTROLLER or CLI_DEFAULT_CONTROLLER,
- * table output, CLI_TIMEOUT_DEFAULT_MS. */
+ * table output, CLI_TIMEOUT_DEFAULT_MS, $VFLEET_KEY or CLI_KEY_DEFAULT,
+ * $VFLEET_CONTROLLER_KEY or CLI_CONTROLLER_KEY_DEFAULT. */
 void cli_init(cli_t *cli);
 
 /* Applies global option `opt` (a code of CLI_GLOBAL_OPTIONS other than
@@ -124,5 +144,8 @@ cli_verb_fn cli_vms;
 cli_verb_fn cli_host_cordon;
 cli_verb_fn cli_host_uncordon;
 cli_verb_fn cli_host_drain;
+/* keys init | add-host | add-admin | revoke | list (cli_keys.c): files
+ * only, no controller needed. */
+cli_verb_fn cli_keys;
 
 #endif

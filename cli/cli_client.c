@@ -10,6 +10,7 @@
 
 #include "cli_print.h"
 #include "cli_probe.h"
+#include "vfp_keys.h"
 
 struct cli_client_t {
     zsock_t *sock;
@@ -50,6 +51,35 @@ const char *cli_request_get(const cli_request_t *req, const char *key)
     return NULL;
 }
 
+/* Whether the endpoint speaks CURVE: tcp://, unless --insecure; ipc://
+ * is guarded by its file mode and stays plaintext (KEYS.md). */
+static bool s_curve(const cli_t *cli)
+{
+    return !cli->insecure && strncmp(cli->controller, "tcp://", 6) == 0;
+}
+
+/* Makes sock a CURVE client with the admin key and the controller's
+ * public key. Returns -1 after saying which file is missing or unsafe. */
+static int s_curve_client(const cli_t *cli, zsock_t *sock)
+{
+    char err[1024];
+    zcert_t *mine = vfp_keys_load_secret(cli->key, err, sizeof(err));
+    zcert_t *server =
+        mine ? vfp_keys_load_public(cli->controller_key, err, sizeof(err))
+             : NULL;
+    int rc = mine && server ? 0 : -1;
+    if (rc == 0)
+        vfp_keys_apply_client(sock, mine, server);
+    else
+        cli_error("%s needs an admin key: %s; give --%s FILE (vfleetctl keys "
+                  "add-admin on the controller host makes one; --insecure "
+                  "only for a controller started with --insecure)",
+                  cli->controller, err, mine ? "controller-key" : "key");
+    zcert_destroy(&mine);
+    zcert_destroy(&server);
+    return rc;
+}
+
 cli_client_t *cli_client_new(const cli_t *cli)
 {
     zsys_handler_set(NULL);
@@ -64,7 +94,9 @@ cli_client_t *cli_client_new(const cli_t *cli)
     vfp_socket_limit(self->sock);
     zsock_set_linger(self->sock, 0);
     zsock_set_rcvtimeo(self->sock, (int)cli->timeout_ms);
-    if (zsock_connect(self->sock, "%s", cli->controller) != 0) {
+    if (s_curve(cli) && s_curve_client(cli, self->sock) != 0) {
+        cli_client_destroy(&self);
+    } else if (zsock_connect(self->sock, "%s", cli->controller) != 0) {
         cli_error("invalid controller endpoint \"%s\"", cli->controller);
         cli_client_destroy(&self);
     }
@@ -119,9 +151,17 @@ static void s_report_silence(const cli_client_t *self)
 {
     int probe_ms = self->timeout_ms < S_PROBE_MAX_MS ? (int)self->timeout_ms
                                                      : S_PROBE_MAX_MS;
-    if (s_report_unreachable(self->cli, probe_ms) == 0)
-        cli_error("vfleet-controller at %s did not answer within %g s",
-                  self->cli->controller, self->timeout_ms / 1000.0);
+    const cli_t *cli = self->cli;
+    const char *why = "";
+    if (s_curve(cli))
+        why = " (a controller that does not know this key, or a different "
+              "--controller-key, does not answer a CURVE client)";
+    else if (strncmp(cli->controller, "tcp://", 6) == 0)
+        why = " (with --insecure: a controller whose tcp endpoint needs CURVE "
+              "does not answer plaintext)";
+    if (s_report_unreachable(cli, probe_ms) == 0)
+        cli_error("vfleet-controller at %s did not answer within %g s%s",
+                  cli->controller, self->timeout_ms / 1000.0, why);
 }
 
 static void s_report_error(const cli_t *cli, const vfp_msg_t *error)

@@ -30,13 +30,18 @@ static const s_verb_t s_verbs[] = {
     {"vms", cli_vms, "list VMs [--host H] [--state S]"},
     {"plan", cli_plan,
      "how many VMs would fit: plan FILE | plan --count N ..."},
+    {"keys", cli_keys,
+     "CURVE keys on the controller host: init, add-host, add-admin, revoke, "
+     "list"},
 };
 
 static void s_usage(FILE *out)
 {
     fprintf(out,
             "usage: vfleetctl [-c ENDPOINT] [-o table|json] [--timeout "
-            "DURATION] VERB [ARGS...]\n"
+            "DURATION]\n"
+            "                 [--key FILE] [--controller-key FILE] "
+            "[--insecure] VERB [ARGS...]\n"
             "       vfleetctl VERB --help\n"
             "       vfleetctl --help | --version\n"
             "\n"
@@ -52,6 +57,20 @@ static void s_usage(FILE *out)
             "                             policy apply and rollback: for the "
             "whole\n"
             "                             rollout (default 60s)\n"
+            "  --key FILE                 this admin's secret key, for a "
+            "tcp:// endpoint\n"
+            "                             (default: $VFLEET_KEY, else\n"
+            "                             " CLI_KEY_DEFAULT ")\n"
+            "  --controller-key FILE      the controller's public key "
+            "(default:\n"
+            "                             $VFLEET_CONTROLLER_KEY, else\n"
+            "                             " CLI_CONTROLLER_KEY_DEFAULT ")\n"
+            "  --insecure                 plaintext on a tcp:// endpoint, "
+            "for a controller\n"
+            "                             started with --insecure; ipc:// "
+            "is always\n"
+            "                             plaintext (its file mode guards "
+            "it)\n"
             "  -h, --help                 show this help\n"
             "  -V, --version              show the version\n"
             "\n"

@@ -12,6 +12,7 @@
 #include "admin_policy.h"
 #include "admin_request.h"
 #include "stats.h"
+#include "vfp_keys.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
 #include "vm_read.h"
@@ -548,80 +549,126 @@ static void s_verb_vm_migrate(admin_t *self, const vfp_request_t *req,
     s_verb_policy(self, req, answer, vm_read_migrate);
 }
 
+typedef void s_verb_fn(admin_t *self, const vfp_request_t *req,
+                       s_answer_t *answer);
+
+/* Every verb, its class (admin_verb_class_t: what a read-only key may
+ * run) and its handler here; NULL runs it on the controller's main
+ * thread. vm.migrate asks for a change, refused as it always is; plan
+ * writes nothing, but runs where placements are decided. */
 static const struct {
     const char *verb;
-    void (*fn)(admin_t *, const vfp_request_t *, s_answer_t *);
+    admin_verb_class_t class;
+    s_verb_fn *fn;
 } s_verbs[] = {
-    {"summary", s_verb_summary},
-    {"hosts", s_verb_hosts},
-    {"host", s_verb_host},
-    {"pfs", s_verb_pfs},
-    {"vfs", s_verb_vfs},
-    {"events", s_verb_events},
-    {"policy.status", s_verb_policy_status},
-    {"policy.history", s_verb_policy_history},
-    {"policy.get", s_verb_policy_get},
-    {"drift", s_verb_drift},
-    {"vms", s_verb_vms},
-    {"vm.show", s_verb_vm_show},
-    {"vm.migrate", s_verb_vm_migrate},
+    {"summary", ADMIN_VERB_READS, s_verb_summary},
+    {"hosts", ADMIN_VERB_READS, s_verb_hosts},
+    {"host", ADMIN_VERB_READS, s_verb_host},
+    {"pfs", ADMIN_VERB_READS, s_verb_pfs},
+    {"vfs", ADMIN_VERB_READS, s_verb_vfs},
+    {"events", ADMIN_VERB_READS, s_verb_events},
+    {"policy.status", ADMIN_VERB_READS, s_verb_policy_status},
+    {"policy.history", ADMIN_VERB_READS, s_verb_policy_history},
+    {"policy.get", ADMIN_VERB_READS, s_verb_policy_get},
+    {"drift", ADMIN_VERB_READS, s_verb_drift},
+    {"vms", ADMIN_VERB_READS, s_verb_vms},
+    {"vm.show", ADMIN_VERB_READS, s_verb_vm_show},
+    {"vm.migrate", ADMIN_VERB_CHANGES, s_verb_vm_migrate},
+    {"plan", ADMIN_VERB_READS, NULL},
+    {"policy.apply", ADMIN_VERB_CHANGES, NULL},
+    {"policy.rollback", ADMIN_VERB_CHANGES, NULL},
+    {"host.label", ADMIN_VERB_CHANGES, NULL},
+    {"host.cordon", ADMIN_VERB_CHANGES, NULL},
+    {"host.uncordon", ADMIN_VERB_CHANGES, NULL},
+    {"host.drain", ADMIN_VERB_CHANGES, NULL},
+    {"vm.create", ADMIN_VERB_CHANGES, NULL},
+    {"vm.delete", ADMIN_VERB_CHANGES, NULL},
+    {"vm.power", ADMIN_VERB_CHANGES, NULL},
+    {"vm.evacuate", ADMIN_VERB_CHANGES, NULL},
+    {"vm.nic.add", ADMIN_VERB_CHANGES, NULL},
+    {"vm.nic.remove", ADMIN_VERB_CHANGES, NULL},
 };
 
-/* Verbs the main thread runs on the write connection. */
-static const char *const s_write_verbs[] = {"policy.apply",
-                                            "policy.rollback",
-                                            "host.label",
-                                            "vm.create",
-                                            "vm.delete",
-                                            "vm.power",
-                                            "vm.evacuate",
-                                            "vm.nic.add",
-                                            "vm.nic.remove",
-                                            "host.cordon",
-                                            "host.uncordon",
-                                            "host.drain",
-                                            "plan",
-                                            NULL};
+#define S_VERB_COUNT (sizeof(s_verbs) / sizeof(s_verbs[0]))
 
-bool admin_is_write_verb(const char *verb)
+/* The table row of a verb, or -1. */
+static int s_verb_find(const char *verb)
 {
-    for (const char *const *v = s_write_verbs; *v; v++)
-        if (strcmp(*v, verb) == 0)
-            return true;
-    return false;
+    for (size_t i = 0; i < S_VERB_COUNT; i++)
+        if (strcmp(s_verbs[i].verb, verb) == 0)
+            return (int)i;
+    return -1;
+}
+
+int admin_verb_class(const char *verb, admin_verb_class_t *class_p)
+{
+    int i = s_verb_find(verb);
+    if (i < 0)
+        return -1;
+    *class_p = s_verbs[i].class;
+    return 0;
+}
+
+bool admin_verb_on_main(const char *verb)
+{
+    int i = s_verb_find(verb);
+    return i >= 0 && !s_verbs[i].fn;
 }
 
 const char *admin_verb_name(size_t i)
 {
-    size_t reads = sizeof(s_verbs) / sizeof(s_verbs[0]);
-    size_t writes = sizeof(s_write_verbs) / sizeof(s_write_verbs[0]) - 1;
-    if (i < reads)
-        return s_verbs[i].verb;
-    return i - reads < writes ? s_write_verbs[i - reads] : NULL;
+    return i < S_VERB_COUNT ? s_verbs[i].verb : NULL;
+}
+
+vfp_errcode_t admin_access(const char *role, const char *name, bool keyed,
+                           const char *verb, char *error, size_t size)
+{
+    admin_verb_class_t class = ADMIN_VERB_READS;
+    bool known = admin_verb_class(verb, &class) == 0;
+    const char *who = name && *name ? name : "(no name)";
+    if (!keyed || (role && strcmp(role, VFP_KEYS_ROLE_ADMIN) == 0))
+        return VFP_OK;
+    if (role && strcmp(role, VFP_KEYS_ROLE_READ_ONLY) == 0) {
+        if (!known || class == ADMIN_VERB_READS)
+            return VFP_OK;
+        snprintf(error, size,
+                 "admin key %.64s is read-only: %s changes the "
+                 "cluster",
+                 who, verb);
+    } else if (role && strcmp(role, VFP_KEYS_ROLE_HOST) == 0) {
+        snprintf(error, size,
+                 "key %.64s is a host's key: the admin API "
+                 "takes admin keys only (%s refused)",
+                 who, verb);
+    } else {
+        snprintf(error, size,
+                 "key %.64s has %s%.64s%s: the admin API takes "
+                 "roles admin and read-only only (%s refused)",
+                 who, role ? "role \"" : "no role", role ? role : "",
+                 role ? "\"" : "", verb);
+    }
+    return VFP_ERR_DENIED;
 }
 
 static void s_dispatch(admin_t *self, const vfp_request_t *req,
                        s_answer_t *answer)
 {
-    if (admin_is_write_verb(req->verb)) {
+    int i = s_verb_find(req->verb);
+    if (i >= 0 && s_verbs[i].fn) {
+        s_verbs[i].fn(self, req, answer);
+    } else if (i >= 0) {
         s_fail(answer, VFP_ERR_INTERNAL,
                "verb \"%s\" writes and runs on the controller's main "
                "thread, which this handler does not reach",
                req->verb);
-        return;
+    } else {
+        char known[VFP_TEXT_MAX / 2] = "";
+        for (size_t k = 0; k < S_VERB_COUNT; k++)
+            snprintf(known + strlen(known), sizeof(known) - strlen(known),
+                     "%s%s", k ? ", " : "", s_verbs[k].verb);
+        s_fail(answer, VFP_ERR_UNKNOWN_VERB, "unknown verb \"%s\" (%s)",
+               req->verb, known);
     }
-    size_t n = sizeof(s_verbs) / sizeof(s_verbs[0]);
-    for (size_t i = 0; i < n; i++) {
-        if (strcmp(s_verbs[i].verb, req->verb) == 0) {
-            s_verbs[i].fn(self, req, answer);
-            return;
-        }
-    }
-    s_fail(answer, VFP_ERR_UNKNOWN_VERB,
-           "unknown verb \"%s\" (summary, hosts, host, pfs, vfs, events, "
-           "policy.status, policy.history, policy.get, drift, policy.apply, "
-           "policy.rollback, host.label)",
-           req->verb);
 }
 
 /* Fills the REPLY from the answer. A body over VFP_BODY_MAX cannot come
@@ -716,23 +763,62 @@ static void s_forward(s_server_t *server, vfp_msg_t **msg_p,
     server->writes_queued++;
 }
 
+/* Receives one message on the admin socket, and what zauth said of its
+ * connection (the client's key, from the message frame). */
+static vfp_msg_t *s_recv(s_server_t *server, zframe_t **routing_id_p,
+                         vfp_keys_peer_t *key, vfp_decode_error_t *err)
+{
+    if (server->limits)
+        return peer_limit_recv_keyed(server->limits, server->sock, routing_id_p,
+                                     key, err, NULL);
+    memset(key, 0, sizeof(*key));
+    memset(err, 0, sizeof(*err));
+    *routing_id_p = NULL;
+    zmsg_t *zmsg = zmsg_recv(server->sock);
+    if (!zmsg)
+        return NULL;
+    vfp_keys_peer(zmsg_last(zmsg), key);
+    return vfp_recv_zmsg(server->sock, &zmsg, routing_id_p, err);
+}
+
+/* The REPLY DENIED to a request its client's key may not make
+ * (admin_access), or NULL. */
+static vfp_msg_t *s_denied(s_server_t *server, const vfp_msg_t *msg,
+                           const vfp_keys_peer_t *key, zframe_t *routing_id)
+{
+    char error[VFP_TEXT_MAX + 1];
+    vfp_errcode_t status = admin_access(
+        key->role[0] ? key->role : NULL, key->name[0] ? key->name : NULL,
+        key->keyed, msg->u.request.verb, error, sizeof(error));
+    if (status == VFP_OK)
+        return NULL;
+    peer_limit_warnx(server->limits, routing_id, "admin request refused: %s",
+                     error);
+    vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
+    reply->version = msg->version;
+    reply->request_id = msg->request_id;
+    reply->u.reply.status = status;
+    snprintf(reply->u.reply.error, sizeof(reply->u.reply.error), "%s", error);
+    return reply;
+}
+
 /* Receives one message on the admin socket and answers or forwards it,
- * unless the client is over its budget (limits). */
+ * unless the client is over its budget (limits) or its key may not make
+ * the request. */
 static void s_serve_one(s_server_t *server)
 {
     zframe_t *routing_id = NULL;
+    vfp_keys_peer_t key;
     vfp_decode_error_t err;
-    vfp_msg_t *msg = server->limits
-                         ? peer_limit_recv(server->limits, server->sock,
-                                           &routing_id, &err, NULL)
-                         : vfp_recv(server->sock, &routing_id, &err);
-    vfp_msg_t *answer = NULL;
-    if (msg && routing_id && msg->id == VFP_REQUEST &&
-        admin_is_write_verb(msg->u.request.verb))
+    vfp_msg_t *msg = s_recv(server, &routing_id, &key, &err);
+    bool request = msg && routing_id && msg->id == VFP_REQUEST;
+    vfp_msg_t *answer =
+        request ? s_denied(server, msg, &key, routing_id) : NULL;
+    if (!answer && request && admin_verb_on_main(msg->u.request.verb))
         s_forward(server, &msg, &routing_id);
-    else if (msg)
+    else if (!answer && msg)
         answer = admin_handle(server->admin, msg);
-    else if (err.code != VFP_OK)
+    else if (!answer && err.code != VFP_OK)
         answer = wire_decode_error_new(&err);
     if (answer && routing_id)
         s_send(server->sock, routing_id, answer);

@@ -24,19 +24,41 @@ admin_t *admin_new(db_t *db, sessions_t *sessions, const admin_config_t *cfg);
 void admin_destroy(admin_t **self_p);
 
 /* The answer to one decoded message: a REPLY to a REQUEST, ERROR
- * UNEXPECTED to anything else, NULL to an ERROR (never answered). A write
- * verb (admin_is_write_verb) gets REPLY INTERNAL: only the server actor
- * reaches the main thread that runs them. */
+ * UNEXPECTED to anything else, NULL to an ERROR (never answered). A verb
+ * the main thread runs (admin_verb_on_main) gets REPLY INTERNAL: only the
+ * server actor reaches that thread. Roles are not checked here: the actor
+ * does that first (admin_access). */
 vfp_msg_t *admin_handle(admin_t *self, const vfp_msg_t *msg);
 
-/* Whether a verb writes ("policy.apply", "policy.rollback"): the server
- * actor hands those to the controller's main thread, which owns the write
- * connection. */
-bool admin_is_write_verb(const char *verb);
+/* What a verb does to the cluster, which decides the roles that may run
+ * it (ADMIN.md, "Access"). Numbered from 1, so that a verb whose table row
+ * names no class is caught. */
+typedef enum {
+    ADMIN_VERB_READS = 1, /* reads, or writes nothing (plan) */
+    ADMIN_VERB_CHANGES,   /* asks for a change to the cluster */
+} admin_verb_class_t;
 
-/* The i-th verb the admin API knows, reads then writes; NULL past the
- * last. */
+/* The class of a verb the admin API knows; -1 for any other. */
+int admin_verb_class(const char *verb, admin_verb_class_t *class_p);
+
+/* Whether the server actor hands the verb to the controller's main
+ * thread, which owns the write connection and the placement index. */
+bool admin_verb_on_main(const char *verb);
+
+/* The i-th verb the admin API knows, in the order of its dispatch table;
+ * NULL past the last. */
 const char *admin_verb_name(size_t i);
+
+/* Whether a client may run verb. role and name are its key's "role" and
+ * "name" (the ZAP properties of its connection), NULL when absent; keyed
+ * says whether the connection was authenticated with a key (CURVE). No
+ * key at all (ipc, --insecure) is full admin; a key with role admin may
+ * run every verb, read-only the verbs of class ADMIN_VERB_READS, and any
+ * other key (host, no role, an unknown role) nothing. Returns VFP_OK, or
+ * VFP_ERR_DENIED with the reason in error, naming the key and the verb. A
+ * verb the API does not know is allowed: dispatch answers UNKNOWN_VERB. */
+vfp_errcode_t admin_access(const char *role, const char *name, bool keyed,
+                           const char *verb, char *error, size_t size);
 
 /* Write requests forwarded and not yet answered, at most; beyond, a write
  * request is answered at once with REPLY INTERNAL "busy: ...". */

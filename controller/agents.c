@@ -9,6 +9,7 @@
 
 #include "controller_internal.h"
 #include "stats.h"
+#include "vfp_keys.h"
 #include "vfp_log.h"
 #include "wire.h"
 
@@ -30,12 +31,14 @@ typedef struct {
     uint8_t version;
     uint32_t request_id;
     uint64_t generation;
-    uint64_t applied_revision;   /* S_BEAT */
-    bool full;                   /* S_STORED: a full INVENTORY */
-    vfp_msg_t *answer;           /* S_REGISTER: the WELCOME */
-    vfp_msg_t *error;            /* S_REFUSAL: a copy of the ERROR */
-    rollout_result_t result;     /* S_RESULT */
-    char note[VFP_NAME_MAX * 2]; /* S_REGISTER: what to log */
+    uint64_t applied_revision;      /* S_BEAT */
+    bool full;                      /* S_STORED: a full INVENTORY */
+    bool matters;                   /* S_STORED: host_inventory is called */
+    vfp_msg_t *answer;              /* S_REGISTER: the WELCOME */
+    vfp_msg_t *error;               /* S_REFUSAL: a copy of the ERROR */
+    rollout_result_t result;        /* S_RESULT */
+    char note[VFP_NAME_MAX * 2];    /* S_REGISTER: what to log */
+    char key[VFP_KEYS_Z85_LEN + 1]; /* S_REGISTER: the session's key */
 } s_staged_t;
 
 struct agents_t {
@@ -44,10 +47,17 @@ struct agents_t {
     rollout_t *rollout; /* NULL: no rollout hooks */
     agents_hooks_t hooks;
     agents_config_t cfg;
-    zlistx_t *staged;     /* s_staged_t, in arrival order */
-    bool batch_open;      /* a db batch spans the current burst */
-    int64_t flushed_mono; /* when last_seen was last written */
+    zlistx_t *staged;          /* s_staged_t, in arrival order */
+    bool batch_open;           /* a db batch spans the current burst */
+    int64_t flushed_mono;      /* when last_seen was last written */
+    int64_t security_mono;     /* when the last security event was */
+    uint64_t security_skipped; /* refusals since, not recorded */
 };
+
+/* Security events are recorded at most this often: a peer repeating a
+ * forged HELLO must not fill the event log (the next one says how many
+ * were left out). */
+#define S_SECURITY_EVENT_MS 1000
 
 void agents_out_destroy(agents_out_t **self_p)
 {
@@ -262,8 +272,8 @@ static void s_hello_event(agents_t *self, const vfp_hello_t *hello, int version,
 }
 
 static void s_on_hello(agents_t *self, zframe_t *routing_id,
-                       const char *route_key, const vfp_msg_t *msg,
-                       zlistx_t *out)
+                       const vfp_keys_peer_t *key, const char *route_key,
+                       const vfp_msg_t *msg, zlistx_t *out)
 {
     const vfp_hello_t *hello = &msg->u.hello;
     int version;
@@ -291,6 +301,8 @@ static void s_on_hello(agents_t *self, zframe_t *routing_id,
         s_stage(self, S_REGISTER, hello->hostname, routing_id, msg);
     staged->version = (uint8_t)version;
     staged->answer = s_welcome_new(self, msg, version);
+    snprintf(staged->key, sizeof(staged->key), "%s",
+             key && key->keyed ? key->public_z85 : "");
     snprintf(staged->note, sizeof(staged->note), "%s", note);
 }
 
@@ -346,6 +358,9 @@ static void s_on_inventory(agents_t *self, session_t *host,
     }
     s_staged_t *staged = s_stage(self, S_STORED, host->name, routing_id, msg);
     staged->full = full;
+    staged->matters =
+        full || !self->hooks.delta_matters ||
+        self->hooks.delta_matters(self->hooks.arg, host->name, &msg->u.delta);
     staged->generation =
         full ? msg->u.inventory.generation : msg->u.delta.generation;
 }
@@ -374,11 +389,83 @@ static void s_on_error(agents_t *self, zframe_t *routing_id,
     staged->error->u.error = msg->u.error;
 }
 
-void agents_handle(agents_t *self, zframe_t *routing_id, const vfp_msg_t *msg,
+/* Refuses a message whose key may not speak for the host it is about:
+ * a HELLO naming another host (a security event), a key whose role is
+ * not host, or a connection that took over the routing id of another
+ * host's session. An ERROR is dropped unanswered (PROTOCOL.md 7.6). */
+static void s_refuse_key(agents_t *self, zframe_t *routing_id,
+                         const vfp_msg_t *msg, const char *name,
+                         const char *role, const char *claimed, zlistx_t *out)
+{
+    const char *what = vfp_id_name(msg->id);
+    peer_limit_warnx(self->cfg.limits, routing_id,
+                     "the key of %s (role %s) sent %s for host %s; refused",
+                     name ? name : "?", role ? role : "none", what, claimed);
+    int64_t now = zclock_mono();
+    if (msg->id == VFP_HELLO && self->security_mono &&
+        now - self->security_mono < S_SECURITY_EVENT_MS)
+        self->security_skipped++;
+    else if (msg->id == VFP_HELLO) {
+        controller_event(self->db, "security", claimed,
+                         "HELLO for host %s refused: the connection's key is "
+                         "%s's (role %s); %llu more refused since the last "
+                         "event",
+                         claimed, name ? name : "?", role ? role : "none",
+                         (unsigned long long)self->security_skipped);
+        self->security_mono = now;
+        self->security_skipped = 0;
+    }
+    if (msg->id != VFP_ERROR)
+        agents_out_queue(
+            out, routing_id,
+            wire_error_new(msg->version, msg->request_id, VFP_ERR_DENIED,
+                           "this connection's key is not host %s's", claimed));
+}
+
+/* With CURVE, the host a message speaks for is its key's "name"
+ * (docs/SECURITY.md, "Forged host records"). Returns whether it may go
+ * on. */
+static bool s_key_allows(agents_t *self, zframe_t *routing_id,
+                         const vfp_keys_peer_t *key, const char *route_key,
+                         const vfp_msg_t *msg, zlistx_t *out)
+{
+    const char *name = key && key->name[0] ? key->name : NULL;
+    const char *role = key && key->role[0] ? key->role : NULL;
+    const char *claimed = NULL;
+    if (msg->id == VFP_HELLO) {
+        claimed = msg->u.hello.hostname;
+    } else {
+        session_t *host = sessions_find_route(self->sessions, route_key);
+        claimed = host ? host->name : NULL;
+    }
+    bool host_key = name && role && strcmp(role, VFP_KEYS_ROLE_HOST) == 0;
+    if (host_key && (!claimed || strcmp(claimed, name) == 0))
+        return true;
+    s_refuse_key(self, routing_id, msg, name, role, claimed ? claimed : "?",
+                 out);
+    return false;
+}
+
+static void s_not_welcome(agents_t *self, zframe_t *routing_id,
+                          const vfp_msg_t *msg, zlistx_t *out)
+{
+    peer_limit_warnx(self->cfg.limits, routing_id,
+                     "%s from an agent that never said HELLO; dropped",
+                     vfp_id_name(msg->id));
+    agents_out_queue(out, routing_id,
+                     wire_error_new(msg->version, msg->request_id,
+                                    VFP_ERR_NOT_WELCOME, "send HELLO first"));
+}
+
+void agents_handle(agents_t *self, zframe_t *routing_id,
+                   const vfp_keys_peer_t *key, const vfp_msg_t *msg,
                    zlistx_t *out)
 {
     char route_key[SESSIONS_ROUTE_KEY_MAX];
     sessions_route_key(routing_id, route_key);
+    if (self->cfg.keyed &&
+        !s_key_allows(self, routing_id, key, route_key, msg, out))
+        return;
     if (msg->id == VFP_ERROR) {
         /* Never answered, whatever it says (PROTOCOL.md 7.6). */
         peer_limit_warnx(
@@ -388,18 +475,12 @@ void agents_handle(agents_t *self, zframe_t *routing_id, const vfp_msg_t *msg,
         return;
     }
     if (msg->id == VFP_HELLO) {
-        s_on_hello(self, routing_id, route_key, msg, out);
+        s_on_hello(self, routing_id, key, route_key, msg, out);
         return;
     }
     session_t *host = sessions_find_route(self->sessions, route_key);
     if (!host) {
-        peer_limit_warnx(self->cfg.limits, routing_id,
-                         "%s from an agent that never said HELLO; dropped",
-                         vfp_id_name(msg->id));
-        agents_out_queue(out, routing_id,
-                         wire_error_new(msg->version, msg->request_id,
-                                        VFP_ERR_NOT_WELCOME,
-                                        "send HELLO first"));
+        s_not_welcome(self, routing_id, msg, out);
         return;
     }
     switch (msg->id) {
@@ -460,6 +541,7 @@ static void s_apply_register(agents_t *self, s_staged_t *staged, zlistx_t *out)
                      host->name);
     sessions_attach(self->sessions, host, staged->routing_id, staged->version,
                     zclock_mono(), controller_now_ms());
+    snprintf(host->key, sizeof(host->key), "%s", staged->key);
     vfp_log_info("host %s %s (protocol %u)", host->name, staged->note,
                  staged->version);
     agents_out_queue(out, staged->routing_id, staged->answer);
@@ -509,7 +591,7 @@ static void s_apply(agents_t *self, s_staged_t *staged, zlistx_t *out)
                       (unsigned long long)staged->generation);
         if (self->rollout)
             rollout_inventory_stored(self->rollout, host, staged->full, out);
-        if (self->hooks.host_inventory)
+        if (self->hooks.host_inventory && staged->matters)
             self->hooks.host_inventory(self->hooks.arg, host->name,
                                        staged->full);
         break;
@@ -638,6 +720,33 @@ static void s_mark_down(agents_t *self, session_t *host, int64_t silent_ms)
     controller_event(self->db, "host-down", host->name,
                      "nothing heard for %lld ms", (long long)silent_ms);
     s_hook(self, self->hooks.host_state, host->name);
+}
+
+size_t agents_revoke(agents_t *self,
+                     bool (*authorised)(void *arg, const char *key), void *arg)
+{
+    size_t count = 0, size = sessions_size(self->sessions);
+    for (size_t i = 0; i < size; i++) {
+        session_t *host = sessions_at(self->sessions, i);
+        if (!host->routing_id || !host->key[0] || authorised(arg, host->key))
+            continue;
+        vfp_log_warnx("host %s: its key was revoked; session closed",
+                      host->name);
+        sessions_detach(self->sessions, host);
+        count++;
+        if (host->down)
+            continue;
+        db_err_t err;
+        if (db_host_set_state(self->db, host->name, DB_HOST_DOWN, &err) != 0) {
+            vfp_log_warnx("host %s: %s", host->name, err.text);
+            continue;
+        }
+        sessions_mark_down(self->sessions, host);
+        controller_event(self->db, "host-down", host->name,
+                         "its key was revoked");
+        s_hook(self, self->hooks.host_state, host->name);
+    }
+    return count;
 }
 
 void agents_check_liveness(agents_t *self, int64_t now)

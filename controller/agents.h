@@ -32,6 +32,10 @@ typedef struct {
     uint32_t dead_after;   /* missed intervals before a host is down */
     const char *controller_id;
     peer_limit_t *limits; /* rate-limits warnings about peers; may be NULL */
+    /* CURVE: a message speaks for the host its key names (the ZAP
+     * properties "name" and "role" of its routing id frame), never for
+     * the one it says. false: plaintext (--insecure), as said. */
+    bool keyed;
 } agents_config_t;
 
 typedef struct agents_t agents_t;
@@ -52,8 +56,13 @@ void agents_set_rollout(agents_t *self, rollout_t *rollout);
  * committed (placement keeps its index with them). Any may be NULL. */
 typedef struct {
     void (*host_state)(void *arg, const char *host); /* joined, back, down */
-    /* A full INVENTORY (the host joined) or a delta was stored. */
+    /* A full INVENTORY (the host joined) or a delta was stored; a delta
+     * only when delta_matters said so (or is NULL). */
     void (*host_inventory)(void *arg, const char *host, bool full);
+    /* Whether a delta, as received, changes what the hooks' owner keeps
+     * of the host. */
+    bool (*delta_matters)(void *arg, const char *host,
+                          const vfp_inventory_delta_t *delta);
     /* The answer to the host's current desired revision was stored. */
     void (*host_result)(void *arg, const char *host);
     void *arg;
@@ -65,11 +74,13 @@ void agents_set_hooks(agents_t *self, const agents_hooks_t *hooks);
  * each gets a full dead-after period from now to reconnect). */
 int agents_load(agents_t *self, char *err, size_t errlen);
 
-/* Handles one decoded message from the agent session routing_id. Database
+/* Handles one decoded message from the agent session routing_id, whose
+ * connection's key is key (NULL: none; with cfg.keyed, refused). Database
  * writes of a burst share one transaction; answers that depend on it
  * (WELCOME, RESYNC after a heartbeat) wait for agents_commit. Answers to
  * send go to out (made by agents_outbox_new). */
-void agents_handle(agents_t *self, zframe_t *routing_id, const vfp_msg_t *msg,
+void agents_handle(agents_t *self, zframe_t *routing_id,
+                   const vfp_keys_peer_t *key, const vfp_msg_t *msg,
                    zlistx_t *out);
 
 /* Answers a message that did not decode (never an ERROR). */
@@ -83,6 +94,13 @@ void agents_handle_undecodable(agents_t *self, zframe_t *routing_id,
  * reports were lost are asked for a full INVENTORY at their next
  * heartbeat. */
 void agents_commit(agents_t *self, zlistx_t *out);
+
+/* Forgets every agent session whose key (the User-Id its HELLO came
+ * with) authorised(arg, key) no longer accepts: nothing is sent to it or
+ * accepted from it again, and its host is marked down (event
+ * "host-down"). Returns how many were connected. */
+size_t agents_revoke(agents_t *self,
+                     bool (*authorised)(void *arg, const char *key), void *arg);
 
 /* Marks down every host not heard from for dead_after intervals, writing
  * pending last_seen values first. Call only after draining the socket. */

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include "admin.h"
+#include "admin_socket.h"
 #include "agents.h"
 #include "controller.h"
 #include "controller_internal.h"
 #include "host_admin.h"
+#include "keyring.h"
 #include "peer_limit.h"
 #include "policy_apply.h"
 #include "rollout.h"
@@ -54,6 +56,13 @@
  * this long (microseconds), and yield to waiting admin writes. */
 #define S_BACKGROUND_US 1000
 
+/* A host whose VMs changed is planned this long after the first change:
+ * a burst of placements on one host (the pack strategy fills one host
+ * after the other) then costs it one plan, one APPLY and one answer of
+ * its agent, instead of one every S_DRAIN_MS. What it adds is the time
+ * until the VF settings reach the host (vm.create --wait). */
+#define S_PLAN_DELAY_MS 20
+
 /* The database's WAL is checkpointed this often by a thread of its own;
  * the loop checkpoints only when the WAL grows beyond the backstop (pages
  * of 4 KiB: 64 MiB). */
@@ -72,6 +81,7 @@ struct controller_t {
     db_checkpointer_t *checkpointer; /* WAL checkpoints off the loop */
     vfp_log_reminder_t insecure;     /* the --insecure warning, repeated */
     int lock_fd;
+    keyring_t *keyring; /* CURVE; NULL with --insecure */
     zsock_t *agents;
     zsock_t *admin;
     zloop_t *loop;
@@ -182,13 +192,16 @@ static void s_limit(zsock_t *sock, const controller_config_t *cfg,
     zsock_set_tcp_keepalive_cnt(sock, 3);
 }
 
+/* Binds a ROUTER; a CURVE server when curve is not NULL. */
 static int s_bind(zsock_t **sock_p, const controller_config_t *cfg,
-                  const char *what, const char *endpoint, int maxmsgsize,
-                  int io_thread, char *err, size_t errlen)
+                  keyring_t *curve, const char *what, const char *endpoint,
+                  int maxmsgsize, int io_thread, char *err, size_t errlen)
 {
     *sock_p = zsock_new(ZMQ_ROUTER);
     assert(*sock_p);
     s_limit(*sock_p, cfg, maxmsgsize);
+    if (curve)
+        keyring_apply_server(curve, *sock_p);
     zsock_set_affinity(*sock_p, io_thread);
     /* An answer to a peer whose queue is full (it does not read) is
      * dropped, never queued without bound, and never blocks the loop. */
@@ -237,6 +250,13 @@ static void s_hook_inventory(void *arg, const char *host, bool full)
         vm_index_host_stale(self->vm_index, host);
 }
 
+static bool s_hook_delta_matters(void *arg, const char *host,
+                                 const vfp_inventory_delta_t *delta)
+{
+    controller_t *self = arg;
+    return vm_index_delta_matters(self->vm_index, host, delta);
+}
+
 static void s_hook_result(void *arg, const char *host)
 {
     controller_t *self = arg;
@@ -254,11 +274,14 @@ static int s_open_placement(controller_t *self, char *err, size_t errlen)
                  dberr.text);
         return -1;
     }
-    vm_admin_config_t vm_cfg = {
-        .replan = s_vm_replan, .answer = s_vm_answer, .arg = self};
+    vm_admin_config_t vm_cfg = {.replan = s_vm_replan,
+                                .answer = s_vm_answer,
+                                .arg = self,
+                                .plan_delay_ms = S_PLAN_DELAY_MS};
     self->vm_admin = vm_admin_new(self->db, self->vm_index, &vm_cfg);
     agents_hooks_t hooks = {.host_state = s_hook_state,
                             .host_inventory = s_hook_inventory,
+                            .delta_matters = s_hook_delta_matters,
                             .host_result = s_hook_result,
                             .arg = self};
     agents_set_hooks(self->handlers, &hooks);
@@ -270,6 +293,9 @@ static int s_open(controller_t *self, char *err, size_t errlen)
 {
     db_err_t dberr;
     self->db = db_open(self->cfg.db_path, &dberr);
+    if (self->db && db_set_synchronous_full(
+                        self->db, self->cfg.synchronous_full, &dberr) != 0)
+        db_destroy(&self->db);
     if (self->db)
         self->db_read = db_open_readonly(self->cfg.db_path, &dberr);
     /* The loop never runs a checkpoint's fsync itself unless the thread
@@ -290,7 +316,8 @@ static int s_open(controller_t *self, char *err, size_t errlen)
     agents_config_t agents_cfg = {.heartbeat_ms = self->cfg.heartbeat_ms,
                                   .dead_after = self->cfg.dead_after,
                                   .controller_id = self->controller_id,
-                                  .limits = self->agent_limits};
+                                  .limits = self->agent_limits,
+                                  .keyed = self->keyring != NULL};
     self->handlers = agents_new(self->db, self->sessions, &agents_cfg);
     self->rollout = rollout_new(self->db, self->sessions, NULL);
     agents_set_rollout(self->handlers, self->rollout);
@@ -305,45 +332,53 @@ static int s_open(controller_t *self, char *err, size_t errlen)
 }
 
 /* Binds the admin socket. The admin ipc socket is the admin credential:
- * only the owner may connect, from the moment it exists. */
+ * only the owner may connect, from the moment it exists, and then the
+ * --admin-group too. Over tcp, admin clients need a key (CURVE) unless
+ * --insecure. */
 static int s_bind_admin(controller_t *self, char *err, size_t errlen)
 {
     const char *endpoint = self->cfg.admin_endpoint;
     if (strncmp(endpoint, "ipc://", 6) == 0)
         snprintf(self->ipc_path, sizeof(self->ipc_path), "%s", endpoint + 6);
     mode_t old_mask = umask(0077);
-    int rc = s_bind(&self->admin, &self->cfg, "admin", endpoint,
+    keyring_t *curve = self->ipc_path[0] ? NULL : self->keyring;
+    int rc = s_bind(&self->admin, &self->cfg, curve, "admin", endpoint,
                     VFP_REQUEST_MSG_MAX, S_ADMIN_IO, err, errlen);
     umask(old_mask);
     if (rc != 0)
         return -1;
-    if (self->ipc_path[0] && chmod(self->ipc_path, 0600) != 0) {
-        snprintf(err, errlen, "cannot restrict %s to mode 0600: %s",
-                 self->ipc_path, strerror(errno));
+    const gid_t *group = self->cfg.admin_group[0] ? &self->cfg.admin_gid : NULL;
+    if (self->ipc_path[0] &&
+        admin_socket_protect(self->ipc_path, self->cfg.state_dir, group, err,
+                             errlen) != 0)
         return -1;
-    }
     return 0;
 }
 
-/* --insecure is required today (no CURVE yet): said at start and again
- * every hour, so it cannot scroll out of an operator's sight. */
+/* --insecure is said at start and again every hour, so it cannot scroll
+ * out of an operator's sight. */
 static void s_remind_insecure(controller_t *self)
 {
-    vfp_log_remind(&self->insecure, zclock_mono(),
-                   "running with --insecure: agents and admin clients are not "
-                   "authenticated");
+    if (self->cfg.insecure)
+        vfp_log_remind(
+            &self->insecure, zclock_mono(),
+            "running with --insecure: agents and admin clients are not "
+            "authenticated");
+}
+
+/* The controller's keys and the authenticator, before any socket binds;
+ * none with --insecure. */
+static int s_keys(controller_t *self, char *err, size_t errlen)
+{
+    if (self->cfg.insecure)
+        return 0;
+    self->keyring = keyring_new(self->cfg.keys_dir, err, errlen);
+    return self->keyring ? 0 : -1;
 }
 
 controller_t *controller_new(const controller_config_t *cfg, char *err,
                              size_t errlen)
 {
-    if (!cfg->insecure) {
-        snprintf(err, errlen,
-                 "CURVE security is not available in this build; start with "
-                 "--insecure to run without authentication (demo and tests "
-                 "only)");
-        return NULL;
-    }
     zsys_set_io_threads(S_IO_THREADS);
     controller_t *self = calloc(1, sizeof(*self));
     assert(self);
@@ -355,18 +390,21 @@ controller_t *controller_new(const controller_config_t *cfg, char *err,
     snprintf(self->controller_id, sizeof(self->controller_id), "%s", hostname);
 
     if (s_mkdir(cfg->state_dir, err, errlen) != 0 ||
-        s_lock(self, err, errlen) != 0 || s_open(self, err, errlen) != 0 ||
-        s_bind(&self->agents, cfg, "agents", cfg->agents_endpoint, VFP_MSG_MAX,
-               S_AGENTS_IO, err, errlen) != 0 ||
+        s_lock(self, err, errlen) != 0 || s_keys(self, err, errlen) != 0 ||
+        s_open(self, err, errlen) != 0 ||
+        s_bind(&self->agents, cfg, self->keyring, "agents",
+               cfg->agents_endpoint, VFP_MSG_MAX, S_AGENTS_IO, err,
+               errlen) != 0 ||
         s_bind_admin(self, err, errlen) != 0 ||
         (cfg->metrics_endpoint[0] &&
          stats_start(cfg->metrics_endpoint, cfg->db_path, err, errlen) != 0))
         goto fail;
     self->insecure.interval_ms = VFP_LOG_REMIND_MS;
     s_remind_insecure(self);
-    vfp_log_info("controller %s: agents on %s, admin on %s, database %s",
+    vfp_log_info("controller %s: agents on %s, admin on %s, database %s, %s%s",
                  self->controller_id, cfg->agents_endpoint, cfg->admin_endpoint,
-                 cfg->db_path);
+                 cfg->db_path, cfg->insecure ? "plaintext" : "CURVE keys in ",
+                 cfg->insecure ? "" : cfg->keys_dir);
     controller_event(self->db, "controller-start", NULL, "vfleet-controller %s",
                      VFLEET_VERSION);
     self->started = true;
@@ -394,6 +432,20 @@ static void s_send_all(controller_t *self, zlistx_t *out)
     zlistx_purge(out);
 }
 
+/* Whether a message came with a key no longer authorised (revoked while
+ * its connection stays open): it is dropped unread. */
+static bool s_key_revoked(controller_t *self, zframe_t *routing_id,
+                          const vfp_keys_peer_t *key)
+{
+    if (!self->keyring ||
+        keyring_authorised(self->keyring, key->keyed ? key->public_z85 : NULL))
+        return false;
+    peer_limit_warnx(self->agent_limits, routing_id,
+                     "message from a key that is not authorised (revoked); "
+                     "dropped");
+    return true;
+}
+
 /* Handles up to S_BATCH_MAX queued agent messages as one burst: one
  * transaction, then the answers. Returns how many were read. */
 static int s_drain(controller_t *self)
@@ -405,13 +457,20 @@ static int s_drain(controller_t *self)
         zframe_t *routing_id = NULL;
         vfp_decode_error_t err;
         bool dropped;
-        vfp_msg_t *msg = peer_limit_recv(self->agent_limits, self->agents,
-                                         &routing_id, &err, &dropped);
+        vfp_keys_peer_t key;
+        vfp_msg_t *msg =
+            peer_limit_recv_keyed(self->agent_limits, self->agents, &routing_id,
+                                  &key, &err, &dropped);
         bool received = dropped || msg || err.code != VFP_OK;
+        if (received && !dropped && s_key_revoked(self, routing_id, &key)) {
+            vfp_msg_destroy(&msg);
+            zframe_destroy(&routing_id);
+            dropped = true;
+        }
         if (msg || (received && !dropped))
             stats_agent_message(msg ? msg->id : 0);
         if (msg)
-            agents_handle(self->handlers, routing_id, msg, out);
+            agents_handle(self->handlers, routing_id, &key, msg, out);
         else if (received && routing_id)
             agents_handle_undecodable(self->handlers, routing_id, &err, out);
         vfp_msg_destroy(&msg);
@@ -444,6 +503,49 @@ static uint64_t s_rss(void)
     return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
+/* Closes the agents socket with every connection on it and binds it
+ * again: libzmq cannot close one peer of a ROUTER. Agents reconnect and
+ * say HELLO again (NOT_WELCOME); the admin API is untouched. */
+static void s_rebind_agents(controller_t *self)
+{
+    zsock_destroy(&self->agents);
+    malloc_trim(0);
+    /* libzmq closes the old listener in its I/O thread, a moment later. */
+    char err[512];
+    for (int tries = 0; s_bind(&self->agents, &self->cfg, self->keyring,
+                               "agents", self->cfg.agents_endpoint, VFP_MSG_MAX,
+                               S_AGENTS_IO, err, sizeof(err)) != 0;
+         tries++) {
+        zsock_destroy(&self->agents);
+        if (tries == 500)
+            vfp_fatalx("%s", err);
+        zclock_sleep(10);
+    }
+}
+
+static bool s_authorised(void *arg, const char *key)
+{
+    return keyring_authorised(arg, key);
+}
+
+/* Revocation without a restart: once the key directory changed, the
+ * sessions of keys no longer authorised are forgotten, and their
+ * connections closed by closing every agent connection (the cost: each
+ * agent reconnects once per revocation of a connected key; zauth refuses
+ * the revoked key's next handshake). */
+static void s_keys_check(controller_t *self)
+{
+    if (!self->keyring || !keyring_refresh(self->keyring, zclock_mono()))
+        return;
+    size_t revoked = agents_revoke(self->handlers, s_authorised, self->keyring);
+    if (revoked == 0)
+        return;
+    s_rebind_agents(self);
+    vfp_log_warnx("%zu agent sessions' keys were revoked: closed every agent "
+                  "connection; the others reconnect",
+                  revoked);
+}
+
 /* The safety valve of --memory-max. libzmq bounds each frame and each
  * connection's queue in whole messages, but not the frames of one
  * multipart message that never ends: a peer can grow this process
@@ -462,19 +564,7 @@ static void s_memory_check(controller_t *self)
         return;
     }
     self->memory_over = true;
-    zsock_destroy(&self->agents);
-    malloc_trim(0);
-    /* libzmq closes the old listener in its I/O thread, a moment later. */
-    char err[512];
-    for (int tries = 0;
-         s_bind(&self->agents, &self->cfg, "agents", self->cfg.agents_endpoint,
-                VFP_MSG_MAX, S_AGENTS_IO, err, sizeof(err)) != 0;
-         tries++) {
-        zsock_destroy(&self->agents);
-        if (tries == 500)
-            vfp_fatalx("%s", err);
-        zclock_sleep(10);
-    }
+    s_rebind_agents(self);
     vfp_log_error("resident memory %llu MiB was over --memory-max %u MiB: "
                   "closed every agent connection (now %llu MiB)",
                   (unsigned long long)(rss >> 20), self->cfg.memory_max,
@@ -490,6 +580,7 @@ static int s_on_drain(zloop_t *loop, int timer_id, void *arg)
     (void)loop;
     (void)timer_id;
     s_memory_check(arg);
+    s_keys_check(arg);
     s_drain(arg);
     return 0;
 }
@@ -677,7 +768,7 @@ static int s_on_background(zloop_t *loop, int timer_id, void *arg)
     zsock_t *pipe = zactor_sock(self->server);
     int64_t end = zclock_usecs() + S_BACKGROUND_US;
     do {
-        if (!vm_admin_flush_one(self->vm_admin) &&
+        if (!vm_admin_flush_one(self->vm_admin, zclock_mono()) &&
             !vm_index_refresh_one(self->vm_index))
             break;
     } while (zclock_usecs() < end && !(zsock_events(pipe) & ZMQ_POLLIN));
@@ -831,6 +922,7 @@ void controller_destroy(controller_t **self_p)
     }
     zsock_destroy(&self->admin);
     zsock_destroy(&self->agents);
+    keyring_destroy(&self->keyring);
     admin_destroy(&self->admin_handlers);
     agents_destroy(&self->handlers);
     rollout_destroy(&self->rollout);

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "vfp_config.h"
 #include "vfp_log.h"
@@ -20,8 +21,11 @@
 typedef struct {
     char agents_endpoint[256]; /* ROUTER for agents */
     char admin_endpoint[4352]; /* ROUTER for vfleetctl */
+    char admin_group[256];     /* --admin-group as given; "" for none */
+    gid_t admin_gid;           /* that group */
     char state_dir[4000];      /* leaves room for the file names inside */
     char db_path[4096];
+    char keys_dir[4096];   /* --keys: CURVE key directory (README.md, Keys) */
     uint32_t heartbeat_ms; /* interval agents are told to use */
     uint32_t dead_after;   /* missed intervals before a host is down */
     bool insecure;         /* no CURVE: demo and tests only */
@@ -37,6 +41,7 @@ typedef struct {
     int64_t event_max_age_ms;   /* events older than this are trimmed */
     int64_t event_max_count;    /* and all but the newest this many */
     char metrics_endpoint[256]; /* --metrics; "" serves none */
+    bool synchronous_full;      /* --synchronous full: fsync every commit */
     char config_path[4096];     /* the configuration file read */
     bool config_given;          /* by --config: it must exist */
 } controller_config_t;

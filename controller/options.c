@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin_socket.h"
 #include "controller.h"
 #include "metrics_http.h"
 #include "vfp_duration.h"
@@ -15,14 +16,19 @@
 void controller_usage(void)
 {
     printf(
-        "usage: vfleet-controller --insecure [options]\n"
+        "usage: vfleet-controller [options]\n"
         "\n"
         "  --agents ENDPOINT          agent ROUTER (default tcp://*:7450)\n"
         "  --admin ENDPOINT           admin ROUTER (default "
         "ipc://STATE_DIR/admin.sock)\n"
+        "  --admin-group GROUP        the ipc admin socket is mode 0660 for "
+        "GROUP\n"
+        "                             (default: 0600, the owner only)\n"
         "  --state-dir DIR            state directory "
         "(default " VFP_DEFAULT_STATE_DIR ")\n"
         "  --db PATH                  database (default STATE_DIR/vfleet.db)\n"
+        "  --keys DIR                 CURVE key directory (default "
+        "STATE_DIR/keys)\n"
         "  --heartbeat-interval TIME  agent heartbeat interval, e.g. 2s or "
         "500ms (default 2s)\n"
         "  --dead-after N             missed heartbeats before a host is "
@@ -40,13 +46,16 @@ void controller_usage(void)
         "  --memory-max MIB           close every agent connection past "
         "this resident size (default 4096; 0 never)\n"
         "  --insecure                 run without CURVE authentication "
-        "(required; demo and tests only)\n"
+        "(demo and tests only)\n"
         "  --event-max-age TIME       trim events older than this, e.g. "
         "30d, 12h\n"
         "                             (default 30d)\n"
         "  --event-max-count N        keep at most the newest N events "
         "(default\n"
         "                             1000000)\n"
+        "  --synchronous MODE         normal or full: whether each commit "
+        "waits for an\n"
+        "                             fsync (default normal)\n"
         "  --metrics ENDPOINT         serve Prometheus metrics, e.g.\n"
         "                             tcp://127.0.0.1:9650/metrics (default "
         "off)\n"
@@ -82,6 +91,9 @@ enum {
     S_EVENT_MAX_COUNT,
     S_CONFIG,
     S_METRICS,
+    S_ADMIN_GROUP,
+    S_KEYS,
+    S_SYNCHRONOUS,
     S_HELP,
     S_VERSION,
 };
@@ -106,6 +118,9 @@ static const struct option s_options[] = {
     {"event-max-count", required_argument, NULL, S_EVENT_MAX_COUNT},
     {"config", required_argument, NULL, S_CONFIG},
     {"metrics", required_argument, NULL, S_METRICS},
+    {"admin-group", required_argument, NULL, S_ADMIN_GROUP},
+    {"keys", required_argument, NULL, S_KEYS},
+    {"synchronous", required_argument, NULL, S_SYNCHRONOUS},
     {"help", no_argument, NULL, S_HELP},
     {"version", no_argument, NULL, S_VERSION},
     {NULL, 0, NULL, 0},
@@ -154,11 +169,15 @@ static int s_endpoint(int opt, const char *arg, controller_config_t *cfg,
 static int s_path(int opt, const char *arg, controller_config_t *cfg, char *err,
                   size_t errlen)
 {
-    char *dst = opt == S_DB ? cfg->db_path : cfg->state_dir;
-    size_t size = opt == S_DB ? sizeof(cfg->db_path) : sizeof(cfg->state_dir);
+    char *dst = opt == S_DB     ? cfg->db_path
+                : opt == S_KEYS ? cfg->keys_dir
+                                : cfg->state_dir;
+    size_t size = opt == S_DB     ? sizeof(cfg->db_path)
+                  : opt == S_KEYS ? sizeof(cfg->keys_dir)
+                                  : sizeof(cfg->state_dir);
     if (!*arg || strlen(arg) >= size) {
         snprintf(err, errlen, "invalid path \"%s\" for --%s", arg,
-                 opt == S_DB ? "db" : "state-dir");
+                 s_options[opt - S_AGENTS].name);
         return -1;
     }
     snprintf(dst, size, "%s", arg);
@@ -212,6 +231,20 @@ static int s_valued_more(int opt, const char *arg, controller_config_t *cfg,
         return -1;
     case S_EVENT_MAX_COUNT:
         return s_event_max_count(arg, cfg, err, errlen);
+    case S_ADMIN_GROUP:
+        if (admin_socket_group(arg, &cfg->admin_gid, err, errlen) != 0)
+            return -1;
+        /* Kept for the log only: a longer name still names the gid. */
+        snprintf(cfg->admin_group, sizeof(cfg->admin_group), "%s", arg);
+        return 0;
+    case S_SYNCHRONOUS:
+        if (strcmp(arg, "normal") == 0 || strcmp(arg, "full") == 0) {
+            cfg->synchronous_full = strcmp(arg, "full") == 0;
+            return 0;
+        }
+        snprintf(err, errlen, "invalid --synchronous \"%s\" (normal or full)",
+                 arg);
+        return -1;
     case S_METRICS: {
         metrics_http_endpoint_t endpoint;
         char why[512] = "too long";
@@ -288,6 +321,7 @@ static int s_valued(int opt, const char *arg, controller_config_t *cfg,
         return s_endpoint(opt, arg, cfg, err, errlen);
     case S_STATE_DIR:
     case S_DB:
+    case S_KEYS:
         return s_path(opt, arg, cfg, err, errlen);
     case S_HEARTBEAT:
         if (vfp_duration_parse_ms(arg, &cfg->heartbeat_ms) == 0)
@@ -303,6 +337,8 @@ static int s_valued(int opt, const char *arg, controller_config_t *cfg,
     case S_EVENT_MAX_COUNT:
     case S_CONFIG:
     case S_METRICS:
+    case S_ADMIN_GROUP:
+    case S_SYNCHRONOUS:
         return s_valued_more(opt, arg, cfg, err, errlen);
     case S_PEER_QUEUE:
     case S_PEER_RATE:
@@ -407,8 +443,17 @@ int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
     if (!cfg->db_path[0])
         snprintf(cfg->db_path, sizeof(cfg->db_path), "%s/vfleet.db",
                  cfg->state_dir);
+    if (!cfg->keys_dir[0])
+        snprintf(cfg->keys_dir, sizeof(cfg->keys_dir), "%s/keys",
+                 cfg->state_dir);
     if (!cfg->admin_endpoint[0])
         snprintf(cfg->admin_endpoint, sizeof(cfg->admin_endpoint),
                  "ipc://%s/" VFP_ADMIN_SOCKET_NAME, cfg->state_dir);
+    if (cfg->admin_group[0] && strncmp(cfg->admin_endpoint, "ipc://", 6)) {
+        snprintf(err, errlen,
+                 "--admin-group is for an ipc:// admin endpoint, not %s",
+                 cfg->admin_endpoint);
+        return -1;
+    }
     return 0;
 }

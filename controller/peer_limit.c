@@ -198,7 +198,16 @@ vfp_msg_t *peer_limit_recv(peer_limit_t *self, zsock_t *sock,
                            zframe_t **routing_id_p, vfp_decode_error_t *err,
                            bool *dropped)
 {
+    vfp_keys_peer_t key;
+    return peer_limit_recv_keyed(self, sock, routing_id_p, &key, err, dropped);
+}
+
+vfp_msg_t *peer_limit_recv_keyed(peer_limit_t *self, zsock_t *sock,
+                                 zframe_t **routing_id_p, vfp_keys_peer_t *key,
+                                 vfp_decode_error_t *err, bool *dropped)
+{
     memset(err, 0, sizeof(*err));
+    memset(key, 0, sizeof(*key));
     *routing_id_p = NULL;
     bool ignored;
     if (!dropped)
@@ -215,6 +224,7 @@ vfp_msg_t *peer_limit_recv(peer_limit_t *self, zsock_t *sock,
     /* Only frames libzmq decoded carry the connection's metadata: the
      * routing id is made by the ROUTER. */
     const char *address = zframe_meta(zmsg_last(zmsg), "Peer-Address");
+    vfp_keys_peer(zmsg_last(zmsg), key);
     if (address && !peer->address[0])
         snprintf(peer->address, sizeof(peer->address), "%s", address);
     if (!s_admit(self, peer, routing_id, zmsg_content_size(zmsg), now_ms)) {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "vfp.h"
+#include "vfp_keys.h"
 
 /* A peer may send a burst of one second's worth of its rates, but at
  * least this many messages and one message of the largest size. */
@@ -57,6 +58,12 @@ bool peer_limit_admit(peer_limit_t *self, zframe_t *routing_id, size_t bytes,
 vfp_msg_t *peer_limit_recv(peer_limit_t *self, zsock_t *sock,
                            zframe_t **routing_id_p, vfp_decode_error_t *err,
                            bool *dropped);
+
+/* peer_limit_recv, and what zauth said of the sender's connection into
+ * *key (keyed false on a plaintext socket, or when nothing came). */
+vfp_msg_t *peer_limit_recv_keyed(peer_limit_t *self, zsock_t *sock,
+                                 zframe_t **routing_id_p, vfp_keys_peer_t *key,
+                                 vfp_decode_error_t *err, bool *dropped);
 
 /* Logs a warning about the peer routing_id, unless it or all peers
  * together already had their share (see above). self may be NULL: the

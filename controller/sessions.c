@@ -126,6 +126,17 @@ void sessions_attach(sessions_t *self, session_t *host, zframe_t *routing_id,
     pthread_mutex_unlock(&self->lock);
 }
 
+void sessions_detach(sessions_t *self, session_t *host)
+{
+    pthread_mutex_lock(&self->lock);
+    if (host->routing_id)
+        zhashx_delete(self->routes, host->route_key);
+    zframe_destroy(&host->routing_id);
+    host->route_key[0] = '\0';
+    host->key[0] = '\0';
+    pthread_mutex_unlock(&self->lock);
+}
+
 void sessions_touch(sessions_t *self, session_t *host, int64_t now_mono,
                     int64_t now_ms)
 {

@@ -28,6 +28,7 @@ typedef struct {
     bool have_inventory; /* a full INVENTORY of this session is stored */
     bool resync;         /* a report was lost: ask for a full one */
     uint64_t generation; /* last generation stored for this session */
+    char key[41]; /* Z85 public key the session's HELLO came with; "" none */
 } session_t;
 
 /* What another thread may learn about a host. */
@@ -56,6 +57,10 @@ void sessions_route_key(zframe_t *routing_id, char *key);
  * any previous one, and marks it up and heard from now. */
 void sessions_attach(sessions_t *self, session_t *host, zframe_t *routing_id,
                      uint8_t proto_version, int64_t now_mono, int64_t now_ms);
+
+/* Forgets the host's agent session (its routing id); nothing more is
+ * sent to it until a new HELLO. */
+void sessions_detach(sessions_t *self, session_t *host);
 
 /* Records a message from the host's session. */
 void sessions_touch(sessions_t *self, session_t *host, int64_t now_mono,

@@ -25,8 +25,17 @@ struct vm_admin_t {
     vm_index_t *index;
     vm_admin_config_t cfg;
     pending_t *waits;
-    zhashx_t *dirty; /* hosts to plan again: name -> "" */
+    /* Hosts to plan again, oldest first, each once: name -> its item in
+     * `order`, a s_dirty_t. */
+    zhashx_t *dirty;
+    zlistx_t *order;
 };
+
+/* A host to plan again and since when (zclock_mono). */
+typedef struct {
+    int64_t since;
+    char name[];
+} s_dirty_t;
 
 /* One request's answer under construction. */
 typedef struct {
@@ -56,6 +65,12 @@ static int s_fail_db(s_run_t *run, const db_err_t *err)
     return -1;
 }
 
+static void s_dirty_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
 vm_admin_t *vm_admin_new(db_t *db, vm_index_t *index,
                          const vm_admin_config_t *cfg)
 {
@@ -69,7 +84,9 @@ vm_admin_t *vm_admin_new(db_t *db, vm_index_t *index,
     self->waits =
         pending_new(self->cfg.waits_max, (int64_t)VM_ADMIN_WAIT_MAX_S * 1000);
     self->dirty = zhashx_new();
-    assert(self->waits && self->dirty);
+    self->order = zlistx_new();
+    assert(self->waits && self->dirty && self->order);
+    zlistx_set_destructor(self->order, s_dirty_free);
     return self;
 }
 
@@ -121,6 +138,7 @@ void vm_admin_destroy(vm_admin_t **self_p)
         s_answer_wait(self, &entry, "", "the controller is stopping");
     pending_destroy(&self->waits);
     zhashx_destroy(&self->dirty);
+    zlistx_destroy(&self->order);
     free(self);
     *self_p = NULL;
 }
@@ -132,8 +150,14 @@ size_t vm_admin_waiting(vm_admin_t *self)
 
 static void s_dirty(vm_admin_t *self, const char *host)
 {
-    if (host && host[0])
-        zhashx_insert(self->dirty, host, (void *)"");
+    if (!host || !host[0] || zhashx_lookup(self->dirty, host))
+        return;
+    size_t len = strlen(host) + 1;
+    s_dirty_t *item = malloc(sizeof(*item) + len);
+    assert(item);
+    item->since = zclock_mono();
+    memcpy(item->name, host, len);
+    zhashx_insert(self->dirty, host, zlistx_add_end(self->order, item));
 }
 
 static void s_wait_key(const char *name, char *key, size_t len)
@@ -716,6 +740,10 @@ static zlistx_t *s_reserved(vm_admin_t *self, const char *host)
     return vms;
 }
 
+/* The host's reserved VMs not yet in an APPLY: each takes the revision
+ * just planned, or fails when the host cannot be planned. One transaction
+ * for them all (one commit, not one per VM); waiters are answered after
+ * it. */
 static void s_plan_host(vm_admin_t *self, const char *host)
 {
     bool planned = self->cfg.replan(self->cfg.arg, host);
@@ -725,6 +753,7 @@ static void s_plan_host(vm_admin_t *self, const char *host)
     uint64_t revision = desired.revision;
     db_host_desired_clear(&desired);
     zlistx_t *vms = s_reserved(self, host);
+    bool batch = db_batch_begin(self->db, &err) == 0;
     for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms)) {
         if (vm->apply_revision > 0)
             continue;
@@ -736,22 +765,37 @@ static void s_plan_host(vm_admin_t *self, const char *host)
                         refused ? refusal.reason
                                 : "its host's desired state cannot be planned "
                                   "(no policy applies to it)");
-            s_wake(self, vm->name);
         } else if (db_vm_set_apply_revision(self->db, vm->name, revision,
                                             &err) != 0) {
             vfp_log_warnx("vm %s: %s", vm->name, err.text);
         }
     }
+    if (batch && db_batch_commit(self->db, &err) != 0)
+        vfp_log_warnx("host %s: cannot store its VMs' revision: %s", host,
+                      err.text);
+    for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms))
+        if (vm->apply_revision == 0 && (!planned || !have))
+            s_wake(self, vm->name);
     zlistx_destroy(&vms);
 }
 
-bool vm_admin_flush_one(vm_admin_t *self)
+/* Takes the oldest dirty host off the list; its name, to free. */
+static char *s_dirty_take(vm_admin_t *self)
 {
-    if (!zhashx_first(self->dirty))
-        return false;
-    char *host = strdup(zhashx_cursor(self->dirty));
+    s_dirty_t *item = zlistx_first(self->order);
+    char *host = strdup(item->name);
     assert(host);
     zhashx_delete(self->dirty, host);
+    zlistx_delete(self->order, zlistx_cursor(self->order));
+    return host;
+}
+
+bool vm_admin_flush_one(vm_admin_t *self, int64_t now_mono)
+{
+    s_dirty_t *item = zlistx_first(self->order);
+    if (!item || now_mono - item->since < (int64_t)self->cfg.plan_delay_ms)
+        return false;
+    char *host = s_dirty_take(self);
     s_plan_host(self, host);
     free(host);
     return true;
@@ -761,13 +805,12 @@ void vm_admin_flush(vm_admin_t *self)
 {
     /* Failing a VM dirties its host again; planning it once more then
      * resets the VFs it no longer holds. Two rounds settle it. */
-    for (int round = 0; round < 2 && zhashx_size(self->dirty) > 0; round++) {
-        zlistx_t *hosts = zhashx_keys(self->dirty);
-        zhashx_purge(self->dirty);
-        for (const char *host = zlistx_first(hosts); host;
-             host = zlistx_next(hosts))
+    for (int round = 0; round < 2 && zlistx_size(self->order) > 0; round++) {
+        for (size_t n = zlistx_size(self->order); n > 0; n--) {
+            char *host = s_dirty_take(self);
             s_plan_host(self, host);
-        zlistx_destroy(&hosts);
+            free(host);
+        }
     }
 }
 

@@ -38,6 +38,10 @@ typedef struct {
     vm_admin_answer_fn *answer;
     void *arg;
     size_t waits_max; /* 0: VM_ADMIN_WAITS_MAX */
+    /* vm_admin_flush_one plans a host once its VMs first changed this
+     * long ago, so that the placements of a burst on one host cost one
+     * plan, one APPLY and one answer of its agent. */
+    uint32_t plan_delay_ms;
 } vm_admin_config_t;
 
 typedef struct vm_admin_t vm_admin_t;
@@ -61,10 +65,11 @@ vfp_msg_t *vm_admin_handle(vm_admin_t *self, const vfp_msg_t *request,
  * were sent. A host whose plan is refused fails its reserved VMs. */
 void vm_admin_flush(vm_admin_t *self);
 
-/* Plans one host of those vm_admin_flush would; false when none is
- * waiting. The controller spreads them over its loop so that placements
- * never wait behind a burst of plans. */
-bool vm_admin_flush_one(vm_admin_t *self);
+/* Plans the host of those vm_admin_flush would whose VMs first changed
+ * longest ago, if that was cfg->plan_delay_ms or more before now_mono
+ * (zclock_mono); false when none is due. The controller spreads them over
+ * its loop so that placements never wait behind a burst of plans. */
+bool vm_admin_flush_one(vm_admin_t *self, int64_t now_mono);
 
 /* The host's answer to its current desired revision was stored: reserved
  * VMs it carries become placed, or failed when an item of their VFs,

@@ -14,8 +14,107 @@ struct vm_index_t {
     db_t *db;
     placement_t *placement;
     desired_policy_t latest;
-    zhashx_t *stale; /* hosts to read again: name -> "" */
+    zhashx_t *stale;  /* hosts to read again: name -> "" */
+    zhashx_t *prints; /* name -> s_prints_t: its PFs as last indexed */
 };
+
+/* What placement takes of each PF of a host, as a hash per PF: a delta
+ * whose PFs hash the same (only VF settings changed, as after every
+ * APPLY) leaves the index as it is, without reading the host again. */
+typedef struct {
+    size_t count;
+    struct {
+        char pci_addr[VFP_PCI_ADDR_MAX + 1];
+        uint64_t hash;
+    } pfs[];
+} s_prints_t;
+
+static void s_prints_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+/* FNV-1a, 64 bits. */
+static uint64_t s_hash(uint64_t h, const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static uint64_t s_hash_str(uint64_t h, const char *text)
+{
+    return s_hash(h, text, strlen(text) + 1);
+}
+
+static uint64_t s_hash_int(uint64_t h, int64_t value)
+{
+    return s_hash(h, &value, sizeof(value));
+}
+
+/* Every fact of the PF and its VFs that planning or placement reads:
+ * all but the VF settings (MAC, VLAN, flags, rates), which an APPLY
+ * changes and a plan writes rather than reads. */
+static uint64_t s_pf_hash(const vfp_pf_t *pf)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    h = s_hash_str(h, pf->pci_addr);
+    h = s_hash_str(h, pf->ifname);
+    h = s_hash_str(h, pf->driver);
+    h = s_hash_str(h, pf->vf_driver);
+    h = s_hash_str(h, pf->note);
+    int64_t facts[] = {pf->vendor_id,  pf->device_id, pf->numa_node,
+                       pf->link_speed, pf->link_up,   pf->total_vfs,
+                       pf->num_vfs,    pf->vf_count};
+    h = s_hash(h, facts, sizeof(facts));
+    for (uint32_t i = 0; i < pf->vf_count; i++) {
+        const vfp_vf_t *vf = &pf->vfs[i];
+        h = s_hash_str(h, vf->pci_addr);
+        h = s_hash_str(h, vf->driver);
+        h = s_hash_int(h, vf->index);
+        h = s_hash_int(h, vf->iommu_group);
+        h = s_hash_int(h, vf->iommu_isolated);
+        h = s_hash_int(h, vf->in_use);
+    }
+    return h;
+}
+
+/* The host's PFs as just indexed from inv (NULL: none known). */
+static void s_prints_store(vm_index_t *self, const char *host,
+                           const vfp_inventory_t *inv)
+{
+    size_t count = inv ? inv->pf_count : 0;
+    s_prints_t *prints =
+        malloc(sizeof(*prints) + count * sizeof(prints->pfs[0]));
+    assert(prints);
+    prints->count = count;
+    for (size_t i = 0; i < count; i++) {
+        snprintf(prints->pfs[i].pci_addr, sizeof(prints->pfs[i].pci_addr), "%s",
+                 inv->pfs[i].pci_addr);
+        prints->pfs[i].hash = s_pf_hash(&inv->pfs[i]);
+    }
+    zhashx_update(self->prints, host, prints);
+}
+
+bool vm_index_delta_matters(vm_index_t *self, const char *host,
+                            const vfp_inventory_delta_t *delta)
+{
+    const s_prints_t *prints = zhashx_lookup(self->prints, host);
+    if (!prints || delta->has_host || delta->removed_count > 0)
+        return true;
+    for (uint32_t p = 0; p < delta->pf_count; p++) {
+        const vfp_pf_t *pf = &delta->pfs[p];
+        size_t i = 0;
+        while (i < prints->count &&
+               strcmp(prints->pfs[i].pci_addr, pf->pci_addr) != 0)
+            i++;
+        if (i == prints->count || prints->pfs[i].hash != s_pf_hash(pf))
+            return true;
+    }
+    return false;
+}
 
 vm_index_t *vm_index_new(db_t *db)
 {
@@ -24,7 +123,9 @@ vm_index_t *vm_index_new(db_t *db)
     self->db = db;
     self->placement = placement_new();
     self->stale = zhashx_new();
-    assert(self->stale);
+    self->prints = zhashx_new();
+    assert(self->stale && self->prints);
+    zhashx_set_destructor(self->prints, s_prints_free);
     return self;
 }
 
@@ -36,6 +137,7 @@ void vm_index_destroy(vm_index_t **self_p)
     placement_destroy(&self->placement);
     desired_policy_clear(&self->latest);
     zhashx_destroy(&self->stale);
+    zhashx_destroy(&self->prints);
     free(self);
     *self_p = NULL;
 }
@@ -62,8 +164,10 @@ void vm_index_host_state(vm_index_t *self, const char *host)
     db_host_row_t row;
     db_err_t err;
     if (db_host_get(self->db, host, &row, &err) != 0) {
-        if (err.code == DB_ERR_NOT_FOUND)
+        if (err.code == DB_ERR_NOT_FOUND) {
             placement_host_remove(self->placement, host);
+            zhashx_delete(self->prints, host);
+        }
         return;
     }
     bool ready;
@@ -160,6 +264,7 @@ void vm_index_host_refresh(vm_index_t *self, const char *host)
     db_host_row_t row;
     db_err_t err;
     if (db_host_get(self->db, host, &row, &err) != 0) {
+        zhashx_delete(self->prints, host);
         if (err.code == DB_ERR_NOT_FOUND)
             placement_host_remove(self->placement, host);
         else
@@ -183,6 +288,10 @@ void vm_index_host_refresh(vm_index_t *self, const char *host)
         else
             s_pfs_build(&pfs, desired);
     }
+    if (desired)
+        s_prints_store(self, host, desired_inventory(desired));
+    else
+        zhashx_delete(self->prints, host);
     entry.pfs = pfs.pfs;
     entry.pf_count = pfs.pf_count;
     placement_host_set(self->placement, &entry);
@@ -278,6 +387,7 @@ int vm_index_reload(vm_index_t *self, db_err_t *err)
     placement_destroy(&self->placement);
     self->placement = placement_new();
     zhashx_purge(self->stale);
+    zhashx_purge(self->prints);
     desired_policy_clear(&self->latest);
     return vm_index_load(self, err);
 }

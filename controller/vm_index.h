@@ -38,6 +38,12 @@ void vm_index_host_refresh(vm_index_t *self, const char *host);
  * and none while placements wait. */
 void vm_index_host_stale(vm_index_t *self, const char *host);
 
+/* Whether a delta may change what the index holds of the host: a PF it
+ * does not know, one gone, host facts, or a PF whose facts other than its
+ * VFs' settings differ from those last indexed. A delta that does not (an
+ * agent reporting the settings of an APPLY) needs no read of the host. */
+bool vm_index_delta_matters(vm_index_t *self, const char *host,
+                            const vfp_inventory_delta_t *delta);
 /* Reads one stale host again; false when none is stale. */
 bool vm_index_refresh_one(vm_index_t *self);
 

@@ -460,6 +460,13 @@ db_t *db_open(const char *path, db_err_t *err)
     return db_open_version(path, DB_SCHEMA_VERSION, err);
 }
 
+int db_set_synchronous_full(db_t *self, bool full, db_err_t *err)
+{
+    return s_exec(
+        self, full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL",
+        "setting synchronous", err);
+}
+
 void db_destroy(db_t **self_p)
 {
     if (!self_p || !*self_p)

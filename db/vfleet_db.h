@@ -70,6 +70,13 @@ typedef struct {
  */
 db_t *db_open(const char *path, db_err_t *err);
 
+/* How a commit is made durable. db_open sets synchronous=NORMAL: a commit
+ * is durable once the WAL is synced, at the next checkpoint; a power loss
+ * may take the last commits back but never corrupts. FULL syncs the WAL
+ * at every commit: what a client was told is committed survives a power
+ * loss too, at the cost of an fsync per commit. Returns 0 or -1. */
+int db_set_synchronous_full(db_t *self, bool full, db_err_t *err);
+
 /* Opens like db_open but migrates only up to `version` (tests build a
  * previous-version file with it). */
 db_t *db_open_version(const char *path, int version, db_err_t *err);

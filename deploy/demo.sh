@@ -117,15 +117,24 @@ for spec in esx-e1:vf64 esx-e2:vf64 esx-e3:ixgbe-dualport; do
 	echo "$host: a recorded host tree (${spec#*:}) with a simulated kernel"
 done
 
+say "CURVE keys: the controller's pair and one key per host"
+keys="$work/controller/keys"
+run "$build/cli/vfleetctl" keys init --keys "$keys"
+for host in esx-e1 esx-e2 esx-e3; do
+	run "$build/cli/vfleetctl" keys add-host "$host" --keys "$keys" \
+	    --out "$work/$host.key_secret"
+done
+
 say "starting vfleet-controller and three vfleet-agents"
-"$build/controller/vfleet-controller" --insecure \
+"$build/controller/vfleet-controller" --keys "$keys" \
     --state-dir "$work/controller" --agents "tcp://127.0.0.1:$port" \
     --admin "$admin" --heartbeat-interval 500ms \
     2>"$work/controller.log" &
 pids="$pids $!"
 wait_for 15 ctl summary
 for host in esx-e1 esx-e2 esx-e3; do
-	"$build/agent/vfleet-agent" --insecure \
+	"$build/agent/vfleet-agent" --key "$work/$host.key_secret" \
+	    --controller-key "$keys/controller.key" \
 	    --controller "tcp://127.0.0.1:$port" --hostname "$host" \
 	    --kernel sim --sysfs-root "$work/$host/sys" \
 	    --procfs-root "$work/$host/proc" --state-dir "$work/$host/state" \

@@ -4,8 +4,9 @@
 #
 # The sourcing script sets case_name and, before it calls these: work (the
 # work directory), pids (processes to stop), fail_logs ("NAME:LINES ...",
-# the $work/NAME.log tails fail prints), ctl_bin, admin and, to start a
-# controller, controller_bin, state_dir, agents and controller_opts.
+# the $work/NAME.log tails fail prints), ctl_bin, admin (and ctl_opts)
+# and, to start a controller, controller_bin, state_dir, agents and
+# controller_opts.
 # shellcheck shell=sh disable=SC2154 # the sourcing script sets them
 
 # Stops every process in $pids and waits for each.
@@ -35,8 +36,11 @@ fail() {
 	exit 1
 }
 
+# vfleetctl on $admin, with the words of $ctl_opts (--insecure for a
+# tcp admin endpoint of a controller started with --insecure).
 ctl() {
-	"$ctl_bin" -c "$admin" "$@"
+	# shellcheck disable=SC2086 # ctl_opts is a list of words
+	"$ctl_bin" -c "$admin" ${ctl_opts:-} "$@"
 }
 
 # Prints a TCP port on 127.0.0.1 that nothing listens on (needs python3).

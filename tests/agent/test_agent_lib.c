@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -17,6 +18,7 @@
 #include "inventory_diff.h"
 #include "inventory_print.h"
 #include "output.h"
+#include "vfp_keys.h"
 
 /* Two PFs with two VFs each, as discovery would fill them. */
 static void s_inventory(vfp_inventory_t *inv)
@@ -254,7 +256,8 @@ static void test_cli(void **state)
     assert_string_equal(err, "--state-dir: empty directory name");
     assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450", NULL),
                      -1);
-    assert_non_null(strstr(err, "refusing to start without --insecure"));
+    assert_non_null(strstr(err, "/etc/vfleet/agent.key_secret"));
+    assert_non_null(strstr(err, "--insecure"));
     assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
                              "--insecure", "--heartbeat-interval", "250ms",
                              "--rescan", "3", "--hostname", "hv9", NULL),
@@ -300,6 +303,39 @@ static void test_cli(void **state)
 }
 
 /* --metrics: off by default, kept as given, a bad endpoint named. */
+/* The keys are read at start: a secret key others may read is refused,
+ * naming the file and its mode; good keys are loaded for the session. */
+static void test_cli_keys(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/agent-keys-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char keys[64], secret[96], public_key[96];
+    snprintf(keys, sizeof(keys), "%s/k", dir);
+    char why[512];
+    assert_int_equal(vfp_keys_init(keys, false, why, sizeof(why)), 0);
+    snprintf(secret, sizeof(secret), "%s/controller.key_secret", keys);
+    snprintf(public_key, sizeof(public_key), "%s/controller.key", keys);
+    agent_cli_t cli;
+    char err[256];
+    assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450", "--key",
+                             secret, "--controller-key", public_key, NULL),
+                     0);
+    assert_non_null(cli.session.cert);
+    assert_non_null(cli.session.controller_cert);
+    agent_cli_release(&cli);
+    assert_null(cli.session.cert);
+    assert_int_equal(chmod(secret, 0644), 0);
+    assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450", "--key",
+                             secret, "--controller-key", public_key, NULL),
+                     -1);
+    assert_non_null(strstr(err, secret));
+    assert_non_null(strstr(err, "mode 0644"));
+    char cmd[64];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void test_cli_metrics(void **state)
 {
     (void)state;
@@ -379,6 +415,7 @@ int main(void)
         cmocka_unit_test(test_cli),
         cmocka_unit_test(test_cli_config_file),
         cmocka_unit_test(test_cli_metrics),
+        cmocka_unit_test(test_cli_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_sys.h"
 #include "vfp_transport.h"
 
 #define S_TIMEOUT_MS 30000
@@ -127,6 +128,12 @@ static void *s_client(void *arg)
     return NULL;
 }
 
+static double s_load(void)
+{
+    double load[1];
+    return getloadavg(load, 1) == 1 ? load[0] : -1;
+}
+
 static int s_cmp(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -140,7 +147,7 @@ static double s_pct(const double *v, size_t n, double p)
 }
 
 int bench_place_run(const char *admin, int clients, int per_client,
-                    const char *label)
+                    const char *label, pid_t controller)
 {
     s_client_t *c = calloc((size_t)clients, sizeof(*c));
     pthread_t *t = calloc((size_t)clients, sizeof(*t));
@@ -150,6 +157,7 @@ int bench_place_run(const char *admin, int clients, int per_client,
     static int s_runs;
     int run = ++s_runs;
     double start = s_now();
+    double cpu0 = bench_sys_cpu_seconds(controller);
     for (int i = 0; i < clients; i++) {
         c[i] = (s_client_t){.admin = admin,
                             .run = run,
@@ -168,6 +176,7 @@ int bench_place_run(const char *admin, int clients, int per_client,
             fprintf(stderr, "bench_place: client %d: %s\n", i, c[i].err);
     }
     double wall = s_now() - start;
+    double cpu = bench_sys_cpu_seconds(controller) - cpu0;
     size_t n = (size_t)(placed + refused + errors);
     qsort(all, (size_t)clients * per_client, sizeof(*all), s_cmp);
     /* Unanswered slots stay 0 and sort first; the distribution is over
@@ -181,9 +190,46 @@ int bench_place_run(const char *admin, int clients, int per_client,
            placed / wall, n / wall, n ? s_pct(answered, n, 0.50) * 1e3 : 0,
            n ? s_pct(answered, n, 0.99) * 1e3 : 0,
            n ? answered[n - 1] * 1e3 : 0);
+    /* Load-independent, unlike the rates: what the controller spent
+     * meanwhile, agents' answers and heartbeats included. */
+    printf("    controller CPU during the run: %.2f s, %.0f us per request "
+           "(load average %.2f)\n",
+           cpu, n ? cpu * 1e6 / (double)n : 0, s_load());
     fflush(stdout);
     free(c);
     free(t);
     free(all);
     return errors ? -1 : 0;
+}
+
+int bench_place_plan(const char *admin, int count)
+{
+    zsock_t *sock = s_connect(admin);
+    if (!sock)
+        return -1;
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"count\":%d,\"vms\":[{\"name\":\"plan\",\"memory_mib\":"
+             "4096,\"vcpus\":2,\"nics\":[{\"network\":\"vlan10\"}]}]}",
+             count);
+    double took[5];
+    int rc = 0;
+    for (int i = 0; i < 5 && rc == 0; i++) {
+        double t = s_now();
+        int status = s_call(sock, "plan", body, NULL);
+        took[i] = s_now() - t;
+        if (status != VFP_OK) {
+            fprintf(stderr, "bench_place: plan answered status %d\n", status);
+            rc = -1;
+        }
+    }
+    zsock_destroy(&sock);
+    if (rc != 0)
+        return -1;
+    qsort(took, 5, sizeof(took[0]), s_cmp);
+    printf("  plan --count %d: min %.1f ms, median %.1f ms, max %.1f ms over "
+           "5 (load average %.2f)\n",
+           count, took[0] * 1e3, took[2] * 1e3, took[4] * 1e3, s_load());
+    fflush(stdout);
+    return 0;
 }

@@ -3,12 +3,19 @@
 #ifndef VFLEET_BENCH_PLACE_H
 #define VFLEET_BENCH_PLACE_H
 
+#include <sys/types.h>
+
 /* `clients` threads, each sending per_client vm.create requests one after
  * the other to admin, with the bench's mix (two networks vlan10 and
  * vlan20, 1-2 NICs, 2-16 GiB, some anti-affinity groups); prints
- * placements/s and latency percentiles under `label`. 0, or -1 when a
+ * placements/s and latency percentiles under `label`, and the CPU time
+ * the controller process spent meanwhile. 0, or -1 when a
  * request failed other than by a refusal. */
 int bench_place_run(const char *admin, int clients, int per_client,
-                    const char *label);
+                    const char *label, pid_t controller);
+
+/* Times `plan` with count copies of one 4 GiB, one-NIC VM, five times;
+ * prints min, median and max. 0, or -1 when it was not answered OK. */
+int bench_place_plan(const char *admin, int count);
 
 #endif

@@ -60,8 +60,9 @@ typedef struct {
     int clients;
     int list_seconds;
     int dead_after;
-    const char *apply; /* policy file to roll out, or NULL */
-    int place;         /* vm.create requests per client; 0: none */
+    const char *apply;       /* policy file to roll out, or NULL */
+    int place;               /* vm.create requests per client; 0: none */
+    const char *synchronous; /* the controller's --synchronous */
 } s_opts_t;
 
 static double s_now(void)
@@ -1004,9 +1005,9 @@ static int s_bench(s_run_t *r)
         return -1;
     const s_opts_t *o = r->o;
     printf("controller_bench: %d hosts x %u PFs x %u VFs = %lld VFs, %d "
-           "worker process(es), --dead-after %d\n",
+           "worker process(es), --dead-after %d, --synchronous %s\n",
            o->hosts, o->pfs, o->vfs, (long long)o->hosts * o->pfs * o->vfs,
-           r->nworkers, o->dead_after);
+           r->nworkers, o->dead_after, o->synchronous);
     fflush(stdout);
     if (s_ingest(r) != 0 || s_heartbeat_window(r) != 0)
         return -1;
@@ -1014,8 +1015,10 @@ static int s_bench(s_run_t *r)
         return -1;
     /* One synchronous client, then eight sharing the same number. */
     if (o->place > 0 &&
-        (bench_place_run(r->admin, 1, o->place, "one client") != 0 ||
-         bench_place_run(r->admin, 8, o->place / 8, "eight clients") != 0))
+        (bench_place_run(r->admin, 1, o->place, "one client", r->pid) != 0 ||
+         bench_place_run(r->admin, 8, o->place / 8, "eight clients", r->pid) !=
+             0 ||
+         bench_place_plan(r->admin, 1000) != 0))
         return -1;
     if (o->clients > 0 &&
         (s_listing_alone(o, r->admin, r->sock) != 0 ||
@@ -1044,7 +1047,7 @@ static pid_t s_start_controller(const s_opts_t *o, const char *dir,
         execl(o->controller, o->controller, "--insecure", "--state-dir", dir,
               "--agents", agents, "--heartbeat-interval", "2s", "--dead-after",
               dead_after, "--log-level", "warn", "--admin-rate", "1000000",
-              (char *)NULL);
+              "--synchronous", o->synchronous, (char *)NULL);
         perror("exec vfleet-controller");
         _exit(127);
     }
@@ -1108,7 +1111,9 @@ static void s_usage(FILE *out)
             "tests/bench/placement-policy.yaml),\n"
             "                    place N VMs with one synchronous client, "
             "then N with\n"
-            "                    eight\n"
+            "                    eight, then time plan --count 1000\n"
+            "  --synchronous M   the controller's --synchronous, normal "
+            "(default) or full\n"
             "  environment: TMPDIR (where the state directory goes), "
             "VFLEET_KEEP=1 (keep it)\n");
 }
@@ -1123,9 +1128,13 @@ static int s_options(int argc, char **argv, s_opts_t *o)
         {"dead-after", required_argument, NULL, 'd'},
         {"apply", required_argument, NULL, 'a'},
         {"place", required_argument, NULL, 'p'},
+        {"synchronous", required_argument, NULL, 'y'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
-    *o = (s_opts_t){.clients = 10, .list_seconds = 60, .dead_after = 3};
+    *o = (s_opts_t){.clients = 10,
+                    .list_seconds = 60,
+                    .dead_after = 3,
+                    .synchronous = "normal"};
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         if (c == 'n')
@@ -1140,6 +1149,8 @@ static int s_options(int argc, char **argv, s_opts_t *o)
             o->apply = optarg;
         else if (c == 'p')
             o->place = atoi(optarg);
+        else if (c == 'y')
+            o->synchronous = optarg;
         else if (c == 'h')
             return 1;
         else

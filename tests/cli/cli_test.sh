@@ -259,14 +259,61 @@ unreachable)
 	# then the same port closed.
 	admin='tcp://127.0.0.1:*'
 	start_fake --silent
-	"$ctl_bin" -c "$admin" summary --timeout 0.3 2>"$work/err" || true
-	grep -qx "vfleetctl: vfleet-controller at $admin did not answer within 0.3 s" \
+	"$ctl_bin" -c "$admin" --insecure summary --timeout 0.3 2>"$work/err" ||
+		true
+	grep -qxF "vfleetctl: vfleet-controller at $admin did not answer within 0.3 s (with --insecure: a controller whose tcp endpoint needs CURVE does not answer plaintext)" \
 		"$work/err" || fail "tcp timeout message: $(cat "$work/err")"
 	kill "$fake_pid"
 	wait "$fake_pid" 2>/dev/null || true
-	"$ctl_bin" -c "$admin" summary --timeout 0.3 2>"$work/err" || true
+	"$ctl_bin" -c "$admin" --insecure summary --timeout 0.3 2>"$work/err" ||
+		true
 	grep -qx "vfleetctl: cannot reach controller at $admin: is vfleet-controller running? (Connection refused)" \
 		"$work/err" || fail "tcp refused message: $(cat "$work/err")"
+	;;
+
+keys)
+	# A tcp endpoint needs the admin key files; the error names the one
+	# missing, from $HOME, $VFLEET_KEY or --key; a secret others may read
+	# is refused. ipc and --insecure need none.
+	mkdir -p "$work/home"
+	tcp=tcp://127.0.0.1:9
+	[ "$(HOME=$work/home status_of "$ctl_bin" -c $tcp summary \
+		2>"$work/err")" -eq 1 ] || fail "tcp without keys should fail"
+	grep -qF "vfleetctl: $tcp needs an admin key: cannot read secret key $work/home/.config/vfleet/admin.key_secret: No such file or directory; give --key FILE" \
+		"$work/err" || fail "missing default key: $(cat "$work/err")"
+	VFLEET_KEY=$work/env.key_secret status_of "$ctl_bin" -c $tcp summary \
+		2>"$work/err" >/dev/null
+	grep -qF "cannot read secret key $work/env.key_secret:" "$work/err" ||
+		fail "VFLEET_KEY: $(cat "$work/err")"
+	# A secret certificate file as zcert writes one (keys are Z85 text).
+	cat >"$work/admin.key_secret" <<-'EOF'
+		metadata
+		    name = "ops"
+		    role = "admin"
+		curve
+		    public-key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
+		    secret-key = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6"
+	EOF
+	chmod 644 "$work/admin.key_secret"
+	status_of "$ctl_bin" -c $tcp --key "$work/admin.key_secret" summary \
+		2>"$work/err" >/dev/null
+	grep -qF "vfleetctl: $tcp needs an admin key: secret key $work/admin.key_secret has mode 0644: group or others may read or write it; chmod 600 $work/admin.key_secret" \
+		"$work/err" || fail "open secret: $(cat "$work/err")"
+	chmod 600 "$work/admin.key_secret"
+	VFLEET_CONTROLLER_KEY=$work/none.key status_of "$ctl_bin" -c $tcp \
+		--key "$work/admin.key_secret" summary 2>"$work/err" >/dev/null
+	grep -qF "cannot read certificate $work/none.key: No such file or directory; give --controller-key FILE" \
+		"$work/err" || fail "missing controller key: $(cat "$work/err")"
+	# ipc, and tcp with --insecure: plaintext, no key read.
+	start_fake
+	HOME=$work/home ctl -o json hosts | jq -e '.hosts' >/dev/null ||
+		fail "ipc needs no key"
+	kill "$fake_pid"
+	wait "$fake_pid" 2>/dev/null || true
+	admin='tcp://127.0.0.1:*'
+	start_fake
+	HOME=$work/home ctl --insecure -o json hosts | jq -e '.hosts' \
+		>/dev/null || fail "tcp --insecure needs no key"
 	;;
 
 host_label)
@@ -673,6 +720,7 @@ docs)
 		"$ctl_bin" host cordon --help
 		"$ctl_bin" vm apply --help
 		"$ctl_bin" plan --help
+		"$ctl_bin" keys --help
 	} >"$work/help"
 	grep -o -- '--[a-z][a-z-]*' "$work/help" | sort -u >"$work/usage-long"
 	grep -o -- '-[a-zA-Z],' "$work/help" | tr -d , | sort -u \

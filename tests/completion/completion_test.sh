@@ -310,7 +310,12 @@ check_accepted() {
 		# shellcheck disable=SC2086 # one option a word
 	for opt in $(sorted $every); do
 			name=${opt%=}
-			if [[ "$own" != *" $opt "* ]]; then
+			# An option one verb takes with a value and another without
+			# (keys revoke --host): each is checked with its own verb.
+			if [[ "$own" != *" $opt "* && ("$own" == *" $name "* ||
+				"$own" == *" $name= "*) ]]; then
+				continue
+			elif [[ "$own" != *" $opt "* ]]; then
 				run 2 $none "$verb" "$name" "$(value_of "$name")" --help
 			elif [[ "$opt" == --*= ]]; then
 				run 0 $none "$verb" "$name=$(value_of "$name")" --help
@@ -339,8 +344,11 @@ check_accepted() {
 	done
 }
 
-verbs=(policy summary hosts host pfs vfs events drift vm vms plan)
-globals=(-c --controller -o --output --timeout -h --help)
+verbs=(policy summary hosts host pfs vfs events drift vm vms plan keys)
+globals=(-c --controller -o --output --timeout --key --controller-key --insecure -h
+	--help)
+# The long global options but --help.
+long=(--controller --controller-key --output --timeout --key --insecure)
 paging=(--all --limit --after)
 
 case $case_name in
@@ -361,24 +369,24 @@ verbs)
 	expect "vfleetctl -- h" hosts host
 	# Global options before the verb, --version only there.
 	expect "vfleetctl -" "${globals[@]}" -V --version
-	expect "vfleetctl --" --controller --output --timeout --help --version
+	expect "vfleetctl --" "${long[@]}" --help --version
 	expect "vfleetctl --v" --version
-	expect "vfleetctl --c" --controller
+	expect "vfleetctl --c" --controller --controller-key
 	;;
 
 options)
 	# Options after the verb: the global ones (not --version) and the
 	# verb's own.
 	expect "vfleetctl vfs -" "${globals[@]}" --host --pf --free --state "${paging[@]}"
-	expect "vfleetctl vfs --" --controller --output --timeout --help \
+	expect "vfleetctl vfs --" "${long[@]}" --help \
 		--host --pf --free --state "${paging[@]}"
-	expect "vfleetctl events --" --controller --output --timeout --help \
+	expect "vfleetctl events --" "${long[@]}" --help \
 		--since "${paging[@]}"
-	expect "vfleetctl hosts --" --controller --output --timeout --help "${paging[@]}"
-	expect "vfleetctl pfs --" --controller --output --timeout --help \
+	expect "vfleetctl hosts --" "${long[@]}" --help "${paging[@]}"
+	expect "vfleetctl pfs --" "${long[@]}" --help \
 		--host "${paging[@]}"
-	expect "vfleetctl summary --" --controller --output --timeout --help
-	expect "vfleetctl host --" --controller --output --timeout --help
+	expect "vfleetctl summary --" "${long[@]}" --help
+	expect "vfleetctl host --" "${long[@]}" --help
 	expect "vfleetctl vfs --s" --state
 	expect "vfleetctl vfs --host h1 --pf 0000:3b:00.0 --f" --free
 	expect "vfleetctl -o json events --since 1h --l" --limit
@@ -397,31 +405,29 @@ options)
 	expect "vfleetctl vm " "${subverbs[@]}"
 	expect "vfleetctl vm -o json " "${subverbs[@]}"
 	expect "vfleetctl vm c" create
-	expect "vfleetctl vm create web-1 --" --controller --output --timeout \
+	expect "vfleetctl vm create web-1 --" "${long[@]}" \
 		--help --memory --vcpus --nic --host --group --numa --separate-pfs \
 		--wait
 	expect "vfleetctl vm create web-1 --memory 4G --s" --separate-pfs
 	expect "vfleetctl vm create web-1 --w" --wait
 	expect "vfleetctl vm create "
-	expect "vfleetctl vm show --" --controller --output --timeout --help
+	expect "vfleetctl vm show --" "${long[@]}" --help
 	expect "vfleetctl vm e" evacuate
-	expect "vfleetctl vm evacuate web-1 --" --controller --output --timeout \
+	expect "vfleetctl vm evacuate web-1 --" "${long[@]}" \
 		--help --cold --host
 	expect "vfleetctl vm nic " add remove
 	expect "vfleetctl vm nic r" remove
-	expect "vfleetctl vm nic add web-1 vlan1 --" --controller --output \
-		--timeout --help --mac
-	expect "vfleetctl vm nic remove web-1 --" --controller --output \
-		--timeout --help
-	expect "vfleetctl plan --" --controller --output --timeout --help \
+	expect "vfleetctl vm nic add web-1 vlan1 --" "${long[@]}" --help --mac
+	expect "vfleetctl vm nic remove web-1 --" "${long[@]}" --help
+	expect "vfleetctl plan --" "${long[@]}" --help \
 		--count --name --memory --vcpus --nic --host --group --numa \
 		--separate-pfs
 	expect "vfleetctl plan --count 5 --s" --separate-pfs
-	expect "vfleetctl vms --" --controller --output --timeout --help \
+	expect "vfleetctl vms --" "${long[@]}" --help \
 		--host --state "${paging[@]}"
 	expect "vfleetctl host " label cordon uncordon drain
 	expect "vfleetctl host d" drain
-	expect "vfleetctl host cordon --" --controller --output --timeout --help
+	expect "vfleetctl host cordon --" "${long[@]}" --help
 	# Nothing after "--" is an option; an unknown verb has none.
 	expect "vfleetctl vfs -- --"
 	expect "vfleetctl nosuch --s"
@@ -470,16 +476,16 @@ policy)
 	expect "vfleetctl policy -" "${globals[@]}"
 	# The subverbs that reach the controller: their own options, and
 	# --state's words are the rollout states there, not the VF states.
-	expect "vfleetctl policy apply --" --controller --output --timeout \
+	expect "vfleetctl policy apply --" "${long[@]}" \
 		--help --message --dry-run
 	expect "vfleetctl policy rollback --d" --dry-run
 	expect "vfleetctl policy rollback "
 	expect "vfleetctl policy status --s" --state
 	expect "vfleetctl policy status --state " pending ok failed refused
 	expect "vfleetctl policy status --state=f" failed
-	expect "vfleetctl policy history --" --controller --output --timeout \
+	expect "vfleetctl policy history --" "${long[@]}" \
 		--help "${paging[@]}"
-	expect "vfleetctl drift --" --controller --output --timeout --help \
+	expect "vfleetctl drift --" "${long[@]}" --help \
 		--host "${paging[@]}"
 	;;
 
@@ -505,7 +511,7 @@ files)
 	# "--" ends the options: a file may then start with a dash.
 	: >"$work/dir/-odd.yaml"
 	expect "vfleetctl policy validate -- -" -odd.yaml
-	expect "vfleetctl policy validate -" --controller --output --timeout \
+	expect "vfleetctl policy validate -" "${long[@]}" \
 		--help -c -o -h
 	;;
 
@@ -591,6 +597,20 @@ hosts)
 	expect "vfleetctl -c ipc://$work/none.sock host " label cordon \
 		uncordon drain
 	expect "vfleetctl -c tcp://127.0.0.1:$port host a"
+	# The key options on the line are passed on, in every spelling: a
+	# stand-in vfleetctl records its arguments and names one host.
+	mkdir "$work/stub"
+	cat >"$work/stub/vfleetctl" <<-EOF
+		#!/bin/sh
+		echo "\$*" >"$work/stub.args"
+		echo '{"hosts": [{"name": "stub-1"}]}'
+	EOF
+	chmod +x "$work/stub/vfleetctl"
+	PATH=$work/stub:$PATH expect \
+		"vfleetctl -c tcp://h:1 --key k.sec --controller-key=c.key --insecure host s" \
+		stub-1
+	[ "$(cat "$work/stub.args")" = "-c tcp://h:1 --key=k.sec --controller-key=c.key --insecure --timeout 1 -o json hosts" ] ||
+		fail "key options passed on: $(cat "$work/stub.args")"
 	;;
 
 table)

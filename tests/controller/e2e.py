@@ -101,12 +101,38 @@ def sim_vfs(host, pf_ifname):
     return out
 
 
-class Cluster:
-    """The controller, the agents and the trees they run on."""
+def keys(*args):
+    """vfleetctl keys ARGS on the key directory WORK/keys; fails the test
+    when it fails."""
+    r = subprocess.run([CTL, "keys"] + list(args) +
+                       ["--keys", os.path.join(WORK, "keys")],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        fail("keys %s exited %d: %s" % (" ".join(args), r.returncode,
+                                        r.stderr))
+    return r
 
-    def __init__(self, hosts, heartbeat):
+
+def host_key(host):
+    """Where add_host_key put host's secret certificate."""
+    return os.path.join(WORK, "%s.key_secret" % host)
+
+
+def add_host_key(host):
+    """Authorises a new key for host; its secret goes to host_key(host)."""
+    keys("add-host", host, "--out", host_key(host))
+
+
+class Cluster:
+    """The controller, the agents and the trees they run on. With CURVE
+    unless insecure: the controller's pair and one key per host, made with
+    vfleetctl keys in WORK/keys."""
+
+    def __init__(self, hosts, heartbeat, insecure=False):
         self.hosts = hosts
         self.heartbeat = heartbeat
+        self.insecure = insecure
+        self.keys = os.path.join(WORK, "keys")
         self.port = free_port()
         self.admin = "ipc://%s/admin.sock" % os.path.join(WORK, "controller")
         self.controller = None
@@ -115,11 +141,28 @@ class Cluster:
             subprocess.run(["python3", MKTREE, scenario,
                             os.path.join(WORK, host)], check=True,
                            stdout=subprocess.DEVNULL)
+        if not insecure:
+            keys("init")
+            for host in hosts:
+                add_host_key(host)
+
+    def security(self):
+        """The controller's options for CURVE, or --insecure."""
+        if self.insecure:
+            return ["--insecure"]
+        return ["--keys", self.keys]
+
+    def agent_security(self, host):
+        """An agent's options for CURVE with host's key, or --insecure."""
+        if self.insecure:
+            return ["--insecure"]
+        return ["--key", host_key(host), "--controller-key",
+                os.path.join(self.keys, "controller.key")]
 
     def start_controller(self):
         log = open(os.path.join(WORK, "controller.log"), "a")
         self.controller = subprocess.Popen(
-            [CONTROLLER, "--insecure", "--state-dir",
+            [CONTROLLER] + self.security() + ["--state-dir",
              os.path.join(WORK, "controller"), "--agents",
              "tcp://127.0.0.1:%d" % self.port, "--admin", self.admin,
              "--heartbeat-interval", self.heartbeat, "--log-level", "debug"],
@@ -131,8 +174,8 @@ class Cluster:
         tree = os.path.join(WORK, host)
         log = open(os.path.join(WORK, "agent-%s.log" % host), "a")
         self.agents[host] = subprocess.Popen(
-            [AGENT, "--controller", "tcp://127.0.0.1:%d" % self.port,
-             "--insecure", "--hostname", host, "--kernel", "sim",
+            [AGENT, "--controller", "tcp://127.0.0.1:%d" % self.port] +
+            self.agent_security(host) + ["--hostname", host, "--kernel", "sim",
              "--sysfs-root", os.path.join(tree, "sys"), "--procfs-root",
              os.path.join(tree, "proc"), "--state-dir",
              os.path.join(tree, "agent-state"), "--rescan", "300ms",

@@ -380,8 +380,9 @@ refuse)
 	set +e
 	"$controller_bin" --state-dir "$work/state" --agents "$agents" \
 		2>"$work/err"
-	[ $? -eq 1 ] && grep -q -- '--insecure' "$work/err" ||
-		fail "start without --insecure: $(cat "$work/err")"
+	[ $? -eq 1 ] && grep -q -- '--insecure' "$work/err" &&
+		grep -q 'vfleetctl keys init' "$work/err" ||
+		fail "start without --insecure or keys: $(cat "$work/err")"
 	set -e
 	# Two controllers on one database: the second refuses.
 	start_controller
@@ -403,11 +404,13 @@ refuse)
 	# The admin API over tcp.
 	admin_ipc=$admin
 	admin=tcp://127.0.0.1:$((port + 2))
+	ctl_opts=--insecure
 	start_controller --admin "$admin"
 	ctl -o json hosts | jq -e '.hosts == []' >/dev/null ||
 		fail "tcp admin endpoint"
 	stop_controller
 	admin=$admin_ipc
+	ctl_opts=
 
 	# A newer schema is refused, naming both versions; nothing written.
 	mkdir -p "$work/new"

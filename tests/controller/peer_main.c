@@ -3,6 +3,11 @@
  *
  * usage: vfleet-test-peer --controller EP --host NAME [--count N] [--pfs N]
  *          [--vfs N] [--updates N] [--dump FILE] [--send-bad KIND]
+ *          [--key FILE --controller-key FILE]
+ *
+ * --key and --controller-key make every connection a CURVE client with
+ * that secret certificate, trusting that controller; without them it
+ * speaks plaintext (a controller started with --insecure).
  *
  * Without --send-bad it runs until SIGTERM: HELLO, a full INVENTORY (then
  * --updates more, back to back, each with the next generation and other
@@ -16,7 +21,8 @@
  * --send-bad KIND sends one bad message, prints the code of the ERROR the
  * controller answers and its request id ("INVALID text (request_id 7)")
  * and exits 0, or exits 1 without one. KIND: no-hello, num-vfs,
- * too-many-vfs, version, garbage, truncated, stale-delta, wrong-host,
+ * too-many-vfs, version, hello (a plain HELLO as --host: refused with a
+ * key of another host), garbage, truncated, stale-delta, wrong-host,
  * unexpected; and, with --controller naming the admin endpoint,
  * admin-garbage, admin-unknown-verb, admin-bad-param (the status of the
  * REPLY, or the ERROR, is printed). KIND error, bad-error, admin-error and
@@ -41,6 +47,7 @@
 #include <string.h>
 
 #include "test_peer.h"
+#include "vfp_keys.h"
 
 typedef struct {
     const char *endpoint;
@@ -266,8 +273,11 @@ static int s_send_bad(const options_t *opt)
         return 1;
     const char *bad = opt->bad;
     int rc = 1;
-    if (strcmp(bad, "version") == 0) {
-        peer_send_hello(peer, VFP_VERSION + 1, VFP_VERSION + 3);
+    if (strcmp(bad, "version") == 0 || strcmp(bad, "hello") == 0) {
+        if (strcmp(bad, "hello") == 0)
+            peer_send_hello(peer, VFP_VERSION_MIN, VFP_VERSION);
+        else
+            peer_send_hello(peer, VFP_VERSION + 1, VFP_VERSION + 3);
         rc = s_print_error(peer);
         peer_destroy(&peer);
         return rc;
@@ -486,6 +496,32 @@ done:
     return rc;
 }
 
+/* --key and --controller-key: the certificates every peer uses. */
+static int s_load_keys(const char *key, const char *controller_key,
+                       zcert_t **cert, zcert_t **server)
+{
+    char err[1024];
+    *cert = vfp_keys_load_secret(key, err, sizeof(err));
+    if (*cert && controller_key)
+        *server = vfp_keys_load_public(controller_key, err, sizeof(err));
+    else if (*cert)
+        snprintf(err, sizeof(err), "--key needs --controller-key");
+    if (*server)
+        return 0;
+    fprintf(stderr, "vfleet-test-peer: %s\n", err);
+    zcert_destroy(cert);
+    return -1;
+}
+
+static int s_main(const options_t *opt)
+{
+    if (opt->request)
+        return s_request(opt);
+    if (opt->flood)
+        return s_flood(opt);
+    return opt->bad ? s_send_bad(opt) : s_run(opt);
+}
+
 int main(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -501,6 +537,8 @@ int main(int argc, char **argv)
         {"param", required_argument, NULL, 'P'},
         {"body", required_argument, NULL, 'B'},
         {"flood", required_argument, NULL, 'f'},
+        {"key", required_argument, NULL, 'k'},
+        {"controller-key", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
     options_t opt = {.endpoint = "tcp://127.0.0.1:7450",
@@ -508,6 +546,7 @@ int main(int argc, char **argv)
                      .count = 1,
                      .pfs = 2,
                      .vfs = 4};
+    const char *key = NULL, *controller_key = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (c) {
@@ -548,6 +587,12 @@ int main(int argc, char **argv)
         case 'f':
             opt.flood = (uint32_t)atoi(optarg);
             break;
+        case 'k':
+            key = optarg;
+            break;
+        case 'K':
+            controller_key = optarg;
+            break;
         default:
             fprintf(stderr, "usage: see the comment in peer_main.c\n");
             return 2;
@@ -560,9 +605,12 @@ int main(int argc, char **argv)
         return 2;
     }
     zsys_init();
-    if (opt.request)
-        return s_request(&opt);
-    if (opt.flood)
-        return s_flood(&opt);
-    return opt.bad ? s_send_bad(&opt) : s_run(&opt);
+    zcert_t *cert = NULL, *server = NULL;
+    if (key && s_load_keys(key, controller_key, &cert, &server) != 0)
+        return 2;
+    peer_use_keys(cert, server);
+    int rc = s_main(&opt);
+    zcert_destroy(&cert);
+    zcert_destroy(&server);
+    return rc;
 }

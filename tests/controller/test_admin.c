@@ -159,7 +159,9 @@ static void test_refusals(void **state)
 {
     fixture_t *fx = *state;
     s_status(s_request(fx, "frobnicate", NULL), VFP_ERR_UNKNOWN_VERB,
-             "unknown verb \"frobnicate\"");
+             "unknown verb \"frobnicate\" (summary, hosts, ");
+    s_status(s_request(fx, "frobnicate", NULL), VFP_ERR_UNKNOWN_VERB,
+             ", vm.nic.add, vm.nic.remove)");
     s_status(s_request(fx, "hosts", "colour=blue", NULL), VFP_ERR_INVALID,
              "no parameter \"colour\"");
     s_status(s_request(fx, "hosts", "limit=0", NULL), VFP_ERR_INVALID,

@@ -67,7 +67,7 @@ static void s_sql(fixture_t *fx, const char *sql)
 /* Handles msg (taken) as one burst from fx->route and commits it. */
 static void s_burst(fixture_t *fx, vfp_msg_t *msg)
 {
-    agents_handle(fx->agents, fx->route, msg, fx->out);
+    agents_handle(fx->agents, fx->route, NULL, msg, fx->out);
     agents_commit(fx->agents, fx->out);
     vfp_msg_destroy(&msg);
 }
@@ -123,11 +123,80 @@ static void s_join(fixture_t *fx, const char *host)
     vfp_msg_destroy(&welcome);
 }
 
+/* With CURVE, the host is the key's: a HELLO for another host is DENIED
+ * and recorded as a security event, nothing stored; a key of another role
+ * is DENIED; the key's own host is welcomed, and its session forgotten
+ * once its key is revoked. */
+static bool s_none_authorised(void *arg, const char *key)
+{
+    (void)arg;
+    (void)key;
+    return false;
+}
+
+static void test_identity_is_the_key(void **state)
+{
+    fixture_t *fx = *state;
+    agents_destroy(&fx->agents);
+    agents_config_t cfg = {.heartbeat_ms = 100,
+                           .dead_after = 3,
+                           .controller_id = "ctl-test",
+                           .keyed = true};
+    fx->agents = agents_new(fx->db, fx->sessions, &cfg);
+    vfp_keys_peer_t key = {.keyed = true,
+                           .public_z85 =
+                               "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7",
+                           .name = "hv-a",
+                           .role = "host"};
+    vfp_msg_t *hello = s_hello("hv-b", 7);
+    agents_handle(fx->agents, fx->route, &key, hello, fx->out);
+    agents_commit(fx->agents, fx->out);
+    vfp_msg_destroy(&hello);
+    s_expect_error(fx, VFP_ERR_DENIED, 7);
+    assert_null(sessions_find(fx->sessions, "hv-b"));
+    assert_int_equal(
+        test_db_file_int(fx->file.path,
+                         "SELECT count(*) FROM events WHERE kind = 'security' "
+                         "AND host = 'hv-b'"),
+        1);
+    assert_int_equal(
+        test_db_file_int(fx->file.path, "SELECT count(*) FROM hosts"), 0);
+    /* No key at all, or a key that is not a host's. */
+    hello = s_hello("hv-a", 8);
+    agents_handle(fx->agents, fx->route, NULL, hello, fx->out);
+    s_expect_error(fx, VFP_ERR_DENIED, 8);
+    snprintf(key.role, sizeof(key.role), "admin");
+    agents_handle(fx->agents, fx->route, &key, hello, fx->out);
+    s_expect_error(fx, VFP_ERR_DENIED, 8);
+    snprintf(key.role, sizeof(key.role), "host");
+    agents_handle(fx->agents, fx->route, &key, hello, fx->out);
+    agents_commit(fx->agents, fx->out);
+    vfp_msg_destroy(&hello);
+    vfp_msg_t *welcome = s_take_one(fx);
+    assert_int_equal(welcome->id, VFP_WELCOME);
+    vfp_msg_destroy(&welcome);
+    session_t *host = sessions_find(fx->sessions, "hv-a");
+    assert_non_null(host);
+    assert_string_equal(host->key, key.public_z85);
+    /* Revoked: the session is forgotten and the host down. */
+    assert_int_equal(agents_revoke(fx->agents, s_none_authorised, NULL), 1);
+    assert_null(host->routing_id);
+    assert_true(host->down);
+    assert_int_equal(
+        test_db_file_int(fx->file.path,
+                         "SELECT count(*) FROM hosts WHERE state = 'down'"),
+        1);
+    vfp_msg_t *beat = s_heartbeat(1, 9);
+    agents_handle(fx->agents, fx->route, &key, beat, fx->out);
+    vfp_msg_destroy(&beat);
+    s_expect_error(fx, VFP_ERR_NOT_WELCOME, 9);
+}
+
 static void test_hello_is_welcomed_after_commit(void **state)
 {
     fixture_t *fx = *state;
     vfp_msg_t *hello = s_hello("hv-1", 41);
-    agents_handle(fx->agents, fx->route, hello, fx->out);
+    agents_handle(fx->agents, fx->route, NULL, hello, fx->out);
     /* Nothing is promised before the registration is durable. */
     assert_int_equal(zlistx_size(fx->out), 0);
     assert_null(sessions_find(fx->sessions, "hv-1"));
@@ -193,10 +262,10 @@ static void test_inventory_and_heartbeat_generations(void **state)
 
     /* An inventory and a heartbeat at its generation in one burst: the
      * heartbeat is judged against what the burst stored. */
-    agents_handle(fx->agents, fx->route,
+    agents_handle(fx->agents, fx->route, NULL,
                   inv = peer_inventory_new("hv-1", 8, 2, 4, 1), fx->out);
     vfp_msg_t *beat = s_heartbeat(8, 3);
-    agents_handle(fx->agents, fx->route, beat, fx->out);
+    agents_handle(fx->agents, fx->route, NULL, beat, fx->out);
     agents_commit(fx->agents, fx->out);
     vfp_msg_destroy(&inv);
     vfp_msg_destroy(&beat);
@@ -340,8 +409,8 @@ static void test_one_burst_records_each_change_once(void **state)
     fixture_t *fx = *state;
     /* Two HELLOs of one host in one burst: one registration. */
     vfp_msg_t *first = s_hello("hv-1", 1), *second = s_hello("hv-1", 2);
-    agents_handle(fx->agents, fx->route, first, fx->out);
-    agents_handle(fx->agents, fx->route, second, fx->out);
+    agents_handle(fx->agents, fx->route, NULL, first, fx->out);
+    agents_handle(fx->agents, fx->route, NULL, second, fx->out);
     agents_commit(fx->agents, fx->out);
     vfp_msg_destroy(&first);
     vfp_msg_destroy(&second);
@@ -355,8 +424,8 @@ static void test_one_burst_records_each_change_once(void **state)
     /* Two messages of a down host in one burst: one host-up. */
     agents_check_liveness(fx->agents, zclock_mono() + 301);
     vfp_msg_t *a = s_heartbeat(0, 3), *b = s_heartbeat(0, 4);
-    agents_handle(fx->agents, fx->route, a, fx->out);
-    agents_handle(fx->agents, fx->route, b, fx->out);
+    agents_handle(fx->agents, fx->route, NULL, a, fx->out);
+    agents_handle(fx->agents, fx->route, NULL, b, fx->out);
     agents_commit(fx->agents, fx->out);
     vfp_msg_destroy(&a);
     vfp_msg_destroy(&b);
@@ -370,6 +439,8 @@ static void test_one_burst_records_each_change_once(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_identity_is_the_key, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_hello_is_welcomed_after_commit,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_hello_refusals, s_setup,

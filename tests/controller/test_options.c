@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include <cmocka.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@ static void test_defaults(void **state)
     assert_string_equal(cfg.state_dir, "/var/lib/vfleet");
     assert_string_equal(cfg.db_path, "/var/lib/vfleet/vfleet.db");
     assert_string_equal(cfg.admin_endpoint, "ipc:///var/lib/vfleet/admin.sock");
+    assert_string_equal(cfg.keys_dir, "/var/lib/vfleet/keys");
     assert_int_equal(cfg.heartbeat_ms, 2000);
     assert_int_equal(cfg.dead_after, 3);
     assert_false(cfg.insecure);
@@ -51,6 +53,7 @@ static void test_state_dir_moves_db_and_admin(void **state)
                      0);
     assert_string_equal(cfg.db_path, "/srv/vf/vfleet.db");
     assert_string_equal(cfg.admin_endpoint, "ipc:///srv/vf/admin.sock");
+    assert_string_equal(cfg.keys_dir, "/srv/vf/keys");
     assert_true(cfg.insecure);
     assert_true(cfg.use_syslog);
     assert_int_equal(cfg.log_level, VFP_LOG_DEBUG);
@@ -60,6 +63,12 @@ static void test_state_dir_moves_db_and_admin(void **state)
                      0);
     assert_string_equal(cfg.db_path, "/data/x.db");
     assert_string_equal(cfg.admin_endpoint, "tcp://127.0.0.1:7451");
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--state-dir", "/srv/vf",
+                             "--keys", "/etc/vfleet/keys", NULL),
+                     0);
+    assert_string_equal(cfg.keys_dir, "/etc/vfleet/keys");
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--keys", "", NULL), -1);
+    assert_string_equal(err, "invalid path \"\" for --keys");
 }
 
 static void test_heartbeat_durations(void **state)
@@ -259,6 +268,57 @@ static void test_metrics_endpoint(void **state)
                                 "\"127.0.0.1:9650\" (tcp://HOST:PORT[/PATH]"));
 }
 
+/* --admin-group: a group name or number; an unknown one and a tcp admin
+ * endpoint are errors that say so. */
+static void test_admin_group(void **state)
+{
+    (void)state;
+    controller_config_t cfg;
+    char err[256];
+    struct group *mine = getgrgid(getgid());
+    assert_non_null(mine);
+    char name[256];
+    snprintf(name, sizeof(name), "%s", mine->gr_name);
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--admin-group", name, NULL), 0);
+    assert_string_equal(cfg.admin_group, name);
+    assert_int_equal(cfg.admin_gid, getgid());
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--admin-group", "4321", NULL), 0);
+    assert_int_equal(cfg.admin_gid, 4321);
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--admin-group",
+                             "no-such-group-vf", NULL),
+                     -1);
+    assert_string_equal(err,
+                        "unknown group \"no-such-group-vf\" for --admin-group");
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), "--admin-group", name,
+                             "--admin", "tcp://127.0.0.1:7451", NULL),
+                     -1);
+    assert_string_equal(err, "--admin-group is for an ipc:// admin endpoint, "
+                             "not tcp://127.0.0.1:7451");
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), NULL), 0);
+    assert_string_equal(cfg.admin_group, "");
+}
+
+/* --synchronous: normal by default, full asked for, anything else named. */
+static void test_synchronous(void **state)
+{
+    (void)state;
+    controller_config_t cfg;
+    char err[512];
+    assert_int_equal(s_parse(&cfg, err, sizeof(err), NULL), 0);
+    assert_false(cfg.synchronous_full);
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--synchronous", "full", NULL), 0);
+    assert_true(cfg.synchronous_full);
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--synchronous", "normal", NULL), 0);
+    assert_false(cfg.synchronous_full);
+    assert_int_equal(
+        s_parse(&cfg, err, sizeof(err), "--synchronous", "FULL", NULL), -1);
+    assert_string_equal(err, "invalid --synchronous \"FULL\" (normal or full)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -271,6 +331,8 @@ int main(void)
         cmocka_unit_test(test_config_file_errors),
         cmocka_unit_test(test_peer_limits),
         cmocka_unit_test(test_metrics_endpoint),
+        cmocka_unit_test(test_admin_group),
+        cmocka_unit_test(test_synchronous),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vfp_keys.h"
 #include "vfp_transport.h"
 
 struct peer_t {
@@ -12,6 +13,14 @@ struct peer_t {
     char hostname[VFP_HOSTNAME_MAX + 1];
     uint32_t next_request;
 };
+
+static zcert_t *s_cert, *s_server;
+
+void peer_use_keys(zcert_t *cert, zcert_t *server)
+{
+    s_cert = cert;
+    s_server = server;
+}
 
 peer_t *peer_new(const char *endpoint, const char *hostname)
 {
@@ -21,6 +30,8 @@ peer_t *peer_new(const char *endpoint, const char *hostname)
     self->sock = zsock_new(ZMQ_DEALER);
     assert(self->sock);
     vfp_socket_limit(self->sock);
+    if (s_cert)
+        vfp_keys_apply_client(self->sock, s_cert, s_server);
     zsock_set_linger(self->sock, 1000);
     zsock_set_sndhwm(self->sock, 0);
     if (zsock_connect(self->sock, "%s", endpoint) != 0) {

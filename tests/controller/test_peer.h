@@ -10,6 +10,11 @@
 
 typedef struct peer_t peer_t;
 
+/* Peers made from now on are CURVE clients with cert's pair, trusting the
+ * server whose public certificate is server (neither is copied: they must
+ * outlive the peers). NULL, NULL: plaintext, the default. */
+void peer_use_keys(zcert_t *cert, zcert_t *server);
+
 /* Connects a DEALER to the controller for one simulated host. */
 peer_t *peer_new(const char *endpoint, const char *hostname);
 void peer_destroy(peer_t **self_p);

@@ -620,8 +620,8 @@ static void test_admin_handle_refuses_write_verbs(void **state)
     vfp_msg_t *reply = admin_handle(admin, req);
     assert_int_equal(reply->u.reply.status, VFP_ERR_INTERNAL);
     assert_non_null(strstr(reply->u.reply.error, "main thread"));
-    assert_true(admin_is_write_verb("policy.rollback"));
-    assert_false(admin_is_write_verb("hosts"));
+    assert_true(admin_verb_on_main("policy.rollback"));
+    assert_false(admin_verb_on_main("hosts"));
     vfp_msg_destroy(&reply);
     vfp_msg_destroy(&req);
     admin_destroy(&admin);

@@ -86,7 +86,7 @@ static int s_teardown(void **state)
 /* Handles msg (taken) as one burst and commits it. */
 static void s_burst(fixture_t *fx, vfp_msg_t *msg)
 {
-    agents_handle(fx->agents, fx->route, msg, fx->out);
+    agents_handle(fx->agents, fx->route, NULL, msg, fx->out);
     agents_commit(fx->agents, fx->out);
     vfp_msg_destroy(&msg);
 }

@@ -31,6 +31,7 @@ typedef struct {
     vm_admin_t *admin;
     zlistx_t *out;
     int replans;
+    bool replan_fails; /* the host cannot be planned */
     int answers;
     vfp_msg_t *answer; /* the last parked request's answer */
 } fixture_t;
@@ -98,7 +99,8 @@ static bool s_replan(void *arg, const char *host)
 {
     fixture_t *fx = arg;
     fx->replans++;
-    return rollout_replan(fx->rollout, host, "for its VMs", fx->out);
+    return !fx->replan_fails &&
+           rollout_replan(fx->rollout, host, "for its VMs", fx->out);
 }
 
 static void s_answer(void *arg, zframe_t **client, vfp_msg_t **reply)
@@ -290,6 +292,28 @@ static void test_wait_answers_when_placed(void **state)
                         "placed");
     assert_int_equal(fx->answer->request_id, 9);
     json_decref(body);
+}
+
+/* A host that cannot be planned fails the VMs reserved on it, each
+ * stored failed before its waiter is answered, with the reason. */
+static void test_unplannable_host_fails_vms(void **state)
+{
+    fixture_t *fx = *state;
+    fx->replan_fails = true;
+    vfp_msg_t *req =
+        s_request("vm.create", s_web1, "wait", "true", "timeout", "30");
+    assert_null(s_run(fx, req));
+    assert_int_equal(fx->answers, 1);
+    assert_int_equal(vm_admin_waiting(fx->admin), 0);
+    json_t *body = s_body(fx->answer);
+    assert_string_equal(json_string_value(json_object_get(body, "state")),
+                        "failed");
+    json_decref(body);
+    db_vm_t vm;
+    db_err_t err;
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_FAILED);
+    assert_non_null(strstr(vm.error, "cannot be planned"));
 }
 
 /* The agent refuses the VM's VF: the VM fails with the kernel's words,
@@ -660,6 +684,81 @@ static void test_plan(void **state)
 }
 
 /* Every verb this module answers is one the admin thread forwards. */
+/* A delta that only carries VF settings (what an agent reports after an
+ * APPLY) leaves the index alone; anything placement or planning reads
+ * makes it read the host again. */
+static void test_delta_matters(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *inv = peer_inventory_new("h1", 3, 1, 2, 0);
+    vfp_pf_t *pf = &inv->u.inventory.pfs[0];
+    for (uint32_t v = 0; v < pf->vf_count; v++)
+        pf->vfs[v].in_use = false;
+    vfp_inventory_delta_t delta = {
+        .base_generation = 1, .generation = 3, .pf_count = 1, .pfs = pf};
+    pf->vfs[0].vlan = 10;
+    pf->vfs[0].mac[5] ^= 0x5a;
+    pf->vfs[1].trust = VFP_ON;
+    pf->vfs[1].max_tx_rate = 1000;
+    assert_false(vm_index_delta_matters(fx->index, "h1", &delta));
+    assert_true(vm_index_delta_matters(fx->index, "h9", &delta));
+    pf->vfs[1].in_use = true;
+    assert_true(vm_index_delta_matters(fx->index, "h1", &delta));
+    pf->vfs[1].in_use = false;
+    pf->num_vfs--;
+    assert_true(vm_index_delta_matters(fx->index, "h1", &delta));
+    pf->num_vfs++;
+    pf->vfs[0].iommu_isolated = !pf->vfs[0].iommu_isolated;
+    assert_true(vm_index_delta_matters(fx->index, "h1", &delta));
+    pf->vfs[0].iommu_isolated = !pf->vfs[0].iommu_isolated;
+    delta.has_host = true;
+    assert_true(vm_index_delta_matters(fx->index, "h1", &delta));
+    delta.has_host = false;
+    snprintf(pf->pci_addr, sizeof(pf->pci_addr), "0000:99:00.0");
+    assert_true(vm_index_delta_matters(fx->index, "h1", &delta));
+    vfp_msg_destroy(&inv);
+}
+
+/* With a plan delay, a host is planned only once its first change is
+ * that old, once for all the placements made on it meanwhile. */
+static void test_plan_delay(void **state)
+{
+    fixture_t *fx = *state;
+    vm_admin_destroy(&fx->admin);
+    vm_admin_config_t cfg = {.replan = s_replan,
+                             .answer = s_answer,
+                             .arg = fx,
+                             .plan_delay_ms = 1000};
+    fx->admin = vm_admin_new(fx->db, fx->index, &cfg);
+    int64_t start = zclock_mono();
+    const char *bodies[] = {"{\"name\":\"a\",\"memory_mib\":1024,\"vcpus\":1,"
+                            "\"nics\":[{\"network\":\"prod\"}]}",
+                            "{\"name\":\"b\",\"memory_mib\":1024,\"vcpus\":1,"
+                            "\"nics\":[{\"network\":\"prod\"}]}"};
+    for (int i = 0; i < 2; i++) {
+        zframe_t *client = zframe_new("c", 1);
+        vfp_msg_t *req =
+            s_request("vm.create", bodies[i], NULL, NULL, NULL, NULL);
+        vfp_msg_t *reply = vm_admin_handle(fx->admin, req, &client);
+        assert_int_equal(reply->u.reply.status, VFP_OK);
+        vfp_msg_destroy(&reply);
+        vfp_msg_destroy(&req);
+        zframe_destroy(&client);
+    }
+    assert_int_equal(fx->replans, 0);
+    assert_false(vm_admin_flush_one(fx->admin, start + 500));
+    assert_int_equal(fx->replans, 0);
+    /* Both VMs packed onto one host: one plan carries both. */
+    assert_true(vm_admin_flush_one(fx->admin, zclock_mono() + 1000));
+    assert_false(vm_admin_flush_one(fx->admin, zclock_mono() + 1000));
+    assert_int_equal(fx->replans, 1);
+    vfp_msg_t *apply = s_desired(fx, "h1");
+    assert_int_equal(apply->u.apply.vf_count, 2);
+    assert_int_equal(s_vf(apply, 0)->vlan, 10);
+    assert_int_equal(s_vf(apply, 1)->vlan, 10);
+    vfp_msg_destroy(&apply);
+}
+
 static void test_verbs_are_forwarded(void **state)
 {
     (void)state;
@@ -670,7 +769,7 @@ static void test_verbs_are_forwarded(void **state)
                                         "host.drain",  NULL};
     for (const char *const *v = verbs; *v; v++) {
         assert_true(vm_admin_is_verb(*v));
-        assert_true(admin_is_write_verb(*v));
+        assert_true(admin_verb_on_main(*v));
     }
     assert_false(vm_admin_is_verb("vm.show"));
 }
@@ -682,6 +781,8 @@ int main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_wait_answers_when_placed, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_unplannable_host_fails_vms,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_agent_failure_fails_vm, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_refusal_names_every_host, s_setup,
@@ -698,6 +799,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_nic_add_remove, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_plan, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_delta_matters, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_plan_delay, s_setup, s_teardown),
         cmocka_unit_test(test_verbs_are_forwarded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
