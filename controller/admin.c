@@ -11,6 +11,7 @@
 #include "admin_json.h"
 #include "admin_policy.h"
 #include "admin_request.h"
+#include "keyset.h"
 #include "stats.h"
 #include "vfp_keys.h"
 #include "vfp_log.h"
@@ -726,6 +727,7 @@ typedef struct {
     zsock_t *sock;
     zsock_t *pipe;
     peer_limit_t *limits; /* per-client budgets, or NULL */
+    keyset_t *keys;       /* the authorised keys (CURVE), or NULL */
     int writes_queued;
 } s_server_t;
 
@@ -781,15 +783,33 @@ static vfp_msg_t *s_recv(s_server_t *server, zframe_t **routing_id_p,
     return vfp_recv_zmsg(server->sock, &zmsg, routing_id_p, err);
 }
 
-/* The REPLY DENIED to a request its client's key may not make
- * (admin_access), or NULL. */
+/* Whether the client's key was revoked after zauth admitted its
+ * connection: libzmq keeps an admitted connection open, so each request
+ * is checked against the key directory as it is now. */
+static bool s_revoked(s_server_t *server, const vfp_keys_peer_t *key,
+                      char *error, size_t size)
+{
+    if (!server->keys || !key->keyed)
+        return false;
+    keyset_refresh(server->keys, zclock_mono());
+    if (keyset_authorised(server->keys, key->public_z85))
+        return false;
+    snprintf(error, size, "admin key %s was revoked",
+             key->name[0] ? key->name : key->public_z85);
+    return true;
+}
+
+/* The REPLY DENIED to a request its client's key may not make (revoked,
+ * or admin_access), or NULL. */
 static vfp_msg_t *s_denied(s_server_t *server, const vfp_msg_t *msg,
                            const vfp_keys_peer_t *key, zframe_t *routing_id)
 {
     char error[VFP_TEXT_MAX + 1];
-    vfp_errcode_t status = admin_access(
-        key->role[0] ? key->role : NULL, key->name[0] ? key->name : NULL,
-        key->keyed, msg->u.request.verb, error, sizeof(error));
+    vfp_errcode_t status = VFP_ERR_DENIED;
+    if (!s_revoked(server, key, error, sizeof(error)))
+        status = admin_access(key->role[0] ? key->role : NULL,
+                              key->name[0] ? key->name : NULL, key->keyed,
+                              msg->u.request.verb, error, sizeof(error));
     if (status == VFP_OK)
         return NULL;
     peer_limit_warnx(server->limits, routing_id, "admin request refused: %s",
@@ -856,6 +876,8 @@ void admin_server_actor(zsock_t *pipe, void *args)
     admin_server_args_t *a = args;
     s_server_t server = {
         .admin = a->admin, .sock = a->sock, .pipe = pipe, .limits = a->limits};
+    if (a->keys_dir)
+        server.keys = keyset_new(a->keys_dir, zclock_mono());
     zpoller_t *poller = zpoller_new(pipe, server.sock, NULL);
     assert(poller);
     /* Only $TERM ends the actor: the controller stops it after its own
@@ -872,6 +894,7 @@ void admin_server_actor(zsock_t *pipe, void *args)
         }
     }
     zpoller_destroy(&poller);
+    keyset_destroy(&server.keys);
 }
 
 vfp_msg_t *admin_write_recv(zsock_t *actor, zframe_t **client_p)

@@ -71,6 +71,10 @@ typedef struct {
     zsock_t *sock; /* the bound admin ROUTER */
     admin_t *admin;
     peer_limit_t *limits; /* per-client budgets; NULL for none */
+    /* The key directory when the socket is a CURVE server, else NULL: a
+     * request made with a key revoked since its connection was admitted
+     * is answered DENIED (the actor keeps its own keyset). */
+    const char *keys_dir;
 } admin_server_args_t;
 
 /* The server actor: answers read verbs itself and forwards write verbs

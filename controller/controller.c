@@ -888,6 +888,9 @@ int controller_run(controller_t *self)
     self->server_args.sock = self->admin;
     self->server_args.admin = self->admin_handlers;
     self->server_args.limits = self->admin_limits;
+    /* The admin endpoint is CURVE exactly when it is not ipc. */
+    self->server_args.keys_dir =
+        self->keyring && !self->ipc_path[0] ? keyring_dir(self->keyring) : NULL;
     self->server = zactor_new(admin_server_actor, &self->server_args);
     assert(self->server);
     self->loop = zloop_new();

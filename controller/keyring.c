@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "keyring.h"
+#include "keyset.h"
 #include "vfp_keys.h"
 #include "vfp_log.h"
 
@@ -12,29 +13,8 @@ struct keyring_t {
     char dir[4096];
     zcert_t *cert;
     zactor_t *auth;
-    zhashx_t *authorised; /* Z85 public key -> "" */
-    vfp_keys_stamp_t stamp;
-    int64_t checked_mono;
+    keyset_t *authorised; /* the agents' loop's own */
 };
-
-/* Reads the authorised public keys; keeps the previous set when the
- * directory cannot be read (a half-written file is read again next
- * time: its directory's stamp changes once more when it is complete). */
-static void s_load(keyring_t *self)
-{
-    vfp_keys_entry_t *entries;
-    char err[1024];
-    int count = vfp_keys_list(self->dir, &entries, err, sizeof(err));
-    if (count < 0) {
-        vfp_log_warnx("cannot read the authorised keys: %s", err);
-        memset(&self->stamp, 0, sizeof(self->stamp));
-        return;
-    }
-    zhashx_purge(self->authorised);
-    for (int i = 0; i < count; i++)
-        zhashx_update(self->authorised, entries[i].public_z85, "");
-    free(entries);
-}
 
 keyring_t *keyring_new(const char *dir, char *err, size_t errlen)
 {
@@ -54,9 +34,6 @@ keyring_t *keyring_new(const char *dir, char *err, size_t errlen)
     assert(self);
     snprintf(self->dir, sizeof(self->dir), "%s", dir);
     self->cert = cert;
-    self->authorised = zhashx_new();
-    zhashx_set_destructor(self->authorised, NULL);
-    zhashx_set_duplicator(self->authorised, NULL);
     snprintf(path, sizeof(path), "%s/" VFP_KEYS_AUTHORIZED, dir);
     self->auth = zactor_new(zauth, NULL);
     assert(self->auth);
@@ -66,9 +43,7 @@ keyring_t *keyring_new(const char *dir, char *err, size_t errlen)
         keyring_destroy(&self);
         return NULL;
     }
-    vfp_keys_stamp(dir, &self->stamp);
-    self->checked_mono = zclock_mono();
-    s_load(self);
+    self->authorised = keyset_new(dir, zclock_mono());
     return self;
 }
 
@@ -79,7 +54,7 @@ void keyring_destroy(keyring_t **self_p)
     keyring_t *self = *self_p;
     zactor_destroy(&self->auth);
     zcert_destroy(&self->cert);
-    zhashx_destroy(&self->authorised);
+    keyset_destroy(&self->authorised);
     free(self);
     *self_p = NULL;
 }
@@ -91,19 +66,15 @@ void keyring_apply_server(keyring_t *self, zsock_t *sock)
 
 bool keyring_refresh(keyring_t *self, int64_t now_mono)
 {
-    if (now_mono - self->checked_mono < KEYRING_CHECK_MS)
-        return false;
-    self->checked_mono = now_mono;
-    vfp_keys_stamp_t stamp;
-    vfp_keys_stamp(self->dir, &stamp);
-    if (vfp_keys_stamp_equal(&stamp, &self->stamp))
-        return false;
-    self->stamp = stamp;
-    s_load(self);
-    return true;
+    return keyset_refresh(self->authorised, now_mono);
 }
 
 bool keyring_authorised(keyring_t *self, const char *public_z85)
 {
-    return public_z85 && zhashx_lookup(self->authorised, public_z85) != NULL;
+    return keyset_authorised(self->authorised, public_z85);
+}
+
+const char *keyring_dir(const keyring_t *self)
+{
+    return self->dir;
 }

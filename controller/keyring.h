@@ -9,9 +9,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* How often, at most, the key directory is checked for changes. */
-#define KEYRING_CHECK_MS 1000
-
 typedef struct keyring_t keyring_t;
 
 /* Loads DIR/controller.key_secret (refused when group or others may read
@@ -25,11 +22,14 @@ void keyring_destroy(keyring_t **self_p);
 void keyring_apply_server(keyring_t *self, zsock_t *sock);
 
 /* Re-reads the authorised keys when DIR/authorized changed, at most once
- * per KEYRING_CHECK_MS (now_mono: zclock_mono). Returns true when the
+ * per KEYSET_CHECK_MS (now_mono: zclock_mono). Returns true when the
  * set was re-read. */
 bool keyring_refresh(keyring_t *self, int64_t now_mono);
 
 /* Whether the Z85 public key is authorised now (NULL: false). */
 bool keyring_authorised(keyring_t *self, const char *public_z85);
+
+/* The key directory (--keys). */
+const char *keyring_dir(const keyring_t *self);
 
 #endif

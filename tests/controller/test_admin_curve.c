@@ -1,8 +1,9 @@
 /* test_admin_curve.c - the admin server actor behind a real CURVE ROUTER
  * with zauth, as the controller runs it on a tcp admin endpoint: each
  * request's role comes from its client's certificate (ADMIN.md, "Access"),
- * a refused write never reaches the main thread, and a plaintext client
- * gets nothing. */
+ * a refused write never reaches the main thread, a key revoked while its
+ * connection is open is refused from then on, and a plaintext client gets
+ * nothing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -80,7 +81,8 @@ static int s_setup(void **state)
     int port = zsock_bind(fx->router, "tcp://127.0.0.1:*");
     assert_true(port > 0);
     snprintf(fx->endpoint, sizeof(fx->endpoint), "tcp://127.0.0.1:%d", port);
-    fx->args = (admin_server_args_t){.sock = fx->router, .admin = fx->admin};
+    fx->args = (admin_server_args_t){
+        .sock = fx->router, .admin = fx->admin, .keys_dir = fx->dir};
     fx->server = zactor_new(admin_server_actor, &fx->args);
     *state = fx;
     return 0;
@@ -221,6 +223,43 @@ static void test_host_key_and_plaintext(void **state)
     zcert_destroy(&stranger);
 }
 
+static void test_revoked_key_refused_on_open_connection(void **state)
+{
+    fixture_t *fx = *state;
+    zcert_t *cert = s_client_cert(fx, "admins", "ops", VFP_KEYS_ROLE_ADMIN);
+    zsock_t *client = s_client(fx, cert);
+    vfp_msg_t *reply = s_call(client, "hosts", 3000);
+    assert_non_null(reply);
+    assert_int_equal(reply->u.reply.status, VFP_OK);
+    vfp_msg_destroy(&reply);
+    char err[512];
+    vfp_keys_kind_t admins = VFP_KEYS_ADMIN;
+    assert_int_equal(vfp_keys_revoke(fx->dir, &admins, "ops", err, sizeof(err)),
+                     0);
+    /* The same connection, still open: refused once the actor has read
+     * the directory again (at most KEYSET_CHECK_MS later). */
+    int status = VFP_OK;
+    for (int i = 0; i < 40 && status == VFP_OK; i++) {
+        reply = s_call(client, "hosts", 3000);
+        assert_non_null(reply);
+        status = reply->u.reply.status;
+        if (status == VFP_ERR_DENIED)
+            assert_string_equal(reply->u.reply.error,
+                                "admin key ops was revoked");
+        vfp_msg_destroy(&reply);
+        if (status == VFP_OK)
+            zclock_sleep(100);
+    }
+    assert_int_equal(status, VFP_ERR_DENIED);
+    reply = s_call(client, "policy.apply", 3000);
+    assert_non_null(reply);
+    assert_int_equal(reply->u.reply.status, VFP_ERR_DENIED);
+    vfp_msg_destroy(&reply);
+    assert_false(s_forwarded(fx));
+    zsock_destroy(&client);
+    zcert_destroy(&cert);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +269,8 @@ int main(void)
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_host_key_and_plaintext, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_revoked_key_refused_on_open_connection, s_setup, s_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,29 @@
+/* keyset.h - the public keys a key directory authorises now (its
+ * authorized/ tree), re-read when the directory changes. One per thread
+ * that checks keys: the agents' loop and the admin actor each keep their
+ * own, so a revocation reaches both without a shared lock. */
+#ifndef VFLEET_KEYSET_H
+#define VFLEET_KEYSET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* How often, at most, the key directory is checked for changes. */
+#define KEYSET_CHECK_MS 1000
+
+typedef struct keyset_t keyset_t;
+
+/* Reads the keys DIR authorises (now_mono: zclock_mono). */
+keyset_t *keyset_new(const char *dir, int64_t now_mono);
+void keyset_destroy(keyset_t **self_p);
+
+/* Re-reads the authorised keys when the directory changed, at most once
+ * per KEYSET_CHECK_MS. Returns true when the set was re-read. */
+bool keyset_refresh(keyset_t *self, int64_t now_mono);
+
+/* Whether the Z85 public key is authorised now (NULL: false). A key not
+ * in the set makes the directory be looked at again at once, so that a
+ * key added since the last read is not taken for a revoked one. */
+bool keyset_authorised(keyset_t *self, const char *public_z85);
+
+#endif

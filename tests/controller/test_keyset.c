@@ -1,0 +1,140 @@
+/* test_keyset.c - the authorised keys of a real key directory, as the
+ * agents' loop and the admin actor each keep them: a key added is known
+ * at once, a revoked one is gone at the next check, and an unchanged
+ * directory is not read again. Also the keyring that wraps one. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+
+#include <cmocka.h>
+#include <czmq.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "keyring.h"
+#include "keyset.h"
+#include "vfp_keys.h"
+
+typedef struct {
+    char top[64];
+    char dir[96];
+} fixture_t;
+
+static int s_setup(void **state)
+{
+    fixture_t *fx = calloc(1, sizeof(*fx));
+    assert_non_null(fx);
+    snprintf(fx->top, sizeof(fx->top), "/tmp/vfleet-keyset-XXXXXX");
+    assert_non_null(mkdtemp(fx->top));
+    snprintf(fx->dir, sizeof(fx->dir), "%s/keys", fx->top);
+    char err[512];
+    assert_int_equal(vfp_keys_init(fx->dir, false, err, sizeof(err)), 0);
+    *state = fx;
+    return 0;
+}
+
+static int s_teardown(void **state)
+{
+    fixture_t *fx = *state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->top);
+    free(fx);
+    return system(cmd);
+}
+
+/* Authorises a new host key NAME; returns its public key (Z85). */
+static char *s_add(fixture_t *fx, const char *name)
+{
+    char secret[160], err[512];
+    snprintf(secret, sizeof(secret), "%s/%s.key_secret", fx->top, name);
+    vfp_keys_add_t add = {.kind = VFP_KEYS_HOST,
+                          .name = name,
+                          .role = VFP_KEYS_ROLE_HOST,
+                          .secret_out = secret};
+    assert_int_equal(vfp_keys_add(fx->dir, &add, err, sizeof(err)), 0);
+    zcert_t *cert = vfp_keys_load_secret(secret, err, sizeof(err));
+    assert_non_null(cert);
+    char *key = strdup(zcert_public_txt(cert));
+    zcert_destroy(&cert);
+    return key;
+}
+
+static void s_revoke(fixture_t *fx, const char *name)
+{
+    char err[512];
+    vfp_keys_kind_t hosts = VFP_KEYS_HOST;
+    assert_int_equal(vfp_keys_revoke(fx->dir, &hosts, name, err, sizeof(err)),
+                     0);
+}
+
+static void test_added_known_at_once_revoked_at_next_check(void **state)
+{
+    fixture_t *fx = *state;
+    char *a = s_add(fx, "hv-a");
+    keyset_t *set = keyset_new(fx->dir, 0);
+    assert_true(keyset_authorised(set, a));
+    assert_false(keyset_authorised(set, NULL));
+    assert_false(keyset_authorised(set, "not-a-key"));
+    /* Added after the set was read, before any check was due. */
+    char *b = s_add(fx, "hv-b");
+    assert_true(keyset_authorised(set, b));
+    /* A directory's mtime moves in clock ticks: two changes within one
+     * tick look like one. */
+    zclock_sleep(20);
+    s_revoke(fx, "hv-a");
+    assert_false(keyset_refresh(set, KEYSET_CHECK_MS - 1));
+    assert_true(keyset_authorised(set, a)); /* not checked yet */
+    assert_true(keyset_refresh(set, KEYSET_CHECK_MS));
+    assert_false(keyset_authorised(set, a));
+    assert_true(keyset_authorised(set, b));
+    /* Nothing changed since: the directory is not read again. */
+    assert_false(keyset_refresh(set, 3 * KEYSET_CHECK_MS));
+    keyset_destroy(&set);
+    assert_null(set);
+    keyset_destroy(&set);
+    free(a);
+    free(b);
+}
+
+static void test_keyring_follows_the_directory(void **state)
+{
+    fixture_t *fx = *state;
+    char err[512];
+    keyring_t *ring = keyring_new(fx->dir, err, sizeof(err));
+    assert_non_null(ring);
+    assert_string_equal(keyring_dir(ring), fx->dir);
+    char *a = s_add(fx, "hv-a");
+    assert_true(keyring_authorised(ring, a));
+    s_revoke(fx, "hv-a");
+    int64_t later = zclock_mono() + KEYSET_CHECK_MS;
+    assert_true(keyring_refresh(ring, later));
+    assert_false(keyring_authorised(ring, a));
+    keyring_destroy(&ring);
+    free(a);
+}
+
+static void test_keyring_needs_the_secret(void **state)
+{
+    fixture_t *fx = *state;
+    char err[1024], path[160];
+    snprintf(path, sizeof(path), "%s/" VFP_KEYS_CONTROLLER "_secret", fx->dir);
+    assert_int_equal(unlink(path), 0);
+    assert_null(keyring_new(fx->dir, err, sizeof(err)));
+    assert_non_null(strstr(err, "vfleetctl keys init"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(
+            test_added_known_at_once_revoked_at_next_check, s_setup,
+            s_teardown),
+        cmocka_unit_test_setup_teardown(test_keyring_follows_the_directory,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_keyring_needs_the_secret, s_setup,
+                                        s_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
