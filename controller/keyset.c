@@ -1,40 +1,141 @@
 /* keyset.c - the authorised public keys of a key directory, kept in step
- * with it. */
+ * with it. A re-read looks at every file's inode, size and time and reads
+ * only the certificates that are new or changed, so that a change costs
+ * a directory listing, not thousands of certificates parsed. */
 #include "keyset.h"
 
 #include <assert.h>
 #include <czmq.h>
+#include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
-#include "vfp_keys.h"
 #include "vfp_log.h"
+
+/* One certificate file as last read. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+    vfp_keys_entry_t entry;
+} s_file_t;
 
 struct keyset_t {
     char dir[4096];
-    zhashx_t *authorised; /* Z85 public key -> "" */
+    zhashx_t *files; /* "hosts/NAME.key" -> s_file_t (owned) */
+    zhashx_t *keys;  /* Z85 public key -> s_file_t (of files) */
+    zhashx_t *bad;   /* files that are not certificates, warned once */
     vfp_keys_stamp_t stamp;
     int64_t checked_mono;
 };
 
-/* Reads the authorised public keys; keeps the previous set when the
- * directory cannot be read (a half-written file is read again next
- * time: its directory's stamp changes once more when it is complete). */
+static void s_file_free(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+static zhashx_t *s_files_new(void)
+{
+    zhashx_t *files = zhashx_new();
+    assert(files);
+    zhashx_set_destructor(files, s_file_free);
+    zhashx_set_duplicator(files, NULL);
+    return files;
+}
+
+static bool s_same(const s_file_t *f, const struct stat *st)
+{
+    return f->dev == st->st_dev && f->ino == st->st_ino &&
+           f->size == st->st_size && f->mtime.tv_sec == st->st_mtim.tv_sec &&
+           f->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+           f->ctime.tv_sec == st->st_ctim.tv_sec &&
+           f->ctime.tv_nsec == st->st_ctim.tv_nsec;
+}
+
+/* The file `rel` at path into files: taken over from the previous read
+ * when it is unchanged, else read. Returns false when it could not be
+ * read (warned once per file). */
+static bool s_take(keyset_t *self, zhashx_t *files, const char *rel,
+                   const char *path, vfp_keys_kind_t kind)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return true;
+    s_file_t *old = zhashx_lookup(self->files, rel);
+    s_file_t *f = calloc(1, sizeof(*f));
+    assert(f);
+    if (old && s_same(old, &st)) {
+        *f = *old;
+        zhashx_insert(files, rel, f);
+        return true;
+    }
+    char err[1024];
+    if (vfp_keys_read_entry(path, kind, &f->entry, err, sizeof(err)) != 0) {
+        free(f);
+        if (zhashx_insert(self->bad, rel, "") == 0)
+            vfp_log_warnx("key directory: %s", err);
+        return false;
+    }
+    zhashx_delete(self->bad, rel);
+    *f = (s_file_t){.dev = st.st_dev,
+                    .ino = st.st_ino,
+                    .size = st.st_size,
+                    .mtime = st.st_mtim,
+                    .ctime = st.st_ctim,
+                    .entry = f->entry};
+    zhashx_insert(files, rel, f);
+    return true;
+}
+
+/* The certificates of one kind's folder into files (absent: none).
+ * Returns false when some file or the folder could not be read. */
+static bool s_read_kind(keyset_t *self, zhashx_t *files, vfp_keys_kind_t kind)
+{
+    char sub[4200];
+    const char *kind_dir = vfp_keys_kind_dir(kind);
+    snprintf(sub, sizeof(sub), "%s/" VFP_KEYS_AUTHORIZED "/%s", self->dir,
+             kind_dir);
+    DIR *d = opendir(sub);
+    if (!d) {
+        if (errno != ENOENT)
+            vfp_log_warnx("cannot read the authorised keys in %s: %s", sub,
+                          strerror(errno));
+        return errno == ENOENT;
+    }
+    bool all = true;
+    for (struct dirent *e; (e = readdir(d));) {
+        /* Dot files are vfleetctl's files being written. */
+        if (e->d_name[0] == '.')
+            continue;
+        char rel[512], path[8192];
+        snprintf(rel, sizeof(rel), "%s/%s", kind_dir, e->d_name);
+        snprintf(path, sizeof(path), "%s/%s", sub, e->d_name);
+        all &= s_take(self, files, rel, path, kind);
+    }
+    closedir(d);
+    return all;
+}
+
+/* Reads the directory again. A file that cannot be read is left out and
+ * the stamp forgotten, so the next check reads it again (a certificate
+ * copied in may have been read half-written). */
 static void s_load(keyset_t *self)
 {
-    vfp_keys_entry_t *entries;
-    char err[1024];
-    int count = vfp_keys_list(self->dir, &entries, err, sizeof(err));
-    if (count < 0) {
-        vfp_log_warnx("cannot read the authorised keys: %s", err);
+    zhashx_t *files = s_files_new();
+    bool all = s_read_kind(self, files, VFP_KEYS_HOST);
+    all &= s_read_kind(self, files, VFP_KEYS_ADMIN);
+    zhashx_destroy(&self->files);
+    self->files = files;
+    zhashx_purge(self->keys);
+    for (s_file_t *f = zhashx_first(files); f; f = zhashx_next(files))
+        zhashx_update(self->keys, f->entry.public_z85, f);
+    if (!all)
         memset(&self->stamp, 0, sizeof(self->stamp));
-        return;
-    }
-    zhashx_purge(self->authorised);
-    for (int i = 0; i < count; i++)
-        zhashx_update(self->authorised, entries[i].public_z85, "");
-    free(entries);
 }
 
 keyset_t *keyset_new(const char *dir, int64_t now_mono)
@@ -42,10 +143,14 @@ keyset_t *keyset_new(const char *dir, int64_t now_mono)
     keyset_t *self = calloc(1, sizeof(*self));
     assert(self);
     snprintf(self->dir, sizeof(self->dir), "%s", dir);
-    self->authorised = zhashx_new();
-    assert(self->authorised);
-    zhashx_set_destructor(self->authorised, NULL);
-    zhashx_set_duplicator(self->authorised, NULL);
+    self->files = s_files_new();
+    self->keys = zhashx_new();
+    self->bad = zhashx_new();
+    assert(self->keys && self->bad);
+    zhashx_set_destructor(self->keys, NULL);
+    zhashx_set_duplicator(self->keys, NULL);
+    zhashx_set_destructor(self->bad, NULL);
+    zhashx_set_duplicator(self->bad, NULL);
     vfp_keys_stamp(dir, &self->stamp);
     self->checked_mono = now_mono;
     s_load(self);
@@ -56,8 +161,11 @@ void keyset_destroy(keyset_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    zhashx_destroy(&(*self_p)->authorised);
-    free(*self_p);
+    keyset_t *self = *self_p;
+    zhashx_destroy(&self->keys);
+    zhashx_destroy(&self->files);
+    zhashx_destroy(&self->bad);
+    free(self);
     *self_p = NULL;
 }
 
@@ -81,14 +189,24 @@ bool keyset_refresh(keyset_t *self, int64_t now_mono)
     return s_reload_if_changed(self);
 }
 
-bool keyset_authorised(keyset_t *self, const char *public_z85)
+const vfp_keys_entry_t *keyset_lookup(keyset_t *self, const char *public_z85)
 {
     if (!public_z85)
-        return false;
-    if (zhashx_lookup(self->authorised, public_z85))
-        return true;
-    /* zauth admits a key as soon as its file is there; a key added since
-     * the last read must not look revoked until the next one. */
-    return s_reload_if_changed(self) &&
-           zhashx_lookup(self->authorised, public_z85) != NULL;
+        return NULL;
+    s_file_t *f = zhashx_lookup(self->keys, public_z85);
+    /* A key added since the last read must not look revoked (or unknown)
+     * until the next one. */
+    if (!f && s_reload_if_changed(self))
+        f = zhashx_lookup(self->keys, public_z85);
+    return f ? &f->entry : NULL;
+}
+
+bool keyset_authorised(keyset_t *self, const char *public_z85)
+{
+    return keyset_lookup(self, public_z85) != NULL;
+}
+
+size_t keyset_size(const keyset_t *self)
+{
+    return zhashx_size(self->keys);
 }

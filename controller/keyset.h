@@ -1,12 +1,16 @@
 /* keyset.h - the public keys a key directory authorises now (its
  * authorized/ tree), re-read when the directory changes. One per thread
  * that checks keys: the agents' loop and the admin actor each keep their
- * own, so a revocation reaches both without a shared lock. */
+ * own (and the ZAP handler a third), so a revocation reaches each
+ * without a shared lock. */
 #ifndef VFLEET_KEYSET_H
 #define VFLEET_KEYSET_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "vfp_keys.h"
 
 /* How often, at most, the key directory is checked for changes. */
 #define KEYSET_CHECK_MS 1000
@@ -21,9 +25,16 @@ void keyset_destroy(keyset_t **self_p);
  * per KEYSET_CHECK_MS. Returns true when the set was re-read. */
 bool keyset_refresh(keyset_t *self, int64_t now_mono);
 
-/* Whether the Z85 public key is authorised now (NULL: false). A key not
- * in the set makes the directory be looked at again at once, so that a
- * key added since the last read is not taken for a revoked one. */
+/* The authorised key with this Z85 public key (its name, role and kind),
+ * or NULL (also for NULL). A key not in the set makes the directory be
+ * looked at again at once, so that a key added since the last read is not
+ * taken for a revoked one. Valid until the next call. */
+const vfp_keys_entry_t *keyset_lookup(keyset_t *self, const char *public_z85);
+
+/* Whether the key is authorised now: keyset_lookup is not NULL. */
 bool keyset_authorised(keyset_t *self, const char *public_z85);
+
+/* How many keys are authorised. */
+size_t keyset_size(const keyset_t *self);
 
 #endif

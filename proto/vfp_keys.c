@@ -12,6 +12,11 @@
 
 static const char *s_subdir[] = {"hosts", "admins"};
 
+const char *vfp_keys_kind_dir(vfp_keys_kind_t kind)
+{
+    return s_subdir[kind];
+}
+
 const char *vfp_keys_kind_name(vfp_keys_kind_t kind)
 {
     return kind == VFP_KEYS_HOST ? "host" : "admin";
@@ -234,9 +239,13 @@ static int s_add_check(const char *dir, const vfp_keys_add_t *add,
                  vfp_keys_kind_name(add->kind), add->name, path);
         return -1;
     }
+    /* Only an imported key can be one already authorised: a generated
+     * one is fresh from the random generator. Not looking spares reading
+     * every certificate (thousands of hosts) for each key added. */
     vfp_keys_entry_t other;
-    int taken =
-        s_authorised_as(dir, zcert_public_txt(cert), &other, err, errlen);
+    int taken = !add->public_z85 ? 0
+                                 : s_authorised_as(dir, zcert_public_txt(cert),
+                                                   &other, err, errlen);
     if (taken > 0)
         snprintf(err, errlen, "that public key is already authorised as %s %s",
                  vfp_keys_kind_name(other.kind), other.name);
@@ -314,9 +323,8 @@ static int s_entry_compare(const void *a, const void *b)
     return strcmp(x->name, y->name);
 }
 
-/* Reads one authorised certificate into entry. */
-static int s_list_one(const char *path, vfp_keys_kind_t kind,
-                      vfp_keys_entry_t *entry, char *err, size_t errlen)
+int vfp_keys_read_entry(const char *path, vfp_keys_kind_t kind,
+                        vfp_keys_entry_t *entry, char *err, size_t errlen)
 {
     zcert_t *cert = vfp_keys_load_public(path, err, errlen);
     if (!cert)
@@ -356,7 +364,8 @@ static int s_list_kind(const char *dir, vfp_keys_kind_t kind,
         *entries_p = realloc(*entries_p,
                              (size_t)(*count + 1) * sizeof(vfp_keys_entry_t));
         assert(*entries_p);
-        rc = s_list_one(path, kind, &(*entries_p)[*count], err, errlen);
+        rc =
+            vfp_keys_read_entry(path, kind, &(*entries_p)[*count], err, errlen);
         if (rc == 0)
             (*count)++;
     }

@@ -46,6 +46,10 @@ typedef enum {
 /* "host" or "admin". */
 const char *vfp_keys_kind_name(vfp_keys_kind_t kind);
 
+/* The folder of DIR/authorized that holds a kind's certificates:
+ * "hosts" or "admins". */
+const char *vfp_keys_kind_dir(vfp_keys_kind_t kind);
+
 /* A key's name: a host name as the codec checks it (vfp_hostname_check),
  * for admins too. Returns 0, or -1 with the reason in why. */
 int vfp_keys_name_check(const char *name, char *why, size_t whylen);
@@ -92,6 +96,11 @@ typedef struct {
     char role[16];
     char public_z85[VFP_KEYS_Z85_LEN + 1];
 } vfp_keys_entry_t;
+
+/* Reads the authorised certificate at path, of kind, into entry.
+ * Returns 0 or -1 with err. */
+int vfp_keys_read_entry(const char *path, vfp_keys_kind_t kind,
+                        vfp_keys_entry_t *entry, char *err, size_t errlen);
 
 /* Every authorised key, hosts then admins, each sorted by name, into
  * *entries_p (caller frees). A file that is not a certificate is an

@@ -38,6 +38,7 @@
 #include "bench_place.h"
 #include "bench_sys.h"
 #include "test_peer.h"
+#include "vfp_keys.h"
 #include "vfp_transport.h"
 
 extern char **environ;
@@ -63,6 +64,7 @@ typedef struct {
     const char *apply;       /* policy file to roll out, or NULL */
     int place;               /* vm.create requests per client; 0: none */
     const char *synchronous; /* the controller's --synchronous */
+    bool keys;               /* CURVE: a key per host; else --insecure */
 } s_opts_t;
 
 static double s_now(void)
@@ -545,6 +547,7 @@ typedef struct {
     int first, count;
     uint32_t pfs, vfs;
     const char *agents;
+    const char *keys; /* the key directory (--keys), or NULL: plaintext */
     int cmd_fd, reply_fd;
 } s_worker_t;
 
@@ -562,12 +565,38 @@ static char s_hear(int fd)
     return c;
 }
 
+/* With --keys, makes the next peer a CURVE client with host `name`'s
+ * key (s_make_keys wrote it). The certificates stay until the worker
+ * exits, as its peers need them. */
+static int s_peer_keys(const s_worker_t *w, const char *name)
+{
+    static zcert_t *server;
+    char path[4096], err[512];
+    if (!w->keys)
+        return 0;
+    if (!server) {
+        snprintf(path, sizeof(path), "%s/" VFP_KEYS_CONTROLLER, w->keys);
+        server = vfp_keys_load_public(path, err, sizeof(err));
+    }
+    snprintf(path, sizeof(path), "%s/secrets/%s.key_secret", w->keys, name);
+    zcert_t *cert =
+        server ? vfp_keys_load_secret(path, err, sizeof(err)) : NULL;
+    if (!cert) {
+        fprintf(stderr, "controller_bench: %s\n", err);
+        return -1;
+    }
+    peer_use_keys(cert, server);
+    return 0;
+}
+
 /* HELLO from every host, then every WELCOME. 0 or -1. */
 static int s_sessions(peer_t **peers, const s_worker_t *w)
 {
     for (int i = 0; i < w->count; i++) {
         char name[64];
         snprintf(name, sizeof(name), "bench-%05d", w->first + i);
+        if (s_peer_keys(w, name) != 0)
+            return -1;
         peers[i] = peer_new(w->agents, name);
         assert(peers[i]);
         peer_send_hello(peers[i], VFP_VERSION_MIN, VFP_VERSION);
@@ -1044,10 +1073,14 @@ static pid_t s_start_controller(const s_opts_t *o, const char *dir,
             _exit(127);
         /* The listing clients load the admin thread on purpose: past the
          * per-client budget a controller keeps against hostile ones. */
-        execl(o->controller, o->controller, "--insecure", "--state-dir", dir,
-              "--agents", agents, "--heartbeat-interval", "2s", "--dead-after",
-              dead_after, "--log-level", "warn", "--admin-rate", "1000000",
-              "--synchronous", o->synchronous, (char *)NULL);
+        char keys[160];
+        snprintf(keys, sizeof(keys), "%s/keys", dir);
+        const char *security = o->keys ? "--keys" : "--insecure";
+        execl(o->controller, o->controller, "--state-dir", dir, "--agents",
+              agents, "--heartbeat-interval", "2s", "--dead-after", dead_after,
+              "--log-level", "warn", "--admin-rate", "1000000", "--synchronous",
+              o->synchronous, security, o->keys ? keys : (char *)NULL,
+              (char *)NULL);
         perror("exec vfleet-controller");
         _exit(127);
     }
@@ -1056,8 +1089,8 @@ static pid_t s_start_controller(const s_opts_t *o, const char *dir,
 
 /* Forks the workers (before this process touches ZeroMQ); NULL when a
  * pipe cannot be made. */
-static s_worker_t *s_start_workers(const s_opts_t *o, const char *agents, int n,
-                                   pid_t *pids)
+static s_worker_t *s_start_workers(const s_opts_t *o, const char *agents,
+                                   const char *keys, int n, pid_t *pids)
 {
     s_worker_t *workers = calloc((size_t)n, sizeof(*workers));
     assert(workers);
@@ -1073,6 +1106,7 @@ static s_worker_t *s_start_workers(const s_opts_t *o, const char *agents, int n,
                                   .pfs = o->pfs,
                                   .vfs = o->vfs,
                                   .agents = agents,
+                                  .keys = keys,
                                   .cmd_fd = cmd[0],
                                   .reply_fd = reply[1]};
         if (workers[i].count > S_PER_WORKER)
@@ -1114,8 +1148,47 @@ static void s_usage(FILE *out)
             "                    eight, then time plan --count 1000\n"
             "  --synchronous M   the controller's --synchronous, normal "
             "(default) or full\n"
+            "  --keys            CURVE: the controller's pair and a key per "
+            "host (timed),\n"
+            "                    instead of --insecure\n"
             "  environment: TMPDIR (where the state directory goes), "
             "VFLEET_KEEP=1 (keep it)\n");
+}
+
+/* --keys: DIR/keys with the controller's pair and one host key per
+ * simulated host, as vfleetctl keys init and add-host make them, their
+ * secrets in DIR/keys/secrets; timed. */
+static int s_make_keys(const s_opts_t *o, const char *keys)
+{
+    char err[1024], secret[4096];
+    double t0 = s_now();
+    if (vfp_keys_init(keys, false, err, sizeof(err)) != 0) {
+        fprintf(stderr, "controller_bench: %s\n", err);
+        return -1;
+    }
+    snprintf(secret, sizeof(secret), "%s/secrets", keys);
+    if (mkdir(secret, 0700) != 0) {
+        perror(secret);
+        return -1;
+    }
+    for (int i = 0; i < o->hosts; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "bench-%05d", i);
+        snprintf(secret, sizeof(secret), "%s/secrets/%s.key_secret", keys,
+                 name);
+        vfp_keys_add_t add = {.kind = VFP_KEYS_HOST,
+                              .name = name,
+                              .role = VFP_KEYS_ROLE_HOST,
+                              .secret_out = secret};
+        if (vfp_keys_add(keys, &add, err, sizeof(err)) != 0) {
+            fprintf(stderr, "controller_bench: %s\n", err);
+            return -1;
+        }
+    }
+    printf("keys: %d host keys made in %.1f s (CURVE on the agents "
+           "endpoint)\n",
+           o->hosts, s_now() - t0);
+    return 0;
 }
 
 /* 0, 1 for --help, -1 for a usage error. */
@@ -1129,6 +1202,7 @@ static int s_options(int argc, char **argv, s_opts_t *o)
         {"apply", required_argument, NULL, 'a'},
         {"place", required_argument, NULL, 'p'},
         {"synchronous", required_argument, NULL, 'y'},
+        {"keys", no_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     *o = (s_opts_t){.clients = 10,
@@ -1151,6 +1225,8 @@ static int s_options(int argc, char **argv, s_opts_t *o)
             o->place = atoi(optarg);
         else if (c == 'y')
             o->synchronous = optarg;
+        else if (c == 'k')
+            o->keys = true;
         else if (c == 'h')
             return 1;
         else
@@ -1196,6 +1272,10 @@ int main(int argc, char **argv)
     snprintf(admin, sizeof(admin), "ipc://%s/admin.sock", dir);
     snprintf(log_path, sizeof(log_path), "%s/controller.log", dir);
     bench_sys_print_machine(NULL);
+    char keys[160];
+    snprintf(keys, sizeof(keys), "%s/keys", dir);
+    if (o.keys && s_make_keys(&o, keys) != 0)
+        return 1;
     fflush(stdout);
 
     pid_t pid = s_start_controller(&o, dir, agents, log_path);
@@ -1203,7 +1283,8 @@ int main(int argc, char **argv)
     int nworkers = (o.hosts + S_PER_WORKER - 1) / S_PER_WORKER;
     pid_t *worker_pids = calloc((size_t)nworkers, sizeof(*worker_pids));
     assert(worker_pids);
-    s_worker_t *workers = s_start_workers(&o, agents, nworkers, worker_pids);
+    s_worker_t *workers = s_start_workers(&o, agents, o.keys ? keys : NULL,
+                                          nworkers, worker_pids);
     int status = 1;
     if (workers) {
         zsys_init();
