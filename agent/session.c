@@ -42,6 +42,11 @@
 
 typedef enum { S_OFFLINE, S_WAIT_WELCOME, S_ONLINE } s_state_t;
 
+/* Kinds of failed handshake (s_on_handshake_failed). */
+#define S_HANDSHAKE_MECHANISM 1u /* CURVE on one side, plaintext on the other  \
+                                  */
+#define S_HANDSHAKE_BROKEN 2u    /* the controller hung up: another key */
+
 typedef struct {
     const session_opts_t *opts;
     zsock_t *dealer;
@@ -61,6 +66,10 @@ typedef struct {
     uint32_t request_id;
     uint8_t proto_version; /* chosen by WELCOME; HELLO uses the oldest */
     unsigned monitor_seq;
+    /* Kinds of handshake failure logged as errors (S_HANDSHAKE_*), none
+     * once a handshake succeeds: a failing handshake repeats at every
+     * reconnect, twice a second, and each kind is logged once. */
+    unsigned handshake_logged;
     vfp_inventory_t inv; /* what the controller holds, or is about to */
     privsep_t *writer;
     vfp_msg_t *desired;        /* the stored APPLY, or NULL */
@@ -255,10 +264,11 @@ static int s_connect(s_session_t *self)
 
     snprintf(monitor_ep, sizeof(monitor_ep), "inproc://agent-monitor-%u",
              ++self->monitor_seq);
-    if (zmq_socket_monitor(zsock_resolve(self->dealer), monitor_ep,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                               ZMQ_EVENT_DISCONNECTED) ||
+    if (zmq_socket_monitor(
+            zsock_resolve(self->dealer), monitor_ep,
+            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_DISCONNECTED) ||
         !(self->monitor = zsock_new_pair(monitor_ep)) ||
         zsock_connect(self->dealer, "%s", self->opts->endpoint)) {
         int saved = zmq_errno();
@@ -283,6 +293,42 @@ static void s_give_up_connection(s_session_t *self, const char *why)
         self->backoff_ms = s_ms(self->opts->backoff_max_s);
 }
 
+/* A handshake that failed for another reason than the controller refusing
+ * this agent's key: the controller's public key is not the one given (the
+ * controller cannot read the agent's CURVE HELLO and hangs up), or one side
+ * runs with --insecure. */
+static void s_on_handshake_failed(s_session_t *self, uint16_t id,
+                                  uint32_t value)
+{
+    unsigned kind = id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+                            value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
+                        ? S_HANDSHAKE_MECHANISM
+                        : S_HANDSHAKE_BROKEN;
+    if (self->handshake_logged & kind) {
+        vfp_log_debug("handshake with %s failed again (event 0x%x, 0x%x)",
+                      self->opts->endpoint, id, value);
+        return;
+    }
+    self->handshake_logged |= kind;
+    if (kind == S_HANDSHAKE_MECHANISM)
+        vfp_log_error("%s uses another security mechanism: %s",
+                      self->opts->endpoint,
+                      self->opts->cert
+                          ? "it runs with --insecure, this agent with CURVE "
+                            "keys"
+                          : "this agent runs with --insecure, the controller "
+                            "wants CURVE keys (--key, --controller-key)");
+    else if (self->opts->cert)
+        vfp_log_error("%s broke off the CURVE handshake (is --controller-key "
+                      "the public key of that controller, its "
+                      "keys/controller.key?); retrying",
+                      self->opts->endpoint);
+    else
+        vfp_log_error("%s broke off the handshake (a controller that wants "
+                      "CURVE keys?); retrying",
+                      self->opts->endpoint);
+}
+
 static void s_on_monitor(s_session_t *self)
 {
     zmsg_t *event = zmsg_recv(self->monitor);
@@ -291,8 +337,11 @@ static void s_on_monitor(s_session_t *self)
     zframe_t *head = zmsg_first(event);
     if (head && zframe_size(head) >= 6) {
         uint16_t id; /* host byte order, as libzmq writes it */
+        uint32_t value;
         memcpy(&id, zframe_data(head), sizeof(id));
+        memcpy(&value, zframe_data(head) + sizeof(id), sizeof(value));
         if (id == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            self->handshake_logged = 0;
             vfp_log_info("connected to %s; sending HELLO",
                          self->opts->endpoint);
             s_send_hello(self);
@@ -303,6 +352,9 @@ static void s_on_monitor(s_session_t *self)
             vfp_log_error("%s refused this agent's key: it is not "
                           "authorised there (vfleetctl keys add-host)",
                           self->opts->endpoint);
+        } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+                   id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
+            s_on_handshake_failed(self, id, value);
         } else if (id == ZMQ_EVENT_DISCONNECTED) {
             if (self->state != S_OFFLINE)
                 vfp_log_warnx("connection to %s lost; reconnecting",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """apply_test.py - desired state: the real vfleet-agent applies APPLYs from
-the real test peer on a recorded tree, keeps the last one on disk and
-re-applies it after a restart.
+the real test peer (over CURVE, with session_test's keys) on a recorded
+tree, keeps the last one on disk and re-applies it after a restart.
 
 Checks: APPLY_RESULT per item, with the request_id echoed and the errors
 the agent gives for a recorded tree's VFs under --kernel netlink (EPERM:
@@ -43,9 +43,10 @@ def start_agent(endpoint, tree, state, log_name):
     log_path = os.path.join(WORK, log_name)
     log = open(log_path, "w")
     agent = subprocess.Popen(
-        [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root",
-         os.path.join(tree, "sys"), "--procfs-root", os.path.join(tree, "proc"),
-         "--state-dir", state, "--rescan", "0.3"], stderr=log)
+        [AGENT, "--controller", endpoint] + session_test.agent_keys() +
+        ["--sysfs-root", os.path.join(tree, "sys"), "--procfs-root",
+         os.path.join(tree, "proc"), "--state-dir", state, "--rescan", "0.3"],
+        stderr=log)
     log.close()
     return agent, log_path
 

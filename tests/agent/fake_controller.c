@@ -27,6 +27,13 @@
  * [min_rate N] [max_rate N] [mtu N]", "hugepages SIZE_KB PAGES".
  *   --show-apply FILE     decode FILE (an encoded vfp APPLY, as the agent
  *                         stores it) and print it in that same form
+ *   --keys DIR            a CURVE server with DIR/controller.key_secret, the
+ *                         pair `vfleetctl keys init` made there; without it
+ *                         plaintext (agents run with --insecure)
+ * With --keys it runs no zauth: any CURVE client whose handshake succeeds
+ * (one that trusts this pair) is accepted, whatever its key. The agent's
+ * side of CURVE is what these tests check; which keys are authorised is
+ * the real controller's part (tests/controller/curve_test.py).
  * SIGHUP restarts it in place: the socket closes, every session is
  * forgotten, and it binds again half a second later, as a restarted
  * controller would. It stops on SIGTERM/SIGINT. */
@@ -41,6 +48,7 @@
 #include "inventory_print.h"
 #include "output.h"
 #include "vfp.h"
+#include "vfp_keys.h"
 #include "vfp_transport.h"
 
 #define S_APPLY_FILES_MAX 8
@@ -59,6 +67,7 @@ typedef struct {
     bool applies_sent;
     unsigned seq;
     int64_t start;
+    zcert_t *cert; /* --keys: the CURVE server's pair */
     zsock_t *router;
 } s_peer_t;
 
@@ -213,6 +222,21 @@ static int s_parse_vf(char *rest, vfp_apply_vf_t *vf)
             return -1;
     }
     return 0;
+}
+
+/* --keys DIR: the controller's secret certificate in DIR; exits when it
+ * cannot be read (a test bug). */
+static zcert_t *s_load_cert(const char *dir)
+{
+    char path[4096], err[512];
+    snprintf(path, sizeof(path), "%s/%s%s", dir, VFP_KEYS_CONTROLLER,
+             VFP_KEYS_SECRET_SUFFIX);
+    zcert_t *cert = vfp_keys_load_secret(path, err, sizeof(err));
+    if (!cert) {
+        fprintf(stderr, "fake_controller: %s\n", err);
+        exit(2);
+    }
+    return cert;
 }
 
 /* Reads an APPLY described as text; exits on a bad file (a test bug). */
@@ -444,14 +468,16 @@ static void s_on_message(s_peer_t *self, zframe_t *from, vfp_msg_t *msg,
 static int s_bind(s_peer_t *self)
 {
     self->router = zsock_new(ZMQ_ROUTER);
+    if (self->router && self->cert)
+        vfp_keys_apply_server(self->router, self->cert);
     if (!self->router || zsock_bind(self->router, "%s", self->endpoint) < 0) {
         fprintf(stderr, "fake_controller: cannot bind %s\n", self->endpoint);
         zsock_destroy(&self->router);
         return -1;
     }
     zsock_set_rcvtimeo(self->router, 100);
-    printf("%" PRId64 " LISTENING %s\n", zclock_mono() - self->start,
-           self->endpoint);
+    printf("%" PRId64 " LISTENING %s %s\n", zclock_mono() - self->start,
+           self->endpoint, self->cert ? "curve" : "plaintext");
     fflush(stdout);
     return 0;
 }
@@ -517,9 +543,11 @@ int main(int argc, char **argv)
         {"errors", no_argument, NULL, 'e'},
         {"apply", required_argument, NULL, 'a'},
         {"show-apply", required_argument, NULL, 's'},
+        {"keys", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
     s_peer_t self = {.heartbeat_ms = 2000};
+    const char *keys_dir = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (c) {
@@ -554,11 +582,15 @@ int main(int argc, char **argv)
             break;
         case 's':
             return s_show_apply(optarg);
+        case 'k':
+            keys_dir = optarg;
+            break;
         default:
-            fprintf(stderr, "usage: fake_controller --bind ENDPOINT --dir DIR "
-                            "[--heartbeat-ms N] [--garbage] "
-                            "[--resync-first-delta] [--mute] [--errors] "
-                            "[--apply FILE]... | --show-apply FILE\n");
+            fprintf(stderr,
+                    "usage: fake_controller --bind ENDPOINT --dir DIR "
+                    "[--heartbeat-ms N] [--garbage] "
+                    "[--resync-first-delta] [--mute] [--errors] "
+                    "[--apply FILE]... [--keys DIR] | --show-apply FILE\n");
             return 2;
         }
     }
@@ -567,7 +599,11 @@ int main(int argc, char **argv)
         return 2;
     }
     zsys_init();
+    if (keys_dir)
+        self.cert = s_load_cert(keys_dir);
     struct sigaction hup = {.sa_handler = s_on_hup};
     sigaction(SIGHUP, &hup, NULL);
-    return s_run(&self);
+    int rc = s_run(&self);
+    zcert_destroy(&self.cert);
+    return rc;
 }

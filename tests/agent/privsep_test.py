@@ -7,8 +7,8 @@ process; the network process holds no capability and has no_new_privs,
 the writer at most CAP_NET_ADMIN; started as root with --user nobody the
 network process runs as nobody and the writer keeps uid 0 (the state
 directory given to nobody), and --user naming no user is refused; an
-APPLY from the test peer is applied through the writer to the simulated
-kernel; killing the writer makes the agent exit 1 with an error naming
+APPLY from the test peer (over CURVE: the keys are read before the
+privileges go) is applied through the writer to the simulated kernel; killing the writer makes the agent exit 1 with an error naming
 it; killing the network process takes the writer with it; SIGTERM to the
 network process stops both cleanly.
 """
@@ -63,8 +63,8 @@ class Agent:
         self.state = os.path.join(session_test.WORK, "state-" + name)
         with open(self.log_path, "w") as log:
             self.proc = subprocess.Popen(
-                [AGENT, "--controller", endpoint, "--insecure", "--kernel",
-                 "sim", "--sysfs-root", os.path.join(tree, "sys"),
+                [AGENT, "--controller", endpoint] + session_test.agent_keys() +
+                ["--kernel", "sim", "--sysfs-root", os.path.join(tree, "sys"),
                  "--procfs-root", os.path.join(tree, "proc"), "--state-dir",
                  self.state, "--rescan", "0.3"] + list(extra), stderr=log)
         wait_log(self.log_path, "connecting to", 5)
@@ -130,9 +130,10 @@ def check_unknown_user(tree, endpoint):
     if not ROOT:
         return
     out = subprocess.run(
-        [AGENT, "--controller", endpoint, "--insecure", "--kernel", "sim",
-         "--sysfs-root", os.path.join(tree, "sys"), "--procfs-root",
-         os.path.join(tree, "proc"), "--user", "no-such-vfleet-user",
+        [AGENT, "--controller", endpoint] + session_test.agent_keys() +
+        ["--kernel", "sim", "--sysfs-root", os.path.join(tree, "sys"),
+         "--procfs-root", os.path.join(tree, "proc"), "--user",
+         "no-such-vfleet-user",
          "--state-dir", os.path.join(session_test.WORK, "state-nouser")],
         capture_output=True, text=True, timeout=10)
     if out.returncode != 1 or "--user no-such-vfleet-user: no such user" \

@@ -10,7 +10,10 @@ and answered; a delta after each
 change of the tree (VF driver, VF count) and none without one; a full
 INVENTORY after ERROR RESYNC; reconnect and full re-send after the peer
 restarts in place and after it is killed and started again; a clean exit
-on SIGTERM.
+on SIGTERM. Over CURVE: fake_controller with the pair `vfleetctl keys init`
+made, the agent with a host key from `vfleetctl keys add-host`; an agent
+trusting another controller's public key, or running with --insecure, gets
+no session and logs why.
 """
 
 import json
@@ -27,6 +30,7 @@ SRC = os.environ.get("VFLEET_SOURCE_DIR",
 BIN = os.environ["VFLEET_BINARY_DIR"]
 AGENT = os.path.join(BIN, "agent", "vfleet-agent")
 PEER = os.path.join(BIN, "tests", "agent", "fake_controller")
+CTL = os.path.join(BIN, "cli", "vfleetctl")
 WORK = os.path.join(BIN, "tests", "agent", "session")
 HEARTBEAT_MS = 200
 
@@ -46,13 +50,20 @@ def write(name, text):
 
 def wait_log(path, needle, timeout):
     """Waits until the log file holds needle; fails after timeout s."""
+    wait_log_any(path, [needle], timeout)
+
+
+def wait_log_any(path, needles, timeout):
+    """Waits until the log file holds one of needles; fails after timeout
+    s."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        if needle in open(path).read():
+        text = open(path).read()
+        if any(needle in text for needle in needles):
             return
         time.sleep(0.05)
     fail("agent log lacks '%s' after %s s:\n%s" %
-         (needle, timeout, open(path).read()))
+         ("' or '".join(needles), timeout, open(path).read()))
 
 
 def terminate(proc):
@@ -77,6 +88,40 @@ def run(main, work):
     sys.exit(main())
 
 
+def keys(*args, keys_dir=None):
+    """vfleetctl keys ARGS on WORK/keys (or keys_dir); fails when it
+    fails."""
+    r = subprocess.run([CTL, "keys"] + list(args) + [
+        "--keys", keys_dir or os.path.join(WORK, "keys")],
+        capture_output=True, text=True)
+    if r.returncode != 0:
+        fail("keys %s exited %d: %s" % (" ".join(args), r.returncode,
+                                        r.stderr))
+
+
+def agent_key():
+    """The agent's secret certificate, made with the controller's pair in
+    WORK/keys by vfleetctl keys on first use."""
+    path = os.path.join(WORK, "agent.key_secret")
+    if not os.path.exists(path):
+        keys("init")
+        keys("add-host", "hv-i40e-01", "--out", path)
+    return path
+
+
+def peer_keys():
+    """fake_controller's options for CURVE with WORK/keys' pair."""
+    agent_key()
+    return ["--keys", os.path.join(WORK, "keys")]
+
+
+def agent_keys():
+    """The agent's options for CURVE with the key agent_key() made,
+    trusting WORK/keys' controller."""
+    return ["--key", agent_key(), "--controller-key",
+            os.path.join(WORK, "keys", "controller.key")]
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -91,8 +136,10 @@ class Peer:
         self.out = open(self.out_path, "w")
         self.proc = subprocess.Popen(
             [PEER, "--bind", endpoint, "--dir", self.dir, "--heartbeat-ms",
-             str(HEARTBEAT_MS)] + list(flags), stdout=self.out)
-        self.wait_for("LISTENING", 5)
+             str(HEARTBEAT_MS)] + peer_keys() + list(flags), stdout=self.out)
+        i, _ = self.wait_for("LISTENING", 5)
+        if self.lines()[i][3:] != ["curve"]:
+            fail("peer is not a CURVE server: %s" % self.lines()[i])
 
     def lines(self):
         with open(self.out_path) as f:
@@ -145,7 +192,7 @@ def check_backoff(sysfs, procfs):
     peer = Peer(endpoint, "mute", "--mute")
     with open(os.path.join(WORK, "agent-backoff.log"), "w") as log:
         agent = subprocess.Popen(
-            [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root",
+            [AGENT, "--controller", endpoint] + agent_keys() + ["--sysfs-root",
              sysfs, "--procfs-root", procfs, "--heartbeat-interval", "200ms",
              "--state-dir", os.path.join(WORK, "state-backoff")],
             stderr=log)
@@ -174,9 +221,11 @@ def check_link_events():
     log_path = os.path.join(WORK, "agent-netns.log")
     script = """
         ip link set lo up
-        "$1" --bind tcp://127.0.0.1:7450 --dir "$3" >/dev/null & peer=$!
+        "$1" --bind tcp://127.0.0.1:7450 --dir "$3" --keys "$5" >/dev/null &
+        peer=$!
         sleep 0.3
-        "$2" --controller tcp://127.0.0.1:7450 --insecure --log-level debug \
+        "$2" --controller tcp://127.0.0.1:7450 --key "$6" \
+            --controller-key "$5/controller.key" --log-level debug \
             --state-dir "$3/state" 2>"$4" & agent=$!
         sleep 1
         ip link add vfleet0 type veth peer name vfleet1
@@ -186,7 +235,8 @@ def check_link_events():
     """
     os.makedirs(os.path.join(WORK, "netns"), exist_ok=True)
     rc = subprocess.run(["unshare", "-n", "sh", "-c", script, "sh", PEER,
-                         AGENT, os.path.join(WORK, "netns"), log_path],
+                         AGENT, os.path.join(WORK, "netns"), log_path,
+                         os.path.join(WORK, "keys"), agent_key()],
                         timeout=20).returncode
     if rc != 0:
         fail("agent in a network namespace exited %d" % rc)
@@ -205,7 +255,7 @@ def check_errors_never_answered(sysfs, procfs):
     log_path = os.path.join(WORK, "agent-errors.log")
     with open(log_path, "w") as log:
         agent = subprocess.Popen(
-            [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root",
+            [AGENT, "--controller", endpoint] + agent_keys() + ["--sysfs-root",
              sysfs, "--procfs-root", procfs,
              "--state-dir", os.path.join(WORK, "state-errors")],
             stderr=log)
@@ -228,6 +278,70 @@ def check_errors_never_answered(sysfs, procfs):
         fail("agent did not log the 9 ERRORs:\n" + open(log_path).read())
 
 
+def check_wrong_controller_key(sysfs, procfs):
+    """An agent trusting another controller's public key gets no session:
+    its CURVE HELLO cannot be read, the peer sees no message at all, and
+    the agent logs the failed handshake as an error, once, while it keeps
+    retrying. A plaintext agent (--insecure) gets none either, and its
+    error names the mismatch."""
+    endpoint = "tcp://127.0.0.1:%d" % free_port()
+    peer = Peer(endpoint, "wrong-key")
+    other = os.path.join(WORK, "keys-other")
+    keys("init", keys_dir=other)
+    log_path = os.path.join(WORK, "agent-wrong-key.log")
+    with open(log_path, "w") as log:
+        agent = subprocess.Popen(
+            [AGENT, "--controller", endpoint, "--key", agent_key(),
+             "--controller-key", os.path.join(other, "controller.key"),
+             "--sysfs-root", sysfs, "--procfs-root", procfs,
+             "--log-level", "debug",
+             "--state-dir", os.path.join(WORK, "state-wrong-key")],
+            stderr=log)
+        try:
+            wait_log(log_path, "error: %s broke off the CURVE handshake (is "
+                     "--controller-key the public key of that controller, "
+                     "its keys/controller.key?); retrying" % endpoint, 5)
+            wait_log(log_path, "handshake with %s failed again" % endpoint,
+                     5)
+        finally:
+            rc = terminate(agent)
+            peer.stop()
+    if rc != 0:
+        fail("agent exited %d on SIGTERM with the wrong controller key" % rc)
+    kinds = [l[1] for l in peer.lines() if len(l) > 1]
+    if kinds != ["LISTENING"]:
+        fail("an agent with the wrong controller key reached the peer: %s" %
+             kinds)
+    text = open(log_path).read()
+    if text.count("error: ") != 1 or "sent HELLO" in text:
+        fail("wrong controller key: not one error, or a HELLO sent:\n" +
+             text)
+
+    # plaintext against the CURVE peer: an error names the mismatch, or
+    # the hang-up when the peer closes before the agent reads its greeting
+    peer = Peer(endpoint, "plaintext")
+    log_path = os.path.join(WORK, "agent-plaintext.log")
+    with open(log_path, "w") as log:
+        agent = subprocess.Popen(
+            [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root",
+             sysfs, "--procfs-root", procfs,
+             "--state-dir", os.path.join(WORK, "state-plaintext")],
+            stderr=log)
+        try:
+            wait_log_any(log_path, [
+                "error: %s uses another security mechanism: this agent runs "
+                "with --insecure, the controller wants CURVE keys (--key, "
+                "--controller-key)" % endpoint,
+                "error: %s broke off the handshake (a controller that wants "
+                "CURVE keys?); retrying" % endpoint], 5)
+        finally:
+            rc = terminate(agent)
+            peer.stop()
+    if rc != 0 or [l[1] for l in peer.lines()] != ["LISTENING"]:
+        fail("a plaintext agent: exit %d, the peer saw %s" %
+             (rc, peer.lines()))
+
+
 def main():
     tree = os.path.join(WORK, "tree")
     subprocess.run([sys.executable,
@@ -238,13 +352,14 @@ def main():
     check_backoff(sysfs, procfs)
     check_link_events()
     check_errors_never_answered(sysfs, procfs)
+    check_wrong_controller_key(sysfs, procfs)
 
     endpoint = "tcp://127.0.0.1:%d" % free_port()
     peer = Peer(endpoint, "peer1", "--garbage", "--resync-first-delta")
     log_path = os.path.join(WORK, "agent.log")
     log = open(log_path, "w")
     agent = subprocess.Popen(
-        [AGENT, "--controller", endpoint, "--insecure", "--sysfs-root", sysfs,
+        [AGENT, "--controller", endpoint] + agent_keys() + ["--sysfs-root", sysfs,
          "--procfs-root", procfs, "--heartbeat", "1", "--rescan", "300ms",
          "--log-level", "debug", "--state-dir", os.path.join(WORK, "state")],
         stderr=log)

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """sim_apply_test.py - the real vfleet-agent with --kernel sim applies
-APPLYs from the real test peer to a recorded tree's simulated kernel.
+APPLYs from the real test peer (over CURVE, with session_test's keys) to a
+recorded tree's simulated kernel.
 
 Checks: every item of a first APPLY is set (VF count through 0, every VF
 attribute, a hugepage pool) and the agent logs the kernel writes it made;
@@ -55,9 +56,10 @@ def run_agent(peer_files, tree, kernel, name):
     log_path = os.path.join(WORK, "agent-%s.log" % name)
     with open(log_path, "w") as log:
         agent = subprocess.Popen(
-            [AGENT, "--controller", endpoint, "--insecure", "--kernel",
-             kernel, "--state-dir", os.path.join(WORK, "state-" + name),
-             "--rescan", "0.3"] + tree_args(tree), stderr=log)
+            [AGENT, "--controller", endpoint] + session_test.agent_keys() +
+            ["--kernel", kernel, "--state-dir",
+             os.path.join(WORK, "state-" + name), "--rescan", "0.3"] +
+            tree_args(tree), stderr=log)
     answers = []
     try:
         i = -1

@@ -2,7 +2,8 @@
 """labels_test.py - host labels select hosts, end to end, with real
 processes only: a real vfleet-controller, one real vfleet-agent on a tree
 from tests/fixtures/mktree.py (vf64: ens1f0 with 64 VFs) with the simulated
-kernel (--kernel sim), and the real vfleetctl.
+kernel (--kernel sim), and the real vfleetctl. The agent talks CURVE with a
+host key from `vfleetctl keys` (e2e.Cluster).
 
 The policy's only host group selects hosts by `labels: {role: sriov}` and
 wants 2 VFs on ens1f0:
@@ -17,7 +18,6 @@ wants 2 VFs on ens1f0:
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -25,15 +25,8 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
-from e2e import (check, fail, free_port, set_vlan_behind,  # noqa: E402,F401
-                 sim_state, wait_until)
-SRC = os.environ.get("VFLEET_SOURCE_DIR",
-                     os.path.join(os.path.dirname(__file__), "..", ".."))
+from e2e import CTL, check, fail, wait_until  # noqa: E402
 BIN = os.environ["VFLEET_BINARY_DIR"]
-AGENT = os.path.join(BIN, "agent", "vfleet-agent")
-CONTROLLER = os.path.join(BIN, "controller", "vfleet-controller")
-CTL = os.path.join(BIN, "cli", "vfleetctl")
-MKTREE = os.path.join(SRC, "tests", "fixtures", "mktree.py")
 WORK = os.path.join(BIN, "tests", "controller", "labels")
 e2e.WORK = WORK
 HOST = "esx-l1"
@@ -51,14 +44,6 @@ host_groups:
         vfs: 2
         networks: [prod]
 """
-
-
-
-
-
-
-
-
 
 
 def ctl(admin, *args, check_rc=True):
@@ -98,32 +83,14 @@ def settled(admin):
 def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(os.path.join(WORK, "controller"))
-    subprocess.run(["python3", MKTREE, "vf64", os.path.join(WORK, HOST)],
-                   check=True, stdout=subprocess.DEVNULL)
     policy = os.path.join(WORK, "policy.yaml")
     with open(policy, "w") as f:
         f.write(POLICY)
-    port = free_port()
-    admin = "ipc://%s/admin.sock" % os.path.join(WORK, "controller")
-    tree = os.path.join(WORK, HOST)
-    procs = []
+    cluster = e2e.Cluster({HOST: "vf64"}, HEARTBEAT)
+    admin = cluster.admin
     try:
-        procs.append(subprocess.Popen(
-            [CONTROLLER, "--insecure", "--state-dir",
-             os.path.join(WORK, "controller"), "--agents",
-             "tcp://127.0.0.1:%d" % port, "--admin", admin,
-             "--heartbeat-interval", HEARTBEAT, "--log-level", "debug"],
-            stderr=open(os.path.join(WORK, "controller.log"), "a")))
-        wait_until("controller answers", lambda: ctl(
-            admin, "summary", check_rc=False).returncode == 0)
-        procs.append(subprocess.Popen(
-            [AGENT, "--controller", "tcp://127.0.0.1:%d" % port,
-             "--insecure", "--hostname", HOST, "--kernel", "sim",
-             "--sysfs-root", os.path.join(tree, "sys"), "--procfs-root",
-             os.path.join(tree, "proc"), "--state-dir",
-             os.path.join(tree, "agent-state"), "--rescan", "300ms",
-             "--heartbeat-interval", HEARTBEAT, "--log-level", "debug"],
-            stderr=open(os.path.join(WORK, "agent.log"), "a")))
+        cluster.start_controller()
+        cluster.start_agent(HOST)
         wait_until("the host is ready", lambda: [
             h for h in ctl_json(admin, "hosts")["hosts"]
             if h["state"] == "ready"])
@@ -163,13 +130,7 @@ def main():
         check(kinds == ["+role=sriov", "-role"],
               "host-labels events record each change (%s)" % kinds)
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        cluster.stop()
     print("all ok")
 
 

@@ -5,7 +5,7 @@ scraper sees them.
 
 A real vfleet-controller with --metrics on a free loopback port, two real
 vfleet-agents on generated trees with the simulated kernel, and the real
-vfleetctl. The test scrapes the endpoint over HTTP and checks:
+vfleetctl; agents and peers talk CURVE with keys from `vfleetctl keys`. The test scrapes the endpoint over HTTP and checks:
 
 - the values: hosts and VFs by state against the inventory, agent
   messages by type, admin requests by verb, a policy apply and the
@@ -59,14 +59,6 @@ PF_IFNAME = "ens1f0"  # the simulated kernel's state names PFs by netdev
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 LABEL = r'[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
 SAMPLE = re.compile(r"^(%s)(\{%s(?:,%s)*\})? (\S+)$" % (NAME, LABEL, LABEL))
-
-
-
-
-
-
-
-
 
 
 def wait_until(what, fn, timeout=20):
@@ -132,10 +124,19 @@ def check_histograms(samples, types):
             fail("format: %s: _count is not the +Inf bucket" % family)
 
 
+FLOOD_HOST = "flood-0"  # vfleet-test-peer --flood's host
+
+
 class Cluster:
-    """The controller, the agents and the trees they run on."""
+    """The controller, the agents and the trees they run on, over CURVE:
+    the controller's pair and a key for every host (and the flooding
+    peer), made with vfleetctl keys in WORK/keys."""
 
     def __init__(self):
+        self.keys = os.path.join(WORK, "keys")
+        e2e.keys("init")
+        for host in HOSTS + (FLOOD_HOST,):
+            e2e.add_host_key(host)
         self.port = free_port()
         self.metrics_port = free_port()
         self.url = "http://127.0.0.1:%d/metrics" % self.metrics_port
@@ -152,7 +153,7 @@ class Cluster:
     def start_controller(self):
         log = open(os.path.join(WORK, "controller.log"), "a")
         self.controller = subprocess.Popen(
-            [CONTROLLER, "--insecure", "--state-dir",
+            [CONTROLLER, "--keys", self.keys, "--state-dir",
              os.path.join(WORK, "controller"), "--agents",
              "tcp://127.0.0.1:%d" % self.port, "--admin", self.admin,
              "--heartbeat-interval", HEARTBEAT, "--dead-after", "3",
@@ -165,8 +166,8 @@ class Cluster:
         tree = os.path.join(WORK, host)
         log = open(os.path.join(WORK, "agent-%s.log" % host), "a")
         self.agents[host] = subprocess.Popen(
-            [AGENT, "--controller", "tcp://127.0.0.1:%d" % self.port,
-             "--insecure", "--hostname", host, "--kernel", "sim",
+            [AGENT, "--controller", "tcp://127.0.0.1:%d" % self.port] +
+            self.agent_keys(host) + ["--hostname", host, "--kernel", "sim",
              "--sysfs-root", os.path.join(tree, "sys"), "--procfs-root",
              os.path.join(tree, "proc"), "--state-dir",
              os.path.join(tree, "agent-state"), "--rescan", "300ms",
@@ -174,6 +175,11 @@ class Cluster:
             (["--metrics", "tcp://127.0.0.1:%d" % self.agent_port]
              if host == HOSTS[0] else []),
             stderr=log)
+
+    def agent_keys(self, host):
+        """The options of a CURVE client with host's key."""
+        return ["--key", e2e.host_key(host), "--controller-key",
+                os.path.join(self.keys, "controller.key")]
 
     def try_scrape(self, url=None):
         try:
@@ -299,8 +305,6 @@ def check_policy_apply(c):
                 '{verb="policy.apply"}') == 1, "policy.apply counted as verb")
 
 
-
-
 def check_placement(c):
     """A VM placed, one refused and one invalid: counted by outcome, the
     refusal by the rule the closest host failed; the VM gauge follows."""
@@ -371,9 +375,9 @@ def check_drops(c):
     before = value(values(c), "vfleet_peer_messages_dropped_total",
                    '{peer="agent"}')
     r = subprocess.run([PEER, "--controller", "tcp://127.0.0.1:%d" % c.port,
-                        "--host", "flood-0", "--pfs", "1", "--vfs", "2",
-                        "--flood", "3000"], capture_output=True, text=True,
-                       timeout=60)
+                        "--host", FLOOD_HOST, "--pfs", "1", "--vfs", "2",
+                        "--flood", "3000"] + c.agent_keys(FLOOD_HOST),
+                       capture_output=True, text=True, timeout=60)
     check(r.returncode == 0, "a peer sent 3000 inventories back to back%s" %
           (": " + r.stderr.strip() if r.returncode else ""))
     s = values(c)
@@ -418,7 +422,7 @@ def check_port_taken(c):
     log = os.path.join(WORK, "second.log")
     with open(log, "w") as f:
         rc = subprocess.run(
-            [CONTROLLER, "--insecure", "--state-dir",
+            [CONTROLLER, "--keys", c.keys, "--state-dir",
              os.path.join(WORK, "second"), "--agents",
              "tcp://127.0.0.1:%d" % free_port(), "--metrics",
              "tcp://127.0.0.1:%d" % c.metrics_port],
