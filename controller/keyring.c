@@ -1,5 +1,5 @@
-/* keyring.c - the controller's key pair, zauth, and the set of authorised
- * keys kept in step with the key directory. */
+/* keyring.c - the controller's key pair, its ZAP handler, and the set of
+ * authorised keys kept in step with the key directory. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,11 +8,13 @@
 #include "keyset.h"
 #include "vfp_keys.h"
 #include "vfp_log.h"
+#include "zap.h"
 
 struct keyring_t {
     char dir[4096];
     zcert_t *cert;
-    zactor_t *auth;
+    zap_args_t zap;
+    zactor_t *auth;       /* the ZAP handler */
     keyset_t *authorised; /* the agents' loop's own */
 };
 
@@ -34,15 +36,14 @@ keyring_t *keyring_new(const char *dir, char *err, size_t errlen)
     assert(self);
     snprintf(self->dir, sizeof(self->dir), "%s", dir);
     self->cert = cert;
-    snprintf(path, sizeof(path), "%s/" VFP_KEYS_AUTHORIZED, dir);
-    self->auth = zactor_new(zauth, NULL);
-    assert(self->auth);
-    if (zstr_sendx(self->auth, "CURVE", path, NULL) != 0 ||
-        zsock_wait(self->auth) != 0) {
-        snprintf(err, errlen, "cannot start the authenticator on %s", path);
+    self->zap.dir = self->dir;
+    self->zap.handler = zap_handler_new(err, errlen);
+    if (!self->zap.handler) {
         keyring_destroy(&self);
         return NULL;
     }
+    self->auth = zactor_new(zap_actor, &self->zap);
+    assert(self->auth);
     self->authorised = keyset_new(dir, zclock_mono());
     return self;
 }

@@ -1,7 +1,7 @@
-/* keyring.h - the controller's side of CURVE: its own key pair, the zauth
- * actor that admits only authorised keys, and which keys are authorised
- * now, re-read when the key directory changes (revocation without a
- * restart). */
+/* keyring.h - the controller's side of CURVE: its own key pair, the ZAP
+ * handler that admits only authorised keys (zap.h), and which keys are
+ * authorised now, re-read when the key directory changes (revocation
+ * without a restart). */
 #ifndef VFLEET_KEYRING_H
 #define VFLEET_KEYRING_H
 
@@ -12,8 +12,8 @@
 typedef struct keyring_t keyring_t;
 
 /* Loads DIR/controller.key_secret (refused when group or others may read
- * it) and starts zauth over DIR/authorized. Returns NULL with the reason
- * in err. Call before any CURVE socket binds: a handshake without a ZAP
+ * it) and starts the ZAP handler over DIR/authorized. Returns NULL with the
+ * reason in err. Call before any CURVE socket binds: a handshake without a ZAP
  * handler would be let in. */
 keyring_t *keyring_new(const char *dir, char *err, size_t errlen);
 void keyring_destroy(keyring_t **self_p);

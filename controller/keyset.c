@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "vfp_log.h"
 
@@ -169,6 +170,23 @@ void keyset_destroy(keyset_t **self_p)
     *self_p = NULL;
 }
 
+/* Whether a directory of the stamp changed less than S_RECENT_NS ago. A
+ * directory's time moves in clock ticks, so a second change within the
+ * same tick leaves the stamp as it was: such a stamp is not trusted. */
+#define S_RECENT_NS (50 * 1000 * 1000LL)
+static bool s_recent(const vfp_keys_stamp_t *stamp)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    for (size_t i = 0; i < sizeof(stamp->mtime) / sizeof(*stamp->mtime); i++) {
+        long long age = (now.tv_sec - stamp->mtime[i].tv_sec) * 1000000000LL +
+                        (now.tv_nsec - stamp->mtime[i].tv_nsec);
+        if (age < S_RECENT_NS)
+            return true;
+    }
+    return false;
+}
+
 /* Re-reads the keys when the directory's stamp moved. */
 static bool s_reload_if_changed(keyset_t *self)
 {
@@ -178,7 +196,14 @@ static bool s_reload_if_changed(keyset_t *self)
         return false;
     self->stamp = stamp;
     s_load(self);
+    if (s_recent(&stamp))
+        memset(&self->stamp, 0, sizeof(self->stamp));
     return true;
+}
+
+bool keyset_recheck(keyset_t *self)
+{
+    return s_reload_if_changed(self);
 }
 
 bool keyset_refresh(keyset_t *self, int64_t now_mono)

@@ -25,6 +25,11 @@ void keyset_destroy(keyset_t **self_p);
  * per KEYSET_CHECK_MS. Returns true when the set was re-read. */
 bool keyset_refresh(keyset_t *self, int64_t now_mono);
 
+/* Re-reads the authorised keys now if the directory changed (three
+ * stat calls when it did not): for the ZAP handler, so that a revoked
+ * key's next handshake is refused at once. Returns true when re-read. */
+bool keyset_recheck(keyset_t *self);
+
 /* The authorised key with this Z85 public key (its name, role and kind),
  * or NULL (also for NULL). A key not in the set makes the directory be
  * looked at again at once, so that a key added since the last read is not

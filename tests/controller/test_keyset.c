@@ -8,9 +8,13 @@
 
 #include <cmocka.h>
 #include <czmq.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "keyring.h"
@@ -89,10 +93,81 @@ static void test_added_known_at_once_revoked_at_next_check(void **state)
     assert_true(keyset_refresh(set, KEYSET_CHECK_MS));
     assert_false(keyset_authorised(set, a));
     assert_true(keyset_authorised(set, b));
-    /* Nothing changed since: the directory is not read again. */
+    /* Nothing changed since (the stamp may still be too young to trust
+     * once): the directory is not read again. */
+    zclock_sleep(60);
+    keyset_recheck(set);
+    assert_false(keyset_recheck(set));
     assert_false(keyset_refresh(set, 3 * KEYSET_CHECK_MS));
+    assert_int_equal(keyset_size(set), 1);
     keyset_destroy(&set);
     assert_null(set);
+    keyset_destroy(&set);
+    free(a);
+    free(b);
+}
+
+/* Sets the mtime of DIR/authorized and its folders to now + offset
+ * seconds. */
+static void s_hosts_mtime(fixture_t *fx, int offset)
+{
+    static const char *const sub[] = {"", "/hosts", "/admins"};
+    struct timespec t[2];
+    clock_gettime(CLOCK_REALTIME, &t[0]);
+    t[0].tv_sec += offset;
+    t[1] = t[0];
+    for (size_t i = 0; i < 3; i++) {
+        char path[160];
+        snprintf(path, sizeof(path), "%s/" VFP_KEYS_AUTHORIZED "%s", fx->dir,
+                 sub[i]);
+        assert_true(utimensat(AT_FDCWD, path, t, 0) == 0 || errno == ENOENT);
+    }
+}
+
+static void test_young_stamp_not_trusted(void **state)
+{
+    fixture_t *fx = *state;
+    char *a = s_add(fx, "hv-a");
+    keyset_t *set = keyset_new(fx->dir, 0);
+    /* A directory time that may still be the current clock tick: a
+     * second change within that tick would not move it, so it is looked
+     * at again on every check. */
+    s_hosts_mtime(fx, 10);
+    assert_true(keyset_recheck(set));
+    assert_true(keyset_recheck(set));
+    /* An old one is trusted: read once, then not again. */
+    s_hosts_mtime(fx, -10);
+    assert_true(keyset_recheck(set));
+    assert_false(keyset_recheck(set));
+    assert_true(keyset_authorised(set, a));
+    keyset_destroy(&set);
+    free(a);
+}
+
+static void test_bad_file_left_out(void **state)
+{
+    fixture_t *fx = *state;
+    char *a = s_add(fx, "hv-a");
+    char path[160];
+    snprintf(path, sizeof(path), "%s/" VFP_KEYS_AUTHORIZED "/hosts/junk.key",
+             fx->dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("not a certificate\n", f);
+    fclose(f);
+    keyset_t *set = keyset_new(fx->dir, 0);
+    assert_true(keyset_authorised(set, a));
+    assert_int_equal(keyset_size(set), 1);
+    /* Replaced by a real certificate: read on the next look. */
+    assert_int_equal(unlink(path), 0);
+    char *b = s_add(fx, "junk");
+    s_hosts_mtime(fx, -10);
+    assert_true(keyset_authorised(set, b));
+    assert_int_equal(keyset_size(set), 2);
+    const vfp_keys_entry_t *e = keyset_lookup(set, b);
+    assert_non_null(e);
+    assert_string_equal(e->name, "junk");
+    assert_string_equal(e->role, VFP_KEYS_ROLE_HOST);
     keyset_destroy(&set);
     free(a);
     free(b);
@@ -131,6 +206,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_added_known_at_once_revoked_at_next_check, s_setup,
             s_teardown),
+        cmocka_unit_test_setup_teardown(test_young_stamp_not_trusted, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_file_left_out, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_keyring_follows_the_directory,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_keyring_needs_the_secret, s_setup,
