@@ -765,8 +765,8 @@ static void s_forward(s_server_t *server, vfp_msg_t **msg_p,
     server->writes_queued++;
 }
 
-/* Receives one message on the admin socket, and what zauth said of its
- * connection (the client's key, from the message frame). */
+/* Receives one message on the admin socket, and what the ZAP handler said of
+ * its connection (the client's key, from the message frame). */
 static vfp_msg_t *s_recv(s_server_t *server, zframe_t **routing_id_p,
                          vfp_keys_peer_t *key, vfp_decode_error_t *err)
 {

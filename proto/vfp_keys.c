@@ -141,8 +141,8 @@ static int s_save_secret(zcert_t *cert, const char *path, char *err,
 }
 
 /* Writes the public certificate to path whole or not at all: written
- * beside it as tmp (in a directory zauth does not read, on the same file
- * system) and renamed, so a running controller never reads half of it. */
+ * beside it as tmp (in a directory the ZAP handler does not read, on the same
+ * file system) and renamed, so a running controller never reads half of it. */
 static int s_save_public(zcert_t *cert, const char *tmp, const char *path,
                          char *err, size_t errlen)
 {

@@ -15,7 +15,7 @@
  *   DIR/controller.key, DIR/controller.key_secret   the controller's pair
  *   DIR/authorized/hosts/NAME.key                   a host's public cert
  *   DIR/authorized/admins/NAME.key                  an admin's public cert
- * zauth reads DIR/authorized, so the controller's own certificate is
+ * the ZAP handler reads DIR/authorized, so the controller's own certificate is
  * never an authorised client. */
 #define VFP_KEYS_DEFAULT_DIR VFP_DEFAULT_STATE_DIR "/keys"
 #define VFP_KEYS_CONTROLLER "controller.key"
@@ -27,7 +27,7 @@
 #define VFP_KEYS_AGENT_SECRET_DEFAULT "/etc/vfleet/agent.key_secret"
 #define VFP_KEYS_AGENT_CONTROLLER_DEFAULT "/etc/vfleet/controller.key"
 
-/* Certificate metadata: "name" and "role", which zauth hands to the
+/* Certificate metadata: "name" and "role", which the ZAP handler hands to the
  * controller with every message of an authenticated connection. */
 #define VFP_KEYS_META_NAME "name"
 #define VFP_KEYS_META_ROLE "role"
@@ -117,10 +117,10 @@ typedef struct {
 void vfp_keys_stamp(const char *dir, vfp_keys_stamp_t *stamp);
 bool vfp_keys_stamp_equal(const vfp_keys_stamp_t *a, const vfp_keys_stamp_t *b);
 
-/* What zauth said of a connection: the client's key and the metadata of
- * the certificate it matched. */
+/* What the ZAP handler said of a connection: the client's key and the metadata
+ * of the certificate it matched. */
 typedef struct {
-    bool keyed; /* a CURVE connection zauth admitted */
+    bool keyed; /* a CURVE connection the ZAP handler admitted */
     char public_z85[VFP_KEYS_Z85_LEN + 1]; /* ZAP User-Id */
     char name[VFP_HOSTNAME_MAX + 1];       /* "" when the cert has none */
     char role[16];
