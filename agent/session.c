@@ -43,9 +43,11 @@
 typedef enum { S_OFFLINE, S_WAIT_WELCOME, S_ONLINE } s_state_t;
 
 /* Kinds of failed handshake (s_on_handshake_failed). */
-#define S_HANDSHAKE_MECHANISM 1u /* CURVE on one side, plaintext on the other  \
-                                  */
-#define S_HANDSHAKE_BROKEN 2u    /* the controller hung up: another key */
+#define S_HANDSHAKE_MECHANISM                                                  \
+    1u                         /* CURVE on one side, plaintext on the other    \
+                                */
+#define S_HANDSHAKE_BROKEN 2u  /* the controller hung up: another key */
+#define S_HANDSHAKE_REFUSED 4u /* the controller refused this key */
 
 typedef struct {
     const session_opts_t *opts;
@@ -293,24 +295,31 @@ static void s_give_up_connection(s_session_t *self, const char *why)
         self->backoff_ms = s_ms(self->opts->backoff_max_s);
 }
 
-/* A handshake that failed for another reason than the controller refusing
- * this agent's key: the controller's public key is not the one given (the
- * controller cannot read the agent's CURVE HELLO and hangs up), or one side
- * runs with --insecure. */
+/* A handshake that failed: the controller refused this agent's key, or
+ * the controller's public key is not the one given (the controller cannot
+ * read the agent's CURVE HELLO and hangs up), or one side runs with
+ * --insecure. Each kind is logged once as an error until a handshake
+ * succeeds, then at debug level: the agent retries about twice a second. */
 static void s_on_handshake_failed(s_session_t *self, uint16_t id,
                                   uint32_t value)
 {
-    unsigned kind = id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
-                            value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
-                        ? S_HANDSHAKE_MECHANISM
-                        : S_HANDSHAKE_BROKEN;
+    unsigned kind = S_HANDSHAKE_BROKEN;
+    if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+        kind = S_HANDSHAKE_REFUSED;
+    else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
+             value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
+        kind = S_HANDSHAKE_MECHANISM;
     if (self->handshake_logged & kind) {
         vfp_log_debug("handshake with %s failed again (event 0x%x, 0x%x)",
                       self->opts->endpoint, id, value);
         return;
     }
     self->handshake_logged |= kind;
-    if (kind == S_HANDSHAKE_MECHANISM)
+    if (kind == S_HANDSHAKE_REFUSED)
+        vfp_log_error("%s refused this agent's key: it is not authorised "
+                      "there (vfleetctl keys add-host); retrying",
+                      self->opts->endpoint);
+    else if (kind == S_HANDSHAKE_MECHANISM)
         vfp_log_error("%s uses another security mechanism: %s",
                       self->opts->endpoint,
                       self->opts->cert
@@ -348,11 +357,8 @@ static void s_on_monitor(s_session_t *self)
             self->state = S_WAIT_WELCOME;
             self->welcome_deadline =
                 zclock_mono() + self->heartbeat_ms * self->opts->miss_limit;
-        } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-            vfp_log_error("%s refused this agent's key: it is not "
-                          "authorised there (vfleetctl keys add-host)",
-                          self->opts->endpoint);
-        } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
+        } else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH ||
+                   id == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL ||
                    id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) {
             s_on_handshake_failed(self, id, value);
         } else if (id == ZMQ_EVENT_DISCONNECTED) {
