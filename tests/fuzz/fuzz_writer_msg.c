@@ -40,7 +40,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     char cmd[PATH_MAX + 128], sysfs[128], err[256];
-    snprintf(s_top, sizeof(s_top), "/tmp/vfleet-fuzz-writer-XXXXXX");
+    /* TMPDIR=/dev/shm keeps a long run off a busy disk: every VF count
+     * change makes and removes the VFs' files. */
+    const char *tmp = getenv("TMPDIR");
+    snprintf(s_top, sizeof(s_top), "%s/vfleet-fuzz-writer-XXXXXX",
+             tmp && tmp[0] && strlen(tmp) < 32 ? tmp : "/tmp");
     if (!mkdtemp(s_top))
         abort();
     snprintf(cmd, sizeof(cmd),
