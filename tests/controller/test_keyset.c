@@ -19,63 +19,44 @@
 
 #include "keyring.h"
 #include "keyset.h"
+#include "test_keydir.h"
 #include "vfp_keys.h"
-
-typedef struct {
-    char top[64];
-    char dir[96];
-} fixture_t;
 
 static int s_setup(void **state)
 {
-    fixture_t *fx = calloc(1, sizeof(*fx));
-    assert_non_null(fx);
-    snprintf(fx->top, sizeof(fx->top), "/tmp/vfleet-keyset-XXXXXX");
-    assert_non_null(mkdtemp(fx->top));
-    snprintf(fx->dir, sizeof(fx->dir), "%s/keys", fx->top);
-    char err[512];
-    assert_int_equal(vfp_keys_init(fx->dir, false, err, sizeof(err)), 0);
-    *state = fx;
+    test_keydir_t *kd = calloc(1, sizeof(*kd));
+    assert_non_null(kd);
+    test_keydir_make(kd, "keyset");
+    *state = kd;
     return 0;
 }
 
 static int s_teardown(void **state)
 {
-    fixture_t *fx = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->top);
-    free(fx);
-    return system(cmd);
+    test_keydir_t *kd = *state;
+    int rc = test_keydir_remove(kd);
+    free(kd);
+    return rc;
 }
 
 /* Authorises a new host key NAME; returns its public key (Z85). */
-static char *s_add(fixture_t *fx, const char *name)
+static char *s_add(test_keydir_t *kd, const char *name)
 {
-    char secret[160], err[512];
-    snprintf(secret, sizeof(secret), "%s/%s.key_secret", fx->top, name);
-    vfp_keys_add_t add = {.kind = VFP_KEYS_HOST,
-                          .name = name,
-                          .role = VFP_KEYS_ROLE_HOST,
-                          .secret_out = secret};
-    assert_int_equal(vfp_keys_add(fx->dir, &add, err, sizeof(err)), 0);
-    zcert_t *cert = vfp_keys_load_secret(secret, err, sizeof(err));
-    assert_non_null(cert);
+    zcert_t *cert =
+        test_keydir_add(kd, VFP_KEYS_HOST, name, VFP_KEYS_ROLE_HOST);
     char *key = strdup(zcert_public_txt(cert));
     zcert_destroy(&cert);
     return key;
 }
 
-static void s_revoke(fixture_t *fx, const char *name)
+static void s_revoke(test_keydir_t *kd, const char *name)
 {
-    char err[512];
-    vfp_keys_kind_t hosts = VFP_KEYS_HOST;
-    assert_int_equal(vfp_keys_revoke(fx->dir, &hosts, name, err, sizeof(err)),
-                     0);
+    test_keydir_revoke(kd, VFP_KEYS_HOST, name);
 }
 
 static void test_added_known_at_once_revoked_at_next_check(void **state)
 {
-    fixture_t *fx = *state;
+    test_keydir_t *fx = *state;
     char *a = s_add(fx, "hv-a");
     keyset_t *set = keyset_new(fx->dir, 0);
     assert_true(keyset_authorised(set, a));
@@ -109,7 +90,7 @@ static void test_added_known_at_once_revoked_at_next_check(void **state)
 
 /* Sets the mtime of DIR/authorized and its folders to now + offset
  * seconds. */
-static void s_hosts_mtime(fixture_t *fx, int offset)
+static void s_hosts_mtime(test_keydir_t *fx, int offset)
 {
     static const char *const sub[] = {"", "/hosts", "/admins"};
     struct timespec t[2];
@@ -126,7 +107,7 @@ static void s_hosts_mtime(fixture_t *fx, int offset)
 
 static void test_young_stamp_not_trusted(void **state)
 {
-    fixture_t *fx = *state;
+    test_keydir_t *fx = *state;
     char *a = s_add(fx, "hv-a");
     keyset_t *set = keyset_new(fx->dir, 0);
     /* A directory time that may still be the current clock tick: a
@@ -146,7 +127,7 @@ static void test_young_stamp_not_trusted(void **state)
 
 static void test_bad_file_left_out(void **state)
 {
-    fixture_t *fx = *state;
+    test_keydir_t *fx = *state;
     char *a = s_add(fx, "hv-a");
     char path[160];
     snprintf(path, sizeof(path), "%s/" VFP_KEYS_AUTHORIZED "/hosts/junk.key",
@@ -175,7 +156,7 @@ static void test_bad_file_left_out(void **state)
 
 static void test_keyring_follows_the_directory(void **state)
 {
-    fixture_t *fx = *state;
+    test_keydir_t *fx = *state;
     char err[512];
     keyring_t *ring = keyring_new(fx->dir, err, sizeof(err));
     assert_non_null(ring);
@@ -192,7 +173,7 @@ static void test_keyring_follows_the_directory(void **state)
 
 static void test_keyring_needs_the_secret(void **state)
 {
-    fixture_t *fx = *state;
+    test_keydir_t *fx = *state;
     char err[1024], path[160];
     snprintf(path, sizeof(path), "%s/" VFP_KEYS_CONTROLLER "_secret", fx->dir);
     assert_int_equal(unlink(path), 0);

@@ -16,48 +16,25 @@
 
 #include "keyring.h"
 #include "keyset.h"
+#include "test_keydir.h"
 #include "vfp_keys.h"
 #include "zap.h"
 
-typedef struct {
-    char top[64];
-    char dir[96];
-} fixture_t;
-
 static int s_setup(void **state)
 {
-    fixture_t *fx = calloc(1, sizeof(*fx));
-    assert_non_null(fx);
-    snprintf(fx->top, sizeof(fx->top), "/tmp/vfleet-zap-XXXXXX");
-    assert_non_null(mkdtemp(fx->top));
-    snprintf(fx->dir, sizeof(fx->dir), "%s/keys", fx->top);
-    char err[512];
-    assert_int_equal(vfp_keys_init(fx->dir, false, err, sizeof(err)), 0);
-    *state = fx;
+    test_keydir_t *kd = calloc(1, sizeof(*kd));
+    assert_non_null(kd);
+    test_keydir_make(kd, "zap");
+    *state = kd;
     return 0;
 }
 
 static int s_teardown(void **state)
 {
-    fixture_t *fx = *state;
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fx->top);
-    free(fx);
-    return system(cmd);
-}
-
-/* Authorises key NAME of kind with role; returns its secret certificate. */
-static zcert_t *s_add(fixture_t *fx, vfp_keys_kind_t kind, const char *name,
-                      const char *role)
-{
-    char secret[160], err[512];
-    snprintf(secret, sizeof(secret), "%s/%s.key_secret", fx->top, name);
-    vfp_keys_add_t add = {
-        .kind = kind, .name = name, .role = role, .secret_out = secret};
-    assert_int_equal(vfp_keys_add(fx->dir, &add, err, sizeof(err)), 0);
-    zcert_t *cert = vfp_keys_load_secret(secret, err, sizeof(err));
-    assert_non_null(cert);
-    return cert;
+    test_keydir_t *kd = *state;
+    int rc = test_keydir_remove(kd);
+    free(kd);
+    return rc;
 }
 
 /* A ZAP request as libzmq sends it; key may be NULL (no credential). */
@@ -94,8 +71,9 @@ static char *s_status(zmsg_t *reply, char **user_p, zframe_t **meta_p)
 
 static void test_answers(void **state)
 {
-    fixture_t *fx = *state;
-    zcert_t *cert = s_add(fx, VFP_KEYS_HOST, "hv-01", VFP_KEYS_ROLE_HOST);
+    test_keydir_t *fx = *state;
+    zcert_t *cert =
+        test_keydir_add(fx, VFP_KEYS_HOST, "hv-01", VFP_KEYS_ROLE_HOST);
     keyset_t *keys = keyset_new(fx->dir, 0);
     struct {
         const char *version, *mechanism;
@@ -156,7 +134,7 @@ static void test_answers(void **state)
 }
 
 /* A CURVE DEALER with cert to endpoint, trusting the controller's key. */
-static zsock_t *s_client(fixture_t *fx, zcert_t *cert, const char *endpoint)
+static zsock_t *s_client(test_keydir_t *fx, zcert_t *cert, const char *endpoint)
 {
     char path[160], err[512];
     snprintf(path, sizeof(path), "%s/" VFP_KEYS_CONTROLLER, fx->dir);
@@ -187,7 +165,7 @@ static bool s_received(zsock_t *router, int timeout_ms, vfp_keys_peer_t *peer)
 
 static void test_real_handshakes(void **state)
 {
-    fixture_t *fx = *state;
+    test_keydir_t *fx = *state;
     char err[1024], endpoint[64];
     keyring_t *ring = keyring_new(fx->dir, err, sizeof(err));
     assert_non_null(ring);
@@ -196,7 +174,8 @@ static void test_real_handshakes(void **state)
     int port = zsock_bind(router, "tcp://127.0.0.1:*");
     assert_true(port > 0);
     snprintf(endpoint, sizeof(endpoint), "tcp://127.0.0.1:%d", port);
-    zcert_t *admin = s_add(fx, VFP_KEYS_ADMIN, "ops", VFP_KEYS_ROLE_READ_ONLY);
+    zcert_t *admin =
+        test_keydir_add(fx, VFP_KEYS_ADMIN, "ops", VFP_KEYS_ROLE_READ_ONLY);
     zsock_t *client = s_client(fx, admin, endpoint);
     vfp_keys_peer_t peer;
     assert_true(s_received(router, 5000, &peer));
@@ -211,9 +190,7 @@ static void test_real_handshakes(void **state)
     assert_false(s_received(router, 500, &peer));
     zsock_destroy(&client);
     /* Revoked: the next handshake is refused at once, no second wait. */
-    vfp_keys_kind_t admins = VFP_KEYS_ADMIN;
-    assert_int_equal(vfp_keys_revoke(fx->dir, &admins, "ops", err, sizeof(err)),
-                     0);
+    test_keydir_revoke(fx, VFP_KEYS_ADMIN, "ops");
     client = s_client(fx, admin, endpoint);
     assert_false(s_received(router, 500, &peer));
     zsock_destroy(&client);
