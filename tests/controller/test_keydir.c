@@ -26,6 +26,23 @@ int test_keydir_remove(test_keydir_t *kd)
     return system(cmd);
 }
 
+int test_keydir_setup(void **state)
+{
+    test_keydir_t *kd = calloc(1, sizeof(*kd));
+    assert_non_null(kd);
+    test_keydir_make(kd, "keys");
+    *state = kd;
+    return 0;
+}
+
+int test_keydir_teardown(void **state)
+{
+    test_keydir_t *kd = *state;
+    int rc = test_keydir_remove(kd);
+    free(kd);
+    return rc;
+}
+
 zcert_t *test_keydir_add(test_keydir_t *kd, vfp_keys_kind_t kind,
                          const char *name, const char *role)
 {

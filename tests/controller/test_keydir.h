@@ -20,6 +20,11 @@ void test_keydir_make(test_keydir_t *kd, const char *what);
 /* Removes the folder; returns 0 or the status of rm. */
 int test_keydir_remove(test_keydir_t *kd);
 
+/* cmocka setup and teardown: *state is a test_keydir_t made with
+ * test_keydir_make (what "keys"), then removed and freed. */
+int test_keydir_setup(void **state);
+int test_keydir_teardown(void **state);
+
 /* Authorises a new key NAME of kind with role; returns its secret
  * certificate (the caller destroys it). */
 zcert_t *test_keydir_add(test_keydir_t *kd, vfp_keys_kind_t kind,

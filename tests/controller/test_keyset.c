@@ -22,23 +22,6 @@
 #include "test_keydir.h"
 #include "vfp_keys.h"
 
-static int s_setup(void **state)
-{
-    test_keydir_t *kd = calloc(1, sizeof(*kd));
-    assert_non_null(kd);
-    test_keydir_make(kd, "keyset");
-    *state = kd;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    test_keydir_t *kd = *state;
-    int rc = test_keydir_remove(kd);
-    free(kd);
-    return rc;
-}
-
 /* Authorises a new host key NAME; returns its public key (Z85). */
 static char *s_add(test_keydir_t *kd, const char *name)
 {
@@ -185,16 +168,19 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(
-            test_added_known_at_once_revoked_at_next_check, s_setup,
-            s_teardown),
-        cmocka_unit_test_setup_teardown(test_young_stamp_not_trusted, s_setup,
-                                        s_teardown),
-        cmocka_unit_test_setup_teardown(test_bad_file_left_out, s_setup,
-                                        s_teardown),
+            test_added_known_at_once_revoked_at_next_check, test_keydir_setup,
+            test_keydir_teardown),
+        cmocka_unit_test_setup_teardown(test_young_stamp_not_trusted,
+                                        test_keydir_setup,
+                                        test_keydir_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_bad_file_left_out, test_keydir_setup, test_keydir_teardown),
         cmocka_unit_test_setup_teardown(test_keyring_follows_the_directory,
-                                        s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_keyring_needs_the_secret, s_setup,
-                                        s_teardown),
+                                        test_keydir_setup,
+                                        test_keydir_teardown),
+        cmocka_unit_test_setup_teardown(test_keyring_needs_the_secret,
+                                        test_keydir_setup,
+                                        test_keydir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,23 +20,6 @@
 #include "vfp_keys.h"
 #include "zap.h"
 
-static int s_setup(void **state)
-{
-    test_keydir_t *kd = calloc(1, sizeof(*kd));
-    assert_non_null(kd);
-    test_keydir_make(kd, "zap");
-    *state = kd;
-    return 0;
-}
-
-static int s_teardown(void **state)
-{
-    test_keydir_t *kd = *state;
-    int rc = test_keydir_remove(kd);
-    free(kd);
-    return rc;
-}
-
 /* A ZAP request as libzmq sends it; key may be NULL (no credential). */
 static zmsg_t *s_request(const char *version, const char *mechanism,
                          const uint8_t *key, size_t key_size)
@@ -203,9 +186,10 @@ static void test_real_handshakes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_answers, s_setup, s_teardown),
-        cmocka_unit_test_setup_teardown(test_real_handshakes, s_setup,
-                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_answers, test_keydir_setup,
+                                        test_keydir_teardown),
+        cmocka_unit_test_setup_teardown(test_real_handshakes, test_keydir_setup,
+                                        test_keydir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
