@@ -1,5 +1,6 @@
 /* vfp_keys.c - the controller's key directory and CURVE socket options,
  * over czmq's zcert (no cryptography of our own). */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -35,9 +36,31 @@ static bool s_exists(const char *path)
 
 /* Reads the certificate file itself (zcert_load would read PATH_secret
  * instead when it exists): its keys, and its metadata. */
+/* The text of a certificate file, at most VFP_KEYS_FILE_MAX bytes, or
+ * NULL. Read here rather than by zconfig_load, which leaks its file
+ * handle on a file that does not parse (czmq 4.2.1), and reads any size. */
+static char *s_read_text(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    char *text = malloc(VFP_KEYS_FILE_MAX + 1);
+    assert(text);
+    size_t n = fread(text, 1, VFP_KEYS_FILE_MAX + 1, f);
+    fclose(f);
+    if (n > VFP_KEYS_FILE_MAX || memchr(text, '\0', n)) {
+        free(text);
+        return NULL;
+    }
+    text[n] = '\0';
+    return text;
+}
+
 static zcert_t *s_load(const char *path, bool secret, char *err, size_t errlen)
 {
-    zconfig_t *root = zconfig_load(path);
+    char *text = s_read_text(path);
+    zconfig_t *root = text ? zconfig_str_load(text) : NULL;
+    free(text);
     const char *public_txt =
         root ? zconfig_get(root, "/curve/public-key", NULL) : NULL;
     const char *secret_txt =

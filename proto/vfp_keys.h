@@ -22,6 +22,8 @@
 #define VFP_KEYS_AUTHORIZED "authorized"
 #define VFP_KEYS_SECRET_SUFFIX "_secret"
 #define VFP_KEYS_FILE_SUFFIX ".key"
+/* A certificate file longer than this is not one. */
+#define VFP_KEYS_FILE_MAX 65536
 
 /* The agent's files, copied from the controller host. */
 #define VFP_KEYS_AGENT_SECRET_DEFAULT "/etc/vfleet/agent.key_secret"

@@ -49,6 +49,28 @@ static mode_t s_mode(const char *path)
     return st.st_mode & 07777;
 }
 
+/* A file that is not a certificate, or is too long to be one, is
+ * refused with its name (and, under ASan, without a leak). */
+static void test_not_a_certificate(void **state)
+{
+    s_fixture_t *f = *state;
+    char path[160];
+    snprintf(path, sizeof(path), "%s/junk.key", f->dir);
+    FILE *out = fopen(path, "w");
+    assert_non_null(out);
+    fputs("not a certificate\n", out);
+    fclose(out);
+    assert_null(vfp_keys_load_public(path, f->err, sizeof(f->err)));
+    assert_non_null(strstr(f->err, "junk.key is not a certificate"));
+    out = fopen(path, "w");
+    assert_non_null(out);
+    for (int i = 0; i <= VFP_KEYS_FILE_MAX / 8; i++)
+        fputs("#comment", out);
+    fclose(out);
+    assert_null(vfp_keys_load_public(path, f->err, sizeof(f->err)));
+    assert_non_null(strstr(f->err, "is not a certificate"));
+}
+
 static void test_init_writes_a_private_pair(void **state)
 {
     s_fixture_t *f = *state;
@@ -271,6 +293,8 @@ static void test_curve_with_written_keys(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_not_a_certificate, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_init_writes_a_private_pair,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(
