@@ -15,6 +15,7 @@ struct keyring_t {
     zhashx_t *authorised; /* Z85 public key -> "" */
     vfp_keys_stamp_t stamp;
     int64_t checked_mono;
+    bool reread; /* by keyring_authorised, not yet told by keyring_refresh */
 };
 
 /* Reads the authorised public keys; keeps the previous set when the
@@ -89,11 +90,9 @@ void keyring_apply_server(keyring_t *self, zsock_t *sock)
     vfp_keys_apply_server(sock, self->cert);
 }
 
-bool keyring_refresh(keyring_t *self, int64_t now_mono)
+/* Re-reads the authorised keys when the directory's stamp changed. */
+static bool s_reread(keyring_t *self)
 {
-    if (now_mono - self->checked_mono < KEYRING_CHECK_MS)
-        return false;
-    self->checked_mono = now_mono;
     vfp_keys_stamp_t stamp;
     vfp_keys_stamp(self->dir, &stamp);
     if (vfp_keys_stamp_equal(&stamp, &self->stamp))
@@ -103,7 +102,26 @@ bool keyring_refresh(keyring_t *self, int64_t now_mono)
     return true;
 }
 
+bool keyring_refresh(keyring_t *self, int64_t now_mono)
+{
+    bool changed = self->reread;
+    self->reread = false;
+    if (now_mono - self->checked_mono < KEYRING_CHECK_MS)
+        return changed;
+    self->checked_mono = now_mono;
+    return s_reread(self) || changed;
+}
+
 bool keyring_authorised(keyring_t *self, const char *public_z85)
 {
-    return public_z85 && zhashx_lookup(self->authorised, public_z85) != NULL;
+    if (!public_z85)
+        return false;
+    if (zhashx_lookup(self->authorised, public_z85))
+        return true;
+    /* zauth admitted the key: it re-reads the directory at every
+     * handshake, this set only once a second. A key authorised since is
+     * looked up now, not taken for revoked. */
+    if (s_reread(self))
+        self->reread = true;
+    return zhashx_lookup(self->authorised, public_z85) != NULL;
 }

@@ -26,10 +26,13 @@ void keyring_apply_server(keyring_t *self, zsock_t *sock);
 
 /* Re-reads the authorised keys when DIR/authorized changed, at most once
  * per KEYRING_CHECK_MS (now_mono: zclock_mono). Returns true when the
- * set was re-read. */
+ * set was re-read, by this call or by keyring_authorised since the last
+ * one (the caller then looks for revoked sessions). */
 bool keyring_refresh(keyring_t *self, int64_t now_mono);
 
-/* Whether the Z85 public key is authorised now (NULL: false). */
+/* Whether the Z85 public key is authorised now (NULL: false). A key not
+ * in the set makes it re-read at once if DIR/authorized changed: a key
+ * authorised a moment ago is not taken for a revoked one. */
 bool keyring_authorised(keyring_t *self, const char *public_z85);
 
 #endif
