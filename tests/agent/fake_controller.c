@@ -27,6 +27,9 @@
  * [min_rate N] [max_rate N] [mtu N]", "hugepages SIZE_KB PAGES".
  *   --show-apply FILE     decode FILE (an encoded vfp APPLY, as the agent
  *                         stores it) and print it in that same form
+ *   --key FILE            the controller's secret certificate: a CURVE
+ *                         server (with no authenticator, any client key
+ *                         is let in), for agents run with keys
  * SIGHUP restarts it in place: the socket closes, every session is
  * forgotten, and it binds again half a second later, as a restarted
  * controller would. It stops on SIGTERM/SIGINT. */
@@ -41,6 +44,7 @@
 #include "inventory_print.h"
 #include "output.h"
 #include "vfp.h"
+#include "vfp_keys.h"
 #include "vfp_transport.h"
 
 #define S_APPLY_FILES_MAX 8
@@ -60,6 +64,7 @@ typedef struct {
     unsigned seq;
     int64_t start;
     zsock_t *router;
+    zcert_t *cert; /* --key: CURVE server */
 } s_peer_t;
 
 static volatile sig_atomic_t s_restart;
@@ -444,6 +449,8 @@ static void s_on_message(s_peer_t *self, zframe_t *from, vfp_msg_t *msg,
 static int s_bind(s_peer_t *self)
 {
     self->router = zsock_new(ZMQ_ROUTER);
+    if (self->router && self->cert)
+        vfp_keys_apply_server(self->router, self->cert);
     if (!self->router || zsock_bind(self->router, "%s", self->endpoint) < 0) {
         fprintf(stderr, "fake_controller: cannot bind %s\n", self->endpoint);
         zsock_destroy(&self->router);
@@ -517,6 +524,7 @@ int main(int argc, char **argv)
         {"errors", no_argument, NULL, 'e'},
         {"apply", required_argument, NULL, 'a'},
         {"show-apply", required_argument, NULL, 's'},
+        {"key", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
     s_peer_t self = {.heartbeat_ms = 2000};
@@ -554,11 +562,22 @@ int main(int argc, char **argv)
             break;
         case 's':
             return s_show_apply(optarg);
+        case 'k': {
+            char err[1024];
+            zcert_destroy(&self.cert);
+            self.cert = vfp_keys_load_secret(optarg, err, sizeof(err));
+            if (!self.cert) {
+                fprintf(stderr, "fake_controller: %s\n", err);
+                return 2;
+            }
+            break;
+        }
         default:
             fprintf(stderr, "usage: fake_controller --bind ENDPOINT --dir DIR "
                             "[--heartbeat-ms N] [--garbage] "
                             "[--resync-first-delta] [--mute] [--errors] "
-                            "[--apply FILE]... | --show-apply FILE\n");
+                            "[--apply FILE]... [--key FILE] | --show-apply "
+                            "FILE\n");
             return 2;
         }
     }
@@ -569,5 +588,7 @@ int main(int argc, char **argv)
     zsys_init();
     struct sigaction hup = {.sa_handler = s_on_hup};
     sigaction(SIGHUP, &hup, NULL);
-    return s_run(&self);
+    int rc = s_run(&self);
+    zcert_destroy(&self.cert);
+    return rc;
 }
