@@ -12,7 +12,8 @@
 # once per work directory: the controller's key directory is $work/keys,
 # each host's secret certificate $work/host-keys/NAME.key_secret, the
 # admin's $work/admin.key_secret.
-# shellcheck shell=sh disable=SC2154 # the sourcing script sets them
+# shellcheck shell=sh disable=SC2154,SC2034 # the sourcing script sets
+# them, and uses what the helpers set
 
 # Stops every process in $pids and waits for each.
 test_stop_pids() {
@@ -67,7 +68,7 @@ test_keys_init() {
 # the last NAME's file.
 test_host_key() {
 	test_keys_init
-	mkdir -p -m 700 "$work/host-keys"
+	[ -d "$work/host-keys" ] || mkdir -m 700 "$work/host-keys"
 	for name in "$@"; do
 		host_key=$work/host-keys/$name.key_secret
 		[ -f "$host_key" ] ||

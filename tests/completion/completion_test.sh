@@ -558,11 +558,11 @@ hosts)
 	for host in alpha beta "$odd"; do
 		count=1
 		[ "$host" = alpha ] && count=2
-		keys=$peer_opts
+		key_opts=$peer_opts
 		[ "$host" = "$odd" ] &&
-			keys="--key $host_key --controller-key $work/keys/controller.key"
-		# shellcheck disable=SC2086 # keys is a list of words
-		"$peer_bin" --controller "$agents" $keys --host "$host" \
+			key_opts="--key $host_key --controller-key $work/keys/controller.key"
+		# shellcheck disable=SC2086 # key_opts is a list of words
+		"$peer_bin" --controller "$agents" $key_opts --host "$host" \
 			--count "$count" --pfs 1 --vfs 2 >>"$work/peer.log" 2>&1 &
 		pids="$pids $!"
 	done
