@@ -427,6 +427,8 @@ kill9)
 	;;
 
 refuse)
+	# Neither keys nor --insecure: refused, naming both (a test of the
+	# choice itself, so no keys here).
 	set +e
 	"$controller_bin" --state-dir "$work/state" --agents "$agents" \
 		2>"$work/err"
