@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "keyring.h"
 #include "vfp_keys.h"
@@ -14,15 +15,19 @@ struct keyring_t {
     zactor_t *auth;
     zhashx_t *authorised; /* Z85 public key -> "" */
     vfp_keys_stamp_t stamp;
+    struct timespec read_at; /* CLOCK_REALTIME_COARSE, before the read */
     int64_t checked_mono;
     bool reread; /* by keyring_authorised, not yet told by keyring_refresh */
 };
 
-/* Reads the authorised public keys; keeps the previous set when the
- * directory cannot be read (a half-written file is read again next
- * time: its directory's stamp changes once more when it is complete). */
+/* Reads the authorised public keys and stamps the directory; keeps the
+ * previous set when the directory cannot be read (a half-written file is
+ * read again next time: its directory's stamp changes once more when it
+ * is complete). */
 static void s_load(keyring_t *self)
 {
+    clock_gettime(CLOCK_REALTIME_COARSE, &self->read_at);
+    vfp_keys_stamp(self->dir, &self->stamp);
     vfp_keys_entry_t *entries;
     char err[1024];
     int count = vfp_keys_list(self->dir, &entries, err, sizeof(err));
@@ -67,7 +72,6 @@ keyring_t *keyring_new(const char *dir, char *err, size_t errlen)
         keyring_destroy(&self);
         return NULL;
     }
-    vfp_keys_stamp(dir, &self->stamp);
     self->checked_mono = zclock_mono();
     s_load(self);
     return self;
@@ -90,14 +94,30 @@ void keyring_apply_server(keyring_t *self, zsock_t *sock)
     vfp_keys_apply_server(sock, self->cert);
 }
 
-/* Re-reads the authorised keys when the directory's stamp changed. */
+/* Whether the last read may have missed a change: a directory's mtime
+ * is the kernel's coarse clock, so a key added in the clock tick of the
+ * read leaves the stamp as it was. Until that tick has passed, the set is
+ * not known to be current. */
+static bool s_racy(const keyring_t *self)
+{
+    for (int i = 0; i < 3; i++) {
+        const struct timespec *m = &self->stamp.mtime[i];
+        if (m->tv_sec > self->read_at.tv_sec ||
+            (m->tv_sec == self->read_at.tv_sec &&
+             m->tv_nsec >= self->read_at.tv_nsec))
+            return true;
+    }
+    return false;
+}
+
+/* Re-reads the authorised keys when the directory's stamp changed, or
+ * may have without showing it. */
 static bool s_reread(keyring_t *self)
 {
     vfp_keys_stamp_t stamp;
     vfp_keys_stamp(self->dir, &stamp);
-    if (vfp_keys_stamp_equal(&stamp, &self->stamp))
+    if (vfp_keys_stamp_equal(&stamp, &self->stamp) && !s_racy(self))
         return false;
-    self->stamp = stamp;
     s_load(self);
     return true;
 }
