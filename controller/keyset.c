@@ -32,6 +32,7 @@ struct keyset_t {
     zhashx_t *bad;   /* files that are not certificates, warned once */
     vfp_keys_stamp_t stamp;
     int64_t checked_mono;
+    bool reread; /* by a lookup, not yet told by keyset_refresh */
 };
 
 static void s_file_free(void **item)
@@ -208,10 +209,13 @@ bool keyset_recheck(keyset_t *self)
 
 bool keyset_refresh(keyset_t *self, int64_t now_mono)
 {
-    if (now_mono - self->checked_mono < KEYSET_CHECK_MS)
-        return false;
-    self->checked_mono = now_mono;
-    return s_reload_if_changed(self);
+    bool reread = self->reread;
+    if (now_mono - self->checked_mono >= KEYSET_CHECK_MS) {
+        self->checked_mono = now_mono;
+        reread |= s_reload_if_changed(self);
+    }
+    self->reread = false;
+    return reread;
 }
 
 const vfp_keys_entry_t *keyset_lookup(keyset_t *self, const char *public_z85)
@@ -221,8 +225,12 @@ const vfp_keys_entry_t *keyset_lookup(keyset_t *self, const char *public_z85)
     s_file_t *f = zhashx_lookup(self->keys, public_z85);
     /* A key added since the last read must not look revoked (or unknown)
      * until the next one. */
-    if (!f && s_reload_if_changed(self))
+    if (!f && s_reload_if_changed(self)) {
+        /* That read may have dropped revoked keys too: the next refresh
+         * says so, for their sessions to be closed. */
+        self->reread = true;
         f = zhashx_lookup(self->keys, public_z85);
+    }
     return f ? &f->entry : NULL;
 }
 

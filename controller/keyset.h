@@ -22,7 +22,9 @@ keyset_t *keyset_new(const char *dir, int64_t now_mono);
 void keyset_destroy(keyset_t **self_p);
 
 /* Re-reads the authorised keys when the directory changed, at most once
- * per KEYSET_CHECK_MS. Returns true when the set was re-read. */
+ * per KEYSET_CHECK_MS. Returns true when the set was re-read, by this
+ * call or by a lookup since the previous one (whoever drops revoked keys'
+ * sessions must look then). */
 bool keyset_refresh(keyset_t *self, int64_t now_mono);
 
 /* Re-reads the authorised keys now if the directory changed (three

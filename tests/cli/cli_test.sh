@@ -6,7 +6,10 @@
 # cli/cli_rollout.c (apply, rollback, progress, exit 4) and cli/cli_git.c
 # (the commit id of a file in a temporary git repository, rollout_git);
 # host_label drives cli/cli_label.c; vm drives cli/cli_vm.c against the
-# fake's canned VM (tests/cli/vm/show.json).
+# fake's canned VM (tests/cli/vm/show.json). The fake speaks plaintext,
+# as the controller's admin socket does on ipc; its tcp uses are tests of
+# --insecure itself (CURVE against the real controller: vm_cli_test.sh,
+# integration.sh, controller/curve_test.py, admin_access_test.py).
 #
 # usage: cli_test.sh CASE   (paging, stuck, options, escape, unreachable,
 #                            summary, docs, rollout, rollout_incomplete,
@@ -256,7 +259,8 @@ unreachable)
 		"$work/err" || fail "timeout message: $(cat "$work/err")"
 	grep -qx hosts "$work/log" || fail "the silent fake got no request"
 	# The same over tcp, on a port the kernel chose: a silent listener,
-	# then the same port closed.
+	# then the same port closed. This part tests --insecure itself (the
+	# fake speaks plaintext): its hint on a plaintext timeout.
 	admin='tcp://127.0.0.1:*'
 	start_fake --silent
 	"$ctl_bin" -c "$admin" --insecure summary --timeout 0.3 2>"$work/err" ||
@@ -304,7 +308,8 @@ keys)
 		--key "$work/admin.key_secret" summary 2>"$work/err" >/dev/null
 	grep -qF "cannot read certificate $work/none.key: No such file or directory; give --controller-key FILE" \
 		"$work/err" || fail "missing controller key: $(cat "$work/err")"
-	# ipc, and tcp with --insecure: plaintext, no key read.
+	# ipc, and tcp with --insecure: plaintext, no key read (this part
+	# tests --insecure itself).
 	start_fake
 	HOME=$work/home ctl -o json hosts | jq -e '.hosts' >/dev/null ||
 		fail "ipc needs no key"

@@ -11,7 +11,7 @@
 # installed), host cordon, uncordon and drain, plan (--count and FILE:
 # what fits, nothing created), vm nic add and remove on a powered-off VM,
 # vm evacuate --cold (refused while on, then to the other host, MAC
-# kept), vm delete.
+# kept), vm delete. The daemons run with CURVE keys (tests/lib.sh).
 #
 # Registered with ctest as cli_vm_e2e; by hand, from a build directory:
 #   VFLEET_BINARY_DIR=$PWD sh ../tests/cli/vm_cli_test.sh
@@ -68,8 +68,11 @@ host_state() {
 	ctl -o json hosts | jq -r --arg h "$1" '.hosts[] | select(.name == $h) | .state'
 }
 
+# Starts the agent of host $1 with its own key; sets agent_pid.
 start_agent() {
-	"$agent_bin" --controller "$agents" --insecure --hostname "$1" \
+	test_agent_opts "$1"
+	# shellcheck disable=SC2086 # agent_opts is a list of words
+	"$agent_bin" --controller "$agents" $agent_opts --hostname "$1" \
 		--kernel sim --rescan 300ms --heartbeat-interval 200ms \
 		--sysfs-root "$work/$1/sys" --procfs-root "$work/$1/proc" \
 		--state-dir "$work/$1/agent-state" >>"$work/agent-$1.log" 2>&1 &

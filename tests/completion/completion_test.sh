@@ -2,7 +2,7 @@
 # Tests of deploy/completion/vfleetctl: the real completion function, run
 # in bash as bash runs it (COMP_WORDS split at COMP_WORDBREAKS, COMP_LINE,
 # COMP_POINT), against the real vfleetctl and, for host names, the real
-# controller with test peers registered on it.
+# controller with test peers registered on it (with CURVE keys).
 #
 # usage: completion_test.sh CASE   (verbs, options, values, policy, files,
 #                                   split, hosts, table, install)
@@ -550,11 +550,20 @@ hosts)
 	# name, so the controller never registers it (PROTOCOL.md 4.1).
 	# shellcheck disable=SC2016 # the text itself, not run
 	odd='x$(touch pwned) y'
+	# Each peer's hosts with their own keys; the odd name's peer with
+	# the key of host "odd" (no key can have its name).
+	test_peer_opts alpha 2
+	test_peer_opts beta
+	test_host_key odd
 	for host in alpha beta "$odd"; do
 		count=1
 		[ "$host" = alpha ] && count=2
-		"$peer_bin" --controller "$agents" --host "$host" --count "$count" \
-			--pfs 1 --vfs 2 >>"$work/peer.log" 2>&1 &
+		key_opts=$peer_opts
+		[ "$host" = "$odd" ] &&
+			key_opts="--key $host_key --controller-key $work/keys/controller.key"
+		# shellcheck disable=SC2086 # key_opts is a list of words
+		"$peer_bin" --controller "$agents" $key_opts --host "$host" \
+			--count "$count" --pfs 1 --vfs 2 >>"$work/peer.log" 2>&1 &
 		pids="$pids $!"
 	done
 	i=0

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Integration tests for vfleet-controller: the real daemon, protocol test
 # peers over loopback tcp, vfleetctl, and the sqlite3 shell on the real
-# database file.
+# database file. Everything runs with CURVE keys made by vfleetctl keys
+# (tests/lib.sh), but for the refuse case's part on --insecure itself.
 #
 # usage: integration.sh CASE   (inventory, badinput, conformance, liveness,
 #                               restart, kill9, refuse, agent, diskfull,
@@ -57,11 +58,49 @@ stop_controller() {
 	wait "$controller_pid" || fail "controller did not stop cleanly"
 }
 
-# Starts a peer in the background; sets peer_pid.
+# Authorises a key for each host of the peer options "$@" (--host NAME
+# [--count N]) and sets peer_opts to give each host its own.
+peer_keys() {
+	host=peer
+	count=1
+	prev=
+	for arg in "$@"; do
+		case $prev in
+		--host) host=$arg ;;
+		--count) count=$arg ;;
+		esac
+		prev=$arg
+	done
+	test_peer_opts "$host" "$count"
+}
+
+# A peer on the agents endpoint, in the foreground, with its hosts' keys.
+peer() {
+	peer_keys "$@"
+	# shellcheck disable=SC2086 # peer_opts is a list of words
+	"$peer_bin" --controller "$agents" $peer_opts "$@"
+}
+
+# Starts a peer in the background, with its hosts' keys; sets peer_pid.
 start_peer() {
-	"$peer_bin" --controller "$agents" "$@" >>"$work/peer.log" 2>&1 &
+	peer_keys "$@"
+	# shellcheck disable=SC2086 # peer_opts is a list of words
+	"$peer_bin" --controller "$agents" $peer_opts "$@" \
+		>>"$work/peer.log" 2>&1 &
 	peer_pid=$!
 	pids="$pids $peer_pid"
+}
+
+# Starts a real vfleet-agent for host $1 with its key, the options "$@"
+# after it; output to $work/agent.log. Sets agent_pid.
+start_agent() {
+	test_agent_opts "$1"
+	shift
+	# shellcheck disable=SC2086 # agent_opts is a list of words
+	"$agent_bin" --controller "$agents" $agent_opts "$@" \
+		>>"$work/agent.log" 2>&1 &
+	agent_pid=$!
+	pids="$pids $agent_pid"
 }
 
 # Waits until a shell condition holds, up to $2 tenths of a second.
@@ -169,8 +208,8 @@ badinput)
 		wrong-host:INVALID unexpected:UNEXPECTED; do
 		kind=${spec%%:*}
 		code=${spec#*:}
-		out=$("$peer_bin" --controller "$agents" --host "bad-$kind" \
-			--send-bad "$kind") || fail "$kind: no ERROR: $out"
+		out=$(peer --host "bad-$kind" --send-bad "$kind") ||
+			fail "$kind: no ERROR: $out"
 		case $out in
 		"$code "*) ;;
 		*) fail "$kind: expected $code, got: $out" ;;
@@ -187,8 +226,8 @@ badinput)
 		*) fail "$kind: expected $code, got: $out" ;;
 		esac
 	done
-	"$peer_bin" --controller "$agents" --host good --send-bad num-vfs \
-		>/dev/null || fail "num-vfs for good"
+	peer --host good --send-bad num-vfs >/dev/null ||
+		fail "num-vfs for good"
 	ctl -o json vfs >"$work/after.json"
 	cmp -s "$work/before.json" "$work/after.json" ||
 		fail "bad input changed the stored inventory"
@@ -204,16 +243,27 @@ badinput)
 conformance)
 	# PROTOCOL.md 7.6 on both sockets.
 	start_controller
+	# A key authorised while the controller runs (here, just now) is
+	# admitted at once: its first message is answered, not dropped as a
+	# revoked key's.
+	out=$(peer --host c-new --send-bad no-hello) ||
+		fail "a new key's first message: no answer: $out"
+	case $out in
+	"NOT_WELCOME "*) ;;
+	*) fail "a new key's first message: $out" ;;
+	esac
+	! grep -q 'not authorised (revoked)' "$work/controller.log" ||
+		fail "a new key was taken for a revoked one"
 	for kind in error bad-error headerless; do
-		out=$("$peer_bin" --controller "$agents" --host "c-$kind" \
-			--send-bad "$kind") || fail "agent socket answered $kind: $out"
+		out=$(peer --host "c-$kind" --send-bad "$kind") ||
+			fail "agent socket answered $kind: $out"
 	done
 	for kind in admin-error admin-bad-error admin-headerless; do
 		out=$("$peer_bin" --controller "$admin" --send-bad "$kind") ||
 			fail "admin socket answered $kind: $out"
 	done
-	out=$("$peer_bin" --controller "$agents" --host c-trunc \
-		--send-bad truncated) || fail "truncated: no ERROR: $out"
+	out=$(peer --host c-trunc --send-bad truncated) ||
+		fail "truncated: no ERROR: $out"
 	case $out in
 	"MALFORMED "*"(request_id 4242)") ;;
 	*) fail "truncated message: $out" ;;
@@ -224,8 +274,8 @@ conformance)
 	"ERROR MALFORMED "*"(request_id 1)") ;;
 	*) fail "undecodable admin request: $out" ;;
 	esac
-	out=$("$peer_bin" --controller "$agents" --host c-version \
-		--send-bad version) || fail "version: no ERROR: $out"
+	out=$(peer --host c-version --send-bad version) ||
+		fail "version: no ERROR: $out"
 	case $out in
 	"VERSION "*"(request_id 1)") ;;
 	*) fail "version: $out" ;;
@@ -377,6 +427,8 @@ kill9)
 	;;
 
 refuse)
+	# Neither keys nor --insecure: refused, naming both (a test of the
+	# choice itself, so no keys here).
 	set +e
 	"$controller_bin" --state-dir "$work/state" --agents "$agents" \
 		2>"$work/err"
@@ -391,7 +443,7 @@ refuse)
 		fail "admin.sock mode $(stat -c %a "$work/state/admin.sock")"
 	[ "$(stat -c %a "$work/state")" = 700 ] || fail "state dir mode"
 	set +e
-	"$controller_bin" --insecure --state-dir "$work/state" \
+	"$controller_bin" --keys "$work/keys" --state-dir "$work/state" \
 		--agents "tcp://127.0.0.1:$((port + 1))" \
 		--admin "ipc://$work/admin2.sock" 2>"$work/err"
 	[ $? -eq 1 ] || fail "second controller on the same db should exit 1"
@@ -401,14 +453,24 @@ refuse)
 	kill -0 "$controller_pid" || fail "first controller died"
 	stop_controller
 
-	# The admin API over tcp.
+	# The admin API over tcp, with an admin key.
 	admin_ipc=$admin
 	admin=tcp://127.0.0.1:$((port + 2))
-	ctl_opts=--insecure
+	test_admin_key
 	start_controller --admin "$admin"
 	ctl -o json hosts | jq -e '.hosts == []' >/dev/null ||
 		fail "tcp admin endpoint"
 	stop_controller
+	# This part tests --insecure itself: plaintext on both endpoints, a
+	# peer without a key registers and vfleetctl --insecure lists it.
+	ctl_opts=--insecure
+	controller_insecure=yes
+	start_controller --admin "$admin"
+	"$peer_bin" --controller "$agents" --host plain >>"$work/peer.log" 2>&1 &
+	pids="$pids $!"
+	wait_for '[ "$(host_state plain)" = ready ]'
+	stop_controller
+	controller_insecure=
 	admin=$admin_ipc
 	ctl_opts=
 
@@ -417,7 +479,8 @@ refuse)
 	sqlite3 "$work/new/vfleet.db" 'CREATE TABLE t (x); PRAGMA user_version = 7'
 	cp "$work/new/vfleet.db" "$work/new.copy"
 	set +e
-	"$controller_bin" --insecure --state-dir "$work/new" --agents "$agents" \
+	"$controller_bin" --keys "$work/keys" --state-dir "$work/new" \
+		--agents "$agents" \
 		2>"$work/err"
 	[ $? -eq 1 ] || fail "newer schema should be refused"
 	set -e
@@ -430,7 +493,8 @@ refuse)
 	head -c 16384 /dev/urandom >"$work/bad/vfleet.db"
 	cp "$work/bad/vfleet.db" "$work/bad.copy"
 	set +e
-	"$controller_bin" --insecure --state-dir "$work/bad" --agents "$agents" \
+	"$controller_bin" --keys "$work/keys" --state-dir "$work/bad" \
+		--agents "$agents" \
 		2>"$work/err"
 	[ $? -eq 1 ] || fail "corrupt db should be refused"
 	set -e
@@ -444,12 +508,14 @@ refuse)
 		mkdir -p "$work/ro"
 		cp "$work/state/vfleet.db" "$work/ro/vfleet.db"
 		chmod 0444 "$work/ro/vfleet.db"
-		chown 65534:65534 "$work/ro"
+		# Its own copy of the keys, as the controller's user owns them.
+		cp -a "$work/keys" "$work/ro-keys"
+		chown -R 65534:65534 "$work/ro" "$work/ro-keys"
 		chmod 0755 "$work" "$work/ro"
 		set +e
 		setpriv --reuid=65534 --regid=65534 --clear-groups \
-			"$controller_bin" --insecure --state-dir "$work/ro" \
-			--agents "$agents" 2>"$work/err"
+			"$controller_bin" --keys "$work/ro-keys" \
+			--state-dir "$work/ro" --agents "$agents" 2>"$work/err"
 		rc=$?
 		set -e
 		[ $rc -eq 1 ] && grep -q 'read-only' "$work/err" ||
@@ -470,13 +536,11 @@ agent)
 	start_controller
 	agent_pids=""
 	for scenario in ixgbe-dualport i40e-xxv710; do
-		"$agent_bin" --controller "$agents" --insecure --no-netlink \
-			--sysfs-root "$work/trees/$scenario/sys" \
+		start_agent "$(jq -r .host.hostname "$work/$scenario.json")" \
+			--no-netlink --sysfs-root "$work/trees/$scenario/sys" \
 			--procfs-root "$work/trees/$scenario/proc" \
-			--state-dir "$work/agent-state-$scenario" \
-			>>"$work/agent.log" 2>&1 &
-		pids="$pids $!"
-		agent_pids="$agent_pids $!"
+			--state-dir "$work/agent-state-$scenario"
+		agent_pids="$agent_pids $agent_pid"
 	done
 	want_vfs=$(cat "$work"/*.json | jq -s '[.[].pfs[].vfs | length] | add')
 	wait_for '[ "$(vf_count)" = "$want_vfs" ]' 100
@@ -513,12 +577,10 @@ agent)
 	host=$(jq -r .host.hostname "$work/ixgbe-dualport.json")
 	kill -KILL "$first"
 	wait_for '[ "$(host_state "$host")" = down ]' 40
-	"$agent_bin" --controller "$agents" --insecure --no-netlink \
+	start_agent "$host" --no-netlink \
 		--sysfs-root "$work/trees/ixgbe-dualport/sys" \
 		--procfs-root "$work/trees/ixgbe-dualport/proc" \
-		--state-dir "$work/agent-state-ixgbe-dualport" \
-		>>"$work/agent.log" 2>&1 &
-	pids="$pids $!"
+		--state-dir "$work/agent-state-ixgbe-dualport"
 	wait_for '[ "$(host_state "$host")" = ready ]' 50
 	[ "$(vf_count)" = "$want_vfs" ] || fail "VFs changed across the agent restart"
 	;;
@@ -542,7 +604,7 @@ retention)
 	printf 'event-max-count = 3\nevent-max-age = forever\n' \
 		>"$work/bad.conf"
 	set +e
-	"$controller_bin" --config "$work/bad.conf" --insecure \
+	"$controller_bin" --config "$work/bad.conf" --keys "$work/keys" \
 		--state-dir "$work/other" >"$work/bad.out" 2>&1
 	rc=$?
 	set -e
@@ -615,10 +677,9 @@ rollout)
 	pf=0000:37:00.0
 	db=$state_dir/vfleet.db
 	start_controller
-	"$agent_bin" --controller "$agents" --insecure --kernel sim \
-		--rescan 0.3 --sysfs-root "$tree/sys" --procfs-root "$tree/proc" \
-		--state-dir "$work/agent-state" >>"$work/agent.log" 2>&1 &
-	pids="$pids $!"
+	start_agent "$host" --kernel sim --rescan 0.3 \
+		--sysfs-root "$tree/sys" --procfs-root "$tree/proc" \
+		--state-dir "$work/agent-state"
 	wait_for '[ "$(host_state "$host")" = ready ]' 100
 	stop_controller
 	# APPLY revision 1 (PROTOCOL.md 4.6): the PF keeps 16 VFs, VF 2 on

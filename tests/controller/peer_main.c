@@ -4,10 +4,13 @@
  * usage: vfleet-test-peer --controller EP --host NAME [--count N] [--pfs N]
  *          [--vfs N] [--updates N] [--dump FILE] [--send-bad KIND]
  *          [--key FILE --controller-key FILE]
+ *          [--key-dir DIR --controller-key FILE]
  *
  * --key and --controller-key make every connection a CURVE client with
- * that secret certificate, trusting that controller; without them it
- * speaks plaintext (a controller started with --insecure).
+ * that secret certificate, trusting that controller; --key-dir instead
+ * gives each simulated host its own, DIR/HOSTNAME.key_secret (as
+ * vfleetctl keys add-host NAME --out writes it). Without them it speaks
+ * plaintext (a controller started with --insecure).
  *
  * Without --send-bad it runs until SIGTERM: HELLO, a full INVENTORY (then
  * --updates more, back to back, each with the next generation and other
@@ -496,16 +499,16 @@ done:
     return rc;
 }
 
-/* --key and --controller-key: the certificates every peer uses. */
+/* --key (or --key-dir) and --controller-key: the certificates the peers
+ * use; key NULL loads only the controller's. */
 static int s_load_keys(const char *key, const char *controller_key,
                        zcert_t **cert, zcert_t **server)
 {
     char err[1024];
-    *cert = vfp_keys_load_secret(key, err, sizeof(err));
-    if (*cert && controller_key)
+    if (!controller_key)
+        snprintf(err, sizeof(err), "--key and --key-dir need --controller-key");
+    else if (!key || (*cert = vfp_keys_load_secret(key, err, sizeof(err))))
         *server = vfp_keys_load_public(controller_key, err, sizeof(err));
-    else if (*cert)
-        snprintf(err, sizeof(err), "--key needs --controller-key");
     if (*server)
         return 0;
     fprintf(stderr, "vfleet-test-peer: %s\n", err);
@@ -539,6 +542,7 @@ int main(int argc, char **argv)
         {"flood", required_argument, NULL, 'f'},
         {"key", required_argument, NULL, 'k'},
         {"controller-key", required_argument, NULL, 'K'},
+        {"key-dir", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
     options_t opt = {.endpoint = "tcp://127.0.0.1:7450",
@@ -546,7 +550,7 @@ int main(int argc, char **argv)
                      .count = 1,
                      .pfs = 2,
                      .vfs = 4};
-    const char *key = NULL, *controller_key = NULL;
+    const char *key = NULL, *controller_key = NULL, *key_dir = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
         switch (c) {
@@ -593,6 +597,9 @@ int main(int argc, char **argv)
         case 'K':
             controller_key = optarg;
             break;
+        case 'D':
+            key_dir = optarg;
+            break;
         default:
             fprintf(stderr, "usage: see the comment in peer_main.c\n");
             return 2;
@@ -606,9 +613,13 @@ int main(int argc, char **argv)
     }
     zsys_init();
     zcert_t *cert = NULL, *server = NULL;
-    if (key && s_load_keys(key, controller_key, &cert, &server) != 0)
+    if ((key || key_dir) &&
+        s_load_keys(key, controller_key, &cert, &server) != 0)
         return 2;
-    peer_use_keys(cert, server);
+    if (key_dir && !key)
+        peer_use_key_dir(key_dir, server);
+    else
+        peer_use_keys(cert, server);
     int rc = s_main(&opt);
     zcert_destroy(&cert);
     zcert_destroy(&server);

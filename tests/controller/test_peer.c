@@ -15,11 +15,35 @@ struct peer_t {
 };
 
 static zcert_t *s_cert, *s_server;
+static const char *s_key_dir;
 
 void peer_use_keys(zcert_t *cert, zcert_t *server)
 {
     s_cert = cert;
     s_server = server;
+}
+
+void peer_use_key_dir(const char *dir, zcert_t *server)
+{
+    s_key_dir = dir;
+    s_server = server;
+}
+
+/* Makes sock a CURVE client with hostname's own secret certificate from
+ * the key directory: the controller takes a host's identity from its
+ * key, so each simulated host needs its own. */
+static int s_apply_host_key(zsock_t *sock, const char *hostname)
+{
+    char path[4096], err[1024];
+    snprintf(path, sizeof(path), "%s/%s.key_secret", s_key_dir, hostname);
+    zcert_t *cert = vfp_keys_load_secret(path, err, sizeof(err));
+    if (!cert) {
+        fprintf(stderr, "vfleet-test-peer: %s\n", err);
+        return -1;
+    }
+    vfp_keys_apply_client(sock, cert, s_server);
+    zcert_destroy(&cert);
+    return 0;
 }
 
 peer_t *peer_new(const char *endpoint, const char *hostname)
@@ -32,6 +56,10 @@ peer_t *peer_new(const char *endpoint, const char *hostname)
     vfp_socket_limit(self->sock);
     if (s_cert)
         vfp_keys_apply_client(self->sock, s_cert, s_server);
+    else if (s_key_dir && s_apply_host_key(self->sock, hostname) != 0) {
+        peer_destroy(&self);
+        return NULL;
+    }
     zsock_set_linger(self->sock, 1000);
     zsock_set_sndhwm(self->sock, 0);
     if (zsock_connect(self->sock, "%s", endpoint) != 0) {

@@ -15,6 +15,11 @@ typedef struct peer_t peer_t;
  * outlive the peers). NULL, NULL: plaintext, the default. */
 void peer_use_keys(zcert_t *cert, zcert_t *server);
 
+/* Peers made from now on are CURVE clients each with the secret
+ * certificate DIR/HOSTNAME.key_secret of its own host name, trusting
+ * server (not copied). */
+void peer_use_key_dir(const char *dir, zcert_t *server);
+
 /* Connects a DEALER to the controller for one simulated host. */
 peer_t *peer_new(const char *endpoint, const char *hostname);
 void peer_destroy(peer_t **self_p);

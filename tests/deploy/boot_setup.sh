@@ -1,9 +1,10 @@
 #!/bin/sh
 # boot_setup.sh - prepares ROOT (after package_test.sh's checks) for a
 # systemd boot: reinstalls vfleet-controller (the checks purged it) with
-# systemd, writes both configuration files, a 2 s watchdog for both units
-# and vfleet-boot-check.service, which records its findings in
-# /root/boot.out and powers the container off.
+# systemd, makes the CURVE keys as README.md "Keys" tells an operator to,
+# writes both configuration files, a 2 s watchdog for both units and
+# vfleet-boot-check.service, which records its findings in /root/boot.out
+# and powers the container off.
 #
 # usage: boot_setup.sh ROOT
 set -eu
@@ -18,19 +19,28 @@ apt-get install -y -q --no-install-recommends systemd systemd-sysv \
 	{ tail -20 /tmp/apt-boot.log; exit 1; }
 # The operator's edit, after the package put its conffile in place.
 cp /tmp/controller.conf /tmp/agent.conf /etc/vfleet/
+# The operator's keys (README.md, "Keys"): the controller's pair made as
+# its user in its default key directory, /var/lib/vfleet/keys; the host's
+# secret certificate and the controller's public one where the agent
+# looks by default.
+runuser -u vfleet -- vfleetctl keys init >/dev/null
+stage=$(runuser -u vfleet -- mktemp -d)
+runuser -u vfleet -- vfleetctl keys add-host nspawn-host \
+	--out "$stage/nspawn-host.key_secret" >/dev/null
+install -m 0600 "$stage/nspawn-host.key_secret" /etc/vfleet/agent.key_secret
+install -m 0644 /var/lib/vfleet/keys/controller.key /etc/vfleet/controller.key
+rm -r "$stage"
 systemctl enable vfleet-controller vfleet-agent vfleet-boot-check \
 	>/dev/null 2>&1
 INSTALL
 chmod +x "$root/tmp/boot-install.sh"
 
 cat >"$root/tmp/controller.conf" <<'CONF'
-insecure = true
 agents = tcp://127.0.0.1:7450
 metrics = tcp://127.0.0.1:9650/metrics
 CONF
 cat >"$root/tmp/agent.conf" <<'CONF'
 controller = tcp://127.0.0.1:7450
-insecure = true
 hostname = nspawn-host
 metrics = tcp://127.0.0.1:9651/metrics
 CONF
@@ -81,6 +91,10 @@ listed() {
 	return 1
 }
 check "vfleetctl hosts lists the agent's host as ready" listed
+check "the controller runs with its keys, the agent's key authorised" sh -c '
+	journalctl -b -q -u vfleet-controller | grep -q "CURVE keys in /var/lib/vfleet/keys" &&
+	! journalctl -b -q -u vfleet-controller -u vfleet-agent | grep -q -- "--insecure" &&
+	vfleetctl keys list | grep -Eq "^host +nspawn-host +host "'
 # Both units run with WatchdogSec=2s: alive and never restarted after 5 s
 # means the daemons ping it.
 sleep 5
@@ -114,8 +128,24 @@ check "agent network process: vfleet, no capabilities" sh -c "$agent_proc" \
 	sh network "$(id -u vfleet)" 0000000000000000
 check "agent writer process: root, at most CAP_NET_ADMIN" sh -c "$agent_proc" \
 	sh writer 0 "0000000000001000|0000000000000000"
-check "journal priorities: the --insecure warning at warning level" sh -c \
-	'journalctl -b -q -p warning -u vfleet-controller | grep -q "warn: running with --insecure"'
+# A HELLO that names another host than its key's is refused with a
+# warning: an agent by hand with this host's key (the default file),
+# claiming "forged".
+forged() {
+	mkdir -p /tmp/forged
+	timeout 10 vfleet-agent --config /dev/null --hostname forged \
+		--controller tcp://127.0.0.1:7450 --state-dir /tmp/forged \
+		>/tmp/forged.log 2>&1 &
+	for _ in $(seq 20); do
+		journalctl -b -q -p warning -u vfleet-controller |
+			grep -q "warn: .*the key of nspawn-host (role host) sent HELLO for host forged; refused" &&
+			return 0
+		sleep 0.5
+	done
+	cat /tmp/forged.log
+	return 1
+}
+check "journal priorities: a forged HELLO's warning at warning level" forged
 check "journal priorities: info lines above warning level" sh -c \
 	'! journalctl -b -q -p warning -u vfleet-controller | grep -q "info:"'
 {

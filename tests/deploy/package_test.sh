@@ -5,9 +5,10 @@
 # --discover on a recorded tree, man -w for every page; checks the vfleet
 # user, /var/lib/vfleet, the conffiles, and that purge removes the state.
 # Then, where systemd-nspawn can boot it, the root runs systemd with both
-# units enabled: the agent must reach the controller and vfleetctl list
-# its host, readiness and the watchdog must hold, both metrics endpoints
-# must scrape, and the journal must carry the daemons' priorities.
+# units enabled and CURVE keys made as README.md "Keys" says: the agent
+# must reach the controller with its key and vfleetctl list its host,
+# readiness and the watchdog must hold, both metrics endpoints must
+# scrape, and the journal must carry the daemons' priorities.
 #
 # The root is a debootstrap --variant=minbase of bookworm with man-db,
 # cached as a tarball under $VFLEET_DEBIAN_CACHE (default

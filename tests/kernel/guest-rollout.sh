@@ -1,6 +1,6 @@
 # The rollout section of guest-tests.sh (iommu mode), sourced by it: the
 # real vfleet-controller, vfleet-agent (--kernel netlink, this guest's
-# kernel) and vfleetctl roll policies out to the netdevsim PF $pf, and
+# kernel; both with CURVE keys) and vfleetctl roll policies out to the netdevsim PF $pf, and
 # every VF is checked with ip -j -d link show and vfleet's read-back.
 # Uses guest-tests.sh's ok/not_ok/expect_*/ip_vf/ip_vfs and $pf, $dev,
 # $busid, $tool, $agent, $controller, $ctl. Everything it writes lives
@@ -107,11 +107,20 @@ mkdir -p "$ro"
 echo "rollout: starting the controller and the agent at $(date -u +%T.%3N)"
 # The guest's loopback starts down; ZeroMQ's TCP needs it.
 ip link set lo up
-"$controller" --insecure --state-dir "$ro/controller" \
+# CURVE keys as an operator makes them (README.md, "Keys").
+keys=$ro/keys
+if ! "$ctl" keys init --keys "$keys" >/dev/null ||
+	! "$ctl" keys add-host "$host" --keys "$keys" \
+		--out "$ro/agent.key_secret" >/dev/null; then
+	not_ok "keys: vfleetctl keys init and add-host $host"
+	return
+fi
+"$controller" --keys "$keys" --state-dir "$ro/controller" \
 	--agents tcp://127.0.0.1:7450 --admin "$admin" \
 	--heartbeat-interval 300ms >"$ro/controller.log" 2>&1 &
 controller_pid=$!
-"$agent" --controller tcp://127.0.0.1:7450 --insecure --hostname "$host" \
+"$agent" --controller tcp://127.0.0.1:7450 --key "$ro/agent.key_secret" \
+	--controller-key "$keys/controller.key" --hostname "$host" \
 	--rescan 300ms --state-dir "$ro/agent" >"$ro/agent.log" 2>&1 &
 agent_pid=$!
 

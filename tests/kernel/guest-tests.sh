@@ -290,8 +290,20 @@ expect_eq "agent drift table: one line, iproute2's words" \
 # with no controller to talk to, and the drift is gone. It runs as root
 # here, so its privilege separation is real: the network process becomes
 # nobody with no capability, the writer keeps uid 0 and CAP_NET_ADMIN
-# (bit 12) alone, and the re-apply goes through the writer.
-"$agent" --controller tcp://127.0.0.1:9 --insecure --state-dir "$state" \
+# (bit 12) alone, and the re-apply goes through the writer. With
+# vfleetctl it has CURVE keys as in production (root's 0600 secret, read
+# before the drop); without, no key can be made and it runs --insecure.
+if [ -n "$ctl" ] &&
+	"$ctl" keys init --keys /run/agent-keys >/dev/null &&
+	"$ctl" keys add-host guest-0 --keys /run/agent-keys \
+		--out /run/agent.key_secret >/dev/null; then
+	security="--key /run/agent.key_secret"
+	security="$security --controller-key /run/agent-keys/controller.key"
+else
+	security=--insecure
+fi
+# shellcheck disable=SC2086 # security is a list of words
+"$agent" --controller tcp://127.0.0.1:9 $security --state-dir "$state" \
 	--user nobody 2>/run/vfleet-agent.log &
 agent_pid=$!
 for _ in 1 2 3 4 5 6 7 8 9 10; do
