@@ -165,8 +165,9 @@ def check_strangers(c):
 
 
 def check_forged_hello(c):
-    before = db_rows(c, "SELECT generation, state FROM hosts "
-                        "WHERE name = 'hv-b'")
+    # What a forged HELLO and its inventory would change. The state is
+    # left out: on a loaded machine hv-b's own heartbeats may come late.
+    before = db_rows(c, "SELECT generation FROM hosts WHERE name = 'hv-b'")
     vfs = db_rows(c, "SELECT count(*) FROM vfs")
     r = peer(c, "--host", "hv-b", "--send-bad", "hello",
              key=e2e.host_key("hv-a"))
@@ -179,10 +180,10 @@ def check_forged_hello(c):
     check(events and events[0][0] == "hv-b" and "hv-a" in events[0][1],
           "a security event names the claimed host and the key's: %s" %
           (events[:1],))
-    check(db_rows(c, "SELECT generation, state FROM hosts "
-                     "WHERE name = 'hv-b'") == before and
-          db_rows(c, "SELECT count(*) FROM vfs") == vfs,
-          "hv-b's record is untouched")
+    after = db_rows(c, "SELECT generation FROM hosts WHERE name = 'hv-b'")
+    check(after == before and db_rows(c, "SELECT count(*) FROM vfs") == vfs,
+          "hv-b's record is untouched: generation %s, then %s" %
+          (before, after))
     check(states(c)["hv-b"] == "ready", "hv-b stays ready")
     log = os.path.join(WORK, "agent-wrong-key.log")
     tree = os.path.join(WORK, "hv-b")
