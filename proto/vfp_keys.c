@@ -453,8 +453,20 @@ void vfp_keys_peer(zframe_t *frame, vfp_keys_peer_t *peer)
     snprintf(peer->role, sizeof(peer->role), "%s", role ? role : "");
 }
 
+/* The frame limit on the wire is the message limit plus what encryption
+ * adds; without it a message within VFP_MSG_MAX (or the admin socket's
+ * VFP_REQUEST_MSG_MAX, which the largest REQUEST reaches) would close its
+ * connection. */
+static void s_allow_overhead(zsock_t *sock)
+{
+    int max = zsock_maxmsgsize(sock);
+    if (max > 0)
+        zsock_set_maxmsgsize(sock, max + VFP_KEYS_CURVE_OVERHEAD);
+}
+
 void vfp_keys_apply_server(zsock_t *sock, zcert_t *cert)
 {
+    s_allow_overhead(sock);
     zcert_apply(cert, sock);
     zsock_set_curve_server(sock, 1);
     zsock_set_zap_domain(sock, "vfleet");
@@ -462,6 +474,7 @@ void vfp_keys_apply_server(zsock_t *sock, zcert_t *cert)
 
 void vfp_keys_apply_client(zsock_t *sock, zcert_t *cert, zcert_t *server)
 {
+    s_allow_overhead(sock);
     zcert_apply(cert, sock);
     zsock_set_curve_serverkey(sock, zcert_public_txt(server));
 }

@@ -37,6 +37,11 @@
 #define VFP_KEYS_ROLE_ADMIN "admin"
 #define VFP_KEYS_ROLE_READ_ONLY "read-only"
 
+/* Bytes CURVE adds to a frame on the wire: the MESSAGE command's name (8)
+ * and nonce (8), the MAC (16) and the flags byte (1). libzmq checks
+ * ZMQ_MAXMSGSIZE against the encrypted frame, before it decrypts it. */
+#define VFP_KEYS_CURVE_OVERHEAD 33
+
 /* A Z85 public key: 40 characters. */
 #define VFP_KEYS_Z85_LEN 40
 
@@ -133,11 +138,15 @@ typedef struct {
  * metadata when the socket was polled (ZMQ_EVENTS) before the receive. */
 void vfp_keys_peer(zframe_t *frame, vfp_keys_peer_t *peer);
 
-/* Makes sock a CURVE server with cert's pair; before bind. */
+/* Makes sock a CURVE server with cert's pair; after vfp_socket_limit (or
+ * vfp_socket_limit_set) and before bind. A ZMQ_MAXMSGSIZE set before grows
+ * by VFP_KEYS_CURVE_OVERHEAD, so that a message of that size still fits
+ * once encrypted. */
 void vfp_keys_apply_server(zsock_t *sock, zcert_t *cert);
 
 /* Makes sock a CURVE client with cert's pair, trusting only the server
- * whose public certificate is server; before connect. */
+ * whose public certificate is server; after vfp_socket_limit and before
+ * connect, with the same ZMQ_MAXMSGSIZE rule as vfp_keys_apply_server. */
 void vfp_keys_apply_client(zsock_t *sock, zcert_t *cert, zcert_t *server);
 
 #endif

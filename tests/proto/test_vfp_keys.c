@@ -290,6 +290,64 @@ static void test_curve_with_written_keys(void **state)
     zactor_destroy(&auth);
 }
 
+/* Receives one frame of exactly size bytes on sock (a ROUTER's routing id
+ * frame skipped); false on timeout or another size. */
+static bool s_recv_size(zsock_t *sock, size_t size)
+{
+    zmsg_t *msg = zmsg_recv(sock);
+    bool ok = msg && zframe_size(zmsg_last(msg)) == size;
+    zmsg_destroy(&msg);
+    return ok;
+}
+
+/* libzmq checks ZMQ_MAXMSGSIZE on the encrypted frame: a message of
+ * exactly VFP_MSG_MAX must still pass both ways once vfp_socket_limit and
+ * the CURVE options are set, and one byte more must not. */
+static void test_curve_frame_limit(void **state)
+{
+    (void)state;
+    zcert_t *server_cert = zcert_new();
+    zcert_t *client_cert = zcert_new();
+    zsock_t *server = zsock_new(ZMQ_ROUTER);
+    vfp_socket_limit(server);
+    vfp_keys_apply_server(server, server_cert);
+    assert_int_equal(zsock_maxmsgsize(server),
+                     VFP_MSG_MAX + VFP_KEYS_CURVE_OVERHEAD);
+    int port = zsock_bind(server, "tcp://127.0.0.1:*");
+    assert_true(port > 0);
+    zsock_set_rcvtimeo(server, 5000);
+    zsock_t *client = zsock_new(ZMQ_DEALER);
+    vfp_socket_limit(client);
+    vfp_keys_apply_client(client, client_cert, server_cert);
+    zsock_set_rcvtimeo(client, 5000);
+    assert_int_equal(zsock_connect(client, "tcp://127.0.0.1:%d", port), 0);
+
+    uint8_t *data = calloc(VFP_MSG_MAX + 1, 1);
+    assert_non_null(data);
+    zframe_t *frame = zframe_new(data, VFP_MSG_MAX);
+    assert_int_equal(zframe_send(&frame, client, 0), 0);
+    zmsg_t *got = zmsg_recv(server);
+    assert_non_null(got);
+    assert_int_equal(zframe_size(zmsg_last(got)), VFP_MSG_MAX);
+    zframe_t *id = zmsg_pop(got);
+    zmsg_destroy(&got);
+    zframe_send(&id, server, ZFRAME_MORE);
+    frame = zframe_new(data, VFP_MSG_MAX);
+    assert_int_equal(zframe_send(&frame, server, 0), 0);
+    assert_true(s_recv_size(client, VFP_MSG_MAX));
+
+    frame = zframe_new(data, VFP_MSG_MAX + 1);
+    assert_int_equal(zframe_send(&frame, client, 0), 0);
+    zsock_set_rcvtimeo(server, 500);
+    assert_false(s_recv_size(server, VFP_MSG_MAX + 1));
+
+    free(data);
+    zsock_destroy(&client);
+    zsock_destroy(&server);
+    zcert_destroy(&client_cert);
+    zcert_destroy(&server_cert);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +364,7 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_revoke_needs_kind_when_ambiguous,
                                         s_setup, s_teardown),
+        cmocka_unit_test(test_curve_frame_limit),
         cmocka_unit_test_setup_teardown(test_curve_with_written_keys, s_setup,
                                         s_teardown),
     };
