@@ -13,11 +13,12 @@
  * returns them, and every count it adds per row is an index range of that
  * row's own VFs, so a listing costs time linear in the rows it returns.
  *
- * - Without statistics (no ANALYZE), SQLite rates "state = ?" on vfs_state
- *   as selective as "pf_id = ?" and would count a PF's free VFs by walking
- *   every free VF in the cluster. The per-row counts name their index
- *   (INDEXED BY: a statement that cannot use it fails to prepare instead
- *   of slowing down), and CROSS JOIN fixes the order of the joins.
+ * - Without statistics (no ANALYZE), SQLite may walk an index on state
+ *   as if it were as selective as "pf_id = ?" (version 2's vfs_state
+ *   counted a PF's free VFs by walking every free VF in the cluster). The
+ * per-row counts name their index (INDEXED BY: a statement that cannot use it
+ * fails to prepare instead of slowing down), and CROSS JOIN fixes the order of
+ * the joins.
  * - An optional filter "?1 IS NULL OR name = ?1" cannot use an index, so
  *   filters are ranges: coalesce(?1, '') to coalesce(?1, x'ff') is the one
  *   name when bound and every name when NULL (SQLite orders every TEXT
@@ -26,27 +27,30 @@
  *   folded into the same one range on hosts.name (a second lower bound
  *   would leave SQLite free to walk from the start and filter, making a
  *   full paged listing quadratic); the rest of the cursor is a filter on
- *   the first host's own rows only. */
+ *   the first host's own rows only.
+ * - The summary counts by state in one walk of each table (no index on a
+ *   state: one would be rewritten by every reservation and placement);
+ *   vfs_pf_state is the narrowest index holding every VF's state. */
 static const char s_sql_summary[] =
     "SELECT (SELECT count(*) FROM hosts),"
     " (SELECT count(*) FROM hosts WHERE state = 'ready'),"
     " (SELECT count(*) FROM hosts WHERE state = 'down'),"
     " (SELECT count(*) FROM pfs),"
-    " (SELECT count(*) FROM vfs),"
-    " (SELECT count(*) FROM vfs INDEXED BY vfs_state WHERE state = 'free'),"
-    " (SELECT count(*) FROM vfs INDEXED BY vfs_state"
-    "  WHERE state = 'reserved'),"
-    " (SELECT count(*) FROM vfs INDEXED BY vfs_state"
-    "  WHERE state = 'assigned'),"
-    " (SELECT count(*) FROM vfs INDEXED BY vfs_state WHERE state = 'broken'),"
-    " (SELECT count(*) FROM vfs INDEXED BY vfs_state"
-    "  WHERE state = 'missing'),"
-    " (SELECT count(*) FROM vms),"
-    " (SELECT count(*) FROM vms WHERE state = 'reserved'),"
-    " (SELECT count(*) FROM vms WHERE state = 'placed'),"
-    " (SELECT count(*) FROM vms WHERE state = 'failed'),"
+    " v.total, v.free, v.reserved, v.assigned, v.broken, v.missing,"
+    " m.total, m.reserved, m.placed, m.failed,"
     " (SELECT count(*) FROM hosts, vms INDEXED BY vms_host"
-    "  WHERE hosts.state = 'down' AND vms.host_id = hosts.id)";
+    "  WHERE hosts.state = 'down' AND vms.host_id = hosts.id)"
+    " FROM (SELECT count(*) AS total,"
+    "  count(*) FILTER (WHERE state = 'free') AS free,"
+    "  count(*) FILTER (WHERE state = 'reserved') AS reserved,"
+    "  count(*) FILTER (WHERE state = 'assigned') AS assigned,"
+    "  count(*) FILTER (WHERE state = 'broken') AS broken,"
+    "  count(*) FILTER (WHERE state = 'missing') AS missing"
+    "  FROM vfs INDEXED BY vfs_pf_state) v,"
+    " (SELECT count(*) AS total,"
+    "  count(*) FILTER (WHERE state = 'reserved') AS reserved,"
+    "  count(*) FILTER (WHERE state = 'placed') AS placed,"
+    "  count(*) FILTER (WHERE state = 'failed') AS failed FROM vms) m";
 
 /* Columns shared by the host listing and the host lookup. */
 #define S_HOST_COLUMNS                                                         \
