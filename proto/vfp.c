@@ -5,6 +5,7 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -996,9 +997,41 @@ static int s_emit(s_ctx_t *c, const vfp_msg_t *msg)
 
 /* ---- public API ------------------------------------------------------ */
 
+/* The bytes a message of this id uses: its header and its own member of
+ * the union. The union is as large as its largest member (a request's
+ * inline parameters, some 35 KB), and zeroing that for every heartbeat or
+ * reply cost more than decoding it. */
+static size_t s_msg_size(vfp_id_t id)
+{
+    size_t head = offsetof(vfp_msg_t, u);
+    switch (id) {
+    case VFP_HELLO:
+        return head + sizeof(vfp_hello_t);
+    case VFP_WELCOME:
+        return head + sizeof(vfp_welcome_t);
+    case VFP_INVENTORY:
+        return head + sizeof(vfp_inventory_t);
+    case VFP_INVENTORY_DELTA:
+        return head + sizeof(vfp_inventory_delta_t);
+    case VFP_HEARTBEAT:
+        return head + sizeof(vfp_heartbeat_t);
+    case VFP_APPLY:
+        return head + sizeof(vfp_apply_t);
+    case VFP_APPLY_RESULT:
+        return head + sizeof(vfp_apply_result_t);
+    case VFP_ERROR:
+        return head + sizeof(vfp_error_t);
+    case VFP_REQUEST:
+        return head + sizeof(vfp_request_t);
+    case VFP_REPLY:
+        return head + sizeof(vfp_reply_t);
+    }
+    return sizeof(vfp_msg_t);
+}
+
 vfp_msg_t *vfp_msg_new(vfp_id_t id)
 {
-    vfp_msg_t *self = calloc(1, sizeof *self);
+    vfp_msg_t *self = calloc(1, s_msg_size(id));
     assert(self);
     self->id = id;
     self->version = VFP_VERSION;
