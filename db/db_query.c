@@ -28,25 +28,30 @@
  *   would leave SQLite free to walk from the start and filter, making a
  *   full paged listing quadratic); the rest of the cursor is a filter on
  *   the first host's own rows only.
- * - The summary counts by state in one walk of each table (no index on a
- *   state: one would be rewritten by every reservation and placement);
- *   vfs_pf_state is the narrowest index holding every VF's state. */
+ * - The summary has no index on a state either (one would be rewritten by
+ *   every reservation and placement): VFs in each state but free are
+ *   counted through each PF's range of vfs_pf_state and free ones are
+ *   the rest (one walk of every VF counting each state cost four times
+ *   as much); VMs by state in one walk. */
 static const char s_sql_summary[] =
     "SELECT (SELECT count(*) FROM hosts),"
     " (SELECT count(*) FROM hosts WHERE state = 'ready'),"
     " (SELECT count(*) FROM hosts WHERE state = 'down'),"
     " (SELECT count(*) FROM pfs),"
-    " v.total, v.free, v.reserved, v.assigned, v.broken, v.missing,"
+    " v.total, v.total - v.reserved - v.assigned - v.broken - v.missing,"
+    " v.reserved, v.assigned, v.broken, v.missing,"
     " m.total, m.reserved, m.placed, m.failed,"
     " (SELECT count(*) FROM hosts, vms INDEXED BY vms_host"
     "  WHERE hosts.state = 'down' AND vms.host_id = hosts.id)"
-    " FROM (SELECT count(*) AS total,"
-    "  count(*) FILTER (WHERE state = 'free') AS free,"
-    "  count(*) FILTER (WHERE state = 'reserved') AS reserved,"
-    "  count(*) FILTER (WHERE state = 'assigned') AS assigned,"
-    "  count(*) FILTER (WHERE state = 'broken') AS broken,"
-    "  count(*) FILTER (WHERE state = 'missing') AS missing"
-    "  FROM vfs INDEXED BY vfs_pf_state) v,"
+    " FROM (SELECT (SELECT count(*) FROM vfs) AS total,"
+    " (SELECT count(*) FROM pfs CROSS JOIN vfs INDEXED BY vfs_pf_state"
+    "  ON vfs.pf_id = pfs.id AND vfs.state = 'reserved') AS reserved,"
+    " (SELECT count(*) FROM pfs CROSS JOIN vfs INDEXED BY vfs_pf_state"
+    "  ON vfs.pf_id = pfs.id AND vfs.state = 'assigned') AS assigned,"
+    " (SELECT count(*) FROM pfs CROSS JOIN vfs INDEXED BY vfs_pf_state"
+    "  ON vfs.pf_id = pfs.id AND vfs.state = 'broken') AS broken,"
+    " (SELECT count(*) FROM pfs CROSS JOIN vfs INDEXED BY vfs_pf_state"
+    "  ON vfs.pf_id = pfs.id AND vfs.state = 'missing') AS missing) v,"
     " (SELECT count(*) AS total,"
     "  count(*) FILTER (WHERE state = 'reserved') AS reserved,"
     "  count(*) FILTER (WHERE state = 'placed') AS placed,"

@@ -112,7 +112,7 @@ typedef struct {
 
 static const s_expect_t s_expect[] = {
     {"summary",
-     {"SCAN vfs USING COVERING INDEX vfs_pf_state",
+     {"SEARCH vfs USING COVERING INDEX vfs_pf_state (pf_id=? AND state=?)",
       "SEARCH vms USING COVERING INDEX vms_host (host_id=?)"},
      false},
     {"hosts_list",
