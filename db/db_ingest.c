@@ -158,10 +158,10 @@ static int s_host_facts(db_t *self, int64_t host_id, const vfp_host_t *host,
     return s_host_hugepages(self, host_id, host, err);
 }
 
-static int s_vfs_retire(db_t *self, int64_t pf_id, int64_t report_seq,
+static int s_vfs_retire(db_t *self, int64_t pf_id, const vfp_pf_t *pf,
                         db_err_t *err);
 
-/* Runs the VF UPDATE or INSERT (both bind the same parameters). */
+/* Runs the VF upsert. */
 static int s_vf_store(db_t *self, const char *sql, int64_t pf_id,
                       const vfp_vf_t *vf, int64_t report_seq, db_err_t *err)
 {
@@ -190,27 +190,6 @@ static int s_vf_store(db_t *self, const char *sql, int64_t pf_id,
     sqlite3_bind_text(stmt, 18, vf->note, -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 19, report_seq);
     return db_step_done(self, stmt, "storing a VF", err);
-}
-
-/* Whether the host already has a PF at pci_addr (0 no, 1 yes, -1 error). */
-static int s_pf_known(db_t *self, int64_t host_id, const char *pci_addr,
-                      db_err_t *err)
-{
-    static const char sql[] =
-        "SELECT 1 FROM pfs WHERE host_id = ?1 AND pci_addr = ?2";
-    sqlite3_stmt *stmt = db_stmt(self, sql, err);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64(stmt, 1, host_id);
-    sqlite3_bind_text(stmt, 2, pci_addr, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(stmt);
-    sqlite3_reset(stmt);
-    sqlite3_clear_bindings(stmt);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        db_set_error(self, err, DB_ERR_IO, "looking up a PF");
-        return -1;
-    }
-    return rc == SQLITE_ROW;
 }
 
 /* Inserts or updates the PF row itself; its id in *pf_id. */
@@ -252,38 +231,36 @@ static int s_pf_row(db_t *self, int64_t host_id, const vfp_pf_t *pf,
     return db_step_returning(self, stmt, "storing a PF", pf_id, err);
 }
 
-/* Stores every VF of a PF. VFs are updated in place and inserted only when
- * new: a host re-reports the same VFs all day, and a plain UPDATE is the
- * cheapest statement for that. A PF seen for the first time (known false)
- * has no VFs yet: they are inserted without first trying to update them. */
-static int s_pf_vfs(db_t *self, int64_t pf_id, const vfp_pf_t *pf, bool known,
+/* Stores every VF of a PF: inserted when new, rewritten only when a
+ * column differs or it was missing (then stamped with report_seq, which
+ * s_vfs_returned looks for). A host re-reports the same VFs all day, and
+ * the report after an APPLY changes a few of a PF's VFs: rewriting the
+ * others dirtied their pages for nothing. */
+static int s_pf_vfs(db_t *self, int64_t pf_id, const vfp_pf_t *pf,
                     int64_t report_seq, db_err_t *err)
 {
-    static const char sql_update[] =
-        "UPDATE vfs SET pci_addr = ?3, iommu_group = ?4, iommu_isolated = ?5,"
-        " driver = ?6, mac = ?7, vlan = ?8, qos = ?9, vlan_proto = ?10,"
-        " spoofchk = ?11, trust = ?12, link_state = ?13, min_tx_rate = ?14,"
-        " max_tx_rate = ?15, settings_known = ?16, in_use = ?17, note = ?18,"
-        " report_seq = ?19 WHERE pf_id = ?1 AND idx = ?2";
-    static const char sql_insert[] =
+    static const char sql[] =
         "INSERT INTO vfs (pf_id, idx, pci_addr, iommu_group, iommu_isolated,"
         " driver, mac, vlan, qos, vlan_proto, spoofchk, trust, link_state,"
         " min_tx_rate, max_tx_rate, settings_known, in_use, note, state,"
         " report_seq)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-        " ?14, ?15, ?16, ?17, ?18, 'free', ?19)";
-    for (uint32_t i = 0; i < pf->vf_count; i++) {
-        bool updated = false;
-        if (known) {
-            if (s_vf_store(self, sql_update, pf_id, &pf->vfs[i], report_seq,
-                           err) != 0)
-                return -1;
-            updated = sqlite3_changes(self->sql) > 0;
-        }
-        if (!updated && s_vf_store(self, sql_insert, pf_id, &pf->vfs[i],
-                                   report_seq, err) != 0)
+        " ?14, ?15, ?16, ?17, ?18, 'free', ?19)"
+        " ON CONFLICT (pf_id, idx) DO UPDATE SET pci_addr = ?3,"
+        " iommu_group = ?4, iommu_isolated = ?5, driver = ?6, mac = ?7,"
+        " vlan = ?8, qos = ?9, vlan_proto = ?10, spoofchk = ?11, trust = ?12,"
+        " link_state = ?13, min_tx_rate = ?14, max_tx_rate = ?15,"
+        " settings_known = ?16, in_use = ?17, note = ?18, report_seq = ?19"
+        " WHERE state = 'missing' OR pci_addr IS NOT ?3"
+        " OR iommu_group IS NOT ?4 OR iommu_isolated IS NOT ?5"
+        " OR driver IS NOT ?6 OR mac IS NOT ?7 OR vlan IS NOT ?8"
+        " OR qos IS NOT ?9 OR vlan_proto IS NOT ?10 OR spoofchk IS NOT ?11"
+        " OR trust IS NOT ?12 OR link_state IS NOT ?13"
+        " OR min_tx_rate IS NOT ?14 OR max_tx_rate IS NOT ?15"
+        " OR settings_known IS NOT ?16 OR in_use IS NOT ?17 OR note IS NOT ?18";
+    for (uint32_t i = 0; i < pf->vf_count; i++)
+        if (s_vf_store(self, sql, pf_id, &pf->vfs[i], report_seq, err) != 0)
             return -1;
-    }
     return 0;
 }
 
@@ -309,42 +286,74 @@ static int s_vfs_returned(db_t *self, int64_t pf_id, int64_t report_seq,
     return db_step_done(self, stmt, "restoring returned VFs", err);
 }
 
-/* Stores one PF and all its VFs, stamped with report_seq, then retires the
+/* Stores one PF, stamped with report_seq, and its VFs, then retires the
  * PF's VFs that this report no longer lists. */
 static int s_pf_store(db_t *self, int64_t host_id, const vfp_pf_t *pf,
                       int64_t report_seq, db_err_t *err)
 {
-    int known = s_pf_known(self, host_id, pf->pci_addr, err);
     int64_t pf_id;
-    if (known < 0 ||
-        s_pf_row(self, host_id, pf, report_seq, &pf_id, err) != 0 ||
-        s_pf_vfs(self, pf_id, pf, known == 1, report_seq, err) != 0 ||
+    if (s_pf_row(self, host_id, pf, report_seq, &pf_id, err) != 0 ||
+        s_pf_vfs(self, pf_id, pf, report_seq, err) != 0 ||
         s_vfs_returned(self, pf_id, report_seq, err) != 0)
         return -1;
-    return s_vfs_retire(self, pf_id, report_seq, err);
+    return s_vfs_retire(self, pf_id, pf, err);
 }
 
-/* VFs of a PF not stamped with report_seq vanished: a VM NIC's VF turns
+/* The PF's stored VFs whose index the report does not list, by id, into
+ * ids[VFP_VFS_MAX]; how many, or -1. */
+static int s_vfs_unlisted(db_t *self, int64_t pf_id, const vfp_pf_t *pf,
+                          int64_t *ids, db_err_t *err)
+{
+    static const char sql[] = "SELECT idx, id FROM vfs WHERE pf_id = ?1";
+    uint8_t listed[(UINT16_MAX + 1) / 8] = {0};
+    for (uint32_t i = 0; i < pf->vf_count; i++)
+        listed[pf->vfs[i].index / 8] |= (uint8_t)(1u << (pf->vfs[i].index % 8));
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, pf_id);
+    int count = 0, rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW && count < VFP_VFS_MAX) {
+        int64_t idx = sqlite3_column_int64(stmt, 0);
+        bool known = idx >= 0 && idx <= UINT16_MAX &&
+                     (listed[idx / 8] & (1u << (idx % 8)));
+        if (!known)
+            ids[count++] = sqlite3_column_int64(stmt, 1);
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        db_set_error(self, err, DB_ERR_IO, "listing a PF's VFs");
+        count = -1;
+    }
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return count;
+}
+
+/* VFs of a PF the report does not list vanished: a VM NIC's VF turns
  * "missing", every other one is deleted. */
-static int s_vfs_retire(db_t *self, int64_t pf_id, int64_t report_seq,
+static int s_vfs_retire(db_t *self, int64_t pf_id, const vfp_pf_t *pf,
                         db_err_t *err)
 {
     static const char sql_missing[] =
-        "UPDATE vfs SET state = 'missing' WHERE pf_id = ?1"
-        " AND report_seq <> ?2 AND state <> 'missing'"
+        "UPDATE vfs SET state = 'missing' WHERE id = ?1 AND state <> 'missing'"
         " AND EXISTS (SELECT 1 FROM vm_nics WHERE vm_nics.vf_id = vfs.id)";
     static const char sql_delete[] =
-        "DELETE FROM vfs WHERE pf_id = ?1 AND report_seq <> ?2"
+        "DELETE FROM vfs WHERE id = ?1"
         " AND NOT EXISTS (SELECT 1 FROM vm_nics WHERE vm_nics.vf_id = vfs.id)";
+    int64_t ids[VFP_VFS_MAX];
+    int count = s_vfs_unlisted(self, pf_id, pf, ids, err);
+    if (count < 0)
+        return -1;
     const char *sqls[] = {sql_missing, sql_delete};
-    for (size_t i = 0; i < 2; i++) {
-        sqlite3_stmt *stmt = db_stmt(self, sqls[i], err);
-        if (!stmt)
-            return -1;
-        sqlite3_bind_int64(stmt, 1, pf_id);
-        sqlite3_bind_int64(stmt, 2, report_seq);
-        if (db_step_done(self, stmt, "retiring vanished VFs", err) != 0)
-            return -1;
+    for (int v = 0; v < count; v++) {
+        for (size_t i = 0; i < 2; i++) {
+            sqlite3_stmt *stmt = db_stmt(self, sqls[i], err);
+            if (!stmt)
+                return -1;
+            sqlite3_bind_int64(stmt, 1, ids[v]);
+            if (db_step_done(self, stmt, "retiring vanished VFs", err) != 0)
+                return -1;
+        }
     }
     return 0;
 }
@@ -389,9 +398,10 @@ static int s_pfs_retire(db_t *self, int64_t host_id, const char *pci_addr,
     }
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
+    /* A PF that lists no VF: every VF goes. */
+    static const vfp_pf_t none;
     for (size_t i = 0; i < count; i++) {
-        /* report_seq + 1 is never a VF's stamp here: every VF goes. */
-        if (s_vfs_retire(self, ids[i], report_seq + 1, err) != 0)
+        if (s_vfs_retire(self, ids[i], &none, err) != 0)
             return -1;
     }
     const char *sqls[] = {sql_missing, sql_delete};

@@ -13,11 +13,12 @@
  * returns them, and every count it adds per row is an index range of that
  * row's own VFs, so a listing costs time linear in the rows it returns.
  *
- * - Without statistics (no ANALYZE), SQLite rates "state = ?" on vfs_state
- *   as selective as "pf_id = ?" and would count a PF's free VFs by walking
- *   every free VF in the cluster. The per-row counts name their index
- *   (INDEXED BY: a statement that cannot use it fails to prepare instead
- *   of slowing down), and CROSS JOIN fixes the order of the joins.
+ * - Without statistics (no ANALYZE), SQLite may walk an index on state
+ *   as if it were as selective as "pf_id = ?" (version 2's vfs_state
+ *   counted a PF's free VFs by walking every free VF in the cluster). The
+ * per-row counts name their index (INDEXED BY: a statement that cannot use it
+ * fails to prepare instead of slowing down), and CROSS JOIN fixes the order of
+ * the joins.
  * - An optional filter "?1 IS NULL OR name = ?1" cannot use an index, so
  *   filters are ranges: coalesce(?1, '') to coalesce(?1, x'ff') is the one
  *   name when bound and every name when NULL (SQLite orders every TEXT
@@ -26,27 +27,35 @@
  *   folded into the same one range on hosts.name (a second lower bound
  *   would leave SQLite free to walk from the start and filter, making a
  *   full paged listing quadratic); the rest of the cursor is a filter on
- *   the first host's own rows only. */
+ *   the first host's own rows only.
+ * - The summary has no index on a state either (one would be rewritten by
+ *   every reservation and placement): VFs in each state but free are
+ *   counted through each PF's range of vfs_pf_state and free ones are
+ *   the rest (one walk of every VF counting each state cost four times
+ *   as much); VMs by state in one walk. */
 static const char s_sql_summary[] =
     "SELECT (SELECT count(*) FROM hosts),"
     " (SELECT count(*) FROM hosts WHERE state = 'ready'),"
     " (SELECT count(*) FROM hosts WHERE state = 'down'),"
     " (SELECT count(*) FROM pfs),"
-    " (SELECT count(*) FROM vfs),"
-    " (SELECT count(*) FROM vfs INDEXED BY vfs_state WHERE state = 'free'),"
-    " (SELECT count(*) FROM vfs INDEXED BY vfs_state"
-    "  WHERE state = 'reserved'),"
-    " (SELECT count(*) FROM vfs INDEXED BY vfs_state"
-    "  WHERE state = 'assigned'),"
-    " (SELECT count(*) FROM vfs INDEXED BY vfs_state WHERE state = 'broken'),"
-    " (SELECT count(*) FROM vfs INDEXED BY vfs_state"
-    "  WHERE state = 'missing'),"
-    " (SELECT count(*) FROM vms),"
-    " (SELECT count(*) FROM vms WHERE state = 'reserved'),"
-    " (SELECT count(*) FROM vms WHERE state = 'placed'),"
-    " (SELECT count(*) FROM vms WHERE state = 'failed'),"
+    " v.total, v.total - v.reserved - v.assigned - v.broken - v.missing,"
+    " v.reserved, v.assigned, v.broken, v.missing,"
+    " m.total, m.reserved, m.placed, m.failed,"
     " (SELECT count(*) FROM hosts, vms INDEXED BY vms_host"
-    "  WHERE hosts.state = 'down' AND vms.host_id = hosts.id)";
+    "  WHERE hosts.state = 'down' AND vms.host_id = hosts.id)"
+    " FROM (SELECT (SELECT count(*) FROM vfs) AS total,"
+    " (SELECT count(*) FROM pfs CROSS JOIN vfs INDEXED BY vfs_pf_state"
+    "  ON vfs.pf_id = pfs.id AND vfs.state = 'reserved') AS reserved,"
+    " (SELECT count(*) FROM pfs CROSS JOIN vfs INDEXED BY vfs_pf_state"
+    "  ON vfs.pf_id = pfs.id AND vfs.state = 'assigned') AS assigned,"
+    " (SELECT count(*) FROM pfs CROSS JOIN vfs INDEXED BY vfs_pf_state"
+    "  ON vfs.pf_id = pfs.id AND vfs.state = 'broken') AS broken,"
+    " (SELECT count(*) FROM pfs CROSS JOIN vfs INDEXED BY vfs_pf_state"
+    "  ON vfs.pf_id = pfs.id AND vfs.state = 'missing') AS missing) v,"
+    " (SELECT count(*) AS total,"
+    "  count(*) FILTER (WHERE state = 'reserved') AS reserved,"
+    "  count(*) FILTER (WHERE state = 'placed') AS placed,"
+    "  count(*) FILTER (WHERE state = 'failed') AS failed FROM vms) m";
 
 /* Columns shared by the host listing and the host lookup. */
 #define S_HOST_COLUMNS                                                         \

@@ -378,8 +378,7 @@ static int s_vm_insert(db_t *self, const db_vm_t *vm, int64_t host_id,
     static const char sql[] =
         "INSERT INTO vms (name, memory_mib, vcpus, host_id, grp, numa,"
         " separate_pfs, pin, state, power, apply_revision, created_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'reserved', ?9, ?10, ?11)"
-        " RETURNING id";
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'reserved', ?9, ?10, ?11)";
     sqlite3_stmt *stmt = db_stmt(self, sql, err);
     if (!stmt)
         return -1;
@@ -395,8 +394,12 @@ static int s_vm_insert(db_t *self, const db_vm_t *vm, int64_t host_id,
     sqlite3_bind_text(stmt, 9, db_vm_power_name(vm->power), -1, SQLITE_STATIC);
     sqlite3_bind_int64(stmt, 10, (int64_t)vm->apply_revision);
     sqlite3_bind_int64(stmt, 11, now_ms);
-    if (db_step_returning(self, stmt, "storing a VM", vm_id, err) == 0)
+    /* The rowid rather than RETURNING, which costs a temporary table per
+     * statement; the memory trigger inserts nothing, so it is the VM's. */
+    if (db_step_done(self, stmt, "storing a VM", err) == 0) {
+        *vm_id = sqlite3_last_insert_rowid(self->sql);
         return 0;
+    }
     int code = s_constraint(self);
     if (code == SQLITE_CONSTRAINT_UNIQUE)
         db_errorf(err, DB_ERR_EXISTS, "vm %s exists", vm->name);
@@ -490,8 +493,22 @@ static int s_vf_find(db_t *self, const db_vm_t *vm, uint32_t i, int64_t host_id,
     return has_vf ? 0 : -1;
 }
 
-/* Stores NIC i on its VF. A VF not free is refused before the insert; the
- * schema refuses it again, and a MAC or VF already held, on insert. */
+/* Reserves NIC i's VF, found free by s_nic_insert: by its rowid, not
+ * through the VM's NICs. */
+static int s_vf_reserve(db_t *self, int64_t vf_id, db_err_t *err)
+{
+    static const char sql[] =
+        "UPDATE vfs SET state = 'reserved' WHERE id = ?1 AND state = 'free'";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, vf_id);
+    return db_step_done(self, stmt, "reserving a VF", err);
+}
+
+/* Stores NIC i on its VF and reserves the VF. A VF not free is refused
+ * before the insert; the schema refuses it again, and a MAC or VF already
+ * held, on insert. */
 static int s_nic_insert(db_t *self, const db_vm_t *vm, uint32_t i,
                         int64_t host_id, int64_t vm_id, db_err_t *err)
 {
@@ -518,7 +535,7 @@ static int s_nic_insert(db_t *self, const db_vm_t *vm, uint32_t i,
     sqlite3_bind_int64(stmt, 4, vf_id);
     sqlite3_bind_text(stmt, 5, mac, -1, SQLITE_STATIC);
     if (db_step_done(self, stmt, "storing a VM NIC", err) == 0)
-        return 0;
+        return s_vf_reserve(self, vf_id, err);
     int code = s_constraint(self);
     const char *msg = sqlite3_errmsg(self->sql);
     if (code == SQLITE_CONSTRAINT_UNIQUE && strstr(msg, "vm_nics.mac"))
@@ -543,8 +560,7 @@ static int s_reserve_steps(db_t *self, const db_vm_t *vm, int64_t now_ms,
         if (s_nic_insert(self, vm, i, host_id, vm_id, err) != 0)
             return -1;
     }
-    return s_vfs_move(self, vm_id, DB_VF_RESERVED, DB_VF_FREE,
-                      DB_VF_STATE_COUNT, err);
+    return 0;
 }
 
 int db_vm_reserve(db_t *self, const db_vm_t *vm, int64_t now_ms, db_err_t *err)

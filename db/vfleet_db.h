@@ -10,7 +10,7 @@
 
 /* The schema version this build writes; db_open migrates older files up to
  * it and refuses newer ones. */
-#define DB_SCHEMA_VERSION 6
+#define DB_SCHEMA_VERSION 7
 
 typedef struct db_t db_t;
 

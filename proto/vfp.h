@@ -336,7 +336,9 @@ typedef struct {
     char text[256];
 } vfp_decode_error_t;
 
-/* Allocates a zeroed message of the given id, version VFP_VERSION. */
+/* Allocates a zeroed message of the given id, version VFP_VERSION. Only
+ * the union member of that id is allocated: a message is never copied
+ * whole nor used as another id. */
 vfp_msg_t *vfp_msg_new(vfp_id_t id);
 
 /* Frees a message and everything it owns; accepts NULL, sets *self_p NULL.

@@ -412,6 +412,43 @@ static void test_invalid_inventory_keeps_state(void **state)
     db_destroy(&db);
 }
 
+/* A delta rewrites only the VFs that changed: the others keep the stamp of
+ * the report that last changed them. A VF the PF no longer lists goes. */
+static void test_delta_rewrites_only_changed_vfs(void **state)
+{
+    fixture_t *fx = *state;
+    db_t *db = s_open_with_host(fx, "h1");
+    db_err_t err;
+    vfp_inventory_t *inv = s_inventory("h1", 1, 2, 4);
+    assert_int_equal(db_inventory_replace(db, "h1", inv, 2000, &err), 0);
+    vfp_inventory_t *next = s_inventory("h1", 2, 2, 4);
+    next->pfs[0].vfs[2].vlan = 99;
+    next->pfs[0].vf_count = 3;
+    next->pfs[0].num_vfs = 3;
+    vfp_inventory_delta_t delta = {
+        .base_generation = 1, .generation = 2, .pf_count = 1, .pfs = next->pfs};
+    assert_int_equal(db_inventory_apply_delta(db, "h1", &delta, 3000, &err), 0);
+    static const char stamped[] =
+        "SELECT count(*) FROM vfs WHERE report_seq ="
+        " (SELECT report_seq FROM hosts WHERE name = 'h1')";
+    assert_int_equal(test_db_file_int(fx->path, stamped), 1);
+    assert_int_equal(test_db_file_int(fx->path,
+                                      "SELECT vlan FROM vfs WHERE idx = 2 AND"
+                                      " pf_id = (SELECT id FROM pfs WHERE"
+                                      " pci_addr = '0000:81:00.0')"),
+                     99);
+    assert_int_equal(s_vf_count(db, "h1", NULL), 7);
+    /* The same report again changes nothing. */
+    delta.base_generation = 2;
+    delta.generation = 3;
+    assert_int_equal(db_inventory_apply_delta(db, "h1", &delta, 4000, &err), 0);
+    assert_int_equal(test_db_file_int(fx->path, stamped), 0);
+    assert_int_equal(s_vf_count(db, "h1", NULL), 7);
+    s_inventory_free(&inv);
+    s_inventory_free(&next);
+    db_destroy(&db);
+}
+
 static void test_schema_invariants_are_constraints(void **state)
 {
     fixture_t *fx = *state;
@@ -1052,6 +1089,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_inventory_for_unknown_host_is_not_found, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_invalid_inventory_keeps_state,
+                                        s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_delta_rewrites_only_changed_vfs,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_schema_invariants_are_constraints,
                                         s_setup, s_teardown),

@@ -944,6 +944,52 @@ static void test_migrates_from_version_5(void **state)
     assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 0), "assigned");
 }
 
+/* A version 6 file keeps its VMs and VF states; the two state indexes
+ * are gone, the summary counts as before, and reservations go on. */
+static void test_migrates_from_version_6(void **state)
+{
+    fixture_t *fx = *state;
+    db_destroy(&fx->db);
+    test_db_file_remove(&fx->file);
+    test_db_file_make(&fx->file, "vm6");
+    db_err_t err;
+    fx->db = db_open_version(fx->file.path, 6, &err);
+    assert_non_null(fx->db);
+    s_fill(fx->db);
+    s_reserve_web1(fx);
+    db_destroy(&fx->db);
+    assert_int_equal(s_raw(fx, "UPDATE vms SET state = 'placed',"
+                               " placed_at = 6000 WHERE name = 'web-1';"
+                               "UPDATE vfs SET state = 'assigned'"
+                               " WHERE state = 'reserved'"),
+                     SQLITE_OK);
+
+    fx->db = db_open(fx->file.path, &err);
+    assert_non_null(fx->db);
+    assert_int_equal(db_schema_version(fx->db), DB_SCHEMA_VERSION);
+    assert_int_equal(s_int(fx, "SELECT count(*) FROM sqlite_master WHERE"
+                               " name IN ('vfs_state', 'vms_state')"),
+                     0);
+    db_vm_t vm;
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_PLACED);
+    assert_int_equal(vm.nic_count, 2);
+    assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 0), "assigned");
+    db_vm_t next = s_vm("web-2", "esx-e1", 1024);
+    s_nic(&next, s_e1_pfs[0], 1, 3);
+    assert_int_equal(db_vm_reserve(fx->db, &next, 7000, &err), 0);
+    db_summary_t summary;
+    assert_int_equal(db_summary(fx->db, &summary, &err), 0);
+    assert_int_equal(summary.vms, 2);
+    assert_int_equal(summary.vms_reserved, 1);
+    assert_int_equal(summary.vms_placed, 1);
+    assert_int_equal(summary.vms_failed, 0);
+    assert_int_equal(summary.vfs, 3 * S_VFS);
+    assert_int_equal(summary.vfs_assigned, 2);
+    assert_int_equal(summary.vfs_reserved, 1);
+    assert_int_equal(summary.vfs_free, 3 * S_VFS - 3);
+}
+
 /* Every statement a reservation, a confirmation, a failure and a deletion
  * run, their triggers and foreign key checks included, reaches rows
  * through keys: no full scan, no temporary index, whatever the size. */
@@ -1026,6 +1072,7 @@ int main(void)
         S_TEST(test_list_pages),
         S_TEST(test_ingest_keeps_vf_states),
         S_TEST(test_migrates_from_version_5),
+        S_TEST(test_migrates_from_version_6),
         S_TEST(test_reservation_path_never_scans),
     };
 #undef S_TEST
