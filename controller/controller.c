@@ -47,9 +47,12 @@
  * this much added latency. */
 #define S_DRAIN_MS 5
 
-/* The event log is trimmed this often, at most S_TRIM_BATCH rows at a
- * time: a backlog (a lowered --event-max-count) drains over many ticks
- * instead of holding the loop in one long DELETE. */
+/* The event log is trimmed by age this often, at most S_TRIM_BATCH rows
+ * at a time: a backlog (a lowered --event-max-count) drains over many
+ * ticks instead of holding the loop in one long DELETE. The count bound
+ * is kept at insertion too (db_event_limit), which keeps up with any rate
+ * of events, where S_TRIM_BATCH a second fell behind above some 250
+ * placements a second. */
 #define S_TRIM_MS 1000
 
 /* The placement side's deferred plans run every S_DRAIN_MS for at most
@@ -322,6 +325,7 @@ static int s_open(controller_t *self, char *err, size_t errlen)
         snprintf(err, errlen, "%s", dberr.text);
         return -1;
     }
+    db_event_limit(self->db, self->cfg.event_max_count);
     self->sessions = sessions_new();
     self->agent_limits =
         s_peer_limit_new(&self->cfg, "agent", self->cfg.peer_rate);

@@ -571,21 +571,13 @@ int db_host_set_state(db_t *self, const char *host, db_host_state_t state,
     return 0;
 }
 
-int db_event_add(db_t *self, int64_t now_ms, const char *kind, const char *host,
-                 const char *message, db_err_t *err)
-{
-    static const char sql[] =
-        "INSERT INTO events (at, kind, host, message) VALUES (?1, ?2, ?3, ?4)";
-    sqlite3_stmt *stmt = db_stmt(self, sql, err);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64(stmt, 1, now_ms);
-    sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_STATIC);
-    if (host)
-        sqlite3_bind_text(stmt, 3, host, -1, SQLITE_STATIC);
-    sqlite3_bind_text(stmt, 4, message, -1, SQLITE_STATIC);
-    return db_step_done(self, stmt, "recording an event", err);
-}
+/* Event ids are rowids handed out as max(id) + 1 and only the oldest are
+ * ever deleted, so "not among the newest max_count" is the rowid range
+ * below max(id) - max_count + 1: a walk of the rows it deletes, where
+ * counting the table would walk all of it on every call. */
+static const char s_event_by_count[] =
+    "DELETE FROM events WHERE id IN (SELECT id FROM events"
+    " WHERE id <= (SELECT max(id) FROM events) - ?1 ORDER BY id LIMIT ?2)";
 
 /* Deletes up to `limit` events chosen by sql (?1 the bound, ?2 the limit). */
 static int64_t s_event_delete(db_t *self, const char *sql, int64_t bound,
@@ -601,22 +593,45 @@ static int64_t s_event_delete(db_t *self, const char *sql, int64_t bound,
     return sqlite3_changes(self->sql);
 }
 
+int db_event_add(db_t *self, int64_t now_ms, const char *kind, const char *host,
+                 const char *message, db_err_t *err)
+{
+    static const char sql[] =
+        "INSERT INTO events (at, kind, host, message) VALUES (?1, ?2, ?3, ?4)";
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64(stmt, 1, now_ms);
+    sqlite3_bind_text(stmt, 2, kind, -1, SQLITE_STATIC);
+    if (host)
+        sqlite3_bind_text(stmt, 3, host, -1, SQLITE_STATIC);
+    sqlite3_bind_text(stmt, 4, message, -1, SQLITE_STATIC);
+    if (db_step_done(self, stmt, "recording an event", err) != 0)
+        return -1;
+    int64_t id = sqlite3_last_insert_rowid(self->sql);
+    if (self->event_max_count <= 0 || id % DB_EVENT_TRIM_EVERY != 0)
+        return 0;
+    return s_event_delete(self, s_event_by_count, self->event_max_count,
+                          2 * DB_EVENT_TRIM_EVERY, err) < 0
+               ? -1
+               : 0;
+}
+
+void db_event_limit(db_t *self, int64_t max_count)
+{
+    self->event_max_count = max_count > 0 ? max_count : 0;
+}
+
 int db_event_trim(db_t *self, int64_t before_ms, int64_t max_count, int batch,
                   db_err_t *err)
 {
-    /* Event ids are rowids handed out as max(id) + 1 and only the oldest
-     * are ever deleted, so "not among the newest max_count" is the rowid
-     * range below max(id) - max_count + 1: a walk of the rows it deletes,
-     * where counting the table would walk all of it on every call. */
-    static const char by_count[] =
-        "DELETE FROM events WHERE id IN (SELECT id FROM events"
-        " WHERE id <= (SELECT max(id) FROM events) - ?1 ORDER BY id LIMIT ?2)";
     /* By age through events_at, oldest first: stops at the first event
      * young enough to keep. */
     static const char by_age[] =
         "DELETE FROM events WHERE id IN (SELECT id FROM events"
         " WHERE at < ?1 ORDER BY at LIMIT ?2)";
-    int64_t counted = s_event_delete(self, by_count, max_count, batch, err);
+    int64_t counted =
+        s_event_delete(self, s_event_by_count, max_count, batch, err);
     if (counted < 0)
         return -1;
     if (counted == batch)

@@ -23,6 +23,7 @@ struct db_t {
     int cache_size;
     bool in_batch;  /* db_batch_begin is open: transactions are savepoints */
     bool read_only; /* db_open_readonly: queries only */
+    int64_t event_max_count; /* db_event_limit; 0: no bound on insert */
 };
 
 /* Opens a connection (flags as sqlite3_open_v2's) with extended result

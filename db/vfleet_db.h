@@ -163,6 +163,16 @@ int db_host_set_state(db_t *self, const char *host, db_host_state_t state,
 int db_event_add(db_t *self, int64_t now_ms, const char *kind, const char *host,
                  const char *message, db_err_t *err);
 
+/* Bounds the event log at insertion: every DB_EVENT_TRIM_EVERY events
+ * db_event_add deletes up to twice that many of those not among the newest
+ * max_count, in the inserting transaction. The log then stays within
+ * max_count + DB_EVENT_TRIM_EVERY rows at any rate of events, where a
+ * timer's db_event_trim alone falls behind a fast enough writer; it also
+ * drains a backlog (a lowered max_count) at twice the rate of new events.
+ * 0 turns it off. */
+#define DB_EVENT_TRIM_EVERY 64
+void db_event_limit(db_t *self, int64_t max_count);
+
 /* Deletes up to `batch` of the oldest events that are older than
  * before_ms, or that are not among the newest max_count; a caller drains a
  * backlog over several calls so that no one call holds the database long.
