@@ -266,19 +266,29 @@ static int s_pf_device(const vf_sim_t *self, const char *pf_ifname,
 static int s_write_attr(const char *dir, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Writes dir/name as a shell's ">" would; 0 or errno. */
+/* Writes dir/name whole, as the kernel answers an attribute: a reader
+ * sees the old value or the new one, never an empty or partial file (the
+ * agent's discovery reads the tree while its writer process changes it).
+ * The value goes to a hidden file beside it, renamed over it. 0 or
+ * errno. */
 static int s_write_attr(const char *dir, const char *name, const char *fmt, ...)
 {
-    char path[PATH_MAX + 64];
+    char path[PATH_MAX + 64], tmp[PATH_MAX + 80];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    FILE *f = fopen(path, "we");
+    snprintf(tmp, sizeof(tmp), "%s/.%s.new", dir, name);
+    FILE *f = fopen(tmp, "we");
     if (!f)
         return errno;
     va_list ap;
     va_start(ap, fmt);
     vfprintf(f, fmt, ap);
     va_end(ap);
-    return fclose(f) ? errno : 0;
+    int err = fclose(f) ? errno : 0;
+    if (!err && rename(tmp, path) != 0)
+        err = errno;
+    if (err)
+        unlink(tmp);
+    return err;
 }
 
 /* path relative to the root; NULL when it lies outside it. */

@@ -1,9 +1,11 @@
 /* test_vf_sim.c - the simulated kernel of a recorded tree: each of the
  * kernel's answers, every attribute written and read back, its state
- * across a restart, atomic saves, and the writer and discovery on top. */
+ * across a restart, atomic saves and attribute writes, and the writer and
+ * discovery on top. */
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -343,6 +346,54 @@ static void test_atomic_save(void **state)
     assert_non_null(strstr(why, "line 1: not a VF entry"));
 }
 
+/* An attribute is replaced whole, as the kernel answers it: a reader in
+ * another process (the agent's discovery, beside its writer process) sees
+ * the old count or the new one, never an empty file. */
+static void test_attribute_writes_are_whole(void **state)
+{
+    fixture_t *fx = *state;
+    char text[256], path[PATH_MAX];
+    s_tree(fx, "ixgbe-dualport");
+    snprintf(path, sizeof(path), "%s/class/net/ens2f0/device/sriov_numvfs",
+             fx->sysfs);
+    struct stat before, after;
+    assert_int_equal(stat(path, &before), 0);
+    assert_int_equal(vf_sim_set_num_vfs(fx->sim, "ens2f0", 0, text, 256), 0);
+    assert_int_equal(stat(path, &after), 0);
+    assert_true(before.st_ino != after.st_ino);
+    assert_false(
+        s_exists("%s/class/net/ens2f0/device/.sriov_numvfs.new", fx->sysfs));
+
+    pid_t reader = fork();
+    assert_true(reader >= 0);
+    if (reader == 0) {
+        /* Reads until killed; exits 1 at the first torn value. */
+        for (;;) {
+            FILE *f = fopen(path, "re");
+            char value[32] = "";
+            if (!f)
+                _exit(1);
+            bool whole =
+                fgets(value, sizeof(value), f) &&
+                (strcmp(value, "0\n") == 0 || strcmp(value, "2\n") == 0);
+            fclose(f);
+            if (!whole)
+                _exit(1);
+        }
+    }
+    for (int i = 0; i < 300; i++) {
+        assert_int_equal(vf_sim_set_num_vfs(fx->sim, "ens2f0", 2, text, 256),
+                         0);
+        assert_int_equal(vf_sim_set_num_vfs(fx->sim, "ens2f0", 0, text, 256),
+                         0);
+    }
+    int status = 0;
+    bool alive = waitpid(reader, &status, WNOHANG) == 0;
+    kill(reader, SIGKILL);
+    waitpid(reader, &status, 0);
+    assert_true(alive);
+}
+
 /* A hugepage pool: nr_hugepages and free_hugepages move together. */
 static void test_hugepages(void **state)
 {
@@ -454,6 +505,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_round_trip_and_restart, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_atomic_save, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_attribute_writes_are_whole,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_hugepages, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_writer_on_sim, s_setup,
                                         s_teardown),
