@@ -1,5 +1,6 @@
 /* test_admin_curve.c - the admin server actor behind a real CURVE ROUTER
- * with zauth, as the controller runs it on a tcp admin endpoint: each
+ * with the controller's ZAP handler (zap.h), as the controller runs it on
+ * a tcp admin endpoint: each
  * request's role comes from its client's certificate (ADMIN.md, "Access"),
  * a refused write never reaches the main thread, a key revoked while its
  * connection is open is refused from then on, and a plaintext client gets
@@ -18,12 +19,14 @@
 #include "test_db_file.h"
 #include "vfp_keys.h"
 #include "vfp_transport.h"
+#include "zap.h"
 
 typedef struct {
     test_db_file_t file;
     db_t *db, *reader;
     sessions_t *sessions;
     admin_t *admin;
+    zap_args_t zap;
     zactor_t *auth;
     zcert_t *server_cert;
     zsock_t *router;
@@ -69,10 +72,11 @@ static int s_setup(void **state)
     char errtext[512], path[256];
     assert_int_equal(vfp_keys_init(fx->dir, false, errtext, sizeof(errtext)),
                      0);
-    fx->auth = zactor_new(zauth, NULL);
-    snprintf(path, sizeof(path), "%s/" VFP_KEYS_AUTHORIZED, fx->dir);
-    zstr_sendx(fx->auth, "CURVE", path, NULL);
-    zsock_wait(fx->auth);
+    fx->zap.dir = fx->dir;
+    fx->zap.handler = zap_handler_new(errtext, sizeof(errtext));
+    assert_non_null(fx->zap.handler);
+    fx->auth = zactor_new(zap_actor, &fx->zap);
+    assert_non_null(fx->auth);
     snprintf(path, sizeof(path), "%s/" VFP_KEYS_CONTROLLER "_secret", fx->dir);
     fx->server_cert = vfp_keys_load_secret(path, errtext, sizeof(errtext));
     assert_non_null(fx->server_cert);
@@ -215,7 +219,7 @@ static void test_host_key_and_plaintext(void **state)
     zsock_t *plain = s_client(fx, NULL);
     assert_null(s_call(plain, "summary", 500));
     zsock_destroy(&plain);
-    /* A key zauth does not know: the same. */
+    /* A key the key directory does not authorise: the same. */
     zcert_t *stranger = zcert_new();
     zsock_t *unknown = s_client(fx, stranger);
     assert_null(s_call(unknown, "summary", 500));
