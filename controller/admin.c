@@ -783,7 +783,7 @@ static vfp_msg_t *s_recv(s_server_t *server, zframe_t **routing_id_p,
     return vfp_recv_zmsg(server->sock, &zmsg, routing_id_p, err);
 }
 
-/* Whether the client's key was revoked after zauth admitted its
+/* Whether the client's key was revoked after the ZAP handler admitted its
  * connection: libzmq keeps an admitted connection open, so each request
  * is checked against the key directory as it is now. */
 static bool s_revoked(s_server_t *server, const vfp_keys_peer_t *key,

@@ -552,7 +552,7 @@ static bool s_authorised(void *arg, const char *key)
 /* Revocation without a restart: once the key directory changed, the
  * sessions of keys no longer authorised are forgotten, and their
  * connections closed by closing every agent connection (the cost: each
- * agent reconnects once per revocation of a connected key; zauth refuses
+ * agent reconnects once per revocation of a connected key; the ZAP handler refuses
  * the revoked key's next handshake). */
 static void s_keys_check(controller_t *self)
 {
