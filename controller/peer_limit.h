@@ -59,8 +59,8 @@ vfp_msg_t *peer_limit_recv(peer_limit_t *self, zsock_t *sock,
                            zframe_t **routing_id_p, vfp_decode_error_t *err,
                            bool *dropped);
 
-/* peer_limit_recv, and what the ZAP handler said of the sender's connection into
- * *key (keyed false on a plaintext socket, or when nothing came). */
+/* peer_limit_recv, and what the ZAP handler said of the sender's connection
+ * into *key (keyed false on a plaintext socket, or when nothing came). */
 vfp_msg_t *peer_limit_recv_keyed(peer_limit_t *self, zsock_t *sock,
                                  zframe_t **routing_id_p, vfp_keys_peer_t *key,
                                  vfp_decode_error_t *err, bool *dropped);
