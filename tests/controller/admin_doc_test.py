@@ -97,6 +97,14 @@ def vm_body(name, memory=1024, vcpus=1, nics=("vlan1",), **extra):
     return doc
 
 
+def holdings(c):
+    """What the VMs hold: name, host and each NIC's VF and MAC (a state
+    going from reserved to placed meanwhile is no change)."""
+    return [(v["name"], v["host"],
+             [(n["pf"], n["vf"], n["mac"]) for n in v["nics"]])
+            for v in request(c, "vms").body["vms"]]
+
+
 def check_vm_object(vm, what):
     """Every documented field with its type, and nothing else."""
     problems = []
@@ -436,7 +444,7 @@ def check_nics(c):
 
 
 def check_plan(c):
-    before = request(c, "vms").body
+    before = holdings(c)
     for body, field in (({}, "vms"), ({"vms": []}, "vms"),
                         ({"vms": [vm_body("p"), vm_body("q")], "count": 2},
                          "count"),
@@ -472,7 +480,7 @@ def check_plan(c):
                    r"a PF carrying vlan1 \(\d of \d used\)", first["error"]),
           "a refusal's text names the host then the reason, no rule name "
           "(vfleetctl(8): %s)" % first["error"])
-    check(request(c, "vms").body == before, "plan created nothing")
+    check(holdings(c) == before, "plan created nothing")
     r = c.ctl("plan", "--count", "5", "--memory", "1G", "--vcpus", "1",
               "--nic", "vlan1", check_rc=False)
     check(r.returncode == 1 and "%d of 5 fit" % free in r.stdout and
@@ -526,7 +534,7 @@ def check_apply(c):
     r = c.ctl("vm", "apply", path, "--wait")
     check("app-1: created on esx-e" in r.stdout and ", placed" in r.stdout,
           "vm apply --wait: created on HOST, placed")
-    vms = request(c, "vms").body
+    vms = holdings(c)
     r = c.ctl("-o", "json", "vm", "apply", path)
     doc = json.loads(r.stdout)
     check(doc["created"] == 0 and doc["unchanged"] == 1 and
@@ -535,11 +543,30 @@ def check_apply(c):
           set(doc) == {"file", "dry_run", "vms", "created", "unchanged",
                        "would_create", "refused", "failed"},
           "vm apply of the same file twice: unchanged, exit 0 (%s)" % doc)
-    check(request(c, "vms").body == vms,
+    check(holdings(c) == vms,
           "the second vm apply changed nothing on the controller")
     r = c.ctl("vm", "apply", path, "--dry-run")
     check(r.returncode == 0, "vm apply --dry-run: exit 0 when none would be "
           "created")
+    other = os.path.join(WORK, "vms-other.yaml")
+    with open(other, "w") as f:
+        f.write("version: 1\nvms:\n  - name: app-1\n    memory: 2G\n"
+                "    vcpus: 1\n    nics:\n      - network: vlan1\n"
+                "  - name: big-2\n    memory: 1T\n    vcpus: 1\n"
+                "    nics:\n      - network: vlan1\n")
+    r = c.ctl("vm", "apply", other, check_rc=False)
+    check(r.returncode == 1 and
+          "app-1: exists with different settings (memory 1024 MiB -> 2048 "
+          "MiB); delete it first: a passthrough VM's NICs and memory cannot "
+          "change in place\n" in r.stdout and
+          "big-2: refused: no host fits vm big-2: " in r.stdout and
+          "%s: 2 VMs: 0 created, 0 unchanged, 1 refused, 1 failed\n" % other
+          in r.stdout,
+          "vm apply: a VM with other settings is an error naming the "
+          "difference, one that fits nowhere `refused: REASON`, the summary "
+          "line, exit 1 (%d):\n%s" % (r.returncode, r.stdout))
+    check(holdings(c) == vms,
+          "vm apply of a file with differences changed nothing")
 
 
 def check_delete(c):
