@@ -347,6 +347,8 @@ def check_cordon_drain(c):
     for verb in ("host.cordon", "host.uncordon", "host.drain"):
         expect(c, verb, {"name": "esx-e9"}, None, "NOT_FOUND", "esx-e9",
                "%s of an unknown host is NOT_FOUND" % verb)
+        expect(c, verb, {}, None, "INVALID", "name",
+               "%s without name is INVALID" % verb)
     host = request(c, "vm.show", {"name": "web-1"}).body["host"]
     a = request(c, "host.drain", {"name": host})
     b = a.body or {}
@@ -450,6 +452,8 @@ def check_plan(c):
                          "count"),
                         ({"vms": [vm_body("p")], "count": 100001}, "count"),
                         ({"vms": [vm_body("p")], "cuont": 5}, "cuont"),
+                        ({"vms": [vm_body("p%d" % i) for i in range(10001)]},
+                         "vms"),
                         ({"vms": [vm_body("p", memory=0)]}, "memory_mib")):
         expect(c, "plan", {}, body, "INVALID", field,
                "plan INVALID naming %s" % field)
@@ -504,6 +508,10 @@ def check_ctl(c):
           "2 hosts refused by rule memory, such as: memory " in r.stderr,
           "vfleetctl vm create refused: exit 1, the reason and closest "
           "hosts on stderr, the refusal's JSON body on stdout")
+    r = c.ctl("vm", "create", "x-1", "--vcpus", "1", "--nic", "vlan1",
+              check_rc=False)
+    check(r.returncode == 2 and "--memory is required" in r.stderr,
+          "vfleetctl vm create without --memory: a usage error, exit 2")
     r = c.ctl("vm", "show", "nope", check_rc=False)
     check(r.returncode == 1, "vfleetctl vm show of an unknown VM: exit 1")
     r = c.ctl("vm", "--help")
