@@ -570,10 +570,12 @@ static int s_nic_edit(const db_vm_t *vm, const vfp_request_t *req,
 
 static void s_nic(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
 {
-    static const char *const allowed[] = {"name", "network", "mac", "index",
-                                          NULL};
+    static const char *const add_params[] = {"name", "network", "mac", NULL};
+    static const char *const remove_params[] = {"name", "index", NULL};
+    bool adding = strcmp(req->verb, "vm.nic.add") == 0;
     db_vm_t vm, to;
-    if (s_vm_named(self, req, allowed, &vm, run) != 0)
+    if (s_vm_named(self, req, adding ? add_params : remove_params, &vm, run) !=
+        0)
         return;
     placement_request_t again;
     if (s_nic_change_allowed(&vm, req->verb, run) != 0 ||

@@ -126,9 +126,18 @@ static int s_run(s_plan_t *plan, const vfp_request_t *req, char *err)
         req->body_len ? json_loadb(req->body, req->body_len, 0, &jerr) : NULL;
     json_t *vms = json_object_get(body, "vms");
     json_t *count = json_object_get(body, "count");
+    const char *key = NULL;
+    json_t *value;
+    json_object_foreach(body, key, value)
+    {
+        if (strcmp(key, "vms") != 0 && strcmp(key, "count") != 0)
+            break;
+    }
     int rc = -1;
-    if (!json_is_array(vms) || json_array_size(vms) < 1 ||
-        json_array_size(vms) > VM_PLAN_VMS_MAX)
+    if (key)
+        snprintf(err, VFP_TEXT_MAX + 1, "body: unknown key \"%.64s\"", key);
+    else if (!json_is_array(vms) || json_array_size(vms) < 1 ||
+             json_array_size(vms) > VM_PLAN_VMS_MAX)
         snprintf(err, VFP_TEXT_MAX + 1, "body: \"vms\" must list 1 to %d VMs",
                  VM_PLAN_VMS_MAX);
     else if (count && (!json_is_integer(count) || json_array_size(vms) != 1 ||

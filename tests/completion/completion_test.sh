@@ -401,7 +401,7 @@ options)
 	expect "vfleetctl pfs --host h1 " --host "${paging[@]}"
 	expect "vfleetctl summary "
 	# The VM verbs: vm create's own options, vms a listing.
-	subverbs=(create delete show migrate power xml evacuate nic)
+	subverbs=(create delete show migrate power xml evacuate nic apply)
 	expect "vfleetctl vm " "${subverbs[@]}"
 	expect "vfleetctl vm -o json " "${subverbs[@]}"
 	expect "vfleetctl vm c" create
@@ -419,6 +419,8 @@ options)
 	expect "vfleetctl vm nic r" remove
 	expect "vfleetctl vm nic add web-1 vlan1 --" "${long[@]}" --help --mac
 	expect "vfleetctl vm nic remove web-1 --" "${long[@]}" --help
+	expect "vfleetctl vm apply --" "${long[@]}" --help --wait --dry-run
+	expect "vfleetctl vm a" apply
 	expect "vfleetctl plan --" "${long[@]}" --help \
 		--count --name --memory --vcpus --nic --host --group --numa \
 		--separate-pfs
