@@ -194,6 +194,38 @@ static void test_state_and_power_names(void **state)
     assert_int_equal(db_vm_power_parse("On", &power), -1);
 }
 
+/* db_column_text, which every VM read goes through, cuts a text as
+ * snprintf "%s" would: at size - 1 bytes, NULL read as "". */
+static void test_column_text_cuts(void **state)
+{
+    (void)state;
+    sqlite3 *sql = NULL;
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_open(":memory:", &sql), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(sql, "SELECT 'abcdef', NULL, ''", -1, &stmt, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    char buf[8];
+    memset(buf, 'x', sizeof(buf));
+    db_column_text(stmt, 0, buf, 4);
+    assert_string_equal(buf, "abc");
+    assert_int_equal(buf[4], 'x');
+    db_column_text(stmt, 0, buf, 7);
+    assert_string_equal(buf, "abcdef");
+    db_column_text(stmt, 0, buf, 1);
+    assert_string_equal(buf, "");
+    memset(buf, 'x', sizeof(buf));
+    db_column_text(stmt, 0, buf, 0);
+    assert_int_equal(buf[0], 'x');
+    db_column_text(stmt, 1, buf, sizeof(buf));
+    assert_string_equal(buf, "");
+    db_column_text(stmt, 2, buf, sizeof(buf));
+    assert_string_equal(buf, "");
+    sqlite3_finalize(stmt);
+    sqlite3_close(sql);
+}
+
 static void test_reserve_and_get(void **state)
 {
     fixture_t *fx = *state;
@@ -1140,6 +1172,7 @@ int main(void)
 #define S_TEST(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_state_and_power_names),
+        cmocka_unit_test(test_column_text_cuts),
         S_TEST(test_reserve_and_get),
         S_TEST(test_reserve_refusals_taken),
         S_TEST(test_reserve_refusals_unknown),
