@@ -37,11 +37,13 @@ typedef struct {
     char name[];
 } s_dirty_t;
 
-/* One request's answer under construction. */
+/* One request's answer under construction: its body as a tree, or
+ * (text) already written. */
 typedef struct {
     vfp_errcode_t status;
     char error[VFP_TEXT_MAX + 1];
     json_t *body;
+    char *text;
 } s_run_t;
 
 static int s_fail(s_run_t *run, vfp_errcode_t status, const char *fmt, ...)
@@ -99,7 +101,11 @@ static vfp_msg_t *s_reply_new(uint8_t version, uint32_t request_id,
     reply->u.reply.status = (uint16_t)run->status;
     snprintf(reply->u.reply.error, sizeof(reply->u.reply.error), "%s",
              run->error);
-    if (run->body) {
+    if (run->text) {
+        reply->u.reply.body = run->text;
+        reply->u.reply.body_len = (uint32_t)strlen(run->text);
+        run->text = NULL;
+    } else if (run->body) {
         reply->u.reply.body = json_dumps(run->body, JSON_COMPACT);
         assert(reply->u.reply.body);
         reply->u.reply.body_len = (uint32_t)strlen(reply->u.reply.body);
@@ -320,9 +326,10 @@ static void s_create(vm_admin_t *self, const vfp_msg_t *msg, zframe_t **client,
                   pending_park_for(self->waits, key, *client, msg->request_id,
                                    msg->version, zclock_mono(),
                                    create.timeout_ms) == 0;
+        /* The answer to every placement: written, not built and dumped. */
         if (*parked)
             zframe_destroy(client);
-        else
+        else if (!(run->text = vm_json_text(&vm, vm_index_policy(self->index))))
             run->body = vm_json(&vm, vm_index_policy(self->index));
     }
     json_decref(create.body);
