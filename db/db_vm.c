@@ -640,24 +640,6 @@ static int s_vm_update(db_t *self, sqlite3_stmt *stmt, const char *name,
     return 0;
 }
 
-int db_vm_set_apply_revision(db_t *self, const char *name, uint64_t revision,
-                             db_err_t *err)
-{
-    static const char sql[] =
-        "UPDATE vms SET apply_revision = ?2 WHERE name = ?1";
-    if (revision > INT64_MAX) {
-        db_errorf(err, DB_ERR_INVALID,
-                  "vm %s: apply revision %llu is not below 2^63", name,
-                  (unsigned long long)revision);
-        return -1;
-    }
-    sqlite3_stmt *stmt = db_stmt(self, sql, err);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64(stmt, 2, (int64_t)revision);
-    return s_vm_update(self, stmt, name, "storing a VM's apply revision", err);
-}
-
 int db_vm_set_power(db_t *self, const char *name, db_vm_power_t power,
                     db_err_t *err)
 {

@@ -687,11 +687,6 @@ int db_vm_delete(db_t *self, const char *name, db_vm_t *was, db_err_t *err);
  * VM where it was. DB_ERR_NOT_FOUND when no VM has that name. */
 int db_vm_move(db_t *self, const char *name, const db_vm_t *to, db_err_t *err);
 
-/* Records the host's desired revision that carries the VM's VFs;
- * DB_ERR_NOT_FOUND when unknown. */
-int db_vm_set_apply_revision(db_t *self, const char *name, uint64_t revision,
-                             db_err_t *err);
-
 /* The agent confirmed: state placed, placed_at now (the first time only),
  * its reserved VFs "assigned". DB_ERR_INVALID for a failed VM. */
 int db_vm_set_placed(db_t *self, const char *name, int64_t now_ms,

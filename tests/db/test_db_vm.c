@@ -460,7 +460,8 @@ static void test_placed_power_revision(void **state)
     fixture_t *fx = *state;
     s_reserve_web1(fx);
     db_err_t err;
-    assert_int_equal(db_vm_set_apply_revision(fx->db, "web-1", 7, &err), 0);
+    assert_int_equal(
+        db_host_vms_set_apply_revision(fx->db, "esx-e1", 7, NULL, &err), 0);
     assert_int_equal(db_vm_set_placed(fx->db, "web-1", 9000, &err), 0);
     assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 0), "assigned");
     assert_string_equal(s_vf_state(fx, s_e1_pfs[1], 3), "assigned");
@@ -481,15 +482,9 @@ static void test_placed_power_revision(void **state)
     assert_int_equal(db_vm_set_power(fx->db, "web-1", DB_VM_POWER_COUNT, &err),
                      -1);
     assert_int_equal(err.code, DB_ERR_INVALID);
-    assert_int_equal(db_vm_set_apply_revision(fx->db, "web-1",
-                                              (uint64_t)INT64_MAX + 1, &err),
-                     -1);
-    assert_int_equal(err.code, DB_ERR_INVALID);
     assert_int_equal(db_vm_set_power(fx->db, "nope", DB_VM_POWER_ON, &err), -1);
     assert_int_equal(err.code, DB_ERR_NOT_FOUND);
     assert_string_equal(err.text, "no vm named \"nope\"");
-    assert_int_equal(db_vm_set_apply_revision(fx->db, "nope", 1, &err), -1);
-    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
     assert_int_equal(db_vm_set_placed(fx->db, "nope", 1, &err), -1);
     assert_int_equal(err.code, DB_ERR_NOT_FOUND);
 }
@@ -1110,11 +1105,10 @@ static void s_vm_life(fixture_t *fx, const char *name, uint16_t vf)
     db_vm_t vm = s_vm(name, "esx-e1", 1);
     s_nic(&vm, s_e1_pfs[1], vf, (uint8_t)(200 + vf));
     assert_int_equal(db_vm_reserve(fx->db, &vm, 1, &err), 0);
-    assert_int_equal(db_vm_set_apply_revision(fx->db, name, 3, &err), 0);
-    assert_int_equal(db_vm_set_placed(fx->db, name, 2, &err), 0);
     assert_int_equal(
-        db_host_vms_set_apply_revision(fx->db, "esx-e1", 4, NULL, &err), 0);
-    assert_int_equal(db_host_vms_set_placed(fx->db, "esx-e1", 4, 3, NULL, &err),
+        db_host_vms_set_apply_revision(fx->db, "esx-e1", 3, NULL, &err), 0);
+    assert_int_equal(db_vm_set_placed(fx->db, name, 2, &err), 0);
+    assert_int_equal(db_host_vms_set_placed(fx->db, "esx-e1", 3, 3, NULL, &err),
                      0);
     assert_int_equal(db_vm_set_power(fx->db, name, DB_VM_POWER_ON, &err), 0);
     assert_int_equal(db_vm_set_failed(fx->db, name, "x", &err), 0);
