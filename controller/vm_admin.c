@@ -37,11 +37,13 @@ typedef struct {
     char name[];
 } s_dirty_t;
 
-/* One request's answer under construction. */
+/* One request's answer under construction: its body as a tree, or
+ * (text) already written. */
 typedef struct {
     vfp_errcode_t status;
     char error[VFP_TEXT_MAX + 1];
     json_t *body;
+    char *text;
 } s_run_t;
 
 static int s_fail(s_run_t *run, vfp_errcode_t status, const char *fmt, ...)
@@ -99,7 +101,11 @@ static vfp_msg_t *s_reply_new(uint8_t version, uint32_t request_id,
     reply->u.reply.status = (uint16_t)run->status;
     snprintf(reply->u.reply.error, sizeof(reply->u.reply.error), "%s",
              run->error);
-    if (run->body) {
+    if (run->text) {
+        reply->u.reply.body = run->text;
+        reply->u.reply.body_len = (uint32_t)strlen(run->text);
+        run->text = NULL;
+    } else if (run->body) {
         reply->u.reply.body = json_dumps(run->body, JSON_COMPACT);
         assert(reply->u.reply.body);
         reply->u.reply.body_len = (uint32_t)strlen(reply->u.reply.body);
@@ -320,9 +326,10 @@ static void s_create(vm_admin_t *self, const vfp_msg_t *msg, zframe_t **client,
                   pending_park_for(self->waits, key, *client, msg->request_id,
                                    msg->version, zclock_mono(),
                                    create.timeout_ms) == 0;
+        /* The answer to every placement: written, not built and dumped. */
         if (*parked)
             zframe_destroy(client);
-        else
+        else if (!(run->text = vm_json_text(&vm, vm_index_policy(self->index))))
             run->body = vm_json(&vm, vm_index_policy(self->index));
     }
     json_decref(create.body);
@@ -742,10 +749,35 @@ static zlistx_t *s_reserved(vm_admin_t *self, const char *host)
     return vms;
 }
 
-/* The host's reserved VMs not yet in an APPLY: each takes the revision
- * just planned, or fails when the host cannot be planned. One transaction
- * for them all (one commit, not one per VM); waiters are answered after
- * it. */
+/* The host's reserved VMs not yet in an APPLY fail: the host cannot be
+ * planned. One transaction for them all; waiters are answered after it. */
+static void s_plan_failed(vm_admin_t *self, const char *host)
+{
+    db_err_t err;
+    zlistx_t *vms = s_reserved(self, host);
+    bool batch = db_batch_begin(self->db, &err) == 0;
+    for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms)) {
+        if (vm->apply_revision > 0)
+            continue;
+        db_host_refusal_t refusal = {0};
+        bool refused = db_host_refusal_get(self->db, host, &refusal, &err) == 0;
+        s_vm_failed(self, vm,
+                    refused ? refusal.reason
+                            : "its host's desired state cannot be planned "
+                              "(no policy applies to it)");
+    }
+    if (batch && db_batch_commit(self->db, &err) != 0)
+        vfp_log_warnx("host %s: cannot store its VMs' failure: %s", host,
+                      err.text);
+    for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms))
+        if (vm->apply_revision == 0)
+            s_wake(self, vm->name);
+    zlistx_destroy(&vms);
+}
+
+/* The host's reserved VMs not yet in an APPLY each take the revision just
+ * planned (one statement, nobody waits on that), or fail when the host
+ * cannot be planned. */
 static void s_plan_host(vm_admin_t *self, const char *host)
 {
     bool planned = self->cfg.replan(self->cfg.arg, host);
@@ -754,31 +786,12 @@ static void s_plan_host(vm_admin_t *self, const char *host)
     bool have = db_host_desired_get(self->db, host, &desired, &err) == 0;
     uint64_t revision = desired.revision;
     db_host_desired_clear(&desired);
-    zlistx_t *vms = s_reserved(self, host);
-    bool batch = db_batch_begin(self->db, &err) == 0;
-    for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms)) {
-        if (vm->apply_revision > 0)
-            continue;
-        if (!planned || !have) {
-            db_host_refusal_t refusal = {0};
-            bool refused =
-                db_host_refusal_get(self->db, host, &refusal, &err) == 0;
-            s_vm_failed(self, vm,
-                        refused ? refusal.reason
-                                : "its host's desired state cannot be planned "
-                                  "(no policy applies to it)");
-        } else if (db_vm_set_apply_revision(self->db, vm->name, revision,
-                                            &err) != 0) {
-            vfp_log_warnx("vm %s: %s", vm->name, err.text);
-        }
-    }
-    if (batch && db_batch_commit(self->db, &err) != 0)
+    if (!planned || !have)
+        s_plan_failed(self, host);
+    else if (db_host_vms_set_apply_revision(self->db, host, revision, NULL,
+                                            &err) != 0)
         vfp_log_warnx("host %s: cannot store its VMs' revision: %s", host,
                       err.text);
-    for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms))
-        if (vm->apply_revision == 0 && (!planned || !have))
-            s_wake(self, vm->name);
-    zlistx_destroy(&vms);
 }
 
 /* Takes the oldest dirty host off the list; its name, to free. */
@@ -884,6 +897,42 @@ static void s_settle(vm_admin_t *self, const db_vm_t *vm,
                      "vm %s: the agent applied its VFs", vm->name);
 }
 
+/* Whether an item failed that concerns a VM the answer covers: then each
+ * VM is settled on its own, else all are placed at once. */
+static bool s_any_hit(zlistx_t *vms, uint64_t revision,
+                      const s_failures_t *failures)
+{
+    for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms)) {
+        if (vm->apply_revision == 0 || vm->apply_revision > revision)
+            continue;
+        for (size_t i = 0; i < failures->count; i++)
+            if (s_item_hits(&failures->items[i], vm))
+                return true;
+    }
+    return false;
+}
+
+/* Every VM the answer covers applied: placed by one statement per table
+ * (no lookup by name per VM), then each logged. */
+static void s_place_all(vm_admin_t *self, const char *host, uint64_t revision,
+                        zlistx_t *vms)
+{
+    db_err_t err;
+    if (db_host_vms_set_placed(self->db, host, revision, controller_now_ms(),
+                               NULL, &err) != 0) {
+        vfp_log_warnx("host %s: cannot record its VMs placed: %s", host,
+                      err.text);
+        return;
+    }
+    for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms)) {
+        if (vm->apply_revision == 0 || vm->apply_revision > revision)
+            continue;
+        vfp_log_info("vm %s placed on host %s", vm->name, vm->host);
+        controller_event(self->db, "vm-placed", vm->host,
+                         "vm %s: the agent applied its VFs", vm->name);
+    }
+}
+
 void vm_admin_result(vm_admin_t *self, const char *host)
 {
     zlistx_t *vms = s_reserved(self, host);
@@ -909,9 +958,12 @@ void vm_admin_result(vm_admin_t *self, const char *host)
     /* The answer covers every reserved VM the answered revision carries;
      * their new states commit together, before any plan they cause. */
     bool batch = db_batch_begin(self->db, &err) == 0;
-    for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms))
-        if (vm->apply_revision > 0 && vm->apply_revision <= revision)
-            s_settle(self, vm, &failures);
+    if (!s_any_hit(vms, revision, &failures))
+        s_place_all(self, host, revision, vms);
+    else
+        for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms))
+            if (vm->apply_revision > 0 && vm->apply_revision <= revision)
+                s_settle(self, vm, &failures);
     if (batch && db_batch_commit(self->db, &err) != 0)
         vfp_log_warnx("host %s: cannot store its VMs' states: %s", host,
                       err.text);

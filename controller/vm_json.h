@@ -21,4 +21,10 @@ const char *vm_json_state(const db_vm_t *vm);
  * VLAN and trunk flag and the hugepage size. */
 json_t *vm_json(const db_vm_t *vm, const policy_t *policy);
 
+/* The same object as text, byte for byte what json_dumps(vm_json(vm,
+ * policy), JSON_COMPACT) gives, written without building the tree (the
+ * answer to every vm.create). malloc'd; NULL when a text of the VM is not
+ * valid UTF-8, which jansson refuses: the caller then builds the tree. */
+char *vm_json_text(const db_vm_t *vm, const policy_t *policy);
+
 #endif

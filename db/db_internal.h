@@ -26,6 +26,11 @@ struct db_t {
     int64_t event_max_count; /* db_event_limit; 0: no bound on insert */
 };
 
+/* The name of the VFS every connection opens files through (db_wal.c:
+ * the default one, with a commit's WAL frames written at once),
+ * registered on the first call. */
+const char *db_wal_vfs(void);
+
 /* Opens a connection (flags as sqlite3_open_v2's) with extended result
  * codes and the busy timeout, and nothing else: no check, no pragma. */
 db_t *db_connect(const char *path, int flags, db_err_t *err);

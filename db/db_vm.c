@@ -640,24 +640,6 @@ static int s_vm_update(db_t *self, sqlite3_stmt *stmt, const char *name,
     return 0;
 }
 
-int db_vm_set_apply_revision(db_t *self, const char *name, uint64_t revision,
-                             db_err_t *err)
-{
-    static const char sql[] =
-        "UPDATE vms SET apply_revision = ?2 WHERE name = ?1";
-    if (revision > INT64_MAX) {
-        db_errorf(err, DB_ERR_INVALID,
-                  "vm %s: apply revision %llu is not below 2^63", name,
-                  (unsigned long long)revision);
-        return -1;
-    }
-    sqlite3_stmt *stmt = db_stmt(self, sql, err);
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64(stmt, 2, (int64_t)revision);
-    return s_vm_update(self, stmt, name, "storing a VM's apply revision", err);
-}
-
 int db_vm_set_power(db_t *self, const char *name, db_vm_power_t power,
                     db_err_t *err)
 {
@@ -707,6 +689,91 @@ int db_vm_set_placed(db_t *self, const char *name, int64_t now_ms,
 fail:
     db_rollback(self);
     return -1;
+}
+
+/* The host's reserved VMs, as db_vms_list shows them: ?1 the host's name,
+ * none when it is down. Through vms_host (host_id, ...) and each VM's row. */
+#define S_HOST_RESERVED                                                        \
+    " host_id = (SELECT id FROM hosts"                                         \
+    " WHERE name = ?1 AND state IS NOT 'down') AND state = 'reserved'"
+
+static int s_revision_check(const char *host, uint64_t revision, db_err_t *err)
+{
+    if (revision <= INT64_MAX)
+        return 0;
+    db_errorf(err, DB_ERR_INVALID,
+              "host %s: apply revision %llu is not below 2^63", host,
+              (unsigned long long)revision);
+    return -1;
+}
+
+int db_host_vms_set_apply_revision(db_t *self, const char *host,
+                                   uint64_t revision, size_t *count,
+                                   db_err_t *err)
+{
+    static const char sql[] =
+        "UPDATE vms SET apply_revision = ?2 WHERE" S_HOST_RESERVED
+        " AND apply_revision = 0";
+    if (count)
+        *count = 0;
+    if (s_revision_check(host, revision, err) != 0)
+        return -1;
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (int64_t)revision);
+    if (db_step_done(self, stmt, "storing VMs' apply revision", err) != 0)
+        return -1;
+    if (count)
+        *count = (size_t)sqlite3_changes(self->sql);
+    return 0;
+}
+
+/* The VFs first: they are found through the VMs still reserved. */
+static int s_host_placed_steps(db_t *self, const char *host, uint64_t revision,
+                               int64_t now_ms, size_t *count, db_err_t *err)
+{
+    static const char sql_vfs[] =
+        "UPDATE vfs SET state = 'assigned' WHERE id IN (SELECT n.vf_id"
+        " FROM vms JOIN vm_nics n ON n.vm_id = vms.id WHERE" S_HOST_RESERVED
+        " AND apply_revision BETWEEN 1 AND ?2) AND +state = 'reserved'";
+    static const char sql_vms[] =
+        "UPDATE vms SET state = 'placed', placed_at = coalesce(placed_at, ?3)"
+        " WHERE" S_HOST_RESERVED " AND apply_revision BETWEEN 1 AND ?2";
+    sqlite3_stmt *stmt = db_stmt(self, sql_vfs, err);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (int64_t)revision);
+    if (db_step_done(self, stmt, "assigning VMs' VFs", err) != 0 ||
+        !(stmt = db_stmt(self, sql_vms, err)))
+        return -1;
+    sqlite3_bind_text(stmt, 1, host, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(stmt, 2, (int64_t)revision);
+    sqlite3_bind_int64(stmt, 3, now_ms);
+    if (db_step_done(self, stmt, "placing VMs", err) != 0)
+        return -1;
+    *count = (size_t)sqlite3_changes(self->sql);
+    return 0;
+}
+
+int db_host_vms_set_placed(db_t *self, const char *host, uint64_t revision,
+                           int64_t now_ms, size_t *count, db_err_t *err)
+{
+    size_t placed = 0;
+    if (count)
+        *count = 0;
+    if (s_revision_check(host, revision, err) != 0 || db_begin(self, err) != 0)
+        return -1;
+    if (s_host_placed_steps(self, host, revision, now_ms, &placed, err) != 0 ||
+        db_commit(self, err) != 0) {
+        db_rollback(self);
+        return -1;
+    }
+    if (count)
+        *count = placed;
+    return 0;
 }
 
 /* The length of text cut to at most max bytes without splitting a UTF-8

@@ -512,8 +512,8 @@ typedef struct {
  * than DB_HOST_LABELS_MAX. */
 int db_host_labels_set(db_t *self, const char *host, const db_label_t *set,
                        size_t set_count, const char *const *remove,
-                       size_t remove_count,
-                       char labels[DB_HOST_LABELS_MAX + 1], db_err_t *err);
+                       size_t remove_count, char labels[DB_HOST_LABELS_MAX + 1],
+                       db_err_t *err);
 
 /* ---- refusals (db_policy.c) ------------------------------------------ */
 
@@ -662,8 +662,7 @@ typedef struct {
  * memory of the host's VMs would exceed the host's memory
  * (hosts.mem_total_kb) - the schema enforces the last three and the
  * uniqueness itself, so no caller can double-book. */
-int db_vm_reserve(db_t *self, const db_vm_t *vm, int64_t now_ms,
-                  db_err_t *err);
+int db_vm_reserve(db_t *self, const db_vm_t *vm, int64_t now_ms, db_err_t *err);
 
 /* One VM with its NICs; DB_ERR_NOT_FOUND when unknown. */
 int db_vm_get(db_t *self, const char *name, db_vm_t *out, db_err_t *err);
@@ -682,8 +681,8 @@ typedef struct {
 
 /* VMs by name, with their NICs, paged by name (page->host is the cursor:
  * the last name of the previous page; page->limit counts VMs). */
-int db_vms_list(db_t *self, const db_vm_filter_t *filter,
-                const db_page_t *page, db_vm_cb *cb, void *arg, db_err_t *err);
+int db_vms_list(db_t *self, const db_vm_filter_t *filter, const db_page_t *page,
+                db_vm_cb *cb, void *arg, db_err_t *err);
 
 /* Deletes the VM, in one transaction: its VFs return to state free (a VF
  * the host no longer reports stays "missing" until ingestion retires it),
@@ -696,18 +695,28 @@ int db_vm_delete(db_t *self, const char *name, db_vm_t *was, db_err_t *err);
  * (normally the same name and MACs on another host, state reserved, its
  * created_at_ms kept), as db_vm_reserve stores it. Any refusal leaves the
  * VM where it was. DB_ERR_NOT_FOUND when no VM has that name. */
-int db_vm_move(db_t *self, const char *name, const db_vm_t *to,
-               db_err_t *err);
-
-/* Records the host's desired revision that carries the VM's VFs;
- * DB_ERR_NOT_FOUND when unknown. */
-int db_vm_set_apply_revision(db_t *self, const char *name, uint64_t revision,
-                             db_err_t *err);
+int db_vm_move(db_t *self, const char *name, const db_vm_t *to, db_err_t *err);
 
 /* The agent confirmed: state placed, placed_at now (the first time only),
  * its reserved VFs "assigned". DB_ERR_INVALID for a failed VM. */
 int db_vm_set_placed(db_t *self, const char *name, int64_t now_ms,
                      db_err_t *err);
+
+/* Planning the host: each of its reserved VMs not planned yet
+ * (apply_revision 0) takes revision, in one statement. *count (may be
+ * NULL) is how many did; none on a host that is down or unknown, as
+ * db_vms_list's reserved VMs of a host leave those out. DB_ERR_INVALID for
+ * a revision not below 2^63. */
+int db_host_vms_set_apply_revision(db_t *self, const char *host,
+                                   uint64_t revision, size_t *count,
+                                   db_err_t *err);
+
+/* The host applied revision: each of its reserved VMs planned at or before
+ * it (apply_revision 1..revision) is placed as db_vm_set_placed places
+ * one, in one transaction (a savepoint inside a batch). *count (may be
+ * NULL) is how many; none on a host that is down or unknown. */
+int db_host_vms_set_placed(db_t *self, const char *host, uint64_t revision,
+                           int64_t now_ms, size_t *count, db_err_t *err);
 
 /* The agent refused: state failed with error (cut to VFP_TEXT_MAX bytes
  * at a character boundary), its VFs free again and no longer its

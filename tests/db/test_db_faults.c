@@ -207,9 +207,15 @@ static void s_vm_snapshot(db_t *db, char *out, size_t size)
              (long long)sum.vfs_reserved, (long long)sum.vfs_assigned);
 }
 
-static int s_vm_step(db_t *db, int step, db_err_t *err)
+/* Step 1 confirms the VM by name, or (by_host) as its host's answer to
+ * revision 1, which the VM is reserved with. */
+static int s_vm_step(db_t *db, int step, bool by_host, db_err_t *err)
 {
-    db_vm_t vm = {.name = "vm1", .host = "h1", .memory_mib = 512, .vcpus = 1};
+    db_vm_t vm = {.name = "vm1",
+                  .host = "h1",
+                  .memory_mib = 512,
+                  .vcpus = 1,
+                  .apply_revision = by_host ? 1 : 0};
     switch (step) {
     case 0:
         vm.nic_count = 2;
@@ -221,7 +227,8 @@ static int s_vm_step(db_t *db, int step, db_err_t *err)
         }
         return db_vm_reserve(db, &vm, 1, err);
     case 1:
-        return db_vm_set_placed(db, "vm1", 2, err);
+        return by_host ? db_host_vms_set_placed(db, "h1", 1, 2, NULL, err)
+                       : db_vm_set_placed(db, "vm1", 2, err);
     case 2:
         return db_vm_set_failed(db, "vm1", "refused", err);
     default:
@@ -232,9 +239,8 @@ static int s_vm_step(db_t *db, int step, db_err_t *err)
 /* Every allocation of a VM's reservation, confirmation, failure and
  * deletion fails in turn: each is reported as an I/O error and leaves the
  * VM and its VFs as they were. */
-static void test_vm_allocation_failure_is_clean(void **state)
+static void s_vm_allocation_failures(bool by_host)
 {
-    (void)state;
     test_db_file_t file;
     test_db_file_make(&file, "faults");
     db_err_t err;
@@ -255,7 +261,7 @@ static void test_vm_allocation_failure_is_clean(void **state)
             db = db_open(file.path, &err);
             assert_non_null(db);
             test_db_alloc_fail_at(fail_at);
-            int rc = s_vm_step(db, step, &err);
+            int rc = s_vm_step(db, step, by_host, &err);
             test_db_alloc_fail_at(0);
             s_vm_snapshot(db, now, sizeof(now));
             if (rc == 0) {
@@ -272,6 +278,18 @@ static void test_vm_allocation_failure_is_clean(void **state)
     s_inventory_free(&inv);
     db_destroy(&db);
     test_db_file_remove(&file);
+}
+
+static void test_vm_allocation_failure_is_clean(void **state)
+{
+    (void)state;
+    s_vm_allocation_failures(false);
+}
+
+static void test_host_vms_placed_allocation_failure_is_clean(void **state)
+{
+    (void)state;
+    s_vm_allocation_failures(true);
 }
 
 /* The step to version 6 (the VM tables made again) fails cleanly at every
@@ -318,6 +336,7 @@ int main(void)
         cmocka_unit_test(test_every_allocation_failure_is_clean),
         cmocka_unit_test(test_migration_allocation_failure_is_clean),
         cmocka_unit_test(test_vm_allocation_failure_is_clean),
+        cmocka_unit_test(test_host_vms_placed_allocation_failure_is_clean),
         cmocka_unit_test(test_vm_migration_allocation_failure_is_clean),
     };
     return cmocka_run_group_tests(tests, test_db_alloc_install, NULL);

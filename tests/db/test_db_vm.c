@@ -194,6 +194,38 @@ static void test_state_and_power_names(void **state)
     assert_int_equal(db_vm_power_parse("On", &power), -1);
 }
 
+/* db_column_text, which every VM read goes through, cuts a text as
+ * snprintf "%s" would: at size - 1 bytes, NULL read as "". */
+static void test_column_text_cuts(void **state)
+{
+    (void)state;
+    sqlite3 *sql = NULL;
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_open(":memory:", &sql), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(sql, "SELECT 'abcdef', NULL, ''", -1, &stmt, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    char buf[8];
+    memset(buf, 'x', sizeof(buf));
+    db_column_text(stmt, 0, buf, 4);
+    assert_string_equal(buf, "abc");
+    assert_int_equal(buf[4], 'x');
+    db_column_text(stmt, 0, buf, 7);
+    assert_string_equal(buf, "abcdef");
+    db_column_text(stmt, 0, buf, 1);
+    assert_string_equal(buf, "");
+    memset(buf, 'x', sizeof(buf));
+    db_column_text(stmt, 0, buf, 0);
+    assert_int_equal(buf[0], 'x');
+    db_column_text(stmt, 1, buf, sizeof(buf));
+    assert_string_equal(buf, "");
+    db_column_text(stmt, 2, buf, sizeof(buf));
+    assert_string_equal(buf, "");
+    sqlite3_finalize(stmt);
+    sqlite3_close(sql);
+}
+
 static void test_reserve_and_get(void **state)
 {
     fixture_t *fx = *state;
@@ -428,7 +460,8 @@ static void test_placed_power_revision(void **state)
     fixture_t *fx = *state;
     s_reserve_web1(fx);
     db_err_t err;
-    assert_int_equal(db_vm_set_apply_revision(fx->db, "web-1", 7, &err), 0);
+    assert_int_equal(
+        db_host_vms_set_apply_revision(fx->db, "esx-e1", 7, NULL, &err), 0);
     assert_int_equal(db_vm_set_placed(fx->db, "web-1", 9000, &err), 0);
     assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 0), "assigned");
     assert_string_equal(s_vf_state(fx, s_e1_pfs[1], 3), "assigned");
@@ -449,17 +482,89 @@ static void test_placed_power_revision(void **state)
     assert_int_equal(db_vm_set_power(fx->db, "web-1", DB_VM_POWER_COUNT, &err),
                      -1);
     assert_int_equal(err.code, DB_ERR_INVALID);
-    assert_int_equal(db_vm_set_apply_revision(fx->db, "web-1",
-                                              (uint64_t)INT64_MAX + 1, &err),
-                     -1);
-    assert_int_equal(err.code, DB_ERR_INVALID);
     assert_int_equal(db_vm_set_power(fx->db, "nope", DB_VM_POWER_ON, &err), -1);
     assert_int_equal(err.code, DB_ERR_NOT_FOUND);
     assert_string_equal(err.text, "no vm named \"nope\"");
-    assert_int_equal(db_vm_set_apply_revision(fx->db, "nope", 1, &err), -1);
-    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
     assert_int_equal(db_vm_set_placed(fx->db, "nope", 1, &err), -1);
     assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+}
+
+/* A VM's apply revision and placement as one statement per host: only
+ * the host's reserved VMs, planned at most once, placed up to the answered
+ * revision; none on a host that is down or unknown. */
+static void test_host_vms_revision_and_placed(void **state)
+{
+    fixture_t *fx = *state;
+    s_reserve_web1(fx);
+    db_err_t err;
+    db_vm_t web2 = s_vm("web-2", "esx-e1", 1024);
+    s_nic(&web2, s_e1_pfs[0], 1, 3);
+    db_vm_t web3 = s_vm("web-3", "esx-e2", 1024);
+    s_nic(&web3, s_e2_pfs[0], 0, 4);
+    assert_int_equal(db_vm_reserve(fx->db, &web2, 1, &err), 0);
+    assert_int_equal(db_vm_reserve(fx->db, &web3, 1, &err), 0);
+    size_t count = 99;
+    assert_int_equal(
+        db_host_vms_set_apply_revision(fx->db, "esx-e1", 5, &count, &err), 0);
+    assert_int_equal(count, 2);
+    assert_int_equal(
+        db_host_vms_set_apply_revision(fx->db, "esx-e1", 6, &count, &err), 0);
+    assert_int_equal(count, 0);
+    db_vm_t web4 = s_vm("web-4", "esx-e1", 1024);
+    s_nic(&web4, s_e1_pfs[1], 0, 5);
+    assert_int_equal(db_vm_reserve(fx->db, &web4, 1, &err), 0);
+    assert_int_equal(
+        db_host_vms_set_apply_revision(fx->db, "esx-e1", 6, &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(s_int(fx,
+                           "SELECT count(*) FROM vms WHERE apply_revision = 5"
+                           " AND (name = 'web-1' OR name = 'web-2')"),
+                     2);
+    assert_int_equal(
+        s_int(fx, "SELECT apply_revision FROM vms WHERE name = 'web-3'"), 0);
+
+    /* Revision 5 answered: web-1 and web-2, not web-4 (planned at 6). */
+    assert_int_equal(
+        db_host_vms_set_placed(fx->db, "esx-e1", 5, 9000, &count, &err), 0);
+    assert_int_equal(count, 2);
+    db_vm_t vm;
+    assert_int_equal(db_vm_get(fx->db, "web-2", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_PLACED);
+    assert_int_equal(vm.placed_at_ms, 9000);
+    assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 0), "assigned");
+    assert_string_equal(s_vf_state(fx, s_e1_pfs[1], 3), "assigned");
+    assert_string_equal(s_vf_state(fx, s_e1_pfs[0], 1), "assigned");
+    assert_string_equal(s_vf_state(fx, s_e1_pfs[1], 0), "reserved");
+    assert_int_equal(db_vm_get(fx->db, "web-4", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_RESERVED);
+    assert_int_equal(
+        db_host_vms_set_placed(fx->db, "esx-e1", 6, 9500, &count, &err), 0);
+    assert_int_equal(count, 1);
+    assert_string_equal(s_vf_state(fx, s_e1_pfs[1], 0), "assigned");
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_int_equal(vm.placed_at_ms, 9000);
+
+    /* A host down, or unknown, has no reserved VM to plan or place. */
+    assert_int_equal(db_host_set_state(fx->db, "esx-e2", DB_HOST_DOWN, &err),
+                     0);
+    assert_int_equal(
+        db_host_vms_set_apply_revision(fx->db, "esx-e2", 2, &count, &err), 0);
+    assert_int_equal(count, 0);
+    assert_int_equal(
+        db_host_vms_set_placed(fx->db, "esx-e2", 2, 9600, &count, &err), 0);
+    assert_int_equal(count, 0);
+    assert_int_equal(
+        db_host_vms_set_apply_revision(fx->db, "nope", 2, &count, &err), 0);
+    assert_int_equal(count, 0);
+    assert_int_equal(db_host_vms_set_apply_revision(
+                         fx->db, "esx-e1", (uint64_t)INT64_MAX + 1, NULL, &err),
+                     -1);
+    assert_int_equal(err.code, DB_ERR_INVALID);
+    assert_int_equal(db_host_vms_set_placed(fx->db, "esx-e1",
+                                            (uint64_t)INT64_MAX + 1, 1, NULL,
+                                            &err),
+                     -1);
+    assert_int_equal(err.code, DB_ERR_INVALID);
 }
 
 static void test_failed_releases_everything_but_macs(void **state)
@@ -990,17 +1095,21 @@ static void test_migrates_from_version_6(void **state)
     assert_int_equal(summary.vfs_free, 3 * S_VFS - 3);
 }
 
-/* Every statement a reservation, a confirmation, a failure and a deletion
- * run, their triggers and foreign key checks included, reaches rows
- * through keys: no full scan, no temporary index, whatever the size. */
+/* Every statement a reservation, a confirmation (of one VM and of a
+ * host's), a failure and a deletion run, their triggers and foreign key checks
+ * included, reaches rows through keys: no full scan, no temporary index,
+ * whatever the size. */
 static void s_vm_life(fixture_t *fx, const char *name, uint16_t vf)
 {
     db_err_t err;
     db_vm_t vm = s_vm(name, "esx-e1", 1);
     s_nic(&vm, s_e1_pfs[1], vf, (uint8_t)(200 + vf));
     assert_int_equal(db_vm_reserve(fx->db, &vm, 1, &err), 0);
-    assert_int_equal(db_vm_set_apply_revision(fx->db, name, 3, &err), 0);
+    assert_int_equal(
+        db_host_vms_set_apply_revision(fx->db, "esx-e1", 3, NULL, &err), 0);
     assert_int_equal(db_vm_set_placed(fx->db, name, 2, &err), 0);
+    assert_int_equal(db_host_vms_set_placed(fx->db, "esx-e1", 3, 3, NULL, &err),
+                     0);
     assert_int_equal(db_vm_set_power(fx->db, name, DB_VM_POWER_ON, &err), 0);
     assert_int_equal(db_vm_set_failed(fx->db, name, "x", &err), 0);
     assert_int_equal(db_vm_delete(fx->db, name, NULL, &err), 0);
@@ -1057,12 +1166,14 @@ int main(void)
 #define S_TEST(fn) cmocka_unit_test_setup_teardown(fn, s_setup, s_teardown)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_state_and_power_names),
+        cmocka_unit_test(test_column_text_cuts),
         S_TEST(test_reserve_and_get),
         S_TEST(test_reserve_refusals_taken),
         S_TEST(test_reserve_refusals_unknown),
         S_TEST(test_reserve_refusals_invalid),
         S_TEST(test_refusal_in_batch_keeps_the_rest),
         S_TEST(test_placed_power_revision),
+        S_TEST(test_host_vms_revision_and_placed),
         S_TEST(test_failed_releases_everything_but_macs),
         S_TEST(test_delete_frees),
         S_TEST(test_move),
