@@ -6,17 +6,22 @@
 #include <string.h>
 #include <time.h>
 
+void admin_json_time_text(int64_t ms, char buf[ADMIN_JSON_TIME_MAX])
+{
+    time_t secs = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(buf, ADMIN_JSON_TIME_MAX, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+             tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
 json_t *admin_json_time(int64_t ms)
 {
     if (ms <= 0)
         return json_null();
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    char buf[80];
-    snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+    char buf[ADMIN_JSON_TIME_MAX];
+    admin_json_time_text(ms, buf);
     return json_string(buf);
 }
 

@@ -8,8 +8,12 @@
 #include "sessions.h"
 #include "vfleet_db.h"
 
-/* Milliseconds since the epoch as RFC 3339 UTC with milliseconds; JSON
- * null for 0 (never). */
+/* Milliseconds since the epoch (above 0) as RFC 3339 UTC with
+ * milliseconds, "2026-11-25T08:41:18.086Z", into buf. */
+#define ADMIN_JSON_TIME_MAX 80
+void admin_json_time_text(int64_t ms, char buf[ADMIN_JSON_TIME_MAX]);
+
+/* That text as a JSON string; JSON null for 0 (never). */
 json_t *admin_json_time(int64_t ms);
 
 /* A host; facts is what the session table knows (NULL: no session). */

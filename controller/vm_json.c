@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "admin_json.h"
 
@@ -204,12 +203,9 @@ static void s_time(s_text_t *t, int64_t ms)
         s_puts(t, "null");
         return;
     }
-    time_t secs = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    s_printf(t, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-             (int)(ms % 1000));
+    char buf[ADMIN_JSON_TIME_MAX];
+    admin_json_time_text(ms, buf);
+    s_string(t, buf);
 }
 
 static void s_nic_text(s_text_t *t, const db_vm_nic_t *nic, uint32_t index,
