@@ -1,8 +1,10 @@
 /* test_db_wal.c - unit tests for the WAL writer (db/db_wal.c): a commit's
  * frames reach the file in a few writes, each commit is in the file (seen
  * by another connection) when it returns, and a write that fails fails
- * the commit and leaves nothing half stored. The unix VFS's pwrite is
- * replaced (xSetSystemCall) to count and fail writes to -wal files. */
+ * the commit and leaves nothing half stored; pages a large transaction
+ * spills to the WAL before its commit read back as written. The unix VFS's
+ * pwrite is replaced (xSetSystemCall) to count and fail writes to -wal files.
+ */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +18,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "db_internal.h"
 #include "test_db_file.h"
 #include "vfleet_db.h"
 
@@ -166,11 +169,65 @@ static void test_failed_write_fails_the_commit(void **state)
     test_db_file_remove(&file);
 }
 
+/* A transaction larger than the page cache writes frames to the WAL
+ * before its commit (a cache spill) and reads those pages back from the
+ * file while the transaction goes on: what it reads is what it wrote,
+ * though the writer may still hold the frames. */
+static void test_spilled_pages_read_back(void **state)
+{
+    (void)state;
+    test_db_file_t file;
+    test_db_file_make(&file, "wal");
+    sqlite3 *sql = NULL;
+    assert_int_equal(sqlite3_open_v2(file.path, &sql,
+                                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                                     db_wal_vfs()),
+                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(sql,
+                     "PRAGMA journal_mode = WAL; PRAGMA cache_size = 8;"
+                     "PRAGMA wal_autocheckpoint = 0;"
+                     "CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB);"
+                     "BEGIN;"
+                     "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL"
+                     " SELECT i + 1 FROM n WHERE i < 2000)"
+                     " INSERT INTO t SELECT i, zeroblob(1000) || i FROM n;"
+                     "UPDATE t SET v = v || 'x' WHERE id % 3 = 0;",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_prepare_v2(sql,
+                                        "SELECT count(*), sum(length(v)) FROM t"
+                                        " WHERE v = zeroblob(1000) || id ||"
+                                        " CASE WHEN id % 3 = 0 THEN 'x'"
+                                        " ELSE '' END",
+                                        -1, &stmt, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(stmt, 0), 2000);
+    sqlite3_finalize(stmt);
+    assert_int_equal(sqlite3_exec(sql, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_close(sql), SQLITE_OK);
+    assert_int_equal(
+        test_db_file_int(file.path,
+                         "SELECT count(*) FROM pragma_integrity_check"
+                         " WHERE integrity_check = 'ok'"),
+        1);
+    assert_int_equal(
+        test_db_file_int(
+            file.path,
+            "SELECT count(*) FROM t WHERE v = zeroblob(1000) || id ||"
+            " CASE WHEN id % 3 = 0 THEN 'x' ELSE '' END"),
+        2000);
+    test_db_file_remove(&file);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_commit_frames_written_at_once),
         cmocka_unit_test(test_failed_write_fails_the_commit),
+        cmocka_unit_test(test_spilled_pages_read_back),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
 }
