@@ -41,7 +41,7 @@ void vf_drift_line(const vfp_drift_t *drift, char *buf, size_t len)
 
 static void s_print_one(output_t *out, const vfp_drift_t *d)
 {
-    char line[512], text[2 * VFP_TEXT_MAX];
+    char line[2 * VFP_TEXT_MAX + 128], text[2 * VFP_TEXT_MAX];
     vf_drift_text(d, text, sizeof(text));
     vf_drift_line(d, line, sizeof(line));
     output_text(out, "drift: %s\n", line);

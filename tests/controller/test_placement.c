@@ -76,7 +76,7 @@ static void s_host_state(placement_t *p, const char *name, uint64_t mem_mib,
 {
     placement_pf_t *out = calloc(pf_count + 1, sizeof(*out));
     placement_vf_t *vfs = calloc(pf_count * 64 + 1, sizeof(*vfs));
-    char(*pci)[32] = calloc(pf_count * 64 + 1, sizeof(*pci));
+    char(*pci)[64] = calloc(pf_count * 64 + 1, sizeof(*pci));
     assert_true(out && vfs && pci);
     for (size_t i = 0; i < pf_count; i++) {
         out[i].pci_addr = pfs[i].pci;
@@ -89,7 +89,8 @@ static void s_host_state(placement_t *p, const char *name, uint64_t mem_mib,
         out[i].vfs = &vfs[i * 64];
         out[i].vf_count = pfs[i].vfs;
         for (size_t v = 0; v < pfs[i].vfs; v++) {
-            snprintf(pci[i * 64 + v], 32, "%s.v%zu", pfs[i].pci, v);
+            snprintf(pci[i * 64 + v], sizeof(*pci), "%.32s.v%zu", pfs[i].pci,
+                     v);
             vfs[i * 64 + v].index = (uint16_t)v;
             vfs[i * 64 + v].pci_addr = pci[i * 64 + v];
             vfs[i * 64 + v].in_use = state && state->in_use == v + 1;
