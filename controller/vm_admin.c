@@ -754,18 +754,16 @@ static zlistx_t *s_reserved(vm_admin_t *self, const char *host)
 static void s_plan_failed(vm_admin_t *self, const char *host)
 {
     db_err_t err;
+    db_host_refusal_t refusal = {0};
+    const char *why = db_host_refusal_get(self->db, host, &refusal, &err) == 0
+                          ? refusal.reason
+                          : "its host's desired state cannot be planned "
+                            "(no policy applies to it)";
     zlistx_t *vms = s_reserved(self, host);
     bool batch = db_batch_begin(self->db, &err) == 0;
-    for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms)) {
-        if (vm->apply_revision > 0)
-            continue;
-        db_host_refusal_t refusal = {0};
-        bool refused = db_host_refusal_get(self->db, host, &refusal, &err) == 0;
-        s_vm_failed(self, vm,
-                    refused ? refusal.reason
-                            : "its host's desired state cannot be planned "
-                              "(no policy applies to it)");
-    }
+    for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms))
+        if (vm->apply_revision == 0)
+            s_vm_failed(self, vm, why);
     if (batch && db_batch_commit(self->db, &err) != 0)
         vfp_log_warnx("host %s: cannot store its VMs' failure: %s", host,
                       err.text);

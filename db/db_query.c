@@ -16,9 +16,9 @@
  * - Without statistics (no ANALYZE), SQLite may walk an index on state
  *   as if it were as selective as "pf_id = ?" (version 2's vfs_state
  *   counted a PF's free VFs by walking every free VF in the cluster). The
- * per-row counts name their index (INDEXED BY: a statement that cannot use it
- * fails to prepare instead of slowing down), and CROSS JOIN fixes the order of
- * the joins.
+ *   per-row counts name their index (INDEXED BY: a statement that cannot
+ *   use it fails to prepare instead of slowing down), and CROSS JOIN fixes
+ *   the order of the joins.
  * - An optional filter "?1 IS NULL OR name = ?1" cannot use an index, so
  *   filters are ranges: coalesce(?1, '') to coalesce(?1, x'ff') is the one
  *   name when bound and every name when NULL (SQLite orders every TEXT
