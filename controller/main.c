@@ -27,7 +27,7 @@ int main(int argc, char **argv)
     /* Each admin request is decoded into a 35 KiB message on the admin
      * thread and freed on the main one; at the default 128 KiB glibc gave
      * a few in-flight requests' heap back to the kernel as soon as they
-     * were freed and faulted it in again for the next ones (4 % of the
+     * were freed and faulted it in again for the next ones (4 to 6 % of the
      * controller's CPU while placing). Keeping up to 1 MiB free at the top
      * of each thread's heap never raises the peak, which the memory bound
      * counts; the --memory-max valve still trims everything. */
