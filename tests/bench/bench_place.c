@@ -112,6 +112,8 @@ static void *s_client(void *arg)
         double t = s_now();
         int status = s_call(sock, "vm.create", body, NULL);
         c->took[i] = s_now() - t;
+        if (getenv("LATDUMP"))
+            fprintf(stderr, "LAT %d %.6f %.6f\n", c->index, t, c->took[i]);
         if (status == VFP_OK)
             c->placed++;
         else if (status == VFP_ERR_CONFLICT)

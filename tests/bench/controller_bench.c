@@ -21,6 +21,7 @@
  * --apply it rolls a policy out (policy.apply, then policy.status until no
  * host is pending), twice; the simulated hosts answer every APPLY as
  * vfleet-agent does: a delta with the new VF state, then all ok. */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -29,8 +30,10 @@
 #include <signal.h>
 #include <spawn.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -728,41 +731,69 @@ static void s_serve_peer(peer_t *peer, uint64_t *applied, uint64_t *gen,
     }
 }
 
+/* Answers what arrived for the peers epoll found readable. A peer's
+ * ZMQ_FD only signals that its socket has commands to process, so every
+ * peer is read until it has nothing more (s_serve_peer), and again after
+ * each send, which may have taken the signal without reading. */
+static void s_serve_ready(int epfd, int timeout_ms, peer_t **peers,
+                          uint64_t *applied, uint64_t *gen, const s_worker_t *w,
+                          bool *stop)
+{
+    struct epoll_event ev[64];
+    int n = epoll_wait(epfd, ev, 64, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        int k = (int)ev[i].data.u32;
+        if (k == w->count)
+            *stop = true;
+        else
+            s_serve_peer(peers[k], &applied[k], &gen[k], w);
+    }
+}
+
 /* Every host once per interval, spread evenly over it, until the
- * coordinator says anything (or goes away); between beats, S_SERVE_STEP
- * hosts in turn answer what the controller sent them, so an APPLY waits
- * for its answer about count / S_SERVE_STEP beats (some milliseconds).
+ * coordinator says anything (or goes away); meanwhile each host answers
+ * the APPLYs the controller sends it as they arrive. One epoll set over
+ * every socket: the simulated hosts share the controller's machine, and
+ * asking each socket in turn whether it had mail cost more than a core.
  * Returns how late the latest beat was sent, in seconds: more than the
  * interval means a host fell silent through the bench's fault, not the
  * controller's. */
-#define S_SERVE_STEP 200
 static double s_heartbeats(peer_t **peers, const s_worker_t *w)
 {
     int count = w->count;
     double t = s_now(), step = (S_HEARTBEAT_MS / 1000.0) / count, late = 0;
-    struct pollfd stop = {.fd = w->cmd_fd, .events = POLLIN};
     uint64_t *applied = calloc((size_t)count, sizeof(*applied));
     uint64_t *gen = calloc((size_t)count, sizeof(*gen));
-    assert(applied && gen);
-    for (int i = 0; i < count; i++)
+    int epfd = epoll_create1(EPOLL_CLOEXEC);
+    assert(applied && gen && epfd >= 0);
+    for (int i = 0; i <= count; i++) {
+        struct epoll_event ev = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
+        int fd = i < count ? zsock_fd(peer_sock(peers[i])) : w->cmd_fd;
+        if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
+            assert(!"epoll_ctl");
+    }
+    for (int i = 0; i < count; i++) {
         gen[i] = 1;
-    int served = 0;
-    for (long long beats = 0;; beats++) {
-        for (int k = 0; k < S_SERVE_STEP && k < count; k++) {
-            served = (served + 1) % count;
-            s_serve_peer(peers[served], &applied[served], &gen[served], w);
-        }
+        s_serve_peer(peers[i], &applied[i], &gen[i], w);
+    }
+    bool stop = false;
+    for (long long beats = 0; !stop; beats++) {
         double wait = t + (double)beats * step - s_now();
-        if (poll(&stop, 1, wait > 0.001 ? (int)(wait * 1000) : 0) != 0)
+        s_serve_ready(epfd, wait > 0.001 ? (int)(wait * 1000) : 0, peers,
+                      applied, gen, w, &stop);
+        if (stop)
             break;
         if (-wait > late)
             late = -wait;
+        int k = (int)(beats % count);
         vfp_msg_t *beat = vfp_msg_new(VFP_HEARTBEAT);
-        beat->u.heartbeat.generation = gen[beats % count];
-        beat->u.heartbeat.applied_revision = applied[beats % count];
-        peer_send(peers[beats % count], beat);
+        beat->u.heartbeat.generation = gen[k];
+        beat->u.heartbeat.applied_revision = applied[k];
+        peer_send(peers[k], beat);
         vfp_msg_destroy(&beat);
+        s_serve_peer(peers[k], &applied[k], &gen[k], w);
     }
+    close(epfd);
     free(applied);
     free(gen);
     return late;
