@@ -18,6 +18,14 @@
 
 #define S_TIMEOUT_MS 30000
 
+/* --latencies: one line per request, or NULL. */
+static FILE *s_latencies;
+
+void bench_place_latencies(FILE *file)
+{
+    s_latencies = file;
+}
+
 static double s_now(void)
 {
     struct timespec ts;
@@ -50,6 +58,7 @@ typedef struct {
     int run;
     int index;
     int count;
+    double start; /* when the run started */
     double *took; /* per request, seconds */
     int placed, refused, errors;
     char err[256];
@@ -112,8 +121,9 @@ static void *s_client(void *arg)
         double t = s_now();
         int status = s_call(sock, "vm.create", body, NULL);
         c->took[i] = s_now() - t;
-        if (getenv("LATDUMP"))
-            fprintf(stderr, "LAT %d %.6f %.6f\n", c->index, t, c->took[i]);
+        if (s_latencies)
+            fprintf(s_latencies, "%d %d %.6f %.3f\n", c->run, c->index,
+                    t - c->start, c->took[i] * 1e3);
         if (status == VFP_OK)
             c->placed++;
         else if (status == VFP_ERR_CONFLICT)
@@ -165,6 +175,7 @@ int bench_place_run(const char *admin, int clients, int per_client,
                             .run = run,
                             .index = i,
                             .count = per_client,
+                            .start = start,
                             .took = all + (size_t)i * per_client};
         pthread_create(&t[i], NULL, s_client, &c[i]);
     }
@@ -234,4 +245,92 @@ int bench_place_plan(const char *admin, int count)
            count, took[0] * 1e3, took[2] * 1e3, took[4] * 1e3, s_load());
     fflush(stdout);
     return 0;
+}
+
+/* ---- the transport's floor ---------------------------------------------- */
+
+/* Sends every message back as it came: a ROUTER with nothing behind it. */
+static void s_echo_actor(zsock_t *pipe, void *args)
+{
+    zsock_t *router = args;
+    zpoller_t *poller = zpoller_new(pipe, router, NULL);
+    assert(poller);
+    zsock_signal(pipe, 0);
+    while (true) {
+        void *which = zpoller_wait(poller, -1);
+        if (which != router)
+            break;
+        zmsg_t *msg = zmsg_recv(router);
+        if (msg)
+            zmsg_send(&msg, router);
+    }
+    zpoller_destroy(&poller);
+}
+
+typedef struct {
+    const char *endpoint;
+    int count;
+    double *took;
+    int failed;
+} s_echo_client_t;
+
+static void *s_echo_client(void *arg)
+{
+    s_echo_client_t *c = arg;
+    zsock_t *sock = s_connect(c->endpoint);
+    char body[512];
+    for (int i = 0; sock && i < c->count; i++) {
+        s_body(0, 0, i, body, sizeof(body));
+        double t = s_now();
+        zmsg_t *reply = NULL;
+        if (zstr_send(sock, body) == 0)
+            reply = zmsg_recv(sock);
+        c->took[i] = s_now() - t;
+        c->failed += !reply;
+        zmsg_destroy(&reply);
+    }
+    c->failed += !sock;
+    zsock_destroy(&sock);
+    return NULL;
+}
+
+int bench_place_floor(int clients, int per_client)
+{
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    int port = router ? zsock_bind(router, "tcp://127.0.0.1:*") : -1;
+    zactor_t *echo = port > 0 ? zactor_new(s_echo_actor, router) : NULL;
+    s_echo_client_t *c = calloc((size_t)clients, sizeof(*c));
+    pthread_t *t = calloc((size_t)clients, sizeof(*t));
+    double *all = calloc((size_t)clients * per_client, sizeof(*all));
+    char endpoint[64];
+    snprintf(endpoint, sizeof(endpoint), "tcp://127.0.0.1:%d", port);
+    int failed = !echo || !c || !t || !all;
+    double start = s_now();
+    for (int i = 0; !failed && i < clients; i++) {
+        c[i] = (s_echo_client_t){.endpoint = endpoint,
+                                 .count = per_client,
+                                 .took = all + (size_t)i * per_client};
+        pthread_create(&t[i], NULL, s_echo_client, &c[i]);
+    }
+    for (int i = 0; !failed && i < clients; i++) {
+        pthread_join(t[i], NULL);
+        failed += c[i].failed;
+    }
+    double wall = s_now() - start;
+    size_t n = (size_t)clients * per_client;
+    if (!failed) {
+        qsort(all, n, sizeof(*all), s_cmp);
+        printf("  transport floor: %d synchronous client(s) x %d round trips "
+               "through a ROUTER that only echoes (this process, tcp "
+               "loopback): %.0f/s; latency p50 %.3f ms, p99 %.3f ms\n",
+               clients, per_client, (double)n / wall, s_pct(all, n, 0.50) * 1e3,
+               s_pct(all, n, 0.99) * 1e3);
+        fflush(stdout);
+    }
+    zactor_destroy(&echo);
+    zsock_destroy(&router);
+    free(c);
+    free(t);
+    free(all);
+    return failed ? -1 : 0;
 }

@@ -3,6 +3,7 @@
 #ifndef VFLEET_BENCH_PLACE_H
 #define VFLEET_BENCH_PLACE_H
 
+#include <stdio.h>
 #include <sys/types.h>
 
 /* `clients` threads, each sending per_client vm.create requests one after
@@ -17,5 +18,16 @@ int bench_place_run(const char *admin, int clients, int per_client,
 /* Times `plan` with count copies of one 4 GiB, one-NIC VM, five times;
  * prints min, median and max. 0, or -1 when it was not answered OK. */
 int bench_place_plan(const char *admin, int count);
+
+/* Writes a line per vm.create to file from now on ("RUN CLIENT START_S
+ * LATENCY_MS"; runs count from 1, START_S from the run's start); NULL
+ * stops. */
+void bench_place_latencies(FILE *file);
+
+/* The same synchronous clients against a ROUTER in this process that
+ * only sends each message back: what ZeroMQ over tcp loopback costs on
+ * this machine before the controller does anything. Prints round trips
+ * per second and the latency percentiles. 0, or -1 when it failed. */
+int bench_place_floor(int clients, int per_client);
 
 #endif

@@ -67,6 +67,7 @@ typedef struct {
     const char *apply;       /* policy file to roll out, or NULL */
     int place;               /* vm.create requests per client; 0: none */
     const char *synchronous; /* the controller's --synchronous */
+    const char *latencies;   /* --latencies FILE, or NULL */
     bool keys;               /* CURVE: a key per host; else --insecure */
 } s_opts_t;
 
@@ -1073,9 +1074,12 @@ static int s_bench(s_run_t *r)
         return -1;
     if (o->apply && s_rollout(r) != 0)
         return -1;
-    /* One synchronous client, then eight sharing the same number. */
+    /* One synchronous client, then eight sharing the same number; each
+     * after the transport's floor with as many clients. */
     if (o->place > 0 &&
-        (bench_place_run(r->admin, 1, o->place, "one client", r->pid) != 0 ||
+        (bench_place_floor(1, o->place) != 0 ||
+         bench_place_run(r->admin, 1, o->place, "one client", r->pid) != 0 ||
+         bench_place_floor(8, o->place / 8) != 0 ||
          bench_place_run(r->admin, 8, o->place / 8, "eight clients", r->pid) !=
              0 ||
          bench_place_plan(r->admin, 1000) != 0))
@@ -1176,7 +1180,15 @@ static void s_usage(FILE *out)
             "tests/bench/placement-policy.yaml),\n"
             "                    place N VMs with one synchronous client, "
             "then N with\n"
-            "                    eight, then time plan --count 1000\n"
+            "                    eight, then time plan --count 1000; "
+            "before each, the\n"
+            "                    same clients against a ROUTER that only "
+            "echoes (the\n"
+            "                    transport's floor on this machine)\n"
+            "  --latencies FILE  with --place, a line per vm.create: run, "
+            "client,\n"
+            "                    start (s since the run's start), latency "
+            "(ms)\n"
             "  --synchronous M   the controller's --synchronous, normal "
             "(default) or full\n"
             "  --keys            CURVE: the controller's pair and a key per "
@@ -1233,6 +1245,7 @@ static int s_options(int argc, char **argv, s_opts_t *o)
         {"apply", required_argument, NULL, 'a'},
         {"place", required_argument, NULL, 'p'},
         {"synchronous", required_argument, NULL, 'y'},
+        {"latencies", required_argument, NULL, 'l'},
         {"keys", no_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -1258,6 +1271,8 @@ static int s_options(int argc, char **argv, s_opts_t *o)
             o->synchronous = optarg;
         else if (c == 'k')
             o->keys = true;
+        else if (c == 'l')
+            o->latencies = optarg;
         else if (c == 'h')
             return 1;
         else
@@ -1287,6 +1302,12 @@ int main(int argc, char **argv)
         s_usage(rc > 0 ? stdout : stderr);
         return rc > 0 ? 0 : 2;
     }
+    FILE *latencies = o.latencies ? fopen(o.latencies, "w") : NULL;
+    if (o.latencies && !latencies) {
+        perror(o.latencies);
+        return 2;
+    }
+    bench_place_latencies(latencies);
     char dir[96];
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, sizeof(dir), "%s/vfleet-bench.XXXXXX",
@@ -1356,5 +1377,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "controller_bench: kept %s\n", dir);
     else if (system(cmd) != 0)
         fprintf(stderr, "controller_bench: cannot remove %s\n", dir);
+    if (latencies && fclose(latencies) != 0) {
+        perror(o.latencies);
+        status = 1;
+    }
     return status;
 }
