@@ -15,6 +15,7 @@
 #include "cli_print.h"
 #include "cli_vm.h"
 #include "cli_vm_apply.h"
+#include "vfp.h"
 
 static const char s_usage[] =
     "usage: vfleetctl [GLOBAL-OPTIONS] plan FILE\n"
@@ -36,7 +37,7 @@ static const char s_usage[] =
     "  -c, --controller ENDPOINT  -o, --output table|json\n"
     "  --timeout DURATION         wait this long for the answer (default 5s)\n"
     "options (without FILE; as vm create's):\n"
-    "  --count N        try N copies (default 1)\n"
+    "  --count N        try N copies (default 1, at most 100000)\n"
     "  --name BASE      the copies' name (default plan)\n"
     "  --memory SIZE, --vcpus N, --nic NET[,mac=MAC], --host HOST,\n"
     "  --group GROUP, --numa none|preferred|required, --separate-pfs\n"
@@ -70,9 +71,10 @@ static int s_count_option(s_plan_t *p, const char *arg)
     errno = 0;
     unsigned long n = strtoul(arg, &end, 10);
     if (!isdigit((unsigned char)arg[0]) || *end || errno || n == 0 ||
-        n > UINT32_MAX)
+        n > VFP_PLAN_COUNT_MAX)
         return cli_usage_error(
-            s_usage, "plan: --count '%s' is not a number from 1", arg);
+            s_usage, "plan: --count '%s' is not a number from 1 to %d", arg,
+            VFP_PLAN_COUNT_MAX);
     p->count = (json_int_t)n;
     return 0;
 }

@@ -398,10 +398,14 @@ static void s_power(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
         return;
     const char *state = admin_request_param(req, "state");
     db_vm_power_t power;
-    if (!state || (strcmp(state, "on") != 0 && strcmp(state, "off") != 0) ||
+    if (!state || !state[0]) {
+        s_fail(run, VFP_ERR_INVALID, "verb \"%s\" needs parameter \"state\"",
+               req->verb);
+        return;
+    }
+    if ((strcmp(state, "on") != 0 && strcmp(state, "off") != 0) ||
         db_vm_power_parse(state, &power) != 0) {
-        s_fail(run, VFP_ERR_INVALID, "state \"%s\" is not on or off",
-               state ? state : "");
+        s_fail(run, VFP_ERR_INVALID, "state \"%s\" is not on or off", state);
         return;
     }
     db_vm_t vm;

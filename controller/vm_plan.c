@@ -142,11 +142,11 @@ static int s_run(s_plan_t *plan, const vfp_request_t *req, char *err)
                  VM_PLAN_VMS_MAX);
     else if (count && (!json_is_integer(count) || json_array_size(vms) != 1 ||
                        json_integer_value(count) < 1 ||
-                       json_integer_value(count) > VM_PLAN_COUNT_MAX))
+                       json_integer_value(count) > VFP_PLAN_COUNT_MAX))
         snprintf(err, VFP_TEXT_MAX + 1,
                  "body: \"count\" must be a whole number from 1 to %d, with "
                  "exactly one VM",
-                 VM_PLAN_COUNT_MAX);
+                 VFP_PLAN_COUNT_MAX);
     else
         rc = count ? s_copies(plan, json_array_get(vms, 0),
                               json_integer_value(count), err)

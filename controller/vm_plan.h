@@ -10,8 +10,8 @@
 #include "vfp.h"
 #include "vm_index.h"
 
-/* Copies of one VM (`count`) and VMs of a file (`vms`), at most. */
-#define VM_PLAN_COUNT_MAX 100000
+/* VMs of a file (`vms`), at most; copies of one VM (`count`) are bounded
+ * by VFP_PLAN_COUNT_MAX, which vfleetctl checks too. */
 #define VM_PLAN_VMS_MAX 10000
 /* VMs named one by one in the answer; the rest are counted per host. */
 #define VM_PLAN_LISTED_MAX 1000

@@ -40,6 +40,7 @@
 #define VFP_HUGEPAGES_MAX 8       /* hugepage pool sizes per host */
 #define VFP_REASONS_MAX 16        /* IOMMU not-ready reasons */
 #define VFP_PARAMS_MAX 32         /* admin request parameters */
+#define VFP_PLAN_COUNT_MAX 100000 /* admin "plan": copies of one VM */
 #define VFP_REMOVED_MAX 256       /* removed PFs in one delta */
 /* The largest REQUEST encodes to exactly this (PROTOCOL.md, "Limits";
  * test_vfp_limits checks it), so an admin socket may refuse larger frames. */

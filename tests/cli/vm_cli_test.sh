@@ -229,6 +229,12 @@ grep -q "^first refused: plan-$((free + 1)): no host fits vm plan-$((free + 1)):
 	fail "plan first refusal: $(cat "$work/out")"
 grep -Eq '^2 hosts refused by rule nics, such as: ' "$work/out" ||
 	fail "plan per-rule count: $(cat "$work/out")"
+# The bound is the admin API's (ADMIN.md, plan): the CLI refuses beyond it
+# before sending anything.
+[ "$(run ctl plan --count 100001 --memory 1G --vcpus 1 --nic vlan1)" -eq 2 ] ||
+	fail "plan --count 100001 should exit 2: $(cat "$work/out" "$work/err")"
+grep -qx "vfleetctl: plan: --count '100001' is not a number from 1 to 100000" \
+	"$work/err" || fail "plan --count 100001: $(cat "$work/err")"
 [ "$(run ctl -o json plan --count 2 --memory 1G --vcpus 1 --nic vlan1 --name p)" -eq 0 ] ||
 	fail "plan --count 2 should fit: $(cat "$work/out" "$work/err")"
 jq -e '.requested == 2 and .fit == 2 and .first_refusal == null and

@@ -327,8 +327,9 @@ def check_migrate(c, db1):
 def check_power(c):
     expect(c, "vm.power", {"name": "web-1", "state": "standby"}, None,
            "INVALID", "standby", "vm.power state standby is INVALID")
-    expect(c, "vm.power", {"name": "web-1"}, None, "INVALID", "state",
-           "vm.power without state is INVALID")
+    expect(c, "vm.power", {"name": "web-1"}, None, "INVALID",
+           '=verb "vm.power" needs parameter "state"',
+           "vm.power without state is INVALID, naming the parameter")
     expect(c, "vm.power", {"name": "nope", "state": "on"}, None,
            "NOT_FOUND", "nope", "vm.power of an unknown VM is NOT_FOUND")
     a = request(c, "vm.power", {"name": "web-1", "state": "on"})
