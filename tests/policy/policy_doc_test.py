@@ -191,6 +191,64 @@ def test_commands():
     check("diff of an invalid file: exit 1 with its errors", rc == 1 and
           err == "bad.yaml:2:28: vlan: 0 is out of range 1..4094\n",
           f"rc={rc} {err!r}")
+    # One line per change, grouped by network, MAC pool (and fixed MAC),
+    # host group, memory, placement and drift.
+    write("d1.yaml", """\
+version: 1
+networks: [{name: a, vlan: 1}, {name: gone}]
+mac_pools: [{name: p, prefixes: ["02:00:00"]}]
+fixed_macs: ["06:00:00:00:00:01"]
+host_groups: [{name: g, hosts: [h], pfs: [{ifname: e, vfs: 1, networks: [a]}]}]
+memory: {hugepages: none}
+placement: {strategy: spread, anti_affinity_groups: [{name: x, vms: [a]}]}
+""")
+    write("d2.yaml", """\
+version: 1
+drift: report
+placement: {strategy: pack, anti_affinity_groups: [{name: x, vms: [b]}]}
+memory: {hugepages: 2M, hypervisor_reserve: 4G}
+host_groups: [{name: g, hosts: [h, i], labels: {r: a},
+               pfs: [{ifname: e, vfs: 1, networks: [a, new]}]}]
+fixed_macs: ["06:00:00:00:00:02"]
+mac_pools: [{name: p, prefixes: ["02:00:01"], vendor_oui: true}]
+networks: [{name: a, vlan: 2, mtu: 9000}, {name: new, trunk: true}]
+""")
+    rc, out, err = run("policy", "diff", "d1.yaml", "d2.yaml")
+    check("diff groups its lines in the documented order", rc == 3 and out ==
+          "network a: vlan 1 -> 2 (affects VFs on host group g)\n"
+          "network a: mtu 1500 -> 9000 (affects VFs on host group g)\n"
+          "network gone: removed (was untagged)\n"
+          "network new: added (trunk; affects VFs on host group g)\n"
+          "mac pool p: vendor_oui false -> true\n"
+          "mac pool p: prefix 02:00:00 removed\n"
+          "mac pool p: prefix 02:00:01 added\n"
+          "fixed mac 06:00:00:00:00:01: removed\n"
+          "fixed mac 06:00:00:00:00:02: added\n"
+          "host group g: host glob i added\n"
+          "host group g: label r=a added\n"
+          "host group g: pf ifname=e: network new added\n"
+          "memory: hugepages none -> 2M\n"
+          "memory: hypervisor_reserve 2G -> 4G\n"
+          "placement: strategy spread -> pack\n"
+          "anti-affinity group x: vm glob a removed\n"
+          "anti-affinity group x: vm glob b added\n"
+          "drift: correct -> report\n", f"rc={rc} {out!r} {err!r}")
+    # diff NEW alone asks the controller: none answering is an error.
+    rc, _, err = run("-c", NOWHERE, "--timeout", "200ms", "policy", "diff",
+                     "d1.yaml")
+    check("diff NEW without a controller: exit 1", rc == 1, f"rc={rc} {err!r}")
+    # Usage errors: exit 2.
+    for args in (["policy", "validate"], ["policy", "show"],
+                 ["policy", "show", "a", "b"], ["policy", "diff"]):
+        rc, _, _ = run(*args)
+        check(f"usage error: {' '.join(args)}", rc == 2, f"rc={rc}")
+    rc, out, err = run("policy", "show", "bad.yaml")
+    check("show of an invalid file: its errors, exit 1", rc == 1 and
+          out == "" and err == "bad.yaml:2:28: vlan: 0 is out of range "
+          "1..4094\n", f"rc={rc} {out!r} {err!r}")
+    rc, _, err = run("policy", "validate", "missing.yaml")
+    check("an unreadable file", rc == 1 and err.startswith(
+        "missing.yaml:1:1: cannot open: "), err)
     # After normalisation: a file that says the same thing differently.
     write("same.yaml", "networks:\n  - vlan: 1\n    name: vlan1\n"
           "host_groups: [{name: esx, hosts: [esx-e1], pfs: [{vfs: 2, "
@@ -349,10 +407,20 @@ def test_general():
             "    - {name: a, vms: [web-1, WEB-1]}\n",
             ["4:30: vms: 'WEB-1' differs only by case from 'web-1' (first "
              "at 4:23)"])
-    refused("networks of a PF differing by case",
+    refused("networks differing by case",
             "version: 1\nnetworks: [{name: a}, {name: A}]\n",
             ["2:23: network 'A' differs only by case from 'a' (first at "
              "2:12)"])
+    refused("networks of a PF differing by case",
+            pf(["ifname: e", "vfs: 1", "networks: [n, N]"]),
+            ["10:23: networks: 'N' differs only by case from 'n' (first at "
+             "10:20)",
+             "10:23: pf ifname=e carries undefined network 'N' (did you "
+             "mean 'n'?)"])
+    refused("anti-affinity group twice",
+            "version: 1\nplacement:\n  anti_affinity_groups:\n"
+            "    - {name: web}\n    - {name: web}\n",
+            ["5:7: duplicate anti-affinity group 'web' (first at 4:7)"])
     # Enum words are case-sensitive.
     for key, word in (("vlan_protocol", "802.1q"), ("link_state", "Auto")):
         rc, _, err = validate(net(["vlan: 1", f"{key}: {word}"]))
@@ -601,6 +669,8 @@ def test_mac_pools():
     refused("a multicast prefix even with vendor_oui",
             pools("{name: p, vendor_oui: true, prefixes: ['01:00:5e']}"),
             ["3:44: prefixes: 01:00:5e is a multicast prefix"])
+    accepted("an all-zero prefix in a vendor_oui pool",
+             pools("{name: p, vendor_oui: true, prefixes: ['00:00:00']}"))
     refused("overlapping prefixes in one pool",
             pools("{name: p, prefixes: ['02:00:00', '02:00:00:01']}"), [
                 "3:38: prefix 02:00:00:01 of mac pool 'p' overlaps prefix "
@@ -870,13 +940,66 @@ def test_vm_file_examples():
           f"rc={rc} {err!r}")
 
 
+def vm_apply(text, *args):
+    write("vms.yaml", text)
+    return run("-c", NOWHERE, "--timeout", "200ms", "vm", "apply",
+               "vms.yaml", *args)
+
+
+def test_vm_file_limits():
+    """POLICY.md's VM file table: bounds refused offline, at their place."""
+    def vm(fields):
+        return ("version: 1\nvms:\n  - {name: a, " + fields +
+                "}\n")
+    nic = "nics: [{network: n}]"
+    for fields, error in (
+            ("memory: 1G, vcpus: 0, " + nic,
+             "3:34: vcpus: 0 is out of range 1..65536"),
+            ("memory: 1G, vcpus: 65537, " + nic,
+             "3:34: vcpus: 65537 is out of range 1..65536"),
+            ("memory: 0M, vcpus: 1, " + nic, "3:23: memory: must be more "
+             "than 0"),
+            ("memory: 17T, vcpus: 1, " + nic,
+             "3:23: memory: '17T' is more than 16T"),
+            ("memory: 1G, vcpus: 1, nics: []",
+             "3:43: nics: a VM needs at least one NIC"),
+            ("memory: 1G, vcpus: 1, nics: [" + ", ".join(
+                ["{network: n}"] * 9) + "]",
+             "3:43: nics: more than 8 entries"),
+            ("memory: 1G, vcpus: 1, numa: maybe, " + nic,
+             "3:43: numa: expected one of none, preferred, required, got "
+             "'maybe'"),
+            ("memory: 1G, vcpus: 1, nics: [{network: n, mac: "
+             "'03:00:00:00:00:01'}]",
+             "3:62: mac: 03:00:00:00:00:01 is a multicast address"),
+            ("memory: 1G, vcpus: 1, host: '*', " + nic,
+             "3:43: host: '*' is not valid (letters, digits, '.' and '-', "
+             "starting with a letter or digit, at most 253 characters)")):
+        rc, _, err = vm_apply(vm(fields))
+        check(f"vm file: {error}", rc == 1 and err == f"vms.yaml:{error}\n",
+              f"rc={rc} {err!r}")
+    rc, _, err = vm_apply(vm("memory: 1G, vcpus: 1, host: " + "h" * 253 +
+                             ", " + nic))
+    check("vm file: a pin of 253 characters", "vms.yaml:" not in err, err)
+    # 5000 VMs with a pin and a group each are read; 5001 are not.
+    many = "version: 1\nvms:\n" + "".join(
+        f"  - {{name: vm{i}, memory: 1G, vcpus: 1, nics: [{{network: n}}], "
+        f"host: h{i % 7}, group: g{i % 11}}}\n" for i in range(5001))
+    rc, _, err = vm_apply(many)
+    check("vm file: 5001 VMs", rc == 1 and err ==
+          "vms.yaml:3:3: vms: more than 5000 entries\n", f"rc={rc} {err!r}")
+    rc, _, err = vm_apply(many[:many.rindex("  - {name: vm5000")])
+    check("vm file: 5000 VMs with a pin and a group", "vms.yaml:" not in err,
+          err[:300])
+
+
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         os.chdir(tmp)
         for test in (test_commands, test_general, test_limits,
                      test_top_level_and_networks, test_mac_pools,
                      test_host_groups, test_normal_form,
-                     test_vm_file_examples):
+                     test_vm_file_examples, test_vm_file_limits):
             test()
     for f in failures:
         print("FAIL:", f)
