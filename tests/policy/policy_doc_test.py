@@ -249,6 +249,14 @@ networks: [{name: a, vlan: 2, mtu: 9000}, {name: new, trunk: true}]
     rc, _, err = run("policy", "validate", "missing.yaml")
     check("an unreadable file", rc == 1 and err.startswith(
         "missing.yaml:1:1: cannot open: "), err)
+    # The offline verbs ignore -o and -c, before or after the operands.
+    rc, plain, _ = run("policy", "validate", "old.yaml")
+    for args in (["-o", "json", "policy", "validate", "old.yaml"],
+                 ["policy", "validate", "old.yaml", "-o", "json", "-c",
+                  NOWHERE]):
+        rc, out, err = run(*args)
+        check(f"offline: {' '.join(args)}", rc == 0 and out == plain,
+              f"rc={rc} {out!r} {err!r}")
     # After normalisation: a file that says the same thing differently.
     write("same.yaml", "networks:\n  - vlan: 1\n    name: vlan1\n"
           "host_groups: [{name: esx, hosts: [esx-e1], pfs: [{vfs: 2, "
@@ -257,6 +265,10 @@ networks: [{name: a, vlan: 2, mtu: 9000}, {name: new, trunk: true}]
     rc, out, _ = run("policy", "diff", "old.yaml", "same.yaml")
     check("diff compares normalised forms", rc == 0 and out == "",
           f"rc={rc} {out!r}")
+    rc, out, _ = run("policy", "validate", "same.yaml")
+    check("the same policy written differently has the same revision id",
+          rc == 0 and out.split("sha256:")[1] == plain.split("sha256:")[1],
+          f"{out!r} {plain!r}")
 
     # apply validates locally: errors, exit 1, nothing sent.
     rc, out, err = run("-c", NOWHERE, "--timeout", "200ms", "policy",
@@ -898,6 +910,21 @@ drift: report
     check("show's output is a valid policy that shows to the same text",
           rc == 0 and body(again) == body(shown) and
           again.split("\n", 1)[0] == shown.split("\n", 1)[0], again[:200])
+    # Every key of POLICY.md's key index is one the example above uses, so
+    # each is accepted where the index says.
+    doc = open(os.path.join(SRC, "policy", "POLICY.md")).read()
+    index = doc.split("## Key index")[1].split("\n## ")[0]
+    keys = re.findall(r"^\| `([a-z_]+)` \|", index, re.M)
+    check("POLICY.md's key index lists the keys", len(keys) >= 30,
+          str(keys))
+    for key in keys:
+        check(f"key index: {key} is used by the every-key policy",
+              re.search(r"\b" + key + r":", every_key) is not None)
+    # PF entries keep their order: the first match configures a PF.
+    shown = body(show(group(["hosts: [h]", "pfs:", "  - {ifname: z, vfs: 1}",
+                             "  - {driver: a, vfs: 2}"])))
+    check("PF entries keep their order", "      - ifname: z\n" in shown and
+          shown.index("ifname: z") < shown.index("driver: a"), shown)
     # Every example policy of the docs is accepted.
     for path in ("deploy/examples/policy.yaml",):
         rc, out, err = run("policy", "validate", os.path.join(SRC, path))
