@@ -170,6 +170,12 @@ def test_commands():
           and lines[0] == "policy.yaml:3:22: vlan: 0 is out of range 1..4094",
           f"rc={rc} {len(lines)} lines, last {lines[-1:]!r}")
 
+    # Exactly 1000 errors: all of them and no such line.
+    rc, out, err = validate(many.split("  - {name: n1000,")[0])
+    lines = err.splitlines()
+    check("exactly 1000 errors", rc == 1 and len(lines) == 1000 and
+          "more than" not in err, f"{len(lines)} lines, {lines[-1:]!r}")
+
     # diff: the three example lines, exit 3; no change exit 0; error 1.
     old = ("version: 1\nnetworks: [{name: vlan1, vlan: 1}]\n"
            "host_groups:\n  - name: esx\n    hosts: [esx-e1]\n"
