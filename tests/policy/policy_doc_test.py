@@ -243,6 +243,9 @@ networks: [{name: a, vlan: 2, mtu: 9000}, {name: new, trunk: true}]
     rc, _, err = run("-c", NOWHERE, "--timeout", "200ms", "policy", "diff",
                      "d1.yaml")
     check("diff NEW without a controller: exit 1", rc == 1, f"rc={rc} {err!r}")
+    rc, out, _ = run("policy", "validate", "--help")
+    check("policy VERB --help", rc == 0 and
+          "usage: vfleetctl policy validate FILE..." in out, f"rc={rc}")
     # Usage errors: exit 2.
     for args in (["policy", "validate"], ["policy", "show"],
                  ["policy", "show", "a", "b"], ["policy", "diff"]):
@@ -792,6 +795,17 @@ def test_host_groups():
                 "4:39: host group 'b' gives pf ifname=e 4 VFs but host group"
                 " 'a' gives it 2 (3:40) and both may select the same host"])
     accepted("globs that cannot meet", two % ("'esx-*'", "", "'kvm-*'", ""))
+    accepted("'?' is exactly one character", two % ("'esx-?'", "", "esx-10",
+                                                    ""))
+    refused("'*' may be empty", two % ("'esx-?'", "", "'esx-1*'", ""), [
+        "4:41: host group 'b' gives pf ifname=e 4 VFs but host group 'a' "
+        "gives it 2 (3:40) and both may select the same host"])
+    refused("globs and labels alone may share a host",
+            (two % ("'esx-*'", "", "x", "")).replace(
+                "hosts: [x],", "labels: {rack: a},"), [
+                "4:41: host group 'b' gives pf ifname=e 4 VFs but host "
+                "group 'a' gives it 2 (3:40) and both may select the same "
+                "host"])
     accepted("different values of one label",
              two % ("h", "labels: {rack: a},", "h", "labels: {rack: b},"))
     # Memory and placement.
