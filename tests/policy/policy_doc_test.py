@@ -718,6 +718,8 @@ def test_mac_pools():
     refused("a fixed MAC in a pool", pools(p, fixed="['02:00:00:00:00:01']"),
             ["4:14: fixed mac 02:00:00:00:00:01 lies in prefix 02:00:00 of "
              "mac pool 'p' (3:26)"])
+    accepted("a fixed MAC with a vendor OUI",
+             pools(p, fixed="['00:50:56:00:00:01']"))
     refused("a multicast fixed MAC", pools(p, fixed="['01:00:5e:00:00:01']"),
             ["4:14: fixed_macs: 01:00:5e:00:00:01 is a multicast address"])
     refused("the zero MAC", pools(p, fixed="['00:00:00:00:00:00']"),
@@ -743,6 +745,10 @@ def test_host_groups():
     accepted("labels alone select",
              group(["labels: {rack/row: a-1, gpu.vendor: nvidia_x}",
                     "pfs: []"]))
+    refused("a label key twice",
+            group(["labels: {a: x, b: y, a: z, a: x}", "pfs: []"]),
+            ["6:26: duplicate key 'a' in labels (first at 6:14)",
+             "6:32: duplicate key 'a' in labels (first at 6:14)"])
     refused("a label key starting with /",
             group(["labels: {/a: b}", "pfs: []"]),
             ["6:14: labels: '/a' is not valid (letters, digits, '.', '_', '/'"
@@ -784,6 +790,12 @@ def test_host_groups():
                    "  - {ifname: a, vfs: 2}"]),
             ["9:9: pf ifname=a is listed twice in host group 'g' (first at "
              "8:9)"])
+    refused("a selector repeated in another key order and case",
+            group(["hosts: [h]", "pfs:",
+                   "  - {pci_address: '0000:3B:00.0', driver: x, vfs: 1}",
+                   "  - {driver: x, pci_address: '0000:3b:00.0', vfs: 1}"]),
+            ["9:9: pf pci_address=0000:3b:00.0 driver=x is listed twice in "
+             "host group 'g' (first at 8:9)"])
     accepted("first match wins: a broader entry after a narrower one",
              group(["hosts: [h]", "pfs:", "  - {ifname: a, driver: x, vfs: 1}",
                     "  - {ifname: a, vfs: 2}"]))
