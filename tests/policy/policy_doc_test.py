@@ -239,6 +239,16 @@ networks: [{name: a, vlan: 2, mtu: 9000}, {name: new, trunk: true}]
           "anti-affinity group x: vm glob a removed\n"
           "anti-affinity group x: vm glob b added\n"
           "drift: correct -> report\n", f"rc={rc} {out!r} {err!r}")
+    # --message: at most 1024 bytes, refused before anything is sent.
+    rc, _, err = run("-c", NOWHERE, "--timeout", "200ms", "policy", "apply",
+                     "old.yaml", "--message", "m" * 1025)
+    check("apply --message of 1025 bytes", rc == 1 and err ==
+          "vfleetctl: policy.apply: the message value is longer than 1024 "
+          "bytes\n", f"rc={rc} {err!r}")
+    rc, _, err = run("-c", NOWHERE, "--timeout", "200ms", "policy", "apply",
+                     "old.yaml", "--message", "m" * 1024)
+    check("apply --message of 1024 bytes goes to the controller", rc == 1 and
+          "cannot reach controller" in err, f"rc={rc} {err!r}")
     # diff NEW alone asks the controller: none answering is an error.
     rc, _, err = run("-c", NOWHERE, "--timeout", "200ms", "policy", "diff",
                      "d1.yaml")
