@@ -20,8 +20,8 @@ SRC = os.environ.get(
     "VFLEET_SOURCE_DIR",
     os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
 BIN = os.environ.get("VFLEET_BINARY_DIR", os.path.join(SRC, "build"))
-CTL = os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else os.path.join(BIN, "cli",
-                                                         "vfleetctl")
+CTL = (os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else
+       os.path.join(BIN, "cli", "vfleetctl"))
 # An endpoint nobody listens on, for the verbs that must stop before
 # sending anything.
 NOWHERE = "ipc:///nonexistent/vfleet-policy-doc-test.sock"
@@ -58,8 +58,9 @@ def validate(text, name="policy.yaml"):
 def accepted(what, text, name="policy.yaml"):
     rc, out, err = validate(text, name)
     check(what, rc == 0 and err == "" and
-          re.fullmatch(re.escape(name) + r": valid, revision sha256:[0-9a-f]{64}\n",
-                       out), f"rc={rc} out={out!r} err={err!r}")
+          re.fullmatch(re.escape(name) +
+                       r": valid, revision sha256:[0-9a-f]{64}\n", out),
+          f"rc={rc} out={out!r} err={err!r}")
 
 
 def refused(what, text, errors, name="policy.yaml"):
@@ -388,7 +389,7 @@ def test_general():
                  r"beyond 100000 nodes")
     # 64 levels of nesting: the 65th is refused.
     def nested(levels):  # the top-level mapping is the first level
-        return "version: 1\nx: " + "[" * (levels - 1) + "]" * (levels - 1) + "\n"
+        return "version: 1\nx: " + "[" * (levels - 1) + "]" * (levels - 1)
     rc, _, err = validate(nested(64))
     check("64 levels are read", rc == 1 and "nesting" not in err and
           "unknown key 'x'" in err, err)
@@ -517,7 +518,8 @@ def test_limits():
             ["4:22: vms: more than 64 entries"])
 
     # Value ranges: each bound accepted, one past it refused.
-    for key, lo, hi, extra in (("vlan", 1, 4094, []), ("qos", 0, 7, ["vlan: 1"]),
+    for key, lo, hi, extra in (("vlan", 1, 4094, []),
+                               ("qos", 0, 7, ["vlan: 1"]),
                                ("min_tx_rate", 0, 400000, []),
                                ("max_tx_rate", 0, 400000, []),
                                ("mtu", 68, 9216, [])):
@@ -872,13 +874,16 @@ host_groups:
     labels: {rack: r1}
     hosts: [esx-g?, esx-g1]
     pfs:
-      - {vfs: 8, device: "10DE:1234", networks: [trunk], pci_address: "0000:5E:00.0", driver: mlx5_core, ifname: "ens*"}
+      - {vfs: 8, device: "10DE:1234", networks: [trunk],
+         pci_address: "0000:5E:00.0", driver: mlx5_core, ifname: "ens*"}
       - {ifname: ens2f0, vfs: 0}
 fixed_macs: ["0A:00:00:00:00:01"]
 mac_pools:
   - {vendor_oui: true, prefixes: ["00:50:56:01", "02:76:66"], name: macs}
 networks:
-  - {name: trunk, trunk: true, spoof_check: false, trust: true, link_state: enable, min_tx_rate: 10, max_tx_rate: 20, mtu: 9000, guest_mtu_change: allow}
+  - {name: trunk, trunk: true, spoof_check: false, trust: true,
+     link_state: enable, min_tx_rate: 10, max_tx_rate: 20, mtu: 9000,
+     guest_mtu_change: allow}
   - {name: a-vlan, vlan: 7, qos: 1, vlan_protocol: 802.1ad}
 """
     shown = show(every_key)
@@ -1045,6 +1050,19 @@ def test_vm_file_limits():
              "3:43: host: '*' is not valid (letters, digits, '.' and '-', "
              "starting with a letter or digit, at most 253 characters)")):
         rc, _, err = vm_apply(vm(fields))
+        check(f"vm file: {error}", rc == 1 and err == f"vms.yaml:{error}\n",
+              f"rc={rc} {err!r}")
+    for text, error in (
+            ("version: 1\nvms:\n" + "".join(
+                f"  - {{name: {n}, memory: 1G, vcpus: 1, nics: [{{network: "
+                f"n, mac: '02:00:00:00:00:01'}}]}}\n" for n in "ab"),
+             "4:44: duplicate mac '02:00:00:00:00:01' (first at 3:44)"),
+            ("version: 2\nvms: [{name: a, memory: 1G, vcpus: 1, "
+             "nics: [{network: n}]}]\n",
+             "1:10: version: VM file version 2 is not supported (this "
+             "vfleet reads version 1)"),
+            ("version: 1\nvms: []\n", "2:6: vms: the file declares no VM")):
+        rc, _, err = vm_apply(text)
         check(f"vm file: {error}", rc == 1 and err == f"vms.yaml:{error}\n",
               f"rc={rc} {err!r}")
     rc, _, err = vm_apply(vm("memory: 1G, vcpus: 1, host: " + "h" * 253 +
