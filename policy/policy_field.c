@@ -145,6 +145,13 @@ bool policy_field_mapping(policy_parser_t *p, const policy_node_t *node,
                 seen[k] = key;
             continue;
         }
+        /* A YAML 1.1 merge key is a feature other readers have, so it
+         * gets the same plain refusal as a tag rather than a typo hint. */
+        if (key->plain && policy_node_is_text(key, "<<")) {
+            policy_parser_error(p, key,
+                                "YAML merge keys ('<<') are not supported");
+            continue;
+        }
         const char *hint = key->length == strlen(key->value)
                                ? policy_suggest(key->value, keys, key_count)
                                : NULL;
