@@ -262,6 +262,10 @@ networks: [{name: a, vlan: 2, mtu: 9000}, {name: new, trunk: true}]
                  ["policy", "show", "a", "b"], ["policy", "diff"]):
         rc, _, _ = run(*args)
         check(f"usage error: {' '.join(args)}", rc == 2, f"rc={rc}")
+    rc, _, err = run("policy", "validate", "old.yaml", "--dry-run")
+    check("an option the verb does not have is a usage error naming it",
+          rc == 2 and err.startswith("vfleetctl: policy validate: unknown "
+                                     "option '--dry-run'\n"), f"rc={rc}")
     rc, out, err = run("policy", "show", "bad.yaml")
     check("show of an invalid file: its errors, exit 1", rc == 1 and
           out == "" and err == "bad.yaml:2:28: vlan: 0 is out of range "
