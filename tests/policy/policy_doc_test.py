@@ -973,6 +973,19 @@ drift: report
     for key in keys:
         check(f"key index: {key} is used by the every-key policy",
               re.search(r"\b" + key + r":", every_key) is not None)
+    # Names sort by their bytes, not by a locale.
+    shown = body(show("version: 1\nnetworks: [{name: b}, {name: A}, "
+                      "{name: a_b}, {name: aB}, {name: a-b}, {name: '1'}, "
+                      "{name: a.b}]\n"))
+    check("names sort by their bytes", re.findall(r"  - name: (.*)\n",
+                                                  shown) ==
+          ['"1"', "A", "a-b", "a.b", "aB", "a_b", "b"], shown)
+    shown = body(show(group(["hosts: [b, 'a*', a-1, a?, A1, a_1, 'a:1']",
+                             "pfs: []"])))
+    hosts = shown.split("    hosts:\n")[1].split("    labels:")[0]
+    check("globs sort by their bytes", hosts == "".join(
+        f"      - {g}\n" for g in ("A1", '"a*"', "a-1", '"a:1"', '"a?"',
+                                    "a_1", "b")), hosts)
     # PF entries keep their order: the first match configures a PF.
     shown = body(show(group(["hosts: [h]", "pfs:", "  - {ifname: z, vfs: 1}",
                              "  - {driver: a, vfs: 2}"])))
