@@ -26,6 +26,10 @@ CTL = (os.path.abspath(sys.argv[1]) if len(sys.argv) > 1 else
 # sending anything.
 NOWHERE = "ipc:///nonexistent/vfleet-policy-doc-test.sock"
 
+# The one error of bad.yaml, which several verbs must print alike.
+BAD_ERR = ("bad.yaml:2:28: vlan: 0 is out of range 1..4094 (for an "
+           "untagged network leave vlan out)\n")
+
 failures = []
 checks = 0
 
@@ -168,7 +172,8 @@ def test_commands():
     lines = err.splitlines()
     check("1000 errors, then one line", rc == 1 and len(lines) == 1001 and
           lines[-1] == "policy.yaml: more than 1000 errors, only 1000 shown"
-          and lines[0] == "policy.yaml:3:22: vlan: 0 is out of range 1..4094",
+          and lines[0] == "policy.yaml:3:22: vlan: 0 is out of range 1..4094 "
+          "(for an untagged network leave vlan out)",
           f"rc={rc} {len(lines)} lines, last {lines[-1:]!r}")
 
     # Exactly 1000 errors: all of them and no such line.
@@ -196,7 +201,7 @@ def test_commands():
     write("bad.yaml", "version: 1\nnetworks: [{name: x, vlan: 0}]\n")
     rc, out, err = run("policy", "diff", "old.yaml", "bad.yaml")
     check("diff of an invalid file: exit 1 with its errors", rc == 1 and
-          err == "bad.yaml:2:28: vlan: 0 is out of range 1..4094\n",
+          err == BAD_ERR,
           f"rc={rc} {err!r}")
     # One line per change, grouped by network, MAC pool (and fixed MAC),
     # host group, memory, placement and drift.
@@ -268,8 +273,7 @@ networks: [{name: a, vlan: 2, mtu: 9000}, {name: new, trunk: true}]
                                      "option '--dry-run'\n"), f"rc={rc}")
     rc, out, err = run("policy", "show", "bad.yaml")
     check("show of an invalid file: its errors, exit 1", rc == 1 and
-          out == "" and err == "bad.yaml:2:28: vlan: 0 is out of range "
-          "1..4094\n", f"rc={rc} {out!r} {err!r}")
+          out == "" and err == BAD_ERR, f"rc={rc} {out!r} {err!r}")
     rc, _, err = run("policy", "validate", "missing.yaml")
     check("an unreadable file", rc == 1 and err.startswith(
         "missing.yaml:1:1: cannot open: "), err)
@@ -298,7 +302,7 @@ networks: [{name: a, vlan: 2, mtu: 9000}, {name: new, trunk: true}]
     rc, out, err = run("-c", NOWHERE, "--timeout", "200ms", "policy",
                        "apply", "bad.yaml")
     check("apply of an invalid file stops before sending", rc == 1 and
-          err == "bad.yaml:2:28: vlan: 0 is out of range 1..4094\n",
+          err == BAD_ERR,
           f"rc={rc} {err!r}")
 
 
@@ -481,6 +485,14 @@ def groups_policy(count, hosts_each=1):
     return out
 
 
+# POLICY.md: "vlan: 0 is an error (leave the key out instead), and so is
+# vlan: 4095: write trunk: true"; the errors say so.
+VLAN_HINTS = {
+    ("vlan", 0): " (for an untagged network leave vlan out)",
+    ("vlan", 4095): " (for a trunk, where the guest tags, write trunk: true)",
+}
+
+
 def test_limits():
     accepted("256 host groups", groups_policy(256))
     refused("257 host groups", groups_policy(257),
@@ -535,7 +547,7 @@ def test_limits():
         for v in ([lo - 1] if lo > 0 else []) + [hi + 1]:
             refused(f"{key} {v}", net(extra + [f"{key}: {v}"]),
                     [f"{4 + len(extra)}:{col}: {key}: {v} is out of range "
-                     f"{lo}..{hi}"])
+                     f"{lo}..{hi}" + VLAN_HINTS.get((key, v), "")])
     accepted("vfs 0 and 1024", group(["hosts: [h]", "pfs:",
                                       "  - {ifname: a, vfs: 0}",
                                       "  - {ifname: b, vfs: 1024}"]))
@@ -662,7 +674,8 @@ def test_top_level_and_networks():
         accepted(f"link_state {word}", net([f"link_state: {word}"]))
     accepted("a trunk network", net(["trunk: true"]))
     refused("vlan: 0 (leave the key out)", net(["vlan: 0"]),
-            ["4:11: vlan: 0 is out of range 1..4094"])
+            ["4:11: vlan: 0 is out of range 1..4094 (for an untagged "
+             "network leave vlan out)"])
     refused("vlan and trunk", net(["trunk: true", "vlan: 5"]), [
         "5:11: vlan: a trunk network has no VF vlan (the guest tags); drop "
         "vlan or trunk"])
