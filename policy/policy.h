@@ -249,7 +249,8 @@ void policy_mac_format(const uint8_t *octets, size_t length, char *buf,
                        size_t size);
 
 /* What changes between two policies, as lines an operator reviews,
- * grouped by network, MAC pool, host group, memory and placement. */
+ * grouped by network, MAC pool, fixed MAC, host group, memory, placement
+ * and drift. */
 typedef struct policy_diff policy_diff_t;
 
 /* Returns NULL only when memory runs out. */

@@ -1,7 +1,7 @@
 /* policy_diff.c - what changes between two policies, in the words an
- * operator reviews in a pull request, grouped by network, MAC pool, host
- * group, memory, placement and drift. Both models are normalised, so every list
- * is compared with one merge pass. */
+ * operator reviews in a pull request, grouped by network, MAC pool, fixed
+ * MAC, host group, memory, placement and drift. Both models are normalised,
+ * so every list is compared with one merge pass. */
 #include "policy_internal.h"
 
 #include <stdarg.h>

@@ -145,6 +145,13 @@ bool policy_field_mapping(policy_parser_t *p, const policy_node_t *node,
                 seen[k] = key;
             continue;
         }
+        /* A YAML 1.1 merge key is a feature other readers have, so it
+         * gets the same plain refusal as a tag rather than a typo hint. */
+        if (key->plain && policy_node_is_text(key, "<<")) {
+            policy_parser_error(p, key,
+                                "YAML merge keys ('<<') are not supported");
+            continue;
+        }
         const char *hint = key->length == strlen(key->value)
                                ? policy_suggest(key->value, keys, key_count)
                                : NULL;
@@ -536,11 +543,19 @@ void policy_field_labels(policy_parser_t *p, const policy_node_t *node,
             pairs_read[n++] = (policy_label_t){.key = key, .value = value};
         }
     }
+    /* Sorted by key, then position: each run's first is the one written
+     * first, and every later one is named against it, as a key repeated in
+     * any other mapping is. */
     qsort(keys, n, sizeof(*keys), s_located_compare);
-    for (size_t i = 1; i < n; i++)
-        if (strcmp(keys[i - 1].text, keys[i].text) == 0)
-            policy_parser_error_at(p, keys[i].pos, "labels: duplicate key '%s'",
-                                   keys[i].text);
+    for (size_t i = 1, first = 0; i < n; i++) {
+        if (strcmp(keys[first].text, keys[i].text) != 0) {
+            first = i;
+            continue;
+        }
+        policy_parser_error_at(
+            p, keys[i].pos, "duplicate key '%s' in labels (first at %d:%d)",
+            keys[i].text, keys[first].pos.line, keys[first].pos.column);
+    }
     qsort(pairs_read, n, sizeof(*pairs_read), s_label_compare);
     *count = n;
 }

@@ -18,6 +18,27 @@ static const char *const s_network_keys[] = {
     "trunk",       "spoof_check", "trust", "link_state",
     "min_tx_rate", "max_tx_rate", "mtu",   "guest_mtu_change"};
 
+/* vlan 0 and 4095 are what other tools write for "no VLAN" and for a
+ * trunk (vSphere's VLAN 4095): the error names the way to say it here. */
+static void s_network_vlan(policy_parser_t *p, const policy_node_t *node,
+                           policy_network_t *net)
+{
+    uint64_t n;
+    if (!policy_field_uint(p, node, "vlan", 0, UINT64_MAX, &n))
+        return;
+    if (n >= 1 && n <= POLICY_VLAN_MAX) {
+        net->vlan = (uint16_t)n;
+        return;
+    }
+    const char *hint = n == 0 ? " (for an untagged network leave vlan out)"
+                       : n == POLICY_VLAN_MAX + 1
+                           ? " (for a trunk, where the guest tags, "
+                             "write trunk: true)"
+                           : "";
+    policy_parser_error(p, node, "vlan: %llu is out of range 1..%d%s",
+                        (unsigned long long)n, POLICY_VLAN_MAX, hint);
+}
+
 /* The keys of a network that each stand alone. */
 static void s_network_fields(policy_parser_t *p, const policy_node_t *node,
                              policy_network_t *net)
@@ -27,9 +48,8 @@ static void s_network_fields(policy_parser_t *p, const policy_node_t *node,
     int e;
     if ((v = policy_field_require(p, node, "network", "name")))
         net->name = policy_field_text(p, v, "name", POLICY_TEXT_NAME);
-    if ((v = policy_node_get(node, "vlan")) &&
-        policy_field_uint(p, v, "vlan", 1, POLICY_VLAN_MAX, &n))
-        net->vlan = (uint16_t)n;
+    if ((v = policy_node_get(node, "vlan")))
+        s_network_vlan(p, v, net);
     if ((v = policy_node_get(node, "trunk")))
         policy_field_bool(p, v, "trunk", &net->trunk);
     if ((v = policy_node_get(node, "qos")) &&

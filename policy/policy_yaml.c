@@ -249,12 +249,33 @@ static void s_end(loader_t *self)
     s_attach(self, node);
 }
 
+/* Whether name anchors a node still being read, one the alias sits in. */
+static bool s_anchor_open(const loader_t *self, const char *name)
+{
+    for (size_t i = 0; i < self->depth; i++)
+        if (self->stack[i].anchor && strcmp(self->stack[i].anchor, name) == 0)
+            return true;
+    return false;
+}
+
 static void s_alias(loader_t *self, yaml_event_t *event)
 {
     const char *name = (const char *)event->data.alias.anchor;
     policy_node_t *target = s_anchor_find(self, name);
+    if (!target && s_anchor_open(self, name)) {
+        s_error(self, &event->start_mark, true,
+                "alias *%.64s refers to the node it is part of, which is not "
+                "complete yet",
+                name);
+        return;
+    }
+    /* The likeliest undefined alias is an unquoted glob like *-gpu, which
+     * POLICY.md warns of: say what the fix is. */
     if (!target) {
-        s_error(self, &event->start_mark, true, "undefined alias *%.64s", name);
+        s_error(self, &event->start_mark, true,
+                "undefined alias *%.64s (quote a value that starts with "
+                "'*')",
+                name);
         return;
     }
     if (!s_count(self, target->expanded, &event->start_mark, name))
