@@ -285,7 +285,7 @@ static void test_cli(void **state)
                              NULL),
                      -1);
     assert_string_equal(err, "--heartbeat-interval: 'fast' is not a time such "
-                             "as 2s, 500ms or 1.5 (seconds), from 1ms to 1h");
+                             "as 2s, 500ms or 1.5 (seconds), from 1ms to 3600s");
     assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
                              "--insecure", "--heartbeat", "2h", NULL),
                      -1);
