@@ -61,6 +61,11 @@ def agent(*args, env=None, timeout=10):
                           env=env, timeout=timeout)
 
 
+def hostname(p):
+    """The host name --discover --json printed."""
+    return json.loads(p.stdout)["host"]["hostname"]
+
+
 def empty_config():
     path = os.path.join(WORK, "empty.conf")
     if not os.path.exists(path):
@@ -171,7 +176,7 @@ def check_hostname(tree):
     for good in ("hv-01", "hv-01.example.org", "1a", label63, name253):
         p = agent("--discover", "--json", "--hostname", good,
                   *tree_args(tree))
-        if p.returncode != 0 or json.loads(p.stdout)["host"]["hostname"] != good:
+        if p.returncode != 0 or hostname(p) != good:
             fail("--hostname %s: exit %d, %s" % (good, p.returncode,
                                                  p.stderr))
     for bad in ("-hv", "hv-", "a..b", ".hv", "hv_01", label64,
@@ -225,14 +230,14 @@ def check_config_file(tree):
         "heartbeat-interval = 1s\n"
         "rescan = 30s\n") % (sysfs, procfs))
     p = agent("--discover", "--json", "--config", good)
-    if p.returncode != 0 or json.loads(p.stdout)["host"]["hostname"] != "fromfile":
+    if p.returncode != 0 or hostname(p) != "fromfile":
         fail("a good file with run options, --discover: exit %d, %s" %
              (p.returncode, p.stderr))
     ok("comments, blanks, flags, and the file's run options do not stop "
        "--discover")
     p = agent("--discover", "--json", "--config", good, "--hostname",
               "fromcli")
-    if p.returncode != 0 or json.loads(p.stdout)["host"]["hostname"] != "fromcli":
+    if p.returncode != 0 or hostname(p) != "fromcli":
         fail("the command line does not win: %s" % p.stdout[:200])
     ok("the command line wins over the file")
     for word in ("true", "yes", "on", "false", "no", "off"):
@@ -302,6 +307,27 @@ def check_discover(tree):
              (p.returncode, p.stderr, os.listdir(bad)))
     ok("--discover --state-dir: exit 1 on a desired state it cannot read, "
        "left in place")
+
+
+def check_debugfs():
+    """netdevsim's VF limit comes from DEBUGFS-ROOT/netdevsim/<dev>/max_vfs,
+    DEBUGFS-ROOT being SYSFS-ROOT/kernel/debug unless given; VF settings
+    of a recorded tree are not read without --netlink, never guessed."""
+    tree = os.path.join(WORK, "netdevsim")
+    subprocess.run([sys.executable,
+                    os.path.join(SRC, "tests", "fixtures", "mktree.py"),
+                    "netdevsim", tree], check=True, capture_output=True)
+    p = agent("--discover", *tree_args(tree))
+    if p.returncode != 0 or "vfs 3 of 4 " not in p.stdout or \
+            "settings unknown" not in p.stdout:
+        fail("netdevsim with the default debugfs root:\n" + p.stdout)
+    p = agent("--discover", "--debugfs-root", os.path.join(WORK, "nowhere"),
+              *tree_args(tree))
+    if p.returncode != 0 or "vfs 3 of unknown " not in p.stdout or \
+            "no debugfs max_vfs" not in p.stdout:
+        fail("netdevsim with another debugfs root:\n" + p.stdout)
+    ok("--debugfs-root defaults to SYSFS-ROOT/kernel/debug; VF settings "
+       "not read are 'settings unknown'")
 
 
 # ---- runs without a controller ------------------------------------------
@@ -390,6 +416,10 @@ def check_run_without_controller(tree):
             fail("state directory created with mode %o" % mode)
         ok("--state-dir is created 0700 when missing")
         writer = writer_of(run.proc.pid)
+        fds = sorted(int(x) for x in os.listdir("/proc/%d/fd" % writer))
+        if fds != [0, 1, 2, 3]:
+            fail("the writer holds descriptors %s" % fds)
+        ok("the writer keeps the channel and stdin, stdout, stderr only")
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             os.kill(writer, sig)
         time.sleep(0.3)
@@ -517,6 +547,18 @@ def check_run_failures(tree):
                                                          p.stderr))
         ok("--user naming no user: exit 1")
 
+    run = Run("syslog", tree, "--insecure", "--syslog", "--controller",
+              "tcp://127.0.0.1:%d" % free_port())
+    try:
+        time.sleep(0.7)
+        if run.stop() != 0 or run.log():
+            fail("--syslog logged on stderr:\n" + run.log())
+        ok("--syslog: nothing logged on stderr")
+    finally:
+        run.kill()
+    if os.geteuid() == 0:
+        check_user(tree)
+
     run = Run("writer-killed", tree, "--insecure", "--controller",
               "tcp://127.0.0.1:%d" % free_port())
     try:
@@ -530,6 +572,35 @@ def check_run_failures(tree):
         ok("a dead writer: error naming how it ended, exit 1")
     finally:
         run.kill()
+
+
+def check_user(tree):
+    """As root, --user NAME: the network process runs as NAME without
+    capabilities; the state directory and its files are given to it."""
+    nobody = pwd.getpwnam("nobody")
+    state = os.path.join(WORK, "user-nobody")
+    os.makedirs(state)
+    open(os.path.join(state, "desired.vfp.corrupt"), "w").close()
+    run = Run("user", tree, "--insecure", "--controller",
+              "tcp://127.0.0.1:%d" % free_port(), "--user", "nobody",
+              state=state)
+    try:
+        run.wait_log("connecting to ")
+        with open("/proc/%d/status" % run.proc.pid) as f:
+            status = dict(l.split(":", 1) for l in f.read().splitlines())
+        uids = status["Uid"].split()
+        if set(uids) != {str(nobody.pw_uid)} or \
+                int(status["CapEff"], 16) or int(status["CapPrm"], 16):
+            fail("--user nobody: uids %s, CapEff %s" % (uids,
+                                                       status["CapEff"]))
+        for path in (state, os.path.join(state, "desired.vfp.corrupt")):
+            if os.stat(path).st_uid != nobody.pw_uid:
+                fail("%s not given to nobody" % path)
+    finally:
+        run.stop()
+        run.kill()
+    ok("--user NAME: the network process runs as NAME, no capabilities, "
+       "owning the state directory and its files")
 
 
 # ---- runs with the test peer --------------------------------------------
@@ -563,10 +634,16 @@ def check_with_controller(tree):
         if error["code"] != "INVALID":
             fail("an older revision answered %s" % error)
         ok("an APPLY older than the stored one: ERROR INVALID")
-        _, beat = peer.wait_for("HEARTBEAT", 5, after=i)
+        j, beat = peer.wait_for("HEARTBEAT", 5, after=i)
         if beat["applied"] != "5":
             fail("HEARTBEAT applied %s, want 5" % beat["applied"])
         ok("HEARTBEAT carries the last revision applied")
+        k, _ = peer.wait_for("HEARTBEAT", 5, after=j + 1)
+        gap = int(peer.lines()[k][0]) - int(peer.lines()[j][0])
+        if not session_test.HEARTBEAT_MS / 2 <= gap <= 1500:
+            fail("heartbeats %d ms apart; WELCOME said %d ms, the agent's "
+                 "own default is 2s" % (gap, session_test.HEARTBEAT_MS))
+        ok("WELCOME's heartbeat interval replaces --heartbeat-interval's")
         run.wait_log("apply revision 5: ")
         if not re.search(r"apply revision 5: [1-9][0-9]* kernel writes",
                          run.log()):
@@ -612,6 +689,22 @@ def check_with_controller(tree):
         text = f.read()
     with open(sim_state, "w") as f:
         f.write(text.replace("02:50:56:00:00:01", "02:50:56:00:00:99"))
+    p = agent("--discover", "--json", "--kernel", "sim", "--state-dir",
+              state, *tree_args(tree))
+    drift = json.loads(p.stdout).get("drift")
+    if p.returncode != 0 or len(drift) != 1 or \
+            sorted(drift[0]) != ["attribute", "detail", "pf", "vf"] or \
+            (drift[0]["pf"], drift[0]["vf"], drift[0]["attribute"]) != (
+                PF, 1, "mac"):
+        fail("--discover --json drift of a MAC changed behind the agent: "
+             "%s" % drift)
+    p = agent("--discover", "--kernel", "sim", "--state-dir", state,
+              *tree_args(tree))
+    if not re.search(r"drift: pf %s vf 1 mac: wanted .*02:50:56:00:00:01"
+                     r".*kernel has .*02:50:56:00:00:99" % PF, p.stdout):
+        fail("--discover --state-dir: no drift line:\n" + p.stdout)
+    ok("--discover --state-dir prints drift lines, --json a drift array "
+       "of pf, vf, attribute, detail")
     run = Run("restart", tree, "--insecure", "--controller", endpoint,
               state=state)
     try:
@@ -652,6 +745,7 @@ def main():
     check_enumerations(tree)
     check_config_file(tree)
     check_discover(tree)
+    check_debugfs()
     check_run_failures(tree)
     check_run_without_controller(tree)
     check_journal_and_levels(tree)
