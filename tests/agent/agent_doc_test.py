@@ -310,8 +310,25 @@ def check_discover(tree):
             os.listdir(bad) != ["desired.vfp"]:
         fail("--discover with a corrupt desired state: exit %d, %s, %s" %
              (p.returncode, p.stderr, os.listdir(bad)))
+    for kind in ("a FIFO", "a directory", "a symbolic link"):
+        odd = os.path.join(WORK, "odd-state-" + kind.split()[-1])
+        os.makedirs(odd)
+        path = os.path.join(odd, "desired.vfp")
+        if kind == "a FIFO":
+            os.mkfifo(path)
+        elif kind == "a directory":
+            os.mkdir(path)
+        else:
+            os.symlink(os.path.join(bad, "desired.vfp"), path)
+        p = agent("--discover", "--state-dir", odd, *tree_args(tree),
+                  timeout=5)
+        if p.returncode != 1 or "not a regular file" not in p.stderr or \
+                os.listdir(odd) != ["desired.vfp"]:
+            fail("desired.vfp as %s: exit %d, %s" % (kind, p.returncode,
+                                                     p.stderr))
     ok("--discover --state-dir: exit 1 on a desired state it cannot read, "
-       "left in place")
+       "left in place; a FIFO, directory or symbolic link is refused "
+       "without blocking")
 
 
 def check_debugfs():
@@ -540,8 +557,23 @@ def check_run_failures(tree):
               "--kernel", "sim", *tree_args(tree))
     if p.returncode != 2 or "absent.key_secret" not in p.stderr:
         fail("a missing key: exit %d, %s" % (p.returncode, p.stderr))
-    ok("--key: refused with exit 2 when missing or readable by others, "
-       "naming the file and its mode")
+    public = os.path.join(WORK, "public-only.key")
+    shutil.copy(os.path.join(WORK, "keys", "controller.key"), public)
+    os.chmod(public, 0o600)
+    for args, needle in (
+            (["--key", public], "%s holds no secret key" % public),
+            (["--key", session_test.agent_key(), "--controller-key",
+              os.path.join(WORK, "absent.key")], "absent.key")):
+        if "--controller-key" not in args:
+            args += ["--controller-key", os.path.join(WORK, "keys",
+                                                      "controller.key")]
+        p = agent("--controller", "tcp://127.0.0.1:1", "--kernel", "sim",
+                  *(args + tree_args(tree)))
+        if p.returncode != 2 or needle not in p.stderr:
+            fail("%s: exit %d, %s" % (args, p.returncode, p.stderr))
+    ok("--key: refused with exit 2 when missing, holding no secret key or "
+       "readable by others, naming the file and its mode; --controller-key "
+       "too when missing")
     if os.geteuid() == 0:
         p = agent("--insecure", "--controller", "tcp://127.0.0.1:1",
                   "--user", "no-such-user-vfleet", "--kernel", "sim",
