@@ -595,6 +595,7 @@ def check_run_failures(tree):
         run.kill()
     if os.geteuid() == 0:
         check_user(tree)
+        check_not_root(tree)
 
     run = Run("writer-killed", tree, "--insecure", "--controller",
               "tcp://127.0.0.1:%d" % free_port())
@@ -640,6 +641,39 @@ def check_user(tree):
        "owning the state directory and its files")
 
 
+def check_not_root(tree):
+    """Not started as root: both processes exist, the change of user is
+    skipped (logged at info) and --user, even naming no user, has no
+    effect."""
+    if not shutil.which("setpriv"):
+        return
+    home = os.path.join(WORK, "not-root")
+    os.makedirs(home)
+    os.chown(home, 65534, 65534)
+    log_path = os.path.join(WORK, "not-root.log")
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+             AGENT, "--config", empty_config(), "--insecure", "--controller",
+             "tcp://127.0.0.1:%d" % free_port(), "--kernel", "sim",
+             "--state-dir", os.path.join(home, "state"), "--user",
+             "no-such-user-vfleet"] + tree_args(tree), stderr=log)
+    try:
+        wait_log(log_path, "connecting to ", 5)
+        writer_of(proc.pid)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log = open(log_path).read()
+    if rc != 0 or "info: not started as root" not in log:
+        fail("not root: exit %d:\n%s" % (rc, log))
+    ok("not started as root: two processes, the change of user skipped "
+       "(info), --user without effect")
+
+
 # ---- runs with the test peer --------------------------------------------
 
 APPLY = ("pf %s 4\n"
@@ -657,7 +691,7 @@ def check_with_controller(tree):
     metrics_port = free_port()
     run = Run("peer", tree, "--controller", endpoint, "--hostname",
               "doc-host", "--metrics",
-              "tcp://127.0.0.1:%d/metrics" % metrics_port,
+              "tcp://127.0.0.1:%d" % metrics_port,  # PATH: /metrics
               *session_test.agent_keys(), state=state)
     try:
         _, hello = peer.wait_for("HELLO", 5)
@@ -701,7 +735,8 @@ def check_with_controller(tree):
             url, method="HEAD"), timeout=5)
         if head.status != 200 or head.read():
             fail("HEAD /metrics: %d" % head.status)
-        ok("--metrics serves the documented series, GET and HEAD")
+        ok("--metrics serves the documented series at /metrics by "
+           "default, GET and HEAD")
         if run.stop() != 0:
             fail("SIGTERM with a controller: exit %d" % run.proc.returncode)
     finally:
