@@ -676,6 +676,7 @@ def check_not_root(tree):
 
 # ---- runs with the test peer --------------------------------------------
 
+ABSENT_PF = "0000:99:00.0"
 APPLY = ("pf %s 4\n"
          "vf %s 1 mac 02:50:56:00:00:01 vlan 100 qos 0 proto 802.1Q\n"
          "hugepages 2048 16\n" % (PF, PF))
@@ -684,10 +685,12 @@ APPLY = ("pf %s 4\n"
 def check_with_controller(tree):
     state = os.path.join(WORK, "peer-state")
     files = [config("apply-5", "revision 5\n" + APPLY),
-             config("apply-3", "revision 3\n" + APPLY)]
+             config("apply-3", "revision 3\n" + APPLY),
+             config("apply-6", "revision 6\n" + APPLY +
+                    "pf %s 2\n" % ABSENT_PF)]
     endpoint = "tcp://127.0.0.1:%d" % free_port()
-    peer = session_test.Peer(endpoint, "peer", "--apply", files[0],
-                             "--apply", files[1])
+    peer = session_test.Peer(endpoint, "peer", *sum(
+        (["--apply", f] for f in files), []))
     metrics_port = free_port()
     run = Run("peer", tree, "--controller", endpoint, "--hostname",
               "doc-host", "--metrics",
@@ -698,6 +701,12 @@ def check_with_controller(tree):
         if hello["hostname"] != "doc-host":
             fail("HELLO hostname %s, not --hostname's" % hello["hostname"])
         ok("--hostname NAME is what HELLO reports")
+        version = agent("--version").stdout.split()[1]
+        low, high = (int(x) for x in hello["proto"].split(".."))
+        if hello["agent"] != version or not 1 <= low <= high:
+            fail("HELLO agent %s proto %s; --version says %s" %
+                 (hello["agent"], hello["proto"], version))
+        ok("HELLO carries the agent's version and protocol range")
         i, result = peer.wait_for("APPLY_RESULT", 5)
         if result["revision"] != "5" or result["failed"] != "0":
             fail("APPLY revision 5: %s" % result)
@@ -705,10 +714,22 @@ def check_with_controller(tree):
         if error["code"] != "INVALID":
             fail("an older revision answered %s" % error)
         ok("an APPLY older than the stored one: ERROR INVALID")
+        i, result = peer.wait_for("APPLY_RESULT", 5, after=i)
+        with open(os.path.join(peer.dir, "%s-APPLY_RESULT.json" %
+                               result["file"])) as f:
+            results = json.load(f)["results"]
+        absent = [r for r in results if r["pf"] == ABSENT_PF]
+        if result["revision"] != "6" or result["failed"] != "1" or \
+                len(absent) != 1 or absent[0]["err"] != 19 or \
+                ABSENT_PF not in absent[0]["message"] or \
+                len(results) != 5:
+            fail("APPLY revision 6 with a PF this host lacks: %s %s" %
+                 (result, results))
+        ok("a PF the host lacks: ENODEV naming it, the other items applied")
         j, beat = peer.wait_for("HEARTBEAT", 5, after=i)
         if beat["applied"] != "5":
             fail("HEARTBEAT applied %s, want 5" % beat["applied"])
-        ok("HEARTBEAT carries the last revision applied")
+        ok("HEARTBEAT carries the last revision applied with every item ok")
         k, _ = peer.wait_for("HEARTBEAT", 5, after=j + 1)
         gap = int(peer.lines()[k][0]) - int(peer.lines()[j][0])
         if not session_test.HEARTBEAT_MS / 2 <= gap <= 1500:
@@ -748,12 +769,14 @@ def check_with_controller(tree):
     doc = json.loads(p.stdout)
     pf = [x for x in doc["pfs"] if x["pci_addr"] == PF][0]
     vf1 = [v for v in pf["vfs"] if v["vf"] == 1][0]
-    if (doc.get("desired_revision"), doc.get("drift"), pf["num_vfs"],
-            vf1["mac"], vf1["vlan"]) != (5, [], 4, "02:50:56:00:00:01", 100):
+    drift = [(d["pf"], d["attribute"]) for d in doc.get("drift", [])]
+    if (doc.get("desired_revision"), drift, pf["num_vfs"],
+            vf1["mac"], vf1["vlan"]) != (6, [(ABSENT_PF, "pf")], 4,
+                                         "02:50:56:00:00:01", 100):
         fail("--discover after the apply: %s %s %s" %
              (doc.get("desired_revision"), doc.get("drift"), vf1))
     ok("--discover --kernel sim shows what was applied, desired_revision "
-       "and no drift")
+       "and the drift of the PF the host lacks")
 
     # nothing listens now: the stored state is re-applied at start
     sim_state = os.path.join(tree, "sys", ".vfleet-sim", "state")
@@ -763,7 +786,8 @@ def check_with_controller(tree):
         f.write(text.replace("02:50:56:00:00:01", "02:50:56:00:00:99"))
     p = agent("--discover", "--json", "--kernel", "sim", "--state-dir",
               state, *tree_args(tree))
-    drift = json.loads(p.stdout).get("drift")
+    drift = [d for d in json.loads(p.stdout).get("drift")
+             if d["pf"] == PF]
     if p.returncode != 0 or len(drift) != 1 or \
             sorted(drift[0]) != ["attribute", "detail", "pf", "vf"] or \
             (drift[0]["pf"], drift[0]["vf"], drift[0]["attribute"]) != (
@@ -780,8 +804,8 @@ def check_with_controller(tree):
     run = Run("restart", tree, "--insecure", "--controller", endpoint,
               state=state)
     try:
-        run.wait_log("re-applying desired state revision 5")
-        run.wait_log("apply revision 5: 1 kernel writes")
+        run.wait_log("re-applying desired state revision 6")
+        run.wait_log("apply revision 6: 1 kernel writes")
     finally:
         run.stop()
         run.kill()
