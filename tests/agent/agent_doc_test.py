@@ -1,17 +1,30 @@
 #!/usr/bin/env python3
 """agent_doc_test.py - vfleet-agent(8), --help and agent/README.md checked
 statement by statement against the real binary, as an outside tester who
-has only the documents would: every option's argument form, default,
-bounds and the exit status and message of a bad value; the configuration
-file's syntax; --discover on a generated tree with the simulated kernel
-(--kernel sim, never this machine's kernel), its state directory read
-only; a run with no controller (what it logs at start and stop, the state
-directory it creates, the writer process, systemd's notifications, the
-journal's priorities, SIGTERM, SIGINT and SIGHUP, a dead writer); and a
-run against the test peer (HELLO with --hostname, heartbeats, an APPLY
-stored in STATE-DIR/desired.vfp and applied to the simulated kernel,
-HEARTBEAT's applied revision, an older revision refused, the stored state
-re-applied at the next start, a corrupt one moved aside, metrics).
+has only the documents would, always with --kernel sim on a generated tree
+(never this machine's kernel), in about ten seconds:
+
+- the command line: --help and --version; every option's argument form,
+  default and bounds, and the exit status and message of a bad value
+  (--controller's HOST:PORT, TIME options, host names, levels, kernels,
+  run options given to --discover, key files);
+- the configuration file, line by line: comments, blanks, flags, sections
+  refused, command-line-only keys, FILE:LINE errors, the command line
+  winning;
+- --discover: table and JSON, exit 1 when nothing can be read, the state
+  directory only read (a corrupt, FIFO, directory or symbolic-link
+  desired.vfp is refused and left), netdevsim's debugfs root;
+- a run with no controller: what it logs at start and stop, the state
+  directory created 0700, the writer process (its descriptors, the signals
+  it ignores, the agent's exit when it dies), systemd's READY, WATCHDOG and
+  STOPPING, journal priorities, --syslog, --log-level, SIGTERM, SIGINT and
+  SIGHUP, --user as root and not as root;
+- a run against the test peer: HELLO, WELCOME's heartbeat interval, an
+  APPLY stored in STATE-DIR/desired.vfp and applied to the simulated
+  kernel, an older revision refused, a PF the host lacks, HEARTBEAT's
+  applied revision, metrics; then drift in --discover's table and JSON,
+  the stored state re-applied at the next start and a corrupt one moved
+  aside.
 """
 
 import json
