@@ -553,6 +553,17 @@ def check_run_failures(tree):
         fail("an unusable state directory: exit %d, %s" % (p.returncode,
                                                           p.stderr))
     ok("exit 1 when the state directory is unusable")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        endpoint = "tcp://127.0.0.1:%d" % taken.getsockname()[1]
+        p = agent("--insecure", "--controller", "tcp://127.0.0.1:1",
+                  "--kernel", "sim", "--metrics", endpoint, "--state-dir",
+                  os.path.join(WORK, "metrics-state"), *tree_args(tree))
+    if p.returncode != 1 or endpoint not in p.stderr:
+        fail("--metrics on a port in use: exit %d, %s" % (p.returncode,
+                                                          p.stderr))
+    ok("exit 1 when the --metrics endpoint cannot be served")
     key = os.path.join(WORK, "open.key_secret")
     shutil.copy(session_test.agent_key(), key)
     os.chmod(key, 0o644)
