@@ -401,6 +401,14 @@ class Run:
             self.proc.wait()
 
 
+def has_user(name):
+    try:
+        pwd.getpwnam(name)
+        return True
+    except KeyError:
+        return False
+
+
 def writer_of(pid):
     with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
         kids = [int(x) for x in f.read().split()]
@@ -455,6 +463,15 @@ def check_run_without_controller(tree):
         if fds != [0, 1, 2, 3]:
             fail("the writer holds descriptors %s" % fds)
         ok("the writer keeps the channel and stdin, stdout, stderr only")
+        if os.geteuid() == 0 and not has_user("vfleet"):
+            with open("/proc/%d/status" % run.proc.pid) as f:
+                status = f.read()
+            if "user vfleet does not exist" not in run.log() or \
+                    not re.search(r"CapEff:\s+0+\n", status):
+                fail("default user absent: no warning or capabilities "
+                     "kept:\n" + run.log())
+            ok("the default user vfleet absent: a warning, uid 0 kept "
+               "without capabilities")
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             os.kill(writer, sig)
         time.sleep(0.3)
@@ -776,12 +793,19 @@ def check_with_controller(tree):
                      "vfleet_agent_drift_items"):
             if name not in body:
                 fail("metrics lack %s" % name)
+        samples = dict(l.rsplit(" ", 1) for l in body.splitlines()
+                       if l and not l.startswith("#"))
+        if samples.get('vfleet_build_info{version="%s"}' % version) != "1" \
+                or float(samples["vfleet_agent_kernel_writes_total"]) < 1 \
+                or samples["vfleet_agent_apply_failures_total"] != "1":
+            fail("metrics: build_info, kernel writes or failures:\n" + body)
         head = urllib.request.urlopen(urllib.request.Request(
             url, method="HEAD"), timeout=5)
         if head.status != 200 or head.read():
             fail("HEAD /metrics: %d" % head.status)
         ok("--metrics serves the documented series at /metrics by "
-           "default, GET and HEAD")
+           "default, GET and HEAD: the version, the kernel writes, the one "
+           "failed item")
         if run.stop() != 0:
             fail("SIGTERM with a controller: exit %d" % run.proc.returncode)
     finally:
