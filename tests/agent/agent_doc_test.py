@@ -612,6 +612,13 @@ def check_run_failures(tree):
                   *(args + tree_args(tree)))
         if p.returncode != 2 or needle not in p.stderr:
             fail("%s: exit %d, %s" % (args, p.returncode, p.stderr))
+    default_key = "/etc/vfleet/agent.key_secret"
+    if not os.path.exists(default_key):
+        p = agent("--controller", "tcp://127.0.0.1:1", "--kernel", "sim",
+                  *tree_args(tree))
+        if p.returncode != 2 or default_key not in p.stderr:
+            fail("no --key: exit %d, %s" % (p.returncode, p.stderr))
+        ok("--key defaults to %s" % default_key)
     ok("--key: refused with exit 2 when missing, holding no secret key or "
        "readable by others, naming the file and its mode; --controller-key "
        "too when missing")
