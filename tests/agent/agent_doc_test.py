@@ -49,6 +49,7 @@ WORK = os.path.join(os.environ["VFLEET_BINARY_DIR"], "tests", "agent",
                     "agent-doc")
 session_test.WORK = WORK
 MAN = os.path.join(SRC, "agent", "vfleet-agent.8")
+TREE = os.path.join(WORK, "tree")  # the i40e-xxv710 tree, made by main
 PF = "0000:37:00.0"  # the XXV710's PF in the i40e-xxv710 tree
 TRY = "Try 'vfleet-agent --help'."
 checked = []
@@ -66,12 +67,22 @@ def tree_args(tree):
 
 def agent(*args, env=None, timeout=10):
     """Runs vfleet-agent ARGS to its end, with no configuration file of
-    this machine's; returns the CompletedProcess."""
+    this machine's; returns the CompletedProcess. A run with a controller
+    gets the generated tree's simulated kernel and a state directory of
+    the test's first (ARGS may override them), so that a binary which
+    wrongly takes ARGS never reaches this machine's kernel or state."""
     args = list(args)
+    if "--controller" in args:
+        args = ["--kernel", "sim", "--state-dir",
+                os.path.join(WORK, "usage-state")] + tree_args(TREE) + args
     if not any(a.startswith("--config") for a in args):
         args = ["--config", empty_config()] + args
-    return subprocess.run([AGENT] + args, capture_output=True, text=True,
-                          env=env, timeout=timeout)
+    try:
+        return subprocess.run([AGENT] + args, capture_output=True,
+                              text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        fail("vfleet-agent %s still runs after %d s" % (" ".join(args),
+                                                        timeout))
 
 
 def hostname(p):
@@ -453,7 +464,10 @@ def check_run_without_controller(tree):
                        "plaintext"):
             if needle not in log:
                 fail("start log lacks %r:\n%s" % (needle, log))
-        ok("--insecure warns at start")
+        warning = "--insecure: the controller connection is plaintext"
+        if log.index(warning) > log.index("connecting to "):
+            fail("the --insecure warning comes after the start:\n" + log)
+        ok("--insecure warns at start, before connecting")
         mode = stat.S_IMODE(os.stat(state).st_mode)
         if mode != 0o700:
             fail("state directory created with mode %o" % mode)
@@ -884,7 +898,7 @@ def check_with_controller(tree):
 
 def main():
     started = time.time()
-    tree = os.path.join(WORK, "tree")
+    tree = TREE
     subprocess.run([sys.executable,
                     os.path.join(SRC, "tests", "fixtures", "mktree.py"),
                     "i40e-xxv710", tree], check=True)
