@@ -169,14 +169,14 @@ static int s_duration(const char *name, const char *text, uint32_t *ms,
         return 0;
     snprintf(err, errlen,
              "--%s: '%s' is not a time such as 2s, 500ms or 1.5 (seconds), "
-             "from 1ms to 1h",
+             "from 1ms to 3600s",
              name, text);
     return -1;
 }
 
-/* Options of a run with a controller; *run_options notes that one was
- * given. Returns 1 when c is not one of them. */
-static int s_parse_run_option(int c, agent_cli_t *cli, bool *run_options,
+/* Options of a run with a controller; *run_option keeps the name of the
+ * last one given. Returns 1 when c is not one of them. */
+static int s_parse_run_option(int c, agent_cli_t *cli, const char **run_option,
                               char *err, size_t errlen)
 {
     switch (c) {
@@ -207,7 +207,7 @@ static int s_parse_run_option(int c, agent_cli_t *cli, bool *run_options,
     default:
         return 1;
     }
-    *run_options = true;
+    *run_option = s_option_name(c);
     return 0;
 }
 
@@ -334,15 +334,34 @@ static int s_check_kernel(const discover_opts_t *disc, char *err, size_t errlen)
     return 0;
 }
 
+/* tcp://HOST:PORT with a host and a port of 1 to 65535: libzmq would
+ * otherwise take a port such as 99999 and retry it forever in silence. */
+static bool s_endpoint_valid(const char *endpoint)
+{
+    if (strncmp(endpoint, "tcp://", 6))
+        return false;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr(host, ':');
+    if (!colon || colon == host)
+        return false;
+    const char *port = colon + 1;
+    size_t digits = strspn(port, "0123456789");
+    if (digits == 0 || digits > 5 || port[digits])
+        return false;
+    long number = strtol(port, NULL, 10);
+    return number >= 1 && number <= 65535;
+}
+
 /* The combinations a valid command line must have. */
-static int s_check_mode(const agent_cli_t *cli, bool run_options, char *err,
-                        size_t errlen)
+static int s_check_mode(const agent_cli_t *cli, const char *run_option,
+                        char *err, size_t errlen)
 {
     if (cli->mode == AGENT_DISCOVER) {
-        if (run_options) {
+        if (run_option) {
             snprintf(err, errlen,
-                     "--discover takes no --controller, "
-                     "--heartbeat-interval or --rescan");
+                     "--discover takes no --%s: it is an option of a run "
+                     "with a controller",
+                     run_option);
             return -1;
         }
         return 0;
@@ -355,7 +374,7 @@ static int s_check_mode(const agent_cli_t *cli, bool run_options, char *err,
         snprintf(err, errlen, "either --discover or --controller URL");
         return -1;
     }
-    if (strncmp(cli->session.endpoint, "tcp://", 6)) {
+    if (!s_endpoint_valid(cli->session.endpoint)) {
         snprintf(err, errlen, "--controller: '%s' is not tcp://HOST:PORT",
                  cli->session.endpoint);
         return -1;
@@ -391,10 +410,10 @@ static void s_bad_option(char **argv, char *err, size_t errlen)
         snprintf(err, errlen, "unknown option '%s'", argv[optind - 1]);
 }
 
-/* Applies every option of argv; *run_options notes a run option. Returns
- * 0, 1 when --help or --version was given, -1 on an error. */
+/* Applies every option of argv; *run_option names a run option given.
+ * Returns 0, 1 when --help or --version was given, -1 on an error. */
 static int s_parse_argv(int argc, char **argv, agent_cli_t *cli,
-                        bool *run_options, char *err, size_t errlen)
+                        const char **run_option, char *err, size_t errlen)
 {
     optind = 0; /* a full reset: argv may be parsed more than once */
     opterr = 0;
@@ -406,7 +425,7 @@ static int s_parse_argv(int argc, char **argv, agent_cli_t *cli,
         }
         int rc = s_parse_general_option(c, cli, err, errlen);
         if (rc == 1)
-            rc = s_parse_run_option(c, cli, run_options, err, errlen);
+            rc = s_parse_run_option(c, cli, run_option, err, errlen);
         if (rc == 1)
             rc = s_parse_discovery_option(c, &cli->session.discover, err,
                                           errlen);
@@ -441,7 +460,7 @@ static int s_parse_file(agent_cli_t *cli, char *err, size_t errlen)
                                   s_options, s_command_line_only, err, errlen);
     if (!cli->config)
         return -1;
-    bool ignored = false;
+    const char *ignored = NULL;
     int rc =
         s_parse_argv(vfp_config_argc(cli->config), vfp_config_argv(cli->config),
                      cli, &ignored, err, errlen);
@@ -458,8 +477,8 @@ int agent_cli_parse(int argc, char **argv, agent_cli_t *cli, char *err,
     /* The command line is read twice: first for --config, --help and its
      * own errors, then again over the file's settings so that it wins. */
     s_defaults(cli);
-    bool run_options = false;
-    int rc = s_parse_argv(argc, argv, cli, &run_options, err, errlen);
+    const char *run_option = NULL;
+    int rc = s_parse_argv(argc, argv, cli, &run_option, err, errlen);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
     const char *path = cli->config_path;
@@ -467,14 +486,14 @@ int agent_cli_parse(int argc, char **argv, agent_cli_t *cli, char *err,
     s_defaults(cli);
     cli->config_path = path;
     cli->config_given = given;
-    run_options = false;
+    run_option = NULL;
     if (s_parse_file(cli, err, errlen) ||
-        s_parse_argv(argc, argv, cli, &run_options, err, errlen)) {
+        s_parse_argv(argc, argv, cli, &run_option, err, errlen)) {
         agent_cli_release(cli);
         return -1;
     }
     if (s_check_kernel(&cli->session.discover, err, errlen) ||
-        s_check_mode(cli, run_options, err, errlen) ||
+        s_check_mode(cli, run_option, err, errlen) ||
         (cli->mode == AGENT_RUN && !cli->insecure &&
          s_load_keys(cli, err, errlen))) {
         agent_cli_release(cli);

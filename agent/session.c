@@ -23,6 +23,7 @@
 #include <math.h>
 #include <netlink/netlink.h>
 #include <netlink/socket.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +40,11 @@
 #define S_EVENT_DEBOUNCE_MS 200 /* link events come in bursts */
 #define S_HEARTBEAT_MIN_MS 10
 #define S_HEARTBEAT_MAX_MS 3600000
+#define S_HEARTBEAT_TTL_MAX_MS (0xffff * 100)
+
+#define S_INSECURE_WARNING                                                     \
+    "--insecure: the controller connection is plaintext and "                  \
+    "unauthenticated; use it for tests and demos only"
 
 typedef enum { S_OFFLINE, S_WAIT_WELCOME, S_ONLINE } s_state_t;
 
@@ -239,7 +245,12 @@ static void s_disconnect(s_session_t *self)
 static int s_connect(s_session_t *self)
 {
     char monitor_ep[64];
-    int timeout = (int)(self->heartbeat_ms * self->opts->miss_limit);
+    int64_t timeout = self->heartbeat_ms * self->opts->miss_limit;
+    /* libzmq refuses a ZMTP heartbeat TTL above 0xffff deciseconds, and
+     * czmq asserts on the refusal: three intervals of an hour would abort
+     * the agent. */
+    if (timeout > S_HEARTBEAT_TTL_MAX_MS)
+        timeout = S_HEARTBEAT_TTL_MAX_MS;
     self->dealer = zsock_new(ZMQ_DEALER);
     if (!self->dealer)
         return -1;
@@ -261,8 +272,8 @@ static int s_connect(s_session_t *self)
     zsock_set_reconnect_ivl_max(self->dealer,
                                 (int)s_ms(self->opts->backoff_max_s));
     zsock_set_heartbeat_ivl(self->dealer, (int)self->heartbeat_ms);
-    zsock_set_heartbeat_timeout(self->dealer, timeout);
-    zsock_set_heartbeat_ttl(self->dealer, timeout);
+    zsock_set_heartbeat_timeout(self->dealer, (int)timeout);
+    zsock_set_heartbeat_ttl(self->dealer, (int)timeout);
 
     snprintf(monitor_ep, sizeof(monitor_ep), "inproc://agent-monitor-%u",
              ++self->monitor_seq);
@@ -613,9 +624,7 @@ static int64_t s_min(int64_t a, int64_t b)
 static void s_on_timers(s_session_t *self, int64_t now)
 {
     if (self->opts->insecure)
-        vfp_log_remind(&self->insecure, now,
-                       "--insecure: the controller connection is plaintext "
-                       "and unauthenticated; use it for tests and demos only");
+        vfp_log_remind(&self->insecure, now, S_INSECURE_WARNING);
     if (self->state == S_WAIT_WELCOME && now >= self->welcome_deadline)
         s_give_up_connection(self, "no WELCOME from the controller");
     if (!self->dealer && now >= self->reconnect_at && s_connect(self)) {
@@ -747,7 +756,15 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
         .proto_version = VFP_VERSION,
         .heartbeat_ms = opts->heartbeat_ms,
         .backoff_ms = s_ms(opts->backoff_min_s),
+        .insecure.interval_ms = VFP_LOG_REMIND_MS,
     };
+    /* A stop asked for during the first scan or the re-apply is a clean
+     * one too. SIGHUP asks for nothing: there is no configuration to
+     * reload, and a hangup must not end the agent. */
+    zsys_catch_interrupts();
+    signal(SIGHUP, SIG_IGN);
+    if (opts->insecure)
+        vfp_log_remind(&self.insecure, zclock_mono(), S_INSECURE_WARNING);
     if (discover_host(&opts->discover, &self.inv, NULL, err, errlen))
         return -1;
     self.inv.generation = 1;
@@ -780,7 +797,6 @@ int session_run(const session_opts_t *opts, char *err, size_t errlen)
     }
     s_events_open(&self);
     self.next_rescan = zclock_mono() + opts->rescan_ms;
-    self.insecure.interval_ms = VFP_LOG_REMIND_MS;
     self.watchdog_ms = vfp_notify_watchdog_interval_ms();
     self.next_watchdog =
         self.watchdog_ms ? zclock_mono() + self.watchdog_ms : INT64_MAX;

@@ -59,6 +59,7 @@ static void s_append(vfp_config_t *self, char *arg, int line)
 }
 
 /* fgets for inih that counts lines, refuses lines inih would cut and
+ * section headers (inih would take "[name]" alone without a word), and
  * strips leading blanks, so an indented line is never glued to the value
  * above it (inih's multi-line values). */
 static char *s_reader(char *str, int num, void *stream)
@@ -76,6 +77,9 @@ static char *s_reader(char *str, int num, void *stream)
     }
     size_t blanks = strspn(str, " \t");
     memmove(str, str + blanks, strlen(str + blanks) + 1);
+    if (str[0] == '[')
+        s_refuse(parse, "\"%.*s\" starts a section: this file has no sections",
+                 (int)strcspn(str, "\r\n"), str);
     return str;
 }
 
@@ -115,10 +119,8 @@ static int s_handler(void *user, const char *section, const char *name,
 {
     s_parse_t *parse = user;
     const struct option *option = s_find(parse->options, name);
-    if (*section)
-        s_refuse(parse, "\"%s\" is in section [%s]: this file has no sections",
-                 name, section);
-    else if (!option)
+    (void)section; /* a section header is refused by s_reader */
+    if (!option)
         s_refuse(parse, "unknown key \"%s\"", name);
     else if (s_listed(parse->refused, name))
         s_refuse(parse, "%s is a command-line option only", name);

@@ -284,8 +284,9 @@ static void test_cli(void **state)
                              "--insecure", "--heartbeat-interval", "fast",
                              NULL),
                      -1);
-    assert_string_equal(err, "--heartbeat-interval: 'fast' is not a time such "
-                             "as 2s, 500ms or 1.5 (seconds), from 1ms to 1h");
+    assert_string_equal(err,
+                        "--heartbeat-interval: 'fast' is not a time such "
+                        "as 2s, 500ms or 1.5 (seconds), from 1ms to 3600s");
     assert_int_equal(s_parse(&cli, err, "--controller", "tcp://c:7450",
                              "--insecure", "--heartbeat", "2h", NULL),
                      -1);
@@ -293,6 +294,11 @@ static void test_cli(void **state)
     assert_int_equal(
         s_parse(&cli, err, "--discover", "--heartbeat-interval", "1s", NULL),
         -1);
+    assert_string_equal(err, "--discover takes no --heartbeat-interval: it is "
+                             "an option of a run with a controller");
+    assert_int_equal(s_parse(&cli, err, "--discover", "--key", "/etc/k", NULL),
+                     -1);
+    assert_non_null(strstr(err, "--discover takes no --key:"));
     assert_int_equal(s_parse(&cli, err, "--bogus", NULL), -1);
     assert_string_equal(err, "unknown option '--bogus'");
     assert_int_equal(s_parse(&cli, err, "--controller", NULL), -1);
@@ -300,6 +306,37 @@ static void test_cli(void **state)
     assert_int_equal(
         s_parse(&cli, err, "--controller", "ipc:///x", "--insecure", NULL), -1);
     assert_int_equal(s_parse(&cli, err, NULL), -1);
+}
+
+/* --controller: a host and a port of 1 to 65535, refused at once rather
+ * than retried in silence by libzmq. */
+static void test_cli_controller_endpoint(void **state)
+{
+    static const char *const bad[] = {"tcp://",
+                                      "tcp://ctl",
+                                      "tcp://:7450",
+                                      "tcp://ctl:0",
+                                      "tcp://ctl:65536",
+                                      "tcp://ctl:99999",
+                                      "tcp://ctl:74a",
+                                      "tcp://ctl:",
+                                      "tcp://ctl:0000007450",
+                                      "udp://ctl:7450",
+                                      NULL};
+    static const char *const good[] = {"tcp://ctl:7450", "tcp://10.0.0.1:1",
+                                       "tcp://[::1]:65535", NULL};
+    agent_cli_t cli;
+    char err[256];
+    for (int i = 0; bad[i]; i++) {
+        assert_int_equal(
+            s_parse(&cli, err, "--controller", bad[i], "--insecure", NULL), -1);
+        assert_non_null(strstr(err, "is not tcp://HOST:PORT"));
+    }
+    for (int i = 0; good[i]; i++) {
+        assert_int_equal(
+            s_parse(&cli, err, "--controller", good[i], "--insecure", NULL), 0);
+        agent_cli_release(&cli);
+    }
 }
 
 /* --metrics: off by default, kept as given, a bad endpoint named. */
@@ -413,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_copy_is_deep),
         cmocka_unit_test(test_print_table_and_json),
         cmocka_unit_test(test_cli),
+        cmocka_unit_test(test_cli_controller_endpoint),
         cmocka_unit_test(test_cli_config_file),
         cmocka_unit_test(test_cli_metrics),
         cmocka_unit_test(test_cli_keys),

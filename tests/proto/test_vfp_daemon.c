@@ -96,7 +96,10 @@ static void test_errors_name_file_and_line(void **state)
         {"insecure = maybe\n", ":1: insecure: \"maybe\" is not true or false"},
         {"agents =\n", ":1: agents needs a value"},
         {"agents = a\njust words\n", ":2: not a \"key = value\" line"},
-        {"[main]\nagents = a\n", ":2: \"agents\" is in section [main]"},
+        {"agents = a\n[main]\nagents = b\n",
+         ":2: \"[main]\" starts a section: this file has no sections"},
+        /* a header alone, which inih passes over in silence */
+        {"  [main]\n", ":1: \"[main]\" starts a section"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char err[512];
