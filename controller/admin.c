@@ -371,7 +371,8 @@ static void s_verb_host(admin_t *self, const vfp_request_t *req,
         return;
     const char *name = admin_request_param(req, "name");
     if (!name || !*name) {
-        s_fail(answer, VFP_ERR_INVALID, "verb \"host\" needs parameter name");
+        s_fail(answer, VFP_ERR_INVALID,
+               "verb \"host\" needs parameter \"name\"");
         return;
     }
     db_host_row_t row;
