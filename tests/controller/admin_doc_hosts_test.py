@@ -838,6 +838,16 @@ def check_ctl(c):
     doc = json.loads(ctl(c, "-o", "json", "events", "--since",
                          "2099-01-01T00:00:00Z").stdout)
     check(doc["events"] == [], "vfleetctl events --since a future time")
+    doc = json.loads(ctl(c, "-o", "json", "events", "--since",
+                         "2020-01-01T00:00:00Z").stdout)
+    check(doc["events"] == everything,
+          "vfleetctl events --since 2020-01-01T00:00:00Z: all")
+    doc = json.loads(ctl(c, "-o", "json", "events", "--since",
+                         "4102444800").stdout)
+    check(doc["events"] == [], "vfleetctl events --since Unix seconds")
+    r = ctl(c, "host", "label", rc=1)
+    check('no host named "label"' in r.stderr,
+          "vfleetctl host label alone shows a host named label")
     for args, rc in ((("host", "esx-e9"), 1), (("pfs", "--host", "esx-e9"), 1),
                      (("vfs", "--state", "busy"), 1),
                      (("hosts", "--after", "esx-e1"), 1),
@@ -924,6 +934,49 @@ def check_refused(c):
           "policy.status: the refused host in state refused, with the reason")
 
 
+def check_down_and_back(c):
+    """ADMIN.md hosts: `down` after --dead-after missed intervals (3 of
+    300 ms here), not connected, counted down in summary; events
+    host-down `nothing heard for N ms`, then host-up; a cordoned host
+    shows cordoned true."""
+    agent = c.agents["esx-e2"]
+    agent.send_signal(signal.SIGSTOP)
+    try:
+        row = wait_until("esx-e2 is down", lambda: [
+            h for h in ok(c, "hosts")["hosts"]
+            if h["name"] == "esx-e2" and h["state"] == "down"])[0]
+        check(row["connected"] is False and TIME.match(row["last_seen"]),
+              "a down host: connected false, last_seen kept")
+        s = ok(c, "summary")
+        check(s["hosts"] == {"total": 2, "ready": 1, "down": 1,
+                             "connected": 1},
+              "summary counts the down host (%s)" % s["hosts"])
+        rows = ok(c, "policy.status", {"host": "esx-e2"})["hosts"]
+        check(rows[0]["connected"] is False,
+              "policy.status: a down host is not connected")
+        r = ctl(c, "hosts")
+        check(re.search(r"^esx-e2 +down ", r.stdout, re.M),
+              "vfleetctl hosts shows the state down")
+    finally:
+        agent.send_signal(signal.SIGCONT)
+    wait_until("esx-e2 is ready again", lambda: [
+        h for h in ok(c, "hosts")["hosts"]
+        if h["name"] == "esx-e2" and h["state"] == "ready" and
+        h["connected"]])
+    events = [e for e in ok(c, "events")["events"]
+              if e["host"] == "esx-e2" and e["kind"] in ("host-down",
+                                                          "host-up")]
+    check([e["kind"] for e in events] == ["host-down", "host-up"] and
+          re.match(r"^nothing heard for \d+ ms$", events[0]["message"]),
+          "events host-down (`nothing heard for N ms`) then host-up (%s)" %
+          events)
+    ok(c, "host.cordon", {"name": "esx-e2"})
+    row = ok(c, "host", {"name": "esx-e2"})["host"]
+    check(row["cordoned"] is True and row["state"] == "ready",
+          "a cordoned host: cordoned true, state still ready")
+    ok(c, "host.uncordon", {"name": "esx-e2"})
+
+
 def check_man_examples():
     """vfleetctl(8)'s paging example shows the hint as vfleetctl prints
     it: the cursor is a JSON array, quoted for the shell."""
@@ -964,6 +1017,7 @@ def main():
         check_events(c)
         check_drift(c)
         check_ctl(c)
+        check_down_and_back(c)
         check_refused(c)
     finally:
         c.stop()
