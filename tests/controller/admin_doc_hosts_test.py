@@ -507,6 +507,10 @@ def check_apply_errors(c):
            "commit", "policy.apply commit in upper case is INVALID")
     expect(c, "policy.apply", {"author": "a" * 256}, POLICY, "INVALID",
            "author", "policy.apply author over 255 bytes is INVALID")
+    a = request(c, "policy.apply", {"commit": "", "dry_run": "true"},
+                POLICY)
+    check(a.status == "OK", "policy.apply commit \"\" is accepted (%s)" %
+          a.status)
     expect(c, "policy.apply", {"colour": "red"}, POLICY, "INVALID",
            "colour", "policy.apply refuses an unknown parameter")
     a = expect(c, "policy.apply", {}, "#" * (1 << 20) + "\n", "INVALID", "",
@@ -977,6 +981,39 @@ def check_down_and_back(c):
     ok(c, "host.uncordon", {"name": "esx-e2"})
 
 
+def check_rollback_stores(c):
+    """ADMIN.md policy.rollback: revision N's text stored again as a new
+    revision, message `rollback to revision N` by default, its commit
+    kept; policy.history newest first, paged by revision."""
+    first = ok(c, "policy.get", {"revision": "1"})
+    a = ok(c, "policy.rollback", {"revision": "1"})
+    check(a["revision"] == 3 and a["unchanged"] is False and
+          a["dry_run"] is False,
+          "policy.rollback 1 after revision 2: stored as revision 3 (%s)" %
+          a["revision"])
+    got = ok(c, "policy.get")
+    check(got["revision"] == 3 and got["text"] == first["text"] and
+          got["message"] == "rollback to revision 1" and
+          got["author"] == "" and got["commit"] == first["commit"] and
+          got["sha256"] == first["sha256"],
+          "the new revision: revision 1's text and commit, message "
+          "`rollback to revision 1`, author \"\" (%s)" %
+          dict(got, text="..."))
+    h = ok(c, "policy.history", {"limit": "1"})
+    check([p["revision"] for p in h["policies"]] == [3] and
+          h["next"] == "3",
+          "policy.history limit 1: the newest, the cursor its revision "
+          "(%r)" % h["next"])
+    h = ok(c, "policy.history", {"after": h["next"]})
+    check([p["revision"] for p in h["policies"]] == [2, 1] and
+          h["next"] is None,
+          "policy.history after \"3\": the revisions below it")
+    events = [e["message"] for e in ok(c, "events")["events"]
+              if e["kind"] == "policy-rollback"]
+    check(len(events) == 2 and events[-1].startswith("revision 3 "),
+          "a policy-rollback event for the stored rollback (%s)" % events)
+
+
 def check_man_examples():
     """vfleetctl(8)'s paging example shows the hint as vfleetctl prints
     it: the cursor is a JSON array, quoted for the shell."""
@@ -1019,6 +1056,7 @@ def main():
         check_ctl(c)
         check_down_and_back(c)
         check_refused(c)
+        check_rollback_stores(c)
     finally:
         c.stop()
     print("admin_doc_hosts_test: all checks passed")
