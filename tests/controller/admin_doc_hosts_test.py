@@ -279,6 +279,24 @@ def check_controller_options():
     controller_refuses(["--config", conf], "%s:1: " % conf,
                        "help in the file: command-line only")
     controller_refuses(["--bogus"], '"--bogus"', "an unknown option")
+    controller_refuses(["--admin-group", "no-such-group-here"],
+                       '"no-such-group-here"', "an unknown --admin-group")
+    controller_refuses(["--agents", "localhost"], '"localhost"',
+                       "an --agents value that is no endpoint")
+    controller_refuses(["--metrics", "http://127.0.0.1:9650"], "--metrics",
+                       "a --metrics endpoint not tcp://HOST:PORT[/PATH]")
+    controller_refuses(["--dead-after"], "--dead-after",
+                       "an option without its value")
+    conf = write("flag.conf", "insecure = maybe\n")
+    controller_refuses(["--config", conf], "%s:1: " % conf,
+                       "a flag in the file takes true/yes/on/false/no/off")
+    conf = write("comment.conf", "; a comment\ndead-after = 1001 ; many\n")
+    controller_refuses(["--config", conf],
+                       '%s:2: invalid --dead-after "1001"' % conf,
+                       "a ; after a blank starts a comment in the file")
+    conf = write("words.conf", "dead-after 3\n")
+    controller_refuses(["--config", conf], "%s:1: " % conf,
+                       "a line that is not a setting")
     r = subprocess.run([e2e.CONTROLLER, "--state-dir",
                         os.path.join(WORK, "nokeys")], capture_output=True,
                        text=True, timeout=10)
@@ -314,6 +332,15 @@ def check_summary(c):
           set(s["vm_states"]) == {"reserved", "placed", "failed",
                                   "host_down"},
           "summary: the counts ADMIN.md lists (%s)" % s)
+    for program, name in ((e2e.CTL, "vfleetctl"),
+                          (e2e.CONTROLLER, "vfleet-controller")):
+        for flag in (("--version", "-V") if name == "vfleetctl" else
+                     ("--version",)):
+            r = subprocess.run([program, flag], capture_output=True,
+                               text=True, timeout=10)
+            check(r.returncode == 0 and
+                  r.stdout == "%s %s\n" % (name, s["version"]),
+                  "%s %s prints the version summary reports" % (name, flag))
     check(s["hosts"] == {"total": 2, "ready": 2, "down": 0, "connected": 2}
           and s["heartbeat_ms"] == 300 and TIME.match(s["started"]) and
           s["pfs"] == 2,
