@@ -871,6 +871,10 @@ def check_ctl(c):
     doc = json.loads(ctl(c, "-o", "json", "hosts", "--limit", "1").stdout)
     check(set(doc) == {"hosts", "next"} and doc["next"] == '["esx-e1"]',
           "vfleetctl -o json hosts --limit 1: the object has next")
+    doc = json.loads(ctl(c, "-o", "json", "hosts", "--limit",
+                         "10000").stdout)
+    check(len(doc["hosts"]) == 2 and doc["next"] is None,
+          "vfleetctl hosts --limit 10000: the largest page")
     doc = json.loads(ctl(c, "-o", "json", "hosts", "--limit", "1",
                          "--all").stdout)
     check(len(doc["hosts"]) == 2, "--limit 1 --all: every page, of 1 row")
@@ -898,6 +902,11 @@ def check_ctl(c):
                      (("vfs", "--state", "busy"), 1),
                      (("hosts", "--after", "esx-e1"), 1),
                      (("hosts", "--limit", "0"), 2),
+                     (("hosts", "--limit", "10001"), 2),
+                     (("vfs", "--limit", "10001"), 2),
+                     (("events", "--limit", "10001"), 2),
+                     (("policy", "history", "--limit", "10001"), 2),
+                     (("vms", "--limit", "10001"), 2),
                      (("hosts", "--colour"), 2), (("colour",), 2),
                      (("-o", "yaml", "hosts"), 2),
                      (("events", "--since", "yesterday"), 2),
