@@ -943,6 +943,17 @@ def check_ctl(c):
           all(set(k) == {"kind", "name", "role", "public_key"} and
               len(k["public_key"]) == 40 for k in doc["keys"]),
           "vfleetctl -o json keys list: kind, name, role, public_key")
+    for args, rc in ((("add-host", "bad_name"), 2),
+                     (("add-admin", "ops_1"), 2),
+                     (("revoke", "bad_name"), 2),
+                     (("add-host", "esx-e1"), 1),
+                     (("revoke", "nobody"), 1),
+                     (("init",), 1)):
+        r = c.ctl("keys", *args, "--keys", c.keys, check_rc=False)
+        check(r.returncode == rc and r.stderr.startswith(
+            "vfleetctl: keys %s: " % args[0]),
+            "vfleetctl keys %s: exit %d, the reason named (%d %r)" %
+            (" ".join(args), rc, r.returncode, r.stderr[:120]))
     r = subprocess.run([e2e.CTL, "-c", "ipc://%s/none.sock" % WORK,
                         "--timeout", "300ms", "hosts"], capture_output=True,
                        text=True, timeout=30)
