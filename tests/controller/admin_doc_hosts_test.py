@@ -499,6 +499,8 @@ def check_events(c):
     check(newest_match(lambda: ok(c, "events", {"limit": "2"})["events"],
                        lambda: ok(c, "events")["events"]),
           "events limit 2 without after: the newest 2, oldest first")
+    check(ok(c, "events", {"limit": "1"})["next"] is None,
+          "events without after: next null (none follow the newest)")
     page = ok(c, "events", {"after": "0", "limit": "2"})
     check(page["events"] == events[:2] and page["next"] == str(ids[1]),
           "events after 0: from the first, the cursor an event id string "
