@@ -13,6 +13,10 @@
 #include "cli_client.h"
 #include "cli_page.h"
 #include "cli_print.h"
+#include "vfp.h"
+
+/* The usage below gives the page limit in words. */
+static_assert(VFP_PAGE_LIMIT_MAX == 10000, "usage: --limit 1 to 10000");
 
 static const char s_usage[] =
     "usage: vfleetctl [GLOBAL-OPTIONS] summary\n"
@@ -35,8 +39,9 @@ static const char s_usage[] =
     "                             5s; 500ms, 1.5s, a bare number is seconds)\n"
     "paging, PAGING above (hosts, pfs, vfs, events, drift):\n"
     "  --all            fetch every page (the default)\n"
-    "  --limit N        fetch one page of at most N rows and say on stderr\n"
-    "                   how to get the next; with --all, N rows per page\n"
+    "  --limit N        fetch one page of at most N rows (1 to 10000) and\n"
+    "                   say on stderr how to get the next; with --all, N\n"
+    "                   rows per page\n"
     "  --after CURSOR   start after the cursor such a hint printed\n"
     "filters:\n"
     "  --host H         only this host's PFs, VFs or drift\n"
@@ -250,10 +255,12 @@ static int s_since_option(s_args_t *args, const char *text)
 static int s_limit_option(s_args_t *args, const char *text)
 {
     if (!text[0] || strspn(text, "0123456789") != strlen(text) ||
-        strspn(text, "0") == strlen(text) || strlen(text) > 9)
+        strspn(text, "0") == strlen(text) || strlen(text) > 9 ||
+        strtol(text, NULL, 10) > VFP_PAGE_LIMIT_MAX)
         return cli_usage_error(args->usage,
-                               "%s: --limit '%s' is not a number of rows",
-                               args->req.verb, text);
+                               "%s: --limit '%s' is not a number of rows "
+                               "from 1 to %d",
+                               args->req.verb, text, VFP_PAGE_LIMIT_MAX);
     args->page.limit = text;
     return 0;
 }

@@ -118,7 +118,8 @@ static int s_parse(cli_t *cli, int argc, char **argv, s_args_t *args)
     return -1;
 }
 
-/* Options given that the subverb does not take. */
+/* Options given that the subverb does not take, a wrong operand count, or
+ * a NAME no key may have: a usage error's status, else -1. */
 static int s_only(const s_args_t *args, bool force, bool add, bool read_only,
                   bool kind, int operands)
 {
@@ -138,6 +139,10 @@ static int s_only(const s_args_t *args, bool force, bool add, bool read_only,
                                "keys %s: --out is for a generated "
                                "pair, not with --public",
                                args->subverb);
+    char why[256];
+    if (operands == 2 && vfp_keys_name_check(args->name, why, sizeof(why)) != 0)
+        return cli_usage_error(s_usage, "keys %s: invalid name %s: %s",
+                               args->subverb, args->name, why);
     return -1;
 }
 

@@ -109,10 +109,10 @@ static int s_page_start(s_page_t *page, admin_t *self, const vfp_request_t *req,
     page->limit = ADMIN_LIMIT_DEFAULT;
     const char *text = admin_request_param(req, "limit");
     if (text &&
-        admin_request_int(text, 1, ADMIN_LIMIT_MAX, &page->limit) != 0) {
+        admin_request_int(text, 1, VFP_PAGE_LIMIT_MAX, &page->limit) != 0) {
         s_fail(answer, VFP_ERR_INVALID,
                "limit \"%s\" is not a number from 1 to %d", text,
-               ADMIN_LIMIT_MAX);
+               VFP_PAGE_LIMIT_MAX);
         return -1;
     }
     return 0;
@@ -371,7 +371,8 @@ static void s_verb_host(admin_t *self, const vfp_request_t *req,
         return;
     const char *name = admin_request_param(req, "name");
     if (!name || !*name) {
-        s_fail(answer, VFP_ERR_INVALID, "verb \"host\" needs parameter name");
+        s_fail(answer, VFP_ERR_INVALID,
+               "verb \"host\" needs parameter \"name\"");
         return;
     }
     db_host_row_t row;

@@ -50,10 +50,10 @@ int admin_page_start(admin_page_t *page, const vfp_request_t *req,
     page->limit = ADMIN_LIMIT_DEFAULT;
     const char *text = admin_request_param(req, "limit");
     if (text &&
-        admin_request_int(text, 1, ADMIN_LIMIT_MAX, &page->limit) != 0) {
+        admin_request_int(text, 1, VFP_PAGE_LIMIT_MAX, &page->limit) != 0) {
         admin_answer_fail(answer, VFP_ERR_INVALID,
                           "limit \"%s\" is not a number from 1 to %d", text,
-                          ADMIN_LIMIT_MAX);
+                          VFP_PAGE_LIMIT_MAX);
         return -1;
     }
     page->rows = json_array();

@@ -12,7 +12,6 @@
 
 /* Page sizes of every admin listing (ADMIN.md, "Paging"). */
 #define ADMIN_LIMIT_DEFAULT 1000
-#define ADMIN_LIMIT_MAX 10000
 
 /* What a verb answers: status VFP_OK and body (owned by the caller), or
  * an error status and its text. */

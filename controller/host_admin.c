@@ -121,18 +121,57 @@ static int s_body_parse(const vfp_request_t *req, json_t **body_out,
     return 0;
 }
 
-/* The event's text: "+key=value -key ...", cut to fit. */
-static void s_event(db_t *db, const char *host, const s_change_t *change)
+/* Splits stored labels ("key=value" lines) in place into pairs. */
+static size_t s_labels_split(char *text, db_label_t *out)
 {
+    size_t n = 0;
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save);
+         line && n < POLICY_HOST_LABELS_MAX;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        out[n++] = (db_label_t){.key = line, .value = eq + 1};
+    }
+    return n;
+}
+
+/* The value of key among labels, or NULL. */
+static const char *s_labels_find(const db_label_t *labels, size_t n,
+                                 const char *key)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(labels[i].key, key) == 0)
+            return labels[i].value;
+    return NULL;
+}
+
+/* Records what the labels' change did, "+key=value" for each label set to
+ * a new value and "-key" for each removed, cut to fit; a request that
+ * changed nothing (a value set again, a key the host lacks removed) is
+ * not an event. Both texts are split in place. */
+static void s_event(db_t *db, const char *host, char *before, char *after)
+{
+    db_label_t was[POLICY_HOST_LABELS_MAX], now[POLICY_HOST_LABELS_MAX];
+    size_t was_count = s_labels_split(before, was);
+    size_t now_count = s_labels_split(after, now);
     char text[VFP_TEXT_MAX + 1] = "";
     size_t used = 0;
-    for (size_t i = 0; i < change->set_count && used < sizeof(text); i++)
-        used += (size_t)snprintf(text + used, sizeof(text) - used, "%s+%s=%s",
-                                 used ? " " : "", change->set[i].key,
-                                 change->set[i].value);
-    for (size_t i = 0; i < change->remove_count && used < sizeof(text); i++)
-        used += (size_t)snprintf(text + used, sizeof(text) - used, "%s-%s",
-                                 used ? " " : "", change->remove[i]);
+    for (size_t i = 0; i < now_count && used < sizeof(text); i++) {
+        const char *old = s_labels_find(was, was_count, now[i].key);
+        if (!old || strcmp(old, now[i].value) != 0)
+            used +=
+                (size_t)snprintf(text + used, sizeof(text) - used, "%s+%s=%s",
+                                 used ? " " : "", now[i].key, now[i].value);
+    }
+    for (size_t i = 0; i < was_count && used < sizeof(text); i++)
+        if (!s_labels_find(now, now_count, was[i].key))
+            used += (size_t)snprintf(text + used, sizeof(text) - used, "%s-%s",
+                                     used ? " " : "", was[i].key);
+    if (used == 0)
+        return;
     vfp_utf8_trim(text);
     controller_event(db, "host-labels", host, "%s", text);
 }
@@ -161,18 +200,21 @@ static json_t *s_label(db_t *db, const vfp_request_t *req,
     json_t *body = NULL, *answer = NULL;
     s_change_t *change = calloc(1, sizeof(*change));
     assert(change);
-    char labels[DB_HOST_LABELS_MAX + 1];
+    char before[DB_HOST_LABELS_MAX + 1], labels[DB_HOST_LABELS_MAX + 1];
+    char after[DB_HOST_LABELS_MAX + 1];
     db_err_t err;
     int rc = s_request_parse(req, &host, &body, change, res);
-    if (rc == 0 && db_host_labels_set(db, host, change->set, change->set_count,
-                                      change->remove, change->remove_count,
-                                      labels, &err) != 0) {
+    if (rc == 0 && (db_host_labels_get(db, host, before, &err) != 0 ||
+                    db_host_labels_set(db, host, change->set, change->set_count,
+                                       change->remove, change->remove_count,
+                                       labels, &err) != 0)) {
         res->status = admin_request_db_error(&err, "host labels", res->error,
                                              sizeof(res->error));
         rc = -1;
     }
     if (rc == 0) {
-        s_event(db, host, change);
+        memcpy(after, labels, sizeof(after));
+        s_event(db, host, before, after);
         bool changed = replan(arg, host);
         answer =
             json_pack("{s:s, s:o, s:b}", "host", host, "labels",

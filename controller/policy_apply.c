@@ -509,10 +509,14 @@ static void s_verb_rollback(s_run_t *run, const vfp_request_t *req,
         return;
     const char *text = admin_request_param(req, "revision");
     int64_t revision = 0;
-    if (!text || admin_request_int(text, 1, INT64_MAX, &revision) != 0) {
+    if (!text) {
         s_fail(run, VFP_ERR_INVALID,
-               "verb \"policy.rollback\" needs parameter revision, a "
-               "revision number from 1");
+               "verb \"policy.rollback\" needs parameter \"revision\"");
+        return;
+    }
+    if (admin_request_int(text, 1, INT64_MAX, &revision) != 0) {
+        s_fail(run, VFP_ERR_INVALID,
+               "revision \"%.64s\" is not a revision number from 1", text);
         return;
     }
     db_policy_row_t row;

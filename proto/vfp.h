@@ -41,6 +41,7 @@
 #define VFP_REASONS_MAX 16        /* IOMMU not-ready reasons */
 #define VFP_PARAMS_MAX 32         /* admin request parameters */
 #define VFP_PLAN_COUNT_MAX 100000 /* admin "plan": copies of one VM */
+#define VFP_PAGE_LIMIT_MAX 10000  /* admin listings: rows in one page */
 #define VFP_REMOVED_MAX 256       /* removed PFs in one delta */
 /* The largest REQUEST encodes to exactly this (PROTOCOL.md, "Limits";
  * test_vfp_limits checks it), so an admin socket may refuse larger frames. */

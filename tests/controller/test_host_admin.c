@@ -273,6 +273,44 @@ static void test_label_refusals(void **state)
     assert_string_equal(labels, "");
 }
 
+/* The host-labels event names what changed, not what was asked: a value
+ * set again and a key the host lacks removed are no change, and a request
+ * that changes nothing records no event. */
+static void test_label_event_names_only_changes(void **state)
+{
+    fixture_t *fx = *state;
+    static const struct {
+        const char *body;
+        const char *message; /* the event, or NULL for none */
+    } steps[] = {
+        {"{\"set\": {\"rack\": \"r1\", \"role\": \"sriov\"}}",
+         "+rack=r1 +role=sriov"},
+        {"{\"set\": {\"rack\": \"r1\"}, \"remove\": [\"zone\"]}", NULL},
+        {"{\"set\": {\"rack\": \"r2\", \"role\": \"sriov\"}}", "+rack=r2"},
+        {"{\"set\": {\"zone\": \"a\"}, \"remove\": [\"zone\", "
+         "\"role\"]}",
+         "-role"},
+    };
+    int expected = 0;
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        vfp_msg_t *reply = s_label(fx, "h1", steps[i].body);
+        assert_int_equal(reply->u.reply.status, VFP_OK);
+        vfp_msg_destroy(&reply);
+        int events =
+            test_db_file_int(fx->file.path, "SELECT count(*) FROM events WHERE "
+                                            "kind = 'host-labels'");
+        char sql[256];
+        snprintf(sql, sizeof(sql),
+                 "SELECT count(*) FROM events WHERE kind = 'host-labels' "
+                 "AND id = (SELECT max(id) FROM events) AND message = '%s'",
+                 steps[i].message ? steps[i].message : "");
+        expected += steps[i].message ? 1 : 0;
+        assert_int_equal(events, expected);
+        if (steps[i].message)
+            assert_int_equal(test_db_file_int(fx->file.path, sql), 1);
+    }
+}
+
 static void test_other_verb_is_unknown(void **state)
 {
     fixture_t *fx = *state;
@@ -293,6 +331,7 @@ int main(void)
         S_TEST(test_label_selects_and_unselects),
         S_TEST(test_label_conflict_refuses_the_host),
         S_TEST(test_label_refusals),
+        S_TEST(test_label_event_names_only_changes),
         S_TEST(test_other_verb_is_unknown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
