@@ -106,13 +106,9 @@ static int s_page_start(s_page_t *page, admin_t *self, const vfp_request_t *req,
 {
     memset(page, 0, sizeof(*page));
     page->self = self;
-    page->limit = ADMIN_LIMIT_DEFAULT;
-    const char *text = admin_request_param(req, "limit");
-    if (text &&
-        admin_request_int(text, 1, VFP_PAGE_LIMIT_MAX, &page->limit) != 0) {
-        s_fail(answer, VFP_ERR_INVALID,
-               "limit \"%s\" is not a number from 1 to %d", text,
-               VFP_PAGE_LIMIT_MAX);
+    if (admin_request_limit(req, ADMIN_LIMIT_DEFAULT, &page->limit,
+                            answer->error, sizeof(answer->error)) != 0) {
+        answer->status = VFP_ERR_INVALID;
         return -1;
     }
     return 0;

@@ -47,13 +47,10 @@ int admin_page_start(admin_page_t *page, const vfp_request_t *req,
                      admin_policy_answer_t *answer)
 {
     memset(page, 0, sizeof(*page));
-    page->limit = ADMIN_LIMIT_DEFAULT;
-    const char *text = admin_request_param(req, "limit");
-    if (text &&
-        admin_request_int(text, 1, VFP_PAGE_LIMIT_MAX, &page->limit) != 0) {
-        admin_answer_fail(answer, VFP_ERR_INVALID,
-                          "limit \"%s\" is not a number from 1 to %d", text,
-                          VFP_PAGE_LIMIT_MAX);
+    char error[VFP_TEXT_MAX + 1];
+    if (admin_request_limit(req, ADMIN_LIMIT_DEFAULT, &page->limit, error,
+                            sizeof(error)) != 0) {
+        admin_answer_fail(answer, VFP_ERR_INVALID, "%s", error);
         return -1;
     }
     page->rows = json_array();

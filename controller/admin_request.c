@@ -60,3 +60,16 @@ vfp_errcode_t admin_request_db_error(const db_err_t *err, const char *what,
     }
     return code;
 }
+
+int admin_request_limit(const vfp_request_t *req, int64_t otherwise,
+                        int64_t *limit, char *error, size_t len)
+{
+    const char *text = admin_request_param(req, "limit");
+    *limit = otherwise;
+    if (text && admin_request_int(text, 1, VFP_PAGE_LIMIT_MAX, limit) != 0) {
+        snprintf(error, len, "limit \"%s\" is not a number from 1 to %d", text,
+                 VFP_PAGE_LIMIT_MAX);
+        return -1;
+    }
+    return 0;
+}

@@ -23,6 +23,12 @@ const char *admin_request_unknown(const vfp_request_t *req,
 int admin_request_int(const char *text, int64_t min, int64_t max,
                       int64_t *value);
 
+/* The listing verbs' page size: parameter "limit", from 1 to
+ * VFP_PAGE_LIMIT_MAX, else `otherwise` when absent. 0, or -1 with the
+ * INVALID answer's text in error. */
+int admin_request_limit(const vfp_request_t *req, int64_t otherwise,
+                        int64_t *limit, char *error, size_t len);
+
 /* The status answering a failed database call, and its text in buf: the
  * db's own words, or "database error: ..." for a failure of the
  * controller's (which is also logged, naming `what`). */

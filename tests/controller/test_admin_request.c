@@ -51,6 +51,33 @@ static void test_int(void **state)
     }
 }
 
+/* One page-size rule for every listing: absent is the caller's default,
+ * 1 to VFP_PAGE_LIMIT_MAX is taken, anything else is refused with the
+ * text ADMIN.md quotes. */
+static void test_limit(void **state)
+{
+    (void)state;
+    vfp_request_t req = {0};
+    int64_t limit = 0;
+    char error[VFP_TEXT_MAX + 1] = "";
+    assert_int_equal(
+        admin_request_limit(&req, 1000, &limit, error, sizeof(error)), 0);
+    assert_int_equal(limit, 1000);
+    s_add(&req, "limit", "10000");
+    assert_int_equal(
+        admin_request_limit(&req, 1000, &limit, error, sizeof(error)), 0);
+    assert_int_equal(limit, VFP_PAGE_LIMIT_MAX);
+    snprintf(req.params[0].value, sizeof(req.params[0].value), "10001");
+    assert_int_equal(
+        admin_request_limit(&req, 1000, &limit, error, sizeof(error)), -1);
+    assert_string_equal(error,
+                        "limit \"10001\" is not a number from 1 to 10000");
+    snprintf(req.params[0].value, sizeof(req.params[0].value), "0");
+    assert_int_equal(
+        admin_request_limit(&req, 1000, &limit, error, sizeof(error)), -1);
+    assert_string_equal(error, "limit \"0\" is not a number from 1 to 10000");
+}
+
 static void test_db_error(void **state)
 {
     (void)state;
@@ -72,6 +99,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_int),
+        cmocka_unit_test(test_limit),
         cmocka_unit_test(test_db_error),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
