@@ -27,12 +27,11 @@ import sys
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import e2e  # noqa: E402
-from e2e import check, wait_until  # noqa: E402
+from e2e import check, expect, ok, request, wait_until  # noqa: E402
 
 POLICY = os.path.join(e2e.SRC, "deploy", "examples", "policy.yaml")
 WORK = os.path.join(e2e.BIN, "tests", "controller", "admin_doc")
 e2e.WORK = WORK
-PEER = os.path.join(e2e.BIN, "tests", "controller", "vfleet-test-peer")
 HOSTS = {"esx-e1": "vf64", "esx-e2": "vf64"}
 TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 PINNED_TAIL = "passthrough VMs are pinned; live migration is not possible"
@@ -47,47 +46,6 @@ NIC_FIELDS = {"index": int, "network": str, "mac": str,
               "pf": (str, type(None)), "pf_ifname": (str, type(None)),
               "vf": (int, type(None)), "vf_pci": (str, type(None)),
               "vlan": (int, type(None)), "trunk": bool}
-
-
-class Answer:
-    """One REPLY: status ("OK" or the error code's name), error text and
-    body (parsed JSON, or None when empty)."""
-
-    def __init__(self, status, error, body):
-        self.status, self.error, self.body = status, error, body
-
-    def __repr__(self):
-        return "%s %r %r" % (self.status, self.error, self.body)
-
-
-def request(c, verb, params=None, body=None):
-    """Sends one admin REQUEST with vfleet-test-peer."""
-    cmd = [PEER, "--controller", c.admin, "--request", verb]
-    for key, value in (params or {}).items():
-        cmd += ["--param", "%s=%s" % (key, value)]
-    if body is not None:
-        path = os.path.join(WORK, "body.json")
-        with open(path, "w") as f:
-            f.write(body if isinstance(body, str) else json.dumps(body))
-        cmd += ["--body", path]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    if r.returncode == 0:
-        return Answer("OK", "", json.loads(r.stdout))
-    lines = r.stderr.rstrip("\n").split("\n")
-    status, _, error = lines[0].partition(" ")
-    detail = json.loads(lines[1]) if len(lines) > 1 and lines[1] else None
-    return Answer(status, error, detail)
-
-
-def expect(c, verb, params, body, status, text, what):
-    """Checks that the request is answered status with text (a substring,
-    or the whole error when it starts with '=')."""
-    a = request(c, verb, params, body)
-    exact = text.startswith("=")
-    ok = a.status == status and (
-        a.error == text[1:] if exact else text in a.error)
-    check(ok, "%s: %s (got %r)" % (verb, what, a))
-    return a
 
 
 def vm_body(name, memory=1024, vcpus=1, nics=("vlan1",), **extra):

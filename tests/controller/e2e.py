@@ -123,6 +123,57 @@ def add_host_key(host):
     keys("add-host", host, "--out", host_key(host))
 
 
+class Answer:
+    """One admin REPLY: status ("OK" or the error code's name), error text
+    and body (parsed JSON, or None when empty)."""
+
+    def __init__(self, status, error, body):
+        self.status, self.error, self.body = status, error, body
+
+    def __repr__(self):
+        return "%s %r %r" % (self.status, self.error, self.body)
+
+
+def request(c, verb, params=None, body=None):
+    """Sends one admin REQUEST to cluster c with vfleet-test-peer."""
+    peer = os.path.join(BIN, "tests", "controller", "vfleet-test-peer")
+    cmd = [peer, "--controller", c.admin, "--request", verb]
+    for key, value in (params or {}).items():
+        cmd += ["--param", "%s=%s" % (key, value)]
+    if body is not None:
+        path = os.path.join(WORK, "body.json")
+        with open(path, "w") as f:
+            f.write(body if isinstance(body, str) else json.dumps(body))
+        cmd += ["--body", path]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    if r.returncode == 0:
+        return Answer("OK", "", json.loads(r.stdout))
+    lines = r.stderr.rstrip("\n").split("\n")
+    status, _, error = lines[0].partition(" ")
+    detail = json.loads(lines[1]) if len(lines) > 1 and lines[1] else None
+    return Answer(status, error, detail)
+
+
+def ok(c, verb, params=None, body=None):
+    """The body of an OK answer; fails the test on any other."""
+    a = request(c, verb, params, body)
+    if a.status != "OK":
+        fail("%s %s: %r" % (verb, params, a))
+    return a.body
+
+
+def expect(c, verb, params, body, status, text, what):
+    """Checks that the request is answered status with text (a substring,
+    or the whole error when it starts with '=')."""
+    a = request(c, verb, params, body)
+    exact = text.startswith("=")
+    good = a.status == status and (
+        a.error == text[1:] if exact else text in a.error)
+    check(good, "%s: %s (got %r)" % (verb, what, a))
+    return a
+
+
+
 class Cluster:
     """The controller, the agents and the trees they run on. With CURVE
     unless insecure: the controller's pair and one key per host, made with
