@@ -1049,12 +1049,7 @@ def main():
     check_man_examples()
     c = e2e.Cluster(HOSTS, "300ms")
     try:
-        c.start_controller()
-        for host in HOSTS:
-            c.start_agent(host)
-        wait_until("two hosts ready", lambda: len(
-            [h for h in c.json("hosts")["hosts"]
-             if h["state"] == "ready"]) == 2)
+        c.start_ready()
         check_envelope(c)
         check_summary(c)
         check_before_policy(c)

@@ -552,12 +552,7 @@ def main():
     os.makedirs(WORK)
     c = e2e.Cluster(HOSTS, "300ms")
     try:
-        c.start_controller()
-        for host in HOSTS:
-            c.start_agent(host)
-        wait_until("two hosts ready", lambda: len(
-            [h for h in c.json("hosts")["hosts"]
-             if h["state"] == "ready"]) == 2)
+        c.start_ready()
         check_before_policy(c)
         c.ctl("policy", "apply", POLICY, "--message", "admin doc test")
         wait_until("every host confirms the policy", lambda: all_ok(c))

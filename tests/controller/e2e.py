@@ -233,6 +233,16 @@ class Cluster:
              "--heartbeat-interval", self.heartbeat, "--log-level", "debug"],
             stderr=log)
 
+    def start_ready(self):
+        """Starts the controller and every host's agent, and waits until
+        every host is ready."""
+        self.start_controller()
+        for host in self.hosts:
+            self.start_agent(host)
+        wait_until("%d hosts ready" % len(self.hosts), lambda: len(
+            [h for h in self.json("hosts")["hosts"]
+             if h["state"] == "ready"]) == len(self.hosts))
+
     def ctl(self, *args, check_rc=True, timeout=None):
         cmd = [CTL, "-c", self.admin] + list(args)
         r = subprocess.run(cmd, capture_output=True, text=True,

@@ -147,12 +147,7 @@ def main():
     c = e2e.Cluster(HOSTS, "300ms")
     db_path = os.path.join(WORK, "controller", "vfleet.db")
     try:
-        c.start_controller()
-        for host in HOSTS:
-            c.start_agent(host)
-        wait_until("two hosts ready", lambda: len(
-            [h for h in c.json("hosts")["hosts"]
-             if h["state"] == "ready"]) == 2)
+        c.start_ready()
         with open(POLICY) as f:
             text = f.read()
         path = os.path.join(WORK, "policy.yaml")
