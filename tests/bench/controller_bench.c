@@ -1294,6 +1294,39 @@ static int s_options(int argc, char **argv, s_opts_t *o)
                : 0;
 }
 
+/* Stops the workers and the controller, shows the controller's log when it
+ * did not end well, removes the state directory (unless VFLEET_KEEP);
+ * the bench's exit status, given the run's. */
+static int s_teardown(pid_t pid, const pid_t *worker_pids, int nworkers,
+                      const char *dir, const char *log_path, int status)
+{
+    for (int i = 0; i < nworkers && worker_pids[i] > 0; i++) {
+        kill(worker_pids[i], SIGTERM);
+        waitpid(worker_pids[i], NULL, 0);
+    }
+    kill(pid, SIGTERM);
+    int cstatus = 0;
+    waitpid(pid, &cstatus, 0);
+    if (!WIFEXITED(cstatus) || WEXITSTATUS(cstatus) != 0) {
+        fprintf(stderr,
+                "controller_bench: the controller ended with status "
+                "0x%x; its log:\n",
+                cstatus);
+        char cmd[160];
+        snprintf(cmd, sizeof(cmd), "tail -n 20 %s", log_path);
+        if (system(cmd) != 0)
+            fprintf(stderr, "(no log)\n");
+        status = 1;
+    }
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    if (getenv("VFLEET_KEEP"))
+        fprintf(stderr, "controller_bench: kept %s\n", dir);
+    else if (system(cmd) != 0)
+        fprintf(stderr, "controller_bench: cannot remove %s\n", dir);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     s_opts_t o;
@@ -1302,8 +1335,8 @@ int main(int argc, char **argv)
         s_usage(rc > 0 ? stdout : stderr);
         return rc > 0 ? 0 : 2;
     }
-    FILE *latencies = o.latencies ? fopen(o.latencies, "w") : NULL;
-    if (o.latencies && !latencies) {
+    FILE *latencies = NULL;
+    if (o.latencies && !(latencies = fopen(o.latencies, "w"))) {
         perror(o.latencies);
         return 2;
     }
@@ -1329,7 +1362,6 @@ int main(int argc, char **argv)
     if (o.keys && s_make_keys(&o, keys) != 0)
         return 1;
     fflush(stdout);
-
     pid_t pid = s_start_controller(&o, dir, agents, log_path);
     s_controller_pid = pid;
     int nworkers = (o.hosts + S_PER_WORKER - 1) / S_PER_WORKER;
@@ -1351,35 +1383,8 @@ int main(int argc, char **argv)
         status = run.sock && s_bench(&run) == 0 ? 0 : 1;
         zsock_destroy(&run.sock);
     }
-    for (int i = 0; i < nworkers && worker_pids[i] > 0; i++) {
-        kill(worker_pids[i], SIGTERM);
-        waitpid(worker_pids[i], NULL, 0);
-    }
+    status = s_teardown(pid, worker_pids, nworkers, dir, log_path, status);
     free(workers);
     free(worker_pids);
-    kill(pid, SIGTERM);
-    int cstatus = 0;
-    waitpid(pid, &cstatus, 0);
-    if (!WIFEXITED(cstatus) || WEXITSTATUS(cstatus) != 0) {
-        fprintf(stderr,
-                "controller_bench: the controller ended with status "
-                "0x%x; its log:\n",
-                cstatus);
-        char cmd[160];
-        snprintf(cmd, sizeof(cmd), "tail -n 20 %s", log_path);
-        if (system(cmd) != 0)
-            fprintf(stderr, "(no log)\n");
-        status = 1;
-    }
-    char cmd[128];
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-    if (getenv("VFLEET_KEEP"))
-        fprintf(stderr, "controller_bench: kept %s\n", dir);
-    else if (system(cmd) != 0)
-        fprintf(stderr, "controller_bench: cannot remove %s\n", dir);
-    if (latencies && fclose(latencies) != 0) {
-        perror(o.latencies);
-        status = 1;
-    }
-    return status;
+    return latencies && fclose(latencies) != 0 ? 1 : status;
 }
