@@ -132,6 +132,7 @@ static const cli_column_t s_host_fields[] = {
     {"name", "name", CLI_CELL_TEXT, NULL},
     {"state", "state", CLI_CELL_TEXT, NULL},
     {"connected", "connected", CLI_CELL_BOOL, NULL},
+    {"cordoned", "cordoned", CLI_CELL_BOOL, NULL},
     {"last seen", "last_seen", CLI_CELL_TIME, NULL},
     {"first seen", "first_seen", CLI_CELL_TIME, NULL},
     {"agent", "agent_version", CLI_CELL_DASH, NULL},

@@ -192,6 +192,11 @@ ctl vm xml web-2 | grep -q '<vlan>' && fail "a trunk NIC got a VLAN tag"
 # ---- cordon, uncordon, drain -------------------------------------------
 [ "$(run ctl host cordon esx-e2)" -eq 0 ] || fail "cordon: $(cat "$work/err")"
 grep -Eqx 'cordoned +yes' "$work/out" || fail "cordon output: $(cat "$work/out")"
+# The host's own view says so too (vfleetctl(8), host).
+ctl host esx-e2 | grep -Eqx 'cordoned +yes' ||
+	fail "host esx-e2 does not show it cordoned: $(ctl host esx-e2)"
+ctl host esx-e1 | grep -Eqx 'cordoned +no' ||
+	fail "host esx-e1 does not show it not cordoned: $(ctl host esx-e1)"
 [ "$(run ctl vm create web-3 --memory 1G --vcpus 1 --nic vlan1 --host esx-e2)" -eq 1 ] ||
 	fail "a cordoned host took a VM"
 grep -q 'cordoned' "$work/err" || fail "cordoned refusal: $(cat "$work/err")"
