@@ -222,11 +222,15 @@ vfp_msg_t *peer_limit_recv_keyed(peer_limit_t *self, zsock_t *sock,
     int64_t now_ms = zclock_mono();
     s_peer_t *peer = s_peer(self, routing_id, now_ms);
     /* Only frames libzmq decoded carry the connection's metadata: the
-     * routing id is made by the ROUTER. */
-    const char *address = zframe_meta(zmsg_last(zmsg), "Peer-Address");
+     * routing id is made by the ROUTER. A routing id names one connection
+     * for the socket's life, so its address is looked up once, not in
+     * libzmq's metadata map for every message. */
     vfp_keys_peer(zmsg_last(zmsg), key);
-    if (address && !peer->address[0])
-        snprintf(peer->address, sizeof(peer->address), "%s", address);
+    if (!peer->address[0]) {
+        const char *address = zframe_meta(zmsg_last(zmsg), "Peer-Address");
+        if (address)
+            snprintf(peer->address, sizeof(peer->address), "%s", address);
+    }
     if (!s_admit(self, peer, routing_id, zmsg_content_size(zmsg), now_ms)) {
         zmsg_destroy(&zmsg);
         *dropped = true;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -245,6 +246,55 @@ static void test_unread_answers_are_dropped(void **state)
     zsock_destroy(&router);
 }
 
+/* A warning about a peer names its address, which the limiter takes from
+ * the connection's first message and keeps: later messages are not asked
+ * for it again. */
+static void test_warning_names_the_address(void **state)
+{
+    (void)state;
+    vfp_log_init("test", VFP_LOG_WARN, false);
+    zsock_t *router = zsock_new(ZMQ_ROUTER);
+    vfp_socket_limit(router);
+    zsock_set_rcvtimeo(router, 2000);
+    int port = zsock_bind(router, "tcp://127.0.0.1:*");
+    assert_true(port > 0);
+    zsock_t *dealer = zsock_new(ZMQ_DEALER);
+    zsock_connect(dealer, "tcp://127.0.0.1:%d", port);
+    peer_limit_t *limits = s_limiter(100, 1 << 30, 16);
+    zframe_t *id = NULL;
+    for (int i = 0; i < 3; i++) {
+        vfp_msg_t *beat = vfp_msg_new(VFP_HEARTBEAT);
+        vfp_decode_error_t err;
+        assert_int_equal(vfp_send(dealer, NULL, beat, &err), 0);
+        vfp_msg_destroy(&beat);
+        zframe_destroy(&id);
+        vfp_msg_t *msg = peer_limit_recv(limits, router, &id, &err, NULL);
+        assert_non_null(msg);
+        vfp_msg_destroy(&msg);
+    }
+    char path[] = "/tmp/test_peer_limit.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    dup2(fd, 2);
+    peer_limit_warnx(limits, id, "a warning");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char text[512] = "";
+    ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
+    close(fd);
+    unlink(path);
+    assert_true(n > 0);
+    assert_non_null(strstr(text, "a warning (test peer "));
+    assert_non_null(strstr(text, " at 127.0.0.1)"));
+    zframe_destroy(&id);
+    peer_limit_destroy(&limits);
+    zsock_destroy(&dealer);
+    zsock_destroy(&router);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -253,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_table_is_bounded),
         cmocka_unit_test(test_warnings_are_limited),
         cmocka_unit_test(test_recv_drops_over_budget),
+        cmocka_unit_test(test_warning_names_the_address),
         cmocka_unit_test(test_unread_answers_are_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
