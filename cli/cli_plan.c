@@ -17,6 +17,9 @@
 #include "cli_vm_apply.h"
 #include "vfp.h"
 
+/* The usage below gives the count's bound in words. */
+static_assert(VFP_PLAN_COUNT_MAX == 100000, "usage: --count at most 100000");
+
 static const char s_usage[] =
     "usage: vfleetctl [GLOBAL-OPTIONS] plan FILE\n"
     "       vfleetctl [GLOBAL-OPTIONS] plan [--count N] [--name BASE]"

@@ -117,14 +117,8 @@ json_t *admin_json_labels(const char *text)
     assert(labels);
     char copy[DB_HOST_LABELS_MAX + 1];
     snprintf(copy, sizeof(copy), "%s", text);
-    char *save = NULL;
-    for (char *line = strtok_r(copy, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        char *eq = strchr(line, '=');
-        if (!eq)
-            continue;
-        *eq = '\0';
-        json_object_set_new(labels, line, json_string(eq + 1));
-    }
+    char *cursor = copy;
+    for (db_label_t label; db_labels_next(&cursor, &label);)
+        json_object_set_new(labels, label.key, json_string(label.value));
     return labels;
 }

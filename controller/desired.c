@@ -36,19 +36,13 @@ struct desired_t {
     apply_plan_t *plan;
 };
 
-/* Splits "key=value" lines into labels; lines without '=' are skipped. */
+/* The stored labels as the policy's matchers take them. */
 static void s_parse_labels(desired_t *self)
 {
-    char *save = NULL;
-    for (char *line = strtok_r(self->labels_text, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
-        char *eq = strchr(line, '=');
-        if (!eq)
-            continue;
-        *eq = '\0';
+    char *cursor = self->labels_text;
+    for (db_label_t label; db_labels_next(&cursor, &label);)
         self->labels[self->label_count++] =
-            (policy_label_t){.key = line, .value = eq + 1};
-    }
+            (policy_label_t){.key = label.key, .value = label.value};
 }
 
 static int s_vm_collect(const db_vm_t *vm, void *arg)

@@ -121,20 +121,13 @@ static int s_body_parse(const vfp_request_t *req, json_t **body_out,
     return 0;
 }
 
-/* Splits stored labels ("key=value" lines) in place into pairs. */
+/* The stored labels text (split in place) as pairs, at most the
+ * policy's number of them. */
 static size_t s_labels_split(char *text, db_label_t *out)
 {
     size_t n = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save);
-         line && n < POLICY_HOST_LABELS_MAX;
-         line = strtok_r(NULL, "\n", &save)) {
-        char *eq = strchr(line, '=');
-        if (!eq)
-            continue;
-        *eq = '\0';
-        out[n++] = (db_label_t){.key = line, .value = eq + 1};
-    }
+    while (n < POLICY_HOST_LABELS_MAX && db_labels_next(&text, &out[n]))
+        n++;
     return n;
 }
 

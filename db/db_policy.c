@@ -724,20 +724,21 @@ static db_label_t *s_label_find(db_label_t *list, size_t count, const char *key)
     return NULL;
 }
 
-/* Splits stored "key=value" lines of text (modified) into list. */
-static size_t s_labels_split(char *text, db_label_t *list)
+bool db_labels_next(char **cursor, db_label_t *label)
 {
-    size_t count = 0;
-    char *save = NULL;
-    for (char *line = strtok_r(text, "\n", &save); line;
-         line = strtok_r(NULL, "\n", &save)) {
+    while (**cursor) {
+        char *line = *cursor;
+        size_t len = strcspn(line, "\n");
+        *cursor = line + len + (line[len] == '\n');
+        line[len] = '\0';
         char *eq = strchr(line, '=');
-        if (!eq)
-            continue;
-        *eq = '\0';
-        list[count++] = (db_label_t){.key = line, .value = eq + 1};
+        if (eq) {
+            *eq = '\0';
+            *label = (db_label_t){.key = line, .value = eq + 1};
+            return true;
+        }
     }
-    return count;
+    return false;
 }
 
 /* The merged, sorted labels as text; -1 when longer than the column. */
@@ -748,7 +749,9 @@ static int s_labels_merge(char *current, const db_label_t *set,
     db_label_t *list =
         calloc(DB_HOST_LABELS_MAX / 2 + 1 + set_count, sizeof(*list));
     assert(list);
-    size_t count = s_labels_split(current, list);
+    size_t count = 0;
+    for (char *cursor = current; db_labels_next(&cursor, &list[count]);)
+        count++;
     for (size_t i = 0; i < set_count; i++) {
         db_label_t *found = s_label_find(list, count, set[i].key);
         if (found)

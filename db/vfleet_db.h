@@ -504,6 +504,11 @@ typedef struct {
     const char *value;
 } db_label_t;
 
+/* The next label of labels text as stored (above), which it modifies in
+ * place: *cursor starts at the text and moves past each label taken.
+ * Lines without '=' are skipped. Returns false at the end. */
+bool db_labels_next(char **cursor, db_label_t *label);
+
 /* In one transaction, sets each of set (a key already there takes the new
  * value), then removes each key of remove (absent keys are no change), and
  * stores the result sorted by key; labels gets it. DB_ERR_NOT_FOUND for an

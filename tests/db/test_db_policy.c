@@ -1319,6 +1319,31 @@ static void test_host_labels_set_refusals(void **state)
     assert_string_equal(labels, "");
 }
 
+/* One reader of the stored labels text for every caller: pairs in order,
+ * lines without '=' and empty lines skipped, an empty value kept, the
+ * last line read without a newline after it. */
+static void test_labels_next(void **state)
+{
+    (void)state;
+    char text[] = "rack=r1\n\nbroken\nzone=\ntier=gold";
+    char *cursor = text;
+    db_label_t label;
+    assert_true(db_labels_next(&cursor, &label));
+    assert_string_equal(label.key, "rack");
+    assert_string_equal(label.value, "r1");
+    assert_true(db_labels_next(&cursor, &label));
+    assert_string_equal(label.key, "zone");
+    assert_string_equal(label.value, "");
+    assert_true(db_labels_next(&cursor, &label));
+    assert_string_equal(label.key, "tier");
+    assert_string_equal(label.value, "gold");
+    assert_false(db_labels_next(&cursor, &label));
+    assert_false(db_labels_next(&cursor, &label));
+    char empty[] = "";
+    cursor = empty;
+    assert_false(db_labels_next(&cursor, &label));
+}
+
 #define S_TEST(name) cmocka_unit_test_setup_teardown(name, s_setup, s_teardown)
 
 int main(void)
@@ -1343,6 +1368,7 @@ int main(void)
         S_TEST(test_drift_replace_and_list),
         S_TEST(test_host_labels_set),
         S_TEST(test_host_labels_set_refusals),
+        cmocka_unit_test(test_labels_next),
         cmocka_unit_test(test_apply_state_names_round_trip),
         S_TEST(test_schema_checks_match_enums),
         S_TEST(test_migrates_from_version_3),
