@@ -18,6 +18,7 @@
 #include "controller_internal.h"
 #include "host_admin.h"
 #include "keyring.h"
+#include "memory.h"
 #include "peer_limit.h"
 #include "policy_apply.h"
 #include "rollout.h"
@@ -84,7 +85,7 @@ struct controller_t {
     db_checkpointer_t *checkpointer; /* WAL checkpoints off the loop */
     vfp_log_reminder_t insecure;     /* the --insecure warning, repeated */
     int lock_fd;
-    int statm_fd;       /* /proc/self/statm, kept open: read every S_DRAIN_MS */
+    memory_t *memory;   /* resident memory, read every S_DRAIN_MS */
     keyring_t *keyring; /* CURVE; NULL with --insecure */
     zsock_t *agents;
     zsock_t *admin;
@@ -402,7 +403,7 @@ controller_t *controller_new(const controller_config_t *cfg, char *err,
     assert(self);
     self->cfg = *cfg;
     self->lock_fd = -1;
-    self->statm_fd = -1;
+    self->memory = memory_new();
     self->started_ms = controller_now_ms();
     char hostname[VFP_NAME_MAX + 1] = "controller";
     gethostname(hostname, sizeof(hostname) - 1);
@@ -507,26 +508,6 @@ static int s_drain(controller_t *self)
     return count;
 }
 
-/* Resident memory of this process, in bytes; 0 when unknown. The file
- * stays open: an open, a stdio buffer and a close every S_DRAIN_MS cost
- * more than the read (at 10,000 hosts, 2 % of the loop). */
-static uint64_t s_rss(controller_t *self)
-{
-    if (self->statm_fd < 0)
-        self->statm_fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    char text[128];
-    ssize_t len = self->statm_fd < 0
-                      ? -1
-                      : pread(self->statm_fd, text, sizeof(text) - 1, 0);
-    unsigned long long size = 0, resident = 0;
-    if (len <= 0)
-        return 0;
-    text[len] = '\0';
-    if (sscanf(text, "%llu %llu", &size, &resident) != 2)
-        return 0;
-    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 /* Closes the agents socket with every connection on it and binds it
  * again: libzmq cannot close one peer of a ROUTER. Agents reconnect and
  * say HELLO again (NOT_WELCOME); the admin API is untouched. */
@@ -552,8 +533,8 @@ static bool s_authorised(void *arg, const char *key)
 /* Revocation without a restart: once the key directory changed, the
  * sessions of keys no longer authorised are forgotten, and their
  * connections closed by closing every agent connection (the cost: each
- * agent reconnects once per revocation of a connected key; the ZAP handler refuses
- * the revoked key's next handshake). */
+ * agent reconnects once per revocation of a connected key; the ZAP handler
+ * refuses the revoked key's next handshake). */
 static void s_keys_check(controller_t *self)
 {
     if (!self->keyring || !keyring_refresh(self->keyring, zclock_mono()))
@@ -571,15 +552,16 @@ static void s_keys_check(controller_t *self)
  * connection's queue in whole messages, but not the frames of one
  * multipart message that never ends: a peer can grow this process
  * without bound before any vfp message is read (docs/SECURITY.md). Past
- * the limit, the agents socket is closed with every connection on it and
- * bound again; agents reconnect and say HELLO again (NOT_WELCOME), the
- * admin API is untouched. It trips again only after the process was back
- * under the limit: memory that closing the agents' connections did not
- * free must not turn into a loop of reconnects. */
+ * the limit (counted once freed heap is handed back, memory.h), the agents
+ * socket is closed with every connection on it and bound again; agents
+ * reconnect and say HELLO again (NOT_WELCOME), the admin API is untouched. It
+ * trips again only after the process was back under the limit: memory that
+ * closing the agents' connections did not free must not turn into a loop of
+ * reconnects. */
 static void s_memory_check(controller_t *self)
 {
     uint64_t limit = (uint64_t)self->cfg.memory_max << 20;
-    uint64_t rss = limit ? s_rss(self) : 0;
+    uint64_t rss = memory_check(self->memory, limit);
     if (rss <= limit || self->memory_over) {
         self->memory_over = rss > limit;
         return;
@@ -589,7 +571,7 @@ static void s_memory_check(controller_t *self)
     vfp_log_error("resident memory %llu MiB was over --memory-max %u MiB: "
                   "closed every agent connection (now %llu MiB)",
                   (unsigned long long)(rss >> 20), self->cfg.memory_max,
-                  (unsigned long long)(s_rss(self) >> 20));
+                  (unsigned long long)(memory_rss(self->memory) >> 20));
     controller_event(self->db, "controller-memory", NULL,
                      "resident memory %llu MiB over --memory-max %u MiB; "
                      "agent connections closed",
@@ -960,8 +942,7 @@ void controller_destroy(controller_t **self_p)
     db_destroy(&self->db);
     if (self->lock_fd >= 0)
         close(self->lock_fd);
-    if (self->statm_fd >= 0)
-        close(self->statm_fd);
+    memory_destroy(&self->memory);
     free(self);
     *self_p = NULL;
 }
