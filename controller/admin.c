@@ -106,7 +106,7 @@ static int s_page_start(s_page_t *page, admin_t *self, const vfp_request_t *req,
 {
     memset(page, 0, sizeof(*page));
     page->self = self;
-    if (admin_request_limit(req, ADMIN_LIMIT_DEFAULT, &page->limit,
+    if (admin_request_limit(req, VFP_PAGE_LIMIT_DEFAULT, &page->limit,
                             answer->error, sizeof(answer->error)) != 0) {
         answer->status = VFP_ERR_INVALID;
         return -1;

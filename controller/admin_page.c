@@ -48,7 +48,7 @@ int admin_page_start(admin_page_t *page, const vfp_request_t *req,
 {
     memset(page, 0, sizeof(*page));
     char error[VFP_TEXT_MAX + 1];
-    if (admin_request_limit(req, ADMIN_LIMIT_DEFAULT, &page->limit, error,
+    if (admin_request_limit(req, VFP_PAGE_LIMIT_DEFAULT, &page->limit, error,
                             sizeof(error)) != 0) {
         admin_answer_fail(answer, VFP_ERR_INVALID, "%s", error);
         return -1;

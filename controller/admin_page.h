@@ -35,7 +35,7 @@ void admin_answer_db(admin_policy_answer_t *answer, const db_err_t *err);
 int admin_answer_params(const vfp_request_t *req, const char *const *allowed,
                         admin_policy_answer_t *answer);
 
-/* Reads the request's "limit" (default ADMIN_LIMIT_DEFAULT). Returns 0,
+/* Reads the request's "limit" (default VFP_PAGE_LIMIT_DEFAULT). Returns 0,
  * or -1 with answer filled. */
 int admin_page_start(admin_page_t *page, const vfp_request_t *req,
                      admin_policy_answer_t *answer);

@@ -10,9 +10,6 @@
 #include "vfleet_db.h"
 #include "vfp.h"
 
-/* Page sizes of every admin listing (ADMIN.md, "Paging"). */
-#define ADMIN_LIMIT_DEFAULT 1000
-
 /* What a verb answers: status VFP_OK and body (owned by the caller), or
  * an error status and its text. */
 typedef struct {

@@ -42,7 +42,8 @@
 #define VFP_PARAMS_MAX 32         /* admin request parameters */
 #define VFP_PLAN_COUNT_MAX 100000 /* admin "plan": copies of one VM */
 #define VFP_PAGE_LIMIT_MAX 10000  /* admin listings: rows in one page */
-#define VFP_REMOVED_MAX 256       /* removed PFs in one delta */
+#define VFP_PAGE_LIMIT_DEFAULT 1000 /* ... when the request names none */
+#define VFP_REMOVED_MAX 256         /* removed PFs in one delta */
 /* The largest REQUEST encodes to exactly this (PROTOCOL.md, "Limits";
  * test_vfp_limits checks it), so an admin socket may refuse larger frames. */
 #define VFP_REQUEST_MSG_MAX 4229330u
