@@ -1,7 +1,8 @@
 /* bench_place.c - controller_bench --place: VM placements through the
  * admin API, each client synchronous (one vm.create in flight), with a
  * realistic mix, every reservation committed before its answer. Prints
- * placements per second and the latency distribution. */
+ * placements per second and the latency distribution, then how long the
+ * agents took to confirm what was still reserved at the last answer. */
 #include "bench_place.h"
 
 #include <jansson.h>
@@ -64,9 +65,10 @@ typedef struct {
     char err[256];
 } s_client_t;
 
-/* One request; its status, or -1 when no answer came. */
+/* One request; its status, or -1 when no answer came. The answer's body
+ * in *answer (NUL-terminated, freed by the caller) when answer is set. */
 static int s_call(zsock_t *sock, const char *verb, const char *body,
-                  const char *const *params)
+                  const char *const *params, char **answer)
 {
     static atomic_uint s_id;
     vfp_msg_t *req = vfp_msg_new(VFP_REQUEST);
@@ -86,8 +88,13 @@ static int s_call(zsock_t *sock, const char *verb, const char *body,
     if (vfp_send(sock, NULL, req, &derr) == 0) {
         vfp_msg_t *reply = vfp_recv(sock, NULL, &derr);
         if (reply && reply->id == VFP_REPLY &&
-            reply->request_id == req->request_id)
+            reply->request_id == req->request_id) {
             status = reply->u.reply.status;
+            if (answer)
+                *answer =
+                    strndup(reply->u.reply.body ? reply->u.reply.body : "",
+                            reply->u.reply.body_len);
+        }
         vfp_msg_destroy(&reply);
     }
     vfp_msg_destroy(&req);
@@ -119,7 +126,7 @@ static void *s_client(void *arg)
     for (int i = 0; i < c->count; i++) {
         s_body(c->run, c->index, i, body, sizeof(body));
         double t = s_now();
-        int status = s_call(sock, "vm.create", body, NULL);
+        int status = s_call(sock, "vm.create", body, NULL, NULL);
         c->took[i] = s_now() - t;
         if (s_latencies)
             fprintf(s_latencies, "%d %d %.6f %.3f\n", c->run, c->index,
@@ -156,6 +163,70 @@ static double s_pct(const double *v, size_t n, double p)
 {
     size_t i = (size_t)ceil(p * (double)n) - 1;
     return v[i < n ? i : n - 1];
+}
+
+/* VMs still reserved (their agents have not confirmed), from summary;
+ * -1 on an error. */
+static long s_reserved(zsock_t *sock)
+{
+    char *answer = NULL;
+    long reserved = -1;
+    if (s_call(sock, "summary", NULL, NULL, &answer) == VFP_OK) {
+        json_t *root = json_loads(answer, 0, NULL);
+        json_t *n =
+            json_object_get(json_object_get(root, "vm_states"), "reserved");
+        if (json_is_integer(n))
+            reserved = (long)json_integer_value(n);
+        json_decref(root);
+    }
+    free(answer);
+    return reserved;
+}
+
+/* Whether any VM is still reserved: one VM of that state asked for, much
+ * cheaper than the summary's counts at 10,000 hosts. -1 on an error. */
+static int s_any_reserved(zsock_t *sock)
+{
+    static const char *const params[] = {"state", "reserved", "limit", "1",
+                                         NULL};
+    char *answer = NULL;
+    int any = -1;
+    if (s_call(sock, "vms", NULL, params, &answer) == VFP_OK) {
+        json_t *root = json_loads(answer, 0, NULL);
+        json_t *vms = json_object_get(root, "vms");
+        if (json_is_array(vms))
+            any = json_array_size(vms) > 0;
+        json_decref(root);
+    }
+    free(answer);
+    return any;
+}
+
+/* After the last answer, the agents still confirm what was reserved:
+ * how long until no VM is reserved (vm.create --wait's share), polling
+ * every 50 ms for up to 120 s. */
+static void s_settle(const char *admin, pid_t controller)
+{
+    zsock_t *sock = s_connect(admin);
+    if (!sock)
+        return;
+    double start = s_now();
+    double cpu0 = bench_sys_cpu_seconds(controller);
+    long first = s_reserved(sock);
+    int any = first != 0;
+    while (any > 0 && s_now() - start < 120) {
+        zclock_sleep(50);
+        any = s_any_reserved(sock);
+    }
+    if (any == 0)
+        printf("    every VM placed (%ld still reserved at the last answer) "
+               "%.2f s after it, controller CPU meanwhile %.2f s\n",
+               first, s_now() - start,
+               bench_sys_cpu_seconds(controller) - cpu0);
+    else
+        printf("    VMs still reserved %.0f s after the last answer\n",
+               s_now() - start);
+    zsock_destroy(&sock);
 }
 
 int bench_place_run(const char *admin, int clients, int per_client,
@@ -208,6 +279,7 @@ int bench_place_run(const char *admin, int clients, int per_client,
     printf("    controller CPU during the run: %.2f s, %.0f us per request "
            "(load average %.2f)\n",
            cpu, n ? cpu * 1e6 / (double)n : 0, s_load());
+    s_settle(admin, controller);
     fflush(stdout);
     free(c);
     free(t);
@@ -229,7 +301,7 @@ int bench_place_plan(const char *admin, int count)
     int rc = 0;
     for (int i = 0; i < 5 && rc == 0; i++) {
         double t = s_now();
-        int status = s_call(sock, "plan", body, NULL);
+        int status = s_call(sock, "plan", body, NULL, NULL);
         took[i] = s_now() - t;
         if (status != VFP_OK) {
             fprintf(stderr, "bench_place: plan answered status %d\n", status);
