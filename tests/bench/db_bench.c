@@ -268,6 +268,47 @@ fail:
     return -1;
 }
 
+/* Every host reports its first PF again in a delta, generation from to
+ * from + 1, with one VF's VLAN set to 77: a change the first time (what
+ * an agent sends after an APPLY), `change` false when it is stored
+ * already. */
+static int s_deltas(db_t *db, int hosts, uint32_t pfs, uint32_t vfs,
+                    uint64_t from, bool change)
+{
+    double t = s_now(), cpu0 = s_cpu_now();
+    db_err_t err;
+    for (int i = 0; i < hosts; i++) {
+        char name[32];
+        s_host_name(i, name, sizeof(name));
+        if (i % S_BATCH_HOSTS == 0 && db_batch_begin(db, &err) != 0)
+            goto fail;
+        vfp_msg_t *msg = peer_inventory_new(name, from + 1, pfs, vfs, 0);
+        vfp_pf_t *pf = &msg->u.inventory.pfs[0];
+        pf->vfs[(uint32_t)i % pf->vf_count].vlan = 77;
+        vfp_inventory_delta_t delta = {.base_generation = from,
+                                       .generation = from + 1,
+                                       .pf_count = 1,
+                                       .pfs = pf};
+        int rc = db_inventory_apply_delta(db, name, &delta, 2000 + i, &err);
+        vfp_msg_destroy(&msg);
+        if (rc != 0)
+            goto fail;
+        if ((i % S_BATCH_HOSTS == S_BATCH_HOSTS - 1 || i == hosts - 1) &&
+            db_batch_commit(db, &err) != 0)
+            goto fail;
+    }
+    double took = s_now() - t, cpu = s_cpu_now() - cpu0;
+    printf("  %-30s %10.3f s wall  %10.3f s CPU  %8.0f deltas/s %5.1f us CPU "
+           "each\n",
+           change ? "delta, one VF of 32 changed" : "delta, nothing changed",
+           took, cpu, hosts / took, cpu * 1e6 / hosts);
+    fflush(stdout);
+    return 0;
+fail:
+    fprintf(stderr, "db_bench: deltas: %s\n", err.text);
+    return -1;
+}
+
 /* VM k of a reservation run: on host k % hosts, 1 GiB, one NIC per PF
  * (at most S_VM_NICS) on VF k / hosts of each, MACs from k. */
 static void s_vm_new(int k, int hosts, uint32_t pfs, db_vm_t *vm)
@@ -516,6 +557,8 @@ int main(int argc, char **argv)
         goto done;
     }
     if (s_build(db, hosts, pfs, vfs) != 0 ||
+        s_deltas(db, hosts, pfs, vfs, 1, true) != 0 ||
+        s_deltas(db, hosts, pfs, vfs, 2, false) != 0 ||
         s_reserve(db, hosts, pfs, vfs) != 0)
         goto done;
     s_time_db(db, hosts);
