@@ -57,12 +57,17 @@ static const char s_sql_summary[] =
     "  count(*) FILTER (WHERE state = 'placed') AS placed,"
     "  count(*) FILTER (WHERE state = 'failed') AS failed FROM vms) m";
 
-/* Columns shared by the host listing and the host lookup. */
-#define S_HOST_COLUMNS                                                         \
+/* The host row's own columns, as s_host_each reads them; the counts
+ * follow. */
+#define S_HOST_FACTS                                                           \
     "SELECT h.name, h.state, h.cordoned, h.first_seen, h.last_seen,"           \
     " h.generation, h.boot_id, h.agent_version, h.proto_version, h.kernel,"    \
     " h.cpu_virt, h.iommu_ready, h.iommu_units, h.iommu_groups,"               \
-    " h.iommu_cmdline, h.iommu_reasons, h.mem_total_kb, h.mem_available_kb,"   \
+    " h.iommu_cmdline, h.iommu_reasons, h.mem_total_kb, h.mem_available_kb,"
+
+/* Columns shared by the host listing and the host lookup. */
+#define S_HOST_COLUMNS                                                         \
+    S_HOST_FACTS                                                               \
     " (SELECT count(*) FROM pfs WHERE pfs.host_id = h.id),"                    \
     " (SELECT count(*) FROM pfs CROSS JOIN vfs INDEXED BY vfs_pf_state"        \
     "  ON vfs.pf_id = pfs.id WHERE pfs.host_id = h.id),"                       \
@@ -75,6 +80,12 @@ static const char s_sql_hosts_list[] =
     S_HOST_COLUMNS " WHERE h.name > coalesce(?1, '') ORDER BY h.name LIMIT ?2";
 
 static const char s_sql_host_get[] = S_HOST_COLUMNS " WHERE h.name = ?1";
+
+/* The host row without the counts, which walk the host's VFs twice: for
+ * the inventory read back (every plan and drift check), which counts
+ * nothing. */
+static const char s_sql_host_facts[] =
+    S_HOST_FACTS " 0, 0, 0 FROM hosts h WHERE h.name = ?1";
 
 static const char s_sql_host_hugepages[] =
     "SELECT size_kb, total, free FROM hugepages"
@@ -267,9 +278,10 @@ static int s_host_copy(const db_host_row_t *row, void *arg)
     return 0;
 }
 
-int db_host_get(db_t *self, const char *name, db_host_row_t *out, db_err_t *err)
+static int s_host_get(db_t *self, const char *sql, const char *name,
+                      db_host_row_t *out, db_err_t *err)
 {
-    sqlite3_stmt *stmt = db_stmt(self, s_sql_host_get, err);
+    sqlite3_stmt *stmt = db_stmt(self, sql, err);
     if (!stmt)
         return -1;
     sqlite3_bind_text(stmt, 1, name, -1, SQLITE_STATIC);
@@ -282,6 +294,11 @@ int db_host_get(db_t *self, const char *name, db_host_row_t *out, db_err_t *err)
         return -1;
     }
     return 0;
+}
+
+int db_host_get(db_t *self, const char *name, db_host_row_t *out, db_err_t *err)
+{
+    return s_host_get(self, s_sql_host_get, name, out, err);
 }
 
 static int s_hugepages_each(sqlite3_stmt *stmt, void *cb, void *arg)
@@ -444,7 +461,7 @@ static int s_inventory_facts(db_t *self, const char *name, vfp_inventory_t *out,
                              db_err_t *err)
 {
     db_host_row_t row;
-    if (db_host_get(self, name, &row, err) != 0)
+    if (s_host_get(self, s_sql_host_facts, name, &row, err) != 0)
         return -1;
     vfp_host_t *host = &out->host;
     out->generation = row.generation;
