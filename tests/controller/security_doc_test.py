@@ -795,13 +795,38 @@ def check_tcp_admin(w):
     proc.wait(timeout=10)
 
 
-def check_insecure_agent(w):
+def closed_within(sock, timeout):
+    sock.settimeout(timeout)
+    try:
+        return sock.recv(4096) == b""
+    except (socket.timeout, BlockingIOError):
+        return False
+    except OSError:
+        return True
+
+
+def scrape(port):
+    s = socket.create_connection(("127.0.0.1", port), timeout=2)
+    try:
+        s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        return s.recv(64)
+    except socket.timeout:
+        return b""
+    finally:
+        s.close()
+
+
+def check_insecure(w):
+    """A controller and an agent with --insecure: warnings, a HELLO
+    under any name, text from a peer escaped by vfleetctl, the ipc
+    socket's frame limit, --peer-timeout, the metrics endpoint's limits."""
     admin = "ipc://%s/insecure.sock" % WORK
-    port = free_port()
+    port, metrics = free_port(), free_port()
     w.spawn([CONTROLLER, "--insecure", "--state-dir",
              os.path.join(WORK, "insecure-state"), "--agents",
              "tcp://127.0.0.1:%d" % port, "--admin", admin,
-             "--peer-timeout", "500ms"], "insecure.log")
+             "--peer-timeout", "500ms", "--metrics",
+             "tcp://127.0.0.1:%d/metrics" % metrics], "insecure.log")
     tree = os.path.join(w.vf, "esx-e1")
     agent = w.spawn([AGENT, "--config", EMPTY_CONF, "--insecure",
                      "--controller", "tcp://127.0.0.1:%d" % port,
@@ -812,11 +837,35 @@ def check_insecure_agent(w):
                     "agent-esx-i.log")
     wait_until("esx-i reported", lambda: "welcomed by controller" in
                agent_log("esx-i"))
-    ok("--insecure" in agent_log("esx-i").split("welcomed")[0] and
-       " warn: " in agent_log("esx-i"),
+    ok(re.search(r" warn: --insecure: .*tests and demos only",
+                 agent_log("esx-i").split("welcomed")[0]),
        "--insecure: the agent warns at start, and a plaintext agent is "
        "admitted")
     agent.terminate()
+    idle = [socket.create_connection(("127.0.0.1", metrics))
+            for _ in range(16)]
+    idle_since = time.time()
+    ok(scrape(metrics) == b"", "metrics: with 16 connections open a 17th "
+       "is not served")
+    c = zmtp.Conn(("127.0.0.1", port), b"NULL")
+    c.send(hello(b"esx-any"))
+    ok(c.recv_message(5)[3] == 2, "--insecure: a plaintext peer's HELLO "
+       "under any name is welcomed")
+    c.close()
+    c = zmtp.Conn(("127.0.0.1", port), b"NULL")
+    c.send(vfp(1, 1, wire_string(b"esx-evil") + wire_string(
+        "v1\x1b[31mRED\nFAKE \u009b2J".encode()) + wire_string(b"") +
+        b"\x01\x01"))
+    c.recv_message(5)
+    c.close()
+    env = dict(os.environ, VFLEET_CONTROLLER=admin)
+    shown = run([CTL, "host", "esx-evil"], env=env).stdout + run(
+        [CTL, "events"], env=env).stdout
+    ok("v1\\x1b[31mRED\\nFAKE \\u009b2J" in shown and
+       not re.search("[\x1b\x9b]", shown) and
+       "\nFAKE" not in shown,
+       "vfleetctl escapes text a peer sent (\\n, \\x1b, \\u009b) in host "
+       "and events")
     sock = admin[len("ipc://"):]
     for size, closed in ((VFP_REQUEST_MSG_MAX + 1, True),
                          (VFP_REQUEST_MSG_MAX, False)):
@@ -832,6 +881,14 @@ def check_insecure_agent(w):
         ok(c.closed_within(5), "a connection that never greets the %s is "
            "closed after --peer-timeout" % what)
         c.close()
+    early = closed_within(idle[0], max(0.1, idle_since + 8 - time.time()))
+    late = early or closed_within(idle[0], idle_since + 14 - time.time())
+    ok(not early and late, "metrics: an idle connection is closed after "
+       "10 s (%.1f s)" % (time.time() - idle_since))
+    for s in idle:
+        s.close()
+    ok(scrape(metrics).startswith(b"HTTP/1.1 200"),
+       "metrics: served again once the idle connections are gone")
 
 
 # PROTOCOL.md 5: the largest REQUEST, the admin socket's frame limit.
@@ -863,7 +920,7 @@ def main():
         check_hellos(w)
         check_keys_while_running(w)
         check_tcp_admin(w)
-        check_insecure_agent(w)
+        check_insecure(w)
         if w.controller.poll() is not None:
             fail("the controller exited")
     finally:
