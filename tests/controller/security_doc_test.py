@@ -378,6 +378,30 @@ def check_config_files():
         proc.wait(timeout=10)
 
 
+def check_readme_commands():
+    r = run([os.path.join(SRC, "deploy", "demo.sh"), "--help"])
+    ok(r.returncode == 0 and
+       r.stdout.startswith("Usage: deploy/demo.sh [--keep]") and
+       all(o in r.stdout for o in ("--keep", "--work DIR",
+                                   "--build-dir DIR", "--port N")) and
+       "set -eu" not in r.stdout,
+       "deploy/demo.sh --help: its usage, with the options README names")
+    with open(os.path.join(SRC, "CMakeLists.txt")) as f:
+        options = dict(re.findall(r'option\((VFLEET_\w+) "[^"]*" (ON|OFF)\)',
+                                  f.read()))
+    ok(options == {"VFLEET_WERROR": "ON", "VFLEET_SANITIZE": "OFF",
+                   "VFLEET_FUZZ": "OFF", "VFLEET_VALGRIND": "OFF"},
+       "README's CMake options exist, VFLEET_WERROR on by default: %s" %
+       options)
+    ctl_help = run([CTL, "--help"]).stdout
+    controller_help = run([CONTROLLER, "--help"]).stdout
+    ok("ipc:///var/lib/vfleet/admin.sock" in ctl_help and
+       "(default /var/lib/vfleet)" in controller_help and
+       "(default ipc://STATE_DIR/admin.sock)" in controller_help,
+       "vfleetctl's default endpoint is the packaged controller's ipc "
+       "socket (README: `sudo vfleetctl hosts`)")
+
+
 # ---- packages and units ----------------------------------------------------
 
 PACKAGES = {
@@ -890,6 +914,19 @@ def check_insecure(w):
     ok(scrape(metrics).startswith(b"HTTP/1.1 200"),
        "metrics: served again once the idle connections are gone")
 
+    class Admin:
+        pass
+    client = Admin()
+    client.admin = admin
+    wait_until("the made-up hosts marked down", lambda: all(
+        run([CTL, "-o", "json", "host", h], env=env).stdout.find(
+            '"state": "down"') >= 0 for h in ("esx-any", "esx-evil")))
+    summary = e2e.ok(client, "summary")
+    ok(summary["hosts"]["connected"] == 0 and
+       summary["hosts"]["down"] == summary["hosts"]["total"],
+       "--insecure: made-up hosts that went silent are down and not "
+       "counted as connected in summary: %s" % summary["hosts"])
+
 
 # PROTOCOL.md 5: the largest REQUEST, the admin socket's frame limit.
 VFP_REQUEST_MSG_MAX = 4229330
@@ -909,6 +946,7 @@ def main():
     check_secret_modes(key_dir)
     check_option_bounds()
     check_config_files()
+    check_readme_commands()
     check_install()
     check_units()
     check_notify_and_journal()
