@@ -657,6 +657,22 @@ def check_other_user(w):
     os.chmod(w.ctl_dir, 0o700)
     ok(r.returncode == 1, "another user cannot use the 0600 ipc socket "
        "even where it can reach it: %s" % r.stderr.strip()[:80])
+    state = os.path.join(WORK, "group-state")
+    proc = w.spawn([CONTROLLER, "--insecure", "--state-dir", state,
+                    "--agents", "tcp://127.0.0.1:%d" % free_port(),
+                    "--admin-group", "65534"], "group.log")
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    env = dict(os.environ, VFLEET_CONTROLLER="ipc://%s/admin.sock" % state)
+    wait_until("the controller answers its group", lambda: run(
+        nobody + [CTL, "--timeout", "1s", "hosts"], env=env).returncode == 0)
+    ok(True, "--admin-group: a member of the group uses the ipc socket")
+    listed = run(nobody + ["ls", state])
+    read = run(nobody + ["cat", os.path.join(state, "vfleet.db")])
+    ok(listed.returncode != 0 and read.returncode != 0,
+       "--admin-group: ...but cannot list the state directory (0710) or "
+       "read the database")
+    proc.terminate()
+    proc.wait(timeout=10)
 
 
 def curve_conn(address, secret, server_key):
@@ -707,6 +723,7 @@ def welcomes(host):
 
 
 def check_keys_while_running(w):
+    server = zmtp.load_cert(os.path.join(w.keys, "controller.key"))[0]
     peer_key = os.path.join(w.vf, "esx-p.key_secret")
     must(run([CTL, "keys", "add-host", "esx-p", "--keys", w.keys, "--out",
               peer_key]), "add-host esx-p")
@@ -724,8 +741,19 @@ def check_keys_while_running(w):
          "add-host esx-spare")
     time.sleep(1.5)
     before = welcomes("esx-e1")
+    spare = curve_conn(("127.0.0.1", w.port),
+                       os.path.join(w.vf, "esx-spare.key_secret"), server)
+    spare.close()
     must(run([CTL, "keys", "revoke", "esx-spare", "--keys", w.keys]),
          "revoke esx-spare")
+    try:
+        curve_conn(("127.0.0.1", w.port),
+                   os.path.join(w.vf, "esx-spare.key_secret"), server).close()
+        refused = False
+    except (zmtp.Refused, EOFError, OSError):
+        refused = True
+    ok(refused, "a revoked key's next handshake, right after keys revoke, "
+       "is refused")
     time.sleep(2.5)
     ok(welcomes("esx-e1") == before,
        "revoking a key with no session costs the agents nothing")
