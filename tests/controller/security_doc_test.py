@@ -625,10 +625,19 @@ def check_walkthrough(w):
        "(keys from STATE_DIR/keys, admin on STATE_DIR/admin.sock)")
     if ROOT:
         with open("/proc/%d/status" % agent.pid) as f:
-            uid = re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1)
+            status = f.read()
+        uid = re.search(r"^Uid:\s+(\d+)", status, re.M).group(1)
         ok(uid == "65534", "an agent whose network process becomes --user "
            "nobody got in with its root-owned 0600 secret key (README "
            "\"Keys\")")
+        ok(re.search(r"^CapEff:\s+0+$", status, re.M) and
+           re.search(r"^NoNewPrivs:\s+1$", status, re.M),
+           "the agent's network process: no capability, no_new_privs "
+           "(SECURITY.md item 7)")
+        state = os.path.join(w.vf, "esx-e1", "state")
+        ok(os.stat(state).st_uid == 65534 and mode(state) == 0o700,
+           "the agent gives its state directory to its --user, 0700 "
+           "(deploy/README.md)")
     r = w.ctl("policy", "apply", POLICY)
     ok(r.returncode == 0, "README walk-through: policy apply")
     r = w.ctl("-o", "json", "vfs", "--host", "esx-e1")
@@ -637,6 +646,12 @@ def check_walkthrough(w):
     r = w.ctl("policy", "status")
     ok(r.returncode == 0 and re.search(r"^esx-e1\s+ok\s", r.stdout, re.M),
        "README walk-through: policy status shows esx-e1 ok")
+    loose = os.path.join(WORK, "loose.key_secret")
+    write(loose, "not a key\n")
+    os.chmod(loose, 0o644)
+    r = w.ctl("--key", loose, "--controller-key", loose, "hosts")
+    ok(r.returncode == 0, "vfleetctl on the ipc socket needs no key: "
+       "--key is used only for tcp://")
     ok(mode(w.ctl_dir) == 0o700, "--state-dir: created with mode 0700")
     ok(stat.S_ISSOCK(os.stat(os.path.join(w.ctl_dir, "admin.sock")).st_mode)
        and mode(os.path.join(w.ctl_dir, "admin.sock")) == 0o600,
