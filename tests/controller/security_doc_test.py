@@ -493,28 +493,28 @@ def check_database_mode():
         proc.wait(timeout=10)
 
 
-def check_notify_and_journal():
-    """What the units rely on: READY=1, WATCHDOG=1 every half
-    WATCHDOG_USEC, STOPPING=1, and priority prefixes when stderr is the
-    journal stream; with --insecure, a warning at start."""
-    path = os.path.join(WORK, "notify.sock")
+def run_notified(name, argv, on_ready=lambda: None):
+    """Runs argv for about 2 s as systemd would run a Type=notify unit
+    with WatchdogSec=2s and its standard error on the journal: the
+    sd_notify messages it sent, the lines it logged, and what on_ready
+    returned when READY=1 came."""
+    path = os.path.join(WORK, name + ".notify")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(path)
     sock.settimeout(0.2)
-    log_path = os.path.join(WORK, "journal.log")
+    log_path = os.path.join(WORK, name + ".journal")
     log = open(log_path, "w")
     st = os.fstat(log.fileno())
-    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="1000000",
+    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="2000000",
                JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
-    proc = subprocess.Popen(
-        [CONTROLLER, "--insecure", "--state-dir",
-         os.path.join(WORK, "notify-state"), "--agents",
-         "tcp://127.0.0.1:%d" % free_port()], stderr=log, env=env)
-    got = []
+    proc = subprocess.Popen(argv, stderr=log, env=env)
+    got, ready = [], None
     start = time.time()
     while time.time() - start < 2.2 or got[-1:] != [b"WATCHDOG=1"]:
         try:
             got.append(sock.recv(4096))
+            if got[-1].startswith(b"READY=1"):
+                ready = on_ready()
         except socket.timeout:
             if time.time() - start > 10:
                 break
@@ -526,16 +526,36 @@ def check_notify_and_journal():
     except socket.timeout:
         pass
     sock.close()
-    ok(got and got[0].startswith(b"READY=1"), "sd_notify: READY=1 first")
-    ok(got.count(b"WATCHDOG=1") >= 3,
-       "sd_notify: WATCHDOG=1 about every half of WATCHDOG_USEC (%d in "
-       "%.1f s)" % (got.count(b"WATCHDOG=1"), time.time() - start))
-    ok(got[-1].startswith(b"STOPPING=1"), "sd_notify: STOPPING=1 last")
     with open(log_path) as f:
-        lines = f.read().splitlines()
+        return got, f.read().splitlines(), ready
+
+
+def check_notify(name, got):
+    ok(got and got[0].startswith(b"READY=1"),
+       "%s: sd_notify READY=1 first" % name)
+    ok(got.count(b"WATCHDOG=1") >= 2,
+       "%s: WATCHDOG=1 every half of WatchdogSec (%d in about 2 s)" %
+       (name, got.count(b"WATCHDOG=1")))
+    ok(got[-1].startswith(b"STOPPING=1"), "%s: STOPPING=1 last" % name)
+
+
+def check_notify_and_journal():
+    """What the units rely on (deploy/README.md "systemd units"), from
+    the controller: READY=1 once both endpoints are bound, WATCHDOG=1,
+    STOPPING=1, priority prefixes on the journal stream; with --insecure,
+    a warning at start."""
+    state = os.path.join(WORK, "notify-state")
+    got, lines, bound = run_notified(
+        "controller", [CONTROLLER, "--insecure", "--state-dir", state,
+                       "--agents",
+                       "tcp://127.0.0.1:%d" % free_port()],
+        lambda: os.path.exists(os.path.join(state, "admin.sock")))
+    check_notify("the controller", got)
+    ok(bound, "the controller: READY=1 once its admin socket is bound")
     ok(lines and all(re.match(r"<[3467]>", line) for line in lines) and
-       any(line.startswith("<6>info:") for line in lines),
-       "journal stream: every line has its sd-daemon priority prefix")
+       {line[:3] for line in lines} >= {"<4>", "<6>"},
+       "journal stream: every line has its sd-daemon priority prefix "
+       "(<4> warn and <6> info seen)")
     ok(any(line.startswith("<4>warn: running with --insecure")
            for line in lines),
        "--insecure: the controller warns at start (priority 4)")
@@ -895,20 +915,18 @@ def check_insecure(w):
              "--peer-timeout", "500ms", "--metrics",
              "tcp://127.0.0.1:%d/metrics" % metrics], "insecure.log")
     tree = os.path.join(w.vf, "esx-e1")
-    agent = w.spawn([AGENT, "--config", EMPTY_CONF, "--insecure",
-                     "--controller", "tcp://127.0.0.1:%d" % port,
-                     "--hostname", "esx-i", "--kernel", "sim", "--sysfs-root",
-                     os.path.join(tree, "sys"), "--procfs-root",
-                     os.path.join(tree, "proc"), "--state-dir",
-                     os.path.join(WORK, "insecure-agent")],
-                    "agent-esx-i.log")
-    wait_until("esx-i reported", lambda: "welcomed by controller" in
-               agent_log("esx-i"))
-    ok(re.search(r" warn: --insecure: .*tests and demos only",
-                 agent_log("esx-i").split("welcomed")[0]),
-       "--insecure: the agent warns at start, and a plaintext agent is "
-       "admitted")
-    agent.terminate()
+    got, lines, _ = run_notified("agent", [
+        AGENT, "--config", EMPTY_CONF, "--insecure", "--controller",
+        "tcp://127.0.0.1:%d" % port, "--hostname", "esx-i", "--kernel",
+        "sim", "--sysfs-root", os.path.join(tree, "sys"), "--procfs-root",
+        os.path.join(tree, "proc"), "--state-dir",
+        os.path.join(WORK, "insecure-agent")])
+    check_notify("the agent", got)
+    text = "\n".join(lines)
+    ok(re.search(r"^<4>warn: --insecure: .*tests and demos only", text,
+                 re.M) and "welcomed by controller" in text,
+       "--insecure: the agent warns at start (priority 4), and a "
+       "plaintext agent is admitted")
     idle = [socket.create_connection(("127.0.0.1", metrics))
             for _ in range(16)]
     idle_since = time.time()
