@@ -835,6 +835,15 @@ def check_tcp_admin(w):
     r = run([CTL, "-c", admin, "hosts"], env=env)
     ok(r.returncode == 0, "an admin key added while the controller runs is "
        "used at once, named by $VFLEET_KEY and $VFLEET_CONTROLLER_KEY")
+    reader = os.path.join(WORK, "reader.key_secret")
+    must(run([CTL, "keys", "add-admin", "reader", "--read-only", "--keys",
+              w.keys, "--out", reader]), "add-admin reader")
+    env["VFLEET_KEY"] = reader
+    r = run([CTL, "-c", admin, "host", "cordon", "esx-e1"], env=env)
+    ok(r.returncode == 1 and r.stderr == "vfleetctl: host.cordon: admin key "
+       "reader is read-only: host.cordon changes the cluster\n",
+       "a read-only key's host cordon: the message vfleetctl(8) gives, "
+       "exit 1")
     server = zmtp.load_cert(os.path.join(w.keys, "controller.key"))[0]
     address = ("127.0.0.1", int(admin.rsplit(":", 1)[1]))
     c = curve_conn(address, carol, server)
