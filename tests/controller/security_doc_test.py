@@ -237,6 +237,21 @@ def check_keys_list_revoke(key_dir):
     r = keys(key_dir, "revoke", "nobody")
     ok(r.returncode == 1 and "no host or admin key named nobody" in r.stderr,
        "revoke of an unknown name: exit 1, named")
+    for args, text in (([], "no subverb given"),
+                       (["init", "extra"], "takes no operand"),
+                       (["init", "--read-only"], "option not taken here"),
+                       (["add-host"], "expected one NAME"),
+                       (["add-host", "a", "--public", "x", "--out", "y"],
+                        "--out is for a generated pair"),
+                       (["revoke", "a", "--host", "--admin"],
+                        "--host or --admin"),
+                       (["frob"], "unknown subverb")):
+        r = keys(os.path.join(WORK, "untouched"), *args)
+        ok(r.returncode == 2 and text in r.stderr and
+           r.stderr.count("usage: vfleetctl keys init") == 1,
+           "keys %s: a usage error (exit 2) with the usage" % " ".join(args))
+    ok(not os.path.exists(os.path.join(WORK, "untouched")),
+       "...and no usage error wrote anything")
     r = run([CTL, "keys", "list", "--keys", os.path.join(WORK, "none")])
     ok(r.returncode == 1 and "no key directory" in r.stderr,
        "keys list: a missing directory is an error")
@@ -844,6 +859,22 @@ def check_tcp_admin(w):
        "reader is read-only: host.cordon changes the cluster\n",
        "a read-only key's host cordon: the message vfleetctl(8) gives, "
        "exit 1")
+    odd = os.path.join(WORK, "odd.key_secret")
+    must(run([CTL, "keys", "add-admin", "odd", "--keys", w.keys, "--out",
+              odd]), "add-admin odd")
+    cert = os.path.join(w.keys, "authorized", "admins", "odd.key")
+    with open(cert) as f:
+        text = f.read().replace('role = "admin"', 'role = "superuser"')
+    write(cert + ".tmp", text)
+    os.rename(cert + ".tmp", cert)
+    env["VFLEET_KEY"] = odd
+    r = run([CTL, "-c", admin, "hosts"], env=env)
+    with open(os.path.join(WORK, "tcp-admin.log")) as f:
+        logged = 'admin request refused: key odd has role "superuser"' in \
+            f.read()
+    ok(r.returncode == 1 and 'key odd has role "superuser"' in r.stderr and
+       logged, "a key without a known role is answered DENIED and logged: "
+       "%s" % r.stderr.strip())
     server = zmtp.load_cert(os.path.join(w.keys, "controller.key"))[0]
     address = ("127.0.0.1", int(admin.rsplit(":", 1)[1]))
     c = curve_conn(address, carol, server)
