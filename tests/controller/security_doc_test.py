@@ -952,7 +952,8 @@ def check_insecure(w):
     w.spawn([CONTROLLER, "--insecure", "--state-dir",
              os.path.join(WORK, "insecure-state"), "--agents",
              "tcp://127.0.0.1:%d" % port, "--admin", admin,
-             "--peer-timeout", "500ms", "--metrics",
+             "--peer-timeout", "500ms", "--peer-rate", "2", "--peer-queue",
+             "100", "--metrics",
              "tcp://127.0.0.1:%d/metrics" % metrics], "insecure.log")
     tree = os.path.join(w.vf, "esx-e1")
     got, lines, _ = run_notified("agent", [
@@ -983,6 +984,20 @@ def check_insecure(w):
         b"\x01\x01"))
     c.recv_message(5)
     c.close()
+    c = zmtp.Conn(("127.0.0.1", port), b"NULL")
+    for i in range(30):
+        c.send(vfp(99, i + 1, b""))
+    answered = 0
+    try:
+        while True:
+            c.recv_message(1.5)
+            answered += 1
+    except socket.timeout:
+        pass
+    c.close()
+    ok(10 <= answered <= 11, "--peer-rate 2: of 30 messages at once from "
+       "one agent connection a burst of at least 10 is answered, the rest "
+       "dropped unanswered: %d answered" % answered)
     env = dict(os.environ, VFLEET_CONTROLLER=admin)
     shown = run([CTL, "host", "esx-evil"], env=env).stdout + run(
         [CTL, "events"], env=env).stdout
