@@ -1,34 +1,48 @@
 #!/usr/bin/env python3
-"""security_doc_test.py - docs/SECURITY.md, README.md ("Try it on one
-machine", "Keys", "Install from packages"), deploy/README.md and the key
-verbs of vfleetctl(8), checked statement by statement as an outside
-tester reads them, against the real binaries only.
+"""security_doc_test.py - docs/SECURITY.md, README.md ("See it work",
+"Run the tests", the one-machine walk-through, "Install from packages",
+"Keys"), deploy/README.md and the key verbs of vfleetctl(8), checked
+statement by statement as an outside tester reads them, against the real
+binaries only.
 
 - `vfleetctl keys`: the files each verb writes (names, modes, metadata),
-  its messages and exit statuses for bad input, --force, --public, the
-  default --out, revoke --host/--admin, list's order and shapes;
+  its messages and exit statuses for bad input and usage errors, --force,
+  --public, the default --out, revoke --host/--admin, list's order and
+  shapes;
 - every daemon and vfleetctl refuse a secret key that group or others
-  may read or write, naming the file and its mode;
-- the documented bounds of the controller's resource options, and the
+  may read or write, naming the file and its mode, and say which key
+  file is missing;
+- the documented bounds of the controller's resource options, the
   configuration files' rules (FILE:LINE, exit 2, the command line wins,
-  every shipped setting commented out and named like a long option);
+  every shipped setting commented out and named like a long option),
+  deploy/demo.sh --help, the CMake options and the default endpoints;
 - what each package installs (cmake --install per component into a
-  scratch DESTDIR) and the units' documented settings; the sd_notify
-  messages and journal priorities the units rely on, from the real
-  controller;
-- README's one-machine walk-through run as written (keys in
-  STATE_DIR/keys, the ipc socket, a CURVE agent on a simulated kernel):
-  file modes of the state directory, socket and database, an admin key
-  saying HELLO, forged HELLOs recorded at most once a second, a host key
-  added while the controller runs admitted at once, a revocation of a
-  key with no session costing nothing and of a connected one costing
-  every agent one HELLO;
+  scratch DESTDIR) and the units' documented settings; both daemons run
+  as a Type=notify unit with a watchdog would run them (READY=1,
+  WATCHDOG=1, STOPPING=1) and their journal priority prefixes;
+- a database others may read loses those bits when the controller opens
+  it;
+- README's walk-through run as written (keys in STATE_DIR/keys, the ipc
+  socket, a CURVE agent on a simulated kernel): the state directory,
+  socket and database modes, an admin key saying HELLO, forged HELLOs
+  recorded at most once a second, a host key added while the controller
+  runs admitted at once, a revoked key's next handshake refused at once,
+  a revocation of a key with no session costing nothing and of a
+  connected one costing every other agent one HELLO;
 - a tcp admin endpoint: the admin's default key files and $VFLEET_KEY,
-  an admin key added while running used at once, a revoked admin key
-  answered DENIED on its open connection, --admin-rate's burst;
-- --insecure warns at start on both daemons; as root, the ipc socket
-  keeps out another user, and an agent whose --user is not root still
-  reads a root-owned secret key.
+  an admin key added while running used at once, the read-only refusal's
+  text, a key of an unknown role refused, --admin-rate's burst, a revoked
+  admin key answered DENIED on its open connection;
+- --insecure: warnings at start on both daemons, a HELLO under any name,
+  made-up hosts that go silent marked down; vfleetctl escaping text a
+  peer sent; --peer-rate's burst; the ipc socket's frame limit;
+  --peer-timeout on a connection that never greets; the metrics
+  endpoint's 16 connections and 10 s idle limit;
+- as root only: the ipc socket keeps out another user, --admin-group
+  lets its members in but not into the state directory or the database,
+  and an agent whose network process becomes --user nobody reads its
+  root-owned secret key, keeps no capability and owns its state
+  directory.
 
 Agents always run with --kernel sim and an explicit, empty --config.
 """
@@ -796,14 +810,9 @@ def check_keys_while_running(w):
     spare.close()
     must(run([CTL, "keys", "revoke", "esx-spare", "--keys", w.keys]),
          "revoke esx-spare")
-    try:
-        curve_conn(("127.0.0.1", w.port),
-                   os.path.join(w.vf, "esx-spare.key_secret"), server).close()
-        refused = False
-    except (zmtp.Refused, EOFError, OSError):
-        refused = True
-    ok(refused, "a revoked key's next handshake, right after keys revoke, "
-       "is refused")
+    ok(handshake_refused(("127.0.0.1", w.port),
+                         os.path.join(w.vf, "esx-spare.key_secret"), server),
+       "a revoked key's next handshake, right after keys revoke, is refused")
     time.sleep(2.5)
     ok(welcomes("esx-e1") == before,
        "revoking a key with no session costs the agents nothing")
@@ -822,12 +831,35 @@ def check_keys_while_running(w):
 
 # ---- a tcp admin endpoint ---------------------------------------------------
 
-def check_tcp_admin(w):
-    admin = "tcp://127.0.0.1:%d" % free_port()
-    proc = w.spawn([CONTROLLER, "--keys", w.keys, "--state-dir",
-                    os.path.join(WORK, "tcp-state"), "--agents",
-                    "tcp://127.0.0.1:%d" % free_port(), "--admin", admin,
-                    "--admin-rate", "2"], "tcp-admin.log")
+def answers(c, timeout=1.5):
+    """How many messages come on c until it is quiet for timeout."""
+    count = 0
+    try:
+        while True:
+            c.recv_message(timeout)
+            count += 1
+    except socket.timeout:
+        return count
+
+
+def handshake_refused(address, secret, server):
+    try:
+        curve_conn(address, secret, server).close()
+        return False
+    except (zmtp.Refused, EOFError, OSError):
+        return True
+
+
+def add_admin(w, name, *options):
+    """Authorises an admin key while the controller runs: its secret."""
+    secret = os.path.join(WORK, "%s.key_secret" % name)
+    must(run([CTL, "keys", "add-admin", name, "--keys", w.keys, "--out",
+              secret] + list(options)), "add-admin %s" % name)
+    return secret
+
+
+def check_admin_keys(w, admin):
+    """README "Keys": where an admin's key files are found, roles."""
     home = os.path.join(WORK, "home")
     conf = os.path.join(home, ".config", "vfleet")
     os.makedirs(conf)
@@ -842,32 +874,23 @@ def check_tcp_admin(w):
         [CTL, "-c", admin, "hosts"], env=env).returncode == 0)
     ok(True, "vfleetctl over tcp with ~/.config/vfleet/admin.key_secret "
        "and controller.key by default")
-    carol = os.path.join(WORK, "carol.key_secret")
-    must(run([CTL, "keys", "add-admin", "carol", "--keys", w.keys, "--out",
-              carol]), "add-admin carol")
-    env = dict(os.environ, VFLEET_KEY=carol, VFLEET_CONTROLLER_KEY=os.path.join(
-        w.keys, "controller.key"))
+    env = dict(os.environ, VFLEET_KEY=add_admin(w, "carol"),
+               VFLEET_CONTROLLER_KEY=os.path.join(w.keys, "controller.key"))
     r = run([CTL, "-c", admin, "hosts"], env=env)
     ok(r.returncode == 0, "an admin key added while the controller runs is "
        "used at once, named by $VFLEET_KEY and $VFLEET_CONTROLLER_KEY")
-    reader = os.path.join(WORK, "reader.key_secret")
-    must(run([CTL, "keys", "add-admin", "reader", "--read-only", "--keys",
-              w.keys, "--out", reader]), "add-admin reader")
-    env["VFLEET_KEY"] = reader
+    env["VFLEET_KEY"] = add_admin(w, "reader", "--read-only")
     r = run([CTL, "-c", admin, "host", "cordon", "esx-e1"], env=env)
     ok(r.returncode == 1 and r.stderr == "vfleetctl: host.cordon: admin key "
        "reader is read-only: host.cordon changes the cluster\n",
        "a read-only key's host cordon: the message vfleetctl(8) gives, "
        "exit 1")
-    odd = os.path.join(WORK, "odd.key_secret")
-    must(run([CTL, "keys", "add-admin", "odd", "--keys", w.keys, "--out",
-              odd]), "add-admin odd")
+    env["VFLEET_KEY"] = add_admin(w, "odd")
     cert = os.path.join(w.keys, "authorized", "admins", "odd.key")
     with open(cert) as f:
         text = f.read().replace('role = "admin"', 'role = "superuser"')
     write(cert + ".tmp", text)
     os.rename(cert + ".tmp", cert)
-    env["VFLEET_KEY"] = odd
     r = run([CTL, "-c", admin, "hosts"], env=env)
     with open(os.path.join(WORK, "tcp-admin.log")) as f:
         logged = 'admin request refused: key odd has role "superuser"' in \
@@ -875,18 +898,17 @@ def check_tcp_admin(w):
     ok(r.returncode == 1 and 'key odd has role "superuser"' in r.stderr and
        logged, "a key without a known role is answered DENIED and logged: "
        "%s" % r.stderr.strip())
+
+
+def check_admin_rate_and_revoke(w, address):
+    """--admin-rate 2 on one connection of carol's, then carol's key
+    revoked while that connection stays open."""
     server = zmtp.load_cert(os.path.join(w.keys, "controller.key"))[0]
-    address = ("127.0.0.1", int(admin.rsplit(":", 1)[1]))
+    carol = os.path.join(WORK, "carol.key_secret")
     c = curve_conn(address, carol, server)
     for i in range(30):
         c.send(request(b"summary", i + 1))
-    answered = 0
-    try:
-        while True:
-            c.recv_message(1.5)
-            answered += 1
-    except socket.timeout:
-        pass
+    answered = answers(c)
     ok(10 <= answered <= 12, "--admin-rate 2: of 30 requests at once a "
        "burst of at least 10 is answered, the rest dropped: %d answered" %
        answered)
@@ -912,12 +934,19 @@ def check_tcp_admin(w):
     ok(status_of(c.recv_message(5))[1] == 5,
        "...and that connection stays open, each request DENIED")
     c.close()
-    try:
-        curve_conn(address, carol, server).close()
-        refused = False
-    except (zmtp.Refused, EOFError, OSError):
-        refused = True
-    ok(refused, "a revoked admin key's next handshake is refused")
+    ok(handshake_refused(address, carol, server),
+       "a revoked admin key's next handshake is refused")
+
+
+def check_tcp_admin(w):
+    port = free_port()
+    admin = "tcp://127.0.0.1:%d" % port
+    proc = w.spawn([CONTROLLER, "--keys", w.keys, "--state-dir",
+                    os.path.join(WORK, "tcp-state"), "--agents",
+                    "tcp://127.0.0.1:%d" % free_port(), "--admin", admin,
+                    "--admin-rate", "2"], "tcp-admin.log")
+    check_admin_keys(w, admin)
+    check_admin_rate_and_revoke(w, ("127.0.0.1", port))
     proc.terminate()
     proc.wait(timeout=10)
 
@@ -987,13 +1016,7 @@ def check_insecure(w):
     c = zmtp.Conn(("127.0.0.1", port), b"NULL")
     for i in range(30):
         c.send(vfp(99, i + 1, b""))
-    answered = 0
-    try:
-        while True:
-            c.recv_message(1.5)
-            answered += 1
-    except socket.timeout:
-        pass
+    answered = answers(c)
     c.close()
     ok(10 <= answered <= 11, "--peer-rate 2: of 30 messages at once from "
        "one agent connection a burst of at least 10 is answered, the rest "
