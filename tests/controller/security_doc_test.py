@@ -1012,7 +1012,15 @@ def check_insecure(w):
         "v1\x1b[31mRED\nFAKE \u009b2J".encode()) + wire_string(b"") +
         b"\x01\x01"))
     c.recv_message(5)
+    c.send(vfp(8, 5, struct.pack(">H", 7) + wire_string(
+        "bad\x1b[31m\nFAKE line \u009b".encode())))
+    time.sleep(0.3)
     c.close()
+    with open(os.path.join(WORK, "insecure.log"), errors="replace") as f:
+        log = f.read()
+    ok("reports INVALID: bad\\x1b[31m\\nFAKE line \\u009b (agent" in log and
+       not re.search("[\x1b\x9b]|\nFAKE", log),
+       "the controller's log escapes an ERROR text a peer sent")
     c = zmtp.Conn(("127.0.0.1", port), b"NULL")
     for i in range(30):
         c.send(vfp(99, i + 1, b""))
