@@ -34,8 +34,8 @@ typedef enum {
 } cli_output_t;
 
 /* The admin key files used on a tcp:// endpoint unless --key,
- * --controller-key or the environment name others (KEYS.md), under the
- * home directory. */
+ * --controller-key or the environment name others (README.md, "Keys"),
+ * under the home directory. */
 #define CLI_KEY_DEFAULT "~/.config/vfleet/admin.key_secret"
 #define CLI_CONTROLLER_KEY_DEFAULT "~/.config/vfleet/controller.key"
 

@@ -52,7 +52,7 @@ const char *cli_request_get(const cli_request_t *req, const char *key)
 }
 
 /* Whether the endpoint speaks CURVE: tcp://, unless --insecure; ipc://
- * is guarded by its file mode and stays plaintext (KEYS.md). */
+ * is guarded by its file mode and stays plaintext (README.md, "Keys"). */
 static bool s_curve(const cli_t *cli)
 {
     return !cli->insecure && strncmp(cli->controller, "tcp://", 6) == 0;
@@ -70,11 +70,16 @@ static int s_curve_client(const cli_t *cli, zsock_t *sock)
     int rc = mine && server ? 0 : -1;
     if (rc == 0)
         vfp_keys_apply_client(sock, mine, server);
-    else
-        cli_error("%s needs an admin key: %s; give --%s FILE (vfleetctl keys "
+    else if (!mine)
+        cli_error("%s needs an admin key: %s; give --key FILE (vfleetctl keys "
                   "add-admin on the controller host makes one; --insecure "
                   "only for a controller started with --insecure)",
-                  cli->controller, err, mine ? "controller-key" : "key");
+                  cli->controller, err);
+    else
+        cli_error("%s needs the controller's public key: %s; give "
+                  "--controller-key FILE (controller.key in the controller's "
+                  "key directory, which vfleetctl keys init made)",
+                  cli->controller, err);
     zcert_destroy(&mine);
     zcert_destroy(&server);
     return rc;

@@ -21,7 +21,7 @@ port=7450
 keep=0
 
 usage() {
-	sed -n '9,15p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '/^# Usage:/,/^[^#]/s/^# \{0,1\}//p' "$0"
 }
 
 while [ $# -gt 0 ]; do
