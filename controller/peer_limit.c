@@ -175,12 +175,12 @@ static bool s_admit(peer_limit_t *self, s_peer_t *peer, zframe_t *routing_id,
     stats_peer_dropped(self->cfg.what);
     if (s_may_warn(self, peer, now_ms)) {
         char text[160];
-        snprintf(text, sizeof(text),
-                 "over its budget of %u messages and %llu bytes a second: "
-                 "%llu messages dropped",
-                 self->cfg.msgs_per_s,
-                 (unsigned long long)self->cfg.bytes_per_s,
-                 (unsigned long long)peer->dropped);
+        snprintf(
+            text, sizeof(text),
+            "over its budget of %u messages and %llu bytes a second: "
+            "%llu message%s dropped",
+            self->cfg.msgs_per_s, (unsigned long long)self->cfg.bytes_per_s,
+            (unsigned long long)peer->dropped, peer->dropped == 1 ? "" : "s");
         s_log(self, peer, routing_id, text);
         peer->dropped = 0;
     }

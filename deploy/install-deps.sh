@@ -12,7 +12,28 @@ libmicrohttpd-dev prometheus sqlite3 libvirt-clients
 valgrind iproute2 jq python3 man-db groff-base bsdextrautils
 systemd systemd-container dpkg-dev debootstrap lintian"
 
-if [ "${1:-}" = "--kernel" ]; then
+usage() {
+	echo "usage: deploy/install-deps.sh [--kernel]"
+	echo "  --kernel  also install what the netdevsim/QEMU kernel tests need."
+}
+
+kernel=no
+for arg in "$@"; do
+	case $arg in
+	--kernel) kernel=yes ;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*)
+		echo "install-deps: unknown argument '$arg'" >&2
+		usage >&2
+		exit 2
+		;;
+	esac
+done
+
+if [ "$kernel" = yes ]; then
 	packages="$packages linux-source-6.1 bc bison flex libelf-dev libssl-dev
 	dwarves cpio xz-utils qemu-system-x86 busybox-static"
 fi

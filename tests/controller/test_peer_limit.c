@@ -117,6 +117,30 @@ static int s_lines_logged(void (*fn)(peer_limit_t *), peer_limit_t *limits,
     return lines;
 }
 
+/* One message over a budget of 20. */
+static void s_over_by_one(peer_limit_t *limits)
+{
+    zframe_t *a = s_id(1);
+    for (int i = 0; i < 21; i++)
+        peer_limit_admit(limits, a, 100, 1000);
+    zframe_destroy(&a);
+}
+
+/* The warning counts what it says it counts, in words that agree. */
+static void test_dropped_warning_counts(void **state)
+{
+    (void)state;
+    vfp_log_init("test", VFP_LOG_WARN, false);
+    peer_limit_t *limits = s_limiter(20, 1 << 30, 16);
+    char text[2048];
+    assert_int_equal(s_lines_logged(s_over_by_one, limits, text, sizeof text),
+                     1);
+    assert_non_null(strstr(text, "over its budget of 20 messages and "
+                                 "1073741824 bytes a second: 1 message "
+                                 "dropped"));
+    peer_limit_destroy(&limits);
+}
+
 static void s_warn_one_peer(peer_limit_t *limits)
 {
     zframe_t *a = s_id(1);
@@ -304,6 +328,7 @@ int main(void)
         cmocka_unit_test(test_warnings_are_limited),
         cmocka_unit_test(test_recv_drops_over_budget),
         cmocka_unit_test(test_warning_names_the_address),
+        cmocka_unit_test(test_dropped_warning_counts),
         cmocka_unit_test(test_unread_answers_are_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
