@@ -28,6 +28,7 @@ typedef struct {
     int line;        /* the line the reader handed inih last */
     int error_line;  /* the first line we refused, 0 when none */
     char error[256]; /* why */
+    int *first_line; /* per option (its index): where it was set, or 0 */
 } s_parse_t;
 
 static void s_refuse(s_parse_t *parse, const char *fmt, ...)
@@ -128,8 +129,15 @@ static int s_handler(void *user, const char *section, const char *name,
         s_refuse(parse, "%s needs a value", name);
     else if (option->has_arg == no_argument && s_truth(value) < 0)
         s_refuse(parse, "%s: \"%s\" is not true or false", name, value);
+    /* A second line would win over the first, except a flag's "false",
+     * which only leaves it alone: "insecure = false" below "insecure =
+     * true" would silently keep it insecure. */
+    else if (parse->first_line[option - parse->options])
+        s_refuse(parse, "%s given again (first on line %d)", name,
+                 parse->first_line[option - parse->options]);
     if (parse->error_line)
         return 0;
+    parse->first_line[option - parse->options] = parse->line;
     char *arg;
     int len;
     if (option->has_arg == no_argument) {
@@ -167,10 +175,18 @@ vfp_config_t *vfp_config_load(const char *path, bool required,
         vfp_config_destroy(&self);
         return NULL;
     }
-    s_parse_t parse = {
-        .config = self, .file = file, .options = options, .refused = refused};
+    size_t count = 0;
+    while (options[count].name)
+        count++;
+    s_parse_t parse = {.config = self,
+                       .file = file,
+                       .options = options,
+                       .refused = refused,
+                       .first_line = calloc(count + 1, sizeof(int))};
+    assert(parse.first_line);
     int rc = ini_parse_stream(s_reader, &parse, s_handler, &parse);
     fclose(file);
+    free(parse.first_line);
     if (rc == 0 && !parse.error_line)
         return self;
     /* inih reports the first line it (or our handler) refused; the reader

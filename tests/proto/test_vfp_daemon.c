@@ -100,6 +100,11 @@ static void test_errors_name_file_and_line(void **state)
          ":2: \"[main]\" starts a section: this file has no sections"},
         /* a header alone, which inih passes over in silence */
         {"  [main]\n", ":1: \"[main]\" starts a section"},
+        /* a flag's "false" does not undo an earlier "true" */
+        {"insecure = true\nagents = a\ninsecure = false\n",
+         ":3: insecure given again (first on line 1)"},
+        {"agents = a\n\nagents = b\n",
+         ":3: agents given again (first on line 1)"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char err[512];
