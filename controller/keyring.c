@@ -24,6 +24,8 @@ keyring_t *keyring_new(const char *dir, char *err, size_t errlen)
     snprintf(path, sizeof(path),
              "%s/" VFP_KEYS_CONTROLLER VFP_KEYS_SECRET_SUFFIX, dir);
     char why[1024];
+    if (vfp_keys_dir_check(dir, err, errlen) != 0)
+        return NULL;
     zcert_t *cert = vfp_keys_load_secret(path, why, sizeof(why));
     if (!cert) {
         snprintf(err, errlen,

@@ -11,8 +11,9 @@
 
 typedef struct keyring_t keyring_t;
 
-/* Loads DIR/controller.key_secret (refused when group or others may read
- * it) and starts the ZAP handler over DIR/authorized. Returns NULL with the
+/* Checks that DIR may be trusted (vfp_keys_dir_check), loads
+ * DIR/controller.key_secret (refused when group or others may read it)
+ * and starts the ZAP handler over DIR/authorized. Returns NULL with the
  * reason in err. Call before any CURVE socket binds: a handshake without a ZAP
  * handler would be let in. */
 keyring_t *keyring_new(const char *dir, char *err, size_t errlen);

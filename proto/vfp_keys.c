@@ -83,6 +83,51 @@ static zcert_t *s_load(const char *path, bool secret, char *err, size_t errlen)
     return cert;
 }
 
+/* One folder of vfp_keys_dir_check; absent is fine. */
+static int s_dir_check(const char *path, char *err, size_t errlen)
+{
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        snprintf(err, errlen, "cannot read key directory %s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    if (st.st_uid != geteuid() && st.st_uid != 0) {
+        snprintf(err, errlen,
+                 "key directory %s is owned by uid %u: whoever owns it may "
+                 "authorise keys; give it to this user (uid %u) or root",
+                 path, (unsigned)st.st_uid, (unsigned)geteuid());
+        return -1;
+    }
+    if (st.st_mode & 022) {
+        snprintf(err, errlen,
+                 "key directory %s has mode %04o: group or others may write "
+                 "in it and so authorise keys; chmod go-w %s",
+                 path, (unsigned)(st.st_mode & 07777), path);
+        return -1;
+    }
+    return 0;
+}
+
+int vfp_keys_dir_check(const char *dir, char *err, size_t errlen)
+{
+    char path[4096 + 64];
+    if (s_dir_check(dir, err, errlen) != 0)
+        return -1;
+    snprintf(path, sizeof(path), "%s/" VFP_KEYS_AUTHORIZED, dir);
+    if (s_dir_check(path, err, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < sizeof(s_subdir) / sizeof(s_subdir[0]); i++) {
+        snprintf(path, sizeof(path), "%s/" VFP_KEYS_AUTHORIZED "/%s", dir,
+                 s_subdir[i]);
+        if (s_dir_check(path, err, errlen) != 0)
+            return -1;
+    }
+    return 0;
+}
+
 zcert_t *vfp_keys_load_secret(const char *path, char *err, size_t errlen)
 {
     struct stat st;

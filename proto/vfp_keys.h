@@ -61,6 +61,13 @@ const char *vfp_keys_kind_dir(vfp_keys_kind_t kind);
  * for admins too. Returns 0, or -1 with the reason in why. */
 int vfp_keys_name_check(const char *name, char *why, size_t whylen);
 
+/* Whether the key directory DIR can be trusted with the authorised keys:
+ * DIR, DIR/authorized and its kinds' folders (those that exist) must be
+ * owned by this user or root and writable by neither group nor others,
+ * since whoever may write there may authorise a key. Returns 0, or -1
+ * with the folder, its mode or owner, and the fix in err. */
+int vfp_keys_dir_check(const char *dir, char *err, size_t errlen);
+
 /* Loads a secret certificate. Refuses a file that group or others may
  * read or write, naming the file and its mode. Returns the certificate, or
  * NULL with the reason in err. */

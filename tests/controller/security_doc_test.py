@@ -306,6 +306,18 @@ def check_secret_modes(key_dir):
     os.chmod(secret, 0o600)
     ok(r.returncode == 1 and "%s has mode 0620" % secret in r.stderr,
        "the controller refuses a secret key others may write (0620)")
+    authorized = os.path.join(key_dir, "authorized")
+    before = mode(authorized)
+    os.chmod(authorized, 0o775)
+    r = run([CONTROLLER, "--keys", key_dir, "--state-dir",
+             os.path.join(WORK, "refused"), "--agents",
+             "tcp://127.0.0.1:%d" % free_port()])
+    os.chmod(authorized, before)
+    ok(r.returncode == 1 and "key directory %s has mode 0775: group or "
+       "others may write in it and so authorise keys; chmod go-w %s" %
+       (authorized, authorized) in r.stderr,
+       "the controller refuses a key directory its group may write in "
+       "(SECURITY.md): %s" % r.stderr.strip())
     host = os.path.join(WORK, "cwd", "hv-01.key_secret")
     os.chmod(host, 0o640)
     r = run([AGENT, "--config", EMPTY_CONF, "--kernel", "sim",

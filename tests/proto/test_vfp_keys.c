@@ -121,6 +121,37 @@ static int s_add(s_fixture_t *f, vfp_keys_kind_t kind, const char *name,
     return vfp_keys_add(f->keys, &add, f->err, sizeof(f->err));
 }
 
+/* Whoever may write in the key directory may authorise a key: a folder
+ * group or others may write in is refused, naming it, its mode and the
+ * fix; one that does not exist yet is fine. */
+static void test_writable_key_directory_is_refused(void **state)
+{
+    s_fixture_t *f = *state;
+    assert_int_equal(vfp_keys_init(f->keys, false, f->err, sizeof(f->err)), 0);
+    assert_int_equal(vfp_keys_dir_check(f->keys, f->err, sizeof(f->err)), 0);
+    assert_int_equal(s_add(f, VFP_KEYS_HOST, "hv-01", "host", NULL), 0);
+    char hosts[256];
+    snprintf(hosts, sizeof(hosts), "%s/authorized/hosts", f->keys);
+    assert_int_equal(vfp_keys_dir_check(f->keys, f->err, sizeof(f->err)), 0);
+    const char *const folders[] = {f->keys, hosts};
+    const mode_t modes[] = {0770, 0702, 0777};
+    for (size_t i = 0; i < 2; i++) {
+        for (size_t m = 0; m < 3; m++) {
+            assert_int_equal(chmod(folders[i], modes[m]), 0);
+            assert_int_equal(
+                vfp_keys_dir_check(f->keys, f->err, sizeof(f->err)), -1);
+            char want[512];
+            snprintf(want, sizeof(want),
+                     "key directory %s has mode %04o: group or others may "
+                     "write in it and so authorise keys; chmod go-w %s",
+                     folders[i], (unsigned)modes[m], folders[i]);
+            assert_string_equal(f->err, want);
+        }
+        assert_int_equal(chmod(folders[i], 0755), 0);
+    }
+    assert_int_equal(vfp_keys_dir_check(f->keys, f->err, sizeof(f->err)), 0);
+}
+
 static void test_add_list_revoke(void **state)
 {
     s_fixture_t *f = *state;
@@ -359,6 +390,8 @@ int main(void)
             test_secret_readable_by_others_is_refused, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_add_list_revoke, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_writable_key_directory_is_refused,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_add_refusals, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_import_public_key, s_setup,
                                         s_teardown),
