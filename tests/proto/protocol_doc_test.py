@@ -1,0 +1,1223 @@
+#!/usr/bin/env python3
+"""protocol_doc_test.py - proto/PROTOCOL.md checked as an outsider would:
+a VFP codec written from the document alone, then the real binaries
+spoken to with it over raw ZMTP (tests/controller/zmtp.py, NULL mechanism,
+everything --insecure on loopback):
+
+- section 10's worked examples, byte for byte, both ways;
+- vfleet-controller as a fake agent: HELLO/WELCOME, INVENTORY and
+  INVENTORY_DELTA (then read back through the admin API), HEARTBEAT,
+  every decoding rule of section 6 and limit of section 5 the controller
+  enforces, the answers of 7.6, the conversations of 7.1 to 7.3 and the
+  versioning rules of section 9;
+- vfleet-controller as an admin client, DEALER and REQ envelopes
+  (section 1), REQUEST/REPLY (7.5) and the error codes of section 8;
+- vfleet-agent (--kernel sim on a generated tree, never this machine's
+  kernel) against a fake controller: HELLO, WELCOME, the full INVENTORY,
+  HEARTBEAT, APPLY and APPLY_RESULT (4.6, 4.7, 7.4), ERROR RESYNC.
+
+Every message either binary sends is decoded by this file's strict
+decoder, so a rule of the document that the C codec does not keep (or
+keeps differently) fails here even though the C tests share the codec.
+"""
+
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+SRC = os.environ.get("VFLEET_SOURCE_DIR",
+                     os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(SRC, "tests", "controller"))
+import zmtp  # noqa: E402
+
+BIN = os.environ["VFLEET_BINARY_DIR"]
+CONTROLLER = os.path.join(BIN, "controller", "vfleet-controller")
+AGENT = os.path.join(BIN, "agent", "vfleet-agent")
+MKTREE = os.path.join(SRC, "tests", "fixtures", "mktree.py")
+WORK = os.path.join(BIN, "tests", "proto", "protocol-doc")
+checks = 0
+
+# ---- the codec, from PROTOCOL.md sections 2 to 5 -------------------------
+
+SIGNATURE = 0x5646
+HELLO, WELCOME, INVENTORY, DELTA, HEARTBEAT, APPLY, APPLY_RESULT, ERROR, \
+    REQUEST, REPLY = range(1, 11)
+CODES = ["OK", "MALFORMED", "VERSION", "UNEXPECTED", "NOT_WELCOME", "DENIED",
+         "RESYNC", "INVALID", "NOT_FOUND", "CONFLICT", "INTERNAL",
+         "UNKNOWN_VERB"]
+MSG_MAX = 16777216
+BODY_MAX = 4194304
+
+
+class Malformed(Exception):
+    """A message that does not decode: the field path and the reason."""
+
+
+def s_hostname_error(name):
+    """Why name is not an RFC 1123 host name (4.1), or None."""
+    if not 1 <= len(name) <= 253:
+        return "length %d" % len(name)
+    for label in name.split(b"."):
+        if not 1 <= len(label) <= 63:
+            return "label length %d" % len(label)
+        if label[:1] == b"-" or label[-1:] == b"-":
+            return "label starts or ends with -"
+        for c in label:
+            if not (chr(c).isascii() and (chr(c).isalnum() or c == 0x2d)):
+                return "byte 0x%02x" % c
+    return None
+
+
+def s_utf8_error(raw):
+    if b"\0" in raw:
+        return "contains 0x00"
+    try:
+        raw.decode("utf-8", errors="strict")  # Python refuses surrogates,
+    except UnicodeDecodeError as e:           # overlong forms, > U+10FFFF
+        return "not UTF-8: %s" % e.reason
+    return None
+
+
+# A type is 'u8' .. 'u64', 'i16', 'i32', 'bool', 'mac', ('enum', LAST)
+# (0..LAST), ('enum1', LAST) (1..LAST), ('str', LIMIT, REQUIRED), 'host',
+# ('long', LIMIT), ('list', MAX, ITEM) or a struct: a list of
+# (name, type, rule); a rule is fn(value, obj, parents) -> reason or None.
+INTS = {"u8": ">B", "u16": ">H", "u32": ">I", "u64": ">Q", "i16": ">h",
+        "i32": ">i"}
+
+
+def s_at_least(low):
+    return lambda v, o, p: None if v >= low else "%d < %d" % (v, low)
+
+
+def s_unique(key):
+    def rule(items, o, p):
+        seen = [i[key] if isinstance(key, str) else tuple(i[k] for k in key)
+                for i in items]
+        return None if len(seen) == len(set(seen)) else "%s repeated" % (key,)
+    return rule
+
+
+def s_vfs_rule(vfs, pf, parents):
+    total = pf["total_vfs"]
+    if [v["index"] for v in vfs] != sorted({v["index"] for v in vfs}):
+        return "indexes not strictly increasing"
+    if total and len(vfs) > total:
+        return "%d VFs, total_vfs %d" % (len(vfs), total)
+    return None
+
+
+def s_host_vfs_rule(pfs, o, p):
+    n = sum(len(pf["vfs"]) for pf in pfs)
+    return None if n <= 16384 else "%d VFs in all PFs" % n
+
+
+def s_both(*rules):
+    def rule(v, o, p):
+        for r in rules:
+            reason = r(v, o, p)
+            if reason:
+                return reason
+        return None
+    return rule
+
+
+HUGEPAGES = [("size_kb", "u32", s_at_least(1)), ("total", "u64", None),
+             ("free", "u64", None)]
+HOST = [("hostname", "host", None), ("boot_id", ("str", 64, False), None),
+        ("kernel", ("str", 64, False), None),
+        ("cpu_virt", ("enum", 2), None), ("iommu_ready", "bool", None),
+        ("iommu_units", "u16", None), ("iommu_groups", "u32", None),
+        ("iommu_cmdline", ("str", 1024, False), None),
+        ("reasons", ("list", 16, ("str", 1024, True)), None),
+        ("mem_total_kb", "u64", None), ("mem_available_kb", "u64", None),
+        ("hugepages", ("list", 8, HUGEPAGES), s_unique("size_kb"))]
+VF = [("index", "u16",
+       lambda v, o, p: None if not p[-1]["total_vfs"] or
+       v < p[-1]["total_vfs"] else "%d >= total_vfs" % v),
+      ("pci_addr", ("str", 32, False), None),
+      ("iommu_group", "i32", s_at_least(-1)),
+      ("iommu_isolated", "bool", None), ("driver", ("str", 64, False), None),
+      ("mac", "mac", None),
+      ("vlan", "u16", lambda v, o, p: None if v <= 4095 else "%d" % v),
+      ("qos", "u8", lambda v, o, p: None if v <= 7 else "%d" % v),
+      ("vlan_proto", "u16", lambda v, o, p: None if v in (0, 0x8100, 0x88a8)
+       else "0x%x" % v),
+      ("spoofchk", ("enum", 2), None), ("trust", ("enum", 2), None),
+      ("link_state", ("enum", 2), None), ("min_tx_rate", "u32", None),
+      ("max_tx_rate", "u32", None), ("settings_known", "bool", None),
+      ("in_use", "bool", None), ("note", ("str", 512, False), None)]
+PF = [("pci_addr", ("str", 32, True), None),
+      ("ifname", ("str", 64, False), None),
+      ("driver", ("str", 64, False), None),
+      ("vf_driver", ("str", 64, False), None), ("vendor_id", "u16", None),
+      ("device_id", "u16", None), ("numa_node", "i16", s_at_least(-1)),
+      ("link_speed", "u32", None), ("link_up", "bool", None),
+      ("total_vfs", "u16", None),
+      ("num_vfs", "u16", lambda v, o, p: None if not o["total_vfs"] or
+       v <= o["total_vfs"] else "%d > total_vfs" % v),
+      ("note", ("str", 1024, False), None),
+      ("vfs", ("list", 1024, VF), s_vfs_rule)]
+APPLY_VF_BITS = {"mac": 0x01, "vlan": 0x02, "qos": 0x02, "vlan_proto": 0x02,
+                 "spoofchk": 0x04, "trust": 0x08, "link_state": 0x10,
+                 "min_tx_rate": 0x20, "max_tx_rate": 0x20, "mtu": 0x40}
+
+
+def s_set_field(name, check):
+    """An APPLY_VF setting: zero when its bit of set is clear, else check."""
+    def rule(v, o, p):
+        if not o["set"] & APPLY_VF_BITS[name]:
+            zero = v == b"\0" * 6 if name == "mac" else v == 0
+            return None if zero else "set but its bit is clear"
+        return check(v, o) if check else None
+    return rule
+
+
+APPLY_VF = [
+    ("pf", ("str", 32, True), None), ("index", "u16", None),
+    ("set", "u16", lambda v, o, p: None if not v & ~0x7f else "0x%x" % v),
+    ("mac", "mac", s_set_field("mac", lambda v, o: "multicast"
+                               if v[0] & 1 else None)),
+    ("vlan", "u16", s_set_field("vlan", lambda v, o: None if v <= 4094
+                                else "%d" % v)),
+    ("qos", "u8", s_set_field("qos", lambda v, o: None if v <= 7
+                              else "%d" % v)),
+    ("vlan_proto", "u16", s_set_field(
+        "vlan_proto", lambda v, o: None if v in (0x8100, 0x88a8)
+        else "0x%x" % v)),
+    ("spoofchk", ("enum", 1), s_set_field("spoofchk", None)),
+    ("trust", ("enum", 1), s_set_field("trust", None)),
+    ("link_state", ("enum", 2), s_set_field("link_state", None)),
+    ("min_tx_rate", "u32", s_set_field("min_tx_rate", None)),
+    ("max_tx_rate", "u32", s_set_field(
+        "max_tx_rate", lambda v, o: None if not v or o["min_tx_rate"] <= v
+        else "min_tx_rate over it")),
+    ("mtu", "u16", s_set_field("mtu", lambda v, o: None if v >= 68
+                               else "%d" % v))]
+RESULT = [("kind", ("enum1", 3), None),
+          ("pf", ("str", 32, False),
+           lambda v, o, p: None if (o["kind"] == 3) == (v == b"")
+           else "required for kind 1 and 2, empty for 3"),
+          ("index", "u16", lambda v, o, p: None if o["kind"] == 2 or v == 0
+           else "not 0"),
+          ("attribute", ("str", 16, False), None),
+          ("err", "i32", s_at_least(0)),
+          ("message", ("str", 80, False), None)]
+
+
+def s_removed_rule(removed, o, p):
+    if len(set(removed)) != len(removed):
+        return "repeated"
+    if set(removed) & {pf["pci_addr"] for pf in o["pfs"]}:
+        return "also in pfs"
+    return None
+
+
+BODIES = {
+    HELLO: [("hostname", "host", None),
+            ("agent_version", ("str", 64, False), None),
+            ("boot_id", ("str", 64, False), None),
+            ("proto_min", "u8", s_at_least(1)),
+            ("proto_max", "u8", lambda v, o, p: None if v >= o["proto_min"]
+             else "below proto_min")],
+    WELCOME: [("proto_version", "u8", s_at_least(1)),
+              ("heartbeat_ms", "u32", s_at_least(1)),
+              ("controller_id", ("str", 64, False), None)],
+    INVENTORY: [("generation", "u64", None), ("host", HOST, None),
+                ("pfs", ("list", 256, PF),
+                 s_both(s_unique("pci_addr"), s_host_vfs_rule))],
+    DELTA: [("base_generation", "u64", None),
+            ("generation", "u64", lambda v, o, p: None
+             if v > o["base_generation"] else "not above base_generation"),
+            ("has_host", "bool", None), ("host", ("opt", HOST), None),
+            ("pfs", ("list", 256, PF),
+             s_both(s_unique("pci_addr"), s_host_vfs_rule)),
+            ("removed", ("list", 256, ("str", 32, True)), s_removed_rule)],
+    HEARTBEAT: [("generation", "u64", None),
+                ("applied_revision", "u64", None)],
+    APPLY: [("revision", "u64", None),
+            ("pfs", ("list", 256, [("pf", ("str", 32, True), None),
+                                   ("num_vfs", "u16", None)]),
+             s_unique("pf")),
+            ("vfs", ("list", 16384, APPLY_VF), s_unique(("pf", "index"))),
+            ("hugepages", ("list", 8, [("size_kb", "u32", s_at_least(1)),
+                                       ("pages", "u64", None)]),
+             s_unique("size_kb"))],
+    APPLY_RESULT: [("revision", "u64", None),
+                   ("results", ("list", 114952, RESULT), None)],
+    ERROR: [("code", "u16", lambda v, o, p: None if 1 <= v <= 11
+             else "%d" % v),
+            ("text", ("str", 1024, False), None)],
+    REQUEST: [("verb", ("str", 64, True), None),
+              ("params", ("list", 32, [("key", ("str", 64, True), None),
+                                       ("value", ("str", 1024, False),
+                                        None)]), s_unique("key")),
+              ("body", ("long", BODY_MAX), None)],
+    REPLY: [("status", "u16", lambda v, o, p: None if v <= 11 else "%d" % v),
+            ("error", ("str", 1024, False), None),
+            ("body", ("long", BODY_MAX), None)],
+}
+
+
+class Reader:
+    def __init__(self, data):
+        self.data, self.pos = data, 0
+
+    def take(self, n, path):
+        if self.pos + n > len(self.data):
+            raise Malformed("%s: truncated" % path)
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def value(self, t, path, obj, parents):
+        if isinstance(t, list):
+            return self.struct(t, path, parents)
+        if isinstance(t, str) and t in INTS:
+            size = struct.calcsize(INTS[t])
+            return struct.unpack(INTS[t], self.take(size, path))[0]
+        if t == "bool":
+            v = self.take(1, path)[0]
+            if v > 1:
+                raise Malformed("%s: bool %d" % (path, v))
+            return v
+        if t == "mac":
+            return self.take(6, path)
+        if t == "host":
+            raw = self.value(("str", 253, True), path, obj, parents)
+            reason = s_hostname_error(raw)
+            if reason:
+                raise Malformed("%s: not a host name: %s" % (path, reason))
+            return raw
+        kind = t[0]
+        if kind in ("enum", "enum1"):
+            v = self.take(1, path)[0]
+            if v > t[1] or (kind == "enum1" and v == 0):
+                raise Malformed("%s: enum %d" % (path, v))
+            return v
+        if kind in ("str", "long"):
+            n = struct.unpack(">H" if kind == "str" else ">I",
+                              self.take(2 if kind == "str" else 4, path))[0]
+            if n > t[1]:
+                raise Malformed("%s: %d bytes over %d" % (path, n, t[1]))
+            raw = self.take(n, path)
+            if kind == "str" and t[2] and not raw:
+                raise Malformed("%s: required" % path)
+            reason = s_utf8_error(raw)
+            if reason:
+                raise Malformed("%s: %s" % (path, reason))
+            return raw
+        if kind == "list":
+            n = struct.unpack(">I", self.take(4, path))[0]
+            if n > t[1]:
+                raise Malformed("%s: %d items over %d" % (path, n, t[1]))
+            return [self.value(t[2], "%s[%d]" % (path, i), obj, parents)
+                    for i in range(n)]
+        if kind == "opt":
+            return self.struct(t[1], path, parents) if obj["has_host"] \
+                else None
+        raise AssertionError(t)
+
+    def struct(self, fields, path, parents):
+        obj = {}
+        for name, t, rule in fields:
+            sub = "%s.%s" % (path, name)
+            obj[name] = self.value(t, sub, obj, parents + [obj])
+            reason = rule and rule(obj[name], obj, parents)
+            if reason:
+                raise Malformed("%s: %s" % (sub, reason))
+        return obj
+
+
+def decode(data, speaks=(1,)):
+    """The message as (version, msg_id, request_id, body dict), or raises
+    Malformed (section 6's rules in their order)."""
+    if len(data) < 2 or struct.unpack(">H", data[:2])[0] != SIGNATURE:
+        raise Malformed("signature")
+    if len(data) >= 3 and data[2] not in speaks:
+        raise Malformed("version %d" % data[2])
+    if len(data) > MSG_MAX:
+        raise Malformed("size")
+    if len(data) < 8 or data[3] not in BODIES:
+        raise Malformed("header or msg_id")
+    _, version, msg_id, rid = struct.unpack(">HBBI", data[:8])
+    r = Reader(data[8:])
+    body = r.struct(BODIES[msg_id], "msg%d" % msg_id, [])
+    if r.pos != len(r.data):
+        raise Malformed("%d trailing bytes" % (len(r.data) - r.pos))
+    return version, msg_id, rid, body
+
+
+def s_write(t, v):
+    if isinstance(t, list):
+        return b"".join(s_write(ft, v[name]) for name, ft, _ in t)
+    if isinstance(t, str) and t in INTS:
+        return struct.pack(INTS[t], v)
+    if t == "bool" or t[0] in ("enum", "enum1"):
+        return bytes([v])
+    if t == "mac":
+        return bytes(v)
+    if t == "host" or t[0] in ("str", "long"):
+        raw = v.encode() if isinstance(v, str) else v
+        return struct.pack(">I" if t != "host" and t[0] == "long" else ">H",
+                           len(raw)) + raw
+    if t[0] == "list":
+        return struct.pack(">I", len(v)) + b"".join(s_write(t[2], i)
+                                                   for i in v)
+    if t[0] == "opt":
+        return b"" if v is None else s_write(t[1], v)
+    raise AssertionError(t)
+
+
+def encode(msg_id, rid, body, version=1):
+    """Writes whatever body says, checking nothing (so that a test can
+    send what breaks a rule)."""
+    return struct.pack(">HBBI", SIGNATURE, version, msg_id, rid) + \
+        s_write(BODIES[msg_id], body)
+
+
+# ---- checks ---------------------------------------------------------------
+
+def fail(msg):
+    sys.stderr.write("FAIL: %s\n" % msg)
+    for name in sorted(os.listdir(WORK)):
+        if name.endswith(".log"):
+            with open(os.path.join(WORK, name), errors="replace") as f:
+                sys.stderr.write("---- %s (last lines)\n%s" %
+                                 (name, "".join(f.readlines()[-30:])))
+    raise SystemExit(1)
+
+
+def check(cond, msg):
+    global checks
+    if not cond:
+        fail(msg)
+    checks += 1
+
+
+# ---- section 10: the worked examples --------------------------------------
+
+HEARTBEAT_EXAMPLE = bytes.fromhex(
+    "5646010500000007" "000000000000012c" "0000000000000003")
+HELLO_EXAMPLE = bytes.fromhex(
+    "5646010100000001" "00056e6f646531" "0005302e312e30" "0000" "01" "01")
+
+
+def check_examples():
+    check(encode(HEARTBEAT, 7, {"generation": 300, "applied_revision": 3})
+          == HEARTBEAT_EXAMPLE and len(HEARTBEAT_EXAMPLE) == 24,
+          "10: HEARTBEAT encodes to the example's 24 bytes")
+    check(decode(HEARTBEAT_EXAMPLE) == (1, HEARTBEAT, 7, {
+        "generation": 300, "applied_revision": 3}),
+        "10: the HEARTBEAT example decodes to its fields")
+    hello = {"hostname": b"node1", "agent_version": b"0.1.0", "boot_id": b"",
+             "proto_min": 1, "proto_max": 1}
+    check(encode(HELLO, 1, hello) == HELLO_EXAMPLE and
+          len(HELLO_EXAMPLE) == 26, "10: HELLO encodes to the example's 26 "
+          "bytes")
+    check(decode(HELLO_EXAMPLE) == (1, HELLO, 1, hello),
+          "10: the HELLO example decodes to its fields")
+
+
+# ---- sample messages ------------------------------------------------------
+
+def vf(index, **kw):
+    out = {"index": index, "pci_addr": "0000:3b:10.%d" % index,
+           "iommu_group": 40 + index, "iommu_isolated": 1,
+           "driver": "vfio-pci", "mac": struct.pack(">HI", 0x200, index + 1),
+           "vlan": 0, "qos": 0, "vlan_proto": 0x8100, "spoofchk": 1,
+           "trust": 0, "link_state": 0, "min_tx_rate": 0, "max_tx_rate": 0,
+           "settings_known": 1, "in_use": 0, "note": ""}
+    out.update(kw)
+    return out
+
+
+def pf(pci="0000:3b:00.0", vfs=None, **kw):
+    out = {"pci_addr": pci, "ifname": "ens1f0", "driver": "ixgbe",
+           "vf_driver": "ixgbevf", "vendor_id": 0x8086, "device_id": 0x10fb,
+           "numa_node": 0, "link_speed": 10000, "link_up": 1, "total_vfs": 8,
+           "num_vfs": 2, "note": "",
+           "vfs": [vf(0), vf(1)] if vfs is None else vfs}
+    out.update(kw)
+    return out
+
+
+def host(name="node1", **kw):
+    out = {"hostname": name, "boot_id": "b-1", "kernel": "6.1.0-test",
+           "cpu_virt": 1, "iommu_ready": 1, "iommu_units": 1,
+           "iommu_groups": 20, "iommu_cmdline": "intel_iommu=on",
+           "reasons": [], "mem_total_kb": 1000000,
+           "mem_available_kb": 900000,
+           "hugepages": [{"size_kb": 2048, "total": 10, "free": 5}]}
+    out.update(kw)
+    return out
+
+
+def inventory(generation=5, **kw):
+    out = {"generation": generation, "host": host(), "pfs": [pf()]}
+    out.update(kw)
+    return out
+
+
+def delta(base, generation, pfs=(), removed=(), new_host=None):
+    return {"base_generation": base, "generation": generation,
+            "has_host": 1 if new_host else 0, "host": new_host,
+            "pfs": list(pfs), "removed": list(removed)}
+
+
+def hello_body(name="node1", lo=1, hi=1):
+    return {"hostname": name, "agent_version": "0.1.0", "boot_id": "b-1",
+            "proto_min": lo, "proto_max": hi}
+
+
+def apply_vf(pci, index, **kw):
+    out = {"pf": pci, "index": index, "set": 0, "mac": b"\0" * 6, "vlan": 0,
+           "qos": 0, "vlan_proto": 0, "spoofchk": 0, "trust": 0,
+           "link_state": 0, "min_tx_rate": 0, "max_tx_rate": 0, "mtu": 0}
+    out.update(kw)
+    return out
+
+
+# ---- raw ZMTP peers -------------------------------------------------------
+
+def s_ready(conn, socket_type):
+    """Greets as a NULL peer of socket_type and reads the other's READY."""
+    conn.sock.sendall(zmtp.greeting(b"NULL"))
+    conn.exact(64)
+    conn.sock.sendall(zmtp.frame(b"\x05READY" + zmtp.prop(b"Socket-Type",
+                                                          socket_type),
+                                 command=True))
+    while True:
+        flags, body = conn.recv_frame()
+        if flags & 4 and body.startswith(b"\x05READY"):
+            return
+
+
+class Peer:
+    """One raw ZMTP connection speaking VFP frames."""
+
+    def __init__(self, address=None, socket_type=b"DEALER", conn=None):
+        self.conn = conn or zmtp.Conn(address, mechanism=None)
+        if conn is None:
+            s_ready(self.conn, socket_type)
+
+    def send(self, data, envelope=()):
+        frames = list(envelope) + [data]
+        self.conn.sock.sendall(b"".join(
+            zmtp.frame(f, more=i < len(frames) - 1)
+            for i, f in enumerate(frames)))
+
+    def frames(self, timeout=5):
+        """The frames of the next message, answering ZMTP PINGs."""
+        self.conn.sock.settimeout(timeout)
+        out = []
+        while True:
+            flags, body = self.conn.recv_frame()
+            if flags & 4:
+                if body.startswith(b"\x04PING"):
+                    self.conn.sock.sendall(zmtp.frame(b"\x04PONG" + body[7:],
+                                                      command=True))
+                continue
+            out.append(body)
+            if not flags & 1:
+                return out
+
+    def recv(self, timeout=5):
+        """The next message, one frame, decoded strictly."""
+        frames = self.frames(timeout)
+        check(len(frames) == 1, "1: a message is exactly one frame")
+        try:
+            return decode(frames[0])
+        except Malformed as e:
+            fail("a message the binary sent does not decode: %s (%r)" %
+                 (e, frames[0][:80]))
+
+    def ask(self, data, envelope=()):
+        self.send(data, envelope)
+        return self.recv()
+
+    def close(self):
+        self.conn.close()
+
+
+def expect_error(peer, data, rid, code, what, field=None):
+    """data is answered ERROR code with rid, encoded in version 1, its text
+    naming field."""
+    version, msg_id, got_rid, body = peer.ask(data)
+    text = body.get("text", b"").decode()
+    check(version == 1 and msg_id == ERROR and got_rid == rid and
+          body["code"] == CODES.index(code) and
+          (field is None or field in text),
+          "%s: ERROR %s, request_id %d%s (got msg %d, request_id %d, %s)" %
+          (what, code, rid, ", naming %s" % field if field else "", msg_id,
+           got_rid, body))
+    return text
+
+
+PROBE_RID = 0x7fff0000
+
+
+def silent(peer, data, what, probe):
+    """data gets no answer: the next answer is the probe's. Returns the
+    probe's answer (the session's state after data)."""
+    global PROBE_RID
+    PROBE_RID += 1
+    peer.send(data)
+    answer = peer.ask(encode(probe[0], PROBE_RID, probe[1]))
+    check(answer[2] == PROBE_RID, "%s: not answered (got %s)" %
+          (what, answer))
+    return answer
+
+
+def error_code(answer):
+    return CODES[answer[3]["code"]] if answer[1] == ERROR else None
+
+
+# ---- the controller -------------------------------------------------------
+
+WELCOME_PROBE = (WELCOME, {"proto_version": 1, "heartbeat_ms": 1,
+                           "controller_id": "probe"})
+HEARTBEAT_PROBE = (HEARTBEAT, {"generation": 0, "applied_revision": 0})
+
+
+class Controller:
+    def __init__(self):
+        self.port = zmtp_free_port()
+        self.state = os.path.join(WORK, "state")
+        self.admin_path = os.path.join(self.state, "admin.sock")
+        conf = os.path.join(WORK, "empty.conf")
+        open(conf, "w").close()
+        self.proc = subprocess.Popen(
+            [CONTROLLER, "--config", conf, "--insecure", "--state-dir",
+             self.state, "--agents", "tcp://127.0.0.1:%d" % self.port,
+             "--admin", "ipc://" + self.admin_path, "--heartbeat-interval",
+             "10s", "--peer-rate", "100000", "--admin-rate", "100000",
+             "--log-level", "debug"],
+            stderr=open(os.path.join(WORK, "controller.log"), "w"))
+        deadline = time.time() + 15
+        while True:
+            try:
+                self.admin = Peer(self.admin_path)
+                break
+            except OSError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    fail("the controller's admin socket does not open")
+                time.sleep(0.1)
+        self.rid = 100
+
+    def agent(self):
+        return Peer(("127.0.0.1", self.port))
+
+    def welcomed(self, name="node1"):
+        a = self.agent()
+        answer = a.ask(encode(HELLO, 1, hello_body(name)))
+        check(answer[1] == WELCOME, "7.1: HELLO from %s answered WELCOME" %
+              name)
+        return a
+
+    def request(self, verb, params=(), body=b"", peer=None):
+        self.rid += 1
+        answer = (peer or self.admin).ask(encode(REQUEST, self.rid, {
+            "verb": verb, "params": [{"key": k, "value": v}
+                                     for k, v in params], "body": body}))
+        check(answer[:3] == (1, REPLY, self.rid),
+              "7.5: REQUEST %s answered REPLY, version 1, same request_id" %
+              verb)
+        return answer[3]
+
+    def json(self, verb, *params):
+        reply = self.request(verb, params)
+        if reply["status"] != 0:
+            fail("%s %s: %s %s" % (verb, params, CODES[reply["status"]],
+                                   reply["error"]))
+        check(reply["error"] == b"", "4.10: REPLY error empty with OK")
+        return json.loads(reply["body"])
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def zmtp_free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def check_join(ctl):
+    a = ctl.agent()
+    frames = (a.send(HELLO_EXAMPLE), a.frames())[1]
+    check(len(frames) == 1 and frames[0][:8] == bytes.fromhex(
+        "5646010200000001"), "10: the example HELLO is answered with a "
+        "WELCOME whose header is 56 46 01 02 00 00 00 01")
+    _, _, _, welcome = decode(frames[0])
+    check(welcome["proto_version"] == 1 and welcome["heartbeat_ms"] == 10000,
+          "4.2: WELCOME proto_version 1, heartbeat_ms as "
+          "--heartbeat-interval says (%s)" % welcome)
+    a.send(encode(INVENTORY, 2, inventory()))
+    answer = silent(a, encode(HEARTBEAT, 3, {"generation": 5,
+                                             "applied_revision": 0}),
+                    "7.2: a HEARTBEAT at the stored generation",
+                    WELCOME_PROBE)
+    check(error_code(answer) == "UNEXPECTED", "7.6 rule 6: WELCOME sent to "
+          "the agents endpoint is UNEXPECTED")
+    hosts = ctl.json("hosts")["hosts"]
+    node = [h for h in hosts if h["name"] == "node1"]
+    check(node and node[0]["generation"] == 5 and
+          node[0]["kernel"] == "6.1.0-test" and node[0]["cpu_virt"] == "vmx"
+          and node[0]["agent_version"] == "0.1.0" and
+          node[0]["proto_version"] == 1 and node[0]["vfs"] == 2 and
+          node[0]["memory"]["total_kb"] == 1000000,
+          "4.3/7.1: the INVENTORY is visible through the admin API (%s)" %
+          node)
+    vfs = ctl.json("vfs", ("host", "node1"))["vfs"]
+    check([(v["index"], v["mac"], v["vlan_proto"], v["spoofchk"])
+           for v in vfs] == [(0, "02:00:00:00:00:01", 0x8100, "on"),
+                             (1, "02:00:00:00:00:02", 0x8100, "on")],
+          "4.3: VF mac, vlan_proto and spoofchk stored as sent (%s)" % vfs)
+    return a
+
+
+def check_deltas(ctl, a):
+    changed = pf(vfs=[vf(0), vf(1, vlan=100, qos=3)])
+    silent(a, encode(DELTA, 10, delta(5, 6, [changed])),
+           "7.3: an INVENTORY_DELTA on the stored generation", WELCOME_PROBE)
+    vfs = ctl.json("vfs", ("host", "node1"))["vfs"]
+    check(vfs[1]["vlan"] == 100 and vfs[1]["qos"] == 3,
+          "7.3: the delta's PF replaces the stored one")
+    expect_error(a, encode(DELTA, 11, delta(5, 9, [pf()])), 11, "RESYNC",
+                 "7.3: a delta on a generation the controller does not hold")
+    check(ctl.json("host", ("name", "node1"))["host"]["generation"] == 6,
+          "7.3: a refused delta is not applied")
+    expect_error(a, encode(HEARTBEAT, 12, {"generation": 8,
+                                           "applied_revision": 0}),
+                 12, "RESYNC", "7.2: a HEARTBEAT at another generation")
+    second = pf("0000:3b:00.1", ifname="ens1f1")
+    silent(a, encode(DELTA, 13, delta(6, 7, [second],
+                                      new_host=host(kernel="6.2.0"))),
+           "7.3: a delta with host facts and a new PF", WELCOME_PROBE)
+    h = ctl.json("host", ("name", "node1"))["host"]
+    check(h["kernel"] == "6.2.0" and h["pfs"] == 2 and h["generation"] == 7,
+          "7.3: has_host replaces the host facts, a new PF is added")
+    silent(a, encode(DELTA, 14, delta(7, 9, removed=["0000:3b:00.1"])),
+           "7.3: a delta removing a PF (generations need not be "
+           "contiguous)", WELCOME_PROBE)
+    pfs = ctl.json("pfs", ("host", "node1"))["pfs"]
+    check([p["pci_addr"] for p in pfs] == ["0000:3b:00.0"],
+          "7.3: a PF in removed is gone")
+    silent(a, encode(INVENTORY, 15, inventory(generation=3)),
+           "7.3: a full INVENTORY at a lower generation", WELCOME_PROBE)
+    h = ctl.json("host", ("name", "node1"))["host"]
+    check(h["generation"] == 3 and h["kernel"] == "6.1.0-test",
+          "7.3: a full INVENTORY replaces everything")
+    silent(a, encode(APPLY_RESULT, 16, {"revision": 1, "results": [
+        {"kind": 1, "pf": "0000:3b:00.0", "index": 0, "attribute": "num_vfs",
+         "err": 0, "message": ""}]}),
+        "7.4: an APPLY_RESULT is stored, not answered", WELCOME_PROBE)
+
+
+def s_inv(mutate, generation=3):
+    body = inventory(generation)
+    mutate(body)
+    return encode(INVENTORY, 0, body)
+
+
+def s_set(obj, **kw):
+    obj.update(kw)
+
+
+# What breaks a rule of sections 4 to 6 in an INVENTORY: (what, field the
+# answer names, the body's mutation).
+INVENTORY_CASES = [
+    ("a bool of 2", "iommu_ready",
+     lambda b: s_set(b["host"], iommu_ready=2)),
+    ("cpu_virt 3", "cpu_virt", lambda b: s_set(b["host"], cpu_virt=3)),
+    ("a kernel of 65 bytes", "kernel",
+     lambda b: s_set(b["host"], kernel="k" * 65)),
+    ("17 reasons", "reasons", lambda b: s_set(b["host"], reasons=["r"] * 17)),
+    ("an empty reason", "reasons", lambda b: s_set(b["host"], reasons=[""])),
+    ("hugepages size_kb 0", "size_kb", lambda b: s_set(
+        b["host"], hugepages=[{"size_kb": 0, "total": 1, "free": 1}])),
+    ("two pools of one size", "hugepages", lambda b: s_set(
+        b["host"], hugepages=[{"size_kb": 2048, "total": 1, "free": 1}] * 2)),
+    ("an empty pci_addr", "pci_addr",
+     lambda b: s_set(b["pfs"][0], pci_addr="")),
+    ("a pci_addr of 33 bytes", "pci_addr",
+     lambda b: s_set(b["pfs"][0], pci_addr="0" * 33)),
+    ("two PFs with one pci_addr", "pfs", lambda b: s_set(b, pfs=[pf(), pf()])),
+    ("numa_node -2", "numa_node", lambda b: s_set(b["pfs"][0], numa_node=-2)),
+    ("num_vfs over total_vfs", "num_vfs",
+     lambda b: s_set(b["pfs"][0], num_vfs=9)),
+    ("VFs out of index order", "vfs",
+     lambda b: s_set(b["pfs"][0], vfs=[vf(1), vf(0)])),
+    ("two VFs with one index", "vfs",
+     lambda b: s_set(b["pfs"][0], vfs=[vf(1), vf(1)])),
+    ("more VFs than total_vfs", "vfs", lambda b: s_set(
+        b["pfs"][0], total_vfs=2, num_vfs=2, vfs=[vf(0), vf(1), vf(2)])),
+    ("a VF index not below total_vfs", "index", lambda b: s_set(
+        b["pfs"][0], vfs=[vf(0), vf(8)])),
+    ("iommu_group -2", "iommu_group",
+     lambda b: s_set(b["pfs"][0]["vfs"][0], iommu_group=-2)),
+    ("vlan 4096", "vlan", lambda b: s_set(b["pfs"][0]["vfs"][0], vlan=4096)),
+    ("qos 8", "qos", lambda b: s_set(b["pfs"][0]["vfs"][0], qos=8)),
+    ("vlan_proto 0x9100", "vlan_proto",
+     lambda b: s_set(b["pfs"][0]["vfs"][0], vlan_proto=0x9100)),
+    ("spoofchk 3", "spoofchk",
+     lambda b: s_set(b["pfs"][0]["vfs"][0], spoofchk=3)),
+    ("trust 3", "trust", lambda b: s_set(b["pfs"][0]["vfs"][0], trust=3)),
+    ("link_state 3", "link_state",
+     lambda b: s_set(b["pfs"][0]["vfs"][0], link_state=3)),
+    ("settings_known 2", "settings_known",
+     lambda b: s_set(b["pfs"][0]["vfs"][0], settings_known=2)),
+    ("a VF note of 513 bytes", "note",
+     lambda b: s_set(b["pfs"][0]["vfs"][0], note="n" * 513)),
+    ("a PF note of 1025 bytes", "note",
+     lambda b: s_set(b["pfs"][0], note="n" * 1025)),
+    ("an overlong UTF-8 form", "kernel",
+     lambda b: s_set(b["host"], kernel=b"\xc0\xaf")),
+    ("a UTF-8 surrogate", "kernel",
+     lambda b: s_set(b["host"], kernel=b"\xed\xa0\x80")),
+    ("UTF-8 above U+10FFFF", "kernel",
+     lambda b: s_set(b["host"], kernel=b"\xf4\x90\x80\x80")),
+    ("a truncated UTF-8 sequence", "kernel",
+     lambda b: s_set(b["host"], kernel=b"a\xe2\x82")),
+    ("a 0x00 byte in text", "kernel",
+     lambda b: s_set(b["host"], kernel=b"a\0b")),
+    ("1025 VFs in a PF", "vfs", lambda b: s_set(
+        b["pfs"][0], total_vfs=0, num_vfs=0,
+        vfs=[vf(i) for i in range(1025)])),
+    ("257 PFs", "pfs", lambda b: s_set(
+        b, pfs=[pf("0000:%02x:%02x.0" % (i >> 5, i & 31), vfs=[],
+                   num_vfs=0) for i in range(257)])),
+    ("16385 VFs in all PFs", "pfs", lambda b: s_set(
+        b, pfs=[pf("0000:3b:00.%d" % p, total_vfs=0, num_vfs=0,
+                   vfs=[vf(i) for i in range(1024 if p < 16 else 1)])
+                for p in range(17)])),
+]
+HOSTNAME_BAD = ["", "a_b", "-a", "a-", "a.", ".a", "a..b", "a b",
+                "x" * 64, ".".join(["x" * 63] * 4), "n\u00f6de", "a/b",
+                "a:1", "a\nb"]
+HOSTNAME_GOOD = ["123", "x" * 63, "a-b.c9", "Node1",
+                 ".".join(["x" * 63] * 3 + ["x" * 61])]
+
+
+def check_agent_malformed(ctl, a):
+    """Section 6 on the agents endpoint: each breach answered MALFORMED
+    naming its field, with the received request_id; nothing stored; the
+    session survives."""
+    rid = 1000
+    for what, field, mutate in INVENTORY_CASES:
+        rid += 1
+        data = bytearray(s_inv(mutate))
+        data[4:8] = struct.pack(">I", rid)
+        try:
+            decode(bytes(data))
+            fail("this file's decoder takes %s" % what)
+        except Malformed:
+            pass
+        expect_error(a, bytes(data), rid, "MALFORMED",
+                     "6: an INVENTORY with %s" % what, field)
+    good = inventory(generation=4, pfs=[pf(total_vfs=0, num_vfs=5,
+                                           vfs=[vf(0), vf(1, vlan=4095)])])
+    silent(a, encode(INVENTORY, rid + 1, good),
+           "4.3: num_vfs over total_vfs 0 and vlan 4095 decode",
+           WELCOME_PROBE)
+    check(ctl.json("host", ("name", "node1"))["host"]["generation"] == 4,
+          "6: no malformed INVENTORY was stored; the good one was")
+    hb = encode(HEARTBEAT, 1100, {"generation": 4, "applied_revision": 0})
+    expect_error(a, hb[:-1], 1100, "MALFORMED", "6 rule 5: a truncated "
+                 "HEARTBEAT")
+    expect_error(a, hb + b"\0", 1100, "MALFORMED", "6 rule 6: a HEARTBEAT "
+                 "with a trailing byte")
+    short_string = encode(INVENTORY, 1101, inventory(4))[:8 + 8 + 2 + 3]
+    expect_error(a, short_string, 1101, "MALFORMED", "6 rule 5: a string "
+                 "whose length runs past the end", "hostname")
+    for msg_id in (0, 11, 255):
+        expect_error(a, hb[:3] + bytes([msg_id]) + hb[4:], 1100,
+                     "MALFORMED", "6 rule 4: msg_id %d" % msg_id)
+    cases = [
+        ("generation not above base_generation", "generation",
+         delta(4, 4)),
+        ("removed twice", "removed",
+         delta(4, 5, removed=["0000:3b:00.1", "0000:3b:00.1"])),
+        ("an empty removed address", "removed", delta(4, 5, removed=[""])),
+        ("a removed PF also in pfs", "removed",
+         delta(4, 5, [pf()], removed=["0000:3b:00.0"])),
+    ]
+    for what, field, body in cases:
+        rid += 1
+        expect_error(a, encode(DELTA, rid, body), rid, "MALFORMED",
+                     "4.4: a delta with %s" % what, field)
+    data = encode(DELTA, rid + 1, delta(4, 5)) + b""
+    with_host = bytearray(encode(DELTA, rid + 1, delta(4, 5, new_host=host())))
+    with_host[8 + 16] = 0  # has_host 0, the host's bytes still there
+    expect_error(a, bytes(with_host), rid + 1, "MALFORMED",
+                 "4.4: host present while has_host is 0")
+    silent(a, data, "4.4: a delta with nothing in it", WELCOME_PROBE)
+    for name in HOSTNAME_BAD:
+        rid += 1
+        h = inventory(generation=9, host=host(name=name.encode()))
+        expect_error(a, encode(INVENTORY, rid, h), rid, "MALFORMED",
+                     "4.1: HOST hostname %r" % name[:20], "hostname")
+    check(ctl.json("host", ("name", "node1"))["host"]["generation"] == 5,
+          "6: the empty delta was applied, nothing else")
+
+
+def check_versions_and_answers(ctl, a):
+    """Sections 7.6 and 9 on the agents endpoint."""
+    hb = encode(HEARTBEAT, 2000, {"generation": 5, "applied_revision": 0})
+    text = expect_error(a, hb[:2] + b"\x02" + hb[3:], 2000, "VERSION",
+                        "9: a session message in version 2")
+    check("1..1" in text, "9: the VERSION text names the range 1..1 (%r)" %
+          text)
+    expect_error(a, hb[:2] + b"\x00" + hb[3:], 2000, "VERSION",
+                 "9: version 0 (reserved)")
+    expect_error(a, hb[:2] + b"\x02" + hb[3:8], 2000, "VERSION",
+                 "6 rule 2: the version before anything but the signature "
+                 "(a truncated body in version 2)")
+    probe = WELCOME_PROBE
+    for what, data in [
+            ("an ERROR", encode(ERROR, 2001, {"code": 7, "text": "x"})),
+            ("an ERROR that does not decode", encode(
+                ERROR, 2002, {"code": 12, "text": "x"})),
+            ("an ERROR in version 2", encode(
+                ERROR, 2003, {"code": 2, "text": "x"}, version=2)),
+            ("a truncated ERROR", encode(ERROR, 2004, {"code": 1,
+                                                       "text": "x"})[:-1]),
+            ("a message of 7 bytes", hb[:7]),
+            ("a message of 1 byte", hb[:1]),
+            ("a wrong signature", b"FV" + hb[2:])]:
+        answer = silent(a, data, "7.6 rules 1 and 2: %s" % what, probe)
+        check(error_code(answer) == "UNEXPECTED",
+              "7.6: the session survives %s" % what)
+    a.send(hb, envelope=[b"x"])
+    answer = a.ask(encode(WELCOME_PROBE[0], 2005, WELCOME_PROBE[1]))
+    check(answer[2] == 2005, "1: a ZeroMQ message of two frames is never "
+          "answered")
+    for msg_id, body in [
+            (WELCOME, WELCOME_PROBE[1]),
+            (APPLY, {"revision": 1, "pfs": [], "vfs": [], "hugepages": []}),
+            (REQUEST, {"verb": "hosts", "params": [], "body": ""}),
+            (REPLY, {"status": 0, "error": "", "body": "{}"})]:
+        expect_error(a, encode(msg_id, 2010 + msg_id, body), 2010 + msg_id,
+                     "UNEXPECTED", "7.6 rule 6: msg_id %d to the agents "
+                     "endpoint" % msg_id)
+    # before WELCOME
+    b = ctl.agent()
+    expect_error(b, hb, 2000, "NOT_WELCOME", "7.1: a HEARTBEAT before HELLO")
+    expect_error(b, encode(WELCOME_PROBE[0], 2020, WELCOME_PROBE[1]), 2020,
+                 "NOT_WELCOME", "7.6: rule 5 comes before rule 6")
+    expect_error(b, hb[:-1], 2000, "MALFORMED",
+                 "7.6: rule 4 comes before rule 5")
+    silent(b, encode(ERROR, 2021, {"code": 1, "text": "x"}),
+           "7.1: an ERROR before HELLO", WELCOME_PROBE)
+    for lo, hi, version in ((2, 3, 2), (2, 3, 1), (0, 1, 2)):
+        text = expect_error(b, encode(HELLO, 2030, hello_body("node2", lo, hi),
+                                      version=version), 2030, "VERSION",
+                            "9: HELLO in version %d with range %d..%d" %
+                            (version, lo, hi))
+        check("1..1" in text, "9: its text names the controller's range")
+    expect_error(b, encode(HELLO, 2031, hello_body("node2", 0, 1)), 2031,
+                 "MALFORMED", "4.1: HELLO proto_min 0", "proto_min")
+    expect_error(b, encode(HELLO, 2032, hello_body("node2", 2, 1)), 2032,
+                 "MALFORMED", "4.1: HELLO proto_max below proto_min",
+                 "proto_max")
+    for name in HOSTNAME_BAD:
+        expect_error(b, encode(HELLO, 2033, hello_body(name.encode())), 2033,
+                     "MALFORMED", "4.1: HELLO hostname %r" % name[:20],
+                     "hostname")
+    for name in HOSTNAME_GOOD:
+        c = ctl.agent()
+        answer = c.ask(encode(HELLO, 2034, hello_body(name)))
+        check(answer[1:3] == (WELCOME, 2034), "4.1: HELLO hostname %r is "
+              "welcomed" % name[:20])
+        c.close()
+    answer = b.ask(encode(HELLO, 2040, hello_body("node2", 1, 7)))
+    check(answer[:3] == (1, WELCOME, 2040) and
+          answer[3]["proto_version"] == 1,
+          "9: HELLO with range 1..7 gets WELCOME in version 1")
+    # a new HELLO for a host forgets the old session
+    c = ctl.welcomed("node2")
+    expect_error(b, hb, 2000, "NOT_WELCOME", "7.1: the old session of a "
+                 "host that said HELLO again is forgotten")
+    b.close()
+    c.close()
+
+
+def check_admin(ctl):
+    """Sections 1, 7.5, 7.6 and 8 on the admin endpoint."""
+    adm = ctl.admin
+    body = ctl.json("summary")
+    check(isinstance(body, dict), "7.5: an OK REPLY's body is a JSON object")
+    req = Peer(ctl.admin_path, b"REQ")
+    data = encode(REQUEST, 0xdeadbeef, {"verb": "hosts", "params": [],
+                                        "body": ""})
+    req.send(data, envelope=[b""])
+    frames = req.frames()
+    check(len(frames) == 2 and frames[0] == b"" and
+          decode(frames[1])[:3] == (1, REPLY, 0xdeadbeef),
+          "1: a REQ client's REQUEST is answered [empty][REPLY]")
+    req.close()
+    adm.send(data, envelope=[b""])
+    frames = adm.frames()
+    check(len(frames) == 2 and frames[0] == b"",
+          "1: an empty frame first, from a DEALER, is a delimiter too")
+    reply = ctl.request("no.such.verb")
+    check(reply["status"] == CODES.index("UNKNOWN_VERB") and
+          b"hosts" in reply["error"],
+          "7.5: an unknown verb gets UNKNOWN_VERB, the text listing verbs")
+    reply = ctl.request("host", [("name", "nosuch")])
+    check(reply["status"] == CODES.index("NOT_FOUND") and reply["error"] and
+          reply["body"] == b"", "8: host of an unknown name is NOT_FOUND "
+          "with an error text and an empty body")
+    reply = ctl.request("hosts", [("bogus", "1")])
+    check(reply["status"] == CODES.index("INVALID") and
+          reply["error"] == b'verb "hosts" has no parameter "bogus"',
+          "8: an unknown parameter is INVALID (%s)" % reply)
+    bad = [
+        ("an empty verb", "verb", {"verb": "", "params": [], "body": ""}),
+        ("a verb of 65 bytes", "verb", {"verb": "v" * 65, "params": [],
+                                        "body": ""}),
+        ("a key twice", "params", {"verb": "hosts", "params": [
+            {"key": "a", "value": ""}] * 2, "body": ""}),
+        ("33 params", "params", {"verb": "hosts", "params": [
+            {"key": "k%d" % i, "value": ""} for i in range(33)],
+            "body": ""}),
+        ("an empty key", "key", {"verb": "hosts", "params": [
+            {"key": "", "value": "1"}], "body": ""}),
+        ("a value of 1025 bytes", "value", {"verb": "hosts", "params": [
+            {"key": "a", "value": "v" * 1025}], "body": ""}),
+        ("a body with 0x00", "body", {"verb": "hosts", "params": [],
+                                      "body": b"{\0}"}),
+    ]
+    for i, (what, field, body) in enumerate(bad):
+        expect_error(adm, encode(REQUEST, 3000 + i, body), 3000 + i,
+                     "MALFORMED", "7.5: a REQUEST with %s" % what, field)
+    data = encode(REQUEST, 3100, {"verb": "hosts", "params": [],
+                                  "body": ""})
+    expect_error(adm, data + b"\0", 3100, "MALFORMED",
+                 "7.5: a REQUEST with a trailing byte")
+    text = expect_error(adm, data[:2] + b"\x02" + data[3:], 3100, "VERSION",
+                        "7.5: a REQUEST in version 2")
+    check("1..1" in text, "9: the admin VERSION text names the range")
+    for msg_id, body in [HEARTBEAT_PROBE, WELCOME_PROBE]:
+        expect_error(adm, encode(msg_id, 3200 + msg_id, body), 3200 + msg_id,
+                     "UNEXPECTED", "7.5: msg_id %d to the admin endpoint" %
+                     msg_id)
+    for what, raw in [
+            ("an ERROR", encode(ERROR, 3300, {"code": 1, "text": "x"})),
+            ("an ERROR that does not decode", encode(
+                ERROR, 3301, {"code": 0, "text": "x"})),
+            ("7 bytes", data[:7]), ("a wrong signature", b"VG" + data[2:])]:
+        silent(adm, raw, "7.5: %s on the admin endpoint" % what,
+               HEARTBEAT_PROBE)
+    adm.send(data, envelope=[b"x"])
+    answer = adm.ask(encode(HEARTBEAT, 3400, HEARTBEAT_PROBE[1]))
+    check(answer[2] == 3400, "7.5: two frames on the admin endpoint are "
+          "never answered")
+    big = ctl.request("hosts", body="x" * BODY_MAX)
+    check(big["status"] != CODES.index("MALFORMED"),
+          "4.9: a REQUEST body of 4 MiB decodes (status %s)" %
+          CODES[big["status"]])
+
+
+# ---- the agent against a fake controller ----------------------------------
+
+AGENT_PF = "0000:37:00.0"  # the i40e-xxv710 tree's PF, 16 VFs of 64
+
+
+class FakeController:
+    """A ZMTP NULL ROUTER with one agent connected to it."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(4)
+        self.port = self.listener.getsockname()[1]
+        self.peer = None
+        self.pending = []
+
+    def accept(self):
+        self.listener.settimeout(15)
+        sock, _ = self.listener.accept()
+        conn = zmtp.Conn.__new__(zmtp.Conn)
+        conn.sock, conn.curve = sock, False
+        s_ready(conn, b"ROUTER")
+        self.peer = Peer(conn=conn)
+
+    def next(self, msg_id, timeout=10, rid=None):
+        """The next message of msg_id (and rid) the agent sends; others
+        are kept in pending."""
+        deadline = time.time() + timeout
+        while True:
+            for m in self.pending:
+                if m[1] == msg_id and (rid is None or m[2] == rid):
+                    self.pending.remove(m)
+                    return m
+            left = deadline - time.time()
+            if left <= 0:
+                fail("no message %d from the agent within %d s (got %s)" %
+                     (msg_id, timeout, [m[1:3] for m in self.pending]))
+            try:
+                self.pending.append(self.peer.recv(left))
+            except socket.timeout:
+                pass
+
+    def answers(self, timeout):
+        """Every APPLY_RESULT and ERROR that arrives within timeout."""
+        deadline = time.time() + timeout
+        out = [m for m in self.pending if m[1] in (APPLY_RESULT, ERROR)]
+        while time.time() < deadline:
+            try:
+                m = self.peer.recv(max(0.05, deadline - time.time()))
+            except socket.timeout:
+                break
+            (out if m[1] in (APPLY_RESULT, ERROR) else self.pending).append(m)
+        return out
+
+
+def s_apply(revision, vfs, pfs=((AGENT_PF, 16),)):
+    return {"revision": revision, "pfs": [{"pf": p, "num_vfs": n}
+                                          for p, n in pfs],
+            "vfs": vfs, "hugepages": []}
+
+
+def check_agent():
+    tree = os.path.join(WORK, "tree")
+    subprocess.run(["python3", MKTREE, "i40e-xxv710", tree], check=True,
+                   stdout=subprocess.DEVNULL)
+    conf = os.path.join(WORK, "empty.conf")
+    fake = FakeController()
+    proc = subprocess.Popen(
+        [AGENT, "--config", conf, "--insecure", "--kernel", "sim",
+         "--controller", "tcp://127.0.0.1:%d" % fake.port, "--hostname",
+         "hv-doc", "--sysfs-root", os.path.join(tree, "sys"),
+         "--procfs-root", os.path.join(tree, "proc"), "--state-dir",
+         os.path.join(WORK, "agent-state"), "--heartbeat-interval", "1s",
+         "--rescan", "60s", "--log-level", "debug"],
+        stderr=open(os.path.join(WORK, "agent.log"), "w"))
+    try:
+        s_agent_session(fake)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def s_agent_session(fake):
+    fake.accept()
+    version, _, hello_rid, hello = fake.next(HELLO)
+    check(hello["hostname"] == b"hv-doc" and hello["proto_min"] == 1 and
+          version == hello["proto_min"] and
+          hello["boot_id"] == b"5e1c0f3a-9d2b-4c71-8a55-0d3f6b2e7c19",
+          "7.1: the agent's HELLO, encoded in its proto_min, names the host "
+          "and its boot_id (%s)" % hello)
+    early = encode(APPLY, 4000, s_apply(1, []))
+    fake.peer.send(early)
+    fake.peer.send(encode(WELCOME, hello_rid, {
+        "proto_version": 1, "heartbeat_ms": 200, "controller_id": "fake"}))
+    _, _, _, inv = fake.next(INVENTORY)
+    check(inv["host"]["hostname"] == b"hv-doc" and
+          [p["pci_addr"] for p in inv["pfs"]] == [AGENT_PF.encode()] and
+          len(inv["pfs"][0]["vfs"]) == 16,
+          "7.1: after WELCOME a full INVENTORY (decoded strictly here)")
+    generation = inv["generation"]
+    beats = [fake.next(HEARTBEAT, timeout=3)[3] for _ in range(3)]
+    check(all(b["generation"] == generation for b in beats),
+          "7.2: HEARTBEAT at WELCOME's heartbeat_ms, with the inventory's "
+          "generation")
+    check(not [m for m in fake.answers(0.3) if m[2] == 4000],
+          "7.4: an APPLY before WELCOME is dropped, not answered")
+    want = apply_vf(AGENT_PF, 3, set=0x01 | 0x02 | 0x04,
+                    mac=bytes.fromhex("02aabbccdd03"), vlan=100, qos=2,
+                    vlan_proto=0x8100, spoofchk=0)
+    fake.peer.send(encode(APPLY, 4001, s_apply(10, [want])))
+    _, _, _, result = fake.next(APPLY_RESULT, rid=4001)
+    items = sorted((r["kind"], r["pf"], r["index"], r["attribute"], r["err"])
+                   for r in result["results"])
+    pci = AGENT_PF.encode()
+    check(result["revision"] == 10 and items == [
+        (1, pci, 0, b"num_vfs", 0), (2, pci, 3, b"mac", 0),
+        (2, pci, 3, b"spoofchk", 0), (2, pci, 3, b"vlan", 0)],
+        "4.7/7.4: APPLY_RESULT with the APPLY's request_id and revision, "
+        "one RESULT per item (%s)" % items)
+    deadline = time.time() + 5
+    while fake.next(HEARTBEAT)[3]["applied_revision"] != 10:
+        if time.time() > deadline:
+            fail("7.4: applied_revision never became 10")
+    check(True, "7.4: HEARTBEAT applied_revision becomes the APPLY's")
+    gone = apply_vf("0000:99:00.0", 0, set=0x08, trust=1)
+    fake.peer.send(encode(APPLY, 4002, s_apply(
+        11, [want, gone], pfs=((AGENT_PF, 16), ("0000:99:00.0", 2)))))
+    _, _, _, result = fake.next(APPLY_RESULT, rid=4002)
+    missing = [r for r in result["results"] if r["pf"] == b"0000:99:00.0"]
+    check(len(missing) == 2 and all(r["err"] == 19 and
+                                    b"0000:99:00.0" in r["message"]
+                                    for r in missing) and
+          all(r["err"] == 0 for r in result["results"] if r not in missing),
+          "7.4: items of a PF the host lacks carry err 19 and name it, the "
+          "others apply (%s)" % result["results"])
+    fake.peer.send(encode(APPLY, 4003, s_apply(5, [want])))
+    _, _, _, err = fake.next(ERROR, rid=4003)
+    check(err["code"] == CODES.index("INVALID") and b"5" in err["text"] and
+          b"11" in err["text"], "7.4: an older revision is ERROR INVALID "
+          "naming both (%s)" % err)
+    for what, bad in [
+            ("vlan 4095", apply_vf(AGENT_PF, 3, set=0x02, vlan=4095,
+                                   vlan_proto=0x8100)),
+            ("a multicast MAC", apply_vf(AGENT_PF, 3, set=0x01,
+                                         mac=b"\x01" + b"\0" * 5)),
+            ("a set bit 0x80", apply_vf(AGENT_PF, 3, set=0x80)),
+            ("a value whose bit is clear", apply_vf(AGENT_PF, 3, vlan=5)),
+            ("mtu 67", apply_vf(AGENT_PF, 3, set=0x40, mtu=67)),
+            ("min_tx_rate over max_tx_rate", apply_vf(
+                AGENT_PF, 3, set=0x20, min_tx_rate=10, max_tx_rate=5))]:
+        fake.peer.send(encode(APPLY, 4010, s_apply(12, [bad])))
+        fake.peer.send(encode(ERROR, 4011, {"code": 7, "text": "x"}))
+        check(not fake.answers(0.3), "7.6: an APPLY with %s is dropped by "
+              "the agent, and an ERROR is never answered" % what)
+    fake.peer.send(encode(APPLY, 4012, s_apply(11, [want])))
+    check([m[2] for m in fake.answers(2)] == [4012],
+          "7.4: the same revision again is applied and answered")
+    fake.peer.send(encode(ERROR, 4013, {"code": CODES.index("RESYNC"),
+                                        "text": "resync"}))
+    _, _, _, again = fake.next(INVENTORY)
+    check(again["generation"] >= generation and
+          len(again["pfs"][0]["vfs"]) == 16,
+          "7.3: ERROR RESYNC brings a full INVENTORY")
+
+
+def main():
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK)
+    started = time.time()
+    check_examples()
+    ctl = Controller()
+    try:
+        a = check_join(ctl)
+        check_deltas(ctl, a)
+        check_agent_malformed(ctl, a)
+        check_versions_and_answers(ctl, a)
+        check_admin(ctl)
+    finally:
+        ctl.stop()
+    check_agent()
+    print("ok - protocol_doc: %d checks of proto/PROTOCOL.md in %.1f s" %
+          (checks, time.time() - started))
+
+
+if __name__ == "__main__":
+    main()
