@@ -34,6 +34,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 SRC = os.environ.get("VFLEET_SOURCE_DIR",
                      os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(SRC, "tests", "controller"))
+import e2e  # noqa: E402  (set_vlan_behind)
 import zmtp  # noqa: E402
 
 BIN = os.environ["VFLEET_BINARY_DIR"]
@@ -425,6 +426,67 @@ def check_examples():
           "10: the HELLO example decodes to its fields")
 
 
+def s_max(n):
+    return "x" * n
+
+
+def s_max_host():
+    return host(name=".".join([s_max(63)] * 3 + [s_max(61)]),
+                boot_id=s_max(64), kernel=s_max(64),
+                iommu_cmdline=s_max(1024), reasons=[s_max(1024)] * 16,
+                hugepages=[{"size_kb": i + 1, "total": 0, "free": 0}
+                           for i in range(8)])
+
+
+def check_sizes():
+    """Section 5's table of largest encodings, from this codec."""
+    size = {}
+    size[HELLO] = len(encode(HELLO, 0, hello_body(
+        s_max_host()["hostname"]) | {"agent_version": s_max(64),
+                                     "boot_id": s_max(64)}))
+    size[WELCOME] = len(encode(WELCOME, 0, {
+        "proto_version": 1, "heartbeat_ms": 1, "controller_id": s_max(64)}))
+    host_len = len(s_write(HOST, s_max_host()))
+    vf_len = len(s_write(VF, vf(0, pci_addr=s_max(32), driver=s_max(64),
+                                note=s_max(512))))
+    pf_len = len(s_write(PF, pf(s_max(32), vfs=[], ifname=s_max(64),
+                                driver=s_max(64), vf_driver=s_max(64),
+                                note=s_max(1024))))
+    size[INVENTORY] = 8 + 8 + host_len + 4 + 256 * pf_len + 16384 * vf_len
+    size[DELTA] = size[INVENTORY] + 8 + 1 + 4 + 256 * (2 + 32)
+    size[HEARTBEAT] = len(HEARTBEAT_EXAMPLE)
+    avf = apply_vf(s_max(32), 0)
+    size[APPLY] = len(encode(APPLY, 0, s_apply(
+        0, [avf] * 16384, [(s_max(32), 0)] * 256, [(1, 0)] * 8)))
+    result = {"kind": 2, "pf": s_max(32), "index": 0, "attribute": s_max(16),
+              "err": 0, "message": s_max(80)}
+    size[APPLY_RESULT] = 8 + 8 + 4 + 114952 * len(s_write(RESULT, result))
+    size[ERROR] = len(encode(ERROR, 0, {"code": 1, "text": s_max(1024)}))
+    size[REQUEST] = len(s_max_request(0))
+    size[REPLY] = len(encode(REPLY, 0, {"status": 0, "error": s_max(1024),
+                                        "body": ""})) + BODY_MAX
+    table = {HELLO: 397, WELCOME: 79, INVENTORY: 10912633,
+             DELTA: 10921350, HEARTBEAT: 24, APPLY: 1025148,
+             APPLY_RESULT: 16208252, ERROR: 1036, REQUEST: 4229330,
+             REPLY: 4195344}
+    for msg_id, want in table.items():
+        check(size[msg_id] == want and want <= MSG_MAX,
+              "5: the largest message %d encodes to %d bytes (table: %d), "
+              "within VFP_MSG_MAX" % (msg_id, size[msg_id], want))
+    check(vf_len == 645 and pf_len == 1277 and host_len == 18021,
+          "5: a VF costs at most 645 bytes, a PF without VFs 1,277, host "
+          "facts 18,021 (%d, %d, %d)" % (vf_len, pf_len, host_len))
+
+
+def s_max_request(rid):
+    """The largest REQUEST (VFP_REQUEST_MSG_MAX bytes)."""
+    return encode(REQUEST, rid, {
+        "verb": s_max(64), "params": [{"key": "k%063d" % i,
+                                       "value": s_max(1024)}
+                                      for i in range(32)],
+        "body": s_max(BODY_MAX)})
+
+
 # ---- sample messages ------------------------------------------------------
 
 def vf(index, **kw):
@@ -533,10 +595,14 @@ class Peer:
         frames = self.frames(timeout)
         check(len(frames) == 1, "1: a message is exactly one frame")
         try:
-            return decode(frames[0])
+            version, msg_id, rid, body = decode(frames[0])
         except Malformed as e:
             fail("a message the binary sent does not decode: %s (%r)" %
                  (e, frames[0][:80]))
+        check(encode(msg_id, rid, body, version) == frames[0],
+              "6: the encoding is canonical: what decodes re-encodes to "
+              "the same bytes")
+        return version, msg_id, rid, body
 
     def ask(self, data, envelope=()):
         self.send(data, envelope)
@@ -686,6 +752,28 @@ def check_join(ctl):
            for v in vfs] == [(0, "02:00:00:00:00:01", 0x8100, "on"),
                              (1, "02:00:00:00:00:02", 0x8100, "on")],
           "4.3: VF mac, vlan_proto and spoofchk stored as sent (%s)" % vfs)
+    note = "d\u00e9j\u00e0 \u20ac \U0001f600"
+    silent(a, encode(INVENTORY, 4, inventory(pfs=[pf(note=note, vfs=[
+        vf(0, mac=b"\x01\x80\xc2\0\0\0"), vf(1)])])),
+        "2/4.3: UTF-8 text of 2 to 4 bytes a character and a multicast VF "
+        "MAC decode", WELCOME_PROBE)
+    p = ctl.json("pfs", ("host", "node1"))["pfs"][0]
+    v = ctl.json("vfs", ("host", "node1"))["vfs"][0]
+    check(p["note"] == note and v["mac"] == "01:80:c2:00:00:00",
+          "2/4.3: the text and the MAC are stored as sent")
+    a.send(encode(WELCOME_PROBE[0], 5, WELCOME_PROBE[1]), envelope=[b""])
+    frames = a.frames()
+    check(len(frames) == 2 and frames[0] == b"" and
+          decode(frames[1])[1:3] == (ERROR, 5),
+          "1: on the agents endpoint too, an empty first frame is a "
+          "delimiter, and the answer carries it (%r)" % frames)
+    d = ctl.agent()
+    d.send(encode(HELLO, 6, hello_body("node3")), envelope=[b""])
+    frames = d.frames()
+    check(len(frames) == 2 and frames[0] == b"" and
+          decode(frames[1])[1:3] == (WELCOME, 6),
+          "1: a HELLO after an empty frame is answered [empty][WELCOME]")
+    d.close()
     return a
 
 
@@ -943,6 +1031,9 @@ def check_versions_and_answers(ctl, a):
         check(answer[1:3] == (WELCOME, 2034), "4.1: HELLO hostname %r is "
               "welcomed" % name[:20])
         c.close()
+    names = [h["name"] for h in ctl.json("hosts")["hosts"]]
+    check("Node1" in names and "node1" in names,
+          "4.1: names compare byte for byte: Node1 and node1 are two hosts")
     answer = b.ask(encode(HELLO, 2040, hello_body("node2", 1, 7)))
     check(answer[:3] == (1, WELCOME, 2040) and
           answer[3]["proto_version"] == 1,
@@ -968,11 +1059,22 @@ def check_admin(ctl):
     check(len(frames) == 2 and frames[0] == b"" and
           decode(frames[1])[:3] == (1, REPLY, 0xdeadbeef),
           "1: a REQ client's REQUEST is answered [empty][REPLY]")
+    req.send(encode(REQUEST, 0xdeadbef0, {"verb": "host.cordon", "params": [
+        {"key": "name", "value": "node1"}], "body": ""}), envelope=[b""])
+    frames = req.frames()
+    check(len(frames) == 2 and frames[0] == b"" and
+          decode(frames[1])[:3] == (1, REPLY, 0xdeadbef0),
+          "1: a write verb (answered by the main thread) from a REQ client "
+          "is answered [empty][REPLY] too (%r)" % frames)
     req.close()
     adm.send(data, envelope=[b""])
     frames = adm.frames()
     check(len(frames) == 2 and frames[0] == b"",
           "1: an empty frame first, from a DEALER, is a delimiter too")
+    for rid in (0, 0xffffffff):
+        answer = adm.ask(encode(REQUEST, rid, {"verb": "summary",
+                                               "params": [], "body": ""}))
+        check(answer[1:3] == (REPLY, rid), "3: request_id %d is echoed" % rid)
     reply = ctl.request("no.such.verb")
     check(reply["status"] == CODES.index("UNKNOWN_VERB") and
           b"hosts" in reply["error"],
@@ -1019,6 +1121,8 @@ def check_admin(ctl):
             ("an ERROR", encode(ERROR, 3300, {"code": 1, "text": "x"})),
             ("an ERROR that does not decode", encode(
                 ERROR, 3301, {"code": 0, "text": "x"})),
+            ("an ERROR in version 2", encode(
+                ERROR, 3302, {"code": 2, "text": "x"}, version=2)),
             ("7 bytes", data[:7]), ("a wrong signature", b"VG" + data[2:])]:
         silent(adm, raw, "7.5: %s on the admin endpoint" % what,
                HEARTBEAT_PROBE)
@@ -1026,10 +1130,46 @@ def check_admin(ctl):
     answer = adm.ask(encode(HEARTBEAT, 3400, HEARTBEAT_PROBE[1]))
     check(answer[2] == 3400, "7.5: two frames on the admin endpoint are "
           "never answered")
-    big = ctl.request("hosts", body="x" * BODY_MAX)
-    check(big["status"] != CODES.index("MALFORMED"),
-          "4.9: a REQUEST body of 4 MiB decodes (status %s)" %
-          CODES[big["status"]])
+    for what, envelope, tail in [
+            ("an empty frame alone", [], b""),
+            ("a delimiter and two frames", [b""], [data, data])]:
+        frames = envelope + (tail if isinstance(tail, list) else [tail])
+        adm.send(frames[-1], envelope=frames[:-1])
+        answer = adm.ask(encode(HEARTBEAT, 3401, HEARTBEAT_PROBE[1]))
+        check(answer[2] == 3401, "1: %s is never answered" % what)
+
+
+def check_agents_size(ctl):
+    """Section 1: a frame of VFP_MSG_MAX bytes arrives (and, being no
+    valid message, is MALFORMED); one byte more closes the connection
+    before it is read."""
+    a = ctl.welcomed("node4")
+    hb = encode(HEARTBEAT, 3600, {"generation": 0, "applied_revision": 0})
+    expect_error(a, hb + bytes(MSG_MAX - len(hb)), 3600, "MALFORMED",
+                 "1: a frame of VFP_MSG_MAX bytes is read")
+    a.conn.sock.sendall(zmtp.frame_header(MSG_MAX + 1) + hb)
+    check(a.conn.closed_within(5), "1: a frame over VFP_MSG_MAX closes the "
+          "agent's connection")
+
+
+def check_admin_size(ctl):
+    """Section 5: the largest REQUEST is answered; a frame one byte larger
+    closes its connection (section 1)."""
+    big = s_max_request(3500)
+    peer = Peer(ctl.admin_path)
+    answer = peer.ask(big)
+    check(answer[:3] == (1, REPLY, 3500),
+          "5: a REQUEST of VFP_REQUEST_MSG_MAX bytes gets its REPLY (%s)" %
+          CODES[answer[3].get("status", 1)])
+    peer.close()
+    peer = Peer(ctl.admin_path)
+    try:
+        peer.send(big + b"\0")
+        closed = peer.conn.closed_within(5)
+    except (BrokenPipeError, ConnectionResetError):
+        closed = True
+    check(closed, "1: a frame over VFP_REQUEST_MSG_MAX closes the admin "
+          "connection")
 
 
 # ---- the agent against a fake controller ----------------------------------
@@ -1038,7 +1178,8 @@ AGENT_PF = "0000:37:00.0"  # the i40e-xxv710 tree's PF, 16 VFs of 64
 
 
 class FakeController:
-    """A ZMTP NULL ROUTER with one agent connected to it."""
+    """A ZMTP NULL ROUTER with one agent connected to it; seen holds every
+    message the agent sent, in order."""
 
     def __init__(self):
         self.listener = socket.socket()
@@ -1047,6 +1188,7 @@ class FakeController:
         self.port = self.listener.getsockname()[1]
         self.peer = None
         self.pending = []
+        self.seen = []
 
     def accept(self):
         self.listener.settimeout(15)
@@ -1055,6 +1197,11 @@ class FakeController:
         conn.sock, conn.curve = sock, False
         s_ready(conn, b"ROUTER")
         self.peer = Peer(conn=conn)
+
+    def recv(self, timeout):
+        m = self.peer.recv(timeout)
+        self.seen.append(m)
+        return m
 
     def next(self, msg_id, timeout=10, rid=None):
         """The next message of msg_id (and rid) the agent sends; others
@@ -1070,7 +1217,7 @@ class FakeController:
                 fail("no message %d from the agent within %d s (got %s)" %
                      (msg_id, timeout, [m[1:3] for m in self.pending]))
             try:
-                self.pending.append(self.peer.recv(left))
+                self.pending.append(self.recv(left))
             except socket.timeout:
                 pass
 
@@ -1078,19 +1225,32 @@ class FakeController:
         """Every APPLY_RESULT and ERROR that arrives within timeout."""
         deadline = time.time() + timeout
         out = [m for m in self.pending if m[1] in (APPLY_RESULT, ERROR)]
+        self.pending = [m for m in self.pending if m not in out]
         while time.time() < deadline:
             try:
-                m = self.peer.recv(max(0.05, deadline - time.time()))
+                m = self.recv(max(0.05, deadline - time.time()))
             except socket.timeout:
                 break
             (out if m[1] in (APPLY_RESULT, ERROR) else self.pending).append(m)
         return out
 
+    def apply(self, rid, body):
+        """Sends an APPLY; returns the APPLY_RESULT answering it."""
+        self.peer.send(encode(APPLY, rid, body))
+        return self.next(APPLY_RESULT, rid=rid)[3]
 
-def s_apply(revision, vfs, pfs=((AGENT_PF, 16),)):
+    def applied(self, revision):
+        """The first HEARTBEAT after an APPLY_RESULT may still carry the
+        older applied_revision; the second carries the new one."""
+        self.next(HEARTBEAT)
+        return self.next(HEARTBEAT)[3]["applied_revision"] == revision
+
+
+def s_apply(revision, vfs, pfs=((AGENT_PF, 16),), hugepages=()):
     return {"revision": revision, "pfs": [{"pf": p, "num_vfs": n}
                                           for p, n in pfs],
-            "vfs": vfs, "hugepages": []}
+            "vfs": vfs, "hugepages": [{"size_kb": s, "pages": n}
+                                      for s, n in hugepages]}
 
 
 def check_agent():
@@ -1105,10 +1265,24 @@ def check_agent():
          "hv-doc", "--sysfs-root", os.path.join(tree, "sys"),
          "--procfs-root", os.path.join(tree, "proc"), "--state-dir",
          os.path.join(WORK, "agent-state"), "--heartbeat-interval", "1s",
-         "--rescan", "60s", "--log-level", "debug"],
+         "--rescan", "300ms", "--log-level", "debug"],
         stderr=open(os.path.join(WORK, "agent.log"), "w"))
     try:
-        s_agent_session(fake)
+        generation = s_agent_join(fake)
+        want = s_agent_apply(fake)
+        s_agent_refusals(fake, want)
+        s_agent_drift(fake, want)
+        fake.peer.send(encode(ERROR, 4013, {"code": CODES.index("RESYNC"),
+                                            "text": "resync"}))
+        _, _, _, again = fake.next(INVENTORY)
+        check(again["generation"] >= generation and
+              len(again["pfs"][0]["vfs"]) == 16,
+              "7.3: ERROR RESYNC brings a full INVENTORY")
+        s_agent_revisions(fake, want)
+        s_generations(fake.seen)
+        fake.peer.conn.sock.sendall(zmtp.frame_header(MSG_MAX + 1))
+        check(fake.peer.conn.closed_within(5), "1: the agent's DEALER "
+              "closes a connection that sends a frame over VFP_MSG_MAX")
     finally:
         proc.terminate()
         try:
@@ -1117,7 +1291,9 @@ def check_agent():
             proc.kill()
 
 
-def s_agent_session(fake):
+def s_agent_join(fake):
+    """HELLO, ERROR VERSION, WELCOME, INVENTORY, HEARTBEAT; returns the
+    inventory's generation."""
     fake.accept()
     version, _, hello_rid, hello = fake.next(HELLO)
     check(hello["hostname"] == b"hv-doc" and hello["proto_min"] == 1 and
@@ -1125,6 +1301,15 @@ def s_agent_session(fake):
           hello["boot_id"] == b"5e1c0f3a-9d2b-4c71-8a55-0d3f6b2e7c19",
           "7.1: the agent's HELLO, encoded in its proto_min, names the host "
           "and its boot_id (%s)" % hello)
+    fake.peer.send(encode(ERROR, hello_rid, {
+        "code": CODES.index("VERSION"),
+        "text": "controller speaks protocol versions 1..1"}))
+    check(fake.peer.conn.closed_within(3), "9: ERROR VERSION in the "
+          "HELLO's own version: the agent closes the connection")
+    fake.accept()
+    version, _, hello_rid, _ = fake.next(HELLO)
+    check(version == 1, "9: ... and says HELLO again on a new connection, "
+          "at its back-off")
     early = encode(APPLY, 4000, s_apply(1, []))
     fake.peer.send(early)
     fake.peer.send(encode(WELCOME, hello_rid, {
@@ -1134,35 +1319,58 @@ def s_agent_session(fake):
           [p["pci_addr"] for p in inv["pfs"]] == [AGENT_PF.encode()] and
           len(inv["pfs"][0]["vfs"]) == 16,
           "7.1: after WELCOME a full INVENTORY (decoded strictly here)")
-    generation = inv["generation"]
     beats = [fake.next(HEARTBEAT, timeout=3)[3] for _ in range(3)]
-    check(all(b["generation"] == generation for b in beats),
+    check(all(b["generation"] == inv["generation"] for b in beats),
           "7.2: HEARTBEAT at WELCOME's heartbeat_ms, with the inventory's "
           "generation")
     check(not [m for m in fake.answers(0.3) if m[2] == 4000],
           "7.4: an APPLY before WELCOME is dropped, not answered")
+    return inv["generation"]
+
+
+def s_results(result):
+    return sorted((r["kind"], r["pf"], r["index"], r["attribute"], r["err"])
+                  for r in result["results"])
+
+
+def s_agent_apply(fake):
+    """4.6, 4.7, 7.4: what APPLY_RESULT holds; returns the VF settings
+    applied."""
     want = apply_vf(AGENT_PF, 3, set=0x01 | 0x02 | 0x04,
                     mac=bytes.fromhex("02aabbccdd03"), vlan=100, qos=2,
                     vlan_proto=0x8100, spoofchk=0)
-    fake.peer.send(encode(APPLY, 4001, s_apply(10, [want])))
-    _, _, _, result = fake.next(APPLY_RESULT, rid=4001)
-    items = sorted((r["kind"], r["pf"], r["index"], r["attribute"], r["err"])
-                   for r in result["results"])
+    result = fake.apply(4001, s_apply(10, [want]))
     pci = AGENT_PF.encode()
-    check(result["revision"] == 10 and items == [
+    check(result["revision"] == 10 and s_results(result) == [
         (1, pci, 0, b"num_vfs", 0), (2, pci, 3, b"mac", 0),
         (2, pci, 3, b"spoofchk", 0), (2, pci, 3, b"vlan", 0)],
         "4.7/7.4: APPLY_RESULT with the APPLY's request_id and revision, "
-        "one RESULT per item (%s)" % items)
-    deadline = time.time() + 5
-    while fake.next(HEARTBEAT)[3]["applied_revision"] != 10:
-        if time.time() > deadline:
-            fail("7.4: applied_revision never became 10")
-    check(True, "7.4: HEARTBEAT applied_revision becomes the APPLY's")
+        "one RESULT per item (%s)" % s_results(result))
+    check(fake.applied(10), "7.4: HEARTBEAT applied_revision becomes the "
+          "APPLY's")
+    every = apply_vf(AGENT_PF, 4, set=0x7f, mac=bytes.fromhex("02aabbccdd04"),
+                     vlan=4094, qos=7, vlan_proto=0x88a8, spoofchk=1,
+                     trust=1, link_state=2, min_tx_rate=100,
+                     max_tx_rate=1000, mtu=9000)
+    result = fake.apply(4002, s_apply(11, [want, every],
+                                      hugepages=[(2048, 512)]))
+    got = {r[3] for r in s_results(result) if r[2] == 4}
+    check(got == {b"mac", b"vlan", b"spoofchk", b"trust", b"link_state",
+                  b"rate", b"mtu"},
+          "4.7: RESULT attributes are named as the document names them "
+          "(%s)" % sorted(got))
+    # the generated tree may lack the VF netdev's mtu file: whatever
+    # failed, applied_revision says whether all of it applied
+    applied = 11 if all(r["err"] == 0 for r in result["results"]) else 10
+    check(fake.applied(applied), "7.4: applied_revision is the last "
+          "revision whose every RESULT had err 0 (%d)" % applied)
+    pools = [r for r in s_results(result) if r[0] == 3]
+    check(pools == [(3, b"", 0, b"2048kB", 0)],
+          "4.7: a HUGEPAGES result: empty pf, index 0, the pool as 2048kB "
+          "(%s)" % pools)
     gone = apply_vf("0000:99:00.0", 0, set=0x08, trust=1)
-    fake.peer.send(encode(APPLY, 4002, s_apply(
-        11, [want, gone], pfs=((AGENT_PF, 16), ("0000:99:00.0", 2)))))
-    _, _, _, result = fake.next(APPLY_RESULT, rid=4002)
+    result = fake.apply(4003, s_apply(
+        12, [want, gone], pfs=((AGENT_PF, 16), ("0000:99:00.0", 2))))
     missing = [r for r in result["results"] if r["pf"] == b"0000:99:00.0"]
     check(len(missing) == 2 and all(r["err"] == 19 and
                                     b"0000:99:00.0" in r["message"]
@@ -1170,11 +1378,20 @@ def s_agent_session(fake):
           all(r["err"] == 0 for r in result["results"] if r not in missing),
           "7.4: items of a PF the host lacks carry err 19 and name it, the "
           "others apply (%s)" % result["results"])
-    fake.peer.send(encode(APPLY, 4003, s_apply(5, [want])))
-    _, _, _, err = fake.next(ERROR, rid=4003)
+    check(fake.applied(applied), "7.4: an APPLY with a failed item leaves "
+          "applied_revision at its previous value")
+    return want
+
+
+def s_agent_refusals(fake, want):
+    """7.4 and 7.6 on the agent: an older revision, malformed APPLYs and
+    messages it does not take."""
+    fake.peer.send(encode(APPLY, 4004, s_apply(5, [want])))
+    _, _, _, err = fake.next(ERROR, rid=4004)
     check(err["code"] == CODES.index("INVALID") and b"5" in err["text"] and
-          b"11" in err["text"], "7.4: an older revision is ERROR INVALID "
+          b"12" in err["text"], "7.4: an older revision is ERROR INVALID "
           "naming both (%s)" % err)
+    hb = encode(HEARTBEAT, 4020, {"generation": 1, "applied_revision": 0})
     for what, bad in [
             ("vlan 4095", apply_vf(AGENT_PF, 3, set=0x02, vlan=4095,
                                    vlan_proto=0x8100)),
@@ -1184,20 +1401,95 @@ def s_agent_session(fake):
             ("a value whose bit is clear", apply_vf(AGENT_PF, 3, vlan=5)),
             ("mtu 67", apply_vf(AGENT_PF, 3, set=0x40, mtu=67)),
             ("min_tx_rate over max_tx_rate", apply_vf(
-                AGENT_PF, 3, set=0x20, min_tx_rate=10, max_tx_rate=5))]:
-        fake.peer.send(encode(APPLY, 4010, s_apply(12, [bad])))
-        fake.peer.send(encode(ERROR, 4011, {"code": 7, "text": "x"}))
-        check(not fake.answers(0.3), "7.6: an APPLY with %s is dropped by "
-              "the agent, and an ERROR is never answered" % what)
-    fake.peer.send(encode(APPLY, 4012, s_apply(11, [want])))
-    check([m[2] for m in fake.answers(2)] == [4012],
-          "7.4: the same revision again is applied and answered")
-    fake.peer.send(encode(ERROR, 4013, {"code": CODES.index("RESYNC"),
-                                        "text": "resync"}))
-    _, _, _, again = fake.next(INVENTORY)
-    check(again["generation"] >= generation and
-          len(again["pfs"][0]["vfs"]) == 16,
-          "7.3: ERROR RESYNC brings a full INVENTORY")
+                AGENT_PF, 3, set=0x20, min_tx_rate=10, max_tx_rate=5)),
+            ("spoofchk 2", apply_vf(AGENT_PF, 3, set=0x04, spoofchk=2)),
+            ("trust 2", apply_vf(AGENT_PF, 3, set=0x08, trust=2)),
+            ("link_state 3", apply_vf(AGENT_PF, 3, set=0x10, link_state=3)),
+            ("qos 8", apply_vf(AGENT_PF, 3, set=0x02, qos=8,
+                               vlan_proto=0x8100)),
+            ("vlan_proto 0 with the VLAN bit", apply_vf(AGENT_PF, 3,
+                                                        set=0x02, vlan=5)),
+            ("an empty pf", apply_vf("", 3, set=0x08, trust=1)),
+            ("a VF named twice", [want, want])]:
+        vfs = bad if isinstance(bad, list) else [bad]
+        fake.peer.send(encode(APPLY, 4010, s_apply(13, vfs)))
+        check(not fake.answers(0.2), "7.6: an APPLY with %s is dropped by "
+              "the agent, not answered" % what)
+    for what, body in [
+            ("a PF named twice", s_apply(13, [], pfs=[(AGENT_PF, 1)] * 2)),
+            ("a pool of 0 kB", s_apply(13, [], hugepages=[(0, 1)])),
+            ("a pool named twice", s_apply(13, [],
+                                           hugepages=[(2048, 1)] * 2))]:
+        fake.peer.send(encode(APPLY, 4010, body))
+        check(not fake.answers(0.2), "7.6: an APPLY with %s is dropped by "
+              "the agent, not answered" % what)
+    apply_ok = encode(APPLY, 4011, s_apply(12, [want]))
+    for what, data in [
+            ("an ERROR", encode(ERROR, 4012, {"code": 7, "text": "x"})),
+            ("a HEARTBEAT", hb), ("a HELLO", encode(HELLO, 4012,
+                                                   hello_body("x"))),
+            ("a REQUEST", encode(REQUEST, 4012, {"verb": "hosts",
+                                                 "params": [], "body": ""})),
+            ("an APPLY in version 2", apply_ok[:2] + b"\x02" + apply_ok[3:]),
+            ("a truncated APPLY", apply_ok[:-1]),
+            ("a wrong signature", b"VG" + apply_ok[2:]),
+            ("7 bytes", apply_ok[:7])]:
+        fake.peer.send(data)
+        check(not fake.answers(0.2), "7.6: the agent does not answer %s" %
+              what)
+    fake.peer.send(apply_ok)
+    check([m[2] for m in fake.answers(2)] == [4011],
+          "7.4: the stored revision again is applied and answered")
+
+
+def s_agent_drift(fake, want):
+    """7.4 Drift: a VF changed behind the agent's back is reported in an
+    INVENTORY_DELTA carrying its PF."""
+    e2e.WORK = WORK
+    e2e.set_vlan_behind("tree", "ens2f0", 3, 7)
+    deadline = time.time() + 10
+    while True:
+        _, _, _, d = fake.next(DELTA, timeout=max(0.1, deadline -
+                                                  time.time()))
+        vfs = [v for p in d["pfs"] for v in p["vfs"] if v["index"] == 3]
+        if vfs and vfs[0]["vlan"] == 7:
+            break
+    check(len(d["pfs"]) == 1 and len(d["pfs"][0]["vfs"]) == 16,
+          "7.3/7.4: drift comes as a delta carrying the PF with all its VFs")
+
+
+def s_agent_revisions(fake, want):
+    """7.4: revisions compare in serial-number arithmetic."""
+    half = (1 << 63) + 5
+    result = fake.apply(4029, s_apply(half, [want]))
+    check(result["revision"] == half, "7.4: revision 2^63+5 is newer "
+          "than 12")
+    top = (1 << 64) - 1
+    result = fake.apply(4030, s_apply(top, [want]))
+    check(result["revision"] == top, "7.4: revision 2^64-1 is newer than "
+          "2^63+5")
+    result = fake.apply(4031, s_apply(3, [want]))
+    check(result["revision"] == 3, "7.4: revision 3 is newer than 2^64-1")
+    fake.peer.send(encode(APPLY, 4032, s_apply(3 + (1 << 63), [want])))
+    _, _, _, err = fake.next(ERROR, rid=4032)
+    check(err["code"] == CODES.index("INVALID"),
+          "7.4: a revision 2^63 ahead of the stored one is older")
+
+
+def s_generations(seen):
+    """7.3 over the whole session: each delta applies on the generation
+    the agent reported last, HEARTBEATs carry it."""
+    current = None
+    for version, msg_id, rid, body in seen:
+        if msg_id == INVENTORY:
+            current = body["generation"]
+        elif msg_id == DELTA:
+            check(body["base_generation"] == current, "7.3: a delta's "
+                  "base_generation is the generation reported before it")
+            current = body["generation"]
+        elif msg_id == HEARTBEAT and current is not None:
+            check(body["generation"] == current, "7.2: HEARTBEAT carries "
+                  "the generation reported last")
 
 
 def main():
@@ -1205,6 +1497,7 @@ def main():
     os.makedirs(WORK)
     started = time.time()
     check_examples()
+    check_sizes()
     ctl = Controller()
     try:
         a = check_join(ctl)
@@ -1212,6 +1505,8 @@ def main():
         check_agent_malformed(ctl, a)
         check_versions_and_answers(ctl, a)
         check_admin(ctl)
+        check_admin_size(ctl)
+        check_agents_size(ctl)
     finally:
         ctl.stop()
     check_agent()
