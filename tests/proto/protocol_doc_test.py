@@ -1139,6 +1139,63 @@ def check_admin(ctl):
         check(answer[2] == 3401, "1: %s is never answered" % what)
 
 
+POLICY = """version: 1
+networks:
+  - name: prod
+    vlan: 10
+host_groups:
+  - name: doc
+    hosts: [node1]
+    pfs:
+      - ifname: ens1f0
+        vfs: 2
+        networks: [prod]
+"""
+
+
+def check_controller_apply(ctl, a):
+    """4.6 and 7.4 from the controller's side: the APPLY a policy makes,
+    its APPLY_RESULT, applied_revision, and drift re-sending the same
+    APPLY."""
+    silent(a, encode(INVENTORY, 19, inventory()), "7.3: a full INVENTORY",
+           WELCOME_PROBE)
+    reply = ctl.request("policy.apply", body=POLICY)
+    check(reply["status"] == 0, "policy.apply: %s" % reply["error"])
+    version, msg_id, rid, apply = a.recv()
+    check(msg_id == APPLY and version == 1 and apply["revision"] >= 1 and
+          apply["pfs"] == [{"pf": b"0000:3b:00.0", "num_vfs": 2}] and
+          [(v["pf"], v["index"]) for v in apply["vfs"]] ==
+          [(b"0000:3b:00.0", 0), (b"0000:3b:00.0", 1)] and
+          all(v["set"] & 0x02 for v in apply["vfs"]),
+          "4.6/7.4: the controller's APPLY (decoded strictly here) is the "
+          "host's complete desired state (%s)" % apply)
+    revision = apply["revision"]
+    results = [{"kind": 1, "pf": "0000:3b:00.0", "index": 0,
+                "attribute": "num_vfs", "err": 0, "message": ""}] + [
+        {"kind": 2, "pf": "0000:3b:00.0", "index": v["index"],
+         "attribute": name, "err": 0, "message": ""}
+        for v in apply["vfs"] for name, bit in (
+            ("mac", 0x01), ("vlan", 0x02), ("spoofchk", 0x04),
+            ("trust", 0x08), ("link_state", 0x10), ("rate", 0x20),
+            ("mtu", 0x40)) if v["set"] & bit]
+    a.send(encode(APPLY_RESULT, rid, {"revision": revision,
+                                      "results": results}))
+    silent(a, encode(HEARTBEAT, 20, {"generation": 5,
+                                     "applied_revision": revision}),
+           "7.2: a HEARTBEAT with the applied revision", WELCOME_PROBE)
+    row = ctl.json("policy.status", ("host", "node1"))["hosts"][0]
+    check(row["state"] == "ok" and row["applied_revision"] == revision and
+          row["desired_revision"] == revision,
+          "7.4: the APPLY_RESULT is stored: the host is ok at revision %d "
+          "(%s)" % (revision, row))
+    vfs = [vf(0), vf(1, vlan=77)]
+    a.send(encode(DELTA, 21, delta(5, 6, [pf(vfs=vfs)])))
+    version, msg_id, rid, again = a.recv()
+    check(msg_id == APPLY and again == apply,
+          "7.4: drift reported in a delta: the controller re-sends the "
+          "same APPLY, same revision")
+
+
 def check_agents_size(ctl):
     """Section 1: a frame of VFP_MSG_MAX bytes arrives (and, being no
     valid message, is MALFORMED); one byte more closes the connection
@@ -1506,6 +1563,7 @@ def main():
         check_versions_and_answers(ctl, a)
         check_admin(ctl)
         check_admin_size(ctl)
+        check_controller_apply(ctl, a)
         check_agents_size(ctl)
     finally:
         ctl.stop()
