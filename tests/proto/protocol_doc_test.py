@@ -809,6 +809,18 @@ def check_deltas(ctl, a):
     h = ctl.json("host", ("name", "node1"))["host"]
     check(h["generation"] == 3 and h["kernel"] == "6.1.0-test",
           "7.3: a full INVENTORY replaces everything")
+    for what, body in [
+            ("a HOST hostname that is not the session's host",
+             inventory(generation=8, host=host(name="other"))),
+            ("more VFs listed than num_vfs",
+             inventory(generation=8, pfs=[pf(num_vfs=1)]))]:
+        expect_error(a, encode(INVENTORY, 17, body), 17, "INVALID",
+                     "7.3: an INVENTORY with %s" % what)
+        expect_error(a, encode(DELTA, 18, delta(3, 8, body["pfs"],
+                                                new_host=body["host"])),
+                     18, "INVALID", "7.3: a delta with %s" % what)
+    check(ctl.json("host", ("name", "node1"))["host"]["generation"] == 3,
+          "7.3: nothing of a refused inventory is stored")
     silent(a, encode(APPLY_RESULT, 16, {"revision": 1, "results": [
         {"kind": 1, "pf": "0000:3b:00.0", "index": 0, "attribute": "num_vfs",
          "err": 0, "message": ""}]}),
@@ -923,6 +935,16 @@ def check_agent_malformed(ctl, a):
            WELCOME_PROBE)
     check(ctl.json("host", ("name", "node1"))["host"]["generation"] == 4,
           "6: no malformed INVENTORY was stored; the good one was")
+    two = inventory(generation=9, host=host(cpu_virt=3), pfs=[pf(vfs=[
+        vf(0, vlan=4096), vf(1)])])
+    text = expect_error(a, encode(INVENTORY, 1090, two), 1090, "MALFORMED",
+                        "6: the first field in wire order that breaks a "
+                        "rule is the one reported", "cpu_virt")
+    check("vlan" not in text, "6: only the first field is reported")
+    two["host"]["cpu_virt"] = 1
+    two["pfs"][0]["note"] = "x" * 1025
+    expect_error(a, encode(INVENTORY, 1091, two), 1091, "MALFORMED",
+                 "6: a PF's note comes before its VFs", "note")
     hb = encode(HEARTBEAT, 1100, {"generation": 4, "applied_revision": 0})
     expect_error(a, hb[:-1], 1100, "MALFORMED", "6 rule 5: a truncated "
                  "HEARTBEAT")
