@@ -792,6 +792,11 @@ def check_deltas(ctl, a):
                                            "applied_revision": 0}),
                  12, "RESYNC", "7.2: a HEARTBEAT at another generation")
     second = pf("0000:3b:00.1", ifname="ens1f1")
+    expect_error(a, encode(DELTA, 13, delta(6, 7, [second])), 13, "RESYNC",
+                 "7.3: after a HEARTBEAT answered RESYNC, a delta waits for "
+                 "the full INVENTORY")
+    silent(a, encode(INVENTORY, 13, inventory(generation=6, pfs=[changed])),
+           "7.3: the full INVENTORY asked for", WELCOME_PROBE)
     silent(a, encode(DELTA, 13, delta(6, 7, [second],
                                       new_host=host(kernel="6.2.0"))),
            "7.3: a delta with host facts and a new PF", WELCOME_PROBE)
@@ -1223,6 +1228,11 @@ def check_agents_size(ctl):
     valid message, is MALFORMED); one byte more closes the connection
     before it is read."""
     a = ctl.welcomed("node4")
+    expect_error(a, encode(DELTA, 3590, delta(0, 1, [pf()])), 3590,
+                 "RESYNC", "7.3: a delta before the session's first full "
+                 "INVENTORY (base 0, on a host that never reported)")
+    check(ctl.json("pfs", ("host", "node4"))["pfs"] == [],
+          "7.3: nothing of it is stored")
     hb = encode(HEARTBEAT, 3600, {"generation": 0, "applied_revision": 0})
     expect_error(a, hb + bytes(MSG_MAX - len(hb)), 3600, "MALFORMED",
                  "1: a frame of VFP_MSG_MAX bytes is read")
@@ -1359,6 +1369,13 @@ def check_agent():
               "7.3: ERROR RESYNC brings a full INVENTORY")
         s_agent_revisions(fake, want)
         s_generations(fake.seen)
+        stored = os.path.join(WORK, "agent-state", "desired.vfp")
+        os.remove(stored)
+        os.mkdir(stored)
+        fake.peer.send(encode(APPLY, 4040, s_apply(4, [want])))
+        _, _, _, err = fake.next(ERROR, rid=4040)
+        check(err["code"] == CODES.index("INTERNAL"), "7.4: an APPLY the "
+              "agent cannot store is answered ERROR INTERNAL (%s)" % err)
         fake.peer.conn.sock.sendall(zmtp.frame_header(MSG_MAX + 1))
         check(fake.peer.conn.closed_within(5), "1: the agent's DEALER "
               "closes a connection that sends a frame over VFP_MSG_MAX")
