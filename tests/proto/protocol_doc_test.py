@@ -653,9 +653,9 @@ HEARTBEAT_PROBE = (HEARTBEAT, {"generation": 0, "applied_revision": 0})
 
 
 class Controller:
-    def __init__(self):
+    def __init__(self, name="state", heartbeat="10s", extra=()):
         self.port = zmtp_free_port()
-        self.state = os.path.join(WORK, "state")
+        self.state = os.path.join(WORK, name)
         self.admin_path = os.path.join(self.state, "admin.sock")
         conf = os.path.join(WORK, "empty.conf")
         open(conf, "w").close()
@@ -663,9 +663,9 @@ class Controller:
             [CONTROLLER, "--config", conf, "--insecure", "--state-dir",
              self.state, "--agents", "tcp://127.0.0.1:%d" % self.port,
              "--admin", "ipc://" + self.admin_path, "--heartbeat-interval",
-             "10s", "--peer-rate", "100000", "--admin-rate", "100000",
-             "--log-level", "debug"],
-            stderr=open(os.path.join(WORK, "controller.log"), "w"))
+             heartbeat, "--peer-rate", "100000", "--admin-rate", "100000",
+             "--log-level", "debug"] + list(extra),
+            stderr=open(os.path.join(WORK, "%s-controller.log" % name), "w"))
         deadline = time.time() + 15
         while True:
             try:
@@ -1223,6 +1223,33 @@ def check_controller_apply(ctl, a):
           "same APPLY, same revision")
 
 
+def check_liveness():
+    """7.2: a host is down after --dead-after intervals without a message,
+    ready again when messages resume, in the same session."""
+    ctl = Controller("liveness", "100ms", ["--dead-after", "2"])
+    try:
+        a = ctl.welcomed("node1")
+        a.send(encode(INVENTORY, 2, inventory()))
+
+        def state():
+            return [h["state"] for h in ctl.json("hosts")["hosts"]
+                    if h["name"] == "node1"]
+        deadline = time.time() + 10
+        while state() != ["down"]:
+            if time.time() > deadline:
+                fail("7.2: node1 is not down after 10 s without messages")
+            time.sleep(0.1)
+        check(True, "7.2: a host that sends nothing is marked down")
+        answer = silent(a, encode(HEARTBEAT, 3, {"generation": 5,
+                                                 "applied_revision": 0}),
+                        "7.2: a HEARTBEAT of a down host", WELCOME_PROBE)
+        check(error_code(answer) == "UNEXPECTED" and state() == ["ready"],
+              "7.2: messages resume: the host is ready again, its session "
+              "kept")
+    finally:
+        ctl.stop()
+
+
 def check_agents_size(ctl):
     """Section 1: a frame of VFP_MSG_MAX bytes arrives (and, being no
     valid message, is MALFORMED); one byte more closes the connection
@@ -1606,6 +1633,7 @@ def main():
         check_agents_size(ctl)
     finally:
         ctl.stop()
+    check_liveness()
     check_agent()
     print("ok - protocol_doc: %d checks of proto/PROTOCOL.md in %.1f s" %
           (checks, time.time() - started))
