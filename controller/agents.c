@@ -154,22 +154,11 @@ int agents_load(agents_t *self, char *err, size_t errlen)
     return 0;
 }
 
-/* A copy of a received routing id for an answer. czmq 4.2's zframe_dup
- * drops the MORE flag, which records that the message came with an empty
- * delimiter frame its answer must carry too (vfp_send, PROTOCOL.md 1). */
-static zframe_t *s_envelope_dup(zframe_t *routing_id)
-{
-    zframe_t *copy = zframe_dup(routing_id);
-    if (copy)
-        zframe_set_more(copy, zframe_more(routing_id));
-    return copy;
-}
-
 void agents_out_queue(zlistx_t *out, zframe_t *routing_id, vfp_msg_t *msg)
 {
     agents_out_t *item = calloc(1, sizeof(*item));
     assert(item);
-    item->to = s_envelope_dup(routing_id);
+    item->to = vfp_routing_id_dup(routing_id);
     item->msg = msg;
     zlistx_add_end(out, item);
 }
@@ -181,7 +170,7 @@ static s_staged_t *s_stage(agents_t *self, s_kind_t kind, const char *host,
     assert(staged);
     staged->kind = kind;
     snprintf(staged->host, sizeof(staged->host), "%s", host);
-    staged->routing_id = s_envelope_dup(routing_id);
+    staged->routing_id = vfp_routing_id_dup(routing_id);
     staged->version = msg->version;
     staged->request_id = msg->request_id;
     zlistx_add_end(self->staged, staged);

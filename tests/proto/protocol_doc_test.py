@@ -514,8 +514,8 @@ def host(name="node1", **kw):
     out = {"hostname": name, "boot_id": "b-1", "kernel": "6.1.0-test",
            "cpu_virt": 1, "iommu_ready": 1, "iommu_units": 1,
            "iommu_groups": 20, "iommu_cmdline": "intel_iommu=on",
-           "reasons": [], "mem_total_kb": 1000000,
-           "mem_available_kb": 900000,
+           "reasons": [], "mem_total_kb": 67108864,
+           "mem_available_kb": 62914560,
            "hugepages": [{"size_kb": 2048, "total": 10, "free": 5}]}
     out.update(kw)
     return out
@@ -744,7 +744,7 @@ def check_join(ctl):
           node[0]["kernel"] == "6.1.0-test" and node[0]["cpu_virt"] == "vmx"
           and node[0]["agent_version"] == "0.1.0" and
           node[0]["proto_version"] == 1 and node[0]["vfs"] == 2 and
-          node[0]["memory"]["total_kb"] == 1000000,
+          node[0]["memory"]["total_kb"] == 67108864,
           "4.3/7.1: the INVENTORY is visible through the admin API (%s)" %
           node)
     vfs = ctl.json("vfs", ("host", "node1"))["vfs"]
@@ -1167,6 +1167,9 @@ def check_admin(ctl):
 
 
 POLICY = """version: 1
+mac_pools:
+  - name: doc
+    prefixes: ["02:76:66"]
 networks:
   - name: prod
     vlan: 10
@@ -1221,6 +1224,35 @@ def check_controller_apply(ctl, a):
     check(msg_id == APPLY and again == apply,
           "7.4: drift reported in a delta: the controller re-sends the "
           "same APPLY, same revision")
+    a.send(encode(APPLY_RESULT, rid, {"revision": revision,
+                                      "results": results}))
+    s_parked_reply(ctl, a)
+
+
+def s_parked_reply(ctl, a):
+    """Section 1 for an answer that waits: vm.create --wait from a REQ
+    client is answered [empty][REPLY] once the agent confirmed."""
+    check(ctl.request("host.uncordon", [("name", "node1")])["status"] == 0,
+          "host.uncordon node1")
+    req = Peer(ctl.admin_path, b"REQ")
+    req.send(encode(REQUEST, 0xdeadbef1, {"verb": "vm.create", "params": [
+        {"key": "wait", "value": "true"}, {"key": "timeout", "value": "5"}],
+        "body": json.dumps({"name": "vm1", "memory_mib": 1, "vcpus": 1,
+                            "nics": [{"network": "prod"}]})}),
+             envelope=[b""])
+    version, msg_id, rid, apply = a.recv()
+    check(msg_id == APPLY, "7.4: a placement sends an APPLY (%s)" % msg_id)
+    a.send(encode(APPLY_RESULT, rid, {"revision": apply["revision"],
+                                      "results": []}))
+    try:
+        frames = req.frames(timeout=8)
+    except socket.timeout:
+        frames = []
+    check(len(frames) == 2 and frames[0] == b"" and
+          decode(frames[1])[1:3] == (REPLY, 0xdeadbef1),
+          "1: a REQ client's vm.create --wait is answered [empty][REPLY] "
+          "(%r)" % frames)
+    req.close()
 
 
 def check_liveness():
