@@ -933,6 +933,12 @@ def check_agent_malformed(ctl, a):
             pass
         expect_error(a, bytes(data), rid, "MALFORMED",
                      "6: an INVENTORY with %s" % what, field)
+    two = [pf("0000:3b:00.1"), pf(vfs=[vf(i) for i in range(3)] + [
+        vf(3, vlan=4096)], num_vfs=4)]
+    text = expect_error(a, encode(INVENTORY, 1050, inventory(9, pfs=two)),
+                        1050, "MALFORMED", "6: the example's field path")
+    check(text == "inventory.pfs[1].vfs[3].vlan: 4096 exceeds 4095",
+          "6: the C decoder's text is as section 6's example (%r)" % text)
     good = inventory(generation=4, pfs=[pf(total_vfs=0, num_vfs=5,
                                            vfs=[vf(0), vf(1, vlan=4095)])])
     silent(a, encode(INVENTORY, rid + 1, good),
