@@ -917,6 +917,18 @@ HOSTNAME_GOOD = ["123", "x" * 63, "a-b.c9", "Node1",
                  ".".join(["x" * 63] * 3 + ["x" * 61])]
 
 
+# Deltas that break a rule of 4.4: (what, field named, body).
+BAD_DELTAS = [
+    ("generation not above base_generation", "generation",
+     delta(4, 4)),
+    ("removed twice", "removed",
+     delta(4, 5, removed=["0000:3b:00.1", "0000:3b:00.1"])),
+    ("an empty removed address", "removed", delta(4, 5, removed=[""])),
+    ("a removed PF also in pfs", "removed",
+     delta(4, 5, [pf()], removed=["0000:3b:00.0"])),
+]
+
+
 def check_agent_malformed(ctl, a):
     """Section 6 on the agents endpoint: each breach answered MALFORMED
     naming its field, with the received request_id; nothing stored; the
@@ -967,16 +979,7 @@ def check_agent_malformed(ctl, a):
     for msg_id in (0, 11, 255):
         expect_error(a, hb[:3] + bytes([msg_id]) + hb[4:], 1100,
                      "MALFORMED", "6 rule 4: msg_id %d" % msg_id)
-    cases = [
-        ("generation not above base_generation", "generation",
-         delta(4, 4)),
-        ("removed twice", "removed",
-         delta(4, 5, removed=["0000:3b:00.1", "0000:3b:00.1"])),
-        ("an empty removed address", "removed", delta(4, 5, removed=[""])),
-        ("a removed PF also in pfs", "removed",
-         delta(4, 5, [pf()], removed=["0000:3b:00.0"])),
-    ]
-    for what, field, body in cases:
+    for what, field, body in BAD_DELTAS:
         rid += 1
         expect_error(a, encode(DELTA, rid, body), rid, "MALFORMED",
                      "4.4: a delta with %s" % what, field)
@@ -1034,7 +1037,11 @@ def check_versions_and_answers(ctl, a):
         expect_error(a, encode(msg_id, 2010 + msg_id, body), 2010 + msg_id,
                      "UNEXPECTED", "7.6 rule 6: msg_id %d to the agents "
                      "endpoint" % msg_id)
-    # before WELCOME
+
+
+def check_before_welcome(ctl):
+    """7.1, 7.6 and 9 for a peer without a session, and HELLO itself."""
+    hb = encode(HEARTBEAT, 2000, {"generation": 5, "applied_revision": 0})
     b = ctl.agent()
     expect_error(b, hb, 2000, "NOT_WELCOME", "7.1: a HEARTBEAT before HELLO")
     expect_error(b, encode(WELCOME_PROBE[0], 2020, WELCOME_PROBE[1]), 2020,
@@ -1079,11 +1086,10 @@ def check_versions_and_answers(ctl, a):
     c.close()
 
 
-def check_admin(ctl):
-    """Sections 1, 7.5, 7.6 and 8 on the admin endpoint."""
+def check_admin_envelopes(ctl):
+    """Section 1 on the admin endpoint: REQ and DEALER envelopes, and
+    messages of other shapes."""
     adm = ctl.admin
-    body = ctl.json("summary")
-    check(isinstance(body, dict), "7.5: an OK REPLY's body is a JSON object")
     req = Peer(ctl.admin_path, b"REQ")
     data = encode(REQUEST, 0xdeadbeef, {"verb": "hosts", "params": [],
                                         "body": ""})
@@ -1104,6 +1110,39 @@ def check_admin(ctl):
     frames = adm.frames()
     check(len(frames) == 2 and frames[0] == b"",
           "1: an empty frame first, from a DEALER, is a delimiter too")
+    for what, frames in [("two frames", [b"x", data]),
+                         ("an empty frame alone", [b""]),
+                         ("a delimiter and two frames", [b"", data, data])]:
+        adm.send(frames[-1], envelope=frames[:-1])
+        answer = adm.ask(encode(HEARTBEAT, 3401, HEARTBEAT_PROBE[1]))
+        check(answer[2] == 3401, "1: %s on the admin endpoint are never "
+              "answered" % what)
+
+
+# REQUESTs that break a rule of 4.9: (what, field named, body).
+BAD_REQUESTS = [
+    ("an empty verb", "verb", {"verb": "", "params": [], "body": ""}),
+    ("a verb of 65 bytes", "verb", {"verb": "v" * 65, "params": [],
+                                    "body": ""}),
+    ("a key twice", "params", {"verb": "hosts", "params": [
+        {"key": "a", "value": ""}] * 2, "body": ""}),
+    ("33 params", "params", {"verb": "hosts", "params": [
+        {"key": "k%d" % i, "value": ""} for i in range(33)],
+        "body": ""}),
+    ("an empty key", "key", {"verb": "hosts", "params": [
+        {"key": "", "value": "1"}], "body": ""}),
+    ("a value of 1025 bytes", "value", {"verb": "hosts", "params": [
+        {"key": "a", "value": "v" * 1025}], "body": ""}),
+    ("a body with 0x00", "body", {"verb": "hosts", "params": [],
+                                  "body": b"{\0}"}),
+]
+
+
+def check_admin(ctl):
+    """Sections 7.5, 7.6 and 8 on the admin endpoint."""
+    adm = ctl.admin
+    body = ctl.json("summary")
+    check(isinstance(body, dict), "7.5: an OK REPLY's body is a JSON object")
     for rid in (0, 0xffffffff):
         answer = adm.ask(encode(REQUEST, rid, {"verb": "summary",
                                                "params": [], "body": ""}))
@@ -1120,23 +1159,7 @@ def check_admin(ctl):
     check(reply["status"] == CODES.index("INVALID") and
           reply["error"] == b'verb "hosts" has no parameter "bogus"',
           "8: an unknown parameter is INVALID (%s)" % reply)
-    bad = [
-        ("an empty verb", "verb", {"verb": "", "params": [], "body": ""}),
-        ("a verb of 65 bytes", "verb", {"verb": "v" * 65, "params": [],
-                                        "body": ""}),
-        ("a key twice", "params", {"verb": "hosts", "params": [
-            {"key": "a", "value": ""}] * 2, "body": ""}),
-        ("33 params", "params", {"verb": "hosts", "params": [
-            {"key": "k%d" % i, "value": ""} for i in range(33)],
-            "body": ""}),
-        ("an empty key", "key", {"verb": "hosts", "params": [
-            {"key": "", "value": "1"}], "body": ""}),
-        ("a value of 1025 bytes", "value", {"verb": "hosts", "params": [
-            {"key": "a", "value": "v" * 1025}], "body": ""}),
-        ("a body with 0x00", "body", {"verb": "hosts", "params": [],
-                                      "body": b"{\0}"}),
-    ]
-    for i, (what, field, body) in enumerate(bad):
+    for i, (what, field, body) in enumerate(BAD_REQUESTS):
         expect_error(adm, encode(REQUEST, 3000 + i, body), 3000 + i,
                      "MALFORMED", "7.5: a REQUEST with %s" % what, field)
     data = encode(REQUEST, 3100, {"verb": "hosts", "params": [],
@@ -1159,17 +1182,6 @@ def check_admin(ctl):
             ("7 bytes", data[:7]), ("a wrong signature", b"VG" + data[2:])]:
         silent(adm, raw, "7.5: %s on the admin endpoint" % what,
                HEARTBEAT_PROBE)
-    adm.send(data, envelope=[b"x"])
-    answer = adm.ask(encode(HEARTBEAT, 3400, HEARTBEAT_PROBE[1]))
-    check(answer[2] == 3400, "7.5: two frames on the admin endpoint are "
-          "never answered")
-    for what, envelope, tail in [
-            ("an empty frame alone", [], b""),
-            ("a delimiter and two frames", [b""], [data, data])]:
-        frames = envelope + (tail if isinstance(tail, list) else [tail])
-        adm.send(frames[-1], envelope=frames[:-1])
-        answer = adm.ask(encode(HEARTBEAT, 3401, HEARTBEAT_PROBE[1]))
-        check(answer[2] == 3401, "1: %s is never answered" % what)
 
 
 POLICY = """version: 1
@@ -1665,6 +1677,8 @@ def main():
         check_deltas(ctl, a)
         check_agent_malformed(ctl, a)
         check_versions_and_answers(ctl, a)
+        check_before_welcome(ctl)
+        check_admin_envelopes(ctl)
         check_admin(ctl)
         check_admin_size(ctl)
         check_controller_apply(ctl, a)
