@@ -608,6 +608,20 @@ class Peer:
         self.send(data, envelope)
         return self.recv()
 
+    def closed_within(self, timeout):
+        """True when the other side closes the connection in time; what
+        arrives meanwhile is dropped, PINGs answered (so that the close is
+        not a ZMTP heartbeat's timeout)."""
+        deadline = time.time() + timeout
+        try:
+            while time.time() < deadline:
+                self.frames(max(0.05, deadline - time.time()))
+        except socket.timeout:
+            return False
+        except (EOFError, OSError):
+            return True
+        return False
+
     def close(self):
         self.conn.close()
 
@@ -1453,6 +1467,12 @@ def check_agent():
         _, _, _, err = fake.next(ERROR, rid=4040)
         check(err["code"] == CODES.index("INTERNAL"), "7.4: an APPLY the "
               "agent cannot store is answered ERROR INTERNAL (%s)" % err)
+        fake.peer.send(encode(ERROR, 4050, {"code": CODES.index("DENIED"),
+                                            "text": "denied"}))
+        check(fake.peer.closed_within(2), "7.1: an agent whose messages "
+              "are DENIED in a session reconnects")
+        fake.accept()
+        fake.next(HELLO)
         fake.peer.conn.sock.sendall(zmtp.frame_header(MSG_MAX + 1))
         check(fake.peer.conn.closed_within(5), "1: the agent's DEALER "
               "closes a connection that sends a frame over VFP_MSG_MAX")
@@ -1477,7 +1497,7 @@ def s_agent_join(fake):
     fake.peer.send(encode(ERROR, hello_rid, {
         "code": CODES.index("VERSION"),
         "text": "controller speaks protocol versions 1..1"}))
-    check(fake.peer.conn.closed_within(3), "9: ERROR VERSION in the "
+    check(fake.peer.closed_within(3), "9: ERROR VERSION in the "
           "HELLO's own version: the agent closes the connection")
     fake.accept()
     version, _, hello_rid, _ = fake.next(HELLO)
