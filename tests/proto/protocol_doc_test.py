@@ -1503,6 +1503,20 @@ def s_agent_join(fake):
     version, _, hello_rid, _ = fake.next(HELLO)
     check(version == 1, "9: ... and says HELLO again on a new connection, "
           "at its back-off")
+    fake.peer.send(encode(ERROR, hello_rid, {
+        "code": CODES.index("VERSION"),
+        "text": "controller speaks protocol versions 2..3"}, version=2))
+    check(fake.peer.closed_within(3), "9: ERROR VERSION in a version the "
+          "agent does not speak, read by its frozen header: the agent "
+          "closes the connection")
+    fake.accept()
+    version, _, hello_rid, _ = fake.next(HELLO, timeout=5)
+    with open(os.path.join(WORK, "agent.log")) as f:
+        log = f.read()
+    check("controller speaks protocol versions 1..1" in log and
+          "this agent speaks 1..1" in log and "protocol version 2" in log,
+          "9: the agent logs its range and the controller's (the ERROR's "
+          "text, or the version of an ERROR it cannot read)")
     early = encode(APPLY, 4000, s_apply(1, []))
     fake.peer.send(early)
     fake.peer.send(encode(WELCOME, hello_rid, {
