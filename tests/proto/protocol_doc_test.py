@@ -1256,6 +1256,10 @@ def check_controller_apply(ctl, a):
     check(msg_id == APPLY and again == apply,
           "7.4: drift reported in a delta: the controller re-sends the "
           "same APPLY, same revision")
+    drifted = pf(vfs=[vf(0), vf(1, vlan=78)])
+    silent(a, encode(DELTA, 22, delta(6, 7, [drifted])),
+           "7.4: no drift is compared while an APPLY is in flight",
+           WELCOME_PROBE)
     a.send(encode(APPLY_RESULT, rid, {"revision": revision,
                                       "results": results}))
     s_parked_reply(ctl, a)
