@@ -1703,6 +1703,40 @@ def s_generations(seen):
                   "the generation reported last")
 
 
+def check_vfleetctl():
+    """vfleetctl against a fake admin endpoint: one REQUEST in version 1,
+    one frame; no answer: it gives up rather than resend (7.5); a frame
+    over VFP_MSG_MAX closes its connection (section 1)."""
+    ctl = os.path.join(BIN, "cli", "vfleetctl")
+    # the oversize case waits longer than the close it checks for
+    for what, timeout in (("silence", "1s"), ("oversize", "20s")):
+        fake = FakeController()
+        proc = subprocess.Popen(
+            [ctl, "-c", "tcp://127.0.0.1:%d" % fake.port, "--insecure",
+             "--timeout", timeout, "summary"], stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        try:
+            fake.accept()
+            version, msg_id, rid, body = fake.recv(5)
+            check(version == 1 and msg_id == REQUEST and
+                  body["verb"] == b"summary", "9: vfleetctl sends its "
+                  "REQUEST in version 1, one frame (%s)" % body)
+            if what == "oversize":
+                fake.peer.conn.sock.sendall(zmtp.frame_header(MSG_MAX + 1))
+                check(fake.peer.closed_within(3), "1: vfleetctl's DEALER "
+                      "closes a connection that sends a frame over "
+                      "VFP_MSG_MAX")
+            else:
+                check(fake.peer.closed_within(5), "7.5: vfleetctl gives up "
+                      "after its timeout")
+            check(not [m for m in fake.seen if m[1] == REQUEST][1:],
+                  "7.5: ... without resending")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+            fake.listener.close()
+
+
 def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
@@ -1724,6 +1758,7 @@ def main():
     finally:
         ctl.stop()
     check_liveness()
+    check_vfleetctl()
     check_agent()
     print("ok - protocol_doc: %d checks of proto/PROTOCOL.md in %.1f s" %
           (checks, time.time() - started))
