@@ -1462,6 +1462,13 @@ def check_agent():
         check(again["generation"] >= generation and
               len(again["pfs"][0]["vfs"]) == 16,
               "7.3: ERROR RESYNC brings a full INVENTORY")
+        result = fake.apply(4025, s_apply(13, [], pfs=((AGENT_PF, 65),)))
+        refused = [r for r in result["results"] if r["err"]]
+        check(len(refused) == 1 and refused[0]["message"].decode().startswith(
+            os.strerror(refused[0]["err"])) and
+            len(refused[0]["message"]) <= 80,
+            "4.7: a refusal's message starts with the kernel's reason, "
+            "within 80 bytes (%s)" % refused)
         s_agent_revisions(fake, want)
         s_generations(fake.seen)
         stored = os.path.join(WORK, "agent-state", "desired.vfp")
