@@ -5,18 +5,25 @@ spoken to with it over raw ZMTP (tests/controller/zmtp.py, NULL mechanism,
 everything --insecure on loopback):
 
 - section 10's worked examples, byte for byte, both ways;
+- section 5's largest encodings, computed by this codec;
 - vfleet-controller as a fake agent: HELLO/WELCOME, INVENTORY and
   INVENTORY_DELTA (then read back through the admin API), HEARTBEAT,
   every decoding rule of section 6 and limit of section 5 the controller
-  enforces, the answers of 7.6, the conversations of 7.1 to 7.3 and the
-  versioning rules of section 9;
+  enforces, the answers of 7.6, the conversations of 7.1 to 7.4 (the
+  APPLY a policy makes, drift), the versioning rules of section 9, the
+  envelopes and frame limits of section 1, a host going down and coming
+  back (7.2, a second controller with a short interval);
 - vfleet-controller as an admin client, DEALER and REQ envelopes
-  (section 1), REQUEST/REPLY (7.5) and the error codes of section 8;
+  (section 1, also for an answer that waits: vm.create --wait),
+  REQUEST/REPLY (7.5) and the error codes of section 8;
+- vfleetctl against a fake admin endpoint (7.5, section 1);
 - vfleet-agent (--kernel sim on a generated tree, never this machine's
-  kernel) against a fake controller: HELLO, WELCOME, the full INVENTORY,
-  HEARTBEAT, APPLY and APPLY_RESULT (4.6, 4.7, 7.4), ERROR RESYNC.
+  kernel) against a fake controller: HELLO and ERROR VERSION, WELCOME, the
+  full INVENTORY, HEARTBEAT, APPLY and APPLY_RESULT (4.6, 4.7, 7.4),
+  revisions in serial-number arithmetic, drift deltas, ERROR RESYNC,
+  DENIED, what it never answers (7.6) and its frame limit.
 
-Every message either binary sends is decoded by this file's strict
+Every message the binaries send is decoded by this file's strict
 decoder, so a rule of the document that the C codec does not keep (or
 keeps differently) fails here even though the C tests share the codec.
 """
