@@ -1296,6 +1296,25 @@ def s_parked_reply(ctl, a):
           "1: a REQ client's vm.create --wait is answered [empty][REPLY] "
           "(%r)" % frames)
     req.close()
+    silent(a, encode(HEARTBEAT, 23, {"generation": 7,
+                                     "applied_revision": 1000}),
+           "7.2: a HEARTBEAT with a revision the controller never sent",
+           WELCOME_PROBE)
+    reply = ctl.request("policy.apply", body=POLICY.replace("vlan: 10",
+                                                            "vlan: 20"))
+    check(reply["status"] == 0, "policy.apply: %s" % reply["error"])
+    version, msg_id, rid, apply = a.recv()
+    check(msg_id == APPLY, "7.4: a new policy sends a new APPLY")
+    older = apply["revision"]
+    a.send(encode(ERROR, rid, {
+        "code": CODES.index("INVALID"),
+        "text": "APPLY revision %d is older than the stored desired state, "
+                "revision 1000" % older}))
+    version, msg_id, rid, apply = a.recv()
+    check(msg_id == APPLY and apply["revision"] == 1001,
+          "7.4: the controller keeps a host's revisions increasing: "
+          "refused as older than 1000, it sends the same desired state as "
+          "revision 1001 (%s)" % apply.get("revision"))
 
 
 def check_liveness():
