@@ -431,12 +431,15 @@ static void s_on_error(s_session_t *self, const vfp_error_t *error)
         self->welcome_deadline =
             zclock_mono() + self->heartbeat_ms * self->opts->miss_limit;
     } else if (error->code == VFP_ERR_DENIED) {
-        /* The key names another host than this agent says it is: the
-         * HELLO was refused, and will be again until the key or the
-         * host name is changed. */
+        /* The key names another host than this agent says it is (the
+         * HELLO is refused until the key or the host name is changed), or
+         * this connection's messages are refused for its session's host:
+         * either way nothing sent on it is taken (PROTOCOL.md 7.1). */
         vfp_log_error("the controller refused this host: %s", error->text);
-        if (self->state == S_WAIT_WELCOME)
-            s_give_up_connection(self, "HELLO refused (DENIED)");
+        if (self->state != S_OFFLINE)
+            s_give_up_connection(self, self->state == S_WAIT_WELCOME
+                                           ? "HELLO refused (DENIED)"
+                                           : "messages refused (DENIED)");
     } else if (error->code == VFP_ERR_VERSION) {
         char why[128];
         snprintf(why, sizeof(why),

@@ -158,7 +158,7 @@ void agents_out_queue(zlistx_t *out, zframe_t *routing_id, vfp_msg_t *msg)
 {
     agents_out_t *item = calloc(1, sizeof(*item));
     assert(item);
-    item->to = zframe_dup(routing_id);
+    item->to = vfp_routing_id_dup(routing_id);
     item->msg = msg;
     zlistx_add_end(out, item);
 }
@@ -170,7 +170,7 @@ static s_staged_t *s_stage(agents_t *self, s_kind_t kind, const char *host,
     assert(staged);
     staged->kind = kind;
     snprintf(staged->host, sizeof(staged->host), "%s", host);
-    staged->routing_id = zframe_dup(routing_id);
+    staged->routing_id = vfp_routing_id_dup(routing_id);
     staged->version = msg->version;
     staged->request_id = msg->request_id;
     zlistx_add_end(self->staged, staged);
@@ -324,10 +324,37 @@ static void s_host_alive(agents_t *self, session_t *host, zframe_t *routing_id,
     s_stage(self, S_UP, host->name, routing_id, msg);
 }
 
+/* A delta applies on top of a generation the controller holds, and until a
+ * full INVENTORY of this session is stored (after HELLO, or after a
+ * heartbeat showed a report lost) it holds none, whatever generation the
+ * database kept: the column's default 0 would otherwise let a delta on
+ * base 0 be applied to a host that never reported (PROTOCOL.md 7.3). A full
+ * one staged earlier in this burst counts. Answers RESYNC when so. */
+static bool s_delta_without_base(agents_t *self, session_t *host,
+                                 zframe_t *routing_id, const vfp_msg_t *msg,
+                                 zlistx_t *out)
+{
+    if (msg->id != VFP_INVENTORY_DELTA || host->have_inventory ||
+        s_staged(self, S_STORED, host->name))
+        return false;
+    peer_limit_warnx(self->cfg.limits, routing_id,
+                     "host %s: INVENTORY_DELTA dropped: no full inventory of "
+                     "this session is stored",
+                     host->name);
+    agents_out_queue(out, routing_id,
+                     wire_error_new(msg->version, msg->request_id,
+                                    VFP_ERR_RESYNC,
+                                    "no full inventory stored since this "
+                                    "session's HELLO; send one"));
+    return true;
+}
+
 static void s_on_inventory(agents_t *self, session_t *host,
                            zframe_t *routing_id, const vfp_msg_t *msg,
                            zlistx_t *out)
 {
+    if (s_delta_without_base(self, host, routing_id, msg, out))
+        return;
     s_batch(self);
     db_err_t err;
     int rc;

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "vfp_transport.h"
+
 struct pending_t {
     pending_entry_t *entries; /* oldest first */
     size_t size, max;
@@ -50,7 +52,7 @@ int pending_park_for(pending_t *self, const char *key, zframe_t *routing_id,
         return -1;
     pending_entry_t *entry = &self->entries[self->size++];
     snprintf(entry->key, sizeof(entry->key), "%s", key);
-    entry->routing_id = zframe_dup(routing_id);
+    entry->routing_id = vfp_routing_id_dup(routing_id);
     entry->request_id = request_id;
     entry->version = version;
     entry->deadline_mono =

@@ -88,6 +88,14 @@ static zframe_t *s_open_envelope(zmsg_t *zmsg)
     return routing_id;
 }
 
+zframe_t *vfp_routing_id_dup(zframe_t *routing_id)
+{
+    zframe_t *copy = zframe_dup(routing_id);
+    if (copy)
+        zframe_set_more(copy, zframe_more(routing_id));
+    return copy;
+}
+
 vfp_msg_t *vfp_recv(zsock_t *sock, zframe_t **routing_id_p,
                     vfp_decode_error_t *err)
 {

@@ -66,7 +66,7 @@ void vfp_socket_limit(zsock_t *sock);
  * set, the REQ envelope with its delimiter; clear, the routing id alone.
  * vfp_recv sets it on the routing id it returns; a frame made with
  * zframe_new or zframe_dup has it clear, so to answer a REQ peer pass the
- * very frame vfp_recv returned (or set the flag on the copy). */
+ * very frame vfp_recv returned, or a copy made by vfp_routing_id_dup. */
 int vfp_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg,
              vfp_decode_error_t *err);
 
@@ -82,6 +82,12 @@ int vfp_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg,
  * "transport"). */
 vfp_msg_t *vfp_recv(zsock_t *sock, zframe_t **routing_id_p,
                     vfp_decode_error_t *err);
+
+/* A copy of a routing id vfp_recv returned, MORE flag included, for an
+ * answer sent after the original is gone (czmq's zframe_dup clears the
+ * flag, and a REQ peer drops an answer without its delimiter). NULL for
+ * NULL. */
+zframe_t *vfp_routing_id_dup(zframe_t *routing_id);
 
 /* vfp_recv's second half, for a caller that looked at the ZeroMQ message
  * before decoding it (the controller's per-peer limits): takes *zmsg_p,

@@ -14,7 +14,8 @@
  *   --mute                answer nothing, not even HELLO
  *   --errors              send ERROR before WELCOME, then after it one
  *                         ERROR of every code that asks the agent for
- *                         nothing (all but VERSION, NOT_WELCOME, RESYNC),
+ *                         nothing (all but VERSION, NOT_WELCOME, RESYNC,
+ *                         DENIED),
  *                         with odd request ids and texts
  * and one makes it a controller that has something to say:
  *   --apply FILE          after the first INVENTORY, send the APPLY that
@@ -143,9 +144,9 @@ static void s_misbehave(s_peer_t *self, zframe_t *to)
 static void s_send_errors(s_peer_t *self, zframe_t *to)
 {
     static const vfp_errcode_t codes[] = {
-        VFP_ERR_MALFORMED, VFP_ERR_UNEXPECTED,   VFP_ERR_DENIED,
-        VFP_ERR_INVALID,   VFP_ERR_NOT_FOUND,    VFP_ERR_CONFLICT,
-        VFP_ERR_INTERNAL,  VFP_ERR_UNKNOWN_VERB,
+        VFP_ERR_MALFORMED,    VFP_ERR_UNEXPECTED, VFP_ERR_INVALID,
+        VFP_ERR_NOT_FOUND,    VFP_ERR_CONFLICT,   VFP_ERR_INTERNAL,
+        VFP_ERR_UNKNOWN_VERB,
     };
     static const uint32_t ids[] = {0, 1, 7, UINT32_MAX};
     char text[VFP_TEXT_MAX + 1];

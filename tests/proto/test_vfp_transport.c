@@ -367,6 +367,47 @@ static void test_req_peer(void **state)
     zsock_destroy(&req);
 }
 
+/* An answer sent later, through a copy of the routing id, still reaches a
+ * REQ peer: vfp_routing_id_dup keeps the delimiter mark zframe_dup drops. */
+static void test_routing_id_dup(void **state)
+{
+    s_pair_t *pair = *state;
+    zsock_t *req = zsock_new(ZMQ_REQ);
+    assert_int_equal(zsock_connect(req, "%s", zsock_endpoint(pair->router)), 0);
+    zsock_set_rcvtimeo(req, 2000);
+    vfp_decode_error_t err;
+    vfp_msg_t *request = sample_msg(VFP_REQUEST, SAMPLE_FULL);
+    assert_int_equal(vfp_send(req, NULL, request, &err), 0);
+    zframe_t *peer = NULL;
+    vfp_msg_t *got = vfp_recv(pair->router, &peer, &err);
+    assert_non_null(got);
+    vfp_msg_destroy(&got);
+    zframe_t *copy = vfp_routing_id_dup(peer);
+    zframe_destroy(&peer);
+    assert_true(zframe_more(copy));
+    vfp_msg_t *reply = sample_msg(VFP_REPLY, SAMPLE_FULL);
+    assert_int_equal(vfp_send(pair->router, copy, reply, &err), 0);
+    got = vfp_recv(req, NULL, &err);
+    assert_non_null(got);
+    assert_true(sample_equal(reply, got));
+    vfp_msg_destroy(&got);
+    zframe_destroy(&copy);
+
+    assert_int_equal(vfp_send(pair->dealer, NULL, request, &err), 0);
+    got = vfp_recv(pair->router, &peer, &err);
+    assert_non_null(got);
+    copy = vfp_routing_id_dup(peer);
+    assert_false(zframe_more(copy));
+    assert_true(zframe_eq(copy, peer));
+    assert_null(vfp_routing_id_dup(NULL));
+    vfp_msg_destroy(&got);
+    zframe_destroy(&copy);
+    zframe_destroy(&peer);
+    vfp_msg_destroy(&reply);
+    vfp_msg_destroy(&request);
+    zsock_destroy(&req);
+}
+
 /* A HEARTBEAT header and then zeros: delivered, it fails to decode with
  * trailing bytes, so the receiver can tell it arrived. */
 static void s_send_raw_frame(zsock_t *sock, size_t size)
@@ -514,6 +555,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_version_negotiation, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_req_peer, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_routing_id_dup, s_setup,
+                                        s_teardown),
         cmocka_unit_test(test_socket_limit),
         cmocka_unit_test(test_socket_limit_values),
     };
