@@ -269,8 +269,20 @@ unreachable)
 		"$work/err" || fail "tcp timeout message: $(cat "$work/err")"
 	kill "$fake_pid"
 	wait "$fake_pid" 2>/dev/null || true
-	"$ctl_bin" -c "$admin" --insecure summary --timeout 0.3 2>"$work/err" ||
-		true
+	# A closed port: one this test holds bound but not listening while
+	# vfleetctl tries it, so that no test running beside it can take the
+	# port meanwhile (the fake's, just freed, could be).
+	admin=$(python3 - "$ctl_bin" 2>"$work/err" <<-'EOF'
+		import socket, subprocess, sys
+		held = socket.socket()
+		held.bind(("127.0.0.1", 0))
+		admin = "tcp://127.0.0.1:%d" % held.getsockname()[1]
+		r = subprocess.run([sys.argv[1], "-c", admin, "--insecure", "summary",
+		                    "--timeout", "0.3"], capture_output=True, text=True)
+		sys.stderr.write(r.stderr)
+		print(admin)
+	EOF
+	)
 	grep -qx "vfleetctl: cannot reach controller at $admin: is vfleet-controller running? (Connection refused)" \
 		"$work/err" || fail "tcp refused message: $(cat "$work/err")"
 	;;
