@@ -675,7 +675,7 @@ HEARTBEAT_PROBE = (HEARTBEAT, {"generation": 0, "applied_revision": 0})
 
 class Controller:
     def __init__(self, name="state", heartbeat="10s", extra=()):
-        self.port = zmtp_free_port()
+        self.port = e2e.free_port()
         self.state = os.path.join(WORK, name)
         self.admin_path = os.path.join(self.state, "admin.sock")
         conf = os.path.join(WORK, "empty.conf")
@@ -732,14 +732,6 @@ class Controller:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-
-
-def zmtp_free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def check_join(ctl):
