@@ -194,10 +194,7 @@ static int s_read_all(int fd, uint8_t **data_p, size_t *size_p)
 
 bool desired_state_revision_accepted(uint64_t stored, uint64_t incoming)
 {
-    /* Serial number arithmetic (RFC 1982) on 64 bits: incoming is newer
-     * when it lies less than half the range ahead of stored, so counting
-     * on past UINT64_MAX to 0 is moving forward, not back. */
-    return incoming - stored < (UINT64_C(1) << 63);
+    return incoming == stored || vfp_revision_newer(incoming, stored);
 }
 
 int desired_state_load(const char *dir, bool quarantine, vfp_msg_t **msg_p,

@@ -26,10 +26,7 @@ int desired_state_save(const char *dir, const vfp_apply_t *apply, char *err,
 
 /* Whether an APPLY with revision `incoming` may replace the stored one
  * with revision `stored`: the same revision (applied again) or a newer
- * one. Revisions grow, and past UINT64_MAX they go on from 0: an incoming
- * revision counts as newer when it is less than 2^63 ahead of the stored
- * one, modulo 2^64, so a revision near the top never locks the agent out
- * of later ones. */
+ * one (vfp_revision_newer). */
 bool desired_state_revision_accepted(uint64_t stored, uint64_t incoming);
 
 /* Loads dir/desired.vfp. Returns 1 and *msg_p (an APPLY message; the

@@ -432,7 +432,11 @@ static void s_renumber(rollout_t *self, s_host_t *host, session_t *session,
     vfp_msg_t *msg = s_desired_read(self, host->name, &row);
     if (!msg)
         return;
-    uint64_t revision = (above > row.revision ? above : row.revision) + 1;
+    uint64_t revision =
+        (vfp_revision_newer(above, row.revision) ? above : row.revision) + 1;
+    /* Past UINT64_MAX revisions go on from 1: 0 means none. */
+    if (revision == 0)
+        revision = 1;
     msg->u.apply.revision = revision;
     uint8_t *bytes = NULL;
     size_t size = 0;
@@ -470,7 +474,7 @@ void rollout_heartbeat(rollout_t *self, session_t *session,
     s_host_t *host = s_host(self, session->name);
     if (host->desired == 0 || !session->have_inventory)
         return;
-    if (applied_revision > host->desired) {
+    if (vfp_revision_newer(applied_revision, host->desired)) {
         if (!s_in_window(self, host, session))
             s_renumber(self, host, session, applied_revision, out);
         return;

@@ -1182,6 +1182,12 @@ static int s_hex_digit(char ch)
     return -1;
 }
 
+bool vfp_revision_newer(uint64_t a, uint64_t b)
+{
+    uint64_t ahead = a - b;
+    return ahead != 0 && ahead < (UINT64_C(1) << 63);
+}
+
 int vfp_mac_parse(const char *text, uint8_t mac[6])
 {
     uint8_t out[6];

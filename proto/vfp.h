@@ -372,6 +372,12 @@ char *vfp_mac_format(const uint8_t mac[6], char *buf);
 /* Parses "aa:bb:cc:dd:ee:ff" (case-insensitive). Returns 0 or -1. */
 int vfp_mac_parse(const char *text, uint8_t mac[6]);
 
+/* Whether APPLY revision a is newer than b (PROTOCOL.md 7.4): revisions
+ * grow, and past UINT64_MAX go on from 0, so a is newer when it lies 1 to
+ * 2^63 - 1 ahead of b, modulo 2^64 (serial-number arithmetic, RFC 1982);
+ * a revision near the top then never locks an agent out of later ones. */
+bool vfp_revision_newer(uint64_t a, uint64_t b);
+
 /* Checks a host name against the rule every HELLO and HOST hostname
  * follows (PROTOCOL.md, section 4): RFC 1123 labels of ASCII letters,
  * digits and '-', 1 to VFP_HOSTNAME_LABEL_MAX bytes each, neither starting

@@ -482,6 +482,27 @@ static void test_agent_ahead_gets_a_higher_revision(void **state)
                      1);
 }
 
+/* Revisions compare in serial-number arithmetic (PROTOCOL.md 7.4): a
+ * revision more than 2^63 above the host's is behind it, not ahead, so the
+ * host is sent its desired state as it is, not renumbered above a number
+ * the agent itself takes for older. */
+static void test_agent_far_above_is_behind(void **state)
+{
+    fixture_t *fx = *state;
+    s_store_desired(fx, 1);
+    s_confirm(fx, 1);
+    s_start(fx);
+    s_join(fx, 10);
+    s_expect_nothing(fx);
+    s_burst(fx, s_heartbeat(fx, 1 + (UINT64_C(1) << 63) + 1));
+    s_expect_apply(fx, 1);
+    assert_int_equal(s_status(fx).revision, 1);
+    assert_int_equal(test_db_file_int(fx->file.path,
+                                      "SELECT count(*) FROM events"
+                                      " WHERE kind = 'desired-renumbered'"),
+                     0);
+}
+
 static void test_refused_as_older_gets_a_higher_revision(void **state)
 {
     fixture_t *fx = *state;
@@ -632,6 +653,7 @@ int main(void)
         S_TEST(test_drift_is_stored_and_corrected),
         S_TEST(test_drift_is_only_reported_when_the_policy_says),
         S_TEST(test_agent_ahead_gets_a_higher_revision),
+        S_TEST(test_agent_far_above_is_behind),
         S_TEST(test_refused_as_older_gets_a_higher_revision),
         S_TEST(test_restarted_rollout_resends_on_join),
         S_TEST(test_changed_desired_state_goes_at_once),

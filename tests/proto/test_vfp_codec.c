@@ -211,6 +211,24 @@ static void test_names(void **state)
     assert_string_equal(vfp_cpu_virt_name(VFP_VIRT_NONE), "none");
 }
 
+/* PROTOCOL.md 7.4: R is newer than S when (R - S) mod 2^64 is 1 to
+ * 2^63 - 1. */
+static void test_revision_newer(void **state)
+{
+    (void)state;
+    const uint64_t half = UINT64_C(1) << 63;
+    assert_true(vfp_revision_newer(6, 5));
+    assert_false(vfp_revision_newer(5, 5));
+    assert_false(vfp_revision_newer(4, 5));
+    assert_true(vfp_revision_newer(5 + half - 1, 5));
+    assert_false(vfp_revision_newer(5 + half, 5));
+    assert_false(vfp_revision_newer(5 + half + 1, 5));
+    /* Past the top it goes on from 0. */
+    assert_true(vfp_revision_newer(0, UINT64_MAX));
+    assert_true(vfp_revision_newer(3, UINT64_MAX - 3));
+    assert_false(vfp_revision_newer(UINT64_MAX, 0));
+}
+
 static void test_mac_format_and_parse(void **state)
 {
     uint8_t mac[6] = {0};
@@ -417,6 +435,7 @@ int main(void)
         cmocka_unit_test(test_version_choose),
         cmocka_unit_test(test_peek_header_rejects),
         cmocka_unit_test(test_names),
+        cmocka_unit_test(test_revision_newer),
         cmocka_unit_test(test_mac_format_and_parse),
         cmocka_unit_test(test_encode_refuses_invalid_model),
         cmocka_unit_test(test_utf8_trim),
