@@ -290,7 +290,15 @@ static void test_round_trip_and_restart(void **state)
     assert_int_equal(vf_sim_set_num_vfs(fx->sim, "ens2f0", 4, text, 256), 0);
     assert_int_equal(s_read(fx, "ens2f0", 2).vlan, 0);
 
-    /* MTU lives on the VF's netdev. */
+    /* MTU lives on the VF's netdev, which has one from the start, as
+     * every netdev of a real kernel does (the agent reads it first). */
+    char path[S_PATH + 64], mtu[16] = "";
+    snprintf(path, sizeof(path), "%s/class/net/ens2f1/mtu", fx->sysfs);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(mtu, sizeof(mtu), f));
+    fclose(f);
+    assert_string_equal(mtu, "1500\n");
     assert_int_equal(vf_sim_set_mtu(fx->sim, "ens2f1", 9000, text, 256), 0);
     assert_int_equal(vf_sim_set_mtu(fx->sim, "ens2f1", 60, text, 256), EINVAL);
     assert_string_equal(text, "mtu less than device minimum");
