@@ -434,9 +434,6 @@ static void s_renumber(rollout_t *self, s_host_t *host, session_t *session,
         return;
     uint64_t revision =
         (vfp_revision_newer(above, row.revision) ? above : row.revision) + 1;
-    /* Past UINT64_MAX revisions go on from 1: 0 means none. */
-    if (revision == 0)
-        revision = 1;
     msg->u.apply.revision = revision;
     uint8_t *bytes = NULL;
     size_t size = 0;
