@@ -87,6 +87,7 @@ static const cli_column_t s_host_cols[] = {
     {"IOMMU", "iommu.ready", CLI_CELL_BOOL, NULL},
     {"CPU", "cpu_virt", CLI_CELL_TEXT, NULL},
     {"AGENT", "agent_version", CLI_CELL_DASH, NULL},
+    {"CORDONED", "cordoned", CLI_CELL_BOOL, NULL},
 };
 
 static const cli_column_t s_pf_cols[] = {

@@ -92,8 +92,12 @@ paging)
 	ctl hosts >"$work/hosts.txt"
 	[ "$(wc -l <"$work/hosts.txt")" -eq 11 ] ||
 		fail "hosts table: $(cat "$work/hosts.txt")"
-	grep -Eq '^host-09 +ready +2026-11-25T08:38:40Z +1 +4 +4 +yes +vmx +0\.1\.0$' \
+	grep -Eq '^host-09 +ready +2026-11-25T08:38:40Z +1 +4 +4 +yes +vmx +0\.1\.0 +yes$' \
 		"$work/hosts.txt" || fail "hosts row: $(tail -1 "$work/hosts.txt")"
+	grep -Eq '^NAME +STATE +LAST-SEEN +PFS +VFS +FREE +IOMMU +CPU +AGENT +CORDONED$' \
+		"$work/hosts.txt" || fail "hosts header: $(head -1 "$work/hosts.txt")"
+	grep -Eq '^host-08 .* no$' "$work/hosts.txt" ||
+		fail "hosts row of a host not cordoned: $(grep host-08 "$work/hosts.txt")"
 	# --limit: one page, and the hint on stderr names the cursor.
 	: >"$work/log"
 	ctl pfs --limit 4 >"$work/one.txt" 2>"$work/err"

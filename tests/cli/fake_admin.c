@@ -92,11 +92,11 @@ static json_t *s_row(const char *verb, int i)
     snprintf(name, sizeof(name), "host-%02d", i);
     if (strcmp(verb, "hosts") == 0)
         return json_pack(
-            "{s:s, s:s, s:s, s:i, s:i, s:i, s:{s:b}, s:s, s:s}", "name",
+            "{s:s, s:s, s:s, s:i, s:i, s:i, s:{s:b}, s:s, s:s, s:b}", "name",
             s_opts.hostile && i == 1 ? "evil\x1b[31m\nhost" : name, "state",
             "ready", "last_seen", "2026-11-25T08:38:40.123Z", "pfs", 1, "vfs",
             4, "vfs_free", 4, "iommu", "ready", 1, "cpu_virt", "vmx",
-            "agent_version", "0.1.0");
+            "agent_version", "0.1.0", "cordoned", i == 9);
     if (strcmp(verb, "pfs") == 0)
         return json_pack("{s:s, s:s, s:s, s:i, s:i, s:s}", "host", name,
                          "pci_addr", "0000:05:00.0", "ifname", "ens2f0",

@@ -197,6 +197,11 @@ ctl host esx-e2 | grep -Eqx 'cordoned +yes' ||
 	fail "host esx-e2 does not show it cordoned: $(ctl host esx-e2)"
 ctl host esx-e1 | grep -Eqx 'cordoned +no' ||
 	fail "host esx-e1 does not show it not cordoned: $(ctl host esx-e1)"
+# And the listing's last column (vfleetctl(8), hosts).
+ctl hosts | grep -Eq '^esx-e2 .* yes$' ||
+	fail "hosts does not show esx-e2 cordoned: $(ctl hosts)"
+ctl hosts | grep -Eq '^esx-e1 .* no$' ||
+	fail "hosts does not show esx-e1 not cordoned: $(ctl hosts)"
 [ "$(run ctl vm create web-3 --memory 1G --vcpus 1 --nic vlan1 --host esx-e2)" -eq 1 ] ||
 	fail "a cordoned host took a VM"
 grep -q 'cordoned' "$work/err" || fail "cordoned refusal: $(cat "$work/err")"
