@@ -148,7 +148,7 @@ inventory)
 	# Tables: one aligned line per object.
 	ctl hosts >"$work/hosts.txt"
 	[ "$(wc -l <"$work/hosts.txt")" -eq 5 ] || fail "hosts table: $(cat "$work/hosts.txt")"
-	grep -Eq '^alpha-1 +ready +[0-9T:-]+Z +2 +16 +16 +yes +vmx +test-peer$' \
+	grep -Eq '^alpha-1 +ready +[0-9T:-]+Z +2 +16 +16 +yes +vmx +test-peer +no$' \
 		"$work/hosts.txt" || fail "hosts table line: $(cat "$work/hosts.txt")"
 	grep -Eq '^beta +ready .* 1 +16 +16 ' "$work/hosts.txt" ||
 		fail "hosts table beta: $(cat "$work/hosts.txt")"
