@@ -24,6 +24,12 @@
 #define CLI_DEFAULT_CONTROLLER VFP_DEFAULT_ADMIN_ENDPOINT
 /* How long a verb waits for each answer unless --timeout says otherwise. */
 #define CLI_TIMEOUT_DEFAULT_MS 5000
+
+/* A busy answer (VFP_BUSY_PREFIX) is sent again after CLI_BUSY_PAUSE_MS,
+ * then twice as long each time up to CLI_BUSY_PAUSE_MAX_MS, within
+ * --timeout (ADMIN.md, PROTOCOL.md 7.5). */
+#define CLI_BUSY_PAUSE_MS 50
+#define CLI_BUSY_PAUSE_MAX_MS 1000
 /* How long policy apply and rollback wait for the hosts unless --timeout
  * says otherwise: the whole wait, not each answer. */
 #define CLI_ROLLOUT_TIMEOUT_DEFAULT_MS 60000

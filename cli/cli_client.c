@@ -236,12 +236,9 @@ static int s_reply_body(const cli_request_t *req, const vfp_msg_t *reply,
     return s_body_object(&reply->u.reply, body_p);
 }
 
-/* Sends req and returns the matching REPLY, or NULL after saying on
- * stderr why none came. */
-static vfp_msg_t *s_round_trip(cli_client_t *self, const cli_request_t *req)
+static vfp_msg_t *s_request_new(const cli_request_t *req)
 {
     vfp_msg_t *msg = vfp_msg_new(VFP_REQUEST);
-    msg->request_id = self->next_request_id++;
     snprintf(msg->u.request.verb, sizeof(msg->u.request.verb), "%s", req->verb);
     msg->u.request.param_count = req->param_count;
     memcpy(msg->u.request.params, req->params,
@@ -253,6 +250,14 @@ static vfp_msg_t *s_round_trip(cli_client_t *self, const cli_request_t *req)
         msg->u.request.body[req->body_len] = '\0';
         msg->u.request.body_len = (uint32_t)req->body_len;
     }
+    return msg;
+}
+
+/* Sends msg under a new request id and returns the matching REPLY, or
+ * NULL after saying on stderr why none came. */
+static vfp_msg_t *s_send_once(cli_client_t *self, vfp_msg_t *msg)
+{
+    msg->request_id = self->next_request_id++;
     vfp_msg_t *reply = NULL;
     vfp_decode_error_t err;
     if (vfp_send(self->sock, NULL, msg, &err) != 0) {
@@ -260,7 +265,7 @@ static vfp_msg_t *s_round_trip(cli_client_t *self, const cli_request_t *req)
             cli_error("cannot send the request: %s", strerror(errno));
         else
             cli_error("cannot send the request: %s: %s", err.field, err.text);
-        goto done;
+        return NULL;
     }
     reply = vfp_recv(self->sock, NULL, &err);
     if (!reply && err.code == VFP_OK)
@@ -274,9 +279,37 @@ static vfp_msg_t *s_round_trip(cli_client_t *self, const cli_request_t *req)
         cli_error("controller at %s answered with an unexpected %s",
                   self->cli->controller, vfp_id_name(reply->id));
     else
-        goto done;
+        return reply;
     vfp_msg_destroy(&reply);
-done:
+    return NULL;
+}
+
+/* A REPLY INTERNAL whose text starts "busy:": the controller did not act
+ * on the request (too many queued, or over this client's budget). */
+static bool s_busy(const vfp_msg_t *reply)
+{
+    return reply->u.reply.status == VFP_ERR_INTERNAL &&
+           strncmp(reply->u.reply.error, VFP_BUSY_PREFIX,
+                   strlen(VFP_BUSY_PREFIX)) == 0;
+}
+
+/* Sends req and returns the matching REPLY, or NULL after saying on
+ * stderr why none came. A busy answer is sent again after a pause that
+ * doubles from CLI_BUSY_PAUSE_MS up to CLI_BUSY_PAUSE_MAX_MS, for as long
+ * as the timeout allows; the last busy answer is the reply then. */
+static vfp_msg_t *s_round_trip(cli_client_t *self, const cli_request_t *req)
+{
+    vfp_msg_t *msg = s_request_new(req);
+    int64_t deadline = zclock_mono() + self->timeout_ms;
+    int64_t pause = CLI_BUSY_PAUSE_MS;
+    vfp_msg_t *reply = s_send_once(self, msg);
+    while (reply && s_busy(reply) && zclock_mono() + pause < deadline) {
+        vfp_msg_destroy(&reply);
+        zclock_sleep((int)pause);
+        pause = pause * 2 < CLI_BUSY_PAUSE_MAX_MS ? pause * 2
+                                                  : CLI_BUSY_PAUSE_MAX_MS;
+        reply = s_send_once(self, msg);
+    }
     vfp_msg_destroy(&msg);
     return reply;
 }

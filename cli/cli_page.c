@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli_print.h"
+#include "vfp.h"
 
 /* --limit without --all: exactly one page. */
 static bool s_single(const cli_page_t *page)
@@ -50,7 +51,12 @@ static int s_check_progress(const cli_request_t *req, json_t *next)
 int cli_page_fetch(cli_client_t *client, cli_request_t *req, const char *key,
                    const cli_page_t *page, json_t **rows_p, json_t **next_p)
 {
-    if ((page->limit && cli_request_set(req, "limit", page->limit) != 0) ||
+    /* A whole listing in as few requests as the controller allows: each
+     * request counts against this client's --admin-rate. */
+    char max[16];
+    snprintf(max, sizeof(max), "%d", VFP_PAGE_LIMIT_MAX);
+    const char *limit = page->limit ? page->limit : max;
+    if (cli_request_set(req, "limit", limit) != 0 ||
         (page->after && cli_request_set(req, "after", page->after) != 0))
         return CLI_EXIT_ERROR;
     json_t *rows = json_array();

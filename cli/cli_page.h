@@ -9,7 +9,8 @@
 
 typedef struct {
     bool all;          /* --all: every page, even with a limit */
-    const char *limit; /* --limit N: rows per page, NULL for the default */
+    const char *limit; /* --limit N: rows per page; NULL: the most the
+                        * controller gives (VFP_PAGE_LIMIT_MAX) */
     const char *after; /* --after CURSOR, or where the first page starts */
 } cli_page_t;
 

@@ -747,7 +747,7 @@ static void s_forward(s_server_t *server, vfp_msg_t **msg_p,
         reply->request_id = msg->request_id;
         reply->u.reply.status = VFP_ERR_INTERNAL;
         snprintf(reply->u.reply.error, sizeof(reply->u.reply.error),
-                 "busy: %d write requests queued; retry later",
+                 VFP_BUSY_PREFIX "%d write requests queued; retry later",
                  server->writes_queued);
         s_send(server->sock, *routing_id_p, reply);
         vfp_msg_destroy(&reply);
@@ -762,21 +762,54 @@ static void s_forward(s_server_t *server, vfp_msg_t **msg_p,
     server->writes_queued++;
 }
 
-/* Receives one message on the admin socket, and what the ZAP handler said of
- * its connection (the client's key, from the message frame). */
-static vfp_msg_t *s_recv(s_server_t *server, zframe_t **routing_id_p,
-                         vfp_keys_peer_t *key, vfp_decode_error_t *err)
+/* A REQUEST over its client's budget is not decoded or acted on, but
+ * told so, so that the client can wait and send it again (vfleetctl
+ * does) instead of waiting out its timeout. Anything else over budget is
+ * dropped unanswered, as on the agents' socket. */
+static void s_busy(s_server_t *server, zmsg_t *zmsg)
 {
-    if (server->limits)
-        return peer_limit_recv_keyed(server->limits, server->sock, routing_id_p,
-                                     key, err, NULL);
+    zframe_t *routing_id = NULL;
+    uint8_t version, msg_id;
+    uint32_t request_id;
+    if (vfp_peek_zmsg(zmsg, &routing_id, &version, &msg_id, &request_id) != 0)
+        return;
+    if (msg_id == VFP_REQUEST && version >= VFP_VERSION_MIN &&
+        version <= VFP_VERSION) {
+        vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
+        reply->version = version;
+        reply->request_id = request_id;
+        reply->u.reply.status = VFP_ERR_INTERNAL;
+        snprintf(reply->u.reply.error, sizeof(reply->u.reply.error),
+                 ADMIN_BUSY_RATE_FORMAT, peer_limit_msgs_per_s(server->limits),
+                 peer_limit_mib_per_s(server->limits));
+        s_send(server->sock, routing_id, reply);
+        vfp_msg_destroy(&reply);
+    }
+    zframe_destroy(&routing_id);
+}
+
+/* Receives one message on the admin socket, and what the ZAP handler said of
+ * its connection (the client's key, from the message frame). NULL with
+ * *over set when the client was over its budget (answered by s_busy). */
+static vfp_msg_t *s_recv(s_server_t *server, zframe_t **routing_id_p,
+                         vfp_keys_peer_t *key, vfp_decode_error_t *err,
+                         bool *over)
+{
     memset(key, 0, sizeof(*key));
     memset(err, 0, sizeof(*err));
     *routing_id_p = NULL;
+    *over = false;
     zmsg_t *zmsg = zmsg_recv(server->sock);
     if (!zmsg)
         return NULL;
-    vfp_keys_peer(zmsg_last(zmsg), key);
+    if (!server->limits)
+        vfp_keys_peer(zmsg_last(zmsg), key);
+    else if (!peer_limit_admit_zmsg(server->limits, zmsg, key)) {
+        s_busy(server, zmsg);
+        zmsg_destroy(&zmsg);
+        *over = true;
+        return NULL;
+    }
     return vfp_recv_zmsg(server->sock, &zmsg, routing_id_p, err);
 }
 
@@ -827,7 +860,10 @@ static void s_serve_one(s_server_t *server)
     zframe_t *routing_id = NULL;
     vfp_keys_peer_t key;
     vfp_decode_error_t err;
-    vfp_msg_t *msg = s_recv(server, &routing_id, &key, &err);
+    bool over;
+    vfp_msg_t *msg = s_recv(server, &routing_id, &key, &err, &over);
+    if (over)
+        return;
     bool request = msg && routing_id && msg->id == VFP_REQUEST;
     vfp_msg_t *answer =
         request ? s_denied(server, msg, &key, routing_id) : NULL;

@@ -202,6 +202,28 @@ vfp_msg_t *peer_limit_recv(peer_limit_t *self, zsock_t *sock,
     return peer_limit_recv_keyed(self, sock, routing_id_p, &key, err, dropped);
 }
 
+bool peer_limit_admit_zmsg(peer_limit_t *self, zmsg_t *zmsg,
+                           vfp_keys_peer_t *key)
+{
+    memset(key, 0, sizeof(*key));
+    zframe_t *routing_id = zmsg_first(zmsg);
+    if (!routing_id)
+        return true;
+    int64_t now_ms = zclock_mono();
+    s_peer_t *peer = s_peer(self, routing_id, now_ms);
+    /* Only frames libzmq decoded carry the connection's metadata: the
+     * routing id is made by the ROUTER. A routing id names one connection
+     * for the socket's life, so its address is looked up once, not in
+     * libzmq's metadata map for every message. */
+    vfp_keys_peer(zmsg_last(zmsg), key);
+    if (!peer->address[0]) {
+        const char *address = zframe_meta(zmsg_last(zmsg), "Peer-Address");
+        if (address)
+            snprintf(peer->address, sizeof(peer->address), "%s", address);
+    }
+    return s_admit(self, peer, routing_id, zmsg_content_size(zmsg), now_ms);
+}
+
 vfp_msg_t *peer_limit_recv_keyed(peer_limit_t *self, zsock_t *sock,
                                  zframe_t **routing_id_p, vfp_keys_peer_t *key,
                                  vfp_decode_error_t *err, bool *dropped)
@@ -216,22 +238,7 @@ vfp_msg_t *peer_limit_recv_keyed(peer_limit_t *self, zsock_t *sock,
     zmsg_t *zmsg = zmsg_recv(sock);
     if (!zmsg)
         return NULL;
-    zframe_t *routing_id = zmsg_first(zmsg);
-    if (!routing_id)
-        return vfp_recv_zmsg(sock, &zmsg, routing_id_p, err);
-    int64_t now_ms = zclock_mono();
-    s_peer_t *peer = s_peer(self, routing_id, now_ms);
-    /* Only frames libzmq decoded carry the connection's metadata: the
-     * routing id is made by the ROUTER. A routing id names one connection
-     * for the socket's life, so its address is looked up once, not in
-     * libzmq's metadata map for every message. */
-    vfp_keys_peer(zmsg_last(zmsg), key);
-    if (!peer->address[0]) {
-        const char *address = zframe_meta(zmsg_last(zmsg), "Peer-Address");
-        if (address)
-            snprintf(peer->address, sizeof(peer->address), "%s", address);
-    }
-    if (!s_admit(self, peer, routing_id, zmsg_content_size(zmsg), now_ms)) {
+    if (!peer_limit_admit_zmsg(self, zmsg, key)) {
         zmsg_destroy(&zmsg);
         *dropped = true;
         return NULL;
@@ -255,6 +262,16 @@ void peer_limit_warnx(peer_limit_t *self, zframe_t *routing_id, const char *fmt,
     s_peer_t *peer = s_peer(self, routing_id, now_ms);
     if (s_may_warn(self, peer, now_ms))
         s_log(self, peer, routing_id, text);
+}
+
+uint32_t peer_limit_msgs_per_s(const peer_limit_t *self)
+{
+    return self->cfg.msgs_per_s;
+}
+
+uint32_t peer_limit_mib_per_s(const peer_limit_t *self)
+{
+    return (uint32_t)(self->cfg.bytes_per_s >> 20);
 }
 
 uint64_t peer_limit_dropped(const peer_limit_t *self)

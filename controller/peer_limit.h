@@ -65,11 +65,23 @@ vfp_msg_t *peer_limit_recv_keyed(peer_limit_t *self, zsock_t *sock,
                                  zframe_t **routing_id_p, vfp_keys_peer_t *key,
                                  vfp_decode_error_t *err, bool *dropped);
 
+/* Charges a message received on a ROUTER (its routing id first) to its
+ * sender, and says in *key what the ZAP handler said of its connection.
+ * Returns true when the budgets allow it; otherwise it is counted as
+ * dropped (and warned about, rate-limited), and the caller frees it
+ * undecoded. A message without frames passes. */
+bool peer_limit_admit_zmsg(peer_limit_t *self, zmsg_t *zmsg,
+                           vfp_keys_peer_t *key);
+
 /* Logs a warning about the peer routing_id, unless it or all peers
  * together already had their share (see above). self may be NULL: the
  * warning is then logged as is. */
 void peer_limit_warnx(peer_limit_t *self, zframe_t *routing_id, const char *fmt,
                       ...) __attribute__((format(printf, 3, 4)));
+
+/* The budgets a peer has: messages, and whole MiB, a second. */
+uint32_t peer_limit_msgs_per_s(const peer_limit_t *self);
+uint32_t peer_limit_mib_per_s(const peer_limit_t *self);
 
 /* Messages dropped over budget so far; peers in the table now. */
 uint64_t peer_limit_dropped(const peer_limit_t *self);

@@ -91,6 +91,12 @@ typedef enum {
     VFP_ERR_MAX = 11,
 } vfp_errcode_t;
 
+/* A REPLY INTERNAL whose text starts with this says the controller did not
+ * act on the request (write requests queued beyond its limit, or the
+ * client over its budget): the client may send it again after a pause
+ * (PROTOCOL.md 7.5). */
+#define VFP_BUSY_PREFIX "busy: "
+
 /* A three-valued switch: drivers do not always report spoof-check/trust. */
 typedef enum { VFP_OFF = 0, VFP_ON = 1, VFP_UNKNOWN = 2 } vfp_flag_t;
 

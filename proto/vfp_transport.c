@@ -96,6 +96,24 @@ zframe_t *vfp_routing_id_dup(zframe_t *routing_id)
     return copy;
 }
 
+int vfp_peek_zmsg(zmsg_t *zmsg, zframe_t **routing_id_p, uint8_t *version,
+                  uint8_t *msg_id, uint32_t *request_id)
+{
+    *routing_id_p = NULL;
+    size_t frames = zmsg_size(zmsg);
+    zframe_t *routing_id = zmsg_first(zmsg);
+    zframe_t *second = zmsg_next(zmsg);
+    bool req = frames == 3 && zframe_size(second) == 0;
+    zframe_t *data = zmsg_last(zmsg);
+    if (!routing_id || (frames != 2 && !req) ||
+        vfp_peek_header(zframe_data(data), zframe_size(data), version, msg_id,
+                        request_id) != 0)
+        return -1;
+    *routing_id_p = zframe_dup(routing_id);
+    zframe_set_more(*routing_id_p, req);
+    return 0;
+}
+
 vfp_msg_t *vfp_recv(zsock_t *sock, zframe_t **routing_id_p,
                     vfp_decode_error_t *err)
 {

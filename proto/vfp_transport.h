@@ -89,6 +89,14 @@ vfp_msg_t *vfp_recv(zsock_t *sock, zframe_t **routing_id_p,
  * NULL. */
 zframe_t *vfp_routing_id_dup(zframe_t *routing_id);
 
+/* Reads the envelope and header of a message received on a ROUTER,
+ * without decoding or taking it: *routing_id_p gets a copy of its routing
+ * id (its MORE flag set as vfp_recv sets it, for vfp_send to answer) and
+ * the header's fields are filled. 0, or -1 (nothing copied) when the
+ * envelope is not one VFP frame or the header cannot be read. */
+int vfp_peek_zmsg(zmsg_t *zmsg, zframe_t **routing_id_p, uint8_t *version,
+                  uint8_t *msg_id, uint32_t *request_id);
+
 /* vfp_recv's second half, for a caller that looked at the ZeroMQ message
  * before decoding it (the controller's per-peer limits): takes *zmsg_p,
  * received on sock, and decodes it as vfp_recv does. */

@@ -81,10 +81,10 @@ paging)
 		"$work/all.json" >/dev/null ||
 		fail "merged JSON: $(head -c 300 "$work/all.json")"
 	cat >"$work/want" <<-'EOF'
-		hosts
-		hosts after=pos 2/+=
-		hosts after=pos 5/+=
-		hosts after=pos 8/+=
+		hosts limit=10000
+		hosts limit=10000 after=pos 2/+=
+		hosts limit=10000 after=pos 5/+=
+		hosts limit=10000 after=pos 8/+=
 	EOF
 	cmp -s "$work/want" "$work/log" ||
 		fail "requests of a full listing: $(cat "$work/log")"
@@ -134,7 +134,7 @@ paging)
 		ctl -o json events $all --since 1700000000 >"$work/events.json"
 		jq -e '[.events[].id] == [range(1; 11)]' "$work/events.json" \
 			>/dev/null || fail "events $all: $(cat "$work/events.json")"
-		head -1 "$work/log" | grep -qx 'events since=1700000000 after=0' ||
+		head -1 "$work/log" | grep -qx 'events since=1700000000 limit=10000 after=0' ||
 			fail "events $all starts after 0: $(cat "$work/log")"
 		[ "$(grep -c after= "$work/log")" -eq 4 ] ||
 			fail "events $all pages: $(cat "$work/log")"
@@ -261,7 +261,7 @@ unreachable)
 		fail "silent controller should exit 1"
 	grep -qx "vfleetctl: vfleet-controller at $admin did not answer within 0.3 s" \
 		"$work/err" || fail "timeout message: $(cat "$work/err")"
-	grep -qx hosts "$work/log" || fail "the silent fake got no request"
+	grep -qx "hosts limit=10000" "$work/log" || fail "the silent fake got no request"
 	# The same over tcp, on a port the kernel chose: a silent listener,
 	# then the same port closed. This part tests --insecure itself (the
 	# fake speaks plaintext): its hint on a plaintext timeout.
@@ -584,7 +584,7 @@ vm)
 	[ "$(wc -l <"$work/out")" -eq 5 ] || fail "vms: $(cat "$work/out")"
 	grep -Eqx 'vm-03 +placed +esx-e1 +4096 +2 +on +2 +web' "$work/out" ||
 		fail "vms row: $(cat "$work/out")"
-	head -1 "$work/log" | grep -qx 'vms host=esx-e1 state=placed' ||
+	head -1 "$work/log" | grep -qx 'vms host=esx-e1 state=placed limit=10000' ||
 		fail "vms request: $(cat "$work/log")"
 	ctl -o json vms | jq -e '[.vms[].name] == ["vm-00", "vm-01", "vm-02", "vm-03"]' \
 		>/dev/null || fail "vms JSON"
@@ -836,7 +836,7 @@ rollout_incomplete)
 		fail "a failed host should exit 4"
 	grep -qx 'failed: esx-e2: pf 0000:3b:00.0 vf 1 vlan: EINVAL: vlan 5000 out of range' \
 		"$work/out" || fail "failed host: $(cat "$work/out")"
-	grep -q '^policy.status state=failed$' "$work/log" ||
+	grep -q '^policy.status state=failed limit=10000$' "$work/log" ||
 		fail "failures fetched: $(cat "$work/log")"
 	ctl -o json policy apply "$policy" >"$work/out.json" 2>/dev/null || true
 	jq -e '.complete == false and .counts.failed == 1 and
@@ -987,7 +987,7 @@ policy_read)
 	jq -e '.policy.revision == 3 and .counts.hosts == 3 and
 		[.hosts[].host] == ["esx-e1"]' "$work/status.json" >/dev/null ||
 		fail "status JSON: $(cat "$work/status.json")"
-	head -1 "$work/log" | grep -qx 'policy.status host=esx-e1 state=ok' ||
+	head -1 "$work/log" | grep -qx 'policy.status host=esx-e1 state=ok limit=10000' ||
 		fail "status request: $(cat "$work/log")"
 	# history: every page, newest first.
 	ctl -o json policy history >"$work/history.json"
@@ -1011,7 +1011,7 @@ policy_read)
 	ctl drift --host host-01 >"$work/drift.txt"
 	head -1 "$work/drift.txt" | grep -Eq '^HOST +PF +VF +ATTRIBUTE +WANTED +HAS +SEEN$' ||
 		fail "drift header: $(cat "$work/drift.txt")"
-	head -1 "$work/log" | grep -qx 'drift host=host-01' ||
+	head -1 "$work/log" | grep -qx 'drift host=host-01 limit=10000' ||
 		fail "drift request: $(cat "$work/log")"
 	kill "$fake_pid"
 	start_fake

@@ -8,7 +8,8 @@
  *          [--rollout MODE] [--policy FILE]
  *
  * --rows    rows in every listing (default 10)
- * --page    rows per page when the request has no limit (default 3)
+ * --page    rows per page when the request has no limit or asks for the
+ *           most, 10000 (default 3)
  * --silent  read requests and never answer
  * --hostile host names and event messages hold ESC, BEL, CSI and newlines
  * --stuck   every page's next cursor is "stuck", whatever came before
@@ -159,10 +160,15 @@ static void s_listing(const vfp_request_t *req, s_answer_t *answer)
 {
     const char *text = s_param(req, "limit");
     int limit = text ? atoi(text) : s_opts.page;
-    if (limit < 1 || limit > 10000) {
+    if (limit < 1 || limit > VFP_PAGE_LIMIT_MAX) {
         s_fail(answer, VFP_ERR_INVALID, "limit is not 1 to 10000");
         return;
     }
+    /* Asked for the most a page may hold (what vfleetctl asks for a whole
+     * listing), it gives --page rows: the client must follow the cursors
+     * however few rows each page has. */
+    if (limit == VFP_PAGE_LIMIT_MAX)
+        limit = s_opts.page;
     const char *after = s_param(req, "after");
     int start = s_page_start(req->verb, after, limit);
     if (start < 0) {

@@ -325,6 +325,28 @@ grep -Eq "^0 +vlan1 +$mac " "$work/out" || fail "evacuate MAC: $(cat "$work/out"
 wait_for '[ "$(ctl -o json vm show db-2 | jq -r .state)" = placed ]'
 [ "$(run ctl vm delete db-2)" -eq 0 ] || fail "delete db-2"
 
+# ---- many requests from one vfleetctl: over --admin-rate, retried ------
+# A dry run of 40 VMs sends a vm.show each from one connection, twice the
+# default --admin-rate (20 a second): the controller answers those over the
+# budget "busy: ...", and vfleetctl sends them again after a pause instead
+# of waiting out its timeout (ADMIN.md, vfleetctl(8)).
+{
+	echo "version: 1"
+	echo "vms:"
+	for i in $(seq 1 40); do
+		printf '  - name: bulk-%s\n    memory: 1G\n    vcpus: 1\n' "$i"
+		printf '    nics:\n      - network: vlan1\n'
+	done
+} >"$work/bulk.yaml"
+warned=$(grep -c "over its budget.*(admin client" "$work/controller.log" || true)
+# (Exit 3: a dry run by which something would change.)
+[ "$(run ctl vm apply "$work/bulk.yaml" --dry-run)" -eq 3 ] ||
+	fail "a dry run of 40 VMs: $(cat "$work/err")"
+[ "$(grep -c '^bulk-[0-9]*: would be created$' "$work/out")" -eq 40 ] ||
+	fail "a dry run of 40 VMs: $(cat "$work/out")"
+[ "$(grep -c "over its budget.*(admin client" "$work/controller.log")" -gt "$warned" ] ||
+	fail "40 requests did not pass --admin-rate; the retry went untested"
+
 # ---- --wait that times out: exit 4; the host down: host-down ------------
 kill -STOP "$e2_agent"
 stopped=$e2_agent

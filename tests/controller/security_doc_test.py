@@ -854,6 +854,21 @@ def answers(c, timeout=1.5):
         return count
 
 
+# ADMIN.md, "Limits": the answer to a request over the client's budget.
+BUSY_RATE = ("busy: over this client's budget of %d requests and %d MiB a "
+             "second; not acted on, retry later")
+
+
+def replies_of(c, timeout=1.5):
+    """status_of each message that comes on c until it is quiet."""
+    replies = []
+    try:
+        while True:
+            replies.append(status_of(c.recv_message(timeout)))
+    except socket.timeout:
+        return replies
+
+
 def handshake_refused(address, secret, server):
     try:
         curve_conn(address, secret, server).close()
@@ -920,10 +935,15 @@ def check_admin_rate_and_revoke(w, address):
     c = curve_conn(address, carol, server)
     for i in range(30):
         c.send(request(b"summary", i + 1))
-    answered = answers(c)
-    ok(10 <= answered <= 12, "--admin-rate 2: of 30 requests at once a "
-       "burst of at least 10 is answered, the rest dropped: %d answered" %
-       answered)
+    replies = replies_of(c)
+    served = [r for r in replies if r[:2] == (10, 0)]
+    busy = [r for r in replies if r == (10, 10, BUSY_RATE % (2, 64))]
+    ok(10 <= len(served) <= 12, "--admin-rate 2: of 30 requests at once a "
+       "burst of at least 10 is served: %d served" % len(served))
+    ok(len(busy) == 30 - len(served) and len(replies) == 30,
+       "...and each of the rest is answered INTERNAL \"%s\", not acted on: "
+       "%d busy of %d answers %s" % (BUSY_RATE % (2, 64), len(busy),
+                                     len(replies), replies[-1:]))
     with open(os.path.join(WORK, "tcp-admin.log")) as f:
         warned = f.read().count("over its budget of 2 messages")
     ok(1 <= warned <= 5, "...counted in warnings, at most 5 about one peer "
