@@ -38,7 +38,7 @@ void controller_usage(void)
         "  --peer-rate N              messages a second one agent may send "
         "(default 200)\n"
         "  --admin-rate N             requests a second one admin client "
-        "may send (default 20)\n"
+        "may send (default 1000)\n"
         "  --peer-bandwidth MIB       MiB a second one peer may send "
         "(default 64)\n"
         "  --peer-timeout TIME        handshake timeout and TCP keepalive "
@@ -145,7 +145,9 @@ static void s_defaults(controller_config_t *cfg)
              CONTROLLER_CONFIG_DEFAULT);
     cfg->peer_queue = 4;
     cfg->peer_rate = 200;
-    cfg->admin_rate = 20;
+    /* A bound on what one connection can make the admin thread do, well
+     * above what an operator's bulk vm apply needs (two requests a VM). */
+    cfg->admin_rate = 1000;
     cfg->peer_bandwidth = 64;
     cfg->peer_timeout_ms = 30000;
     cfg->memory_max = 4096;

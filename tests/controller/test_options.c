@@ -215,7 +215,7 @@ static void test_peer_limits(void **state)
     assert_int_equal(s_parse(&cfg, err, sizeof(err), NULL), 0);
     assert_int_equal(cfg.peer_queue, 4);
     assert_int_equal(cfg.peer_rate, 200);
-    assert_int_equal(cfg.admin_rate, 20);
+    assert_int_equal(cfg.admin_rate, 1000);
     assert_int_equal(cfg.peer_bandwidth, 64);
     assert_int_equal(cfg.peer_timeout_ms, 30000);
     assert_int_equal(cfg.memory_max, 4096);
