@@ -297,6 +297,15 @@ static int s_open_placement(controller_t *self, char *err, size_t errlen)
                                 .arg = self,
                                 .plan_delay_ms = S_PLAN_DELAY_MS};
     self->vm_admin = vm_admin_new(self->db, self->vm_index, &vm_cfg);
+    int recovered = vm_admin_recover(self->vm_admin, &dberr);
+    if (recovered < 0) {
+        snprintf(err, errlen, "cannot read the reserved VMs: %s", dberr.text);
+        return -1;
+    }
+    if (recovered > 0)
+        vfp_log_info("placement: %d hosts have reserved VMs not yet planned; "
+                     "planning them",
+                     recovered);
     agents_hooks_t hooks = {.host_state = s_hook_state,
                             .host_inventory = s_hook_inventory,
                             .delta_matters = s_hook_delta_matters,

@@ -737,6 +737,23 @@ static int s_collect(const db_vm_t *vm, void *arg)
     return 0;
 }
 
+static int s_unplanned(const db_vm_t *vm, void *arg)
+{
+    vm_admin_t *self = arg;
+    if (vm->apply_revision == 0)
+        s_dirty(self, vm->host);
+    return 0;
+}
+
+int vm_admin_recover(vm_admin_t *self, db_err_t *err)
+{
+    db_vm_filter_t filter = {.by_state = true, .state = DB_VM_RESERVED};
+    db_page_t page = {0};
+    if (db_vms_list(self->db, &filter, &page, s_unplanned, self, err) != 0)
+        return -1;
+    return (int)zhashx_size(self->dirty);
+}
+
 /* The reserved VMs of a host, copied out of the listing. */
 static zlistx_t *s_reserved(vm_admin_t *self, const char *host)
 {

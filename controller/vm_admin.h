@@ -52,6 +52,14 @@ vm_admin_t *vm_admin_new(db_t *db, vm_index_t *index,
 /* Parked requests are answered INTERNAL "the controller is stopping". */
 void vm_admin_destroy(vm_admin_t **self_p);
 
+/* At start: the hosts of reserved VMs that no desired state carries yet
+ * are planned as if those VMs had just been reserved. Which hosts await a
+ * plan is kept in memory only, so a reservation committed just before the
+ * controller stopped (or was killed) would otherwise stay reserved until
+ * something else on its host changed. Returns how many hosts, or -1 when
+ * the VMs could not be read (err). */
+int vm_admin_recover(vm_admin_t *self, db_err_t *err);
+
 bool vm_admin_is_verb(const char *verb);
 
 /* Answers one REQUEST with its REPLY, or parks it (vm.create --wait) and
