@@ -504,13 +504,25 @@ def check_failed_vm(c):
     saved = state + ".saved"
     os.rename(state, saved)
     os.mkdir(state)  # the simulated kernel cannot store the VF's MAC
+    bad2 = write("bad-2.yaml", "version: 1\nvms:\n  - name: bad-2\n"
+                 "    memory: 2M\n    vcpus: 1\n    host: esx-e2\n"
+                 "    nics:\n      - network: plain\n")
     try:
         r = c.ctl("vm", "create", "bad-1", "--memory", "2M", "--vcpus", "1",
                   "--nic", "plain", "--host", "esx-e2", "--wait",
                   "--timeout", "20", check_rc=False)
+        applied = c.ctl("vm", "apply", bad2, "--wait", "--timeout", "20",
+                        check_rc=False)
     finally:
         os.rmdir(state)
         os.rename(saved, state)
+    ok(applied.returncode == 1 and re.match(
+        r"bad-2: created, but failed: .*kernel refused.*\n%s: 1 VMs: 0 "
+        r"created, 0 unchanged, 0 refused, 1 failed\n$" % re.escape(bad2),
+        applied.stdout),
+       "vm apply --wait of a VM its host refused: an error saying it "
+       "failed, exit 1:\n%s" % applied.stdout)
+    c.ctl("vm", "delete", "bad-2")
     f = fields(r.stdout)
     ok(r.returncode == 4 and f.get("state") == "failed" and
        f.get("host") == "-" and "kernel refused" in f.get("error", "") and
@@ -849,6 +861,34 @@ def check_plan(c):
     ok(holdings(c) == before, "plan created nothing")
 
 
+# ---- a host that goes down ------------------------------------------------
+
+def check_host_down(c):
+    """Its VMs stay assigned to it, shown host-down; a cold evacuation
+    moves one even while it is powered on, its MACs kept."""
+    vm = show(c, "web-1")
+    host = vm["host"]
+    other = [h for h in HOSTS if h != host][0]
+    agent = c.agents[host]
+    agent.send_signal(signal.SIGKILL)
+    agent.wait()
+    wait_until("%s is down" % host, lambda: c.json("host", host)["host"]
+               ["state"] == "down", 20)
+    head, rows = table(c.ctl("vms", "--state", "host-down").stdout, "NAME ")
+    ok([row[:3] for row in rows] == [["web-1", "host-down", host]],
+       "a host that goes down keeps its VMs, shown host-down: %s" % rows)
+    r = c.ctl("vm", "migrate", "web-1", other, check_rc=False)
+    ok(r.returncode == 1 and PINNED in r.stderr,
+       "vm migrate of a VM on a down host: still refused, exit 1")
+    ok(show(c, "web-1")["power"] == "on", "web-1 is powered on")
+    r = c.ctl("vm", "evacuate", "web-1", "--cold")
+    moved = show(c, "web-1")
+    ok(fields(r.stdout).get("host") == other and moved["host"] == other and
+       [n["mac"] for n in moved["nics"]] == [n["mac"] for n in vm["nics"]],
+       "vm evacuate --cold of a VM whose host is down: re-placed on another "
+       "host, its MACs kept, though it is powered on")
+
+
 # ---- deploy/demo.sh -------------------------------------------------------
 
 def alive(pid):
@@ -942,6 +982,7 @@ def main():
         check_hosts(c, web1)
         check_apply(c)
         check_plan(c)
+        check_host_down(c)
     finally:
         c.stop()
     check_demo()
