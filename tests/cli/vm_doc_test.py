@@ -43,6 +43,7 @@ EMPTY_CONF = os.path.join(WORK, "empty.conf")
 HOSTS = {"esx-e1": "vf64", "esx-e2": "vf64"}
 PINNED = "passthrough VMs are pinned; live migration is not possible"
 CHECKS = 0
+ZERO_MAC = "00:00:00:00:00:00"
 
 POLICY = """\
 version: 1
@@ -397,6 +398,44 @@ def check_sizes(c):
         c.ctl("vm", "delete", "size-1", check_rc=False)
         ok(r.returncode == 0 and got == mib,
            "vm create --memory %s: %d MiB (%s)" % (size, mib, got))
+
+
+def sim_macs(host, vfs):
+    """The MACs the simulated kernel of host holds for VFs vfs of ens1f0
+    (a VF it does not list has the kernel's default, all zero)."""
+    held = e2e.sim_vfs(host, "ens1f0")
+    return [held.get(i, [ZERO_MAC])[0] for i in vfs]
+
+
+def check_delete(c):
+    """vm delete: its VFs return to free and are reset, its MACs are
+    released."""
+    r = c.ctl("-o", "json", "vm", "create", "del-1", "--memory", "2M",
+              "--vcpus", "1", "--nic", "plain,mac=02:00:00:00:ab:09",
+              "--nic", "plain", "--wait")
+    vm = json.loads(r.stdout)
+    host, vfs = vm["host"], [n["vf"] for n in vm["nics"]]
+    macs = [n["mac"] for n in vm["nics"]]
+    wait_until("del-1's MACs set on its VFs",
+               lambda: sim_macs(host, vfs) == macs)
+    r = c.ctl("vm", "delete", "del-1")
+    ok(r.stdout == "deleted vm del-1\n" and "del-1" not in names(c),
+       "vm delete: the VM is gone (\"deleted vm NAME\")")
+    wait_until("del-1's VFs reset", lambda: sim_macs(host, vfs) ==
+               [ZERO_MAC, ZERO_MAC])
+    states = {v["index"]: (v["state"], v["vm"])
+              for v in c.json("vfs", "--host", host)["vfs"]}
+    ok(all(states[i] == ("free", None) for i in vfs),
+       "vm delete: its VFs are free again and reset (MAC %s on the "
+       "host): %s" % (ZERO_MAC, states))
+    r = c.ctl("-o", "json", "vm", "create", "del-2", "--memory", "2M",
+              "--vcpus", "1", "--nic", "plain", "--nic",
+              "plain,mac=02:00:00:00:ab:09", check_rc=False)
+    again = json.loads(r.stdout or "{}").get("nics", [])
+    ok(r.returncode == 0 and [n["mac"] for n in again] == macs[::-1],
+       "vm delete released its MACs: the fixed one can be given again and "
+       "the pool's lowest free MAC is the one it held (%s)" % again)
+    c.ctl("vm", "delete", "del-2")
 
 
 def refusal(r, name, rule, hosts=1):
@@ -984,6 +1023,7 @@ def main():
         check_usage_errors(c)
         web1 = check_create_show(c)
         check_sizes(c)
+        check_delete(c)
         check_create_rules(c, web1)
         check_xml(c, web1)
         check_failed_vm(c)
