@@ -583,6 +583,14 @@ def check_failed_vm(c):
        in r.stdout,
        "vm apply of a VM that exists but failed: an error saying to delete "
        "it, exit 1:\n%s" % r.stdout)
+    failed = show(c, "bad-1")
+    r = c.ctl("vm", "evacuate", "bad-1", "--cold")
+    anew = show(c, "bad-1")
+    ok(failed["nics"][0]["vf"] is None and fields(r.stdout).get("host") ==
+       "esx-e2" and anew["state"] in ("reserved", "placed") and
+       anew["nics"][0]["mac"] == failed["nics"][0]["mac"],
+       "a failed VM holds no VF but keeps its MAC; vm evacuate --cold "
+       "places it anew (on its pinned host), with that MAC")
     c.ctl("vm", "delete", "bad-1")
 
 
