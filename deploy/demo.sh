@@ -35,6 +35,18 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+case $port in
+'' | *[!0-9]* | 0*)
+	echo "demo.sh: --port $port is not a port number" >&2
+	usage >&2
+	exit 2
+	;;
+esac
+[ "$port" -le 65535 ] || {
+	echo "demo.sh: --port $port is not a port number" >&2
+	usage >&2
+	exit 2
+}
 
 say() {
 	printf '\n== %s\n' "$*"

@@ -966,6 +966,13 @@ def check_demo():
     r = subprocess.run([demo, "--colour"], capture_output=True, text=True)
     ok(r.returncode == 2 and "unknown argument: --colour" in r.stderr,
        "deploy/demo.sh with an unknown argument: exit 2, naming it")
+    for port in ("abc", "0", "65536"):
+        r = subprocess.run([demo, "--port", port], capture_output=True,
+                           text=True, timeout=30)
+        ok(r.returncode == 2 and "--port %s is not a port number" % port in
+           r.stderr and not r.stdout,
+           "deploy/demo.sh --port %s: exit 2 before it installs or builds "
+           "anything" % port)
     work = os.path.join(WORK, "demo")
     # Into a file, not a pipe: the processes --keep leaves running hold
     # the demo's standard output open.
