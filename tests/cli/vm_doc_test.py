@@ -856,6 +856,23 @@ def check_apply(c):
        "vm apply naming each difference, stored value first, exit 1:\n%s" %
        r.stdout)
     ok(holdings(c) == created, "a file with differences changed nothing")
+    refused = write("refused.yaml", "version: 1\nvms:\n" + "".join(
+        "  - name: %s\n    memory: 2M\n    vcpus: 1\n%s    nics:\n"
+        "      - network: %s\n%s" % (name, pin, net, mac)
+        for name, pin, net, mac in (
+            ("r-1", "", "vlan9", ""),
+            ("r-2", "    host: esx-e9\n", "vlan1", ""),
+            ("r-3", "", "vlan1", "        mac: \"02:00:00:00:ab:03\"\n"))))
+    r = c.ctl("vm", "apply", refused, check_rc=False)
+    ok(r.returncode == 1 and r.stdout ==
+       "r-1: refused: network vlan9 is not defined by the policy\n"
+       "r-2: refused: host esx-e9 is not known\n"
+       "r-3: refused: mac 02:00:00:00:ab:03 is held by vm app-1\n"
+       "%s: 3 VMs: 0 created, 0 unchanged, 3 refused, 0 failed\n" % refused,
+       "vm apply: a VM the controller refuses to place (an undefined "
+       "network, an unknown host, a MAC another VM holds) is \"NAME: "
+       "refused: REASON\", exit 1:\n%s" % r.stdout)
+    ok(holdings(c) == created, "the refused VMs were not created")
     gone = os.path.join(WORK, "nobody", "admin.sock")
     r = subprocess.run([e2e.CTL, "-c", "ipc://" + gone, "vm", "apply", full],
                        capture_output=True, text=True, timeout=30)
