@@ -490,6 +490,16 @@ def check_create_rules(c, web1):
               "--nic", "vlan9", check_rc=False)
     ok(r.returncode == 1 and "network vlan9 is not defined by the policy"
        in r.stderr, "a network the policy does not define: exit 1")
+    body = {"name": "cpu-1", "memory_mib": 2, "vcpus": 65537,
+            "nics": [{"network": "plain"}]}
+    a = e2e.request(c, "vm.create", {}, body)
+    ok(a.status == "INVALID" and "vcpus" in a.error and "65536" in a.error,
+       "ADMIN.md: vm.create's vcpus is 1 to 65536: 65537 is INVALID (%r)" % a)
+    body["vcpus"] = 65536
+    a = e2e.request(c, "vm.create", {}, body)
+    ok(a.status == "OK" and a.body["vcpus"] == 65536,
+       "ADMIN.md: vm.create takes vcpus 65536 (%s)" % a.status)
+    c.ctl("vm", "delete", "cpu-1")
     ok(sorted(names(c)) == ["db-1", "web-1"],
        "the refused VMs were not created")
 
