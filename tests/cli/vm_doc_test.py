@@ -953,6 +953,23 @@ def check_host_down(c):
     host = vm["host"]
     other = [h for h in HOSTS if h != host][0]
     agent = c.agents[host]
+    slow = write("slow.yaml", "version: 1\nvms:\n  - name: slow-1\n"
+                 "    memory: 2M\n    vcpus: 1\n    host: %s\n    nics:\n"
+                 "      - network: plain\n" % host)
+    agent.send_signal(signal.SIGSTOP)
+    try:
+        r = c.ctl("vm", "apply", slow, "--wait", "--timeout", "1",
+                  check_rc=False)
+    finally:
+        agent.send_signal(signal.SIGCONT)
+    ok(r.returncode == 1 and r.stdout ==
+       "slow-1: created on %s, but not placed within 1 s\n%s: 1 VMs: 0 "
+       "created, 0 unchanged, 0 refused, 1 failed\n" % (host, slow),
+       "vm apply --wait --timeout 1 while the host's agent does not answer: "
+       "not placed in time is an error, exit 1:\n%s" % r.stdout)
+    wait_until("slow-1 placed once the agent answers",
+               lambda: show(c, "slow-1")["state"] == "placed")
+    c.ctl("vm", "delete", "slow-1")
     agent.send_signal(signal.SIGKILL)
     agent.wait()
     wait_until("%s is down" % host, lambda: c.json("host", host)["host"]
