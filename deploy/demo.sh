@@ -35,14 +35,15 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
-case $port in
-'' | *[!0-9]* | 0*)
-	echo "demo.sh: --port $port is not a port number" >&2
-	usage >&2
-	exit 2
-	;;
-esac
-[ "$port" -le 65535 ] || {
+# A port number: 1 to 65535, in decimal.
+port_ok() {
+	case $1 in
+	'' | *[!0-9]* | 0*) return 1 ;;
+	esac
+	[ ${#1} -le 5 ] && [ "$1" -le 65535 ]
+}
+
+port_ok "$port" || {
 	echo "demo.sh: --port $port is not a port number" >&2
 	usage >&2
 	exit 2
