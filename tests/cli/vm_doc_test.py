@@ -193,8 +193,8 @@ def check_help(c):
            "host uncordon NAME" in r.stdout and "host drain NAME" in r.stdout,
            "host %s --help: exit 0, the three host verbs" % sub)
     r = c.ctl("--help")
-    ok("vm create\n                             --wait and vm apply --wait: "
-       "for the\n                             placement (default 60s)"
+    ok("a vm create or vm\n                             apply that waits: "
+       "for the placement\n                             (default 60s)"
        in r.stdout, "vfleetctl --help: --timeout is the placement wait of vm "
        "create --wait and vm apply --wait, 60s by default, as the man page "
        "says")
