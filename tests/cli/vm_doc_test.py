@@ -793,7 +793,7 @@ vms:
 """
 
 
-def check_apply(c):
+def check_apply_invalid(c):
     before = holdings(c)
     bad = write("bad.yaml", BAD_FILE)
     for verb in (["vm", "apply"], ["plan"]):
@@ -809,6 +809,11 @@ def check_apply(c):
        "No such file" in r.stderr, "vm apply of an unreadable file: exit 1, "
        "naming it (%s)" % r.stderr.strip())
     ok(holdings(c) == before, "an invalid file sent nothing")
+
+
+def check_apply_twice(c):
+    """Returns the file and what the controller holds after it."""
+    before = holdings(c)
     full = write("full.yaml", FULL_FILE)
     r = c.ctl("vm", "apply", full, "--dry-run", check_rc=False)
     ok(r.returncode == 3 and r.stdout ==
@@ -849,6 +854,10 @@ def check_apply(c):
            "0:\n%s" % (" ".join(extra), r.stdout))
     ok(holdings(c) == created,
        "applying the same file twice changed nothing on the controller")
+    return full, created
+
+
+def check_apply_errors(c, full, created):
     changed = (FULL_FILE.replace("vcpus: 3", "vcpus: 4")
                .replace("numa: preferred", "numa: required")
                .replace("group: apps", "group: other")
@@ -1093,7 +1102,8 @@ def main():
         check_failed_vm(c)
         web1 = check_pinned(c, web1)
         check_hosts(c, web1)
-        check_apply(c)
+        check_apply_invalid(c)
+        check_apply_errors(c, *check_apply_twice(c))
         check_plan(c)
         check_host_down(c)
     finally:
