@@ -20,6 +20,11 @@
 #include "cli_print.h"
 #include "cli_vm_apply.h"
 #include "cli_vm_xml.h"
+#include "vm_file.h"
+
+/* The usage below gives the bounds in words. */
+static_assert(POLICY_VM_VCPUS_MAX == 65536, "usage: --vcpus 1 to 65536");
+static_assert(POLICY_VM_NICS_MAX == 8, "usage: --nic 1 to 8");
 
 static const char s_usage[] =
     "usage: vfleetctl [GLOBAL-OPTIONS] vm create NAME --memory SIZE"
@@ -55,9 +60,9 @@ static const char s_usage[] =
     "vm create:\n"
     "  --memory SIZE    memory, all of it reserved: a whole number of MiB,\n"
     "                   or with K, M, G or T (binary; KiB, MiB, GiB, TiB)\n"
-    "  --vcpus N        virtual CPUs\n"
+    "  --vcpus N        virtual CPUs, 1 to 65536\n"
     "  --nic NET[,mac=MAC]\n"
-    "                   a NIC on network NET (repeatable, in order), with\n"
+    "                   a NIC on network NET (1 to 8, in order), with\n"
     "                   this MAC instead of one from the policy's pools\n"
     "  --host HOST      place it on HOST only\n"
     "  --group GROUP    anti-affinity group: not on a host running another\n"
@@ -358,15 +363,20 @@ static int s_nic_option(json_t *body, const char *arg, const char *verb,
         (mac && (strncmp(mac, "mac=", 4) != 0 || !mac[4] || strchr(mac, ','))))
         return cli_usage_error(usage, "%s: --nic '%s' is not NET[,mac=MAC]",
                                verb, arg);
-    json_t *nic = json_pack("{s:s%}", "network", arg, net_len);
-    assert(nic);
-    if (mac)
-        json_object_set_new(nic, "mac", json_string(mac + 4));
     json_t *nics = json_object_get(body, "nics");
     if (!nics) {
         nics = json_array();
         json_object_set_new(body, "nics", nics);
     }
+    if (json_array_size(nics) == POLICY_VM_NICS_MAX)
+        return cli_usage_error(usage,
+                               "%s: at most %d --nic: a VM has 1 to %d "
+                               "NICs",
+                               verb, POLICY_VM_NICS_MAX, POLICY_VM_NICS_MAX);
+    json_t *nic = json_pack("{s:s%}", "network", arg, net_len);
+    assert(nic);
+    if (mac)
+        json_object_set_new(nic, "mac", json_string(mac + 4));
     json_array_append_new(nics, nic);
     return 0;
 }
@@ -378,9 +388,10 @@ static int s_vcpus_option(json_t *body, const char *arg, const char *verb,
     errno = 0;
     unsigned long n = strtoul(arg, &end, 10);
     if (!isdigit((unsigned char)arg[0]) || *end || errno || n == 0 ||
-        n > UINT32_MAX)
-        return cli_usage_error(usage, "%s: --vcpus '%s' is not a number from 1",
-                               verb, arg);
+        n > POLICY_VM_VCPUS_MAX)
+        return cli_usage_error(usage,
+                               "%s: --vcpus '%s' is not a number from 1 to %d",
+                               verb, arg, POLICY_VM_VCPUS_MAX);
     json_object_set_new(body, "vcpus", json_integer((json_int_t)n));
     return 0;
 }
@@ -396,6 +407,21 @@ static int s_memory_option(json_t *body, const char *arg, const char *verb,
                                verb, arg);
     json_object_set_new(body, "memory_mib", json_integer((json_int_t)mib));
     return 0;
+}
+
+/* The modes are the VM file's (policy_vm_numa_name), as vm.create takes
+ * them. */
+static int s_numa_option(json_t *body, const char *arg, const char *verb,
+                         const char *usage)
+{
+    for (int numa = POLICY_VM_NUMA_NONE; numa <= POLICY_VM_NUMA_REQUIRED;
+         numa++)
+        if (strcmp(arg, policy_vm_numa_name((policy_vm_numa_t)numa)) == 0) {
+            json_object_set_new(body, "numa", json_string(arg));
+            return 0;
+        }
+    return cli_usage_error(
+        usage, "%s: --numa '%s' is not none, preferred or required", verb, arg);
 }
 
 int cli_vm_request_option(json_t *body, int opt, const char *arg,
@@ -415,8 +441,7 @@ int cli_vm_request_option(json_t *body, int opt, const char *arg,
         json_object_set_new(body, "group", json_string(arg));
         return 0;
     case CLI_VM_OPT_NUMA:
-        json_object_set_new(body, "numa", json_string(arg));
-        return 0;
+        return s_numa_option(body, arg, verb, usage);
     case CLI_VM_OPT_SEPARATE_PFS:
         json_object_set_new(body, "separate_pfs", json_true());
         return 0;

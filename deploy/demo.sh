@@ -35,6 +35,19 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+# A port number: 1 to 65535, in decimal.
+port_ok() {
+	case $1 in
+	'' | *[!0-9]* | 0*) return 1 ;;
+	esac
+	[ ${#1} -le 5 ] && [ "$1" -le 65535 ]
+}
+
+port_ok "$port" || {
+	echo "demo.sh: --port $port is not a port number" >&2
+	usage >&2
+	exit 2
+}
 
 say() {
 	printf '\n== %s\n' "$*"
@@ -126,14 +139,17 @@ for host in esx-e1 esx-e2 esx-e3; do
 done
 
 say "starting vfleet-controller and three vfleet-agents"
-"$build/controller/vfleet-controller" --keys "$keys" \
+# --config /dev/null: the demo is self-contained, so the settings of an
+# installed package (/etc/vfleet/*.conf) must not change it.
+"$build/controller/vfleet-controller" --config /dev/null --keys "$keys" \
     --state-dir "$work/controller" --agents "tcp://127.0.0.1:$port" \
     --admin "$admin" --heartbeat-interval 500ms \
     2>"$work/controller.log" &
 pids="$pids $!"
 wait_for 15 ctl summary
 for host in esx-e1 esx-e2 esx-e3; do
-	"$build/agent/vfleet-agent" --key "$work/$host.key_secret" \
+	"$build/agent/vfleet-agent" --config /dev/null \
+	    --key "$work/$host.key_secret" \
 	    --controller-key "$keys/controller.key" \
 	    --controller "tcp://127.0.0.1:$port" --hostname "$host" \
 	    --kernel sim --sysfs-root "$work/$host/sys" \
@@ -169,6 +185,8 @@ say "esx-e2 fails: its VMs stay assigned to it, nothing restarts elsewhere"
 agent_e2=$(echo "$pids" | awk '{print $3}')
 kill -9 "$agent_e2"
 wait "$agent_e2" 2>/dev/null || true
+# It is gone: "Stop it with" below names only what still runs.
+pids=$(echo "$pids" | awk '{$3 = ""; print}' | tr -s ' ')
 wait_for 20 host_down esx-e2
 run ctl vms
 run ctl vm create app-1 --memory 2G --vcpus 1 --nic trunk --host esx-e2 ||
@@ -188,12 +206,12 @@ killed). Explore it with:
   $ctl_bin summary
   $ctl_bin vm show db-1
   $ctl_bin vm xml web-1
+  $ctl_bin vm delete web-1
   $ctl_bin plan --count 10 --memory 2G --vcpus 1 --nic trunk
   $ctl_bin host drain esx-e1
-  $ctl_bin vm delete web-1
   $ctl_bin events
 
-Stop it with: kill$pids
+Stop it with: kill $pids
 EOF
 else
 	cat <<EOF

@@ -289,10 +289,12 @@ run() {
 		fail "vfleetctl $* printed no usage"
 }
 
-# The value to give option $1 in check_accepted.
+# The value to give option $1 (of verb $2, when given) in check_accepted:
+# the verb's own values first, as vfleetctl checks plan --numa's.
 value_of() {
 	local values
-	values=$(_vfleetctl_field "$_vfleetctl_values" 2 "$1")
+	values=$(_vfleetctl_field "$_vfleetctl_values" 2 "${2:+$2 }$1" ||
+		_vfleetctl_field "$_vfleetctl_values" 2 "$1")
 	values=${values%% *}
 	[[ -n "$values" && "$values" != @* ]] || values=1
 	printf '%s' "$values"
@@ -316,12 +318,12 @@ check_accepted() {
 				"$own" == *" $name= "*) ]]; then
 				continue
 			elif [[ "$own" != *" $opt "* ]]; then
-				run 2 $none "$verb" "$name" "$(value_of "$name")" --help
+				run 2 $none "$verb" "$name" "$(value_of "$name" "$verb")" --help
 			elif [[ "$opt" == --*= ]]; then
-				run 0 $none "$verb" "$name=$(value_of "$name")" --help
+				run 0 $none "$verb" "$name=$(value_of "$name" "$verb")" --help
 				run 2 $none "$verb" "$name"
 			elif [[ "$opt" == -?= ]]; then
-				run 0 $none "$verb" "$name" "$(value_of "$name")" --help
+				run 0 $none "$verb" "$name" "$(value_of "$name" "$verb")" --help
 			elif [[ "$opt" == --* ]]; then
 				run 0 $none "$verb" "$name" --help
 				run 2 $none "$verb" "$name=1" --help
