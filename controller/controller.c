@@ -249,7 +249,7 @@ static peer_limit_t *s_peer_limit_new(const controller_config_t *cfg,
     return peer_limit_new(&limits);
 }
 
-static bool s_vm_replan(void *arg, const char *host);
+static int s_vm_replan(void *arg, const char *host);
 static void s_vm_answer(void *arg, zframe_t **client, vfp_msg_t **reply);
 
 static void s_hook_state(void *arg, const char *host)
@@ -670,21 +670,23 @@ typedef struct {
 static bool s_replan(void *arg, const char *host)
 {
     s_replan_arg_t *replan = arg;
-    bool changed = rollout_replan(replan->self->rollout, host,
-                                  "after a label change", replan->out);
+    bool changed =
+        rollout_replan(replan->self->rollout, host, "after a label change",
+                       replan->out) == ROLLOUT_PLAN_CHANGED;
     vm_index_host_refresh(replan->self->vm_index, host);
     return changed;
 }
 
 /* A host whose VMs changed: planned and sent at once. */
-static bool s_vm_replan(void *arg, const char *host)
+static int s_vm_replan(void *arg, const char *host)
 {
     controller_t *self = arg;
     zlistx_t *out = agents_outbox_new();
-    bool changed = rollout_replan(self->rollout, host, "for its VMs", out);
+    rollout_plan_t planned =
+        rollout_replan(self->rollout, host, "for its VMs", out);
     s_send_all(self, out);
     zlistx_destroy(&out);
-    return changed;
+    return (int)planned;
 }
 
 static void s_vm_answer(void *arg, zframe_t **client, vfp_msg_t **reply)

@@ -352,19 +352,20 @@ static bool s_planned_from_latest(rollout_t *self, const char *host)
  * desired state when it differs: true when it did. A plan with conflicts
  * keeps the previous desired state: the policy was accepted for the
  * cluster, and one host that does not fit it is refused alone. */
-static bool s_plan(rollout_t *self, s_host_t *host, const policy_t *policy,
-                   const char *why)
+static rollout_plan_t s_plan(rollout_t *self, s_host_t *host,
+                             const policy_t *policy, const char *why)
 {
     db_err_t err;
     desired_t *desired = desired_plan_host(
         self->db, policy, self->latest.source, host->name, &err);
     if (!desired) {
         vfp_log_warnx("host %s: cannot plan: %s", host->name, err.text);
-        return false;
+        return ROLLOUT_PLAN_FAILED;
     }
     const apply_plan_t *plan = desired_plan(desired);
     bool changed = false;
     uint64_t revision = 0;
+    rollout_plan_t result = ROLLOUT_PLAN_FAILED;
     if (apply_plan_conflict_count(plan) > 0)
         s_refuse(self, host, plan);
     else if (db_host_refusal_clear(self->db, host->name, &err) != 0 ||
@@ -373,7 +374,10 @@ static bool s_plan(rollout_t *self, s_host_t *host, const policy_t *policy,
                  controller_now_ms(), &changed, &revision, &err) != 0)
         vfp_log_warnx("host %s: cannot store the desired state: %s", host->name,
                       err.text);
-    else if (changed) {
+    else if (!changed)
+        result = ROLLOUT_PLAN_SAME;
+    else {
+        result = ROLLOUT_PLAN_CHANGED;
         vfp_log_info("host %s: desired revision %" PRIu64 " planned from "
                      "policy revision %" PRId64 " %s",
                      host->name, revision, self->latest.revision, why);
@@ -381,7 +385,7 @@ static bool s_plan(rollout_t *self, s_host_t *host, const policy_t *policy,
         host->sent_mono = 0;
     }
     desired_destroy(&desired);
-    return changed;
+    return result;
 }
 
 /* A host that joins with a full inventory is planned when its desired
@@ -394,19 +398,20 @@ static void s_replan(rollout_t *self, s_host_t *host)
         s_plan(self, host, policy, "on joining");
 }
 
-bool rollout_replan(rollout_t *self, const char *name, const char *why,
-                    zlistx_t *out)
+rollout_plan_t rollout_replan(rollout_t *self, const char *name,
+                              const char *why, zlistx_t *out)
 {
     const policy_t *policy = s_policy(self);
     if (!policy)
-        return false;
+        return ROLLOUT_PLAN_FAILED;
     s_host_t *host = s_host(self, name);
-    if (!s_plan(self, host, policy, why))
-        return false;
+    rollout_plan_t result = s_plan(self, host, policy, why);
+    if (result != ROLLOUT_PLAN_CHANGED)
+        return result;
     host->drift_correct = false;
     s_offer(self, host, sessions_find(self->sessions, name),
             "desired state changed", out);
-    return true;
+    return result;
 }
 
 void rollout_inventory_stored(rollout_t *self, session_t *session, bool full,

@@ -84,13 +84,21 @@ void rollout_agent_error(rollout_t *self, session_t *host, const vfp_msg_t *msg,
  * it and sends it at once to a connected host, whatever was in flight. */
 void rollout_desired_changed(rollout_t *self, const char *host, zlistx_t *out);
 
+/* What rollout_replan did. */
+typedef enum {
+    ROLLOUT_PLAN_FAILED = -1, /* no policy was ever applied, the plan
+                               * conflicts (this host alone is refused and
+                               * keeps its desired state), or it could not
+                               * be read or stored */
+    ROLLOUT_PLAN_SAME = 0,    /* the desired state already is the plan */
+    ROLLOUT_PLAN_CHANGED = 1, /* the plan was stored and sent */
+} rollout_plan_t;
+
 /* The host's labels or VMs changed: plans it against the latest policy
- * whatever its desired state was planned from, stores and sends the plan
- * when it differs (true then); a plan with conflicts refuses this host
- * alone and keeps its desired state. False too when no policy was ever
- * applied. why ends the log line ("after a label change"). */
-bool rollout_replan(rollout_t *self, const char *host, const char *why,
-                    zlistx_t *out);
+ * whatever its desired state was planned from, and stores and sends the
+ * plan when it differs. why ends the log line ("after a label change"). */
+rollout_plan_t rollout_replan(rollout_t *self, const char *host,
+                              const char *why, zlistx_t *out);
 
 /* A policy was stored (applied or rolled back): hosts whose last check
  * found drift are checked again, since the new policy may now say to

@@ -796,21 +796,27 @@ static void s_plan_failed(vm_admin_t *self, const char *host)
 
 /* The host's reserved VMs not yet in an APPLY each take the revision just
  * planned (one statement, nobody waits on that), or fail when the host
- * cannot be planned. */
+ * cannot be planned. A plan that changed nothing (a NIC added, then
+ * removed before the plan) carries them in the current desired revision;
+ * when the agent already applied that one, no answer is coming, so they
+ * are settled as if it had just come. */
 static void s_plan_host(vm_admin_t *self, const char *host)
 {
-    bool planned = self->cfg.replan(self->cfg.arg, host);
+    int planned = self->cfg.replan(self->cfg.arg, host);
     db_host_desired_t desired = {0};
     db_err_t err;
     bool have = db_host_desired_get(self->db, host, &desired, &err) == 0;
     uint64_t revision = desired.revision;
+    bool applied = have && desired.applied_revision == revision;
     db_host_desired_clear(&desired);
-    if (!planned || !have)
+    if (planned < 0 || !have)
         s_plan_failed(self, host);
     else if (db_host_vms_set_apply_revision(self->db, host, revision, NULL,
                                             &err) != 0)
         vfp_log_warnx("host %s: cannot store its VMs' revision: %s", host,
                       err.text);
+    else if (planned == 0 && applied)
+        vm_admin_result(self, host);
 }
 
 /* Takes the oldest dirty host off the list; its name, to free. */

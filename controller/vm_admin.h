@@ -24,10 +24,10 @@
 #define VM_ADMIN_WAIT_MAX_S 3600
 
 /* Plans the host against the latest policy with the VMs it holds, stores
- * the plan as its desired state when it differs and sends it; false when
- * the plan was refused (the host keeps its desired state) or no policy
- * is stored. */
-typedef bool vm_admin_replan_fn(void *arg, const char *host);
+ * the plan as its desired state when it differs and sends it: 1 then, 0
+ * when the desired state already was that plan, -1 when the plan was
+ * refused (the host keeps its desired state) or no policy is stored. */
+typedef int vm_admin_replan_fn(void *arg, const char *host);
 
 /* Sends a parked request's REPLY (takes client and reply). */
 typedef void vm_admin_answer_fn(void *arg, zframe_t **client,

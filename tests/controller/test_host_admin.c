@@ -78,7 +78,8 @@ static bool s_replan(void *arg, const char *host)
 {
     fixture_t *fx = arg;
     fx->replans++;
-    return rollout_replan(fx->rollout, host, "after a label change", fx->out);
+    return rollout_replan(fx->rollout, host, "after a label change", fx->out) ==
+           ROLLOUT_PLAN_CHANGED;
 }
 
 /* host.label on host with body; returns the REPLY. */

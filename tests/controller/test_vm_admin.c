@@ -95,12 +95,13 @@ static vfp_msg_t *s_request(const char *verb, const char *body, const char *k1,
     return req;
 }
 
-static bool s_replan(void *arg, const char *host)
+static int s_replan(void *arg, const char *host)
 {
     fixture_t *fx = arg;
     fx->replans++;
-    return !fx->replan_fails &&
-           rollout_replan(fx->rollout, host, "for its VMs", fx->out);
+    return fx->replan_fails
+               ? -1
+               : (int)rollout_replan(fx->rollout, host, "for its VMs", fx->out);
 }
 
 static void s_answer(void *arg, zframe_t **client, vfp_msg_t **reply)
@@ -619,6 +620,55 @@ static void test_nic_add_remove(void **state)
     vfp_msg_destroy(&reply);
 }
 
+/* Runs one verb without planning after it (the plan delay not yet
+ * passed); returns its status. */
+static vfp_errcode_t s_run_unplanned(fixture_t *fx, vfp_msg_t *req)
+{
+    zframe_t *client = zframe_new("c", 1);
+    vfp_msg_t *reply = vm_admin_handle(fx->admin, req, &client);
+    vfp_errcode_t status = reply->u.reply.status;
+    zframe_destroy(&client);
+    vfp_msg_destroy(&reply);
+    vfp_msg_destroy(&req);
+    return status;
+}
+
+/* A NIC added, then removed again before the host's plan: the plan is the
+ * desired state the agent already applied, so no answer will come; the
+ * VM is placed at once, not failed as a host that cannot be planned. */
+static void test_nic_change_undone_before_plan(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *reply = s_create(fx, s_web1);
+    vfp_msg_destroy(&reply);
+    s_agent_answers(fx, "h1", -1);
+    reply =
+        s_run(fx, s_request("vm.power", NULL, "name", "web-1", "state", "off"));
+    vfp_msg_destroy(&reply);
+    vfp_msg_t *before = s_desired(fx, "h1");
+    assert_int_equal(
+        s_run_unplanned(fx, s_request("vm.nic.add", NULL, "name", "web-1",
+                                      "network", "trunk")),
+        VFP_OK);
+    assert_int_equal(
+        s_run_unplanned(fx, s_request("vm.nic.remove", NULL, "name", "web-1",
+                                      "index", "1")),
+        VFP_OK);
+    int replans = fx->replans;
+    vm_admin_flush(fx->admin);
+    assert_true(fx->replans > replans);
+    vfp_msg_t *after = s_desired(fx, "h1");
+    assert_int_equal(after->u.apply.revision, before->u.apply.revision);
+    db_vm_t vm;
+    db_err_t err;
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_PLACED);
+    assert_int_equal(vm.nic_count, 1);
+    assert_int_equal(vm.apply_revision, after->u.apply.revision);
+    vfp_msg_destroy(&before);
+    vfp_msg_destroy(&after);
+}
+
 /* plan (vm_plan.c): copies placed tentatively until one does not fit,
  * counted per host, the first refusal explained, and the index left as
  * it was; a list of VMs tried each; bad bodies refused. */
@@ -833,6 +883,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_nic_add_remove, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_nic_change_undone_before_plan,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_plan, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_delta_matters, s_setup,
                                         s_teardown),
