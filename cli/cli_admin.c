@@ -353,6 +353,28 @@ static int s_parse(cli_t *cli, int argc, char **argv, const char *verb,
 
 /* ---- verbs ------------------------------------------------------------ */
 
+static int s_out_add(json_t *rows, void *out)
+{
+    return cli_listing_out_add(out, rows);
+}
+
+/* Every page, printed as it comes (cli_listing_out_t): only the table's
+ * text is kept, not every page's JSON. */
+static int s_listing_stream(cli_t *cli, cli_client_t *client, s_args_t *args,
+                            const cli_listing_t *listing)
+{
+    cli_listing_out_t *out =
+        cli_listing_out_new(cli, listing->key, listing->cols, listing->ncols);
+    json_t *next = NULL;
+    int status = cli_page_each(client, &args->req, listing->key, &args->page,
+                               s_out_add, out, &next);
+    if (status == CLI_EXIT_OK)
+        status = cli_listing_out_end(out);
+    cli_listing_out_destroy(&out);
+    json_decref(next);
+    return status;
+}
+
 int cli_listing_run(cli_t *cli, int argc, char **argv,
                     const cli_listing_t *listing)
 {
@@ -366,6 +388,11 @@ int cli_listing_run(cli_t *cli, int argc, char **argv,
     cli_client_t *client = cli_client_new(cli);
     if (!client)
         return CLI_EXIT_ERROR;
+    if (!listing->print && !(args.page.limit && !args.page.all)) {
+        status = s_listing_stream(cli, client, &args, listing);
+        cli_client_destroy(&client);
+        return status;
+    }
     cli_request_t filters = args.req;
     json_t *rows = NULL, *next = NULL;
     status = cli_page_fetch(client, &args.req, listing->key, &args.page, &rows,

@@ -15,10 +15,10 @@ static bool s_single(const cli_page_t *page)
     return page->limit && !page->all;
 }
 
-/* Appends the rows of one reply and takes its cursor: a string, or null
- * on the last page (also when "next" is absent). */
-static int s_take_page(json_t *body, const char *key, json_t *rows,
-                       json_t **next_p)
+/* Hands the rows of one reply to fn and takes its cursor: a string, or
+ * null on the last page (also when "next" is absent). */
+static int s_take_page(json_t *body, const char *key, cli_page_rows_fn *fn,
+                       void *arg, json_t **next_p)
 {
     json_t *page_rows = json_object_get(body, key);
     json_t *next = json_object_get(body, "next");
@@ -30,9 +30,8 @@ static int s_take_page(json_t *body, const char *key, json_t *rows,
         cli_error("controller reply has a \"next\" that is not a string");
         return -1;
     }
-    json_array_extend(rows, page_rows);
     *next_p = next ? json_incref(next) : json_null();
-    return 0;
+    return fn(page_rows, arg);
 }
 
 /* A reply whose cursor is the one it answered would have us ask for the
@@ -48,24 +47,26 @@ static int s_check_progress(const cli_request_t *req, json_t *next)
     return -1;
 }
 
-int cli_page_fetch(cli_client_t *client, cli_request_t *req, const char *key,
-                   const cli_page_t *page, json_t **rows_p, json_t **next_p)
+int cli_page_each(cli_client_t *client, cli_request_t *req, const char *key,
+                  const cli_page_t *page, cli_page_rows_fn *fn, void *arg,
+                  json_t **next_p)
 {
     /* A whole listing in as few requests as the controller allows: each
      * request counts against this client's --admin-rate. */
     char max[16];
     snprintf(max, sizeof(max), "%d", VFP_PAGE_LIMIT_MAX);
     const char *limit = page->limit ? page->limit : max;
+    *next_p = NULL;
     if (cli_request_set(req, "limit", limit) != 0 ||
         (page->after && cli_request_set(req, "after", page->after) != 0))
         return CLI_EXIT_ERROR;
-    json_t *rows = json_array();
     json_t *next = NULL;
     int status;
     for (;;) {
         json_t *body = NULL;
         status = cli_client_call(client, req, &body);
-        if (status == CLI_EXIT_OK && s_take_page(body, key, rows, &next) != 0)
+        if (status == CLI_EXIT_OK &&
+            s_take_page(body, key, fn, arg, &next) != 0)
             status = CLI_EXIT_ERROR;
         json_decref(body);
         if (status != CLI_EXIT_OK || s_single(page) || json_is_null(next))
@@ -78,14 +79,26 @@ int cli_page_fetch(cli_client_t *client, cli_request_t *req, const char *key,
         json_decref(next);
         next = NULL;
     }
-    if (status != CLI_EXIT_OK || !s_single(page)) {
+    if (status == CLI_EXIT_OK && s_single(page))
+        *next_p = next;
+    else
         json_decref(next);
-        next = NULL;
-    }
+    return status;
+}
+
+static int s_append(json_t *page_rows, void *rows)
+{
+    return json_array_extend(rows, page_rows) == 0 ? 0 : -1;
+}
+
+int cli_page_fetch(cli_client_t *client, cli_request_t *req, const char *key,
+                   const cli_page_t *page, json_t **rows_p, json_t **next_p)
+{
+    json_t *rows = json_array();
+    int status = cli_page_each(client, req, key, page, s_append, rows, next_p);
     if (status != CLI_EXIT_OK)
         json_decref(rows);
     *rows_p = status == CLI_EXIT_OK ? rows : NULL;
-    *next_p = next;
     return status;
 }
 

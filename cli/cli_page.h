@@ -14,6 +14,20 @@ typedef struct {
     const char *after; /* --after CURSOR, or where the first page starts */
 } cli_page_t;
 
+/* One page's rows (a JSON array the caller of fn owns); 0 to go on, -1
+ * (after saying why) to stop. */
+typedef int cli_page_rows_fn(json_t *rows, void *arg);
+
+/* Sends req (its own filters already set) once per page, with limit and
+ * after set from page and each reply's "next", and hands each page's
+ * array `key` to fn, so that no more than a page is held at a time.
+ * Returns CLI_EXIT_OK with, for a single page, its next cursor (string or
+ * null) in *next_p, NULL otherwise (caller decrefs it); or CLI_EXIT_ERROR
+ * after saying why. */
+int cli_page_each(cli_client_t *client, cli_request_t *req, const char *key,
+                  const cli_page_t *page, cli_page_rows_fn *fn, void *arg,
+                  json_t **next_p);
+
 /* Sends req (its own filters already set) once per page, with limit and
  * after set from page and each reply's "next", and collects the rows of
  * the array `key` of each reply. Returns CLI_EXIT_OK with the rows in

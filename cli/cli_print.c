@@ -113,40 +113,87 @@ static size_t s_width(const char *text)
     return width;
 }
 
-static void s_print_row(char **cells, const size_t *width, size_t ncols)
+/* A table being filled: its cells as text, one after the other, each
+ * ending in NUL (a row is ncols of them, the header first), so that the
+ * rows of a listing of any size cost their text, not their JSON. */
+struct cli_table {
+    const cli_column_t *cols;
+    size_t ncols;
+    size_t *width;
+    char *text;
+    size_t len, cap;
+};
+
+static void s_table_cell(cli_table_t *self, size_t col, char *cell)
 {
-    for (size_t c = 0; c < ncols; c++) {
-        fputs(cells[c], stdout);
-        if (c + 1 == ncols)
-            break;
-        for (size_t pad = s_width(cells[c]); pad < width[c] + 2; pad++)
-            putchar(' ');
+    size_t size = strlen(cell) + 1;
+    if (self->len + size > self->cap) {
+        self->cap = (self->len + size) * 2;
+        self->text = realloc(self->text, self->cap);
+        assert(self->text);
     }
-    putchar('\n');
+    memcpy(self->text + self->len, cell, size);
+    self->len += size;
+    if (s_width(cell) > self->width[col])
+        self->width[col] = s_width(cell);
+    free(cell);
+}
+
+cli_table_t *cli_table_new(const cli_column_t *cols, size_t ncols)
+{
+    cli_table_t *self = calloc(1, sizeof(*self));
+    assert(self);
+    self->cols = cols;
+    self->ncols = ncols;
+    self->width = calloc(ncols, sizeof(*self->width));
+    assert(self->width);
+    for (size_t c = 0; c < ncols; c++)
+        s_table_cell(self, c, strdup(cols[c].header));
+    return self;
+}
+
+void cli_table_add(cli_table_t *self, json_t *rows)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        for (size_t c = 0; c < self->ncols; c++)
+            s_table_cell(self, c, s_cell(row, &self->cols[c]));
+    }
+}
+
+void cli_table_print(const cli_table_t *self)
+{
+    const char *cell = self->text;
+    for (size_t c = 0; cell < self->text + self->len;
+         c = (c + 1) % self->ncols) {
+        fputs(cell, stdout);
+        if (c + 1 == self->ncols)
+            putchar('\n');
+        else
+            for (size_t pad = s_width(cell); pad < self->width[c] + 2; pad++)
+                putchar(' ');
+        cell += strlen(cell) + 1;
+    }
+}
+
+void cli_table_destroy(cli_table_t **self_p)
+{
+    if (!*self_p)
+        return;
+    free((*self_p)->width);
+    free((*self_p)->text);
+    free(*self_p);
+    *self_p = NULL;
 }
 
 void cli_print_table(json_t *rows, const cli_column_t *cols, size_t ncols)
 {
-    size_t nrows = json_array_size(rows) + 1;
-    char **cells = calloc(nrows * ncols, sizeof(*cells));
-    size_t *width = calloc(ncols, sizeof(*width));
-    assert(cells && width);
-    for (size_t r = 0; r < nrows; r++) {
-        for (size_t c = 0; c < ncols; c++) {
-            char **cell = &cells[r * ncols + c];
-            *cell = r == 0 ? strdup(cols[c].header)
-                           : s_cell(json_array_get(rows, r - 1), &cols[c]);
-            assert(*cell);
-            if (s_width(*cell) > width[c])
-                width[c] = s_width(*cell);
-        }
-    }
-    for (size_t r = 0; r < nrows; r++)
-        s_print_row(cells + r * ncols, width, ncols);
-    for (size_t i = 0; i < nrows * ncols; i++)
-        free(cells[i]);
-    free(cells);
-    free(width);
+    cli_table_t *table = cli_table_new(cols, ncols);
+    cli_table_add(table, rows);
+    cli_table_print(table);
+    cli_table_destroy(&table);
 }
 
 static void s_print_line(const char *label, const char *text)
@@ -226,6 +273,87 @@ int cli_print_listing(const cli_t *cli, const char *key, json_t *rows,
     int status = cli_print_json(doc);
     json_decref(doc);
     return status;
+}
+
+struct cli_listing_out {
+    bool json;
+    const char *key;
+    size_t rows;        /* JSON rows written so far */
+    cli_table_t *table; /* the table's rows so far */
+};
+
+cli_listing_out_t *cli_listing_out_new(const cli_t *cli, const char *key,
+                                       const cli_column_t *cols, size_t ncols)
+{
+    cli_listing_out_t *self = calloc(1, sizeof(*self));
+    assert(self);
+    self->json = cli->output != CLI_OUTPUT_TABLE;
+    self->key = key;
+    if (!self->json)
+        self->table = cli_table_new(cols, ncols);
+    return self;
+}
+
+/* A row as json_dumpf writes it two levels deep (JSON_INDENT(2)): every
+ * line after the first indented by four more spaces. */
+static int s_json_row(json_t *row)
+{
+    char *text = json_dumps(row, JSON_INDENT(2));
+    if (!text)
+        return -1;
+    for (const char *p = text; *p; p++) {
+        putchar(*p);
+        if (*p == '\n')
+            fputs("    ", stdout);
+    }
+    free(text);
+    return 0;
+}
+
+int cli_listing_out_add(cli_listing_out_t *self, json_t *rows)
+{
+    if (!self->json) {
+        cli_table_add(self->table, rows);
+        return 0;
+    }
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        if (self->rows++ == 0)
+            printf("{\n  \"%s\": [\n    ", self->key);
+        else
+            fputs(",\n    ", stdout);
+        if (s_json_row(row) != 0) {
+            cli_error("cannot write the output");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int cli_listing_out_end(cli_listing_out_t *self)
+{
+    if (!self->json)
+        cli_table_print(self->table);
+    else if (self->rows == 0)
+        printf("{\n  \"%s\": []\n}\n", self->key);
+    else
+        fputs("\n  ]\n}\n", stdout);
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        cli_error("cannot write the output");
+        return CLI_EXIT_ERROR;
+    }
+    return CLI_EXIT_OK;
+}
+
+void cli_listing_out_destroy(cli_listing_out_t **self_p)
+{
+    if (!*self_p)
+        return;
+    cli_table_destroy(&(*self_p)->table);
+    free(*self_p);
+    *self_p = NULL;
 }
 
 /* "pf 0000:3b:00.0 vf 3 vlan", "pf 0000:3b:00.0 num_vfs", "hugepages

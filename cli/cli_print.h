@@ -37,6 +37,27 @@ char *cli_print_escape(const char *text);
  * padded to its widest cell. */
 void cli_print_table(json_t *rows, const cli_column_t *cols, size_t ncols);
 
+/* The same table filled page by page: it keeps each row's cells as text
+ * only, so a listing of 640,000 VFs costs tens of MB, not its JSON. */
+typedef struct cli_table cli_table_t;
+cli_table_t *cli_table_new(const cli_column_t *cols, size_t ncols);
+void cli_table_add(cli_table_t *self, json_t *rows);
+void cli_table_print(const cli_table_t *self);
+void cli_table_destroy(cli_table_t **self_p);
+
+/* A whole listing printed as its pages come: with -o json the object
+ * {key: [rows]} exactly as cli_print_listing prints it, each page written
+ * out at once; else the table, printed at the end. */
+typedef struct cli_listing_out cli_listing_out_t;
+cli_listing_out_t *cli_listing_out_new(const cli_t *cli, const char *key,
+                                       const cli_column_t *cols, size_t ncols);
+/* One page's rows; 0, or -1 when the output cannot be written. */
+int cli_listing_out_add(cli_listing_out_t *self, json_t *rows);
+/* Ends the output (the table, or the JSON's closing lines); an exit
+ * status. */
+int cli_listing_out_end(cli_listing_out_t *self);
+void cli_listing_out_destroy(cli_listing_out_t **self_p);
+
 /* Prints one "label  value" line per field of obj. */
 void cli_print_fields(json_t *obj, const cli_column_t *fields, size_t n);
 
