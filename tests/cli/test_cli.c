@@ -210,6 +210,90 @@ static void test_request_params_replace(void **state)
     assert_string_equal(cli_request_get(&req, "after"), "b");
 }
 
+/* What fn printed on stdout, read back from a file (caller frees). */
+static char *s_stdout_of(void (*fn)(void *), void *arg)
+{
+    char path[] = "/tmp/vfleet-test-cli.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    assert_int_equal(dup2(fd, STDOUT_FILENO), STDOUT_FILENO);
+    fn(arg);
+    fflush(stdout);
+    assert_int_equal(dup2(saved, STDOUT_FILENO), STDOUT_FILENO);
+    close(saved);
+    off_t size = lseek(fd, 0, SEEK_END);
+    char *text = calloc(1, (size_t)size + 1);
+    assert_non_null(text);
+    assert_int_equal(pread(fd, text, (size_t)size, 0), size);
+    close(fd);
+    unlink(path);
+    return text;
+}
+
+static const cli_column_t s_cols[] = {
+    {"NAME", "name", CLI_CELL_TEXT, NULL},
+    {"UP", "up", CLI_CELL_BOOL, NULL},
+    {"NESTED", "n.deep", CLI_CELL_DASH, NULL},
+};
+
+typedef struct {
+    cli_t cli;
+    json_t *pages[3];
+} s_listing_t;
+
+static void s_print_whole(void *arg)
+{
+    s_listing_t *l = arg;
+    json_t *rows = json_array();
+    for (int i = 0; i < 3; i++)
+        json_array_extend(rows, l->pages[i]);
+    cli_print_listing(&l->cli, "things", rows, NULL, s_cols, CLI_NCOLS(s_cols));
+    json_decref(rows);
+}
+
+static void s_print_paged(void *arg)
+{
+    s_listing_t *l = arg;
+    cli_listing_out_t *out =
+        cli_listing_out_new(&l->cli, "things", s_cols, CLI_NCOLS(s_cols));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(cli_listing_out_add(out, l->pages[i]), 0);
+    assert_int_equal(cli_listing_out_end(out), CLI_EXIT_OK);
+    cli_listing_out_destroy(&out);
+}
+
+/* A listing printed page by page is byte for byte the listing printed
+ * whole, as a table and as JSON, with rows, with an empty page among
+ * them, and with none at all. */
+static void test_listing_out_same_as_whole(void **state)
+{
+    (void)state;
+    const char *pages[][3] = {
+        {"[{\"name\": \"a\", \"up\": true, \"n\": {\"deep\": [1, {\"x\": 2}]}},"
+         " {\"name\": \"b\\u001b[31m\", \"up\": false, \"n\": null}]",
+         "[]", "[{\"name\": \"longer name\", \"extra\": 1.5}]"},
+        {"[]", "[]", "[]"},
+    };
+    for (size_t p = 0; p < 2; p++) {
+        for (int json = 0; json < 2; json++) {
+            s_listing_t l = {
+                .cli = {.output = json ? CLI_OUTPUT_JSON : CLI_OUTPUT_TABLE}};
+            for (int i = 0; i < 3; i++)
+                l.pages[i] = json_loads(pages[p][i], 0, NULL);
+            char *whole = s_stdout_of(s_print_whole, &l);
+            char *paged = s_stdout_of(s_print_paged, &l);
+            assert_true(strlen(whole) > 0);
+            assert_string_equal(paged, whole);
+            free(whole);
+            free(paged);
+            for (int i = 0; i < 3; i++)
+                json_decref(l.pages[i]);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_global_options_after_the_verb),
         cmocka_unit_test(test_option_errors),
         cmocka_unit_test(test_request_params_replace),
+        cmocka_unit_test(test_listing_out_same_as_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
