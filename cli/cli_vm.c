@@ -234,7 +234,7 @@ int cli_vm_size_parse(const char *text, uint64_t *mib)
     if (n > (S_SIZE_MAX_KIB >> shift))
         return -1;
     unsigned long long kib = n << shift;
-    if (kib < 1024 || kib % 1024)
+    if (kib < 1024 || kib % 1024 || kib / 1024 > POLICY_RESERVE_MAX_MIB)
         return -1;
     *mib = kib / 1024;
     return 0;
@@ -402,8 +402,8 @@ static int s_memory_option(json_t *body, const char *arg, const char *verb,
     uint64_t mib;
     if (cli_vm_size_parse(arg, &mib) != 0)
         return cli_usage_error(usage,
-                               "%s: --memory '%s' is not a size of at least "
-                               "1 MiB in whole MiB (4096, 4G, 512MiB)",
+                               "%s: --memory '%s' is not a size from 1 MiB to "
+                               "16T in whole MiB (4096, 4G, 512MiB)",
                                verb, arg);
     json_object_set_new(body, "memory_mib", json_integer((json_int_t)mib));
     return 0;

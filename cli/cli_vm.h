@@ -17,7 +17,8 @@
 /* Parses a memory SIZE: a whole number with K, M, G or T (either case,
  * optionally followed by "iB": binary units), a plain number being MiB,
  * into MiB. Returns 0, or -1 for anything else, a size below 1 MiB, one
- * that is not a whole number of MiB, or one over 2^40 MiB. */
+ * that is not a whole number of MiB, or one over 16T (what a VM file may
+ * give, POLICY_RESERVE_MAX_MIB). */
 int cli_vm_size_parse(const char *text, uint64_t *mib);
 
 /* The options that describe a VM request (vm.create's body): vm create's

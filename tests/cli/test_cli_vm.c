@@ -48,7 +48,8 @@ static void test_size_units(void **state)
     s_size_ok("2048KiB", 2);
     s_size_ok("1T", 1048576);
     s_size_ok("2TiB", 2097152);
-    s_size_ok("1048576T", 1ULL << 40);
+    s_size_ok("16T", 16ULL << 20);
+    s_size_ok("16777216", 16ULL << 20);
 }
 
 static void test_size_refused(void **state)
@@ -68,7 +69,9 @@ static void test_size_refused(void **state)
     s_size_bad("4Gi");
     s_size_bad("4P");
     s_size_bad("G");
-    s_size_bad("1048577T"); /* over 2^40 MiB */
+    s_size_bad("17T");      /* over 16T, a VM file's most */
+    s_size_bad("16777217"); /* 16T and 1 MiB */
+    s_size_bad("1048576T");
     s_size_bad("99999999999999999999999");
     s_size_bad("18446744073709551615K");
 }

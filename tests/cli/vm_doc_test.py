@@ -210,7 +210,7 @@ def check_help(c):
 
 USAGE_ERRORS = [
     (["vm", "create", "u-1", "--memory", "0", "--vcpus", "1", "--nic",
-      "vlan1"], "vm create: --memory '0' is not a size of at least 1 MiB",
+      "vlan1"], "vm create: --memory '0' is not a size from 1 MiB to 16T",
      "--memory 0"),
     (["vm", "create", "u-1", "--memory", "1K", "--vcpus", "1", "--nic",
       "vlan1"], "--memory '1K' is not a size", "--memory below 1 MiB"),
