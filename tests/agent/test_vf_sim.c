@@ -178,6 +178,15 @@ static void test_num_vfs_answers(void **state)
     assert_true(pf->vfs[1].iommu_isolated);
     assert_true(pf->vfs[2].settings_known);
     discover_inventory_clear(&inv);
+
+    /* The other port of the 82599: its VFs fall between port 0's
+     * (05:00.1 + 128 + 2n), as on the card, none where port 0's are. */
+    assert_int_equal(vf_sim_set_num_vfs(fx->sim, "ens2f1", 2, text, 256), 0);
+    assert_true(s_exists("%s/bus/pci/devices/0000:05:10.1", fx->sysfs));
+    assert_true(s_exists("%s/bus/pci/devices/0000:05:10.3", fx->sysfs));
+    assert_true(s_exists("%s/class/net/ens2f1/device/virtfn1/physfn/virtfn1",
+                         fx->sysfs));
+    assert_int_equal(s_numvfs(fx, "ens2f0"), 3);
 }
 
 /* netdevsim: no sriov_totalvfs; its limit is debugfs max_vfs (4). */
