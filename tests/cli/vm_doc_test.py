@@ -39,7 +39,6 @@ from e2e import check, wait_until  # noqa: E402
 
 WORK = os.path.join(e2e.BIN, "tests", "cli", "vm_doc")
 e2e.WORK = WORK
-EMPTY_CONF = os.path.join(WORK, "empty.conf")
 HOSTS = {"esx-e1": "vf64", "esx-e2": "vf64"}
 PINNED = "passthrough VMs are pinned; live migration is not possible"
 CHECKS = 0
@@ -78,35 +77,6 @@ def ok(cond, msg):
     global CHECKS
     CHECKS += 1
     check(cond, msg)
-
-
-class Cluster(e2e.Cluster):
-    """e2e's cluster, every daemon given an explicit empty --config: the
-    machine's /etc/vfleet/*.conf must not reach a test."""
-
-    def start_controller(self):
-        log = open(os.path.join(WORK, "controller.log"), "a")
-        self.controller = subprocess.Popen(
-            [e2e.CONTROLLER, "--config", EMPTY_CONF] + self.security() +
-            ["--state-dir", os.path.join(WORK, "controller"), "--agents",
-             "tcp://127.0.0.1:%d" % self.port, "--admin", self.admin,
-             "--heartbeat-interval", self.heartbeat, "--log-level", "debug"],
-            stderr=log)
-        wait_until("controller answers", lambda: self.ctl(
-            "summary", check_rc=False).returncode == 0)
-
-    def start_agent(self, host):
-        tree = os.path.join(WORK, host)
-        log = open(os.path.join(WORK, "agent-%s.log" % host), "a")
-        self.agents[host] = subprocess.Popen(
-            [e2e.AGENT, "--config", EMPTY_CONF, "--kernel", "sim",
-             "--controller", "tcp://127.0.0.1:%d" % self.port] +
-            self.agent_security(host) +
-            ["--hostname", host, "--sysfs-root", os.path.join(tree, "sys"),
-             "--procfs-root", os.path.join(tree, "proc"), "--state-dir",
-             os.path.join(tree, "agent-state"), "--rescan", "300ms",
-             "--heartbeat-interval", self.heartbeat, "--log-level", "debug"],
-            stderr=log)
 
 
 def write(name, text):
@@ -1088,7 +1058,7 @@ def main():
     shutil.rmtree(WORK, ignore_errors=True)
     os.makedirs(WORK)
     write("empty.conf", "")
-    c = Cluster(HOSTS, "300ms")
+    c = e2e.Cluster(HOSTS, "300ms")
     try:
         c.start_ready()
         c.ctl("policy", "apply", write("policy.yaml", POLICY))

@@ -177,7 +177,8 @@ def expect(c, verb, params, body, status, text, what):
 class Cluster:
     """The controller, the agents and the trees they run on. With CURVE
     unless insecure: the controller's pair and one key per host, made with
-    vfleetctl keys in WORK/keys."""
+    vfleetctl keys in WORK/keys. Every daemon gets an explicit empty
+    --config: the machine's /etc/vfleet/*.conf must not reach a test."""
 
     def __init__(self, hosts, heartbeat, insecure=False):
         self.hosts = hosts
@@ -188,6 +189,8 @@ class Cluster:
         self.admin = "ipc://%s/admin.sock" % os.path.join(WORK, "controller")
         self.controller = None
         self.agents = {}
+        self.config = os.path.join(WORK, "empty.conf")
+        open(self.config, "w").close()
         for host, scenario in hosts.items():
             subprocess.run(["python3", MKTREE, scenario,
                             os.path.join(WORK, host)], check=True,
@@ -213,7 +216,8 @@ class Cluster:
     def start_controller(self):
         log = open(os.path.join(WORK, "controller.log"), "a")
         self.controller = subprocess.Popen(
-            [CONTROLLER] + self.security() + ["--state-dir",
+            [CONTROLLER, "--config", self.config] + self.security() +
+            ["--state-dir",
              os.path.join(WORK, "controller"), "--agents",
              "tcp://127.0.0.1:%d" % self.port, "--admin", self.admin,
              "--heartbeat-interval", self.heartbeat, "--log-level", "debug"],
@@ -225,7 +229,8 @@ class Cluster:
         tree = os.path.join(WORK, host)
         log = open(os.path.join(WORK, "agent-%s.log" % host), "a")
         self.agents[host] = subprocess.Popen(
-            [AGENT, "--controller", "tcp://127.0.0.1:%d" % self.port] +
+            [AGENT, "--config", self.config, "--controller",
+             "tcp://127.0.0.1:%d" % self.port] +
             self.agent_security(host) + ["--hostname", host, "--kernel", "sim",
              "--sysfs-root", os.path.join(tree, "sys"), "--procfs-root",
              os.path.join(tree, "proc"), "--state-dir",
