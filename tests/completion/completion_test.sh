@@ -636,10 +636,18 @@ table)
 
 install)
 	# Installed where bash-completion looks for "vfleetctl", unchanged,
-	# and sourcing it there registers the function.
-	cmake --install "$bin" --prefix "$work/prefix" >"$work/install.log" ||
+	# and sourcing it there registers the function. vfleetctl's component
+	# alone, under a DESTDIR: the daemons' components install to absolute
+	# paths (/etc/vfleet, the systemd unit directory), which --prefix does
+	# not move, and a test must not write to this machine's /etc.
+	DESTDIR="$work/root" cmake --install "$bin" --component vfleetctl \
+		--prefix /usr >"$work/install.log" ||
 		fail "cmake --install: $(tail -3 "$work/install.log")"
-	installed=$work/prefix/share/bash-completion/completions/vfleetctl
+	if grep -E "Installing:|Up-to-date:" "$work/install.log" |
+		grep -qv " $work/root/"; then
+		fail "installed outside its DESTDIR: $(cat "$work/install.log")"
+	fi
+	installed=$work/root/usr/share/bash-completion/completions/vfleetctl
 	cmp -s "$script" "$installed" || fail "$installed is not $script"
 	bash -c '. "$1" && complete -p vfleetctl' sh "$installed" >"$work/spec" ||
 		fail "sourcing $installed failed"
