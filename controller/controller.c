@@ -783,7 +783,8 @@ static int s_on_background(zloop_t *loop, int timer_id, void *arg)
     int64_t end = zclock_usecs() + S_BACKGROUND_US;
     do {
         if (!vm_admin_flush_one(self->vm_admin, zclock_mono()) &&
-            !vm_index_refresh_one(self->vm_index))
+            !vm_index_refresh_one(self->vm_index) &&
+            !vm_admin_sweep_one(self->vm_admin))
             break;
     } while (zclock_usecs() < end && !(zsock_events(pipe) & ZMQ_POLLIN));
     return 0;

@@ -29,6 +29,8 @@ struct vm_admin_t {
      * `order`, a s_dirty_t. */
     zhashx_t *dirty;
     zlistx_t *order;
+    /* Hosts to plan once after start (vm_admin_recover), by name. */
+    zlistx_t *sweep;
 };
 
 /* A host to plan again and since when (zclock_mono). */
@@ -87,8 +89,11 @@ vm_admin_t *vm_admin_new(db_t *db, vm_index_t *index,
         pending_new(self->cfg.waits_max, (int64_t)VM_ADMIN_WAIT_MAX_S * 1000);
     self->dirty = zhashx_new();
     self->order = zlistx_new();
-    assert(self->waits && self->dirty && self->order);
+    self->sweep = zlistx_new();
+    assert(self->waits && self->dirty && self->order && self->sweep);
     zlistx_set_destructor(self->order, s_dirty_free);
+    zlistx_set_duplicator(self->sweep, (zlistx_duplicator_fn *)strdup);
+    zlistx_set_destructor(self->sweep, (zlistx_destructor_fn *)zstr_free);
     return self;
 }
 
@@ -145,6 +150,7 @@ void vm_admin_destroy(vm_admin_t **self_p)
     pending_destroy(&self->waits);
     zhashx_destroy(&self->dirty);
     zlistx_destroy(&self->order);
+    zlistx_destroy(&self->sweep);
     free(self);
     *self_p = NULL;
 }
@@ -745,11 +751,19 @@ static int s_unplanned(const db_vm_t *vm, void *arg)
     return 0;
 }
 
+static int s_sweep_add(const char *name, void *arg)
+{
+    vm_admin_t *self = arg;
+    zlistx_add_end(self->sweep, (void *)name);
+    return 0;
+}
+
 int vm_admin_recover(vm_admin_t *self, db_err_t *err)
 {
     db_vm_filter_t filter = {.by_state = true, .state = DB_VM_RESERVED};
     db_page_t page = {0};
-    if (db_vms_list(self->db, &filter, &page, s_unplanned, self, err) != 0)
+    if (db_vms_list(self->db, &filter, &page, s_unplanned, self, err) != 0 ||
+        db_host_names(self->db, s_sweep_add, self, err) != 0)
         return -1;
     return (int)zhashx_size(self->dirty);
 }
@@ -828,6 +842,17 @@ static char *s_dirty_take(vm_admin_t *self)
     zhashx_delete(self->dirty, host);
     zlistx_delete(self->order, zlistx_cursor(self->order));
     return host;
+}
+
+bool vm_admin_sweep_one(vm_admin_t *self)
+{
+    char *host = zlistx_first(self->sweep);
+    if (!host)
+        return false;
+    if (!zhashx_lookup(self->dirty, host))
+        s_plan_host(self, host);
+    zlistx_delete(self->sweep, zlistx_cursor(self->sweep));
+    return true;
 }
 
 bool vm_admin_flush_one(vm_admin_t *self, int64_t now_mono)

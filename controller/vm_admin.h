@@ -53,12 +53,20 @@ vm_admin_t *vm_admin_new(db_t *db, vm_index_t *index,
 void vm_admin_destroy(vm_admin_t **self_p);
 
 /* At start: the hosts of reserved VMs that no desired state carries yet
- * are planned as if those VMs had just been reserved. Which hosts await a
- * plan is kept in memory only, so a reservation committed just before the
- * controller stopped (or was killed) would otherwise stay reserved until
- * something else on its host changed. Returns how many hosts, or -1 when
- * the VMs could not be read (err). */
+ * are planned as if those VMs had just been reserved, and every host is
+ * queued to be planned again once nothing else waits (vm_admin_sweep_one).
+ * Which hosts await a plan is kept in memory only, so a reservation
+ * committed just before the controller stopped (or was killed) would
+ * otherwise stay reserved, and the VFs of a VM deleted, failed or moved
+ * then keep its settings, until something else on the host changed.
+ * Returns how many hosts have such VMs, or -1 when the database could not
+ * be read (err). */
 int vm_admin_recover(vm_admin_t *self, db_err_t *err);
+
+/* Plans the next host of vm_admin_recover's queue, unless it waits as
+ * dirty anyway; false when the queue is empty. A host whose desired state
+ * is already its plan stores and sends nothing. */
+bool vm_admin_sweep_one(vm_admin_t *self);
 
 bool vm_admin_is_verb(const char *verb);
 

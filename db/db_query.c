@@ -81,6 +81,8 @@ static const char s_sql_hosts_list[] =
 
 static const char s_sql_host_get[] = S_HOST_COLUMNS " WHERE h.name = ?1";
 
+static const char s_sql_host_names[] = "SELECT name FROM hosts ORDER BY name";
+
 /* The host row without the counts, which walk the host's VFs twice: for
  * the inventory read back (every plan and drift check), which counts
  * nothing. */
@@ -162,6 +164,7 @@ const db_query_t db_queries[] = {
     {"summary", s_sql_summary},
     {"hosts_list", s_sql_hosts_list},
     {"host_get", s_sql_host_get},
+    {"host_names", s_sql_host_names},
     {"host_hugepages", s_sql_host_hugepages},
     {"pfs_list", s_sql_pfs_list},
     {"vfs_list", s_sql_vfs_list},
@@ -270,6 +273,20 @@ int db_hosts_list(db_t *self, const db_page_t *page, db_host_cb *cb, void *arg,
     s_bind_limit(stmt, 2, page);
     return db_query_rows(self, stmt, "listing hosts", s_host_each, (void *)cb,
                          arg, err);
+}
+
+static int s_name_each(sqlite3_stmt *stmt, void *cb, void *arg)
+{
+    return ((db_name_cb *)cb)((const char *)sqlite3_column_text(stmt, 0), arg);
+}
+
+int db_host_names(db_t *self, db_name_cb *cb, void *arg, db_err_t *err)
+{
+    sqlite3_stmt *stmt = db_stmt(self, s_sql_host_names, err);
+    if (!stmt)
+        return -1;
+    return db_query_rows(self, stmt, "listing host names", s_name_each,
+                         (void *)cb, arg, err);
 }
 
 static int s_host_copy(const db_host_row_t *row, void *arg)

@@ -844,6 +844,45 @@ static void test_recover_unplanned(void **state)
     assert_int_equal(vm_admin_recover(fx->admin, &err), 0);
 }
 
+/* A VM deleted just before the controller stopped, its host not planned
+ * yet: the desired state still gives its VF the VM's MAC. The next
+ * controller's sweep plans every host once, which resets the VF; a host
+ * whose desired state is current stores nothing. */
+static void test_sweep_after_stop(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *reply = s_create(fx, s_web1);
+    vfp_msg_destroy(&reply);
+    s_agent_answers(fx, "h1", -1);
+    assert_int_equal(s_run_unplanned(fx, s_request("vm.delete", NULL, "name",
+                                                   "web-1", NULL, NULL)),
+                     VFP_OK);
+    vm_admin_destroy(&fx->admin);
+    vfp_msg_t *stale = s_desired(fx, "h1");
+    assert_int_equal(s_vf(stale, 0)->mac[0], 0x02);
+    vfp_msg_t *h2 = s_desired(fx, "h2");
+
+    vm_admin_config_t cfg = {.replan = s_replan, .answer = s_answer, .arg = fx};
+    fx->admin = vm_admin_new(fx->db, fx->index, &cfg);
+    db_err_t err;
+    assert_int_equal(vm_admin_recover(fx->admin, &err), 0);
+    int replans = fx->replans, swept = 0;
+    while (vm_admin_sweep_one(fx->admin))
+        swept++;
+    assert_int_equal(swept, 2);
+    assert_int_equal(fx->replans, replans + 2);
+    vfp_msg_t *reset = s_desired(fx, "h1");
+    assert_true(reset->u.apply.revision > stale->u.apply.revision);
+    uint8_t zero[6] = {0};
+    assert_memory_equal(s_vf(reset, 0)->mac, zero, 6);
+    vfp_msg_t *h2_after = s_desired(fx, "h2");
+    assert_int_equal(h2_after->u.apply.revision, h2->u.apply.revision);
+    vfp_msg_destroy(&stale);
+    vfp_msg_destroy(&reset);
+    vfp_msg_destroy(&h2);
+    vfp_msg_destroy(&h2_after);
+}
+
 static void test_verbs_are_forwarded(void **state)
 {
     (void)state;
@@ -890,6 +929,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_plan_delay, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_recover_unplanned, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_sweep_after_stop, s_setup,
                                         s_teardown),
         cmocka_unit_test(test_verbs_are_forwarded),
     };
