@@ -1,5 +1,6 @@
 /* vfleetctl.c - the operator's command line tool: global options, then one
  * verb from the dispatch table. */
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -126,6 +127,12 @@ static int s_global_options(cli_t *cli, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+    /* A listing's pages are replies of megabytes, each parsed into
+     * thousands of small JSON values and freed before the next: from the
+     * heap (glibc raises its mmap threshold to the largest block freed),
+     * every such block made malloc consolidate all the small ones freed
+     * before it, a quarter of vfleetctl vfs's time at 10,000 hosts. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     cli_t cli;
     cli_init(&cli);
     int status = s_global_options(&cli, argc, argv);
