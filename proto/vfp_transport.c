@@ -71,14 +71,22 @@ int vfp_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg,
     return 0;
 }
 
+/* Whether a message received on a ROUTER came from a REQ peer: an empty
+ * delimiter frame between the routing id and at least one more frame. */
+static bool s_req_envelope(zmsg_t *zmsg)
+{
+    zmsg_first(zmsg);
+    zframe_t *second = zmsg_next(zmsg);
+    return zmsg_size(zmsg) >= 3 && zframe_size(second) == 0;
+}
+
 /* Takes the envelope off a message received on a ROUTER: the routing id,
  * and the empty delimiter frame a REQ peer puts before its message. The
  * routing id's MORE flag records which of the two envelopes came in. */
 static zframe_t *s_open_envelope(zmsg_t *zmsg)
 {
+    bool req = s_req_envelope(zmsg);
     zframe_t *routing_id = zmsg_pop(zmsg);
-    zframe_t *first = zmsg_first(zmsg);
-    bool req = zmsg_size(zmsg) >= 2 && zframe_size(first) == 0;
     if (req) {
         zframe_t *delimiter = zmsg_pop(zmsg);
         zframe_destroy(&delimiter);
@@ -100,16 +108,14 @@ int vfp_peek_zmsg(zmsg_t *zmsg, zframe_t **routing_id_p, uint8_t *version,
                   uint8_t *msg_id, uint32_t *request_id)
 {
     *routing_id_p = NULL;
-    size_t frames = zmsg_size(zmsg);
-    zframe_t *routing_id = zmsg_first(zmsg);
-    zframe_t *second = zmsg_next(zmsg);
-    bool req = frames == 3 && zframe_size(second) == 0;
+    bool req = s_req_envelope(zmsg);
     zframe_t *data = zmsg_last(zmsg);
-    if (!routing_id || (frames != 2 && !req) ||
+    /* The envelope and exactly one VFP frame, as vfp_recv_zmsg takes. */
+    if (zmsg_size(zmsg) != (req ? 3u : 2u) ||
         vfp_peek_header(zframe_data(data), zframe_size(data), version, msg_id,
                         request_id) != 0)
         return -1;
-    *routing_id_p = zframe_dup(routing_id);
+    *routing_id_p = zframe_dup(zmsg_first(zmsg));
     zframe_set_more(*routing_id_p, req);
     return 0;
 }

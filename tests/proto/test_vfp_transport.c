@@ -369,6 +369,58 @@ static void test_req_peer(void **state)
 
 /* An answer sent later, through a copy of the routing id, still reaches a
  * REQ peer: vfp_routing_id_dup keeps the delimiter mark zframe_dup drops. */
+/* vfp_peek_zmsg reads a received message's header without taking it,
+ * and gives a routing id that answers the peer in its own envelope: a
+ * REQ peer gets its delimiter back, a DEALER none; a message that is not
+ * one VFP frame in its envelope is not read. */
+static void test_peek_zmsg(void **state)
+{
+    s_pair_t *pair = *state;
+    zsock_t *req = zsock_new(ZMQ_REQ);
+    assert_int_equal(zsock_connect(req, "%s", zsock_endpoint(pair->router)), 0);
+    zsock_set_rcvtimeo(req, 2000);
+    vfp_decode_error_t err;
+    vfp_msg_t *request = sample_msg(VFP_REQUEST, SAMPLE_FULL);
+    zsock_t *peers[] = {req, pair->dealer};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(vfp_send(peers[i], NULL, request, &err), 0);
+        zmsg_t *zmsg = zmsg_recv(pair->router);
+        assert_non_null(zmsg);
+        size_t frames = zmsg_size(zmsg);
+        zframe_t *peer = NULL;
+        uint8_t version = 0, msg_id = 0;
+        uint32_t request_id = 0;
+        assert_int_equal(
+            vfp_peek_zmsg(zmsg, &peer, &version, &msg_id, &request_id), 0);
+        assert_int_equal(zmsg_size(zmsg), frames);
+        assert_int_equal(version, request->version);
+        assert_int_equal(msg_id, VFP_REQUEST);
+        assert_int_equal(request_id, request->request_id);
+        assert_int_equal(zframe_more(peer), peers[i] == req);
+        zmsg_destroy(&zmsg);
+        vfp_msg_t *reply = sample_msg(VFP_REPLY, SAMPLE_FULL);
+        assert_int_equal(vfp_send(pair->router, peer, reply, &err), 0);
+        vfp_msg_t *got = vfp_recv(peers[i], NULL, &err);
+        assert_non_null(got);
+        assert_true(sample_equal(reply, got));
+        vfp_msg_destroy(&got);
+        vfp_msg_destroy(&reply);
+        zframe_destroy(&peer);
+    }
+    zstr_sendm(pair->dealer, "extra");
+    zstr_send(pair->dealer, "frame");
+    zmsg_t *zmsg = zmsg_recv(pair->router);
+    zframe_t *peer = NULL;
+    uint8_t version, msg_id;
+    uint32_t request_id;
+    assert_int_equal(vfp_peek_zmsg(zmsg, &peer, &version, &msg_id, &request_id),
+                     -1);
+    assert_null(peer);
+    zmsg_destroy(&zmsg);
+    vfp_msg_destroy(&request);
+    zsock_destroy(&req);
+}
+
 static void test_routing_id_dup(void **state)
 {
     s_pair_t *pair = *state;
@@ -555,6 +607,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_version_negotiation, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_req_peer, s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_peek_zmsg, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_routing_id_dup, s_setup,
                                         s_teardown),
         cmocka_unit_test(test_socket_limit),
