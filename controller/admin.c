@@ -735,6 +735,30 @@ static void s_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg)
         vfp_log_warn("cannot send an admin answer");
 }
 
+/* Answers a request that was not acted on: INTERNAL, its text starting
+ * VFP_BUSY_PREFIX (PROTOCOL.md 7.5), in the request's version. */
+static void s_send_busy(s_server_t *server, zframe_t *routing_id,
+                        uint8_t version, uint32_t request_id, const char *fmt,
+                        ...) __attribute__((format(printf, 5, 6)));
+static void s_send_busy(s_server_t *server, zframe_t *routing_id,
+                        uint8_t version, uint32_t request_id, const char *fmt,
+                        ...)
+{
+    vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
+    reply->version = version;
+    reply->request_id = request_id;
+    reply->u.reply.status = VFP_ERR_INTERNAL;
+    size_t prefix = strlen(VFP_BUSY_PREFIX);
+    memcpy(reply->u.reply.error, VFP_BUSY_PREFIX, prefix);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reply->u.reply.error + prefix,
+              sizeof(reply->u.reply.error) - prefix, fmt, ap);
+    va_end(ap);
+    s_send(server->sock, routing_id, reply);
+    vfp_msg_destroy(&reply);
+}
+
 /* Hands a write request to the main thread, or answers "busy" when too
  * many wait. Takes msg and routing_id. */
 static void s_forward(s_server_t *server, vfp_msg_t **msg_p,
@@ -742,15 +766,9 @@ static void s_forward(s_server_t *server, vfp_msg_t **msg_p,
 {
     vfp_msg_t *msg = *msg_p;
     if (server->writes_queued >= ADMIN_WRITES_QUEUED_MAX) {
-        vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
-        reply->version = msg->version;
-        reply->request_id = msg->request_id;
-        reply->u.reply.status = VFP_ERR_INTERNAL;
-        snprintf(reply->u.reply.error, sizeof(reply->u.reply.error),
-                 VFP_BUSY_PREFIX "%d write requests queued; retry later",
-                 server->writes_queued);
-        s_send(server->sock, *routing_id_p, reply);
-        vfp_msg_destroy(&reply);
+        s_send_busy(server, *routing_id_p, msg->version, msg->request_id,
+                    "%d write requests queued; retry later",
+                    server->writes_queued);
         vfp_msg_destroy(msg_p);
         zframe_destroy(routing_id_p);
         return;
@@ -774,17 +792,11 @@ static void s_busy(s_server_t *server, zmsg_t *zmsg)
     if (vfp_peek_zmsg(zmsg, &routing_id, &version, &msg_id, &request_id) != 0)
         return;
     if (msg_id == VFP_REQUEST && version >= VFP_VERSION_MIN &&
-        version <= VFP_VERSION) {
-        vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
-        reply->version = version;
-        reply->request_id = request_id;
-        reply->u.reply.status = VFP_ERR_INTERNAL;
-        snprintf(reply->u.reply.error, sizeof(reply->u.reply.error),
-                 ADMIN_BUSY_RATE_FORMAT, peer_limit_msgs_per_s(server->limits),
-                 peer_limit_mib_per_s(server->limits));
-        s_send(server->sock, routing_id, reply);
-        vfp_msg_destroy(&reply);
-    }
+        version <= VFP_VERSION)
+        s_send_busy(server, routing_id, version, request_id,
+                    ADMIN_BUSY_RATE_FORMAT,
+                    peer_limit_msgs_per_s(server->limits),
+                    peer_limit_mib_per_s(server->limits));
     zframe_destroy(&routing_id);
 }
 

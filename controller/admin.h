@@ -65,10 +65,10 @@ vfp_errcode_t admin_access(const char *role, const char *name, bool keyed,
 #define ADMIN_WRITES_QUEUED_MAX 64
 
 /* The answer to a REQUEST over its client's budget (PROTOCOL.md 7.5):
- * INTERNAL with this text, filled with --admin-rate and --peer-bandwidth.
- * Like every "busy:" answer, it says the request was not acted on. */
+ * INTERNAL with VFP_BUSY_PREFIX and this text, filled with --admin-rate
+ * and --peer-bandwidth. Like every busy answer, it says the request was
+ * not acted on. */
 #define ADMIN_BUSY_RATE_FORMAT                                                 \
-    VFP_BUSY_PREFIX                                                            \
     "over this client's budget of %u requests and %u MiB a second; "           \
     "not acted on, retry later"
 
