@@ -369,7 +369,7 @@ static int s_listing_stream(cli_t *cli, cli_client_t *client, s_args_t *args,
     int status = cli_page_each(client, &args->req, listing->key, &args->page,
                                s_out_add, out, &next);
     if (status == CLI_EXIT_OK)
-        status = cli_listing_out_end(out);
+        status = cli_listing_out_end(out, NULL);
     cli_listing_out_destroy(&out);
     json_decref(next);
     return status;

@@ -259,22 +259,6 @@ int cli_print_json(json_t *doc)
     return CLI_EXIT_OK;
 }
 
-int cli_print_listing(const cli_t *cli, const char *key, json_t *rows,
-                      json_t *next, const cli_column_t *cols, size_t ncols)
-{
-    if (cli->output == CLI_OUTPUT_TABLE) {
-        cli_print_table(rows, cols, ncols);
-        return CLI_EXIT_OK;
-    }
-    json_t *doc = json_pack("{s:O}", key, rows);
-    assert(doc);
-    if (next)
-        json_object_set(doc, "next", next);
-    int status = cli_print_json(doc);
-    json_decref(doc);
-    return status;
-}
-
 struct cli_listing_out {
     bool json;
     const char *key;
@@ -332,14 +316,32 @@ int cli_listing_out_add(cli_listing_out_t *self, json_t *rows)
     return 0;
 }
 
-int cli_listing_out_end(cli_listing_out_t *self)
+/* "next" as json_dumpf writes it one level deep, after the rows. */
+static int s_json_next(json_t *next)
+{
+    char *text = json_dumps(next, JSON_ENCODE_ANY);
+    if (!text)
+        return -1;
+    printf(",\n  \"next\": %s", text);
+    free(text);
+    return 0;
+}
+
+int cli_listing_out_end(cli_listing_out_t *self, json_t *next)
 {
     if (!self->json)
         cli_table_print(self->table);
-    else if (self->rows == 0)
-        printf("{\n  \"%s\": []\n}\n", self->key);
-    else
-        fputs("\n  ]\n}\n", stdout);
+    else {
+        if (self->rows == 0)
+            printf("{\n  \"%s\": []", self->key);
+        else
+            fputs("\n  ]", stdout);
+        if (next && s_json_next(next) != 0) {
+            cli_error("cannot write the output");
+            return CLI_EXIT_ERROR;
+        }
+        fputs("\n}\n", stdout);
+    }
     if (fflush(stdout) != 0 || ferror(stdout)) {
         cli_error("cannot write the output");
         return CLI_EXIT_ERROR;
@@ -354,6 +356,17 @@ void cli_listing_out_destroy(cli_listing_out_t **self_p)
     cli_table_destroy(&(*self_p)->table);
     free(*self_p);
     *self_p = NULL;
+}
+
+int cli_print_listing(const cli_t *cli, const char *key, json_t *rows,
+                      json_t *next, const cli_column_t *cols, size_t ncols)
+{
+    cli_listing_out_t *out = cli_listing_out_new(cli, key, cols, ncols);
+    int status = cli_listing_out_add(out, rows) == 0
+                     ? cli_listing_out_end(out, next)
+                     : CLI_EXIT_ERROR;
+    cli_listing_out_destroy(&out);
+    return status;
 }
 
 /* "pf 0000:3b:00.0 vf 3 vlan", "pf 0000:3b:00.0 num_vfs", "hugepages

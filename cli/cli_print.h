@@ -45,17 +45,17 @@ void cli_table_add(cli_table_t *self, json_t *rows);
 void cli_table_print(const cli_table_t *self);
 void cli_table_destroy(cli_table_t **self_p);
 
-/* A whole listing printed as its pages come: with -o json the object
- * {key: [rows]} exactly as cli_print_listing prints it, each page written
- * out at once; else the table, printed at the end. */
+/* A listing printed as its pages come: with -o json the object
+ * {key: [rows]} as json_dumpf writes it (JSON_INDENT(2)), each page
+ * written out at once; else the table, printed at the end. */
 typedef struct cli_listing_out cli_listing_out_t;
 cli_listing_out_t *cli_listing_out_new(const cli_t *cli, const char *key,
                                        const cli_column_t *cols, size_t ncols);
 /* One page's rows; 0, or -1 when the output cannot be written. */
 int cli_listing_out_add(cli_listing_out_t *self, json_t *rows);
-/* Ends the output (the table, or the JSON's closing lines); an exit
- * status. */
-int cli_listing_out_end(cli_listing_out_t *self);
+/* Ends the output (the table, or the JSON's closing lines, with "next"
+ * after the rows when next is not NULL: a single page); an exit status. */
+int cli_listing_out_end(cli_listing_out_t *self, json_t *next);
 void cli_listing_out_destroy(cli_listing_out_t **self_p);
 
 /* Prints one "label  value" line per field of obj. */

@@ -241,15 +241,26 @@ static const cli_column_t s_cols[] = {
 typedef struct {
     cli_t cli;
     json_t *pages[3];
+    json_t *next; /* NULL, or a single page's cursor */
 } s_listing_t;
 
-static void s_print_whole(void *arg)
+/* The reference: jansson's own dump of the whole document, as
+ * cli_print_json writes it, or the table of every row at once. */
+static void s_print_reference(void *arg)
 {
     s_listing_t *l = arg;
     json_t *rows = json_array();
     for (int i = 0; i < 3; i++)
         json_array_extend(rows, l->pages[i]);
-    cli_print_listing(&l->cli, "things", rows, NULL, s_cols, CLI_NCOLS(s_cols));
+    if (l->cli.output == CLI_OUTPUT_TABLE) {
+        cli_print_table(rows, s_cols, CLI_NCOLS(s_cols));
+    } else {
+        json_t *doc = json_pack("{s:O}", "things", rows);
+        if (l->next)
+            json_object_set(doc, "next", l->next);
+        assert_int_equal(cli_print_json(doc), CLI_EXIT_OK);
+        json_decref(doc);
+    }
     json_decref(rows);
 }
 
@@ -260,13 +271,14 @@ static void s_print_paged(void *arg)
         cli_listing_out_new(&l->cli, "things", s_cols, CLI_NCOLS(s_cols));
     for (int i = 0; i < 3; i++)
         assert_int_equal(cli_listing_out_add(out, l->pages[i]), 0);
-    assert_int_equal(cli_listing_out_end(out), CLI_EXIT_OK);
+    assert_int_equal(cli_listing_out_end(out, l->next), CLI_EXIT_OK);
     cli_listing_out_destroy(&out);
 }
 
-/* A listing printed page by page is byte for byte the listing printed
- * whole, as a table and as JSON, with rows, with an empty page among
- * them, and with none at all. */
+/* A listing printed page by page (cli_listing_out_t, which
+ * cli_print_listing uses too) is byte for byte jansson's dump of the
+ * whole document, or the table of every row at once: with rows, with an
+ * empty page among them, with none at all, with and without "next". */
 static void test_listing_out_same_as_whole(void **state)
 {
     (void)state;
@@ -276,22 +288,28 @@ static void test_listing_out_same_as_whole(void **state)
          "[]", "[{\"name\": \"longer name\", \"extra\": 1.5}]"},
         {"[]", "[]", "[]"},
     };
+    json_t *nexts[] = {NULL, json_string("pos 3/+= \"q\""), json_null()};
     for (size_t p = 0; p < 2; p++) {
-        for (int json = 0; json < 2; json++) {
-            s_listing_t l = {
-                .cli = {.output = json ? CLI_OUTPUT_JSON : CLI_OUTPUT_TABLE}};
-            for (int i = 0; i < 3; i++)
-                l.pages[i] = json_loads(pages[p][i], 0, NULL);
-            char *whole = s_stdout_of(s_print_whole, &l);
-            char *paged = s_stdout_of(s_print_paged, &l);
-            assert_true(strlen(whole) > 0);
-            assert_string_equal(paged, whole);
-            free(whole);
-            free(paged);
-            for (int i = 0; i < 3; i++)
-                json_decref(l.pages[i]);
+        for (size_t n = 0; n < 3; n++) {
+            for (int json = 0; json < 2; json++) {
+                s_listing_t l = {.cli = {.output = json ? CLI_OUTPUT_JSON
+                                                        : CLI_OUTPUT_TABLE},
+                                 .next = nexts[n]};
+                for (int i = 0; i < 3; i++)
+                    l.pages[i] = json_loads(pages[p][i], 0, NULL);
+                char *whole = s_stdout_of(s_print_reference, &l);
+                char *paged = s_stdout_of(s_print_paged, &l);
+                assert_true(strlen(whole) > 0);
+                assert_string_equal(paged, whole);
+                free(whole);
+                free(paged);
+                for (int i = 0; i < 3; i++)
+                    json_decref(l.pages[i]);
+            }
         }
     }
+    for (size_t n = 0; n < 3; n++)
+        json_decref(nexts[n]);
 }
 
 int main(void)
