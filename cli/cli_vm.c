@@ -25,6 +25,7 @@
 /* The usage below gives the bounds in words. */
 static_assert(POLICY_VM_VCPUS_MAX == 65536, "usage: --vcpus 1 to 65536");
 static_assert(POLICY_VM_NICS_MAX == 8, "usage: --nic 1 to 8");
+static_assert(POLICY_RESERVE_MAX_MIB == 16ULL << 20, "usage: --memory to 16T");
 
 static const char s_usage[] =
     "usage: vfleetctl [GLOBAL-OPTIONS] vm create NAME --memory SIZE"
@@ -211,8 +212,9 @@ static void s_print_vm(json_t *vm)
 
 /* ---- memory sizes ------------------------------------------------------ */
 
-/* The largest size taken, in KiB: 2^40 MiB. */
-#define S_SIZE_MAX_KIB (1ULL << 50)
+/* The largest size taken, in KiB: a VM file's most (16T), checked before
+ * the shift so that it cannot overflow. */
+#define S_SIZE_MAX_KIB (POLICY_RESERVE_MAX_MIB << 10)
 
 int cli_vm_size_parse(const char *text, uint64_t *mib)
 {
@@ -234,7 +236,7 @@ int cli_vm_size_parse(const char *text, uint64_t *mib)
     if (n > (S_SIZE_MAX_KIB >> shift))
         return -1;
     unsigned long long kib = n << shift;
-    if (kib < 1024 || kib % 1024 || kib / 1024 > POLICY_RESERVE_MAX_MIB)
+    if (kib < 1024 || kib % 1024)
         return -1;
     *mib = kib / 1024;
     return 0;
