@@ -808,28 +808,35 @@ static void s_plan_failed(vm_admin_t *self, const char *host)
     zlistx_destroy(&vms);
 }
 
+static int s_status_copy(const db_apply_status_row_t *row, void *arg)
+{
+    *(db_apply_status_row_t *)arg = *row;
+    return 0;
+}
+
 /* The host's reserved VMs not yet in an APPLY each take the revision just
  * planned (one statement, nobody waits on that), or fail when the host
  * cannot be planned. A plan that changed nothing (a NIC added, then
  * removed before the plan) carries them in the current desired revision;
- * when the agent already applied that one, no answer is coming, so they
- * are settled as if it had just come. */
+ * when the agent already answered that one, all ok or not, no answer is
+ * coming, so they are settled by the answer stored. */
 static void s_plan_host(vm_admin_t *self, const char *host)
 {
     int planned = self->cfg.replan(self->cfg.arg, host);
-    db_host_desired_t desired = {0};
+    db_apply_status_row_t status = {.revision = 0};
+    db_apply_status_filter_t filter = {.host = host};
+    db_page_t one = {.limit = 1};
     db_err_t err;
-    bool have = db_host_desired_get(self->db, host, &desired, &err) == 0;
-    uint64_t revision = desired.revision;
-    bool applied = have && desired.applied_revision == revision;
-    db_host_desired_clear(&desired);
+    bool have = db_apply_status_filter(self->db, &filter, &one, s_status_copy,
+                                       &status, &err) == 0 &&
+                status.revision > 0;
     if (planned < 0 || !have)
         s_plan_failed(self, host);
-    else if (db_host_vms_set_apply_revision(self->db, host, revision, NULL,
-                                            &err) != 0)
+    else if (db_host_vms_set_apply_revision(self->db, host, status.revision,
+                                            NULL, &err) != 0)
         vfp_log_warnx("host %s: cannot store its VMs' revision: %s", host,
                       err.text);
-    else if (planned == 0 && applied)
+    else if (planned == 0 && status.state != DB_APPLY_PENDING)
         vm_admin_result(self, host);
 }
 

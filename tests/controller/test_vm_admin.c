@@ -669,6 +669,40 @@ static void test_nic_change_undone_before_plan(void **state)
     vfp_msg_destroy(&after);
 }
 
+/* The same when the agent's answer to that desired state failed on a VF no
+ * VM holds: that answer is all that will come, so it settles the VM, which
+ * it does not concern, as placed instead of leaving it reserved. */
+static void test_nic_change_undone_after_failed_answer(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *reply = s_create(fx, s_web1);
+    vfp_msg_destroy(&reply);
+    s_agent_answers(fx, "h1", 1);
+    reply =
+        s_run(fx, s_request("vm.power", NULL, "name", "web-1", "state", "off"));
+    vfp_msg_destroy(&reply);
+    vfp_msg_t *before = s_desired(fx, "h1");
+    assert_int_equal(
+        s_run_unplanned(fx, s_request("vm.nic.add", NULL, "name", "web-1",
+                                      "network", "trunk")),
+        VFP_OK);
+    assert_int_equal(
+        s_run_unplanned(fx, s_request("vm.nic.remove", NULL, "name", "web-1",
+                                      "index", "1")),
+        VFP_OK);
+    db_vm_t vm;
+    db_err_t err;
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_RESERVED);
+    vm_admin_flush(fx->admin);
+    vfp_msg_t *after = s_desired(fx, "h1");
+    assert_int_equal(after->u.apply.revision, before->u.apply.revision);
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_PLACED);
+    vfp_msg_destroy(&before);
+    vfp_msg_destroy(&after);
+}
+
 /* plan (vm_plan.c): copies placed tentatively until one does not fit,
  * counted per host, the first refusal explained, and the index left as
  * it was; a list of VMs tried each; bad bodies refused. */
@@ -924,6 +958,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_nic_change_undone_before_plan,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_nic_change_undone_after_failed_answer, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_plan, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_delta_matters, s_setup,
                                         s_teardown),
