@@ -6,6 +6,7 @@
 #include "cli_vm_apply.h"
 
 #include <assert.h>
+#include <czmq.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +43,9 @@ static const char s_usage[] =
 
 /* What vm.create waits for when --wait has no --timeout (ADMIN.md). */
 #define S_WAIT_DEFAULT_S 60
+/* --wait asks vm.show again after this pause, doubled up to the most. */
+#define S_POLL_FIRST_MS 10
+#define S_POLL_MAX_MS 200
 
 enum { S_OPT_WAIT = CLI_OPT_VERB, S_OPT_DRY_RUN };
 
@@ -70,18 +74,59 @@ static const char *const s_outcome_words[] = {
     [S_STOPPED] = "stopped",
 };
 
+/* A VM's outcome kept for its turn: with --wait every VM is created
+ * first, then the created ones are waited for in file order, so that
+ * their host rounds overlap instead of following one another. */
+typedef struct {
+    s_outcome_t outcome;
+    bool pending; /* created, still reserved: waited for at its turn */
+    char *host;
+    char *text;
+} s_line_t;
+
 typedef struct {
     cli_t *cli;
     cli_client_t *client;
     const char *path;
     bool wait;
     bool dry_run;
+    bool lost; /* --wait: the controller stopped answering */
     uint32_t wait_s;
     size_t counts[S_STOPPED + 1];
     json_t *results; /* -o json: one object per VM */
+    s_line_t *lines; /* --wait, while creating: one per VM, else NULL */
+    size_t at;       /* the VM being applied */
 } s_apply_t;
 
-/* Records a VM's outcome: a line on stdout, or a row of the JSON. */
+/* A VM's outcome: a line on stdout, or a row of the JSON. */
+static s_outcome_t s_emit(s_apply_t *a, const policy_vm_t *vm,
+                          s_outcome_t outcome, const char *host,
+                          const char *text)
+{
+    a->counts[outcome]++;
+    if (a->cli->output == CLI_OUTPUT_JSON) {
+        json_array_append_new(
+            a->results,
+            json_pack("{s:s, s:s, s:o, s:s}", "name", vm->name, "result",
+                      s_outcome_words[outcome], "host",
+                      host ? json_string(host) : json_null(), "message", text));
+        return outcome;
+    }
+    char *escaped = cli_print_escape(text);
+    printf("%s: %s\n", vm->name, escaped);
+    free(escaped);
+    return outcome;
+}
+
+static char *s_dup(const char *text)
+{
+    char *copy = text ? strdup(text) : NULL;
+    assert(!text || copy);
+    return copy;
+}
+
+/* Records a VM's outcome: emitted at once, or kept for its turn while
+ * --wait creates. */
 static s_outcome_t s_report(s_apply_t *a, const policy_vm_t *vm,
                             s_outcome_t outcome, const char *host,
                             const char *fmt, ...)
@@ -96,18 +141,10 @@ static s_outcome_t s_report(s_apply_t *a, const policy_vm_t *vm,
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    a->counts[outcome]++;
-    if (a->cli->output == CLI_OUTPUT_JSON) {
-        json_array_append_new(
-            a->results,
-            json_pack("{s:s, s:s, s:o, s:s}", "name", vm->name, "result",
-                      s_outcome_words[outcome], "host",
-                      host ? json_string(host) : json_null(), "message", text));
-        return outcome;
-    }
-    char *escaped = cli_print_escape(text);
-    printf("%s: %s\n", vm->name, escaped);
-    free(escaped);
+    if (!a->lines)
+        return s_emit(a, vm, outcome, host, text);
+    a->lines[a->at] = (s_line_t){
+        .outcome = outcome, .host = s_dup(host), .text = s_dup(text)};
     return outcome;
 }
 
@@ -276,16 +313,13 @@ static char *s_create_body(const policy_vm_t *vm)
     return text;
 }
 
-/* What a successful vm.create answered: reserved, or with --wait placed
- * or failed (or still reserved when the wait ran out). */
+/* What became of a VM created with --wait, from its vm.show: placed or
+ * failed, or still reserved when the wait ran out. */
 static s_outcome_t s_created(s_apply_t *a, const policy_vm_t *vm,
                              const json_t *obj)
 {
     const char *host = json_string_value(json_object_get(obj, "host"));
     const char *state = s_text(obj, "state");
-    if (!a->wait)
-        return s_report(a, vm, S_CREATED, host, "created on %s",
-                        s_or_none(host));
     if (strcmp(state, "placed") == 0)
         return s_report(a, vm, S_CREATED, host, "created on %s, placed",
                         s_or_none(host));
@@ -297,34 +331,74 @@ static s_outcome_t s_created(s_apply_t *a, const policy_vm_t *vm,
                     s_or_none(host), a->wait_s);
 }
 
+/* --wait: asks vm.show until the created VM is no longer reserved, or
+ * its wait ran out. */
+static s_outcome_t s_wait_placed(s_apply_t *a, const policy_vm_t *vm,
+                                 const char *host)
+{
+    int64_t deadline = zclock_mono() + (int64_t)a->wait_s * 1000;
+    int64_t pause = S_POLL_FIRST_MS;
+    for (;;) {
+        if (a->lost)
+            return s_report(a, vm, S_STOPPED, host,
+                            "created on %s; error: no answer from the "
+                            "controller",
+                            s_or_none(host));
+        cli_request_t req;
+        cli_request_init(&req, "vm.show");
+        cli_request_set(&req, "name", vm->name);
+        cli_reply_t reply;
+        if (cli_client_exchange(a->client, &req, &reply) != CLI_EXIT_OK) {
+            a->lost = true;
+            continue;
+        }
+        bool reserved = reply.status == VFP_OK &&
+                        strcmp(s_text(reply.body, "state"), "reserved") == 0;
+        bool done = !reserved || zclock_mono() >= deadline;
+        s_outcome_t outcome = S_FAILED;
+        if (reply.status != VFP_OK)
+            outcome = s_report(a, vm, S_FAILED, host,
+                               "created on %s, then: error: %s",
+                               s_or_none(host), reply.error);
+        else if (done)
+            outcome = s_created(a, vm, reply.body);
+        cli_reply_clear(&reply);
+        if (done)
+            return outcome;
+        int64_t left = deadline - zclock_mono();
+        zclock_sleep((int)(left < pause ? (left > 0 ? left : 0) : pause));
+        pause = pause * 2 < S_POLL_MAX_MS ? pause * 2 : S_POLL_MAX_MS;
+    }
+}
+
+/* A VM created while --wait creates: waited for at its turn. */
+static s_outcome_t s_pending(s_apply_t *a, const char *host)
+{
+    a->lines[a->at] =
+        (s_line_t){.outcome = S_CREATED, .pending = true, .host = s_dup(host)};
+    return S_CREATED;
+}
+
 static s_outcome_t s_create(s_apply_t *a, const policy_vm_t *vm)
 {
     cli_request_t req;
     cli_request_init(&req, "vm.create");
-    char seconds[16];
-    snprintf(seconds, sizeof(seconds), "%u", a->wait_s);
-    if (a->wait) {
-        cli_request_set(&req, "wait", "true");
-        cli_request_set(&req, "timeout", seconds);
-    }
     char *body = s_create_body(vm);
     req.body = body;
     req.body_len = strlen(body);
-    /* The answer comes after the wait: give it the per-answer time on top. */
-    if (a->wait)
-        cli_client_set_timeout(a->client,
-                               a->wait_s * 1000 + CLI_TIMEOUT_DEFAULT_MS);
     cli_reply_t reply;
     int status = cli_client_exchange(a->client, &req, &reply);
-    if (a->wait)
-        cli_client_set_timeout(a->client, CLI_TIMEOUT_DEFAULT_MS);
     free(body);
     if (status != CLI_EXIT_OK)
         return s_report(a, vm, S_STOPPED, NULL,
                         "error: no answer from the controller");
+    const char *host = json_string_value(json_object_get(reply.body, "host"));
     s_outcome_t outcome;
-    if (reply.status == VFP_OK)
-        outcome = s_created(a, vm, reply.body);
+    if (reply.status == VFP_OK && a->wait)
+        outcome = s_pending(a, host);
+    else if (reply.status == VFP_OK)
+        outcome =
+            s_report(a, vm, S_CREATED, host, "created on %s", s_or_none(host));
     else if (reply.status == VFP_ERR_CONFLICT)
         outcome = s_report(a, vm, S_REFUSED, NULL, "refused: %s", reply.error);
     else
@@ -428,16 +502,43 @@ policy_vm_file_t *cli_vm_apply_load(const char *path)
     return file;
 }
 
+/* --wait, once every VM is created: each line in file order, a created
+ * VM's once it is placed or failed. */
+static void s_settle(s_apply_t *a, const policy_vm_file_t *file, size_t count)
+{
+    s_line_t *lines = a->lines;
+    a->lines = NULL;
+    for (size_t i = 0; i < count; i++) {
+        s_line_t *line = &lines[i];
+        if (line->pending)
+            s_wait_placed(a, &file->vms[i], line->host);
+        else
+            s_emit(a, &file->vms[i], line->outcome, line->host, line->text);
+        free(line->host);
+        free(line->text);
+    }
+    free(lines);
+}
+
 static int s_run(s_apply_t *a, const policy_vm_file_t *file)
 {
     a->client = cli_client_new(a->cli);
     if (!a->client)
         return CLI_EXIT_ERROR;
-    if (a->wait)
+    /* --timeout is the wait for each VM: each answer gets the default. */
+    if (a->wait) {
         cli_client_set_timeout(a->client, CLI_TIMEOUT_DEFAULT_MS);
-    for (size_t i = 0; i < file->vm_count; i++)
-        if (s_apply_vm(a, &file->vms[i]) == S_STOPPED)
+        a->lines = calloc(file->vm_count, sizeof(*a->lines));
+        assert(a->lines);
+    }
+    size_t done = 0;
+    while (done < file->vm_count) {
+        a->at = done;
+        if (s_apply_vm(a, &file->vms[done++]) == S_STOPPED)
             break;
+    }
+    if (a->wait)
+        s_settle(a, file, done);
     cli_client_destroy(&a->client);
     s_summary(a, file->vm_count);
     size_t *n = a->counts;

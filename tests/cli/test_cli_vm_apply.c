@@ -2,8 +2,9 @@
  * for the admin API's vm.show and vm.create (it keeps VMs as ADMIN.md's VM
  * objects and rounds memory up to 1 GiB like 1G hugepages): created, then
  * unchanged on a second apply, refused, different settings, --dry-run
- * sending nothing that writes, --wait's parameters, an invalid file
- * sending nothing at all. */
+ * sending nothing that writes, --wait creating every VM first and then
+ * asking after each in file order, an invalid file sending nothing at
+ * all. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +30,8 @@ typedef struct {
     size_t requests;            /* every request */
     size_t writes;              /* vm.create requests */
     char wait[16], timeout[16]; /* vm.create's parameters */
+    size_t shows_reserved;      /* vm.show of a reserved VM */
+    size_t writes_at_first;     /* vm.create requests before the first */
 } s_fake_t;
 
 static s_fake_t s_fake;
@@ -86,6 +89,25 @@ static void s_create(const vfp_request_t *req, vfp_reply_t *reply)
     json_decref(body);
 }
 
+/* A reserved VM shown: "stuck" stays reserved, "doomed" fails, any
+ * other is placed from the next vm.show on; true for that one. */
+static bool s_settle(json_t *vm)
+{
+    if (strcmp(json_string_value(json_object_get(vm, "state")), "reserved"))
+        return false;
+    if (s_fake.shows_reserved++ == 0)
+        s_fake.writes_at_first = s_fake.writes;
+    const char *name = json_string_value(json_object_get(vm, "name"));
+    if (strcmp(name, "doomed") == 0) {
+        json_object_set_new(vm, "state", json_string("failed"));
+        json_object_set_new(vm, "error",
+                            json_string("pf 0000:3b:00.0 vf 0 "
+                                        "vlan: Invalid argument "
+                                        "(errno 22)"));
+    }
+    return strcmp(name, "stuck") != 0 && strcmp(name, "doomed") != 0;
+}
+
 static void s_answer(const vfp_request_t *req, vfp_reply_t *reply)
 {
     s_fake.requests++;
@@ -97,6 +119,8 @@ static void s_answer(const vfp_request_t *req, vfp_reply_t *reply)
             reply->body = json_dumps(vm, JSON_COMPACT);
         else
             reply->status = VFP_ERR_NOT_FOUND;
+        if (vm && s_settle(vm))
+            json_object_set_new(vm, "state", json_string("placed"));
     } else {
         reply->status = VFP_ERR_UNKNOWN_VERB;
     }
@@ -334,21 +358,51 @@ static void test_dry_run(void **state)
     assert_int_equal(s_fake.writes, 2);
 }
 
-/* --wait asks vm.create to wait, for 60 s unless --timeout says. */
+/* --wait creates every VM first, then asks vm.show after each in file
+ * order until it is no longer reserved: its line says placed, failed
+ * with the agent's error, or not placed within --timeout. */
 static void test_wait(void **state)
 {
     (void)state;
     char *out;
     assert_int_equal(s_apply(s_file, "--wait --timeout 1500ms", &out),
                      CLI_EXIT_OK);
-    assert_non_null(strstr(out, "web-1: created on esx-e1, placed\n"));
+    char *web = strstr(out, "web-1: created on esx-e1, placed\n");
+    char *db = strstr(out, "db-1: created on esx-e1, placed\n");
+    assert_non_null(web);
+    assert_non_null(db);
+    assert_true(web < db);
     free(out);
-    assert_string_equal(s_fake.wait, "true");
-    assert_string_equal(s_fake.timeout, "2");
+    assert_string_equal(s_fake.wait, "");
+    assert_int_equal(s_fake.writes, 2);
+    assert_int_equal(s_fake.writes_at_first, 2);
     s_reset(NULL);
-    assert_int_equal(s_apply(s_file, "--wait", &out), CLI_EXIT_OK);
+    static const char settle[] = "version: 1\n"
+                                 "vms:\n"
+                                 "  - name: doomed\n"
+                                 "    memory: 1G\n"
+                                 "    vcpus: 1\n"
+                                 "    nics: [{network: vlan1}]\n"
+                                 "  - name: huge\n"
+                                 "    memory: 1G\n"
+                                 "    vcpus: 1\n"
+                                 "    nics: [{network: vlan1}]\n"
+                                 "  - name: stuck\n"
+                                 "    memory: 1G\n"
+                                 "    vcpus: 1\n"
+                                 "    nics: [{network: vlan1}]\n";
+    assert_int_equal(s_apply(settle, "--wait --timeout 1s", &out),
+                     CLI_EXIT_ERROR);
+    assert_non_null(strstr(out, "doomed: created, but failed: pf 0000:3b:00.0 "
+                                "vf 0 vlan: Invalid argument (errno 22)\n"
+                                "huge: refused: no host can take vm huge: "
+                                "memory on 3 hosts\n"
+                                "stuck: created on esx-e1, but not placed "
+                                "within 1 s\n"));
+    assert_non_null(strstr(out, "3 VMs: 0 created, 0 unchanged, 1 refused, "
+                                "2 failed\n"));
     free(out);
-    assert_string_equal(s_fake.timeout, "60");
+    assert_int_equal(s_fake.writes_at_first, 3);
 }
 
 /* -o json: one document with a row per VM and the counts. */
