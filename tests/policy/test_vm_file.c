@@ -168,6 +168,26 @@ static void test_every_key(void **state)
     policy_vm_file_destroy(&file);
 }
 
+/* vfleet-policy(5): quoting a MAC is optional; an unquoted one that YAML
+ * 1.1 could read as a number (all digits and colons) is still a MAC. */
+static void test_unquoted_mac(void **state)
+{
+    (void)state;
+    policy_vm_file_t *file = s_valid("version: 1\n"
+                                     "vms:\n"
+                                     "  - name: web-1\n"
+                                     "    memory: 1G\n"
+                                     "    vcpus: 1\n"
+                                     "    nics:\n"
+                                     "      - network: vlan1\n"
+                                     "        mac: 12:34:56:00:00:01\n"
+                                     "      - network: trunk\n"
+                                     "        mac: 02:76:66:Ab:00:02\n");
+    assert_string_equal(file->vms[0].nics[0].mac, "12:34:56:00:00:01");
+    assert_string_equal(file->vms[0].nics[1].mac, "02:76:66:ab:00:02");
+    policy_vm_file_destroy(&file);
+}
+
 #define S_HEAD "version: 1\nvms:\n"
 /* A valid VM after S_HEAD: its keys start at line 3, column 5. */
 #define S_VM(name) "  - name: " name "\n    memory: 4G\n    vcpus: 2\n"
@@ -457,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_example_file),
         cmocka_unit_test(test_fuzz_seeds),
         cmocka_unit_test(test_every_key),
+        cmocka_unit_test(test_unquoted_mac),
         cmocka_unit_test(test_document_errors),
         cmocka_unit_test(test_vm_errors),
         cmocka_unit_test(test_nic_errors),
