@@ -379,6 +379,10 @@ static void test_bad_requests(void **state)
          "\"name\" must be a VM name"},
         {"{\"name\":\"x\",\"memory_mib\":0,\"vcpus\":1,\"nics\":[]}",
          "\"memory_mib\" must be a whole number"},
+        /* ADMIN.md: at most 2^40; less is a placement's to refuse. */
+        {"{\"name\":\"x\",\"memory_mib\":1099511627777,\"vcpus\":1,"
+         "\"nics\":[]}",
+         "\"memory_mib\" must be a whole number from 1 to 1099511627776"},
         {"{\"name\":\"x\",\"memory_mib\":1,\"vcpus\":1,\"nics\":[]}",
          "\"nics\" must list 1 to 8 NICs"},
         {"{\"name\":\"x\",\"memory_mib\":1,\"vcpus\":1,"
