@@ -42,6 +42,14 @@
  * liveness timer is never starved by a flood. */
 #define S_BATCH_MAX 256
 
+/* A burst of the drain timer that has run this long stops at the next
+ * message when an admin write waits, commits, and goes on once the write
+ * is served: one host's answer (its delta stored, its VMs settled) then
+ * holds a client for about this long, not for the whole burst. The
+ * liveness tick's drain does not yield: it must see every heartbeat that
+ * arrived. */
+#define S_YIELD_NS 200000
+
 /* The agent socket is drained on a short timer rather than woken for every
  * message: thousands of heartbeats a second then cost a few wake-ups of
  * both the loop and ZeroMQ's I/O thread instead of one each, for at most
@@ -473,14 +481,29 @@ static bool s_key_revoked(controller_t *self, zframe_t *routing_id,
     return true;
 }
 
-/* Handles up to S_BATCH_MAX queued agent messages as one burst: one
- * transaction, then the answers. Returns how many were read. */
-static int s_drain(controller_t *self)
+/* Whether the burst started at `started` should end for a waiting admin
+ * write (S_YIELD_NS). */
+static bool s_yield(controller_t *self, uint64_t started)
+{
+    return stats_clock_ns() - started >= S_YIELD_NS &&
+           (zsock_events(zactor_sock(self->server)) & ZMQ_POLLIN);
+}
+
+/* Handles up to `max` queued agent messages as one burst: one
+ * transaction, then the answers. Returns how many were read; *yielded
+ * (when not NULL) says the burst ended early for an admin write. */
+static int s_drain(controller_t *self, int max, bool *yielded)
 {
     uint64_t started = stats_clock_ns();
     zlistx_t *out = agents_outbox_new();
     int count = 0;
-    while (count < S_BATCH_MAX) {
+    if (yielded)
+        *yielded = false;
+    while (count < max) {
+        if (yielded && count > 0 && s_yield(self, started)) {
+            *yielded = true;
+            break;
+        }
         zframe_t *routing_id = NULL;
         vfp_decode_error_t err;
         bool dropped;
@@ -587,17 +610,25 @@ static void s_memory_check(controller_t *self)
                      (unsigned long long)(rss >> 20), self->cfg.memory_max);
 }
 
+static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg);
+
+/* Up to S_BATCH_MAX messages, in bursts that yield to admin writes. */
 static int s_on_drain(zloop_t *loop, int timer_id, void *arg)
 {
-    (void)loop;
     (void)timer_id;
-    s_memory_check(arg);
-    s_keys_check(arg);
-    s_drain(arg);
+    controller_t *self = arg;
+    s_memory_check(self);
+    s_keys_check(self);
+    int left = S_BATCH_MAX;
+    for (;;) {
+        bool yielded;
+        left -= s_drain(self, left, &yielded);
+        if (!yielded || left <= 0)
+            break;
+        s_on_admin_write(loop, zactor_sock(self->server), self);
+    }
     return 0;
 }
-
-static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg);
 
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 {
@@ -612,7 +643,9 @@ static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
      * agent answers (thousands of placements' APPLYs) must not hold a
      * client for seconds. */
     zsock_t *pipe = zactor_sock(self->server);
-    for (int round = 0; round < 1000 && s_drain(self) == S_BATCH_MAX; round++)
+    for (int round = 0;
+         round < 1000 && s_drain(self, S_BATCH_MAX, NULL) == S_BATCH_MAX;
+         round++)
         if (zsock_events(pipe) & ZMQ_POLLIN)
             s_on_admin_write(loop, pipe, self);
     agents_check_liveness(self->handlers, zclock_mono());
