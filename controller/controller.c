@@ -42,12 +42,10 @@
  * liveness timer is never starved by a flood. */
 #define S_BATCH_MAX 256
 
-/* A burst of the drain timer that has run this long stops at the next
- * message when an admin write waits, commits, and goes on once the write
- * is served: one host's answer (its delta stored, its VMs settled) then
- * holds a client for about this long, not for the whole burst. The
- * liveness tick's drain does not yield: it must see every heartbeat that
- * arrived. */
+/* A burst that has run this long stops at the next message when an admin
+ * write waits, commits, and the drain goes on once the write is served:
+ * one host's answer (its delta stored, its VMs settled) then holds a
+ * client for about this long, not for the whole burst. */
 #define S_YIELD_NS 200000
 
 /* The agent socket is drained on a short timer rather than woken for every
@@ -481,26 +479,23 @@ static bool s_key_revoked(controller_t *self, zframe_t *routing_id,
     return true;
 }
 
-/* Whether the burst started at `started` should end for a waiting admin
- * write (S_YIELD_NS). */
-static bool s_yield(controller_t *self, uint64_t started)
+static bool s_admin_waiting(controller_t *self)
 {
-    return stats_clock_ns() - started >= S_YIELD_NS &&
-           (zsock_events(zactor_sock(self->server)) & ZMQ_POLLIN);
+    return zsock_events(zactor_sock(self->server)) & ZMQ_POLLIN;
 }
 
 /* Handles up to `max` queued agent messages as one burst: one
  * transaction, then the answers. Returns how many were read; *yielded
- * (when not NULL) says the burst ended early for an admin write. */
+ * says the burst ended early for an admin write (S_YIELD_NS). */
 static int s_drain(controller_t *self, int max, bool *yielded)
 {
     uint64_t started = stats_clock_ns();
     zlistx_t *out = agents_outbox_new();
     int count = 0;
-    if (yielded)
-        *yielded = false;
+    *yielded = false;
     while (count < max) {
-        if (yielded && count > 0 && s_yield(self, started)) {
+        if (count > 0 && stats_clock_ns() - started >= S_YIELD_NS &&
+            s_admin_waiting(self)) {
             *yielded = true;
             break;
         }
@@ -612,42 +607,45 @@ static void s_memory_check(controller_t *self)
 
 static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg);
 
-/* Up to S_BATCH_MAX messages, in bursts that yield to admin writes. */
+/* Drains up to `max` queued agent messages in bursts, serving the admin
+ * writes that wait between them; stops once the socket is empty. */
+static void s_drain_serving(controller_t *self, zloop_t *loop, long max)
+{
+    long total = 0;
+    while (total < max) {
+        bool yielded;
+        int want = max - total < S_BATCH_MAX ? (int)(max - total) : S_BATCH_MAX;
+        int got = s_drain(self, want, &yielded);
+        total += got;
+        if (!yielded && got < S_BATCH_MAX)
+            break;
+        if (s_admin_waiting(self))
+            s_on_admin_write(loop, zactor_sock(self->server), self);
+    }
+}
+
 static int s_on_drain(zloop_t *loop, int timer_id, void *arg)
 {
     (void)timer_id;
     controller_t *self = arg;
     s_memory_check(self);
     s_keys_check(self);
-    int left = S_BATCH_MAX;
-    for (;;) {
-        bool yielded;
-        left -= s_drain(self, left, &yielded);
-        if (!yielded || left <= 0)
-            break;
-        s_on_admin_write(loop, zactor_sock(self->server), self);
-    }
+    s_drain_serving(self, loop, S_BATCH_MAX);
     return 0;
 }
 
 static int s_on_tick(zloop_t *loop, int timer_id, void *arg)
 {
     s_remind_insecure(arg);
-    (void)loop;
     (void)timer_id;
     controller_t *self = arg;
     /* Liveness is judged only on what has arrived: a heartbeat waiting in
-     * the socket must not count as missed. The bound only keeps a flood
-     * beyond the controller's capacity from stopping the clock. Admin
-     * writes that arrive meanwhile are served between rounds: a burst of
-     * agent answers (thousands of placements' APPLYs) must not hold a
-     * client for seconds. */
-    zsock_t *pipe = zactor_sock(self->server);
-    for (int round = 0;
-         round < 1000 && s_drain(self, S_BATCH_MAX, NULL) == S_BATCH_MAX;
-         round++)
-        if (zsock_events(pipe) & ZMQ_POLLIN)
-            s_on_admin_write(loop, pipe, self);
+     * the socket must not count as missed, so everything is drained first.
+     * The bound only keeps a flood beyond the controller's capacity from
+     * stopping the clock. Admin writes that arrive meanwhile are served
+     * between bursts: a burst of agent answers (thousands of placements'
+     * APPLYs) must not hold a client for seconds. */
+    s_drain_serving(self, loop, 1000L * S_BATCH_MAX);
     agents_check_liveness(self->handlers, zclock_mono());
     zlistx_t *out = agents_outbox_new();
     rollout_tick(self->rollout, out);
