@@ -634,10 +634,22 @@ static bool s_dry_run(const vfp_msg_t *request)
     return false;
 }
 
+/* Hands the answer to a write request, started at started, to the admin
+ * actor. Counted first: a client that scrapes the metrics once it has its
+ * answer must find it counted. */
+static void s_write_answer(zsock_t *reader, zframe_t **client,
+                           vfp_msg_t **reply_p, const vfp_msg_t *request,
+                           uint64_t started)
+{
+    stats_admin_request(request->u.request.verb, started);
+    admin_write_answer(reader, client, reply_p);
+}
+
 /* policy.apply and policy.rollback: hosts whose desired state changed get
  * it, and hosts with drift are checked against the stored policy. */
 static void s_policy_write(controller_t *self, zsock_t *reader,
-                           zframe_t **client, const vfp_msg_t *request)
+                           zframe_t **client, const vfp_msg_t *request,
+                           uint64_t started)
 {
     policy_apply_changed_t changed = {0};
     vfp_msg_t *reply =
@@ -645,8 +657,8 @@ static void s_policy_write(controller_t *self, zsock_t *reader,
     bool ok =
         reply && reply->id == VFP_REPLY && reply->u.reply.status == VFP_OK;
     bool stored = ok && !s_dry_run(request);
-    admin_write_answer(reader, client, &reply);
     stats_policy_apply(stored ? "stored" : ok ? "dry_run" : "refused");
+    s_write_answer(reader, client, &reply, request, started);
     zlistx_t *out = agents_outbox_new();
     if (changed.count > 0)
         vfp_log_info("%s: %zu hosts have a new desired state",
@@ -697,10 +709,10 @@ static void s_vm_answer(void *arg, zframe_t **client, vfp_msg_t **reply)
 
 /* plan: the placement index is the main thread's. */
 static void s_plan(controller_t *self, zsock_t *reader, zframe_t **client,
-                   const vfp_msg_t *request)
+                   const vfp_msg_t *request, uint64_t started)
 {
     vfp_msg_t *reply = vm_plan_handle(self->vm_index, request);
-    admin_write_answer(reader, client, &reply);
+    s_write_answer(reader, client, &reply, request, started);
 }
 
 /* A reply a run of VM writes holds until its transaction commits. */
@@ -793,11 +805,11 @@ static int s_on_background(zloop_t *loop, int timer_id, void *arg)
 /* host.label: the host is planned with its new labels before the answer,
  * which says whether its desired state changed. */
 static void s_host_write(controller_t *self, zsock_t *reader, zframe_t **client,
-                         const vfp_msg_t *request)
+                         const vfp_msg_t *request, uint64_t started)
 {
     s_replan_arg_t arg = {.self = self, .out = agents_outbox_new()};
     vfp_msg_t *reply = host_admin_handle(self->db, request, s_replan, &arg);
-    admin_write_answer(reader, client, &reply);
+    s_write_answer(reader, client, &reply, request, started);
     s_send_all(self, arg.out);
     zlistx_destroy(&arg.out);
 }
@@ -821,12 +833,11 @@ static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
             continue;
         }
         if (host_admin_is_verb(request->u.request.verb))
-            s_host_write(self, reader, &client, request);
+            s_host_write(self, reader, &client, request, started);
         else if (vm_plan_is_verb(request->u.request.verb))
-            s_plan(self, reader, &client, request);
+            s_plan(self, reader, &client, request, started);
         else
-            s_policy_write(self, reader, &client, request);
-        stats_admin_request(request->u.request.verb, started);
+            s_policy_write(self, reader, &client, request, started);
         vfp_msg_destroy(&request);
     }
     return 0;
@@ -842,13 +853,14 @@ static void s_refuse_queued_writes(controller_t *self)
         vfp_msg_t *request = admin_write_recv(pipe, &client);
         if (!request)
             continue;
+        uint64_t started = stats_clock_ns();
         vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
         reply->version = request->version;
         reply->request_id = request->request_id;
         reply->u.reply.status = VFP_ERR_INTERNAL;
         snprintf(reply->u.reply.error, sizeof(reply->u.reply.error),
                  "the controller is stopping; nothing was stored");
-        admin_write_answer(pipe, &client, &reply);
+        s_write_answer(pipe, &client, &reply, request, started);
         vfp_msg_destroy(&request);
     }
 }
