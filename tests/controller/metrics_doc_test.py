@@ -180,8 +180,8 @@ class Scrape:
                 for k, v in self.samples.items() if k[0] == name}
 
 
-def http_get(port, path="/metrics", method="GET", body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+def http_get(port, path="/metrics", method="GET", body=None, timeout=5):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request(method, path, body=body)
         r = conn.getresponse()
@@ -495,6 +495,103 @@ def check_bad_endpoints(c):
                 (name, endpoint, why))
 
 
+def agent_args(tree, state, controller_port):
+    """A vfleet-agent on a generated tree that talks to no controller."""
+    return [e2e.AGENT, "--controller", "tcp://127.0.0.1:%d" % controller_port,
+            "--insecure", "--hostname", "x", "--kernel", "sim",
+            "--sysfs-root", os.path.join(tree, "sys"), "--procfs-root",
+            os.path.join(tree, "proc"), "--state-dir",
+            os.path.join(WORK, state)]
+
+
+def check_config_endpoint(c):
+    """The man pages, CONFIGURATION FILE: `metrics = ...` as the option
+    takes it (HOST `*`, a PATH of one's own); a bad one is FILE:LINE:
+    reason and exit status 2. vfleet-agent(8): --metrics is ignored with
+    --discover."""
+    port = free_port()
+    conf = os.path.join(WORK, "agent.conf")
+    with open(conf, "w") as f:
+        f.write("# metrics on every address\nmetrics = tcp://*:%d/custom\n" %
+                port)
+    log = open(os.path.join(WORK, "agent-config.log"), "w")
+    agent = subprocess.Popen(agent_args(os.path.join(WORK, "esx-e2"),
+                                        "config-agent", free_port()) +
+                             ["--config", conf], stderr=log)
+    try:
+        s = wait_until("the agent's metrics on /custom",
+                       lambda: try_scrape_path(port, "/custom"))
+        check(s == 200 and http_get(port)[0] == 404,
+              "agent: metrics = tcp://*:PORT/custom in its configuration "
+              "file: served on 127.0.0.1 at /custom, 404 at /metrics")
+    finally:
+        agent.terminate()
+        agent.wait(timeout=10)
+    for binary in (e2e.CONTROLLER, e2e.AGENT):
+        with open(conf, "w") as f:
+            f.write("\nmetrics = tcp://127.0.0.1\n")
+        args = agent_args(os.path.join(WORK, "esx-e2"), "conf-agent",
+                          free_port()) if binary == e2e.AGENT else [
+            binary, "--insecure", "--state-dir",
+            os.path.join(WORK, "conf-controller"), "--agents",
+            "tcp://127.0.0.1:%d" % free_port()]
+        r = subprocess.run(args + ["--config", conf], capture_output=True,
+                           text=True, timeout=15)
+        check(r.returncode == 2 and "%s:2: " % conf in r.stderr and
+              "invalid metrics endpoint" in r.stderr,
+              "%s: a bad metrics line in its configuration file: FILE:2: "
+              "the reason, exit 2" % os.path.basename(binary))
+    r = subprocess.run(agent_args(os.path.join(WORK, "esx-e2"), "discover",
+                                  c.port)[:1] +
+                       ["--discover", "--sysfs-root",
+                        os.path.join(WORK, "esx-e2", "sys"), "--procfs-root",
+                        os.path.join(WORK, "esx-e2", "proc"), "--metrics",
+                        "tcp://127.0.0.1:%d" % c.metrics_port],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0 and "cannot serve metrics" not in r.stderr,
+          "agent: --metrics ignored with --discover (a port in use is no "
+          "error)")
+
+
+def try_scrape_path(port, path):
+    try:
+        return http_get(port, path)[0]
+    except OSError:
+        return None
+
+
+def check_connections(c):
+    """vfleet-controller(8): at most 16 connections served at once. Returns
+    one left idle, and when it was opened, for check_idle_closed."""
+    idle = [socket.create_connection(("127.0.0.1", c.metrics_port))
+            for _ in range(16)]
+    opened = time.time()
+    time.sleep(0.2)
+    try:
+        http_get(c.metrics_port, timeout=1)
+        fail("a 17th connection was served while 16 were open")
+    except OSError:
+        check(True, "16 idle connections open: a 17th is not served")
+    for sock in idle[1:]:
+        sock.close()
+    wait_until("a scrape once 15 of them closed",
+               lambda: try_scrape(c.metrics_port))
+    check(True, "...and is once they closed")
+    return idle[0], opened
+
+
+def check_idle_closed(sock, opened):
+    """vfleet-controller(8): an idle connection is closed after 10 s."""
+    sock.settimeout(max(1, 13 - (time.time() - opened)))
+    try:
+        closed = sock.recv(1) == b""
+    except (socket.timeout, OSError):
+        closed = False
+    after = time.time() - opened
+    check(closed and 9 <= after, "a connection idle since the start closed "
+          "after %.1f s (10 s documented)" % after)
+
+
 def check_start(c, s, cdoc, cbounds):
     check_families(s, cdoc, cbounds, "controller")
     check_all_zero(s, cdoc, "controller")
@@ -639,6 +736,11 @@ def check_policy(c):
     s = wait_until("both hosts' APPLY_RESULTs", lambda: (
         lambda s: s if delta(before, s, "vfleet_apply_results_total",
                              outcome="ok") >= 2 else None)(c.scrape()))
+    wait_until("the INVENTORY_DELTAs of the applies' VF counts", lambda:
+               delta(before, c.scrape(), "vfleet_agent_messages_total",
+                     type="INVENTORY_DELTA") >= 2)
+    check(True, "agent messages: the INVENTORY_DELTA each agent sends when "
+          "the apply changed its VF count")
     check(delta(before, s, "vfleet_agent_messages_total",
                 type="APPLY_RESULT") ==
           delta(before, s, "vfleet_apply_results_total", outcome="ok") +
@@ -732,6 +834,42 @@ def check_admin_rate(c):
           "{peer=\"admin\"}, the served ones as summary requests")
 
 
+def check_write_burst(c):
+    """ADMIN.md: at most 64 write requests wait; the next is answered busy
+    at once. Four connections send ADMIN_RATE dry runs each at once (within
+    their budgets): every answer, busy or not, counted as a policy.apply,
+    and the OK ones as dry runs."""
+    policy = report_policy()
+    before = c.scrape()
+    conns = [c.ops.connect() for _ in range(4)]
+    for conn in conns:
+        for i in range(ADMIN_RATE):
+            conn.send(request_bytes("policy.apply", {"dry_run": "true"},
+                                    policy, i + 1))
+    replies = []
+    for conn in conns:
+        try:
+            for _ in range(ADMIN_RATE):
+                replies.append(parse_reply(conn.recv_message(10)))
+        except socket.timeout:
+            pass
+        conn.close()
+    after = c.scrape()
+    queued = [r for r in replies if r[1].endswith(
+        "write requests queued; retry later")]
+    dry = [r for r in replies if r[0] == OK]
+    check(len(replies) == len(conns) * ADMIN_RATE and
+          len(dry) + len(queued) == len(replies),
+          "%d dry runs at once: %d answered OK, %d busy with write requests "
+          "queued" % (len(replies), len(dry), len(queued)))
+    check(delta(before, after, "vfleet_admin_requests_total",
+                verb="policy.apply") == len(replies) and
+          delta(before, after, "vfleet_policy_applies_total",
+                outcome="dry_run") == len(dry),
+          "...every answer counted as a policy.apply request, the busy ones "
+          "included, and each OK one as a dry run")
+
+
 def check_agent_metrics(c, adoc, abounds):
     port = c.agent_metrics_port
     s = scrape(port)
@@ -749,6 +887,37 @@ def check_agent_metrics(c, adoc, abounds):
     check(True, "agent: a VLAN changed behind it is one drift item")
 
 
+def check_apply_failure(c):
+    """An APPLY whose items the (simulated) kernel cannot write: the
+    agent's vfleet_agent_apply_failures_total moves by the failed items
+    policy.status reports, the controller counts one APPLY_RESULT failed.
+    The simulated kernel saves its state through state.tmp: a directory
+    there makes every VF write fail, reads still work."""
+    os.mkdir(os.path.join(WORK, "esx-e1", "sys", ".vfleet-sim",
+                          "state.tmp"))
+    before, agent = c.scrape(), scrape(c.agent_metrics_port)
+    r = c.ops("policy.apply", {}, report_policy().replace(
+        "\n    vlan: 1\n", "\n    vlan: 5\n"))
+    if r[0] != OK:
+        fail("policy.apply of vlan 5: %r" % (r,))
+
+    def row():
+        rows = c.ops("policy.status", {"host": "esx-e1"})[2]["hosts"]
+        return rows[0] if rows[0]["state"] == "failed" else None
+    failed = wait_until("esx-e1 failed in policy.status", row)
+    s = c.scrape()
+    moved_by = delta(agent, scrape(c.agent_metrics_port),
+                     "vfleet_agent_apply_failures_total")
+    check(failed["failed_items"] > 0 and
+          moved_by == failed["failed_items"] and
+          delta(before, s, "vfleet_apply_results_total",
+                outcome="failed") == 1,
+          "an APPLY with %d items the kernel could not write: the agent's "
+          "vfleet_agent_apply_failures_total +%d, the controller's "
+          "vfleet_apply_results_total{outcome=\"failed\"} +1" %
+          (failed["failed_items"], moved_by))
+
+
 def check_host_down(c):
     on_e2 = [v for v in c.json("vms", "--all")["vms"]
              if v["host"] == "esx-e2"]
@@ -763,6 +932,10 @@ def check_host_down(c):
           "vfleet_vms_host_down: esx-e2's %d VM(s), as vfleetctl vms shows "
           "them host-down" % len(on_e2))
     check_gauges(c, "with esx-e2 down")
+    refused(c, vm_body("db-4", host="esx-e2"), "down",
+            "pinned to esx-e2 while it is down")
+    invalid(c, vm_body("db-5", host="nowhere"), "pinned to a host the "
+            "inventory does not know", CONFLICT)
 
 
 def main():
@@ -775,7 +948,9 @@ def main():
     try:
         check_usage()
         check_start(c, c.start_controller(), cdoc, cbounds)
+        idle, opened = check_connections(c)
         check_bad_endpoints(c)
+        check_config_endpoint(c)
         check_agents_join(c)
         check_gauges(c, "with two hosts ready")
         check_undecodable(c)
@@ -783,8 +958,11 @@ def main():
         check_policy(c)
         check_placements(c)
         check_admin_rate(c)
+        check_write_burst(c)
         check_agent_metrics(c, adoc, abounds)
+        check_apply_failure(c)
         check_host_down(c)
+        check_idle_closed(idle, opened)
     finally:
         c.stop()
     print("metrics_doc_test: all checks passed in %.1f s" %
