@@ -657,7 +657,10 @@ static void s_policy_write(controller_t *self, zsock_t *reader,
     bool ok =
         reply && reply->id == VFP_REPLY && reply->u.reply.status == VFP_OK;
     bool stored = ok && !s_dry_run(request);
-    stats_policy_apply(stored ? "stored" : ok ? "dry_run" : "refused");
+    stats_policy_apply(!ok                       ? "refused"
+                       : !stored                 ? "dry_run"
+                       : changed.revision_stored ? "stored"
+                                                 : "unchanged");
     s_write_answer(reader, client, &reply, request, started);
     zlistx_t *out = agents_outbox_new();
     if (changed.count > 0)

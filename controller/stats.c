@@ -42,7 +42,8 @@ typedef struct {
     metrics_series_t *admin_requests[S_VERBS_MAX + 1];
     metrics_series_t *admin_seconds;
     metrics_series_t *apply_ok, *apply_failed;
-    metrics_series_t *policy_stored, *policy_dry_run, *policy_refused;
+    metrics_series_t *policy_stored, *policy_unchanged, *policy_dry_run,
+        *policy_refused;
     metrics_series_t *dropped_agent, *dropped_admin;
 } s_stats_t;
 
@@ -197,6 +198,8 @@ static void s_admin_series(s_stats_t *self)
     const char *help = "policy.apply and policy.rollback requests by outcome";
     self->policy_stored = metrics_counter(m, "vfleet_policy_applies_total",
                                           help, "outcome", "stored");
+    self->policy_unchanged = metrics_counter(m, "vfleet_policy_applies_total",
+                                             help, "outcome", "unchanged");
     self->policy_dry_run = metrics_counter(m, "vfleet_policy_applies_total",
                                            help, "outcome", "dry_run");
     self->policy_refused = metrics_counter(m, "vfleet_policy_applies_total",
@@ -285,9 +288,10 @@ void stats_policy_apply(const char *outcome)
 {
     if (!s_stats)
         return;
-    metrics_add(strcmp(outcome, "stored") == 0    ? s_stats->policy_stored
-                : strcmp(outcome, "dry_run") == 0 ? s_stats->policy_dry_run
-                                                  : s_stats->policy_refused,
+    metrics_add(strcmp(outcome, "stored") == 0      ? s_stats->policy_stored
+                : strcmp(outcome, "unchanged") == 0 ? s_stats->policy_unchanged
+                : strcmp(outcome, "dry_run") == 0   ? s_stats->policy_dry_run
+                                                    : s_stats->policy_refused,
                 1);
 }
 

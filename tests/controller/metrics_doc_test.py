@@ -592,6 +592,37 @@ def check_idle_closed(sock, opened):
           "after %.1f s (10 s documented)" % after)
 
 
+def check_no_hosts():
+    """A vm.create refused by a controller that knows no host: refused,
+    with no rule to count it under (no host came closest)."""
+    port = free_port()
+    state = os.path.join(WORK, "no-hosts")
+    log = open(os.path.join(WORK, "no-hosts.log"), "w")
+    proc = subprocess.Popen(
+        [e2e.CONTROLLER, "--config", os.path.join(WORK, "empty.conf"),
+         "--insecure", "--state-dir", state, "--agents",
+         "tcp://127.0.0.1:%d" % free_port(), "--metrics",
+         "tcp://127.0.0.1:%d" % port], stderr=log)
+    try:
+        wait_until("the metrics of a controller without hosts",
+                   lambda: try_scrape(port))
+        admin = ["-c", "ipc://%s/admin.sock" % state]
+        subprocess.run([e2e.CTL] + admin + ["policy", "apply", POLICY],
+                       capture_output=True, timeout=30, check=True)
+        r = subprocess.run([e2e.CTL] + admin + [
+            "vm", "create", "a", "--memory", "1G", "--vcpus", "1", "--nic",
+            "vlan1"], capture_output=True, text=True, timeout=30)
+        s = scrape(port)
+        rules = sum(s.series("vfleet_placement_refusals_total").values())
+        check(r.returncode == 1 and "no hosts are known" in r.stderr and
+              s.get("vfleet_placements_total", outcome="refused") == 1 and
+              rules == 0, "no host known: vm.create refused, counted under "
+              "no rule (%s)" % r.stderr.strip())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def check_start(c, s, cdoc, cbounds):
     check_families(s, cdoc, cbounds, "controller")
     check_all_zero(s, cdoc, "controller")
@@ -602,13 +633,12 @@ def check_agents_join(c):
     before = c.scrape()
     for host in HOSTS:
         c.start_agent(host)
-    s = wait_until("two hosts ready in the metrics", lambda: (
-        lambda s: s if s.get("vfleet_hosts", state="ready") == 2 else None)(
-        c.scrape()))
+    s = wait_until("two hosts ready and their inventories in", lambda: (
+        lambda s: s if s.get("vfleet_hosts", state="ready") == 2 and
+        delta(before, s, "vfleet_agent_messages_total",
+              type="INVENTORY") >= 2 else None)(c.scrape()))
     check(delta(before, s, "vfleet_agent_messages_total", type="HELLO") == 2,
-          "agent messages: one HELLO per agent")
-    check(delta(before, s, "vfleet_agent_messages_total",
-                type="INVENTORY") >= 2, "agent messages: their INVENTORYs")
+          "agent messages: one HELLO per agent, their INVENTORYs")
     for name in ("WELCOME", "APPLY", "REQUEST", "REPLY"):
         if s.get("vfleet_agent_messages_total", type=name) != 0:
             fail("agent messages: %s counted; agents sent none" % name)
@@ -748,6 +778,17 @@ def check_policy(c):
           and s.get("vfleet_apply_results_total", outcome="failed") == 0,
           "APPLY_RESULTs: each one received counted ok (%d)" %
           delta(before, s, "vfleet_apply_results_total", outcome="ok"))
+    r = only_moved(c, lambda: c.ops("policy.apply", {}, policy),
+                   merged(requests_total("policy.apply"), {
+                       ("vfleet_policy_applies_total", "outcome",
+                        "unchanged"): 1}), "policy.apply of the same policy")
+    check(r[0] == OK and r[2]["unchanged"] and r[2]["revision"] == 1,
+          "...answered unchanged, no revision stored")
+    r = only_moved(c, lambda: c.ops("policy.rollback", {"revision": "1"}),
+                   merged(requests_total("policy.rollback"), {
+                       ("vfleet_policy_applies_total", "outcome",
+                        "unchanged"): 1}), "policy.rollback to the latest")
+    check(r[0] == OK and r[2]["unchanged"], "...answered unchanged")
 
 
 def vm_body(name, memory_mib=1024, network="vlan1", **extra):
@@ -951,6 +992,7 @@ def main():
         idle, opened = check_connections(c)
         check_bad_endpoints(c)
         check_config_endpoint(c)
+        check_no_hosts()
         check_agents_join(c)
         check_gauges(c, "with two hosts ready")
         check_undecodable(c)
