@@ -15,21 +15,30 @@ needs a burst) so that every request sent is known exactly:
 
 - every documented family, and no other, with HELP and TYPE, every
   documented label value from the start at 0, histogram buckets exactly as
-  listed and cumulative;
+  listed and cumulative (the agent's too, with and without a controller);
 - PATH defaults to /metrics, 404 elsewhere, 405 with Allow for POST, HEAD
-  answers without a body;
-- agent messages by type (HELLO exactly once per agent, APPLY_RESULT
-  counted as vfleet_apply_results_total counts them, an undecodable one),
-  admin requests per verb whatever their status (each verb of ADMIN.md
-  once, an unknown verb as `other`, a DENIED one), policy.apply and
-  policy.rollback by outcome, vm.create reserved / refused (by the closest
-  host's rule, as the CONFLICT body names it) / invalid;
+  answers without a body; 16 connections at once, an idle one closed
+  after 10 s; `metrics =` in a configuration file (HOST `*`, a PATH of
+  one's own); --metrics ignored with --discover;
+- agent messages by type (HELLO exactly once per agent, INVENTORY,
+  INVENTORY_DELTA, HEARTBEAT, APPLY_RESULT counted as
+  vfleet_apply_results_total counts them, an undecodable one), admin
+  requests per verb whatever their status (each verb of ADMIN.md once, an
+  unknown verb as `other`, a DENIED one, writes answered busy because 64
+  wait), policy.apply and policy.rollback by outcome (stored, unchanged,
+  dry_run, refused), vm.create reserved / refused (by the closest host's
+  rule, as the CONFLICT body names it; no rule when no host is known) /
+  invalid; every counter checked to move by exactly what was done;
 - requests over --admin-rate: answered busy, counted in
   vfleet_peer_messages_dropped_total{peer="admin"} and not as requests;
-- the gauges against what `vfleetctl hosts`, `vfs` and `vms` list, a host
-  going down with its VM (vfleet_vms_host_down);
+- the agent's failed apply items as policy.status reports them, its
+  kernel writes and drift;
+- the gauges against what `vfleetctl hosts`, `vfs` and `vms` list, with
+  hosts cordoned, VMs placed, a host down with its VM
+  (vfleet_vms_host_down);
 - bad --metrics values refused at start by both daemons with exit status 2
-  and the reason, an endpoint that cannot be served with exit status 1.
+  and the reason (on the command line and in a configuration file), an
+  endpoint that cannot be served with exit status 1.
 """
 
 import http.client
@@ -389,9 +398,8 @@ AGENT_TRAFFIC = ("vfleet_agent_messages_total", "vfleet_apply_results_total",
 
 def only_moved(c, action, expected, what):
     """Runs action and checks that exactly the expected counters moved, by
-    exactly as much: {(name, label, value): change}. AGENT_TRAFFIC is
-    left out; the admin request histogram
-    must count one per admin request."""
+    exactly as much: {(name, label, value): change}. AGENT_TRAFFIC is left
+    out; the admin request histogram must count one per admin request."""
     before = c.scrape()
     result = action()
     after = c.scrape()
@@ -504,7 +512,7 @@ def agent_args(tree, state, controller_port):
             os.path.join(WORK, state)]
 
 
-def check_config_endpoint(c):
+def check_config_endpoint(c, adoc, abounds):
     """The man pages, CONFIGURATION FILE: `metrics = ...` as the option
     takes it (HOST `*`, a PATH of one's own); a bad one is FILE:LINE:
     reason and exit status 2. vfleet-agent(8): --metrics is ignored with
@@ -524,6 +532,13 @@ def check_config_endpoint(c):
         check(s == 200 and http_get(port)[0] == 404,
               "agent: metrics = tcp://*:PORT/custom in its configuration "
               "file: served on 127.0.0.1 at /custom, 404 at /metrics")
+        s = Scrape(http_get(port, "/custom")[2])
+        check_families(s, adoc, abounds, "agent without a controller")
+        check(s.get("vfleet_agent_drift_items") == 0 and
+              s.get("vfleet_agent_kernel_writes_total") == 0 and
+              s.get("vfleet_agent_apply_failures_total") == 0,
+              "agent without a desired state: no drift, no write, no "
+              "failure")
     finally:
         agent.terminate()
         agent.wait(timeout=10)
@@ -541,9 +556,7 @@ def check_config_endpoint(c):
               "invalid metrics endpoint" in r.stderr,
               "%s: a bad metrics line in its configuration file: FILE:2: "
               "the reason, exit 2" % os.path.basename(binary))
-    r = subprocess.run(agent_args(os.path.join(WORK, "esx-e2"), "discover",
-                                  c.port)[:1] +
-                       ["--discover", "--sysfs-root",
+    r = subprocess.run([e2e.AGENT, "--discover", "--sysfs-root",
                         os.path.join(WORK, "esx-e2", "sys"), "--procfs-root",
                         os.path.join(WORK, "esx-e2", "proc"), "--metrics",
                         "tcp://127.0.0.1:%d" % c.metrics_port],
@@ -604,11 +617,15 @@ def check_no_hosts():
          "tcp://127.0.0.1:%d" % free_port(), "--metrics",
          "tcp://127.0.0.1:%d" % port], stderr=log)
     try:
-        wait_until("the metrics of a controller without hosts",
-                   lambda: try_scrape(port))
         admin = ["-c", "ipc://%s/admin.sock" % state]
-        subprocess.run([e2e.CTL] + admin + ["policy", "apply", POLICY],
-                       capture_output=True, timeout=30, check=True)
+        wait_until("a controller without hosts answers",
+                   lambda: subprocess.run(
+                       [e2e.CTL] + admin + ["summary"], capture_output=True,
+                       timeout=30).returncode == 0)
+        r = subprocess.run([e2e.CTL] + admin + ["policy", "apply", POLICY],
+                           capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            fail("policy apply without hosts: %s" % r.stderr)
         r = subprocess.run([e2e.CTL] + admin + [
             "vm", "create", "a", "--memory", "1G", "--vcpus", "1", "--nic",
             "vlan1"], capture_output=True, text=True, timeout=30)
@@ -724,13 +741,10 @@ def check_verbs(c):
                "admin: a verb the controller does not know counted as other")
     only_moved(c, lambda: c.ops("host", {"name": "nowhere"}),
                requests_total("host"), "admin: host nowhere (NOT_FOUND)")
-    status = []
-    only_moved(c, lambda: status.append(c.reader("policy.apply", {},
-                                                 "version: 1\n")),
-               requests_total("policy.apply"),
-               "admin: a read-only key's policy.apply, refused DENIED")
-    check(status[0][0] == DENIED, "...and it was answered DENIED: %r" %
-          (status[0][:2],))
+    r = only_moved(c, lambda: c.reader("policy.apply", {}, "version: 1\n"),
+                   requests_total("policy.apply"),
+                   "admin: a read-only key's policy.apply")
+    check(r[0] == DENIED, "...answered DENIED: %s" % r[1])
 
 
 def report_policy():
@@ -738,6 +752,16 @@ def report_policy():
     behind an agent stays changed."""
     return read("deploy", "examples", "policy.yaml").replace(
         "\ndrift: correct", "\ndrift: report")
+
+
+def results(before, s):
+    """APPLY_RESULTs since before, when every one received is counted by
+    outcome too (the two counts are bumped one after the other), else 0."""
+    received = delta(before, s, "vfleet_agent_messages_total",
+                     type="APPLY_RESULT")
+    counted = delta(before, s, "vfleet_apply_results_total", outcome="ok") + \
+        delta(before, s, "vfleet_apply_results_total", outcome="failed")
+    return received if received == counted else 0
 
 
 def check_policy(c):
@@ -763,19 +787,16 @@ def check_policy(c):
                        ("vfleet_policy_applies_total", "outcome",
                         "stored"): 1}), "policy.apply stored")
     check(r[0] == 0 and r[2]["revision"] == 1, "...as revision 1")
-    s = wait_until("both hosts' APPLY_RESULTs", lambda: (
-        lambda s: s if delta(before, s, "vfleet_apply_results_total",
-                             outcome="ok") >= 2 else None)(c.scrape()))
+    s = wait_until("both hosts' APPLY_RESULTs, each counted as received "
+                   "and by outcome", lambda: (
+                       lambda s: s if results(before, s) >= 2 else None)(
+                           c.scrape()))
     wait_until("the INVENTORY_DELTAs of the applies' VF counts", lambda:
                delta(before, c.scrape(), "vfleet_agent_messages_total",
                      type="INVENTORY_DELTA") >= 2)
     check(True, "agent messages: the INVENTORY_DELTA each agent sends when "
           "the apply changed its VF count")
-    check(delta(before, s, "vfleet_agent_messages_total",
-                type="APPLY_RESULT") ==
-          delta(before, s, "vfleet_apply_results_total", outcome="ok") +
-          delta(before, s, "vfleet_apply_results_total", outcome="failed")
-          and s.get("vfleet_apply_results_total", outcome="failed") == 0,
+    check(s.get("vfleet_apply_results_total", outcome="failed") == 0,
           "APPLY_RESULTs: each one received counted ok (%d)" %
           delta(before, s, "vfleet_apply_results_total", outcome="ok"))
     r = only_moved(c, lambda: c.ops("policy.apply", {}, policy),
@@ -839,6 +860,7 @@ def check_placements(c):
     c.ctl("host", "cordon", "esx-e1")
     c.ctl("host", "cordon", "esx-e2")
     refused(c, vm_body("db-3"), "cordoned", "every host cordoned")
+    check_gauges(c, "with both hosts cordoned")
     c.ctl("host", "uncordon", "esx-e1")
     c.ctl("host", "uncordon", "esx-e2")
     wait_until("the three VMs placed", lambda: c.scrape().get(
@@ -862,7 +884,8 @@ def check_admin_rate(c):
         pass
     conn.close()
     after = c.scrape()
-    busy = [r for r in replies if r[0] == INTERNAL and r[1].startswith("busy: ")]
+    busy = [r for r in replies
+            if r[0] == INTERNAL and r[1].startswith("busy: ")]
     served = [r for r in replies if r[0] == OK]
     check(len(replies) == n and len(served) + len(busy) == n and busy,
           "%d summary requests at once over --admin-rate %d: %d served, %d "
@@ -991,7 +1014,7 @@ def main():
         check_start(c, c.start_controller(), cdoc, cbounds)
         idle, opened = check_connections(c)
         check_bad_endpoints(c)
-        check_config_endpoint(c)
+        check_config_endpoint(c, adoc, abounds)
         check_no_hosts()
         check_agents_join(c)
         check_gauges(c, "with two hosts ready")
