@@ -969,17 +969,39 @@ def check_apply_failure(c):
         rows = c.ops("policy.status", {"host": "esx-e1"})[2]["hosts"]
         return rows[0] if rows[0]["state"] == "failed" else None
     failed = wait_until("esx-e1 failed in policy.status", row)
-    s = c.scrape()
-    moved_by = delta(agent, scrape(c.agent_metrics_port),
-                     "vfleet_agent_apply_failures_total")
+    s, after = c.scrape(), scrape(c.agent_metrics_port)
+    moved_by = delta(agent, after, "vfleet_agent_apply_failures_total")
+    asked = delta(agent, after, "vfleet_agent_kernel_writes_total")
     check(failed["failed_items"] > 0 and
-          moved_by == failed["failed_items"] and
+          moved_by == failed["failed_items"] == asked and
           delta(before, s, "vfleet_apply_results_total",
                 outcome="failed") == 1,
           "an APPLY with %d items the kernel could not write: the agent's "
-          "vfleet_agent_apply_failures_total +%d, the controller's "
-          "vfleet_apply_results_total{outcome=\"failed\"} +1" %
-          (failed["failed_items"], moved_by))
+          "vfleet_agent_apply_failures_total +%d and kernel writes (asked, "
+          "refused) +%d, the controller's vfleet_apply_results_total"
+          "{outcome=\"failed\"} +1" % (failed["failed_items"], moved_by,
+                                       asked))
+
+
+def check_agent_restart(c):
+    """agent/README.md: a value already set is not written. Restarted, the
+    agent applies its stored desired state again: of all its items only
+    the VLAN changed behind it (check_agent_metrics) is written."""
+    c.agents["esx-e1"].terminate()
+    c.agents["esx-e1"].wait()
+    c.start_agent("esx-e1")
+    port = c.agent_metrics_port
+    wait_until("the restarted agent's apply", lambda: (
+        lambda s: s and s.get("vfleet_agent_kernel_writes_total") > 0)(
+        try_scrape(port)))
+    scans = scrape(port).get("vfleet_agent_scan_seconds_count")
+    s = wait_until("a scan after it", lambda: (
+        lambda s: s if s.get("vfleet_agent_scan_seconds_count") > scans
+        else None)(scrape(port)))
+    check(s.get("vfleet_agent_kernel_writes_total") == 1 and
+          s.get("vfleet_agent_drift_items") == 0,
+          "agent restarted: its stored desired state applied again with one "
+          "kernel write, the VLAN changed behind it; no drift left")
 
 
 def check_host_down(c):
@@ -1025,6 +1047,7 @@ def main():
         check_admin_rate(c)
         check_write_burst(c)
         check_agent_metrics(c, adoc, abounds)
+        check_agent_restart(c)
         check_apply_failure(c)
         check_host_down(c)
         check_idle_closed(idle, opened)
