@@ -718,10 +718,13 @@ static void s_plan(controller_t *self, zsock_t *reader, zframe_t **client,
     s_write_answer(reader, client, &reply, request, started);
 }
 
-/* A reply a run of VM writes holds until its transaction commits. */
+/* A reply a run of VM writes holds until its transaction commits, and
+ * what the metrics count when it is answered. */
 typedef struct {
     zframe_t *client;
     vfp_msg_t *reply;
+    char verb[VFP_NAME_MAX + 1];
+    uint64_t started;
 } s_held_t;
 
 /* The held replies of a run whose commit failed: nothing of it is
@@ -762,12 +765,16 @@ static vfp_msg_t *s_vm_writes(controller_t *self, zsock_t *reader,
     while (request) {
         uint64_t started = stats_clock_ns();
         vfp_msg_t *reply = vm_admin_handle(self->vm_admin, request, client);
-        if (reply)
-            held[count++] = (s_held_t){*client, reply};
-        else
+        if (reply) {
+            held[count] = (s_held_t){*client, reply, "", started};
+            memcpy(held[count++].verb, request->u.request.verb,
+                   sizeof(request->u.request.verb));
+        } else {
+            /* Parked until its VM settles: the answer comes later. */
+            stats_admin_request(request->u.request.verb, started);
             admin_write_parked(reader);
+        }
         *client = NULL;
-        stats_admin_request(request->u.request.verb, started);
         vfp_msg_destroy(&request);
         if (count == S_WRITE_BATCH || !(zsock_events(reader) & ZMQ_POLLIN))
             break;
@@ -781,8 +788,11 @@ static vfp_msg_t *s_vm_writes(controller_t *self, zsock_t *reader,
     }
     if (batch && db_batch_commit(self->db, &err) != 0)
         s_vm_writes_lost(self, held, count, &err);
-    for (size_t i = 0; i < count; i++)
+    /* Timed up to here: the answer waited for the group commit. */
+    for (size_t i = 0; i < count; i++) {
+        stats_admin_request(held[i].verb, held[i].started);
         admin_write_answer(reader, &held[i].client, &held[i].reply);
+    }
     return next;
 }
 

@@ -635,6 +635,9 @@ def check_no_hosts():
               s.get("vfleet_placements_total", outcome="refused") == 1 and
               rules == 0, "no host known: vm.create refused, counted under "
               "no rule (%s)" % r.stderr.strip())
+        check(s.get("vfleet_agent_burst_seconds_count") == 0 and
+              s.get("vfleet_db_commit_seconds_count") == 0,
+              "no agent: no burst observed (idle drains are not)")
     finally:
         proc.terminate()
         proc.wait(timeout=10)
