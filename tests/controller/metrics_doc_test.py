@@ -445,11 +445,11 @@ def check_usage():
         usage = subprocess.run([binary, "--help"], capture_output=True,
                                text=True).stdout
         name = os.path.basename(binary)
-        check(re.search(r"--metrics ENDPOINT\s+serve Prometheus metrics",
-                        usage) and example in usage and
-              example in read(*page),
-              "%s --help and its man page: --metrics ENDPOINT, e.g. %s" %
-              (name, example))
+        check(re.search(r"--metrics ENDPOINT\s+serve Prometheus metrics, "
+                        r"e\.g\.\s+%s \(default off\)" % example, usage)
+              and example in read(*page),
+              "%s --help and its man page: --metrics ENDPOINT, e.g. %s, off "
+              "by default" % (name, example))
 
 
 BAD_ENDPOINTS = ("http://127.0.0.1:9650", "tcp://localhost:9650",
@@ -556,7 +556,8 @@ def check_config_endpoint(c, adoc, abounds):
               "invalid metrics endpoint" in r.stderr,
               "%s: a bad metrics line in its configuration file: FILE:2: "
               "the reason, exit 2" % os.path.basename(binary))
-    r = subprocess.run([e2e.AGENT, "--discover", "--sysfs-root",
+    r = subprocess.run([e2e.AGENT, "--config", c.config, "--discover",
+                        "--sysfs-root",
                         os.path.join(WORK, "esx-e2", "sys"), "--procfs-root",
                         os.path.join(WORK, "esx-e2", "proc"), "--metrics",
                         "tcp://127.0.0.1:%d" % c.metrics_port],
