@@ -766,6 +766,8 @@ static void s_forward(s_server_t *server, vfp_msg_t **msg_p,
 {
     vfp_msg_t *msg = *msg_p;
     if (server->writes_queued >= ADMIN_WRITES_QUEUED_MAX) {
+        /* Counted before it is answered, like every request. */
+        stats_admin_request(msg->u.request.verb, stats_clock_ns());
         s_send_busy(server, *routing_id_p, msg->version, msg->request_id,
                     "%d write requests queued; retry later",
                     server->writes_queued);
@@ -877,8 +879,13 @@ static void s_serve_one(s_server_t *server)
     if (over)
         return;
     bool request = msg && routing_id && msg->id == VFP_REQUEST;
+    uint64_t started = stats_clock_ns();
     vfp_msg_t *answer =
         request ? s_denied(server, msg, &key, routing_id) : NULL;
+    /* A refused request is answered too, and counted under its verb
+     * (controller/README.md, "Metrics"). */
+    if (answer)
+        stats_admin_request(msg->u.request.verb, started);
     if (!answer && request && admin_verb_on_main(msg->u.request.verb))
         s_forward(server, &msg, &routing_id);
     else if (!answer && msg)

@@ -665,10 +665,22 @@ static bool s_dry_run(const vfp_msg_t *request)
     return false;
 }
 
+/* Hands the answer to a write request, started at started, to the admin
+ * actor. Counted first: a client that scrapes the metrics once it has its
+ * answer must find it counted. */
+static void s_write_answer(zsock_t *reader, zframe_t **client,
+                           vfp_msg_t **reply_p, const vfp_msg_t *request,
+                           uint64_t started)
+{
+    stats_admin_request(request->u.request.verb, started);
+    admin_write_answer(reader, client, reply_p);
+}
+
 /* policy.apply and policy.rollback: hosts whose desired state changed get
  * it, and hosts with drift are checked against the stored policy. */
 static void s_policy_write(controller_t *self, zsock_t *reader,
-                           zframe_t **client, const vfp_msg_t *request)
+                           zframe_t **client, const vfp_msg_t *request,
+                           uint64_t started)
 {
     policy_apply_changed_t changed = {0};
     vfp_msg_t *reply =
@@ -676,8 +688,11 @@ static void s_policy_write(controller_t *self, zsock_t *reader,
     bool ok =
         reply && reply->id == VFP_REPLY && reply->u.reply.status == VFP_OK;
     bool stored = ok && !s_dry_run(request);
-    admin_write_answer(reader, client, &reply);
-    stats_policy_apply(stored ? "stored" : ok ? "dry_run" : "refused");
+    stats_policy_apply(!ok                       ? "refused"
+                       : !stored                 ? "dry_run"
+                       : changed.revision_stored ? "stored"
+                                                 : "unchanged");
+    s_write_answer(reader, client, &reply, request, started);
     zlistx_t *out = agents_outbox_new();
     if (changed.count > 0)
         vfp_log_info("%s: %zu hosts have a new desired state",
@@ -728,16 +743,19 @@ static void s_vm_answer(void *arg, zframe_t **client, vfp_msg_t **reply)
 
 /* plan: the placement index is the main thread's. */
 static void s_plan(controller_t *self, zsock_t *reader, zframe_t **client,
-                   const vfp_msg_t *request)
+                   const vfp_msg_t *request, uint64_t started)
 {
     vfp_msg_t *reply = vm_plan_handle(self->vm_index, request);
-    admin_write_answer(reader, client, &reply);
+    s_write_answer(reader, client, &reply, request, started);
 }
 
-/* A reply a run of VM writes holds until its transaction commits. */
+/* A reply a run of VM writes holds until its transaction commits, and
+ * what the metrics count when it is answered. */
 typedef struct {
     zframe_t *client;
     vfp_msg_t *reply;
+    char verb[VFP_NAME_MAX + 1];
+    uint64_t started;
 } s_held_t;
 
 /* The held replies of a run whose commit failed: nothing of it is
@@ -778,12 +796,16 @@ static vfp_msg_t *s_vm_writes(controller_t *self, zsock_t *reader,
     while (request) {
         uint64_t started = stats_clock_ns();
         vfp_msg_t *reply = vm_admin_handle(self->vm_admin, request, client);
-        if (reply)
-            held[count++] = (s_held_t){*client, reply};
-        else
+        if (reply) {
+            held[count] = (s_held_t){*client, reply, "", started};
+            memcpy(held[count++].verb, request->u.request.verb,
+                   sizeof(request->u.request.verb));
+        } else {
+            /* Parked until its VM settles: the answer comes later. */
+            stats_admin_request(request->u.request.verb, started);
             admin_write_parked(reader);
+        }
         *client = NULL;
-        stats_admin_request(request->u.request.verb, started);
         vfp_msg_destroy(&request);
         if (count == S_WRITE_BATCH || !(zsock_events(reader) & ZMQ_POLLIN))
             break;
@@ -797,8 +819,11 @@ static vfp_msg_t *s_vm_writes(controller_t *self, zsock_t *reader,
     }
     if (batch && db_batch_commit(self->db, &err) != 0)
         s_vm_writes_lost(self, held, count, &err);
-    for (size_t i = 0; i < count; i++)
+    /* Timed up to here: the answer waited for the group commit. */
+    for (size_t i = 0; i < count; i++) {
+        stats_admin_request(held[i].verb, held[i].started);
         admin_write_answer(reader, &held[i].client, &held[i].reply);
+    }
     return next;
 }
 
@@ -824,11 +849,11 @@ static int s_on_background(zloop_t *loop, int timer_id, void *arg)
 /* host.label: the host is planned with its new labels before the answer,
  * which says whether its desired state changed. */
 static void s_host_write(controller_t *self, zsock_t *reader, zframe_t **client,
-                         const vfp_msg_t *request)
+                         const vfp_msg_t *request, uint64_t started)
 {
     s_replan_arg_t arg = {.self = self, .out = agents_outbox_new()};
     vfp_msg_t *reply = host_admin_handle(self->db, request, s_replan, &arg);
-    admin_write_answer(reader, client, &reply);
+    s_write_answer(reader, client, &reply, request, started);
     s_send_all(self, arg.out);
     zlistx_destroy(&arg.out);
 }
@@ -852,12 +877,11 @@ static int s_on_admin_write(zloop_t *loop, zsock_t *reader, void *arg)
             continue;
         }
         if (host_admin_is_verb(request->u.request.verb))
-            s_host_write(self, reader, &client, request);
+            s_host_write(self, reader, &client, request, started);
         else if (vm_plan_is_verb(request->u.request.verb))
-            s_plan(self, reader, &client, request);
+            s_plan(self, reader, &client, request, started);
         else
-            s_policy_write(self, reader, &client, request);
-        stats_admin_request(request->u.request.verb, started);
+            s_policy_write(self, reader, &client, request, started);
         vfp_msg_destroy(&request);
     }
     return 0;
@@ -873,13 +897,14 @@ static void s_refuse_queued_writes(controller_t *self)
         vfp_msg_t *request = admin_write_recv(pipe, &client);
         if (!request)
             continue;
+        uint64_t started = stats_clock_ns();
         vfp_msg_t *reply = vfp_msg_new(VFP_REPLY);
         reply->version = request->version;
         reply->request_id = request->request_id;
         reply->u.reply.status = VFP_ERR_INTERNAL;
         snprintf(reply->u.reply.error, sizeof(reply->u.reply.error),
                  "the controller is stopping; nothing was stored");
-        admin_write_answer(pipe, &client, &reply);
+        s_write_answer(pipe, &client, &reply, request, started);
         vfp_msg_destroy(&request);
     }
 }

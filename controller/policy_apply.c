@@ -77,6 +77,7 @@ void policy_apply_changed_clear(policy_apply_changed_t *changed)
     free(changed->hosts);
     changed->hosts = NULL;
     changed->count = 0;
+    changed->revision_stored = false;
 }
 
 static void s_fail(s_run_t *run, vfp_errcode_t status, const char *fmt, ...)
@@ -448,6 +449,7 @@ static int s_store(s_run_t *run, const s_args_t *args, const char *commit,
         run->changes[i].host = NULL;
     }
     changed->count = run->change_count;
+    changed->revision_stored = !run->unchanged;
     return 0;
 }
 

@@ -6,6 +6,7 @@
 #ifndef VFLEET_POLICY_APPLY_H
 #define VFLEET_POLICY_APPLY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,10 +22,12 @@
 #define POLICY_APPLY_BODY_BUDGET (3u << 20)
 
 /* The hosts whose desired state a verb stored anew: the rollout sends each
- * its APPLY. Names are malloc'd. */
+ * its APPLY. Names are malloc'd. revision_stored: a new policy revision
+ * was stored (false when the policy was the latest one's, "unchanged"). */
 typedef struct {
     char **hosts;
     size_t count;
+    bool revision_stored;
 } policy_apply_changed_t;
 
 void policy_apply_changed_clear(policy_apply_changed_t *changed);

@@ -42,7 +42,8 @@ typedef struct {
     metrics_series_t *admin_requests[S_VERBS_MAX + 1];
     metrics_series_t *admin_seconds;
     metrics_series_t *apply_ok, *apply_failed;
-    metrics_series_t *policy_stored, *policy_dry_run, *policy_refused;
+    metrics_series_t *policy_stored, *policy_unchanged, *policy_dry_run,
+        *policy_refused;
     metrics_series_t *dropped_agent, *dropped_admin;
 } s_stats_t;
 
@@ -101,9 +102,9 @@ static void s_inventory_series(s_stats_t *self)
                                        "state",
                                        "state", db_host_state_name(i));
     for (int i = 0; i < DB_VF_STATE_COUNT; i++)
-        self->vfs[i] = metrics_gauge(m, "vfleet_vfs",
-                                     "VFs in the inventory by state",
-                                     "state", db_vf_state_name(i));
+        self->vfs[i] =
+            metrics_gauge(m, "vfleet_vfs", "VFs in the inventory by state",
+                          "state", db_vf_state_name(i));
     for (int i = 0; i < DB_VM_STATE_COUNT; i++)
         self->vms[i] = metrics_gauge(m, "vfleet_vms", "VMs by stored state",
                                      "state", db_vm_state_name(i));
@@ -156,8 +157,9 @@ static void s_agent_series(s_stats_t *self)
             m, "vfleet_agent_messages_total", help, "type", vfp_id_name(id));
     self->dropped_agent = metrics_counter(
         m, "vfleet_peer_messages_dropped_total",
-        "Messages dropped over a peer's budget (--peer-rate, --admin-rate, "
-        "--peer-bandwidth)",
+        "Messages over a peer's budget (--peer-rate, --admin-rate, "
+        "--peer-bandwidth), not acted on: dropped, or an admin request "
+        "answered busy",
         "peer", "agent");
     self->dropped_admin = metrics_counter(
         m, "vfleet_peer_messages_dropped_total", "", "peer", "admin");
@@ -187,8 +189,8 @@ static void s_admin_series(s_stats_t *self)
     for (size_t i = 0; i <= n; i++)
         self->admin_requests[i] = metrics_counter(
             m, "vfleet_admin_requests_total",
-            "Admin requests answered by verb (other: a verb the controller "
-            "does not know)",
+            "Admin requests answered by verb, whatever their status (other: "
+            "a verb the controller does not know)",
             "verb", self->verbs[i]);
     self->admin_seconds = metrics_histogram(m, "vfleet_admin_request_seconds",
                                             "Time to answer one admin request",
@@ -196,6 +198,8 @@ static void s_admin_series(s_stats_t *self)
     const char *help = "policy.apply and policy.rollback requests by outcome";
     self->policy_stored = metrics_counter(m, "vfleet_policy_applies_total",
                                           help, "outcome", "stored");
+    self->policy_unchanged = metrics_counter(m, "vfleet_policy_applies_total",
+                                             help, "outcome", "unchanged");
     self->policy_dry_run = metrics_counter(m, "vfleet_policy_applies_total",
                                            help, "outcome", "dry_run");
     self->policy_refused = metrics_counter(m, "vfleet_policy_applies_total",
@@ -284,9 +288,10 @@ void stats_policy_apply(const char *outcome)
 {
     if (!s_stats)
         return;
-    metrics_add(strcmp(outcome, "stored") == 0    ? s_stats->policy_stored
-                : strcmp(outcome, "dry_run") == 0 ? s_stats->policy_dry_run
-                                                  : s_stats->policy_refused,
+    metrics_add(strcmp(outcome, "stored") == 0      ? s_stats->policy_stored
+                : strcmp(outcome, "unchanged") == 0 ? s_stats->policy_unchanged
+                : strcmp(outcome, "dry_run") == 0   ? s_stats->policy_dry_run
+                                                    : s_stats->policy_refused,
                 1);
 }
 

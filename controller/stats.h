@@ -42,7 +42,8 @@ void stats_admin_request(const char *verb, uint64_t started_ns);
 /* An APPLY_RESULT from an agent: failed when any item failed. */
 void stats_apply_result(bool failed);
 
-/* A policy.apply or policy.rollback answered: "stored", "dry_run" or
+/* A policy.apply or policy.rollback answered: "stored", "unchanged" (the
+ * latest revision's policy again: no revision stored), "dry_run" or
  * "refused". */
 void stats_policy_apply(const char *outcome);
 

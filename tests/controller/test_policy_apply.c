@@ -201,6 +201,7 @@ static void test_valid_apply_stores_revision_and_desired(void **state)
 
     assert_int_equal(fx->changed.count, 3);
     assert_string_equal(fx->changed.hosts[2], "b-1");
+    assert_true(fx->changed.revision_stored);
     db_policy_row_t row;
     db_err_t err;
     assert_int_equal(db_policy_get(fx->db, 1, &row, &err), 0);
@@ -242,6 +243,8 @@ static void test_same_text_is_unchanged(void **state)
     json_decref(body);
     vfp_msg_destroy(&reply);
     assert_int_equal(fx->changed.count, 0);
+    /* What vfleet_policy_applies_total counts as "unchanged". */
+    assert_false(fx->changed.revision_stored);
     assert_int_equal(s_latest(fx), 1);
     assert_int_equal(s_desired_revision(fx, "a-1"), 1);
     assert_int_equal(s_desired_revision(fx, "b-1"), 1);
@@ -371,6 +374,7 @@ static void test_dry_run_stores_nothing(void **state)
     json_decref(body);
     vfp_msg_destroy(&reply);
     assert_int_equal(fx->changed.count, 0);
+    assert_false(fx->changed.revision_stored);
     assert_int_equal(s_latest(fx), 0);
     assert_int_equal(s_desired_revision(fx, "a-1"), 0);
 }
