@@ -637,15 +637,14 @@ static vfp_errcode_t s_run_unplanned(fixture_t *fx, vfp_msg_t *req)
     return status;
 }
 
-/* A NIC added, then removed again before the host's plan: the plan is the
- * desired state the agent already applied, so no answer will come; the
- * VM is placed at once, not failed as a host that cannot be planned. */
-static void test_nic_change_undone_before_plan(void **state)
+/* web-1 placed on h1 with the agent's answer (a failure on failed_vf, or
+ * none for -1), powered off, then a NIC added and removed again before the
+ * host's plan; the plan then runs. Returns h1's desired state before. */
+static vfp_msg_t *s_nic_change_undone(fixture_t *fx, int failed_vf)
 {
-    fixture_t *fx = *state;
     vfp_msg_t *reply = s_create(fx, s_web1);
     vfp_msg_destroy(&reply);
-    s_agent_answers(fx, "h1", -1);
+    s_agent_answers(fx, "h1", failed_vf);
     reply =
         s_run(fx, s_request("vm.power", NULL, "name", "web-1", "state", "off"));
     vfp_msg_destroy(&reply);
@@ -658,9 +657,23 @@ static void test_nic_change_undone_before_plan(void **state)
         s_run_unplanned(fx, s_request("vm.nic.remove", NULL, "name", "web-1",
                                       "index", "1")),
         VFP_OK);
+    db_vm_t vm;
+    db_err_t err;
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_RESERVED);
     int replans = fx->replans;
     vm_admin_flush(fx->admin);
     assert_true(fx->replans > replans);
+    return before;
+}
+
+/* The plan is the desired state the agent already applied, so no answer
+ * will come; the VM is placed at once, not failed as a host that cannot
+ * be planned. */
+static void test_nic_change_undone_before_plan(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *before = s_nic_change_undone(fx, -1);
     vfp_msg_t *after = s_desired(fx, "h1");
     assert_int_equal(after->u.apply.revision, before->u.apply.revision);
     db_vm_t vm;
@@ -679,28 +692,11 @@ static void test_nic_change_undone_before_plan(void **state)
 static void test_nic_change_undone_after_failed_answer(void **state)
 {
     fixture_t *fx = *state;
-    vfp_msg_t *reply = s_create(fx, s_web1);
-    vfp_msg_destroy(&reply);
-    s_agent_answers(fx, "h1", 1);
-    reply =
-        s_run(fx, s_request("vm.power", NULL, "name", "web-1", "state", "off"));
-    vfp_msg_destroy(&reply);
-    vfp_msg_t *before = s_desired(fx, "h1");
-    assert_int_equal(
-        s_run_unplanned(fx, s_request("vm.nic.add", NULL, "name", "web-1",
-                                      "network", "trunk")),
-        VFP_OK);
-    assert_int_equal(
-        s_run_unplanned(fx, s_request("vm.nic.remove", NULL, "name", "web-1",
-                                      "index", "1")),
-        VFP_OK);
-    db_vm_t vm;
-    db_err_t err;
-    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
-    assert_int_equal(vm.state, DB_VM_RESERVED);
-    vm_admin_flush(fx->admin);
+    vfp_msg_t *before = s_nic_change_undone(fx, 1);
     vfp_msg_t *after = s_desired(fx, "h1");
     assert_int_equal(after->u.apply.revision, before->u.apply.revision);
+    db_vm_t vm;
+    db_err_t err;
     assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
     assert_int_equal(vm.state, DB_VM_PLACED);
     vfp_msg_destroy(&before);
