@@ -817,8 +817,12 @@ static vfp_msg_t *s_vm_writes(controller_t *self, zsock_t *reader,
             request = NULL;
         }
     }
+    size_t reserved = vm_admin_take_reserved(self->vm_admin);
     if (batch && db_batch_commit(self->db, &err) != 0)
         s_vm_writes_lost(self, held, count, &err);
+    else
+        while (reserved-- > 0)
+            stats_placement("reserved", 0);
     /* Timed up to here: the answer waited for the group commit. */
     for (size_t i = 0; i < count; i++) {
         stats_admin_request(held[i].verb, held[i].started);

@@ -31,6 +31,9 @@ struct vm_admin_t {
     zlistx_t *order;
     /* Hosts to plan once after start (vm_admin_recover), by name. */
     zlistx_t *sweep;
+    /* Reservations made since vm_admin_take_reserved last asked: metrics
+     * count them once their transaction is committed. */
+    size_t reserved;
 };
 
 /* A host to plan again and since when (zclock_mono). */
@@ -311,7 +314,7 @@ static int s_reserve(vm_admin_t *self, const s_create_t *create, db_vm_t *vm,
         return s_fail_db(run, &err);
     vm_index_vm_put(self->index, vm);
     s_dirty(self, vm->host);
-    stats_placement("reserved", 0);
+    self->reserved++;
     controller_event(self->db, "vm-reserved", vm->host,
                      "vm %s: %u NICs, %" PRIu64 " MiB reserved", vm->name,
                      vm->nic_count, vm->memory_mib);
@@ -673,6 +676,13 @@ static const char *const s_verbs[] = {"vm.create",   "vm.delete",
                                       "vm.nic.add",  "vm.nic.remove",
                                       "host.cordon", "host.uncordon",
                                       "host.drain",  NULL};
+
+size_t vm_admin_take_reserved(vm_admin_t *self)
+{
+    size_t reserved = self->reserved;
+    self->reserved = 0;
+    return reserved;
+}
 
 bool vm_admin_is_verb(const char *verb)
 {

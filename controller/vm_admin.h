@@ -76,6 +76,11 @@ bool vm_admin_is_verb(const char *verb);
 vfp_msg_t *vm_admin_handle(vm_admin_t *self, const vfp_msg_t *request,
                            zframe_t **client);
 
+/* How many VMs vm_admin_handle reserved since the last call: the caller
+ * counts them (stats_placement) once their transaction committed, so a
+ * group commit that fails counts none. */
+size_t vm_admin_take_reserved(vm_admin_t *self);
+
 /* Plans the hosts whose VMs changed since the last call into their
  * desired states (cfg->replan), once each; call it after the answers
  * were sent. A host whose plan is refused fails its reserved VMs. */

@@ -364,6 +364,12 @@ static void test_refusal_names_every_host(void **state)
     db_err_t err;
     assert_int_equal(db_vm_get(fx->db, "big", &vm, &err), -1);
     assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    /* Only reservations are handed to the metrics, once each. */
+    assert_int_equal(vm_admin_take_reserved(fx->admin), 0);
+    reply = s_create(fx, s_web1);
+    vfp_msg_destroy(&reply);
+    assert_int_equal(vm_admin_take_reserved(fx->admin), 1);
+    assert_int_equal(vm_admin_take_reserved(fx->admin), 0);
 }
 
 /* Bad bodies are INVALID and name the field. */
