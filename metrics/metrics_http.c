@@ -48,7 +48,8 @@ int metrics_http_endpoint_parse(const char *text, metrics_http_endpoint_t *out,
 invalid:
     snprintf(err, errlen,
              "invalid metrics endpoint \"%s\" (tcp://HOST:PORT[/PATH], HOST "
-             "an IPv4 address or *, e.g. tcp://127.0.0.1:9650/metrics)",
+             "an IPv4 address or *, PORT 1 to 65535, PATH /metrics when "
+             "left out)",
              text);
     return -1;
 }

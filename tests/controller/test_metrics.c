@@ -117,6 +117,12 @@ static void test_endpoint_parse(void **state)
             metrics_http_endpoint_parse(bad[i], &e, err, sizeof(err)), -1);
         assert_non_null(strstr(err, "invalid metrics endpoint"));
     }
+    /* The text is shared by both daemons: no daemon's own port in it. */
+    metrics_http_endpoint_parse("tcp://:9651", &e, err, sizeof(err));
+    assert_string_equal(err, "invalid metrics endpoint \"tcp://:9651\" "
+                             "(tcp://HOST:PORT[/PATH], HOST an IPv4 address "
+                             "or *, PORT 1 to 65535, PATH /metrics when left "
+                             "out)");
 }
 
 int main(void)
