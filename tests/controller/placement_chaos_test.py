@@ -112,17 +112,21 @@ class Chaos:
         self.next_vm = 0
         self.committed = set()  # answered created and not deleted since
         self.deleted = set()  # answered deleted (and not created again)
-        self.maybe = set()  # asked for while the controller was killed
+        self.maybe = set()  # asked for, no answer: may or may not be done
         self.stopped = {}  # host -> when its agent was stopped
         self.counts = {}
         self.unexpected = []
         self.stalls = []
         self.known_failures = []
         self.slow_restarts = []
+        self.killing = False
 
     def ctl(self, *args, timeout=20):
         """vfleetctl ARGS; the command and its answer go to WORK/ops.log
-        (e2e.fail prints the last lines of every *.log)."""
+        (e2e.fail prints the last lines of every *.log). While the
+        controller is being killed, an answer is waited for 1 s only."""
+        if self.killing:
+            args = ("--timeout", "1s") + args
         r = self.c.ctl(*args, check_rc=False, timeout=timeout)
         with open(os.path.join(WORK, "ops.log"), "a") as f:
             f.write("%.3f %s -> %d %s\n" % (
@@ -148,7 +152,7 @@ class Chaos:
             self.unexpected.append("%s: exit %d: %s" %
                                    (op, r.returncode, text))
 
-    def known(self):
+    def committed_names(self):
         return sorted(self.committed)
 
     def vm_rows(self, during_kill=False):
@@ -180,7 +184,7 @@ class Chaos:
         self.note("create-wait" if wait else "create", r, during_kill)
 
     def delete(self, during_kill=False):
-        names = self.known()
+        names = self.committed_names()
         if not names:
             return
         name = self.rng.choice(names)
@@ -194,7 +198,7 @@ class Chaos:
         self.note("delete", r, during_kill)
 
     def power(self):
-        names = self.known()
+        names = self.committed_names()
         if names:
             name = self.rng.choice(names)
             self.note("power", self.ctl("vm", "power", name,
@@ -267,8 +271,10 @@ class Chaos:
 
         t = threading.Thread(target=killer)
         t.start()
+        self.killing = True
         self.rng.choice((self.create, self.create, self.delete, self.nic,
                          self.evacuate))(during_kill=True)
+        self.killing = False
         t.join()
         self.c.controller.wait()
         started = time.time()
