@@ -955,6 +955,12 @@ vfp_msg_t *admin_write_recv(zsock_t *actor, zframe_t **client_p)
     zframe_t *routing_id = NULL;
     vfp_msg_t *msg = NULL;
     *client_p = NULL;
+    /* Never waits: zloop runs the timers that expired between its poll
+     * and its readers, and a timer's drain (s_drain_serving) may have
+     * served the write the poll saw; a blocking read would then hold the
+     * main loop, agents and all, until the next write came. */
+    if (!(zsock_events(actor) & ZMQ_POLLIN))
+        return NULL;
     if (zsock_recv(actor, "spp", &command, &routing_id, &msg) != 0)
         return NULL;
     bool write = command && streq(command, "WRITE") && routing_id && msg;

@@ -93,8 +93,9 @@ typedef struct {
 void admin_server_actor(zsock_t *pipe, void *args);
 
 /* Receives one forwarded write REQUEST (owned by the caller) and its
- * client's routing id (*client_p, to hand back); NULL when the pipe held
- * something else, which is dropped. */
+ * client's routing id (*client_p, to hand back); NULL at once when the
+ * pipe holds nothing, and when it held something else, which is
+ * dropped. */
 vfp_msg_t *admin_write_recv(zsock_t *actor, zframe_t **client_p);
 
 /* Hands the REPLY to a forwarded request back to the actor, which sends it

@@ -711,9 +711,12 @@ int db_host_vms_set_apply_revision(db_t *self, const char *host,
                                    uint64_t revision, size_t *count,
                                    db_err_t *err)
 {
+    /* A host that is down takes the revision too: it is what the host is
+     * sent when it is back, and its answer places the VMs only if they
+     * carry it. */
     static const char sql[] =
-        "UPDATE vms SET apply_revision = ?2 WHERE" S_HOST_RESERVED
-        " AND apply_revision = 0";
+        "UPDATE vms SET apply_revision = ?2 WHERE host_id = (SELECT id FROM"
+        " hosts WHERE name = ?1) AND state = 'reserved' AND apply_revision = 0";
     if (count)
         *count = 0;
     if (s_revision_check(host, revision, err) != 0)

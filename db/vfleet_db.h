@@ -714,10 +714,10 @@ int db_vm_set_placed(db_t *self, const char *name, int64_t now_ms,
                      db_err_t *err);
 
 /* Planning the host: each of its reserved VMs not planned yet
- * (apply_revision 0) takes revision, in one statement. *count (may be
- * NULL) is how many did; none on a host that is down or unknown, as
- * db_vms_list's reserved VMs of a host leave those out. DB_ERR_INVALID for
- * a revision not below 2^63. */
+ * (apply_revision 0) takes revision, in one statement, on a host that is
+ * down too (it is sent that revision when it is back). *count (may be
+ * NULL) is how many did; none on an unknown host. DB_ERR_INVALID for a
+ * revision not below 2^63. */
 int db_host_vms_set_apply_revision(db_t *self, const char *host,
                                    uint64_t revision, size_t *count,
                                    db_err_t *err);

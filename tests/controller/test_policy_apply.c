@@ -530,6 +530,10 @@ static void test_actor_forwards_writes_and_bounds_them(void **state)
     snprintf(req->u.request.verb, sizeof(req->u.request.verb), "policy.apply");
     assert_int_equal(vfp_send(client, NULL, req, &err), 0);
     vfp_msg_destroy(&req);
+    /* admin_write_recv never waits: the main loop polls the pipe first. */
+    zpoller_t *poller = zpoller_new(pipe, NULL);
+    assert_ptr_equal(zpoller_wait(poller, 5000), pipe);
+    zpoller_destroy(&poller);
     zframe_t *from = NULL;
     req = admin_write_recv(pipe, &from);
     assert_non_null(req);

@@ -884,6 +884,31 @@ static void test_recover_unplanned(void **state)
     assert_int_equal(vm_admin_recover(fx->admin, &err), 0);
 }
 
+/* A reservation committed just before its host went down (its agent
+ * stopped, the down mark came before the plan): the plan made while the
+ * host is down still gives the VM the revision, so the answer the agent
+ * sends when it is back places it instead of leaving it reserved. */
+static void test_host_down_before_plan(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(s_run_unplanned(fx, s_request("vm.create", s_web1, NULL,
+                                                   NULL, NULL, NULL)),
+                     VFP_OK);
+    db_err_t err;
+    assert_int_equal(db_host_set_state(fx->db, "h1", DB_HOST_DOWN, &err), 0);
+    vm_admin_flush(fx->admin);
+    db_vm_t vm;
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    vfp_msg_t *apply = s_desired(fx, "h1");
+    assert_int_equal(vm.apply_revision, apply->u.apply.revision);
+    vfp_msg_destroy(&apply);
+
+    assert_int_equal(db_host_set_state(fx->db, "h1", DB_HOST_READY, &err), 0);
+    s_agent_answers(fx, "h1", -1);
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_PLACED);
+}
+
 /* A VM deleted just before the controller stopped, its host not planned
  * yet: the desired state still gives its VF the VM's MAC. The next
  * controller's sweep plans every host once, which resets the VF; a host
@@ -971,6 +996,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_plan_delay, s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_recover_unplanned, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_host_down_before_plan, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_sweep_after_stop, s_setup,
                                         s_teardown),

@@ -544,12 +544,15 @@ static void test_host_vms_revision_and_placed(void **state)
     assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
     assert_int_equal(vm.placed_at_ms, 9000);
 
-    /* A host down, or unknown, has no reserved VM to plan or place. */
+    /* A host that is down is planned (its VMs take the revision it gets
+     * when it is back), not placed; an unknown host has no VM. */
     assert_int_equal(db_host_set_state(fx->db, "esx-e2", DB_HOST_DOWN, &err),
                      0);
     assert_int_equal(
         db_host_vms_set_apply_revision(fx->db, "esx-e2", 2, &count, &err), 0);
-    assert_int_equal(count, 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(
+        s_int(fx, "SELECT apply_revision FROM vms WHERE name = 'web-3'"), 2);
     assert_int_equal(
         db_host_vms_set_placed(fx->db, "esx-e2", 2, 9600, &count, &err), 0);
     assert_int_equal(count, 0);
