@@ -619,8 +619,7 @@ static void s_drain_serving(controller_t *self, zloop_t *loop, long max)
         total += got;
         if (!yielded && got < S_BATCH_MAX)
             break;
-        if (s_admin_waiting(self))
-            s_on_admin_write(loop, zactor_sock(self->server), self);
+        s_on_admin_write(loop, zactor_sock(self->server), self);
     }
 }
 
@@ -807,8 +806,9 @@ static vfp_msg_t *s_vm_writes(controller_t *self, zsock_t *reader,
         }
         *client = NULL;
         vfp_msg_destroy(&request);
-        if (count == S_WRITE_BATCH || !(zsock_events(reader) & ZMQ_POLLIN))
+        if (count == S_WRITE_BATCH)
             break;
+        /* NULL at once when no other write waits. */
         request = admin_write_recv(reader, client);
         if (request && !vm_admin_is_verb(request->u.request.verb)) {
             next = request;
