@@ -580,6 +580,7 @@ static const struct {
     {"host.uncordon", ADMIN_VERB_CHANGES, NULL},
     {"host.drain", ADMIN_VERB_CHANGES, NULL},
     {"vm.create", ADMIN_VERB_CHANGES, NULL},
+    {"vm.create.batch", ADMIN_VERB_CHANGES, NULL},
     {"vm.delete", ADMIN_VERB_CHANGES, NULL},
     {"vm.power", ADMIN_VERB_CHANGES, NULL},
     {"vm.evacuate", ADMIN_VERB_CHANGES, NULL},

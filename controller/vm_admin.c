@@ -344,6 +344,134 @@ static void s_create(vm_admin_t *self, const vfp_msg_t *msg, zframe_t **client,
     json_decref(create.body);
 }
 
+/* ---- vm.create.batch ---------------------------------------------------- */
+
+/* The batch's requests, each read from its item of the body's "vms"; the
+ * strings point into body. */
+typedef struct {
+    json_t *body;
+    placement_request_t *reqs;
+    size_t count;
+} s_batch_t;
+
+/* {"vms": [VM request, ...]}: every item must read before any is placed,
+ * so that an INVALID answer means nothing was stored. */
+static int s_batch_parse(const vfp_request_t *request, s_batch_t *batch,
+                         s_run_t *run)
+{
+    const char *unknown =
+        admin_request_unknown(request, (const char *const[]){NULL});
+    if (unknown)
+        return s_fail(run, VFP_ERR_INVALID,
+                      "verb \"%s\" has no parameter \"%s\"", request->verb,
+                      unknown);
+    json_error_t jerr;
+    batch->body = request->body_len
+                      ? json_loadb(request->body, request->body_len, 0, &jerr)
+                      : NULL;
+    if (!json_is_object(batch->body))
+        return s_fail(run, VFP_ERR_INVALID,
+                      "body: a JSON object {\"vms\": [...]} is needed");
+    const char *key;
+    json_t *value;
+    json_object_foreach(batch->body, key, value)
+    {
+        if (strcmp(key, "vms") != 0)
+            return s_fail(run, VFP_ERR_INVALID, "body: unknown key \"%.64s\"",
+                          key);
+    }
+    json_t *vms = json_object_get(batch->body, "vms");
+    size_t count = json_array_size(vms);
+    if (!json_is_array(vms) || count < 1 || count > VM_ADMIN_BATCH_MAX)
+        return s_fail(run, VFP_ERR_INVALID,
+                      "body: \"vms\" must list 1 to %d VMs",
+                      VM_ADMIN_BATCH_MAX);
+    batch->reqs = calloc(count, sizeof(*batch->reqs));
+    assert(batch->reqs);
+    for (size_t i = 0; i < count; i++) {
+        char where[64];
+        snprintf(where, sizeof(where), "body: vms[%zu]", i);
+        if (vm_request_parse(json_array_get(vms, i), where, &batch->reqs[i],
+                             run->error) != 0) {
+            run->status = VFP_ERR_INVALID;
+            return -1;
+        }
+    }
+    batch->count = count;
+    return 0;
+}
+
+/* One VM's result as JSON text: {"name", "status", and "vm" (OK) or
+ * "error" with the refusal's detail}. The VM is written as vm.create's
+ * answer is, not built as a tree. */
+static char *s_batch_item(vm_admin_t *self, const placement_request_t *req,
+                          const db_vm_t *vm, s_run_t *run)
+{
+    json_t *item = run->body ? run->body : json_object();
+    run->body = NULL;
+    json_object_set_new(item, "name", json_string(req->name));
+    json_object_set_new(item, "status", json_string(vfp_errcode_name(
+                                            (int)run->status)));
+    if (run->status != VFP_OK)
+        json_object_set_new(item, "error", json_string(run->error));
+    char *text = json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(item);
+    assert(text);
+    if (run->status != VFP_OK)
+        return text;
+    char *vm_text = vm_json_text(vm, vm_index_policy(self->index));
+    if (!vm_text) {
+        json_t *tree = vm_json(vm, vm_index_policy(self->index));
+        vm_text = json_dumps(tree, JSON_COMPACT);
+        json_decref(tree);
+        assert(vm_text);
+    }
+    /* text ends with its closing brace: the VM goes before it. */
+    text[strlen(text) - 1] = '\0';
+    char *whole = zsys_sprintf("%s,\"vm\":%s}", text, vm_text);
+    assert(whole);
+    free(text);
+    free(vm_text);
+    return whole;
+}
+
+/* Each VM reserved in turn, on the capacity the ones before it left; one
+ * that does not fit does not stop the others. */
+static void s_create_batch(vm_admin_t *self, const vfp_msg_t *msg,
+                           s_run_t *run)
+{
+    s_batch_t batch = {0};
+    if (s_batch_parse(&msg->u.request, &batch, run) != 0) {
+        stats_placement("invalid", PLACEMENT_RULE_REQUEST);
+        free(batch.reqs);
+        json_decref(batch.body);
+        return;
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&buf, &len);
+    assert(out);
+    size_t created = 0;
+    for (size_t i = 0; i < batch.count; i++) {
+        s_create_t create = {.req = batch.reqs[i]};
+        s_run_t one = {.status = VFP_OK};
+        db_vm_t vm;
+        if (s_reserve(self, &create, &vm, &one) == 0)
+            created++;
+        char *item = s_batch_item(self, &batch.reqs[i], &vm, &one);
+        fprintf(out, "%s%s", i ? "," : "", item);
+        free(item);
+    }
+    fclose(out);
+    run->text = zsys_sprintf("{\"created\":%zu,\"refused\":%zu,"
+                             "\"results\":[%s]}",
+                             created, batch.count - created, buf);
+    assert(run->text);
+    free(buf);
+    free(batch.reqs);
+    json_decref(batch.body);
+}
+
 /* ---- vm.delete, vm.power ------------------------------------------------ */
 
 static const char *s_name_param(const vfp_request_t *req,
@@ -671,7 +799,8 @@ static void s_cordon(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-static const char *const s_verbs[] = {"vm.create",   "vm.delete",
+static const char *const s_verbs[] = {"vm.create",   "vm.create.batch",
+                                      "vm.delete",
                                       "vm.power",    "vm.evacuate",
                                       "vm.nic.add",  "vm.nic.remove",
                                       "host.cordon", "host.uncordon",
@@ -700,6 +829,8 @@ vfp_msg_t *vm_admin_handle(vm_admin_t *self, const vfp_msg_t *request,
     bool parked = false;
     if (strcmp(req->verb, "vm.create") == 0)
         s_create(self, request, client, &run, &parked);
+    else if (strcmp(req->verb, "vm.create.batch") == 0)
+        s_create_batch(self, request, &run);
     else if (strcmp(req->verb, "vm.delete") == 0)
         s_delete(self, req, &run);
     else if (strcmp(req->verb, "vm.power") == 0)

@@ -1,5 +1,5 @@
 /* vm_admin.h - the admin write verbs of VMs and hosts (ADMIN.md):
- * vm.create, vm.delete, vm.power, host.cordon, host.uncordon and
+ * vm.create, vm.create.batch, vm.delete, vm.power, host.cordon, host.uncordon and
  * host.drain, run on the controller's main thread, on the write
  * connection, over the placement index (vm_index.h). A reservation is
  * decided in memory, committed to the database, answered, and only then
@@ -19,6 +19,9 @@
 /* vm.create --wait requests parked at once, at most; beyond, the request
  * is answered when the reservation commits, with a note. */
 #define VM_ADMIN_WAITS_MAX 1024
+/* VMs one vm.create.batch may hold: it holds the main thread, and the
+ * agents behind it, for some tens of milliseconds at most. */
+#define VM_ADMIN_BATCH_MAX 1000
 /* How long vm.create --wait waits by default, and at most, in seconds. */
 #define VM_ADMIN_WAIT_DEFAULT_S 60
 #define VM_ADMIN_WAIT_MAX_S 3600

@@ -935,10 +935,141 @@ static void test_sweep_after_stop(void **state)
     vfp_msg_destroy(&h2_after);
 }
 
+static vfp_msg_t *s_batch(fixture_t *fx, const char *body)
+{
+    return s_run(fx,
+                 s_request("vm.create.batch", body, NULL, NULL, NULL, NULL));
+}
+
+static const char *s_result_text(json_t *results, size_t i, const char *key)
+{
+    return json_string_value(json_object_get(json_array_get(results, i), key));
+}
+
+/* Each VM of a batch is placed in turn on what the ones before it left
+ * (pack: h1's two VFs, then h2's), one that does not fit or exists does
+ * not stop the others, and every result comes in request order. */
+static void test_batch_places_each(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *reply = s_batch(
+        fx, "{\"vms\":["
+            "{\"name\":\"a\",\"memory_mib\":1024,\"vcpus\":1,"
+            "\"nics\":[{\"network\":\"prod\"}]},"
+            "{\"name\":\"b\",\"memory_mib\":1024,\"vcpus\":1,"
+            "\"nics\":[{\"network\":\"trunk\"}]},"
+            "{\"name\":\"a\",\"memory_mib\":1024,\"vcpus\":1,"
+            "\"nics\":[{\"network\":\"prod\"}]},"
+            "{\"name\":\"c\",\"memory_mib\":1024,\"vcpus\":1,"
+            "\"nics\":[{\"network\":\"prod\"},{\"network\":\"prod\"}]},"
+            "{\"name\":\"d\",\"memory_mib\":1024,\"vcpus\":1,"
+            "\"nics\":[{\"network\":\"prod\"}]}]}");
+    json_t *body = s_body(reply);
+    assert_int_equal(json_integer_value(json_object_get(body, "created")), 3);
+    assert_int_equal(json_integer_value(json_object_get(body, "refused")), 2);
+    json_t *results = json_object_get(body, "results");
+    assert_int_equal(json_array_size(results), 5);
+    static const char *const names[] = {"a", "b", "a", "c", "d"};
+    static const char *const status[] = {"OK", "OK", "CONFLICT", "OK",
+                                         "CONFLICT"};
+    for (size_t i = 0; i < 5; i++) {
+        assert_string_equal(s_result_text(results, i, "name"), names[i]);
+        assert_string_equal(s_result_text(results, i, "status"), status[i]);
+    }
+    json_t *a = json_object_get(json_array_get(results, 0), "vm");
+    assert_string_equal(json_string_value(json_object_get(a, "host")), "h1");
+    assert_string_equal(json_string_value(json_object_get(a, "state")),
+                        "reserved");
+    json_t *c = json_object_get(json_array_get(results, 3), "vm");
+    assert_string_equal(json_string_value(json_object_get(c, "host")), "h2");
+    assert_null(json_object_get(json_array_get(results, 2), "vm"));
+    assert_string_equal(s_result_text(results, 2, "error"), "vm a exists");
+    /* A name taken is the request's error: no detail per host. */
+    assert_null(json_object_get(json_array_get(results, 2), "closest"));
+    const char *d = s_result_text(results, 4, "error");
+    assert_non_null(strstr(d, "no host fits vm d: "));
+    json_t *reasons = json_object_get(json_array_get(results, 4), "reasons");
+    assert_true(json_array_size(reasons) > 0);
+    json_decref(body);
+    vfp_msg_destroy(&reply);
+
+    db_vm_t vm;
+    db_err_t err;
+    assert_int_equal(db_vm_get(fx->db, "c", &vm, &err), 0);
+    assert_string_equal(vm.host, "h2");
+    assert_int_equal(vm.nic_count, 2);
+    assert_int_equal(db_vm_get(fx->db, "d", &vm, &err), -1);
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    assert_int_equal(vm_admin_take_reserved(fx->admin), 3);
+    /* Both hosts were planned with their VMs, and their agents' answers
+     * place them. */
+    s_agent_answers(fx, "h1", -1);
+    s_agent_answers(fx, "h2", -1);
+    assert_int_equal(db_vm_get(fx->db, "b", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_PLACED);
+    assert_int_equal(db_vm_get(fx->db, "c", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_PLACED);
+}
+
+/* A batch that does not read stores nothing, not even its good VMs. */
+static void test_batch_invalid_stores_nothing(void **state)
+{
+    fixture_t *fx = *state;
+    static const struct {
+        const char *body;
+        const char *error;
+    } cases[] = {
+        {"{\"vms\":[{\"name\":\"a\",\"memory_mib\":1024,\"vcpus\":1,"
+         "\"nics\":[{\"network\":\"prod\"}]},"
+         "{\"name\":\"b\",\"memory_mib\":0,\"vcpus\":1,"
+         "\"nics\":[{\"network\":\"prod\"}]}]}",
+         "body: vms[1]: \"memory_mib\" must be a whole number from 1 to "
+         "1099511627776"},
+        {"{\"vms\":[], \"x\":1}", "body: unknown key \"x\""},
+        {"{\"vms\":[]}", "body: \"vms\" must list 1 to 1000 VMs"},
+        {"{\"vms\":{}}", "body: \"vms\" must list 1 to 1000 VMs"},
+        {"[1]", "body: a JSON object {\"vms\": [...]} is needed"},
+        {NULL, "body: a JSON object {\"vms\": [...]} is needed"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        vfp_msg_t *reply = s_batch(fx, cases[i].body);
+        assert_int_equal(reply->u.reply.status, VFP_ERR_INVALID);
+        assert_non_null(strstr(reply->u.reply.error, cases[i].error));
+        vfp_msg_destroy(&reply);
+    }
+    vfp_msg_t *reply = s_run(
+        fx, s_request("vm.create.batch", "{\"vms\":[]}", "wait", "true", NULL,
+                      NULL));
+    assert_int_equal(reply->u.reply.status, VFP_ERR_INVALID);
+    assert_string_equal(reply->u.reply.error,
+                        "verb \"vm.create.batch\" has no parameter \"wait\"");
+    vfp_msg_destroy(&reply);
+    /* 1,001 VMs: refused before any is read. */
+    char *big = malloc(1001 * 8 + 16);
+    assert_non_null(big);
+    strcpy(big, "{\"vms\":[");
+    for (int i = 0; i < 1001; i++)
+        strcat(big, i ? ",{}" : "{}");
+    strcat(big, "]}");
+    reply = s_batch(fx, big);
+    free(big);
+    assert_int_equal(reply->u.reply.status, VFP_ERR_INVALID);
+    assert_string_equal(reply->u.reply.error,
+                        "body: \"vms\" must list 1 to 1000 VMs");
+    vfp_msg_destroy(&reply);
+    db_vm_t vm;
+    db_err_t err;
+    assert_int_equal(db_vm_get(fx->db, "a", &vm, &err), -1);
+    assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    assert_int_equal(vm_admin_take_reserved(fx->admin), 0);
+    assert_int_equal(fx->replans, 0);
+}
+
 static void test_verbs_are_forwarded(void **state)
 {
     (void)state;
-    static const char *const verbs[] = {"vm.create",   "vm.delete",
+    static const char *const verbs[] = {"vm.create",   "vm.create.batch",
+                                        "vm.delete",
                                         "vm.power",    "vm.evacuate",
                                         "vm.nic.add",  "vm.nic.remove",
                                         "host.cordon", "host.uncordon",
@@ -988,6 +1119,10 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_sweep_after_stop, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_places_each, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_invalid_stores_nothing,
+                                        s_setup, s_teardown),
         cmocka_unit_test(test_verbs_are_forwarded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
