@@ -410,8 +410,8 @@ static char *s_batch_item(vm_admin_t *self, const placement_request_t *req,
     json_t *item = run->body ? run->body : json_object();
     run->body = NULL;
     json_object_set_new(item, "name", json_string(req->name));
-    json_object_set_new(item, "status", json_string(vfp_errcode_name(
-                                            (int)run->status)));
+    json_object_set_new(item, "status",
+                        json_string(vfp_errcode_name((int)run->status)));
     if (run->status != VFP_OK)
         json_object_set_new(item, "error", json_string(run->error));
     char *text = json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -437,8 +437,7 @@ static char *s_batch_item(vm_admin_t *self, const placement_request_t *req,
 
 /* Each VM reserved in turn, on the capacity the ones before it left; one
  * that does not fit does not stop the others. */
-static void s_create_batch(vm_admin_t *self, const vfp_msg_t *msg,
-                           s_run_t *run)
+static void s_create_batch(vm_admin_t *self, const vfp_msg_t *msg, s_run_t *run)
 {
     s_batch_t batch = {0};
     if (s_batch_parse(&msg->u.request, &batch, run) != 0) {
@@ -799,12 +798,17 @@ static void s_cordon(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
 
 /* ---- dispatch ----------------------------------------------------------- */
 
-static const char *const s_verbs[] = {"vm.create",   "vm.create.batch",
+static const char *const s_verbs[] = {"vm.create",
+                                      "vm.create.batch",
                                       "vm.delete",
-                                      "vm.power",    "vm.evacuate",
-                                      "vm.nic.add",  "vm.nic.remove",
-                                      "host.cordon", "host.uncordon",
-                                      "host.drain",  NULL};
+                                      "vm.power",
+                                      "vm.evacuate",
+                                      "vm.nic.add",
+                                      "vm.nic.remove",
+                                      "host.cordon",
+                                      "host.uncordon",
+                                      "host.drain",
+                                      NULL};
 
 size_t vm_admin_take_reserved(vm_admin_t *self)
 {

@@ -1,10 +1,10 @@
 /* vm_admin.h - the admin write verbs of VMs and hosts (ADMIN.md):
- * vm.create, vm.create.batch, vm.delete, vm.power, host.cordon, host.uncordon and
- * host.drain, run on the controller's main thread, on the write
- * connection, over the placement index (vm_index.h). A reservation is
- * decided in memory, committed to the database, answered, and only then
- * planned into its host's desired state and sent to the agent; the VM is
- * placed when the agent confirms (vm_admin_result). */
+ * vm.create, vm.create.batch, vm.delete, vm.power, host.cordon, host.uncordon
+ * and host.drain, run on the controller's main thread, on the write connection,
+ * over the placement index (vm_index.h). A reservation is decided in memory,
+ * committed to the database, answered, and only then planned into its host's
+ * desired state and sent to the agent; the VM is placed when the agent confirms
+ * (vm_admin_result). */
 #ifndef VFLEET_VM_ADMIN_H
 #define VFLEET_VM_ADMIN_H
 

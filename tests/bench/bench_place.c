@@ -9,6 +9,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,9 +60,11 @@ typedef struct {
     int run;
     int index;
     int count;
+    int batch;    /* VMs per request: 1 vm.create, more vm.create.batch */
     double start; /* when the run started */
     double *took; /* per request, seconds */
     int placed, refused, errors;
+    int answered; /* requests answered */
     char err[256];
 } s_client_t;
 
@@ -114,6 +117,53 @@ static zsock_t *s_connect(const char *admin)
     return sock;
 }
 
+/* The body of request i: one VM (vm.create), or c->batch of them
+ * (vm.create.batch), to free(). */
+static char *s_request_body(const s_client_t *c, int i)
+{
+    char one[512];
+    if (c->batch == 1) {
+        s_body(c->run, c->index, i, one, sizeof(one));
+        return strdup(one);
+    }
+    size_t len = (size_t)c->batch * sizeof(one) + 16, used = 0;
+    char *body = malloc(len);
+    if (!body)
+        return NULL;
+    used += (size_t)snprintf(body, len, "{\"vms\":[");
+    for (int v = 0; v < c->batch; v++) {
+        s_body(c->run, c->index, i * c->batch + v, one, sizeof(one));
+        used += (size_t)snprintf(body + used, len - used, "%s%s", v ? "," : "",
+                                 one);
+    }
+    snprintf(body + used, len - used, "]}");
+    return body;
+}
+
+/* Counts what one answer placed and refused; false on an error. */
+static bool s_count(s_client_t *c, int status, const char *answer)
+{
+    int created = 0, refused = 0;
+    if (c->batch > 1 && status == VFP_OK && answer &&
+        sscanf(answer, "{\"created\":%d,\"refused\":%d", &created, &refused) ==
+            2) {
+        c->placed += created;
+        c->refused += refused;
+        return true;
+    }
+    if (c->batch == 1 && status == VFP_OK)
+        c->placed++;
+    else if (c->batch == 1 && status == VFP_ERR_CONFLICT)
+        c->refused++;
+    else {
+        c->errors++;
+        snprintf(c->err, sizeof(c->err), "%s answered status %d", c->verb,
+                 status);
+        return false;
+    }
+    return true;
+}
+
 static void *s_client(void *arg)
 {
     s_client_t *c = arg;
@@ -122,26 +172,23 @@ static void *s_client(void *arg)
         snprintf(c->err, sizeof(c->err), "cannot connect to %s", c->admin);
         return NULL;
     }
-    char body[512];
     for (int i = 0; i < c->count; i++) {
-        s_body(c->run, c->index, i, body, sizeof(body));
+        char *body = s_request_body(c, i);
+        char *answer = NULL;
         double t = s_now();
-        int status = s_call(sock, "vm.create", body, NULL, NULL);
+        int status =
+            s_call(sock, c->verb, body, NULL, c->batch > 1 ? &answer : NULL);
         c->took[i] = s_now() - t;
+        free(body);
         if (s_latencies)
             fprintf(s_latencies, "%d %d %.6f %.3f\n", c->run, c->index,
                     t - c->start, c->took[i] * 1e3);
-        if (status == VFP_OK)
-            c->placed++;
-        else if (status == VFP_ERR_CONFLICT)
-            c->refused++;
-        else {
-            c->errors++;
-            snprintf(c->err, sizeof(c->err), "vm.create answered status %d",
-                     status);
-            if (status < 0)
-                break;
-        }
+        if (status >= 0)
+            c->answered++;
+        bool counted = s_count(c, status, answer);
+        free(answer);
+        if (!counted && status < 0)
+            break;
     }
     zsock_destroy(&sock);
     return NULL;
@@ -229,7 +276,7 @@ static void s_settle(const char *admin, pid_t controller)
     zsock_destroy(&sock);
 }
 
-int bench_place_run(const char *admin, int clients, int per_client,
+int bench_place_run(const char *admin, int clients, int per_client, int batch,
                     const char *label, pid_t controller)
 {
     s_client_t *c = calloc((size_t)clients, sizeof(*c));
@@ -243,42 +290,52 @@ int bench_place_run(const char *admin, int clients, int per_client,
     double cpu0 = bench_sys_cpu_seconds(controller);
     for (int i = 0; i < clients; i++) {
         c[i] = (s_client_t){.admin = admin,
+                            .verb = batch > 1 ? "vm.create.batch" : "vm.create",
                             .run = run,
                             .index = i,
                             .count = per_client,
+                            .batch = batch,
                             .start = start,
                             .took = all + (size_t)i * per_client};
         pthread_create(&t[i], NULL, s_client, &c[i]);
     }
-    int placed = 0, refused = 0, errors = 0;
+    int placed = 0, refused = 0, errors = 0, requests = 0;
     for (int i = 0; i < clients; i++) {
         pthread_join(t[i], NULL);
         placed += c[i].placed;
         refused += c[i].refused;
         errors += c[i].errors;
+        requests += c[i].answered;
         if (c[i].err[0])
             fprintf(stderr, "bench_place: client %d: %s\n", i, c[i].err);
     }
     double wall = s_now() - start;
     double cpu = bench_sys_cpu_seconds(controller) - cpu0;
-    size_t n = (size_t)(placed + refused + errors);
+    size_t n = (size_t)requests;
     qsort(all, (size_t)clients * per_client, sizeof(*all), s_cmp);
     /* Unanswered slots stay 0 and sort first; the distribution is over
      * the answered ones. */
     double *answered = all + ((size_t)clients * per_client - n);
-    printf("  placement (%s): %d synchronous client(s) x %d vm.create: %d "
+    char what[64];
+    if (batch > 1)
+        snprintf(what, sizeof(what), "vm.create.batch of %d VMs", batch);
+    else
+        snprintf(what, sizeof(what), "vm.create");
+    printf("  placement (%s): %d synchronous client(s) x %d %s: %d "
            "reserved, %d refused, %d errors in %.2f s: %.0f placements/s "
-           "(%.0f requests/s); latency p50 %.3f ms, p99 %.3f ms, max %.3f "
-           "ms\n",
-           label, clients, per_client, placed, refused, errors, wall,
+           "(%.0f requests/s); latency per request p50 %.3f ms, p99 %.3f "
+           "ms, max %.3f ms\n",
+           label, clients, per_client, what, placed, refused, errors, wall,
            placed / wall, n / wall, n ? s_pct(answered, n, 0.50) * 1e3 : 0,
            n ? s_pct(answered, n, 0.99) * 1e3 : 0,
            n ? answered[n - 1] * 1e3 : 0);
     /* Load-independent, unlike the rates: what the controller spent
      * meanwhile, agents' answers and heartbeats included. */
-    printf("    controller CPU during the run: %.2f s, %.0f us per request "
-           "(load average %.2f)\n",
-           cpu, n ? cpu * 1e6 / (double)n : 0, s_load());
+    printf("    controller CPU during the run: %.2f s, %.0f us per request, "
+           "%.0f us per VM (load average %.2f)\n",
+           cpu, n ? cpu * 1e6 / (double)n : 0,
+           placed + refused ? cpu * 1e6 / (double)(placed + refused) : 0,
+           s_load());
     s_settle(admin, controller);
     fflush(stdout);
     free(c);

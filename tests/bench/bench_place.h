@@ -6,13 +6,14 @@
 #include <stdio.h>
 #include <sys/types.h>
 
-/* `clients` threads, each sending per_client vm.create requests one after
- * the other to admin, with the bench's mix (two networks vlan10 and
- * vlan20, 1-2 NICs, 2-16 GiB, some anti-affinity groups); prints
- * placements/s and latency percentiles under `label`, and the CPU time
- * the controller process spent meanwhile. 0, or -1 when a
- * request failed other than by a refusal. */
-int bench_place_run(const char *admin, int clients, int per_client,
+/* `clients` threads, each sending per_client requests one after the
+ * other to admin: vm.create (batch 1) or vm.create.batch with `batch`
+ * VMs, with the bench's mix (two networks vlan10 and vlan20, 1-2 NICs,
+ * 2-16 GiB, some anti-affinity groups); prints placements/s and the
+ * latency percentiles of the requests under `label`, and the CPU time
+ * the controller process spent meanwhile. 0, or -1 when a request failed
+ * other than by a refusal. */
+int bench_place_run(const char *admin, int clients, int per_client, int batch,
                     const char *label, pid_t controller);
 
 /* Times `plan` with count copies of one 4 GiB, one-NIC VM, five times;

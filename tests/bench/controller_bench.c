@@ -65,7 +65,8 @@ typedef struct {
     int list_seconds;
     int dead_after;
     const char *apply;       /* policy file to roll out, or NULL */
-    int place;               /* vm.create requests per client; 0: none */
+    int place;               /* VMs placed per run; 0: none */
+    int batch;               /* VMs per request: 1 vm.create, more a batch */
     const char *synchronous; /* the controller's --synchronous */
     const char *latencies;   /* --latencies FILE, or NULL */
     bool keys;               /* CURVE: a key per host; else --insecure */
@@ -1076,13 +1077,14 @@ static int s_bench(s_run_t *r)
         return -1;
     /* One synchronous client, then eight sharing the same number; each
      * after the transport's floor with as many clients. */
-    if (o->place > 0 &&
-        (bench_place_floor(1, o->place) != 0 ||
-         bench_place_run(r->admin, 1, o->place, "one client", r->pid) != 0 ||
-         bench_place_floor(8, o->place / 8) != 0 ||
-         bench_place_run(r->admin, 8, o->place / 8, "eight clients", r->pid) !=
-             0 ||
-         bench_place_plan(r->admin, 1000) != 0))
+    int requests = o->place / o->batch;
+    if (o->place > 0 && (bench_place_floor(1, requests) != 0 ||
+                         bench_place_run(r->admin, 1, requests, o->batch,
+                                         "one client", r->pid) != 0 ||
+                         bench_place_floor(8, requests / 8) != 0 ||
+                         bench_place_run(r->admin, 8, requests / 8, o->batch,
+                                         "eight clients", r->pid) != 0 ||
+                         bench_place_plan(r->admin, 1000) != 0))
         return -1;
     if (o->clients > 0 &&
         (s_listing_alone(o, r->admin, r->sock) != 0 ||
@@ -1188,7 +1190,12 @@ static void s_usage(FILE *out)
             "each, the\n"
             "                    time until every VM is placed (its agent "
             "confirmed)\n"
-            "  --latencies FILE  with --place, a line per vm.create: run, "
+            "  --batch B         with --place, B VMs per request "
+            "(vm.create.batch;\n"
+            "                    default 1: one vm.create each); the floor "
+            "and the\n"
+            "                    latencies are per request\n"
+            "  --latencies FILE  with --place, a line per request: run, "
             "client,\n"
             "                    start (s since the run's start), latency "
             "(ms)\n"
@@ -1247,6 +1254,7 @@ static int s_options(int argc, char **argv, s_opts_t *o)
         {"dead-after", required_argument, NULL, 'd'},
         {"apply", required_argument, NULL, 'a'},
         {"place", required_argument, NULL, 'p'},
+        {"batch", required_argument, NULL, 'b'},
         {"synchronous", required_argument, NULL, 'y'},
         {"latencies", required_argument, NULL, 'l'},
         {"keys", no_argument, NULL, 'k'},
@@ -1255,6 +1263,7 @@ static int s_options(int argc, char **argv, s_opts_t *o)
     *o = (s_opts_t){.clients = 10,
                     .list_seconds = 60,
                     .dead_after = 3,
+                    .batch = 1,
                     .synchronous = "normal"};
     int c;
     while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -1270,6 +1279,8 @@ static int s_options(int argc, char **argv, s_opts_t *o)
             o->apply = optarg;
         else if (c == 'p')
             o->place = atoi(optarg);
+        else if (c == 'b')
+            o->batch = atoi(optarg);
         else if (c == 'y')
             o->synchronous = optarg;
         else if (c == 'k')
@@ -1292,7 +1303,9 @@ static int s_options(int argc, char **argv, s_opts_t *o)
     o->hb_seconds = npos > 4 ? atoi(pos[4]) : 10;
     return o->hosts < 1 || o->pfs < 1 || o->vfs < 2 || o->hb_seconds < 1 ||
                    o->clients < 0 || o->list_seconds < 1 || o->dead_after < 1 ||
-                   o->place < 0 || (o->place > 0 && !o->apply)
+                   o->place < 0 || (o->place > 0 && !o->apply) ||
+                   o->batch < 1 || o->batch > 1000 ||
+                   o->place % (8 * o->batch) != 0
                ? -1
                : 0;
 }

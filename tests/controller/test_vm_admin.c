@@ -952,18 +952,18 @@ static const char *s_result_text(json_t *results, size_t i, const char *key)
 static void test_batch_places_each(void **state)
 {
     fixture_t *fx = *state;
-    vfp_msg_t *reply = s_batch(
-        fx, "{\"vms\":["
-            "{\"name\":\"a\",\"memory_mib\":1024,\"vcpus\":1,"
-            "\"nics\":[{\"network\":\"prod\"}]},"
-            "{\"name\":\"b\",\"memory_mib\":1024,\"vcpus\":1,"
-            "\"nics\":[{\"network\":\"trunk\"}]},"
-            "{\"name\":\"a\",\"memory_mib\":1024,\"vcpus\":1,"
-            "\"nics\":[{\"network\":\"prod\"}]},"
-            "{\"name\":\"c\",\"memory_mib\":1024,\"vcpus\":1,"
-            "\"nics\":[{\"network\":\"prod\"},{\"network\":\"prod\"}]},"
-            "{\"name\":\"d\",\"memory_mib\":1024,\"vcpus\":1,"
-            "\"nics\":[{\"network\":\"prod\"}]}]}");
+    vfp_msg_t *reply =
+        s_batch(fx, "{\"vms\":["
+                    "{\"name\":\"a\",\"memory_mib\":1024,\"vcpus\":1,"
+                    "\"nics\":[{\"network\":\"prod\"}]},"
+                    "{\"name\":\"b\",\"memory_mib\":1024,\"vcpus\":1,"
+                    "\"nics\":[{\"network\":\"trunk\"}]},"
+                    "{\"name\":\"a\",\"memory_mib\":1024,\"vcpus\":1,"
+                    "\"nics\":[{\"network\":\"prod\"}]},"
+                    "{\"name\":\"c\",\"memory_mib\":1024,\"vcpus\":1,"
+                    "\"nics\":[{\"network\":\"prod\"},{\"network\":\"prod\"}]},"
+                    "{\"name\":\"d\",\"memory_mib\":1024,\"vcpus\":1,"
+                    "\"nics\":[{\"network\":\"prod\"}]}]}");
     json_t *body = s_body(reply);
     assert_int_equal(json_integer_value(json_object_get(body, "created")), 3);
     assert_int_equal(json_integer_value(json_object_get(body, "refused")), 2);
@@ -1037,9 +1037,8 @@ static void test_batch_invalid_stores_nothing(void **state)
         assert_non_null(strstr(reply->u.reply.error, cases[i].error));
         vfp_msg_destroy(&reply);
     }
-    vfp_msg_t *reply = s_run(
-        fx, s_request("vm.create.batch", "{\"vms\":[]}", "wait", "true", NULL,
-                      NULL));
+    vfp_msg_t *reply = s_run(fx, s_request("vm.create.batch", "{\"vms\":[]}",
+                                           "wait", "true", NULL, NULL));
     assert_int_equal(reply->u.reply.status, VFP_ERR_INVALID);
     assert_string_equal(reply->u.reply.error,
                         "verb \"vm.create.batch\" has no parameter \"wait\"");
@@ -1068,12 +1067,17 @@ static void test_batch_invalid_stores_nothing(void **state)
 static void test_verbs_are_forwarded(void **state)
 {
     (void)state;
-    static const char *const verbs[] = {"vm.create",   "vm.create.batch",
+    static const char *const verbs[] = {"vm.create",
+                                        "vm.create.batch",
                                         "vm.delete",
-                                        "vm.power",    "vm.evacuate",
-                                        "vm.nic.add",  "vm.nic.remove",
-                                        "host.cordon", "host.uncordon",
-                                        "host.drain",  NULL};
+                                        "vm.power",
+                                        "vm.evacuate",
+                                        "vm.nic.add",
+                                        "vm.nic.remove",
+                                        "host.cordon",
+                                        "host.uncordon",
+                                        "host.drain",
+                                        NULL};
     for (const char *const *v = verbs; *v; v++) {
         assert_true(vm_admin_is_verb(*v));
         assert_true(admin_verb_on_main(*v));
