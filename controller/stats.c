@@ -122,8 +122,8 @@ static void s_placement_series(s_stats_t *self)
     for (int i = 0; i < 3; i++)
         self->placements[i] = metrics_counter(
             m, "vfleet_placements_total",
-            "vm.create requests by outcome (refused: no host fits; invalid: "
-            "the request itself is wrong)",
+            "vm.create requests and batched VMs by outcome (refused: no host "
+            "fits; invalid: the request itself is wrong)",
             "outcome", outcomes[i]);
     for (int r = PLACEMENT_RULE_PIN; r < PLACEMENT_RULE_COUNT; r++)
         self->refusals[r] = metrics_counter(

@@ -737,7 +737,8 @@ def check_verbs(c):
                                                        "policy.history",
                                                        "policy.get"):
             extra[("vfleet_policy_applies_total", "outcome", "refused")] = 1
-        if verb == "vm.create":
+        if verb in ("vm.create", "vm.create.batch"):
+            # A body that does not read: invalid, once per request.
             extra[("vfleet_placements_total", "outcome", "invalid")] = 1
         only_moved(c, lambda: c.ops(verb), merged(requests_total(verb), extra),
                    "admin %s" % verb)
@@ -861,6 +862,18 @@ def check_placements(c):
             "lacks", CONFLICT)
     invalid(c, vm_body("web-1"), "a name taken", CONFLICT)
     invalid(c, "{\"name\": 1}", "a bad body", INVALID)
+    batch = "{\"vms\": [%s, %s]}" % (vm_body("web-1"),
+                                     vm_body("big", memory_mib=4 << 20))
+    r = only_moved(c, lambda: c.ops("vm.create.batch", {}, batch),
+                   merged(requests_total("vm.create.batch"), {
+                       ("vfleet_placements_total", "outcome", "invalid"): 1,
+                       ("vfleet_placements_total", "outcome", "refused"): 1,
+                       ("vfleet_placement_refusals_total", "rule",
+                        "memory"): 1}),
+                   "vm.create.batch: each VM counted, a name taken and 4 TiB")
+    check(r[0] == OK and [x["status"] for x in r[2]["results"]] ==
+          ["CONFLICT", "CONFLICT"], "...answered OK, both CONFLICT: %s" %
+          (r[2],))
     c.ctl("host", "cordon", "esx-e1")
     c.ctl("host", "cordon", "esx-e2")
     refused(c, vm_body("db-3"), "cordoned", "every host cordoned")
