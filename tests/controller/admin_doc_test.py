@@ -133,6 +133,66 @@ def check_create_invalid(c):
     check(names == [], "nothing is stored by a refused vm.create")
 
 
+def check_batch(c):
+    """ADMIN.md vm.create.batch: every VM read before any is placed, then
+    each placed on its own, results in request order; undone afterwards
+    so the checks that follow see the cluster as before."""
+    cases = [
+        ({}, None, "=body: a JSON object {\"vms\": [...]} is needed",
+         "no body"),
+        ({}, {"vms": []}, "=body: \"vms\" must list 1 to 1000 VMs",
+         "an empty list"),
+        ({}, {"vms": [vm_body("b-%d" % i) for i in range(1001)]},
+         "=body: \"vms\" must list 1 to 1000 VMs", "1,001 VMs"),
+        ({}, {"vms": [vm_body("b-1")], "count": 2},
+         "=body: unknown key \"count\"", "a key other than vms"),
+        ({}, {"vms": [vm_body("b-1"), vm_body("b-2", memory=0)]},
+         "=body: vms[1]: \"memory_mib\" must be a whole number from 1 to "
+         "1099511627776", "the quoted text for a bad second VM"),
+        ({"wait": "true"}, {"vms": [vm_body("b-1")]},
+         "=verb \"vm.create.batch\" has no parameter \"wait\"",
+         "a parameter: it takes none"),
+    ]
+    for params, body, text, what in cases:
+        expect(c, "vm.create.batch", params, body, "INVALID", text,
+               "INVALID for %s" % what)
+    check(request(c, "vms").body["vms"] == [],
+          "nothing is stored by a batch that does not read")
+    a = request(c, "vm.create.batch", {}, {"vms": [
+        vm_body("b-1"), vm_body("b-1"), vm_body("b-big", memory=1 << 30),
+        vm_body("b-2", nics=("vlan9",))]})
+    body = a.body or {}
+    results = body.get("results", [])
+    check(a.status == "OK" and set(body) == {"created", "refused", "results"}
+          and body["created"] == 1 and body["refused"] == 3 and
+          [(r["name"], r["status"]) for r in results] ==
+          [("b-1", "OK"), ("b-1", "CONFLICT"), ("b-big", "CONFLICT"),
+           ("b-2", "CONFLICT")],
+          "vm.create.batch: one result per VM in request order, counted "
+          "(%s)" % a)
+    if len(results) == 4:
+        check_vm_object(results[0]["vm"], "vm.create.batch")
+        check(results[0]["vm"]["state"] == "reserved" and
+              set(results[0]) == {"name", "status", "vm"},
+              "an OK result: name, status and the VM, reserved")
+        check(results[1]["error"] == "vm b-1 exists" and
+              set(results[1]) == {"name", "status", "error"},
+              "a VM named twice: the second exists, no detail per host")
+        check(results[2]["error"].startswith("no host fits vm b-big: ") and
+              set(results[2]) == {"name", "status", "error", "reasons",
+                                  "closest"},
+              "nothing fits: the error with reasons and closest (%s)" %
+              results[2])
+        check(results[3]["error"] ==
+              "network vlan9 is not defined by the policy",
+              "a network the policy lacks: vm.create's text")
+    names = [v["name"] for v in request(c, "vms").body["vms"]]
+    check(names == ["b-1"], "only the VM that fitted is stored (%s)" % names)
+    wait_until("b-1 is placed", lambda: request(
+        c, "vm.show", {"name": "b-1"}).body["state"] == "placed")
+    request(c, "vm.delete", {"name": "b-1"})
+
+
 def check_create(c):
     a = request(c, "vm.create", {}, vm_body("web-1", memory=4096, vcpus=2))
     vm = a.body
@@ -557,6 +617,7 @@ def main():
         c.ctl("policy", "apply", POLICY, "--message", "admin doc test")
         wait_until("every host confirms the policy", lambda: all_ok(c))
         check_create_invalid(c)
+        check_batch(c)
         db1 = check_create(c)
         check_wait_timeout(c)
         check_refusal(c)
