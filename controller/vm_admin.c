@@ -407,13 +407,16 @@ static int s_batch_parse(const vfp_request_t *request, s_batch_t *batch,
 static char *s_batch_item(vm_admin_t *self, const placement_request_t *req,
                           const db_vm_t *vm, s_run_t *run)
 {
-    json_t *item = run->body ? run->body : json_object();
-    run->body = NULL;
+    json_t *item = json_object();
     json_object_set_new(item, "name", json_string(req->name));
     json_object_set_new(item, "status",
                         json_string(vfp_errcode_name((int)run->status)));
     if (run->status != VFP_OK)
         json_object_set_new(item, "error", json_string(run->error));
+    if (run->body)
+        json_object_update(item, run->body);
+    json_decref(run->body);
+    run->body = NULL;
     char *text = json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(item);
     assert(text);
