@@ -16,13 +16,11 @@
 
 /* Written out here, apart from the table, so that a verb moved to the
  * wrong class fails. */
-static const char *const s_changes[] = {"policy.apply",  "policy.rollback",
-                                        "host.label",    "host.cordon",
-                                        "host.uncordon", "host.drain",
-                                        "vm.create",     "vm.delete",
-                                        "vm.power",      "vm.evacuate",
-                                        "vm.nic.add",    "vm.nic.remove",
-                                        "vm.migrate",    NULL};
+static const char *const s_changes[] = {
+    "policy.apply",  "policy.rollback", "host.label",  "host.cordon",
+    "host.uncordon", "host.drain",      "vm.create",   "vm.create.batch",
+    "vm.delete",     "vm.power",        "vm.evacuate", "vm.nic.add",
+    "vm.nic.remove", "vm.migrate",      NULL};
 
 static bool s_listed(const char *verb)
 {
