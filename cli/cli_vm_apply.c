@@ -1,8 +1,10 @@
 /* cli_vm_apply.c - vfleetctl vm apply: the VMs of a VM file made to exist
  * on the controller, declaratively: each one it does not know is created
- * (admin verb vm.create), each one it knows is compared (vm.show) and left
- * alone, since a passthrough VM's NICs and memory cannot change in place.
- * The file is checked offline first, as policy validate checks a policy. */
+ * (admin verb vm.create.batch, up to S_BATCH_MAX VMs a request; vm.create
+ * each with a controller that lacks it), each one it knows is compared
+ * (vm.show) and left alone, since a passthrough VM's NICs and memory
+ * cannot change in place. The file is checked offline first, as policy
+ * validate checks a policy. */
 #include "cli_vm_apply.h"
 
 #include <assert.h>
@@ -46,6 +48,9 @@ static const char s_usage[] =
 /* --wait asks vm.show again after this pause, doubled up to the most. */
 #define S_POLL_FIRST_MS 10
 #define S_POLL_MAX_MS 200
+/* VMs in one vm.create.batch: a batch holds the controller's main thread
+ * while it is placed (ADMIN.md, about 50 us a VM). */
+#define S_BATCH_MAX 100
 
 enum { S_OPT_WAIT = CLI_OPT_VERB, S_OPT_DRY_RUN };
 
@@ -74,11 +79,14 @@ static const char *const s_outcome_words[] = {
     [S_STOPPED] = "stopped",
 };
 
-/* A VM's outcome kept for its turn: with --wait every VM is created
- * first, then the created ones are waited for in file order, so that
- * their host rounds overlap instead of following one another. */
+/* A VM's outcome kept for its turn: lines are printed in file order, a
+ * VM waiting in a batch holds back the ones after it, and with --wait
+ * every VM is created first, then the created ones are waited for in file
+ * order, so that their host rounds overlap instead of following one
+ * another. */
 typedef struct {
     s_outcome_t outcome;
+    bool known;   /* outcome, host and text are set */
     bool pending; /* created, still reserved: waited for at its turn */
     char *host;
     char *text;
@@ -88,14 +96,20 @@ typedef struct {
     cli_t *cli;
     cli_client_t *client;
     const char *path;
+    const policy_vm_file_t *file;
     bool wait;
     bool dry_run;
-    bool lost; /* --wait: the controller stopped answering */
+    bool lost;   /* --wait: the controller stopped answering */
+    bool single; /* no vm.create.batch: one vm.create per VM */
+    bool halted; /* a line said the run stopped: none after it */
     uint32_t wait_s;
     size_t counts[S_STOPPED + 1];
-    json_t *results; /* -o json: one object per VM */
-    s_line_t *lines; /* --wait, while creating: one per VM, else NULL */
-    size_t at;       /* the VM being applied */
+    json_t *results;           /* -o json: one object per VM */
+    s_line_t *lines;           /* one per VM of the file */
+    size_t at;                 /* the VM whose outcome is recorded */
+    size_t shown;              /* lines printed */
+    size_t queue[S_BATCH_MAX]; /* the next batch: indexes into the file */
+    size_t queued;
 } s_apply_t;
 
 /* A VM's outcome: a line on stdout, or a row of the JSON. */
@@ -125,15 +139,12 @@ static char *s_dup(const char *text)
     return copy;
 }
 
-/* Records a VM's outcome: emitted at once, or kept for its turn while
- * --wait creates. */
-static s_outcome_t s_report(s_apply_t *a, const policy_vm_t *vm,
-                            s_outcome_t outcome, const char *host,
+/* Records the outcome of the VM a->at, printed at its turn (s_flush). */
+static s_outcome_t s_report(s_apply_t *a, s_outcome_t outcome, const char *host,
                             const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 4, 5)));
 
-static s_outcome_t s_report(s_apply_t *a, const policy_vm_t *vm,
-                            s_outcome_t outcome, const char *host,
+static s_outcome_t s_report(s_apply_t *a, s_outcome_t outcome, const char *host,
                             const char *fmt, ...)
 {
     char text[2048];
@@ -141,10 +152,13 @@ static s_outcome_t s_report(s_apply_t *a, const policy_vm_t *vm,
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
-    if (!a->lines)
-        return s_emit(a, vm, outcome, host, text);
-    a->lines[a->at] = (s_line_t){
-        .outcome = outcome, .host = s_dup(host), .text = s_dup(text)};
+    s_line_t *line = &a->lines[a->at];
+    /* host may be the line's own, from a pending line: copied first. */
+    char *copy = s_dup(host);
+    free(line->host);
+    free(line->text);
+    *line = (s_line_t){
+        .outcome = outcome, .known = true, .host = copy, .text = s_dup(text)};
     return outcome;
 }
 
@@ -266,17 +280,17 @@ static s_outcome_t s_existing(s_apply_t *a, const policy_vm_t *vm,
     s_compare(vm, obj, differences, sizeof(differences));
     const char *host = json_string_value(json_object_get(obj, "host"));
     if (differences[0])
-        return s_report(a, vm, S_FAILED, host,
+        return s_report(a, S_FAILED, host,
                         "exists with different settings (%s); delete it "
                         "first: a passthrough VM's NICs and memory cannot "
                         "change in place",
                         differences);
     if (strcmp(s_text(obj, "state"), "failed") == 0)
-        return s_report(a, vm, S_FAILED, host,
+        return s_report(a, S_FAILED, host,
                         "exists but failed: %s; delete it and apply again "
                         "to place it",
                         s_text(obj, "error"));
-    return s_report(a, vm, S_UNCHANGED, host, "unchanged");
+    return s_report(a, S_UNCHANGED, host, "unchanged");
 }
 
 /* ---- creating ---------------------------------------------------------- */
@@ -315,18 +329,17 @@ static char *s_create_body(const policy_vm_t *vm)
 
 /* What became of a VM created with --wait, from its vm.show: placed or
  * failed, or still reserved when the wait ran out. */
-static s_outcome_t s_created(s_apply_t *a, const policy_vm_t *vm,
-                             const json_t *obj)
+static s_outcome_t s_created(s_apply_t *a, const json_t *obj)
 {
     const char *host = json_string_value(json_object_get(obj, "host"));
     const char *state = s_text(obj, "state");
     if (strcmp(state, "placed") == 0)
-        return s_report(a, vm, S_CREATED, host, "created on %s, placed",
+        return s_report(a, S_CREATED, host, "created on %s, placed",
                         s_or_none(host));
     if (strcmp(state, "failed") == 0)
-        return s_report(a, vm, S_FAILED, host, "created, but failed: %s",
+        return s_report(a, S_FAILED, host, "created, but failed: %s",
                         s_text(obj, "error"));
-    return s_report(a, vm, S_FAILED, host,
+    return s_report(a, S_FAILED, host,
                     "created on %s, but not placed within %u s",
                     s_or_none(host), a->wait_s);
 }
@@ -340,7 +353,7 @@ static s_outcome_t s_wait_placed(s_apply_t *a, const policy_vm_t *vm,
     int64_t pause = S_POLL_FIRST_MS;
     for (;;) {
         if (a->lost)
-            return s_report(a, vm, S_STOPPED, host,
+            return s_report(a, S_STOPPED, host,
                             "created on %s; error: no answer from the "
                             "controller",
                             s_or_none(host));
@@ -357,11 +370,11 @@ static s_outcome_t s_wait_placed(s_apply_t *a, const policy_vm_t *vm,
         bool done = !reserved || zclock_mono() >= deadline;
         s_outcome_t outcome = S_FAILED;
         if (reply.status != VFP_OK)
-            outcome = s_report(a, vm, S_FAILED, host,
-                               "created on %s, then: error: %s",
-                               s_or_none(host), reply.error);
+            outcome =
+                s_report(a, S_FAILED, host, "created on %s, then: error: %s",
+                         s_or_none(host), reply.error);
         else if (done)
-            outcome = s_created(a, vm, reply.body);
+            outcome = s_created(a, reply.body);
         cli_reply_clear(&reply);
         if (done)
             return outcome;
@@ -374,11 +387,25 @@ static s_outcome_t s_wait_placed(s_apply_t *a, const policy_vm_t *vm,
 /* A VM created while --wait creates: waited for at its turn. */
 static s_outcome_t s_pending(s_apply_t *a, const char *host)
 {
-    a->lines[a->at] =
-        (s_line_t){.outcome = S_CREATED, .pending = true, .host = s_dup(host)};
+    s_line_t *line = &a->lines[a->at];
+    free(line->host);
+    free(line->text);
+    *line = (s_line_t){.outcome = S_CREATED,
+                       .known = true,
+                       .pending = true,
+                       .host = s_dup(host)};
     return S_CREATED;
 }
 
+/* The controller created the VM, reserved on host. */
+static s_outcome_t s_made(s_apply_t *a, const char *host)
+{
+    if (a->wait)
+        return s_pending(a, host);
+    return s_report(a, S_CREATED, host, "created on %s", s_or_none(host));
+}
+
+/* One vm.create, for a controller without vm.create.batch. */
 static s_outcome_t s_create(s_apply_t *a, const policy_vm_t *vm)
 {
     cli_request_t req;
@@ -390,43 +417,185 @@ static s_outcome_t s_create(s_apply_t *a, const policy_vm_t *vm)
     int status = cli_client_exchange(a->client, &req, &reply);
     free(body);
     if (status != CLI_EXIT_OK)
-        return s_report(a, vm, S_STOPPED, NULL,
+        return s_report(a, S_STOPPED, NULL,
                         "error: no answer from the controller");
     const char *host = json_string_value(json_object_get(reply.body, "host"));
     s_outcome_t outcome;
-    if (reply.status == VFP_OK && a->wait)
-        outcome = s_pending(a, host);
-    else if (reply.status == VFP_OK)
-        outcome =
-            s_report(a, vm, S_CREATED, host, "created on %s", s_or_none(host));
+    if (reply.status == VFP_OK)
+        outcome = s_made(a, host);
     else if (reply.status == VFP_ERR_CONFLICT)
-        outcome = s_report(a, vm, S_REFUSED, NULL, "refused: %s", reply.error);
+        outcome = s_report(a, S_REFUSED, NULL, "refused: %s", reply.error);
     else
-        outcome = s_report(a, vm, S_FAILED, NULL, "error: %s", reply.error);
+        outcome = s_report(a, S_FAILED, NULL, "error: %s", reply.error);
     cli_reply_clear(&reply);
     return outcome;
 }
 
-static s_outcome_t s_apply_vm(s_apply_t *a, const policy_vm_t *vm)
+/* vm.show of vm into *reply; false after recording that the run stopped
+ * (at the first VM still waiting in a batch, since the ones queued before
+ * vm were not created). */
+static bool s_show(s_apply_t *a, const policy_vm_t *vm, cli_reply_t *reply)
 {
     cli_request_t req;
     cli_request_init(&req, "vm.show");
     cli_request_set(&req, "name", vm->name);
+    if (cli_client_exchange(a->client, &req, reply) == CLI_EXIT_OK)
+        return true;
+    if (a->queued)
+        a->at = a->queue[0];
+    a->queued = 0;
+    s_report(a, S_STOPPED, NULL, "error: no answer from the controller");
+    return false;
+}
+
+/* A VM of the file: compared when the controller knows it, else queued
+ * for the next batch (or created at once without batches). False when
+ * the run stopped. */
+static bool s_apply_vm(s_apply_t *a, const policy_vm_t *vm)
+{
     cli_reply_t reply;
-    if (cli_client_exchange(a->client, &req, &reply) != CLI_EXIT_OK)
-        return s_report(a, vm, S_STOPPED, NULL,
-                        "error: no answer from the controller");
-    s_outcome_t outcome;
+    if (!s_show(a, vm, &reply))
+        return false;
+    s_outcome_t outcome = S_CREATED;
     if (reply.status == VFP_OK)
-        outcome = s_existing(a, vm, reply.body);
+        s_existing(a, vm, reply.body);
     else if (reply.status != VFP_ERR_NOT_FOUND)
-        outcome = s_report(a, vm, S_FAILED, NULL, "error: %s", reply.error);
+        s_report(a, S_FAILED, NULL, "error: %s", reply.error);
     else if (a->dry_run)
-        outcome = s_report(a, vm, S_WOULD_CREATE, NULL, "would be created");
-    else
+        s_report(a, S_WOULD_CREATE, NULL, "would be created");
+    else if (a->single)
         outcome = s_create(a, vm);
+    else
+        a->queue[a->queued++] = a->at;
+    cli_reply_clear(&reply);
+    return outcome != S_STOPPED;
+}
+
+/* ---- creating in batches ----------------------------------------------- */
+
+/* {"vms": [each queued VM's vm.create body]}: a JSON text, to free(). */
+static char *s_batch_body(const s_apply_t *a)
+{
+    json_t *vms = json_array();
+    for (size_t i = 0; i < a->queued; i++)
+        json_array_append_new(vms,
+                              cli_vm_apply_request(&a->file->vms[a->queue[i]]));
+    json_t *doc = json_pack("{s:o}", "vms", vms);
+    char *text = json_dumps(doc, JSON_COMPACT);
+    assert(text);
+    json_decref(doc);
+    return text;
+}
+
+/* Whether error is vm.create's CONFLICT for a VM that exists already. */
+static bool s_says_exists(const char *error, const char *name)
+{
+    size_t len = strlen(name);
+    return strncmp(error, "vm ", 3) == 0 &&
+           strncmp(error + 3, name, len) == 0 &&
+           strcmp(error + 3 + len, " exists") == 0;
+}
+
+/* The batch found vm exists (another client made it since vm.show said
+ * it did not): compared, as a VM the controller knows. */
+static s_outcome_t s_recheck(s_apply_t *a, const policy_vm_t *vm)
+{
+    cli_reply_t reply;
+    if (!s_show(a, vm, &reply))
+        return S_STOPPED;
+    s_outcome_t outcome =
+        reply.status == VFP_OK
+            ? s_existing(a, vm, reply.body)
+            : s_report(a, S_FAILED, NULL, "error: %s", reply.error);
     cli_reply_clear(&reply);
     return outcome;
+}
+
+/* One VM's result in the batch's answer, read as vm.create's answer with
+ * its status would be. */
+static s_outcome_t s_batch_result(s_apply_t *a, const policy_vm_t *vm,
+                                  const json_t *result)
+{
+    const char *status = s_text(result, "status");
+    const char *error = s_text(result, "error");
+    const json_t *made = json_object_get(result, "vm");
+    if (strcmp(status, "OK") == 0)
+        return s_made(a, json_string_value(json_object_get(made, "host")));
+    if (strcmp(status, "CONFLICT") != 0)
+        return s_report(a, S_FAILED, NULL, "error: %s", error);
+    if (s_says_exists(error, vm->name))
+        return s_recheck(a, vm);
+    return s_report(a, S_REFUSED, NULL, "refused: %s", error);
+}
+
+/* The answer's results, one per queued VM in order; false when the run
+ * stopped. An answer that does not hold one result per VM, named after
+ * it, fails every VM of the batch. */
+static bool s_batch_results(s_apply_t *a, size_t count, const json_t *body)
+{
+    const json_t *results = json_object_get(body, "results");
+    bool matches = json_array_size(results) == count;
+    for (size_t i = 0; matches && i < count; i++)
+        matches = strcmp(s_text(json_array_get(results, i), "name"),
+                         a->file->vms[a->queue[i]].name) == 0;
+    for (size_t i = 0; i < count; i++) {
+        const policy_vm_t *vm = &a->file->vms[a->queue[i]];
+        a->at = a->queue[i];
+        if (!matches)
+            s_report(a, S_FAILED, NULL,
+                     "error: the controller's vm.create.batch answer does "
+                     "not hold this VM's result in its place (%zu results "
+                     "for %zu VMs)",
+                     json_array_size(results), count);
+        else if (s_batch_result(a, vm, json_array_get(results, i)) == S_STOPPED)
+            return false;
+    }
+    return true;
+}
+
+/* A whole-batch answer: each VM as one vm.create answered with it (a
+ * controller without vm.create.batch gets one vm.create each, then and
+ * from now on); false when the run stopped. */
+static bool s_batch_answer(s_apply_t *a, size_t count, const cli_reply_t *reply)
+{
+    if (reply->status == VFP_OK)
+        return s_batch_results(a, count, reply->body);
+    a->single = a->single || reply->status == VFP_ERR_UNKNOWN_VERB;
+    for (size_t i = 0; i < count; i++) {
+        const policy_vm_t *vm = &a->file->vms[a->queue[i]];
+        a->at = a->queue[i];
+        if (!a->single)
+            s_report(a, S_FAILED, NULL, "error: %s", reply->error);
+        else if (s_create(a, vm) == S_STOPPED)
+            return false;
+    }
+    return true;
+}
+
+/* Creates the queued VMs with one vm.create.batch (a busy answer is sent
+ * again, as every request is); false when the run stopped. */
+static bool s_send_batch(s_apply_t *a)
+{
+    size_t count = a->queued;
+    if (count == 0)
+        return true;
+    cli_request_t req;
+    cli_request_init(&req, "vm.create.batch");
+    char *body = s_batch_body(a);
+    req.body = body;
+    req.body_len = strlen(body);
+    cli_reply_t reply;
+    int status = cli_client_exchange(a->client, &req, &reply);
+    free(body);
+    a->queued = 0;
+    if (status != CLI_EXIT_OK) {
+        a->at = a->queue[0];
+        s_report(a, S_STOPPED, NULL, "error: no answer from the controller");
+        return false;
+    }
+    bool go_on = s_batch_answer(a, count, &reply);
+    cli_reply_clear(&reply);
+    return go_on;
 }
 
 /* ---- the verb ---------------------------------------------------------- */
@@ -502,22 +671,51 @@ policy_vm_file_t *cli_vm_apply_load(const char *path)
     return file;
 }
 
-/* --wait, once every VM is created: each line in file order, a created
- * VM's once it is placed or failed. */
-static void s_settle(s_apply_t *a, const policy_vm_file_t *file, size_t count)
+/* Prints the lines whose outcome is known, in file order, up to the first
+ * that is not, and none after one that stopped the run. A created VM that
+ * --wait waits for is asked after first, until placed or failed. */
+static void s_flush(s_apply_t *a)
 {
-    s_line_t *lines = a->lines;
-    a->lines = NULL;
-    for (size_t i = 0; i < count; i++) {
-        s_line_t *line = &lines[i];
-        if (line->pending)
-            s_wait_placed(a, &file->vms[i], line->host);
-        else
-            s_emit(a, &file->vms[i], line->outcome, line->host, line->text);
-        free(line->host);
-        free(line->text);
+    while (!a->halted && a->shown < a->file->vm_count &&
+           a->lines[a->shown].known) {
+        size_t i = a->shown++;
+        s_line_t *line = &a->lines[i];
+        const policy_vm_t *vm = &a->file->vms[i];
+        a->halted = line->outcome == S_STOPPED;
+        if (line->pending) {
+            a->at = i;
+            s_wait_placed(a, vm, line->host);
+        }
+        s_emit(a, vm, line->outcome, line->host, line->text);
     }
-    free(lines);
+}
+
+/* Every VM in file order: compared, or created in batches of up to
+ * S_BATCH_MAX; without --wait each line is printed once known. */
+static void s_apply_all(s_apply_t *a)
+{
+    bool go_on = true;
+    for (size_t i = 0; go_on && i < a->file->vm_count; i++) {
+        a->at = i;
+        go_on = s_apply_vm(a, &a->file->vms[i]);
+        if (go_on && a->queued == S_BATCH_MAX)
+            go_on = s_send_batch(a);
+        if (!a->wait)
+            s_flush(a);
+    }
+    if (go_on)
+        s_send_batch(a);
+    s_flush(a);
+}
+
+static void s_lines_free(s_apply_t *a)
+{
+    for (size_t i = 0; i < a->file->vm_count; i++) {
+        free(a->lines[i].host);
+        free(a->lines[i].text);
+    }
+    free(a->lines);
+    a->lines = NULL;
 }
 
 static int s_run(s_apply_t *a, const policy_vm_file_t *file)
@@ -526,19 +724,13 @@ static int s_run(s_apply_t *a, const policy_vm_file_t *file)
     if (!a->client)
         return CLI_EXIT_ERROR;
     /* --timeout is the wait for each VM: each answer gets the default. */
-    if (a->wait) {
-        cli_client_set_timeout(a->client, CLI_TIMEOUT_DEFAULT_MS);
-        a->lines = calloc(file->vm_count, sizeof(*a->lines));
-        assert(a->lines);
-    }
-    size_t done = 0;
-    while (done < file->vm_count) {
-        a->at = done;
-        if (s_apply_vm(a, &file->vms[done++]) == S_STOPPED)
-            break;
-    }
     if (a->wait)
-        s_settle(a, file, done);
+        cli_client_set_timeout(a->client, CLI_TIMEOUT_DEFAULT_MS);
+    a->file = file;
+    a->lines = calloc(file->vm_count, sizeof(*a->lines));
+    assert(a->lines);
+    s_apply_all(a);
+    s_lines_free(a);
     cli_client_destroy(&a->client);
     s_summary(a, file->vm_count);
     size_t *n = a->counts;
