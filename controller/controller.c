@@ -79,8 +79,12 @@
 #define S_CHECKPOINT_MS 200
 #define S_WAL_BACKSTOP_PAGES 16384
 
-/* VM writes that wait are committed together, at most this many. */
+/* VM writes that wait are committed together, at most this many, and no
+ * more once their placements reach S_WRITE_VMS (a few vm.create.batch
+ * requests would otherwise hold the loop, and their answers, for
+ * seconds). */
 #define S_WRITE_BATCH 64
+#define S_WRITE_VMS 500
 #define S_TRIM_BATCH 500
 
 struct controller_t {
@@ -806,7 +810,8 @@ static vfp_msg_t *s_vm_writes(controller_t *self, zsock_t *reader,
         }
         *client = NULL;
         vfp_msg_destroy(&request);
-        if (count == S_WRITE_BATCH)
+        if (count == S_WRITE_BATCH ||
+            vm_admin_decided(self->vm_admin) >= S_WRITE_VMS)
             break;
         /* NULL at once when no other write waits. */
         request = admin_write_recv(reader, client);

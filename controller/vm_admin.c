@@ -34,6 +34,8 @@ struct vm_admin_t {
     /* Reservations made since vm_admin_take_reserved last asked: metrics
      * count them once their transaction is committed. */
     size_t reserved;
+    /* Placements decided (reserved or refused) since then. */
+    size_t decided;
 };
 
 /* A host to plan again and since when (zclock_mono). */
@@ -296,6 +298,7 @@ static int s_reserve(vm_admin_t *self, const s_create_t *create, db_vm_t *vm,
 {
     placement_decision_t decision;
     placement_refusal_t *why = NULL;
+    self->decided++;
     if (placement_decide(vm_index_placement(self->index), &create->req,
                          &decision, &why) != 0) {
         bool request = placement_refusal_is_request(why);
@@ -611,6 +614,7 @@ static int s_move(vm_admin_t *self, const db_vm_t *vm,
 {
     placement_decision_t decision;
     placement_refusal_t *why = NULL;
+    self->decided++;
     vm_index_vm_remove(self->index, vm->name);
     int rc =
         placement_decide(vm_index_placement(self->index), req, &decision, &why);
@@ -817,7 +821,13 @@ size_t vm_admin_take_reserved(vm_admin_t *self)
 {
     size_t reserved = self->reserved;
     self->reserved = 0;
+    self->decided = 0;
     return reserved;
+}
+
+size_t vm_admin_decided(const vm_admin_t *self)
+{
+    return self->decided;
 }
 
 bool vm_admin_is_verb(const char *verb)

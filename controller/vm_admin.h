@@ -20,8 +20,11 @@
  * is answered when the reservation commits, with a note. */
 #define VM_ADMIN_WAITS_MAX 1024
 /* VMs one vm.create.batch may hold: it holds the main thread, and the
- * agents behind it, for some tens of milliseconds at most. */
-#define VM_ADMIN_BATCH_MAX 1000
+ * agents behind it, for some tens of milliseconds at most, and its answer
+ * stays under VFP_BODY_MAX: a result is at most some 5 KiB (a refusal
+ * with its error text, 7 rules' examples and 3 closest hosts of 253
+ * characters; a VM with 8 NICs is less), 2.5 MiB for 500. */
+#define VM_ADMIN_BATCH_MAX 500
 /* How long vm.create --wait waits by default, and at most, in seconds. */
 #define VM_ADMIN_WAIT_DEFAULT_S 60
 #define VM_ADMIN_WAIT_MAX_S 3600
@@ -83,6 +86,11 @@ vfp_msg_t *vm_admin_handle(vm_admin_t *self, const vfp_msg_t *request,
  * counts them (stats_placement) once their transaction committed, so a
  * group commit that fails counts none. */
 size_t vm_admin_take_reserved(vm_admin_t *self);
+
+/* How many placements (vm.create, each VM of a vm.create.batch,
+ * vm.evacuate) were decided since vm_admin_take_reserved last asked:
+ * what a group commit holds so far. */
+size_t vm_admin_decided(const vm_admin_t *self);
 
 /* Plans the hosts whose VMs changed since the last call into their
  * desired states (cfg->replan), once each; call it after the answers

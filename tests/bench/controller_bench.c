@@ -1304,7 +1304,7 @@ static int s_options(int argc, char **argv, s_opts_t *o)
     return o->hosts < 1 || o->pfs < 1 || o->vfs < 2 || o->hb_seconds < 1 ||
                    o->clients < 0 || o->list_seconds < 1 || o->dead_after < 1 ||
                    o->place < 0 || (o->place > 0 && !o->apply) ||
-                   o->batch < 1 || o->batch > 1000 ||
+                   o->batch < 1 || o->batch > 500 ||
                    o->place % (8 * o->batch) != 0
                ? -1
                : 0;

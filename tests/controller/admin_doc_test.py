@@ -140,10 +140,10 @@ def check_batch(c):
     cases = [
         ({}, None, "=body: a JSON object {\"vms\": [...]} is needed",
          "no body"),
-        ({}, {"vms": []}, "=body: \"vms\" must list 1 to 1000 VMs",
+        ({}, {"vms": []}, "=body: \"vms\" must list 1 to 500 VMs",
          "an empty list"),
-        ({}, {"vms": [vm_body("b-%d" % i) for i in range(1001)]},
-         "=body: \"vms\" must list 1 to 1000 VMs", "1,001 VMs"),
+        ({}, {"vms": [vm_body("b-%d" % i) for i in range(501)]},
+         "=body: \"vms\" must list 1 to 500 VMs", "501 VMs"),
         ({}, {"vms": [vm_body("b-1")], "count": 2},
          "=body: unknown key \"count\"", "a key other than vms"),
         ({}, {"vms": [vm_body("b-1"), vm_body("b-2", memory=0)]},

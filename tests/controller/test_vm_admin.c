@@ -1000,7 +1000,9 @@ static void test_batch_places_each(void **state)
     assert_int_equal(vm.nic_count, 2);
     assert_int_equal(db_vm_get(fx->db, "d", &vm, &err), -1);
     assert_int_equal(err.code, DB_ERR_NOT_FOUND);
+    assert_int_equal(vm_admin_decided(fx->admin), 5);
     assert_int_equal(vm_admin_take_reserved(fx->admin), 3);
+    assert_int_equal(vm_admin_decided(fx->admin), 0);
     /* Both hosts were planned with their VMs, and their agents' answers
      * place them. */
     s_agent_answers(fx, "h1", -1);
@@ -1026,8 +1028,8 @@ static void test_batch_invalid_stores_nothing(void **state)
          "body: vms[1]: \"memory_mib\" must be a whole number from 1 to "
          "1099511627776"},
         {"{\"vms\":[], \"x\":1}", "body: unknown key \"x\""},
-        {"{\"vms\":[]}", "body: \"vms\" must list 1 to 1000 VMs"},
-        {"{\"vms\":{}}", "body: \"vms\" must list 1 to 1000 VMs"},
+        {"{\"vms\":[]}", "body: \"vms\" must list 1 to 500 VMs"},
+        {"{\"vms\":{}}", "body: \"vms\" must list 1 to 500 VMs"},
         {"[1]", "body: a JSON object {\"vms\": [...]} is needed"},
         {NULL, "body: a JSON object {\"vms\": [...]} is needed"},
     };
@@ -1043,18 +1045,18 @@ static void test_batch_invalid_stores_nothing(void **state)
     assert_string_equal(reply->u.reply.error,
                         "verb \"vm.create.batch\" has no parameter \"wait\"");
     vfp_msg_destroy(&reply);
-    /* 1,001 VMs: refused before any is read. */
-    char *big = malloc(1001 * 8 + 16);
+    /* 501 VMs: refused before any is read. */
+    char *big = malloc(501 * 8 + 16);
     assert_non_null(big);
     strcpy(big, "{\"vms\":[");
-    for (int i = 0; i < 1001; i++)
+    for (int i = 0; i < 501; i++)
         strcat(big, i ? ",{}" : "{}");
     strcat(big, "]}");
     reply = s_batch(fx, big);
     free(big);
     assert_int_equal(reply->u.reply.status, VFP_ERR_INVALID);
     assert_string_equal(reply->u.reply.error,
-                        "body: \"vms\" must list 1 to 1000 VMs");
+                        "body: \"vms\" must list 1 to 500 VMs");
     vfp_msg_destroy(&reply);
     db_vm_t vm;
     db_err_t err;
@@ -1062,6 +1064,39 @@ static void test_batch_invalid_stores_nothing(void **state)
     assert_int_equal(err.code, DB_ERR_NOT_FOUND);
     assert_int_equal(vm_admin_take_reserved(fx->admin), 0);
     assert_int_equal(fx->replans, 0);
+}
+
+/* The largest batch: 500 refusals with names of 63 characters, each with
+ * its detail per host, still make an answer that encodes. */
+static void test_batch_largest_answer(void **state)
+{
+    fixture_t *fx = *state;
+    size_t cap = 500 * 160 + 16, used = 0;
+    char *body = malloc(cap);
+    assert_non_null(body);
+    used += (size_t)snprintf(body, cap, "{\"vms\":[");
+    for (int i = 0; i < 500; i++)
+        used += (size_t)snprintf(
+            body + used, cap - used,
+            "%s{\"name\":\"%060d-vm\",\"memory_mib\":1099511627776,"
+            "\"vcpus\":1,\"nics\":[{\"network\":\"prod\"}]}",
+            i ? "," : "", i);
+    snprintf(body + used, cap - used, "]}");
+    vfp_msg_t *reply = s_batch(fx, body);
+    free(body);
+    json_t *answer = s_body(reply);
+    assert_int_equal(json_integer_value(json_object_get(answer, "refused")),
+                     500);
+    json_t *last = json_array_get(json_object_get(answer, "results"), 499);
+    assert_int_equal(json_array_size(json_object_get(last, "closest")), 2);
+    json_decref(answer);
+    uint8_t *bytes = NULL;
+    size_t size = 0;
+    vfp_decode_error_t derr;
+    assert_int_equal(vfp_encode(reply, &bytes, &size, &derr), 0);
+    assert_true(size < VFP_BODY_MAX);
+    free(bytes);
+    vfp_msg_destroy(&reply);
 }
 
 static void test_verbs_are_forwarded(void **state)
@@ -1127,6 +1162,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_batch_invalid_stores_nothing,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_batch_largest_answer, s_setup,
+                                        s_teardown),
         cmocka_unit_test(test_verbs_are_forwarded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
