@@ -11,9 +11,12 @@ twice, every NIC on its VM's host, no host's VMs above its memory less
 the hypervisor reserve, every request either placed or refused with a
 reason, and as many VMs stored as clients saw reserved.
 
+Then the same with batches: eight clients each `vfleetctl vm apply` two
+VM files of 50 VMs (`vm.create.batch` requests), and the same checks.
+
 Then the same run again after deleting the VMs, with the controller killed
 (kill -9) in the middle and restarted: every reservation a client saw
-answered is still stored.
+answered is still stored; and once more with batches.
 """
 
 import json
@@ -74,6 +77,54 @@ def run_clients(c, prefix, stop_after=None):
     return results
 
 
+FILES = 2
+FILE_VMS = 50
+
+
+def run_batches(c, prefix, stop_after=None):
+    """CLIENTS threads, each applying FILES VM files of FILE_VMS VMs with
+    vfleetctl vm apply (vm.create.batch): name -> "reserved", "refused"
+    or "lost"."""
+    results = {}
+    lock = threading.Lock()
+
+    def client(n):
+        for f in range(FILES):
+            names = ["%s-%d-%d-%d" % (prefix, n, f, i)
+                     for i in range(FILE_VMS)]
+            path = os.path.join(WORK, "%s-%d-%d.yaml" % (prefix, n, f))
+            with open(path, "w") as out:
+                out.write("version: 1\nvms:\n")
+                for name in names:
+                    out.write("  - name: %s\n    memory: %dG\n    vcpus: 1\n"
+                              "    nics:\n      - network: vlan1\n" %
+                              (name, VM_GIB))
+            r = c.ctl("-o", "json", "vm", "apply", path, check_rc=False,
+                      timeout=60)
+            outcome = {name: "lost" for name in names}
+            try:
+                for row in json.loads(r.stdout)["vms"]:
+                    if row["result"] == "created":
+                        outcome[row["name"]] = "reserved"
+                    elif (row["result"] == "refused" and
+                          "no host fits" in row["message"]):
+                        outcome[row["name"]] = "refused"
+            except (ValueError, KeyError):
+                pass
+            with lock:
+                results.update(outcome)
+
+    threads = [threading.Thread(target=client, args=(n,))
+               for n in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    if stop_after:
+        stop_after()
+    for t in threads:
+        t.join()
+    return results
+
+
 def invariants(db_path):
     """The schema's invariants, read back with SQL."""
     db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True)
@@ -104,13 +155,15 @@ def invariants(db_path):
     return names
 
 
-def check_concurrent(c, db_path):
-    results = run_clients(c, "load")
+def check_concurrent(c, db_path, batches=False):
+    results = run_batches(c, "batch") if batches else run_clients(c, "load")
     reserved = {n for n, o in results.items() if o == "reserved"}
     others = {o for o in results.values()} - {"reserved", "refused"}
-    check(len(results) == CLIENTS * REQUESTS and not others,
-          "every one of %d requests was placed or refused with a reason "
-          "(%d placed)" % (len(results), len(reserved)))
+    asked = CLIENTS * (FILES * FILE_VMS if batches else REQUESTS)
+    check(len(results) == asked and not others,
+          "%severy one of %d requests was placed or refused with a reason "
+          "(%d placed)" % ("batches: " if batches else "", len(results),
+                           len(reserved)))
     per_host = (251 - RESERVE_GIB) // VM_GIB
     check(len(reserved) == 2 * per_host,
           "memory ran out first: %d VMs of %d GiB placed (expected %d)" %
@@ -123,18 +176,41 @@ def check_concurrent(c, db_path):
     check(not c.json("vms")["vms"], "every VM deleted")
 
 
-def check_kill9(c, db_path):
+def first_vm_stored(db_path, limit_s=10):
+    """Waits until the database holds a VM: the batches are then being
+    committed (they all take a fraction of a second)."""
+    end = time.time() + limit_s
+    while time.time() < end:
+        try:
+            db = sqlite3.connect("file:%s?mode=ro" % db_path, uri=True,
+                                 timeout=0.01)
+            n = db.execute("SELECT count(*) FROM vms").fetchone()[0]
+            db.close()
+            if n:
+                return
+        except sqlite3.Error:
+            pass
+        time.sleep(0.002)
+
+
+def check_kill9(c, db_path, batches=False):
     def killer():
-        time.sleep(1.0)
+        if batches:
+            first_vm_stored(db_path)
+        else:
+            time.sleep(1.0)
         c.controller.kill()
         c.controller.wait()
         time.sleep(0.5)
         c.start_controller()
 
-    results = run_clients(c, "k9", killer)
+    results = (run_batches(c, "k9b", killer) if batches
+               else run_clients(c, "k9", killer))
     reserved = {n for n, o in results.items() if o == "reserved"}
+    lost = sum(1 for o in results.values() if o == "lost")
     check(reserved, "some reservations were answered around the kill "
-          "(%d)" % len(reserved))
+          "(%d; %d requests lost with the controller)" % (len(reserved),
+                                                          lost))
     stored = invariants(db_path)
     missing = reserved - stored
     check(not missing, "every reservation a client saw is stored after "
@@ -171,7 +247,11 @@ def main():
         if not os.path.exists(db_path):
             fail("no database at %s" % db_path)
         check_concurrent(c, db_path)
+        check_concurrent(c, db_path, batches=True)
         check_kill9(c, db_path)
+        for name in sorted(v["name"] for v in c.json("vms")["vms"]):
+            c.ctl("vm", "delete", name)
+        check_kill9(c, db_path, batches=True)
     finally:
         c.stop()
     print("placement_concurrency_test: all checks passed")
