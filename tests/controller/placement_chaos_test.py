@@ -7,11 +7,13 @@ four real vfleet-agents on generated vf64 trees (simulated kernel, their
 --state-dir kept across restarts). The policy has two VLAN networks (red,
 VLAN 10; blue, VLAN 20), a MAC pool and 6 VFs per host, so VFs and memory
 both run out. A seeded random sequence of operations goes through
-vfleetctl: vm create (some --wait, some pinned to a host), vm delete, vm
+vfleetctl: vm create (some --wait, some pinned to a host), vm apply of a
+file of 1 to 4 new VMs (one vm.create.batch request), vm delete, vm
 power on/off, vm nic add/remove and vm evacuate --cold of powered-off VMs,
 host cordon/uncordon; interleaved with kill -9 and restart of an agent,
 SIGSTOP of an agent for longer than the controller's dead-after and
-SIGCONT, and kill -9 of the controller while a vm create is on its way,
+SIGCONT, and kill -9 of the controller while a vm create, vm apply,
+delete, NIC change or evacuation is on its way,
 then a restart. The placement strategy is pack for the first half and
 spread for the second (a policy apply in the middle).
 
@@ -179,6 +181,41 @@ class Chaos:
             self.maybe.add(name)
         self.note("create-wait" if wait else "create", r, during_kill)
 
+    def apply(self, during_kill=False):
+        """vfleetctl vm apply of a file of 1 to 4 new VMs: one
+        vm.create.batch request."""
+        names = []
+        lines = ["version: 1", "vms:"]
+        for _ in range(self.rng.choice((1, 2, 3, 4))):
+            name = "vm-%03d" % self.next_vm
+            self.next_vm += 1
+            names.append(name)
+            lines += ["  - name: %s" % name,
+                      "    memory: %dG" % self.rng.choice((16, 24, 32, 48)),
+                      "    vcpus: 2", "    nics:"]
+            for _ in range(self.rng.choice((1, 1, 2))):
+                lines.append("      - network: %s" %
+                             self.rng.choice(sorted(NETWORKS)))
+            if self.rng.random() < 0.15:
+                lines.append("    host: %s" % self.rng.choice(sorted(HOSTS)))
+        path = os.path.join(WORK, "apply.yaml")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        r = self.ctl("-o", "json", "vm", "apply", path)
+        try:
+            rows = {row["name"]: row for row in json.loads(r.stdout)["vms"]}
+        except (ValueError, KeyError):
+            rows = {}
+        for name in names:
+            row = rows.get(name)
+            if row and row["result"] == "created":
+                self.committed.add(name)
+            elif not row or row["result"] == "stopped" or (
+                    "answer" in row["message"] or
+                    "reach" in row["message"]):
+                self.maybe.add(name)
+        self.note("apply", r, during_kill)
+
     def delete(self, during_kill=False):
         names = self.committed_names()
         if not names:
@@ -268,8 +305,8 @@ class Chaos:
         t = threading.Thread(target=killer)
         t.start()
         self.killing = True
-        self.rng.choice((self.create, self.create, self.delete, self.nic,
-                         self.evacuate))(during_kill=True)
+        self.rng.choice((self.create, self.create, self.apply, self.delete,
+                         self.nic, self.evacuate))(during_kill=True)
         self.killing = False
         t.join()
         self.c.controller.wait()
@@ -280,7 +317,8 @@ class Chaos:
         self.note("kill-controller")
 
     def step(self):
-        ops = ((self.create, 30), (self.delete, 12), (self.power, 14),
+        ops = ((self.create, 24), (self.apply, 6), (self.delete, 12),
+               (self.power, 14),
                (self.nic, 10), (self.evacuate, 8), (self.cordon, 6),
                (self.kill_agent, 3), (self.stop_agent, 4),
                (self.kill_controller, 3))
