@@ -276,6 +276,26 @@ static void s_settle(const char *admin, pid_t controller)
     zsock_destroy(&sock);
 }
 
+/* Load-independent, unlike the rates: what the controller spent during
+ * a run, agents' answers and heartbeats included, per request and per VM
+ * asked for. */
+static void s_report_cpu(double cpu, size_t requests, size_t vms)
+{
+    printf("    controller CPU during the run: %.2f s, %.0f us per request, "
+           "%.0f us per VM (load average %.2f)\n",
+           cpu, requests ? cpu * 1e6 / (double)requests : 0,
+           vms ? cpu * 1e6 / (double)vms : 0, s_load());
+}
+
+/* What one request carries, as the report names it. */
+static void s_what(int batch, char *buf, size_t len)
+{
+    if (batch > 1)
+        snprintf(buf, len, "vm.create.batch of %d VMs", batch);
+    else
+        snprintf(buf, len, "vm.create");
+}
+
 int bench_place_run(const char *admin, int clients, int per_client, int batch,
                     const char *label, pid_t controller)
 {
@@ -317,10 +337,7 @@ int bench_place_run(const char *admin, int clients, int per_client, int batch,
      * the answered ones. */
     double *answered = all + ((size_t)clients * per_client - n);
     char what[64];
-    if (batch > 1)
-        snprintf(what, sizeof(what), "vm.create.batch of %d VMs", batch);
-    else
-        snprintf(what, sizeof(what), "vm.create");
+    s_what(batch, what, sizeof(what));
     printf("  placement (%s): %d synchronous client(s) x %d %s: %d "
            "reserved, %d refused, %d errors in %.2f s: %.0f placements/s "
            "(%.0f requests/s); latency per request p50 %.3f ms, p99 %.3f "
@@ -329,13 +346,7 @@ int bench_place_run(const char *admin, int clients, int per_client, int batch,
            placed / wall, n / wall, n ? s_pct(answered, n, 0.50) * 1e3 : 0,
            n ? s_pct(answered, n, 0.99) * 1e3 : 0,
            n ? answered[n - 1] * 1e3 : 0);
-    /* Load-independent, unlike the rates: what the controller spent
-     * meanwhile, agents' answers and heartbeats included. */
-    printf("    controller CPU during the run: %.2f s, %.0f us per request, "
-           "%.0f us per VM (load average %.2f)\n",
-           cpu, n ? cpu * 1e6 / (double)n : 0,
-           placed + refused ? cpu * 1e6 / (double)(placed + refused) : 0,
-           s_load());
+    s_report_cpu(cpu, n, (size_t)(placed + refused));
     s_settle(admin, controller);
     fflush(stdout);
     free(c);

@@ -1244,6 +1244,14 @@ static int s_make_keys(const s_opts_t *o, const char *keys)
     return 0;
 }
 
+static bool s_options_valid(const s_opts_t *o)
+{
+    return o->hosts >= 1 && o->pfs >= 1 && o->vfs >= 2 && o->hb_seconds >= 1 &&
+           o->clients >= 0 && o->list_seconds >= 1 && o->dead_after >= 1 &&
+           o->place >= 0 && (o->place == 0 || o->apply) && o->batch >= 1 &&
+           o->batch <= 500 && o->place % (8 * o->batch) == 0;
+}
+
 /* 0, 1 for --help, -1 for a usage error. */
 static int s_options(int argc, char **argv, s_opts_t *o)
 {
@@ -1301,13 +1309,7 @@ static int s_options(int argc, char **argv, s_opts_t *o)
     o->pfs = npos > 2 ? (uint32_t)atoi(pos[2]) : 2;
     o->vfs = npos > 3 ? (uint32_t)atoi(pos[3]) : 32;
     o->hb_seconds = npos > 4 ? atoi(pos[4]) : 10;
-    return o->hosts < 1 || o->pfs < 1 || o->vfs < 2 || o->hb_seconds < 1 ||
-                   o->clients < 0 || o->list_seconds < 1 || o->dead_after < 1 ||
-                   o->place < 0 || (o->place > 0 && !o->apply) ||
-                   o->batch < 1 || o->batch > 500 ||
-                   o->place % (8 * o->batch) != 0
-               ? -1
-               : 0;
+    return s_options_valid(o) ? 0 : -1;
 }
 
 /* Stops the workers and the controller, shows the controller's log when it

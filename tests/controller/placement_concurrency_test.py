@@ -43,6 +43,18 @@ VM_GIB = 20
 RESERVE_GIB = 4  # the example policy's hypervisor_reserve
 
 
+def run_threads(client, stop_after):
+    """client(n) in CLIENTS threads at once; stop_after() meanwhile."""
+    threads = [threading.Thread(target=client, args=(n,))
+               for n in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    if stop_after:
+        stop_after()
+    for t in threads:
+        t.join()
+
+
 def run_clients(c, prefix, stop_after=None):
     """CLIENTS threads, REQUESTS each: name -> "reserved", "refused" or
     "lost" (no answer: the controller was killed)."""
@@ -66,14 +78,7 @@ def run_clients(c, prefix, stop_after=None):
             with lock:
                 results[name] = outcome
 
-    threads = [threading.Thread(target=client, args=(n,))
-               for n in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    if stop_after:
-        stop_after()
-    for t in threads:
-        t.join()
+    run_threads(client, stop_after)
     return results
 
 
@@ -114,14 +119,7 @@ def run_batches(c, prefix, stop_after=None):
             with lock:
                 results.update(outcome)
 
-    threads = [threading.Thread(target=client, args=(n,))
-               for n in range(CLIENTS)]
-    for t in threads:
-        t.start()
-    if stop_after:
-        stop_after()
-    for t in threads:
-        t.join()
+    run_threads(client, stop_after)
     return results
 
 

@@ -946,6 +946,8 @@ static const char *s_result_text(json_t *results, size_t i, const char *key)
     return json_string_value(json_object_get(json_array_get(results, i), key));
 }
 
+static void s_batch_stored(fixture_t *fx);
+
 /* Each VM of a batch is placed in turn on what the ones before it left
  * (pack: h1's two VFs, then h2's), one that does not fit or exists does
  * not stop the others, and every result comes in request order. */
@@ -992,7 +994,12 @@ static void test_batch_places_each(void **state)
     assert_true(json_array_size(reasons) > 0);
     json_decref(body);
     vfp_msg_destroy(&reply);
+    s_batch_stored(fx);
+}
 
+/* What test_batch_places_each's batch stored, counted and planned. */
+static void s_batch_stored(fixture_t *fx)
+{
     db_vm_t vm;
     db_err_t err;
     assert_int_equal(db_vm_get(fx->db, "c", &vm, &err), 0);
