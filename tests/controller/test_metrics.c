@@ -1,11 +1,17 @@
-/* test_metrics.c - the metrics registry's exposition text, exactly, and
- * the --metrics endpoint's parsing. */
+/* test_metrics.c - the metrics registry's exposition text, exactly, the
+ * --metrics endpoint's parsing, and the HTTP answers of a real server on
+ * loopback (200, 503 when the gauges cannot be read, 404, 405). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -125,11 +131,94 @@ static void test_endpoint_parse(void **state)
                              "out)");
 }
 
+/* A loopback port free a moment ago. */
+static int s_free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof(a);
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    close(fd);
+    return ntohs(a.sin_port);
+}
+
+/* One HTTP/1.0 request to 127.0.0.1:port; the whole answer, to free(). */
+static char *s_http(int port, const char *method, const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    char req[256];
+    int n = snprintf(req, sizeof(req), "%s %s HTTP/1.0\r\n\r\n", method, path);
+    assert_int_equal(write(fd, req, (size_t)n), n);
+    size_t cap = 65536, used = 0;
+    char *answer = malloc(cap);
+    assert_non_null(answer);
+    ssize_t got;
+    while ((got = read(fd, answer + used, cap - used - 1)) > 0)
+        used += (size_t)got;
+    answer[used] = '\0';
+    close(fd);
+    return answer;
+}
+
+static int s_gauge_fails;
+
+static int s_collect_http(void *arg)
+{
+    metrics_set(arg, 5);
+    return s_gauge_fails ? -1 : 0;
+}
+
+static void s_expect(int port, const char *method, const char *path,
+                     const char *status, const char *has)
+{
+    char *answer = s_http(port, method, path);
+    if (strncmp(answer, status, strlen(status)) != 0 || !strstr(answer, has))
+        fail_msg("%s %s: expected \"%s\" with \"%s\", got:\n%s", method, path,
+                 status, has, answer);
+    free(answer);
+}
+
+/* The endpoint as a scraper meets it: the text, 503 (never stale gauges)
+ * while the collect function fails, and 200 again once it works. */
+static void test_http_answers(void **state)
+{
+    (void)state;
+    metrics_t *m = metrics_new();
+    metrics_series_t *vms = metrics_gauge(m, "t_vms", "VMs", NULL, NULL);
+    metrics_set_collect(m, s_collect_http, vms);
+    int port = s_free_port();
+    char endpoint[64], err[256];
+    snprintf(endpoint, sizeof(endpoint), "tcp://127.0.0.1:%d/m", port);
+    metrics_http_t *http = metrics_http_new(endpoint, m, err, sizeof(err));
+    assert_non_null(http);
+    s_expect(port, "GET", "/m", "HTTP/1.1 200", "\r\n\r\n# HELP t_vms VMs\n");
+    s_expect(port, "GET", "/m", "HTTP/1.1 200", "t_vms 5\n");
+    s_expect(port, "HEAD", "/m", "HTTP/1.1 200", "text/plain; version=0.0.4");
+    s_gauge_fails = 1;
+    s_expect(port, "GET", "/m", "HTTP/1.1 503",
+             "the inventory cannot be read now; see the log\n");
+    s_gauge_fails = 0;
+    s_expect(port, "GET", "/m", "HTTP/1.1 200", "t_vms 5\n");
+    s_expect(port, "GET", "/metrics", "HTTP/1.1 404", "no such path");
+    s_expect(port, "POST", "/m", "HTTP/1.1 405", "Allow: GET, HEAD");
+    metrics_http_destroy(&http);
+    metrics_destroy(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_render_exact_text),
         cmocka_unit_test(test_endpoint_parse),
+        cmocka_unit_test(test_http_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
