@@ -726,9 +726,11 @@ static void test_batch_refused_whole(void **state)
     (void)state;
     static const vfp_errcode_t statuses[] = {VFP_ERR_INVALID, VFP_ERR_DENIED,
                                              VFP_ERR_INTERNAL};
-    static const char *const texts[] = {
+    static const char s_invalid[] =
         "body: vms[1]: \"memory_mib\" must be a whole number from 1 to "
-        "1099511627776",
+        "1099511627776";
+    static const char *const texts[] = {
+        s_invalid,
         "admin key ops-ro is read-only: vm.create.batch changes the cluster",
         "busy: 64 write requests queued; retry later"};
     for (size_t i = 0; i < 3; i++) {
