@@ -317,14 +317,21 @@ json_t *cli_vm_apply_request(const policy_vm_t *vm)
     return doc;
 }
 
-/* The body of vm.create: a JSON text, to free(). */
-static char *s_create_body(const policy_vm_t *vm)
+/* Sends verb with doc (taken) as its body; the client's status, the
+ * answer in *reply. */
+static int s_exchange(s_apply_t *a, const char *verb, json_t *doc,
+                      cli_reply_t *reply)
 {
-    json_t *doc = cli_vm_apply_request(vm);
-    char *text = json_dumps(doc, JSON_COMPACT);
-    assert(text);
+    char *body = json_dumps(doc, JSON_COMPACT);
+    assert(body);
     json_decref(doc);
-    return text;
+    cli_request_t req;
+    cli_request_init(&req, verb);
+    req.body = body;
+    req.body_len = strlen(body);
+    int status = cli_client_exchange(a->client, &req, reply);
+    free(body);
+    return status;
 }
 
 /* What became of a VM created with --wait, from its vm.show: placed or
@@ -408,14 +415,8 @@ static s_outcome_t s_made(s_apply_t *a, const char *host)
 /* One vm.create, for a controller without vm.create.batch. */
 static s_outcome_t s_create(s_apply_t *a, const policy_vm_t *vm)
 {
-    cli_request_t req;
-    cli_request_init(&req, "vm.create");
-    char *body = s_create_body(vm);
-    req.body = body;
-    req.body_len = strlen(body);
     cli_reply_t reply;
-    int status = cli_client_exchange(a->client, &req, &reply);
-    free(body);
+    int status = s_exchange(a, "vm.create", cli_vm_apply_request(vm), &reply);
     if (status != CLI_EXIT_OK)
         return s_report(a, S_STOPPED, NULL,
                         "error: no answer from the controller");
@@ -473,18 +474,14 @@ static bool s_apply_vm(s_apply_t *a, const policy_vm_t *vm)
 
 /* ---- creating in batches ----------------------------------------------- */
 
-/* {"vms": [each queued VM's vm.create body]}: a JSON text, to free(). */
-static char *s_batch_body(const s_apply_t *a)
+/* {"vms": [each queued VM's vm.create body]}. */
+static json_t *s_batch_body(const s_apply_t *a)
 {
     json_t *vms = json_array();
     for (size_t i = 0; i < a->queued; i++)
         json_array_append_new(vms,
                               cli_vm_apply_request(&a->file->vms[a->queue[i]]));
-    json_t *doc = json_pack("{s:o}", "vms", vms);
-    char *text = json_dumps(doc, JSON_COMPACT);
-    assert(text);
-    json_decref(doc);
-    return text;
+    return json_pack("{s:o}", "vms", vms);
 }
 
 /* Whether error is vm.create's CONFLICT for a VM that exists already. */
@@ -579,14 +576,8 @@ static bool s_send_batch(s_apply_t *a)
     size_t count = a->queued;
     if (count == 0)
         return true;
-    cli_request_t req;
-    cli_request_init(&req, "vm.create.batch");
-    char *body = s_batch_body(a);
-    req.body = body;
-    req.body_len = strlen(body);
     cli_reply_t reply;
-    int status = cli_client_exchange(a->client, &req, &reply);
-    free(body);
+    int status = s_exchange(a, "vm.create.batch", s_batch_body(a), &reply);
     a->queued = 0;
     if (status != CLI_EXIT_OK) {
         a->at = a->queue[0];

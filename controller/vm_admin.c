@@ -420,18 +420,16 @@ static char *s_batch_item(vm_admin_t *self, const placement_request_t *req,
         json_object_update(item, run->body);
     json_decref(run->body);
     run->body = NULL;
+    /* As vm.create's answer: written, or built when it cannot be. */
+    const policy_t *policy = vm_index_policy(self->index);
+    char *vm_text = NULL;
+    if (run->status == VFP_OK && !(vm_text = vm_json_text(vm, policy)))
+        json_object_set_new(item, "vm", vm_json(vm, policy));
     char *text = json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(item);
     assert(text);
-    if (run->status != VFP_OK)
+    if (!vm_text)
         return text;
-    char *vm_text = vm_json_text(vm, vm_index_policy(self->index));
-    if (!vm_text) {
-        json_t *tree = vm_json(vm, vm_index_policy(self->index));
-        vm_text = json_dumps(tree, JSON_COMPACT);
-        json_decref(tree);
-        assert(vm_text);
-    }
     /* text ends with its closing brace: the VM goes before it. */
     text[strlen(text) - 1] = '\0';
     char *whole = zsys_sprintf("%s,\"vm\":%s}", text, vm_text);
