@@ -108,11 +108,13 @@ static void s_transmit(s_session_t *self, vfp_msg_t *msg)
     vfp_decode_error_t err;
     msg->version = msg->id == VFP_HELLO ? VFP_VERSION_MIN : self->proto_version;
     if (vfp_send(self->dealer, NULL, msg, &err)) {
+        int errnum = errno;
         if (err.code != VFP_OK)
-            vfp_log_warnx("%s not sent: %s: %s", vfp_id_name(msg->id),
-                          err.field, err.text);
+            VFP_LOG_LIMITED(VFP_LOG_WARN, "%s not sent: %s: %s",
+                            vfp_id_name(msg->id), err.field, err.text);
         else
-            vfp_log_warn("%s not sent", vfp_id_name(msg->id));
+            VFP_LOG_LIMITED(VFP_LOG_WARN, "%s not sent: %s",
+                            vfp_id_name(msg->id), strerror(errnum));
     } else
         vfp_log_debug("sent %s", vfp_id_name(msg->id));
 }
@@ -198,7 +200,7 @@ static void s_rescan(s_session_t *self, bool check_drift)
     uint64_t started = agent_stats_clock_ns();
     if (discover_host(&self->opts->discover, &scan, &warnings, err,
                       sizeof(err))) {
-        vfp_log_warnx("rescan failed: %s", err);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "rescan failed: %s", err);
         return;
     }
     agent_stats_scan(started);
@@ -387,7 +389,7 @@ static void s_on_monitor(s_session_t *self)
 static void s_on_welcome(s_session_t *self, const vfp_welcome_t *welcome)
 {
     if (self->state != S_WAIT_WELCOME) {
-        vfp_log_warnx("unexpected WELCOME; dropped");
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "unexpected WELCOME; dropped");
         return;
     }
     if (welcome->proto_version < VFP_VERSION_MIN ||
@@ -402,7 +404,8 @@ static void s_on_welcome(s_session_t *self, const vfp_welcome_t *welcome)
         welcome->heartbeat_ms <= S_HEARTBEAT_MAX_MS)
         self->heartbeat_ms = welcome->heartbeat_ms;
     else
-        vfp_log_warnx(
+        VFP_LOG_LIMITED(
+            VFP_LOG_WARN,
             "WELCOME heartbeat %u ms outside %d..%d ms; keeping %lld ms",
             welcome->heartbeat_ms, S_HEARTBEAT_MIN_MS, S_HEARTBEAT_MAX_MS,
             (long long)self->heartbeat_ms);
@@ -419,8 +422,8 @@ static void s_on_welcome(s_session_t *self, const vfp_welcome_t *welcome)
 
 static void s_on_error(s_session_t *self, const vfp_error_t *error)
 {
-    vfp_log_warnx("controller says %s: %s", vfp_errcode_name(error->code),
-                  error->text);
+    VFP_LOG_LIMITED(VFP_LOG_WARN, "controller says %s: %s",
+                    vfp_errcode_name(error->code), error->text);
     if (error->code == VFP_ERR_RESYNC && self->state == S_ONLINE)
         s_send_inventory(self);
     else if (error->code == VFP_ERR_NOT_WELCOME && self->state != S_OFFLINE) {
@@ -466,14 +469,16 @@ static int s_apply(s_session_t *self, vfp_apply_result_t *result)
             continue;
         failed++;
         if (r->kind == VFP_ITEM_VF)
-            vfp_log_warnx("apply revision %llu: pf %s vf %u %s: %s (%s)",
-                          (unsigned long long)apply->revision, r->pf, r->index,
-                          r->attribute, r->message, strerror(r->err));
+            VFP_LOG_LIMITED(
+                VFP_LOG_WARN, "apply revision %llu: pf %s vf %u %s: %s (%s)",
+                (unsigned long long)apply->revision, r->pf, r->index,
+                r->attribute, r->message, strerror(r->err));
         else
-            vfp_log_warnx("apply revision %llu: %s%s%s%s: %s (%s)",
-                          (unsigned long long)apply->revision,
-                          r->pf[0] ? "pf " : "", r->pf, r->pf[0] ? " " : "",
-                          r->attribute, r->message, strerror(r->err));
+            VFP_LOG_LIMITED(VFP_LOG_WARN,
+                            "apply revision %llu: %s%s%s%s: %s (%s)",
+                            (unsigned long long)apply->revision,
+                            r->pf[0] ? "pf " : "", r->pf, r->pf[0] ? " " : "",
+                            r->attribute, r->message, strerror(r->err));
     }
     vfp_log_info("apply revision %llu: %u items, %u failed",
                  (unsigned long long)apply->revision, result->result_count,
@@ -498,8 +503,9 @@ static void s_on_apply(s_session_t *self, vfp_msg_t **msg_p)
     const vfp_apply_t *apply = &msg->u.apply;
     char err[512], text[VFP_TEXT_MAX];
     if (self->state != S_ONLINE) {
-        vfp_log_warnx("APPLY revision %llu before WELCOME; dropped",
-                      (unsigned long long)apply->revision);
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "APPLY revision %llu before WELCOME; dropped",
+                        (unsigned long long)apply->revision);
         return;
     }
     /* Revisions only grow (PROTOCOL.md 7.4): an older one is a controller
@@ -513,7 +519,7 @@ static void s_on_apply(s_session_t *self, vfp_msg_t **msg_p)
                  "state, revision %llu; refused",
                  (unsigned long long)apply->revision,
                  (unsigned long long)self->desired->u.apply.revision);
-        vfp_log_warnx("%s", text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "%s", text);
         s_answer_error(self, msg->request_id, VFP_ERR_INVALID, text);
         return;
     }
@@ -524,7 +530,7 @@ static void s_on_apply(s_session_t *self, vfp_msg_t **msg_p)
                  "APPLY revision %llu not applied: desired state not "
                  "stored: %s",
                  (unsigned long long)apply->revision, err);
-        vfp_log_warnx("%s", text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "%s", text);
         s_answer_error(self, msg->request_id, VFP_ERR_INTERNAL, text);
         return;
     }
@@ -557,7 +563,8 @@ static void s_on_message(s_session_t *self)
                      err.peer_version, VFP_VERSION_MIN, VFP_VERSION);
             s_give_up_connection(self, why);
         } else if (err.code != VFP_OK)
-            vfp_log_warnx(
+            VFP_LOG_LIMITED(
+                VFP_LOG_WARN,
                 "malformed message from the controller dropped: %s: %s",
                 err.field, err.text);
         return;
@@ -574,8 +581,9 @@ static void s_on_message(s_session_t *self)
         s_on_apply(self, &msg);
         break;
     default:
-        vfp_log_warnx("unexpected %s from the controller; dropped",
-                      vfp_id_name(msg->id));
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "unexpected %s from the controller; dropped",
+                        vfp_id_name(msg->id));
         break;
     }
     vfp_msg_destroy(&msg);

@@ -2,6 +2,7 @@
  * (shapes in ADMIN.md), listings in pages that each fit one message. */
 #include "admin.h"
 
+#include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -732,8 +733,11 @@ typedef struct {
 static void s_send(zsock_t *sock, zframe_t *routing_id, const vfp_msg_t *msg)
 {
     vfp_decode_error_t err;
-    if (vfp_send(sock, routing_id, msg, &err) != 0)
-        vfp_log_warn("cannot send an admin answer");
+    if (vfp_send(sock, routing_id, msg, &err) != 0) {
+        int errnum = errno;
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "cannot send an admin answer: %s",
+                        strerror(errnum));
+    }
 }
 
 /* Answers a request that was not acted on: INTERNAL, its text starting

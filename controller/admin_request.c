@@ -53,7 +53,7 @@ vfp_errcode_t admin_request_db_error(const db_err_t *err, const char *what,
 {
     vfp_errcode_t code = wire_error_code(err->code, true);
     if (code == VFP_ERR_INTERNAL) {
-        vfp_log_error("%s failed: %s", what, err->text);
+        VFP_LOG_LIMITED(VFP_LOG_ERROR, "%s failed: %s", what, err->text);
         snprintf(buf, len, "database error: %s", err->text);
     } else {
         snprintf(buf, len, "%s", err->text);

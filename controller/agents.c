@@ -371,8 +371,8 @@ static void s_on_inventory(agents_t *self, session_t *host,
                              "host %s: %s dropped: %s", host->name,
                              vfp_id_name(msg->id), err.text);
         } else {
-            vfp_log_error("host %s: cannot store %s: %s", host->name,
-                          vfp_id_name(msg->id), err.text);
+            VFP_LOG_LIMITED(VFP_LOG_ERROR, "host %s: cannot store %s: %s",
+                            host->name, vfp_id_name(msg->id), err.text);
             /* Asked again at the next heartbeat, not at once: a full disk
              * must not turn into a tight resend loop. */
             host->resync = true;
@@ -583,11 +583,13 @@ static void s_apply_beat(session_t *host, s_staged_t *beat, zlistx_t *out)
     bool gap = host->have_inventory && beat->generation != host->generation;
     if (!gap && !host->resync)
         return;
-    vfp_log_info("host %s: heartbeat at generation %llu, stored %s%llu; "
-                 "asking for a full inventory",
-                 host->name, (unsigned long long)beat->generation,
-                 host->resync ? "none of " : "",
-                 (unsigned long long)host->generation);
+    /* Again at every heartbeat of every host while the disk is full. */
+    VFP_LOG_LIMITED(VFP_LOG_INFO,
+                    "host %s: heartbeat at generation %llu, stored %s%llu; "
+                    "asking for a full inventory",
+                    host->name, (unsigned long long)beat->generation,
+                    host->resync ? "none of " : "",
+                    (unsigned long long)host->generation);
     host->have_inventory = false;
     host->resync = false;
     agents_out_queue(out, beat->routing_id,
@@ -668,10 +670,11 @@ static void s_forget(agents_t *self, s_staged_t *staged, zlistx_t *out)
     case S_RESULT:
         /* The agent does not send it again: the APPLY goes again once
          * its window has passed, and its new answer is stored. */
-        vfp_log_warnx("host %s: APPLY_RESULT revision %llu lost with the "
-                      "burst",
-                      staged->host,
-                      (unsigned long long)staged->result.revision);
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "host %s: APPLY_RESULT revision %llu lost with the "
+                        "burst",
+                        staged->host,
+                        (unsigned long long)staged->result.revision);
         break;
     default:
         if (host)
@@ -690,9 +693,10 @@ void agents_commit(agents_t *self, zlistx_t *out)
         int rc = db_batch_commit(self->db, &err);
         stats_db_commit(started);
         if (rc != 0) {
-            vfp_log_error("cannot commit agent updates: %s; the agents will "
-                          "be asked to send them again",
-                          err.text);
+            VFP_LOG_LIMITED(VFP_LOG_ERROR,
+                            "cannot commit agent updates: %s; the agents "
+                            "will be asked to send them again",
+                            err.text);
             stored = false;
         }
     }

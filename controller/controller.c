@@ -459,12 +459,15 @@ static void s_send_all(controller_t *self, zlistx_t *out)
         vfp_decode_error_t err;
         if (vfp_send(self->agents, item->to, item->msg, &err) == 0)
             continue;
+        /* An agent that stops reading fills its queue: one line per
+         * message it is sent would be its choice of log volume. */
+        int errnum = errno;
         if (err.code != VFP_OK)
-            vfp_log_warnx("cannot encode %s: %s: %s",
-                          vfp_id_name(item->msg->id), err.field, err.text);
+            VFP_LOG_LIMITED(VFP_LOG_WARN, "cannot encode %s: %s: %s",
+                            vfp_id_name(item->msg->id), err.field, err.text);
         else
-            vfp_log_warn("cannot send %s to an agent",
-                         vfp_id_name(item->msg->id));
+            VFP_LOG_LIMITED(VFP_LOG_WARN, "cannot send %s to an agent: %s",
+                            vfp_id_name(item->msg->id), strerror(errnum));
     }
     zlistx_purge(out);
 }
@@ -767,7 +770,8 @@ typedef struct {
 static void s_vm_writes_lost(controller_t *self, s_held_t *held, size_t count,
                              const db_err_t *err)
 {
-    vfp_log_error("cannot commit %zu VM writes: %s", count, err->text);
+    VFP_LOG_LIMITED(VFP_LOG_ERROR, "cannot commit %zu VM writes: %s", count,
+                    err->text);
     for (size_t i = 0; i < count; i++) {
         vfp_reply_t *r = &held[i].reply->u.reply;
         free(r->body);

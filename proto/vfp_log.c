@@ -3,6 +3,7 @@
 #include "vfp_log.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,20 +61,17 @@ int vfp_log_level_parse(const char *text, vfp_log_level_t *level)
     return -1;
 }
 
+#define S_TEXT_MAX 2048
+
 static void s_vlog(vfp_log_level_t level, int errnum, const char *fmt,
                    va_list ap) __attribute__((format(printf, 3, 0)));
 
-static void s_vlog(vfp_log_level_t level, int errnum, const char *fmt,
-                   va_list ap)
+/* Writes one line of text (at most S_TEXT_MAX bytes are used). */
+static void s_log_text(vfp_log_level_t level, int errnum, const char *text)
 {
-    if (level > s_level)
-        return;
-    char text[2048];
-    if (vsnprintf(text, sizeof text, fmt, ap) < 0)
-        return;
     /* Every line is escaped here, once, so that no peer-supplied text in
      * any message can start a line of its own or drive a terminal. */
-    char line[sizeof text * VFP_ESCAPE_GROWTH + 128];
+    char line[S_TEXT_MAX * VFP_ESCAPE_GROWTH + 128];
     size_t n = vfp_escape(text, line, sizeof line - 128);
     if (errnum)
         snprintf(line + n, sizeof line - n, ": %s", strerror(errnum));
@@ -96,6 +94,17 @@ static void s_vlog(vfp_log_level_t level, int errnum, const char *fmt,
             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
             tm.tm_sec, now.tv_nsec / 1000000, s_progname, s_level_names[level],
             line);
+}
+
+static void s_vlog(vfp_log_level_t level, int errnum, const char *fmt,
+                   va_list ap)
+{
+    if (level > s_level)
+        return;
+    char text[S_TEXT_MAX];
+    if (vsnprintf(text, sizeof text, fmt, ap) < 0)
+        return;
+    s_log_text(level, errnum, text);
 }
 
 #define S_LOG_BODY(level, errnum)                                              \
@@ -130,6 +139,72 @@ void vfp_log_info(const char *fmt, ...)
 void vfp_log_debug(const char *fmt, ...)
 {
     S_LOG_BODY(VFP_LOG_DEBUG, 0);
+}
+
+int64_t vfp_log_mono_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static pthread_mutex_t s_limit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Whether limit lets one more line through at now_mono; the count of lines
+ * left out before it in *left_out. */
+static bool s_limit_take(vfp_log_limit_t *limit, int64_t now_mono,
+                         uint64_t *left_out)
+{
+    double burst = limit->burst > 0 ? limit->burst : VFP_LOG_LIMIT_BURST;
+    int64_t interval =
+        limit->interval_ms > 0 ? limit->interval_ms : VFP_LOG_LIMIT_MS;
+    bool take = false;
+    pthread_mutex_lock(&s_limit_lock);
+    if (!limit->started) {
+        limit->started = true;
+        limit->tokens = burst;
+        limit->seen_mono = now_mono;
+    } else if (now_mono > limit->seen_mono) {
+        limit->tokens += (double)(now_mono - limit->seen_mono) / interval;
+        if (limit->tokens > burst)
+            limit->tokens = burst;
+        limit->seen_mono = now_mono;
+    }
+    if (limit->tokens >= 1) {
+        limit->tokens -= 1;
+        *left_out = limit->left_out;
+        limit->left_out = 0;
+        take = true;
+    } else {
+        limit->left_out++;
+    }
+    pthread_mutex_unlock(&s_limit_lock);
+    return take;
+}
+
+bool vfp_log_limited(vfp_log_limit_t *limit, int64_t now_mono,
+                     vfp_log_level_t level, const char *fmt, ...)
+{
+    uint64_t left_out = 0;
+    if (level > s_level || !s_limit_take(limit, now_mono, &left_out))
+        return false;
+    /* Room is kept for what was left out: the line may be cut, never
+     * that count. */
+    char text[S_TEXT_MAX];
+    size_t room = sizeof text - 64;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(text, room, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return false;
+    size_t used = (size_t)n < room ? (size_t)n : room - 1;
+    if (left_out)
+        snprintf(text + used, sizeof text - used,
+                 "; left out: %llu line%s like this",
+                 (unsigned long long)left_out, left_out == 1 ? "" : "s");
+    s_log_text(level, 0, text);
+    return true;
 }
 
 void vfp_fatal(const char *fmt, ...)

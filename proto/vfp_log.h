@@ -49,6 +49,41 @@ typedef struct {
 bool vfp_log_remind(vfp_log_reminder_t *reminder, int64_t now_mono,
                     const char *text);
 
+/* Lines that can repeat for as long as a condition lasts (a full disk) or
+ * a peer keeps sending: at most `burst` at once, then one every
+ * `interval_ms`; the next line logged ends "; left out: N lines like this".
+ * One limiter per kind of line, used as a static: zero-initialised it
+ * allows VFP_LOG_LIMIT_BURST at once, then one every VFP_LOG_LIMIT_MS. A
+ * line below the level printed is not counted. Thread-safe. */
+#define VFP_LOG_LIMIT_BURST 10
+#define VFP_LOG_LIMIT_MS 10000
+typedef struct {
+    int burst;           /* 0: VFP_LOG_LIMIT_BURST */
+    int64_t interval_ms; /* 0: VFP_LOG_LIMIT_MS */
+    double tokens;       /* lines that may still be logged */
+    int64_t seen_mono;   /* when tokens were last added */
+    uint64_t left_out;   /* lines left out since the last one logged */
+    bool started;
+} vfp_log_limit_t;
+
+/* Logs the line at level when limit allows it at now_mono (monotonic
+ * milliseconds); returns whether it did. */
+bool vfp_log_limited(vfp_log_limit_t *limit, int64_t now_mono,
+                     vfp_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Monotonic milliseconds, the clock vfp_log_limited is given. */
+int64_t vfp_log_mono_ms(void);
+
+/* vfp_log_limited with a limiter of the call site's own, zero-initialised,
+ * at vfp_log_mono_ms(). */
+#define VFP_LOG_LIMITED(level, ...)                                            \
+    do {                                                                       \
+        static vfp_log_limit_t vfp_log_limit_;                                 \
+        vfp_log_limited(&vfp_log_limit_, vfp_log_mono_ms(), (level),           \
+                        __VA_ARGS__);                                          \
+    } while (0)
+
 /* Logs at error level (with strerror(errno) when errno is set by the caller
  * via vfp_fatal, not vfp_fatalx) and exits 1. Start-up only. */
 void vfp_fatal(const char *fmt, ...)

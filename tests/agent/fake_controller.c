@@ -17,6 +17,7 @@
  *                         nothing (all but VERSION, NOT_WELCOME, RESYNC,
  *                         DENIED),
  *                         with odd request ids and texts
+ *   --error-flood N       after WELCOME, send N ERROR INVALID at once
  * and one makes it a controller that has something to say:
  *   --apply FILE          after the first INVENTORY, send the APPLY that
  *                         FILE describes (repeatable: sent in order, the
@@ -63,6 +64,7 @@ typedef struct {
     bool resync_sent;
     bool mute;
     bool errors;
+    unsigned error_flood;
     const char *apply_files[S_APPLY_FILES_MAX];
     unsigned apply_count;
     bool applies_sent;
@@ -413,6 +415,8 @@ static void s_on_message(s_peer_t *self, zframe_t *from, vfp_msg_t *msg,
             s_misbehave(self, from);
         if (self->errors)
             s_send_errors(self, from);
+        for (unsigned i = 0; i < self->error_flood; i++)
+            s_error(self, from, i, VFP_ERR_INVALID, "test peer: flood");
         break;
     }
     case VFP_INVENTORY:
@@ -542,6 +546,7 @@ int main(int argc, char **argv)
         {"resync-first-delta", no_argument, NULL, 'r'},
         {"mute", no_argument, NULL, 'm'},
         {"errors", no_argument, NULL, 'e'},
+        {"error-flood", required_argument, NULL, 'f'},
         {"apply", required_argument, NULL, 'a'},
         {"show-apply", required_argument, NULL, 's'},
         {"keys", required_argument, NULL, 'k'},
@@ -573,6 +578,9 @@ int main(int argc, char **argv)
         case 'e':
             self.errors = true;
             break;
+        case 'f':
+            self.error_flood = (unsigned)strtoul(optarg, NULL, 10);
+            break;
         case 'a':
             if (self.apply_count == S_APPLY_FILES_MAX) {
                 fprintf(stderr, "fake_controller: at most %d --apply\n",
@@ -591,6 +599,7 @@ int main(int argc, char **argv)
                     "usage: fake_controller --bind ENDPOINT --dir DIR "
                     "[--heartbeat-ms N] [--garbage] "
                     "[--resync-first-delta] [--mute] [--errors] "
+                    "[--error-flood N] "
                     "[--apply FILE]... [--keys DIR] | --show-apply FILE\n");
             return 2;
         }

@@ -13,7 +13,7 @@ restarts in place and after it is killed and started again; a clean exit
 on SIGTERM. Over CURVE: fake_controller with the pair `vfleetctl keys init`
 made, the agent with a host key from `vfleetctl keys add-host`; an agent
 trusting another controller's public key, or running with --insecure, gets
-no session and logs why.
+no session and logs why; a flood of ERRORs is logged within the limit.
 """
 
 import json
@@ -278,6 +278,33 @@ def check_errors_never_answered(sysfs, procfs):
         fail("agent did not log the 8 ERRORs:\n" + open(log_path).read())
 
 
+def check_error_flood(sysfs, procfs):
+    """A controller's ERRORs are logged within the limit vfleet-agent(8)
+    states under --log-level: 10 at once, then one every 10 s. 500 ERRORs
+    in a burst give 10 lines, and the agent goes on (its inventory)."""
+    endpoint = "tcp://127.0.0.1:%d" % free_port()
+    peer = Peer(endpoint, "flood", "--error-flood", "500")
+    log_path = os.path.join(WORK, "agent-flood.log")
+    with open(log_path, "w") as log:
+        agent = subprocess.Popen(
+            [AGENT, "--controller", endpoint] + agent_keys() + ["--sysfs-root",
+             sysfs, "--procfs-root", procfs,
+             "--state-dir", os.path.join(WORK, "state-flood")],
+            stderr=log)
+        try:
+            peer.wait_for("INVENTORY", 5)
+            time.sleep(1)
+            if agent.poll() is not None:
+                fail("agent died on an ERROR flood")
+        finally:
+            terminate(agent)
+            peer.stop()
+    said = open(log_path).read().count("controller says INVALID")
+    if said != 10:
+        fail("500 ERRORs logged %d times, not 10:\n%s" %
+             (said, open(log_path).read()[-2000:]))
+
+
 def check_wrong_controller_key(sysfs, procfs):
     """An agent trusting another controller's public key gets no session:
     its CURVE HELLO cannot be read, the peer sees no message at all, and
@@ -352,6 +379,7 @@ def main():
     check_backoff(sysfs, procfs)
     check_link_events()
     check_errors_never_answered(sysfs, procfs)
+    check_error_flood(sysfs, procfs)
     check_wrong_controller_key(sysfs, procfs)
 
     endpoint = "tcp://127.0.0.1:%d" % free_port()

@@ -311,7 +311,15 @@ diskfull)
 		{ ls -l "$state_dir"; df -k "$mounted"; } >"$work/disk.log" 2>&1
 		false; }' 100
 	fail_logs="controller:30 peer:10"
-	sleep 1
+	# While the disk stays full every commit fails and every heartbeat
+	# (5 a second from each of 16 hosts) asks for the inventory again:
+	# each kind of line is limited to 10 at once (vfleet-controller(8)).
+	sleep 3
+	for line in "cannot commit agent updates" "asking for a full inventory"; do
+		n=$(grep -c "$line" "$work/controller.log" || true)
+		[ "$n" -ge 1 ] && [ "$n" -le 10 ] ||
+			fail "$n lines '$line' in 3 s of a full disk (1 to 10)"
+	done
 	summary=$(summary)
 	stored=$(ctl -o json hosts | jq '.hosts | length')
 	[ "$(echo "$summary" | jq .hosts.connected)" -le "$stored" ] ||

@@ -139,6 +139,88 @@ static void test_reminder_repeats_on_its_interval(void **state)
     assert_int_equal(r.next_mono, 10000);
 }
 
+/* Runs fn with stderr sent to a file; returns what was written. */
+static char *s_captured(void (*fn)(void *), void *arg)
+{
+    char path[] = "/tmp/vfp-log-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    assert_true(dup2(fd, STDERR_FILENO) >= 0);
+    fn(arg);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    static char text[65536];
+    ssize_t n = pread(fd, text, sizeof text - 1, 0);
+    close(fd);
+    unlink(path);
+    text[n > 0 ? n : 0] = '\0';
+    return text;
+}
+
+static int s_count(const char *text, const char *what)
+{
+    int count = 0;
+    for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
+        count++;
+    return count;
+}
+
+/* 10 at once, then one every 10 s: 1,000 lines in the first second give
+ * 10; 10 s later one more, saying the other 990 were left out. */
+static void s_flood(void *arg)
+{
+    vfp_log_limit_t *limit = arg;
+    for (int i = 0; i < 1000; i++)
+        vfp_log_limited(limit, 1000 + i, VFP_LOG_ERROR, "disk full %d", i);
+    assert_false(vfp_log_limited(limit, 10999, VFP_LOG_ERROR, "early"));
+    assert_true(vfp_log_limited(limit, 11999, VFP_LOG_ERROR, "late"));
+    assert_false(vfp_log_limited(limit, 12000, VFP_LOG_ERROR, "again"));
+}
+
+static void test_limited_lines(void **state)
+{
+    (void)state;
+    vfp_log_init("vfleet-test", VFP_LOG_INFO, false);
+    vfp_log_limit_t limit = {0};
+    char *text = s_captured(s_flood, &limit);
+    assert_int_equal(s_count(text, "disk full"), 10);
+    assert_non_null(strstr(text, "disk full 9\n"));
+    assert_null(strstr(text, "disk full 10\n"));
+    assert_int_equal(s_count(text, "left out"), 1);
+    assert_non_null(strstr(text, "late; left out: 991 lines like this\n"));
+    assert_null(strstr(text, "early"));
+    assert_null(strstr(text, "again"));
+    assert_int_equal(limit.left_out, 1);
+}
+
+/* A limiter's own budget; lines below the level printed are not counted;
+ * a line too long to fit is cut, never the count of what was left out. */
+static void s_own_budget(void *arg)
+{
+    vfp_log_limit_t *limit = arg;
+    static char big[4000];
+    memset(big, 'x', sizeof big - 1);
+    for (int i = 0; i < 5; i++)
+        vfp_log_limited(limit, 0, VFP_LOG_DEBUG, "not printed");
+    for (int i = 0; i < 4; i++)
+        vfp_log_limited(limit, 0, VFP_LOG_WARN, "budget %d", i);
+    assert_true(vfp_log_limited(limit, 1000, VFP_LOG_WARN, "%s", big));
+}
+
+static void test_limited_own_budget(void **state)
+{
+    (void)state;
+    vfp_log_init("vfleet-test", VFP_LOG_INFO, false);
+    vfp_log_limit_t limit = {.burst = 2, .interval_ms = 1000};
+    char *text = s_captured(s_own_budget, &limit);
+    assert_int_equal(s_count(text, "budget"), 2);
+    assert_null(strstr(text, "not printed"));
+    assert_non_null(strstr(text, "xxx; left out: 2 lines like this\n"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -147,6 +229,8 @@ int main(void)
         cmocka_unit_test(test_newline_cannot_forge_a_line),
         cmocka_unit_test(test_long_escaped_line_stays_one_line),
         cmocka_unit_test(test_reminder_repeats_on_its_interval),
+        cmocka_unit_test(test_limited_lines),
+        cmocka_unit_test(test_limited_own_budget),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
