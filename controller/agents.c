@@ -199,7 +199,9 @@ static void s_batch(agents_t *self)
     if (db_batch_begin(self->db, &err) == 0)
         self->batch_open = true;
     else
-        vfp_log_warnx("cannot start a batch, writing one by one: %s", err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "cannot start a batch, writing one by one: %s",
+                        err.text);
 }
 
 /* Refuses a HELLO before anything is written: no common version, or a
@@ -288,7 +290,7 @@ static void s_on_hello(agents_t *self, zframe_t *routing_id,
     db_err_t err;
     if (db_host_hello(self->db, hello, (uint8_t)version, controller_now_ms(),
                       &was_down, &err) != 0) {
-        vfp_log_warnx("host %s: %s", hello->hostname, err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "host %s: %s", hello->hostname, err.text);
         agents_out_queue(
             out, routing_id,
             wire_error_new(msg->version, msg->request_id, VFP_ERR_INTERNAL,
@@ -317,7 +319,7 @@ static void s_host_alive(agents_t *self, session_t *host, zframe_t *routing_id,
     s_batch(self);
     db_err_t err;
     if (db_host_set_state(self->db, host->name, DB_HOST_READY, &err) != 0) {
-        vfp_log_warnx("host %s: %s", host->name, err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "host %s: %s", host->name, err.text);
         return;
     }
     controller_event(self->db, "host-up", host->name, "agent is back");
@@ -728,7 +730,7 @@ void agents_flush(agents_t *self)
         for (size_t i = 0; i < size; i++)
             sessions_at(self->sessions, i)->seen_unflushed = false;
     } else {
-        vfp_log_warnx("cannot store last_seen: %s", err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "cannot store last_seen: %s", err.text);
     }
     free(names);
     free(times);
@@ -739,7 +741,7 @@ static void s_mark_down(agents_t *self, session_t *host, int64_t silent_ms)
 {
     db_err_t err;
     if (db_host_set_state(self->db, host->name, DB_HOST_DOWN, &err) != 0) {
-        vfp_log_warnx("host %s: %s", host->name, err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "host %s: %s", host->name, err.text);
         return;
     }
     /* The session stays mapped: if the agent was only slow, its next
@@ -769,7 +771,7 @@ size_t agents_revoke(agents_t *self,
             continue;
         db_err_t err;
         if (db_host_set_state(self->db, host->name, DB_HOST_DOWN, &err) != 0) {
-            vfp_log_warnx("host %s: %s", host->name, err.text);
+            VFP_LOG_LIMITED(VFP_LOG_WARN, "host %s: %s", host->name, err.text);
             continue;
         }
         sessions_mark_down(self->sessions, host);

@@ -133,7 +133,8 @@ void controller_event(db_t *db, const char *kind, const char *host,
     va_end(ap);
     db_err_t err;
     if (db_event_add(db, controller_now_ms(), kind, host, message, &err) != 0)
-        vfp_log_warnx("cannot record event %s: %s", kind, err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "cannot record event %s: %s", kind,
+                        err.text);
 }
 
 /* One controller per database: an exclusive flock on DB.lock, held for the
@@ -931,7 +932,8 @@ static int s_on_trim(zloop_t *loop, int timer_id, void *arg)
     int64_t before = controller_now_ms() - self->cfg.event_max_age_ms;
     if (db_event_trim(self->db, before, self->cfg.event_max_count, S_TRIM_BATCH,
                       &err) < 0)
-        vfp_log_warnx("cannot trim the event log: %s", err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "cannot trim the event log: %s",
+                        err.text);
     return 0;
 }
 

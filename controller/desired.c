@@ -287,7 +287,8 @@ const policy_t *desired_policy_latest(db_t *db, desired_policy_t *cache)
     db_err_t err;
     if (db_policy_history(db, 0, 1, s_latest_revision, &latest, &err) != 0 &&
         err.code != DB_OK) {
-        vfp_log_warnx("cannot read the latest policy: %s", err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "cannot read the latest policy: %s",
+                        err.text);
         return NULL;
     }
     if (latest == cache->revision)
@@ -298,8 +299,9 @@ const policy_t *desired_policy_latest(db_t *db, desired_policy_t *cache)
         return NULL;
     db_policy_row_t row = {0};
     if (db_policy_get(db, latest, &row, &err) != 0) {
-        vfp_log_warnx("cannot read policy revision %" PRId64 ": %s", latest,
-                      err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "cannot read policy revision %" PRId64 ": %s", latest,
+                        err.text);
         cache->revision = 0;
         return NULL;
     }

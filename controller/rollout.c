@@ -134,8 +134,9 @@ static vfp_msg_t *s_desired_read(rollout_t *self, const char *host,
     db_err_t err;
     if (db_host_desired_get(self->db, host, row, &err) != 0) {
         if (err.code != DB_ERR_NOT_FOUND)
-            vfp_log_warnx("host %s: cannot read the desired state: %s", host,
-                          err.text);
+            VFP_LOG_LIMITED(VFP_LOG_WARN,
+                            "host %s: cannot read the desired state: %s", host,
+                            err.text);
         return NULL;
     }
     vfp_decode_error_t derr;
@@ -253,8 +254,8 @@ static void s_drift_store(rollout_t *self, s_host_t *host,
                               items[0].wanted, items[0].has);
         } else {
             host->drift_stored = false;
-            vfp_log_warnx("host %s: cannot store drift: %s", host->name,
-                          err.text);
+            VFP_LOG_LIMITED(VFP_LOG_WARN, "host %s: cannot store drift: %s",
+                            host->name, err.text);
         }
     }
     free(items);
@@ -297,8 +298,8 @@ static void s_drift_check(rollout_t *self, s_host_t *host, session_t *session,
     vfp_inventory_t inv;
     db_err_t err;
     if (db_host_inventory_get(self->db, host->name, &inv, &err) != 0) {
-        vfp_log_warnx("host %s: cannot read the inventory: %s", host->name,
-                      err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "host %s: cannot read the inventory: %s",
+                        host->name, err.text);
         vfp_msg_destroy(&desired);
         return;
     }
@@ -325,8 +326,8 @@ static void s_refuse(rollout_t *self, s_host_t *host, const apply_plan_t *plan)
     db_err_t err;
     if (db_host_refusal_set(self->db, host->name, self->latest.revision, reason,
                             controller_now_ms(), &err) != 0) {
-        vfp_log_warnx("host %s: cannot record the refusal: %s", host->name,
-                      err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "host %s: cannot record the refusal: %s",
+                        host->name, err.text);
         return;
     }
     vfp_log_warnx("host %s: policy revision %" PRId64 " not applied: %zu "
@@ -359,7 +360,8 @@ static rollout_plan_t s_plan(rollout_t *self, s_host_t *host,
     desired_t *desired = desired_plan_host(
         self->db, policy, self->latest.source, host->name, &err);
     if (!desired) {
-        vfp_log_warnx("host %s: cannot plan: %s", host->name, err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "host %s: cannot plan: %s", host->name,
+                        err.text);
         return ROLLOUT_PLAN_FAILED;
     }
     const apply_plan_t *plan = desired_plan(desired);
@@ -372,8 +374,9 @@ static rollout_plan_t s_plan(rollout_t *self, s_host_t *host,
              desired_store_if_changed(
                  self->db, host->name, self->latest.revision, plan,
                  controller_now_ms(), &changed, &revision, &err) != 0)
-        vfp_log_warnx("host %s: cannot store the desired state: %s", host->name,
-                      err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "host %s: cannot store the desired state: %s",
+                        host->name, err.text);
     else if (!changed)
         result = ROLLOUT_PLAN_SAME;
     else {
@@ -451,8 +454,9 @@ static void s_renumber(rollout_t *self, s_host_t *host, session_t *session,
     else if (db_host_desired_set(self->db, host->name, row.policy_revision,
                                  revision, bytes, size, controller_now_ms(),
                                  &err) != 0)
-        vfp_log_warnx("host %s: cannot renumber the desired state: %s",
-                      host->name, err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "host %s: cannot renumber the desired state: %s",
+                        host->name, err.text);
     else {
         vfp_log_warnx("host %s: its agent holds revision %" PRIu64
                       ", the db %" PRIu64 "; desired state stored again as "
@@ -519,9 +523,10 @@ void rollout_result_record(rollout_t *self, const char *name,
     if (db_apply_result_record(self->db, name, answer->revision,
                                answer->results, answer->result_count,
                                controller_now_ms(), &err) != 0) {
-        vfp_log_warnx("host %s: APPLY_RESULT revision %" PRIu64
-                      " not stored: %s",
-                      name, answer->revision, err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "host %s: APPLY_RESULT revision %" PRIu64
+                        " not stored: %s",
+                        name, answer->revision, err.text);
         return;
     }
     result->stored = true;
@@ -597,8 +602,9 @@ void rollout_desired_changed(rollout_t *self, const char *name, zlistx_t *out)
     db_host_desired_t row;
     db_err_t err;
     if (db_host_desired_get(self->db, name, &row, &err) != 0) {
-        vfp_log_warnx("host %s: cannot read the new desired state: %s", name,
-                      err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "host %s: cannot read the new desired state: %s", name,
+                        err.text);
         return;
     }
     db_host_desired_clear(&row);

@@ -70,7 +70,8 @@ static int s_collect(void *arg)
     db_summary_t sum;
     db_err_t err;
     if (db_summary(self->db, &sum, &err) != 0) {
-        vfp_log_warnx("metrics: cannot read the inventory: %s", err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "metrics: cannot read the inventory: %s",
+                        err.text);
         return -1;
     }
     metrics_set(self->hosts[DB_HOST_READY], sum.hosts_ready);

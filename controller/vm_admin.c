@@ -871,8 +871,8 @@ static void s_vm_failed(vm_admin_t *self, const db_vm_t *vm, const char *why)
 {
     db_err_t err;
     if (db_vm_set_failed(self->db, vm->name, why, &err) != 0) {
-        vfp_log_warnx("vm %s: cannot record its failure: %s", vm->name,
-                      err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "vm %s: cannot record its failure: %s",
+                        vm->name, err.text);
         return;
     }
     db_vm_t now;
@@ -935,8 +935,9 @@ static zlistx_t *s_reserved(vm_admin_t *self, const char *host)
     db_page_t page = {0};
     db_err_t err;
     if (db_vms_list(self->db, &filter, &page, s_collect, vms, &err) != 0)
-        vfp_log_warnx("host %s: cannot read its reserved VMs: %s", host,
-                      err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "host %s: cannot read its reserved VMs: %s", host,
+                        err.text);
     return vms;
 }
 
@@ -956,8 +957,9 @@ static void s_plan_failed(vm_admin_t *self, const char *host)
         if (vm->apply_revision == 0)
             s_vm_failed(self, vm, why);
     if (batch && db_batch_commit(self->db, &err) != 0)
-        vfp_log_warnx("host %s: cannot store its VMs' failure: %s", host,
-                      err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "host %s: cannot store its VMs' failure: %s", host,
+                        err.text);
     for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms))
         if (vm->apply_revision == 0)
             s_wake(self, vm->name);
@@ -990,8 +992,9 @@ static void s_plan_host(vm_admin_t *self, const char *host)
         s_plan_failed(self, host);
     else if (db_host_vms_set_apply_revision(self->db, host, status.revision,
                                             NULL, &err) != 0)
-        vfp_log_warnx("host %s: cannot store its VMs' revision: %s", host,
-                      err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "host %s: cannot store its VMs' revision: %s", host,
+                        err.text);
     else if (planned == 0 && status.state != DB_APPLY_PENDING)
         vm_admin_result(self, host);
 }
@@ -1102,7 +1105,8 @@ static void s_settle(vm_admin_t *self, const db_vm_t *vm,
     }
     db_err_t err;
     if (db_vm_set_placed(self->db, vm->name, controller_now_ms(), &err) != 0) {
-        vfp_log_warnx("vm %s: cannot record it placed: %s", vm->name, err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "vm %s: cannot record it placed: %s",
+                        vm->name, err.text);
         return;
     }
     vfp_log_info("vm %s placed on host %s", vm->name, vm->host);
@@ -1133,8 +1137,9 @@ static void s_place_all(vm_admin_t *self, const char *host, uint64_t revision,
     db_err_t err;
     if (db_host_vms_set_placed(self->db, host, revision, controller_now_ms(),
                                NULL, &err) != 0) {
-        vfp_log_warnx("host %s: cannot record its VMs placed: %s", host,
-                      err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "host %s: cannot record its VMs placed: %s", host,
+                        err.text);
         return;
     }
     for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms)) {
@@ -1159,8 +1164,9 @@ void vm_admin_result(vm_admin_t *self, const char *host)
     if (db_host_desired_get(self->db, host, &desired, &err) != 0 ||
         db_apply_failures_list(self->db, host, s_failure_row, &failures,
                                &err) != 0) {
-        vfp_log_warnx("host %s: cannot read its answer for placement: %s", host,
-                      err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "host %s: cannot read its answer for placement: %s",
+                        host, err.text);
         db_host_desired_clear(&desired);
         zlistx_destroy(&vms);
         free(failures.items);
@@ -1178,8 +1184,9 @@ void vm_admin_result(vm_admin_t *self, const char *host)
             if (vm->apply_revision > 0 && vm->apply_revision <= revision)
                 s_settle(self, vm, &failures);
     if (batch && db_batch_commit(self->db, &err) != 0)
-        vfp_log_warnx("host %s: cannot store its VMs' states: %s", host,
-                      err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "host %s: cannot store its VMs' states: %s", host,
+                        err.text);
     /* Whoever waits is answered with what is now stored. */
     for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms))
         if (vm->apply_revision > 0 && vm->apply_revision <= revision)

@@ -268,8 +268,9 @@ void vm_index_host_refresh(vm_index_t *self, const char *host)
         if (err.code == DB_ERR_NOT_FOUND)
             placement_host_remove(self->placement, host);
         else
-            vfp_log_warnx("host %s: cannot read it for placement: %s", host,
-                          err.text);
+            VFP_LOG_LIMITED(VFP_LOG_WARN,
+                            "host %s: cannot read it for placement: %s", host,
+                            err.text);
         return;
     }
     placement_host_t entry = {.name = host,
@@ -283,8 +284,9 @@ void vm_index_host_refresh(vm_index_t *self, const char *host)
         desired = desired_plan_host(self->db, self->latest.policy,
                                     self->latest.source, host, &err);
         if (!desired)
-            vfp_log_warnx("host %s: cannot plan it for placement: %s", host,
-                          err.text);
+            VFP_LOG_LIMITED(VFP_LOG_WARN,
+                            "host %s: cannot plan it for placement: %s", host,
+                            err.text);
         else
             s_pfs_build(&pfs, desired);
     }
@@ -364,7 +366,8 @@ void vm_index_policy_changed(vm_index_t *self)
     placement_set_policy(self->placement, self->latest.policy);
     db_err_t err;
     if (s_hosts_refresh(self, &err) != 0)
-        vfp_log_warnx("cannot read the hosts for placement: %s", err.text);
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "cannot read the hosts for placement: %s",
+                        err.text);
 }
 
 int vm_index_load(vm_index_t *self, db_err_t *err)
