@@ -245,28 +245,36 @@ def check_link_events():
              open(log_path).read())
 
 
+def run_against(sysfs, procfs, name, flags, seconds):
+    """Runs the agent against a fake_controller with flags until its
+    INVENTORY and `seconds` more, then stops both; returns the peer, the
+    agent's log and its exit status on SIGTERM."""
+    endpoint = "tcp://127.0.0.1:%d" % free_port()
+    peer = Peer(endpoint, name, *flags)
+    log_path = os.path.join(WORK, "agent-%s.log" % name)
+    with open(log_path, "w") as log:
+        agent = subprocess.Popen(
+            [AGENT, "--controller", endpoint] + agent_keys() + ["--sysfs-root",
+             sysfs, "--procfs-root", procfs,
+             "--state-dir", os.path.join(WORK, "state-%s" % name)],
+            stderr=log)
+        try:
+            peer.wait_for("INVENTORY", 5)
+            time.sleep(seconds)
+            if agent.poll() is not None:
+                fail("agent died against fake_controller %s" % " ".join(flags))
+        finally:
+            rc = terminate(agent)
+            peer.stop()
+    return peer, open(log_path).read(), rc
+
+
 def check_errors_never_answered(sysfs, procfs):
     """ERROR is never answered, whatever it contains (PROTOCOL.md 7.6):
     one before WELCOME and one of every code that asks nothing of the
     agent, with request ids 0..UINT32_MAX and empty or maximal texts. The
     agent sends its INVENTORY and HEARTBEATs and nothing else."""
-    endpoint = "tcp://127.0.0.1:%d" % free_port()
-    peer = Peer(endpoint, "errors", "--errors")
-    log_path = os.path.join(WORK, "agent-errors.log")
-    with open(log_path, "w") as log:
-        agent = subprocess.Popen(
-            [AGENT, "--controller", endpoint] + agent_keys() + ["--sysfs-root",
-             sysfs, "--procfs-root", procfs,
-             "--state-dir", os.path.join(WORK, "state-errors")],
-            stderr=log)
-        try:
-            peer.wait_for("INVENTORY", 5)
-            time.sleep(1.5)
-            if agent.poll() is not None:
-                fail("agent died on ERRORs")
-        finally:
-            rc = terminate(agent)
-            peer.stop()
+    peer, log, rc = run_against(sysfs, procfs, "errors", ["--errors"], 1.5)
     if rc != 0:
         fail("agent exited %d on SIGTERM after ERRORs" % rc)
     kinds = [l[1] for l in peer.lines() if len(l) > 1]
@@ -274,35 +282,19 @@ def check_errors_never_answered(sysfs, procfs):
                                            "HEARTBEAT", "INVENTORY_DELTA")]
     if extra or kinds.count("HELLO") != 1 or kinds.count("INVENTORY") != 1:
         fail("agent answered ERRORs: peer saw %s" % kinds)
-    if open(log_path).read().count("controller says ") != 8:
-        fail("agent did not log the 8 ERRORs:\n" + open(log_path).read())
+    if log.count("controller says ") != 8:
+        fail("agent did not log the 8 ERRORs:\n" + log)
 
 
 def check_error_flood(sysfs, procfs):
     """A controller's ERRORs are logged within the limit vfleet-agent(8)
     states under --log-level: 10 at once, then one every 10 s. 500 ERRORs
     in a burst give 10 lines, and the agent goes on (its inventory)."""
-    endpoint = "tcp://127.0.0.1:%d" % free_port()
-    peer = Peer(endpoint, "flood", "--error-flood", "500")
-    log_path = os.path.join(WORK, "agent-flood.log")
-    with open(log_path, "w") as log:
-        agent = subprocess.Popen(
-            [AGENT, "--controller", endpoint] + agent_keys() + ["--sysfs-root",
-             sysfs, "--procfs-root", procfs,
-             "--state-dir", os.path.join(WORK, "state-flood")],
-            stderr=log)
-        try:
-            peer.wait_for("INVENTORY", 5)
-            time.sleep(1)
-            if agent.poll() is not None:
-                fail("agent died on an ERROR flood")
-        finally:
-            terminate(agent)
-            peer.stop()
-    said = open(log_path).read().count("controller says INVALID")
+    _, log, _ = run_against(sysfs, procfs, "flood", ["--error-flood", "500"],
+                            1)
+    said = log.count("controller says INVALID")
     if said != 10:
-        fail("500 ERRORs logged %d times, not 10:\n%s" %
-             (said, open(log_path).read()[-2000:]))
+        fail("500 ERRORs logged %d times, not 10:\n%s" % (said, log[-2000:]))
 
 
 def check_wrong_controller_key(sysfs, procfs):

@@ -50,8 +50,8 @@ static void test_escape_cuts_at_whole_escapes(void **state)
     assert_string_equal(none, "");
 }
 
-/* Runs one warning with stderr sent to a file and returns what it wrote. */
-static char *s_logged(const char *peer_text)
+/* Runs fn with stderr sent to a file; returns what was written. */
+static char *s_captured(void (*fn)(void *), void *arg)
 {
     char path[] = "/tmp/vfp-log-XXXXXX";
     int fd = mkstemp(path);
@@ -59,16 +59,36 @@ static char *s_logged(const char *peer_text)
     fflush(stderr);
     int saved = dup(STDERR_FILENO);
     assert_true(dup2(fd, STDERR_FILENO) >= 0);
-    vfp_log_warnx("host %s: dropped", peer_text);
+    fn(arg);
     fflush(stderr);
     dup2(saved, STDERR_FILENO);
     close(saved);
-    static char text[8192];
+    static char text[65536];
     ssize_t n = pread(fd, text, sizeof text - 1, 0);
-    assert_true(n > 0);
-    text[n] = '\0';
     close(fd);
     unlink(path);
+    text[n > 0 ? n : 0] = '\0';
+    return text;
+}
+
+static int s_count(const char *text, const char *what)
+{
+    int count = 0;
+    for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
+        count++;
+    return count;
+}
+
+/* Runs one warning with stderr sent to a file and returns what it wrote. */
+static void s_warn_peer_text(void *arg)
+{
+    vfp_log_warnx("host %s: dropped", (const char *)arg);
+}
+
+static char *s_logged(const char *peer_text)
+{
+    char *text = s_captured(s_warn_peer_text, (void *)peer_text);
+    assert_true(text[0] != '\0');
     return text;
 }
 
@@ -103,69 +123,27 @@ static void test_long_escaped_line_stays_one_line(void **state)
 
 /* The --insecure reminder: logged at the first call, not again before
  * its interval has passed, then again. */
+static void s_remind(void *arg)
+{
+    vfp_log_reminder_t *r = arg;
+    bool logged[5] = {
+        vfp_log_remind(r, 5000, "plaintext"),
+        vfp_log_remind(r, 5999, "plaintext"),
+        vfp_log_remind(r, 6000, "plaintext"),
+        vfp_log_remind(r, 6500, "plaintext"),
+        vfp_log_remind(r, 9000, "plaintext"),
+    };
+    assert_true(logged[0] && !logged[1] && logged[2] && !logged[3] &&
+                logged[4]);
+}
+
 static void test_reminder_repeats_on_its_interval(void **state)
 {
     (void)state;
-    char path[] = "/tmp/vfp-log-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    assert_true(dup2(fd, STDERR_FILENO) >= 0);
     vfp_log_reminder_t r = {.interval_ms = 1000};
-    bool logged[5] = {
-        vfp_log_remind(&r, 5000, "plaintext"),
-        vfp_log_remind(&r, 5999, "plaintext"),
-        vfp_log_remind(&r, 6000, "plaintext"),
-        vfp_log_remind(&r, 6500, "plaintext"),
-        vfp_log_remind(&r, 9000, "plaintext"),
-    };
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    char text[4096];
-    ssize_t n = pread(fd, text, sizeof text - 1, 0);
-    close(fd);
-    unlink(path);
-    assert_true(n > 0);
-    text[n] = '\0';
-    assert_true(logged[0] && !logged[1] && logged[2] && !logged[3] &&
-                logged[4]);
-    int lines = 0;
-    for (const char *p = strstr(text, "plaintext"); p;
-         p = strstr(p + 1, "plaintext"))
-        lines++;
-    assert_int_equal(lines, 3);
+    char *text = s_captured(s_remind, &r);
+    assert_int_equal(s_count(text, "plaintext"), 3);
     assert_int_equal(r.next_mono, 10000);
-}
-
-/* Runs fn with stderr sent to a file; returns what was written. */
-static char *s_captured(void (*fn)(void *), void *arg)
-{
-    char path[] = "/tmp/vfp-log-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    assert_true(dup2(fd, STDERR_FILENO) >= 0);
-    fn(arg);
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    static char text[65536];
-    ssize_t n = pread(fd, text, sizeof text - 1, 0);
-    close(fd);
-    unlink(path);
-    text[n > 0 ? n : 0] = '\0';
-    return text;
-}
-
-static int s_count(const char *text, const char *what)
-{
-    int count = 0;
-    for (const char *p = strstr(text, what); p; p = strstr(p + 1, what))
-        count++;
-    return count;
 }
 
 /* 10 at once, then one every 10 s: 1,000 lines in the first second give
