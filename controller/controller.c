@@ -137,37 +137,34 @@ void controller_event(db_t *db, const char *kind, const char *host,
                         err.text);
 }
 
-/* One controller per database: an exclusive flock on DB.lock, held for the
- * process's life and released by the kernel even after kill -9. */
-static int s_lock(controller_t *self, char *err, size_t errlen)
+int controller_lock(const char *db_path, int *fd_p, char *err, size_t errlen)
 {
-    char path[sizeof(self->cfg.db_path) + 8];
-    snprintf(path, sizeof(path), "%s.lock", self->cfg.db_path);
-    self->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (self->lock_fd < 0) {
+    char path[sizeof(((controller_config_t *)0)->db_path) + 8];
+    snprintf(path, sizeof(path), "%s.lock", db_path);
+    int fd = *fd_p = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
         snprintf(err, errlen, "cannot open lock file %s: %s", path,
                  strerror(errno));
         return -1;
     }
-    if (flock(self->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int saved = errno;
         char holder[32] = "";
-        ssize_t n = pread(self->lock_fd, holder, sizeof(holder) - 1, 0);
+        ssize_t n = pread(fd, holder, sizeof(holder) - 1, 0);
         holder[n > 0 ? n : 0] = '\0';
         holder[strcspn(holder, "\n")] = '\0';
         if (saved == EWOULDBLOCK)
             snprintf(err, errlen,
                      "database %s is in use by another vfleet-controller "
                      "(pid %s, lock %s)",
-                     self->cfg.db_path, holder[0] ? holder : "unknown", path);
+                     db_path, holder[0] ? holder : "unknown", path);
         else
             snprintf(err, errlen, "cannot lock %s: %s", path, strerror(saved));
         return -1;
     }
     char pid[32];
     int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
-    if (ftruncate(self->lock_fd, 0) != 0 ||
-        pwrite(self->lock_fd, pid, (size_t)len, 0) != len)
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, pid, (size_t)len, 0) != len)
         vfp_log_warn("cannot write pid to %s", path);
     return 0;
 }
@@ -430,8 +427,8 @@ controller_t *controller_new(const controller_config_t *cfg, char *err,
     snprintf(self->controller_id, sizeof(self->controller_id), "%s", hostname);
 
     if (s_mkdir(cfg->state_dir, err, errlen) != 0 ||
-        s_lock(self, err, errlen) != 0 || s_keys(self, err, errlen) != 0 ||
-        s_open(self, err, errlen) != 0 ||
+        controller_lock(self->cfg.db_path, &self->lock_fd, err, errlen) != 0 ||
+        s_keys(self, err, errlen) != 0 || s_open(self, err, errlen) != 0 ||
         s_bind_agents(self, err, errlen) != 0 ||
         s_bind_admin(self, err, errlen) != 0 ||
         (cfg->metrics_endpoint[0] &&

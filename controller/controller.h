@@ -44,6 +44,8 @@ typedef struct {
     bool synchronous_full;      /* --synchronous full: fsync every commit */
     char config_path[4096];     /* the configuration file read */
     bool config_given;          /* by --config: it must exist */
+    char backup_file[4096];     /* --backup FILE: write a copy, then exit */
+    char restore_file[4096];    /* --restore FILE: put it in place, exit */
 } controller_config_t;
 
 typedef struct controller_t controller_t;
@@ -58,6 +60,19 @@ int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
 
 /* Prints the usage text to stdout. */
 void controller_usage(void);
+
+/* One controller per database: an exclusive flock on DB.lock, held by the
+ * process until it closes *fd_p or exits (released by the kernel even
+ * after kill -9), with its pid written in the file. *fd_p is -1 or the
+ * open file, to close, when the lock is refused (the holder's pid in
+ * err). */
+int controller_lock(const char *db_path, int *fd_p, char *err, size_t errlen);
+
+/* --backup FILE, --restore FILE: the one-shot commands. Each prints what it
+ * did on stdout and returns 0, or -1 with the reason in err (exit 1). */
+int controller_backup(const controller_config_t *cfg, char *err, size_t errlen);
+int controller_restore(const controller_config_t *cfg, char *err,
+                       size_t errlen);
 
 /* Creates the state directory, locks and opens the database, binds both
  * sockets. Returns NULL with the reason in err (the daemon exits 1). */

@@ -17,6 +17,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "Try 'vfleet-controller --help'.\n");
         return 2;
     }
+    if (cfg.backup_file[0] || cfg.restore_file[0]) {
+        rc = cfg.backup_file[0] ? controller_backup(&cfg, err, sizeof(err))
+                                : controller_restore(&cfg, err, sizeof(err));
+        if (rc != 0)
+            fprintf(stderr, "vfleet-controller: %s\n", err);
+        return rc == 0 ? 0 : 1;
+    }
     vfp_log_init("vfleet-controller", cfg.log_level, cfg.use_syslog);
     /* A fixed threshold keeps glibc from raising it after the first large
      * free: every message body over 256 KiB is then its own mapping,

@@ -67,6 +67,14 @@ void controller_usage(void)
         "                             (default " CONTROLLER_CONFIG_DEFAULT
         ", if it\n"
         "                             exists); the command line wins\n"
+        "  --backup FILE              write a consistent copy of the "
+        "database to FILE\n"
+        "                             (beside a running controller), then "
+        "exit\n"
+        "  --restore FILE             put the copy in FILE in place of the "
+        "database\n"
+        "                             (no controller may run on it), then "
+        "exit\n"
         "  --help                     show this help\n"
         "  --version                  show the version\n");
 }
@@ -94,6 +102,8 @@ enum {
     S_ADMIN_GROUP,
     S_KEYS,
     S_SYNCHRONOUS,
+    S_BACKUP,
+    S_RESTORE,
     S_HELP,
     S_VERSION,
 };
@@ -121,14 +131,16 @@ static const struct option s_options[] = {
     {"admin-group", required_argument, NULL, S_ADMIN_GROUP},
     {"keys", required_argument, NULL, S_KEYS},
     {"synchronous", required_argument, NULL, S_SYNCHRONOUS},
+    {"backup", required_argument, NULL, S_BACKUP},
+    {"restore", required_argument, NULL, S_RESTORE},
     {"help", no_argument, NULL, S_HELP},
     {"version", no_argument, NULL, S_VERSION},
     {NULL, 0, NULL, 0},
 };
 
 /* Options a configuration file may not set. */
-static const char *const s_command_line_only[] = {"config", "help", "version",
-                                                  NULL};
+static const char *const s_command_line_only[] = {
+    "config", "help", "version", "backup", "restore", NULL};
 
 static void s_defaults(controller_config_t *cfg)
 {
@@ -171,12 +183,17 @@ static int s_endpoint(int opt, const char *arg, controller_config_t *cfg,
 static int s_path(int opt, const char *arg, controller_config_t *cfg, char *err,
                   size_t errlen)
 {
-    char *dst = opt == S_DB     ? cfg->db_path
-                : opt == S_KEYS ? cfg->keys_dir
-                                : cfg->state_dir;
+    char *dst = opt == S_DB        ? cfg->db_path
+                : opt == S_KEYS    ? cfg->keys_dir
+                : opt == S_BACKUP  ? cfg->backup_file
+                : opt == S_RESTORE ? cfg->restore_file
+                                   : cfg->state_dir;
+    /* The file names inside (FILE.tmp) need room too. */
     size_t size = opt == S_DB     ? sizeof(cfg->db_path)
                   : opt == S_KEYS ? sizeof(cfg->keys_dir)
-                                  : sizeof(cfg->state_dir);
+                  : opt == S_BACKUP || opt == S_RESTORE
+                      ? sizeof(cfg->backup_file) - 64
+                      : sizeof(cfg->state_dir);
     if (!*arg || strlen(arg) >= size) {
         snprintf(err, errlen, "invalid path \"%s\" for --%s", arg,
                  s_options[opt - S_AGENTS].name);
@@ -324,6 +341,8 @@ static int s_valued(int opt, const char *arg, controller_config_t *cfg,
     case S_STATE_DIR:
     case S_DB:
     case S_KEYS:
+    case S_BACKUP:
+    case S_RESTORE:
         return s_path(opt, arg, cfg, err, errlen);
     case S_HEARTBEAT:
         if (vfp_duration_parse_ms(arg, &cfg->heartbeat_ms) == 0)
@@ -451,6 +470,10 @@ int controller_options_parse(int argc, char **argv, controller_config_t *cfg,
     if (!cfg->admin_endpoint[0])
         snprintf(cfg->admin_endpoint, sizeof(cfg->admin_endpoint),
                  "ipc://%s/" VFP_ADMIN_SOCKET_NAME, cfg->state_dir);
+    if (cfg->backup_file[0] && cfg->restore_file[0]) {
+        snprintf(err, errlen, "--backup and --restore go one at a time");
+        return -1;
+    }
     if (cfg->admin_group[0] && strncmp(cfg->admin_endpoint, "ipc://", 6)) {
         snprintf(err, errlen,
                  "--admin-group is for an ipc:// admin endpoint, not %s",

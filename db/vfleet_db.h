@@ -86,6 +86,20 @@ db_t *db_open_version(const char *path, int version, db_err_t *err);
  * not DB_SCHEMA_VERSION. Only the query calls below work on it. */
 db_t *db_open_readonly(const char *path, db_err_t *err);
 
+/* Writes a consistent copy of the database at path into file, whether a
+ * controller runs on it or not (a reader beside the writer): one
+ * self-contained file (no WAL), mode 0600, checked with integrity_check,
+ * synced, then renamed over file. Its schema version in *version. */
+int db_backup(const char *path, const char *file, int *version, db_err_t *err);
+
+/* Puts a copy of file in place of the database at path, which no
+ * controller may have open (the caller holds its lock). file must be an
+ * intact vfleet database of schema version 1 to DB_SCHEMA_VERSION (an
+ * older one is upgraded at the next start); nothing changes otherwise. The
+ * database replaced is kept as path.before-restore; its WAL is folded into
+ * it first. The version in *version. */
+int db_restore(const char *path, const char *file, int *version, db_err_t *err);
+
 /* WAL checkpoints on a thread of their own, every interval_ms, with a
  * connection of their own to path (PASSIVE: never waiting for the writer
  * or a reader). A checkpoint ends with an fsync of the database file;
