@@ -141,11 +141,36 @@ static int s_copy_checked(db_t *src, const char *tmp, int *version,
     return rc;
 }
 
+/* Whether file is the database or one of the files beside it: renamed
+ * over, it would be lost to the daemon that has it open. */
+static bool s_is_database(const char *path, const char *file)
+{
+    static const char *const suffixes[] = {"", "-wal", "-shm", ".lock"};
+    struct stat target, st;
+    if (stat(file, &target) != 0)
+        return false;
+    for (size_t i = 0; i < sizeof(suffixes) / sizeof(suffixes[0]); i++) {
+        char side[sizeof(((db_t *)0)->path) + 8];
+        snprintf(side, sizeof(side), "%s%s", path, suffixes[i]);
+        if (stat(side, &st) == 0 && st.st_dev == target.st_dev &&
+            st.st_ino == target.st_ino)
+            return true;
+    }
+    return false;
+}
+
 int db_backup(const char *path, const char *file, int *version, db_err_t *err)
 {
     struct stat st;
     if (stat(path, &st) != 0) {
         db_errorf(err, DB_ERR_IO, "%s: no database: %s", path, strerror(errno));
+        return -1;
+    }
+    if (s_is_database(path, file)) {
+        db_errorf(err, DB_ERR_INVALID,
+                  "%s is the database or a file beside it; write the copy "
+                  "elsewhere",
+                  file);
         return -1;
     }
     db_t *src = db_connect(path, SQLITE_OPEN_READONLY, err);

@@ -116,7 +116,8 @@ static void test_backup_beside_a_writer(void **state)
     db_destroy(&db);
 }
 
-/* A failed backup leaves an earlier copy as it was. */
+/* A failed backup leaves an earlier copy as it was; a copy is never
+ * written over the database or a file beside it. */
 static void test_backup_failure_keeps_the_old_copy(void **state)
 {
     s_fixture_t *fx = *state;
@@ -132,6 +133,18 @@ static void test_backup_failure_keeps_the_old_copy(void **state)
     assert_int_equal(db_backup(missing, fx->copy, &version, &err), -1);
     assert_non_null(strstr(err.text, "no database"));
     assert_int_equal(s_count(fx->copy), 3);
+    /* Renamed over, the database would be lost to its daemon. */
+    char lock[200];
+    snprintf(lock, sizeof(lock), "%s.lock", fx->file.path);
+    close(open(lock, O_WRONLY | O_CREAT, 0600));
+    const char *const selves[] = {fx->file.path, lock};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(db_backup(fx->file.path, selves[i], &version, &err),
+                         -1);
+        assert_non_null(strstr(err.text, "write the copy elsewhere"));
+    }
+    assert_int_equal(s_count(fx->file.path), 3);
+    unlink(lock);
 }
 
 /* An older schema version is taken (the next start migrates it); the
