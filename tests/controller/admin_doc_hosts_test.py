@@ -150,12 +150,13 @@ def write(name, text):
 # ---- vfleet-controller(8) and --help -------------------------------------
 
 def man_synopsis_options(path):
-    """The long options of a man page's first SYNOPSIS form."""
+    """The long options of a man page's SYNOPSIS, every form of it (the
+    daemon's, --backup and --restore's), but --help and --version."""
     with open(path) as f:
         text = f.read()
     synopsis = text.split(".Sh SYNOPSIS", 1)[1].split(".Sh ", 1)[0]
-    first = synopsis.split(".Nm\n")[1]
-    return set(re.findall(r"^\.Op Fl -([a-z-]+)", first, re.M))
+    return set(re.findall(r"\bFl -([a-z-]+)", synopsis)) - {"help",
+                                                            "version"}
 
 
 def man_option_items(path):
