@@ -146,6 +146,22 @@ forged() {
 	return 1
 }
 check "journal priorities: a forged HELLO's warning at warning level" forged
+# The backup unit beside the running controller: today's copy, the
+# vfleet user's and private, an intact vfleet database (a restore of it
+# elsewhere checks exactly that), and its line in the journal.
+backup() {
+	systemctl start vfleet-controller-backup.service || return 1
+	file=/var/lib/vfleet/backup/vfleet-$(date +%u).db
+	stat -c "%U %a" "$file"
+	[ "$(stat -c "%U %a" "$file")" = "vfleet 600" ] &&
+		vfleet-controller --config /dev/null --db /tmp/restored/vfleet.db \
+			--restore "$file" &&
+		journalctl -b -q -u vfleet-controller-backup |
+		grep -q "backup of /var/lib/vfleet/vfleet.db written to $file"
+}
+check "vfleet-controller-backup.service: a copy beside the daemon" backup
+check "vfleet-controller-backup.timer known, not enabled" sh -c \
+	'[ "$(systemctl is-enabled vfleet-controller-backup.timer)" = disabled ]' 
 check "journal priorities: info lines above warning level" sh -c \
 	'! journalctl -b -q -p warning -u vfleet-controller | grep -q "info:"'
 {

@@ -26,13 +26,18 @@ sed "s|/usr/sbin/vfleet-controller|$build/controller/vfleet-controller|" \
 	>"$work/vfleet-controller.service"
 sed "s|/usr/sbin/vfleet-agent|$build/agent/vfleet-agent|" \
 	"$src/deploy/systemd/vfleet-agent.service" >"$work/vfleet-agent.service"
+sed "s|/usr/sbin/vfleet-controller|$build/controller/vfleet-controller|" \
+	"$src/deploy/systemd/vfleet-controller-backup.service" \
+	>"$work/vfleet-controller-backup.service"
+cp "$src/deploy/systemd/vfleet-controller-backup.timer" "$work/"
 
 failed=0
 passed=0
 cd "$work"
 if MANPATH=$work/man systemd-analyze verify vfleet-controller.service \
-    vfleet-agent.service >verify.log 2>&1 && [ ! -s verify.log ]; then
-	echo "ok   systemd-analyze verify: both units"
+    vfleet-agent.service vfleet-controller-backup.service \
+    vfleet-controller-backup.timer >verify.log 2>&1 && [ ! -s verify.log ]; then
+	echo "ok   systemd-analyze verify: every unit"
 	passed=$((passed + 1))
 else
 	echo "FAIL systemd-analyze verify:"
@@ -42,7 +47,8 @@ fi
 
 # The scores deploy/README.md records (lower is better; 0 to 10).
 if systemd-analyze security --help 2>&1 | grep -q -- --offline; then
-	for entry in vfleet-controller:1.2 vfleet-agent:2.3; do
+	for entry in vfleet-controller:1.2 vfleet-agent:2.3 \
+	    vfleet-controller-backup:0.2; do
 		unit=${entry%:*}
 		recorded=${entry#*:}
 		systemd-analyze security --offline=yes --no-pager "$unit.service" \

@@ -139,7 +139,9 @@ for pkg in agent controller; do
 		"dpkg-query -W -f='\${Conffiles}' vfleet-$pkg | grep -q /etc/vfleet/$pkg.conf"
 done
 check "units installed" test -f /lib/systemd/system/vfleet-controller.service \
-	-a -f /lib/systemd/system/vfleet-agent.service
+	-a -f /lib/systemd/system/vfleet-agent.service \
+	-a -f /lib/systemd/system/vfleet-controller-backup.service \
+	-a -f /lib/systemd/system/vfleet-controller-backup.timer
 check "completion installed" test -f /usr/share/bash-completion/completions/vfleetctl
 check "the shipped agent.conf is read" vfleet-agent --config /etc/vfleet/agent.conf \
 	--discover --sysfs-root /tmp/tree/sys --procfs-root /tmp/tree/proc
