@@ -447,6 +447,8 @@ def check_readme_commands():
 
 PACKAGES = {
     "controller": ["etc/vfleet/controller.conf",
+                   "lib/systemd/system/vfleet-controller-backup.service",
+                   "lib/systemd/system/vfleet-controller-backup.timer",
                    "lib/systemd/system/vfleet-controller.service",
                    "usr/sbin/vfleet-controller",
                    "usr/share/doc/vfleet-controller/changelog.gz",
