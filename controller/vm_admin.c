@@ -941,8 +941,29 @@ static zlistx_t *s_reserved(vm_admin_t *self, const char *host)
     return vms;
 }
 
+static int s_collect_reserved(const db_vm_t *vm, void *arg)
+{
+    return vm->state == DB_VM_RESERVED ? s_collect(vm, arg) : 0;
+}
+
+/* The reserved VMs of a host that is down: listed as host-down, which
+ * s_reserved's filter does not match. */
+static void s_reserved_down(vm_admin_t *self, const char *host, zlistx_t *vms)
+{
+    db_vm_filter_t filter = {.host = host, .host_down = true};
+    db_page_t page = {0};
+    db_err_t err;
+    if (db_vms_list(self->db, &filter, &page, s_collect_reserved, vms, &err) !=
+        0)
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "host %s: cannot read its reserved VMs: %s", host,
+                        err.text);
+}
+
 /* The host's reserved VMs not yet in an APPLY fail: the host cannot be
- * planned. One transaction for them all; waiters are answered after it. */
+ * planned, whether it is up or down (a down host's VMs would otherwise
+ * wait for its return to fail). One transaction for them all; waiters are
+ * answered after it. */
 static void s_plan_failed(vm_admin_t *self, const char *host)
 {
     db_err_t err;
@@ -952,6 +973,7 @@ static void s_plan_failed(vm_admin_t *self, const char *host)
                           : "its host's desired state cannot be planned "
                             "(no policy applies to it)";
     zlistx_t *vms = s_reserved(self, host);
+    s_reserved_down(self, host, vms);
     bool batch = db_batch_begin(self->db, &err) == 0;
     for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms))
         if (vm->apply_revision == 0)

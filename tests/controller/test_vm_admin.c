@@ -896,6 +896,24 @@ static void test_host_down_before_plan(void **state)
     assert_int_equal(vm.state, DB_VM_PLACED);
 }
 
+/* A host that cannot be planned while it is down: its reserved VM fails at
+ * once, with the reason, instead of when the host is back and planned again. */
+static void test_unplannable_down_host_fails_vms(void **state)
+{
+    fixture_t *fx = *state;
+    assert_int_equal(s_run_unplanned(fx, s_request("vm.create", s_web1, NULL,
+                                                   NULL, NULL, NULL)),
+                     VFP_OK);
+    db_err_t err;
+    assert_int_equal(db_host_set_state(fx->db, "h1", DB_HOST_DOWN, &err), 0);
+    fx->replan_fails = true;
+    vm_admin_flush(fx->admin);
+    db_vm_t vm;
+    assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
+    assert_int_equal(vm.state, DB_VM_FAILED);
+    assert_non_null(strstr(vm.error, "cannot be planned"));
+}
+
 /* A VM deleted just before the controller stopped, its host not planned
  * yet: the desired state still gives its VF the VM's MAC. The next
  * controller's sweep plans every host once, which resets the VF; a host
@@ -1163,6 +1181,8 @@ int main(void)
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_host_down_before_plan, s_setup,
                                         s_teardown),
+        cmocka_unit_test_setup_teardown(test_unplannable_down_host_fails_vms,
+                                        s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_sweep_after_stop, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_batch_places_each, s_setup,
