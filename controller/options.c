@@ -13,10 +13,32 @@
 #include "vfp_duration.h"
 #include "vfp_transport.h"
 
+/* The options that run something else than the daemon, and the file. */
+static void s_usage_more(void)
+{
+    printf("  --config FILE              read options from FILE, \"key = "
+           "value\" lines\n"
+           "                             (default " CONTROLLER_CONFIG_DEFAULT
+           ", if it\n"
+           "                             exists); the command line wins\n"
+           "  --backup FILE              write a consistent copy of the "
+           "database to FILE\n"
+           "                             (beside a running controller), then "
+           "exit\n"
+           "  --restore FILE             put the copy in FILE in place of the "
+           "database\n"
+           "                             (no controller may run on it), then "
+           "exit\n"
+           "  --help                     show this help\n"
+           "  --version                  show the version\n");
+}
+
 void controller_usage(void)
 {
     printf(
         "usage: vfleet-controller [options]\n"
+        "       vfleet-controller [--state-dir DIR | --db PATH] "
+        "--backup FILE | --restore FILE\n"
         "\n"
         "  --agents ENDPOINT          agent ROUTER (default tcp://*:7450)\n"
         "  --admin ENDPOINT           admin ROUTER (default "
@@ -61,22 +83,8 @@ void controller_usage(void)
         "off)\n"
         "  --log-level LEVEL          error, warn, info or debug (default "
         "info)\n"
-        "  --syslog                   log to syslog instead of stderr\n"
-        "  --config FILE              read options from FILE, \"key = "
-        "value\" lines\n"
-        "                             (default " CONTROLLER_CONFIG_DEFAULT
-        ", if it\n"
-        "                             exists); the command line wins\n"
-        "  --backup FILE              write a consistent copy of the "
-        "database to FILE\n"
-        "                             (beside a running controller), then "
-        "exit\n"
-        "  --restore FILE             put the copy in FILE in place of the "
-        "database\n"
-        "                             (no controller may run on it), then "
-        "exit\n"
-        "  --help                     show this help\n"
-        "  --version                  show the version\n");
+        "  --syslog                   log to syslog instead of stderr\n");
+    s_usage_more();
 }
 
 enum {

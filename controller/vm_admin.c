@@ -924,40 +924,29 @@ int vm_admin_recover(vm_admin_t *self, db_err_t *err)
     return (int)zhashx_size(self->dirty);
 }
 
-/* The reserved VMs of a host, copied out of the listing. */
-static zlistx_t *s_reserved(vm_admin_t *self, const char *host)
-{
-    zlistx_t *vms = zlistx_new();
-    assert(vms);
-    zlistx_set_destructor(vms, s_vm_free);
-    db_vm_filter_t filter = {
-        .host = host, .by_state = true, .state = DB_VM_RESERVED};
-    db_page_t page = {0};
-    db_err_t err;
-    if (db_vms_list(self->db, &filter, &page, s_collect, vms, &err) != 0)
-        VFP_LOG_LIMITED(VFP_LOG_WARN,
-                        "host %s: cannot read its reserved VMs: %s", host,
-                        err.text);
-    return vms;
-}
-
 static int s_collect_reserved(const db_vm_t *vm, void *arg)
 {
     return vm->state == DB_VM_RESERVED ? s_collect(vm, arg) : 0;
 }
 
-/* The reserved VMs of a host that is down: listed as host-down, which
- * s_reserved's filter does not match. */
-static void s_reserved_down(vm_admin_t *self, const char *host, zlistx_t *vms)
+/* The reserved VMs of a host, copied out of the listing. A down host's
+ * are listed as host-down, which the reserved filter does not match: with
+ * down_too they are read from all the host's VMs by their stored state. */
+static zlistx_t *s_reserved(vm_admin_t *self, const char *host, bool down_too)
 {
-    db_vm_filter_t filter = {.host = host, .host_down = true};
+    zlistx_t *vms = zlistx_new();
+    assert(vms);
+    zlistx_set_destructor(vms, s_vm_free);
+    db_vm_filter_t filter = {
+        .host = host, .by_state = !down_too, .state = DB_VM_RESERVED};
     db_page_t page = {0};
     db_err_t err;
-    if (db_vms_list(self->db, &filter, &page, s_collect_reserved, vms, &err) !=
-        0)
+    if (db_vms_list(self->db, &filter, &page,
+                    down_too ? s_collect_reserved : s_collect, vms, &err) != 0)
         VFP_LOG_LIMITED(VFP_LOG_WARN,
                         "host %s: cannot read its reserved VMs: %s", host,
                         err.text);
+    return vms;
 }
 
 /* The host's reserved VMs not yet in an APPLY fail: the host cannot be
@@ -972,8 +961,7 @@ static void s_plan_failed(vm_admin_t *self, const char *host)
                           ? refusal.reason
                           : "its host's desired state cannot be planned "
                             "(no policy applies to it)";
-    zlistx_t *vms = s_reserved(self, host);
-    s_reserved_down(self, host, vms);
+    zlistx_t *vms = s_reserved(self, host, true);
     bool batch = db_batch_begin(self->db, &err) == 0;
     for (db_vm_t *vm = zlistx_first(vms); vm; vm = zlistx_next(vms))
         if (vm->apply_revision == 0)
@@ -1175,7 +1163,7 @@ static void s_place_all(vm_admin_t *self, const char *host, uint64_t revision,
 
 void vm_admin_result(vm_admin_t *self, const char *host)
 {
-    zlistx_t *vms = s_reserved(self, host);
+    zlistx_t *vms = s_reserved(self, host, false);
     if (zlistx_size(vms) == 0) {
         zlistx_destroy(&vms);
         return;

@@ -127,18 +127,15 @@ static int s_copy_checked(db_t *src, const char *tmp, int *version,
     close(fd);
     char mode[32];
     db_t *dst = db_connect(tmp, SQLITE_OPEN_READWRITE, err);
-    int rc = dst && s_copy(src, dst, err) == 0 &&
-                     s_pragma_text(dst, "PRAGMA journal_mode=DELETE", mode,
-                                   sizeof(mode), err) == 0 &&
-                     s_check(dst, version, err) == 0
-                 ? 0
-                 : -1;
+    bool ok = dst && s_copy(src, dst, err) == 0 &&
+              s_pragma_text(dst, "PRAGMA journal_mode=DELETE", mode,
+                            sizeof(mode), err) == 0 &&
+              s_check(dst, version, err) == 0;
     db_destroy(&dst);
-    if (rc == 0)
-        rc = s_sync(tmp, false, err);
-    if (rc != 0)
-        unlink(tmp);
-    return rc;
+    if (ok && s_sync(tmp, false, err) == 0)
+        return 0;
+    unlink(tmp);
+    return -1;
 }
 
 /* Whether file is the database or one of the files beside it: renamed
@@ -219,12 +216,12 @@ int db_restore(const char *path, const char *file, int *version, db_err_t *err)
     char tmp[sizeof(src->path) + 16], kept[sizeof(src->path) + 24];
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     snprintf(kept, sizeof(kept), "%s.before-restore", path);
-    int rc = s_check(src, version, err) == 0 &&
-                     s_copy_checked(src, tmp, version, err) == 0
-                 ? 0
-                 : -1;
+    /* The file is checked before the copy, for an error naming it; the
+     * copy again, as written. */
+    bool ok = s_check(src, version, err) == 0 &&
+              s_copy_checked(src, tmp, version, err) == 0;
     db_destroy(&src);
-    if (rc != 0)
+    if (!ok)
         return -1;
     s_retire(path);
     unlink(kept);

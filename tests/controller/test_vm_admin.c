@@ -875,15 +875,22 @@ static void test_recover_unplanned(void **state)
  * stopped, the down mark came before the plan): the plan made while the
  * host is down still gives the VM the revision, so the answer the agent
  * sends when it is back places it instead of leaving it reserved. */
-static void test_host_down_before_plan(void **state)
+static void s_reserved_then_down(fixture_t *fx, bool replan_fails)
 {
-    fixture_t *fx = *state;
     assert_int_equal(s_run_unplanned(fx, s_request("vm.create", s_web1, NULL,
                                                    NULL, NULL, NULL)),
                      VFP_OK);
     db_err_t err;
     assert_int_equal(db_host_set_state(fx->db, "h1", DB_HOST_DOWN, &err), 0);
+    fx->replan_fails = replan_fails;
     vm_admin_flush(fx->admin);
+}
+
+static void test_host_down_before_plan(void **state)
+{
+    fixture_t *fx = *state;
+    s_reserved_then_down(fx, false);
+    db_err_t err;
     db_vm_t vm;
     assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
     vfp_msg_t *apply = s_desired(fx, "h1");
@@ -901,13 +908,8 @@ static void test_host_down_before_plan(void **state)
 static void test_unplannable_down_host_fails_vms(void **state)
 {
     fixture_t *fx = *state;
-    assert_int_equal(s_run_unplanned(fx, s_request("vm.create", s_web1, NULL,
-                                                   NULL, NULL, NULL)),
-                     VFP_OK);
+    s_reserved_then_down(fx, true);
     db_err_t err;
-    assert_int_equal(db_host_set_state(fx->db, "h1", DB_HOST_DOWN, &err), 0);
-    fx->replan_fails = true;
-    vm_admin_flush(fx->admin);
     db_vm_t vm;
     assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
     assert_int_equal(vm.state, DB_VM_FAILED);
