@@ -62,7 +62,7 @@ int cli_global_option(cli_t *cli, int opt, const char *arg)
         return 1;
     case CLI_OPT_TIMEOUT:
         if (vfp_duration_parse_ms(arg, &cli->timeout_ms) != 0) {
-            cli_error("--timeout '%s' is not a duration from 1ms to 1h "
+            cli_error("--timeout '%s' is not a duration from 1ms to 3600s "
                       "(such as 5s, 500ms, 1.5)",
                       arg);
             return -1;

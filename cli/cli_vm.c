@@ -20,6 +20,7 @@
 #include "cli_print.h"
 #include "cli_vm_apply.h"
 #include "cli_vm_xml.h"
+#include "vfp.h"
 #include "vm_file.h"
 
 /* The usage below gives the bounds in words. */
@@ -365,6 +366,18 @@ static int s_nic_option(json_t *body, const char *arg, const char *verb,
         (mac && (strncmp(mac, "mac=", 4) != 0 || !mac[4] || strchr(mac, ','))))
         return cli_usage_error(usage, "%s: --nic '%s' is not NET[,mac=MAC]",
                                verb, arg);
+    char network[POLICY_NAME_MAX + 1] = "";
+    if (net_len < sizeof(network))
+        memcpy(network, arg, net_len);
+    if (!policy_name_valid(network))
+        return cli_usage_error(usage, "%s: --nic '%s': '%.*s' is not a network "
+                               "name",
+                               verb, arg, (int)net_len, arg);
+    uint8_t octets[6];
+    const char *why = mac ? vfp_mac_parse_nic(mac + 4, octets) : NULL;
+    if (why)
+        return cli_usage_error(usage, "%s: --nic '%s': mac %s %s", verb, arg,
+                               mac + 4, why);
     json_t *nics = json_object_get(body, "nics");
     if (!nics) {
         nics = json_array();

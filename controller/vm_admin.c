@@ -697,9 +697,9 @@ static int s_nic_edit(const db_vm_t *vm, const vfp_request_t *req,
         placement_nic_request_t *nic = &again->nics[again->nic_count++];
         *nic = (placement_nic_request_t){.network = network,
                                          .has_mac = mac != NULL};
-        if (mac && vfp_mac_parse(mac, nic->mac) != 0)
-            return s_fail(run, VFP_ERR_INVALID,
-                          "mac \"%.32s\" is not a MAC address", mac);
+        const char *why = mac ? vfp_mac_parse_nic(mac, nic->mac) : NULL;
+        if (why)
+            return s_fail(run, VFP_ERR_INVALID, "mac \"%.32s\" %s", mac, why);
         return 0;
     }
     int64_t index;
@@ -729,6 +729,13 @@ static void s_nic(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
     if (s_vm_named(self, req, adding ? add_params : remove_params, &vm, run) !=
         0)
         return;
+    /* A missing parameter is said before anything about the VM. */
+    const char *needed = adding ? "network" : "index";
+    if (!admin_request_param(req, needed)) {
+        s_fail(run, VFP_ERR_INVALID, "verb \"%s\" needs parameter \"%s\"",
+               req->verb, needed);
+        return;
+    }
     placement_request_t again;
     if (s_nic_change_allowed(&vm, req->verb, run) != 0 ||
         s_nic_edit(&vm, req, &again, run) != 0 ||

@@ -102,11 +102,9 @@ static int s_nic_parse(const json_t *item, size_t i,
         return s_fail(e, "nics[%zu]: \"network\" must be a network name", i);
     nic->network = network;
     nic->has_mac = mac != NULL;
-    if (mac && vfp_mac_parse(mac, nic->mac) != 0)
-        return s_fail(e,
-                      "nics[%zu]: mac \"%.32s\" is not a MAC address "
-                      "(aa:bb:cc:dd:ee:ff)",
-                      i, mac);
+    const char *why = mac ? vfp_mac_parse_nic(mac, nic->mac) : NULL;
+    if (why)
+        return s_fail(e, "nics[%zu]: mac \"%.32s\" %s", i, mac, why);
     return 0;
 }
 

@@ -1204,6 +1204,20 @@ int vfp_mac_parse(const char *text, uint8_t mac[6])
     return 0;
 }
 
+const char *vfp_mac_parse_nic(const char *text, uint8_t mac[6])
+{
+    uint8_t out[6];
+    static const uint8_t zero[6] = {0};
+    if (vfp_mac_parse(text, out) != 0)
+        return "is not a MAC address (aa:bb:cc:dd:ee:ff)";
+    if (out[0] & 0x01)
+        return "is multicast";
+    if (memcmp(out, zero, sizeof(out)) == 0)
+        return "means no MAC";
+    memcpy(mac, out, 6);
+    return NULL;
+}
+
 /* Checks one label of a host name, len bytes at label. */
 static int s_label_check(const char *label, size_t len, char *why,
                          size_t whylen)

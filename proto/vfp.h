@@ -378,6 +378,12 @@ char *vfp_mac_format(const uint8_t mac[6], char *buf);
 /* Parses "aa:bb:cc:dd:ee:ff" (case-insensitive). Returns 0 or -1. */
 int vfp_mac_parse(const char *text, uint8_t mac[6]);
 
+/* Parses a MAC a VM's NIC may be given: vfp_mac_parse's form, unicast and
+ * not all zero. Returns NULL, or why not ("is not a MAC address
+ * (aa:bb:cc:dd:ee:ff)", "is multicast", "means no MAC"), to follow the
+ * text. */
+const char *vfp_mac_parse_nic(const char *text, uint8_t mac[6]);
+
 /* Whether APPLY revision a is newer than b (PROTOCOL.md 7.4): revisions
  * grow, and past UINT64_MAX go on from 0, so a is newer when it lies 1 to
  * 2^63 - 1 ahead of b, modulo 2^64 (serial-number arithmetic, RFC 1982);

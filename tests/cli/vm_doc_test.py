@@ -208,6 +208,25 @@ USAGE_ERRORS = [
      "--nic NET,mac= (empty)"),
     (["vm", "create", "u-1", "--memory", "1G", "--vcpus", "1", "--nic",
       ",mac=02:00:00:00:00:01"], "is not NET[,mac=MAC]", "--nic without NET"),
+    # vfleetctl(8): a NIC whose network is no name or whose MAC is not a
+    # unicast MAC is a usage error, and nothing is sent.
+    (["vm", "create", "u-1", "--memory", "1G", "--vcpus", "1", "--nic",
+      "vlan1,mac=zz"],
+     "vm create: --nic 'vlan1,mac=zz': mac zz is not a MAC address",
+     "--nic with a malformed MAC"),
+    (["vm", "create", "u-1", "--memory", "1G", "--vcpus", "1", "--nic",
+      "vlan1,mac=01:00:00:00:00:01"],
+     "mac 01:00:00:00:00:01 is multicast", "--nic with a multicast MAC"),
+    (["vm", "create", "u-1", "--memory", "1G", "--vcpus", "1", "--nic",
+      "vlan1,mac=00:00:00:00:00:00"],
+     "mac 00:00:00:00:00:00 means no MAC", "--nic with the zero MAC"),
+    (["vm", "create", "u-1", "--memory", "1G", "--vcpus", "1", "--nic",
+      "bad name!"], "vm create: --nic 'bad name!': 'bad name!' is not a "
+     "network name", "--nic with no network name"),
+    (["plan", "--memory", "1G", "--vcpus", "1", "--nic",
+      "vlan1,mac=01:00:00:00:00:01"],
+     "plan: --nic 'vlan1,mac=01:00:00:00:00:01': mac 01:00:00:00:00:01 is "
+     "multicast", "plan --nic with a multicast MAC"),
     (["vm", "create", "u-1", "--memory", "1G", "--vcpus", "1"] +
      ["--nic", "vlan1"] * 9, "vm create: at most 8 --nic", "nine --nic"),
     (["vm", "create", "u-1", "--memory", "1G", "--vcpus", "1", "--nic",

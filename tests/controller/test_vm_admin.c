@@ -394,6 +394,14 @@ static void test_bad_requests(void **state)
         {"{\"name\":\"x\",\"memory_mib\":1,\"vcpus\":1,"
          "\"nics\":[{\"network\":\"prod\",\"mac\":\"zz\"}]}",
          "nics[0]: mac \"zz\" is not a MAC address"},
+        /* A multicast or zero MAC is a bad field too, not a placement's
+         * CONFLICT. */
+        {"{\"name\":\"x\",\"memory_mib\":1,\"vcpus\":1,"
+         "\"nics\":[{\"network\":\"prod\",\"mac\":\"01:00:00:00:00:01\"}]}",
+         "body: nics[0]: mac \"01:00:00:00:00:01\" is multicast"},
+        {"{\"name\":\"x\",\"memory_mib\":1,\"vcpus\":1,"
+         "\"nics\":[{\"network\":\"prod\",\"mac\":\"00:00:00:00:00:00\"}]}",
+         "body: nics[0]: mac \"00:00:00:00:00:00\" means no MAC"},
         {"{\"name\":\"x\",\"memory_mib\":1,\"vcpus\":1,\"colour\":1,"
          "\"nics\":[{\"network\":\"prod\"}]}",
          "unknown key \"colour\""},
@@ -584,6 +592,20 @@ static void test_nic_add_remove(void **state)
     fixture_t *fx = *state;
     vfp_msg_t *reply = s_create(fx, s_web1);
     vfp_msg_destroy(&reply);
+    /* A missing parameter is said as every verb says it, before the
+     * VM's power state. */
+    reply =
+        s_run(fx, s_request("vm.nic.add", NULL, "name", "web-1", NULL, NULL));
+    assert_int_equal(reply->u.reply.status, VFP_ERR_INVALID);
+    assert_string_equal(reply->u.reply.error,
+                        "verb \"vm.nic.add\" needs parameter \"network\"");
+    vfp_msg_destroy(&reply);
+    reply = s_run(
+        fx, s_request("vm.nic.remove", NULL, "name", "web-1", NULL, NULL));
+    assert_int_equal(reply->u.reply.status, VFP_ERR_INVALID);
+    assert_string_equal(reply->u.reply.error,
+                        "verb \"vm.nic.remove\" needs parameter \"index\"");
+    vfp_msg_destroy(&reply);
     vfp_msg_t *req =
         s_request("vm.nic.add", NULL, "name", "web-1", "network", "trunk");
     reply = s_run(fx, req);
@@ -594,6 +616,15 @@ static void test_nic_add_remove(void **state)
     vfp_msg_destroy(&reply);
     reply =
         s_run(fx, s_request("vm.power", NULL, "name", "web-1", "state", "off"));
+    vfp_msg_destroy(&reply);
+    req = s_request("vm.nic.add", NULL, "name", "web-1", "network", "trunk");
+    vfp_param_t *mac = &req->u.request.params[req->u.request.param_count++];
+    snprintf(mac->key, sizeof(mac->key), "mac");
+    snprintf(mac->value, sizeof(mac->value), "03:00:00:00:00:01");
+    reply = s_run(fx, req);
+    assert_int_equal(reply->u.reply.status, VFP_ERR_INVALID);
+    assert_string_equal(reply->u.reply.error,
+                        "mac \"03:00:00:00:00:01\" is multicast");
     vfp_msg_destroy(&reply);
     reply = s_run(
         fx, s_request("vm.nic.add", NULL, "name", "web-1", "network", "trunk"));

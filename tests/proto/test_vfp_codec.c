@@ -248,6 +248,16 @@ static void test_mac_format_and_parse(void **state)
         /* A failed parse leaves the caller's MAC alone. */
         assert_int_equal(out[0], 1);
     }
+    /* A NIC's MAC: unicast and not all zero as well. */
+    assert_null(vfp_mac_parse_nic("02:AB:cd:00:ff:11", mac));
+    assert_string_equal(vfp_mac_format(mac, buf), "02:ab:cd:00:ff:11");
+    assert_string_equal(vfp_mac_parse_nic("zz", mac),
+                        "is not a MAC address (aa:bb:cc:dd:ee:ff)");
+    assert_string_equal(vfp_mac_parse_nic("03:00:00:00:00:01", mac),
+                        "is multicast");
+    assert_string_equal(vfp_mac_parse_nic("00:00:00:00:00:00", mac),
+                        "means no MAC");
+    assert_string_equal(vfp_mac_format(mac, buf), "02:ab:cd:00:ff:11");
 }
 
 /* The encoder applies the decoder's rules to the model before writing. */
