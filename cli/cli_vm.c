@@ -370,7 +370,8 @@ static int s_nic_option(json_t *body, const char *arg, const char *verb,
     if (net_len < sizeof(network))
         memcpy(network, arg, net_len);
     if (!policy_name_valid(network))
-        return cli_usage_error(usage, "%s: --nic '%s': '%.*s' is not a network "
+        return cli_usage_error(usage,
+                               "%s: --nic '%s': '%.*s' is not a network "
                                "name",
                                verb, arg, (int)net_len, arg);
     uint8_t octets[6];
