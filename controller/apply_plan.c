@@ -380,8 +380,9 @@ static bool s_plan_hugepages(s_ctx_t *c, vfp_apply_hugepages_t *pool)
     uint64_t need_mib = pool->pages > UINT64_MAX / page_mib
                             ? UINT64_MAX
                             : pool->pages * page_mib;
+    const policy_pos_t *pos = &c->policy->hugepages_pos;
     if (total_mib > 0 && need_mib > room_mib)
-        s_conflict(c, NULL, NULL, NULL,
+        s_conflict(c, pos->line ? pos : NULL, NULL, NULL,
                    "hugepages %s: the VMs need %" PRIu64
                    " MiB but the host has %" PRIu64
                    " MiB less hypervisor_reserve %" PRIu64 " MiB",

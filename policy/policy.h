@@ -181,6 +181,9 @@ typedef struct {
     policy_host_group_t *host_groups;
     bool full_reservation; /* always true: passthrough needs it */
     policy_hugepages_t hugepages;
+    /* Where hugepages is set, for conflicts that it causes (line 0: not
+     * set); like source, not part of the policy. */
+    policy_pos_t hugepages_pos;
     uint64_t hypervisor_reserve_mib;
     policy_strategy_t strategy;
     policy_drift_t drift;

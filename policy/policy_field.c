@@ -575,6 +575,11 @@ void policy_field_size(policy_parser_t *p, const policy_node_t *node,
                             key, policy_node_describe(node, got, sizeof(got)));
         return;
     }
+    if (node->value[0] == '0' && node->length > 2) {
+        policy_parser_error(p, node, "%s: %s has a leading zero", key,
+                            policy_node_describe(node, got, sizeof(got)));
+        return;
+    }
     uint64_t value = strtoull(node->value, NULL, 10);
     uint64_t scale = unit == 'M' ? 1 : unit == 'G' ? 1024 : 1024 * 1024;
     if (value > POLICY_RESERVE_MAX_MIB / scale) {

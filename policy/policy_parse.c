@@ -385,8 +385,10 @@ static void s_memory(policy_parser_t *p, const policy_node_t *node)
             "full_reservation: cannot be false: a VM with a passthrough "
             "VF needs all its memory reserved");
     if ((v = policy_node_get(node, "hugepages")) &&
-        policy_field_enum(p, v, "hugepages", &policy_hugepages_words, &e))
+        policy_field_enum(p, v, "hugepages", &policy_hugepages_words, &e)) {
         policy->hugepages = (policy_hugepages_t)e;
+        policy->hugepages_pos = policy_node_pos(v);
+    }
     if ((v = policy_node_get(node, "hypervisor_reserve")))
         policy_field_size(p, v, "hypervisor_reserve",
                           &policy->hypervisor_reserve_mib);

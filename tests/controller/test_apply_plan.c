@@ -714,8 +714,9 @@ static void test_hugepages_follow_vm_memory(void **state)
     host.vm_count = 2;
     plan = apply_plan_new(one_g, "p.yaml", &host);
     const char *const want[] = {
-        "p.yaml: host h1: hugepages 1G: the VMs need 8192 MiB but the host "
-        "has 8192 MiB less hypervisor_reserve 1024 MiB",
+        /* At hugepages: (line 3), as every conflict names its line. */
+        "p.yaml:3:14: host h1: hugepages 1G: the VMs need 8192 MiB but the "
+        "host has 8192 MiB less hypervisor_reserve 1024 MiB",
         NULL};
     s_assert_conflicts(plan, want);
     apply_plan_destroy(&plan);

@@ -561,6 +561,11 @@ def test_limits():
         refused(f"hypervisor_reserve {size}",
                 f"version: 1\nmemory: {{hypervisor_reserve: {size}}}\n",
                 [f"2:30: hypervisor_reserve: '{size}' is more than 16T"])
+    # As integers: no leading zero (0M itself is zero).
+    for size in ("01G", "0001G", "00M"):
+        refused(f"hypervisor_reserve {size}",
+                f"version: 1\nmemory: {{hypervisor_reserve: {size}}}\n",
+                [f"2:30: hypervisor_reserve: '{size}' has a leading zero"])
     for size in ("1000000000M", "4X", "4", "G", "4 G", "-1G", "4g"):
         refused(f"hypervisor_reserve {size}",
                 f"version: 1\nmemory: {{hypervisor_reserve: {size}}}\n",

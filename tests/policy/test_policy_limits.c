@@ -233,9 +233,9 @@ static void s_integer_digits(FILE *out, size_t n)
 /* hypervisor_reserve written with n digits before the unit. */
 static void s_size_digits(FILE *out, size_t n)
 {
-    fputs("version: 1\nmemory:\n  hypervisor_reserve: ", out);
+    fputs("version: 1\nmemory:\n  hypervisor_reserve: 1", out);
     s_run(out, '0', n - 1);
-    fputs("1G\n", out);
+    fputs("M\n", out);
 }
 
 /* Every count limit of POLICY.md's table, at the limit and one past it. */
@@ -294,11 +294,14 @@ static void test_length_limits(void **state)
     assert_string_equal(s_verdict(s_integer_digits, 13, buf, sizeof(buf)),
                         "4:10: mtu: expected an integer, got "
                         "'1000000000000'");
-    /* 9 digits before the unit are a size; 10 are not. */
-    assert_string_equal(s_verdict(s_size_digits, 9, buf, sizeof(buf)), "");
+    /* 9 digits before the unit are a size (here one too large); 10 are
+     * not. */
+    assert_string_equal(s_verdict(s_size_digits, 9, buf, sizeof(buf)),
+                        "3:23: hypervisor_reserve: '100000000M' is more than "
+                        "16T");
     assert_string_equal(s_verdict(s_size_digits, 10, buf, sizeof(buf)),
                         "3:23: hypervisor_reserve: expected a size like "
-                        "512M, 4G or 1T, got '0000000001G'");
+                        "512M, 4G or 1T, got '1000000000M'");
 }
 
 /* ---- the normal form fits the limits the input met -------------------- */
