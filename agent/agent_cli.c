@@ -334,24 +334,6 @@ static int s_check_kernel(const discover_opts_t *disc, char *err, size_t errlen)
     return 0;
 }
 
-/* tcp://HOST:PORT with a host and a port of 1 to 65535: libzmq would
- * otherwise take a port such as 99999 and retry it forever in silence. */
-static bool s_endpoint_valid(const char *endpoint)
-{
-    if (strncmp(endpoint, "tcp://", 6))
-        return false;
-    const char *host = endpoint + 6;
-    const char *colon = strrchr(host, ':');
-    if (!colon || colon == host)
-        return false;
-    const char *port = colon + 1;
-    size_t digits = strspn(port, "0123456789");
-    if (digits == 0 || digits > 5 || port[digits])
-        return false;
-    long number = strtol(port, NULL, 10);
-    return number >= 1 && number <= 65535;
-}
-
 /* The combinations a valid command line must have. */
 static int s_check_mode(const agent_cli_t *cli, const char *run_option,
                         char *err, size_t errlen)
@@ -374,7 +356,7 @@ static int s_check_mode(const agent_cli_t *cli, const char *run_option,
         snprintf(err, errlen, "either --discover or --controller URL");
         return -1;
     }
-    if (!s_endpoint_valid(cli->session.endpoint)) {
+    if (!vfp_tcp_endpoint_valid(cli->session.endpoint)) {
         snprintf(err, errlen, "--controller: '%s' is not tcp://HOST:PORT",
                  cli->session.endpoint);
         return -1;

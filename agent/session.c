@@ -296,11 +296,9 @@ static int s_connect(s_session_t *self)
     return 0;
 }
 
-/* No WELCOME on a live connection: start over on a new socket later. */
-static void s_give_up_connection(s_session_t *self, const char *why)
+/* Closes the socket; a new one connects after the backoff, which grows. */
+static void s_reconnect_later(s_session_t *self)
 {
-    vfp_log_warnx("%s; reconnecting in %.1f s", why,
-                  (double)self->backoff_ms / 1000.0);
     s_disconnect(self);
     self->reconnect_at = zclock_mono() + self->backoff_ms;
     self->backoff_ms *= 2;
@@ -308,11 +306,22 @@ static void s_give_up_connection(s_session_t *self, const char *why)
         self->backoff_ms = s_ms(self->opts->backoff_max_s);
 }
 
+/* No WELCOME on a live connection: start over on a new socket later. */
+static void s_give_up_connection(s_session_t *self, const char *why)
+{
+    vfp_log_warnx("%s; reconnecting in %.1f s", why,
+                  (double)self->backoff_ms / 1000.0);
+    s_reconnect_later(self);
+}
+
 /* A handshake that failed: the controller refused this agent's key, or
  * the controller's public key is not the one given (the controller cannot
  * read the agent's CURVE HELLO and hangs up), or one side runs with
  * --insecure. Each kind is logged once as an error until a handshake
- * succeeds, then at debug level: the agent retries about twice a second. */
+ * succeeds, then at debug level. A hang-up is retried by libzmq itself,
+ * about twice a second; a refused key or another mechanism is an error
+ * libzmq never retries on that socket, so the agent connects a new one
+ * after its backoff (a key authorised meanwhile is then admitted). */
 static void s_on_handshake_failed(s_session_t *self, uint16_t id,
                                   uint32_t value)
 {
@@ -322,6 +331,11 @@ static void s_on_handshake_failed(s_session_t *self, uint16_t id,
     else if (id == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL &&
              value == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH)
         kind = S_HANDSHAKE_MECHANISM;
+    if (kind != S_HANDSHAKE_BROKEN) {
+        vfp_log_debug("handshake refused: a new connection in %.1f s",
+                      (double)self->backoff_ms / 1000.0);
+        s_reconnect_later(self);
+    }
     if (self->handshake_logged & kind) {
         vfp_log_debug("handshake with %s failed again (event 0x%x, 0x%x)",
                       self->opts->endpoint, id, value);

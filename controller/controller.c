@@ -592,6 +592,8 @@ static void s_keys_check(controller_t *self)
  * reconnects. */
 static void s_memory_check(controller_t *self)
 {
+    if (self->cfg.memory_max == 0) /* 0: no limit */
+        return;
     uint64_t limit = (uint64_t)self->cfg.memory_max << 20;
     uint64_t rss = memory_check(self->memory, limit);
     if (rss <= limit || self->memory_over) {

@@ -10,6 +10,7 @@
 #include "admin_socket.h"
 #include "controller.h"
 #include "metrics_http.h"
+#include "vfp.h"
 #include "vfp_duration.h"
 #include "vfp_transport.h"
 
@@ -179,9 +180,12 @@ static int s_endpoint(int opt, const char *arg, controller_config_t *cfg,
     char *dst = opt == S_AGENTS ? cfg->agents_endpoint : cfg->admin_endpoint;
     size_t size = opt == S_AGENTS ? sizeof(cfg->agents_endpoint)
                                   : sizeof(cfg->admin_endpoint);
-    if (strlen(arg) >= size || !strstr(arg, "://")) {
-        snprintf(err, errlen, "invalid endpoint \"%s\" for --%s", arg,
-                 opt == S_AGENTS ? "agents" : "admin");
+    bool ipc = strncmp(arg, "ipc://", 6) == 0 && arg[6];
+    if (strlen(arg) >= size || !(ipc || vfp_tcp_endpoint_valid(arg))) {
+        snprintf(err, errlen,
+                 "invalid endpoint \"%s\" for --%s (tcp://HOST:PORT with a "
+                 "port from 1 to 65535, or ipc://PATH)",
+                 arg, opt == S_AGENTS ? "agents" : "admin");
         return -1;
     }
     snprintf(dst, size, "%s", arg);

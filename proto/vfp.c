@@ -1204,6 +1204,22 @@ int vfp_mac_parse(const char *text, uint8_t mac[6])
     return 0;
 }
 
+bool vfp_tcp_endpoint_valid(const char *endpoint)
+{
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr(host, ':');
+    if (!colon || colon == host)
+        return false;
+    const char *port = colon + 1;
+    size_t digits = strspn(port, "0123456789");
+    if (digits == 0 || digits > 5 || port[digits])
+        return false;
+    long number = strtol(port, NULL, 10);
+    return number >= 1 && number <= 65535;
+}
+
 const char *vfp_mac_parse_nic(const char *text, uint8_t mac[6])
 {
     uint8_t out[6];

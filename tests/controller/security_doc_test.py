@@ -51,7 +51,9 @@ import json
 import os
 import re
 import shutil
+import signal
 import socket
+import sqlite3
 import stat
 import struct
 import subprocess
@@ -347,6 +349,15 @@ BOUNDS = (("--peer-queue", "0", "10001", "a number from 1 to 10000"),
           ("--memory-max", "-1", "1048577", "a number from 0 to 1048576"))
 
 
+def sqlite_kinds(state_dir):
+    """The kinds of the events in the controller database of state_dir."""
+    db = sqlite3.connect(os.path.join(state_dir, "vfleet.db"))
+    try:
+        return [k for (k,) in db.execute("SELECT kind FROM events")]
+    finally:
+        db.close()
+
+
 def check_option_bounds():
     for option, low, high, takes in BOUNDS:
         for value in (low, high):
@@ -356,6 +367,29 @@ def check_option_bounds():
                r.stderr and takes in r.stderr,
                "%s %s: a usage error naming option, value and range" %
                (option, value))
+    # An endpoint libzmq would bind to another port (99999 wraps), or one
+    # of no transport the controller serves, is a usage error too.
+    for option, value in (("--agents", "tcp://127.0.0.1:99999"),
+                          ("--agents", "tcp://127.0.0.1"),
+                          ("--admin", "udp://127.0.0.1:7450")):
+        r = run([CONTROLLER, "--insecure", "--state-dir",
+                 os.path.join(WORK, "bounds"), option, value])
+        ok(r.returncode == 2 and 'invalid endpoint "%s" for %s' %
+           (value, option) in r.stderr and "1 to 65535" in r.stderr,
+           "%s %s: a usage error naming option, value and forms" %
+           (option, value))
+    # --memory-max 0 is no limit: it never trips (it tripped at once).
+    state = os.path.join(WORK, "nolimit")
+    daemon = subprocess.Popen(
+        [CONTROLLER, "--insecure", "--state-dir", state, "--agents",
+         "tcp://127.0.0.1:%d" % free_port(), "--memory-max", "0"],
+        stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)
+    daemon.send_signal(signal.SIGTERM)
+    _, log = daemon.communicate(timeout=30)
+    ok(daemon.returncode == 0 and "over --memory-max" not in log and
+       "controller-memory" not in sqlite_kinds(state),
+       "--memory-max 0: no limit, nothing cut (%s)" % log.strip()[-200:])
     r = run([CONTROLLER, "--insecure", "--admin-group", "no-such-group-x"])
     ok(r.returncode == 2 and "no-such-group-x" in r.stderr,
        "--admin-group with an unknown group: a usage error naming it")
