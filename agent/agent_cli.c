@@ -356,7 +356,7 @@ static int s_check_mode(const agent_cli_t *cli, const char *run_option,
         snprintf(err, errlen, "either --discover or --controller URL");
         return -1;
     }
-    if (!vfp_tcp_endpoint_valid(cli->session.endpoint)) {
+    if (!vfp_tcp_endpoint_valid(cli->session.endpoint, false)) {
         snprintf(err, errlen, "--controller: '%s' is not tcp://HOST:PORT",
                  cli->session.endpoint);
         return -1;

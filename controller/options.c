@@ -181,7 +181,7 @@ static int s_endpoint(int opt, const char *arg, controller_config_t *cfg,
     size_t size = opt == S_AGENTS ? sizeof(cfg->agents_endpoint)
                                   : sizeof(cfg->admin_endpoint);
     bool ipc = strncmp(arg, "ipc://", 6) == 0 && arg[6];
-    if (strlen(arg) >= size || !(ipc || vfp_tcp_endpoint_valid(arg))) {
+    if (strlen(arg) >= size || !(ipc || vfp_tcp_endpoint_valid(arg, true))) {
         snprintf(err, errlen,
                  "invalid endpoint \"%s\" for --%s (tcp://HOST:PORT with a "
                  "port from 1 to 65535, or ipc://PATH)",

@@ -1204,13 +1204,29 @@ int vfp_mac_parse(const char *text, uint8_t mac[6])
     return 0;
 }
 
-bool vfp_tcp_endpoint_valid(const char *endpoint)
+/* len bytes at host: a host name or IPv4 address, "[IPv6]", or for a bind
+ * also "*" (every interface). */
+static bool s_tcp_host_valid(const char *host, size_t len, bool bind)
+{
+    if (bind && len == 1 && host[0] == '*')
+        return true;
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+        size_t inner = strspn(host + 1, "0123456789abcdefABCDEF:.");
+        return inner == len - 2 && inner > 0;
+    }
+    static const char name[] = "abcdefghijklmnopqrstuvwxyz"
+                               "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-";
+    return len > 0 && host[0] != '-' && host[0] != '.' &&
+           strspn(host, name) >= len;
+}
+
+bool vfp_tcp_endpoint_valid(const char *endpoint, bool bind)
 {
     if (strncmp(endpoint, "tcp://", 6) != 0)
         return false;
     const char *host = endpoint + 6;
     const char *colon = strrchr(host, ':');
-    if (!colon || colon == host)
+    if (!colon || !s_tcp_host_valid(host, (size_t)(colon - host), bind))
         return false;
     const char *port = colon + 1;
     size_t digits = strspn(port, "0123456789");

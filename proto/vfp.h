@@ -378,10 +378,11 @@ char *vfp_mac_format(const uint8_t mac[6], char *buf);
 /* Parses "aa:bb:cc:dd:ee:ff" (case-insensitive). Returns 0 or -1. */
 int vfp_mac_parse(const char *text, uint8_t mac[6]);
 
-/* Whether endpoint is tcp://HOST:PORT with a host and a port of 1 to
- * 65535: libzmq would otherwise take a port such as 99999 and use another
- * port (a bind) or retry it forever in silence (a connect). */
-bool vfp_tcp_endpoint_valid(const char *endpoint);
+/* Whether endpoint is tcp://HOST:PORT with a port of 1 to 65535 and a
+ * HOST that is a host name, an IPv4 address or [an IPv6 address], or for
+ * a bind "*": libzmq would otherwise take a port such as 99999 and use
+ * another port (a bind) or retry it forever in silence (a connect). */
+bool vfp_tcp_endpoint_valid(const char *endpoint, bool bind);
 
 /* Parses a MAC a VM's NIC may be given: vfp_mac_parse's form, unicast and
  * not all zero. Returns NULL, or why not ("is not a MAC address

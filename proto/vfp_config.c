@@ -29,7 +29,13 @@ typedef struct {
     int error_line;  /* the first line we refused, 0 when none */
     char error[256]; /* why */
     int *first_line; /* per option (its index): where it was set, or 0 */
+    size_t bytes;    /* read so far: at most S_CONFIG_MAX */
+    int read_errno;  /* why the file could not be read, 0 when it could */
 } s_parse_t;
+
+/* A configuration file is short; a device or FIFO named by mistake
+ * (/dev/zero) must not be read for ever. */
+#define S_CONFIG_MAX (1024 * 1024)
 
 static void s_refuse(s_parse_t *parse, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -66,15 +72,32 @@ static void s_append(vfp_config_t *self, char *arg, int line)
 static char *s_reader(char *str, int num, void *stream)
 {
     s_parse_t *parse = stream;
-    if (!fgets(str, num, parse->file))
+    if (!fgets(str, num, parse->file)) {
+        if (ferror(parse->file))
+            parse->read_errno = errno ? errno : EIO;
         return NULL;
+    }
     parse->line++;
     size_t len = strlen(str);
+    parse->bytes += len;
+    /* fgets stops at a newline, the end or a full buffer: short of all
+     * three, it read a NUL byte. */
+    bool nul = len < (size_t)num - 1 && (len == 0 || str[len - 1] != '\n') &&
+               !feof(parse->file);
+    if (nul) {
+        s_refuse(parse, "a NUL byte: not a text file");
+        return NULL;
+    }
+    if (parse->bytes > S_CONFIG_MAX) {
+        s_refuse(parse, "the file is longer than %d bytes", S_CONFIG_MAX);
+        return NULL;
+    }
     if (len == (size_t)num - 1 && str[len - 1] != '\n' && !feof(parse->file)) {
         s_refuse(parse, "line longer than %d characters", num - 2);
         int c;
         while ((c = fgetc(parse->file)) != EOF && c != '\n')
-            ;
+            if (++parse->bytes > S_CONFIG_MAX)
+                return NULL;
     }
     size_t blanks = strspn(str, " \t");
     memmove(str, str + blanks, strlen(str + blanks) + 1);
@@ -187,6 +210,13 @@ vfp_config_t *vfp_config_load(const char *path, bool required,
     int rc = ini_parse_stream(s_reader, &parse, s_handler, &parse);
     fclose(file);
     free(parse.first_line);
+    if (parse.read_errno) {
+        /* A directory opens, but does not read. */
+        snprintf(err, errlen, "cannot read %s: %s", path,
+                 strerror(parse.read_errno));
+        vfp_config_destroy(&self);
+        return NULL;
+    }
     if (rc == 0 && !parse.error_line)
         return self;
     /* inih reports the first line it (or our handler) refused; the reader

@@ -140,11 +140,12 @@ def check_modes(tree):
                 "--json needs --discover", "--json without --discover")
     for endpoint in ("udp://127.0.0.1:1", "tcp://127.0.0.1",
                      "tcp://127.0.0.1:99999", "tcp://127.0.0.1:0",
-                     "tcp://:7450"):
+                     "tcp://:7450", "tcp://*:7450", "tcp://bad_host!:7450"):
         usage_error(["--controller", endpoint, "--insecure"],
                     "--controller: '%s' is not tcp://HOST:PORT" % endpoint,
                     "--controller %s" % endpoint)
-    ok("--controller takes tcp://HOST:PORT, PORT from 1 to 65535")
+    ok("--controller takes tcp://HOST:PORT, a host name or address and a "
+       "PORT from 1 to 65535")
     # the run options are the controller's and the connection's, each
     # named when it is given to --discover
     for option in (["--controller", "tcp://127.0.0.1:1"],

@@ -312,19 +312,16 @@ static void test_cli(void **state)
  * than retried in silence by libzmq. */
 static void test_cli_controller_endpoint(void **state)
 {
-    static const char *const bad[] = {"tcp://",
-                                      "tcp://ctl",
-                                      "tcp://:7450",
-                                      "tcp://ctl:0",
-                                      "tcp://ctl:65536",
-                                      "tcp://ctl:99999",
-                                      "tcp://ctl:74a",
-                                      "tcp://ctl:",
-                                      "tcp://ctl:0000007450",
-                                      "udp://ctl:7450",
-                                      NULL};
+    static const char *const bad[] = {
+        "tcp://", "tcp://ctl", "tcp://:7450", "tcp://ctl:0", "tcp://ctl:65536",
+        "tcp://ctl:99999", "tcp://ctl:74a",
+        "tcp://ctl:", "tcp://ctl:0000007450", "udp://ctl:7450",
+        /* a host libzmq cannot connect to */
+        "tcp://*:7450", "tcp://bad_host!:7450", "tcp://-ctl:7450",
+        "tcp://[]:7450", "tcp://[::1:7450", NULL};
     static const char *const good[] = {"tcp://ctl:7450", "tcp://10.0.0.1:1",
-                                       "tcp://[::1]:65535", NULL};
+                                       "tcp://[::1]:65535",
+                                       "tcp://ctl-1.example.org:7450", NULL};
     agent_cli_t cli;
     char err[256];
     for (int i = 0; bad[i]; i++) {

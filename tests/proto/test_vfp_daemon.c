@@ -127,6 +127,45 @@ static void test_long_line_refused(void **state)
     assert_string_equal(s_where(err), ":1: line longer than 198 characters");
 }
 
+/* Not a configuration file: a directory, a NUL byte, an endless device
+ * (this read /dev/zero for ever), one beyond 1 MiB; /dev/null is an empty
+ * one. */
+static void test_not_a_text_file(void **state)
+{
+    char err[512] = "";
+    assert_null(
+        vfp_config_load("/tmp", true, s_options, s_refused, err, sizeof(err)));
+    assert_string_equal(err, "cannot read /tmp: Is a directory");
+    static const char with_nul[] = "agents = a\0b\n";
+    const char *path = s_file("");
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(with_nul, 1, sizeof(with_nul) - 1, f),
+                     sizeof(with_nul) - 1);
+    fclose(f);
+    assert_null(
+        vfp_config_load(path, true, s_options, s_refused, err, sizeof(err)));
+    assert_string_equal(s_where(err), ":1: a NUL byte: not a text file");
+    unlink(path);
+    assert_null(vfp_config_load("/dev/zero", true, s_options, s_refused, err,
+                                sizeof(err)));
+    assert_string_equal(err, "/dev/zero:1: a NUL byte: not a text file");
+    size_t big = 1024 * 1024 + 100;
+    char *text = malloc(big + 1);
+    assert_non_null(text);
+    for (size_t i = 0; i < big; i++)
+        text[i] = i % 64 == 63 ? '\n' : '#';
+    text[big] = '\0';
+    assert_null(s_load(text, err, sizeof(err)));
+    free(text);
+    assert_non_null(strstr(err, ": the file is longer than 1048576 bytes"));
+    vfp_config_t *config = vfp_config_load("/dev/null", true, s_options,
+                                           s_refused, err, sizeof(err));
+    assert_non_null(config);
+    assert_int_equal(vfp_config_argc(config), 1);
+    vfp_config_destroy(&config);
+}
+
 /* A missing default file is an empty configuration; a missing file that
  * was asked for is an error naming it. */
 static void test_missing_file(void **state)
@@ -268,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_errors_name_file_and_line),
         cmocka_unit_test(test_long_line_refused),
         cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_not_a_text_file),
         cmocka_unit_test(test_long_durations),
         cmocka_unit_test(test_journal_priorities),
         cmocka_unit_test(test_notify_messages),
