@@ -436,6 +436,43 @@ static int s_host_report(db_t *self, int64_t host_id, uint64_t generation,
                              err);
 }
 
+/* A count the database stores as a signed 64-bit integer. */
+static bool s_storable(uint64_t value, const char *what, db_err_t *err)
+{
+    if (value <= INT64_MAX)
+        return true;
+    db_errorf(err, DB_ERR_INVALID, "%s %llu is beyond 2^63-1", what,
+              (unsigned long long)value);
+    return false;
+}
+
+/* The generation and host facts (NULL: none) fit the database, and no
+ * hugepage pool has more free pages than pages. */
+static int s_facts_check(uint64_t generation, const vfp_host_t *facts,
+                         db_err_t *err)
+{
+    if (!s_storable(generation, "generation", err))
+        return -1;
+    if (!facts)
+        return 0;
+    if (!s_storable(facts->mem_total_kb, "mem_total_kb", err) ||
+        !s_storable(facts->mem_available_kb, "mem_available_kb", err))
+        return -1;
+    for (uint32_t i = 0; i < facts->hugepage_count; i++) {
+        const vfp_hugepages_t *hp = &facts->hugepages[i];
+        if (!s_storable(hp->total, "hugepages total", err))
+            return -1;
+        if (hp->free > hp->total) {
+            db_errorf(err, DB_ERR_INVALID,
+                      "hugepages %u kB: free %llu is above total %llu",
+                      hp->size_kb, (unsigned long long)hp->free,
+                      (unsigned long long)hp->total);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* A report's PFs are valid and the host it names, if any, is the
  * session's: what ("inventory", "delta") names it in the error. */
 static int s_report_check(const vfp_pf_t *pfs, uint32_t pf_count,
@@ -469,6 +506,7 @@ int db_inventory_replace(db_t *self, const char *host,
 {
     if (s_report_check(inv->pfs, inv->pf_count, "inventory", inv->host.hostname,
                        host, err) != 0 ||
+        s_facts_check(inv->generation, &inv->host, err) != 0 ||
         db_begin(self, err) != 0)
         return -1;
     int64_t host_id, report_seq = 0;
@@ -494,6 +532,8 @@ int db_inventory_apply_delta(db_t *self, const char *host,
     if (s_report_check(delta->pfs, delta->pf_count, "delta",
                        delta->has_host ? delta->host.hostname : NULL, host,
                        err) != 0 ||
+        s_facts_check(delta->generation, delta->has_host ? &delta->host : NULL,
+                      err) != 0 ||
         db_begin(self, err) != 0)
         return -1;
     int64_t host_id, report_seq = 0;

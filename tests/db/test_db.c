@@ -403,12 +403,39 @@ static void test_invalid_inventory_keeps_state(void **state)
                      -1);
     assert_int_equal(err.code, DB_ERR_INVALID);
 
+    /* What the codec lets through but the database cannot hold is INVALID
+     * naming it, not a failed write (INTERNAL with the database's text). */
+    vfp_inventory_t *odd = s_inventory("h1", 2, 2, 4);
+    odd->host.hugepage_count = 1;
+    odd->host.hugepages[0] =
+        (vfp_hugepages_t){.size_kb = 2048, .total = 1, .free = 5};
+    assert_int_equal(db_inventory_replace(db, "h1", odd, 3000, &err), -1);
+    assert_int_equal(err.code, DB_ERR_INVALID);
+    assert_string_equal(err.text, "hugepages 2048 kB: free 5 is above total 1");
+    odd->host.hugepage_count = 0;
+    odd->host.mem_total_kb = UINT64_MAX;
+    assert_int_equal(db_inventory_replace(db, "h1", odd, 3000, &err), -1);
+    assert_int_equal(err.code, DB_ERR_INVALID);
+    assert_string_equal(err.text,
+                        "mem_total_kb 18446744073709551615 is beyond 2^63-1");
+    odd->host.mem_total_kb = 1;
+    odd->generation = (uint64_t)INT64_MAX + 1;
+    assert_int_equal(db_inventory_replace(db, "h1", odd, 3000, &err), -1);
+    assert_string_equal(err.text,
+                        "generation 9223372036854775808 is beyond 2^63-1");
+    delta =
+        (vfp_inventory_delta_t){.base_generation = 1, .generation = UINT64_MAX};
+    assert_int_equal(db_inventory_apply_delta(db, "h1", &delta, 3000, &err),
+                     -1);
+    assert_int_equal(err.code, DB_ERR_INVALID);
+
     db_host_row_t host;
     assert_int_equal(db_host_get(db, "h1", &host, &err), 0);
     assert_int_equal(host.generation, 1);
     assert_int_equal(s_vf_count(db, "h1", NULL), 8);
     s_inventory_free(&good);
     s_inventory_free(&bad);
+    s_inventory_free(&odd);
     db_destroy(&db);
 }
 
