@@ -72,8 +72,15 @@ void vf_writer_result(vfp_result_t *r, vfp_item_kind_t kind, const char *pf,
     r->err = err;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->message, sizeof(r->message), fmt, ap);
+    int n = vsnprintf(r->message, sizeof(r->message), fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof(r->message)) {
+        /* Cut to the wire's limit (VFP_RESULT_MESSAGE_MAX), and marked so:
+         * a cut mid-word or after "; " must not read as the whole text. */
+        r->message[sizeof(r->message) - 4] = '\0';
+        vfp_utf8_trim(r->message);
+        strcat(r->message, "...");
+    }
 }
 
 vf_writer_t *vf_writer_new(const char *sysfs_root, char *err, size_t errlen)

@@ -270,6 +270,24 @@ static void test_answers_checked(void **state)
 /* A real writer process: an item through the channel reaches the tree's
  * simulated kernel, a truncated message gets a refusal, and closing the
  * channel ends the process. */
+/* A RESULT message longer than the wire takes is cut and marked "...",
+ * never left ending in "; " as if it were whole; a short one is kept. */
+static void test_result_message_cut_marked(void **state)
+{
+    (void)state;
+    vfp_result_t r;
+    vf_writer_result(&r, VFP_ITEM_VF, "eth0", 0, "vlan", EPERM,
+                     "%s: %s; kernel refused vlan 5 on VF 0",
+                     "Operation not permitted",
+                     "simulated kernel: state file: Operation not permitted");
+    assert_int_equal(strlen(r.message), VFP_RESULT_MESSAGE_MAX);
+    assert_string_equal(r.message + VFP_RESULT_MESSAGE_MAX - 3, "...");
+    assert_int_equal(
+        strncmp(r.message, "Operation not permitted: simulated", 34), 0);
+    vf_writer_result(&r, VFP_ITEM_VF, "eth0", 0, "vlan", 0, "%s", "ok");
+    assert_string_equal(r.message, "ok");
+}
+
 static void test_writer_process(void **state)
 {
     fixture_t *fx = *state;
@@ -334,6 +352,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_valid_request_writes, s_setup,
                                         s_teardown),
         cmocka_unit_test(test_answers_checked),
+        cmocka_unit_test(test_result_message_cut_marked),
         cmocka_unit_test_setup_teardown(test_writer_process, s_setup,
                                         s_teardown),
         cmocka_unit_test(test_writer_process_not_up),
