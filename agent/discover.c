@@ -536,6 +536,44 @@ static int s_check_root(const char *root, const char *what, char *err,
     return -1;
 }
 
+/* A tree whose numbers contradict each other (garbage, or a scan racing a
+ * change) must still give an inventory the protocol takes (PROTOCOL.md
+ * 4.4): otherwise none is sent at all, or the controller refuses it, and
+ * the host loses every fact. The counts follow what exists, each change
+ * noted: VFs linked beyond sriov_numvfs raise num_vfs, and num_vfs or a
+ * VF index beyond sriov_totalvfs raise total_vfs; a repeated VF index is
+ * left out. */
+static void s_pf_consistent(vfp_pf_t *pf)
+{
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < pf->vf_count; i++) {
+        if (kept > 0 && pf->vfs[i].index <= pf->vfs[kept - 1].index) {
+            agent_text_note_append(pf->note, sizeof(pf->note),
+                                   "VF %u listed twice: reported once",
+                                   pf->vfs[i].index);
+            continue;
+        }
+        pf->vfs[kept++] = pf->vfs[i];
+    }
+    pf->vf_count = kept;
+    if (pf->vf_count > pf->num_vfs) {
+        agent_text_note_append(pf->note, sizeof(pf->note),
+                               "num_vfs reported as %u, the VFs linked",
+                               pf->vf_count);
+        pf->num_vfs = (uint16_t)pf->vf_count;
+    }
+    uint32_t need = pf->num_vfs;
+    if (pf->vf_count > 0 && pf->vfs[pf->vf_count - 1].index + 1u > need)
+        need = pf->vfs[pf->vf_count - 1].index + 1u;
+    if (pf->total_vfs && need > pf->total_vfs) {
+        agent_text_note_append(pf->note, sizeof(pf->note),
+                               "sriov_totalvfs %u is below what is enabled: "
+                               "total_vfs reported as %u",
+                               pf->total_vfs, need);
+        pf->total_vfs = (uint16_t)(need > UINT16_MAX ? UINT16_MAX : need);
+    }
+}
+
 int discover_host(const discover_opts_t *opts, vfp_inventory_t *inv,
                   discover_warnings_t *warnings, char *err, size_t errlen)
 {
@@ -574,5 +612,7 @@ int discover_host(const discover_opts_t *opts, vfp_inventory_t *inv,
     s_scan_pci(&scan);
     s_scan_netdev_parents(&scan);
     vf_sim_destroy(&scan.sim);
+    for (uint32_t i = 0; i < inv->pf_count; i++)
+        s_pf_consistent(&inv->pfs[i]);
     return 0;
 }

@@ -122,11 +122,22 @@ static bool s_value_has_off(const char *tok)
     return false;
 }
 
+/* Whether option tok (an IOMMU option) is for the other vendor's IOMMU,
+ * which the kernel ignores on this CPU: amd_iommu= on Intel, intel_iommu=
+ * on AMD. */
+static bool s_other_vendor(const char *tok, s_vendor_t vendor)
+{
+    return (vendor == CPU_VENDOR_INTEL && !strncmp(tok, "amd_iommu=", 10)) ||
+           (vendor == CPU_VENDOR_AMD && !strncmp(tok, "intel_iommu=", 12));
+}
+
 /* Collects the IOMMU options of the kernel command line into
- * host->iommu_cmdline and names the option that turns it off, if any. */
-static int s_read_cmdline(const char *procfs, vfp_host_t *host, char *off,
-                          size_t offlen, bool *intel_on, char *why,
-                          size_t whylen)
+ * host->iommu_cmdline and names the option that turns it off, if any:
+ * iommu=off, or the off of the CPU vendor's own option (either vendor's
+ * when the vendor is unknown). */
+static int s_read_cmdline(const char *procfs, s_vendor_t vendor,
+                          vfp_host_t *host, char *off, size_t offlen,
+                          bool *intel_on, char *why, size_t whylen)
 {
     char cmdline[4096];
     *off = '\0';
@@ -145,7 +156,7 @@ static int s_read_cmdline(const char *procfs, vfp_host_t *host, char *off,
                                "%s", tok);
         if (!strncmp(tok, "iommu.", 6))
             continue;
-        if (s_value_has_off(tok) && !*off)
+        if (s_value_has_off(tok) && !*off && !s_other_vendor(tok, vendor))
             agent_text_copy(off, offlen, tok);
         if (!strncmp(tok, "intel_iommu=", 12) && strstr(tok, "on"))
             *intel_on = true;
@@ -197,9 +208,11 @@ static void s_read_iommu(const char *sysfs, const char *procfs,
     host->iommu_groups = groups > 0 ? (uint32_t)groups : 0;
 
     s_vendor_t vendor = CPU_VENDOR_OTHER;
-    char off[256];
+    char off[256], cpu_why[256];
     bool intel_on = false;
-    if (s_read_cmdline(procfs, host, off, sizeof(off), &intel_on, why,
+    /* The vendor first: it says which command line options count. */
+    int cpu_rc = s_read_cpu(procfs, host, &vendor, cpu_why, sizeof(cpu_why));
+    if (s_read_cmdline(procfs, vendor, host, off, sizeof(off), &intel_on, why,
                        sizeof(why)))
         s_reason(host,
                  "kernel command line unknown (%s): cannot tell "
@@ -210,8 +223,8 @@ static void s_read_iommu(const char *sysfs, const char *procfs,
                  "kernel command line has %s: the kernel does not use "
                  "the IOMMU",
                  off);
-    if (s_read_cpu(procfs, host, &vendor, why, sizeof(why)))
-        s_reason(host, "CPU virtualisation unknown (%s)", why);
+    if (cpu_rc)
+        s_reason(host, "CPU virtualisation unknown (%s)", cpu_why);
     else if (host->cpu_virt == VFP_VIRT_NONE)
         s_reason(host, "CPU flags in cpuinfo have neither vmx nor svm: "
                        "hardware virtualisation is off in firmware or not "
@@ -294,6 +307,14 @@ static int s_read_pool(const char *dir, const char *name, vfp_host_t *host,
                              why, sizeof(why))) {
         discover_warn(warnings, "%s: %s", name, why);
         return 0;
+    }
+    if (free_pages > total) {
+        /* The controller refuses a pool with more free pages than pages. */
+        discover_warn(warnings,
+                      "%s: free_hugepages %ld above nr_hugepages %ld: "
+                      "free reported as %ld",
+                      name, free_pages, total, total);
+        free_pages = total;
     }
     vfp_hugepages_t *hp = &host->hugepages[host->hugepage_count++];
     hp->size_kb = (uint32_t)size_kb;

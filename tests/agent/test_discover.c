@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "agent_text.h"
 #include "discover.h"
 #include "sysfs_attr.h"
+#include "vfp.h"
 
 #define S_PATH 512      /* tree paths here are short; keeps snprintf bounded */
 static char s_top[256]; /* temporary directory holding the trees */
@@ -304,6 +306,115 @@ static void test_bad_input(void **state)
     discover_inventory_clear(&inv);
 }
 
+/* Writes text to the tree's proc/cmdline. */
+static void s_cmdline(const char *procfs, const char *text)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof(path), "%s/cmdline", procfs);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "%s\n", text);
+    fclose(f);
+}
+
+/* An option for the other vendor's IOMMU is ignored by the kernel, and by
+ * the readiness check: amd_iommu=off on an Intel host turns nothing off
+ * (it made the host not ready). Its own vendor's off, and iommu=off, do. */
+static void test_other_vendor_option_ignored(void **state)
+{
+    char sysfs[S_PATH], procfs[S_PATH], err[256];
+    s_tree("ixgbe-dualport", sysfs, procfs);
+    discover_opts_t opts = {.sysfs_root = sysfs, .procfs_root = procfs};
+    static const struct {
+        const char *cmdline;
+        bool ready;
+    } cases[] = {{"intel_iommu=on,sm_off amd_iommu=off", true},
+                 {"amd_iommu=off intel_iommu=off", false},
+                 {"intel_iommu=on iommu=off", false}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        s_cmdline(procfs, cases[i].cmdline);
+        vfp_inventory_t inv = {0};
+        assert_int_equal(discover_host(&opts, &inv, NULL, err, sizeof(err)), 0);
+        if (inv.host.iommu_ready != cases[i].ready)
+            fail_msg("%s: ready %d (%s)", cases[i].cmdline,
+                     inv.host.iommu_ready,
+                     inv.host.reason_count ? inv.host.reasons[0] : "");
+        discover_inventory_clear(&inv);
+    }
+}
+
+/* Writes text to the file at path (a printf format's result). */
+static void s_write(const char *text, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void s_write(const char *text, const char *fmt, ...)
+{
+    char path[PATH_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(path, sizeof(path), fmt, ap);
+    va_end(ap);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Whether the inventory is one the protocol takes (what the agent sends). */
+static bool s_sendable(vfp_inventory_t *inv, char *why, size_t whylen)
+{
+    vfp_msg_t *msg = vfp_msg_new(VFP_INVENTORY);
+    msg->u.inventory = *inv;
+    vfp_decode_error_t err;
+    bool ok = vfp_validate(msg, &err) == 0;
+    snprintf(why, whylen, "%s: %s", err.field, err.text);
+    memset(&msg->u.inventory, 0, sizeof(msg->u.inventory));
+    vfp_msg_destroy(&msg);
+    return ok;
+}
+
+/* Numbers that contradict each other still give an inventory the protocol
+ * takes, each change noted: before, none was sent (num_vfs above
+ * total_vfs) or the controller refused it (VFs linked beyond num_vfs, a
+ * pool with more free pages than pages), and the host lost every fact. */
+static void test_contradictions_still_sendable(void **state)
+{
+    char sysfs[S_PATH], procfs[S_PATH], err[256], why[256];
+    s_tree("i40e-xxv710", sysfs, procfs);
+    const char *pf = "devices/pci0000:00/0000:37:00.0";
+    discover_opts_t opts = {.sysfs_root = sysfs, .procfs_root = procfs};
+    vfp_inventory_t inv = {0};
+    discover_warnings_t warnings = {0};
+
+    s_write("70\n", "%s/%s/sriov_numvfs", sysfs, pf);
+    s_write("9\n", "%s/kernel/mm/hugepages/hugepages-2048kB/free_hugepages",
+            sysfs);
+    s_write("1\n", "%s/kernel/mm/hugepages/hugepages-2048kB/nr_hugepages",
+            sysfs);
+    assert_int_equal(discover_host(&opts, &inv, &warnings, err, sizeof(err)),
+                     0);
+    vfp_pf_t *p = discover_find_pf(&inv, "0000:37:00.0");
+    assert_int_equal(p->num_vfs, 70);
+    assert_int_equal(p->total_vfs, 70);
+    assert_non_null(strstr(p->note, "total_vfs reported as 70"));
+    assert_int_equal(inv.host.hugepages[0].free, 1);
+    assert_non_null(
+        strstr(warnings.text[warnings.count - 1], "free reported as 1"));
+    if (!s_sendable(&inv, why, sizeof(why)))
+        fail_msg("not sendable: %s", why);
+    discover_inventory_clear(&inv);
+
+    s_write("  16\n", "%s/%s/sriov_numvfs", sysfs, pf);
+    assert_int_equal(discover_host(&opts, &inv, NULL, err, sizeof(err)), 0);
+    p = discover_find_pf(&inv, "0000:37:00.0");
+    assert_int_equal(p->vf_count, 16);
+    assert_int_equal(p->num_vfs, 16);
+    assert_non_null(strstr(p->note, "num_vfs reported as 16"));
+    if (!s_sendable(&inv, why, sizeof(why)))
+        fail_msg("not sendable: %s", why);
+    discover_inventory_clear(&inv);
+}
+
 static void test_missing_roots(void **state)
 {
     char err[256];
@@ -396,6 +507,8 @@ int main(void)
         cmocka_unit_test(test_unbound),
         cmocka_unit_test(test_netdevsim),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_other_vendor_option_ignored),
+        cmocka_unit_test(test_contradictions_still_sendable),
         cmocka_unit_test(test_missing_roots),
         cmocka_unit_test(test_pf_vanishes_mid_scan),
     };
