@@ -35,6 +35,8 @@ static const char s_usage[] =
     "\n"
     "global options, before or after the verb:\n"
     "  -c, --controller ENDPOINT  -o, --output table|json\n"
+    "  --key FILE  --controller-key FILE  --insecure\n"
+    "                             tcp:// security (vfleetctl --help)\n"
     "  --timeout DURATION         wait this long for each answer (default\n"
     "                             5s; 500ms, 1.5s, a bare number is seconds)\n"
     "paging, PAGING above (hosts, pfs, vfs, events, drift):\n"

@@ -38,6 +38,8 @@ static const char s_usage[] =
     "\n"
     "global options, before or after the verb:\n"
     "  -c, --controller ENDPOINT  -o, --output table|json\n"
+    "  --key FILE  --controller-key FILE  --insecure\n"
+    "                             tcp:// security (vfleetctl --help)\n"
     "  --timeout DURATION         wait this long for the answer (default 5s)\n"
     "options (without FILE; as vm create's):\n"
     "  --count N        try N copies (default 1, at most 100000)\n"

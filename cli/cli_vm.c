@@ -56,6 +56,8 @@ static const char s_usage[] =
     "\n"
     "global options, before or after the verb:\n"
     "  -c, --controller ENDPOINT  -o, --output table|json\n"
+    "  --key FILE  --controller-key FILE  --insecure\n"
+    "                             tcp:// security (vfleetctl --help)\n"
     "  --timeout DURATION         wait this long for each answer (default\n"
     "                             5s); vm create --wait: for the placement\n"
     "                             (default 60s)\n"
@@ -99,6 +101,8 @@ static const char s_host_usage[] =
     "\n"
     "global options, before or after the verb:\n"
     "  -c, --controller ENDPOINT  -o, --output table|json\n"
+    "  --key FILE  --controller-key FILE  --insecure\n"
+    "                             tcp:// security (vfleetctl --help)\n"
     "  --timeout DURATION         wait this long for the answer (default 5s)\n";
 
 enum {

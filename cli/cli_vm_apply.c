@@ -35,6 +35,8 @@ static const char s_usage[] =
     "\n"
     "global options, before or after the verb:\n"
     "  -c, --controller ENDPOINT  -o, --output table|json\n"
+    "  --key FILE  --controller-key FILE  --insecure\n"
+    "                             tcp:// security (vfleetctl --help)\n"
     "  --timeout DURATION         with --wait: how long to wait for each VM\n"
     "                             to be placed (default 60s); without: for\n"
     "                             each answer (default 5s)\n"
