@@ -92,16 +92,22 @@ static void s_read_netdev(const char *dev, vfp_pf_t *pf)
         agent_text_note_append(pf->note, sizeof(pf->note), "also netdev %s",
                                names[i]);
 
-    /* A down link answers EINVAL for speed: that is "unknown", no note. */
+    /* A down link answers EINVAL for speed, and a netdev without the file
+     * has none: both are "unknown", no note; garbage is noted. */
     char netdev[PATH_MAX];
     char state[32];
     long speed;
     if (agent_text_path_join(netdev, sizeof(netdev), dir, names[0], NULL) ==
         0) {
         if (sysfs_attr_read_long(netdev, "speed", -1, INT32_MAX, &speed, why,
-                                 sizeof(why)) == 0 &&
-            speed > 0)
-            pf->link_speed = (uint32_t)speed;
+                                 sizeof(why)) == 0) {
+            if (speed > 0)
+                pf->link_speed = (uint32_t)speed;
+        } else if (!strstr(why, strerror(EINVAL)) &&
+                   !strstr(why, strerror(ENOENT))) {
+            agent_text_note_append(pf->note, sizeof(pf->note), "%s: %s",
+                                   names[0], why);
+        }
         if (sysfs_attr_read_str(netdev, "operstate", state, sizeof(state), why,
                                 sizeof(why)) == 0)
             pf->link_up = !strcmp(state, "up");
@@ -209,9 +215,14 @@ static void s_drop_dangling_driver(const char *dir, char *driver, char *note,
 {
     if (sysfs_attr_exists(dir, "driver"))
         return;
-    agent_text_note_append(
-        note, notelen,
-        "driver link to %s dangles (driver unbound during the scan?)", driver);
+    if (errno == ELOOP)
+        agent_text_note_append(note, notelen,
+                               "driver link to %s is a symlink loop", driver);
+    else
+        agent_text_note_append(
+            note, notelen,
+            "driver link to %s dangles (driver unbound during the scan?)",
+            driver);
     driver[0] = '\0';
 }
 
@@ -230,6 +241,13 @@ static void s_read_vf(s_scan_t *scan, const char *pfdir, const vfp_pf_t *pf,
     if (agent_text_path_join(vfdir, sizeof(vfdir), pfdir, link, NULL))
         return;
     struct stat st;
+    if (stat(vfdir, &st) == -1 && errno == ELOOP) {
+        /* Not a device at all: its name is no PCI address either. */
+        agent_text_note_append(vf->note, sizeof(vf->note),
+                               "%s: a symlink loop, not a device", link);
+        vf->pci_addr[0] = '\0';
+        return;
+    }
     if (stat(vfdir, &st) || !S_ISDIR(st.st_mode)) {
         agent_text_note_append(
             vf->note, sizeof(vf->note),

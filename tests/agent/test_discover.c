@@ -415,6 +415,32 @@ static void test_contradictions_still_sendable(void **state)
     discover_inventory_clear(&inv);
 }
 
+/* A virtfn link that loops is no device and its name no PCI address; a
+ * link speed that is garbage is noted (it was dropped in silence). */
+static void test_loop_and_garbage_speed_noted(void **state)
+{
+    char sysfs[S_PATH], procfs[S_PATH], err[256], path[PATH_MAX];
+    s_tree("i40e-xxv710", sysfs, procfs);
+    const char *pf = "devices/pci0000:00/0000:37:00.0";
+    snprintf(path, sizeof(path), "%s/%s/virtfn3", sysfs, pf);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(symlink("virtfn3", path), 0);
+    s_write("4294967297\n", "%s/%s/net/ens2f0/speed", sysfs, pf);
+    discover_opts_t opts = {.sysfs_root = sysfs, .procfs_root = procfs};
+    vfp_inventory_t inv = {0};
+    assert_int_equal(discover_host(&opts, &inv, NULL, err, sizeof(err)), 0);
+    vfp_pf_t *p = discover_find_pf(&inv, "0000:37:00.0");
+    assert_int_equal(p->vfs[3].index, 3);
+    assert_string_equal(p->vfs[3].pci_addr, "");
+    assert_non_null(strstr(p->vfs[3].note, "virtfn3: a symlink loop"));
+    assert_int_equal(p->link_speed, 0);
+    assert_non_null(strstr(p->note, "ens2f0: speed: not a number"));
+    char why[256];
+    if (!s_sendable(&inv, why, sizeof(why)))
+        fail_msg("not sendable: %s", why);
+    discover_inventory_clear(&inv);
+}
+
 static void test_missing_roots(void **state)
 {
     char err[256];
@@ -509,6 +535,7 @@ int main(void)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_other_vendor_option_ignored),
         cmocka_unit_test(test_contradictions_still_sendable),
+        cmocka_unit_test(test_loop_and_garbage_speed_noted),
         cmocka_unit_test(test_missing_roots),
         cmocka_unit_test(test_pf_vanishes_mid_scan),
     };
