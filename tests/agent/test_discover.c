@@ -367,7 +367,7 @@ static bool s_sendable(vfp_inventory_t *inv, char *why, size_t whylen)
     msg->u.inventory = *inv;
     vfp_decode_error_t err;
     bool ok = vfp_validate(msg, &err) == 0;
-    snprintf(why, whylen, "%s: %s", err.field, err.text);
+    snprintf(why, whylen, "%.60s: %.180s", err.field, err.text);
     memset(&msg->u.inventory, 0, sizeof(msg->u.inventory));
     vfp_msg_destroy(&msg);
     return ok;
