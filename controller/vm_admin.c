@@ -149,9 +149,12 @@ void vm_admin_destroy(vm_admin_t **self_p)
     if (!self_p || !*self_p)
         return;
     vm_admin_t *self = *self_p;
+    /* A waiting vm.create is stored already: at a stop it is answered
+     * with the VM as stored, as when its timeout passes (it was answered
+     * INTERNAL "the controller is stopping", which read as not stored). */
     pending_entry_t entry;
     while (pending_expire(self->waits, INT64_MAX, &entry) == 0)
-        s_answer_wait(self, &entry, "", "the controller is stopping");
+        s_answer_wait(self, &entry, entry.key + 3, NULL);
     pending_destroy(&self->waits);
     zhashx_destroy(&self->dirty);
     zlistx_destroy(&self->order);
@@ -523,9 +526,14 @@ static void s_delete(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
     vm_index_vm_remove(self->index, name);
     /* Its VFs go back to the clean default on the host's next plan. */
     s_dirty(self, was.host);
-    controller_event(self->db, "vm-deleted", was.host[0] ? was.host : NULL,
-                     "vm %s deleted: %u NICs and %" PRIu64 " MiB released",
-                     was.name, was.nic_count, was.memory_mib);
+    if (was.state == DB_VM_FAILED) /* released when it failed */
+        controller_event(self->db, "vm-deleted", was.host[0] ? was.host : NULL,
+                         "vm %s deleted: it had failed and held nothing",
+                         was.name);
+    else
+        controller_event(self->db, "vm-deleted", was.host[0] ? was.host : NULL,
+                         "vm %s deleted: %u NICs and %" PRIu64 " MiB released",
+                         was.name, was.nic_count, was.memory_mib);
     run->body = vm_json(&was, vm_index_policy(self->index));
     s_wake(self, name);
 }

@@ -295,6 +295,24 @@ static void test_wait_answers_when_placed(void **state)
     json_decref(body);
 }
 
+/* A controller that stops answers a waiting vm.create with the VM as
+ * stored (reserved), as when the wait times out: it is not lost. */
+static void test_wait_answered_at_stop(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *req =
+        s_request("vm.create", s_web1, "wait", "true", "timeout", "30");
+    assert_null(s_run(fx, req));
+    assert_int_equal(fx->answers, 0);
+    vm_admin_destroy(&fx->admin);
+    assert_int_equal(fx->answers, 1);
+    assert_int_equal(fx->answer->u.reply.status, VFP_OK);
+    json_t *body = s_body(fx->answer);
+    assert_string_equal(json_string_value(json_object_get(body, "state")),
+                        "reserved");
+    json_decref(body);
+}
+
 /* A host that cannot be planned fails the VMs reserved on it, each
  * stored failed before its waiter is answered, with the reason. */
 static void test_unplannable_host_fails_vms(void **state)
@@ -315,6 +333,20 @@ static void test_unplannable_host_fails_vms(void **state)
     assert_int_equal(db_vm_get(fx->db, "web-1", &vm, &err), 0);
     assert_int_equal(vm.state, DB_VM_FAILED);
     assert_non_null(strstr(vm.error, "cannot be planned"));
+}
+
+/* Keeps the message of the newest event of kind arg's kind. */
+typedef struct {
+    const char *kind;
+    char message[VFP_TEXT_MAX + 1];
+} s_event_t;
+
+static int s_event_row(const db_event_row_t *row, void *arg)
+{
+    s_event_t *want = arg;
+    if (strcmp(row->kind, want->kind) == 0)
+        snprintf(want->message, sizeof(want->message), "%s", row->message);
+    return 0;
 }
 
 /* The agent refuses the VM's VF: the VM fails with the kernel's words,
@@ -341,6 +373,17 @@ static void test_agent_failure_fails_vm(void **state)
     assert_string_equal(json_string_value(json_object_get(body, "host")), "h1");
     json_decref(body);
     vfp_msg_destroy(&reply);
+    /* Deleted, it releases nothing more: its event says so (it said its
+     * NICs and memory were released, which had happened at the failure). */
+    reply =
+        s_run(fx, s_request("vm.delete", NULL, "name", "web-1", NULL, NULL));
+    assert_int_equal(reply->u.reply.status, VFP_OK);
+    vfp_msg_destroy(&reply);
+    s_event_t deleted = {.kind = "vm-deleted"};
+    assert_int_equal(
+        db_events_list(fx->db, 0, 1000, s_event_row, &deleted, &err), 0);
+    assert_string_equal(deleted.message,
+                        "vm web-1 deleted: it had failed and held nothing");
 }
 
 /* Nothing fits: CONFLICT with the reason per host and the detail. */
@@ -1183,6 +1226,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_create_reserves_then_places,
                                         s_setup, s_teardown),
+        cmocka_unit_test_setup_teardown(test_wait_answered_at_stop, s_setup,
+                                        s_teardown),
         cmocka_unit_test_setup_teardown(test_wait_answers_when_placed, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_unplannable_host_fails_vms,
