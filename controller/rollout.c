@@ -283,9 +283,47 @@ static void s_correct(rollout_t *self, s_host_t *host, session_t *session,
     s_send(self, host, session, "correcting drift", out);
 }
 
+/* The first VM holding a VF of the PF, into arg (a name buffer). */
+static int s_vf_holder(const db_vf_row_t *row, void *arg)
+{
+    char *vm = arg;
+    if (row->vm[0] && !vm[0])
+        snprintf(vm, VFP_NAME_MAX + 1, "%s", row->vm);
+    return 0;
+}
+
+/* Whether correcting the drift would change the VF count of a PF one of
+ * whose VFs a VM holds: the kernel changes the count only through 0, which
+ * pulls the VF out of the guest, so that drift is only reported (as an
+ * apply that would do it refuses the host). */
+static bool s_correction_pulls_vf(rollout_t *self, const char *host,
+                                  const vfp_drift_t *drift, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        if (drift[i].kind != VFP_ITEM_NUM_VFS ||
+            !strcmp(drift[i].attribute, "pf"))
+            continue;
+        char vm[VFP_NAME_MAX + 1] = "";
+        db_vf_filter_t filter = {.host = host, .pf = drift[i].pf};
+        db_err_t err;
+        if (db_vfs_list(self->db, &filter, NULL, s_vf_holder, vm, &err) != 0)
+            return true; /* unknown: not risked */
+        if (vm[0]) {
+            VFP_LOG_LIMITED(VFP_LOG_WARN,
+                            "host %s: pf %s has %u VFs, desired %u: not "
+                            "corrected while vm %s holds one of its VFs",
+                            host, drift[i].pf, drift[i].has_num_vfs,
+                            drift[i].wanted_num_vfs, vm);
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Compares the host's desired state with its stored inventory, stores the
  * differences and, when the applied state has drifted and the policy says
- * so, sends the APPLY again. Not while an APPLY is in flight. */
+ * so, sends the APPLY again. Not while an APPLY is in flight, nor when it
+ * would change the VF count under a VM. */
 static void s_drift_check(rollout_t *self, s_host_t *host, session_t *session,
                           zlistx_t *out)
 {
@@ -306,11 +344,13 @@ static void s_drift_check(rollout_t *self, s_host_t *host, session_t *session,
     vfp_drift_t *drift = NULL;
     size_t count = vfp_drift_list(&desired->u.apply, &inv, &drift);
     s_drift_store(self, host, drift, count);
-    free(drift);
     vfp_inventory_clear(&inv);
     vfp_msg_destroy(&desired);
-    host->drift_correct = count > 0 && host->desired == host->applied &&
-                          s_drift_mode(self) == POLICY_DRIFT_CORRECT;
+    host->drift_correct =
+        count > 0 && host->desired == host->applied &&
+        s_drift_mode(self) == POLICY_DRIFT_CORRECT &&
+        !s_correction_pulls_vf(self, host->name, drift, count);
+    free(drift);
     host->drift_count = count;
     if (count == 0)
         host->drift_backoff_ms = 0;

@@ -149,6 +149,8 @@ static vfp_msg_t *s_inventory(fixture_t *fx, uint16_t vf0_vlan, bool full)
         msg->u.inventory.generation = ++fx->generation;
         snprintf(msg->u.inventory.host.hostname,
                  sizeof(msg->u.inventory.host.hostname), "hv-1");
+        /* Room for a VM (test_vf_count_drift_under_a_vm). */
+        msg->u.inventory.host.mem_total_kb = 64ull << 20;
         msg->u.inventory.pf_count = 1;
         msg->u.inventory.pfs = pf;
     } else {
@@ -442,6 +444,54 @@ static void test_drift_is_stored_and_corrected(void **state)
         test_db_file_int(fx->file.path, "SELECT count(*) FROM drift"), 0);
 }
 
+/* A delta that reports PF 0000:81:00.0 with num_vfs VFs enabled. */
+static vfp_msg_t *s_num_vfs_delta(fixture_t *fx, uint16_t num_vfs)
+{
+    vfp_msg_t *msg = s_inventory(fx, 10, false);
+    msg->u.delta.pfs[0].num_vfs = num_vfs;
+    return msg;
+}
+
+/* VF-count drift on a PF one of whose VFs a VM holds is reported but not
+ * corrected: the kernel changes the count only through 0, which would pull
+ * the VF out of the guest (it was corrected, VM or not). Once the VM is
+ * gone, the same drift is corrected. */
+static void test_vf_count_drift_under_a_vm(void **state)
+{
+    fixture_t *fx = *state;
+    s_store_policy(fx, "version: 1\n");
+    s_store_desired(fx, 1);
+    s_confirm(fx, 1);
+    s_start(fx);
+    s_join(fx, 10);
+    s_expect_nothing(fx);
+    db_vm_t vm = {.memory_mib = 1024, .vcpus = 1, .nic_count = 1};
+    snprintf(vm.name, sizeof(vm.name), "web-1");
+    snprintf(vm.host, sizeof(vm.host), "hv-1");
+    snprintf(vm.nics[0].network, sizeof(vm.nics[0].network), "vlan10");
+    snprintf(vm.nics[0].pf, sizeof(vm.nics[0].pf), "0000:81:00.0");
+    vm.nics[0].mac[0] = 0x02;
+    vm.nics[0].mac[5] = 0x01;
+    db_err_t err;
+    if (db_vm_reserve(fx->db, &vm, 2000, &err) != 0)
+        fail_msg("%s", err.text);
+    s_burst(fx, s_num_vfs_delta(fx, 3));
+    s_expect_nothing(fx);
+    assert_int_equal(
+        test_db_file_int(fx->file.path,
+                         "SELECT count(*) FROM drift WHERE attribute ="
+                         " 'num_vfs' AND wanted = '2' AND has = '3'"),
+        1);
+    db_vm_t was;
+    assert_int_equal(db_vm_delete(fx->db, "web-1", &was, &err), 0);
+    s_burst(fx, s_num_vfs_delta(fx, 3));
+    vfp_msg_t *msg = s_take(fx);
+    assert_non_null(msg);
+    assert_int_equal(msg->id, VFP_APPLY);
+    assert_int_equal(msg->u.apply.pfs[0].num_vfs, 2);
+    vfp_msg_destroy(&msg);
+}
+
 static void test_drift_is_only_reported_when_the_policy_says(void **state)
 {
     fixture_t *fx = *state;
@@ -652,6 +702,7 @@ int main(void)
         S_TEST(test_result_for_an_old_revision_stores_nothing),
         S_TEST(test_drift_is_stored_and_corrected),
         S_TEST(test_drift_is_only_reported_when_the_policy_says),
+        S_TEST(test_vf_count_drift_under_a_vm),
         S_TEST(test_agent_ahead_gets_a_higher_revision),
         S_TEST(test_agent_far_above_is_behind),
         S_TEST(test_refused_as_older_gets_a_higher_revision),
