@@ -204,6 +204,21 @@ static void s_batch(agents_t *self)
                         err.text);
 }
 
+/* The host a HELLO of this burst, not committed yet, registered for the
+ * connection, or NULL: HELLOs sent back to back arrive in one burst, and
+ * the session's route is recorded only once the burst commits (each of
+ * them registered a host on one connection). */
+static const char *s_staged_owner(agents_t *self, zframe_t *routing_id)
+{
+    for (s_staged_t *staged = zlistx_first(self->staged); staged;
+         staged = zlistx_next(self->staged)) {
+        if (staged->kind == S_REGISTER && staged->routing_id &&
+            zframe_eq(staged->routing_id, routing_id))
+            return staged->host;
+    }
+    return NULL;
+}
+
 /* Refuses a HELLO before anything is written: no common version, or a
  * session that already speaks for another host. Returns the ERROR, or
  * NULL when the HELLO may go on; *version gets the chosen version. */
@@ -226,13 +241,14 @@ static vfp_msg_t *s_hello_refusal(agents_t *self, zframe_t *routing_id,
                               VFP_VERSION_MIN, VFP_VERSION);
     }
     session_t *route = sessions_find_route(self->sessions, route_key);
-    if (route && strcmp(route->name, hello->hostname) != 0) {
+    const char *owner = route ? route->name : s_staged_owner(self, routing_id);
+    if (owner && strcmp(owner, hello->hostname) != 0) {
         /* One connection speaks for one host for its whole life. */
         peer_limit_warnx(self->cfg.limits, routing_id,
-                         "session of host %s sent HELLO for %s; refused",
-                         route->name, hello->hostname);
+                         "session of host %s sent HELLO for %s; refused", owner,
+                         hello->hostname);
         return wire_error_new(msg->version, msg->request_id, VFP_ERR_DENIED,
-                              "this session belongs to host %s", route->name);
+                              "this session belongs to host %s", owner);
     }
     return NULL;
 }

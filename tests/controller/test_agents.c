@@ -237,6 +237,30 @@ static void test_hello_refusals(void **state)
     assert_null(sessions_find(fx->sessions, "hv-2"));
 }
 
+/* HELLOs sent back to back on one connection arrive in one burst, before
+ * the first registration is committed: the second is refused all the same
+ * (each registered a host on one connection, four with --peer-queue 4). */
+static void test_hellos_in_one_burst(void **state)
+{
+    fixture_t *fx = *state;
+    vfp_msg_t *first = s_hello("hv-1", 5);
+    vfp_msg_t *second = s_hello("hv-2", 6);
+    agents_handle(fx->agents, fx->route, NULL, first, fx->out);
+    agents_handle(fx->agents, fx->route, NULL, second, fx->out);
+    s_expect_error(fx, VFP_ERR_DENIED, 6);
+    agents_commit(fx->agents, fx->out);
+    vfp_msg_destroy(&first);
+    vfp_msg_destroy(&second);
+    vfp_msg_t *welcome = s_take_one(fx);
+    assert_int_equal(welcome->id, VFP_WELCOME);
+    assert_int_equal(welcome->request_id, 5);
+    vfp_msg_destroy(&welcome);
+    assert_non_null(sessions_find(fx->sessions, "hv-1"));
+    assert_null(sessions_find(fx->sessions, "hv-2"));
+    assert_int_equal(
+        test_db_file_int(fx->file.path, "SELECT count(*) FROM hosts"), 1);
+}
+
 static void test_inventory_needs_hello(void **state)
 {
     fixture_t *fx = *state;
@@ -444,6 +468,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_hello_is_welcomed_after_commit,
                                         s_setup, s_teardown),
         cmocka_unit_test_setup_teardown(test_hello_refusals, s_setup,
+                                        s_teardown),
+        cmocka_unit_test_setup_teardown(test_hellos_in_one_burst, s_setup,
                                         s_teardown),
         cmocka_unit_test_setup_teardown(test_inventory_needs_hello, s_setup,
                                         s_teardown),
