@@ -78,6 +78,9 @@ void vf_drift_print(output_t *out, const vfp_inventory_t *inv,
     free(drift);
 }
 
+/* Drift lines logged for one change of the differences. */
+#define S_DRIFT_LINES 10
+
 size_t vf_drift_log(const vfp_apply_t *apply, const vfp_inventory_t *scan,
                     char **logged_p)
 {
@@ -96,8 +99,19 @@ size_t vf_drift_log(const vfp_apply_t *apply, const vfp_inventory_t *scan,
         free(text);
         return n;
     }
-    for (char *line = text, *end; (end = strchr(line, '\n')); line = end + 1)
-        vfp_log_warnx("drift: %.*s", (int)(end - line), line);
+    /* A controller sends APPLYs at will, and each may change the
+     * differences: at most S_DRIFT_LINES lines per change, and those
+     * limited like every warning a peer could repeat (vfleet-agent(8)). */
+    size_t shown = 0;
+    for (char *line = text, *end;
+         shown < S_DRIFT_LINES && (end = strchr(line, '\n'));
+         line = end + 1, shown++)
+        VFP_LOG_LIMITED(VFP_LOG_WARN, "drift: %.*s", (int)(end - line), line);
+    if (n > shown)
+        VFP_LOG_LIMITED(VFP_LOG_WARN,
+                        "drift: and %zu more differences (vfleet-agent "
+                        "--discover --state-dir lists them all)",
+                        n - shown);
     if (n == 0 && *logged_p && (*logged_p)[0])
         vfp_log_info("drift: none; the host matches desired revision %" PRIu64,
                      apply->revision);
