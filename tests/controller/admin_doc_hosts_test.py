@@ -201,7 +201,7 @@ def check_controller_options():
         ("--event-max-count", ["0", "1000000001"],
          "(a number from 1 to 1000000000)", "from 1 to 1000000000"),
         ("--peer-queue", ["0", "10001"], "(a number from 1 to 10000)",
-         "at most 10000"),
+         "from 1 to 10000"),
         ("--peer-rate", ["0", "1000001"], "(a number from 1 to 1000000)",
          "from 1 to 1000000"),
         ("--admin-rate", ["0", "1000001"], "(a number from 1 to 1000000)",
