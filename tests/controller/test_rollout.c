@@ -406,16 +406,22 @@ static void s_store_policy(fixture_t *fx, const char *text)
         0);
 }
 
-static void test_drift_is_stored_and_corrected(void **state)
+/* hv-1 joined and in step with desired revision 1, under a policy with
+ * the default drift mode (correct): nothing to send. */
+static void s_joined_in_step(fixture_t *fx)
 {
-    fixture_t *fx = *state;
-    /* A policy with the default drift mode: correct. */
     s_store_policy(fx, "version: 1\n");
     s_store_desired(fx, 1);
     s_confirm(fx, 1);
     s_start(fx);
     s_join(fx, 10);
     s_expect_nothing(fx);
+}
+
+static void test_drift_is_stored_and_corrected(void **state)
+{
+    fixture_t *fx = *state;
+    s_joined_in_step(fx);
     /* Someone sets VF 0 to VLAN 77 by hand; the agent reports it. */
     s_burst(fx, s_inventory(fx, 77, false));
     uint32_t request = s_expect_apply(fx, 1);
@@ -459,12 +465,7 @@ static vfp_msg_t *s_num_vfs_delta(fixture_t *fx, uint16_t num_vfs)
 static void test_vf_count_drift_under_a_vm(void **state)
 {
     fixture_t *fx = *state;
-    s_store_policy(fx, "version: 1\n");
-    s_store_desired(fx, 1);
-    s_confirm(fx, 1);
-    s_start(fx);
-    s_join(fx, 10);
-    s_expect_nothing(fx);
+    s_joined_in_step(fx);
     db_vm_t vm = {.memory_mib = 1024, .vcpus = 1, .nic_count = 1};
     snprintf(vm.name, sizeof(vm.name), "web-1");
     snprintf(vm.host, sizeof(vm.host), "hv-1");
