@@ -71,33 +71,12 @@ static const struct option s_options[] = {
 static const char *const s_command_line_only[] = {"config",   "help", "version",
                                                   "discover", "json", NULL};
 
-/* One string: the --help text, kept whole so that it reads like the man
- * page it must agree with (tests/docs/check_options.sh). It is over 60
- * lines only because the text is; there is no logic to split. */
-void agent_cli_usage(FILE *out)
+/* The --help text's options after the connection's: the host, discovery
+ * and the daemon (tests/docs/check_options.sh holds them equal to the man
+ * page's). */
+static void s_usage_host(FILE *out)
 {
-    fputs("usage: vfleet-agent --discover [--json] [--state-dir DIR] "
-          "[discovery options]\n"
-          "       vfleet-agent --controller tcp://HOST:7450 [options]\n"
-          "\n"
-          "Discovers this host's SR-IOV PFs and VFs, IOMMU readiness and "
-          "memory,\n"
-          "and reports them to a vfleet controller; applies the desired "
-          "state it\n"
-          "sends, keeps it in the state directory and logs drift from it.\n"
-          "\n"
-          "  --discover            print the inventory and exit\n"
-          "  --json                with --discover: JSON instead of a table\n"
-          "  --controller URL      controller endpoint, tcp://HOST:7450\n"
-          "  --key FILE            this host's secret key (CURVE), mode 0600 "
-          "(default\n"
-          "                        " VFP_KEYS_AGENT_SECRET_DEFAULT ")\n"
-          "  --controller-key FILE the controller's public key (default\n"
-          "                        " VFP_KEYS_AGENT_CONTROLLER_DEFAULT ")\n"
-          "  --insecure            talk to the controller in plaintext, "
-          "without keys\n"
-          "                        (demo and tests only)\n"
-          "  --hostname NAME       report as NAME (default: the kernel's "
+    fputs("  --hostname NAME       report as NAME (default: the kernel's "
           "hostname)\n"
           "  --heartbeat-interval TIME\n"
           "                        heartbeat interval until the controller "
@@ -151,6 +130,35 @@ void agent_cli_usage(FILE *out)
           "  --help                this text\n"
           "  --version             print the version\n",
           out);
+}
+
+/* The --help text: usage, what the agent does, and its connection's
+ * options; s_usage_host has the rest. */
+void agent_cli_usage(FILE *out)
+{
+    fputs("usage: vfleet-agent --discover [--json] [--state-dir DIR] "
+          "[discovery options]\n"
+          "       vfleet-agent --controller tcp://HOST:7450 [options]\n"
+          "\n"
+          "Discovers this host's SR-IOV PFs and VFs, IOMMU readiness and "
+          "memory,\n"
+          "and reports them to a vfleet controller; applies the desired "
+          "state it\n"
+          "sends, keeps it in the state directory and logs drift from it.\n"
+          "\n"
+          "  --discover            print the inventory and exit\n"
+          "  --json                with --discover: JSON instead of a table\n"
+          "  --controller URL      controller endpoint, tcp://HOST:7450\n"
+          "  --key FILE            this host's secret key (CURVE), mode 0600 "
+          "(default\n"
+          "                        " VFP_KEYS_AGENT_SECRET_DEFAULT ")\n"
+          "  --controller-key FILE the controller's public key (default\n"
+          "                        " VFP_KEYS_AGENT_CONTROLLER_DEFAULT ")\n"
+          "  --insecure            talk to the controller in plaintext, "
+          "without keys\n"
+          "                        (demo and tests only)\n",
+          out);
+    s_usage_host(out);
 }
 
 static const char *s_option_name(int val)

@@ -32,14 +32,17 @@ void agent_text_note_append(char *dst, size_t len, const char *fmt, ...)
     if (used + 1 >= len)
         return;
     int n = snprintf(dst + used, len - used, "%s%s", used ? "; " : "", text);
-    if (n < 0 || (size_t)n >= len - used) {
-        /* Mark the cut so nobody mistakes a truncated note for the whole. */
-        if (len >= 4) {
-            dst[len - 4] = '\0';
-            vfp_utf8_trim(dst);
-            strcat(dst, "...");
-        }
-    }
+    if (n < 0 || (size_t)n >= len - used)
+        agent_text_mark_cut(dst, len);
+}
+
+void agent_text_mark_cut(char *dst, size_t len)
+{
+    if (len < 4)
+        return;
+    dst[len - 4] = '\0';
+    vfp_utf8_trim(dst);
+    strcat(dst, "...");
 }
 
 int agent_text_path_join(char *buf, size_t len, const char *a, const char *b,

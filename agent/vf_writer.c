@@ -74,13 +74,10 @@ void vf_writer_result(vfp_result_t *r, vfp_item_kind_t kind, const char *pf,
     va_start(ap, fmt);
     int n = vsnprintf(r->message, sizeof(r->message), fmt, ap);
     va_end(ap);
-    if (n >= (int)sizeof(r->message)) {
-        /* Cut to the wire's limit (VFP_RESULT_MESSAGE_MAX), and marked so:
-         * a cut mid-word or after "; " must not read as the whole text. */
-        r->message[sizeof(r->message) - 4] = '\0';
-        vfp_utf8_trim(r->message);
-        strcat(r->message, "...");
-    }
+    /* Cut to the wire's limit (VFP_RESULT_MESSAGE_MAX), and marked so: a
+     * cut mid-word or after "; " must not read as the whole text. */
+    if (n >= (int)sizeof(r->message))
+        agent_text_mark_cut(r->message, sizeof(r->message));
 }
 
 vf_writer_t *vf_writer_new(const char *sysfs_root, char *err, size_t errlen)

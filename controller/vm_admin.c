@@ -152,9 +152,7 @@ void vm_admin_destroy(vm_admin_t **self_p)
     /* A waiting vm.create is stored already: at a stop it is answered
      * with the VM as stored, as when its timeout passes (it was answered
      * INTERNAL "the controller is stopping", which read as not stored). */
-    pending_entry_t entry;
-    while (pending_expire(self->waits, INT64_MAX, &entry) == 0)
-        s_answer_wait(self, &entry, entry.key + 3, NULL);
+    vm_admin_expire(self, INT64_MAX);
     pending_destroy(&self->waits);
     zhashx_destroy(&self->dirty);
     zlistx_destroy(&self->order);
@@ -526,14 +524,13 @@ static void s_delete(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
     vm_index_vm_remove(self->index, name);
     /* Its VFs go back to the clean default on the host's next plan. */
     s_dirty(self, was.host);
-    if (was.state == DB_VM_FAILED) /* released when it failed */
-        controller_event(self->db, "vm-deleted", was.host[0] ? was.host : NULL,
-                         "vm %s deleted: it had failed and held nothing",
-                         was.name);
-    else
-        controller_event(self->db, "vm-deleted", was.host[0] ? was.host : NULL,
-                         "vm %s deleted: %u NICs and %" PRIu64 " MiB released",
-                         was.name, was.nic_count, was.memory_mib);
+    char released[96] = "it had failed and held nothing"; /* released then */
+    if (was.state != DB_VM_FAILED)
+        snprintf(released, sizeof(released),
+                 "%u NICs and %" PRIu64 " MiB released", was.nic_count,
+                 was.memory_mib);
+    controller_event(self->db, "vm-deleted", was.host[0] ? was.host : NULL,
+                     "vm %s deleted: %s", was.name, released);
     run->body = vm_json(&was, vm_index_policy(self->index));
     s_wake(self, name);
 }
@@ -737,7 +734,8 @@ static void s_nic(vm_admin_t *self, const vfp_request_t *req, s_run_t *run)
     if (s_vm_named(self, req, adding ? add_params : remove_params, &vm, run) !=
         0)
         return;
-    /* A missing parameter is said before anything about the VM. */
+    /* A missing parameter is said as every verb says it, before the VM's
+     * power state or NICs are looked at. */
     const char *needed = adding ? "network" : "index";
     if (!admin_request_param(req, needed)) {
         s_fail(run, VFP_ERR_INVALID, "verb \"%s\" needs parameter \"%s\"",

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "../common/test_capture.h"
+
 #include "agent_cli.h"
 #include "discover.h"
 #include "inventory_diff.h"
@@ -439,6 +441,20 @@ static void test_cli_config_file(void **state)
     assert_non_null(strstr(err, "cannot read /tmp/vfleet-agent-conf-"));
 }
 
+typedef struct {
+    vfp_apply_t apply;
+    vfp_inventory_t scan;
+    char *logged;
+} s_drift_log_t;
+
+/* The same differences logged twice. */
+static void s_drift_twice(void *arg)
+{
+    s_drift_log_t *d = arg;
+    assert_int_equal(vf_drift_log(&d->apply, &d->scan, &d->logged), 300);
+    assert_int_equal(vf_drift_log(&d->apply, &d->scan, &d->logged), 300);
+}
+
 /* An APPLY naming 300 PFs the host lacks: 300 differences, logged as 10
  * lines and one that counts the rest (each was a line: a controller could
  * fill the agent's log at will). The same differences again log nothing. */
@@ -446,37 +462,17 @@ static void test_drift_log_is_bounded(void **state)
 {
     (void)state;
     vfp_log_init("test", VFP_LOG_INFO, false);
-    vfp_apply_t apply = {.revision = 3, .pf_count = 300};
-    apply.pfs = calloc(apply.pf_count, sizeof(*apply.pfs));
-    assert_non_null(apply.pfs);
-    for (uint32_t i = 0; i < apply.pf_count; i++)
-        snprintf(apply.pfs[i].pf, sizeof(apply.pfs[i].pf), "0000:%02x:00.0",
+    s_drift_log_t d = {.apply = {.revision = 3, .pf_count = 300}};
+    d.apply.pfs = calloc(d.apply.pf_count, sizeof(*d.apply.pfs));
+    assert_non_null(d.apply.pfs);
+    for (uint32_t i = 0; i < d.apply.pf_count; i++)
+        snprintf(d.apply.pfs[i].pf, sizeof(d.apply.pfs[i].pf), "0000:%02x:00.0",
                  i % 256);
-    vfp_inventory_t scan = {0};
-    char path[] = "/tmp/drift-log-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    dup2(fd, STDERR_FILENO);
-    char *logged = NULL;
-    assert_int_equal(vf_drift_log(&apply, &scan, &logged), 300);
-    assert_int_equal(vf_drift_log(&apply, &scan, &logged), 300);
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    static char text[1 << 16];
-    ssize_t n = pread(fd, text, sizeof(text) - 1, 0);
-    text[n > 0 ? n : 0] = '\0';
-    close(fd);
-    unlink(path);
-    int lines = 0;
-    for (char *p = text; (p = strchr(p, '\n')); p++)
-        lines++;
-    assert_int_equal(lines, 11);
+    const char *text = test_capture_stderr(s_drift_twice, &d);
+    assert_int_equal(test_capture_lines(text), 11);
     assert_non_null(strstr(text, "drift: and 290 more differences"));
-    free(logged);
-    free(apply.pfs);
+    free(d.logged);
+    free(d.apply.pfs);
 }
 
 int main(void)

@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "../common/test_capture.h"
+
 #include "peer_limit.h"
 #include "vfp_log.h"
 #include "vfp_transport.h"
@@ -93,33 +95,10 @@ static void test_table_is_bounded(void **state)
     peer_limit_destroy(&limits);
 }
 
-/* Lines written to stderr by fn(limits). */
-static int s_lines_logged(void (*fn)(peer_limit_t *), peer_limit_t *limits,
-                          char *text, size_t size)
-{
-    char path[] = "/tmp/peer-limit-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    dup2(fd, STDERR_FILENO);
-    fn(limits);
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    ssize_t n = pread(fd, text, size - 1, 0);
-    text[n > 0 ? n : 0] = '\0';
-    close(fd);
-    unlink(path);
-    int lines = 0;
-    for (char *p = text; (p = strchr(p, '\n')); p++)
-        lines++;
-    return lines;
-}
-
 /* One message over a budget of 20. */
-static void s_over_by_one(peer_limit_t *limits)
+static void s_over_by_one(void *arg)
 {
+    peer_limit_t *limits = arg;
     zframe_t *a = s_id(1);
     for (int i = 0; i < 21; i++)
         peer_limit_admit(limits, a, 100, 1000);
@@ -132,25 +111,26 @@ static void test_dropped_warning_counts(void **state)
     (void)state;
     vfp_log_init("test", VFP_LOG_WARN, false);
     peer_limit_t *limits = s_limiter(20, 1 << 30, 16);
-    char text[2048];
-    assert_int_equal(s_lines_logged(s_over_by_one, limits, text, sizeof text),
-                     1);
+    const char *text = test_capture_stderr(s_over_by_one, limits);
+    assert_int_equal(test_capture_lines(text), 1);
     assert_non_null(strstr(text, "over its budget of 20 messages and "
                                  "1073741824 bytes a second: 1 message "
                                  "dropped"));
     peer_limit_destroy(&limits);
 }
 
-static void s_warn_one_peer(peer_limit_t *limits)
+static void s_warn_one_peer(void *arg)
 {
+    peer_limit_t *limits = arg;
     zframe_t *a = s_id(1);
     for (int i = 0; i < 1000; i++)
         peer_limit_warnx(limits, a, "malformed message %d", i);
     zframe_destroy(&a);
 }
 
-static void s_warn_many_peers(peer_limit_t *limits)
+static void s_warn_many_peers(void *arg)
 {
+    peer_limit_t *limits = arg;
     for (int p = 0; p < 100; p++) {
         zframe_t *id = s_id(p);
         for (int i = 0; i < 10; i++)
@@ -163,10 +143,9 @@ static void test_warnings_are_limited(void **state)
 {
     (void)state;
     vfp_log_init("test", VFP_LOG_WARN, false);
-    static char text[1 << 16];
     peer_limit_t *limits = s_limiter(10, 1 << 30, 1000);
-    assert_int_equal(s_lines_logged(s_warn_one_peer, limits, text, sizeof text),
-                     PEER_LIMIT_WARN_BURST);
+    const char *text = test_capture_stderr(s_warn_one_peer, limits);
+    assert_int_equal(test_capture_lines(text), PEER_LIMIT_WARN_BURST);
     assert_non_null(strstr(text, "malformed message 4 (test peer "));
     peer_limit_destroy(&limits);
     limits = s_limiter(10, 1 << 30, 1000);
@@ -174,7 +153,8 @@ static void test_warnings_are_limited(void **state)
      * while the 1000 warnings are written (under valgrind they take long
      * enough for one more). */
     int64_t started = zclock_mono();
-    int lines = s_lines_logged(s_warn_many_peers, limits, text, sizeof text);
+    int lines =
+        test_capture_lines(test_capture_stderr(s_warn_many_peers, limits));
     int64_t refill =
         (zclock_mono() - started) * PEER_LIMIT_WARN_ALL_PER_S / 1000 + 1;
     if (lines < PEER_LIMIT_WARN_ALL_BURST ||

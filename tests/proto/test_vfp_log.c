@@ -11,6 +11,8 @@
 
 #include <cmocka.h>
 
+#include "../common/test_capture.h"
+
 #include "vfp_escape.h"
 #include "vfp_log.h"
 
@@ -50,27 +52,6 @@ static void test_escape_cuts_at_whole_escapes(void **state)
     assert_string_equal(none, "");
 }
 
-/* Runs fn with stderr sent to a file; returns what was written. */
-static char *s_captured(void (*fn)(void *), void *arg)
-{
-    char path[] = "/tmp/vfp-log-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    assert_true(dup2(fd, STDERR_FILENO) >= 0);
-    fn(arg);
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    static char text[65536];
-    ssize_t n = pread(fd, text, sizeof text - 1, 0);
-    close(fd);
-    unlink(path);
-    text[n > 0 ? n : 0] = '\0';
-    return text;
-}
-
 static int s_count(const char *text, const char *what)
 {
     int count = 0;
@@ -87,7 +68,7 @@ static void s_warn_peer_text(void *arg)
 
 static char *s_logged(const char *peer_text)
 {
-    char *text = s_captured(s_warn_peer_text, (void *)peer_text);
+    char *text = test_capture_stderr(s_warn_peer_text, (void *)peer_text);
     assert_true(text[0] != '\0');
     return text;
 }
@@ -141,7 +122,7 @@ static void test_reminder_repeats_on_its_interval(void **state)
 {
     (void)state;
     vfp_log_reminder_t r = {.interval_ms = 1000};
-    char *text = s_captured(s_remind, &r);
+    char *text = test_capture_stderr(s_remind, &r);
     assert_int_equal(s_count(text, "plaintext"), 3);
     assert_int_equal(r.next_mono, 10000);
 }
@@ -163,7 +144,7 @@ static void test_limited_lines(void **state)
     (void)state;
     vfp_log_init("vfleet-test", VFP_LOG_INFO, false);
     vfp_log_limit_t limit = {0};
-    char *text = s_captured(s_flood, &limit);
+    char *text = test_capture_stderr(s_flood, &limit);
     assert_int_equal(s_count(text, "disk full"), 10);
     assert_non_null(strstr(text, "disk full 9\n"));
     assert_null(strstr(text, "disk full 10\n"));
@@ -193,7 +174,7 @@ static void test_limited_own_budget(void **state)
     (void)state;
     vfp_log_init("vfleet-test", VFP_LOG_INFO, false);
     vfp_log_limit_t limit = {.burst = 2, .interval_ms = 1000};
-    char *text = s_captured(s_own_budget, &limit);
+    char *text = test_capture_stderr(s_own_budget, &limit);
     assert_int_equal(s_count(text, "budget"), 2);
     assert_null(strstr(text, "not printed"));
     assert_non_null(strstr(text, "LLL; left out: 2 lines like this\n"));
